@@ -1,0 +1,1 @@
+"""kubecamp-bot: Kubernetes break-fix challenges and incident threads for bootcamp classes."""

@@ -1,0 +1,358 @@
+"""The scenario catalogue: loads and validates `scenarios/<challenge>/challenge.yaml` and its manifests.
+
+Every problem found is a `ScenarioInvalid` that names the file and the field, so an instructor who
+writes a scenario sees exactly what to fix (`kubecamp scenarios validate`).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
+
+from bot.challenges.checks import CheckSpec, parse_check
+from bot.kinds import KINDS, ObjectRef
+from bot.errors import ScenarioInvalid
+
+CHALLENGE_FILE = "challenge.yaml"
+
+_DURATION = re.compile(r"^(?:(?P<h>\d+)h)?(?:(?P<m>\d+)m)?(?:(?P<s>\d+)s)?$")
+
+
+def parse_duration(value: object) -> timedelta:
+    """'90m', '1h30m', '45s' → timedelta. Bare numbers are refused: the unit must be said."""
+    if isinstance(value, timedelta):
+        return value
+    text = str(value).strip()
+    match = _DURATION.match(text)
+    if not text or match is None or not any(match.groupdict().values()):
+        raise ValueError(f"{value!r} is not a duration like 20m, 1h30m or 45s")
+    parts = {k: int(v) for k, v in match.groupdict().items() if v}
+    return timedelta(hours=parts.get("h", 0), minutes=parts.get("m", 0), seconds=parts.get("s", 0))
+
+
+Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Text(_Strict):
+    """A text in both languages of the course."""
+
+    ko: str = Field(min_length=1)
+    en: str = Field(min_length=1)
+
+    def get(self, lang: str) -> str:
+        return self.ko if lang == "ko" else self.en
+
+
+class Tier(_Strict):
+    within: Duration
+    percent: int = Field(ge=0, le=100)
+
+
+class Hint(_Strict):
+    after: Duration
+    ko: str = Field(min_length=1)
+    en: str = Field(min_length=1)
+
+    def text(self, lang: str) -> str:
+        return self.ko if lang == "ko" else self.en
+
+
+def _default_tiers() -> list[Tier]:
+    # The course's evaluation matrix: within 50/70/90 minutes → 100/80/60 %.
+    return [
+        Tier(within=timedelta(minutes=50), percent=100),
+        Tier(within=timedelta(minutes=70), percent=80),
+        Tier(within=timedelta(minutes=90), percent=60),
+    ]
+
+
+class ScenarioSpec(_Strict):
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{0,40}$")
+    title: Text
+    situation: Text
+    symptoms: Text
+    time_box: Duration
+    points: int = Field(ge=0, le=1000)
+    scope: Literal["namespace", "cluster"] = "namespace"
+    manifests: str
+    solution: str
+    checks: list[Any] = Field(min_length=1)
+    hints: list[Hint] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _hints_in_order(self) -> ScenarioSpec:
+        offsets = [h.after for h in self.hints]
+        if offsets != sorted(offsets):
+            raise ValueError("hints must be listed in the order of their `after` offsets")
+        return self
+
+
+class ChallengeSpec(_Strict):
+    id: int = Field(ge=1, le=999)
+    title: Text
+    story: Text
+    source: str | None = None
+    time_limit: Duration
+    hints_after: Duration = timedelta(minutes=20)
+    tiers: list[Tier] = Field(default_factory=_default_tiers, min_length=1)
+    scenarios: list[ScenarioSpec] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> ChallengeSpec:
+        ids = [s.id for s in self.scenarios]
+        duplicates = sorted({i for i in ids if ids.count(i) > 1})
+        if duplicates:
+            raise ValueError(f"duplicate scenario ids: {', '.join(duplicates)}")
+        withins = [t.within for t in self.tiers]
+        if withins != sorted(withins) or len(set(withins)) != len(withins):
+            raise ValueError("tiers must be in increasing order of `within`")
+        if self.tiers[-1].within > self.time_limit:
+            raise ValueError("the last tier's `within` is past the time limit")
+        if self.hints_after > self.time_limit:
+            raise ValueError("hints_after is past the time limit")
+        return self
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """One object of a scenario's broken or fixed state, as loaded from YAML."""
+
+    path: Path
+    body: dict[str, Any]
+
+    @property
+    def ref(self) -> ObjectRef:
+        return ObjectRef(
+            api_version=self.body["apiVersion"], kind=self.body["kind"], name=self.body["metadata"]["name"]
+        )
+
+
+@dataclass(frozen=True)
+class Scenario:
+    spec: ScenarioSpec
+    checks: tuple[CheckSpec, ...]
+    manifests: tuple[Manifest, ...]
+    solution: tuple[Manifest, ...]
+
+    @property
+    def id(self) -> str:
+        return self.spec.id
+
+    @property
+    def kinds(self) -> frozenset[str]:
+        """Every kind the scenario's checks read."""
+        return frozenset(kind for check in self.checks for kind in check.kinds)
+
+    def hints_due(self, elapsed: timedelta) -> list[int]:
+        """Levels (0-based) of the hints whose offset has passed."""
+        return [level for level, hint in enumerate(self.spec.hints) if hint.after <= elapsed]
+
+
+@dataclass(frozen=True)
+class Challenge:
+    spec: ChallengeSpec
+    folder: Path
+    scenarios: tuple[Scenario, ...]
+
+    @property
+    def id(self) -> int:
+        return self.spec.id
+
+    def scenario(self, scenario_id: str) -> Scenario:
+        for scenario in self.scenarios:
+            if scenario.id == scenario_id:
+                return scenario
+        raise KeyError(scenario_id)
+
+    @property
+    def kinds(self) -> frozenset[str]:
+        return frozenset(kind for scenario in self.scenarios for kind in scenario.kinds)
+
+    def tier_for(self, elapsed: timedelta) -> int:
+        """The percent of the first tier the elapsed time falls within; 0 past the last one."""
+        for tier in self.spec.tiers:
+            if elapsed <= tier.within:
+                return tier.percent
+        return 0
+
+    @property
+    def total_points(self) -> int:
+        return sum(s.spec.points for s in self.scenarios)
+
+
+@dataclass
+class Catalog:
+    challenges: dict[int, Challenge] = field(default_factory=dict)
+
+    def __iter__(self) -> Iterator[Challenge]:
+        return iter(sorted(self.challenges.values(), key=lambda c: c.id))
+
+    def get(self, challenge_id: int) -> Challenge:
+        from bot.errors import UnknownChallenge
+
+        try:
+            return self.challenges[challenge_id]
+        except KeyError:
+            raise UnknownChallenge(challenge_id, sorted(self.challenges)) from None
+
+
+def _field_path(loc: tuple[int | str, ...], document: Any) -> str:
+    """Pydantic's location, spelled like the YAML (scenarios[1].checks[0]), with ids where known."""
+    out = ""
+    node = document
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+            node = node[part] if isinstance(node, list) and part < len(node) else None
+            if isinstance(node, dict) and "id" in node:
+                out += f"(id={node['id']})"
+        else:
+            out += f".{part}" if out else str(part)
+            node = node.get(part) if isinstance(node, dict) else None
+    return out
+
+
+def _raise_first(error: ValidationError, path: Path, document: Any) -> None:
+    first = error.errors()[0]
+    loc = tuple(p for p in first["loc"] if not (isinstance(p, str) and p.startswith("function-")))
+    message = first["msg"]
+    if first["type"] == "extra_forbidden":
+        message = "unknown key (a typo? see docs/scenarios.md for the format)"
+    elif first["type"] == "missing":
+        message = "required key is missing"
+    raise ScenarioInvalid(str(path), _field_path(loc, document), message) from error
+
+
+def _read_yaml_documents(path: Path) -> list[Any]:
+    try:
+        with path.open(encoding="utf-8") as handle:
+            return [doc for doc in yaml.safe_load_all(handle) if doc is not None]
+    except yaml.YAMLError as exc:
+        raise ScenarioInvalid(str(path), "", f"not valid YAML: {exc}") from exc
+    except UnicodeDecodeError as exc:
+        raise ScenarioInvalid(str(path), "", "not UTF-8 text") from exc
+
+
+def _load_manifests(folder: Path, challenge_file: Path, field_name: str, scope: str) -> tuple[Manifest, ...]:
+    if not folder.is_dir():
+        raise ScenarioInvalid(str(challenge_file), field_name, f"folder {folder} does not exist")
+    files = sorted(p for p in folder.iterdir() if p.suffix in {".yaml", ".yml"})
+    if not files:
+        raise ScenarioInvalid(str(challenge_file), field_name, f"folder {folder} has no .yaml files")
+    manifests: list[Manifest] = []
+    seen: dict[ObjectRef, Path] = {}
+    for file in files:
+        for index, body in enumerate(_read_yaml_documents(file)):
+            where = f"document {index + 1}"
+            if not isinstance(body, dict):
+                raise ScenarioInvalid(str(file), where, "a manifest must be a mapping")
+            for key in ("apiVersion", "kind"):
+                if not isinstance(body.get(key), str):
+                    raise ScenarioInvalid(str(file), f"{where}.{key}", "required key is missing")
+            metadata = body.get("metadata")
+            if not isinstance(metadata, dict) or not isinstance(metadata.get("name"), str):
+                raise ScenarioInvalid(str(file), f"{where}.metadata.name", "required key is missing")
+            kind = KINDS.get((body["apiVersion"], body["kind"]))
+            if kind is None:
+                raise ScenarioInvalid(
+                    str(file), f"{where}.kind",
+                    f"{body['kind']} ({body['apiVersion']}) is not a kind kubecamp-bot can apply",
+                )
+            if scope == "namespace":
+                if not kind.namespaced:
+                    raise ScenarioInvalid(
+                        str(file), f"{where}.kind",
+                        f"{body['kind']} is cluster-scoped; a namespace scenario may only hold namespaced "
+                        "kinds (use scope: cluster)",
+                    )
+                if "namespace" in metadata:
+                    raise ScenarioInvalid(
+                        str(file), f"{where}.metadata.namespace",
+                        f"names namespace {metadata['namespace']!r}; leave it out, the bot applies "
+                        "into the team's namespace",
+                    )
+            manifest = Manifest(path=file, body=body)
+            if manifest.ref in seen:
+                raise ScenarioInvalid(
+                    str(file), f"{where}.metadata.name",
+                    f"{manifest.ref} is defined twice (also in {seen[manifest.ref].name})",
+                )
+            seen[manifest.ref] = file
+            manifests.append(manifest)
+    return tuple(manifests)
+
+
+def load_challenge(folder: Path) -> Challenge:
+    path = folder / CHALLENGE_FILE
+    if not path.is_file():
+        raise ScenarioInvalid(str(path), "", "file does not exist")
+    documents = _read_yaml_documents(path)
+    if len(documents) != 1 or not isinstance(documents[0], dict):
+        raise ScenarioInvalid(str(path), "", "must hold exactly one YAML mapping")
+    document = documents[0]
+    try:
+        spec = ChallengeSpec.model_validate(document)
+    except ValidationError as exc:
+        _raise_first(exc, path, document)
+        raise  # unreachable: _raise_first always raises
+    scenarios: list[Scenario] = []
+    for index, scenario_spec in enumerate(spec.scenarios):
+        prefix = f"scenarios[{index}](id={scenario_spec.id})"
+        checks: list[CheckSpec] = []
+        for check_index, raw in enumerate(scenario_spec.checks):
+            try:
+                checks.append(parse_check(raw))
+            except ValueError as exc:
+                raise ScenarioInvalid(str(path), f"{prefix}.checks[{check_index}]", str(exc)) from exc
+        manifests = _load_manifests(
+            folder / scenario_spec.manifests, path, f"{prefix}.manifests", scenario_spec.scope
+        )
+        solution = _load_manifests(folder / scenario_spec.solution, path, f"{prefix}.solution", scenario_spec.scope)
+        scenarios.append(
+            Scenario(spec=scenario_spec, checks=tuple(checks), manifests=manifests, solution=solution)
+        )
+    _refuse_shared_objects(scenarios, path)
+    return Challenge(spec=spec, folder=folder, scenarios=tuple(scenarios))
+
+
+def _refuse_shared_objects(scenarios: list[Scenario], path: Path) -> None:
+    """Two scenarios of one challenge share a namespace: the same object in both would fight."""
+    owner: dict[ObjectRef, str] = {}
+    for scenario in scenarios:
+        for manifest in scenario.manifests:
+            other = owner.setdefault(manifest.ref, scenario.id)
+            if other != scenario.id:
+                raise ScenarioInvalid(
+                    str(manifest.path), "metadata.name",
+                    f"{manifest.ref} is applied by scenarios {other} and {scenario.id}; names must be unique",
+                )
+
+
+def load_catalog(root: Path) -> Catalog:
+    """Every `*/challenge.yaml` below root. Duplicate challenge ids are an error."""
+    if not root.is_dir():
+        raise ScenarioInvalid(str(root), "", "scenario folder does not exist")
+    catalog = Catalog()
+    folders = sorted(p.parent for p in root.glob(f"*/{CHALLENGE_FILE}"))
+    if not folders:
+        raise ScenarioInvalid(str(root), "", f"no */{CHALLENGE_FILE} found")
+    for folder in folders:
+        challenge = load_challenge(folder)
+        if challenge.id in catalog.challenges:
+            raise ScenarioInvalid(
+                str(folder / CHALLENGE_FILE), "id",
+                f"challenge id {challenge.id} is also used by {catalog.challenges[challenge.id].folder}",
+            )
+        catalog.challenges[challenge.id] = challenge
+    return catalog
