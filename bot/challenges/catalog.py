@@ -17,8 +17,8 @@ import yaml
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
 
 from bot.challenges.checks import CheckSpec, parse_check
-from bot.kinds import KINDS, ObjectRef
 from bot.errors import ScenarioInvalid
+from bot.kinds import KINDS, ObjectRef
 
 CHALLENGE_FILE = "challenge.yaml"
 
@@ -224,7 +224,7 @@ def _field_path(loc: tuple[int | str, ...], document: Any) -> str:
 
 
 def _raise_first(error: ValidationError, path: Path, document: Any) -> None:
-    first = error.errors()[0]
+    first = sorted(error.errors(), key=lambda e: e["type"] != "extra_forbidden")[0]
     loc = tuple(p for p in first["loc"] if not (isinstance(p, str) and p.startswith("function-")))
     message = first["msg"]
     if first["type"] == "extra_forbidden":

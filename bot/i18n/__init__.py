@@ -1,0 +1,56 @@
+"""One catalogue for every sentence the bot writes, in Korean and English.
+
+Code never builds user-facing sentences: it returns a `Message` (a key and its parameters) and the
+caller renders it in the language of the guild, the CLI or the test.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from functools import cache
+from importlib import resources
+from typing import Any, Literal
+
+import yaml
+
+Lang = Literal["ko", "en"]
+LANGS: tuple[Lang, ...] = ("ko", "en")
+
+
+@dataclass(frozen=True)
+class Message:
+    key: str
+    params: Mapping[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"key": self.key, "params": dict(self.params)}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Message:
+        return cls(key=str(data["key"]), params=dict(data.get("params") or {}))
+
+
+@cache
+def _catalogue() -> dict[str, dict[str, str]]:
+    text = resources.files(__package__).joinpath("messages.yaml").read_text(encoding="utf-8")
+    loaded: dict[str, dict[str, str]] = yaml.safe_load(text)
+    return loaded
+
+
+def keys() -> frozenset[str]:
+    return frozenset(_catalogue())
+
+
+def render(message: Message, lang: Lang) -> str:
+    """The message in `lang`. A missing key is a programming error and raises KeyError."""
+    template = _catalogue()[message.key][lang]
+    params = {
+        name: render(Message.from_json(value), lang) if isinstance(value, Mapping) and "key" in value else value
+        for name, value in message.params.items()
+    }
+    return template.format(**params)
+
+
+def t(key: str, lang: Lang, **params: Any) -> str:
+    return render(Message(key, params), lang)
