@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, ClassVar, Literal
 
@@ -28,8 +28,7 @@ from bot.challenges.selectors import (
     selector_matches,
 )
 from bot.i18n import Message
-
-Obj = dict[str, Any]
+from bot.snapshot import Obj, Snapshot, SnapshotGap
 
 
 class Status(StrEnum):
@@ -50,38 +49,6 @@ class Outcome:
     @classmethod
     def fail(cls, key: str, **params: Any) -> Outcome:
         return cls(Status.FAIL, Message(key, params))
-
-
-@dataclass
-class Snapshot:
-    """One list per kind of a namespace (and of the cluster-scoped kinds the checks need).
-
-    `errors` holds, per kind, why it could not be listed (forbidden, CRD not installed, timeout, …).
-    """
-
-    namespace: str
-    items: dict[str, list[Obj]] = field(default_factory=dict)
-    errors: dict[str, Message] = field(default_factory=dict)
-
-    def list(self, kind: str) -> list[Obj]:
-        if kind in self.errors:
-            raise SnapshotGap(kind, self.errors[kind])
-        if kind not in self.items:
-            raise SnapshotGap(kind, Message("snapshot.not_listed", {"kind": kind}))
-        return self.items[kind]
-
-    def get(self, kind: str, name: str) -> Obj | None:
-        for obj in self.list(kind):
-            if obj.get("metadata", {}).get("name") == name:
-                return obj
-        return None
-
-
-class SnapshotGap(Exception):
-    def __init__(self, kind: str, reason: Message) -> None:
-        super().__init__(kind)
-        self.kind = kind
-        self.reason = reason
 
 
 class CheckSpec(BaseModel):

@@ -1,0 +1,269 @@
+"""The Kubernetes side: team namespaces, server-side apply, teardown and namespace snapshots.
+
+Built on the official asyncio client (`kubernetes.aio`). Requests go through the client's own
+serialisation, auth and transport; we only choose paths from the fixed kinds table (`bot.kinds`),
+so a snapshot costs one list call per kind and a missing CRD is one 404.
+
+The bot touches only namespaces that carry its label; every write checks it first.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+from kubernetes.aio import client as k8s
+from kubernetes.aio import config as k8s_config
+from kubernetes.aio.client.exceptions import ApiException
+
+from bot.errors import (
+    ApplyFailed,
+    ClusterError,
+    ClusterForbidden,
+    ClusterUnavailable,
+    KindNotServed,
+    NamespaceNotManaged,
+)
+from bot.i18n import Message
+from bot.kinds import BY_NAME, KINDS, Kind, ObjectRef
+from bot.snapshot import Snapshot
+
+log = logging.getLogger(__name__)
+
+FIELD_MANAGER = "kubecamp-bot"
+MANAGED_BY = "app.kubernetes.io/managed-by"
+TEAM_LABEL = "kubecamp.io/team"
+
+
+class _NotFound(ClusterError):
+    pass
+
+
+class Cluster:
+    """One connection to one API server. Create with `Cluster.connect()`, close with `close()`."""
+
+    def __init__(self, *, api: k8s.ApiClient, timeout: float) -> None:
+        self._api = api
+        self._timeout = timeout
+
+    @classmethod
+    async def connect(
+        cls, *, kubeconfig: Path | None = None, context: str | None = None, request_timeout: float = 10.0
+    ) -> Cluster:
+        """In-cluster config inside a pod (unless a kubeconfig is named), else the kubeconfig."""
+        configuration = k8s.Configuration()
+        try:
+            if kubeconfig is None and os.environ.get("KUBERNETES_SERVICE_HOST"):
+                k8s_config.load_incluster_config(client_configuration=configuration)
+            else:
+                await k8s_config.load_kube_config(
+                    config_file=str(kubeconfig) if kubeconfig else None,
+                    context=context,
+                    client_configuration=configuration,
+                    persist_config=False,
+                )
+        except (k8s_config.ConfigException, OSError) as exc:
+            where = kubeconfig or "~/.kube/config"
+            raise ClusterUnavailable(f"cannot load Kubernetes configuration from {where}: {exc}") from exc
+        return cls(api=k8s.ApiClient(configuration), timeout=request_timeout)
+
+    @classmethod
+    def for_host(cls, host: str, *, token: str | None = None, timeout: float = 10.0) -> Cluster:
+        """A client for an API server URL (tests, `kubectl proxy`)."""
+        configuration = k8s.Configuration(host=host)
+        configuration.verify_ssl = False
+        if token:
+            configuration.api_key = {"BearerToken": token}
+            configuration.api_key_prefix = {"BearerToken": "Bearer"}
+        return cls(api=k8s.ApiClient(configuration), timeout=timeout)
+
+    async def close(self) -> None:
+        await self._api.close()
+
+    # --- transport ----------------------------------------------------------------------------
+
+    async def _request(
+        self,
+        method: str,
+        path: str,
+        *,
+        body: Any = None,
+        query: list[tuple[str, Any]] | None = None,
+        content_type: str = "application/json",
+    ) -> dict[str, Any]:
+        headers = {"Accept": "application/json", "Content-Type": content_type}
+        if body is not None and content_type != "application/json":
+            body = json.dumps(body)  # the client serialises only JSON bodies itself
+        request = await self._api.param_serialize(
+            method, path, query_params=query or [], header_params=headers, body=body, auth_settings=["BearerToken"]
+        )
+        try:
+            response = await self._api.call_api(*request, _request_timeout=self._timeout)
+            await response.read()
+            result = self._api.response_deserialize(response, {"2XX": "object"})
+        except ApiException as exc:
+            raise _translate(exc, method, path) from exc
+        except TimeoutError as exc:
+            raise ClusterUnavailable(f"{method} {path}: no answer within {self._timeout:g}s") from exc
+        except (aiohttp.ClientError, OSError) as exc:
+            raise ClusterUnavailable(f"{method} {path}: {exc}") from exc
+        data: dict[str, Any] = result.data if isinstance(result.data, dict) else {}
+        return data
+
+    # --- namespaces ---------------------------------------------------------------------------
+
+    async def ensure_namespace(self, namespace: str, *, team: str) -> None:
+        """Create the team's namespace with the bot's labels; refuse one that exists unlabelled."""
+        kind = BY_NAME["Namespace"]
+        try:
+            existing = await self._request("GET", kind.object_path(None, namespace))
+        except _NotFound:
+            body = {
+                "apiVersion": "v1",
+                "kind": "Namespace",
+                "metadata": {"name": namespace, "labels": {MANAGED_BY: FIELD_MANAGER, TEAM_LABEL: team}},
+            }
+            await self._request("POST", kind.collection_path(None), body=body)
+            log.info("created namespace %s for team %s", namespace, team)
+            return
+        _require_managed(existing, namespace)
+
+    async def assert_managed(self, namespace: str) -> None:
+        try:
+            existing = await self._request("GET", BY_NAME["Namespace"].object_path(None, namespace))
+        except _NotFound:
+            raise NamespaceNotManaged(namespace) from None
+        _require_managed(existing, namespace)
+
+    # --- objects ------------------------------------------------------------------------------
+
+    async def apply(self, namespace: str, body: dict[str, Any]) -> ObjectRef:
+        """Server-side apply of one manifest into a managed namespace (creates it if absent)."""
+        kind = _kind_of(body)
+        obj = json.loads(json.dumps(body))  # a private copy: the catalogue's manifests stay untouched
+        if kind.namespaced:
+            obj.setdefault("metadata", {})["namespace"] = namespace
+        name = obj["metadata"]["name"]
+        try:
+            await self._request(
+                "PATCH",
+                kind.object_path(namespace if kind.namespaced else None, name),
+                body=obj,
+                query=[("fieldManager", FIELD_MANAGER), ("force", "true")],
+                content_type="application/apply-patch+yaml",
+            )
+        except _NotFound as exc:
+            raise _not_found(kind, exc) from exc
+        return ObjectRef(api_version=kind.api_version, kind=kind.kind, name=name)
+
+    async def delete(self, namespace: str, ref: ObjectRef) -> bool:
+        """Delete one object (foreground, so pods go with their Deployment). False if it was gone."""
+        kind = KINDS[(ref.api_version, ref.kind)]
+        try:
+            await self._request(
+                "DELETE",
+                kind.object_path(namespace if kind.namespaced else None, ref.name),
+                body={"kind": "DeleteOptions", "apiVersion": "v1", "propagationPolicy": "Foreground"},
+            )
+        except _NotFound:
+            return False
+        return True
+
+    async def missing_kinds(self, kinds: Iterable[Kind]) -> list[Kind]:
+        """The kinds this server does not serve (their CRDs are not installed), via discovery."""
+        missing: list[Kind] = []
+        by_group: dict[str, list[Kind]] = {}
+        for kind in kinds:
+            by_group.setdefault(kind.api_version, []).append(kind)
+        for api_version, group_kinds in sorted(by_group.items()):
+            path = f"/apis/{api_version}" if "/" in api_version else f"/api/{api_version}"
+            try:
+                listing = await self._request("GET", path)
+            except _NotFound:
+                missing.extend(group_kinds)
+                continue
+            served = {r.get("name") for r in listing.get("resources") or []}
+            missing.extend(k for k in group_kinds if k.plural not in served)
+        return missing
+
+    async def snapshot(self, namespace: str, kinds: Iterable[str]) -> Snapshot:
+        """One list per kind, concurrently. A kind that fails is recorded in `errors`, never empty."""
+        wanted = sorted(set(kinds))
+        results = await asyncio.gather(
+            *(self._list(namespace, BY_NAME[kind]) for kind in wanted), return_exceptions=True
+        )
+        snapshot = Snapshot(namespace=namespace)
+        for kind_name, result in zip(wanted, results, strict=True):
+            if isinstance(result, BaseException):
+                if not isinstance(result, ClusterError):
+                    raise result
+                snapshot.errors[kind_name] = _reason(result, BY_NAME[kind_name], self._timeout)
+            else:
+                snapshot.items[kind_name] = result
+        return snapshot
+
+    async def _list(self, namespace: str, kind: Kind) -> list[dict[str, Any]]:
+        try:
+            listing = await self._request("GET", kind.collection_path(namespace if kind.namespaced else None))
+        except _NotFound as exc:
+            raise _not_found(kind, exc) from exc
+        items: list[dict[str, Any]] = listing.get("items") or []
+        return items
+
+    async def ping(self) -> None:
+        await self._request("GET", "/version")
+
+
+def _kind_of(body: dict[str, Any]) -> Kind:
+    kind = KINDS.get((str(body.get("apiVersion")), str(body.get("kind"))))
+    if kind is None:
+        raise ApplyFailed(f"{body.get('kind')} ({body.get('apiVersion')}) is not a kind kubecamp-bot applies")
+    return kind
+
+
+def _not_found(kind: Kind, error: _NotFound) -> ClusterError:
+    """A 404 on a CRD kind means the CRD is not installed; on a built-in kind something else is wrong."""
+    if kind.crd:
+        return KindNotServed(kind.api_version, kind.kind)
+    return ClusterUnavailable(str(error))
+
+
+def _require_managed(namespace_object: dict[str, Any], namespace: str) -> None:
+    labels = namespace_object.get("metadata", {}).get("labels") or {}
+    if labels.get(MANAGED_BY) != FIELD_MANAGER:
+        raise NamespaceNotManaged(namespace)
+
+
+def _status_message(exc: ApiException) -> str:
+    try:
+        status = json.loads(exc.body or "{}")
+    except (TypeError, ValueError):
+        return str(exc.reason or "")
+    return str(status.get("message") or exc.reason or "")
+
+
+def _translate(exc: ApiException, method: str, path: str) -> ClusterError:
+    message = _status_message(exc)
+    if exc.status in (401, 403):
+        return ClusterForbidden(f"{method} {path}: {exc.status} {message}")
+    if exc.status == 404:
+        return _NotFound(f"{method} {path}: {message}")
+    if exc.status in (400, 409, 415, 422):
+        return ApplyFailed(f"{method} {path}: {exc.status} {message}")
+    return ClusterUnavailable(f"{method} {path}: {exc.status} {message}")
+
+
+def _reason(error: ClusterError, kind: Kind, timeout: float) -> Message:
+    if isinstance(error, KindNotServed):
+        return Message("cluster.crd_missing", {"kind": kind.kind, "api_version": kind.api_version})
+    if isinstance(error, ClusterForbidden):
+        return Message("cluster.forbidden", {"kind": kind.kind})
+    if isinstance(error.__cause__, TimeoutError):
+        return Message("cluster.timeout", {"seconds": f"{timeout:g}"})
+    return Message("cluster.unavailable", {"detail": str(error)})
