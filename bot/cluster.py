@@ -51,6 +51,8 @@ class Cluster:
     def __init__(self, *, api: k8s.ApiClient, timeout: float) -> None:
         self._api = api
         self._timeout = timeout
+        # Namespaces seen carrying the bot's label; every write goes through _guard() first.
+        self._managed: set[str] = set()
 
     @classmethod
     async def connect(
@@ -131,21 +133,30 @@ class Cluster:
             }
             await self._request("POST", kind.collection_path(None), body=body)
             log.info("created namespace %s for team %s", namespace, team)
-            return
-        _require_managed(existing, namespace)
+        else:
+            _require_managed(existing, namespace)
+        self._managed.add(namespace)
 
     async def assert_managed(self, namespace: str) -> None:
+        """Read the namespace afresh; raise NamespaceNotManaged unless it carries the bot's label."""
+        self._managed.discard(namespace)
         try:
             existing = await self._request("GET", BY_NAME["Namespace"].object_path(None, namespace))
         except _NotFound:
             raise NamespaceNotManaged(namespace) from None
         _require_managed(existing, namespace)
+        self._managed.add(namespace)
+
+    async def _guard(self, namespace: str) -> None:
+        if namespace not in self._managed:
+            await self.assert_managed(namespace)
 
     # --- objects ------------------------------------------------------------------------------
 
     async def apply(self, namespace: str, body: dict[str, Any]) -> ObjectRef:
         """Server-side apply of one manifest into a managed namespace (creates it if absent)."""
         kind = _kind_of(body)
+        await self._guard(namespace)
         obj = json.loads(json.dumps(body))  # a private copy: the catalogue's manifests stay untouched
         if kind.namespaced:
             obj.setdefault("metadata", {})["namespace"] = namespace
@@ -165,6 +176,7 @@ class Cluster:
     async def delete(self, namespace: str, ref: ObjectRef) -> bool:
         """Delete one object (foreground, so pods go with their Deployment). False if it was gone."""
         kind = KINDS[(ref.api_version, ref.kind)]
+        await self._guard(namespace)
         try:
             await self._request(
                 "DELETE",

@@ -1,0 +1,346 @@
+"""Challenge runs: start, verify, hints, status, stop. The one service every front end calls.
+
+The CLI, the Discord cogs and the scheduler all go through `RunService`, so a run started from the
+shell and one started in Discord behave the same. Times come from an injected clock (UTC), which
+is also how tests move time forward.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+from typing import Any
+
+from bot.challenges import scoring
+from bot.challenges.catalog import Catalog, Challenge, Hint, Scenario
+from bot.challenges.checks import Status
+from bot.cluster import Cluster
+from bot.errors import (
+    ClusterError,
+    KubecampError,
+    NoActiveRun,
+    RunConflict,
+    UnknownTeam,
+)
+from bot.i18n import Message
+from bot.kinds import KINDS, ObjectRef
+from bot.store import Run, ScenarioState, Store, StoreConflict, Team
+
+log = logging.getLogger(__name__)
+
+
+class Trigger(StrEnum):
+    MANUAL = "manual"
+    AUTO = "auto"  # the verification once `hints_after` has passed
+    FINAL = "final"  # at the deadline
+
+
+class ChallengeUnavailable(KubecampError):
+    """The cluster cannot run this challenge (missing CRDs, only cluster-scope scenarios)."""
+
+    def __init__(self, message: Message) -> None:
+        super().__init__(message.key)
+        self.message = message
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    check: str
+    args: dict[str, Any]
+    status: Status
+    message: Message
+
+    def to_json(self) -> dict[str, Any]:
+        return {"check": self.check, "args": self.args, "status": self.status.value, "message": self.message.to_json()}
+
+
+@dataclass(frozen=True)
+class ScenarioResult:
+    scenario_id: str
+    checks: tuple[CheckResult, ...]
+
+    @property
+    def status(self) -> Status:
+        statuses = {c.status for c in self.checks}
+        if Status.FAIL in statuses:
+            return Status.FAIL
+        if Status.UNKNOWN in statuses:
+            return Status.UNKNOWN
+        return Status.PASS
+
+    def to_json(self) -> dict[str, Any]:
+        return {"scenario": self.scenario_id, "status": self.status.value, "checks": [c.to_json() for c in self.checks]}
+
+
+@dataclass(frozen=True)
+class HintDue:
+    scenario_id: str
+    level: int
+    hint: Hint
+
+
+@dataclass(frozen=True)
+class VerifyReport:
+    run: Run
+    trigger: Trigger
+    at: datetime
+    results: tuple[ScenarioResult, ...]
+    states: tuple[ScenarioState, ...]
+    newly_solved: tuple[str, ...]
+    ended: Run | None  # the run as it ended, when this verification ended it
+
+    @property
+    def all_passed(self) -> bool:
+        return all(r.status is Status.PASS for r in self.results)
+
+
+@dataclass(frozen=True)
+class StartReport:
+    run: Run
+    team: Team
+    challenge: Challenge
+    applied: tuple[ObjectRef, ...]
+    skipped: dict[str, Message] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class StatusReport:
+    run: Run
+    team: Team
+    challenge: Challenge
+    now: datetime
+    states: tuple[ScenarioState, ...]
+    hints_posted: dict[str, int]
+
+    @property
+    def elapsed(self) -> timedelta:
+        end = self.run.finished_at or self.now
+        return end - self.run.started_at
+
+    @property
+    def remaining(self) -> timedelta:
+        return max(self.run.deadline - self.now, timedelta(0)) if self.run.status == "active" else timedelta(0)
+
+
+class RunService:
+    def __init__(
+        self,
+        *,
+        catalog: Catalog,
+        store: Store,
+        cluster: Cluster,
+        cluster_shared: bool = True,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self._catalog = catalog
+        self._store = store
+        self._cluster = cluster
+        self._cluster_shared = cluster_shared
+        self._clock = clock
+
+    # --- look-ups -----------------------------------------------------------------------------
+
+    async def team(self, name: str) -> Team:
+        team = await self._store.get_team(name)
+        if team is None:
+            raise UnknownTeam(name)
+        return team
+
+    async def active_run(self, team: Team, challenge_id: int | None = None) -> Run:
+        run = await self._store.active_run(team.id, challenge_id)
+        if run is None:
+            raise NoActiveRun(team.name, challenge_id)
+        return run
+
+    def _runnable(self, challenge: Challenge) -> tuple[list[Scenario], dict[str, Message]]:
+        runnable: list[Scenario] = []
+        skipped: dict[str, Message] = {}
+        for scenario in challenge.scenarios:
+            if scenario.spec.scope == "cluster" and self._cluster_shared:
+                skipped[scenario.id] = Message("run.skipped_cluster_scope", {"scenario": scenario.id})
+            else:
+                runnable.append(scenario)
+        return runnable, skipped
+
+    # --- start --------------------------------------------------------------------------------
+
+    async def start(self, team_name: str, challenge_id: int) -> StartReport:
+        """Deploy the broken state of every runnable scenario into the team's namespace and start the clock."""
+        team = await self.team(team_name)
+        challenge = self._catalog.get(challenge_id)
+        if await self._store.active_run(team.id, challenge.id) is not None:
+            raise RunConflict(f"team {team.name!r} already has an active run of challenge {challenge.id}")
+        scenarios, skipped = self._runnable(challenge)
+        if not scenarios:
+            raise ChallengeUnavailable(Message("run.only_cluster_scope", {"challenge": challenge.id}))
+        needed = {KINDS[(m.body["apiVersion"], m.body["kind"])] for s in scenarios for m in s.manifests}
+        missing = await self._cluster.missing_kinds(k for k in needed if k.crd)
+        if missing:
+            kinds = ", ".join(f"{k.kind} ({k.api_version})" for k in sorted(missing, key=lambda k: k.kind))
+            raise ChallengeUnavailable(Message("run.crd_missing", {"challenge": challenge.id, "kinds": kinds}))
+        await self._cluster.ensure_namespace(team.namespace, team=team.name)
+
+        started = self._clock()
+        try:
+            run = await self._store.create_run(
+                team_id=team.id,
+                challenge_id=challenge.id,
+                started_at=started,
+                deadline=started + challenge.spec.time_limit,
+                scenario_ids=[s.id for s in scenarios],
+                skipped={sid: message.key for sid, message in skipped.items()},
+            )
+        except StoreConflict as exc:  # a start racing this one won
+            raise RunConflict(f"team {team.name!r} already has an active run of challenge {challenge.id}") from exc
+
+        applied: list[ObjectRef] = []
+        try:
+            for scenario in scenarios:
+                for manifest in scenario.manifests:
+                    ref = await self._cluster.apply(team.namespace, manifest.body)
+                    applied.append(ref)
+                    await self._store.record_applied(run.id, [_applied_json(ref, scenario.id)])
+        except ClusterError:
+            # Leave nothing half-applied: remove what went in, and end the run with the record of it.
+            await self._teardown(team.namespace, applied)
+            await self._store.finish_run(
+                run.id, status="stopped", finished_at=self._clock(), elapsed_seconds=0, tier_percent=0, points=0
+            )
+            raise
+        log.info("team %s started challenge %s (run %s, %d objects)", team.name, challenge.id, run.id, len(applied))
+        fresh = await self._store.get_run(run.id)
+        return StartReport(run=fresh or run, team=team, challenge=challenge, applied=tuple(applied), skipped=skipped)
+
+    # --- verify -------------------------------------------------------------------------------
+
+    async def verify(self, team_name: str, challenge_id: int | None = None, *, trigger: Trigger = Trigger.MANUAL) -> VerifyReport:
+        team = await self.team(team_name)
+        run = await self.active_run(team, challenge_id)
+        return await self.verify_run(run, team=team, trigger=trigger)
+
+    async def verify_run(self, run: Run, *, team: Team, trigger: Trigger) -> VerifyReport:
+        if run.status != "active":
+            raise RunConflict(f"run {run.id} has ended ({run.status}); nothing to verify")
+        challenge = self._catalog.get(run.challenge_id)
+        states = await self._store.scenario_states(run.id)
+        active = [challenge.scenario(s.scenario_id) for s in states if s.status != "skipped"]
+        kinds = {kind for scenario in active for kind in scenario.kinds}
+        snapshot = await self._cluster.snapshot(team.namespace, kinds)
+        results = tuple(
+            ScenarioResult(
+                scenario_id=scenario.id,
+                checks=tuple(
+                    CheckResult(check.check_name, check.args(), outcome.status, outcome.message)
+                    for check in scenario.checks
+                    for outcome in [check.evaluate(snapshot)]
+                ),
+            )
+            for scenario in active
+        )
+        now = self._clock()
+        before = {s.scenario_id for s in states if s.status == "solved"}
+        _, new_states = await self._store.record_verification(
+            run.id,
+            trigger=trigger.value,
+            at=now,
+            results=[r.to_json() for r in results],
+            solved={r.scenario_id: r.status is Status.PASS for r in results},
+        )
+        newly_solved = tuple(s.scenario_id for s in new_states if s.status == "solved" and s.scenario_id not in before)
+        ended: Run | None = None
+        if all(r.status is Status.PASS for r in results):
+            score = scoring.finished(challenge, {s.id for s in active}, now - run.started_at)
+            ended = await self._end(run, "finished", now, score)
+        elif trigger is Trigger.FINAL or now >= run.deadline:
+            solved = {s.scenario_id for s in new_states if s.status == "solved"}
+            ended = await self._end(run, "expired", now, scoring.expired(challenge, solved, run.deadline - run.started_at))
+        return VerifyReport(
+            run=run, trigger=trigger, at=now, results=results, states=tuple(new_states),
+            newly_solved=newly_solved, ended=ended,
+        )
+
+    async def _end(self, run: Run, status: str, now: datetime, score: scoring.Score) -> Run | None:
+        changed = await self._store.finish_run(
+            run.id, status=status, finished_at=now, elapsed_seconds=int(score.elapsed.total_seconds()),
+            tier_percent=score.tier_percent, points=score.points,
+        )
+        if not changed:  # another verification ended it first
+            return None
+        log.info("run %s %s: %s%% tier, %s points", run.id, status, score.tier_percent, score.points)
+        return await self._store.get_run(run.id)
+
+    # --- hints --------------------------------------------------------------------------------
+
+    async def hints_due(self, run: Run) -> list[HintDue]:
+        """Hints whose offset has passed, for scenarios not solved, that were not posted yet."""
+        challenge = self._catalog.get(run.challenge_id)
+        states = await self._store.scenario_states(run.id)
+        posted = {(h.scenario_id, h.level) for h in await self._store.hints_posted(run.id)}
+        elapsed = self._clock() - run.started_at
+        due: list[HintDue] = []
+        for state in states:
+            if state.status != "pending":
+                continue
+            scenario = challenge.scenario(state.scenario_id)
+            for level in scenario.hints_due(elapsed):
+                if (scenario.id, level) not in posted:
+                    due.append(HintDue(scenario.id, level, scenario.spec.hints[level]))
+        return due
+
+    async def record_hint(self, run: Run, hint: HintDue, *, revealed_by: str | None = None) -> bool:
+        """True if this hint is recorded now; False if it had been posted already (never post it twice)."""
+        return await self._store.record_hint(
+            run.id, hint.scenario_id, hint.level, posted_at=self._clock(), revealed_by=revealed_by
+        )
+
+    # --- status and stop ----------------------------------------------------------------------
+
+    async def status(self, team_name: str, challenge_id: int | None = None) -> StatusReport:
+        team = await self.team(team_name)
+        run = await self.active_run(team, challenge_id)
+        return await self.status_of(run, team)
+
+    async def status_of(self, run: Run, team: Team) -> StatusReport:
+        states = await self._store.scenario_states(run.id)
+        posted: dict[str, int] = {}
+        for hint in await self._store.hints_posted(run.id):
+            posted[hint.scenario_id] = posted.get(hint.scenario_id, 0) + 1
+        return StatusReport(
+            run=run, team=team, challenge=self._catalog.get(run.challenge_id), now=self._clock(),
+            states=tuple(states), hints_posted=posted,
+        )
+
+    async def stop(self, team_name: str, challenge_id: int | None = None) -> tuple[Run, int]:
+        """End the active run as stopped and delete what it applied. Returns the run and objects deleted."""
+        team = await self.team(team_name)
+        run = await self.active_run(team, challenge_id)
+        await self._cluster.assert_managed(team.namespace)
+        applied = [ObjectRef(a["apiVersion"], a["kind"], a["name"]) for a in run.applied or []]
+        deleted = await self._teardown(team.namespace, applied)
+        now = self._clock()
+        await self._store.finish_run(
+            run.id, status="stopped", finished_at=now,
+            elapsed_seconds=int((now - run.started_at).total_seconds()), tier_percent=0, points=0,
+        )
+        ended = await self._store.get_run(run.id)
+        return ended or run, deleted
+
+    async def _teardown(self, namespace: str, refs: Sequence[ObjectRef]) -> int:
+        deleted = 0
+        for ref in reversed(refs):
+            try:
+                deleted += await self._cluster.delete(namespace, ref)
+            except ClusterError:
+                log.warning("could not delete %s in %s; it stays recorded on the run", ref, namespace)
+        return deleted
+
+
+def _applied_json(ref: ObjectRef, scenario_id: str) -> dict[str, str]:
+    return {"apiVersion": ref.api_version, "kind": ref.kind, "name": ref.name, "scenario": scenario_id}

@@ -1,0 +1,315 @@
+"""The `kubecamp` command: run the bot, check the catalogue, rehearse a class from the shell.
+
+Exit codes (also in the README):
+  0  success; for `challenge verify`, every scenario passes
+  1  `challenge verify` ran and some scenario fails or could not be checked
+  2  bad input: unknown team or challenge, invalid scenario files, a bad setting
+  3  the run is not in a state for this (a second start, no active run)
+  4  the cluster: unreachable, forbidden, a manifest rejected, a CRD missing, an unmanaged namespace
+  5  the store: the database cannot be opened or written
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import sys
+from collections.abc import Awaitable, Callable, Sequence
+from contextlib import AsyncExitStack
+from datetime import timedelta
+from pathlib import Path
+from typing import Any, TextIO
+
+from bot.challenges.catalog import Catalog, load_catalog
+from bot.challenges.checks import Status
+from bot.challenges.runs import ChallengeUnavailable, RunService, StartReport, StatusReport, VerifyReport
+from bot.cluster import Cluster
+from bot.config import Settings, load_settings
+from bot.errors import (
+    ClusterError,
+    ConfigInvalid,
+    KubecampError,
+    NoActiveRun,
+    RunConflict,
+    ScenarioInvalid,
+    StoreUnavailable,
+    UnknownChallenge,
+    UnknownTeam,
+)
+from bot.i18n import Lang, render
+from bot.store import Store, StoreConflict, upgrade
+
+EXIT_OK, EXIT_FAILING, EXIT_INPUT, EXIT_STATE, EXIT_CLUSTER, EXIT_STORE = 0, 1, 2, 3, 4, 5
+
+_EXIT_FOR: tuple[tuple[type[BaseException], int], ...] = (
+    (ConfigInvalid, EXIT_INPUT),
+    (ScenarioInvalid, EXIT_INPUT),
+    (UnknownChallenge, EXIT_INPUT),
+    (UnknownTeam, EXIT_INPUT),
+    (StoreConflict, EXIT_STATE),
+    (RunConflict, EXIT_STATE),
+    (NoActiveRun, EXIT_STATE),
+    (ChallengeUnavailable, EXIT_CLUSTER),
+    (ClusterError, EXIT_CLUSTER),
+    (StoreUnavailable, EXIT_STORE),
+)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="kubecamp", description="Kubernetes bootcamp challenges and incidents")
+    parser.add_argument("--json", action="store_true", help="machine-readable output")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    commands.add_parser("run", help="run the bot: store, scheduler, web hook and Discord")
+
+    scenarios = commands.add_parser("scenarios", help="the scenario catalogue").add_subparsers(
+        dest="action", required=True
+    )
+    for action in ("list", "validate"):
+        sub = scenarios.add_parser(action, help=f"{action} the catalogue")
+        sub.add_argument("dir", nargs="?", type=Path, help="catalogue folder (default KUBECAMP_SCENARIOS_DIR)")
+
+    team = commands.add_parser("team", help="teams").add_subparsers(dest="action", required=True)
+    add = team.add_parser("add", help="add a team")
+    add.add_argument("name")
+    add.add_argument("--namespace", help="its namespace (default: prefix + name)")
+    team.add_parser("list", help="list the teams")
+
+    challenge = commands.add_parser("challenge", help="rehearse a challenge run").add_subparsers(
+        dest="action", required=True
+    )
+    for action, help_text in (
+        ("start", "deploy the broken manifests and start the clock"),
+        ("verify", "check the team's namespace now"),
+        ("status", "elapsed, remaining and per-scenario state"),
+        ("stop", "end the run and delete what it applied"),
+    ):
+        sub = challenge.add_parser(action, help=help_text)
+        sub.add_argument("--team", required=True)
+        sub.add_argument("--challenge", type=int, required=action == "start")
+
+    db = commands.add_parser("db", help="the database").add_subparsers(dest="action", required=True)
+    db.add_parser("upgrade", help="apply the migrations")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        settings = load_settings()
+    except ConfigInvalid as exc:
+        print(f"kubecamp: {exc}", file=sys.stderr)
+        return EXIT_INPUT
+    logging.basicConfig(level=settings.log.level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    lang: Lang = settings.catalog.language
+    out = _Output(json_mode=args.json, lang=lang, stream=sys.stdout)
+    try:
+        return asyncio.run(_dispatch(args, settings, out))
+    except KubecampError as exc:
+        print(f"kubecamp: {_explain(exc, lang)}", file=sys.stderr)
+        return next((code for cls, code in _EXIT_FOR if isinstance(exc, cls)), EXIT_INPUT)
+    except KeyboardInterrupt:
+        return 130
+
+
+def _explain(exc: KubecampError, lang: Lang) -> str:
+    if isinstance(exc, ChallengeUnavailable):
+        return render(exc.message, lang)
+    return str(exc)
+
+
+async def _dispatch(args: argparse.Namespace, settings: Settings, out: _Output) -> int:
+    if args.command == "scenarios":
+        return _scenarios(args, settings, out)
+    if args.command == "db":
+        await upgrade(settings.store.url)
+        out.line("database is at the newest revision", {"upgraded": True})
+        return EXIT_OK
+    if args.command == "run":
+        return await _run(settings)
+    async with AsyncExitStack() as stack:
+        await upgrade(settings.store.url)
+        store = await Store.open(settings.store.url)
+        stack.push_async_callback(store.close)
+        if args.command == "team":
+            return await _team(args, settings, store, out)
+        catalog = load_catalog(settings.catalog.scenarios_dir)
+        cluster = await Cluster.connect(
+            kubeconfig=settings.kube.config, context=settings.kube.context,
+            request_timeout=settings.kube.timeout_seconds,
+        )
+        stack.push_async_callback(cluster.close)
+        service = RunService(catalog=catalog, store=store, cluster=cluster, cluster_shared=settings.kube.shared)
+        return await _challenge(args, service, out)
+    raise AssertionError(args.command)  # pragma: no cover - argparse allows only the commands above
+
+
+async def _run(settings: Settings) -> int:
+    """Everything the bot needs is checked here; the Discord front end is its last part."""
+    load_catalog(settings.catalog.scenarios_dir)
+    await upgrade(settings.store.url)
+    if settings.discord.token is None:
+        raise ConfigInvalid(
+            "KUBECAMP_DISCORD_TOKEN is not set (expected the bot token from the Discord developer portal)"
+        )
+    raise ConfigInvalid("this build has no Discord front end yet; use the `kubecamp challenge` commands")
+
+
+def _scenarios(args: argparse.Namespace, settings: Settings, out: _Output) -> int:
+    root: Path = args.dir or settings.catalog.scenarios_dir
+    catalog = load_catalog(root)
+    if args.action == "validate":
+        count = sum(len(c.scenarios) for c in catalog)
+        out.line(f"{root}: {len(catalog.challenges)} challenges, {count} scenarios, all valid",
+                 {"valid": True, "challenges": len(catalog.challenges), "scenarios": count})
+        return EXIT_OK
+    out.catalog(catalog)
+    return EXIT_OK
+
+
+async def _team(args: argparse.Namespace, settings: Settings, store: Store, out: _Output) -> int:
+    if args.action == "add":
+        namespace = args.namespace or f"{settings.kube.namespace_prefix}{args.name}".lower()
+        team = await store.create_team(args.name, namespace)
+        out.line(f"team {team.name}: namespace {team.namespace}", {"team": team.name, "namespace": team.namespace})
+        return EXIT_OK
+    teams = await store.list_teams()
+    out.rows([f"{t.name}\t{t.namespace}" for t in teams], [{"team": t.name, "namespace": t.namespace} for t in teams])
+    return EXIT_OK
+
+
+async def _challenge(args: argparse.Namespace, service: RunService, out: _Output) -> int:
+    actions: dict[str, Callable[[], Awaitable[int]]] = {
+        "start": lambda: _start(service, args.team, args.challenge, out),
+        "verify": lambda: _verify(service, args.team, args.challenge, out),
+        "status": lambda: _status(service, args.team, args.challenge, out),
+        "stop": lambda: _stop(service, args.team, args.challenge, out),
+    }
+    return await actions[args.action]()
+
+
+async def _start(service: RunService, team: str, challenge: int, out: _Output) -> int:
+    out.start(await service.start(team, challenge))
+    return EXIT_OK
+
+
+async def _verify(service: RunService, team: str, challenge: int | None, out: _Output) -> int:
+    report = await service.verify(team, challenge)
+    out.verify(report)
+    return EXIT_OK if report.all_passed else EXIT_FAILING
+
+
+async def _status(service: RunService, team: str, challenge: int | None, out: _Output) -> int:
+    out.status(await service.status(team, challenge))
+    return EXIT_OK
+
+
+async def _stop(service: RunService, team: str, challenge: int | None, out: _Output) -> int:
+    run, deleted = await service.stop(team, challenge)
+    out.line(f"run {run.id} stopped; {deleted} objects deleted", {"run": run.id, "status": run.status, "deleted": deleted})
+    return EXIT_OK
+
+
+_MARK = {Status.PASS: "✅", Status.FAIL: "❌", Status.UNKNOWN: "⚠️"}
+
+
+def _minutes(delta: timedelta) -> str:
+    seconds = int(delta.total_seconds())
+    return f"{seconds // 60}:{seconds % 60:02d}"
+
+
+class _Output:
+    """Human lines in the configured language, or one JSON document per command."""
+
+    def __init__(self, *, json_mode: bool, lang: Lang, stream: TextIO) -> None:
+        self.json_mode = json_mode
+        self.lang = lang
+        self.stream = stream
+
+    def _emit(self, human: str, data: Any) -> None:
+        if self.json_mode:
+            self.stream.write(json.dumps(data, ensure_ascii=False, default=str) + "\n")
+        else:
+            self.stream.write(human + "\n")
+
+    def line(self, human: str, data: Any) -> None:
+        self._emit(human, data)
+
+    def rows(self, lines: list[str], data: Any) -> None:
+        self._emit("\n".join(lines) or "-", data)
+
+    def catalog(self, catalog: Catalog) -> None:
+        lines, data = [], []
+        for c in catalog:
+            lines.append(f"{c.id}  {c.spec.title.get(self.lang)}  ({_minutes(c.spec.time_limit)}, {c.total_points} pts)")
+            for s in c.scenarios:
+                scope = " [cluster]" if s.spec.scope == "cluster" else ""
+                lines.append(f"    {s.id:<24} {s.spec.title.get(self.lang)}  {_minutes(s.spec.time_box)}{scope}")
+            data.append({
+                "id": c.id, "title": c.spec.title.model_dump(), "time_limit_seconds": c.spec.time_limit.total_seconds(),
+                "scenarios": [{"id": s.id, "scope": s.spec.scope, "points": s.spec.points} for s in c.scenarios],
+            })
+        self._emit("\n".join(lines), data)
+
+    def start(self, report: StartReport) -> None:
+        lines = [
+            f"run {report.run.id}: team {report.team.name}, challenge {report.challenge.id} "
+            f"({report.challenge.spec.title.get(self.lang)}), namespace {report.team.namespace}",
+            f"started {report.run.started_at:%H:%M:%S} UTC, deadline {report.run.deadline:%H:%M:%S} UTC; "
+            f"{len(report.applied)} objects applied",
+        ]
+        lines += [f"  skipped: {render(m, self.lang)}" for m in report.skipped.values()]
+        self._emit("\n".join(lines), {
+            "run": report.run.id, "team": report.team.name, "challenge": report.challenge.id,
+            "namespace": report.team.namespace, "started_at": report.run.started_at, "deadline": report.run.deadline,
+            "applied": [str(r) for r in report.applied],
+            "skipped": {k: render(m, self.lang) for k, m in report.skipped.items()},
+        })
+
+    def verify(self, report: VerifyReport) -> None:
+        lines = []
+        for result in report.results:
+            lines.append(f"{_MARK[result.status]} {result.scenario_id}")
+            lines += [f"    {_MARK[c.status]} {render(c.message, self.lang)}" for c in result.checks]
+        if report.ended is not None:
+            run = report.ended
+            lines.append(f"run {run.status}: {_minutes(timedelta(seconds=run.elapsed_seconds or 0))}, "
+                         f"tier {run.tier_percent}%, {run.points} points")
+        self._emit("\n".join(lines), {
+            "run": report.run.id, "trigger": report.trigger.value, "at": report.at, "all_passed": report.all_passed,
+            "results": [
+                {"scenario": r.scenario_id, "status": r.status.value,
+                 "checks": [{"check": c.check, "status": c.status.value, "message": render(c.message, self.lang)}
+                            for c in r.checks]}
+                for r in report.results
+            ],
+            "ended": None if report.ended is None else {
+                "status": report.ended.status, "elapsed_seconds": report.ended.elapsed_seconds,
+                "tier_percent": report.ended.tier_percent, "points": report.ended.points,
+            },
+        })
+
+    def status(self, report: StatusReport) -> None:
+        lines = [
+            f"run {report.run.id}: challenge {report.challenge.id}, {report.run.status}, "
+            f"elapsed {_minutes(report.elapsed)}, remaining {_minutes(report.remaining)}"
+        ]
+        for state in report.states:
+            solved = f" at {state.first_solved_at:%H:%M:%S}" if state.first_solved_at else ""
+            lines.append(f"    {state.scenario_id:<24} {state.status}{solved}, {state.attempts} checks, "
+                         f"{report.hints_posted.get(state.scenario_id, 0)} hints")
+        self._emit("\n".join(lines), {
+            "run": report.run.id, "challenge": report.challenge.id, "status": report.run.status,
+            "elapsed_seconds": int(report.elapsed.total_seconds()),
+            "remaining_seconds": int(report.remaining.total_seconds()),
+            "scenarios": [
+                {"id": s.scenario_id, "status": s.status, "attempts": s.attempts, "first_solved_at": s.first_solved_at,
+                 "hints": report.hints_posted.get(s.scenario_id, 0)}
+                for s in report.states
+            ],
+        })
+
+
+__all__ = ["main"]
