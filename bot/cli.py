@@ -137,7 +137,8 @@ async def _dispatch(args: argparse.Namespace, settings: Settings, out: _Output) 
             return await _team(args, settings, store, out)
         catalog = load_catalog(settings.catalog.scenarios_dir)
         cluster = await Cluster.connect(
-            kubeconfig=settings.kube.config, context=settings.kube.context,
+            kubeconfig=settings.kube.config,
+            context=settings.kube.context,
             request_timeout=settings.kube.timeout_seconds,
         )
         stack.push_async_callback(cluster.close)
@@ -162,8 +163,10 @@ def _scenarios(args: argparse.Namespace, settings: Settings, out: _Output) -> in
     catalog = load_catalog(root)
     if args.action == "validate":
         count = sum(len(c.scenarios) for c in catalog)
-        out.line(f"{root}: {len(catalog.challenges)} challenges, {count} scenarios, all valid",
-                 {"valid": True, "challenges": len(catalog.challenges), "scenarios": count})
+        out.line(
+            f"{root}: {len(catalog.challenges)} challenges, {count} scenarios, all valid",
+            {"valid": True, "challenges": len(catalog.challenges), "scenarios": count},
+        )
         return EXIT_OK
     out.catalog(catalog)
     return EXIT_OK
@@ -208,7 +211,9 @@ async def _status(service: RunService, team: str, challenge: int | None, out: _O
 
 async def _stop(service: RunService, team: str, challenge: int | None, out: _Output) -> int:
     run, deleted = await service.stop(team, challenge)
-    out.line(f"run {run.id} stopped; {deleted} objects deleted", {"run": run.id, "status": run.status, "deleted": deleted})
+    out.line(
+        f"run {run.id} stopped; {deleted} objects deleted", {"run": run.id, "status": run.status, "deleted": deleted}
+    )
     return EXIT_OK
 
 
@@ -243,14 +248,20 @@ class _Output:
     def catalog(self, catalog: Catalog) -> None:
         lines, data = [], []
         for c in catalog:
-            lines.append(f"{c.id}  {c.spec.title.get(self.lang)}  ({_minutes(c.spec.time_limit)}, {c.total_points} pts)")
+            lines.append(
+                f"{c.id}  {c.spec.title.get(self.lang)}  ({_minutes(c.spec.time_limit)}, {c.total_points} pts)"
+            )
             for s in c.scenarios:
                 scope = " [cluster]" if s.spec.scope == "cluster" else ""
                 lines.append(f"    {s.id:<24} {s.spec.title.get(self.lang)}  {_minutes(s.spec.time_box)}{scope}")
-            data.append({
-                "id": c.id, "title": c.spec.title.model_dump(), "time_limit_seconds": c.spec.time_limit.total_seconds(),
-                "scenarios": [{"id": s.id, "scope": s.spec.scope, "points": s.spec.points} for s in c.scenarios],
-            })
+            data.append(
+                {
+                    "id": c.id,
+                    "title": c.spec.title.model_dump(),
+                    "time_limit_seconds": c.spec.time_limit.total_seconds(),
+                    "scenarios": [{"id": s.id, "scope": s.spec.scope, "points": s.spec.points} for s in c.scenarios],
+                }
+            )
         self._emit("\n".join(lines), data)
 
     def start(self, report: StartReport) -> None:
@@ -261,12 +272,19 @@ class _Output:
             f"{len(report.applied)} objects applied",
         ]
         lines += [f"  skipped: {render(m, self.lang)}" for m in report.skipped.values()]
-        self._emit("\n".join(lines), {
-            "run": report.run.id, "team": report.team.name, "challenge": report.challenge.id,
-            "namespace": report.team.namespace, "started_at": report.run.started_at, "deadline": report.run.deadline,
-            "applied": [str(r) for r in report.applied],
-            "skipped": {k: render(m, self.lang) for k, m in report.skipped.items()},
-        })
+        self._emit(
+            "\n".join(lines),
+            {
+                "run": report.run.id,
+                "team": report.team.name,
+                "challenge": report.challenge.id,
+                "namespace": report.team.namespace,
+                "started_at": report.run.started_at,
+                "deadline": report.run.deadline,
+                "applied": [str(r) for r in report.applied],
+                "skipped": {k: render(m, self.lang) for k, m in report.skipped.items()},
+            },
+        )
 
     def verify(self, report: VerifyReport) -> None:
         lines = []
@@ -275,21 +293,38 @@ class _Output:
             lines += [f"    {_MARK[c.status]} {render(c.message, self.lang)}" for c in result.checks]
         if report.ended is not None:
             run = report.ended
-            lines.append(f"run {run.status}: {_minutes(timedelta(seconds=run.elapsed_seconds or 0))}, "
-                         f"tier {run.tier_percent}%, {run.points} points")
-        self._emit("\n".join(lines), {
-            "run": report.run.id, "trigger": report.trigger.value, "at": report.at, "all_passed": report.all_passed,
-            "results": [
-                {"scenario": r.scenario_id, "status": r.status.value,
-                 "checks": [{"check": c.check, "status": c.status.value, "message": render(c.message, self.lang)}
-                            for c in r.checks]}
-                for r in report.results
-            ],
-            "ended": None if report.ended is None else {
-                "status": report.ended.status, "elapsed_seconds": report.ended.elapsed_seconds,
-                "tier_percent": report.ended.tier_percent, "points": report.ended.points,
+            lines.append(
+                f"run {run.status}: {_minutes(timedelta(seconds=run.elapsed_seconds or 0))}, "
+                f"tier {run.tier_percent}%, {run.points} points"
+            )
+        self._emit(
+            "\n".join(lines),
+            {
+                "run": report.run.id,
+                "trigger": report.trigger.value,
+                "at": report.at,
+                "all_passed": report.all_passed,
+                "results": [
+                    {
+                        "scenario": r.scenario_id,
+                        "status": r.status.value,
+                        "checks": [
+                            {"check": c.check, "status": c.status.value, "message": render(c.message, self.lang)}
+                            for c in r.checks
+                        ],
+                    }
+                    for r in report.results
+                ],
+                "ended": None
+                if report.ended is None
+                else {
+                    "status": report.ended.status,
+                    "elapsed_seconds": report.ended.elapsed_seconds,
+                    "tier_percent": report.ended.tier_percent,
+                    "points": report.ended.points,
+                },
             },
-        })
+        )
 
     def status(self, report: StatusReport) -> None:
         lines = [
@@ -298,18 +333,30 @@ class _Output:
         ]
         for state in report.states:
             solved = f" at {state.first_solved_at:%H:%M:%S}" if state.first_solved_at else ""
-            lines.append(f"    {state.scenario_id:<24} {state.status}{solved}, {state.attempts} checks, "
-                         f"{report.hints_posted.get(state.scenario_id, 0)} hints")
-        self._emit("\n".join(lines), {
-            "run": report.run.id, "challenge": report.challenge.id, "status": report.run.status,
-            "elapsed_seconds": int(report.elapsed.total_seconds()),
-            "remaining_seconds": int(report.remaining.total_seconds()),
-            "scenarios": [
-                {"id": s.scenario_id, "status": s.status, "attempts": s.attempts, "first_solved_at": s.first_solved_at,
-                 "hints": report.hints_posted.get(s.scenario_id, 0)}
-                for s in report.states
-            ],
-        })
+            lines.append(
+                f"    {state.scenario_id:<24} {state.status}{solved}, {state.attempts} checks, "
+                f"{report.hints_posted.get(state.scenario_id, 0)} hints"
+            )
+        self._emit(
+            "\n".join(lines),
+            {
+                "run": report.run.id,
+                "challenge": report.challenge.id,
+                "status": report.run.status,
+                "elapsed_seconds": int(report.elapsed.total_seconds()),
+                "remaining_seconds": int(report.remaining.total_seconds()),
+                "scenarios": [
+                    {
+                        "id": s.scenario_id,
+                        "status": s.status,
+                        "attempts": s.attempts,
+                        "first_solved_at": s.first_solved_at,
+                        "hints": report.hints_posted.get(s.scenario_id, 0),
+                    }
+                    for s in report.states
+                ],
+            },
+        )
 
 
 __all__ = ["main"]

@@ -266,26 +266,30 @@ def _load_manifests(folder: Path, challenge_file: Path, field_name: str, scope: 
             kind = KINDS.get((body["apiVersion"], body["kind"]))
             if kind is None:
                 raise ScenarioInvalid(
-                    str(file), f"{where}.kind",
+                    str(file),
+                    f"{where}.kind",
                     f"{body['kind']} ({body['apiVersion']}) is not a kind kubecamp-bot can apply",
                 )
             if scope == "namespace":
                 if not kind.namespaced:
                     raise ScenarioInvalid(
-                        str(file), f"{where}.kind",
+                        str(file),
+                        f"{where}.kind",
                         f"{body['kind']} is cluster-scoped; a namespace scenario may only hold namespaced "
                         "kinds (use scope: cluster)",
                     )
                 if "namespace" in metadata:
                     raise ScenarioInvalid(
-                        str(file), f"{where}.metadata.namespace",
+                        str(file),
+                        f"{where}.metadata.namespace",
                         f"names namespace {metadata['namespace']!r}; leave it out, the bot applies "
                         "into the team's namespace",
                     )
             manifest = Manifest(path=file, body=body)
             if manifest.ref in seen:
                 raise ScenarioInvalid(
-                    str(file), f"{where}.metadata.name",
+                    str(file),
+                    f"{where}.metadata.name",
                     f"{manifest.ref} is defined twice (also in {seen[manifest.ref].name})",
                 )
             seen[manifest.ref] = file
@@ -315,13 +319,9 @@ def load_challenge(folder: Path) -> Challenge:
                 checks.append(parse_check(raw))
             except ValueError as exc:
                 raise ScenarioInvalid(str(path), f"{prefix}.checks[{check_index}]", str(exc)) from exc
-        manifests = _load_manifests(
-            folder / scenario_spec.manifests, path, f"{prefix}.manifests", scenario_spec.scope
-        )
+        manifests = _load_manifests(folder / scenario_spec.manifests, path, f"{prefix}.manifests", scenario_spec.scope)
         solution = _load_manifests(folder / scenario_spec.solution, path, f"{prefix}.solution", scenario_spec.scope)
-        scenarios.append(
-            Scenario(spec=scenario_spec, checks=tuple(checks), manifests=manifests, solution=solution)
-        )
+        scenarios.append(Scenario(spec=scenario_spec, checks=tuple(checks), manifests=manifests, solution=solution))
     _refuse_shared_objects(scenarios, path)
     return Challenge(spec=spec, folder=folder, scenarios=tuple(scenarios))
 
@@ -334,7 +334,8 @@ def _refuse_shared_objects(scenarios: list[Scenario], path: Path) -> None:
             other = owner.setdefault(manifest.ref, scenario.id)
             if other != scenario.id:
                 raise ScenarioInvalid(
-                    str(manifest.path), "metadata.name",
+                    str(manifest.path),
+                    "metadata.name",
                     f"{manifest.ref} is applied by scenarios {other} and {scenario.id}; names must be unique",
                 )
 
@@ -351,7 +352,8 @@ def load_catalog(root: Path) -> Catalog:
         challenge = load_challenge(folder)
         if challenge.id in catalog.challenges:
             raise ScenarioInvalid(
-                str(folder / CHALLENGE_FILE), "id",
+                str(folder / CHALLENGE_FILE),
+                "id",
                 f"challenge id {challenge.id} is also used by {catalog.challenges[challenge.id].folder}",
             )
         catalog.challenges[challenge.id] = challenge

@@ -43,12 +43,12 @@ class Outcome:
     message: Message
 
     @classmethod
-    def ok(cls, key: str, **params: Any) -> Outcome:
-        return cls(Status.PASS, Message(key, params))
+    def ok(cls, message_key: str, /, **params: Any) -> Outcome:
+        return cls(Status.PASS, Message(message_key, params))
 
     @classmethod
-    def fail(cls, key: str, **params: Any) -> Outcome:
-        return cls(Status.FAIL, Message(key, params))
+    def fail(cls, message_key: str, /, **params: Any) -> Outcome:
+        return cls(Status.FAIL, Message(message_key, params))
 
 
 class CheckSpec(BaseModel):
@@ -89,9 +89,7 @@ def register(name: str, *kinds: str) -> Callable[[type[CheckSpec]], type[CheckSp
 def parse_check(raw: object) -> CheckSpec:
     """`{check_name: {args}}` → a validated CheckSpec; ValueError with a readable reason otherwise."""
     if not isinstance(raw, dict) or len(raw) != 1:
-        raise ValueError(
-            "a check is a mapping with exactly one key, the check's name: {deployment_available: {...}}"
-        )
+        raise ValueError("a check is a mapping with exactly one key, the check's name: {deployment_available: {...}}")
     ((name, args),) = raw.items()
     cls = REGISTRY.get(str(name))
     if cls is None:
@@ -230,7 +228,9 @@ class DeploymentAvailable(_NamedCheck):
         pods = _pods_of(snapshot, deployment.get("spec", {}).get("selector"))
         return Outcome.fail(
             "check.deployment_available.fail",
-            name=self.name, available=available, wanted=wanted,
+            name=self.name,
+            available=available,
+            wanted=wanted,
             problems=pod_problems(pods) or "-",
         )
 
@@ -252,8 +252,12 @@ class RolloutComplete(_NamedCheck):
         pods = _pods_of(snapshot, spec.get("selector"))
         return Outcome.fail(
             "check.rollout_complete.fail",
-            name=self.name, updated=updated, replicas=replicas, available=available,
-            reason=progressing.get("reason") or "-", problems=pod_problems(pods) or "-",
+            name=self.name,
+            updated=updated,
+            replicas=replicas,
+            available=available,
+            reason=progressing.get("reason") or "-",
+            problems=pod_problems(pods) or "-",
         )
 
 
@@ -267,8 +271,12 @@ class PodsReady(_SelectorCheck):
         if len(ready) >= self.min:
             return Outcome.ok("check.pods_ready.pass", selector=self.selector, ready=len(ready), total=len(pods))
         return Outcome.fail(
-            "check.pods_ready.fail", selector=self.selector, ready=len(ready), wanted=self.min,
-            total=len(pods), problems=pod_problems(p for p in pods if not _pod_ready(p)) or "-",
+            "check.pods_ready.fail",
+            selector=self.selector,
+            ready=len(ready),
+            wanted=self.min,
+            total=len(pods),
+            problems=pod_problems(p for p in pods if not _pod_ready(p)) or "-",
         )
 
 
@@ -334,7 +342,9 @@ class ServiceSelectsPods(_NamedCheck):
             return Outcome.ok("check.service_selects_pods.pass", name=self.name, count=len(selected))
         near = _near_misses(selector, pods)
         return Outcome.fail(
-            "check.service_selects_pods.fail", name=self.name, selector=format_selector(selector),
+            "check.service_selects_pods.fail",
+            name=self.name,
+            selector=format_selector(selector),
             near=near or "-",
         )
 
@@ -360,7 +370,9 @@ class ServiceEndpointsReady(_NamedCheck):
         pods = [p for p in snapshot.list("Pod") if map_selector_matches(selector, _labels(p))]
         if not pods:
             return Outcome.fail(
-                "check.service_selects_pods.fail", name=self.name, selector=format_selector(selector),
+                "check.service_selects_pods.fail",
+                name=self.name,
+                selector=format_selector(selector),
                 near=_near_misses(selector, snapshot.list("Pod")) or "-",
             )
         numbers, names = _container_ports(pods)
@@ -369,7 +381,9 @@ class ServiceEndpointsReady(_NamedCheck):
             matches = target in names if isinstance(target, str) and not target.isdigit() else int(target) in numbers
             if (numbers or names) and not matches:
                 return Outcome.fail(
-                    "check.service_endpoints_ready.port_mismatch", name=self.name, target=target,
+                    "check.service_endpoints_ready.port_mismatch",
+                    name=self.name,
+                    target=target,
                     ports=", ".join(str(n) for n in sorted(numbers)) or "-",
                 )
         ready = 0
@@ -377,13 +391,16 @@ class ServiceEndpointsReady(_NamedCheck):
             if _labels(slice_).get("kubernetes.io/service-name") != self.name or not slice_.get("ports"):
                 continue
             ready += sum(
-                1 for endpoint in slice_.get("endpoints") or []
+                1
+                for endpoint in slice_.get("endpoints") or []
                 if (endpoint.get("conditions") or {}).get("ready") is not False
             )
         if ready:
             return Outcome.ok("check.service_endpoints_ready.pass", name=self.name, ready=ready)
         return Outcome.fail(
-            "check.service_endpoints_ready.fail", name=self.name, count=len(pods),
+            "check.service_endpoints_ready.fail",
+            name=self.name,
+            count=len(pods),
             problems=pod_problems(pods) or "-",
         )
 
@@ -415,7 +432,9 @@ class PvcBound(_NamedCheck):
         modes = list(spec.get("accessModes") or [])
         if self.access_modes is not None and not set(modes) <= set(self.access_modes):
             return Outcome.fail(
-                "check.pvc_bound.access_mode", name=self.name, modes=", ".join(modes),
+                "check.pvc_bound.access_mode",
+                name=self.name,
+                modes=", ".join(modes),
                 allowed=", ".join(self.access_modes),
             )
         phase = pvc.get("status", {}).get("phase", "Pending")
@@ -425,11 +444,14 @@ class PvcBound(_NamedCheck):
         class_name = spec.get("storageClassName")
         if class_name and all(_name(c) != class_name for c in classes):
             return Outcome.fail(
-                "check.pvc_bound.no_class", name=self.name, storage_class=class_name,
+                "check.pvc_bound.no_class",
+                name=self.name,
+                storage_class=class_name,
                 available=", ".join(sorted(_name(c) for c in classes)) or "-",
             )
         events = [
-            e for e in snapshot.list("Event")
+            e
+            for e in snapshot.list("Event")
             if (e.get("involvedObject") or {}).get("name") == self.name
             and (e.get("involvedObject") or {}).get("kind") == "PersistentVolumeClaim"
         ]
@@ -463,8 +485,12 @@ class RollingUpdateSafe(_NamedCheck):
         bound = scaled_value(self.max_unavailable, replicas, round_up=False)
         if unavailable > max(bound, 0) or (replicas > 1 and unavailable >= replicas):
             return Outcome.fail(
-                "check.rolling_update_safe.fail", name=self.name, declared=declared,
-                unavailable=unavailable, replicas=replicas, bound=self.max_unavailable,
+                "check.rolling_update_safe.fail",
+                name=self.name,
+                declared=declared,
+                unavailable=unavailable,
+                replicas=replicas,
+                bound=self.max_unavailable,
             )
         return Outcome.ok("check.rolling_update_safe.pass", name=self.name, declared=declared)
 
@@ -499,7 +525,9 @@ class ProbesSane(_NamedCheck):
                     known = port in names if isinstance(port, str) and not port.isdigit() else int(port) in numbers
                     if not known:
                         return Outcome.fail(
-                            "check.probes_sane.port", **where, port=port,
+                            "check.probes_sane.port",
+                            **where,
+                            port=port,
                             ports=", ".join(str(n) for n in sorted(numbers)),
                         )
                 http = probe.get("httpGet")
@@ -527,8 +555,12 @@ class ResourceRequestsWithin(_NamedCheck):
                     continue
                 if parse_quantity(requests[resource]) > parse_quantity(bound):
                     return Outcome.fail(
-                        "check.resource_requests_within.fail", name=self.name, container=container.get("name"),
-                        resource=resource, requested=requests[resource], max=bound,
+                        "check.resource_requests_within.fail",
+                        name=self.name,
+                        container=container.get("name"),
+                        resource=resource,
+                        requested=requests[resource],
+                        max=bound,
                     )
         return Outcome.ok("check.resource_requests_within.pass", name=self.name)
 
@@ -563,13 +595,14 @@ class NodeAffinitySatisfiable(_NamedCheck):
         node_selector = template.get("nodeSelector") or {}
         if node_selector and not any(map_selector_matches(node_selector, _labels(n)) for n in nodes):
             return Outcome.fail(
-                "check.node_affinity_satisfiable.fail", name=self.name,
-                requirement=format_selector(node_selector), nodes=node_names,
+                "check.node_affinity_satisfiable.fail",
+                name=self.name,
+                requirement=format_selector(node_selector),
+                nodes=node_names,
             )
-        required = (
-            ((template.get("affinity") or {}).get("nodeAffinity") or {})
-            .get("requiredDuringSchedulingIgnoredDuringExecution") or {}
-        )
+        required = ((template.get("affinity") or {}).get("nodeAffinity") or {}).get(
+            "requiredDuringSchedulingIgnoredDuringExecution"
+        ) or {}
         terms = required.get("nodeSelectorTerms") or []
         if terms and not any(_node_matches_term(n, t) for n in nodes for t in terms):
             requirement = " OR ".join(
@@ -592,7 +625,8 @@ def _cpu_targets(hpa: Obj) -> list[int]:
     return [
         int(((m.get("resource") or {}).get("target") or {}).get("averageUtilization", 0))
         for m in metrics
-        if m.get("type") == "Resource" and (m.get("resource") or {}).get("name") == "cpu"
+        if m.get("type") == "Resource"
+        and (m.get("resource") or {}).get("name") == "cpu"
         and ((m.get("resource") or {}).get("target") or {}).get("type") == "Utilization"
     ]
 
@@ -655,13 +689,16 @@ class PrometheusSelectsServiceMonitors(_NamedCheck):
         selected = [m for m in monitors if selector_matches(selector, _labels(m))]
         if selected:
             return Outcome.ok(
-                "check.prometheus_selects_servicemonitors.pass", name=self.name,
+                "check.prometheus_selects_servicemonitors.pass",
+                name=self.name,
                 monitors=", ".join(sorted(_name(m) for m in selected)),
             )
         labels = "; ".join(f"{_name(m)}: {format_selector(_labels(m))}" for m in monitors) or "-"
         return Outcome.fail(
-            "check.prometheus_selects_servicemonitors.fail", name=self.name,
-            selector=format_selector(selector) if selector is not None else "<none>", labels=labels,
+            "check.prometheus_selects_servicemonitors.fail",
+            name=self.name,
+            selector=format_selector(selector) if selector is not None else "<none>",
+            labels=labels,
         )
 
 
@@ -675,7 +712,8 @@ class ServiceMonitorMatchesService(_NamedCheck):
         services = [s for s in snapshot.list("Service") if selector_matches(spec.get("selector") or {}, _labels(s))]
         if not services:
             return Outcome.fail(
-                "check.servicemonitor_matches_service.no_service", name=self.name,
+                "check.servicemonitor_matches_service.no_service",
+                name=self.name,
                 selector=format_selector(spec.get("selector")),
             )
         wanted = {e.get("port") for e in spec.get("endpoints") or [] if e.get("port")}
@@ -683,11 +721,14 @@ class ServiceMonitorMatchesService(_NamedCheck):
         missing = sorted(str(p) for p in wanted - named)
         if missing:
             return Outcome.fail(
-                "check.servicemonitor_matches_service.no_port", name=self.name, ports=", ".join(missing),
+                "check.servicemonitor_matches_service.no_port",
+                name=self.name,
+                ports=", ".join(missing),
                 services=", ".join(sorted(_name(s) for s in services)),
             )
         return Outcome.ok(
-            "check.servicemonitor_matches_service.pass", name=self.name,
+            "check.servicemonitor_matches_service.pass",
+            name=self.name,
             services=", ".join(sorted(_name(s) for s in services)),
         )
 
@@ -715,11 +756,11 @@ class NoVpaHpaConflict(CheckSpec):
             return bool(ref.get("kind") == "Deployment" and ref.get("name") == self.deployment)
 
         hpas = [
-            h for h in snapshot.list("HorizontalPodAutoscaler")
-            if targets(h, "scaleTargetRef") and _hpa_on_resources(h)
+            h for h in snapshot.list("HorizontalPodAutoscaler") if targets(h, "scaleTargetRef") and _hpa_on_resources(h)
         ]
         vpas = [
-            v for v in snapshot.list("VerticalPodAutoscaler")
+            v
+            for v in snapshot.list("VerticalPodAutoscaler")
             if targets(v, "targetRef")
             and ((v.get("spec", {}).get("updatePolicy") or {}).get("updateMode", "Auto")) != "Off"
             and _vpa_controls_cpu_or_memory(v)
@@ -727,8 +768,11 @@ class NoVpaHpaConflict(CheckSpec):
         if hpas and vpas:
             mode = (vpas[0].get("spec", {}).get("updatePolicy") or {}).get("updateMode", "Auto")
             return Outcome.fail(
-                "check.no_vpa_hpa_conflict.fail", deployment=self.deployment,
-                hpa=_name(hpas[0]), vpa=_name(vpas[0]), mode=mode,
+                "check.no_vpa_hpa_conflict.fail",
+                deployment=self.deployment,
+                hpa=_name(hpas[0]),
+                vpa=_name(vpas[0]),
+                mode=mode,
             )
         return Outcome.ok("check.no_vpa_hpa_conflict.pass", deployment=self.deployment)
 

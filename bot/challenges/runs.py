@@ -220,7 +220,9 @@ class RunService:
 
     # --- verify -------------------------------------------------------------------------------
 
-    async def verify(self, team_name: str, challenge_id: int | None = None, *, trigger: Trigger = Trigger.MANUAL) -> VerifyReport:
+    async def verify(
+        self, team_name: str, challenge_id: int | None = None, *, trigger: Trigger = Trigger.MANUAL
+    ) -> VerifyReport:
         team = await self.team(team_name)
         run = await self.active_run(team, challenge_id)
         return await self.verify_run(run, team=team, trigger=trigger)
@@ -260,16 +262,27 @@ class RunService:
             ended = await self._end(run, "finished", now, score)
         elif trigger is Trigger.FINAL or now >= run.deadline:
             solved = {s.scenario_id for s in new_states if s.status == "solved"}
-            ended = await self._end(run, "expired", now, scoring.expired(challenge, solved, run.deadline - run.started_at))
+            ended = await self._end(
+                run, "expired", now, scoring.expired(challenge, solved, run.deadline - run.started_at)
+            )
         return VerifyReport(
-            run=run, trigger=trigger, at=now, results=results, states=tuple(new_states),
-            newly_solved=newly_solved, ended=ended,
+            run=run,
+            trigger=trigger,
+            at=now,
+            results=results,
+            states=tuple(new_states),
+            newly_solved=newly_solved,
+            ended=ended,
         )
 
     async def _end(self, run: Run, status: str, now: datetime, score: scoring.Score) -> Run | None:
         changed = await self._store.finish_run(
-            run.id, status=status, finished_at=now, elapsed_seconds=int(score.elapsed.total_seconds()),
-            tier_percent=score.tier_percent, points=score.points,
+            run.id,
+            status=status,
+            finished_at=now,
+            elapsed_seconds=int(score.elapsed.total_seconds()),
+            tier_percent=score.tier_percent,
+            points=score.points,
         )
         if not changed:  # another verification ended it first
             return None
@@ -313,8 +326,12 @@ class RunService:
         for hint in await self._store.hints_posted(run.id):
             posted[hint.scenario_id] = posted.get(hint.scenario_id, 0) + 1
         return StatusReport(
-            run=run, team=team, challenge=self._catalog.get(run.challenge_id), now=self._clock(),
-            states=tuple(states), hints_posted=posted,
+            run=run,
+            team=team,
+            challenge=self._catalog.get(run.challenge_id),
+            now=self._clock(),
+            states=tuple(states),
+            hints_posted=posted,
         )
 
     async def stop(self, team_name: str, challenge_id: int | None = None) -> tuple[Run, int]:
@@ -326,8 +343,12 @@ class RunService:
         deleted = await self._teardown(team.namespace, applied)
         now = self._clock()
         await self._store.finish_run(
-            run.id, status="stopped", finished_at=now,
-            elapsed_seconds=int((now - run.started_at).total_seconds()), tier_percent=0, points=0,
+            run.id,
+            status="stopped",
+            finished_at=now,
+            elapsed_seconds=int((now - run.started_at).total_seconds()),
+            tier_percent=0,
+            points=0,
         )
         ended = await self._store.get_run(run.id)
         return ended or run, deleted
