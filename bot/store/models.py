@@ -1,0 +1,244 @@
+"""The tables: teams, challenge runs, scenario states, verifications, hint posts and submissions.
+
+Conventions:
+
+* Every timestamp is a timezone-aware UTC `datetime` (`UTCDateTime`); a naive one is refused on
+  write rather than guessed at.
+* Statuses are `StrEnum`s stored as short strings with a named CHECK constraint (no native database
+  enum types, so that adding a value is an ordinary migration on every backend).
+* Constraint and index names come from `NAMING_CONVENTION`, set on `SQLModel.metadata` before any
+  table is declared, so that migrations can address them by name (SQLite batch mode needs names).
+* Primary keys are typed `int`, not `int | None`: they are None only on an instance not yet
+  inserted, and the store never hands out such an instance.
+* There are no ORM relationships: the repository returns detached rows and loads what it needs with
+  explicit queries, so nothing lazy-loads after the session has closed.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any, TypedDict
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Dialect
+from sqlmodel import Field, SQLModel
+
+from bot.store.errors import InvalidValue
+
+NAMING_CONVENTION: dict[str, str] = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+SQLModel.metadata.naming_convention = NAMING_CONVENTION
+
+#: Longest team name; also a CHECK constraint.
+TEAM_NAME_MAX = 40
+#: A DNS-1123 label is at most 63 characters.
+NAMESPACE_MAX = 63
+
+
+class UTCDateTime(sa.types.TypeDecorator[datetime]):
+    """A timezone-aware UTC datetime on every backend.
+
+    Writes refuse naive datetimes and convert aware ones to UTC; SQLite (which has no time zones)
+    stores the naive UTC value, PostgreSQL a ``timestamptz``. Reads always return aware UTC.
+    """
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if not isinstance(value, datetime):
+            raise InvalidValue("datetime", value, "not a datetime")
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise InvalidValue("datetime", value, "naive datetime refused: give it a time zone (UTC)")
+        value = value.astimezone(UTC)
+        if dialect.name == "postgresql":
+            return value
+        return value.replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+class RunStatus(StrEnum):
+    active = "active"
+    finished = "finished"  # every scenario solved before the deadline
+    expired = "expired"  # the deadline passed
+    stopped = "stopped"  # an instructor or the team stopped it
+
+
+class ScenarioStatus(StrEnum):
+    pending = "pending"
+    solved = "solved"  # solved at least once; stays solved (first_solved_at is kept)
+    skipped = "skipped"  # not set up for this run (skip_reason says why)
+
+
+class VerificationTrigger(StrEnum):
+    manual = "manual"  # a team member asked
+    auto = "auto"  # the periodic check
+    final = "final"  # at the end of the run
+
+
+class AppliedObject(TypedDict):
+    """One object the bot applied for a run, recorded before or as it is applied."""
+
+    apiVersion: str
+    kind: str
+    name: str
+    scenario: str | None
+
+
+def _enum(enum: type[StrEnum]) -> sa.Enum:
+    # Stored as VARCHAR(16) + an explicit CHECK constraint (declared in __table_args__);
+    # validate_strings refuses an unknown value before it reaches the database.
+    return sa.Enum(
+        enum,
+        native_enum=False,
+        create_constraint=False,
+        length=16,
+        validate_strings=True,
+        values_callable=lambda members: [m.value for m in members],
+    )
+
+
+def _in(column: str, enum: type[StrEnum]) -> str:
+    # The column is quoted: "trigger" is a keyword in SQL.
+    return f'"{column}" IN ({", ".join(repr(m.value) for m in enum)})'
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Team(SQLModel, table=True):
+    __tablename__ = "teams"
+    __table_args__ = (
+        sa.CheckConstraint(f"length(name) BETWEEN 1 AND {TEAM_NAME_MAX}", name="name_length"),
+        sa.CheckConstraint(f"length(namespace) BETWEEN 1 AND {NAMESPACE_MAX}", name="namespace_length"),
+    )
+
+    id: int = Field(default=None, primary_key=True)  # see module docstring: None until inserted
+    name: str = Field(sa_column=sa.Column(sa.String(TEAM_NAME_MAX), nullable=False, unique=True))
+    namespace: str = Field(sa_column=sa.Column(sa.String(NAMESPACE_MAX), nullable=False, unique=True))
+    #: One Discord role is one team (`get_team_by_role`), hence unique; NULL until linked.
+    discord_role_id: int | None = Field(default=None, sa_column=sa.Column(sa.BigInteger, unique=True))
+    discord_channel_id: int | None = Field(default=None, sa_column=sa.Column(sa.BigInteger))
+    created_at: datetime = Field(default_factory=_now, sa_column=sa.Column(UTCDateTime, nullable=False))
+
+
+#: The partial unique index that makes "one active run per team and challenge" hold under races.
+ACTIVE_RUN_INDEX = "uq_runs_active_team_challenge"
+_ACTIVE = sa.text("status = 'active'")
+
+
+class Run(SQLModel, table=True):
+    __tablename__ = "runs"
+    __table_args__ = (
+        sa.CheckConstraint(_in("status", RunStatus), name="status"),
+        sa.Index(
+            ACTIVE_RUN_INDEX,
+            "team_id",
+            "challenge_id",
+            unique=True,
+            sqlite_where=_ACTIVE,
+            postgresql_where=_ACTIVE,
+        ),
+        sa.Index("ix_runs_team_id_challenge_id", "team_id", "challenge_id"),
+    )
+
+    id: int = Field(default=None, primary_key=True)  # see module docstring: None until inserted
+    team_id: int = Field(foreign_key="teams.id", ondelete="RESTRICT", nullable=False)
+    challenge_id: int = Field(nullable=False)
+    status: RunStatus = Field(default=RunStatus.active, sa_column=sa.Column(_enum(RunStatus), nullable=False))
+    started_at: datetime = Field(sa_column=sa.Column(UTCDateTime, nullable=False))
+    deadline: datetime = Field(sa_column=sa.Column(UTCDateTime, nullable=False))
+    finished_at: datetime | None = Field(default=None, sa_column=sa.Column(UTCDateTime))
+    elapsed_seconds: int | None = None
+    tier_percent: int | None = None
+    points: int | None = None
+    thread_id: int | None = Field(default=None, sa_column=sa.Column(sa.BigInteger))
+    #: Every object the bot applied (AppliedObject), appended as it goes, so that a run that failed
+    #: half-way still says what to clean up.
+    applied: list[dict[str, Any]] = Field(default_factory=list, sa_column=sa.Column(sa.JSON, nullable=False))
+    #: Free-form remarks, e.g. {"skipped": {"scenario-id": "reason"}}.
+    notes: dict[str, Any] | None = Field(default=None, sa_column=sa.Column(sa.JSON))
+
+
+class ScenarioState(SQLModel, table=True):
+    __tablename__ = "scenario_states"
+    __table_args__ = (
+        sa.UniqueConstraint("run_id", "scenario_id"),
+        sa.CheckConstraint(_in("status", ScenarioStatus), name="status"),
+        sa.CheckConstraint("attempts >= 0", name="attempts_not_negative"),
+    )
+
+    id: int = Field(default=None, primary_key=True)  # see module docstring: None until inserted
+    run_id: int = Field(foreign_key="runs.id", ondelete="CASCADE", nullable=False)
+    scenario_id: str = Field(sa_column=sa.Column(sa.String(100), nullable=False))
+    status: ScenarioStatus = Field(
+        default=ScenarioStatus.pending, sa_column=sa.Column(_enum(ScenarioStatus), nullable=False)
+    )
+    skip_reason: str | None = Field(default=None, sa_column=sa.Column(sa.Text))
+    #: How many verifications checked this scenario.
+    attempts: int = Field(default=0, sa_column=sa.Column(sa.Integer, nullable=False, server_default=sa.text("0")))
+    first_solved_at: datetime | None = Field(default=None, sa_column=sa.Column(UTCDateTime))
+
+
+class Verification(SQLModel, table=True):
+    __tablename__ = "verifications"
+    __table_args__ = (sa.CheckConstraint(_in("trigger", VerificationTrigger), name="trigger"),)
+
+    id: int = Field(default=None, primary_key=True)  # see module docstring: None until inserted
+    run_id: int = Field(foreign_key="runs.id", ondelete="CASCADE", nullable=False, index=True)
+    trigger: VerificationTrigger = Field(sa_column=sa.Column(_enum(VerificationTrigger), nullable=False))
+    at: datetime = Field(sa_column=sa.Column(UTCDateTime, nullable=False))
+    #: Every non-skipped scenario of the run passed in this verification.
+    all_passed: bool = Field(nullable=False)
+    #: The caller's per-scenario, per-check results, stored as given (JSON-serialisable).
+    results: list[dict[str, Any]] = Field(default_factory=list, sa_column=sa.Column(sa.JSON, nullable=False))
+
+
+class HintPost(SQLModel, table=True):
+    __tablename__ = "hint_posts"
+    # The unique constraint is what keeps a hint from being posted twice, across restarts too.
+    __table_args__ = (sa.UniqueConstraint("run_id", "scenario_id", "level"),)
+
+    id: int = Field(default=None, primary_key=True)  # see module docstring: None until inserted
+    run_id: int = Field(foreign_key="runs.id", ondelete="CASCADE", nullable=False)
+    scenario_id: str = Field(sa_column=sa.Column(sa.String(100), nullable=False))
+    level: int = Field(nullable=False)
+    posted_at: datetime = Field(sa_column=sa.Column(UTCDateTime, nullable=False))
+    #: Who asked for it (a Discord user), or None when the schedule revealed it.
+    revealed_by: str | None = Field(default=None, sa_column=sa.Column(sa.String(100)))
+
+
+class Submission(SQLModel, table=True):
+    """One hand-in of a team's write-up; every one is kept, the newest per (team, challenge) counts."""
+
+    __tablename__ = "submissions"
+    __table_args__ = (sa.Index("ix_submissions_team_id_challenge_id", "team_id", "challenge_id"),)
+
+    id: int = Field(default=None, primary_key=True)  # see module docstring: None until inserted
+    team_id: int = Field(foreign_key="teams.id", ondelete="RESTRICT", nullable=False)
+    challenge_id: int = Field(nullable=False)
+    run_id: int | None = Field(default=None, foreign_key="runs.id", ondelete="RESTRICT", index=True)
+    github_url: str = Field(sa_column=sa.Column(sa.Text, nullable=False))
+    #: "HH:MM" as the team reports it.
+    completion_time: str = Field(sa_column=sa.Column(sa.String(5), nullable=False))
+    monitoring: str = Field(sa_column=sa.Column(sa.Text, nullable=False))
+    automation: str = Field(sa_column=sa.Column(sa.Text, nullable=False))
+    advanced: str = Field(sa_column=sa.Column(sa.Text, nullable=False))
+    insight: str = Field(sa_column=sa.Column(sa.Text, nullable=False))
+    submitted_at: datetime = Field(sa_column=sa.Column(UTCDateTime, nullable=False))
+    submitted_by: str | None = Field(default=None, sa_column=sa.Column(sa.String(100)))

@@ -1,0 +1,583 @@
+"""`Store`: every read and write of the bot's state, each method its own transaction.
+
+Methods return detached model instances (the session is closed, nothing lazy-loads). Errors:
+
+* the database cannot be reached, read or written → `bot.errors.StoreUnavailable`, chaining the
+  driver error;
+* a write the stored data forbids (duplicate, second active run, history in the way, …) →
+  `StoreConflict`; a run or team id that does not exist → `NotFound`; a team name that does not
+  exist → `bot.errors.UnknownTeam`; a value that breaks a rule of the schema → `InvalidValue`
+  (also a `ValueError`), before anything is written.
+
+Write transactions start with BEGIN IMMEDIATE on SQLite (see `bot.store.db`), so a
+read-then-write is serialised against other writers instead of failing.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator, Mapping, Sequence
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from typing import Any, Self, TypeVar
+
+import sqlalchemy as sa
+from sqlalchemy import exc as sa_exc
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
+from sqlmodel import SQLModel, col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot.errors import StoreUnavailable, UnknownTeam
+from bot.store.db import BEGIN_IMMEDIATE, create_engine, mask_url
+from bot.store.errors import InvalidValue, NotFound, StoreConflict
+from bot.store.models import (
+    NAMESPACE_MAX,
+    TEAM_NAME_MAX,
+    HintPost,
+    Run,
+    RunStatus,
+    ScenarioState,
+    ScenarioStatus,
+    Submission,
+    Team,
+    Verification,
+    VerificationTrigger,
+)
+
+_M = TypeVar("_M", bound=SQLModel)
+
+_DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+_HH_MM = re.compile(r"^\d{2}:[0-5]\d$")
+_APPLIED_KEYS = ("apiVersion", "kind", "name", "scenario")
+
+
+class Store:
+    """The bot's database. Open with `await Store.open(url)`, close with `await store.close()`."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+        self._where = mask_url(engine.url)
+        self._read = async_sessionmaker(engine, class_=AsyncSession, expire_on_commit=False)
+        self._write = async_sessionmaker(
+            engine.execution_options(**{BEGIN_IMMEDIATE: True}), class_=AsyncSession, expire_on_commit=False
+        )
+
+    @classmethod
+    async def open(cls, url: str) -> Store:
+        """Connect to `url` and check that the database answers (`StoreUnavailable` if not).
+
+        The schema is not migrated here: run `bot.store.migrate.upgrade(url)` first.
+        """
+        store = cls(create_engine(url))
+        try:
+            await store.ping()
+        except BaseException:
+            await store.close()
+            raise
+        return store
+
+    async def close(self) -> None:
+        await self.engine.dispose()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(self, *_exc: object) -> None:
+        await self.close()
+
+    # -- sessions and error translation ------------------------------------------------------------
+
+    @asynccontextmanager
+    async def _reading(self) -> AsyncIterator[AsyncSession]:
+        with self._translate():
+            async with self._read.begin() as session:
+                yield session
+
+    @asynccontextmanager
+    async def _writing(self) -> AsyncIterator[AsyncSession]:
+        with self._translate():
+            async with self._write.begin() as session:
+                yield session
+
+    def _translate(self) -> _Translate:
+        return _Translate(self._where)
+
+    async def ping(self) -> None:
+        """Raise `StoreUnavailable` unless the database answers a query."""
+        async with self._reading() as session:
+            await session.exec(select(sa.literal(1)))
+
+    # -- teams -------------------------------------------------------------------------------------
+
+    async def create_team(
+        self, name: str, namespace: str, role_id: int | None = None, channel_id: int | None = None
+    ) -> Team:
+        """A new team; `StoreConflict` if the name, the namespace or the role is taken."""
+        name = _team_name(name)
+        _namespace(namespace)
+        team = Team(
+            name=name,
+            namespace=namespace,
+            discord_role_id=role_id,
+            discord_channel_id=channel_id,
+            created_at=_utcnow(),
+        )
+        async with self._writing() as session:
+            # Checked first for a clear message; the unique constraints still decide under races.
+            if (await session.exec(select(Team).where(Team.name == name))).first() is not None:
+                raise StoreConflict(f"a team named {name!r} already exists")
+            same_ns = (await session.exec(select(Team).where(Team.namespace == namespace))).first()
+            if same_ns is not None:
+                raise StoreConflict(f"namespace {namespace!r} already belongs to team {same_ns.name!r}")
+            await _check_role_free(session, role_id, name)
+            session.add(team)
+        return team
+
+    async def get_team(self, name: str) -> Team | None:
+        async with self._reading() as session:
+            return (await session.exec(select(Team).where(Team.name == name.strip()))).first()
+
+    async def get_team_by_id(self, team_id: int) -> Team | None:
+        async with self._reading() as session:
+            return await session.get(Team, team_id)
+
+    async def get_team_by_role(self, role_id: int) -> Team | None:
+        async with self._reading() as session:
+            return (await session.exec(select(Team).where(Team.discord_role_id == role_id))).first()
+
+    async def list_teams(self) -> list[Team]:
+        async with self._reading() as session:
+            return list(await session.exec(select(Team).order_by(col(Team.name))))
+
+    async def remove_team(self, name: str) -> None:
+        """Delete a team that has no history; runs and submissions are kept, so they block it."""
+        name = name.strip()
+        async with self._writing() as session:
+            team = (await session.exec(select(Team).where(Team.name == name))).first()
+            if team is None:
+                raise UnknownTeam(name)
+            run_ids = list(await session.exec(select(Run.id).where(Run.team_id == team.id).order_by(col(Run.id))))
+            submissions = len(list(await session.exec(select(Submission.id).where(Submission.team_id == team.id))))
+            if run_ids or submissions:
+                held = []
+                if run_ids:
+                    held.append("runs " + ", ".join(f"#{i}" for i in run_ids))
+                if submissions:
+                    held.append(f"{submissions} submission(s)")
+                raise StoreConflict(
+                    f"team {name!r} has {' and '.join(held)}; they are kept as history, so the team cannot be removed"
+                )
+            await session.delete(team)
+
+    async def link_team(self, name: str, role_id: int | None = None, channel_id: int | None = None) -> Team:
+        """Set the team's Discord role and/or channel; an argument left at None is left unchanged."""
+        name = name.strip()
+        async with self._writing() as session:
+            team = (await session.exec(select(Team).where(Team.name == name))).first()
+            if team is None:
+                raise UnknownTeam(name)
+            await _check_role_free(session, role_id, name)
+            if role_id is not None:
+                team.discord_role_id = role_id
+            if channel_id is not None:
+                team.discord_channel_id = channel_id
+            session.add(team)
+        return team
+
+    # -- runs --------------------------------------------------------------------------------------
+
+    async def create_run(
+        self,
+        team_id: int,
+        challenge_id: int,
+        started_at: datetime,
+        deadline: datetime,
+        scenario_ids: Sequence[str],
+        skipped: Mapping[str, str],
+    ) -> Run:
+        """Insert an active run and one ScenarioState per scenario, in one transaction.
+
+        `skipped` maps scenario id → reason; those scenarios are recorded as skipped (they may or may
+        not also be listed in `scenario_ids`). Raises `StoreConflict` if the team already has an active
+        run of this challenge (the partial unique index decides, so two racing starts cannot both win).
+        """
+        started_at = _utc("started_at", started_at)
+        deadline = _utc("deadline", deadline)
+        if deadline < started_at:
+            raise InvalidValue("deadline", deadline, "is before started_at")
+        if len(set(scenario_ids)) != len(scenario_ids):
+            raise InvalidValue("scenario_ids", list(scenario_ids), "lists a scenario twice")
+        order = [*scenario_ids, *(s for s in skipped if s not in scenario_ids)]
+        if not order:
+            raise InvalidValue("scenario_ids", [], "a run needs at least one scenario")
+        run = Run(
+            team_id=team_id,
+            challenge_id=challenge_id,
+            status=RunStatus.active,
+            started_at=started_at,
+            deadline=deadline,
+            applied=[],
+            notes={"skipped": dict(skipped)} if skipped else None,
+        )
+        try:
+            async with self._writing() as session:
+                session.add(run)
+                await session.flush()
+                assert run.id is not None
+                for scenario_id in order:
+                    reason = skipped.get(scenario_id)
+                    session.add(
+                        ScenarioState(
+                            run_id=run.id,
+                            scenario_id=scenario_id,
+                            status=ScenarioStatus.skipped if reason is not None else ScenarioStatus.pending,
+                            skip_reason=reason,
+                            attempts=0,
+                        )
+                    )
+        except StoreConflict as e:
+            if await self.active_run(team_id, challenge_id) is not None:
+                raise StoreConflict(f"team already has an active run of challenge {challenge_id}") from e.__cause__
+            if await self.get_team_by_id(team_id) is None:
+                raise NotFound("team", team_id) from e.__cause__
+            raise
+        return run
+
+    async def record_applied(self, run_id: int, objects: Sequence[Mapping[str, Any]]) -> Run:
+        """Append objects the bot applied (each with apiVersion, kind, name, scenario) to the run."""
+        records = [_applied(o) for o in objects]
+        async with self._writing() as session:
+            run = await _get(session, Run, run_id)
+            run.applied = [*run.applied, *records]  # a new list, so that the change is seen
+            session.add(run)
+        return run
+
+    async def get_run(self, run_id: int) -> Run | None:
+        async with self._reading() as session:
+            return await session.get(Run, run_id)
+
+    async def active_run(self, team_id: int, challenge_id: int | None = None) -> Run | None:
+        """The team's active run (of `challenge_id`, or of any challenge: the most recently started)."""
+        query = select(Run).where(Run.team_id == team_id, Run.status == RunStatus.active)
+        if challenge_id is not None:
+            query = query.where(Run.challenge_id == challenge_id)
+        async with self._reading() as session:
+            return (await session.exec(query.order_by(col(Run.started_at).desc(), col(Run.id).desc()))).first()
+
+    async def active_runs(self) -> list[Run]:
+        async with self._reading() as session:
+            query = select(Run).where(Run.status == RunStatus.active).order_by(col(Run.deadline), col(Run.id))
+            return list(await session.exec(query))
+
+    async def runs_for_team(self, team_id: int) -> list[Run]:
+        async with self._reading() as session:
+            query = select(Run).where(Run.team_id == team_id).order_by(col(Run.started_at), col(Run.id))
+            return list(await session.exec(query))
+
+    async def scenario_states(self, run_id: int) -> list[ScenarioState]:
+        """The run's scenarios, in the order they were given to `create_run`."""
+        async with self._reading() as session:
+            return await _states(session, run_id)
+
+    async def record_verification(
+        self,
+        run_id: int,
+        trigger: VerificationTrigger | str,
+        at: datetime,
+        results: Sequence[Mapping[str, Any]],
+        solved: Mapping[str, bool],
+    ) -> tuple[Verification, list[ScenarioState]]:
+        """Record one verification and update the scenarios it checked, in one transaction.
+
+        `solved` maps each checked scenario id → whether it passed now. Each checked, non-skipped
+        scenario gets one more attempt; one that passed for the first time becomes solved with
+        first_solved_at = `at`. A solved scenario stays solved and keeps its first time even if a
+        later verification fails (the verifications keep what each one saw). `all_passed` is true
+        when every non-skipped scenario of the run passed in this verification.
+
+        Manual and auto verifications are refused (`StoreConflict`) once the run is no longer active;
+        a final one is accepted in any state. Returns the verification and all the run's states.
+        """
+        trigger = _trigger(trigger)
+        at = _utc("at", at)
+        stored_results = [dict(r) for r in results]
+        async with self._writing() as session:
+            run = await _get(session, Run, run_id)
+            if run.status != RunStatus.active and trigger != VerificationTrigger.final:
+                raise StoreConflict(f"run #{run_id} is {run.status}: a {trigger} verification is not recorded")
+            states = {s.scenario_id: s for s in await _states(session, run_id)}
+            unknown = sorted(set(solved) - set(states))
+            if unknown:
+                raise InvalidValue("solved", unknown, f"not scenarios of run #{run_id}")
+            live = [s for s in states.values() if s.status != ScenarioStatus.skipped]
+            all_passed = all(solved.get(s.scenario_id, False) for s in live)
+            verification = Verification(
+                run_id=run_id, trigger=trigger, at=at, all_passed=all_passed, results=stored_results
+            )
+            session.add(verification)
+            checked = [s.scenario_id for s in live if s.scenario_id in solved]
+            passed = [s for s in checked if solved[s]]
+            if checked:
+                await session.exec(
+                    sa.update(ScenarioState)
+                    .where(
+                        col(ScenarioState.run_id) == run_id,
+                        col(ScenarioState.scenario_id).in_(checked),
+                        col(ScenarioState.status) != ScenarioStatus.skipped,
+                    )
+                    .values(attempts=col(ScenarioState.attempts) + 1)
+                )
+            if passed:
+                await session.exec(
+                    sa.update(ScenarioState)
+                    .where(
+                        col(ScenarioState.run_id) == run_id,
+                        col(ScenarioState.scenario_id).in_(passed),
+                        col(ScenarioState.status) == ScenarioStatus.pending,
+                        col(ScenarioState.first_solved_at).is_(None),
+                    )
+                    .values(status=ScenarioStatus.solved, first_solved_at=at)
+                )
+            await session.flush()
+            updated = await _states(session, run_id, refresh=True)
+        return verification, updated
+
+    async def finish_run(
+        self,
+        run_id: int,
+        status: RunStatus | str,
+        finished_at: datetime,
+        elapsed_seconds: int | None,
+        tier_percent: int | None,
+        points: int | None,
+    ) -> bool:
+        """End an active run; False (and nothing changed) if it was not active any more.
+
+        A single ``UPDATE … WHERE status = 'active'``: of two racing finishes exactly one wins.
+        """
+        end = _run_status(status)
+        if end == RunStatus.active:
+            raise InvalidValue("status", status, "a run is finished as finished, expired or stopped")
+        finished_at = _utc("finished_at", finished_at)
+        values = {
+            "status": end,
+            "finished_at": finished_at,
+            "elapsed_seconds": elapsed_seconds,
+            "tier_percent": tier_percent,
+            "points": points,
+        }
+        return await self._update_active(run_id, values)
+
+    async def extend_deadline(self, run_id: int, new_deadline: datetime) -> bool:
+        """Move the deadline of an active run; False if the run is not active."""
+        return await self._update_active(run_id, {"deadline": _utc("new_deadline", new_deadline)})
+
+    async def _update_active(self, run_id: int, values: dict[str, Any]) -> bool:
+        async with self._writing() as session:
+            result = await session.exec(
+                sa.update(Run).where(col(Run.id) == run_id, col(Run.status) == RunStatus.active).values(**values)
+            )
+            if result.rowcount == 1:
+                return True
+            await _get(session, Run, run_id)  # NotFound if there is no such run
+            return False
+
+    async def set_thread(self, run_id: int, thread_id: int | None) -> None:
+        async with self._writing() as session:
+            run = await _get(session, Run, run_id)
+            run.thread_id = thread_id
+            session.add(run)
+
+    # -- hints -------------------------------------------------------------------------------------
+
+    async def record_hint(
+        self,
+        run_id: int,
+        scenario_id: str,
+        level: int,
+        posted_at: datetime,
+        revealed_by: str | None = None,
+    ) -> bool:
+        """Record that a hint was posted: True if this is the first time, False if it already was.
+
+        The unique (run, scenario, level) constraint decides, so two racing posters cannot both get
+        True, before or after a restart. Call it before posting and post only on True.
+        """
+        posted_at = _utc("posted_at", posted_at)
+        hint = HintPost(
+            run_id=run_id, scenario_id=scenario_id, level=level, posted_at=posted_at, revealed_by=revealed_by
+        )
+        try:
+            async with self._writing() as session:
+                session.add(hint)
+        except StoreConflict as e:
+            async with self._reading() as session:
+                existing = await session.exec(
+                    select(HintPost.id).where(
+                        HintPost.run_id == run_id, HintPost.scenario_id == scenario_id, HintPost.level == level
+                    )
+                )
+                if existing.first() is not None:
+                    return False
+                await _get(session, Run, run_id)
+            raise e
+        return True
+
+    async def hints_posted(self, run_id: int) -> list[HintPost]:
+        async with self._reading() as session:
+            query = select(HintPost).where(HintPost.run_id == run_id)
+            return list(await session.exec(query.order_by(col(HintPost.posted_at), col(HintPost.id))))
+
+    # -- submissions -------------------------------------------------------------------------------
+
+    async def add_submission(
+        self,
+        team_id: int,
+        challenge_id: int,
+        *,
+        github_url: str,
+        completion_time: str,
+        monitoring: str,
+        automation: str,
+        advanced: str,
+        insight: str,
+        submitted_at: datetime,
+        run_id: int | None = None,
+        submitted_by: str | None = None,
+    ) -> Submission:
+        """Keep a new submission; earlier ones stay (the newest per team and challenge is current)."""
+        submitted_at = _utc("submitted_at", submitted_at)
+        if not _HH_MM.match(completion_time):
+            raise InvalidValue("completion_time", completion_time, "must be HH:MM")
+        if not github_url.strip():
+            raise InvalidValue("github_url", github_url, "is empty")
+        submission = Submission(
+            team_id=team_id,
+            challenge_id=challenge_id,
+            run_id=run_id,
+            github_url=github_url.strip(),
+            completion_time=completion_time,
+            monitoring=monitoring,
+            automation=automation,
+            advanced=advanced,
+            insight=insight,
+            submitted_at=submitted_at,
+            submitted_by=submitted_by,
+        )
+        async with self._writing() as session:
+            await _get(session, Team, team_id)
+            if run_id is not None:
+                run = await _get(session, Run, run_id)
+                if (run.team_id, run.challenge_id) != (team_id, challenge_id):
+                    raise StoreConflict(
+                        f"run #{run_id} is team #{run.team_id}'s run of challenge {run.challenge_id}, "
+                        f"not team #{team_id}'s of challenge {challenge_id}"
+                    )
+            session.add(submission)
+        return submission
+
+    async def submissions(self, team_id: int, challenge_id: int) -> list[Submission]:
+        """All of the team's submissions for the challenge, newest first (the first is current)."""
+        async with self._reading() as session:
+            query = (
+                select(Submission)
+                .where(Submission.team_id == team_id, Submission.challenge_id == challenge_id)
+                .order_by(col(Submission.submitted_at).desc(), col(Submission.id).desc())
+            )
+            return list(await session.exec(query))
+
+
+class _Translate:
+    """Turns database errors into the project's: conflicts and unavailability."""
+
+    def __init__(self, where: str) -> None:
+        self.where = where
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, _type: type[BaseException] | None, error: BaseException | None, _tb: object) -> None:
+        if isinstance(error, sa_exc.IntegrityError):
+            raise StoreConflict(f"refused by the database: {error.orig}") from error
+        if isinstance(error, sa_exc.DBAPIError | sa_exc.DisconnectionError | sa_exc.TimeoutError):
+            reason = error.orig if isinstance(error, sa_exc.DBAPIError) else error
+            raise StoreUnavailable(f"database {self.where}: {reason}") from error
+
+
+async def _get(session: AsyncSession, model: type[_M], key: int) -> _M:
+    row = await session.get(model, key)
+    if row is None:
+        raise NotFound(model.__name__.lower(), key)
+    return row
+
+
+async def _check_role_free(session: AsyncSession, role_id: int | None, team_name: str) -> None:
+    if role_id is None:
+        return
+    holder = (await session.exec(select(Team).where(Team.discord_role_id == role_id))).first()
+    if holder is not None and holder.name != team_name:
+        raise StoreConflict(f"Discord role {role_id} is already linked to team {holder.name!r}")
+
+
+async def _states(session: AsyncSession, run_id: int, *, refresh: bool = False) -> list[ScenarioState]:
+    query = select(ScenarioState).where(ScenarioState.run_id == run_id).order_by(col(ScenarioState.id))
+    if refresh:
+        query = query.execution_options(populate_existing=True)
+    return list(await session.exec(query))
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def _utc(field: str, value: datetime) -> datetime:
+    if not isinstance(value, datetime):
+        raise InvalidValue(field, value, "not a datetime")
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise InvalidValue(field, value, "naive datetime refused: give it a time zone (UTC)")
+    return value.astimezone(UTC)
+
+
+def _team_name(name: str) -> str:
+    name = name.strip()
+    if not 1 <= len(name) <= TEAM_NAME_MAX:
+        raise InvalidValue("name", name, f"a team name has 1 to {TEAM_NAME_MAX} characters")
+    if any(not c.isprintable() for c in name):
+        raise InvalidValue("name", name, "a team name has no control characters")
+    return name
+
+
+def _namespace(namespace: str) -> None:
+    if len(namespace) > NAMESPACE_MAX or not _DNS1123_LABEL.match(namespace):
+        raise InvalidValue(
+            "namespace",
+            namespace,
+            f"not a DNS-1123 label (lower-case letters, digits and '-', starting and ending with a "
+            f"letter or digit, at most {NAMESPACE_MAX} characters)",
+        )
+
+
+def _applied(obj: Mapping[str, Any]) -> dict[str, Any]:
+    missing = [k for k in _APPLIED_KEYS if k not in obj]
+    if missing:
+        raise InvalidValue("objects", dict(obj), f"missing {', '.join(missing)}")
+    for key in ("apiVersion", "kind", "name"):
+        if not isinstance(obj[key], str) or not obj[key]:
+            raise InvalidValue(f"objects.{key}", obj[key], "must be a non-empty string")
+    if obj["scenario"] is not None and not isinstance(obj["scenario"], str):
+        raise InvalidValue("objects.scenario", obj["scenario"], "must be a string or None")
+    return dict(obj)
+
+
+def _run_status(value: RunStatus | str) -> RunStatus:
+    try:
+        return RunStatus(value)
+    except ValueError:
+        raise InvalidValue("status", value, f"one of {', '.join(RunStatus)}") from None
+
+
+def _trigger(value: VerificationTrigger | str) -> VerificationTrigger:
+    try:
+        return VerificationTrigger(value)
+    except ValueError:
+        raise InvalidValue("trigger", value, f"one of {', '.join(VerificationTrigger)}") from None

@@ -1,0 +1,159 @@
+"""The engine: SQLite settings on every connection, URLs, and StoreUnavailable when the file cannot be used."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy import exc as sa_exc
+from sqlalchemy.pool import ConnectionPoolEntry
+
+from bot.errors import StoreUnavailable
+from bot.store import InvalidValue, Store, Team, create_engine, mask_url, sqlite_url, upgrade
+
+from .conftest import HOUR, T0
+
+
+async def test_pragmas_are_set_on_every_pooled_connection(store: Store) -> None:
+    async def pragmas() -> tuple[Any, ...]:
+        async with store.engine.connect() as connection:
+            values = []
+            for name in ("journal_mode", "foreign_keys", "busy_timeout"):
+                values.append((await connection.exec_driver_sql(f"PRAGMA {name}")).scalar())
+            await asyncio.sleep(0.01)  # hold the connection so that the other one is a second one
+            return tuple(values)
+
+    both = await asyncio.gather(pragmas(), pragmas())
+    assert list(both) == [("wal", 1, 5000), ("wal", 1, 5000)]
+
+
+async def test_foreign_keys_are_enforced(store: Store) -> None:
+    async with store.engine.begin() as connection:
+        with pytest.raises(sa_exc.IntegrityError, match="FOREIGN KEY"):
+            await connection.execute(
+                sa.insert(
+                    sa.table(
+                        "hint_posts",
+                        sa.column("run_id"),
+                        sa.column("scenario_id"),
+                        sa.column("level"),
+                        sa.column("posted_at"),
+                    )
+                ),
+                {"run_id": 999, "scenario_id": "x", "level": 0, "posted_at": "2025-01-01 00:00:00"},
+            )
+
+
+def test_sqlite_url_is_absolute_and_async(tmp_path: Path) -> None:
+    url = sqlite_url(tmp_path / "a" / "b.db")
+    assert url == f"sqlite+aiosqlite:///{tmp_path}/a/b.db"
+
+
+async def test_the_parent_folder_is_created(tmp_path: Path) -> None:
+    path = tmp_path / "deep" / "er" / "db.sqlite"
+    engine = create_engine(sqlite_url(path))
+    try:
+        async with engine.connect() as connection:
+            await connection.exec_driver_sql("SELECT 1")
+    finally:
+        await engine.dispose()
+    assert path.is_file()
+
+
+def test_passwords_are_masked() -> None:
+    masked = mask_url("postgresql+asyncpg://kubecamp:s3cr%40t@db.example:5432/kubecamp")
+    assert "s3cr" not in masked
+    assert masked == "postgresql+asyncpg://kubecamp:***@db.example:5432/kubecamp"
+    assert "s3cr" not in mask_url("not a url s3cret")
+
+
+async def test_a_directory_in_place_of_the_file_is_unavailable(tmp_path: Path) -> None:
+    path = tmp_path / "db.sqlite"
+    path.mkdir()
+    url = sqlite_url(path)
+    with pytest.raises(StoreUnavailable, match="is a directory"):
+        await Store.open(url)
+    with pytest.raises(StoreUnavailable, match="is a directory"):
+        await upgrade(url)
+
+
+async def test_a_file_that_is_not_a_database_is_unavailable(tmp_path: Path) -> None:
+    path = tmp_path / "db.sqlite"
+    path.write_bytes(b"these are not the bytes of a SQLite database " * 100)
+    url = sqlite_url(path)
+    with pytest.raises(StoreUnavailable, match="not a database") as info:
+        await Store.open(url)
+    assert isinstance(info.value.__cause__, sa_exc.DatabaseError)
+    with pytest.raises(StoreUnavailable, match="not a database"):
+        await upgrade(url)
+
+
+async def test_an_uncreatable_folder_is_unavailable(tmp_path: Path) -> None:
+    (tmp_path / "file").write_text("")
+    with pytest.raises(StoreUnavailable, match="cannot create the database folder"):
+        await Store.open(sqlite_url(tmp_path / "file" / "sub" / "db.sqlite"))
+
+
+async def test_a_failing_write_is_unavailable(db_url: str) -> None:
+    await upgrade(db_url)
+    store = Store(create_engine(db_url))
+
+    @event.listens_for(store.engine.sync_engine, "connect")
+    def _read_only(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA query_only=ON")
+        cursor.close()
+
+    try:
+        await store.ping()  # reads still work
+        with pytest.raises(StoreUnavailable, match="readonly") as info:
+            await store.create_team("Red", "kc-red")
+        assert isinstance(info.value.__cause__, sa_exc.OperationalError)
+    finally:
+        await store.close()
+
+
+async def test_an_unmigrated_database_is_unavailable(db_url: str) -> None:
+    async with await Store.open(db_url) as store:
+        with pytest.raises(StoreUnavailable, match="no such table"):
+            await store.list_teams()
+
+
+async def test_naive_datetimes_are_refused_by_the_column_type(store: Store) -> None:
+    naive = datetime(2025, 3, 1, 9, 0)
+    async with store.engine.begin() as connection:
+        with pytest.raises(sa_exc.StatementError) as info:
+            await connection.execute(sa.insert(Team).values(name="Red", namespace="kc-red", created_at=naive))
+    assert isinstance(info.value.orig, InvalidValue)
+    assert isinstance(info.value.orig, ValueError)
+
+
+async def test_the_store_refuses_naive_datetimes_before_writing(store: Store, team: Team) -> None:
+    with pytest.raises(InvalidValue, match="naive"):
+        await store.create_run(team.id, 1, datetime(2025, 3, 1, 9, 0), T0 + HOUR, ["a"], {})
+    assert await store.runs_for_team(team.id) == []
+
+
+async def test_datetimes_are_stored_in_utc_and_read_back_aware(store: Store, team: Team) -> None:
+    seoul = timezone(timedelta(hours=9))
+    started = datetime(2025, 3, 1, 18, 0, tzinfo=seoul)  # 09:00 UTC
+    run = await store.create_run(team.id, 1, started, started + HOUR, ["a"], {})
+    assert run.started_at.tzinfo is UTC
+
+    fresh = await store.get_run(run.id)
+    assert fresh is not None
+    assert fresh.started_at == T0
+    assert fresh.started_at.tzinfo is not None and fresh.started_at.utcoffset() == timedelta(0)
+    assert fresh.deadline == T0 + HOUR
+    assert team.created_at.tzinfo is UTC
+    again = await store.get_team(team.name)
+    assert again is not None and again.created_at.utcoffset() == timedelta(0)
+
+    async with store.engine.connect() as connection:
+        raw = (await connection.exec_driver_sql("SELECT started_at FROM runs")).scalar()
+    assert raw == "2025-03-01 09:00:00.000000"
