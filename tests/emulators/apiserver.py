@@ -1,0 +1,802 @@
+"""A Kubernetes API server for tests: kmock's ``KubernetesEmulator`` with the semantics a client relies on.
+
+On top of kmock it adds: the core ``namespaces`` resource and 404 for writes into a missing namespace;
+create-on-apply (server-side apply), merge/strategic/JSON patches and ``PUT``; label and field
+selectors; uids, ``resourceVersion``s, generations; defaulting, the common validation errors and
+immutable fields; ``status``/``scale``/``log`` subresources; cascading deletion and finalizers; typed
+``<Kind>List`` responses and watches; optional CRDs (404 when "not installed"); fault injection.
+
+After every successful write the behaviour simulator (``simulator.Simulator``) runs synchronously, so
+a read right after a write sees the state the controllers, the scheduler and the kubelets derive.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import copy
+import json
+import math
+import traceback
+from collections.abc import Callable
+from typing import Any
+
+import aiohttp.web
+import attrs
+import kmock
+import yaml
+from kmock._internal import enums, parsing, rendering
+
+from . import defaults, validation
+from .faults import Fault, Faults, fault_error
+from .patches import PatchError, json_patch, merge_patch, server_side_apply, strategic_merge_patch
+from .resources import BUILTIN, CRDS, ResourceDef, ResourceTable
+from .selectors import SelectorError, matches_label_selector, parse_field_selector
+from .store import SERVER_MANAGED_METADATA, Clock, Obj, Store, short_hash
+
+ApiError = kmock.KubernetesError
+
+APPLY = "application/apply-patch+yaml"
+MERGE = "application/merge-patch+json"
+STRATEGIC = "application/strategic-merge-patch+json"
+JSONPATCH = "application/json-patch+json"
+
+
+def status_error(code: int, reason: str, message: str, details: dict[str, Any] | None = None) -> ApiError:
+    return ApiError(status=code, reason=reason, message=message, details=details or {})
+
+
+def not_found(res: ResourceDef, name: str) -> ApiError:
+    details = {"name": name, "kind": res.plural, **({"group": res.group} if res.group else {})}
+    return status_error(404, "NotFound", f'{res.key} "{name}" not found', details)
+
+
+def namespace_not_found(namespace: str) -> ApiError:
+    return status_error(
+        404, "NotFound", f'namespaces "{namespace}" not found', {"name": namespace, "kind": "namespaces"}
+    )
+
+
+def invalid(res: ResourceDef, name: str, causes: list[tuple[str, str]]) -> ApiError:
+    qualified = f"{res.kind}.{res.group}" if res.group else res.kind
+    texts = [f"{field}: {message}" for field, message in causes]
+    joined = texts[0] if len(texts) == 1 else "[" + ", ".join(texts) + "]"
+    details = {
+        "name": name,
+        "kind": res.kind,
+        **({"group": res.group} if res.group else {}),
+        "causes": [{"reason": "FieldValueInvalid", "message": m, "field": f} for f, m in causes],
+    }
+    return status_error(422, "Invalid", f'{qualified} "{name}" is invalid: {joined}', details)
+
+
+def bad_request(message: str) -> ApiError:
+    return status_error(400, "BadRequest", message)
+
+
+@attrs.define(kw_only=True)
+class Route:
+    group: str
+    version: str
+    plural: str
+    namespace: str | None
+    name: str | None
+    subresource: str | None
+    verb: str
+    res: ResourceDef | None
+
+
+def parse_route(method: str, path: str, query: dict[str, str], content_type: str) -> Route | None:
+    """``/api/v1/namespaces/x/pods/y/status`` → a route; ``None`` for discovery and non-API paths."""
+    parts = [p for p in path.strip("/").split("/") if p]
+    if len(parts) >= 3 and parts[0] == "api":
+        group, version, rest = "", parts[1], parts[2:]
+    elif len(parts) >= 4 and parts[0] == "apis":
+        group, version, rest = parts[1], parts[2], parts[3:]
+    else:
+        return None
+    namespace: str | None = None
+    if rest[0] == "namespaces" and len(rest) >= 3 and not (len(rest) == 3 and rest[2] in ("status", "finalize")):
+        namespace, rest = rest[1], rest[2:]
+    plural = rest[0]
+    name = rest[1] if len(rest) > 1 else None
+    subresource = "/".join(rest[2:]) or None
+    method = method.upper()
+    if method == "GET":
+        verb = "watch" if query.get("watch") in ("true", "1") else ("get" if name else "list")
+    elif method == "POST":
+        verb = "create"
+    elif method == "PUT":
+        verb = "update"
+    elif method == "PATCH":
+        verb = "apply" if content_type.startswith("application/apply-patch") else "patch"
+    elif method == "DELETE":
+        verb = "delete" if name else "deletecollection"
+    else:
+        verb = method.lower()
+    return Route(
+        group=group,
+        version=version,
+        plural=plural,
+        namespace=namespace,
+        name=name,
+        subresource=subresource,
+        verb=verb,
+        res=None,
+    )
+
+
+@attrs.frozen(kw_only=True, eq=False)
+class ApiRequest(rendering.Request):
+    """kmock's request plus the parsed Kubernetes route."""
+
+    route: Route | None = None
+
+
+@attrs.define(kw_only=True)
+class KubeEmulator(kmock.KubernetesEmulator):
+    """The API server. Serve it with ``kmock.Server(emulator)``; see ``kube.KubeCluster`` for the bundle.
+
+    :param crds: serve the CRD kinds (ServiceMonitor, Prometheus, VerticalPodAutoscaler); when off,
+        every request to them answers 404 like a cluster without those CRDs.
+    :param user: the user named in injected 403 messages.
+    """
+
+    crds: bool = True
+    user: str = "system:serviceaccount:kubecamp:kubecamp-bot"
+    clock: Clock = attrs.field(factory=Clock)
+    faults: Faults = attrs.field(factory=Faults, init=False)
+    table: ResourceTable = attrs.field(init=False)
+    store: Store = attrs.field(init=False)
+    simulator: Any = attrs.field(default=None, init=False)
+    internal_errors: list[BaseException] = attrs.field(factory=list, init=False)
+    _applied: dict[tuple[str, str | None, str, str], Obj] = attrs.field(factory=dict, init=False)
+    _changed: asyncio.Condition | None = attrs.field(default=None, init=False)
+    _stopping: bool = attrs.field(default=False, init=False)
+
+    def __attrs_post_init__(self) -> None:
+        # Discovery and error rendering come from the scaffold; resource requests are routed here,
+        # so kmock's simplistic CRUD fallbacks are deliberately not registered.
+        kmock.KubernetesScaffold.__attrs_post_init__(self)
+        served = BUILTIN + (CRDS if self.crds else ())
+        self.table = ResourceTable(served)
+        for res in served:
+            self.resources[res.path] = kmock.ResourceInfo(
+                namespaced=res.namespaced,
+                kind=res.kind,
+                singular=res.singular,
+                verbs=set(res.verbs),
+                shortnames=set(res.shortnames),
+                subresources=set(res.subresources),
+            )
+        self.store = Store(self.objects, self.clock)
+
+    # --- the HTTP edge ----------------------------------------------------------------------
+
+    async def __call__(self, raw_request: aiohttp.web.BaseRequest) -> aiohttp.web.StreamResponse:
+        # kmock's own request parser cannot split /api/v1/namespaces; parse it here (same fields).
+        body = await raw_request.read()
+        request = await self._parse_request(raw_request, body)
+        self._requests.append(request)
+        try:
+            return await self._handle(request)
+        except ApiError as exc:
+            return self._status_response(exc)
+        except rendering.StreamingError as exc:  # pragma: no cover - a watch broke mid-stream
+            return exc.args[0]  # type: ignore[no-any-return]
+        except (asyncio.CancelledError, ConnectionError):
+            raise
+        except Exception as exc:  # a bug in the emulator: answer 500 and keep it for the test to see
+            self.internal_errors.append(exc)
+            return self._status_response(
+                status_error(500, "InternalError", f"emulator bug: {exc!r}", {"traceback": traceback.format_exc()})
+            )
+
+    async def _parse_request(self, raw: aiohttp.web.BaseRequest, body: bytes) -> rendering.Request:
+        text = body.decode("utf-8", errors="replace")
+        data: Any = None
+        if body:
+            try:
+                data = json.loads(text)
+            except ValueError:
+                try:
+                    data = yaml.safe_load(text)
+                except yaml.YAMLError:
+                    data = None
+        query = dict(raw.query)
+        content_type = raw.headers.get("Content-Type", "")
+        route = parse_route(raw.method, raw.path, query, content_type)
+        k8s = parsing.ParsedPath()
+        if route is None:
+            try:
+                k8s = parsing.parse_path(raw.path)
+            except ValueError:
+                k8s = parsing.ParsedPath()
+            resource = (
+                None if k8s.group is None else kmock.resource(group=k8s.group, version=k8s.version, plural=k8s.plural)
+            )
+            action = parsing.guess_k8s(k8s, enums.method(raw.method), query)
+            namespace, name, subresource = k8s.namespace, k8s.name, k8s.subresource
+        else:
+            resource = kmock.resource(route.group, route.version, route.plural)
+            action = {
+                "get": enums.action.FETCH,
+                "list": enums.action.LIST,
+                "watch": enums.action.WATCH,
+                "create": enums.action.CREATE,
+                "patch": enums.action.UPDATE,
+                "apply": enums.action.UPDATE,
+                "delete": enums.action.DELETE,
+            }.get(route.verb)
+            namespace, name, subresource = route.namespace, route.name, route.subresource
+        request = ApiRequest(
+            route=route,
+            id=len(self._requests),
+            raw_request=raw,
+            url=raw.url,
+            method=raw.method,
+            params=query,
+            headers=dict(raw.headers),
+            cookies=dict(raw.cookies),
+            data=data,
+            body=body,
+            text=text,
+            action=action,
+            resource=resource,
+            namespace=namespace,
+            name=name,
+            subresource=subresource,
+        )
+        return request
+
+    def _status_response(self, exc: ApiError) -> aiohttp.web.Response:
+        if exc.reason == "PageNotFound":
+            return aiohttp.web.Response(status=404, text="404 page not found\n", content_type="text/plain")
+        body: dict[str, Any] = {
+            "kind": "Status",
+            "apiVersion": "v1",
+            "metadata": {},
+            "status": "Failure",
+            "message": exc.message,
+            "reason": exc.reason,
+            "code": exc.status,
+        }
+        if exc.details:
+            body["details"] = exc.details
+        return aiohttp.web.json_response(body, status=exc.status)
+
+    async def _handle(self, request: rendering.Request) -> aiohttp.web.StreamResponse:
+        route = request.route if isinstance(request, ApiRequest) else None
+        if route is not None:
+            route.res = self.table.get(route.group, route.version, route.plural)
+        verb = route.verb if route else str(request.method).lower()
+        fault = self.faults.match(
+            verb, route.res if route else None, route.namespace if route else None, route.name if route else None
+        )
+        if fault is not None:
+            if fault.hang:
+                await self.faults.hang()
+                raise status_error(
+                    504,
+                    "Timeout",
+                    "Timeout: request did not complete within requested timeout - context deadline exceeded",
+                )
+            raise fault_error(
+                fault,
+                verb,
+                route.res if route else None,
+                route.namespace if route else None,
+                route.name if route else None,
+                self.user,
+            )
+        if route is None:
+            return await kmock.RawHandler._handle(self, request)  # discovery, /version, user reactions
+        if route.res is None:
+            known_group = any(r.group == route.group and r.version == route.version for r in self.table)
+            if not known_group:
+                raise status_error(404, "PageNotFound", "404 page not found")
+            raise status_error(404, "NotFound", "the server could not find the requested resource")
+        intercepted = await self._user_reaction(request)
+        if intercepted is not None:
+            return intercepted
+        if route.verb == "watch":
+            return await self._serve_watch_stream(request, route)
+        async with self._lock:
+            status, payload = self._serve(route, request)
+        if self._changed is not None:
+            async with self._changed:
+                self._changed.notify_all()
+        if isinstance(payload, str):
+            return aiohttp.web.Response(status=status, text=payload, content_type="text/plain")
+        return aiohttp.web.json_response(payload, status=status)
+
+    async def _user_reaction(self, request: rendering.Request) -> aiohttp.web.StreamResponse | None:
+        """Explicit kmock DSL reactions (``emulator['get /...'] << 500``) win over the emulation."""
+        payloads = [p for p in self._payloads if not (p.priorities and p.priorities[0] == -math.inf)]
+        payloads.sort(key=lambda p: tuple(-x for x in p.priorities))
+        for payload in payloads:
+            if request in payload._source and not payload._disabled.is_set():
+                try:
+                    return await payload(request)
+                except rendering.ReactionMismatchError:
+                    payload._disabled.set()
+                except NotImplementedError:
+                    pass
+        return None
+
+    # --- dispatch ---------------------------------------------------------------------------
+
+    def _serve(self, route: Route, request: rendering.Request) -> tuple[int, Any]:
+        res = route.res
+        assert res is not None
+        namespace = route.namespace if res.namespaced else None
+        if res.namespaced and route.namespace is None and route.verb not in ("list", "watch"):
+            raise status_error(404, "NotFound", "the server could not find the requested resource")
+        data = request.data
+        params = request.params
+        if route.subresource:
+            return self._serve_subresource(route, res, namespace, data, params)
+        if route.verb == "get":
+            obj = self.store.get(res, namespace, str(route.name))
+            if obj is None:
+                raise not_found(res, str(route.name))
+            return 200, obj
+        if route.verb == "list":
+            return 200, self._list(res, namespace, params)
+        if route.verb == "create":
+            if not isinstance(data, dict):
+                raise bad_request("the body of the request was in an unknown format")
+            return 201, self.create(res, data, namespace=namespace, dry_run="dryRun" in params)
+        if route.verb == "update":
+            if not isinstance(data, dict):
+                raise bad_request("the body of the request was in an unknown format")
+            return 200, self._update(res, namespace, str(route.name), data)
+        if route.verb == "apply":
+            return self._apply(res, namespace, str(route.name), data, params)
+        if route.verb == "patch":
+            return 200, self._patch(res, namespace, str(route.name), data, request.headers.get("Content-Type", ""))
+        if route.verb == "delete":
+            options = data if isinstance(data, dict) else {}
+            policy = options.get("propagationPolicy") or params.get("propagationPolicy") or "Background"
+            if options.get("orphanDependents") is True:
+                policy = "Orphan"
+            obj = self.delete(res, namespace, str(route.name), propagation=policy)
+            return 200, obj
+        if route.verb == "deletecollection":
+            items = self._list(res, namespace, params)["items"]
+            for item in items:
+                self.delete(res, item["metadata"].get("namespace"), item["metadata"]["name"])
+            return 200, {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success"}
+        raise status_error(405, "MethodNotAllowed", "the server does not allow this method on the requested resource")
+
+    def _list(self, res: ResourceDef, namespace: str | None, params: Any) -> Obj:
+        try:
+            label_selector = params.get("labelSelector")
+            field_predicate = parse_field_selector(params.get("fieldSelector"))
+            items = [
+                obj
+                for obj in self.store.list(res, namespace)
+                if matches_label_selector(label_selector, obj["metadata"].get("labels")) and field_predicate(obj)
+            ]
+        except SelectorError as exc:
+            raise bad_request(str(exc)) from exc
+        for item in items:  # the API server omits these on list items
+            item.pop("apiVersion", None)
+            item.pop("kind", None)
+        return {
+            "apiVersion": res.api_version,
+            "kind": f"{res.kind}List",
+            "metadata": {"resourceVersion": str(self.store.resource_version)},
+            "items": items,
+        }
+
+    # --- writes (also the simulator's entry points) -----------------------------------------
+
+    def resource(self, name: str) -> ResourceDef:
+        return self.table.find(name)
+
+    def _require_namespace(self, res: ResourceDef, namespace: str | None) -> None:
+        if not res.namespaced:
+            return
+        ns_res = self.table.find("namespaces")
+        ns = self.store.get(ns_res, None, str(namespace))
+        if ns is None:
+            raise namespace_not_found(str(namespace))
+        if ns["metadata"].get("deletionTimestamp"):
+            raise status_error(
+                403,
+                "Forbidden",
+                f'{res.key} "{namespace}" is forbidden: unable to create new '
+                f"content in namespace {namespace} because it is being terminated",
+            )
+
+    def _prepare(self, res: ResourceDef, obj: Obj, namespace: str | None) -> Obj:
+        obj = copy.deepcopy(obj)
+        if obj.get("apiVersion") not in (None, res.api_version) or obj.get("kind") not in (None, res.kind):
+            raise bad_request(
+                f"the API version in the data ({obj.get('apiVersion')}) does not match the expected "
+                f"API version ({res.api_version})"
+                if obj.get("apiVersion") != res.api_version
+                else f'{obj.get("kind")} in version "{res.version}" cannot be handled as a {res.kind}'
+            )
+        meta = obj.setdefault("metadata", {})
+        if not isinstance(meta, dict):
+            raise bad_request("metadata must be an object")
+        if res.namespaced:
+            body_ns = meta.get("namespace")
+            if body_ns and namespace and body_ns != namespace:
+                raise bad_request(
+                    "the namespace of the provided object does not match the namespace sent on the request"
+                )
+            meta["namespace"] = namespace or body_ns
+        else:
+            meta.pop("namespace", None)
+        for field in SERVER_MANAGED_METADATA:
+            meta.pop(field, None)
+        return obj
+
+    def create(self, res: ResourceDef, body: Obj, *, namespace: str | None = None, dry_run: bool = False) -> Obj:
+        """Create through admission: defaults, validation, the namespace and service-account checks."""
+        obj = self._prepare(res, body, namespace or body.get("metadata", {}).get("namespace"))
+        meta = obj["metadata"]
+        if not meta.get("name"):
+            if meta.get("generateName"):
+                base = meta["generateName"]
+                index = 0
+                while True:
+                    meta["name"] = base + short_hash(base, str(meta.get("namespace")), str(index), length=5)
+                    if self.store.get(res, meta.get("namespace"), meta["name"]) is None:
+                        break
+                    index += 1
+            else:
+                raise invalid(res, "", [("metadata.name", "Required value: name or generateName is required")])
+        self._require_namespace(res, meta.get("namespace"))
+        if self.store.get(res, meta.get("namespace"), meta["name"]) is not None:
+            raise status_error(
+                409,
+                "AlreadyExists",
+                f'{res.key} "{meta["name"]}" already exists',
+                {"name": meta["name"], "kind": res.plural, **({"group": res.group} if res.group else {})},
+            )
+        if "status" in res.subresources and res.kind != "Namespace":
+            obj.pop("status", None)
+        defaults.apply_defaults(res.kind, obj, creating=True)
+        self._admit(res, obj)
+        causes = validation.validate(res.kind, obj)
+        if causes:
+            raise invalid(res, meta["name"], causes)
+        if dry_run:
+            return obj
+        created = self.store.create(res, obj)
+        self.settle()
+        return self.store.get(res, meta.get("namespace"), meta["name"]) or created
+
+    def _admit(self, res: ResourceDef, obj: Obj) -> None:
+        """Admission plugins of a stock cluster that change or refuse new objects."""
+        namespace = obj["metadata"].get("namespace")
+        if res.kind == "Pod":
+            sa = obj["spec"].get("serviceAccountName", "default")
+            if self.store.get(self.table.find("serviceaccounts"), namespace, sa) is None:
+                raise status_error(
+                    403,
+                    "Forbidden",
+                    f'pods "{obj["metadata"]["name"]}" is forbidden: error looking '
+                    f'up service account {namespace}/{sa}: serviceaccount "{sa}" not found',
+                    {"name": obj["metadata"]["name"], "kind": "pods"},
+                )
+        if res.kind == "PersistentVolumeClaim" and "storageClassName" not in obj["spec"]:
+            for sc in self.store.list(self.table.find("storageclasses")):
+                annotations = sc["metadata"].get("annotations") or {}
+                if annotations.get("storageclass.kubernetes.io/is-default-class") == "true":
+                    obj["spec"]["storageClassName"] = sc["metadata"]["name"]
+                    break
+        if res.kind == "Service":
+            self._allocate_service(obj)
+
+    def _allocate_service(self, obj: Obj) -> None:
+        spec = obj.setdefault("spec", {})
+        used = {s["spec"].get("clusterIP") for s in self.store.list(self.table.find("services"))} | {
+            p.get("nodePort")
+            for s in self.store.list(self.table.find("services"))
+            for p in s["spec"].get("ports") or []
+        }
+        if spec.get("type") != "ExternalName":
+            if not spec.get("clusterIP"):
+                key = f"{obj['metadata'].get('namespace')}/{obj['metadata']['name']}"
+                index = int.from_bytes(key.encode(), "big") % 62500
+                while True:
+                    ip = f"10.96.{(index // 250) % 250 + 1}.{index % 250 + 2}"
+                    if ip not in used:
+                        break
+                    index += 1
+                spec["clusterIP"] = ip
+            spec.setdefault("clusterIPs", [spec["clusterIP"]])
+            if spec["clusterIP"] != "None":
+                spec.setdefault("ipFamilies", ["IPv4"])
+                spec.setdefault("ipFamilyPolicy", "SingleStack")
+        if spec.get("type") in ("NodePort", "LoadBalancer"):
+            for index, port in enumerate(spec.get("ports") or []):
+                if not port.get("nodePort"):
+                    candidate = 30000 + (sum(map(ord, obj["metadata"]["name"])) * 31 + index) % 2768
+                    while candidate in used:
+                        candidate += 1
+                    port["nodePort"] = candidate
+                    used.add(candidate)
+        if spec.get("type") == "LoadBalancer":
+            obj.setdefault("status", {}).setdefault("loadBalancer", {})
+
+    def _write_existing(self, res: ResourceDef, old: Obj, new: Obj, *, status_only: bool = False) -> Obj:
+        """Validate and store an update of a live object (main resource or status subresource)."""
+        name = old["metadata"]["name"]
+        if status_only:
+            merged = copy.deepcopy(old)
+            merged["status"] = copy.deepcopy(new.get("status", {}))
+            new = merged
+        else:
+            if "status" in res.subresources and res.kind != "Namespace":
+                if "status" in old:
+                    new["status"] = copy.deepcopy(old["status"])
+                else:
+                    new.pop("status", None)
+            defaults.apply_defaults(res.kind, new, creating=False)
+            if res.kind == "Service":
+                self._allocate_service(new)
+            causes = validation.validate(res.kind, new) + validation.validate_update(res.kind, old, new)
+            if causes:
+                raise invalid(res, name, causes)
+        for field in SERVER_MANAGED_METADATA:
+            if field in old["metadata"]:
+                new["metadata"][field] = old["metadata"][field]
+        if old["metadata"].get("deletionTimestamp"):
+            new["metadata"]["deletionTimestamp"] = old["metadata"]["deletionTimestamp"]
+        stored = self.store.update(res, new)
+        if stored["metadata"].get("deletionTimestamp") and not stored["metadata"].get("finalizers"):
+            self.store.delete(res, stored["metadata"].get("namespace"), name)
+        self.settle()
+        return self.store.get(res, stored["metadata"].get("namespace"), name) or stored
+
+    def _live(self, res: ResourceDef, namespace: str | None, name: str) -> Obj:
+        live = self.store.get(res, namespace, name)
+        if live is None:
+            raise not_found(res, name)
+        return live
+
+    def _update(self, res: ResourceDef, namespace: str | None, name: str, body: Obj) -> Obj:
+        live = self._live(res, namespace, name)
+        new = self._prepare(res, body, namespace)
+        if new["metadata"].get("name") not in (None, name):
+            raise bad_request(
+                f"the name of the object ({new['metadata']['name']}) does not match the name on the URL ({name})"
+            )
+        new["metadata"]["name"] = name
+        wanted_rv = (body.get("metadata") or {}).get("resourceVersion")
+        if wanted_rv and wanted_rv != live["metadata"]["resourceVersion"]:
+            raise status_error(
+                409,
+                "Conflict",
+                f'Operation cannot be fulfilled on {res.key} "{name}": the object '
+                "has been modified; please apply your changes to the latest version and try again",
+                {"name": name, "kind": res.plural, **({"group": res.group} if res.group else {})},
+            )
+        return self._write_existing(res, live, new)
+
+    def _patch(self, res: ResourceDef, namespace: str | None, name: str, data: Any, content_type: str) -> Obj:
+        live = self._live(res, namespace, name)
+        try:
+            if content_type.startswith(JSONPATCH):
+                if not isinstance(data, list):
+                    raise bad_request("json: cannot unmarshal object into Go value of type jsonpatch.Patch")
+                patched = json_patch(live, data)
+            elif not isinstance(data, dict):
+                raise bad_request("the body of the request was in an unknown format")
+            elif content_type.startswith(STRATEGIC):
+                patched = strategic_merge_patch(live, data)
+            elif content_type.startswith(MERGE):
+                patched = merge_patch(live, data)
+            else:
+                raise status_error(
+                    415,
+                    "UnsupportedMediaType",
+                    f"the body of the request was in an unknown format - "
+                    f"accepted media types include: {JSONPATCH}, {MERGE}, {STRATEGIC}, {APPLY}",
+                )
+        except PatchError as exc:
+            raise status_error(422, "Invalid", str(exc)) from exc
+        patched["metadata"]["name"] = name
+        return self._write_existing(res, live, self._prepare(res, patched, namespace))
+
+    def _apply(self, res: ResourceDef, namespace: str | None, name: str, data: Any, params: Any) -> tuple[int, Obj]:
+        if not isinstance(data, dict):
+            raise bad_request("error decoding YAML: the body of the apply request is not an object")
+        manager = params.get("fieldManager")
+        if not manager:
+            raise bad_request("PATCH apply requires a fieldManager (metadata.managedFields.manager: Required value)")
+        if not data.get("apiVersion") or not data.get("kind"):
+            raise bad_request("invalid object type: apply patches must set apiVersion and kind")
+        body_name = (data.get("metadata") or {}).get("name")
+        if body_name != name:
+            raise bad_request(f"the name of the object ({body_name}) does not match the name on the URL ({name})")
+        key = (res.path, namespace, name, str(manager))
+        applied = copy.deepcopy(data)
+        applied.pop("status", None) if "status" in res.subresources and res.kind != "Namespace" else None
+        for field in SERVER_MANAGED_METADATA:
+            (applied.get("metadata") or {}).pop(field, None)
+        live = self.store.get(res, namespace, name)
+        if live is None:
+            obj = self.create(res, applied, namespace=namespace, dry_run="dryRun" in params)
+            if "dryRun" not in params:
+                self._applied[key] = applied
+            return 201, obj
+        merged = server_side_apply(live, self._applied.get(key), applied)
+        stored = self._write_existing(res, live, self._prepare(res, merged, namespace))
+        self._applied[key] = applied
+        return 200, stored
+
+    def replace_status(self, res: ResourceDef, obj: Obj) -> Obj:
+        """The controllers' own write: store the object as given (no admission), then nothing else."""
+        return self.store.update(res, obj)
+
+    def delete(self, res: ResourceDef, namespace: str | None, name: str, *, propagation: str = "Background") -> Obj:
+        live = self._live(res, namespace, name)
+        now = self.clock.stamp()
+        if live["metadata"].get("finalizers"):
+            if not live["metadata"].get("deletionTimestamp"):
+                live["metadata"]["deletionTimestamp"] = now
+                live["metadata"]["deletionGracePeriodSeconds"] = 0
+                live = self.store.update(res, live)
+                self.settle()
+            return self.store.get(res, namespace, name) or live
+        self._delete_now(res, live, propagation)
+        self.settle()
+        live["metadata"]["deletionTimestamp"] = now
+        if res.kind == "Namespace":
+            live.setdefault("status", {})["phase"] = "Terminating"
+        return live
+
+    def _delete_now(self, res: ResourceDef, live: Obj, propagation: str) -> None:
+        meta = live["metadata"]
+        uid = meta["uid"]
+        if res.kind == "Namespace":
+            for other in self.table:
+                if other.namespaced:
+                    for obj in self.store.list(other, meta["name"]):
+                        self.store.delete(other, meta["name"], obj["metadata"]["name"])
+                        self._forget_applied(other, meta["name"], obj["metadata"]["name"])
+        else:
+            for other in self.table:
+                for obj in self.store.list(other, meta.get("namespace") if other.namespaced else None):
+                    owners = obj["metadata"].get("ownerReferences") or []
+                    if not any(o.get("uid") == uid for o in owners):
+                        continue
+                    if propagation == "Orphan":
+                        obj["metadata"]["ownerReferences"] = [o for o in owners if o.get("uid") != uid]
+                        self.store.update(other, obj)
+                    elif self.store.get(other, obj["metadata"].get("namespace"), obj["metadata"]["name"]) is not None:
+                        self._delete_now(other, obj, "Background")
+        self.store.delete(res, meta.get("namespace"), meta["name"])
+        self._forget_applied(res, meta.get("namespace"), meta["name"])
+
+    def _forget_applied(self, res: ResourceDef, namespace: str | None, name: str) -> None:
+        for key in [k for k in self._applied if k[:3] == (res.path, namespace, name)]:
+            del self._applied[key]
+
+    def settle(self) -> None:
+        """Let the controllers, the scheduler and the kubelets react (synchronously, to a fixpoint)."""
+        if self.simulator is not None:
+            self.simulator.run()
+
+    # --- subresources -----------------------------------------------------------------------
+
+    def _serve_subresource(
+        self, route: Route, res: ResourceDef, namespace: str | None, data: Any, params: Any
+    ) -> tuple[int, Any]:
+        name = str(route.name)
+        sub = route.subresource
+        if sub not in res.subresources:
+            raise status_error(404, "NotFound", "the server could not find the requested resource")
+        live = self._live(res, namespace, name)
+        if sub == "status":
+            if route.verb == "get":
+                return 200, live
+            if route.verb == "update":
+                return 200, self._write_existing(res, live, data if isinstance(data, dict) else {}, status_only=True)
+            if route.verb in ("patch", "apply"):
+                patched = merge_patch(live, data) if isinstance(data, dict) else live
+                return 200, self._write_existing(res, live, patched, status_only=True)
+        if sub == "scale":
+            if route.verb in ("update", "patch", "apply"):
+                replicas = ((data or {}).get("spec") or {}).get("replicas")
+                if not isinstance(replicas, int) or replicas < 0:
+                    raise invalid(
+                        res, name, [("spec.replicas", f"Invalid value: {replicas}: must be greater than or equal to 0")]
+                    )
+                new = copy.deepcopy(live)
+                new["spec"]["replicas"] = replicas
+                live = self._write_existing(res, live, new)
+            selector = (live.get("spec") or {}).get("selector") or {}
+            from .selectors import selector_to_string
+
+            return 200, {
+                "kind": "Scale",
+                "apiVersion": "autoscaling/v1",
+                "metadata": {
+                    k: live["metadata"][k]
+                    for k in ("name", "namespace", "uid", "resourceVersion", "creationTimestamp")
+                    if k in live["metadata"]
+                },
+                "spec": {"replicas": live["spec"].get("replicas", 0)},
+                "status": {
+                    "replicas": (live.get("status") or {}).get("replicas", 0),
+                    "selector": selector_to_string(selector),
+                },
+            }
+        if sub == "log" and route.verb == "get":
+            if self.simulator is None:
+                return 200, ""
+            return 200, self.simulator.pod_log(live, params.get("container"), params.get("previous") == "true")
+        raise status_error(405, "MethodNotAllowed", "the server does not allow this method on the requested resource")
+
+    # --- watch ------------------------------------------------------------------------------
+
+    async def _serve_watch_stream(self, request: rendering.Request, route: Route) -> aiohttp.web.StreamResponse:
+        res = route.res
+        assert res is not None and request._raw_request is not None
+        namespace = route.namespace if res.namespaced else None
+        params = request.params
+        if self._changed is None:
+            self._changed = asyncio.Condition()
+        label_selector = params.get("labelSelector")
+        field_predicate: Callable[[Obj], bool] = parse_field_selector(params.get("fieldSelector"))
+        if route.name:
+            by_name = route.name
+            inner = field_predicate
+            field_predicate = lambda o: o["metadata"]["name"] == by_name and inner(o)  # noqa: E731
+
+        def wanted(obj: Obj) -> bool:
+            if namespace is not None and obj["metadata"].get("namespace") != namespace:
+                return False
+            return matches_label_selector(label_selector, obj["metadata"].get("labels")) and field_predicate(obj)
+
+        response = aiohttp.web.StreamResponse(status=200, headers={"Content-Type": "application/json"})
+        await response.prepare(request._raw_request)
+        since = params.get("resourceVersion")
+        if not since or since == "0":
+            for obj in self.store.list(res, namespace):
+                if wanted(obj):
+                    await response.write(json.dumps({"type": "ADDED", "object": obj}).encode() + b"\n")
+            position = self.store.resource_version
+        else:
+            position = int(since)
+        timeout = float(params.get("timeoutSeconds") or 1800)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        try:
+            while not self._stopping and loop.time() < deadline:
+                for change in [c for c in self.store.changes if c.resource_version > position]:
+                    position = change.resource_version
+                    if change.resource == res and wanted(change.object):
+                        line = json.dumps({"type": change.type, "object": change.object})
+                        await response.write(line.encode() + b"\n")
+                async with self._changed:
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self._changed.wait(), timeout=min(0.5, max(0.0, deadline - loop.time())))
+            await response.write_eof()
+        except (ConnectionError, RuntimeError):
+            pass
+        return response
+
+    async def wake_watchers(self) -> None:
+        if self._changed is not None:
+            async with self._changed:
+                self._changed.notify_all()
+
+    def stop_streams(self) -> None:
+        """Release hung requests and end watches (before the server stops)."""
+        self._stopping = True
+        self.faults.release_all()
+
+    def resume_streams(self) -> None:
+        self._stopping = False
+
+    def add_fault(self, fault: Fault) -> Fault:
+        return self.faults.add(fault)

@@ -1,0 +1,42 @@
+"""pytest plugin: ``pytest_plugins = ["tests.emulators.fixtures"]``.
+
+Fixtures (all function-scoped, all async):
+
+* ``kube_cluster`` — a started ``KubeCluster`` with the CRDs installed;
+* ``kube_cluster_without_crds`` — the same without the monitoring/VPA CRDs;
+* ``kube_api`` — an official ``kubernetes.aio`` ``ApiClient`` for ``kube_cluster`` (closed afterwards);
+* ``kubeconfig`` — a kubeconfig file pointing at ``kube_cluster``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest_asyncio
+from kubernetes.aio import client as k8s
+
+from .kube import KubeCluster
+
+
+@pytest_asyncio.fixture
+async def kube_cluster() -> AsyncIterator[KubeCluster]:
+    async with KubeCluster(crds=True) as cluster:
+        yield cluster
+
+
+@pytest_asyncio.fixture
+async def kube_cluster_without_crds() -> AsyncIterator[KubeCluster]:
+    async with KubeCluster(crds=False) as cluster:
+        yield cluster
+
+
+@pytest_asyncio.fixture
+async def kube_api(kube_cluster: KubeCluster) -> AsyncIterator[k8s.ApiClient]:
+    async with kube_cluster.api_client() as api:
+        yield api
+
+
+@pytest_asyncio.fixture
+async def kubeconfig(kube_cluster: KubeCluster, tmp_path: Path) -> Path:
+    return kube_cluster.write_kubeconfig(tmp_path / "kubeconfig")

@@ -1,0 +1,171 @@
+"""The simulated image registry: which images exist and how their containers behave once started."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Image:
+    """What a container from this image does.
+
+    :param http_ports: ports it answers HTTP on (``http_paths`` → 200, any other path → 404).
+    :param tcp_ports: ports it accepts TCP connections on (HTTP ports are TCP ports too).
+    :param required_env: groups of env names; each group needs at least one set, else the process
+        exits 1 right after start (``CrashLoopBackOff``), printing ``env_error``.
+    :param runs_command: the image has no server of its own: its behaviour follows ``command``/``args``
+        (a long ``sleep``, ``tail -f``, ``while true`` keep running; anything else exits).
+    :param binaries: the executables of its server process; an explicit ``command`` that names none of
+        them replaces the server (then the container serves nothing).
+    :param memory: the working set once started; a memory limit below it is ``OOMKilled``.
+    """
+
+    http_ports: frozenset[int] = frozenset()
+    http_paths: frozenset[str] = frozenset({"/", "/index.html"})
+    tcp_ports: frozenset[int] = frozenset()
+    required_env: tuple[tuple[str, ...], ...] = ()
+    env_error: str = ""
+    runs_command: bool = False
+    binaries: tuple[str, ...] = ()
+    memory: str = "16Mi"
+    logs: tuple[str, ...] = ()
+
+    @property
+    def listening(self) -> frozenset[int]:
+        return self.http_ports | self.tcp_ports
+
+
+_NGINX_LOGS = (
+    "/docker-entrypoint.sh: Configuration complete; ready for start up",
+    "2025/01/01 00:00:00 [notice] 1#1: nginx/1.27.5",
+    "2025/01/01 00:00:00 [notice] 1#1: start worker processes",
+)
+
+
+def default_images() -> dict[str, Image]:
+    nginx = Image(
+        http_ports=frozenset({80}), binaries=("nginx", "/docker-entrypoint.sh"), memory="8Mi", logs=_NGINX_LOGS
+    )
+    return {
+        "nginx:1.27-alpine": nginx,
+        "nginx:1.27": nginx,
+        "nginxinc/nginx-unprivileged:1.27-alpine": Image(
+            http_ports=frozenset({8080}), binaries=("nginx", "/docker-entrypoint.sh"), memory="8Mi", logs=_NGINX_LOGS
+        ),
+        "busybox:1.36": Image(runs_command=True, memory="1Mi"),
+        "redis:7.4-alpine": Image(
+            tcp_ports=frozenset({6379}),
+            binaries=("redis-server", "docker-entrypoint.sh"),
+            memory="8Mi",
+            logs=("1:M 01 Jan 2025 00:00:00.000 * Ready to accept connections tcp",),
+        ),
+        "postgres:16-alpine": Image(
+            tcp_ports=frozenset({5432}),
+            binaries=("postgres", "docker-entrypoint.sh"),
+            memory="64Mi",
+            required_env=(("POSTGRES_PASSWORD", "POSTGRES_HOST_AUTH_METHOD"),),
+            env_error=(
+                "Error: Database is uninitialized and superuser password is not specified.\n"
+                "       You must specify POSTGRES_PASSWORD to a non-empty value for the\n"
+                '       superuser. For example, "-e POSTGRES_PASSWORD=password" on "docker run".'
+            ),
+            logs=("LOG:  database system is ready to accept connections",),
+        ),
+        "mongo:7.0": Image(
+            tcp_ports=frozenset({27017}),
+            binaries=("mongod", "docker-entrypoint.sh"),
+            memory="160Mi",
+            logs=(
+                '{"t":{"$date":"2025-01-01T00:00:00.000+00:00"},"s":"I","c":"NETWORK","msg":"Waiting for '
+                'connections","attr":{"port":27017}}',
+            ),
+        ),
+        "registry.k8s.io/pause:3.10": Image(binaries=("/pause",), memory="1Mi"),
+    }
+
+
+def normalize(reference: str) -> str:
+    """``docker.io/library/nginx:1.27`` → ``nginx:1.27``; no tag → ``:latest``."""
+    ref = reference.strip()
+    for prefix in ("docker.io/library/", "index.docker.io/library/", "docker.io/", "index.docker.io/"):
+        if ref.startswith(prefix):
+            ref = ref[len(prefix) :]
+            break
+    if ref.startswith("library/"):
+        ref = ref[len("library/") :]
+    last = ref.rsplit("/", 1)[-1]
+    if "@" not in last and ":" not in last:
+        ref += ":latest"
+    return ref
+
+
+def full_reference(reference: str) -> str:
+    """What containerd reports: ``docker.io/library/nginx:1.27-alpine``."""
+    ref = normalize(reference)
+    first = ref.split("/", 1)[0]
+    if "/" in ref and ("." in first or ":" in first or first == "localhost"):
+        return ref
+    return f"docker.io/{ref}" if "/" in ref else f"docker.io/library/{ref}"
+
+
+def image_id(reference: str) -> str:
+    name = full_reference(reference).rsplit(":", 1)[0]
+    return f"{name}@sha256:{hashlib.sha256(normalize(reference).encode()).hexdigest()}"
+
+
+@dataclass
+class ImageRegistry:
+    images: dict[str, Image] = field(default_factory=default_images)
+
+    def add(self, reference: str, image: Image | None = None, **behaviour: object) -> Image:
+        spec = image if image is not None else Image(**behaviour)  # type: ignore[arg-type]
+        self.images[normalize(reference)] = spec
+        return spec
+
+    def remove(self, reference: str) -> None:
+        self.images.pop(normalize(reference), None)
+
+    def get(self, reference: str) -> Image | None:
+        return self.images.get(normalize(reference))
+
+
+# --- what a command does ------------------------------------------------------------------------
+
+_RUNS_FOREVER = (
+    re.compile(r"\bsleep\s+(infinity|inf|\d{3,}[smhd]?|\d+[hd])\b"),
+    re.compile(r"\btail\s+-f\b"),
+    re.compile(r"\bwhile\s+(true|:|\[\s*1\s*\])"),
+    re.compile(r"\buntil\b"),
+    re.compile(r"\bhttpd\s+-f\b"),
+    re.compile(r"\bnc\s+-l"),
+    re.compile(r"\bsleep\s+\d+\s*;\s*done\b"),
+)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    running: bool
+    exit_code: int = 0
+    serves: bool = False  # the image's own server runs (ports answer)
+
+
+def command_outcome(image: Image, command: Iterable[str] | None, args: Iterable[str] | None) -> Outcome:
+    words = [*(command or []), *(args or [])]
+    text = " ".join(words)
+    if not image.runs_command and not command:
+        return Outcome(running=True, serves=True)
+    if not image.runs_command and any(b in text for b in image.binaries):
+        return Outcome(running=True, serves=True)
+    if not words:  # busybox's default command is `sh`, which exits at once without a terminal
+        return Outcome(running=False, exit_code=0)
+    if any(pattern.search(text) for pattern in _RUNS_FOREVER):
+        return Outcome(running=True)
+    exited = re.search(r"\bexit\s+(\d+)", text)
+    if exited:
+        return Outcome(running=False, exit_code=int(exited.group(1)))
+    if re.search(r"(^|[;&|\s])false(\s|$|;)", text):
+        return Outcome(running=False, exit_code=1)
+    return Outcome(running=False, exit_code=0)

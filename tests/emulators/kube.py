@@ -1,0 +1,245 @@
+"""``KubeCluster``: the emulated API server plus the simulated cluster, served on 127.0.0.1.
+
+    async with KubeCluster() as cluster:
+        configuration = kubernetes.aio.client.Configuration(host=cluster.url)
+        ...
+        assert cluster.objects("pods", "team1")[0]["status"]["phase"] == "Running"
+
+Everything a test may change is an input a real cluster also has: specs (through the API), the image
+registry (``add_image``), nodes (``add_node``), time (``advance``), and the health of the API server
+itself (``fail``/``hang``/``stop``/``start``). Statuses are never set by hand.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Iterable
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Self
+
+import kmock
+from kubernetes.aio import client as k8s
+
+from .apiserver import KubeEmulator
+from .faults import Fault
+from .images import Image, ImageRegistry
+from .simulator import NodeSpec, Simulator
+from .storage import Provisioner
+
+Obj = dict[str, Any]
+
+
+class EmulatorBug(AssertionError):
+    """The emulator itself failed while serving a request (answered 500); the test must not pass."""
+
+
+class KubeCluster:
+    """An emulated kind-like cluster for one test.
+
+    :param crds: serve the monitoring.coreos.com and autoscaling.k8s.io CRD kinds.
+    :param nodes: the nodes (default: ``kind-control-plane`` tainted, ``kind-worker``, ``kind-worker2``).
+    :param storage_classes: StorageClass objects (default: ``standard``, local-path, WaitForFirstConsumer).
+    :param images: the image registry (default: ``images.default_images()``).
+    :param provisioners: the dynamic provisioners running in the cluster (default: local-path, 100Gi max).
+    :param user: the identity named in injected 403 messages.
+    :param fail_on_emulator_bug: raise ``EmulatorBug`` on exit if the emulator crashed on any request.
+    """
+
+    def __init__(
+        self,
+        *,
+        crds: bool = True,
+        nodes: Iterable[NodeSpec] | None = None,
+        storage_classes: Iterable[Obj] | None = None,
+        images: ImageRegistry | None = None,
+        provisioners: Iterable[Provisioner] | None = None,
+        user: str = "system:serviceaccount:kubecamp:kubecamp-bot",
+        host: str = "127.0.0.1",
+        fail_on_emulator_bug: bool = True,
+    ) -> None:
+        self.emulator = KubeEmulator(crds=crds, user=user)
+        self.simulator = Simulator(
+            self.emulator, nodes=nodes, storage_classes=storage_classes, images=images, provisioners=provisioners
+        )
+        self._host = host
+        self._port: int | None = None
+        self._server: kmock.Server | None = None
+        self._fail_on_bug = fail_on_emulator_bug
+
+    # --- lifecycle --------------------------------------------------------------------------
+
+    async def __aenter__(self) -> Self:
+        await self.emulator.__aenter__()
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        if self._server is not None:
+            await self.stop()
+        await self.emulator.__aexit__(exc_type, exc, tb)
+        if self._fail_on_bug and self.emulator.internal_errors and exc is None:
+            first = self.emulator.internal_errors[0]
+            raise EmulatorBug(
+                f"the emulator failed on {len(self.emulator.internal_errors)} request(s): {first!r}"
+            ) from first
+
+    async def start(self) -> None:
+        """(Re)start listening, on the same port as before so clients reconnect to the same URL."""
+        if self._server is not None:
+            return
+        self.emulator.resume_streams()
+        server = kmock.Server(self.emulator, host=self._host, port=self._port)
+        await server.__aenter__()
+        self._server = server
+        self._port = server.port
+
+    async def stop(self) -> None:
+        """Stop listening: new connections are refused until ``start()``. Hung requests are released."""
+        if self._server is None:
+            return
+        self.emulator.stop_streams()
+        await self.emulator.wake_watchers()
+        server, self._server = self._server, None
+        await server.__aexit__(None, None, None)
+
+    @property
+    def running(self) -> bool:
+        return self._server is not None
+
+    @property
+    def url(self) -> str:
+        if self._port is None:
+            raise RuntimeError("the cluster has not been started")
+        return f"http://{self._host}:{self._port}"
+
+    # --- clients ----------------------------------------------------------------------------
+
+    def configuration(self, *, token: str = "kubecamp-test-token") -> k8s.Configuration:
+        configuration = k8s.Configuration(host=self.url)
+        configuration.verify_ssl = False
+        configuration.api_key = {"BearerToken": token}
+        configuration.api_key_prefix = {"BearerToken": "Bearer"}
+        return configuration
+
+    def api_client(self, *, token: str = "kubecamp-test-token") -> k8s.ApiClient:
+        """An official async client for this cluster; the caller closes it (``async with``)."""
+        return k8s.ApiClient(self.configuration(token=token))
+
+    def write_kubeconfig(
+        self,
+        path: Path | str,
+        *,
+        token: str = "kubecamp-test-token",
+        context: str = "kind-kubecamp",
+        namespace: str | None = None,
+    ) -> Path:
+        """A kubeconfig for CLI tests: this server, TLS verification off, a dummy bearer token."""
+        path = Path(path)
+        ctx: Obj = {"cluster": context, "user": context}
+        if namespace:
+            ctx["namespace"] = namespace
+        config = {
+            "apiVersion": "v1",
+            "kind": "Config",
+            "current-context": context,
+            "preferences": {},
+            "clusters": [{"name": context, "cluster": {"server": self.url, "insecure-skip-tls-verify": True}}],
+            "contexts": [{"name": context, "context": ctx}],
+            "users": [{"name": context, "user": {"token": token}}],
+        }
+        path.write_text(json.dumps(config, indent=2))  # JSON is YAML: every kubeconfig loader reads it
+        return path
+
+    # --- reading state for assertions -------------------------------------------------------
+
+    def objects(self, kind_plural: str, namespace: str | None = None) -> list[Obj]:
+        """Live objects of a resource (``pods``, ``deployments``, ``Deployment``, ``deploy``), sorted by name."""
+        return self.emulator.store.list(self.emulator.resource(kind_plural), namespace)
+
+    def get(self, kind_plural: str, namespace: str | None, name: str) -> Obj | None:
+        return self.emulator.store.get(self.emulator.resource(kind_plural), namespace, name)
+
+    def events(self, namespace: str, *, name: str | None = None, reason: str | None = None) -> list[Obj]:
+        """Events in a namespace, optionally about one object and/or with one reason."""
+        return [
+            e
+            for e in self.objects("events", namespace)
+            if (name is None or e["involvedObject"].get("name") == name)
+            and (reason is None or e.get("reason") == reason)
+        ]
+
+    def pods_of(self, namespace: str, owner_name: str) -> list[Obj]:
+        """Pods whose name starts with ``<owner_name>-`` (a Deployment's, StatefulSet's or DaemonSet's)."""
+        return [p for p in self.objects("pods", namespace) if p["metadata"]["name"].startswith(f"{owner_name}-")]
+
+    @property
+    def requests(self) -> list[kmock.Request]:
+        return list(self.emulator.requests)
+
+    # --- changing the world -----------------------------------------------------------------
+
+    def add_image(self, reference: str, image: Image | None = None, **behaviour: Any) -> Image:
+        """Publish an image to the simulated registry (e.g. ``http_ports=frozenset({8000})``) and re-settle."""
+        spec = self.simulator.images.add(reference, image, **behaviour)
+        self.settle()
+        return spec
+
+    def remove_image(self, reference: str) -> None:
+        self.simulator.images.remove(reference)
+        self.settle()
+
+    def add_node(self, spec: NodeSpec) -> Obj:
+        node = self.simulator.add_node(spec)
+        self.settle()
+        return node
+
+    def create(self, kind_plural: str, body: Obj, namespace: str | None = None) -> Obj:
+        """Create through the same admission path as the HTTP API (for test setup without a client)."""
+        res = self.emulator.resource(kind_plural)
+        return self.emulator.create(res, copy.deepcopy(body), namespace=namespace)
+
+    def settle(self) -> None:
+        self.emulator.settle()
+
+    def advance(self, seconds: float) -> None:
+        """Let simulated time pass: progress deadlines expire, volume binding times out, etc."""
+        self.simulator.advance(seconds)
+
+    # --- fault injection --------------------------------------------------------------------
+
+    def fail(
+        self,
+        code: int = 500,
+        *,
+        verb: str | None = None,
+        resource: str | None = None,
+        namespace: str | None = None,
+        name: str | None = None,
+        times: int | None = None,
+        message: str | None = None,
+    ) -> Fault:
+        """Answer matching requests with a Kubernetes ``Status`` of this code (403 messages name ``user``)."""
+        return self.emulator.add_fault(
+            Fault(code=code, verb=verb, resource=resource, namespace=namespace, name=name, times=times, message=message)
+        )
+
+    def hang(
+        self,
+        *,
+        verb: str | None = None,
+        resource: str | None = None,
+        namespace: str | None = None,
+        name: str | None = None,
+        times: int | None = None,
+    ) -> Fault:
+        """Never answer matching requests (until ``clear_faults``/``stop``): the client's timeout fires."""
+        return self.emulator.add_fault(
+            Fault(code=504, verb=verb, resource=resource, namespace=namespace, name=name, times=times, hang=True)
+        )
+
+    def clear_faults(self) -> None:
+        self.emulator.faults.clear()

@@ -1,0 +1,600 @@
+"""The behaviour simulator: derives every status from the specs clients applied.
+
+It plays the control plane and the nodes of a small kind cluster — the scheduler, the kubelets, the
+Deployment/ReplicaSet/StatefulSet/DaemonSet/HPA controllers, the PV controller with kind's local-path
+provisioner, the EndpointSlice controller, the namespace and garbage collectors — instantaneously:
+after every write it runs them in rounds until nothing changes (the state a real cluster reaches and
+stays in). Tests never write a status themselves; they change specs, images, nodes or the clock.
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from .events import EventRecorder
+from .images import ImageRegistry
+from .kubelet import Kubelet
+from .networking import EndpointsController
+from .scheduler import VolumeFacts, schedule
+from .storage import SELECTED_NODE, ClaimProtection, Provisioner, VolumeController
+from .store import parse_time, short_hash
+from .workloads import (
+    DaemonSetController,
+    DeploymentController,
+    GarbageCollector,
+    HorizontalPodAutoscalerController,
+    ReplicaSetController,
+    StatefulSetController,
+    is_active,
+)
+
+if TYPE_CHECKING:
+    from .apiserver import KubeEmulator
+
+Obj = dict[str, Any]
+BIND_TIMEOUT_SECONDS = 600  # the scheduler's VolumeBinding PreBind gives a provisioner this long
+
+
+@dataclass(frozen=True)
+class NodeSpec:
+    name: str
+    cpu: str = "4"
+    memory: str = "8Gi"
+    pods: str = "110"
+    labels: dict[str, str] = field(default_factory=dict)
+    taints: tuple[Obj, ...] = ()
+    ready: bool = True
+    unschedulable: bool = False
+
+
+def default_nodes() -> list[NodeSpec]:
+    return [
+        NodeSpec(
+            "kind-control-plane",
+            labels={
+                "node-role.kubernetes.io/control-plane": "",
+                "node.kubernetes.io/exclude-from-external-load-balancers": "",
+            },
+            taints=({"key": "node-role.kubernetes.io/control-plane", "effect": "NoSchedule"},),
+        ),
+        NodeSpec("kind-worker"),
+        NodeSpec("kind-worker2"),
+    ]
+
+
+def default_storage_classes() -> list[Obj]:
+    return [
+        {
+            "apiVersion": "storage.k8s.io/v1",
+            "kind": "StorageClass",
+            "metadata": {"name": "standard", "annotations": {"storageclass.kubernetes.io/is-default-class": "true"}},
+            "provisioner": "rancher.io/local-path",
+            "reclaimPolicy": "Delete",
+            "volumeBindingMode": "WaitForFirstConsumer",
+        }
+    ]
+
+
+def node_object(spec: NodeSpec, index: int) -> Obj:
+    labels = {
+        "beta.kubernetes.io/arch": "amd64",
+        "beta.kubernetes.io/os": "linux",
+        "kubernetes.io/arch": "amd64",
+        "kubernetes.io/hostname": spec.name,
+        "kubernetes.io/os": "linux",
+        **spec.labels,
+    }
+    resources = {
+        "cpu": spec.cpu,
+        "memory": spec.memory,
+        "pods": spec.pods,
+        "ephemeral-storage": "100Gi",
+        "hugepages-2Mi": "0",
+    }
+    address = f"172.18.0.{index + 2}"
+    node: Obj = {
+        "apiVersion": "v1",
+        "kind": "Node",
+        "metadata": {
+            "name": spec.name,
+            "labels": labels,
+            "annotations": {
+                "node.alpha.kubernetes.io/ttl": "0",
+                "volumes.kubernetes.io/controller-managed-attach-detach": "true",
+            },
+        },
+        "spec": {
+            "podCIDR": f"10.244.{index}.0/24",
+            "podCIDRs": [f"10.244.{index}.0/24"],
+            "providerID": f"kind://docker/kind/{spec.name}",
+        },
+        "status": {
+            "addresses": [{"type": "InternalIP", "address": address}, {"type": "Hostname", "address": spec.name}],
+            "allocatable": dict(resources),
+            "capacity": dict(resources),
+            "conditions": [
+                {
+                    "type": "MemoryPressure",
+                    "status": "False",
+                    "reason": "KubeletHasSufficientMemory",
+                    "message": "kubelet has sufficient memory available",
+                },
+                {
+                    "type": "DiskPressure",
+                    "status": "False",
+                    "reason": "KubeletHasNoDiskPressure",
+                    "message": "kubelet has no disk pressure",
+                },
+                {
+                    "type": "PIDPressure",
+                    "status": "False",
+                    "reason": "KubeletHasSufficientPID",
+                    "message": "kubelet has sufficient PID available",
+                },
+                {
+                    "type": "Ready",
+                    "status": "True" if spec.ready else "False",
+                    "reason": "KubeletReady" if spec.ready else "KubeletNotReady",
+                    "message": "kubelet is posting ready status"
+                    if spec.ready
+                    else "container runtime network not ready: NetworkReady=false",
+                },
+            ],
+            "nodeInfo": {
+                "architecture": "amd64",
+                "bootID": short_hash(spec.name, length=12),
+                "containerRuntimeVersion": "containerd://2.1.1",
+                "kernelVersion": "6.8.0-60-generic",
+                "kubeProxyVersion": "",
+                "kubeletVersion": "v1.33.1",
+                "machineID": short_hash(spec.name),
+                "operatingSystem": "linux",
+                "osImage": "Debian GNU/Linux 12 (bookworm)",
+                "systemUUID": short_hash("uuid", spec.name),
+            },
+        },
+    }
+    if spec.taints:
+        node["spec"]["taints"] = [dict(t) for t in spec.taints]
+    if spec.unschedulable:
+        node["spec"]["unschedulable"] = True
+        node["spec"].setdefault("taints", []).append(
+            {"key": "node.kubernetes.io/unschedulable", "effect": "NoSchedule"}
+        )
+    if not spec.ready:
+        node["spec"].setdefault("taints", []).append({"key": "node.kubernetes.io/not-ready", "effect": "NoSchedule"})
+    return node
+
+
+SYSTEM_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease", "local-path-storage")
+
+
+class Simulator:
+    def __init__(
+        self,
+        api: KubeEmulator,
+        *,
+        nodes: Iterable[NodeSpec] | None = None,
+        storage_classes: Iterable[Obj] | None = None,
+        images: ImageRegistry | None = None,
+        provisioners: Iterable[Provisioner] | None = None,
+    ) -> None:
+        self.api = api
+        self.clock = api.clock
+        self.images = images or ImageRegistry()
+        self.provisioners = {p.name: p for p in (provisioners or [Provisioner("rancher.io/local-path")])}
+        self.events = EventRecorder(api)
+        self.kubelet = Kubelet(self.images, self._lookup, self.now)
+        self.logs: dict[tuple[str, str, str], str] = {}
+        self.volumes = VolumeController(self)
+        self._used_names: set[tuple[str, str]] = set()
+        self._selected: dict[str, datetime.datetime] = {}
+        self._running = False
+        self.enabled = True
+        self.controllers: list[Callable[[], None]] = [
+            GarbageCollector(self).sync,
+            self._namespaces,
+            DeploymentController(self).sync,
+            ReplicaSetController(self).sync,
+            StatefulSetController(self).sync,
+            DaemonSetController(self).sync,
+            HorizontalPodAutoscalerController(self).sync,
+            ClaimProtection(self).sync,
+            self.volumes.sync,
+            self._schedule,
+            self._kubelets,
+            EndpointsController(self).sync,
+        ]
+        api.simulator = self
+        self._seed(
+            list(nodes) if nodes is not None else default_nodes(),
+            list(storage_classes) if storage_classes is not None else default_storage_classes(),
+        )
+
+    # --- plumbing for the controllers -------------------------------------------------------
+
+    def now(self) -> str:
+        return self.clock.stamp()
+
+    def list(self, plural: str, namespace: str | None = None) -> list[Obj]:
+        return self.api.store.list(self.api.resource(plural), namespace)
+
+    def get(self, plural: str | None, namespace: str | None, name: str | None) -> Obj | None:
+        if not plural or not name:
+            return None
+        return self.api.store.get(self.api.resource(plural), namespace, name)
+
+    def _lookup(self, plural: str, namespace: str, name: str) -> Obj | None:
+        return self.get(plural, namespace, name)
+
+    def save(self, plural: str, obj: Obj) -> Obj:
+        res = self.api.resource(plural)
+        if self.api.store.get(res, obj["metadata"].get("namespace"), obj["metadata"]["name"]) is None:
+            return obj
+        return self.api.store.update(res, obj)
+
+    update_spec = save
+
+    def create(self, plural: str, obj: Obj) -> Obj:
+        return self.api.create(self.api.resource(plural), obj, namespace=obj["metadata"].get("namespace"))
+
+    def delete(self, plural: str, namespace: str | None, name: str, *, force: bool = False) -> None:
+        res = self.api.resource(plural)
+        live = self.api.store.get(res, namespace, name)
+        if live is None:
+            return
+        if live["metadata"].get("finalizers") and not force:
+            if not live["metadata"].get("deletionTimestamp"):
+                live["metadata"]["deletionTimestamp"] = self.now()
+                self.api.store.update(res, live)
+            return
+        self.api._delete_now(res, live, "Background")
+
+    def unique_name(self, prefix: str, namespace: str, taken: set[str]) -> str:
+        index = 0
+        while True:
+            name = prefix + short_hash(prefix, namespace, str(index), length=5)
+            if name not in taken and (namespace, name) not in self._used_names:
+                self._used_names.add((namespace, name))
+                return name
+            index += 1
+
+    def any_schedulable_node(self) -> str | None:
+        for node in self.list("nodes"):
+            if not any(t.get("effect") == "NoSchedule" for t in node.get("spec", {}).get("taints") or []):
+                return str(node["metadata"]["name"])
+        return None
+
+    # --- running ----------------------------------------------------------------------------
+
+    def run(self) -> None:
+        """Run every controller in rounds until a whole round writes nothing."""
+        if self._running or not self.enabled:
+            return
+        self._running = True
+        try:
+            for _ in range(100):
+                before = self.api.store.resource_version
+                for controller in self.controllers:
+                    controller()
+                if self.api.store.resource_version == before:
+                    return
+            raise RuntimeError("the simulated cluster did not settle within 100 rounds")
+        finally:
+            self._running = False
+
+    def advance(self, seconds: float) -> None:
+        """Let simulated time pass (deadlines, bind timeouts), then settle again."""
+        self.clock.advance(seconds)
+        self.run()
+
+    # --- seeding ----------------------------------------------------------------------------
+
+    def _seed(self, nodes: list[NodeSpec], storage_classes: list[Obj]) -> None:
+        self._running = True
+        try:
+            for name in SYSTEM_NAMESPACES:
+                self.api.create(self.api.resource("namespaces"), {"metadata": {"name": name}})
+            for index, spec in enumerate(nodes):
+                self.add_node(spec, index)
+            for storage_class in storage_classes:
+                self.api.create(self.api.resource("storageclasses"), copy.deepcopy(storage_class))
+            self._namespaces()
+            self.api.create(
+                self.api.resource("services"),
+                {
+                    "metadata": {
+                        "name": "kubernetes",
+                        "namespace": "default",
+                        "labels": {"component": "apiserver", "provider": "kubernetes"},
+                    },
+                    "spec": {
+                        "clusterIP": "10.96.0.1",
+                        "ports": [{"name": "https", "port": 443, "protocol": "TCP", "targetPort": 6443}],
+                    },
+                },
+            )
+            self.api.create(
+                self.api.resource("endpointslices"),
+                {
+                    "metadata": {
+                        "name": "kubernetes",
+                        "namespace": "default",
+                        "labels": {
+                            "kubernetes.io/service-name": "kubernetes",
+                            "endpointslice.kubernetes.io/managed-by": "endpointslicemirroring-controller.k8s.io",
+                        },
+                    },
+                    "addressType": "IPv4",
+                    "endpoints": [{"addresses": ["172.18.0.2"], "conditions": {"ready": True}}],
+                    "ports": [{"name": "https", "port": 6443, "protocol": "TCP"}],
+                },
+            )
+        finally:
+            self._running = False
+        self.run()
+
+    def add_node(self, spec: NodeSpec, index: int | None = None) -> Obj:
+        if index is None:
+            index = len(self.list("nodes"))
+        node = self.api.create(self.api.resource("nodes"), node_object(spec, index))
+        node["status"] = node_object(spec, index)["status"]
+        for condition in node["status"]["conditions"]:
+            condition["lastHeartbeatTime"] = condition["lastTransitionTime"] = self.now()
+        return self.api.store.update(self.api.resource("nodes"), node)
+
+    # --- namespace controllers (service accounts, root CA) -----------------------------------
+
+    def _namespaces(self) -> None:
+        for namespace in self.list("namespaces"):
+            name = namespace["metadata"]["name"]
+            if namespace["metadata"].get("deletionTimestamp"):
+                continue
+            if self.get("serviceaccounts", name, "default") is None:
+                self.api.store.create(
+                    self.api.resource("serviceaccounts"), {"metadata": {"name": "default", "namespace": name}}
+                )
+            if self.get("configmaps", name, "kube-root-ca.crt") is None:
+                self.api.store.create(
+                    self.api.resource("configmaps"),
+                    {
+                        "metadata": {
+                            "name": "kube-root-ca.crt",
+                            "namespace": name,
+                            "annotations": {
+                                "kubernetes.io/description": "Contains a CA bundle that can be used "
+                                "to verify the kube-apiserver when using internal endpoints such "
+                                "as the internal service IP or kubernetes.default.svc. No other "
+                                "usage is guaranteed across distributions of Kubernetes clusters."
+                            },
+                        },
+                        "data": {"ca.crt": "-----BEGIN CERTIFICATE-----\nsimulated\n-----END CERTIFICATE-----\n"},
+                    },
+                )
+
+    # --- the scheduler ----------------------------------------------------------------------
+
+    def _volume_facts(self, pod: Obj) -> list[VolumeFacts]:
+        namespace = pod["metadata"]["namespace"]
+        facts: list[VolumeFacts] = []
+        for volume in pod["spec"].get("volumes") or []:
+            claim_name = (volume.get("persistentVolumeClaim") or {}).get("claimName")
+            if not claim_name:
+                continue
+            claim = self.get("persistentvolumeclaims", namespace, claim_name)
+            if claim is None:
+                facts.append(VolumeFacts(claim_name, exists=False))
+                continue
+            bound = (claim.get("status") or {}).get("phase") == "Bound" and bool(claim["spec"].get("volumeName"))
+            storage_class = self.volumes.storage_class(claim)
+            wait = storage_class is not None and storage_class.get("volumeBindingMode") == "WaitForFirstConsumer"
+            pv_selector = None
+            if bound:
+                volume_obj = self.get("persistentvolumes", None, claim["spec"]["volumeName"])
+                pv_selector = (((volume_obj or {}).get("spec") or {}).get("nodeAffinity") or {}).get("required")
+            facts.append(
+                VolumeFacts(
+                    claim_name,
+                    exists=True,
+                    deleting=bool(claim["metadata"].get("deletionTimestamp")),
+                    bound=bound,
+                    wait_for_consumer=wait,
+                    pv_node_selector=pv_selector,
+                )
+            )
+        return facts
+
+    def _unschedulable(self, pod: Obj, reason: str, message: str) -> None:
+        status = copy.deepcopy(pod.get("status") or {})
+        previous = next((c for c in status.get("conditions") or [] if c.get("type") == "PodScheduled"), None)
+        condition = {
+            "type": "PodScheduled",
+            "status": "False",
+            "reason": reason,
+            "message": message,
+            "lastProbeTime": None,
+            "lastTransitionTime": previous.get("lastTransitionTime")
+            if previous and previous.get("status") == "False"
+            else self.now(),
+        }
+        new_status = {"phase": "Pending", "conditions": [condition], "qosClass": _qos(pod)}
+        if pod.get("status") != new_status:
+            pod["status"] = new_status
+            self.save("pods", pod)
+        self.events.record(pod, "Warning", "FailedScheduling", message, component="default-scheduler")
+
+    def _schedule(self) -> None:
+        nodes = [
+            n
+            for n in self.list("nodes")
+            if any(
+                c.get("type") == "Ready" and c.get("status") == "True"
+                for c in (n.get("status") or {}).get("conditions") or []
+            )
+        ]
+        pods = self.list("pods")
+        bound = [p for p in pods if p["spec"].get("nodeName") and is_active(p)]
+        pending = [
+            p
+            for p in pods
+            if not p["spec"].get("nodeName")
+            and is_active(p)
+            and p["spec"].get("schedulerName", "default-scheduler") == "default-scheduler"
+        ]
+        pending.sort(
+            key=lambda p: (
+                -int(p["spec"].get("priority", 0)),
+                p["metadata"].get("creationTimestamp", ""),
+                p["metadata"]["name"],
+            )
+        )
+        all_nodes = self.list("nodes")
+        for pod in pending:
+            if not nodes:
+                self._unschedulable(pod, "Unschedulable", "no nodes available to schedule pods")
+                continue
+            decision = schedule(pod, nodes, bound, self._volume_facts(pod))
+            if decision.node is None:
+                if len(nodes) != len(all_nodes):
+                    decision.message = decision.message.replace(f"0/{len(nodes)} nodes", f"0/{len(all_nodes)} nodes")
+                self._unschedulable(pod, decision.reason, decision.message)
+                continue
+            if not self._bind_volumes(pod, decision.node, decision.select_claims):
+                continue
+            pod["spec"]["nodeName"] = decision.node
+            pod["status"] = {
+                "phase": "Pending",
+                "qosClass": _qos(pod),
+                "conditions": [
+                    {"type": "PodScheduled", "status": "True", "lastProbeTime": None, "lastTransitionTime": self.now()}
+                ],
+            }
+            pod = self.save("pods", pod)
+            bound.append(pod)
+            meta = pod["metadata"]
+            self.events.record(
+                pod,
+                "Normal",
+                "Scheduled",
+                f"Successfully assigned {meta['namespace']}/{meta['name']} to {decision.node}",
+                component="default-scheduler",
+            )
+
+    def _bind_volumes(self, pod: Obj, node: str, claims: list[str]) -> bool:
+        """VolumeBinding's PreBind: select the node on WaitForFirstConsumer claims and wait for provisioning."""
+        namespace = pod["metadata"]["namespace"]
+        all_bound = True
+        for claim_name in claims:
+            claim = self.get("persistentvolumeclaims", namespace, claim_name)
+            if claim is None:
+                return False
+            annotations = claim["metadata"].setdefault("annotations", {})
+            if annotations.get(SELECTED_NODE) != node:
+                annotations[SELECTED_NODE] = node
+                claim = self.save("persistentvolumeclaims", claim)
+                self._selected[claim["metadata"]["uid"]] = self.clock.now()
+            self._selected.setdefault(claim["metadata"]["uid"], self.clock.now())
+            storage_class = self.volumes.storage_class(claim)
+            if storage_class is None or not self.volumes.provision(claim, storage_class, node):
+                all_bound = False
+                since = self._selected[claim["metadata"]["uid"]]
+                if (self.clock.now() - since).total_seconds() >= BIND_TIMEOUT_SECONDS:
+                    self._unschedulable(
+                        pod,
+                        "SchedulerError",
+                        'running PreBind plugin "VolumeBinding": binding volumes: context deadline exceeded',
+                    )
+        return all_bound
+
+    # --- the kubelets -----------------------------------------------------------------------
+
+    def _pod_ip(self, pod: Obj, node: Obj, taken: set[str]) -> str:
+        current = (pod.get("status") or {}).get("podIP")
+        if current:
+            return str(current)
+        cidr = (node.get("spec") or {}).get("podCIDR", "10.244.1.0/24")
+        prefix = cidr.rsplit(".", 1)[0]
+        index = int(short_hash(pod["metadata"]["uid"], length=4), 36) % 250
+        while True:
+            candidate = f"{prefix}.{index + 2}"
+            if candidate not in taken:
+                return candidate
+            index = (index + 1) % 250
+
+    def _kubelets(self) -> None:
+        nodes = {n["metadata"]["name"]: n for n in self.list("nodes")}
+        pods = self.list("pods")
+        taken = {str((p.get("status") or {}).get("podIP")) for p in pods if (p.get("status") or {}).get("podIP")}
+        for pod in pods:
+            node = nodes.get(str(pod["spec"].get("nodeName")))
+            if node is None or pod["metadata"].get("deletionTimestamp"):
+                continue
+            ip = self._pod_ip(pod, node, taken)
+            taken.add(ip)
+            result = self.kubelet.sync(pod, node, ip)
+            for event in result.events:
+                self.events.record(
+                    pod,
+                    event.type,
+                    event.reason,
+                    event.message,
+                    component="kubelet",
+                    host=node["metadata"]["name"],
+                    field_path=event.field_path,
+                )
+            for container, text in result.logs.items():
+                self.logs[(pod["metadata"]["namespace"], pod["metadata"]["name"], container)] = text
+            if pod.get("status") != result.status:
+                pod["status"] = result.status
+                self.save("pods", pod)
+
+    def pod_log(self, pod: Obj, container: str | None, previous: bool) -> str:
+        from .apiserver import status_error
+
+        meta = pod["metadata"]
+        names = [c["name"] for c in pod["spec"].get("containers") or []]
+        if container is None:
+            if len(names) != 1:
+                raise status_error(
+                    400,
+                    "BadRequest",
+                    f"a container name must be specified for pod {meta['name']}, choose one of: [{' '.join(names)}]",
+                )
+            container = names[0]
+        statuses = {
+            s["name"]: s
+            for s in ((pod.get("status") or {}).get("containerStatuses") or [])
+            + ((pod.get("status") or {}).get("initContainerStatuses") or [])
+        }
+        status = statuses.get(container)
+        if status is None and container not in names:
+            raise status_error(400, "BadRequest", f"container {container} is not valid for pod {meta['name']}")
+        waiting = ((status or {}).get("state") or {}).get("waiting") or {}
+        if waiting.get("reason") in ("ImagePullBackOff", "ErrImagePull"):
+            raise status_error(
+                400,
+                "BadRequest",
+                f'container "{container}" in pod "{meta["name"]}" is waiting to '
+                "start: trying and failing to pull image",
+            )
+        if waiting.get("reason") in ("ContainerCreating", "PodInitializing", "CreateContainerConfigError") or (
+            status is None
+        ):
+            reason = waiting.get("reason", "ContainerCreating")
+            raise status_error(
+                400, "BadRequest", f'container "{container}" in pod "{meta["name"]}" is waiting to start: {reason}'
+            )
+        return self.logs.get((meta["namespace"], meta["name"], container), "")
+
+
+def _qos(pod: Obj) -> str:
+    from .kubelet import qos_class
+
+    return qos_class(pod)
+
+
+__all__ = ["BIND_TIMEOUT_SECONDS", "NodeSpec", "Simulator", "default_nodes", "default_storage_classes", "parse_time"]
