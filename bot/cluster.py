@@ -100,8 +100,6 @@ class Cluster:
         content_type: str = "application/json",
     ) -> dict[str, Any]:
         headers = {"Accept": "application/json", "Content-Type": content_type}
-        if body is not None and content_type != "application/json":
-            body = json.dumps(body)  # the client serialises only JSON bodies itself
         request = await self._api.param_serialize(
             method, path, query_params=query or [], header_params=headers, body=body, auth_settings=["BearerToken"]
         )
@@ -115,8 +113,8 @@ class Cluster:
             raise ClusterUnavailable(f"{method} {path}: no answer within {self._timeout:g}s") from exc
         except (aiohttp.ClientError, OSError) as exc:
             raise ClusterUnavailable(f"{method} {path}: {exc}") from exc
-        data: dict[str, Any] = result.data if isinstance(result.data, dict) else {}
-        return data
+        data: Any = result.data  # "object" deserialises to the parsed JSON
+        return data if isinstance(data, dict) else {}
 
     # --- namespaces ---------------------------------------------------------------------------
 

@@ -1,0 +1,100 @@
+"""Every namespaced scenario of the shipped catalogue, against the emulated cluster.
+
+The broken manifests are applied with the bot's own server-side apply; the behaviour simulator
+derives pod, deployment, PVC and endpoint status from them; the scenario's checks must fail with
+the reasons below. Then the solution is applied as a student would (kubectl apply; an object whose
+immutable fields changed is deleted and created again) and every check must pass.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from bot.challenges.catalog import Catalog, Scenario, load_catalog
+from bot.challenges.checks import Status
+from bot.cluster import Cluster
+from bot.errors import ApplyFailed
+from bot.i18n import render
+from tests.emulators.kube import KubeCluster
+
+CATALOG: Catalog = load_catalog(Path(__file__).parents[2] / "scenarios")
+NAMESPACE = "kubecamp-blue"
+
+# (challenge, scenario) → texts that must appear among the failure reasons of the broken state.
+EXPECTED_FAILURES: dict[tuple[int, str], list[str]] = {
+    (2, "image-pull"): ["deployment frontend: 0/3 available", "ImagePullBackOff (image nginx:1.27-alpinee)"],
+    (2, "unschedulable"): ["Pending", "Insufficient cpu", "cpu request"],
+    (2, "rolling-update"): ["deployment api-server: 0/5 available", "maxUnavailable 100%"],
+    (2, "node-affinity"): ["no node satisfies the required placement", "node-retired-01"],
+    (1, "networking"): ["service user-service: selector", "version=v1", "service product-service: selector"],
+    (1, "storage"): ["PVC postgres-data: requests 10Ti", "PVC mongodb-data: access mode ReadWriteMany"],
+    (1, "order-service"): ["deployment order-service: 0/5 available", "timeoutSeconds 1s is too short"],
+    (5, "traffic-spike"): ["maxReplicas 2 is too low"],
+    (5, "monitoring"): ["serviceMonitorSelector nonexistent=label matches no ServiceMonitor"],
+    (5, "logging"): ["still contains wrong-namespace"],
+    (5, "autoscaling-conflict"): ["both act on CPU/memory"],
+}
+
+NAMESPACED = [
+    pytest.param(challenge.id, scenario.id, id=f"{challenge.id}-{scenario.id}")
+    for challenge in CATALOG
+    for scenario in challenge.scenarios
+    if scenario.spec.scope == "namespace"
+]
+
+
+def test_every_namespaced_scenario_has_expected_failures() -> None:
+    assert {(c, s) for c, s in (p.values for p in NAMESPACED)} == set(EXPECTED_FAILURES)
+
+
+@pytest.fixture
+async def cluster(kube_cluster: KubeCluster) -> AsyncIterator[Cluster]:
+    client = Cluster.for_host(kube_cluster.url, token="kubecamp-test-token")
+    await client.ensure_namespace(NAMESPACE, team="blue")
+    yield client
+    await client.close()
+
+
+async def reasons(cluster: Cluster, scenario: Scenario) -> list[tuple[Status, str]]:
+    snapshot = await cluster.snapshot(NAMESPACE, scenario.kinds)
+    return [
+        (outcome.status, render(outcome.message, "en"))
+        for check in scenario.checks
+        for outcome in [check.evaluate(snapshot)]
+    ]
+
+
+async def apply_like_a_student(cluster: Cluster, scenario: Scenario) -> None:
+    try:
+        for manifest in scenario.solution:
+            await cluster.apply(NAMESPACE, manifest.body)
+    except ApplyFailed:
+        # The server refuses a change to an immutable field (a PVC's size, class, modes), and a PVC
+        # in use is only deleted once its pods are gone: `kubectl delete -f broken/`, then apply.
+        for manifest in reversed(scenario.manifests):
+            await cluster.delete(NAMESPACE, manifest.ref)
+        for manifest in scenario.solution:
+            await cluster.apply(NAMESPACE, manifest.body)
+
+
+@pytest.mark.parametrize(("challenge_id", "scenario_id"), NAMESPACED)
+async def test_broken_state_fails_and_solution_passes(
+    cluster: Cluster, kube_cluster: KubeCluster, challenge_id: int, scenario_id: str
+) -> None:
+    scenario = CATALOG.get(challenge_id).scenario(scenario_id)
+    for manifest in scenario.manifests:
+        await cluster.apply(NAMESPACE, manifest.body)
+
+    broken = await reasons(cluster, scenario)
+    assert any(status is Status.FAIL for status, _ in broken), broken
+    assert all(status is not Status.UNKNOWN for status, _ in broken), broken
+    text = "\n".join(message for _, message in broken)
+    for expected in EXPECTED_FAILURES[(challenge_id, scenario_id)]:
+        assert expected in text, f"{expected!r} not in:\n{text}"
+
+    await apply_like_a_student(cluster, scenario)
+    fixed = await reasons(cluster, scenario)
+    assert all(status is Status.PASS for status, _ in fixed), fixed
