@@ -178,7 +178,7 @@ class KubeCluster:
 
     @property
     def requests(self) -> list[kmock.Request]:
-        return list(self.emulator.requests)
+        return list(iter(self.emulator))
 
     # --- changing the world -----------------------------------------------------------------
 

@@ -70,7 +70,14 @@ def _quantity(value: Any, field: str, causes: list[Cause]) -> Any:
         return None
 
 
-def _pod_spec(spec: Any, path: str, causes: list[Cause], *, template_of: str | None = None) -> None:
+def _pod_spec(
+    spec: Any,
+    path: str,
+    causes: list[Cause],
+    *,
+    template_of: str | None = None,
+    extra_volumes: frozenset[str] = frozenset(),
+) -> None:
     if not isinstance(spec, dict):
         causes.append((path, "Required value"))
         return
@@ -78,7 +85,7 @@ def _pod_spec(spec: Any, path: str, causes: list[Cause], *, template_of: str | N
     if not containers:
         causes.append((f"{path}.containers", "Required value"))
         return
-    volumes = {v.get("name") for v in spec.get("volumes") or [] if isinstance(v, dict)}
+    volumes = {v.get("name") for v in spec.get("volumes") or [] if isinstance(v, dict)} | extra_volumes
     if (
         template_of in ("Deployment", "ReplicaSet", "StatefulSet", "DaemonSet")
         and spec.get("restartPolicy", "Always") != "Always"
@@ -186,7 +193,10 @@ def _deployment_like(kind: str, obj: Obj, causes: list[Cause]) -> None:
                     'Invalid value: intstr.IntOrString{Type:0, IntVal:0, StrVal:""}: may not be 0 when `maxSurge` is 0',
                 )
             )
-    _pod_spec(template.get("spec"), "spec.template.spec", causes, template_of=kind)
+    claims = frozenset(
+        (c.get("metadata") or {}).get("name") for c in spec.get("volumeClaimTemplates") or [] if isinstance(c, dict)
+    )
+    _pod_spec(template.get("spec"), "spec.template.spec", causes, template_of=kind, extra_volumes=claims)
 
 
 def _service(obj: Obj, causes: list[Cause]) -> None:

@@ -299,6 +299,8 @@ async def test_rollout_with_max_unavailable_100_percent_and_failing_readiness(ap
     status = (await apps.read_namespaced_deployment("web", NS)).status
     assert status.available_replicas is None  # 0 is omitted, as the real API server does
     assert (status.replicas, status.updated_replicas, status.unavailable_replicas) == (3, 3, 3)
+    # With maxUnavailable 100% the minimum availability is 0, so the real controller keeps Available=True.
+    assert {c.type: c.status for c in status.conditions}["Available"] == "True"
     pods = (await k8s.CoreV1Api(api).list_namespaced_pod(NS)).items
     assert len(pods) == 3 and not any(p.status.container_statuses[0].ready for p in pods)
     events = await k8s.CoreV1Api(api).list_namespaced_event(NS, field_selector="reason=Unhealthy")

@@ -1,0 +1,316 @@
+"""More derived behaviour: workloads, config errors, probes, storage, HPA, patches, watches, kubeconfig."""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import pytest_asyncio
+from kubernetes.aio import client as k8s
+from kubernetes.aio import config as k8s_config
+from kubernetes.aio import watch as k8s_watch
+from kubernetes.aio.client.exceptions import ApiException
+
+from tests.emulators import KubeCluster
+
+NS = "team2"
+APPLY = {"field_manager": "kubecamp-bot", "force": True, "_content_type": "application/apply-patch+yaml"}
+
+
+def workload(kind: str, name: str, containers: list[dict[str, Any]], **spec: Any) -> dict[str, Any]:
+    pod_spec = {"containers": containers, **spec.pop("pod", {})}
+    body: dict[str, Any] = {
+        "apiVersion": "apps/v1",
+        "kind": kind,
+        "metadata": {"name": name, "namespace": NS},
+        "spec": {
+            "selector": {"matchLabels": {"app": name}},
+            "template": {"metadata": {"labels": {"app": name}}, "spec": pod_spec},
+            **spec,
+        },
+    }
+    return body
+
+
+def nginx(**extra: Any) -> dict[str, Any]:
+    return {"name": "web", "image": "nginx:1.27-alpine", "ports": [{"name": "http", "containerPort": 80}], **extra}
+
+
+@pytest_asyncio.fixture
+async def api(kube_cluster: KubeCluster) -> AsyncIterator[k8s.ApiClient]:
+    async with kube_cluster.api_client() as client:
+        await k8s.CoreV1Api(client).create_namespace({"metadata": {"name": NS}})
+        yield client
+
+
+async def deploy(api: k8s.ApiClient, body: dict[str, Any]) -> Any:
+    apps = k8s.AppsV1Api(api)
+    name = body["metadata"]["name"]
+    method = {
+        "Deployment": apps.patch_namespaced_deployment,
+        "StatefulSet": apps.patch_namespaced_stateful_set,
+        "DaemonSet": apps.patch_namespaced_daemon_set,
+    }[body["kind"]]
+    return await method(name, NS, body, **APPLY)
+
+
+async def pods(api: k8s.ApiClient, selector: str | None = None) -> list[Any]:
+    result = await k8s.CoreV1Api(api).list_namespaced_pod(NS, label_selector=selector)
+    return sorted(result.items, key=lambda p: p.metadata.name)
+
+
+async def test_missing_secret_is_create_container_config_error(kube_cluster: KubeCluster, api: k8s.ApiClient) -> None:
+    env = [{"name": "POSTGRES_PASSWORD", "valueFrom": {"secretKeyRef": {"name": "db", "key": "password"}}}]
+    await deploy(api, workload("Deployment", "db", [{"name": "db", "image": "postgres:16-alpine", "env": env}]))
+    [pod] = await pods(api)
+    waiting = pod.status.container_statuses[0].state.waiting
+    assert (pod.status.phase, waiting.reason, waiting.message) == (
+        "Pending",
+        "CreateContainerConfigError",
+        'secret "db" not found',
+    )
+
+    secret = {"metadata": {"name": "db"}, "stringData": {"pass": "x"}}
+    await k8s.CoreV1Api(api).create_namespaced_secret(NS, secret)
+    [pod] = await pods(api)
+    assert pod.status.container_statuses[0].state.waiting.message == "couldn't find key password in Secret team2/db"
+
+    await k8s.CoreV1Api(api).patch_namespaced_secret(
+        "db", NS, {"data": {"password": base64.b64encode(b"s3cret").decode()}}
+    )
+    [pod] = await pods(api)
+    assert pod.status.phase == "Running" and pod.status.container_statuses[0].ready
+
+
+async def test_missing_configmap_volume_blocks_container_creation(
+    kube_cluster: KubeCluster, api: k8s.ApiClient
+) -> None:
+    volume = {"name": "conf", "configMap": {"name": "web-conf"}}
+    mount = {"name": "conf", "mountPath": "/etc/nginx/conf.d"}
+    await deploy(api, workload("Deployment", "web", [nginx(volumeMounts=[mount])], pod={"volumes": [volume]}))
+    [pod] = await pods(api)
+    assert pod.status.phase == "Pending" and pod.status.pod_ip is None
+    assert pod.status.container_statuses[0].state.waiting.reason == "ContainerCreating"
+    [event] = kube_cluster.events(NS, name=pod.metadata.name, reason="FailedMount")
+    assert event["message"] == 'MountVolume.SetUp failed for volume "conf" : configmap "web-conf" not found'
+
+
+async def test_liveness_probe_on_the_wrong_port_crash_loops(kube_cluster: KubeCluster, api: k8s.ApiClient) -> None:
+    probe = {"httpGet": {"path": "/", "port": 8080}}
+    await deploy(api, workload("Deployment", "web", [nginx(livenessProbe=probe)]))
+    [pod] = await pods(api)
+    status = pod.status.container_statuses[0]
+    assert pod.status.phase == "Running" and not status.ready and status.restart_count == 3
+    assert status.state.waiting.reason == "CrashLoopBackOff"
+    [unhealthy] = kube_cluster.events(NS, name=pod.metadata.name, reason="Unhealthy")
+    assert unhealthy["message"] == (
+        f'Liveness probe failed: Get "http://{pod.status.pod_ip}:8080/": dial tcp {pod.status.pod_ip}:8080: '
+        "connect: connection refused"
+    )
+
+
+async def test_memory_limit_below_the_working_set_is_oom_killed(api: k8s.ApiClient) -> None:
+    mongo = {"name": "mongo", "image": "mongo:7.0", "resources": {"limits": {"memory": "64Mi"}}}
+    await deploy(api, workload("Deployment", "mongo", [mongo]))
+    [pod] = await pods(api)
+    status = pod.status.container_statuses[0]
+    assert status.last_state.terminated.reason == "OOMKilled" and status.last_state.terminated.exit_code == 137
+    assert pod.status.qos_class == "Burstable"  # requests.memory defaulted from the limit, no cpu
+
+
+async def test_stuck_init_container_keeps_the_pod_initializing(api: k8s.ApiClient) -> None:
+    init = {
+        "name": "wait-db",
+        "image": "busybox:1.36",
+        "command": ["sh", "-c", "until nc -z db 5432; do sleep 2; done"],
+    }
+    await deploy(api, workload("Deployment", "app", [nginx()], pod={"initContainers": [init]}))
+    [pod] = await pods(api)
+    conditions = {c.type: c for c in pod.status.conditions}
+    assert pod.status.phase == "Pending"
+    assert conditions["Initialized"].message == "containers with incomplete status: [wait-db]"
+    assert pod.status.container_statuses[0].state.waiting.reason == "PodInitializing"
+
+
+async def test_missing_service_account_fails_replica_creation(api: k8s.ApiClient) -> None:
+    await deploy(api, workload("Deployment", "web", [nginx()], pod={"serviceAccountName": "robot"}))
+    assert await pods(api) == []
+    status = (await k8s.AppsV1Api(api).read_namespaced_deployment("web", NS)).status
+    failure = {c.type: c for c in status.conditions}["ReplicaFailure"]
+    assert failure.reason == "FailedCreate"
+    assert 'error looking up service account team2/robot: serviceaccount "robot" not found' in failure.message
+
+    await k8s.CoreV1Api(api).create_namespaced_service_account(NS, {"metadata": {"name": "robot"}})
+    assert len(await pods(api)) == 1
+    status = (await k8s.AppsV1Api(api).read_namespaced_deployment("web", NS)).status
+    assert "ReplicaFailure" not in {c.type for c in status.conditions} and status.available_replicas == 1
+
+
+async def test_replacement_scaling_and_cascading_delete(kube_cluster: KubeCluster, api: k8s.ApiClient) -> None:
+    apps, core = k8s.AppsV1Api(api), k8s.CoreV1Api(api)
+    await deploy(api, workload("Deployment", "web", [nginx()], replicas=2))
+    before = {p.metadata.name for p in await pods(api)}
+    victim = sorted(before)[0]
+    await core.delete_namespaced_pod(victim, NS)
+    after = {p.metadata.name for p in await pods(api)}
+    assert len(after) == 2 and victim not in after
+
+    scale = await apps.patch_namespaced_deployment_scale("web", NS, {"spec": {"replicas": 4}})
+    assert scale.spec.replicas == 4
+    assert (await apps.read_namespaced_deployment("web", NS)).status.ready_replicas == 4
+
+    await apps.delete_namespaced_deployment("web", NS, body={"propagationPolicy": "Foreground"})
+    assert kube_cluster.objects("replicasets", NS) == [] and await pods(api) == []
+
+
+async def test_recreate_strategy_replaces_all_pods(api: k8s.ApiClient) -> None:
+    body = workload("Deployment", "web", [nginx()], replicas=2, strategy={"type": "Recreate"})
+    await deploy(api, body)
+    body["spec"]["template"]["spec"]["containers"][0]["image"] = "nginx:1.27"
+    await deploy(api, body)
+    status = (await k8s.AppsV1Api(api).read_namespaced_deployment("web", NS)).status
+    assert (status.updated_replicas, status.available_replicas) == (2, 2)
+    assert {p.spec.containers[0].image for p in await pods(api)} == {"nginx:1.27"}
+
+
+async def test_statefulset_creates_ordered_pods_with_bound_claims(
+    kube_cluster: KubeCluster, api: k8s.ApiClient
+) -> None:
+    claim = {
+        "metadata": {"name": "data"},
+        "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Gi"}}},
+    }
+    redis = {"name": "redis", "image": "redis:7.4-alpine", "volumeMounts": [{"name": "data", "mountPath": "/data"}]}
+    body = workload("StatefulSet", "cache", [redis], replicas=2, serviceName="cache", volumeClaimTemplates=[claim])
+    await deploy(api, body)
+    assert [p.metadata.name for p in await pods(api)] == ["cache-0", "cache-1"]
+    claims = kube_cluster.objects("persistentvolumeclaims", NS)
+    assert [(c["metadata"]["name"], c["status"]["phase"]) for c in claims] == [
+        ("data-cache-0", "Bound"),
+        ("data-cache-1", "Bound"),
+    ]
+    status = (await k8s.AppsV1Api(api).read_namespaced_stateful_set("cache", NS)).status
+    assert (status.replicas, status.ready_replicas) == (2, 2)
+
+
+async def test_statefulset_stops_at_the_first_broken_pod(api: k8s.ApiClient) -> None:
+    body = workload("StatefulSet", "cache", [{"name": "redis", "image": "redis:7.4-alpne"}], replicas=3)
+    await deploy(api, body)
+    assert [p.metadata.name for p in await pods(api)] == ["cache-0"]
+
+
+async def test_daemonset_runs_on_untainted_nodes(api: k8s.ApiClient) -> None:
+    await deploy(
+        api, workload("DaemonSet", "agent", [{"name": "agent", "image": "busybox:1.36", "args": ["sleep", "infinity"]}])
+    )
+    placed = sorted(p.spec.node_name for p in await pods(api))
+    assert placed == ["kind-worker", "kind-worker2"]
+    status = (await k8s.AppsV1Api(api).read_namespaced_daemon_set("agent", NS)).status
+    assert (status.desired_number_scheduled, status.number_ready) == (2, 2)
+
+
+async def test_busybox_without_a_long_running_command_completes_and_crash_loops(api: k8s.ApiClient) -> None:
+    await deploy(
+        api, workload("Deployment", "job", [{"name": "job", "image": "busybox:1.36", "command": ["echo", "hi"]}])
+    )
+    [pod] = await pods(api)
+    status = pod.status.container_statuses[0]
+    assert status.state.waiting.reason == "CrashLoopBackOff"
+    assert (status.last_state.terminated.reason, status.last_state.terminated.exit_code) == ("Completed", 0)
+
+
+async def test_hpa_reports_and_enforces_its_bounds(api: k8s.ApiClient) -> None:
+    await deploy(api, workload("Deployment", "web", [nginx()], replicas=1))
+    hpa = {
+        "apiVersion": "autoscaling/v2",
+        "kind": "HorizontalPodAutoscaler",
+        "metadata": {"name": "web", "namespace": NS},
+        "spec": {
+            "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "web"},
+            "minReplicas": 2,
+            "maxReplicas": 5,
+        },
+    }
+    autoscaling = k8s.AutoscalingV2Api(api)
+    await autoscaling.patch_namespaced_horizontal_pod_autoscaler("web", NS, hpa, **APPLY)
+    status = (await autoscaling.read_namespaced_horizontal_pod_autoscaler("web", NS)).status
+    assert status.desired_replicas == 2 and status.current_replicas == 2
+    assert (await k8s.AppsV1Api(api).read_namespaced_deployment("web", NS)).spec.replicas == 2
+    active = {c.type: c for c in status.conditions}["ScalingActive"]
+    assert (active.status, active.reason) == ("False", "FailedGetResourceMetric")
+
+    hpa["spec"]["minReplicas"], hpa["spec"]["maxReplicas"] = 3, 1
+    with pytest.raises(ApiException) as caught:
+        await autoscaling.patch_namespaced_horizontal_pod_autoscaler("web", NS, hpa, **APPLY)
+    assert caught.value.status == 422
+
+
+async def test_pvc_spec_is_immutable_and_can_be_recreated(kube_cluster: KubeCluster, api: k8s.ApiClient) -> None:
+    core = k8s.CoreV1Api(api)
+    claim = {
+        "apiVersion": "v1",
+        "kind": "PersistentVolumeClaim",
+        "metadata": {"name": "data", "namespace": NS},
+        "spec": {
+            "accessModes": ["ReadWriteOnce"],
+            "storageClassName": "fast-ssd-nonexistent",
+            "resources": {"requests": {"storage": "1Gi"}},
+        },
+    }
+    await core.patch_namespaced_persistent_volume_claim("data", NS, claim, **APPLY)
+    claim["spec"]["storageClassName"] = "standard"
+    with pytest.raises(ApiException) as caught:
+        await core.patch_namespaced_persistent_volume_claim("data", NS, claim, **APPLY)
+    assert caught.value.status == 422 and "spec is immutable after creation" in json.loads(caught.value.body)["message"]
+    await core.delete_namespaced_persistent_volume_claim("data", NS)
+    assert kube_cluster.get("persistentvolumeclaims", NS, "data") is None
+    await core.patch_namespaced_persistent_volume_claim("data", NS, claim, **APPLY)
+
+
+async def test_merge_json_patch_and_conflicting_put(api: k8s.ApiClient) -> None:
+    core = k8s.CoreV1Api(api)
+    created = await core.create_namespaced_config_map(NS, {"metadata": {"name": "cfg"}, "data": {"a": "1", "b": "2"}})
+    patched = await core.patch_namespaced_config_map(
+        "cfg", NS, {"data": {"a": None, "c": "3"}}, _content_type="application/merge-patch+json"
+    )
+    assert patched.data == {"b": "2", "c": "3"}
+    patched = await core.patch_namespaced_config_map(
+        "cfg", NS, [{"op": "replace", "path": "/data/b", "value": "20"}], _content_type="application/json-patch+json"
+    )
+    assert patched.data["b"] == "20"
+    stale = {"metadata": {"name": "cfg", "resourceVersion": created.metadata.resource_version}, "data": {}}
+    with pytest.raises(ApiException) as caught:
+        await core.replace_namespaced_config_map("cfg", NS, stale)
+    assert caught.value.status == 409
+    fresh = {"metadata": {"name": "cfg", "resourceVersion": patched.metadata.resource_version}, "data": {"z": "0"}}
+    assert (await core.replace_namespaced_config_map("cfg", NS, fresh)).data == {"z": "0"}
+
+
+async def test_watch_streams_changes(api: k8s.ApiClient) -> None:
+    core = k8s.CoreV1Api(api)
+    await core.create_namespaced_config_map(NS, {"metadata": {"name": "one"}})
+    seen: list[tuple[str, str]] = []
+    watch = k8s_watch.Watch()
+    async with watch:
+        async for event in watch.stream(core.list_namespaced_config_map, NS, timeout_seconds=1):
+            seen.append((event["type"], event["object"].metadata.name))
+            if event["object"].metadata.name == "one":
+                await core.create_namespaced_config_map(NS, {"metadata": {"name": "two"}})
+            if event["object"].metadata.name == "two":
+                watch.stop()
+    assert ("ADDED", "one") in seen and ("ADDED", "two") in seen
+
+
+async def test_kubeconfig_helper(kube_cluster: KubeCluster, tmp_path: Path) -> None:
+    path = kube_cluster.write_kubeconfig(tmp_path / "config")
+    configuration = k8s.Configuration()
+    await k8s_config.load_kube_config(config_file=str(path), client_configuration=configuration, persist_config=False)
+    assert configuration.host == kube_cluster.url
+    async with k8s.ApiClient(configuration) as client:
+        names = [n.metadata.name for n in (await k8s.CoreV1Api(client).list_node()).items]
+    assert names == ["kind-control-plane", "kind-worker", "kind-worker2"]
+    assert kube_cluster.requests[-1].headers["Authorization"] == "Bearer kubecamp-test-token"
