@@ -1,0 +1,275 @@
+"""RunService against a real SQLite store and the emulated cluster, with a clock the test moves."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from kubernetes.aio import client as k8s
+
+from bot.challenges.catalog import Challenge
+from bot.challenges.checks import Status
+from bot.challenges.runs import ChallengeUnavailable, RunService, Trigger
+from bot.cluster import MANAGED_BY, TEAM_LABEL, Cluster
+from bot.errors import ClusterUnavailable, NamespaceNotManaged, NoActiveRun, RunConflict, UnknownTeam
+from bot.i18n import render
+from bot.store import Store, upgrade
+from tests.emulators.kube import KubeCluster
+from tests.scenarios.test_catalogue_behaviour import CATALOG
+
+T0 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
+NAMESPACE = "kubecamp-blue"
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = T0
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def at(self, minutes: float) -> None:
+        self.now = T0 + timedelta(minutes=minutes)
+
+
+@dataclass
+class World:
+    service: RunService
+    store: Store
+    cluster: Cluster
+    kube: KubeCluster
+    clock: Clock
+
+
+async def make_world(kube: KubeCluster, tmp_path: Path) -> AsyncIterator[World]:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'kubecamp.db'}"
+    await upgrade(url)
+    store = await Store.open(url)
+    cluster = Cluster.for_host(kube.url, token="kubecamp-test-token")
+    clock = Clock()
+    await store.create_team("blue", NAMESPACE)
+    try:
+        yield World(RunService(catalog=CATALOG, store=store, cluster=cluster, clock=clock), store, cluster, kube, clock)
+    finally:
+        await cluster.close()
+        await store.close()
+
+
+@pytest.fixture
+async def world(kube_cluster: KubeCluster, tmp_path: Path) -> AsyncIterator[World]:
+    async for w in make_world(kube_cluster, tmp_path):
+        yield w
+
+
+@pytest.fixture
+async def world_without_crds(kube_cluster_without_crds: KubeCluster, tmp_path: Path) -> AsyncIterator[World]:
+    async for w in make_world(kube_cluster_without_crds, tmp_path):
+        yield w
+
+
+async def fix(world: World, challenge: Challenge, *scenario_ids: str) -> None:
+    """Apply solutions the way a student does (delete the broken objects where the server refuses)."""
+    from tests.scenarios.test_catalogue_behaviour import apply_like_a_student
+
+    for scenario_id in scenario_ids:
+        await apply_like_a_student(world.cluster, challenge.scenario(scenario_id))
+
+
+async def test_start_deploys_the_broken_state_into_a_labelled_namespace(world: World) -> None:
+    report = await world.service.start("blue", 2)
+    namespace = world.kube.get("namespaces", None, NAMESPACE)
+    assert namespace is not None
+    assert namespace["metadata"]["labels"].items() >= {MANAGED_BY: "kubecamp-bot", TEAM_LABEL: "blue"}.items()
+    assert {str(r) for r in report.applied} >= {"Deployment/frontend", "Deployment/api-server", "Deployment/database"}
+    assert world.kube.get("deployments", NAMESPACE, "frontend") is not None
+    run = await world.store.get_run(report.run.id)
+    assert run is not None and run.status == "active"
+    assert run.deadline - run.started_at == timedelta(minutes=90)
+    assert len(run.applied) == len(report.applied)
+
+
+async def test_second_start_is_refused_and_changes_nothing(world: World) -> None:
+    await world.service.start("blue", 2)
+    requests_before = len(world.kube.requests)
+    with pytest.raises(RunConflict, match="already has an active run of challenge 2"):
+        await world.service.start("blue", 2)
+    writes = [r for r in world.kube.requests[requests_before:] if str(r.method).upper() not in ("GET",)]
+    assert writes == []
+    team = await world.store.get_team("blue")
+    assert team is not None
+    assert len(await world.store.runs_for_team(team.id)) == 1
+
+
+async def test_unknown_team_and_challenge_are_refused(world: World) -> None:
+    with pytest.raises(UnknownTeam):
+        await world.service.start("green", 2)
+    with pytest.raises(Exception, match="no challenge 9"):
+        await world.service.start("blue", 9)
+    assert world.kube.get("namespaces", None, NAMESPACE) is None
+
+
+@pytest.mark.parametrize(("minutes", "tier", "points"), [(49, 100, 100), (50, 100, 100), (69, 80, 80), (89, 60, 60)])
+async def test_finishing_times_fall_into_the_course_tiers(world: World, minutes: int, tier: int, points: int) -> None:
+    challenge = CATALOG.get(2)
+    await world.service.start("blue", 2)
+    await fix(world, challenge, *(s.id for s in challenge.scenarios))
+    world.clock.at(minutes)
+    report = await world.service.verify("blue")
+    assert report.all_passed
+    assert report.ended is not None
+    assert (report.ended.status, report.ended.tier_percent, report.ended.points) == ("finished", tier, points)
+    assert report.ended.elapsed_seconds == minutes * 60
+    with pytest.raises(NoActiveRun):
+        await world.service.verify("blue")
+
+
+async def test_first_solve_time_and_attempts_are_kept(world: World) -> None:
+    challenge = CATALOG.get(2)
+    await world.service.start("blue", 2)
+    world.clock.at(10)
+    first = await world.service.verify("blue")
+    assert not first.all_passed and first.newly_solved == ()
+    await fix(world, challenge, "image-pull")
+    world.clock.at(25)
+    second = await world.service.verify("blue")
+    assert second.newly_solved == ("image-pull",)
+    # The team breaks it again: the first solve time stays, the attempts count on.
+    broken = challenge.scenario("image-pull").manifests
+    for manifest in broken:
+        await world.cluster.apply(NAMESPACE, manifest.body)
+    world.clock.at(40)
+    third = await world.service.verify("blue")
+    state = {s.scenario_id: s for s in third.states}["image-pull"]
+    assert state.first_solved_at == T0 + timedelta(minutes=25)
+    assert state.attempts == 3
+    assert {r.scenario_id: r.status for r in third.results}["image-pull"] is Status.FAIL
+
+
+async def test_deadline_verification_expires_the_run_with_partial_points(world: World) -> None:
+    challenge = CATALOG.get(2)
+    await world.service.start("blue", 2)
+    await fix(world, challenge, "image-pull", "unschedulable")
+    world.clock.at(30)
+    await world.service.verify("blue")
+    world.clock.at(90)
+    run = await world.service.active_run(await world.service.team("blue"))
+    report = await world.service.verify_run(run, team=await world.service.team("blue"), trigger=Trigger.FINAL)
+    assert report.ended is not None
+    # Two of four scenarios (25 points each) solved within the limit, at the last tier (60 %).
+    assert (report.ended.status, report.ended.tier_percent, report.ended.points) == ("expired", 60, 30)
+
+
+async def test_hints_come_due_once_per_level(world: World) -> None:
+    challenge = CATALOG.get(2)
+    run = (await world.service.start("blue", 2)).run
+    world.clock.at(19)
+    assert await world.service.hints_due(run) == []
+    world.clock.at(20)
+    due = await world.service.hints_due(run)
+    assert {(h.scenario_id, h.level) for h in due} == {(s.id, 0) for s in challenge.scenarios}
+    assert all([await world.service.record_hint(run, h) for h in due])
+    assert not await world.service.record_hint(run, due[0])  # never twice
+    assert await world.service.hints_due(run) == []
+    await fix(world, challenge, "image-pull")
+    await world.service.verify("blue")
+    world.clock.at(30)
+    assert {h.scenario_id for h in await world.service.hints_due(run)} == {
+        "unschedulable",
+        "rolling-update",
+        "node-affinity",
+    }
+
+
+async def test_an_unmanaged_namespace_is_never_touched(world: World) -> None:
+    world.kube.create("namespaces", {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NAMESPACE}})
+    with pytest.raises(NamespaceNotManaged):
+        await world.service.start("blue", 2)
+    assert world.kube.objects("deployments", NAMESPACE) == []
+    team = await world.store.get_team("blue")
+    assert team is not None and await world.store.runs_for_team(team.id) == []
+
+
+async def test_stop_refuses_a_namespace_that_lost_its_label(world: World) -> None:
+    await world.service.start("blue", 2)
+    # Someone strips the label with kubectl (a JSON merge patch removing the key).
+    async with world.kube.api_client() as api:
+        await k8s.CoreV1Api(api).patch_namespace(
+            NAMESPACE, {"metadata": {"labels": {MANAGED_BY: None}}}, _content_type="application/merge-patch+json"
+        )
+    with pytest.raises(NamespaceNotManaged):
+        await world.service.stop("blue")
+    assert world.kube.get("deployments", NAMESPACE, "frontend") is not None
+
+
+async def test_stop_deletes_what_the_run_applied(world: World) -> None:
+    await world.service.start("blue", 2)
+    run, deleted = await world.service.stop("blue")
+    assert run.status == "stopped"
+    assert deleted == len(run.applied)
+    assert world.kube.objects("deployments", NAMESPACE) == []
+    assert world.kube.get("namespaces", None, NAMESPACE) is not None  # the namespace itself stays
+
+
+async def test_api_errors_give_could_not_check_never_a_pass(world: World) -> None:
+    challenge = CATALOG.get(2)
+    await world.service.start("blue", 2)
+    await fix(world, challenge, *(s.id for s in challenge.scenarios))
+    world.kube.fail(403, verb="list", resource="pods")
+    report = await world.service.verify("blue")
+    assert report.ended is None and not report.all_passed
+    unknown = [c for r in report.results for c in r.checks if c.status is Status.UNKNOWN]
+    assert unknown
+    assert "could not check: the bot's RBAC does not allow reading Pod (403)" in render(unknown[0].message, "en")
+    assert all(s.status == "pending" for s in report.states)
+
+
+async def test_api_timeouts_give_could_not_check(world: World, kube_cluster: KubeCluster) -> None:
+    service = RunService(
+        catalog=CATALOG, store=world.store, cluster=Cluster.for_host(kube_cluster.url, timeout=0.3), clock=world.clock
+    )
+    try:
+        await service.start("blue", 2)
+        world.kube.hang(verb="list", resource="deployments")
+        report = await service.verify("blue")
+        texts = [render(c.message, "en") for r in report.results for c in r.checks if c.status is Status.UNKNOWN]
+        assert "could not check: the Kubernetes API did not answer within 0.3s" in texts
+    finally:
+        world.kube.clear_faults()
+        await service._cluster.close()
+
+
+async def test_a_failed_start_leaves_nothing_half_applied(world: World) -> None:
+    world.kube.fail(500, verb="patch", resource="deployments", name="api-server")
+    with pytest.raises(ClusterUnavailable):
+        await world.service.start("blue", 2)
+    team = await world.store.get_team("blue")
+    assert team is not None
+    (run,) = await world.store.runs_for_team(team.id)
+    assert run.status == "stopped"
+    assert {a["name"] for a in run.applied} >= {"frontend"}  # the record of what had gone in
+    assert world.kube.objects("deployments", NAMESPACE) == []  # and it was taken out again
+
+
+async def test_missing_crds_refuse_the_start_before_anything_is_applied(world_without_crds: World) -> None:
+    with pytest.raises(ChallengeUnavailable) as caught:
+        await world_without_crds.service.start("blue", 5)
+    text = render(caught.value.message, "en")
+    assert "Prometheus (monitoring.coreos.com/v1)" in text and "VerticalPodAutoscaler" in text
+    assert world_without_crds.kube.get("namespaces", None, NAMESPACE) is None
+
+
+async def test_cluster_scope_scenarios_are_skipped_on_a_shared_cluster(world: World) -> None:
+    report = await world.service.start("blue", 1)
+    assert list(report.skipped) == ["control-plane"]
+    assert "not run on a shared cluster" in render(report.skipped["control-plane"], "en")
+    states = {s.scenario_id: s.status for s in await world.store.scenario_states(report.run.id)}
+    assert states == {
+        "control-plane": "skipped",
+        "networking": "pending",
+        "storage": "pending",
+        "order-service": "pending",
+    }
+    assert not any(ref.kind == "Pod" for ref in report.applied)
