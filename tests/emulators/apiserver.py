@@ -360,12 +360,12 @@ class KubeEmulator(kmock.KubernetesEmulator):
             policy = options.get("propagationPolicy") or params.get("propagationPolicy") or "Background"
             if options.get("orphanDependents") is True:
                 policy = "Orphan"
-            obj = self.delete(res, namespace, str(route.name), propagation=policy)
+            obj = self.delete_object(res, namespace, str(route.name), propagation=policy)
             return 200, obj
         if route.verb == "deletecollection":
             items = self._list(res, namespace, params)["items"]
             for item in items:
-                self.delete(res, item["metadata"].get("namespace"), item["metadata"]["name"])
+                self.delete_object(res, item["metadata"].get("namespace"), item["metadata"]["name"])
             return 200, {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success"}
         raise status_error(405, "MethodNotAllowed", "the server does not allow this method on the requested resource")
 
@@ -392,7 +392,7 @@ class KubeEmulator(kmock.KubernetesEmulator):
 
     # --- writes (also the simulator's entry points) -----------------------------------------
 
-    def resource(self, name: str) -> ResourceDef:
+    def resource_def(self, name: str) -> ResourceDef:
         return self.table.find(name)
 
     def _require_namespace(self, res: ResourceDef, namespace: str | None) -> None:
@@ -636,7 +636,9 @@ class KubeEmulator(kmock.KubernetesEmulator):
         """The controllers' own write: store the object as given (no admission), then nothing else."""
         return self.store.update(res, obj)
 
-    def delete(self, res: ResourceDef, namespace: str | None, name: str, *, propagation: str = "Background") -> Obj:
+    def delete_object(
+        self, res: ResourceDef, namespace: str | None, name: str, *, propagation: str = "Background"
+    ) -> Obj:
         live = self._live(res, namespace, name)
         now = self.clock.stamp()
         if live["metadata"].get("finalizers"):

@@ -158,10 +158,10 @@ class KubeCluster:
 
     def objects(self, kind_plural: str, namespace: str | None = None) -> list[Obj]:
         """Live objects of a resource (``pods``, ``deployments``, ``Deployment``, ``deploy``), sorted by name."""
-        return self.emulator.store.list(self.emulator.resource(kind_plural), namespace)
+        return self.emulator.store.list(self.emulator.resource_def(kind_plural), namespace)
 
     def get(self, kind_plural: str, namespace: str | None, name: str) -> Obj | None:
-        return self.emulator.store.get(self.emulator.resource(kind_plural), namespace, name)
+        return self.emulator.store.get(self.emulator.resource_def(kind_plural), namespace, name)
 
     def events(self, namespace: str, *, name: str | None = None, reason: str | None = None) -> list[Obj]:
         """Events in a namespace, optionally about one object and/or with one reason."""
@@ -199,7 +199,7 @@ class KubeCluster:
 
     def create(self, kind_plural: str, body: Obj, namespace: str | None = None) -> Obj:
         """Create through the same admission path as the HTTP API (for test setup without a client)."""
-        res = self.emulator.resource(kind_plural)
+        res = self.emulator.resource_def(kind_plural)
         return self.emulator.create(res, copy.deepcopy(body), namespace=namespace)
 
     def settle(self) -> None:

@@ -295,7 +295,7 @@ class Kubelet:
             phase = "Pending"
         unready = [c["name"] for c, s in zip(containers, statuses, strict=True) if not s.get("ready")]
         now = self.now()
-        conditions = [
+        conditions: list[Obj] = [
             {"type": "PodReadyToStartContainers", "status": "True" if sandbox else "False"},
             {
                 "type": "Initialized",

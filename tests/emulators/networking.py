@@ -34,12 +34,12 @@ class EndpointsController:
         self.sim = sim
 
     def sync(self) -> None:
-        services = self.sim.list("services")
+        services = self.sim.objects("services")
         for service in services:
             if service["spec"].get("selector") and service["spec"].get("type") != "ExternalName":
                 self._sync(service)
         alive = {(s["metadata"]["namespace"], s["metadata"]["name"]) for s in services if s["spec"].get("selector")}
-        for endpoints in self.sim.list("endpoints"):
+        for endpoints in self.sim.objects("endpoints"):
             labels = endpoints["metadata"].get("labels") or {}
             key = (endpoints["metadata"]["namespace"], endpoints["metadata"]["name"])
             if labels.get("endpoints.kubernetes.io/managed-by") == "endpoint-controller" and key not in alive:
@@ -53,7 +53,7 @@ class EndpointsController:
         publish_not_ready = bool(spec.get("publishNotReadyAddresses"))
         pods = [
             p
-            for p in sim.list("pods", namespace)
+            for p in sim.objects("pods", namespace)
             if all((p["metadata"].get("labels") or {}).get(k) == v for k, v in selector.items())
             and (p.get("status") or {}).get("podIP")
             and (p.get("status") or {}).get("phase") not in ("Succeeded", "Failed")
@@ -113,7 +113,7 @@ class EndpointsController:
             }
         existing = {
             s["metadata"]["name"]: s
-            for s in sim.list("endpointslices", namespace)
+            for s in sim.objects("endpointslices", namespace)
             if (s["metadata"].get("labels") or {}).get("kubernetes.io/service-name") == name
             and (s["metadata"].get("labels") or {}).get(MANAGED_BY) == CONTROLLER
         }

@@ -42,18 +42,18 @@ def strategic_merge_patch(target: Any, patch: Any, field: str = "") -> Any:
     if isinstance(patch, list) and isinstance(target, list) and field in _MERGE_KEYS:
         key = _MERGE_KEYS[field]
         if all(isinstance(i, dict) and key in i for i in patch + target):
-            result = copy.deepcopy(target)
+            merged: list[Any] = copy.deepcopy(target)
             for item in patch:
-                for index, existing in enumerate(result):
+                for index, existing in enumerate(merged):
                     if existing.get(key) == item[key]:
-                        result[index] = strategic_merge_patch(existing, item)
+                        merged[index] = strategic_merge_patch(existing, item)
                         break
                 else:
-                    result.append(copy.deepcopy(item))
-            return result
+                    merged.append(copy.deepcopy(item))
+            return merged
     if not isinstance(patch, dict):
         return copy.deepcopy(patch)
-    result = copy.deepcopy(target) if isinstance(target, dict) else {}
+    result: dict[str, Any] = copy.deepcopy(target) if isinstance(target, dict) else {}
     for key, value in patch.items():
         if key.startswith("$"):
             continue  # directives ($patch, $retainKeys, $setElementOrder) are not modelled

@@ -220,19 +220,19 @@ class Simulator:
     def now(self) -> str:
         return self.clock.stamp()
 
-    def list(self, plural: str, namespace: str | None = None) -> list[Obj]:
-        return self.api.store.list(self.api.resource(plural), namespace)
+    def objects(self, plural: str, namespace: str | None = None) -> list[Obj]:
+        return self.api.store.list(self.api.resource_def(plural), namespace)
 
     def get(self, plural: str | None, namespace: str | None, name: str | None) -> Obj | None:
         if not plural or not name:
             return None
-        return self.api.store.get(self.api.resource(plural), namespace, name)
+        return self.api.store.get(self.api.resource_def(plural), namespace, name)
 
     def _lookup(self, plural: str, namespace: str, name: str) -> Obj | None:
         return self.get(plural, namespace, name)
 
     def save(self, plural: str, obj: Obj) -> Obj:
-        res = self.api.resource(plural)
+        res = self.api.resource_def(plural)
         if self.api.store.get(res, obj["metadata"].get("namespace"), obj["metadata"]["name"]) is None:
             return obj
         return self.api.store.update(res, obj)
@@ -240,10 +240,10 @@ class Simulator:
     update_spec = save
 
     def create(self, plural: str, obj: Obj) -> Obj:
-        return self.api.create(self.api.resource(plural), obj, namespace=obj["metadata"].get("namespace"))
+        return self.api.create(self.api.resource_def(plural), obj, namespace=obj["metadata"].get("namespace"))
 
     def delete(self, plural: str, namespace: str | None, name: str, *, force: bool = False) -> None:
-        res = self.api.resource(plural)
+        res = self.api.resource_def(plural)
         live = self.api.store.get(res, namespace, name)
         if live is None:
             return
@@ -264,7 +264,7 @@ class Simulator:
             index += 1
 
     def any_schedulable_node(self) -> str | None:
-        for node in self.list("nodes"):
+        for node in self.objects("nodes"):
             if not any(t.get("effect") == "NoSchedule" for t in node.get("spec", {}).get("taints") or []):
                 return str(node["metadata"]["name"])
         return None
@@ -298,14 +298,14 @@ class Simulator:
         self._running = True
         try:
             for name in SYSTEM_NAMESPACES:
-                self.api.create(self.api.resource("namespaces"), {"metadata": {"name": name}})
+                self.api.create(self.api.resource_def("namespaces"), {"metadata": {"name": name}})
             for index, spec in enumerate(nodes):
                 self.add_node(spec, index)
             for storage_class in storage_classes:
-                self.api.create(self.api.resource("storageclasses"), copy.deepcopy(storage_class))
+                self.api.create(self.api.resource_def("storageclasses"), copy.deepcopy(storage_class))
             self._namespaces()
             self.api.create(
-                self.api.resource("services"),
+                self.api.resource_def("services"),
                 {
                     "metadata": {
                         "name": "kubernetes",
@@ -319,7 +319,7 @@ class Simulator:
                 },
             )
             self.api.create(
-                self.api.resource("endpointslices"),
+                self.api.resource_def("endpointslices"),
                 {
                     "metadata": {
                         "name": "kubernetes",
@@ -340,27 +340,27 @@ class Simulator:
 
     def add_node(self, spec: NodeSpec, index: int | None = None) -> Obj:
         if index is None:
-            index = len(self.list("nodes"))
-        node = self.api.create(self.api.resource("nodes"), node_object(spec, index))
+            index = len(self.objects("nodes"))
+        node = self.api.create(self.api.resource_def("nodes"), node_object(spec, index))
         node["status"] = node_object(spec, index)["status"]
         for condition in node["status"]["conditions"]:
             condition["lastHeartbeatTime"] = condition["lastTransitionTime"] = self.now()
-        return self.api.store.update(self.api.resource("nodes"), node)
+        return self.api.store.update(self.api.resource_def("nodes"), node)
 
     # --- namespace controllers (service accounts, root CA) -----------------------------------
 
     def _namespaces(self) -> None:
-        for namespace in self.list("namespaces"):
+        for namespace in self.objects("namespaces"):
             name = namespace["metadata"]["name"]
             if namespace["metadata"].get("deletionTimestamp"):
                 continue
             if self.get("serviceaccounts", name, "default") is None:
                 self.api.store.create(
-                    self.api.resource("serviceaccounts"), {"metadata": {"name": "default", "namespace": name}}
+                    self.api.resource_def("serviceaccounts"), {"metadata": {"name": "default", "namespace": name}}
                 )
             if self.get("configmaps", name, "kube-root-ca.crt") is None:
                 self.api.store.create(
-                    self.api.resource("configmaps"),
+                    self.api.resource_def("configmaps"),
                     {
                         "metadata": {
                             "name": "kube-root-ca.crt",
@@ -430,13 +430,13 @@ class Simulator:
     def _schedule(self) -> None:
         nodes = [
             n
-            for n in self.list("nodes")
+            for n in self.objects("nodes")
             if any(
                 c.get("type") == "Ready" and c.get("status") == "True"
                 for c in (n.get("status") or {}).get("conditions") or []
             )
         ]
-        pods = self.list("pods")
+        pods = self.objects("pods")
         bound = [p for p in pods if p["spec"].get("nodeName") and is_active(p)]
         pending = [
             p
@@ -452,7 +452,7 @@ class Simulator:
                 p["metadata"]["name"],
             )
         )
-        all_nodes = self.list("nodes")
+        all_nodes = self.objects("nodes")
         for pod in pending:
             if not nodes:
                 self._unschedulable(pod, "Unschedulable", "no nodes available to schedule pods")
@@ -526,8 +526,8 @@ class Simulator:
             index = (index + 1) % 250
 
     def _kubelets(self) -> None:
-        nodes = {n["metadata"]["name"]: n for n in self.list("nodes")}
-        pods = self.list("pods")
+        nodes = {n["metadata"]["name"]: n for n in self.objects("nodes")}
+        pods = self.objects("pods")
         taken = {str((p.get("status") or {}).get("podIP")) for p in pods if (p.get("status") or {}).get("podIP")}
         for pod in pods:
             node = nodes.get(str(pod["spec"].get("nodeName")))

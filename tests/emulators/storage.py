@@ -61,9 +61,9 @@ class VolumeController:
         self.sim = sim
 
     def sync(self) -> None:
-        for claim in self.sim.list("persistentvolumeclaims"):
+        for claim in self.sim.objects("persistentvolumeclaims"):
             self._sync_claim(claim)
-        for volume in self.sim.list("persistentvolumes"):
+        for volume in self.sim.objects("persistentvolumes"):
             self._sync_volume(volume)
 
     def storage_class(self, claim: Obj) -> Obj | None:
@@ -170,7 +170,7 @@ class VolumeController:
         node = node or sim.any_schedulable_node()
         volume_name = f"pvc-{meta['uid']}"
         size = claim["spec"]["resources"]["requests"]["storage"]
-        volume = {
+        volume: Obj = {
             "apiVersion": "v1",
             "kind": "PersistentVolume",
             "metadata": {
@@ -232,7 +232,7 @@ class VolumeController:
         modes = set(claim["spec"].get("accessModes") or [])
         size = _size(claim)
         candidates = []
-        for volume in self.sim.list("persistentvolumes"):
+        for volume in self.sim.objects("persistentvolumes"):
             vspec = volume.get("spec") or {}
             if vspec.get("claimRef") or (volume.get("status") or {}).get("phase") not in (None, "Available"):
                 continue
@@ -314,13 +314,13 @@ class ClaimProtection:
 
     def sync(self) -> None:
         sim = self.sim
-        for claim in sim.list("persistentvolumeclaims"):
+        for claim in sim.objects("persistentvolumeclaims"):
             meta = claim["metadata"]
             if not meta.get("deletionTimestamp"):
                 continue
             in_use = any(
                 (v.get("persistentVolumeClaim") or {}).get("claimName") == meta["name"]
-                for pod in sim.list("pods", meta["namespace"])
+                for pod in sim.objects("pods", meta["namespace"])
                 if (pod.get("status") or {}).get("phase") not in ("Succeeded", "Failed")
                 for v in pod["spec"].get("volumes") or []
             )

@@ -194,7 +194,9 @@ def _deployment_like(kind: str, obj: Obj, causes: list[Cause]) -> None:
                 )
             )
     claims = frozenset(
-        (c.get("metadata") or {}).get("name") for c in spec.get("volumeClaimTemplates") or [] if isinstance(c, dict)
+        str((c.get("metadata") or {}).get("name"))
+        for c in spec.get("volumeClaimTemplates") or []
+        if isinstance(c, dict)
     )
     _pod_spec(template.get("spec"), "spec.template.spec", causes, template_of=kind, extra_volumes=claims)
 

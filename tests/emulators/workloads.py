@@ -86,7 +86,7 @@ def _set_condition(conditions: list[Obj], new: Obj, now: str, *, bump_update: bo
 
 def pod_from_template(owner: Obj, template: Obj, name: str, extra_labels: dict[str, str] | None = None) -> Obj:
     meta = template.get("metadata") or {}
-    pod = {
+    pod: Obj = {
         "apiVersion": "v1",
         "kind": "Pod",
         "metadata": {
@@ -125,18 +125,18 @@ class ReplicaSetController:
         self.sim = sim
 
     def sync(self) -> None:
-        for rs in self.sim.list("replicasets"):
+        for rs in self.sim.objects("replicasets"):
             self._sync(rs)
 
     def _sync(self, rs: Obj) -> None:
         sim = self.sim
         meta, spec = rs["metadata"], rs["spec"]
         namespace = meta["namespace"]
-        pods = [p for p in sim.list("pods", namespace) if owned_by(p, rs) and is_active(p)]
+        pods = [p for p in sim.objects("pods", namespace) if owned_by(p, rs) and is_active(p)]
         wanted = int(spec.get("replicas", 1))
         failure: str | None = None
         if len(pods) < wanted and not meta.get("deletionTimestamp"):
-            used = {p["metadata"]["name"] for p in sim.list("pods", namespace)}
+            used = {p["metadata"]["name"] for p in sim.objects("pods", namespace)}
             for _ in range(wanted - len(pods)):
                 name = sim.unique_name(f"{meta['name']}-", namespace, used)
                 used.add(name)
@@ -218,7 +218,7 @@ class DeploymentController:
         self.sim = sim
 
     def sync(self) -> None:
-        for deployment in self.sim.list("deployments"):
+        for deployment in self.sim.objects("deployments"):
             if not deployment["metadata"].get("deletionTimestamp"):
                 self._sync(deployment)
 
@@ -226,7 +226,7 @@ class DeploymentController:
         return sorted(
             (
                 rs
-                for rs in self.sim.list("replicasets", deployment["metadata"]["namespace"])
+                for rs in self.sim.objects("replicasets", deployment["metadata"]["namespace"])
                 if owned_by(rs, deployment)
             ),
             key=lambda rs: (rs["metadata"].get("creationTimestamp", ""), rs["metadata"]["name"]),
@@ -315,7 +315,7 @@ class DeploymentController:
         self._status(d, new_rs, replicas, unavailable, created_new)
 
     def _old_pods(self, d: Obj, old_rs: list[Obj]) -> bool:
-        pods = self.sim.list("pods", d["metadata"]["namespace"])
+        pods = self.sim.objects("pods", d["metadata"]["namespace"])
         return any(owned_by(p, rs) for rs in old_rs for p in pods)
 
     def _scale(self, d: Obj, rs: Obj, count: int) -> None:
@@ -572,7 +572,7 @@ class StatefulSetController:
         self.sim = sim
 
     def sync(self) -> None:
-        for sts in self.sim.list("statefulsets"):
+        for sts in self.sim.objects("statefulsets"):
             if not sts["metadata"].get("deletionTimestamp"):
                 self._sync(sts)
 
@@ -584,7 +584,7 @@ class StatefulSetController:
         template = spec.get("template") or {}
         revision = f"{name}-{template_hash(template)}"
         ordered = spec.get("podManagementPolicy", "OrderedReady") == "OrderedReady"
-        pods = {p["metadata"]["name"]: p for p in sim.list("pods", namespace) if owned_by(p, sts)}
+        pods = {p["metadata"]["name"]: p for p in sim.objects("pods", namespace) if owned_by(p, sts)}
         for ordinal in range(replicas):
             pod_name = f"{name}-{ordinal}"
             if pod_name in pods:
@@ -721,7 +721,7 @@ class DaemonSetController:
         self.sim = sim
 
     def sync(self) -> None:
-        for ds in self.sim.list("daemonsets"):
+        for ds in self.sim.objects("daemonsets"):
             if not ds["metadata"].get("deletionTimestamp"):
                 self._sync(ds)
 
@@ -755,8 +755,8 @@ class DaemonSetController:
         namespace = meta["namespace"]
         template = spec.get("template") or {}
         revision = template_hash(template)
-        nodes = [n for n in sim.list("nodes") if self._eligible(ds, n)]
-        pods = [p for p in sim.list("pods", namespace) if owned_by(p, ds) and is_active(p)]
+        nodes = [n for n in sim.objects("nodes") if self._eligible(ds, n)]
+        pods = [p for p in sim.objects("pods", namespace) if owned_by(p, ds) and is_active(p)]
         by_node: dict[str, Obj] = {}
         for pod in pods:
             target = _ds_target(pod)
@@ -781,7 +781,7 @@ class DaemonSetController:
                     unavailable += 1
                 sim.delete("pods", namespace, pod["metadata"]["name"])
                 del by_node[node_name]
-        used = {p["metadata"]["name"] for p in sim.list("pods", namespace)}
+        used = {p["metadata"]["name"] for p in sim.objects("pods", namespace)}
         for node in nodes:
             node_name = node["metadata"]["name"]
             if node_name in by_node:
@@ -849,7 +849,7 @@ class HorizontalPodAutoscalerController:
         self.sim = sim
 
     def sync(self) -> None:
-        for hpa in self.sim.list("horizontalpodautoscalers"):
+        for hpa in self.sim.objects("horizontalpodautoscalers"):
             self._sync(hpa)
 
     def _sync(self, hpa: Obj) -> None:
