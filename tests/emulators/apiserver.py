@@ -158,6 +158,7 @@ class KubeEmulator(kmock.KubernetesEmulator):
         # Discovery and error rendering come from the scaffold; resource requests are routed here,
         # so kmock's simplistic CRUD fallbacks are deliberately not registered.
         kmock.KubernetesScaffold.__attrs_post_init__(self)
+        self.fallback["get /version/"] << self._serve_server_version  # the official client adds the slash
         served = BUILTIN + (CRDS if self.crds else ())
         self.table = ResourceTable(served)
         for res in served:
@@ -170,6 +171,24 @@ class KubeEmulator(kmock.KubernetesEmulator):
                 subresources=set(res.subresources),
             )
         self.store = Store(self.objects, self.clock)
+
+    async def _serve_server_version(self, request: rendering.Request) -> rendering.Payload:
+        """What kind v0.29 (Kubernetes v1.33) reports; the simulated kubelets claim the same version."""
+        return {
+            "major": "1",
+            "minor": "33",
+            "emulationMajor": "1",
+            "emulationMinor": "33",
+            "minCompatibilityMajor": "1",
+            "minCompatibilityMinor": "32",
+            "gitVersion": "v1.33.1",
+            "gitCommit": "8adc0f041b8e7ad1d30e29cc59c6ae7a15e19828",
+            "gitTreeState": "clean",
+            "buildDate": "2025-05-15T08:19:08Z",
+            "goVersion": "go1.24.2",
+            "compiler": "gc",
+            "platform": "linux/amd64",
+        }
 
     # --- the HTTP edge ----------------------------------------------------------------------
 

@@ -113,7 +113,11 @@ class GarbageCollector:
             for obj in self.sim.api.store.iter(res):
                 uids.add(obj["metadata"]["uid"])
                 everything.append((res, obj))
+        nodes = {o["metadata"]["name"] for r, o in everything if r.kind == "Node"}
         for res, obj in everything:
+            if res.kind == "Pod" and obj["spec"].get("nodeName") and obj["spec"]["nodeName"] not in nodes:
+                self.sim.api._delete_now(res, obj, "Background")  # the pod GC removes pods of deleted nodes
+                continue
             owners = obj["metadata"].get("ownerReferences") or []
             orphaned = owners and not any(o.get("uid") in uids for o in owners)
             if orphaned and self.sim.api.store.get(res, obj["metadata"].get("namespace"), obj["metadata"]["name"]):

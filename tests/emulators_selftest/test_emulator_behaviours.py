@@ -314,3 +314,17 @@ async def test_kubeconfig_helper(kube_cluster: KubeCluster, tmp_path: Path) -> N
         names = [n.metadata.name for n in (await k8s.CoreV1Api(client).list_node()).items]
     assert names == ["kind-control-plane", "kind-worker", "kind-worker2"]
     assert kube_cluster.requests[-1].headers["Authorization"] == "Bearer kubecamp-test-token"
+
+
+async def test_pods_of_a_deleted_node_are_replaced_elsewhere(kube_cluster: KubeCluster, api: k8s.ApiClient) -> None:
+    await deploy(api, workload("Deployment", "web", [nginx()], replicas=2))
+    await k8s.CoreV1Api(api).delete_node("kind-worker")
+    placed = [p.spec.node_name for p in await pods(api)]
+    assert placed == ["kind-worker2", "kind-worker2"]
+    assert (await k8s.AppsV1Api(api).read_namespaced_deployment("web", NS)).status.available_replicas == 2
+
+
+async def test_version_matches_the_simulated_kubelets(api: k8s.ApiClient) -> None:
+    version = await k8s.VersionApi(api).get_code()
+    nodes = (await k8s.CoreV1Api(api).list_node()).items
+    assert version.git_version == nodes[0].status.node_info.kubelet_version == "v1.33.1"
