@@ -143,6 +143,7 @@ class KubeEmulator(kmock.KubernetesEmulator):
     """
 
     crds: bool = True
+    namespace_termination_seconds: float = 0.0
     user: str = "system:serviceaccount:kubecamp:kubecamp-bot"
     clock: Clock = attrs.field(factory=Clock)
     faults: Faults = attrs.field(factory=Faults, init=False)
@@ -414,7 +415,7 @@ class KubeEmulator(kmock.KubernetesEmulator):
     def resource_def(self, name: str) -> ResourceDef:
         return self.table.find(name)
 
-    def _require_namespace(self, res: ResourceDef, namespace: str | None) -> None:
+    def _require_namespace(self, res: ResourceDef, namespace: str | None, name: str = "") -> None:
         if not res.namespaced:
             return
         ns_res = self.table.find("namespaces")
@@ -425,8 +426,19 @@ class KubeEmulator(kmock.KubernetesEmulator):
             raise status_error(
                 403,
                 "Forbidden",
-                f'{res.key} "{namespace}" is forbidden: unable to create new '
+                f'{res.key} "{name}" is forbidden: unable to create new '
                 f"content in namespace {namespace} because it is being terminated",
+                {
+                    "name": name,
+                    "kind": res.plural,
+                    "causes": [
+                        {
+                            "reason": "NamespaceTerminating",
+                            "message": f"namespace {namespace} is being terminated",
+                            "field": "metadata.namespace",
+                        }
+                    ],
+                },
             )
 
     def _prepare(self, res: ResourceDef, obj: Obj, namespace: str | None) -> Obj:
@@ -469,7 +481,7 @@ class KubeEmulator(kmock.KubernetesEmulator):
                     index += 1
             else:
                 raise invalid(res, "", [("metadata.name", "Required value: name or generateName is required")])
-        self._require_namespace(res, meta.get("namespace"))
+        self._require_namespace(res, meta.get("namespace"), meta["name"])
         if self.store.get(res, meta.get("namespace"), meta["name"]) is not None:
             raise status_error(
                 409,
@@ -660,6 +672,8 @@ class KubeEmulator(kmock.KubernetesEmulator):
     ) -> Obj:
         live = self._live(res, namespace, name)
         now = self.clock.stamp()
+        if res.kind == "Namespace" and self.namespace_termination_seconds > 0:
+            return self._terminate_namespace(live)
         if live["metadata"].get("finalizers"):
             if not live["metadata"].get("deletionTimestamp"):
                 live["metadata"]["deletionTimestamp"] = now
@@ -674,15 +688,41 @@ class KubeEmulator(kmock.KubernetesEmulator):
             live.setdefault("status", {})["phase"] = "Terminating"
         return live
 
+    def _terminate_namespace(self, live: Obj) -> Obj:
+        """Terminating: the content goes now, the namespace itself after ``namespace_termination_seconds``."""
+        meta = live["metadata"]
+        if not meta.get("deletionTimestamp"):
+            self._delete_contents(meta["name"])
+            meta["deletionTimestamp"] = self.clock.stamp()
+            meta["deletionGracePeriodSeconds"] = 0
+            live["status"] = {
+                "phase": "Terminating",
+                "conditions": [
+                    {
+                        "type": "NamespaceContentRemaining",
+                        "status": "False",
+                        "reason": "ContentRemoved",
+                        "message": "All content successfully removed",
+                        "lastTransitionTime": meta["deletionTimestamp"],
+                    },
+                ],
+            }
+            live = self.store.update(self.table.find("namespaces"), live)
+            self.settle()
+        return live
+
+    def _delete_contents(self, namespace: str) -> None:
+        for other in self.table:
+            if other.namespaced:
+                for obj in self.store.list(other, namespace):
+                    self.store.delete(other, namespace, obj["metadata"]["name"])
+                    self._forget_applied(other, namespace, obj["metadata"]["name"])
+
     def _delete_now(self, res: ResourceDef, live: Obj, propagation: str) -> None:
         meta = live["metadata"]
         uid = meta["uid"]
         if res.kind == "Namespace":
-            for other in self.table:
-                if other.namespaced:
-                    for obj in self.store.list(other, meta["name"]):
-                        self.store.delete(other, meta["name"], obj["metadata"]["name"])
-                        self._forget_applied(other, meta["name"], obj["metadata"]["name"])
+            self._delete_contents(meta["name"])
         else:
             for other in self.table:
                 for obj in self.store.list(other, meta.get("namespace") if other.namespaced else None):

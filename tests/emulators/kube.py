@@ -39,6 +39,9 @@ class KubeCluster:
     """An emulated kind-like cluster for one test.
 
     :param crds: serve the monitoring.coreos.com and autoscaling.k8s.io CRD kinds.
+    :param namespace_termination_seconds: how long a deleted namespace stays ``Terminating`` (simulated
+        time, see ``advance``); 0 deletes it at once. While terminating, creating it again answers 409 and
+        creating content in it answers 403, as on a real cluster.
     :param nodes: the nodes (default: ``kind-control-plane`` tainted, ``kind-worker``, ``kind-worker2``).
     :param storage_classes: StorageClass objects (default: ``standard``, local-path, WaitForFirstConsumer).
     :param images: the image registry (default: ``images.default_images()``).
@@ -51,6 +54,7 @@ class KubeCluster:
         self,
         *,
         crds: bool = True,
+        namespace_termination_seconds: float = 0.0,
         nodes: Iterable[NodeSpec] | None = None,
         storage_classes: Iterable[Obj] | None = None,
         images: ImageRegistry | None = None,
@@ -59,7 +63,7 @@ class KubeCluster:
         host: str = "127.0.0.1",
         fail_on_emulator_bug: bool = True,
     ) -> None:
-        self.emulator = KubeEmulator(crds=crds, user=user)
+        self.emulator = KubeEmulator(crds=crds, user=user, namespace_termination_seconds=namespace_termination_seconds)
         self.simulator = Simulator(
             self.emulator, nodes=nodes, storage_classes=storage_classes, images=images, provisioners=provisioners
         )

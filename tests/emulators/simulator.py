@@ -352,7 +352,11 @@ class Simulator:
     def _namespaces(self) -> None:
         for namespace in self.objects("namespaces"):
             name = namespace["metadata"]["name"]
-            if namespace["metadata"].get("deletionTimestamp"):
+            deleted_at = parse_time(namespace["metadata"].get("deletionTimestamp"))
+            if deleted_at is not None:
+                elapsed = (self.clock.now() - deleted_at).total_seconds()
+                if elapsed >= self.api.namespace_termination_seconds:
+                    self.api._delete_now(self.api.resource_def("namespaces"), namespace, "Background")
                 continue
             if self.get("serviceaccounts", name, "default") is None:
                 self.api.store.create(

@@ -328,3 +328,23 @@ async def test_version_matches_the_simulated_kubelets(api: k8s.ApiClient) -> Non
     version = await k8s.VersionApi(api).get_code()
     nodes = (await k8s.CoreV1Api(api).list_node()).items
     assert version.git_version == nodes[0].status.node_info.kubelet_version == "v1.33.1"
+
+
+async def test_a_terminating_namespace_refuses_content_until_it_is_gone() -> None:
+    async with KubeCluster(namespace_termination_seconds=5) as cluster, cluster.api_client() as client:
+        core = k8s.CoreV1Api(client)
+        await core.create_namespace({"metadata": {"name": NS}})
+        await core.create_namespaced_config_map(NS, {"metadata": {"name": "cfg"}})
+        await core.delete_namespace(NS)
+        assert (await core.read_namespace(NS)).status.phase == "Terminating"
+        assert cluster.objects("configmaps", NS) == []
+        with pytest.raises(ApiException) as caught:
+            await core.create_namespaced_config_map(NS, {"metadata": {"name": "cfg"}})
+        assert (
+            caught.value.status == 403 and "because it is being terminated" in json.loads(caught.value.body)["message"]
+        )
+        with pytest.raises(ApiException) as caught:
+            await core.create_namespace({"metadata": {"name": NS}})
+        assert caught.value.status == 409
+        cluster.advance(5)
+        await core.create_namespace({"metadata": {"name": NS}})
