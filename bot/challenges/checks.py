@@ -173,11 +173,12 @@ def _pods_of(snapshot: Snapshot, selector: Mapping[str, Any] | None) -> list[Obj
     return [p for p in snapshot.list("Pod") if selector_matches(selector, _labels(p))]
 
 
-def _deployment(snapshot: Snapshot, name: str) -> Obj:
-    deployment = snapshot.get("Deployment", name)
-    if deployment is None:
-        raise _Missing("Deployment", name)
-    return deployment
+def _require(snapshot: Snapshot, kind: str, name: str) -> Obj:
+    """The named object; a missing one makes the check fail saying so (see _NamedCheck)."""
+    obj = snapshot.get(kind, name)
+    if obj is None:
+        raise _Missing(kind, name)
+    return obj
 
 
 class _Missing(Exception):
@@ -220,7 +221,7 @@ class DeploymentAvailable(_NamedCheck):
     min: int | None = Field(default=None, ge=1)
 
     def run(self, snapshot: Snapshot) -> Outcome:
-        deployment = _deployment(snapshot, self.name)
+        deployment = _require(snapshot, "Deployment", self.name)
         wanted = self.min if self.min is not None else int(deployment.get("spec", {}).get("replicas", 1))
         available = int(deployment.get("status", {}).get("availableReplicas") or 0)
         if available >= wanted:
@@ -238,7 +239,7 @@ class DeploymentAvailable(_NamedCheck):
 @register("rollout_complete", "Deployment", "Pod")
 class RolloutComplete(_NamedCheck):
     def run(self, snapshot: Snapshot) -> Outcome:
-        deployment = _deployment(snapshot, self.name)
+        deployment = _require(snapshot, "Deployment", self.name)
         spec, status = deployment.get("spec", {}), deployment.get("status", {})
         replicas = int(spec.get("replicas", 1))
         updated = int(status.get("updatedReplicas") or 0)
@@ -312,13 +313,6 @@ class NoPendingPods(_SelectorCheck):
 # --- service checks -------------------------------------------------------------------------------
 
 
-def _service(snapshot: Snapshot, name: str) -> Obj:
-    service = snapshot.get("Service", name)
-    if service is None:
-        raise _Missing("Service", name)
-    return service
-
-
 def _near_misses(selector: Mapping[str, str], pods: list[Obj]) -> str:
     """For a selector that matches nothing: the labels of pods that differ from it in one key only."""
     hints: set[str] = set()
@@ -334,7 +328,7 @@ def _near_misses(selector: Mapping[str, str], pods: list[Obj]) -> str:
 @register("service_selects_pods", "Service", "Pod")
 class ServiceSelectsPods(_NamedCheck):
     def run(self, snapshot: Snapshot) -> Outcome:
-        service = _service(snapshot, self.name)
+        service = _require(snapshot, "Service", self.name)
         selector = service.get("spec", {}).get("selector") or {}
         pods = snapshot.list("Pod")
         selected = [p for p in pods if map_selector_matches(selector, _labels(p))]
@@ -364,7 +358,7 @@ def _container_ports(pods: list[Obj]) -> tuple[set[int], dict[str, int]]:
 @register("service_endpoints_ready", "Service", "EndpointSlice", "Pod")
 class ServiceEndpointsReady(_NamedCheck):
     def run(self, snapshot: Snapshot) -> Outcome:
-        service = _service(snapshot, self.name)
+        service = _require(snapshot, "Service", self.name)
         spec = service.get("spec", {})
         selector = spec.get("selector") or {}
         pods = [p for p in snapshot.list("Pod") if map_selector_matches(selector, _labels(p))]
@@ -422,9 +416,7 @@ class PvcBound(_NamedCheck):
     _quantities = field_validator("max_storage")(_quantity_arg)
 
     def run(self, snapshot: Snapshot) -> Outcome:
-        pvc = snapshot.get("PersistentVolumeClaim", self.name)
-        if pvc is None:
-            raise _Missing("PersistentVolumeClaim", self.name)
+        pvc = _require(snapshot, "PersistentVolumeClaim", self.name)
         spec = pvc.get("spec", {})
         requested = ((spec.get("resources") or {}).get("requests") or {}).get("storage", "0")
         if self.max_storage is not None and parse_quantity(requested) > parse_quantity(self.max_storage):
@@ -474,7 +466,7 @@ class RollingUpdateSafe(_NamedCheck):
         return value
 
     def run(self, snapshot: Snapshot) -> Outcome:
-        spec = _deployment(snapshot, self.name).get("spec", {})
+        spec = _require(snapshot, "Deployment", self.name).get("spec", {})
         replicas = int(spec.get("replicas", 1))
         strategy = spec.get("strategy") or {}
         if strategy.get("type") == "Recreate":
@@ -504,7 +496,7 @@ class ProbesSane(_NamedCheck):
     paths: list[str] | None = None
 
     def run(self, snapshot: Snapshot) -> Outcome:
-        template = _deployment(snapshot, self.name).get("spec", {}).get("template", {}).get("spec", {})
+        template = _require(snapshot, "Deployment", self.name).get("spec", {}).get("template", {}).get("spec", {})
         for container in _containers(template):
             declared = container.get("ports") or []
             numbers = {int(p["containerPort"]) for p in declared}
@@ -546,7 +538,7 @@ class ResourceRequestsWithin(_NamedCheck):
     _quantities = field_validator("max_cpu", "max_memory")(_quantity_arg)
 
     def run(self, snapshot: Snapshot) -> Outcome:
-        template = _deployment(snapshot, self.name).get("spec", {}).get("template", {}).get("spec", {})
+        template = _require(snapshot, "Deployment", self.name).get("spec", {}).get("template", {}).get("spec", {})
         limits = {"cpu": self.max_cpu, "memory": self.max_memory}
         for container in _containers(template):
             requests = (container.get("resources") or {}).get("requests") or {}
@@ -589,7 +581,7 @@ def _node_expression(expression: Mapping[str, Any], labels: Mapping[str, str]) -
 @register("node_affinity_satisfiable", "Deployment", "Node")
 class NodeAffinitySatisfiable(_NamedCheck):
     def run(self, snapshot: Snapshot) -> Outcome:
-        template = _deployment(snapshot, self.name).get("spec", {}).get("template", {}).get("spec", {})
+        template = _require(snapshot, "Deployment", self.name).get("spec", {}).get("template", {}).get("spec", {})
         nodes = snapshot.list("Node")
         node_names = ", ".join(sorted(_name(n) for n in nodes)) or "-"
         node_selector = template.get("nodeSelector") or {}
@@ -637,9 +629,7 @@ class HpaBounds(_NamedCheck):
     max_cpu_utilization: int | None = Field(default=None, ge=1, le=100)
 
     def run(self, snapshot: Snapshot) -> Outcome:
-        hpa = snapshot.get("HorizontalPodAutoscaler", self.name)
-        if hpa is None:
-            raise _Missing("HorizontalPodAutoscaler", self.name)
+        hpa = _require(snapshot, "HorizontalPodAutoscaler", self.name)
         max_replicas = int(hpa.get("spec", {}).get("maxReplicas", 0))
         if self.min_max_replicas is not None and max_replicas < self.min_max_replicas:
             return Outcome.fail(
@@ -661,9 +651,7 @@ class ConfigMapKey(_NamedCheck):
     not_contains: list[str] = Field(default_factory=list)
 
     def run(self, snapshot: Snapshot) -> Outcome:
-        config_map = snapshot.get("ConfigMap", self.name)
-        if config_map is None:
-            raise _Missing("ConfigMap", self.name)
+        config_map = _require(snapshot, "ConfigMap", self.name)
         data = config_map.get("data") or {}
         if self.key not in data:
             return Outcome.fail("check.configmap_key.no_key", name=self.name, key=self.key)
@@ -680,9 +668,7 @@ class ConfigMapKey(_NamedCheck):
 @register("prometheus_selects_servicemonitors", "Prometheus", "ServiceMonitor")
 class PrometheusSelectsServiceMonitors(_NamedCheck):
     def run(self, snapshot: Snapshot) -> Outcome:
-        prometheus = snapshot.get("Prometheus", self.name)
-        if prometheus is None:
-            raise _Missing("Prometheus", self.name)
+        prometheus = _require(snapshot, "Prometheus", self.name)
         # prometheus-operator: a missing selector selects no ServiceMonitor, an empty one selects all.
         selector = prometheus.get("spec", {}).get("serviceMonitorSelector")
         monitors = snapshot.list("ServiceMonitor")
@@ -705,9 +691,7 @@ class PrometheusSelectsServiceMonitors(_NamedCheck):
 @register("servicemonitor_matches_service", "ServiceMonitor", "Service")
 class ServiceMonitorMatchesService(_NamedCheck):
     def run(self, snapshot: Snapshot) -> Outcome:
-        monitor = snapshot.get("ServiceMonitor", self.name)
-        if monitor is None:
-            raise _Missing("ServiceMonitor", self.name)
+        monitor = _require(snapshot, "ServiceMonitor", self.name)
         spec = monitor.get("spec", {})
         services = [s for s in snapshot.list("Service") if selector_matches(spec.get("selector") or {}, _labels(s))]
         if not services:
