@@ -194,6 +194,7 @@ class Simulator:
         self._used_names: set[tuple[str, str]] = set()
         self._selected: dict[str, datetime.datetime] = {}
         self._running = False
+        self._cache: dict[tuple[str, str | None], tuple[int, list[Obj]]] = {}
         self.enabled = True
         self.controllers: list[Callable[[], None]] = [
             GarbageCollector(self).sync,
@@ -221,7 +222,18 @@ class Simulator:
         return self.clock.stamp()
 
     def objects(self, plural: str, namespace: str | None = None) -> list[Obj]:
-        return self.api.store.list(self.api.resource_def(plural), namespace)
+        """Copies of the live objects, cached until that resource is written again.
+
+        Controllers may change the copies they get, but must ``save`` what they change.
+        """
+        res = self.api.resource_def(plural)
+        version = self.api.store.versions.get(res.path, 0)
+        cached = self._cache.get((res.path, namespace))
+        if cached is not None and cached[0] == version:
+            return cached[1]
+        result = self.api.store.list(res, namespace)
+        self._cache[(res.path, namespace)] = (version, result)
+        return result
 
     def get(self, plural: str | None, namespace: str | None, name: str | None) -> Obj | None:
         if not plural or not name:

@@ -110,7 +110,7 @@ class GarbageCollector:
         uids: set[str] = set()
         everything: list[tuple[Any, Obj]] = []
         for res in self.sim.api.table:
-            for obj in self.sim.api.store.iter(res):
+            for obj in self.sim.api.store.raw(res):
                 uids.add(obj["metadata"]["uid"])
                 everything.append((res, obj))
         nodes = {o["metadata"]["name"] for r, o in everything if r.kind == "Node"}
