@@ -58,40 +58,45 @@ _EXIT_FOR: tuple[tuple[type[BaseException], int], ...] = (
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="kubecamp", description="Kubernetes bootcamp challenges and incidents")
-    parser.add_argument("--json", action="store_true", help="machine-readable output")
+    # --json is accepted before or after the command (`kubecamp --json challenge verify` or
+    # `kubecamp challenge verify --json`); SUPPRESS keeps a subcommand from resetting the top-level one.
+    json_flag = argparse.ArgumentParser(add_help=False)
+    json_flag.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="machine-readable output")
+    parser = argparse.ArgumentParser(
+        prog="kubecamp", description="Kubernetes bootcamp challenges and incidents", parents=[json_flag]
+    )
     commands = parser.add_subparsers(dest="command", required=True)
 
-    commands.add_parser("run", help="run the bot: store, scheduler, web hook and Discord")
+    def add(group: Any, name: str, **kwargs: Any) -> argparse.ArgumentParser:
+        sub: argparse.ArgumentParser = group.add_parser(name, parents=[json_flag], **kwargs)
+        return sub
 
-    scenarios = commands.add_parser("scenarios", help="the scenario catalogue").add_subparsers(
-        dest="action", required=True
-    )
+    add(commands, "run", help="run the bot: store, scheduler, web hook and Discord")
+
+    scenarios = add(commands, "scenarios", help="the scenario catalogue").add_subparsers(dest="action", required=True)
     for action in ("list", "validate"):
-        sub = scenarios.add_parser(action, help=f"{action} the catalogue")
+        sub = add(scenarios, action, help=f"{action} the catalogue")
         sub.add_argument("dir", nargs="?", type=Path, help="catalogue folder (default KUBECAMP_SCENARIOS_DIR)")
 
-    team = commands.add_parser("team", help="teams").add_subparsers(dest="action", required=True)
-    add = team.add_parser("add", help="add a team")
-    add.add_argument("name")
-    add.add_argument("--namespace", help="its namespace (default: prefix + name)")
-    team.add_parser("list", help="list the teams")
+    team = add(commands, "team", help="teams").add_subparsers(dest="action", required=True)
+    team_add = add(team, "add", help="add a team")
+    team_add.add_argument("name")
+    team_add.add_argument("--namespace", help="its namespace (default: prefix + name)")
+    add(team, "list", help="list the teams")
 
-    challenge = commands.add_parser("challenge", help="rehearse a challenge run").add_subparsers(
-        dest="action", required=True
-    )
+    challenge = add(commands, "challenge", help="rehearse a challenge run").add_subparsers(dest="action", required=True)
     for action, help_text in (
         ("start", "deploy the broken manifests and start the clock"),
         ("verify", "check the team's namespace now"),
         ("status", "elapsed, remaining and per-scenario state"),
         ("stop", "end the run and delete what it applied"),
     ):
-        sub = challenge.add_parser(action, help=help_text)
+        sub = add(challenge, action, help=help_text)
         sub.add_argument("--team", required=True)
         sub.add_argument("--challenge", type=int, required=action == "start")
 
-    db = commands.add_parser("db", help="the database").add_subparsers(dest="action", required=True)
-    db.add_parser("upgrade", help="apply the migrations")
+    db = add(commands, "db", help="the database").add_subparsers(dest="action", required=True)
+    add(db, "upgrade", help="apply the migrations")
     return parser
 
 
@@ -104,7 +109,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_INPUT
     logging.basicConfig(level=settings.log.level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     lang: Lang = settings.catalog.language
-    out = _Output(json_mode=args.json, lang=lang, stream=sys.stdout)
+    out = _Output(json_mode=getattr(args, "json", False), lang=lang, stream=sys.stdout)
     try:
         return asyncio.run(_dispatch(args, settings, out))
     except KubecampError as exc:

@@ -115,7 +115,7 @@ async def test_rehearse_a_class(env: dict[str, str], kube_cluster: KubeCluster, 
     assert "❌ image-pull" in verified.out
     assert "ImagePullBackOff (image nginx:1.27-alpinee)" in verified.out
 
-    status = await kubecamp(env, "--json", "challenge", "status", "--team", "blue", "--challenge", "2")
+    status = await kubecamp(env, "challenge", "status", "--team", "blue", "--challenge", "2", "--json")
     assert status.code == 0
     assert [s["attempts"] for s in status.json()["scenarios"]] == [1, 1, 1, 1]  # type: ignore[index]
 

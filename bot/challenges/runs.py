@@ -86,6 +86,36 @@ class HintDue:
     hint: Hint
 
 
+class Due(StrEnum):
+    AUTO_VERIFY = "auto_verify"
+    HINT = "hint"
+    FINAL = "final"
+
+
+@dataclass(frozen=True, order=True)
+class TimelineEntry:
+    at: datetime
+    due: Due
+    scenario_id: str = ""
+    level: int = -1
+
+
+def timeline(challenge: Challenge, run: Run) -> list[TimelineEntry]:
+    """When the scheduler must act on a run: the automatic verification at `hints_after`, each
+    hint at its own offset, and the final verification at the deadline (which may be extended)."""
+    entries = [
+        TimelineEntry(run.started_at + challenge.spec.hints_after, Due.AUTO_VERIFY),
+        TimelineEntry(run.deadline, Due.FINAL),
+    ]
+    entries += [
+        TimelineEntry(run.started_at + hint.after, Due.HINT, scenario.id, level)
+        for scenario in challenge.scenarios
+        for level, hint in enumerate(scenario.spec.hints)
+        if run.started_at + hint.after < run.deadline
+    ]
+    return sorted(entries)
+
+
 @dataclass(frozen=True)
 class VerifyReport:
     run: Run

@@ -12,7 +12,7 @@ from kubernetes.aio import client as k8s
 
 from bot.challenges.catalog import Challenge
 from bot.challenges.checks import Status
-from bot.challenges.runs import ChallengeUnavailable, RunService, Trigger
+from bot.challenges.runs import ChallengeUnavailable, Due, RunService, Trigger, timeline
 from bot.cluster import MANAGED_BY, TEAM_LABEL, Cluster
 from bot.errors import ClusterUnavailable, NamespaceNotManaged, NoActiveRun, RunConflict, UnknownTeam
 from bot.i18n import render
@@ -273,3 +273,14 @@ async def test_cluster_scope_scenarios_are_skipped_on_a_shared_cluster(world: Wo
         "order-service": "pending",
     }
     assert not any(ref.kind == "Pod" for ref in report.applied)
+
+
+async def test_timeline_of_challenge_2(world: World) -> None:
+    run = (await world.service.start("blue", 2)).run
+    entries = timeline(CATALOG.get(2), run)
+    assert entries[0].due is Due.AUTO_VERIFY and entries[0].at == T0 + timedelta(minutes=20)
+    assert entries[-1].due is Due.FINAL and entries[-1].at == T0 + timedelta(minutes=90)
+    hints = [(e.at - T0, e.scenario_id, e.level) for e in entries if e.due is Due.HINT]
+    assert (timedelta(minutes=20), "image-pull", 0) in hints
+    assert (timedelta(minutes=40), "image-pull", 2) in hints
+    assert len(hints) == sum(len(s.spec.hints) for s in CATALOG.get(2).scenarios)
