@@ -649,7 +649,8 @@ class KubeEmulator(kmock.KubernetesEmulator):
             raise bad_request(f"the name of the object ({body_name}) does not match the name on the URL ({name})")
         key = (res.path, namespace, name, str(manager))
         applied = copy.deepcopy(data)
-        applied.pop("status", None) if "status" in res.subresources and res.kind != "Namespace" else None
+        if "status" in res.subresources and res.kind != "Namespace":
+            applied.pop("status", None)  # status is written through /status only
         for field in SERVER_MANAGED_METADATA:
             (applied.get("metadata") or {}).pop(field, None)
         live = self.store.get(res, namespace, name)

@@ -252,19 +252,16 @@ class Kubelet:
             if (s.get("state") or {}).get("terminated", {}).get("exitCode") != 0
         ]
         ready_all = True
-        blocked = False
         running_any = False
         terminal: list[ContainerResult] = []
         for container in containers:
             if not sandbox:
                 statuses.append(self._waiting(container, "ContainerCreating"))
                 ready_all = False
-                blocked = True
                 continue
             if not initialized:
                 statuses.append(self._waiting(container, "PodInitializing"))
                 ready_all = False
-                blocked = True
                 continue
             res = self._container(
                 pod,
@@ -280,7 +277,6 @@ class Kubelet:
             )
             statuses.append(res.status)
             ready_all = ready_all and res.ready
-            blocked = blocked or res.blocking
             running_any = running_any or res.started
             if res.completed or res.failed:
                 terminal.append(res)
@@ -289,7 +285,7 @@ class Kubelet:
             phase = "Failed"
         elif containers and len(terminal) == len(containers):
             phase = "Succeeded" if all(r.completed for r in terminal) else "Failed"
-        elif (running_any and not blocked) or running_any:
+        elif running_any:
             phase = "Running"
         else:
             phase = "Pending"

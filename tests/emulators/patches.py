@@ -72,10 +72,28 @@ def _pointer(path: str) -> list[str]:
     return [p.replace("~1", "/").replace("~0", "~") for p in path[1:].split("/")]
 
 
+def _get(doc: Any, path: str) -> Any:
+    for part in _pointer(path):
+        try:
+            doc = doc[int(part)] if isinstance(doc, list) else doc[part]
+        except (KeyError, IndexError, ValueError) as exc:
+            raise PatchError(f"doc is missing path: {path}") from exc
+    return doc
+
+
 def json_patch(target: Obj, operations: list[Obj]) -> Obj:
     """RFC 6902 ``add``/``remove``/``replace``/``test``/``copy``/``move``."""
     doc: Any = copy.deepcopy(target)
+    expanded: list[Obj] = []
     for op in operations:
+        if op.get("op") in ("copy", "move"):
+            value = copy.deepcopy(_get(doc, str(op.get("from", ""))))
+            if op["op"] == "move":
+                expanded.append({"op": "remove", "path": op["from"]})
+            expanded.append({"op": "add", "path": op.get("path", ""), "value": value})
+        else:
+            expanded.append(op)
+    for op in expanded:
         kind = op.get("op")
         parts = _pointer(str(op.get("path", "")))
         if not parts:

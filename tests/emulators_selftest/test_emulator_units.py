@@ -134,3 +134,9 @@ def test_scheduler_messages_for_missing_claims_and_no_fit() -> None:
         "2 node(s) didn't match Pod's node affinity/selector. preemption: 0/3 nodes are available: "
         "3 Preemption is not helpful for scheduling."
     )
+
+
+def test_json_patch_move_and_copy() -> None:
+    doc = {"a": {"x": 1}, "b": {}}
+    assert json_patch(doc, [{"op": "move", "from": "/a/x", "path": "/b/y"}]) == {"a": {}, "b": {"y": 1}}
+    assert json_patch(doc, [{"op": "copy", "from": "/a", "path": "/c"}]) == {"a": {"x": 1}, "b": {}, "c": {"x": 1}}
