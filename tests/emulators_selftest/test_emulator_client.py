@@ -465,3 +465,18 @@ async def test_connection_refused_while_stopped(kube_cluster: KubeCluster, api: 
         await core.list_namespaced_pod(NS)
     await kube_cluster.start()
     assert (await core.read_namespace(NS)).metadata.name == NS
+
+
+async def test_stop_releases_hung_requests_and_open_watches(kube_cluster: KubeCluster, api: k8s.ApiClient) -> None:
+    core = k8s.CoreV1Api(api)
+    kube_cluster.hang(resource="pods")
+    hung = asyncio.create_task(core.list_namespaced_pod(NS))
+    watching = asyncio.create_task(core.list_namespaced_config_map(NS, watch=True, _preload_content=False))
+    await asyncio.sleep(0.1)
+    started = asyncio.get_running_loop().time()
+    await kube_cluster.stop()
+    results = await asyncio.wait_for(asyncio.gather(hung, watching, return_exceptions=True), timeout=5)
+    assert asyncio.get_running_loop().time() - started < 3
+    assert isinstance(results[0], ApiException | aiohttp.ClientError)
+    if not isinstance(results[1], BaseException):
+        results[1].release()
