@@ -480,3 +480,11 @@ async def test_stop_releases_hung_requests_and_open_watches(kube_cluster: KubeCl
     assert isinstance(results[0], ApiException | aiohttp.ClientError)
     if not isinstance(results[1], BaseException):
         results[1].release()
+
+
+async def test_kmock_reactions_still_take_precedence(kube_cluster: KubeCluster, api: k8s.ApiClient) -> None:
+    kube_cluster.emulator["list v1/pods"] << 418 << {"kind": "Status", "code": 418}
+    with pytest.raises(ApiException) as caught:
+        await k8s.CoreV1Api(api).list_namespaced_pod(NS)
+    assert caught.value.status == 418
+    await k8s.CoreV1Api(api).list_namespaced_config_map(NS)  # everything else is still emulated
