@@ -1,0 +1,225 @@
+"""A class's run as the team sees it: the run service plus what gets posted, and when.
+
+`ChallengeFlow` is the one service the Discord cogs and the scheduler call. It asks `RunService` to
+act, renders what happened in the guild's language and hands it to the durable outbox, with a
+dedupe key per fact (the briefing of run 7, hint 2 of scenario x of run 7, …) so that a retry, a
+restart or two triggers racing each other can never post a fact twice.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+
+from bot.challenges import render
+from bot.challenges.catalog import Catalog
+from bot.challenges.runs import Due, HintDue, RunService, StartReport, Trigger, VerifyReport, timeline
+from bot.errors import KubecampError, RunConflict
+from bot.i18n import Lang, Message
+from bot.store import Run, Store, Team
+
+log = logging.getLogger(__name__)
+
+
+class Notifier(Protocol):
+    """The durable outbox, as the flow uses it (bot.notify.Outbox)."""
+
+    async def enqueue(
+        self,
+        *,
+        dedupe_key: str,
+        payload: dict[str, Any],
+        kind: str = "message",
+        channel_id: int | None = None,
+        run_id: int | None = None,
+    ) -> Any: ...
+
+
+class RunScheduler(Protocol):
+    def schedule_run(self, run: Run) -> None: ...
+
+    def cancel_run(self, run_id: int) -> None: ...
+
+
+class NoHintYet(KubecampError):
+    """No hint is due yet for the scenarios still failing."""
+
+    def __init__(self, message: Message) -> None:
+        super().__init__(message.key)
+        self.message = message
+
+
+class TeamNotLinked(KubecampError):
+    def __init__(self, team: str) -> None:
+        super().__init__(f"team {team!r} has no Discord channel linked")
+        self.team = team
+
+
+@dataclass(frozen=True)
+class HintPosted:
+    run: Run
+    hint: HintDue
+
+
+class ChallengeFlow:
+    def __init__(
+        self,
+        *,
+        runs: RunService,
+        store: Store,
+        catalog: Catalog,
+        outbox: Notifier,
+        scheduler: RunScheduler,
+        lang: Lang,
+        clock: Callable[[], datetime],
+    ) -> None:
+        self._runs = runs
+        self._store = store
+        self._catalog = catalog
+        self._outbox = outbox
+        self._scheduler = scheduler
+        self._lang = lang
+        self._clock = clock
+
+    @property
+    def runs(self) -> RunService:
+        return self._runs
+
+    # --- the team's actions --------------------------------------------------------------------
+
+    async def start(self, team_name: str, challenge_id: int) -> StartReport:
+        team = await self._runs.team(team_name)
+        if team.discord_channel_id is None:
+            raise TeamNotLinked(team.name)
+        report = await self._runs.start(team.name, challenge_id)
+        await self._outbox.enqueue(
+            dedupe_key=f"run:{report.run.id}:briefing",
+            kind="thread",
+            channel_id=team.discord_channel_id,
+            run_id=report.run.id,
+            payload={"name": render.thread_name(report, self._lang), "message": render.briefing(report, self._lang)},
+        )
+        self._scheduler.schedule_run(report.run)
+        return report
+
+    async def verify(self, team_name: str, challenge_id: int | None = None) -> VerifyReport:
+        team = await self._runs.team(team_name)
+        run = await self._runs.active_run(team, challenge_id)
+        return await self._verify(run, team, Trigger.MANUAL)
+
+    async def _verify(self, run: Run, team: Team, trigger: Trigger) -> VerifyReport:
+        report = await self._runs.verify_run(run, team=team, trigger=trigger)
+        challenge = self._catalog.get(run.challenge_id)
+        key = "auto" if trigger is Trigger.AUTO else f"verify:{report.at.isoformat()}"
+        await self._post(
+            run, key, render.results(report.results, challenge, trigger, report.at - run.started_at, self._lang)
+        )
+        if report.ended is not None:
+            await self._ended(report.ended)
+        return report
+
+    async def _ended(self, run: Run) -> None:
+        await self._post(run, "ended", render.run_ended(run, self._catalog.get(run.challenge_id), self._lang))
+        self._scheduler.cancel_run(run.id)
+
+    async def hint(
+        self, team_name: str, scenario_id: str | None = None, *, revealed_by: str | None = None
+    ) -> HintPosted:
+        """The next hint: the earliest due one (of `scenario_id` if given), or any next one for an instructor."""
+        team = await self._runs.team(team_name)
+        run = await self._runs.active_run(team)
+        due = await self._runs.hints_due(run)
+        if scenario_id is not None:
+            self._catalog.get(run.challenge_id).scenario(scenario_id)  # an unknown id is a KeyError
+            due = [h for h in due if h.scenario_id == scenario_id]
+        if not due and revealed_by is not None:
+            due = await self._next_unposted(run, scenario_id)
+        if not due:
+            raise NoHintYet(await self._when_next_hint(run, scenario_id))
+        chosen = due[0]
+        await self._post_hint(run, chosen, revealed_by=revealed_by)
+        return HintPosted(run=run, hint=chosen)
+
+    async def _next_unposted(self, run: Run, scenario_id: str | None) -> list[HintDue]:
+        challenge = self._catalog.get(run.challenge_id)
+        posted = {(h.scenario_id, h.level) for h in await self._store.hints_posted(run.id)}
+        states = await self._store.scenario_states(run.id)
+        for state in states:
+            if state.status != "pending" or (scenario_id is not None and state.scenario_id != scenario_id):
+                continue
+            scenario = challenge.scenario(state.scenario_id)
+            for level, hint in enumerate(scenario.spec.hints):
+                if (scenario.id, level) not in posted:
+                    return [HintDue(scenario.id, level, hint)]
+        return []
+
+    async def _when_next_hint(self, run: Run, scenario_id: str | None) -> Message:
+        upcoming = [
+            e
+            for e in timeline(self._catalog.get(run.challenge_id), run)
+            if e.due is Due.HINT and e.at > self._clock() and scenario_id in (None, e.scenario_id)
+        ]
+        if not upcoming:
+            return Message("flow.no_more_hints", {})
+        return Message(
+            "flow.next_hint_at", {"at": render.stamp(upcoming[0].at), "relative": render.stamp(upcoming[0].at, "R")}
+        )
+
+    async def _post_hint(self, run: Run, hint: HintDue, *, revealed_by: str | None = None) -> None:
+        challenge = self._catalog.get(run.challenge_id)
+        # Enqueue first: a crash between the two leaves the hint unrecorded, so it is found due
+        # again, and the dedupe key turns the second enqueue into nothing.
+        await self._post(
+            run,
+            f"hint:{hint.scenario_id}:{hint.level}",
+            render.hint(hint, challenge, self._lang, revealed_by=revealed_by),
+        )
+        await self._runs.record_hint(run, hint, revealed_by=revealed_by)
+
+    async def stop(self, team_name: str, challenge_id: int | None = None) -> Run:
+        run, _ = await self._runs.stop(team_name, challenge_id)
+        await self._ended(run)
+        return run
+
+    async def extend(self, team_name: str, minutes: int) -> Run:
+        team = await self._runs.team(team_name)
+        run = await self._runs.active_run(team)
+        if not await self._store.extend_deadline(run.id, run.deadline + timedelta(minutes=minutes)):
+            raise RunConflict(f"run {run.id} has ended")
+        extended = await self._store.get_run(run.id)
+        assert extended is not None
+        self._scheduler.schedule_run(extended)
+        return extended
+
+    # --- the scheduler's actions ---------------------------------------------------------------
+
+    async def on_due(self, run_id: int, due: Due, scenario_id: str = "", level: int = -1) -> None:
+        """A timeline entry of a run has come (or had come while the bot was down)."""
+        run = await self._store.get_run(run_id)
+        if run is None or run.status != "active":
+            return
+        team = await self._store.get_team_by_id(run.team_id)
+        if team is None:
+            return
+        if due is Due.AUTO_VERIFY:
+            await self._verify(run, team, Trigger.AUTO)
+            refreshed = await self._store.get_run(run.id)
+            if refreshed is not None and refreshed.status == "active":
+                for hint in await self._runs.hints_due(refreshed):
+                    await self._post_hint(refreshed, hint)
+        elif due is Due.HINT:
+            if self._clock() < run.started_at + self._catalog.get(run.challenge_id).spec.hints_after:
+                return  # hints before the first automatic verification wait for it
+            for hint in await self._runs.hints_due(run):
+                if (hint.scenario_id, hint.level) == (scenario_id, level):
+                    await self._post_hint(run, hint)
+        elif due is Due.FINAL:
+            if self._clock() < run.deadline:
+                return  # the deadline was extended after this job was planned
+            await self._verify(run, team, Trigger.FINAL)
+
+    async def _post(self, run: Run, key: str, payload: dict[str, Any]) -> None:
+        await self._outbox.enqueue(dedupe_key=f"run:{run.id}:{key}", run_id=run.id, payload=payload)

@@ -1,0 +1,65 @@
+"""APScheduler jobs for every active run: the automatic verification, hints and the deadline.
+
+Jobs are never persisted (no pickled closures): on start the scheduler is rebuilt from the store's
+active runs, and a job whose time passed while the bot was down runs at once. Exactly-once posting
+does not depend on the scheduler: a job that runs twice finds its hint recorded or its outbox
+message already queued under the same dedupe key.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.date import DateTrigger
+
+from bot.challenges.catalog import Catalog
+from bot.challenges.runs import Due, timeline
+from bot.store import Run, Store
+
+log = logging.getLogger(__name__)
+
+OnDue = Callable[[int, Due, str, int], Awaitable[None]]
+
+
+class Scheduler:
+    def __init__(self, *, catalog: Catalog, store: Store, on_due: OnDue) -> None:
+        self._catalog = catalog
+        self._store = store
+        self._on_due = on_due
+        # misfire_grace_time=None: a job is run however late (the bot was down); coalesce: once.
+        self._scheduler = AsyncIOScheduler(
+            timezone="UTC", job_defaults={"misfire_grace_time": None, "coalesce": True, "max_instances": 1}
+        )
+
+    async def start(self) -> int:
+        """Start, with a job for every timeline entry of every active run. Returns the jobs planned."""
+        self._scheduler.start()
+        for run in await self._store.active_runs():
+            self.schedule_run(run)
+        return len(self._scheduler.get_jobs())
+
+    def schedule_run(self, run: Run) -> None:
+        self.cancel_run(run.id)
+        for entry in timeline(self._catalog.get(run.challenge_id), run):
+            self._scheduler.add_job(
+                self._on_due,
+                trigger=DateTrigger(run_date=entry.at),
+                args=(run.id, entry.due, entry.scenario_id, entry.level),
+                id=f"run:{run.id}:{entry.due.value}:{entry.scenario_id}:{entry.level}",
+                replace_existing=True,
+            )
+
+    def cancel_run(self, run_id: int) -> None:
+        prefix = f"run:{run_id}:"
+        for job in self._scheduler.get_jobs():
+            if job.id.startswith(prefix):
+                job.remove()
+
+    def job_ids(self) -> list[str]:
+        return sorted(job.id for job in self._scheduler.get_jobs())
+
+    def shutdown(self) -> None:
+        if self._scheduler.running:
+            self._scheduler.shutdown(wait=False)

@@ -1,0 +1,178 @@
+"""The class ranking, its CSV export and a chart of solved points over time.
+
+Per team and challenge the best run counts (most points, then shortest time, then earliest end).
+Without a challenge the ranking adds up each team's best run of every challenge. Ranking: points,
+then elapsed time, then who finished first; rows equal in all three share a rank ("1, 1, 3").
+The chart follows CTFd's top-teams graph: each scenario's points at the moment it was first solved,
+accumulated per team.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import numpy
+from matplotlib.figure import Figure  # the object API needs no display, so the bot runs headless
+
+from bot.challenges.catalog import Catalog
+from bot.store import Run, Store, Team
+
+_ENDED = ("finished", "expired")
+
+
+@dataclass(frozen=True)
+class Row:
+    rank: int
+    team: str
+    points: int
+    elapsed_seconds: int | None  # None: nothing finished yet
+    finished_at: datetime | None
+    hints_used: int
+    runs: int
+    status: str  # of the best run: finished, expired, active, stopped, or "-" when none
+
+    def key(self) -> tuple[int, float, float]:
+        return (
+            -self.points,
+            float(self.elapsed_seconds) if self.elapsed_seconds is not None else float("inf"),
+            self.finished_at.timestamp() if self.finished_at is not None else float("inf"),
+        )
+
+
+@dataclass(frozen=True)
+class Series:
+    team: str
+    points: list[tuple[datetime, int]]  # cumulative
+
+
+def _best(runs: Sequence[Run]) -> Run | None:
+    def order(run: Run) -> tuple[int, int, int, float]:
+        ended = run.status in _ENDED
+        return (
+            0 if ended else 1,
+            -(run.points or 0),
+            run.elapsed_seconds if run.elapsed_seconds is not None else 1 << 62,
+            run.finished_at.timestamp() if run.finished_at else float("inf"),
+        )
+
+    return min(runs, key=order) if runs else None
+
+
+class Scoreboard:
+    def __init__(self, *, store: Store, catalog: Catalog) -> None:
+        self._store = store
+        self._catalog = catalog
+
+    async def _runs(self, challenge_id: int | None) -> list[tuple[Team, list[Run]]]:
+        result = []
+        for team in await self._store.list_teams():
+            runs = [r for r in await self._store.runs_for_team(team.id) if challenge_id in (None, r.challenge_id)]
+            result.append((team, runs))
+        return result
+
+    async def ranking(self, challenge_id: int | None = None) -> list[Row]:
+        if challenge_id is not None:
+            self._catalog.get(challenge_id)  # UnknownChallenge for a typo
+        rows: list[Row] = []
+        for team, runs in await self._runs(challenge_id):
+            best_runs = [
+                best
+                for cid in sorted({r.challenge_id for r in runs})
+                if (best := _best([r for r in runs if r.challenge_id == cid])) is not None
+            ]
+            ended = [r for r in best_runs if r.status in _ENDED]
+            hints = 0
+            for run in best_runs:
+                hints += len(await self._store.hints_posted(run.id))
+            status = best_runs[0].status if len(best_runs) == 1 else ("-" if not best_runs else "mixed")
+            rows.append(
+                Row(
+                    rank=0,
+                    team=team.name,
+                    points=sum(r.points or 0 for r in ended),
+                    elapsed_seconds=sum(r.elapsed_seconds or 0 for r in ended) if ended else None,
+                    finished_at=max((r.finished_at for r in ended if r.finished_at), default=None),
+                    hints_used=hints,
+                    runs=len(runs),
+                    status=str(status),
+                )
+            )
+        rows.sort(key=Row.key)
+        ranked: list[Row] = []
+        for index, row in enumerate(rows):
+            tied = ranked and ranked[-1].key() == row.key()
+            ranked.append(Row(**{**row.__dict__, "rank": ranked[-1].rank if tied else index + 1}))
+        return ranked
+
+    async def csv(self, challenge_id: int | None = None) -> bytes:
+        buffer = io.StringIO()
+        writer = csv.writer(buffer)
+        writer.writerow(["rank", "team", "points", "elapsed_seconds", "finished_at", "hints_used", "runs", "status"])
+        for row in await self.ranking(challenge_id):
+            writer.writerow(
+                [
+                    row.rank,
+                    row.team,
+                    row.points,
+                    "" if row.elapsed_seconds is None else row.elapsed_seconds,
+                    row.finished_at.isoformat() if row.finished_at else "",
+                    row.hints_used,
+                    row.runs,
+                    row.status,
+                ]
+            )
+        # A byte-order mark so that Excel, which instructors open it in, reads the Korean names right.
+        return ("\ufeff" + buffer.getvalue()).encode("utf-8")
+
+    async def series(self, challenge_id: int | None = None) -> list[Series]:
+        """Cumulative solved points per team, one step per first solve."""
+        result = []
+        for team, runs in await self._runs(challenge_id):
+            steps: list[tuple[datetime, int]] = []
+            for run in runs:
+                challenge = self._catalog.get(run.challenge_id)
+                for state in await self._store.scenario_states(run.id):
+                    if state.first_solved_at is not None:
+                        steps.append((state.first_solved_at, challenge.scenario(state.scenario_id).spec.points))
+            steps.sort()
+            total, points = 0, []
+            for moment, gained in steps:
+                total += gained
+                points.append((moment, total))
+            result.append(Series(team=team.name, points=points))
+        return result
+
+    async def chart(self, challenge_id: int | None = None, *, title: str) -> bytes:
+        return render_chart(await self.series(challenge_id), title=title)
+
+
+def chart_figure(series: Sequence[Series], *, title: str) -> Figure:
+    """One step line per team that has solved something."""
+    figure = Figure(figsize=(10, 5), dpi=100)
+    axes = figure.subplots()
+    for line in series:
+        if not line.points:
+            continue
+        times = [line.points[0][0]] + [t for t, _ in line.points]
+        values = [0] + [v for _, v in line.points]
+        # Naive UTC as datetime64: matplotlib plots it natively and the axis reads in UTC.
+        moments = numpy.array([t.astimezone(UTC).replace(tzinfo=None) for t in times], dtype="datetime64[s]")
+        axes.step(moments, values, where="post", label=line.team)
+    axes.set_title(title)
+    axes.set_ylabel("points")
+    axes.set_xlabel("UTC")
+    axes.grid(True, alpha=0.3)
+    if axes.get_lines():
+        axes.legend(loc="upper left")
+    figure.autofmt_xdate()
+    return figure
+
+
+def render_chart(series: Sequence[Series], *, title: str) -> bytes:
+    buffer = io.BytesIO()
+    chart_figure(series, title=title).savefig(buffer, format="png")
+    return buffer.getvalue()
