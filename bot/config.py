@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal, TypeVar
+from typing import Annotated, Literal, TypeVar
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from bot.errors import ConfigInvalid
 
@@ -40,6 +41,16 @@ class CatalogSettings(_Section):
 
     scenarios_dir: Path = Field(default=Path("scenarios"), description="the scenario catalogue folder")
     language: Literal["ko", "en"] = Field(default="ko", description="language of messages: ko or en")
+    timezone: str = Field(default="Asia/Seoul", description="an IANA time zone for clock times, like Asia/Seoul")
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r}") from None
+        return value
 
 
 class KubeSettings(_Section):
@@ -60,6 +71,24 @@ class DiscordSettings(_Section):
     model_config = SettingsConfigDict(env_prefix="KUBECAMP_DISCORD_", extra="ignore", frozen=True)
 
     token: SecretStr | None = Field(default=None, description="the bot token from the Discord developer portal")
+    guild_ids: Annotated[list[int], NoDecode] = Field(
+        default_factory=list, description="the guild ids to sync commands to, comma-separated: 123,456"
+    )
+    global_sync: bool = Field(default=False, description="also sync the commands globally (true/false)")
+    instructor_role: str = Field(
+        default="instructor", min_length=1, description="the instructors' role: its id or its exact name"
+    )
+    api_base: str | None = Field(
+        default=None, pattern=r"^https?://", description="REST base URL, e.g. http://proxy:8080/api/v10"
+    )
+    gateway_url: str | None = Field(default=None, pattern=r"^wss?://", description="gateway URL, e.g. ws://proxy/")
+
+    @field_validator("guild_ids", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.strip("[] ").split(",") if part.strip()]
+        return value
 
     @field_validator("token")
     @classmethod
@@ -67,6 +96,14 @@ class DiscordSettings(_Section):
         if value is not None and not value.get_secret_value().strip():
             raise ValueError("must not be empty")
         return value
+
+
+class WebSettings(_Section):
+    model_config = SettingsConfigDict(env_prefix="KUBECAMP_WEB_", extra="ignore", frozen=True)
+
+    # All interfaces by default: it runs in a pod, behind a Service.
+    host: str = Field(default="0.0.0.0", description="address the web server listens on")
+    port: int = Field(default=8080, ge=0, le=65535, description="port of the web server (0: any free port)")
 
 
 class LogSettings(_Section):
@@ -84,6 +121,7 @@ class Settings:
     catalog: CatalogSettings
     kube: KubeSettings
     discord: DiscordSettings
+    web: WebSettings
     log: LogSettings
 
 
@@ -109,5 +147,6 @@ def load_settings() -> Settings:
         catalog=_section(CatalogSettings),
         kube=_section(KubeSettings),
         discord=_section(DiscordSettings),
+        web=_section(WebSettings),
         log=_section(LogSettings),
     )

@@ -12,7 +12,7 @@ from typing import Any
 
 from bot.challenges.catalog import Challenge
 from bot.challenges.checks import Status
-from bot.challenges.runs import HintDue, ScenarioResult, StartReport, StatusReport, Trigger
+from bot.challenges.runs import HintDue, ScenarioResult, StartReport, StatusReport, Trigger, VerifyReport
 from bot.i18n import Lang, render, t
 from bot.store import Run
 
@@ -173,3 +173,28 @@ def status(report: StatusReport, lang: Lang) -> Payload:
         ],
     }
     return {"embeds": [embed], "allowed_mentions": {"parse": []}}
+
+
+def verify_summary(report: VerifyReport, challenge: Challenge, lang: Lang) -> str:
+    """The short answer to /challenge verify; the full results go to the run's thread."""
+    lines = [
+        t(
+            "render.verify_summary",
+            lang,
+            solved=sum(r.status is Status.PASS for r in report.results),
+            total=len(report.results),
+        )
+    ]
+    lines += [f"{MARK[r.status]} {challenge.scenario(r.scenario_id).spec.title.get(lang)}" for r in report.results]
+    if report.ended is not None:
+        lines.append(
+            t(
+                "render.ended_detail",
+                lang,
+                elapsed=clock(timedelta(seconds=report.ended.elapsed_seconds or 0)),
+                tier=report.ended.tier_percent or 0,
+                points=report.ended.points or 0,
+                total=challenge.total_points,
+            )
+        )
+    return "\n".join(lines)

@@ -189,6 +189,9 @@ class RunService:
             raise NoActiveRun(team.name, challenge_id)
         return run
 
+    async def runs_of(self, team: Team) -> list[Run]:
+        return await self._store.runs_for_team(team.id)
+
     def _runnable(self, challenge: Challenge) -> tuple[list[Scenario], dict[str, Message]]:
         runnable: list[Scenario] = []
         skipped: dict[str, Message] = {}

@@ -204,8 +204,12 @@ def test_every_message_key_used_exists_in_both_languages() -> None:
     import re
     from pathlib import Path
 
-    source = "\n".join(p.read_text(encoding="utf-8") for p in Path("bot").rglob("*.py"))
-    used = set(re.findall(r'"((?:check|cluster|run|snapshot)\.[a-z_.]+)"', source))
+    source = "\n".join(p.read_text(encoding="utf-8") for root in ("bot", "cogs") for p in Path(root).rglob("*.py"))
+    used = set(re.findall(r'"((?:check|cluster|run|snapshot|render|flow|err|cog|cmd)\.[a-z_.]+)"', source))
+    # Keys built from a value: every value they can take.
+    used |= {f"render.results_title.{trigger}" for trigger in ("manual", "auto", "final")}
+    used |= {"cog.stopped_by_team", "cog.stopped_by_instructor"}
+    used -= {"render.results_title.", "cog.stopped_by_"}
     assert used, "the pattern must find the keys"
     assert used <= keys(), sorted(used - keys())
     from bot.i18n import _catalogue

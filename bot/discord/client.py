@@ -1,0 +1,73 @@
+"""The discord.py client: intents, cogs, the command tree, its translator and error handler.
+
+Intents: only `guilds` (channels, threads and roles in the cache). Members come with each
+interaction (with their roles), so the privileged members intent is not needed, and message content
+is never read.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import discord
+from discord.ext import commands
+
+from bot.challenges.catalog import Catalog
+from bot.challenges.flow import ChallengeFlow, Notifier
+from bot.discord.errors import make_handler
+from bot.discord.translator import CatalogueTranslator
+from bot.i18n import Lang
+from bot.scoreboard import Scoreboard
+from bot.submissions import SubmissionService
+from bot.teams import TeamService
+
+log = logging.getLogger(__name__)
+
+COGS = ("cogs.challenge", "cogs.scoreboard", "cogs.teams", "cogs.admin")
+
+
+@dataclass(frozen=True)
+class Services:
+    """What the cogs may call: each cog takes the few it needs, by keyword, in its setup()."""
+
+    flow: ChallengeFlow
+    teams: TeamService
+    scoreboard: Scoreboard
+    submissions: SubmissionService
+    catalog: Catalog
+    notifier: Notifier  # the durable outbox: announcements go through it
+    lang: Lang
+    instructor_role: str
+    timezone: str
+
+
+class KubecampBot(commands.Bot):
+    def __init__(self, *, services: Services, guild_ids: list[int], global_sync: bool = False) -> None:
+        intents = discord.Intents.none()
+        intents.guilds = True
+        super().__init__(
+            command_prefix=commands.when_mentioned,
+            intents=intents,
+            help_command=None,
+            allowed_mentions=discord.AllowedMentions.none(),
+        )
+        self.services = services
+        self._guild_ids = guild_ids
+        self._global_sync = global_sync
+
+    async def setup_hook(self) -> None:
+        await self.tree.set_translator(CatalogueTranslator())
+        self.tree.on_error = make_handler(self.services.lang)  # type: ignore[method-assign]
+        for extension in COGS:
+            await self.load_extension(extension)
+        for guild_id in self._guild_ids:
+            guild = discord.Object(id=guild_id)
+            self.tree.copy_global_to(guild=guild)
+            synced = await self.tree.sync(guild=guild)
+            log.info("synced %d commands to guild %s", len(synced), guild_id)
+        if self._global_sync:
+            await self.tree.sync()
+
+    async def on_ready(self) -> None:
+        log.info("connected to Discord as %s in %d guilds", self.user, len(self.guilds))

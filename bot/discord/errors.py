@@ -1,0 +1,116 @@
+"""One handler for every application command error: a specific ephemeral answer, never a stack trace.
+
+Known errors say what to do next. Anything else is logged with a short id that the user is told to
+quote, so an instructor can find the trace.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+import discord
+from discord import app_commands
+
+from bot.challenges.flow import NoHintYet, TeamNotLinked
+from bot.challenges.runs import ChallengeUnavailable
+from bot.errors import (
+    ClusterError,
+    KubecampError,
+    NamespaceNotManaged,
+    NoActiveRun,
+    RunConflict,
+    StoreUnavailable,
+    UnknownChallenge,
+    UnknownTeam,
+)
+from bot.i18n import Lang, Message, render
+from bot.store import StoreConflict
+from bot.submissions import SubmissionInvalid
+from bot.teams import AmbiguousTeam, TeamInvalid
+
+log = logging.getLogger(__name__)
+
+
+class NotInstructor(KubecampError):
+    """The command or option is for instructors."""
+
+
+class NotInTeam(KubecampError):
+    """The member has no team role."""
+
+
+class UnknownScenario(KubecampError):
+    def __init__(self, scenario: str) -> None:
+        super().__init__(scenario)
+        self.scenario = scenario
+
+
+def explain(error: BaseException) -> Message | None:
+    """The message for a known error; None for an unexpected one."""
+    match error:
+        case NotInstructor():
+            return Message("err.not_instructor")
+        case NotInTeam():
+            return Message("err.not_in_team")
+        case UnknownTeam(team=team):
+            return Message("err.unknown_team", {"team": team})
+        case UnknownChallenge(challenge_id=cid, known=known):
+            return Message("err.unknown_challenge", {"challenge": cid, "known": ", ".join(map(str, known))})
+        case UnknownScenario(scenario=scenario):
+            return Message("err.unknown_scenario", {"scenario": scenario})
+        case ChallengeUnavailable(message=message) | NoHintYet(message=message):
+            return message
+        case TeamNotLinked(team=team):
+            return Message("err.team_not_linked", {"team": team})
+        case AmbiguousTeam(teams=teams):
+            return Message("err.ambiguous_team", {"teams": ", ".join(teams)})
+        case NoActiveRun(team=team):
+            return Message("err.no_active_run", {"team": team})
+        case RunConflict() | StoreConflict():
+            return Message("err.conflict", {"detail": str(error)})
+        case SubmissionInvalid(field=field, problem=problem):
+            return Message("err.submission_invalid", {"field": field, "problem": problem})
+        case TeamInvalid():
+            return Message("err.invalid", {"detail": str(error)})
+        case NamespaceNotManaged(namespace=namespace):
+            return Message("err.namespace_not_managed", {"namespace": namespace})
+        case ClusterError():
+            return Message("err.cluster", {"detail": str(error)})
+        case StoreUnavailable():
+            return Message("err.store")
+        case _:
+            return None
+
+
+async def reply(interaction: discord.Interaction, text: str) -> None:
+    if interaction.response.is_done():
+        await interaction.followup.send(text, ephemeral=True)
+    else:
+        await interaction.response.send_message(text, ephemeral=True)
+
+
+ErrorHandler = Callable[[discord.Interaction, app_commands.AppCommandError], Coroutine[Any, Any, None]]
+
+
+def make_handler(lang: Lang) -> ErrorHandler:
+    async def on_app_command_error(interaction: discord.Interaction, error: app_commands.AppCommandError) -> None:
+        original = error.original if isinstance(error, app_commands.CommandInvokeError) else error
+        message = explain(original)
+        if message is None:
+            error_id = uuid.uuid4().hex[:8]
+            log.error(
+                "command %s failed [%s]",
+                interaction.command and interaction.command.qualified_name,
+                error_id,
+                exc_info=original,
+            )
+            message = Message("err.unexpected", {"id": error_id})
+        try:
+            await reply(interaction, render(message, lang))
+        except discord.HTTPException:
+            log.warning("could not tell the user about %s", type(original).__name__, exc_info=True)
+
+    return on_app_command_error

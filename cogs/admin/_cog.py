@@ -1,0 +1,101 @@
+"""/admin extend|reveal-hint|announce — instructors only."""
+
+from __future__ import annotations
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.challenges import render
+from bot.challenges.flow import ChallengeFlow, Notifier
+from bot.discord.errors import UnknownScenario
+from bot.i18n import Lang, t
+from bot.teams import TeamService
+from cogs._common import acting_team, locale, require_instructor, team_choices
+
+
+@app_commands.guild_only()
+@app_commands.default_permissions(manage_guild=True)
+class AdminCog(
+    commands.GroupCog,
+    group_name="admin",
+    group_description=locale("run the class (instructors)", "cmd.admin.description"),
+):
+    def __init__(
+        self, *, flow: ChallengeFlow, teams: TeamService, notifier: Notifier, lang: Lang, instructor_role: str
+    ) -> None:
+        self.flow = flow
+        self.teams = teams
+        self.notifier = notifier
+        self.lang = lang
+        self.instructor_role = instructor_role
+        super().__init__()
+
+    async def interaction_check(self, interaction: discord.Interaction, /) -> bool:
+        require_instructor(interaction, self.instructor_role)
+        return True
+
+    @app_commands.command(
+        name="extend",
+        description=locale("give a team more time", "cmd.admin.extend.description"),
+    )
+    async def extend(
+        self, interaction: discord.Interaction, team: str, minutes: app_commands.Range[int, 1, 180]
+    ) -> None:
+        acting = await acting_team(interaction, team, teams=self.teams, instructor_role=self.instructor_role)
+        run = await self.flow.extend(acting.name, minutes)
+        await interaction.response.send_message(
+            t("cog.extended", self.lang, team=acting.name, minutes=minutes, deadline=render.stamp(run.deadline)),
+            ephemeral=True,
+        )
+
+    @app_commands.command(
+        name="reveal-hint",
+        description=locale("post a team's next hint now", "cmd.admin.reveal_hint.description"),
+    )
+    async def reveal_hint(self, interaction: discord.Interaction, team: str, scenario: str | None = None) -> None:
+        acting = await acting_team(interaction, team, teams=self.teams, instructor_role=self.instructor_role)
+        try:
+            posted = await self.flow.hint(acting.name, scenario, revealed_by=interaction.user.display_name)
+        except KeyError:
+            raise UnknownScenario(scenario or "") from None
+        await interaction.response.send_message(
+            t(
+                "cog.hint_revealed",
+                self.lang,
+                team=acting.name,
+                scenario=posted.hint.scenario_id,
+                level=posted.hint.level + 1,
+            ),
+            ephemeral=True,
+        )
+
+    @app_commands.command(
+        name="announce",
+        description=locale("post a message to every team's channel", "cmd.admin.announce.description"),
+    )
+    async def announce(
+        self, interaction: discord.Interaction, message: app_commands.Range[str, 1, 1800], team: str | None = None
+    ) -> None:
+        targets = (
+            [await acting_team(interaction, team, teams=self.teams, instructor_role=self.instructor_role)]
+            if team
+            else await self.teams.all()
+        )
+        sent = 0
+        for target in targets:
+            if target.discord_channel_id is None:
+                continue
+            await self.notifier.enqueue(
+                dedupe_key=f"announce:{interaction.id}:{target.name}",
+                channel_id=target.discord_channel_id,
+                payload={"content": f"📢 {message}", "allowed_mentions": {"parse": []}},
+            )
+            sent += 1
+        await interaction.response.send_message(t("cog.announced", self.lang, count=sent), ephemeral=True)
+
+    @extend.autocomplete("team")
+    @reveal_hint.autocomplete("team")
+    @announce.autocomplete("team")
+    async def _teams(self, interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
+        return await team_choices(self.teams, current)

@@ -1,0 +1,23 @@
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from cogs.challenge._cog import ChallengeCog
+
+if TYPE_CHECKING:
+    from bot.discord.client import KubecampBot
+
+
+async def setup(bot: KubecampBot) -> None:
+    s = bot.services
+    await bot.add_cog(
+        ChallengeCog(
+            flow=s.flow,
+            teams=s.teams,
+            submissions=s.submissions,
+            catalog=s.catalog,
+            lang=s.lang,
+            instructor_role=s.instructor_role,
+            timezone=s.timezone,
+        )
+    )

@@ -1,0 +1,180 @@
+"""/challenge start|verify|status|hint|submit|stop — thin: parse, call ChallengeFlow, answer."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.challenges import render
+from bot.challenges.catalog import Catalog
+from bot.challenges.flow import ChallengeFlow
+from bot.discord.errors import UnknownScenario
+from bot.discord.permissions import is_instructor
+from bot.errors import NoActiveRun
+from bot.i18n import Lang, t
+from bot.store import Team
+from bot.submissions import SubmissionService
+from bot.teams import TeamService
+from cogs._common import acting_team, challenge_choices, locale
+from cogs.challenge._submit import SubmitModal, completion_time
+
+TEAM_OPTION = locale("team (instructors: act for this team)", "cmd.option.team")
+
+
+class ChallengeCog(
+    commands.GroupCog,
+    group_name="challenge",
+    group_description=locale("Kubernetes break-fix challenges", "cmd.challenge.description"),
+):
+    def __init__(
+        self,
+        *,
+        flow: ChallengeFlow,
+        teams: TeamService,
+        submissions: SubmissionService,
+        catalog: Catalog,
+        lang: Lang,
+        instructor_role: str,
+        timezone: str,
+    ) -> None:
+        self.flow = flow
+        self.teams = teams
+        self.submissions = submissions
+        self.catalog = catalog
+        self.lang = lang
+        self.instructor_role = instructor_role
+        self.timezone = timezone
+        super().__init__()
+
+    async def _team(self, interaction: discord.Interaction, team: str | None) -> Team:
+        return await acting_team(interaction, team, teams=self.teams, instructor_role=self.instructor_role)
+
+    @app_commands.command(
+        name="start",
+        description=locale("deploy the broken cluster and start the clock", "cmd.challenge.start.description"),
+    )
+    @app_commands.describe(challenge=locale("the challenge", "cmd.option.challenge"), team=TEAM_OPTION)
+    async def start(self, interaction: discord.Interaction, challenge: int, team: str | None = None) -> None:
+        acting = await self._team(interaction, team)
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        report = await self.flow.start(acting.name, challenge)
+        await interaction.followup.send(
+            t(
+                "cog.started",
+                self.lang,
+                challenge=report.challenge.id,
+                team=acting.name,
+                channel=f"<#{acting.discord_channel_id}>",
+                deadline=render.stamp(report.run.deadline),
+            ),
+            ephemeral=True,
+        )
+
+    @start.autocomplete("challenge")
+    async def _challenges(self, interaction: discord.Interaction, current: str) -> list[app_commands.Choice[int]]:
+        return challenge_choices(self.catalog, current, self.lang)
+
+    @app_commands.command(
+        name="verify",
+        description=locale("check your fixes against the cluster now", "cmd.challenge.verify.description"),
+    )
+    @app_commands.describe(team=TEAM_OPTION)
+    async def verify(self, interaction: discord.Interaction, team: str | None = None) -> None:
+        acting = await self._team(interaction, team)
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        report = await self.flow.verify(acting.name)
+        challenge = self.catalog.get(report.run.challenge_id)
+        await interaction.followup.send(render.verify_summary(report, challenge, self.lang), ephemeral=True)
+
+    @app_commands.command(
+        name="status",
+        description=locale("elapsed, remaining and each scenario's state", "cmd.challenge.status.description"),
+    )
+    @app_commands.describe(team=TEAM_OPTION)
+    async def status(self, interaction: discord.Interaction, team: str | None = None) -> None:
+        acting = await self._team(interaction, team)
+        report = await self.flow.runs.status(acting.name)
+        payload = render.status(report, self.lang)
+        await interaction.response.send_message(
+            embeds=[discord.Embed.from_dict(e) for e in payload["embeds"]], ephemeral=True
+        )
+
+    @app_commands.command(
+        name="hint",
+        description=locale("post the next hint that is due", "cmd.challenge.hint.description"),
+    )
+    @app_commands.describe(scenario=locale("the scenario", "cmd.option.scenario"))
+    async def hint(self, interaction: discord.Interaction, scenario: str | None = None) -> None:
+        acting = await self._team(interaction, None)
+        try:
+            posted = await self.flow.hint(acting.name, scenario)
+        except KeyError:
+            raise UnknownScenario(scenario or "") from None
+        await interaction.response.send_message(
+            t(
+                "cog.hint_posted",
+                self.lang,
+                scenario=posted.hint.scenario_id,
+                level=posted.hint.level + 1,
+                thread=f"<#{posted.run.thread_id}>" if posted.run.thread_id else "-",
+            ),
+            ephemeral=True,
+        )
+
+    @hint.autocomplete("scenario")
+    async def _scenarios(self, interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
+        try:
+            acting = await self._team(interaction, None)
+            run = await self.flow.runs.active_run(acting)
+        except Exception:  # autocomplete must answer; the command itself reports the problem
+            return []
+        scenarios = self.catalog.get(run.challenge_id).scenarios
+        return [
+            app_commands.Choice(name=f"{s.id} · {s.spec.title.get(self.lang)}"[:100], value=s.id)
+            for s in scenarios
+            if current.lower() in s.id
+        ][:25]
+
+    @app_commands.command(
+        name="submit",
+        description=locale("submit your team's work (course format)", "cmd.challenge.submit.description"),
+    )
+    @app_commands.describe(challenge=locale("the challenge", "cmd.option.challenge"))
+    async def submit(self, interaction: discord.Interaction, challenge: int | None = None) -> None:
+        acting = await self._team(interaction, None)
+        runs = await self.flow.runs.runs_of(acting)
+        if challenge is None:
+            if not runs:
+                raise NoActiveRun(acting.name)
+            challenge = max(runs, key=lambda r: r.started_at).challenge_id
+        self.catalog.get(challenge)
+        finished = [r.finished_at for r in runs if r.challenge_id == challenge and r.status == "finished"]
+        when = completion_time(max((f for f in finished if f), default=None), datetime.now(UTC), self.timezone)
+        await interaction.response.send_modal(
+            SubmitModal(
+                team=acting, challenge_id=challenge, completion_time=when, submissions=self.submissions, lang=self.lang
+            )
+        )
+
+    @submit.autocomplete("challenge")
+    async def _submit_challenges(
+        self, interaction: discord.Interaction, current: str
+    ) -> list[app_commands.Choice[int]]:
+        return challenge_choices(self.catalog, current, self.lang)
+
+    @app_commands.command(
+        name="stop",
+        description=locale("give up (team) or stop and reset a run (instructor)", "cmd.challenge.stop.description"),
+    )
+    @app_commands.describe(team=TEAM_OPTION)
+    async def stop(self, interaction: discord.Interaction, team: str | None = None) -> None:
+        acting = await self._team(interaction, team)
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        run = await self.flow.stop(acting.name)
+        by = "instructor" if is_instructor(interaction.user, self.instructor_role) else "team"
+        await interaction.followup.send(
+            t(f"cog.stopped_by_{by}", self.lang, team=acting.name, challenge=run.challenge_id), ephemeral=True
+        )

@@ -1,0 +1,106 @@
+"""/team create|link|list|remove — instructors only (default permissions and a check in code)."""
+
+from __future__ import annotations
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.i18n import Lang, t
+from bot.teams import TeamService
+from cogs._common import locale, require_instructor, team_choices
+
+
+@app_commands.guild_only()
+@app_commands.default_permissions(manage_guild=True)
+class TeamsCog(
+    commands.GroupCog,
+    group_name="team",
+    group_description=locale("manage the class's teams (instructors)", "cmd.team.description"),
+):
+    def __init__(self, *, teams: TeamService, lang: Lang, instructor_role: str) -> None:
+        self.teams = teams
+        self.lang = lang
+        self.instructor_role = instructor_role
+        super().__init__()
+
+    async def interaction_check(self, interaction: discord.Interaction, /) -> bool:
+        require_instructor(interaction, self.instructor_role)
+        return True
+
+    @app_commands.command(
+        name="create",
+        description=locale("create a team with its role and channel", "cmd.team.create.description"),
+    )
+    async def create(
+        self, interaction: discord.Interaction, name: str, role: discord.Role, channel: discord.TextChannel
+    ) -> None:
+        team = await self.teams.create(name, role_id=role.id, channel_id=channel.id)
+        await interaction.response.send_message(
+            t(
+                "cog.team_created",
+                self.lang,
+                team=team.name,
+                role=role.mention,
+                channel=channel.mention,
+                namespace=team.namespace,
+            ),
+            ephemeral=True,
+        )
+
+    @app_commands.command(
+        name="link",
+        description=locale("change a team's role or channel", "cmd.team.link.description"),
+    )
+    async def link(
+        self,
+        interaction: discord.Interaction,
+        name: str,
+        role: discord.Role | None = None,
+        channel: discord.TextChannel | None = None,
+    ) -> None:
+        team = await self.teams.link(
+            name, role_id=role.id if role else None, channel_id=channel.id if channel else None
+        )
+        await interaction.response.send_message(
+            t(
+                "cog.team_linked",
+                self.lang,
+                team=team.name,
+                role=f"<@&{team.discord_role_id}>" if team.discord_role_id else "-",
+                channel=f"<#{team.discord_channel_id}>" if team.discord_channel_id else "-",
+            ),
+            ephemeral=True,
+        )
+
+    @link.autocomplete("name")
+    async def _link_names(self, interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
+        return await team_choices(self.teams, current)
+
+    @app_commands.command(name="list", description=locale("list the teams", "cmd.team.list.description"))
+    async def list_(self, interaction: discord.Interaction) -> None:
+        lines = [
+            f"**{team.name}** · "
+            + (f"<@&{team.discord_role_id}>" if team.discord_role_id else "-")
+            + " · "
+            + (f"<#{team.discord_channel_id}>" if team.discord_channel_id else "-")
+            + f" · `{team.namespace}`"
+            for team in await self.teams.all()
+        ]
+        await interaction.response.send_message(
+            "\n".join(lines) or t("cog.no_teams", self.lang),
+            ephemeral=True,
+            allowed_mentions=discord.AllowedMentions.none(),
+        )
+
+    @app_commands.command(
+        name="remove",
+        description=locale("remove a team that has no runs", "cmd.team.remove.description"),
+    )
+    async def remove(self, interaction: discord.Interaction, name: str) -> None:
+        await self.teams.remove(name)
+        await interaction.response.send_message(t("cog.team_removed", self.lang, team=name), ephemeral=True)
+
+    @remove.autocomplete("name")
+    async def _remove_names(self, interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
+        return await team_choices(self.teams, current)
