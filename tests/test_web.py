@@ -25,7 +25,7 @@ async def test_healthz_and_readyz_name_what_is_not_ready() -> None:
                 assert await response.json() == {"status": "ok"}
             async with session.get(f"http://127.0.0.1:{server.port}/readyz") as response:
                 assert response.status == 503
-                assert response.headers["Content-Type"] == "application/json"
+                assert response.content_type == "application/json"
                 assert await response.json() == {
                     "status": "not ready",
                     "checks": {"store": "ok", "discord": "gateway not connected"},
