@@ -67,14 +67,14 @@ class DiscordEmulator:
     ) -> None:
         self.clock = Clock()
         self.world = World(self.clock, application_name=application_name)
-        self.token = token or self._make_token()
+        self._token = token or self._make_token()
         self.interaction_ack_timeout = interaction_ack_timeout
         self.interaction_token_ttl = interaction_token_ttl
         self.ratelimits = RateLimiter(Limit(*rate_limit), global_rate_limit)
         self.invalid_requests = InvalidRequests(invalid_request_limit)
         self.gateway = Gateway(
             self.world,
-            token=self.token,
+            token=self._token,
             heartbeat_interval=heartbeat_interval,
             compress=compress_gateway,
             privileged_intents=privileged_intents,
@@ -88,12 +88,21 @@ class DiscordEmulator:
         self.unhandled: list[RecordedRequest] = []
         self.interactions: dict[int, ix.InteractionRecord] = {}
         self.interactions_by_token: dict[str, ix.InteractionRecord] = {}
-        self.reactions: dict[int, dict[str, set[int]]] = {}
         #: Set by ``fixtures.seed_classroom``: the names and objects of the standard test guild.
         self.classroom: Any = None
         self.port: int | None = None
         self._runner: web.AppRunner | None = None
         self._changed: asyncio.Condition | None = None
+
+    @property
+    def token(self) -> str:
+        """The bot token REST (``Authorization: Bot …``) and the gateway (IDENTIFY, RESUME) accept."""
+        return self._token
+
+    @token.setter
+    def token(self, value: str) -> None:
+        self._token = value
+        self.gateway.token = value
 
     def _make_token(self) -> str:
         first = base64.b64encode(str(self.world.application_id).encode()).decode().rstrip("=")
@@ -458,17 +467,42 @@ class DiscordEmulator:
         world = self.world
         payload = world.message_payload(message, gateway=True)
         bot_id = world.bot.id
+        in_dm = message.guild_id is None
 
         def content_for(session: Any, data: dict[str, Any]) -> dict[str, Any]:
+            # Without MESSAGE_CONTENT Discord blanks content except in DMs, the bot's own and mentioning messages.
             if (
-                session.intents & Intents.MESSAGE_CONTENT
+                in_dm
+                or session.intents & Intents.MESSAGE_CONTENT
                 or message.author_id == bot_id
                 or bot_id in message.mention_ids
             ):
                 return data
             return {**data, "content": "", "embeds": [], "attachments": [], "components": []}
 
-        self.gateway.dispatch(event, payload, guild_id=message.guild_id, transform=content_for)
+        intent = Intents.DIRECT_MESSAGES if in_dm else None
+        self.gateway.dispatch(event, payload, guild_id=message.guild_id, intent=intent, transform=content_for)
+
+    def dispatch_reaction(self, event: str, message: Message, user_id: int, emoji: str) -> None:
+        from .state import emoji_payload
+
+        data: dict[str, Any] = {
+            "user_id": str(user_id),
+            "channel_id": str(message.channel_id),
+            "message_id": str(message.id),
+            "emoji": emoji_payload(emoji),
+            "burst": False,
+            "type": 0,
+        }
+        intent = Intents.DIRECT_MESSAGE_REACTIONS if message.guild_id is None else None
+        if message.guild_id is not None:
+            data["guild_id"] = str(message.guild_id)
+            if event == "MESSAGE_REACTION_ADD":
+                data["message_author_id"] = str(message.author_id)
+                member = self.world.guild(message.guild_id).members.get(user_id)
+                if member is not None:
+                    data["member"] = self.world.member_payload(member)
+        self.gateway.dispatch(event, data, guild_id=message.guild_id, intent=intent)
 
     def dispatch_channel(self, event: str, channel: Channel) -> None:
         self.gateway.dispatch(
@@ -583,8 +617,12 @@ class DiscordEmulator:
             raise LookupError(f"{len(found)} channels/threads are named {name!r}; pass guild= or an id")
         return found[0]
 
-    def add_user(self, username: str, *, global_name: str | None = None, bot: bool = False) -> User:
-        return self.world.add_user(username, global_name=global_name, bot=bot)
+    def add_user(
+        self, username: str, *, global_name: str | None = None, bot: bool = False, accepts_dms: bool = True
+    ) -> User:
+        user = self.world.add_user(username, global_name=global_name, bot=bot)
+        user.accepts_dms = accepts_dms
+        return user
 
     def add_guild(
         self, name: str, *, owner: Any = None, everyone_permissions: int = Permissions.EVERYONE_DEFAULT
@@ -672,6 +710,27 @@ class DiscordEmulator:
             thread.thread_members.setdefault(user_id, self.clock.now())
         self.dispatch_message("MESSAGE_CREATE", message)
         return message
+
+    def post_dm(self, user: Any, content: str, *, files: Iterable[tuple[str, bytes]] = ()) -> Message:
+        """A user writes to the bot in a DM (MESSAGE_CREATE needs the DIRECT_MESSAGES intent)."""
+        return self.post_message(self.world.open_dm(self._user_id(user)), user, content, files=files)
+
+    def dm_messages(self, user: Any) -> list[Message]:
+        """The DM conversation between the bot and a user, oldest first (empty if there is none)."""
+        channel = self.world.dm_channels.get(self._user_id(user))
+        return [] if channel is None else self.world.channel_history(channel.id)
+
+    def react(self, message: Any, user: Any, emoji: str) -> None:
+        """A user adds a reaction (``"✅"`` or ``"name:id"``); MESSAGE_REACTION_ADD if the intents ask for it."""
+        msg = message if isinstance(message, Message) else self.message(message)
+        user_id = self._user_id(user)
+        needed = Permissions.VIEW_CHANNEL | Permissions.READ_MESSAGE_HISTORY | Permissions.ADD_REACTIONS
+        if self.world.permissions_in(msg.channel_id, user_id) & needed != needed:
+            raise PermissionError(f"user {user_id} cannot react in channel {msg.channel_id}")
+        users = msg.reactions.setdefault(emoji, [])
+        if user_id not in users:
+            users.append(user_id)
+            self.dispatch_reaction("MESSAGE_REACTION_ADD", msg, user_id, emoji)
 
     def update_thread(self, thread: Any, **changes: Any) -> Channel:
         """A user (or Discord's auto-archive) changes a thread: ``name``, ``archived``, ``locked``."""

@@ -6,7 +6,8 @@ Fixtures (function-scoped, async):
   ``seed_classroom``); ``discord_emulator.classroom`` names everything in it;
 * ``discord_classroom`` — that ``Classroom``;
 * ``discord_endpoints`` — ``discord_emulator`` with discord.py's REST base and gateway pointed at it for the
-  test (restored afterwards).
+  test (restored afterwards);
+* ``discord_client_errors`` (sync) — fails the test if discord.py logged an error (exceptions in handlers).
 
 Helpers: ``patch_discord_endpoints(emulator)`` (a context manager doing what ``discord_endpoints`` does) and
 ``running_client(client, emulator)`` (login + connect as a task + wait for ready; closes everything after).
@@ -16,10 +17,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+import pytest
 import pytest_asyncio
 
 from .core import Permissions
@@ -259,6 +262,21 @@ async def _cancel_client_tasks(before: set[asyncio.Task[Any]]) -> None:
     await asyncio.gather(*pending, return_exceptions=True)
 
 
+@pytest.fixture
+def discord_client_errors(caplog: pytest.LogCaptureFixture) -> Iterator[list[str]]:
+    """Fails the test if discord.py logged an error: exceptions in event handlers, commands and views are only
+    logged by the client, so a test would otherwise pass over them. Yields a list: append a substring of an
+    error you expect (``discord_client_errors.append("kaboom")``) to let matching records through."""
+    expected: list[str] = []
+    yield expected
+    records = [*caplog.get_records("setup"), *caplog.get_records("call"), *caplog.records]
+    errors = [r for r in records if r.levelno >= logging.ERROR and r.name.startswith("discord")]
+    texts = [f"{r.name}: {r.getMessage()}\n{r.exc_text or ''}" for r in errors]
+    unexpected = [t for t in texts if not any(e in t for e in expected)]
+    if unexpected:
+        pytest.fail(f"discord.py logged {len(unexpected)} error(s):\n" + "\n".join(unexpected))
+
+
 @pytest_asyncio.fixture
 async def discord_emulator() -> AsyncIterator[DiscordEmulator]:
     async with DiscordEmulator(heartbeat_interval=5.0) as emulator:
@@ -282,6 +300,7 @@ __all__ = [
     "GUILD_NAME",
     "Classroom",
     "discord_classroom",
+    "discord_client_errors",
     "discord_emulator",
     "discord_endpoints",
     "patch_discord_endpoints",

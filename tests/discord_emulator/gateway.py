@@ -75,6 +75,8 @@ EVENT_INTENTS: dict[str, int | None] = {
     "MESSAGE_UPDATE": Intents.GUILD_MESSAGES,
     "MESSAGE_DELETE": Intents.GUILD_MESSAGES,
     "MESSAGE_DELETE_BULK": Intents.GUILD_MESSAGES,
+    "MESSAGE_REACTION_ADD": Intents.GUILD_MESSAGE_REACTIONS,
+    "MESSAGE_REACTION_REMOVE": Intents.GUILD_MESSAGE_REACTIONS,
 }
 
 
@@ -90,8 +92,8 @@ class GatewaySession:
     #: Every dispatch of the session, in order: (seq, event name, data).
     events: list[tuple[int, str, Any]] = field(default_factory=list)
 
-    def wants(self, event: str, guild_id: int | None) -> bool:
-        needed = EVENT_INTENTS.get(event)
+    def wants(self, event: str, guild_id: int | None, intent: int | None = None) -> bool:
+        needed = intent if intent is not None else EVENT_INTENTS.get(event)
         if needed is not None and not self.intents & needed:
             return False
         if self.shard is not None and guild_id is not None:
@@ -156,6 +158,8 @@ class Gateway:
         self.connects: list[tuple[str, dict[str, str]]] = []
         self.identifies = 0
         self.resumes = 0
+        #: False: heartbeats go unanswered (a zombie connection; discord.py reconnects after heartbeat_timeout).
+        self.ack_heartbeats = True
         self._notify = notify
 
     # ------------------------------------------------------------------ state a test can wait for
@@ -172,11 +176,15 @@ class Gateway:
         data: Any,
         *,
         guild_id: int | None = None,
+        intent: int | None = None,
         transform: Callable[[GatewaySession, Any], Any] | None = None,
     ) -> None:
-        """Queue an event for every session that wants it (buffered for replay while disconnected)."""
+        """Queue an event for every session that wants it (buffered for replay while disconnected).
+
+        ``intent`` overrides the intent the event type needs (DMs need DIRECT_MESSAGES, not GUILD_MESSAGES).
+        """
         for session in list(self.sessions.values()):
-            if not session.wants(event, guild_id):
+            if not session.wants(event, guild_id, intent):
                 continue
             payload = transform(session, data) if transform is not None else data
             self._append(session, event, payload)
@@ -265,7 +273,8 @@ class Gateway:
         conn.received.append(redacted)
         if op == OP_HEARTBEAT:
             conn.heartbeats += 1
-            await conn.send({"op": OP_HEARTBEAT_ACK, "d": None, "s": None, "t": None})
+            if self.ack_heartbeats:
+                await conn.send({"op": OP_HEARTBEAT_ACK, "d": None, "s": None, "t": None})
             await self._notify()
         elif op == OP_IDENTIFY:
             await self._identify(conn, data or {})

@@ -22,6 +22,7 @@ from .core import (
     not_found,
 )
 from .state import (
+    CHANNEL_DM,
     CHANNEL_PRIVATE_THREAD,
     CHANNEL_PUBLIC_THREAD,
     CHANNEL_TEXT,
@@ -171,7 +172,7 @@ class RestApi:
 
     def _text_or_thread(self, channel_id: str) -> Channel:
         channel = self.world.channel(int(channel_id))
-        if channel.type not in (CHANNEL_TEXT, CHANNEL_PUBLIC_THREAD, CHANNEL_PRIVATE_THREAD):
+        if channel.type not in (CHANNEL_TEXT, CHANNEL_DM, CHANNEL_PUBLIC_THREAD, CHANNEL_PRIVATE_THREAD):
             raise ApiError(400, 50024, "Cannot execute action on this channel type")
         return channel
 
@@ -616,6 +617,8 @@ class RestApi:
     async def delete_channel(self, req: RecordedRequest) -> Any:
         world = self.world
         channel = world.channel(int(req.params["channel_id"]))
+        if channel.is_dm:
+            return world.channel_payload(channel)  # "closing" a DM changes nothing for the bot
         needed = Permissions.MANAGE_THREADS if channel.is_thread else Permissions.MANAGE_CHANNELS
         world.require(channel.id, self.bot_id, needed)
         payload = world.channel_payload(channel)
@@ -669,6 +672,11 @@ class RestApi:
         if req.files:
             needed |= Permissions.ATTACH_FILES
         world.require(channel.id, self.bot_id, needed)
+        if channel.is_dm:
+            assert channel.recipient_id is not None
+            recipient = world.user(channel.recipient_id)
+            if not recipient.accepts_dms or recipient.bot or not world.shares_guild(recipient.id, self.bot_id):
+                raise ApiError(403, 50007, "Cannot send messages to this user")
         self._check_upload_size(req, channel.guild_id)
         if body.get("flags") and int(body["flags"]) & v.FLAG_EPHEMERAL:
             errors = FormErrors()
@@ -759,15 +767,33 @@ class RestApi:
         channel = self._text_or_thread(req.params["channel_id"])
         world.require(channel.id, self.bot_id, Permissions.READ_MESSAGE_HISTORY | Permissions.ADD_REACTIONS)
         message = world.message(channel.id, int(req.params["message_id"]))
-        self.emu.reactions.setdefault(message.id, {}).setdefault(req.params["emoji"], set()).add(self.bot_id)
+        users = message.reactions.setdefault(req.params["emoji"], [])
+        if self.bot_id not in users:
+            users.append(self.bot_id)
+            self.emu.dispatch_reaction("MESSAGE_REACTION_ADD", message, self.bot_id, req.params["emoji"])
         return Reply(204)
 
     @route("DELETE", "/channels/{channel_id}/messages/{message_id}/reactions/{emoji}/@me")
     async def remove_reaction(self, req: RecordedRequest) -> Any:
         channel = self._text_or_thread(req.params["channel_id"])
         message = self.world.message(channel.id, int(req.params["message_id"]))
-        self.emu.reactions.get(message.id, {}).get(req.params["emoji"], set()).discard(self.bot_id)
+        users = message.reactions.get(req.params["emoji"], [])
+        if self.bot_id in users:
+            users.remove(self.bot_id)
+            self.emu.dispatch_reaction("MESSAGE_REACTION_REMOVE", message, self.bot_id, req.params["emoji"])
         return Reply(204)
+
+    # ------------------------------------------------------------------ direct messages
+
+    @route("POST", "/users/@me/channels")
+    async def open_dm(self, req: RecordedRequest) -> Any:
+        body = self._message_body(req)
+        recipient = body.get("recipient_id")
+        if recipient is None:
+            errors = FormErrors()
+            errors.required(["recipient_id"])
+            errors.raise_if_any()
+        return self.world.channel_payload(self.world.open_dm(int(recipient)))
 
     # ------------------------------------------------------------------ threads
 
@@ -783,7 +809,7 @@ class RestApi:
     async def start_thread_from_message(self, req: RecordedRequest) -> Any:
         world = self.world
         channel = self._text_or_thread(req.params["channel_id"])
-        if channel.is_thread:
+        if channel.is_thread or channel.is_dm:
             raise ApiError(400, 50024, "Cannot execute action on this channel type")
         body = self._message_body(req)
         self._thread_body(body)
@@ -824,7 +850,7 @@ class RestApi:
     async def start_thread(self, req: RecordedRequest) -> Any:
         world = self.world
         channel = self._text_or_thread(req.params["channel_id"])
-        if channel.is_thread:
+        if channel.is_thread or channel.is_dm:
             raise ApiError(400, 50024, "Cannot execute action on this channel type")
         body = self._message_body(req)
         self._thread_body(body)

@@ -29,6 +29,7 @@ from .core import (
 from .validation import FLAG_COMPONENTS_V2, FLAG_EPHEMERAL, FLAG_LOADING, walk_components
 
 CHANNEL_TEXT = 0
+CHANNEL_DM = 1
 CHANNEL_CATEGORY = 4
 CHANNEL_PUBLIC_THREAD = 11
 CHANNEL_PRIVATE_THREAD = 12
@@ -51,6 +52,8 @@ class User:
     global_name: str | None = None
     bot: bool = False
     avatar: str | None = None
+    #: False: the user turned off DMs from server members; the bot's DMs fail with 50007.
+    accepts_dms: bool = True
 
     def payload(self) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -128,10 +131,10 @@ class Overwrite:
 
 @dataclass
 class Channel:
-    """A guild text channel or a thread (``type`` 11 public, 12 private)."""
+    """A guild text channel, a thread (``type`` 11 public, 12 private) or a DM with the bot (``type`` 1)."""
 
     id: int
-    guild_id: int
+    guild_id: int | None
     type: int
     name: str
     position: int = 0
@@ -153,10 +156,16 @@ class Channel:
     total_message_sent: int = 0
     thread_members: dict[int, dt.datetime] = field(default_factory=dict)
     starter_message_id: int | None = None
+    # DMs only.
+    recipient_id: int | None = None
 
     @property
     def is_thread(self) -> bool:
         return self.type in THREAD_TYPES
+
+    @property
+    def is_dm(self) -> bool:
+        return self.type == CHANNEL_DM
 
 
 @dataclass
@@ -249,6 +258,8 @@ class Message:
     mention_everyone: bool = False
     #: Every earlier version of the message (content, embeds, components, attachments), oldest first.
     history: list[dict[str, Any]] = field(default_factory=list)
+    #: Reactions: emoji (``"✅"`` or ``"name:id"``) → user ids in the order they reacted.
+    reactions: dict[str, list[int]] = field(default_factory=dict)
 
     @property
     def ephemeral(self) -> bool:
@@ -358,6 +369,8 @@ class World:
         self.channel_messages: dict[int, list[int]] = {}
         #: Attachments outside messages (uploads in interaction options), served like message attachments.
         self.loose_attachments: dict[int, Attachment] = {}
+        #: The bot's DM channel with each user (user id → channel).
+        self.dm_channels: dict[int, Channel] = {}
         self.global_commands: dict[tuple[str, int], Command] = {}
         self.guild_commands: dict[int, dict[tuple[str, int], Command]] = {}
         self.application_id = self.ids.next()
@@ -483,8 +496,23 @@ class World:
         thread.thread_members[owner_id] = now
         self.channels[thread.id] = thread
         self.channel_messages[thread.id] = []
+        assert parent.guild_id is not None, "threads live in guild channels"
         self.guild(parent.guild_id).channel_ids.append(thread.id)
         return thread
+
+    def open_dm(self, user_id: int) -> Channel:
+        """The bot's DM channel with a user (created on first use, like POST /users/@me/channels)."""
+        user = self.user(user_id)
+        channel = self.dm_channels.get(user.id)
+        if channel is None:
+            channel = Channel(id=self.ids.next(), guild_id=None, type=CHANNEL_DM, name="", recipient_id=user.id)
+            self.channels[channel.id] = channel
+            self.channel_messages[channel.id] = []
+            self.dm_channels[user.id] = channel
+        return channel
+
+    def shares_guild(self, user_id: int, other_id: int) -> bool:
+        return any(user_id in g.members and other_id in g.members for g in self.guilds.values())
 
     # ------------------------------------------------------------------ lookups (raising Discord's errors)
 
@@ -556,6 +584,9 @@ class World:
     def permissions_in(self, channel_id: int, user_id: int) -> int:
         """Discord's algorithm: base permissions, then @everyone, role and member overwrites of the channel."""
         channel = self.parent_channel(self.channel(channel_id))
+        if channel.is_dm:
+            return DM_PERMISSIONS if user_id in (channel.recipient_id, self.bot.id) else 0
+        assert channel.guild_id is not None
         guild = self.guild(channel.guild_id)
         perms = self.base_permissions(guild.id, user_id)
         if perms == Permissions.ALL:
@@ -615,6 +646,15 @@ class World:
         return data
 
     def channel_payload(self, channel: Channel, *, for_user: int | None = None) -> dict[str, Any]:
+        if channel.is_dm:
+            assert channel.recipient_id is not None
+            return {
+                "id": str(channel.id),
+                "type": CHANNEL_DM,
+                "last_message_id": str(channel.last_message_id) if channel.last_message_id else None,
+                "flags": 0,
+                "recipients": [self.user(channel.recipient_id).payload()],
+            }
         data: dict[str, Any] = {
             "id": str(channel.id),
             "type": channel.type,
@@ -632,7 +672,6 @@ class World:
                     "message_count": channel.message_count,
                     "total_message_sent": channel.total_message_sent,
                     "member_count": min(len(channel.thread_members), 50),
-                    "member_ids_preview": [str(u) for u in list(channel.thread_members)[:8]],
                     "thread_metadata": {
                         "archived": channel.archived,
                         "auto_archive_duration": channel.auto_archive_duration,
@@ -797,6 +836,19 @@ class World:
             data["nonce"] = message.nonce
         if message.position is not None:
             data["position"] = message.position
+        if message.reactions:
+            data["reactions"] = [
+                {
+                    "count": len(users),
+                    "count_details": {"burst": 0, "normal": len(users)},
+                    "me": self.bot.id in users,
+                    "me_burst": False,
+                    "burst_colors": [],
+                    "emoji": emoji_payload(emoji),
+                }
+                for emoji, users in message.reactions.items()
+                if users
+            ]
         if message.thread_id is not None and message.thread_id in self.channels:
             data["thread"] = self.channel_payload(self.channels[message.thread_id], for_user=self.bot.id)
         if gateway and message.guild_id is not None:
@@ -1027,6 +1079,22 @@ class World:
             f"the bot has not registered a command {name!r} (type {type}) for guild {guild_id} or globally; "
             f"registered: {registered or 'nothing — did the bot sync its command tree?'}"
         )
+
+
+DM_PERMISSIONS = (
+    Permissions.VIEW_CHANNEL
+    | Permissions.SEND_MESSAGES
+    | Permissions.EMBED_LINKS
+    | Permissions.ATTACH_FILES
+    | Permissions.READ_MESSAGE_HISTORY
+    | Permissions.ADD_REACTIONS
+)
+
+
+def emoji_payload(emoji: str) -> dict[str, Any]:
+    """``"✅"`` → ``{"id": None, "name": "✅"}``; ``"party:123"`` → ``{"id": "123", "name": "party"}``."""
+    name, _, emoji_id = emoji.partition(":")
+    return {"id": emoji_id or None, "name": name}
 
 
 def guess_content_type(filename: str, data: bytes = b"") -> str | None:

@@ -2,6 +2,7 @@
 
 from tests.discord_emulator.fixtures import (  # noqa: F401  (imported fixtures are registered here)
     discord_classroom,
+    discord_client_errors,
     discord_emulator,
     discord_endpoints,
 )

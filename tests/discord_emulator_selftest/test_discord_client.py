@@ -6,7 +6,7 @@ import asyncio
 import io
 import struct
 import zlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 import discord
 import pytest
@@ -15,7 +15,10 @@ from discord import app_commands
 from discord.ext import commands
 
 from tests.discord_emulator import DiscordEmulator
-from tests.discord_emulator.fixtures import Classroom, running_client, seed_classroom
+from tests.discord_emulator.fixtures import Classroom, patch_discord_endpoints, running_client, seed_classroom
+
+# Handler exceptions are only logged by discord.py: make them fail the test.
+pytestmark = pytest.mark.usefixtures("discord_client_errors")
 
 TEAMS = ["blue", "red", "green", "yellow"]
 
@@ -473,3 +476,81 @@ async def test_the_members_intent_chunks_the_guild(
         assert guild is not None and guild.chunked
         assert {m.name for m in guild.members} >= {"instructor", "blue-1", "blue-2", "red-1", "red-2"}
     assert any(frame.get("op") == 8 for frame in discord_emulator.gateway.connections[0].received)
+
+
+async def test_direct_messages_and_closed_dms(discord_emulator: DiscordEmulator, discord_classroom: Classroom) -> None:
+    client = discord.Client(intents=discord.Intents(guilds=True, dm_messages=True))
+    received: list[discord.Message] = []
+    client.event(_collect(received))
+    shy = discord_emulator.add_user("shy", accepts_dms=False)
+    discord_emulator.add_member(discord_classroom.guild, shy)
+    async with running_client(client, discord_emulator):
+        student = await client.fetch_user(discord_classroom.students["blue"][0].id)
+        await student.send("your hint: check the image tag")
+        assert [m.content for m in discord_emulator.dm_messages(student.id)] == ["your hint: check the image tag"]
+        with pytest.raises(discord.Forbidden) as caught:
+            await (await client.fetch_user(shy.id)).send("hello?")
+        assert caught.value.code == 50007
+        discord_emulator.post_dm(student.id, "thanks!")
+        await discord_emulator.wait_until(lambda: any(m.content == "thanks!" for m in received), what="the DM")
+        assert isinstance(received[-1].channel, discord.DMChannel)
+
+
+def _collect(into: list[discord.Message]) -> Callable[[discord.Message], Awaitable[None]]:
+    async def on_message(message: discord.Message) -> None:
+        into.append(message)
+
+    return on_message
+
+
+async def test_reactions_both_ways(discord_emulator: DiscordEmulator, discord_classroom: Classroom) -> None:
+    client = discord.Client(intents=discord.Intents(guilds=True, guild_reactions=True))
+    seen: list[discord.RawReactionActionEvent] = []
+
+    @client.event
+    async def on_raw_reaction_add(payload: discord.RawReactionActionEvent) -> None:
+        seen.append(payload)
+
+    async with running_client(client, discord_emulator):
+        channel = client.get_channel(discord_classroom.alerts.id)
+        assert isinstance(channel, discord.TextChannel)
+        sent = await channel.send("vote")
+        await sent.add_reaction("✅")
+        discord_emulator.react(sent.id, discord_classroom.instructor, "✅")
+        await discord_emulator.wait_until(lambda: len(seen) == 2, what="two reactions")
+        assert [(p.user_id, str(p.emoji)) for p in seen] == [
+            (discord_emulator.world.bot.id, "✅"),
+            (discord_classroom.instructor.id, "✅"),
+        ]
+        fetched = await channel.fetch_message(sent.id)
+        assert [(str(r.emoji), r.count, r.me) for r in fetched.reactions] == [("✅", 2, True)]
+
+
+async def test_privileged_intents_must_be_enabled_for_the_application() -> None:
+    async with DiscordEmulator(privileged_intents=0) as emulator:
+        seed_classroom(emulator)
+        client = discord.Client(intents=discord.Intents(guilds=True, members=True))
+        with pytest.raises(discord.PrivilegedIntentsRequired):
+            async with running_client(client, emulator):
+                pass
+
+
+async def test_a_wrong_token_is_a_login_failure(discord_emulator: DiscordEmulator) -> None:
+    client = discord.Client(intents=discord.Intents(guilds=True))
+    with patch_discord_endpoints(discord_emulator):
+        with pytest.raises(discord.LoginFailure):
+            await client.login("not-the-token")
+        await client.close()
+    assert discord_emulator.invalid_request_count == 1
+
+
+async def test_unanswered_heartbeats_make_the_client_reconnect_and_resume(probe: Probe) -> None:
+    async with DiscordEmulator(heartbeat_interval=0.1) as emulator:
+        room = seed_classroom(emulator)
+        client = discord.Client(intents=discord.Intents(guilds=True), heartbeat_timeout=0.4)
+        async with running_client(client, emulator):
+            emulator.gateway.ack_heartbeats = False
+            await emulator.wait_until(lambda: emulator.gateway.resumes >= 1, what="a resume after the zombie socket")
+            emulator.gateway.ack_heartbeats = True
+            await emulator.wait_until(lambda: bool(emulator.gateway.live), what="a live session")
+            assert client.get_guild(room.id) is not None

@@ -13,6 +13,9 @@ import pytest_asyncio
 from tests.discord_emulator import DiscordEmulator, Intents, Permissions
 from tests.discord_emulator.fixtures import Classroom
 
+# Handler exceptions are only logged by discord.py: make them fail the test.
+pytestmark = pytest.mark.usefixtures("discord_client_errors")
+
 
 class Raw:
     """A bare client: REST with the bot token, and a gateway socket it drives by hand."""
