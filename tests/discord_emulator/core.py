@@ -144,6 +144,7 @@ class ApiError(Exception):
         message: str,
         errors: Mapping[str, Any] | None = None,
         headers: Mapping[str, str] | None = None,
+        raw_body: Mapping[str, Any] | None = None,
     ) -> None:
         super().__init__(f"{status} {message} (code {code})")
         self.status = status
@@ -151,8 +152,11 @@ class ApiError(Exception):
         self.message = message
         self.errors = dict(errors) if errors else None
         self.headers = dict(headers or {})
+        self.raw_body = dict(raw_body) if raw_body is not None else None
 
     def body(self) -> dict[str, Any]:
+        if self.raw_body is not None:
+            return dict(self.raw_body)
         body: dict[str, Any] = {"message": self.message, "code": self.code}
         if self.errors:
             body["errors"] = self.errors

@@ -64,12 +64,17 @@ class DiscordEmulator:
         interaction_token_ttl: float = 15 * 60.0,
         compress_gateway: bool = False,
         privileged_intents: int = PRIVILEGED_INTENTS,
+        rename_limit: tuple[int, float] | None = None,
     ) -> None:
         self.clock = Clock()
         self.world = World(self.clock, application_name=application_name)
         self._token = token or self._make_token()
         self.interaction_ack_timeout = interaction_ack_timeout
         self.interaction_token_ttl = interaction_token_ttl
+        #: (count, seconds): Discord lets a channel or thread be renamed twice per 10 minutes — ``(2, 600)``
+        #: turns that sub-limit on (its window runs on ``clock``, so a test can ``clock.advance`` past it).
+        self.rename_limit = rename_limit
+        self.renames: dict[int, list[float]] = {}
         self.ratelimits = RateLimiter(Limit(*rate_limit), global_rate_limit)
         self.invalid_requests = InvalidRequests(invalid_request_limit)
         self.gateway = Gateway(
@@ -131,7 +136,7 @@ class DiscordEmulator:
         await site.start()
         server = site._server
         assert server is not None
-        self.port = server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        self.port = server.sockets[0].getsockname()[1]  # type: ignore[attr-defined]
         self.world.base_url = self.base_url
         self.gateway.base_ws_url = f"ws://127.0.0.1:{self.port}"
 
@@ -281,7 +286,7 @@ class DiscordEmulator:
                 if name == "payload_json":
                     record.json = self._parse_json(bytes(data))
                 elif filename is not None:
-                    content_type = part.headers.get("Content-Type")  # type: ignore[union-attr]
+                    content_type = part.headers.get("Content-Type")
                     record.files.append(UploadedFile(name, filename, content_type, bytes(data)))
                 else:
                     record.form[name] = bytes(data).decode()

@@ -150,16 +150,16 @@ class Fault:
                         "X-RateLimit-Reset-After": f"{self.retry_after:.3f}",
                     }
                 )
-            body = self.body if self.body is not None else rate_limited_body(self.retry_after, is_global=self.global_)
-            return 429, headers, json.dumps(body).encode()
+            answer = self.body if self.body is not None else rate_limited_body(self.retry_after, is_global=self.global_)
+            return 429, headers, json.dumps(answer).encode()
         if self.body is not None:
             return self.status, {"Content-Type": "application/json"}, json.dumps(self.body).encode()
         if self.status in (502, 504, 524):
             page = f"<html><head><title>{self.status} Bad Gateway</title></head><body>cloudflare</body></html>"
             return self.status, {"Content-Type": "text/html"}, page.encode()
         text = {500: "500: Internal Server Error", 503: "upstream connect error or disconnect/reset before headers"}
-        body = {"message": text.get(self.status, f"{self.status}: Error"), "code": 0}
-        return self.status, {"Content-Type": "application/json"}, json.dumps(body).encode()
+        error = {"message": text.get(self.status, f"{self.status}: Error"), "code": 0}
+        return self.status, {"Content-Type": "application/json"}, json.dumps(error).encode()
 
 
 class InvalidRequests:

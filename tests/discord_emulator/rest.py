@@ -31,6 +31,7 @@ from .state import (
     MESSAGE_THREAD_CREATED,
     MESSAGE_THREAD_STARTER,
     Channel,
+    Command,
     Message,
     Overwrite,
     UploadedFile,
@@ -75,7 +76,7 @@ class Reply:
     body: Any = None
 
 
-Handler = Callable[[RecordedRequest], Awaitable[Any]]
+Handler = Callable[..., Awaitable[Any]]
 
 
 @dataclass
@@ -280,7 +281,7 @@ class RestApi:
         command, created = self.world.upsert_command(int(req.params["guild_id"]), req.json)
         return Reply(201 if created else 200, command.to_payload())
 
-    def _command(self, guild_id: int | None, command_id: str) -> tuple[tuple[str, int], ix.Command]:
+    def _command(self, guild_id: int | None, command_id: str) -> tuple[tuple[str, int], Command]:
         for key, command in self.world.commands_for(guild_id).items():
             if str(command.id) == command_id:
                 return key, command
@@ -580,6 +581,7 @@ class RestApi:
         perms = world.permissions_in(channel.id, self.bot_id)
         if not perms & Permissions.VIEW_CHANNEL:
             raise ApiError(403, 50001, "Missing Access")
+        self._count_rename(channel, body)
         if channel.is_thread:
             manage = bool(perms & Permissions.MANAGE_THREADS)
             if not manage and (channel.owner_id != self.bot_id or body.get("locked") is not None):
@@ -612,6 +614,28 @@ class RestApi:
                 ]
             self.emu.dispatch_channel("CHANNEL_UPDATE", channel)
         return world.channel_payload(channel, for_user=self.bot_id)
+
+    def _count_rename(self, channel: Channel, body: dict[str, Any]) -> None:
+        """Discord's hidden sub-limit: a channel's (or thread's) name and topic change twice per 10 minutes."""
+        limit = self.emu.rename_limit
+        renames = ("name" in body and body["name"] != channel.name) or (
+            "topic" in body and body["topic"] != channel.topic
+        )
+        if limit is None or not renames:
+            return
+        count, window = limit
+        now = self.emu.clock.monotonic()
+        history = [t for t in self.emu.renames.get(channel.id, []) if now - t < window]
+        if len(history) >= count:
+            retry_after = round(window - (now - history[0]), 3)
+            raise ApiError(
+                429,
+                0,
+                "You are being rate limited.",
+                headers={"Retry-After": str(max(1, int(retry_after))), "X-RateLimit-Scope": "user"},
+                raw_body={"message": "You are being rate limited.", "retry_after": retry_after, "global": False},
+            )
+        self.emu.renames[channel.id] = [*history, now]
 
     @route("DELETE", "/channels/{channel_id}")
     async def delete_channel(self, req: RecordedRequest) -> Any:
@@ -793,7 +817,7 @@ class RestApi:
             errors = FormErrors()
             errors.required(["recipient_id"])
             errors.raise_if_any()
-        return self.world.channel_payload(self.world.open_dm(int(recipient)))
+        return self.world.channel_payload(self.world.open_dm(int(str(recipient))))
 
     # ------------------------------------------------------------------ threads
 

@@ -522,10 +522,10 @@ class World:
         except (KeyError, ValueError):
             raise not_found("User", UNKNOWN_USER) from None
 
-    def guild(self, guild_id: int) -> Guild:
+    def guild(self, guild_id: int | None) -> Guild:
         try:
-            return self.guilds[int(guild_id)]
-        except (KeyError, ValueError):
+            return self.guilds[int(guild_id)]  # type: ignore[arg-type]
+        except (KeyError, ValueError, TypeError):
             raise not_found("Guild", UNKNOWN_GUILD) from None
 
     def channel(self, channel_id: int) -> Channel:
@@ -534,7 +534,7 @@ class World:
         except (KeyError, ValueError):
             raise not_found("Channel", UNKNOWN_CHANNEL) from None
 
-    def member(self, guild_id: int, user_id: int) -> Member:
+    def member(self, guild_id: int | None, user_id: int) -> Member:
         try:
             return self.guild(guild_id).members[int(user_id)]
         except (KeyError, ValueError):

@@ -554,3 +554,22 @@ async def test_unanswered_heartbeats_make_the_client_reconnect_and_resume(probe:
             emulator.gateway.ack_heartbeats = True
             await emulator.wait_until(lambda: bool(emulator.gateway.live), what="a live session")
             assert client.get_guild(room.id) is not None
+
+
+async def test_the_rename_sub_limit_stops_a_third_rename_within_ten_minutes() -> None:
+    async with DiscordEmulator(rename_limit=(2, 600.0)) as emulator:
+        room = seed_classroom(emulator)
+        client = discord.Client(intents=discord.Intents(guilds=True), max_ratelimit_timeout=30)
+        async with running_client(client, emulator):
+            channel = client.get_channel(room.alerts.id)
+            assert isinstance(channel, discord.TextChannel)
+            thread = await channel.create_thread(name="incident-7", type=discord.ChannelType.public_thread)
+            thread = await thread.edit(name="incident-7 (firing)")
+            thread = await thread.edit(name="incident-7 (acknowledged)")
+            with pytest.raises(discord.RateLimited) as caught:
+                await thread.edit(name="incident-7 (resolved)")
+            assert caught.value.retry_after > 500
+            await thread.edit(archived=True)  # not a rename: no sub-limit
+            emulator.clock.advance(600)
+            await thread.edit(name="incident-7 (resolved)", archived=False)
+        assert emulator.world.channel(thread.id).name == "incident-7 (resolved)"
