@@ -116,14 +116,17 @@ class InteractionRecord:
 
     @property
     def followups(self) -> list[Message]:
+        """The messages the followup endpoint returned, in order. The first followup after a "thinking" defer
+        fills the deferred original on Discord, so then ``followups[0]`` *is* ``original`` (same id)."""
         messages = self.emulator.world.messages
         return [messages[m] for m in self.followup_ids if m in messages and not messages[m].deleted]
 
     @property
     def messages(self) -> list[Message]:
-        """The original response (if a message) and the followups, in order."""
+        """Every distinct message of the response: the original (if a message), then the other followups."""
         original = self.original
-        return ([original] if original is not None else []) + self.followups
+        others = [m for m in self.followups if m.id != self.original_id]
+        return ([original] if original is not None else []) + others
 
     @property
     def ephemeral(self) -> bool:
@@ -149,8 +152,27 @@ class InteractionRecord:
         return self
 
     async def wait_response(self, timeout: float = 5.0) -> InteractionRecord:  # noqa: ASYNC109
-        """Until the bot called the callback endpoint (any accepted callback type)."""
-        return await self.wait_until(lambda r: r.acknowledged, timeout)
+        """Until the bot acknowledged the interaction (any accepted callback type).
+
+        Fails as soon as Discord would give up: a callback was refused, or 3 s passed on the emulator's clock
+        without one (the user sees "The application did not respond").
+        """
+        emulator = self.emulator
+        deadline = emulator.interaction_ack_timeout + 0.25
+
+        def settled(record: InteractionRecord) -> bool:
+            late = emulator.clock.monotonic() - record.created_at > deadline
+            return record.acknowledged or bool(record.rejected) or late
+
+        await self.wait_until(settled, timeout)
+        if not self.acknowledged:
+            why = (
+                f"Discord refused its answer: {self.rejected}"
+                if self.rejected
+                else f'no callback within {emulator.interaction_ack_timeout:g} s ("The application did not respond")'
+            )
+            raise AssertionError(f"the bot did not acknowledge {self.describe()}: {why}.\n{emulator.diagnostics()}")
+        return self
 
     async def wait_original(self, timeout: float = 5.0) -> Message:  # noqa: ASYNC109
         """Until the original response exists and is no longer "thinking" (deferred and then edited)."""

@@ -541,6 +541,7 @@ class RestApi:
             world.edit_message(original, {k: val for k, val in body.items() if k != "flags"}, req.files)
             original.edited_timestamp = None
             message = original
+            record.followup_ids.append(original.id)  # what the followup request returned: the same message
             record.log.append(("followup", body))
             self._dispatch_message("MESSAGE_UPDATE", message)
         else:

@@ -365,7 +365,8 @@ async def test_a_deferred_answer_fills_the_thinking_message(
     probe.release.set()
     message = await record.wait_original()
     assert message.content == "done" and not message.loading
-    assert record.followups == []
+    # The followup filled the "thinking" message: one message, which the followup request returned.
+    assert [m.id for m in record.followups] == [message.id] and record.messages == [message]
 
 
 async def test_a_zlib_stream_gateway_works_too(probe: Probe) -> None:

@@ -459,3 +459,14 @@ async def test_bulk_overwrite_keeps_ids_and_validates(raw: Raw, discord_classroo
         "PUT", f"/applications/{app}/guilds/{discord_classroom.id}/commands", [{"name": "Bad Name", "description": "x"}]
     )
     assert status == 400 and "name" in errors_of(body)["0"]
+
+
+async def test_waiting_for_an_answer_fails_fast_when_discord_would_give_up(
+    raw: Raw, discord_classroom: Classroom
+) -> None:
+    await _register(raw, discord_classroom, [{"name": "mute", "description": "Never answers"}])
+    await raw.connect()
+    record = await raw.emulator.slash(discord_classroom.guild, "alerts", "instructor", "mute", wait=False)
+    raw.emulator.clock.advance(3.5)
+    with pytest.raises(AssertionError, match="The application did not respond"):
+        await record.wait_response(timeout=1)
