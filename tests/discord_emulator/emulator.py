@@ -751,9 +751,15 @@ class DiscordEmulator:
 
     # ------------------------------------------------------------------ reading what the bot did
 
-    def messages(self, channel: Any, *, include_ephemeral: bool = True) -> list[Message]:
-        """The messages of a channel or thread, oldest first (by id, name or any object with ``.id``)."""
-        return self.world.channel_history(self._channel_id(channel), include_ephemeral=include_ephemeral)
+    def messages(self, channel: Any, *, include_ephemeral: bool = True, include_system: bool = False) -> list[Message]:
+        """The messages of a channel or thread, oldest first (by id, name or any object with ``.id``).
+
+        System messages are left out unless asked for: the "… started a thread" notice (type 18) and the
+        thread starter (type 21) that Discord puts first in a thread started from a message.
+        """
+        return self.world.channel_history(
+            self._channel_id(channel), include_ephemeral=include_ephemeral, include_system=include_system
+        )
 
     def last_message(self, channel: Any) -> Message | None:
         history = self.messages(channel)

@@ -29,7 +29,6 @@ from .state import (
     MESSAGE_CHAT_INPUT_COMMAND,
     MESSAGE_DEFAULT,
     MESSAGE_THREAD_CREATED,
-    MESSAGE_THREAD_STARTER,
     Channel,
     Command,
     Message,
@@ -855,18 +854,7 @@ class RestApi:
         thread.rate_limit_per_user = body.get("rate_limit_per_user") or 0
         thread.starter_message_id = message.id
         message.thread_id = thread.id
-        starter = world.new_message(
-            thread.id,
-            message.author_id,
-            {"content": ""},
-            type=MESSAGE_THREAD_STARTER,
-        )
-        starter.message_reference = {
-            "type": 0,
-            "message_id": str(message.id),
-            "channel_id": str(channel.id),
-            "guild_id": str(channel.guild_id),
-        }
+        world.add_thread_starter(thread, message)
         self.emu.dispatch_thread_create(thread)
         self.emu.dispatch_message("MESSAGE_UPDATE", message)
         return world.channel_payload(thread, for_user=self.bot_id)

@@ -40,6 +40,9 @@ MESSAGE_THREAD_CREATED = 18
 MESSAGE_REPLY = 19
 MESSAGE_CHAT_INPUT_COMMAND = 20
 MESSAGE_THREAD_STARTER = 21
+MESSAGE_CONTEXT_MENU_COMMAND = 23
+#: Messages somebody wrote (the rest are system messages: "started a thread", thread starters, pins…).
+REGULAR_MESSAGE_TYPES = (MESSAGE_DEFAULT, MESSAGE_REPLY, MESSAGE_CHAT_INPUT_COMMAND, MESSAGE_CONTEXT_MENU_COMMAND)
 
 #: Discord's upload limit for a server without boosts (what ``attachment_size_limit`` reports).
 DEFAULT_ATTACHMENT_SIZE_LIMIT = 10 * 1024 * 1024
@@ -266,6 +269,11 @@ class Message:
         return bool(self.flags & FLAG_EPHEMERAL)
 
     @property
+    def system(self) -> bool:
+        """A system message (type 18 "started a thread", 21 thread starter, …), not one somebody wrote."""
+        return self.type not in REGULAR_MESSAGE_TYPES
+
+    @property
     def loading(self) -> bool:
         return bool(self.flags & FLAG_LOADING)
 
@@ -371,6 +379,9 @@ class World:
         self.loose_attachments: dict[int, Attachment] = {}
         #: The bot's DM channel with each user (user id → channel).
         self.dm_channels: dict[int, Channel] = {}
+        #: Thread id → its THREAD_STARTER_MESSAGE (type 21). It has the thread's id, which is also the id of the
+        #: parent-channel message the thread was started from, so it lives outside ``messages``.
+        self.thread_starters: dict[int, Message] = {}
         self.global_commands: dict[tuple[str, int], Command] = {}
         self.guild_commands: dict[int, dict[tuple[str, int], Command]] = {}
         self.application_id = self.ids.next()
@@ -500,6 +511,26 @@ class World:
         self.guild(parent.guild_id).channel_ids.append(thread.id)
         return thread
 
+    def add_thread_starter(self, thread: Channel, message: Message) -> Message:
+        """The system message a thread started from ``message`` begins with (same id as thread and message)."""
+        starter = Message(
+            id=thread.id,
+            channel_id=thread.id,
+            guild_id=thread.guild_id,
+            author_id=message.author_id,
+            content="",
+            timestamp=self.clock.now(),
+            type=MESSAGE_THREAD_STARTER,
+            message_reference={
+                "type": 0,
+                "message_id": str(message.id),
+                "channel_id": str(message.channel_id),
+                "guild_id": str(message.guild_id),
+            },
+        )
+        self.thread_starters[thread.id] = starter
+        return starter
+
     def open_dm(self, user_id: int) -> Channel:
         """The bot's DM channel with a user (created on first use, like POST /users/@me/channels)."""
         user = self.user(user_id)
@@ -541,6 +572,9 @@ class World:
             raise not_found("Member", UNKNOWN_MEMBER) from None
 
     def message(self, channel_id: int, message_id: int) -> Message:
+        starter = self.thread_starters.get(int(channel_id))
+        if starter is not None and starter.id == int(message_id):
+            return starter
         try:
             message = self.messages[int(message_id)]
         except (KeyError, ValueError):
@@ -832,6 +866,14 @@ class World:
             data["interaction"] = legacy
         if message.message_reference is not None:
             data["message_reference"] = message.message_reference
+            referenced = self.messages.get(int(message.message_reference.get("message_id") or 0))
+            if message.type in (MESSAGE_REPLY, MESSAGE_THREAD_STARTER) and referenced is not None:
+                if referenced.deleted:
+                    data["referenced_message"] = None
+                elif referenced is not message:
+                    inner = self.message_payload(referenced)
+                    inner.pop("referenced_message", None)
+                    data["referenced_message"] = inner
         if message.nonce is not None:
             data["nonce"] = message.nonce
         if message.position is not None:
@@ -1008,11 +1050,18 @@ class World:
         message.mention_role_ids = [int(r) for r in re.findall(r"<@&(\d+)>", message.content)]
         message.mention_everyone = "@everyone" in message.content or "@here" in message.content
 
-    def channel_history(self, channel_id: int, *, include_ephemeral: bool = True) -> list[Message]:
+    def channel_history(
+        self, channel_id: int, *, include_ephemeral: bool = True, include_system: bool = True
+    ) -> list[Message]:
         result = []
+        starter = self.thread_starters.get(int(channel_id))
+        if starter is not None and include_system:
+            result.append(starter)
         for message_id in self.channel_messages.get(int(channel_id), []):
             message = self.messages[message_id]
             if message.deleted or (message.ephemeral and not include_ephemeral):
+                continue
+            if message.system and not include_system:
                 continue
             result.append(message)
         return result

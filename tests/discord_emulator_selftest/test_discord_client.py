@@ -266,6 +266,11 @@ async def test_messages_threads_edits_and_files(
     sent = await alerts.send("new incident", embed=embed)
     thread = await sent.create_thread(name="incident-1")
     assert thread.id == sent.id  # Discord: a thread started from a message shares its id
+    [starter] = discord_emulator.messages(thread, include_system=True)
+    assert (starter.type, starter.id) == (21, thread.id) and discord_emulator.messages(thread) == []
+    fetched = await thread.fetch_message(thread.id)  # discord.py's Thread.starter_message id is the thread's
+    assert fetched.type is discord.MessageType.thread_starter_message
+    assert fetched.reference is not None and fetched.reference.message_id == sent.id
     renamed = await thread.edit(name="incident-1 (CrashLoop)")
     archived = await renamed.edit(archived=True, locked=True)
     await sent.edit(content="incident resolved")
