@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-pytest_plugins = ["tests.emulators.fixtures"]
+pytest_plugins = ["tests.emulators.fixtures", "tests.discord_emulator.fixtures"]
 
 
 @pytest.fixture(autouse=True)
