@@ -153,14 +153,10 @@ async def _dispatch(args: argparse.Namespace, settings: Settings, out: _Output) 
 
 
 async def _run(settings: Settings) -> int:
-    """Everything the bot needs is checked here; the Discord front end is its last part."""
-    load_catalog(settings.catalog.scenarios_dir)
-    await upgrade(settings.store.url)
-    if settings.discord.token is None:
-        raise ConfigInvalid(
-            "KUBECAMP_DISCORD_TOKEN is not set (expected the bot token from the Discord developer portal)"
-        )
-    raise ConfigInvalid("this build has no Discord front end yet; use the `kubecamp challenge` commands")
+    from bot import app  # the Discord side is imported only by the command that runs it
+
+    await app.run(settings)
+    return EXIT_OK
 
 
 def _scenarios(args: argparse.Namespace, settings: Settings, out: _Output) -> int:

@@ -24,23 +24,30 @@ OnDue = Callable[[int, Due, str, int], Awaitable[None]]
 
 
 class Scheduler:
-    def __init__(self, *, catalog: Catalog, store: Store, on_due: OnDue) -> None:
+    def __init__(self, *, catalog: Catalog, store: Store) -> None:
         self._catalog = catalog
         self._store = store
-        self._on_due = on_due
+        self._on_due: OnDue | None = None
         # misfire_grace_time=None: a job is run however late (the bot was down); coalesce: once.
         self._scheduler = AsyncIOScheduler(
             timezone="UTC", job_defaults={"misfire_grace_time": None, "coalesce": True, "max_instances": 1}
         )
 
-    async def start(self) -> int:
-        """Start, with a job for every timeline entry of every active run. Returns the jobs planned."""
+    async def start(self, *, on_due: OnDue) -> int:
+        """Start, with a job for every timeline entry of every active run. Returns the jobs planned.
+
+        `on_due` is given here rather than at construction: it is the flow's, and the flow needs
+        this scheduler to be built first.
+        """
+        self._on_due = on_due
         self._scheduler.start()
         for run in await self._store.active_runs():
             self.schedule_run(run)
         return len(self._scheduler.get_jobs())
 
     def schedule_run(self, run: Run) -> None:
+        if self._on_due is None:
+            raise RuntimeError("the scheduler is not started")
         self.cancel_run(run.id)
         for entry in timeline(self._catalog.get(run.challenge_id), run):
             self._scheduler.add_job(

@@ -95,22 +95,22 @@ async def reply(interaction: discord.Interaction, text: str) -> None:
 ErrorHandler = Callable[[discord.Interaction, app_commands.AppCommandError], Coroutine[Any, Any, None]]
 
 
+async def report(interaction: discord.Interaction, error: BaseException, lang: Lang) -> None:
+    """Answer the user about `error`: what to do for a known one, an id to quote for anything else."""
+    message = explain(error)
+    if message is None:
+        error_id = uuid.uuid4().hex[:8]
+        command = interaction.command.qualified_name if interaction.command else "a component"
+        log.error("%s failed [%s]", command, error_id, exc_info=error)
+        message = Message("err.unexpected", {"id": error_id})
+    try:
+        await reply(interaction, render(message, lang))
+    except discord.HTTPException:
+        log.warning("could not tell the user about %s", type(error).__name__, exc_info=True)
+
+
 def make_handler(lang: Lang) -> ErrorHandler:
     async def on_app_command_error(interaction: discord.Interaction, error: app_commands.AppCommandError) -> None:
-        original = error.original if isinstance(error, app_commands.CommandInvokeError) else error
-        message = explain(original)
-        if message is None:
-            error_id = uuid.uuid4().hex[:8]
-            log.error(
-                "command %s failed [%s]",
-                interaction.command and interaction.command.qualified_name,
-                error_id,
-                exc_info=original,
-            )
-            message = Message("err.unexpected", {"id": error_id})
-        try:
-            await reply(interaction, render(message, lang))
-        except discord.HTTPException:
-            log.warning("could not tell the user about %s", type(original).__name__, exc_info=True)
+        await report(interaction, error.original if isinstance(error, app_commands.CommandInvokeError) else error, lang)
 
     return on_app_command_error

@@ -6,18 +6,15 @@ shown in the echo instead of being typed.
 
 from __future__ import annotations
 
-import logging
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import discord
 
-from bot.discord.errors import explain, reply
-from bot.i18n import Lang, Message, render, t
+from bot.discord.errors import report
+from bot.i18n import Lang, t
 from bot.store import Team
 from bot.submissions import SubmissionForm, SubmissionService
-
-log = logging.getLogger(__name__)
 
 
 class SubmitModal(discord.ui.Modal):
@@ -80,11 +77,9 @@ class SubmitModal(discord.ui.Modal):
 
     # Modal.on_error takes no item at run time; discord.py's typing inherits BaseView's signature.
     async def on_error(self, interaction: discord.Interaction, error: Exception, /) -> None:  # type: ignore[override]
-        message = explain(error)
-        if message is None:
-            log.error("submission failed", exc_info=error)
-            message = Message("err.unexpected", {"id": "submit"})
-        await reply(interaction, render(message, self._lang))
+        # Discord has closed the form; the user opens a new one, so this one is finished too.
+        self.stop()
+        await report(interaction, error, self._lang)
 
 
 def completion_time(finished_at: datetime | None, now: datetime, timezone: str) -> str:

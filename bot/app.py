@@ -1,0 +1,151 @@
+"""The composition root: builds every part from the settings and runs them on one asyncio loop.
+
+Nothing else constructs services. `build()` wires them (each dependency passed by keyword), `App`
+starts them in order — store, cluster, outbox, scheduler, web server, Discord — and stops them in
+reverse, and `run()` does both around SIGTERM/SIGINT.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from bot.challenges.catalog import Catalog, load_catalog
+from bot.challenges.flow import ChallengeFlow
+from bot.challenges.runs import RunService, utcnow
+from bot.cluster import Cluster
+from bot.config import Settings
+from bot.discord import endpoints
+from bot.discord.client import KubecampBot, Services
+from bot.discord.transport import DiscordTransport
+from bot.errors import ConfigInvalid
+from bot.notify import Outbox
+from bot.scheduler import Scheduler
+from bot.scoreboard import Scoreboard
+from bot.store import Store, upgrade
+from bot.submissions import SubmissionService
+from bot.teams import TeamService
+from bot.web import WebServer, make_app
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class App:
+    settings: Settings
+    catalog: Catalog
+    store: Store
+    cluster: Cluster
+    outbox: Outbox
+    scheduler: Scheduler
+    flow: ChallengeFlow
+    bot: KubecampBot
+    web: WebServer
+    _gateway: asyncio.Task[None] | None = field(default=None, init=False)
+
+    async def start(self) -> None:
+        token = self.settings.discord.token
+        if token is None:
+            raise ConfigInvalid(
+                "KUBECAMP_DISCORD_TOKEN is not set (expected the bot token from the Discord developer portal)"
+            )
+        self.outbox.start()
+        planned = await self.scheduler.start(on_due=self.flow.on_due)
+        log.info("scheduler: %d jobs for the active runs", planned)
+        await self.web.start()
+        await self.bot.login(token.get_secret_value())
+        self._gateway = asyncio.create_task(self.bot.connect(reconnect=True), name="discord gateway")
+
+    async def wait_ready(self) -> None:
+        await self.bot.wait_until_ready()
+
+    async def stop(self) -> None:
+        """Stop in reverse order; each part is stopped even if an earlier one fails to."""
+        with contextlib.suppress(Exception):
+            await self.bot.close()
+        if self._gateway is not None:
+            self._gateway.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._gateway
+        self.scheduler.shutdown()
+        await self.web.stop()
+        await self.outbox.aclose()
+        await self.cluster.close()
+        await self.store.close()
+
+
+async def build(settings: Settings, *, clock: Callable[[], datetime] = utcnow) -> App:
+    endpoints.point_at(api_base=settings.discord.api_base, gateway_url=settings.discord.gateway_url)
+    catalog = load_catalog(settings.catalog.scenarios_dir)
+    await upgrade(settings.store.url)
+    store = await Store.open(settings.store.url)
+    cluster = await Cluster.connect(
+        kubeconfig=settings.kube.config, context=settings.kube.context, request_timeout=settings.kube.timeout_seconds
+    )
+    lang = settings.catalog.language
+    runs = RunService(catalog=catalog, store=store, cluster=cluster, cluster_shared=settings.kube.shared, clock=clock)
+    transport = DiscordTransport()
+    outbox = Outbox(store=store, transport=transport, clock=clock)
+    scheduler = Scheduler(catalog=catalog, store=store)
+    flow = ChallengeFlow(
+        runs=runs, store=store, catalog=catalog, outbox=outbox, scheduler=scheduler, lang=lang, clock=clock
+    )
+    teams = TeamService(store=store, namespace_prefix=settings.kube.namespace_prefix)
+    services = Services(
+        flow=flow,
+        teams=teams,
+        scoreboard=Scoreboard(store=store, catalog=catalog),
+        submissions=SubmissionService(store=store, clock=clock),
+        catalog=catalog,
+        notifier=outbox,
+        lang=lang,
+        instructor_role=settings.discord.instructor_role,
+        timezone=settings.catalog.timezone,
+    )
+    bot = KubecampBot(services=services, guild_ids=settings.discord.guild_ids, global_sync=settings.discord.global_sync)
+    transport.bind(bot)
+
+    async def discord_ready() -> None:
+        if not bot.is_ready() or bot.is_closed():
+            raise ConnectionError("Discord gateway not connected")
+
+    web = WebServer(
+        make_app(probes={"store": store.ping, "discord": discord_ready, "kubernetes": cluster.ping}),
+        host=settings.web.host,
+        port=settings.web.port,
+    )
+    return App(
+        settings=settings,
+        catalog=catalog,
+        store=store,
+        cluster=cluster,
+        outbox=outbox,
+        scheduler=scheduler,
+        flow=flow,
+        bot=bot,
+        web=web,
+    )
+
+
+async def run(settings: Settings) -> None:
+    """Run until SIGTERM or SIGINT, then shut down cleanly."""
+    if settings.discord.token is None:
+        raise ConfigInvalid(
+            "KUBECAMP_DISCORD_TOKEN is not set (expected the bot token from the Discord developer portal)"
+        )
+    app = await build(settings)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        await app.start()
+        await stop.wait()
+        log.info("stopping")
+    finally:
+        await app.stop()

@@ -1,0 +1,217 @@
+"""A class in Discord, end to end: the real App (store, cluster, outbox, scheduler, bot) against the
+Discord emulator and the emulated cluster.
+
+`/challenge start 2` → namespace and manifests applied, a thread with the briefing; the clock
+passes 20 minutes → results and hints posted once; fixes applied → `/challenge verify` → all ✅,
+the run finished with tier and points; the scoreboard, its CSV and its chart; the submission modal.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from bot.app import App, build
+from bot.config import (
+    CatalogSettings,
+    DiscordSettings,
+    KubeSettings,
+    LogSettings,
+    Settings,
+    StoreSettings,
+    WebSettings,
+)
+from tests.discord_emulator.emulator import DiscordEmulator
+from tests.discord_emulator.fixtures import Classroom, patch_discord_endpoints
+from tests.emulators.kube import KubeCluster
+from tests.scenarios.test_catalogue_behaviour import CATALOG, apply_like_a_student
+
+REPO = Path(__file__).parents[2]
+
+
+class Clock:
+    """Real time, shifted: a test moves the class's start into the past instead of waiting."""
+
+    def __init__(self) -> None:
+        self.offset = timedelta(0)
+
+    def __call__(self) -> datetime:
+        return datetime.now(UTC) + self.offset
+
+
+@dataclass
+class Class:
+    app: App
+    discord: DiscordEmulator
+    room: Classroom
+    kube: KubeCluster
+    clock: Clock
+
+
+@pytest.fixture
+async def live_class(
+    discord_emulator: DiscordEmulator, discord_classroom: Classroom, kube_cluster: KubeCluster, tmp_path: Path
+) -> AsyncIterator[Class]:
+    settings = Settings(
+        store=StoreSettings(data_dir=tmp_path),
+        catalog=CatalogSettings(scenarios_dir=REPO / "scenarios", language="en"),
+        kube=KubeSettings(config=kube_cluster.write_kubeconfig(tmp_path / "kubeconfig"), timeout_seconds=5),
+        discord=DiscordSettings(
+            token=discord_emulator.token,
+            guild_ids=[discord_classroom.id],
+            instructor_role="instructor",
+            api_base=discord_emulator.api_url,
+            gateway_url=discord_emulator.gateway_url,
+        ),
+        web=WebSettings(host="127.0.0.1", port=0),
+        log=LogSettings(),
+    )
+    clock = Clock()
+    with patch_discord_endpoints(discord_emulator):
+        app = await build(settings, clock=clock)
+        try:
+            await app.start()
+            await asyncio.wait_for(app.wait_ready(), 15)
+            for team in ("blue", "red"):
+                await app.store.create_team(
+                    team,
+                    f"kubecamp-{team}",
+                    role_id=discord_classroom.team_roles[team].id,
+                    channel_id=discord_classroom.team_channels[team].id,
+                )
+            yield Class(app, discord_emulator, discord_classroom, kube_cluster, clock)
+        finally:
+            await app.stop()
+
+
+def thread_of(live: Class, team: str):  # type: ignore[no-untyped-def]
+    threads = live.discord.threads(live.room.team_channels[team])
+    return threads[0] if threads else None
+
+
+async def slash(live: Class, user: str, channel: str, group: str, sub: str, **options: object):  # type: ignore[no-untyped-def]
+    return await live.discord.slash(live.room.guild, channel, user, group, options or None, subcommand=sub)
+
+
+async def answer(record) -> str:  # type: ignore[no-untyped-def]
+    """The text the user saw: the reply, or the follow-up after a deferral."""
+    if record.deferred:
+        await record.wait_followups(1)
+        return str(record.followups[0].content)
+    return str(record.text())
+
+
+async def test_a_class_from_start_to_scoreboard(live_class: Class) -> None:
+    live = live_class
+    # The team started 19 min 57 s ago, so the 20-minute mark comes within the test.
+    live.clock.offset = -timedelta(minutes=20) + timedelta(seconds=3)
+    started = await slash(live, "blue-1", "team-blue", "challenge", "start", challenge=2)
+    assert "Challenge 2 started" in await answer(started)  # the start has happened once it answers
+    live.clock.offset = timedelta(0)
+    assert started.ephemeral
+    assert live.kube.get("deployments", "kubecamp-blue", "frontend") is not None
+
+    await live.discord.wait_until(lambda: thread_of(live, "blue"), 10, "the run's thread")
+    thread = thread_of(live, "blue")
+    # The thread starts from the briefing, which stands in the team's channel.
+    (briefing,) = [m for m in live.discord.messages(live.room.team_channels["blue"]) if m.thread_id == thread.id]
+    assert briefing.embeds[0]["title"] == "🚨 Challenge 2: Deployment disaster"
+    assert "Image deployment failure" in briefing.embed_text()
+
+    again = await slash(live, "blue-2", "team-blue", "challenge", "start", challenge=2)
+    assert "already has an active run of challenge 2" in await answer(again)
+
+    # The 20-minute mark: results and the first hint of every failing scenario, once.
+    def posted() -> list[str]:
+        return [m.embeds[0]["title"] for m in live.discord.messages(thread) if m.embeds]
+
+    await live.discord.wait_until(lambda: sum("Hint 1/" in t for t in posted()) == 4, 15, "four first hints")
+    await asyncio.sleep(1.5)  # a second post would have arrived by now
+    titles = posted()
+    assert sum(t.startswith("⏰ Automatic verification") for t in titles) == 1
+    assert sum("Hint 1/" in t for t in titles) == 4
+    assert not any("Hint 2/" in t for t in titles)
+
+    # The team fixes everything and verifies.
+    from bot.cluster import Cluster
+
+    student = Cluster.for_host(live.kube.url, token="student")
+    try:
+        await student.ensure_namespace("kubecamp-blue", team="blue")
+        for scenario in CATALOG.get(2).scenarios:
+            await apply_like_a_student(student, scenario)
+    finally:
+        await student.close()
+    verified = await slash(live, "blue-2", "team-blue", "challenge", "verify")
+    text = await answer(verified)
+    assert "4 of 4 pass" in text and "tier 100%" in text and "100/100 points" in text
+    await live.discord.wait_until(lambda: any("complete!" in t for t in posted()), 10, "the end of the run")
+
+    board = await slash(live, "red-1", "team-red", "scoreboard", "show", challenge=2)
+    assert "🥇 **blue** — 100 pts" in board.original.embed_text()
+
+    refused = await slash(live, "blue-1", "team-blue", "scoreboard", "export")
+    assert refused.text() == "Only instructors can do that."
+    exported = await slash(live, "instructor", "alerts", "scoreboard", "export", challenge=2)
+    (csv_file,) = exported.original.attachments
+    assert csv_file.data.decode("utf-8-sig").splitlines()[1].startswith("1,blue,100,")
+
+    chart = await slash(live, "instructor", "alerts", "scoreboard", "chart", challenge=2)
+    await chart.wait_followups(1)
+    (png,) = chart.followups[0].attachments
+    assert png.data.startswith(b"\x89PNG")
+
+    form = await slash(live, "blue-1", "team-blue", "challenge", "submit", challenge=2)
+    assert form.modal is not None
+    echoed = await live.discord.submit_modal(
+        form,
+        {
+            "GitHub repository URL": "https://github.com/blue/w3d5-streaming-ops-platform",
+            "Monitoring (Prometheus/Grafana highlights)": "ServiceMonitor per service",
+            "Automation (HPA/VPA highlights)": "HPA on CPU 70%",
+            "Advanced features (CRD/Operator?)": "StreamingService CRD",
+            "Operations insight (most striking feature)": "alerts became threads",
+        },
+    )
+    assert "**GitHub**: https://github.com/blue/w3d5-streaming-ops-platform" in echoed.text()
+    team = await live.app.store.get_team("blue")
+    assert team is not None and len(await live.app.store.submissions(team.id, 2)) == 1
+
+
+async def test_permissions_and_bad_input_change_nothing(live_class: Class) -> None:
+    live = live_class
+    other_team = await slash(live, "red-1", "team-red", "challenge", "start", challenge=2, team="blue")
+    assert other_team.text() == "Only instructors can do that."
+    no_team = await slash(live, "instructor", "alerts", "challenge", "start", challenge=2)
+    assert no_team.text().startswith("You are not in a team yet.")
+    unknown = await slash(live, "blue-1", "team-blue", "challenge", "start", challenge=9)
+    assert "There is no challenge 9" in await answer(unknown)
+    assert live.kube.get("namespaces", None, "kubecamp-blue") is None
+    team = await live.app.store.get_team("blue")
+    assert team is not None and await live.app.store.runs_for_team(team.id) == []
+
+    for_red = await slash(live, "instructor", "alerts", "challenge", "start", challenge=2, team="red")
+    assert "Challenge 2 started" in await answer(for_red)
+
+    form = await slash(live, "red-1", "team-red", "challenge", "submit", challenge=2)
+    bad = await live.discord.submit_modal(
+        form,
+        {
+            "GitHub repository URL": "https://gitlab.com/red/ops",
+            "Monitoring (Prometheus/Grafana highlights)": "m",
+            "Automation (HPA/VPA highlights)": "a",
+            "Advanced features (CRD/Operator?)": "c",
+            "Operations insight (most striking feature)": "i",
+        },
+    )
+    assert bad.ephemeral and "github: expected a repository URL" in bad.text()
+    red = await live.app.store.get_team("red")
+    assert red is not None and await live.app.store.submissions(red.id, 2) == []
+
+    with pytest.raises(PermissionError):  # Discord does not even offer instructor commands to students
+        await slash(live, "blue-1", "team-blue", "team", "list")
