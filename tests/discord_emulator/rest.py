@@ -4,6 +4,7 @@ can be matched with the strings a reader finds in discord.py's source.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -133,6 +134,8 @@ def major_parameters(spec: RouteSpec, params: dict[str, str]) -> str:
 
 
 INTERACTION_TOKEN_TTL = 15 * 60.0
+#: How far back ``enforce_nonce`` looks ("the past few minutes" in Discord's documentation).
+NONCE_WINDOW = dt.timedelta(minutes=5)
 
 
 class RestApi:
@@ -723,9 +726,29 @@ class RestApi:
                     errors.add(["message_reference"], "REPLIES_UNKNOWN_MESSAGE", "Unknown message")
                     errors.raise_if_any()
                 body = {k: val for k, val in body.items() if k != "message_reference"}
+        earlier = self._same_nonce(body)
+        if earlier is not None:
+            return world.message_payload(earlier)
         message = world.new_message(channel.id, self.bot_id, body, req.files)
         self.emu.dispatch_message("MESSAGE_CREATE", message)
         return world.message_payload(message)
+
+    def _same_nonce(self, body: dict[str, Any]) -> Message | None:
+        """``enforce_nonce``: a message the same author created with this nonce in the last minutes.
+
+        Discord then returns that message and creates none, which is what makes a resend after a lost
+        answer (or a crash) safe.
+        """
+        nonce = body.get("nonce")
+        if not body.get("enforce_nonce") or nonce is None:
+            return None
+        since = self.world.clock.now() - NONCE_WINDOW
+        for message in reversed(list(self.world.messages.values())):
+            if message.timestamp < since:
+                break
+            if message.author_id == self.bot_id and message.nonce == nonce and not message.deleted:
+                return message
+        return None
 
     @route("PATCH", "/channels/{channel_id}/messages/{message_id}")
     async def edit_message(self, req: RecordedRequest) -> Any:

@@ -272,6 +272,20 @@ async def test_an_empty_message_and_an_unknown_message(raw: Raw, discord_classro
     assert (status, body) == (404, {"message": "Unknown Message", "code": 10008})
 
 
+async def test_enforce_nonce_returns_the_earlier_message(raw: Raw, discord_classroom: Classroom) -> None:
+    path = f"/channels/{discord_classroom.alerts.id}/messages"
+    first = await raw.call("POST", path, {"content": "once", "nonce": "n-1", "enforce_nonce": True})
+    again = await raw.call("POST", path, {"content": "once", "nonce": "n-1", "enforce_nonce": True})
+    assert first[0] == again[0] == 200
+    assert first[2]["id"] == again[2]["id"]
+    unenforced = await raw.call("POST", path, {"content": "twice", "nonce": "n-1"})
+    assert unenforced[2]["id"] != first[2]["id"]
+    raw.emulator.clock.advance(6 * 60)  # past Discord's few minutes
+    later = await raw.call("POST", path, {"content": "once", "nonce": "n-1", "enforce_nonce": True})
+    assert later[2]["id"] not in (first[2]["id"], unenforced[2]["id"])
+    assert len(raw.emulator.messages(discord_classroom.alerts)) == 3
+
+
 async def test_multipart_uploads_keep_their_bytes(raw: Raw, discord_classroom: Classroom) -> None:
     form = aiohttp.FormData(quote_fields=False)
     payload = {"content": "logs", "attachments": [{"id": 0, "filename": "pod.log", "description": "kubectl logs"}]}
