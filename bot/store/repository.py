@@ -15,16 +15,19 @@ read-then-write is serialised against other writers instead of failing.
 
 from __future__ import annotations
 
+import json
 import re
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Collection, Mapping, Sequence
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any, Self, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
-from sqlmodel import SQLModel, col, select
+from sqlalchemy.orm import aliased
+from sqlmodel import SQLModel, col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.errors import StoreUnavailable, UnknownTeam
@@ -32,8 +35,11 @@ from bot.store.db import BEGIN_IMMEDIATE, create_engine, mask_url
 from bot.store.errors import InvalidValue, NotFound, StoreConflict
 from bot.store.models import (
     NAMESPACE_MAX,
+    OUTBOX_KEY_MAX,
     TEAM_NAME_MAX,
     HintPost,
+    OutboxEntry,
+    OutboxKind,
     Run,
     RunStatus,
     ScenarioState,
@@ -45,6 +51,9 @@ from bot.store.models import (
 )
 
 _M = TypeVar("_M", bound=SQLModel)
+
+#: An outbox error message is kept to this length.
+_OUTBOX_ERROR_MAX = 2000
 
 _DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 _HH_MM = re.compile(r"^\d{2}:[0-5]\d$")
@@ -486,6 +495,251 @@ class Store:
             )
             return list(await session.exec(query))
 
+    # -- outbox ------------------------------------------------------------------------------------
+
+    async def enqueue_outbox(
+        self,
+        *,
+        dedupe_key: str,
+        kind: OutboxKind | str,
+        payload: Mapping[str, Any],
+        at: datetime,
+        channel_id: int | None = None,
+        run_id: int | None = None,
+        edit_of: str | None = None,
+    ) -> tuple[OutboxEntry, bool]:
+        """Write an outbox entry, due at once; (the entry, True) — or (the existing entry, False)
+        unchanged if one with this `dedupe_key` exists, whatever else is given.
+
+        Where it goes: a message needs `channel_id` or `run_id` (then it goes to the run's thread and
+        waits until the run has one); a thread needs `channel_id` (the parent; with `run_id`, the
+        thread becomes the run's once it is sent); an edit names the entry it edits by its key in
+        `edit_of` (an entry enqueued earlier; if that one has failed, the edit is stored as failed);
+        a thread update needs `channel_id` (the thread) or `run_id`.
+        Raises `InvalidValue` for a malformed entry, `NotFound` for an unknown run or edit target.
+        """
+        kind = _outbox_kind(kind)
+        at = _utc("at", at)
+        if not 1 <= len(dedupe_key) <= OUTBOX_KEY_MAX:
+            raise InvalidValue("dedupe_key", dedupe_key, f"1 to {OUTBOX_KEY_MAX} characters")
+        stored = _json_object("payload", payload)
+        if kind == OutboxKind.edit:
+            if edit_of is None:
+                raise InvalidValue("edit_of", None, "an edit names the outbox entry it edits")
+            if channel_id is not None:
+                raise InvalidValue("channel_id", channel_id, "an edit goes where the entry it edits landed")
+        elif edit_of is not None:
+            raise InvalidValue("edit_of", edit_of, f"only an edit names an entry to edit, not a {kind}")
+        if kind == OutboxKind.thread and channel_id is None:
+            raise InvalidValue("channel_id", None, "a thread needs the channel to start it in")
+        if kind in (OutboxKind.message, OutboxKind.thread_update) and channel_id is None and run_id is None:
+            raise InvalidValue("channel_id", None, f"a {kind} needs a channel_id or a run_id (the run's thread)")
+        try:
+            async with self._writing() as session:
+                existing = await _outbox_by_key(session, dedupe_key)
+                if existing is not None:
+                    return existing, False
+                entry = OutboxEntry(
+                    dedupe_key=dedupe_key,
+                    kind=kind,
+                    channel_id=channel_id,
+                    run_id=run_id,
+                    payload=stored,
+                    created_at=at,
+                    attempts=0,
+                    next_attempt_at=at,
+                    parts_sent=0,
+                )
+                if run_id is not None:
+                    await _get(session, Run, run_id)
+                if edit_of is not None:
+                    target = await _outbox_by_key(session, edit_of)
+                    if target is None:
+                        raise NotFound("outbox entry", edit_of)
+                    if target.kind not in (OutboxKind.message, OutboxKind.thread):
+                        raise InvalidValue("edit_of", edit_of, f"a {target.kind} entry has no message to edit")
+                    entry.target_id = target.id
+                    if target.failed_at is not None:
+                        entry.failed_at = at
+                        entry.last_error = _failed_target(target)
+                session.add(entry)
+        except StoreConflict:
+            # Another writer inserted the same key first (possible where writes are not serialised).
+            async with self._reading() as session:
+                existing = await _outbox_by_key(session, dedupe_key)
+            if existing is not None:
+                return existing, False
+            raise
+        return entry, True
+
+    async def get_outbox(self, dedupe_key: str) -> OutboxEntry | None:
+        async with self._reading() as session:
+            return await _outbox_by_key(session, dedupe_key)
+
+    async def pending_outbox(
+        self, now: datetime, limit: int, *, exclude_channels: Collection[int] = ()
+    ) -> list[OutboxDelivery]:
+        """What is due for delivery at `now`, in id order, with where it goes.
+
+        An entry is due when it is neither sent nor failed, its next attempt is due, it has a
+        destination (a run's thread exists; an edit's target was sent) and no earlier entry for the
+        same destination is waiting for a later attempt: what goes to one channel is delivered in
+        the order it was enqueued. `exclude_channels` leaves out destinations (the sender's busy ones).
+        """
+        now = _utc("now", now)
+        target = aliased(OutboxEntry)
+        lane = _outbox_lane(OutboxEntry, target)
+        earlier, earlier_target = aliased(OutboxEntry), aliased(OutboxEntry)
+        earlier_run = aliased(Run)
+        waiting = (
+            select(col(earlier.id))
+            .select_from(earlier)
+            .outerjoin(earlier_run, col(earlier_run.id) == col(earlier.run_id))
+            .outerjoin(earlier_target, col(earlier_target.id) == col(earlier.target_id))
+            .where(
+                col(earlier.sent_at).is_(None),
+                col(earlier.failed_at).is_(None),
+                col(earlier.id) < col(OutboxEntry.id),
+                col(earlier.next_attempt_at) > now,
+                _outbox_lane(earlier, earlier_target, earlier_run) == lane,
+            )
+        )
+        query = (
+            select(OutboxEntry, lane, col(target.discord_message_id))
+            .select_from(OutboxEntry)
+            .outerjoin(Run, col(Run.id) == col(OutboxEntry.run_id))
+            .outerjoin(target, col(target.id) == col(OutboxEntry.target_id))
+            .where(
+                col(OutboxEntry.sent_at).is_(None),
+                col(OutboxEntry.failed_at).is_(None),
+                col(OutboxEntry.next_attempt_at) <= now,
+                lane.is_not(None),
+                ~sa.exists(waiting),
+            )
+            .order_by(col(OutboxEntry.id))
+            .limit(limit)
+        )
+        if exclude_channels:
+            query = query.where(lane.not_in(list(exclude_channels)))
+        async with self._reading() as session:
+            rows = (await session.exec(query)).all()
+        return [OutboxDelivery(entry, int(channel), message) for entry, channel, message in rows]
+
+    async def next_outbox_attempt(self, now: datetime) -> datetime | None:
+        """The earliest retry after `now` of an entry neither sent nor failed (None if there is none)."""
+        now = _utc("now", now)
+        query = select(func.min(col(OutboxEntry.next_attempt_at))).where(
+            col(OutboxEntry.sent_at).is_(None),
+            col(OutboxEntry.failed_at).is_(None),
+            col(OutboxEntry.next_attempt_at) > now,
+        )
+        async with self._reading() as session:
+            return (await session.exec(query)).one()
+
+    async def mark_outbox_progress(
+        self, entry_id: int, parts_sent: int, channel_id: int | None, message_id: int | None
+    ) -> None:
+        """Record that the first `parts_sent` parts of a split entry were accepted; the ids of where
+        it landed are kept from the first call that gives them."""
+        async with self._writing() as session:
+            entry = await _get(session, OutboxEntry, entry_id)
+            entry.parts_sent = max(entry.parts_sent, parts_sent)
+            _landed(entry, channel_id, message_id)
+            session.add(entry)
+
+    async def mark_outbox_sent(
+        self, entry_id: int, at: datetime, channel_id: int | None, message_id: int | None
+    ) -> bool:
+        """Record that Discord accepted the entry (all of it); False if it was already recorded.
+
+        A thread entry with a run becomes the run's thread in the same transaction, so that the
+        run's messages waiting for it are due from then on, and not before.
+        """
+        at = _utc("at", at)
+        async with self._writing() as session:
+            entry = await _get(session, OutboxEntry, entry_id)
+            if entry.sent_at is not None:
+                return False
+            entry.sent_at = at
+            entry.attempts += 1
+            _landed(entry, channel_id, message_id)
+            session.add(entry)
+            if entry.kind == OutboxKind.thread and entry.run_id is not None and entry.discord_channel_id is not None:
+                run = await session.get(Run, entry.run_id)
+                if run is not None:
+                    run.thread_id = entry.discord_channel_id
+                    session.add(run)
+        return True
+
+    async def mark_outbox_retry(self, entry_id: int, next_attempt_at: datetime, error: str) -> None:
+        """Count a failed attempt that is worth repeating, and when to repeat it."""
+        next_attempt_at = _utc("next_attempt_at", next_attempt_at)
+        async with self._writing() as session:
+            entry = await _get(session, OutboxEntry, entry_id)
+            if entry.sent_at is not None or entry.failed_at is not None:
+                return
+            entry.attempts += 1
+            entry.next_attempt_at = next_attempt_at
+            entry.last_error = error[:_OUTBOX_ERROR_MAX]
+            session.add(entry)
+
+    async def mark_outbox_failed(self, entry_id: int, at: datetime, error: str) -> None:
+        """Record a permanent refusal; the entry is kept. Edits of it waiting to be sent fail with it."""
+        at = _utc("at", at)
+        async with self._writing() as session:
+            entry = await _get(session, OutboxEntry, entry_id)
+            if entry.sent_at is not None or entry.failed_at is not None:
+                return
+            entry.attempts += 1
+            entry.failed_at = at
+            entry.last_error = error[:_OUTBOX_ERROR_MAX]
+            session.add(entry)
+            await session.flush()
+            await session.exec(
+                sa.update(OutboxEntry)
+                .where(
+                    col(OutboxEntry.target_id) == entry_id,
+                    col(OutboxEntry.sent_at).is_(None),
+                    col(OutboxEntry.failed_at).is_(None),
+                )
+                .values(failed_at=at, last_error=_failed_target(entry))
+            )
+
+    async def outbox_stats(self, now: datetime) -> tuple[int, timedelta | None]:
+        """How many entries are neither sent nor failed, and how old the oldest of them is."""
+        now = _utc("now", now)
+        query = select(func.count(), func.min(col(OutboxEntry.created_at))).where(
+            col(OutboxEntry.sent_at).is_(None), col(OutboxEntry.failed_at).is_(None)
+        )
+        async with self._reading() as session:
+            count, oldest = (await session.exec(query)).one()
+        return count, (max(now - oldest, timedelta(0)) if oldest is not None else None)
+
+    async def failed_outbox(self, limit: int = 50) -> list[OutboxEntry]:
+        """The entries Discord refused for good, most recent first."""
+        async with self._reading() as session:
+            query = (
+                select(OutboxEntry)
+                .where(col(OutboxEntry.failed_at).is_not(None))
+                .order_by(col(OutboxEntry.failed_at).desc(), col(OutboxEntry.id).desc())
+                .limit(limit)
+            )
+            return list(await session.exec(query))
+
+
+@dataclass(frozen=True)
+class OutboxDelivery:
+    """An outbox entry due for delivery and where it goes.
+
+    `channel_id`: for a message or a thread update, the channel or thread (a run's thread
+    resolved); for a thread, the channel to start it in; for an edit, the channel of the message it
+    edits, `message_id`. This is also the order key: one destination's entries go in id order.
+    """
+
+    entry: OutboxEntry
+    channel_id: int
+    message_id: int | None = None
+
 
 class _Translate:
     """Turns database errors into the project's: conflicts and unavailability."""
@@ -581,3 +835,53 @@ def _trigger(value: VerificationTrigger | str) -> VerificationTrigger:
         return VerificationTrigger(value)
     except ValueError:
         raise InvalidValue("trigger", value, f"one of {', '.join(VerificationTrigger)}") from None
+
+
+def _outbox_kind(value: OutboxKind | str) -> OutboxKind:
+    try:
+        return OutboxKind(value)
+    except ValueError:
+        raise InvalidValue("kind", value, f"one of {', '.join(OutboxKind)}") from None
+
+
+def _json_object(field: str, value: Mapping[str, Any]) -> dict[str, Any]:
+    """A plain JSON copy of `value`, so that what is returned is what a later read gives."""
+    if not isinstance(value, Mapping):
+        raise InvalidValue(field, value, "must be a JSON object")
+    try:
+        copied: dict[str, Any] = json.loads(json.dumps(value, ensure_ascii=False, allow_nan=False))
+    except (TypeError, ValueError) as e:
+        raise InvalidValue(field, value, f"not JSON: {e}") from None
+    return copied
+
+
+async def _outbox_by_key(session: AsyncSession, dedupe_key: str) -> OutboxEntry | None:
+    return (await session.exec(select(OutboxEntry).where(OutboxEntry.dedupe_key == dedupe_key))).first()
+
+
+def _outbox_lane(entry: type[OutboxEntry], target: type[OutboxEntry], run: type[Run] = Run) -> Any:
+    """SQL: where an entry goes (see `OutboxDelivery.channel_id`); NULL while it has nowhere to go."""
+    return sa.case(
+        (
+            col(entry.kind) == OutboxKind.edit,
+            sa.case(
+                (col(target.sent_at).is_(None), sa.null()),
+                (col(target.kind) == OutboxKind.thread, col(target.channel_id)),
+                else_=col(target.discord_channel_id),
+            ),
+        ),
+        else_=func.coalesce(col(entry.channel_id), col(run.thread_id)),
+    )
+
+
+def _landed(entry: OutboxEntry, channel_id: int | None, message_id: int | None) -> None:
+    if entry.discord_channel_id is None:
+        entry.discord_channel_id = channel_id
+    if entry.discord_message_id is None:
+        entry.discord_message_id = message_id
+
+
+def _failed_target(target: OutboxEntry) -> str:
+    return f"the message it edits (outbox #{target.id}, {target.dedupe_key!r}) was not sent: {target.last_error}"[
+        :_OUTBOX_ERROR_MAX
+    ]
