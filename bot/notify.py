@@ -1,0 +1,480 @@
+"""The durable outbox: everything the bot posts on its own is written down first, then delivered once.
+
+`Outbox.enqueue` writes an entry to the store (idempotent on its dedupe key) and wakes the sender;
+one sender task (`start` / `aclose`) delivers what is due through a `Transport`:
+
+* in id order per destination (a channel, a run's thread, the channel of an edited message), each
+  destination on its own task, so that one that is slow or failing holds up no other;
+* through `bot.limits.fit_message`, so that nothing is refused for its size: a long message goes as
+  several parts, each recorded as it is accepted;
+* `TransportRetry` (429, 5xx, a connection problem) is tried again after the server's
+  ``retry_after`` or an exponential backoff with jitter (1 s, 2 s, … up to 60 s), later entries of
+  that destination waiting behind it; `TransportRejected` (403, 404, an invalid body) marks the
+  entry failed with the reason — kept, visible with `Store.failed_outbox` — and the destination
+  goes on with its next entry;
+* an entry is marked sent only after the transport returned, and every message carries a nonce
+  derived from its dedupe key (and part), which the transport sends with ``enforce_nonce``:
+  Discord answers a repeated nonce (within a few minutes) with the message it already created. A
+  crash between Discord accepting a message and the store recording it therefore re-sends it
+  after the restart without posting it twice.
+
+A message with a `run_id` and no `channel_id` goes to the run's thread, and waits until the run has
+one: the thread entry (kind "thread", with the run) makes it the run's thread when it is sent.
+
+No discord.py here: `bot.discord.transport.DiscordTransport` is the transport of the running bot.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import hashlib
+import logging
+import random
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from types import TracebackType
+from typing import Any, Protocol, Self
+
+from bot.errors import KubecampError
+from bot.limits import fit_message, fit_thread_name
+from bot.store.errors import InvalidValue
+from bot.store.models import OutboxEntry, OutboxKind
+from bot.store.repository import OutboxDelivery, Store
+
+log = logging.getLogger(__name__)
+
+#: Discord's nonce is at most 25 characters.
+NONCE_LENGTH = 24
+_FAR_FUTURE = timedelta(days=36500)
+_MESSAGE_KEYS = ("content", "embeds", "files", "components", "sticker_ids", "poll")
+
+
+class TransportError(Exception):
+    """Base of what a transport raises for a request Discord did not accept."""
+
+
+class TransportRetry(TransportError):
+    """Not accepted now, worth trying again: 429, 5xx, the connection failed or timed out.
+
+    `retry_after` is the server's wait in seconds, if it said one.
+    """
+
+    def __init__(self, retry_after: float | None = None, reason: str = "") -> None:
+        self.retry_after = retry_after
+        self.reason = reason
+        super().__init__(reason or (f"retry after {retry_after:.3f} s" if retry_after is not None else "retry"))
+
+
+class TransportRejected(TransportError):
+    """Refused for good: the bot may not post there, the channel is gone, the body is invalid."""
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+        super().__init__(reason)
+
+
+class Transport(Protocol):
+    """How the outbox reaches Discord. Payloads are message JSON within Discord's limits."""
+
+    async def send_message(self, channel_id: int, payload: Mapping[str, Any], *, nonce: str) -> tuple[int, int]:
+        """Post a message; (channel id, message id). A repeated nonce returns the first message."""
+        ...
+
+    async def create_thread(
+        self, channel_id: int, name: str, payload: Mapping[str, Any], *, nonce: str
+    ) -> tuple[int, int]:
+        """Post `payload` in `channel_id` and start a public thread from it; (thread id, message id).
+        Done again with the same nonce, it returns the same thread."""
+        ...
+
+    async def edit_message(self, channel_id: int, message_id: int, payload: Mapping[str, Any]) -> None: ...
+
+    async def update_thread(self, thread_id: int, *, name: str | None = None, archived: bool | None = None) -> None: ...
+
+
+def nonce_for(dedupe_key: str, part: int = 0) -> str:
+    """The nonce of one part of an entry: stable across restarts, distinct per key and part."""
+    digest = hashlib.blake2b(f"{dedupe_key}\x1f{part}".encode(), digest_size=NONCE_LENGTH // 2)
+    return digest.hexdigest()
+
+
+@dataclass
+class OutboxStats:
+    """Counters since start, for logs and (later) metrics."""
+
+    enqueued: int = 0  # new entries
+    duplicates: int = 0  # enqueues of a key that was already there
+    sent: int = 0  # entries delivered completely
+    messages: int = 0  # transport calls Discord accepted (parts, threads, edits)
+    retries: int = 0  # attempts to try again later
+    failed: int = 0  # entries refused for good
+    errors: int = 0  # unexpected errors: a transport bug, the store unavailable
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Outbox:
+    """The outbox of the running bot. `start()` the sender, `aclose()` it; `async with` does both."""
+
+    def __init__(
+        self,
+        *,
+        store: Store,
+        transport: Transport,
+        clock: Callable[[], datetime] = _utcnow,
+        batch_size: int = 100,
+        max_destinations: int = 8,
+        poll_interval: float = 30.0,
+        backoff: tuple[float, float] = (1.0, 60.0),
+        rng: random.Random | None = None,
+    ) -> None:
+        self._store = store
+        self._transport = transport
+        self._clock = clock
+        self._batch_size = batch_size
+        self._max_destinations = max_destinations
+        self._poll_interval = poll_interval
+        self._backoff_base, self._backoff_cap = backoff
+        self._rng = rng or random.Random()
+        self._wake = asyncio.Event()
+        self._progress = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._lanes: dict[int, asyncio.Task[None]] = {}
+        self._closing = False
+        self.stats = OutboxStats()
+
+    # -- enqueueing --------------------------------------------------------------------------------
+
+    async def enqueue(
+        self,
+        *,
+        dedupe_key: str,
+        payload: Mapping[str, Any],
+        kind: OutboxKind | str = OutboxKind.message,
+        channel_id: int | None = None,
+        run_id: int | None = None,
+        edit_of: str | None = None,
+    ) -> OutboxEntry:
+        """Write an entry (see `Store.enqueue_outbox` for where each kind goes) and wake the sender.
+
+        The payload by kind: a message, Discord message JSON (``content``, ``embeds``,
+        ``components``, ``allowed_mentions``, … and ``files``: [{"filename", "text" | "base64"}]);
+        a thread, {"name": …, "message": <message>}; an edit, the message fields to replace; a thread
+        update, {"name"?, "archived"?}. Sizes do not matter, `fit_message` deals with them.
+
+        Idempotent: the same `dedupe_key` again returns the first entry unchanged and sends nothing.
+        Raises `InvalidValue` for a malformed payload or entry, before anything is written.
+        """
+        kind_value = _kind(kind)
+        _check_payload(kind_value, payload)
+        entry, created = await self._store.enqueue_outbox(
+            dedupe_key=dedupe_key,
+            kind=kind_value,
+            payload=payload,
+            at=self._clock(),
+            channel_id=channel_id,
+            run_id=run_id,
+            edit_of=edit_of,
+        )
+        if created:
+            self.stats.enqueued += 1
+            self._wake.set()
+        else:
+            self.stats.duplicates += 1
+            log.debug("outbox: %r is already enqueued (#%d)", dedupe_key, entry.id)
+        return entry
+
+    async def backlog(self) -> tuple[int, timedelta | None]:
+        """How many entries are neither sent nor failed, and the age of the oldest."""
+        return await self._store.outbox_stats(self._clock())
+
+    # -- the sender --------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        if self._task is not None:
+            raise RuntimeError("the outbox sender is already running")
+        self._task = asyncio.create_task(self._run(), name="outbox sender")
+
+    async def aclose(self, *, grace: float = 5.0) -> None:
+        """Stop the sender: nothing new is started, a delivery under way may finish for `grace`
+        seconds, then it is cancelled. What was not sent stays in the store for the next start.
+
+        The grace matters when the Discord client lives on: discord.py keeps a rate-limit bucket
+        closed for up to 30 s if a request is cancelled while it waits on that bucket.
+        """
+        self._closing = True
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+        lanes = list(self._lanes.values())
+        if lanes and grace > 0:
+            await asyncio.wait(lanes, timeout=grace)
+        for lane in lanes:
+            lane.cancel()
+        await asyncio.gather(*lanes, return_exceptions=True)
+        self._lanes.clear()
+        self._closing = False
+
+    async def __aenter__(self) -> Self:
+        self.start()
+        return self
+
+    async def __aexit__(
+        self, _type: type[BaseException] | None, _error: BaseException | None, _tb: TracebackType | None
+    ) -> None:
+        await self.aclose()
+
+    def wake(self) -> None:
+        """Look for due entries now (e.g. after a run's thread was set outside the outbox)."""
+        self._wake.set()
+
+    async def drain(self, timeout: float) -> bool:  # noqa: ASYNC109 (answers False rather than raising)
+        """Wait until nothing deliverable is left: every entry sent or failed, or waiting for a run
+        thread or an edit target that does not exist. Entries waiting for a retry are waited for.
+        True when drained, False when `timeout` (seconds) passed first."""
+        if self._task is None or self._task.done():
+            raise RuntimeError("the outbox sender is not running: start() it first")
+        try:
+            async with asyncio.timeout(timeout):
+                while True:
+                    self._progress.clear()
+                    if not self._lanes and not await self._store.pending_outbox(self._clock() + _FAR_FUTURE, 1):
+                        return True
+                    self._wake.set()
+                    await _wait(self._progress, 1.0)
+        except TimeoutError:
+            return False
+
+    async def _run(self) -> None:
+        failures = 0
+        while True:
+            self._wake.clear()
+            try:
+                again = await self._dispatch()
+                pause = 0.0 if again else await self._idle_pause()
+                failures = 0
+            except Exception as e:  # the store is unavailable, or a bug: keep the sender alive
+                self.stats.errors += 1
+                pause = self._backoff(failures)
+                failures += 1
+                log.warning("outbox: cannot read what is due (%s); trying again in %.1f s", e, pause, exc_info=True)
+            finally:
+                self._progress.set()
+            if pause > 0:
+                await _wait(self._wake, pause)
+
+    async def _dispatch(self) -> bool:
+        """Start a task for each destination with due entries that has none running; True if there
+        may be more due right away (a full batch and free slots)."""
+        free = self._max_destinations - len(self._lanes)
+        if free <= 0:
+            return False
+        due = await self._store.pending_outbox(self._clock(), self._batch_size, exclude_channels=set(self._lanes))
+        lanes: dict[int, list[OutboxDelivery]] = {}
+        for delivery in due:
+            lanes.setdefault(delivery.channel_id, []).append(delivery)
+        for channel, deliveries in list(lanes.items())[:free]:
+            task = asyncio.create_task(self._deliver_lane(deliveries), name=f"outbox to {channel}")
+            self._lanes[channel] = task
+            task.add_done_callback(functools.partial(self._lane_done, channel))
+        return len(due) >= self._batch_size and len(lanes) < free
+
+    async def _idle_pause(self) -> float:
+        upcoming = await self._store.next_outbox_attempt(self._clock())
+        if upcoming is None:
+            return self._poll_interval
+        return min(self._poll_interval, max((upcoming - self._clock()).total_seconds(), 0.0))
+
+    def _lane_done(self, channel: int, task: asyncio.Task[None]) -> None:
+        if self._lanes.get(channel) is task:
+            del self._lanes[channel]
+        if not task.cancelled() and (error := task.exception()) is not None:
+            self.stats.errors += 1
+            log.warning("outbox: delivery to %s stopped: %s", channel, error, exc_info=error)
+        self._wake.set()
+        self._progress.set()
+
+    async def _deliver_lane(self, deliveries: list[OutboxDelivery]) -> None:
+        for delivery in deliveries:
+            if self._closing or not await self._deliver(delivery):
+                return  # waiting for a retry: what follows for this destination waits behind it
+
+    async def _deliver(self, delivery: OutboxDelivery) -> bool:
+        """Deliver one entry; False if it is to be tried again later."""
+        entry = delivery.entry
+        try:
+            match entry.kind:
+                case OutboxKind.message:
+                    await self._send_message(delivery)
+                case OutboxKind.thread:
+                    await self._start_thread(delivery)
+                case OutboxKind.edit:
+                    await self._edit(delivery)
+                case OutboxKind.thread_update:
+                    await self._update_thread(delivery)
+        except TransportRetry as e:
+            delay = e.retry_after if e.retry_after is not None else self._backoff(entry.attempts)
+            self.stats.retries += 1
+            log.info("outbox: %r to %s: %s; again in %.2f s", entry.dedupe_key, delivery.channel_id, e, delay)
+            await self._store.mark_outbox_retry(entry.id, self._clock() + timedelta(seconds=delay), str(e))
+            return False
+        except TransportRejected as e:
+            self.stats.failed += 1
+            log.warning("outbox: %r to %s refused: %s", entry.dedupe_key, delivery.channel_id, e.reason)
+            await self._store.mark_outbox_failed(entry.id, self._clock(), e.reason)
+            return True
+        except KubecampError:
+            raise  # the store: the destination stops, the entry is delivered on a later round
+        except Exception as e:  # a bug in the transport or the payload: log it, try again later
+            self.stats.errors += 1
+            delay = self._backoff(entry.attempts)
+            log.exception("outbox: %r to %s: unexpected error", entry.dedupe_key, delivery.channel_id)
+            await self._store.mark_outbox_retry(
+                entry.id, self._clock() + timedelta(seconds=delay), f"{type(e).__name__}: {e}"
+            )
+            return False
+        self.stats.sent += 1
+        return True
+
+    async def _send_message(self, delivery: OutboxDelivery) -> None:
+        entry = delivery.entry
+        parts = fit_message(entry.payload)
+        landed = (entry.discord_channel_id, entry.discord_message_id)
+        for i in range(entry.parts_sent, len(parts)):
+            channel, message = await self._transport.send_message(
+                delivery.channel_id, parts[i], nonce=nonce_for(entry.dedupe_key, i)
+            )
+            self.stats.messages += 1
+            if i == 0:
+                landed = (channel, message)
+            if i < len(parts) - 1:
+                await self._store.mark_outbox_progress(entry.id, i + 1, *landed)
+        await self._store.mark_outbox_sent(entry.id, self._clock(), *landed)
+
+    async def _start_thread(self, delivery: OutboxDelivery) -> None:
+        entry = delivery.entry
+        parts = fit_message(entry.payload["message"])
+        thread, message = entry.discord_channel_id, entry.discord_message_id
+        start = entry.parts_sent
+        if start == 0 or thread is None:
+            name = fit_thread_name(entry.payload["name"])
+            thread, message = await self._transport.create_thread(
+                delivery.channel_id, name, parts[0], nonce=nonce_for(entry.dedupe_key, 0)
+            )
+            self.stats.messages += 1
+            start = 1
+            if len(parts) > 1:
+                await self._store.mark_outbox_progress(entry.id, 1, thread, message)
+        for i in range(start, len(parts)):
+            await self._transport.send_message(thread, parts[i], nonce=nonce_for(entry.dedupe_key, i))
+            self.stats.messages += 1
+            if i < len(parts) - 1:
+                await self._store.mark_outbox_progress(entry.id, i + 1, thread, message)
+        await self._store.mark_outbox_sent(entry.id, self._clock(), thread, message)
+
+    async def _edit(self, delivery: OutboxDelivery) -> None:
+        entry = delivery.entry
+        if delivery.message_id is None:
+            raise TransportRejected("the message to edit was not recorded when it was sent")
+        [payload] = fit_message(entry.payload, split=False)
+        await self._transport.edit_message(delivery.channel_id, delivery.message_id, payload)
+        self.stats.messages += 1
+        await self._store.mark_outbox_sent(entry.id, self._clock(), delivery.channel_id, delivery.message_id)
+
+    async def _update_thread(self, delivery: OutboxDelivery) -> None:
+        entry = delivery.entry
+        name = entry.payload.get("name")
+        await self._transport.update_thread(
+            delivery.channel_id,
+            name=fit_thread_name(name) if name is not None else None,
+            archived=entry.payload.get("archived"),
+        )
+        self.stats.messages += 1
+        await self._store.mark_outbox_sent(entry.id, self._clock(), delivery.channel_id, None)
+
+    def _backoff(self, attempts: int) -> float:
+        """Exponential backoff with jitter: base·2^attempts, at most the cap, times 0.5 to 1."""
+        delay: float = min(self._backoff_cap, self._backoff_base * 2.0 ** min(attempts, 32))
+        return delay * (0.5 + self._rng.random() / 2)
+
+
+async def _wait(event: asyncio.Event, seconds: float) -> None:
+    """Wait until `event` is set or `seconds` passed. Not `asyncio.wait_for`: on Python 3.11 it can
+    swallow a cancellation that arrives as the event is set, and the sender would never stop."""
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(seconds):
+            await event.wait()
+
+
+def _kind(kind: OutboxKind | str) -> OutboxKind:
+    try:
+        return OutboxKind(kind)
+    except ValueError:
+        raise InvalidValue("kind", kind, f"one of {', '.join(OutboxKind)}") from None
+
+
+def _check_payload(kind: OutboxKind, payload: Mapping[str, Any]) -> None:
+    if not isinstance(payload, Mapping):
+        raise InvalidValue("payload", payload, "must be a mapping")
+    match kind:
+        case OutboxKind.message:
+            _check_message("payload", payload)
+        case OutboxKind.thread:
+            extra = set(payload) - {"name", "message"}
+            if extra:
+                raise InvalidValue("payload", dict(payload), f"a thread is {{name, message}}; unknown {sorted(extra)}")
+            name = payload.get("name")
+            if not isinstance(name, str) or not name.strip():
+                raise InvalidValue("payload.name", name, "a thread needs a name")
+            message = payload.get("message")
+            if not isinstance(message, Mapping):
+                raise InvalidValue("payload.message", message, "a thread needs its first message")
+            _check_message("payload.message", message)
+        case OutboxKind.edit:
+            if not payload:
+                raise InvalidValue("payload", {}, "an edit changes something")
+            _check_files("payload.files", payload.get("files"))
+        case OutboxKind.thread_update:
+            extra = set(payload) - {"name", "archived"}
+            if extra or not payload:
+                raise InvalidValue("payload", dict(payload), "a thread update is {name?, archived?}, at least one")
+            name = payload.get("name")
+            if "name" in payload and (not isinstance(name, str) or not name.strip()):
+                raise InvalidValue("payload.name", name, "a thread name is not empty")
+            if "archived" in payload and not isinstance(payload["archived"], bool):
+                raise InvalidValue("payload.archived", payload["archived"], "true or false")
+
+
+def _check_message(field: str, message: Mapping[str, Any]) -> None:
+    content = message.get("content")
+    if content is not None and not isinstance(content, str):
+        raise InvalidValue(f"{field}.content", content, "must be a string")
+    embeds = message.get("embeds")
+    if embeds is not None and not (isinstance(embeds, list) and all(isinstance(e, Mapping) for e in embeds)):
+        raise InvalidValue(f"{field}.embeds", embeds, "must be a list of embed objects")
+    _check_files(f"{field}.files", message.get("files"))
+    if not (content or "").strip() and not any(message.get(key) for key in _MESSAGE_KEYS if key != "content"):
+        raise InvalidValue(
+            field, dict(message), "a message needs content, embeds, files, components, stickers or a poll"
+        )
+
+
+def _check_files(field: str, files: Any) -> None:
+    if files is None:
+        return
+    if not isinstance(files, list):
+        raise InvalidValue(field, files, "must be a list")
+    for f in files:
+        if (
+            not isinstance(f, Mapping)
+            or not isinstance(f.get("filename"), str)
+            or not f["filename"]
+            or sum(isinstance(f.get(k), str) for k in ("text", "base64")) != 1
+        ):
+            raise InvalidValue(field, f, 'a file is {"filename": …, "text" or "base64": …}')
