@@ -1,0 +1,206 @@
+"""The outbox's transport (`bot.notify.Transport`) over discord.py's own HTTP client.
+
+Requests go through the running client's `discord.http.HTTPClient` (``client.http``), so that they
+share its token, its rate-limit buckets and its REST base (`bot.discord.endpoints`), using
+`discord.http.Route` for the few calls the outbox makes:
+
+* ``POST /channels/{id}/messages`` with the outbox's nonce and ``enforce_nonce: true`` — Discord
+  answers a nonce it saw from the bot in the last few minutes with the message it created then, so a
+  message re-sent after a crash is not posted twice. JSON, or multipart when the payload has files;
+* ``POST /channels/{cid}/messages/{mid}/threads`` — a public thread from the starter message; if the
+  message has a thread already (400, code 160004: an earlier attempt got that far), the message is
+  read and its thread used;
+* ``PATCH /channels/{cid}/messages/{mid}`` and ``PATCH /channels/{id}`` (thread name, archived).
+
+What discord.py does itself, and what is left to the outbox: it waits out a 429 that carries a
+``Via`` header and retries (up to 5 attempts), and retries 500/502/504/524 with 1, 3, 5, 7 s pauses.
+What escapes — `discord.RateLimited` (when the client's ``max_ratelimit_timeout`` is exceeded), a
+429 without ``Via`` (Cloudflare), a 5xx after the retries, 503 at once, a connection error or a
+timeout — becomes `TransportRetry`; 403 and 404 become `TransportRejected` with a sentence an
+instructor can act on; any other 4xx too (400 50035 "Invalid Form Body" should never happen:
+`bot.limits.fit_message` keeps payloads within Discord's limits).
+
+The requests are not wrapped in a timeout of ours: cancelling discord.py inside its wait for a
+global rate limit would leave the client's global lock closed for good. aiohttp's own timeouts apply.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Mapping
+from typing import Any
+
+import aiohttp
+import discord
+from discord.http import HTTPClient, Route
+
+from bot.notify import TransportRejected, TransportRetry
+
+#: Discord's error codes the transport names.
+UNKNOWN_CHANNEL = 10003
+UNKNOWN_MESSAGE = 10008
+MISSING_ACCESS = 50001
+MISSING_PERMISSIONS = 50013
+INVALID_FORM_BODY = 50035
+THREAD_ALREADY_CREATED = 160004
+
+#: While the client is not logged in (the outbox starts before Discord), try again after this long.
+NOT_CONNECTED_RETRY = 2.0
+
+
+class DiscordTransport:
+    """`bot.notify.Transport` for a discord.py client; `bind()` it to the client before it logs in
+    (or give the client here). Until the client has logged in, every call asks to be retried."""
+
+    def __init__(self, client: discord.Client | None = None) -> None:
+        self._client = client
+
+    def bind(self, client: discord.Client) -> None:
+        self._client = client
+
+    def _http(self) -> HTTPClient:
+        client = self._client
+        if client is None or client.http.token is None or client.is_closed():
+            raise TransportRetry(NOT_CONNECTED_RETRY, "the Discord client is not logged in (yet)")
+        return client.http
+
+    # -- bot.notify.Transport ----------------------------------------------------------------------
+
+    async def send_message(self, channel_id: int, payload: Mapping[str, Any], *, nonce: str) -> tuple[int, int]:
+        route = Route("POST", "/channels/{channel_id}/messages", channel_id=channel_id)
+        body = {**payload, "nonce": nonce, "enforce_nonce": True}
+        data = await self._request(route, body, what=f"post in channel {channel_id}", channel_id=channel_id)
+        return int(data["channel_id"]), int(data["id"])
+
+    async def create_thread(
+        self, channel_id: int, name: str, payload: Mapping[str, Any], *, nonce: str
+    ) -> tuple[int, int]:
+        _, message_id = await self.send_message(channel_id, payload, nonce=nonce)
+        route = Route(
+            "POST",
+            "/channels/{channel_id}/messages/{message_id}/threads",
+            channel_id=channel_id,
+            message_id=message_id,
+        )
+        try:
+            data = await self._request(
+                route, {"name": name}, what=f"start a thread in channel {channel_id}", channel_id=channel_id
+            )
+        except TransportRejected as e:
+            if not isinstance(e.__cause__, discord.HTTPException) or e.__cause__.code != THREAD_ALREADY_CREATED:
+                raise
+            return await self._existing_thread(channel_id, message_id), message_id
+        return int(data["id"]), message_id
+
+    async def edit_message(self, channel_id: int, message_id: int, payload: Mapping[str, Any]) -> None:
+        route = Route(
+            "PATCH", "/channels/{channel_id}/messages/{message_id}", channel_id=channel_id, message_id=message_id
+        )
+        await self._request(
+            route,
+            dict(payload),
+            what=f"edit message {message_id} in channel {channel_id}",
+            channel_id=channel_id,
+            message_id=message_id,
+        )
+
+    async def update_thread(self, thread_id: int, *, name: str | None = None, archived: bool | None = None) -> None:
+        body: dict[str, Any] = {}
+        if name is not None:
+            body["name"] = name
+        if archived is not None:
+            body["archived"] = archived
+        if not body:
+            return
+        route = Route("PATCH", "/channels/{channel_id}", channel_id=thread_id)
+        await self._request(route, body, what=f"update thread {thread_id}", channel_id=thread_id)
+
+    # -- requests ----------------------------------------------------------------------------------
+
+    async def _existing_thread(self, channel_id: int, message_id: int) -> int:
+        """The thread started from a message: the message says so (on Discord its id is the message's)."""
+        route = Route(
+            "GET", "/channels/{channel_id}/messages/{message_id}", channel_id=channel_id, message_id=message_id
+        )
+        data = await self._request(
+            route, None, what=f"read message {message_id} in channel {channel_id}", channel_id=channel_id
+        )
+        thread = data.get("thread") if isinstance(data, dict) else None
+        if isinstance(thread, dict) and thread.get("id") is not None:
+            return int(thread["id"])
+        return message_id
+
+    async def _request(
+        self,
+        route: Route,
+        body: dict[str, Any] | None,
+        *,
+        what: str,
+        channel_id: int,
+        message_id: int | None = None,
+    ) -> Any:
+        http = self._http()
+        try:
+            if body is None:
+                return await http.request(route)
+            files = body.pop("files", None)
+            if files:
+                return await http.request(route, form=_multipart(body, files))
+            return await http.request(route, json=body)
+        except discord.RateLimited as e:
+            raise TransportRetry(e.retry_after, f"rate limited for {e.retry_after:.1f} s") from e
+        except discord.HTTPException as e:
+            raise _translate(e, what=what, channel_id=channel_id, message_id=message_id) from e
+        except (aiohttp.ClientError, OSError, TimeoutError) as e:
+            raise TransportRetry(None, f"cannot reach Discord: {type(e).__name__}: {e}") from e
+
+
+def _multipart(body: dict[str, Any], files: list[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """discord.py's form list: ``payload_json`` with ``attachments`` naming ``files[i]``, then the files."""
+    attachments = []
+    parts: list[dict[str, Any]] = []
+    for i, f in enumerate(files):
+        attachment = {"id": i, "filename": f["filename"]}
+        if f.get("description"):
+            attachment["description"] = f["description"]
+        attachments.append(attachment)
+        data = base64.b64decode(f["base64"]) if "base64" in f else str(f.get("text", "")).encode()
+        parts.append(
+            {
+                "name": f"files[{i}]",
+                "value": data,
+                "filename": f["filename"],
+                "content_type": "application/octet-stream",
+            }
+        )
+    payload = {**body, "attachments": attachments}
+    return [{"name": "payload_json", "value": json.dumps(payload, ensure_ascii=False)}, *parts]
+
+
+def _translate(
+    error: discord.HTTPException, *, what: str, channel_id: int, message_id: int | None
+) -> TransportRetry | TransportRejected:
+    status, code = error.status, error.code
+    detail = f"{status} {error.text or error.response.reason}".strip() + (f" (code {code})" if code else "")
+    if status == 429:
+        header = error.response.headers.get("Retry-After")
+        try:
+            retry_after = float(header) if header is not None else None
+        except ValueError:
+            retry_after = None
+        return TransportRetry(retry_after, f"rate limited: {detail}")
+    if status >= 500 or status in (401, 408):
+        # 401: the token was refused; nothing is lost by waiting until it is fixed.
+        return TransportRetry(None, f"Discord could not {what} now: {detail}")
+    if status == 403:
+        return TransportRejected(f"missing permission to {what}: {detail}")
+    if status == 404:
+        if code == UNKNOWN_CHANNEL:
+            return TransportRejected(f"unknown channel {channel_id}: it was deleted or the bot cannot see it")
+        if code == UNKNOWN_MESSAGE:
+            return TransportRejected(f"unknown message {message_id} in channel {channel_id}: it was deleted")
+        return TransportRejected(f"not found when trying to {what}: {detail}")
+    if code == INVALID_FORM_BODY:
+        return TransportRejected(f"Discord refused the body as invalid when trying to {what}: {detail}")
+    return TransportRejected(f"Discord refused to {what}: {detail}")
