@@ -9,101 +9,12 @@ the run finished with tier and points; the scoreboard, its CSV and its chart; th
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
-from pathlib import Path
+from datetime import timedelta
 
 import pytest
 
-from bot.app import App, build
-from bot.config import (
-    CatalogSettings,
-    DiscordSettings,
-    KubeSettings,
-    LogSettings,
-    Settings,
-    StoreSettings,
-    WebSettings,
-)
-from tests.discord_emulator.emulator import DiscordEmulator
-from tests.discord_emulator.fixtures import Classroom, patch_discord_endpoints
-from tests.emulators.kube import KubeCluster
+from tests.discord.live import Class, answer, slash, thread_of
 from tests.scenarios.test_catalogue_behaviour import CATALOG, apply_like_a_student
-
-REPO = Path(__file__).parents[2]
-
-
-class Clock:
-    """Real time, shifted: a test moves the class's start into the past instead of waiting."""
-
-    def __init__(self) -> None:
-        self.offset = timedelta(0)
-
-    def __call__(self) -> datetime:
-        return datetime.now(UTC) + self.offset
-
-
-@dataclass
-class Class:
-    app: App
-    discord: DiscordEmulator
-    room: Classroom
-    kube: KubeCluster
-    clock: Clock
-
-
-@pytest.fixture
-async def live_class(
-    discord_emulator: DiscordEmulator, discord_classroom: Classroom, kube_cluster: KubeCluster, tmp_path: Path
-) -> AsyncIterator[Class]:
-    settings = Settings(
-        store=StoreSettings(data_dir=tmp_path),
-        catalog=CatalogSettings(scenarios_dir=REPO / "scenarios", language="en"),
-        kube=KubeSettings(config=kube_cluster.write_kubeconfig(tmp_path / "kubeconfig"), timeout_seconds=5),
-        discord=DiscordSettings(
-            token=discord_emulator.token,
-            guild_ids=[discord_classroom.id],
-            instructor_role="instructor",
-            api_base=discord_emulator.api_url,
-            gateway_url=discord_emulator.gateway_url,
-        ),
-        web=WebSettings(host="127.0.0.1", port=0),
-        log=LogSettings(),
-    )
-    clock = Clock()
-    with patch_discord_endpoints(discord_emulator):
-        app = await build(settings, clock=clock)
-        try:
-            await app.start()
-            await asyncio.wait_for(app.wait_ready(), 15)
-            for team in ("blue", "red"):
-                await app.store.create_team(
-                    team,
-                    f"kubecamp-{team}",
-                    role_id=discord_classroom.team_roles[team].id,
-                    channel_id=discord_classroom.team_channels[team].id,
-                )
-            yield Class(app, discord_emulator, discord_classroom, kube_cluster, clock)
-        finally:
-            await app.stop()
-
-
-def thread_of(live: Class, team: str):  # type: ignore[no-untyped-def]
-    threads = live.discord.threads(live.room.team_channels[team])
-    return threads[0] if threads else None
-
-
-async def slash(live: Class, user: str, channel: str, group: str, sub: str, **options: object):  # type: ignore[no-untyped-def]
-    return await live.discord.slash(live.room.guild, channel, user, group, options or None, subcommand=sub)
-
-
-async def answer(record) -> str:  # type: ignore[no-untyped-def]
-    """The text the user saw: the reply, or the follow-up after a deferral."""
-    if record.deferred:
-        await record.wait_followups(1)
-        return str(record.followups[0].content)
-    return str(record.text())
 
 
 async def test_a_class_from_start_to_scoreboard(live_class: Class) -> None:

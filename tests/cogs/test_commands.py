@@ -1,0 +1,136 @@
+"""Each command group through real Discord payloads (the emulator builds them as Discord does)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import discord
+import pytest
+from discord import app_commands
+
+from bot.challenges.flow import ChallengeFlow
+from bot.discord.client import COGS, KubecampBot, Services
+from bot.discord.translator import CatalogueTranslator
+from tests.discord.live import Class, answer, slash, thread_of
+
+
+async def test_every_cog_loads_and_no_command_name_repeats(live_class: Class) -> None:
+    tree = live_class.app.bot.tree
+    top = [command.name for command in tree.get_commands()]
+    assert sorted(top) == ["admin", "challenge", "scoreboard", "team"]
+    assert len(set(top)) == len(top)
+    for group in tree.get_commands():
+        assert isinstance(group, app_commands.Group)
+        names = [sub.name for sub in group.commands]
+        assert len(set(names)) == len(names), group.name
+    assert {ext.split(".")[-1] for ext in live_class.app.bot.extensions} == {c.split(".")[-1] for c in COGS}
+
+
+async def test_descriptions_are_translated_to_korean(live_class: Class) -> None:
+    translator = CatalogueTranslator()
+    for group in live_class.app.bot.tree.get_commands():
+        assert isinstance(group, app_commands.Group)
+        for command in group.commands:
+            text = await translator.translate(
+                command._locale_description,  # the locale_str the cog declared
+                discord.Locale.korean,
+                app_commands.TranslationContext(app_commands.TranslationContextLocation.command_description, command),
+            )
+            assert text and any("가" <= ch <= "힣" for ch in text), command.qualified_name
+
+
+async def test_team_commands(live_class: Class) -> None:
+    live = live_class
+    created = await slash(
+        live,
+        "instructor",
+        "alerts",
+        "team",
+        "create",
+        name="green",
+        role=live.room.team_roles["blue"],
+        channel=live.room.alerts,
+    )
+    assert "conflict" in created.text().lower() or "can't be done now" in created.text()  # blue's role is taken
+    green_role = live.discord.add_role(live.room.guild, "team-green")
+    created = await slash(
+        live, "instructor", "alerts", "team", "create", name="Green", role=green_role, channel=live.room.alerts
+    )
+    assert "Team green" in created.text() and "kubecamp-green" in created.text()
+    listed = await slash(live, "instructor", "alerts", "team", "list")
+    assert "**green**" in listed.text() and "**blue**" in listed.text()
+    linked = await slash(
+        live, "instructor", "alerts", "team", "link", name="green", channel=live.room.team_channels["red"]
+    )
+    assert f"<#{live.room.team_channels['red'].id}>" in linked.text()
+    removed = await slash(live, "instructor", "alerts", "team", "remove", name="green")
+    assert removed.text() == "Team green is removed."
+    bad = await slash(
+        live, "instructor", "alerts", "team", "create", name="Bad Name!", role=green_role, channel=live.room.alerts
+    )
+    assert bad.text().startswith("Please check the input: team name 'bad name!'")
+    assert {t.name for t in await live.app.store.list_teams()} == {"blue", "red"}
+
+
+async def test_status_hint_and_stop(live_class: Class) -> None:
+    live = live_class
+    live.clock.offset = -timedelta(minutes=25)  # started 25 minutes ago: the 20-minute jobs are overdue
+    await answer(await slash(live, "red-1", "team-red", "challenge", "start", challenge=2))
+    live.clock.offset = timedelta(0)
+    await live.discord.wait_until(lambda: thread_of(live, "red"), 10, "the thread")
+
+    def first_hints() -> int:
+        return sum("Hint 1/" in m.embed_text() for m in live.discord.messages(thread_of(live, "red")))
+
+    await live.discord.wait_until(lambda: first_hints() == 4, 10, "the overdue first hints")
+    status = await slash(live, "red-2", "team-red", "challenge", "status")
+    text = status.original.embed_text()
+    assert "Elapsed" in text and "Remaining" in text and "Image deployment failure" in text
+    hint = await slash(live, "red-2", "team-red", "challenge", "hint", scenario="image-pull")
+    assert hint.text().startswith("The next hint opens at <t:")  # hint 2 comes at 30 minutes
+    unknown = await slash(live, "red-2", "team-red", "challenge", "hint", scenario="nope")
+    assert unknown.text() == "This challenge has no scenario 'nope'."
+    choices = await live.discord.autocomplete(
+        live.room.guild, "team-red", "red-2", "challenge", {"scenario": "ima"}, focused="scenario", subcommand="hint"
+    )
+    assert [c["value"] for c in choices] == ["image-pull"]
+    stopped = await slash(live, "red-1", "team-red", "challenge", "stop")
+    assert "gave up challenge 2" in await answer(stopped)
+    assert live.kube.objects("deployments", "kubecamp-red") == []
+    again = await slash(live, "red-1", "team-red", "challenge", "status")
+    assert again.text().startswith("Team 'red' has no challenge running.")
+
+
+async def test_admin_commands(live_class: Class) -> None:
+    live = live_class
+    await answer(await slash(live, "instructor", "alerts", "challenge", "start", challenge=2, team="blue"))
+    run = await live.app.store.active_run((await live.app.store.get_team("blue")).id)  # type: ignore[union-attr]
+    assert run is not None
+    extended = await slash(live, "instructor", "alerts", "admin", "extend", team="blue", minutes=15)
+    assert "Team blue has 15 more minutes" in extended.text()
+    later = await live.app.store.get_run(run.id)
+    assert later is not None and later.deadline - run.deadline == timedelta(minutes=15)
+
+    revealed = await slash(live, "instructor", "alerts", "admin", "reveal-hint", team="blue", scenario="node-affinity")
+    assert revealed.text() == "Hint 1 of node-affinity is revealed to team blue."
+    await live.discord.wait_until(lambda: thread_of(live, "blue"), 10, "the thread")
+    thread = thread_of(live, "blue")
+    await live.discord.wait_until(
+        lambda: any("revealed by instructor" in m.embed_text() for m in live.discord.messages(thread)), 10, "the hint"
+    )
+
+    announced = await slash(live, "instructor", "alerts", "admin", "announce", message="10 minutes left!")
+    assert announced.text() == "The announcement goes to 2 team channels."
+    for team in ("blue", "red"):
+        await live.discord.wait_for_message(live.room.team_channels[team], lambda m: m.content == "📢 10 minutes left!")
+
+    with pytest.raises(PermissionError):
+        await slash(live, "blue-1", "team-blue", "admin", "extend", team="blue", minutes=5)
+
+
+def test_services_are_what_the_cogs_receive() -> None:
+    # The cogs take their dependencies by keyword from Services; a renamed field fails here, not in class.
+    fields = set(Services.__dataclass_fields__)
+    assert {"flow", "teams", "scoreboard", "submissions", "catalog", "notifier", "lang", "instructor_role"} <= fields
+    assert KubecampBot.__init__.__kwdefaults__ == {"global_sync": False}
+    assert ChallengeFlow.__init__.__kwdefaults__ is None
