@@ -11,6 +11,8 @@ from bot.store.migrate import current_revision, downgrade, head_revision, upgrad
 from bot.store.models import (
     AppliedObject,
     HintPost,
+    OutboxEntry,
+    OutboxKind,
     Run,
     RunStatus,
     ScenarioState,
@@ -21,13 +23,16 @@ from bot.store.models import (
     Verification,
     VerificationTrigger,
 )
-from bot.store.repository import Store
+from bot.store.repository import OutboxDelivery, Store
 
 __all__ = [
     "AppliedObject",
     "HintPost",
     "InvalidValue",
     "NotFound",
+    "OutboxDelivery",
+    "OutboxEntry",
+    "OutboxKind",
     "Run",
     "RunStatus",
     "ScenarioState",
