@@ -72,7 +72,8 @@ class App:
             self._gateway.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self._gateway
-        self.scheduler.shutdown()
+        self.scheduler.shutdown()  # no new jobs; the running ones finish before the store closes
+        await self.flow.wait_idle(timeout=10)
         await self.web.stop()
         await self.outbox.aclose()
         await self.cluster.close()

@@ -8,7 +8,9 @@ restart or two triggers racing each other can never post a fact twice.
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -83,6 +85,10 @@ class ChallengeFlow:
         self._scheduler = scheduler
         self._lang = lang
         self._clock = clock
+        # Jobs of one run that come due together (after a restart, all overdue at once) run one
+        # after the other, in the scheduler's order; `wait_idle` lets shutdown finish them first.
+        self._run_locks: dict[int, asyncio.Lock] = defaultdict(asyncio.Lock)
+        self._in_flight: set[asyncio.Task[Any]] = set()
 
     @property
     def runs(self) -> RunService:
@@ -198,9 +204,28 @@ class ChallengeFlow:
 
     async def on_due(self, run_id: int, due: Due, scenario_id: str = "", level: int = -1) -> None:
         """A timeline entry of a run has come (or had come while the bot was down)."""
+        task = asyncio.current_task()
+        if task is not None:
+            self._in_flight.add(task)
+        try:
+            async with self._run_locks[run_id]:
+                await self._on_due(run_id, due, scenario_id, level)
+        finally:
+            if task is not None:
+                self._in_flight.discard(task)
+
+    async def wait_idle(self, timeout: float) -> None:  # noqa: ASYNC109 - shutdown waits, then goes on
+        """Wait (up to `timeout` seconds) for the scheduler's jobs that are running to finish."""
+        pending = [t for t in self._in_flight if not t.done()]
+        if pending:
+            await asyncio.wait(pending, timeout=timeout)
+
+    async def _on_due(self, run_id: int, due: Due, scenario_id: str, level: int) -> None:
         run = await self._store.get_run(run_id)
         if run is None or run.status != "active":
             return
+        if due is not Due.FINAL and self._clock() >= run.deadline:
+            return  # the deadline passed while the bot was down: the final verification says it all
         team = await self._store.get_team_by_id(run.team_id)
         if team is None:
             return

@@ -134,3 +134,22 @@ def test_services_are_what_the_cogs_receive() -> None:
     assert {"flow", "teams", "scoreboard", "submissions", "catalog", "notifier", "lang", "instructor_role"} <= fields
     assert KubecampBot.__init__.__kwdefaults__ == {"global_sync": False}
     assert ChallengeFlow.__init__.__kwdefaults__ is None
+
+
+async def test_the_deadline_ends_an_unsolved_run(live_class: Class) -> None:
+    live = live_class
+    live.clock.offset = -timedelta(minutes=91)  # the whole time limit passed before the bot saw the run
+    await answer(await slash(live, "blue-1", "team-blue", "challenge", "start", challenge=2))
+    live.clock.offset = timedelta(0)
+    await live.discord.wait_until(lambda: thread_of(live, "blue"), 10, "the thread")
+
+    def titles() -> list[str]:
+        return [m.embeds[0]["title"] for m in live.discord.messages(thread_of(live, "blue")) if m.embeds]
+
+    await live.discord.wait_until(lambda: any("time is up" in t for t in titles()), 15, "the end of the run")
+    assert sum(t.startswith("🏁 Final verification") for t in titles()) == 1
+    team = await live.app.store.get_team("blue")
+    assert team is not None
+    (run,) = await live.app.store.runs_for_team(team.id)
+    assert (run.status, run.points) == ("expired", 0)
+    assert live.app.scheduler.job_ids() == []  # nothing left planned for an ended run
