@@ -53,3 +53,14 @@ def challenge_choices(catalog: Catalog, current: str, lang: Lang) -> list[app_co
 
 async def team_choices(teams: TeamService, current: str) -> list[app_commands.Choice[str]]:
     return [app_commands.Choice(name=t.name, value=t.name) for t in await teams.all() if current.lower() in t.name][:25]
+
+
+class InstructorsOnly:
+    """For a command group only instructors may use: Discord hides it from others through
+    `default_permissions`, and this check refuses anyone who reaches it anyway."""
+
+    instructor_role: str
+
+    async def interaction_check(self, interaction: discord.Interaction, /) -> bool:
+        require_instructor(interaction, self.instructor_role)
+        return True

@@ -1,11 +1,15 @@
-"""Shared fixtures: every test fails if it leaves asyncio tasks running (like kopf's suite)."""
+"""Shared fixtures: a migrated SQLite store; and every test fails if it leaves asyncio tasks running (like kopf's
+suite)."""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
+
+from bot.store import Store, Team, sqlite_url, upgrade
 
 pytest_plugins = ["tests.emulators.fixtures", "tests.discord_emulator.fixtures"]
 
@@ -22,3 +26,24 @@ async def _no_leaked_tasks() -> AsyncIterator[None]:
             task.cancel()
         await asyncio.gather(*leaked, return_exceptions=True)
         pytest.fail(f"the test leaked {len(leaked)} asyncio task(s): {[t.get_coro() for t in leaked]}")
+
+
+@pytest.fixture
+def db_url(tmp_path: Path) -> str:
+    return sqlite_url(tmp_path / "kubecamp.db")
+
+
+@pytest.fixture
+async def store(db_url: str) -> AsyncIterator[Store]:
+    """A real SQLite file, migrated by the real migrations."""
+    await upgrade(db_url)
+    opened = await Store.open(db_url)
+    try:
+        yield opened
+    finally:
+        await opened.close()
+
+
+@pytest.fixture
+async def team(store: Store) -> Team:
+    return await store.create_team("Blue Whales", "kc-blue-whales", role_id=1001, channel_id=2001)

@@ -2,28 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 
 from bot.scoreboard import Scoreboard, chart_figure, render_chart
-from bot.store import Store, StoreConflict, upgrade
+from bot.store import Store, StoreConflict
 from bot.submissions import SubmissionForm, SubmissionInvalid, SubmissionService, normalise_github_url
 from bot.teams import AmbiguousTeam, TeamInvalid, TeamService
 from tests.scenarios.test_catalogue_behaviour import CATALOG
 
 T0 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[Store]:
-    url = f"sqlite+aiosqlite:///{tmp_path / 'kubecamp.db'}"
-    await upgrade(url)
-    opened = await Store.open(url)
-    yield opened
-    await opened.close()
 
 
 async def test_team_names_become_namespaces(store: Store) -> None:

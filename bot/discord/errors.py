@@ -34,8 +34,9 @@ from bot.teams import AmbiguousTeam, TeamInvalid
 log = logging.getLogger(__name__)
 
 
-class NotInstructor(KubecampError):
-    """The command or option is for instructors."""
+class NotInstructor(KubecampError, app_commands.CheckFailure):
+    """The command or option is for instructors. A CheckFailure too: raised from a cog's
+    interaction_check, only AppCommandErrors reach the tree's error handler."""
 
 
 class NotInTeam(KubecampError):

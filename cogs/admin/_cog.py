@@ -11,12 +11,13 @@ from bot.challenges.flow import ChallengeFlow, Notifier
 from bot.discord.errors import UnknownScenario
 from bot.i18n import Lang, t
 from bot.teams import TeamService
-from cogs._common import acting_team, locale, require_instructor, team_choices
+from cogs._common import InstructorsOnly, acting_team, locale, team_choices
 
 
 @app_commands.guild_only()
 @app_commands.default_permissions(manage_guild=True)
 class AdminCog(
+    InstructorsOnly,
     commands.GroupCog,
     group_name="admin",
     group_description=locale("run the class (instructors)", "cmd.admin.description"),
@@ -30,10 +31,6 @@ class AdminCog(
         self.lang = lang
         self.instructor_role = instructor_role
         super().__init__()
-
-    async def interaction_check(self, interaction: discord.Interaction, /) -> bool:
-        require_instructor(interaction, self.instructor_role)
-        return True
 
     @app_commands.command(
         name="extend",

@@ -8,12 +8,13 @@ from discord.ext import commands
 
 from bot.i18n import Lang, t
 from bot.teams import TeamService
-from cogs._common import locale, require_instructor, team_choices
+from cogs._common import InstructorsOnly, locale, team_choices
 
 
 @app_commands.guild_only()
 @app_commands.default_permissions(manage_guild=True)
 class TeamsCog(
+    InstructorsOnly,
     commands.GroupCog,
     group_name="team",
     group_description=locale("manage the class's teams (instructors)", "cmd.team.description"),
@@ -23,10 +24,6 @@ class TeamsCog(
         self.lang = lang
         self.instructor_role = instructor_role
         super().__init__()
-
-    async def interaction_check(self, interaction: discord.Interaction, /) -> bool:
-        require_instructor(interaction, self.instructor_role)
-        return True
 
     @app_commands.command(
         name="create",

@@ -153,3 +153,12 @@ async def test_the_deadline_ends_an_unsolved_run(live_class: Class) -> None:
     (run,) = await live.app.store.runs_for_team(team.id)
     assert (run.status, run.points) == ("expired", 0)
     assert live.app.scheduler.job_ids() == []  # nothing left planned for an ended run
+
+
+async def test_instructor_groups_check_the_role_in_code_too(live_class: Class) -> None:
+    # The server owner passes Discord's default_permissions but has no instructor role.
+    owner = await slash(live_class, "server-owner", "alerts", "team", "list")
+    assert owner.text() == "Only instructors can do that."
+    admin = await slash(live_class, "server-owner", "alerts", "admin", "announce", message="hi")
+    assert admin.text() == "Only instructors can do that."
+    assert live_class.discord.messages(live_class.room.team_channels["blue"]) == []

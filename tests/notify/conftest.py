@@ -7,14 +7,13 @@ import asyncio
 import itertools
 from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from bot.limits import THREAD_NAME_MAX, within_limits
 from bot.notify import Outbox, TransportError, TransportRejected
-from bot.store import Store, Team, sqlite_url, upgrade
+from bot.store import Store
 
 
 @dataclass
@@ -138,26 +137,6 @@ class FakeDiscord:
         if thread_id not in self.threads:
             raise TransportRejected("unknown channel")
         self.thread_updates.append((thread_id, name, archived))
-
-
-@pytest.fixture
-def db_url(tmp_path: Path) -> str:
-    return sqlite_url(tmp_path / "kubecamp.db")
-
-
-@pytest.fixture
-async def store(db_url: str) -> AsyncIterator[Store]:
-    await upgrade(db_url)
-    store = await Store.open(db_url)
-    try:
-        yield store
-    finally:
-        await store.close()
-
-
-@pytest.fixture
-async def team(store: Store) -> Team:
-    return await store.create_team("Blue Whales", "kc-blue-whales", role_id=1001, channel_id=2001)
 
 
 @pytest.fixture
