@@ -12,7 +12,7 @@ each check's arguments are a pydantic model, so a wrong argument is a clear load
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, ClassVar, Literal
@@ -325,6 +325,22 @@ def _near_misses(selector: Mapping[str, str], pods: list[Obj]) -> str:
     return ", ".join(sorted(hints))
 
 
+def _selects_nothing(name: str, selector: Mapping[str, str], pods: list[Obj]) -> Outcome:
+    return Outcome.fail(
+        "check.service_selects_pods.fail",
+        name=name,
+        selector=format_selector(selector),
+        near=_near_misses(selector, pods) or "-",
+    )
+
+
+def _port_declared(port: int | str, numbers: set[int], names: Collection[str]) -> bool:
+    """A port given as a number or as a container port's name (IntOrString), among the declared ones."""
+    if isinstance(port, str) and not port.isdigit():
+        return port in names
+    return int(port) in numbers
+
+
 @register("service_selects_pods", "Service", "Pod")
 class ServiceSelectsPods(_NamedCheck):
     def run(self, snapshot: Snapshot) -> Outcome:
@@ -334,13 +350,7 @@ class ServiceSelectsPods(_NamedCheck):
         selected = [p for p in pods if map_selector_matches(selector, _labels(p))]
         if selected:
             return Outcome.ok("check.service_selects_pods.pass", name=self.name, count=len(selected))
-        near = _near_misses(selector, pods)
-        return Outcome.fail(
-            "check.service_selects_pods.fail",
-            name=self.name,
-            selector=format_selector(selector),
-            near=near or "-",
-        )
+        return _selects_nothing(self.name, selector, pods)
 
 
 def _container_ports(pods: list[Obj]) -> tuple[set[int], dict[str, int]]:
@@ -363,17 +373,11 @@ class ServiceEndpointsReady(_NamedCheck):
         selector = spec.get("selector") or {}
         pods = [p for p in snapshot.list("Pod") if map_selector_matches(selector, _labels(p))]
         if not pods:
-            return Outcome.fail(
-                "check.service_selects_pods.fail",
-                name=self.name,
-                selector=format_selector(selector),
-                near=_near_misses(selector, snapshot.list("Pod")) or "-",
-            )
+            return _selects_nothing(self.name, selector, snapshot.list("Pod"))
         numbers, names = _container_ports(pods)
         for port in spec.get("ports") or []:
             target = port.get("targetPort", port.get("port"))
-            matches = target in names if isinstance(target, str) and not target.isdigit() else int(target) in numbers
-            if (numbers or names) and not matches:
+            if (numbers or names) and not _port_declared(target, numbers, names):
                 return Outcome.fail(
                     "check.service_endpoints_ready.port_mismatch",
                     name=self.name,
@@ -513,15 +517,13 @@ class ProbesSane(_NamedCheck):
                     )
                 action = probe.get("httpGet") or probe.get("tcpSocket") or probe.get("grpc")
                 port = (action or {}).get("port")
-                if port is not None and declared:
-                    known = port in names if isinstance(port, str) and not port.isdigit() else int(port) in numbers
-                    if not known:
-                        return Outcome.fail(
-                            "check.probes_sane.port",
-                            **where,
-                            port=port,
-                            ports=", ".join(str(n) for n in sorted(numbers)),
-                        )
+                if port is not None and declared and not _port_declared(port, numbers, names):
+                    return Outcome.fail(
+                        "check.probes_sane.port",
+                        **where,
+                        port=port,
+                        ports=", ".join(str(n) for n in sorted(numbers)),
+                    )
                 http = probe.get("httpGet")
                 if http and self.paths is not None and http.get("path", "/") not in self.paths:
                     return Outcome.fail(

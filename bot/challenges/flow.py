@@ -137,30 +137,21 @@ class ChallengeFlow:
         """The next hint: the earliest due one (of `scenario_id` if given), or any next one for an instructor."""
         team = await self._runs.team(team_name)
         run = await self._runs.active_run(team)
-        due = await self._runs.hints_due(run)
         if scenario_id is not None:
             self._catalog.get(run.challenge_id).scenario(scenario_id)  # an unknown id is a KeyError
-            due = [h for h in due if h.scenario_id == scenario_id]
+
+        async def candidates(any_time: bool) -> list[HintDue]:
+            due = await self._runs.hints_due(run, any_time=any_time)
+            return [h for h in due if scenario_id in (None, h.scenario_id)]
+
+        due = await candidates(any_time=False)
         if not due and revealed_by is not None:
-            due = await self._next_unposted(run, scenario_id)
+            due = await candidates(any_time=True)
         if not due:
             raise NoHintYet(await self._when_next_hint(run, scenario_id))
         chosen = due[0]
         await self._post_hint(run, chosen, revealed_by=revealed_by)
         return HintPosted(run=run, hint=chosen)
-
-    async def _next_unposted(self, run: Run, scenario_id: str | None) -> list[HintDue]:
-        challenge = self._catalog.get(run.challenge_id)
-        posted = {(h.scenario_id, h.level) for h in await self._store.hints_posted(run.id)}
-        states = await self._store.scenario_states(run.id)
-        for state in states:
-            if state.status != "pending" or (scenario_id is not None and state.scenario_id != scenario_id):
-                continue
-            scenario = challenge.scenario(state.scenario_id)
-            for level, hint in enumerate(scenario.spec.hints):
-                if (scenario.id, level) not in posted:
-                    return [HintDue(scenario.id, level, hint)]
-        return []
 
     async def _when_next_hint(self, run: Run, scenario_id: str | None) -> Message:
         upcoming = [

@@ -120,21 +120,24 @@ def hint(due: HintDue, challenge: Challenge, lang: Lang, *, revealed_by: str | N
     return {"embeds": [embed], "allowed_mentions": {"parse": []}}
 
 
+def _ended_detail(run: Run, challenge: Challenge, lang: Lang) -> str:
+    return t(
+        "render.ended_detail",
+        lang,
+        elapsed=clock(timedelta(seconds=run.elapsed_seconds or 0)),
+        tier=run.tier_percent or 0,
+        points=run.points or 0,
+        total=challenge.total_points,
+    )
+
+
 def run_ended(run: Run, challenge: Challenge, lang: Lang) -> Payload:
-    elapsed = clock(timedelta(seconds=run.elapsed_seconds or 0))
     key = {"finished": "render.ended_finished", "expired": "render.ended_expired"}.get(
         run.status, "render.ended_stopped"
     )
     embed = {
         "title": t(key, lang, challenge=challenge.id),
-        "description": t(
-            "render.ended_detail",
-            lang,
-            elapsed=elapsed,
-            tier=run.tier_percent or 0,
-            points=run.points or 0,
-            total=challenge.total_points,
-        ),
+        "description": _ended_detail(run, challenge, lang),
         "color": GREEN if run.status == "finished" else (AMBER if run.status == "expired" else RED),
     }
     return {"embeds": [embed], "allowed_mentions": {"parse": []}}
@@ -187,14 +190,5 @@ def verify_summary(report: VerifyReport, challenge: Challenge, lang: Lang) -> st
     ]
     lines += [f"{MARK[r.status]} {challenge.scenario(r.scenario_id).spec.title.get(lang)}" for r in report.results]
     if report.ended is not None:
-        lines.append(
-            t(
-                "render.ended_detail",
-                lang,
-                elapsed=clock(timedelta(seconds=report.ended.elapsed_seconds or 0)),
-                tier=report.ended.tier_percent or 0,
-                points=report.ended.points or 0,
-                total=challenge.total_points,
-            )
-        )
+        lines.append(_ended_detail(report.ended, challenge, lang))
     return "\n".join(lines)

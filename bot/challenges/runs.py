@@ -324,12 +324,13 @@ class RunService:
 
     # --- hints --------------------------------------------------------------------------------
 
-    async def hints_due(self, run: Run) -> list[HintDue]:
-        """Hints whose offset has passed, for scenarios not solved, that were not posted yet."""
+    async def hints_due(self, run: Run, *, any_time: bool = False) -> list[HintDue]:
+        """Hints whose offset has passed (any offset, for an instructor revealing one), for scenarios
+        not solved, that were not posted yet: per scenario in order of level."""
         challenge = self._catalog.get(run.challenge_id)
         states = await self._store.scenario_states(run.id)
         posted = {(h.scenario_id, h.level) for h in await self._store.hints_posted(run.id)}
-        elapsed = self._clock() - run.started_at
+        elapsed = timedelta.max if any_time else self._clock() - run.started_at
         due: list[HintDue] = []
         for state in states:
             if state.status != "pending":
