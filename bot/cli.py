@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from bot.challenges.catalog import Catalog, load_catalog
-from bot.challenges.checks import Status
+from bot.challenges.render import MARK, clock
 from bot.challenges.runs import ChallengeUnavailable, RunService, StartReport, StatusReport, VerifyReport
 from bot.cluster import Cluster
 from bot.config import Settings, load_settings
@@ -40,6 +40,7 @@ from bot.errors import (
 )
 from bot.i18n import Lang, render
 from bot.store import Store, StoreConflict, upgrade
+from bot.teams import TeamService
 
 EXIT_OK, EXIT_FAILING, EXIT_INPUT, EXIT_STATE, EXIT_CLUSTER, EXIT_STORE = 0, 1, 2, 3, 4, 5
 
@@ -174,13 +175,13 @@ def _scenarios(args: argparse.Namespace, settings: Settings, out: _Output) -> in
 
 
 async def _team(args: argparse.Namespace, settings: Settings, store: Store, out: _Output) -> int:
+    teams = TeamService(store=store, namespace_prefix=settings.kube.namespace_prefix)
     if args.action == "add":
-        namespace = args.namespace or f"{settings.kube.namespace_prefix}{args.name}".lower()
-        team = await store.create_team(args.name, namespace)
+        team = await teams.create(args.name, namespace=args.namespace)
         out.line(f"team {team.name}: namespace {team.namespace}", {"team": team.name, "namespace": team.namespace})
         return EXIT_OK
-    teams = await store.list_teams()
-    out.rows([f"{t.name}\t{t.namespace}" for t in teams], [{"team": t.name, "namespace": t.namespace} for t in teams])
+    listed = await teams.all()
+    out.rows([f"{t.name}\t{t.namespace}" for t in listed], [{"team": t.name, "namespace": t.namespace} for t in listed])
     return EXIT_OK
 
 
@@ -218,14 +219,6 @@ async def _stop(service: RunService, team: str, challenge: int | None, out: _Out
     return EXIT_OK
 
 
-_MARK = {Status.PASS: "✅", Status.FAIL: "❌", Status.UNKNOWN: "⚠️"}
-
-
-def _minutes(delta: timedelta) -> str:
-    seconds = int(delta.total_seconds())
-    return f"{seconds // 60}:{seconds % 60:02d}"
-
-
 class _Output:
     """Human lines in the configured language, or one JSON document per command."""
 
@@ -249,12 +242,10 @@ class _Output:
     def catalog(self, catalog: Catalog) -> None:
         lines, data = [], []
         for c in catalog:
-            lines.append(
-                f"{c.id}  {c.spec.title.get(self.lang)}  ({_minutes(c.spec.time_limit)}, {c.total_points} pts)"
-            )
+            lines.append(f"{c.id}  {c.spec.title.get(self.lang)}  ({clock(c.spec.time_limit)}, {c.total_points} pts)")
             for s in c.scenarios:
                 scope = " [cluster]" if s.spec.scope == "cluster" else ""
-                lines.append(f"    {s.id:<24} {s.spec.title.get(self.lang)}  {_minutes(s.spec.time_box)}{scope}")
+                lines.append(f"    {s.id:<24} {s.spec.title.get(self.lang)}  {clock(s.spec.time_box)}{scope}")
             data.append(
                 {
                     "id": c.id,
@@ -290,12 +281,12 @@ class _Output:
     def verify(self, report: VerifyReport) -> None:
         lines = []
         for result in report.results:
-            lines.append(f"{_MARK[result.status]} {result.scenario_id}")
-            lines += [f"    {_MARK[c.status]} {render(c.message, self.lang)}" for c in result.checks]
+            lines.append(f"{MARK[result.status]} {result.scenario_id}")
+            lines += [f"    {MARK[c.status]} {render(c.message, self.lang)}" for c in result.checks]
         if report.ended is not None:
             run = report.ended
             lines.append(
-                f"run {run.status}: {_minutes(timedelta(seconds=run.elapsed_seconds or 0))}, "
+                f"run {run.status}: {clock(timedelta(seconds=run.elapsed_seconds or 0))}, "
                 f"tier {run.tier_percent}%, {run.points} points"
             )
         self._emit(
@@ -330,7 +321,7 @@ class _Output:
     def status(self, report: StatusReport) -> None:
         lines = [
             f"run {report.run.id}: challenge {report.challenge.id}, {report.run.status}, "
-            f"elapsed {_minutes(report.elapsed)}, remaining {_minutes(report.remaining)}"
+            f"elapsed {clock(report.elapsed)}, remaining {clock(report.remaining)}"
         ]
         for state in report.states:
             solved = f" at {state.first_solved_at:%H:%M:%S}" if state.first_solved_at else ""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from bot.errors import KubecampError
+from bot.errors import KubecampError, UnknownTeam
 from bot.store import Store, Team
 
 _NAME = re.compile(r"^[a-z0-9]([a-z0-9-]{0,38}[a-z0-9])?$")
@@ -28,18 +28,26 @@ class TeamService:
     def namespace_for(self, name: str) -> str:
         return f"{self._prefix}{name}"
 
-    async def create(self, name: str, *, role_id: int | None = None, channel_id: int | None = None) -> Team:
-        """A team named like a DNS label (it becomes part of the namespace name)."""
+    async def create(
+        self, name: str, *, role_id: int | None = None, channel_id: int | None = None, namespace: str | None = None
+    ) -> Team:
+        """A team named like a DNS label (it becomes part of the namespace name, unless one is given)."""
         name = name.strip().lower()
         if not _NAME.match(name):
             raise TeamInvalid(
                 f"team name {name!r}: use 1–40 lower-case letters, digits and dashes, starting and ending "
                 "with a letter or digit (it becomes part of the namespace name)"
             )
-        namespace = self.namespace_for(name)
+        namespace = namespace or self.namespace_for(name)
         if len(namespace) > 63:
             raise TeamInvalid(f"namespace {namespace!r} would be longer than 63 characters; choose a shorter name")
         return await self._store.create_team(name, namespace, role_id=role_id, channel_id=channel_id)
+
+    async def get(self, name: str) -> Team:
+        team = await self._store.get_team(name.strip().lower())
+        if team is None:
+            raise UnknownTeam(name)
+        return team
 
     async def link(self, name: str, *, role_id: int | None = None, channel_id: int | None = None) -> Team:
         return await self._store.link_team(name, role_id=role_id, channel_id=channel_id)

@@ -8,7 +8,6 @@ from discord import app_commands
 from bot.challenges.catalog import Catalog
 from bot.discord.errors import NotInstructor, NotInTeam
 from bot.discord.permissions import is_instructor
-from bot.errors import UnknownTeam
 from bot.i18n import Lang
 from bot.store import Team
 from bot.teams import TeamService
@@ -26,10 +25,7 @@ async def acting_team(
     if team_name is not None:
         if not is_instructor(interaction.user, instructor_role):
             raise NotInstructor()
-        for team in await teams.all():
-            if team.name == team_name.strip().lower():
-                return team
-        raise UnknownTeam(team_name)
+        return await teams.get(team_name)
     roles = [role.id for role in getattr(interaction.user, "roles", [])]
     own = await teams.of_member(roles)
     if own is None:
