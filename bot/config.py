@@ -18,11 +18,12 @@ from bot.errors import ConfigInvalid
 
 
 class _Section(BaseSettings):
+    # Inherited by every section, which adds only its prefix (pydantic merges model_config).
     model_config = SettingsConfigDict(extra="ignore", frozen=True)
 
 
 class StoreSettings(_Section):
-    model_config = SettingsConfigDict(env_prefix="KUBECAMP_", extra="ignore", frozen=True)
+    model_config = SettingsConfigDict(env_prefix="KUBECAMP_")
 
     data_dir: Path = Field(default=Path("data"), description="folder for the SQLite file")
     database_url: str | None = Field(
@@ -37,7 +38,7 @@ class StoreSettings(_Section):
 
 
 class CatalogSettings(_Section):
-    model_config = SettingsConfigDict(env_prefix="KUBECAMP_", extra="ignore", frozen=True)
+    model_config = SettingsConfigDict(env_prefix="KUBECAMP_")
 
     scenarios_dir: Path = Field(default=Path("scenarios"), description="the scenario catalogue folder")
     language: Literal["ko", "en"] = Field(default="ko", description="language of messages: ko or en")
@@ -54,7 +55,7 @@ class CatalogSettings(_Section):
 
 
 class KubeSettings(_Section):
-    model_config = SettingsConfigDict(env_prefix="KUBECAMP_KUBE_", extra="ignore", frozen=True)
+    model_config = SettingsConfigDict(env_prefix="KUBECAMP_KUBE_")
 
     config: Path | None = Field(default=None, description="kubeconfig path; default: in-cluster, else ~/.kube/config")
     context: str | None = Field(default=None, description="kubeconfig context")
@@ -68,7 +69,7 @@ class KubeSettings(_Section):
 
 
 class DiscordSettings(_Section):
-    model_config = SettingsConfigDict(env_prefix="KUBECAMP_DISCORD_", extra="ignore", frozen=True)
+    model_config = SettingsConfigDict(env_prefix="KUBECAMP_DISCORD_")
 
     token: SecretStr | None = Field(default=None, description="the bot token from the Discord developer portal")
     guild_ids: Annotated[list[int], NoDecode] = Field(
@@ -99,7 +100,7 @@ class DiscordSettings(_Section):
 
 
 class WebSettings(_Section):
-    model_config = SettingsConfigDict(env_prefix="KUBECAMP_WEB_", extra="ignore", frozen=True)
+    model_config = SettingsConfigDict(env_prefix="KUBECAMP_WEB_")
 
     # All interfaces by default: it runs in a pod, behind a Service.
     host: str = Field(default="0.0.0.0", description="address the web server listens on")
@@ -107,7 +108,7 @@ class WebSettings(_Section):
 
 
 class LogSettings(_Section):
-    model_config = SettingsConfigDict(env_prefix="KUBECAMP_LOG_", extra="ignore", frozen=True)
+    model_config = SettingsConfigDict(env_prefix="KUBECAMP_LOG_")
 
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
