@@ -12,6 +12,8 @@ one sender task (`start` / `aclose`) delivers what is due through a `Transport`:
   that destination waiting behind it; `TransportRejected` (403, 404, an invalid body) marks the
   entry failed with the reason — kept, visible with `Store.failed_outbox` — and the destination
   goes on with its next entry;
+* an edit is skipped (marked sent) when a later edit of the same message, still to be sent, sets
+  every field it sets: edits are coalesced, the last one wins;
 * an entry is marked sent only after the transport returned, and every message carries a nonce
   derived from its dedupe key (and part), which the transport sends with ``enforce_nonce``:
   Discord answers a repeated nonce (within a few minutes) with the message it already created. A
@@ -19,7 +21,8 @@ one sender task (`start` / `aclose`) delivers what is due through a `Transport`:
   after the restart without posting it twice.
 
 A message with a `run_id` and no `channel_id` goes to the run's thread, and waits until the run has
-one: the thread entry (kind "thread", with the run) makes it the run's thread when it is sent.
+one: the thread entry (kind "thread", with the run) makes it the run's thread when it is sent. A
+message with `thread_of` goes into the thread that entry starts, once it has started it.
 
 No discord.py here: `bot.discord.transport.DiscordTransport` is the transport of the running bot.
 """
@@ -112,6 +115,7 @@ class OutboxStats:
     retries: int = 0  # attempts to try again later
     failed: int = 0  # entries refused for good
     errors: int = 0  # unexpected errors: a transport bug, the store unavailable
+    superseded: int = 0  # edits not sent because a later edit of the same message replaces them
 
 
 def _utcnow() -> datetime:
@@ -159,6 +163,7 @@ class Outbox:
         channel_id: int | None = None,
         run_id: int | None = None,
         edit_of: str | None = None,
+        thread_of: str | None = None,
     ) -> OutboxEntry:
         """Write an entry (see `Store.enqueue_outbox` for where each kind goes) and wake the sender.
 
@@ -180,6 +185,7 @@ class Outbox:
             channel_id=channel_id,
             run_id=run_id,
             edit_of=edit_of,
+            thread_of=thread_of,
         )
         if created:
             self.stats.enqueued += 1
@@ -382,6 +388,13 @@ class Outbox:
         entry = delivery.entry
         if delivery.message_id is None:
             raise TransportRejected("the message to edit was not recorded when it was sent")
+        newer = await self._store.newer_edit(entry)
+        if newer is not None and set(entry.payload) <= set(newer.payload):
+            # A later edit replaces everything this one sets: one request instead of two, which is
+            # what keeps a storm of changes to one message inside Discord's rate limits.
+            self.stats.superseded += 1
+            await self._store.mark_outbox_sent(entry.id, self._clock(), delivery.channel_id, delivery.message_id)
+            return
         [payload] = fit_message(entry.payload, split=False)
         await self._transport.edit_message(delivery.channel_id, delivery.message_id, payload)
         self.stats.messages += 1

@@ -97,13 +97,15 @@ class Store:
     # -- sessions and error translation ------------------------------------------------------------
 
     @asynccontextmanager
-    async def _reading(self) -> AsyncIterator[AsyncSession]:
+    async def reading(self) -> AsyncIterator[AsyncSession]:
+        """A read-only transaction; database errors become the store's (for the feature repositories)."""
         with self._translate():
             async with self._read.begin() as session:
                 yield session
 
     @asynccontextmanager
-    async def _writing(self) -> AsyncIterator[AsyncSession]:
+    async def writing(self) -> AsyncIterator[AsyncSession]:
+        """A write transaction (BEGIN IMMEDIATE on SQLite), committed when the block ends without error."""
         with self._translate():
             async with self._write.begin() as session:
                 yield session
@@ -113,7 +115,7 @@ class Store:
 
     async def ping(self) -> None:
         """Raise `StoreUnavailable` unless the database answers a query."""
-        async with self._reading() as session:
+        async with self.reading() as session:
             await session.exec(select(sa.literal(1)))
 
     # -- teams -------------------------------------------------------------------------------------
@@ -131,7 +133,7 @@ class Store:
             discord_channel_id=channel_id,
             created_at=_utcnow(),
         )
-        async with self._writing() as session:
+        async with self.writing() as session:
             # Checked first for a clear message; the unique constraints still decide under races.
             if (await session.exec(select(Team).where(Team.name == name))).first() is not None:
                 raise StoreConflict(f"a team named {name!r} already exists")
@@ -143,25 +145,25 @@ class Store:
         return team
 
     async def get_team(self, name: str) -> Team | None:
-        async with self._reading() as session:
+        async with self.reading() as session:
             return (await session.exec(select(Team).where(Team.name == name.strip()))).first()
 
     async def get_team_by_id(self, team_id: int) -> Team | None:
-        async with self._reading() as session:
+        async with self.reading() as session:
             return await session.get(Team, team_id)
 
     async def get_team_by_role(self, role_id: int) -> Team | None:
-        async with self._reading() as session:
+        async with self.reading() as session:
             return (await session.exec(select(Team).where(Team.discord_role_id == role_id))).first()
 
     async def list_teams(self) -> list[Team]:
-        async with self._reading() as session:
+        async with self.reading() as session:
             return list(await session.exec(select(Team).order_by(col(Team.name))))
 
     async def remove_team(self, name: str) -> None:
         """Delete a team that has no history; runs and submissions are kept, so they block it."""
         name = name.strip()
-        async with self._writing() as session:
+        async with self.writing() as session:
             team = (await session.exec(select(Team).where(Team.name == name))).first()
             if team is None:
                 raise UnknownTeam(name)
@@ -181,7 +183,7 @@ class Store:
     async def link_team(self, name: str, role_id: int | None = None, channel_id: int | None = None) -> Team:
         """Set the team's Discord role and/or channel; an argument left at None is left unchanged."""
         name = name.strip()
-        async with self._writing() as session:
+        async with self.writing() as session:
             team = (await session.exec(select(Team).where(Team.name == name))).first()
             if team is None:
                 raise UnknownTeam(name)
@@ -229,7 +231,7 @@ class Store:
             notes={"skipped": dict(skipped)} if skipped else None,
         )
         try:
-            async with self._writing() as session:
+            async with self.writing() as session:
                 session.add(run)
                 await session.flush()
                 assert run.id is not None
@@ -255,14 +257,14 @@ class Store:
     async def record_applied(self, run_id: int, objects: Sequence[Mapping[str, Any]]) -> Run:
         """Append objects the bot applied (each with apiVersion, kind, name, scenario) to the run."""
         records = [_applied(o) for o in objects]
-        async with self._writing() as session:
+        async with self.writing() as session:
             run = await _get(session, Run, run_id)
             run.applied = [*run.applied, *records]  # a new list, so that the change is seen
             session.add(run)
         return run
 
     async def get_run(self, run_id: int) -> Run | None:
-        async with self._reading() as session:
+        async with self.reading() as session:
             return await session.get(Run, run_id)
 
     async def active_run(self, team_id: int, challenge_id: int | None = None) -> Run | None:
@@ -270,22 +272,22 @@ class Store:
         query = select(Run).where(Run.team_id == team_id, Run.status == RunStatus.active)
         if challenge_id is not None:
             query = query.where(Run.challenge_id == challenge_id)
-        async with self._reading() as session:
+        async with self.reading() as session:
             return (await session.exec(query.order_by(col(Run.started_at).desc(), col(Run.id).desc()))).first()
 
     async def active_runs(self) -> list[Run]:
-        async with self._reading() as session:
+        async with self.reading() as session:
             query = select(Run).where(Run.status == RunStatus.active).order_by(col(Run.deadline), col(Run.id))
             return list(await session.exec(query))
 
     async def runs_for_team(self, team_id: int) -> list[Run]:
-        async with self._reading() as session:
+        async with self.reading() as session:
             query = select(Run).where(Run.team_id == team_id).order_by(col(Run.started_at), col(Run.id))
             return list(await session.exec(query))
 
     async def scenario_states(self, run_id: int) -> list[ScenarioState]:
         """The run's scenarios, in the order they were given to `create_run`."""
-        async with self._reading() as session:
+        async with self.reading() as session:
             return await _states(session, run_id)
 
     async def record_verification(
@@ -310,7 +312,7 @@ class Store:
         trigger = _trigger(trigger)
         at = _utc("at", at)
         stored_results = [dict(r) for r in results]
-        async with self._writing() as session:
+        async with self.writing() as session:
             run = await _get(session, Run, run_id)
             if run.status != RunStatus.active and trigger != VerificationTrigger.final:
                 raise StoreConflict(f"run #{run_id} is {run.status}: a {trigger} verification is not recorded")
@@ -382,7 +384,7 @@ class Store:
         return await self._update_active(run_id, {"deadline": _utc("new_deadline", new_deadline)})
 
     async def _update_active(self, run_id: int, values: dict[str, Any]) -> bool:
-        async with self._writing() as session:
+        async with self.writing() as session:
             result = await session.exec(
                 sa.update(Run).where(col(Run.id) == run_id, col(Run.status) == RunStatus.active).values(**values)
             )
@@ -392,7 +394,7 @@ class Store:
             return False
 
     async def set_thread(self, run_id: int, thread_id: int | None) -> None:
-        async with self._writing() as session:
+        async with self.writing() as session:
             run = await _get(session, Run, run_id)
             run.thread_id = thread_id
             session.add(run)
@@ -417,10 +419,10 @@ class Store:
             run_id=run_id, scenario_id=scenario_id, level=level, posted_at=posted_at, revealed_by=revealed_by
         )
         try:
-            async with self._writing() as session:
+            async with self.writing() as session:
                 session.add(hint)
         except StoreConflict as e:
-            async with self._reading() as session:
+            async with self.reading() as session:
                 existing = await session.exec(
                     select(HintPost.id).where(
                         HintPost.run_id == run_id, HintPost.scenario_id == scenario_id, HintPost.level == level
@@ -433,7 +435,7 @@ class Store:
         return True
 
     async def hints_posted(self, run_id: int) -> list[HintPost]:
-        async with self._reading() as session:
+        async with self.reading() as session:
             query = select(HintPost).where(HintPost.run_id == run_id)
             return list(await session.exec(query.order_by(col(HintPost.posted_at), col(HintPost.id))))
 
@@ -473,7 +475,7 @@ class Store:
             submitted_at=submitted_at,
             submitted_by=submitted_by,
         )
-        async with self._writing() as session:
+        async with self.writing() as session:
             await _get(session, Team, team_id)
             if run_id is not None:
                 run = await _get(session, Run, run_id)
@@ -487,7 +489,7 @@ class Store:
 
     async def submissions(self, team_id: int, challenge_id: int) -> list[Submission]:
         """All of the team's submissions for the challenge, newest first (the first is current)."""
-        async with self._reading() as session:
+        async with self.reading() as session:
             query = (
                 select(Submission)
                 .where(Submission.team_id == team_id, Submission.challenge_id == challenge_id)
@@ -507,6 +509,7 @@ class Store:
         channel_id: int | None = None,
         run_id: int | None = None,
         edit_of: str | None = None,
+        thread_of: str | None = None,
     ) -> tuple[OutboxEntry, bool]:
         """Write an outbox entry, due at once; (the entry, True) — or (the existing entry, False)
         unchanged if one with this `dedupe_key` exists, whatever else is given.
@@ -515,8 +518,10 @@ class Store:
         waits until the run has one); a thread needs `channel_id` (the parent; with `run_id`, the
         thread becomes the run's once it is sent); an edit names the entry it edits by its key in
         `edit_of` (an entry enqueued earlier; if that one has failed, the edit is stored as failed);
-        a thread update needs `channel_id` (the thread) or `run_id`.
-        Raises `InvalidValue` for a malformed entry, `NotFound` for an unknown run or edit target.
+        a thread update needs `channel_id` (the thread) or `run_id`. Instead of either, a message or a
+        thread update may name a thread entry by its key in `thread_of`: it goes into that thread once
+        the thread exists (and fails if that entry failed).
+        Raises `InvalidValue` for a malformed entry, `NotFound` for an unknown run or target entry.
         """
         kind = _outbox_kind(kind)
         at = _utc("at", at)
@@ -530,12 +535,30 @@ class Store:
                 raise InvalidValue("channel_id", channel_id, "an edit goes where the entry it edits landed")
         elif edit_of is not None:
             raise InvalidValue("edit_of", edit_of, f"only an edit names an entry to edit, not a {kind}")
+        if thread_of is not None:
+            if kind not in (OutboxKind.message, OutboxKind.thread_update):
+                raise InvalidValue(
+                    "thread_of", thread_of, f"only a message or a thread update goes into a thread, not a {kind}"
+                )
+            if channel_id is not None or run_id is not None:
+                raise InvalidValue(
+                    "thread_of",
+                    thread_of,
+                    "a message goes into one place: a channel, a run's thread or a thread entry's thread",
+                )
         if kind == OutboxKind.thread and channel_id is None:
             raise InvalidValue("channel_id", None, "a thread needs the channel to start it in")
-        if kind in (OutboxKind.message, OutboxKind.thread_update) and channel_id is None and run_id is None:
-            raise InvalidValue("channel_id", None, f"a {kind} needs a channel_id or a run_id (the run's thread)")
+        if (
+            kind in (OutboxKind.message, OutboxKind.thread_update)
+            and channel_id is None
+            and run_id is None
+            and thread_of is None
+        ):
+            raise InvalidValue(
+                "channel_id", None, f"a {kind} needs a channel_id, a run_id (the run's thread) or thread_of"
+            )
         try:
-            async with self._writing() as session:
+            async with self.writing() as session:
                 existing = await _outbox_by_key(session, dedupe_key)
                 if existing is not None:
                     return existing, False
@@ -552,12 +575,15 @@ class Store:
                 )
                 if run_id is not None:
                     await _get(session, Run, run_id)
-                if edit_of is not None:
-                    target = await _outbox_by_key(session, edit_of)
+                if edit_of is not None or thread_of is not None:
+                    field, key = ("edit_of", edit_of) if edit_of is not None else ("thread_of", thread_of)
+                    target = await _outbox_by_key(session, str(key))
                     if target is None:
-                        raise NotFound("outbox entry", edit_of)
-                    if target.kind not in (OutboxKind.message, OutboxKind.thread):
-                        raise InvalidValue("edit_of", edit_of, f"a {target.kind} entry has no message to edit")
+                        raise NotFound("outbox entry", key)
+                    if edit_of is not None and target.kind not in (OutboxKind.message, OutboxKind.thread):
+                        raise InvalidValue(field, key, f"a {target.kind} entry has no message to edit")
+                    if thread_of is not None and target.kind != OutboxKind.thread:
+                        raise InvalidValue(field, key, f"a {target.kind} entry starts no thread")
                     entry.target_id = target.id
                     if target.failed_at is not None:
                         entry.failed_at = at
@@ -565,15 +591,34 @@ class Store:
                 session.add(entry)
         except StoreConflict:
             # Another writer inserted the same key first (possible where writes are not serialised).
-            async with self._reading() as session:
+            async with self.reading() as session:
                 existing = await _outbox_by_key(session, dedupe_key)
             if existing is not None:
                 return existing, False
             raise
         return entry, True
 
+    async def newer_edit(self, entry: OutboxEntry) -> OutboxEntry | None:
+        """The latest edit of the same message enqueued after `entry` and still to be sent, if any."""
+        if entry.kind != OutboxKind.edit or entry.target_id is None:
+            return None
+        query = (
+            select(OutboxEntry)
+            .where(
+                col(OutboxEntry.kind) == OutboxKind.edit,
+                col(OutboxEntry.target_id) == entry.target_id,
+                col(OutboxEntry.id) > entry.id,
+                col(OutboxEntry.sent_at).is_(None),
+                col(OutboxEntry.failed_at).is_(None),
+            )
+            .order_by(col(OutboxEntry.id).desc())
+            .limit(1)
+        )
+        async with self.reading() as session:
+            return (await session.exec(query)).first()
+
     async def get_outbox(self, dedupe_key: str) -> OutboxEntry | None:
-        async with self._reading() as session:
+        async with self.reading() as session:
             return await _outbox_by_key(session, dedupe_key)
 
     async def pending_outbox(
@@ -621,7 +666,7 @@ class Store:
         )
         if exclude_channels:
             query = query.where(lane.not_in(list(exclude_channels)))
-        async with self._reading() as session:
+        async with self.reading() as session:
             rows = (await session.exec(query)).all()
         return [OutboxDelivery(entry, int(channel), message) for entry, channel, message in rows]
 
@@ -633,7 +678,7 @@ class Store:
             col(OutboxEntry.failed_at).is_(None),
             col(OutboxEntry.next_attempt_at) > now,
         )
-        async with self._reading() as session:
+        async with self.reading() as session:
             return (await session.exec(query)).one()
 
     async def mark_outbox_progress(
@@ -641,7 +686,7 @@ class Store:
     ) -> None:
         """Record that the first `parts_sent` parts of a split entry were accepted; the ids of where
         it landed are kept from the first call that gives them."""
-        async with self._writing() as session:
+        async with self.writing() as session:
             entry = await _get(session, OutboxEntry, entry_id)
             entry.parts_sent = max(entry.parts_sent, parts_sent)
             _landed(entry, channel_id, message_id)
@@ -656,7 +701,7 @@ class Store:
         run's messages waiting for it are due from then on, and not before.
         """
         at = _utc("at", at)
-        async with self._writing() as session:
+        async with self.writing() as session:
             entry = await _get(session, OutboxEntry, entry_id)
             if entry.sent_at is not None:
                 return False
@@ -674,7 +719,7 @@ class Store:
     async def mark_outbox_retry(self, entry_id: int, next_attempt_at: datetime, error: str) -> None:
         """Count a failed attempt that is worth repeating, and when to repeat it."""
         next_attempt_at = _utc("next_attempt_at", next_attempt_at)
-        async with self._writing() as session:
+        async with self.writing() as session:
             entry = await _get(session, OutboxEntry, entry_id)
             if entry.sent_at is not None or entry.failed_at is not None:
                 return
@@ -686,7 +731,7 @@ class Store:
     async def mark_outbox_failed(self, entry_id: int, at: datetime, error: str) -> None:
         """Record a permanent refusal; the entry is kept. Edits of it waiting to be sent fail with it."""
         at = _utc("at", at)
-        async with self._writing() as session:
+        async with self.writing() as session:
             entry = await _get(session, OutboxEntry, entry_id)
             if entry.sent_at is not None or entry.failed_at is not None:
                 return
@@ -711,13 +756,13 @@ class Store:
         query = select(func.count(), func.min(col(OutboxEntry.created_at))).where(
             col(OutboxEntry.sent_at).is_(None), col(OutboxEntry.failed_at).is_(None)
         )
-        async with self._reading() as session:
+        async with self.reading() as session:
             count, oldest = (await session.exec(query)).one()
         return count, (max(now - oldest, timedelta(0)) if oldest is not None else None)
 
     async def failed_outbox(self, limit: int = 50) -> list[OutboxEntry]:
         """The entries Discord refused for good, most recent first."""
-        async with self._reading() as session:
+        async with self.reading() as session:
             query = (
                 select(OutboxEntry)
                 .where(col(OutboxEntry.failed_at).is_not(None))
@@ -860,17 +905,19 @@ async def _outbox_by_key(session: AsyncSession, dedupe_key: str) -> OutboxEntry 
 
 
 def _outbox_lane(entry: type[OutboxEntry], target: type[OutboxEntry], run: type[Run] = Run) -> Any:
-    """SQL: where an entry goes (see `OutboxDelivery.channel_id`); NULL while it has nowhere to go."""
+    """SQL: where an entry goes (see `OutboxDelivery.channel_id`); NULL while it has nowhere to go.
+
+    With a target entry (an edit's message, a message's thread): nowhere until the target was sent;
+    then an edit of a thread's starter message goes to the thread's parent channel, anything else to
+    where the target landed (a message's channel, a thread entry's thread)."""
     return sa.case(
+        (col(entry.target_id).is_(None), func.coalesce(col(entry.channel_id), col(run.thread_id))),
+        (col(target.sent_at).is_(None), sa.null()),
         (
-            col(entry.kind) == OutboxKind.edit,
-            sa.case(
-                (col(target.sent_at).is_(None), sa.null()),
-                (col(target.kind) == OutboxKind.thread, col(target.channel_id)),
-                else_=col(target.discord_channel_id),
-            ),
+            sa.and_(col(entry.kind) == OutboxKind.edit, col(target.kind) == OutboxKind.thread),
+            col(target.channel_id),
         ),
-        else_=func.coalesce(col(entry.channel_id), col(run.thread_id)),
+        else_=col(target.discord_channel_id),
     )
 
 
@@ -882,6 +929,5 @@ def _landed(entry: OutboxEntry, channel_id: int | None, message_id: int | None) 
 
 
 def _failed_target(target: OutboxEntry) -> str:
-    return f"the message it edits (outbox #{target.id}, {target.dedupe_key!r}) was not sent: {target.last_error}"[
-        :_OUTBOX_ERROR_MAX
-    ]
+    what = "the thread it goes into" if target.kind == OutboxKind.thread else "the message it edits"
+    return f"{what} (outbox #{target.id}, {target.dedupe_key!r}) was not sent: {target.last_error}"[:_OUTBOX_ERROR_MAX]

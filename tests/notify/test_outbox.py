@@ -241,6 +241,66 @@ async def test_edits_and_thread_updates(outbox: Outbox, store: Store, team: Team
     assert discord.thread_updates == [(thread_id, None, True)]
 
 
+async def test_messages_for_a_thread_entry_wait_for_it_and_land_in_it(outbox: Outbox, discord: FakeDiscord) -> None:
+    discord.fail(lambda: TransportRetry(0.2, "429"), channel_id=A)  # the thread starts late
+    await outbox.enqueue(
+        dedupe_key="incident:1:thread", kind="thread", channel_id=A, payload={"name": "i", "message": {"content": "x"}}
+    )
+    await outbox.enqueue(dedupe_key="incident:1:m1", thread_of="incident:1:thread", payload={"content": "one"})
+    await outbox.enqueue(
+        dedupe_key="incident:1:archive", kind="thread_update", thread_of="incident:1:thread", payload={"archived": True}
+    )
+    assert await outbox.drain(DRAIN)
+    [thread_id] = discord.threads
+    assert discord.contents(thread_id) == ["one"]
+    assert discord.thread_updates == [(thread_id, None, True)]
+
+
+async def test_a_refused_thread_fails_what_goes_into_it(outbox: Outbox, store: Store, discord: FakeDiscord) -> None:
+    discord.forbidden.add(A)
+    await outbox.enqueue(
+        dedupe_key="t", kind="thread", channel_id=A, payload={"name": "i", "message": {"content": "x"}}
+    )
+    await outbox.enqueue(dedupe_key="t:m", thread_of="t", payload={"content": "y"})
+    assert await outbox.drain(DRAIN)
+    waiting = await store.get_outbox("t:m")
+    assert waiting is not None and waiting.failed_at is not None
+    assert "the thread it goes into" in (waiting.last_error or "")
+
+
+async def test_edits_waiting_behind_a_retry_are_coalesced_into_the_last(
+    outbox: Outbox, store: Store, discord: FakeDiscord
+) -> None:
+    await outbox.enqueue(dedupe_key="embed", channel_id=A, payload={"content": "v0"})
+    assert await outbox.drain(DRAIN)
+    discord.fail(lambda: TransportRetry(0.3, "429"), method="edit_message", channel_id=A)
+    await outbox.enqueue(dedupe_key="embed:v1", kind="edit", edit_of="embed", payload={"content": "v1"})
+    await discord.until(lambda: len(discord.calls) >= 2)  # v1 was tried and is waiting for its retry
+    for version in range(2, 6):
+        await outbox.enqueue(
+            dedupe_key=f"embed:v{version}", kind="edit", edit_of="embed", payload={"content": f"v{version}"}
+        )
+    # Only the last sets a field the others do not: it is sent; v1..v4 are replaced by v5.
+    await outbox.enqueue(dedupe_key="embed:v6", kind="edit", edit_of="embed", payload={"content": "v6", "embeds": []})
+    assert await outbox.drain(DRAIN)
+    assert [payload["content"] for _, _, payload in discord.edits] == ["v6"]
+    assert outbox.stats.superseded == 5
+    for version in range(1, 7):
+        entry = await store.get_outbox(f"embed:v{version}")
+        assert entry is not None and entry.sent_at is not None
+
+
+async def test_an_edit_setting_more_than_the_next_is_not_skipped(outbox: Outbox, discord: FakeDiscord) -> None:
+    await outbox.enqueue(dedupe_key="m", channel_id=A, payload={"content": "v0"})
+    assert await outbox.drain(DRAIN)
+    discord.fail(lambda: TransportRetry(0.3, "429"), method="edit_message", channel_id=A)
+    await outbox.enqueue(dedupe_key="m:1", kind="edit", edit_of="m", payload={"content": "v1", "embeds": []})
+    await discord.until(lambda: len(discord.calls) >= 2)
+    await outbox.enqueue(dedupe_key="m:2", kind="edit", edit_of="m", payload={"content": "v2"})
+    assert await outbox.drain(DRAIN)
+    assert [payload["content"] for _, _, payload in discord.edits] == ["v1", "v2"]
+
+
 async def test_an_edit_of_a_refused_message_fails_with_it(outbox: Outbox, store: Store, discord: FakeDiscord) -> None:
     discord.forbidden.add(A)
     await outbox.enqueue(dedupe_key="m", channel_id=A, payload={"content": "x"})

@@ -67,7 +67,7 @@ async def test_enqueue_validates_before_writing(store: Store, team: Team) -> Non
         await store.enqueue_outbox(dedupe_key="k" * 201, kind="message", channel_id=1, payload={}, at=T0)
     with pytest.raises(InvalidValue, match="one of message, thread, edit, thread_update"):
         await store.enqueue_outbox(dedupe_key="k", kind="dm", channel_id=1, payload={}, at=T0)
-    with pytest.raises(InvalidValue, match="channel_id or a run_id"):
+    with pytest.raises(InvalidValue, match="channel_id, a run_id"):
         await store.enqueue_outbox(dedupe_key="k", kind="message", payload={}, at=T0)
     with pytest.raises(InvalidValue, match="channel to start it in"):
         await store.enqueue_outbox(dedupe_key="k", kind="thread", run_id=1, payload={}, at=T0)
@@ -83,8 +83,17 @@ async def test_enqueue_validates_before_writing(store: Store, team: Team) -> Non
         await store.enqueue_outbox(dedupe_key="k", kind="message", run_id=999, payload={}, at=T0)
     with pytest.raises(NotFound, match="no outbox entry #nothing"):
         await store.enqueue_outbox(dedupe_key="k", kind="edit", edit_of="nothing", payload={}, at=T0)
+    with pytest.raises(InvalidValue, match="only a message or a thread update"):
+        await store.enqueue_outbox(dedupe_key="k", kind="thread", channel_id=1, thread_of="x", payload={}, at=T0)
+    with pytest.raises(InvalidValue, match="into one place"):
+        await store.enqueue_outbox(dedupe_key="k", kind="message", channel_id=1, thread_of="x", payload={}, at=T0)
+    with pytest.raises(NotFound, match="no outbox entry #nothing"):
+        await store.enqueue_outbox(dedupe_key="k", kind="message", thread_of="nothing", payload={}, at=T0)
+    await store.enqueue_outbox(dedupe_key="plain", kind="message", channel_id=1, payload={"content": "x"}, at=T0)
+    with pytest.raises(InvalidValue, match="starts no thread"):
+        await store.enqueue_outbox(dedupe_key="k", kind="message", thread_of="plain", payload={}, at=T0)
     assert await store.get_outbox("k") is None
-    assert await store.outbox_stats(T0) == (0, None)
+    assert await store.outbox_stats(T0) == (1, timedelta(0))
 
 
 async def test_the_database_refuses_what_the_store_would(store: Store) -> None:
