@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from bot.challenges.catalog import Catalog, load_catalog
-from bot.challenges.render import MARK, clock
+from bot.challenges.render import MARK
 from bot.challenges.runs import ChallengeUnavailable, RunService, StartReport, StatusReport, VerifyReport
 from bot.cluster import Cluster
 from bot.config import Settings, load_settings
@@ -39,6 +39,7 @@ from bot.errors import (
     UnknownTeam,
 )
 from bot.i18n import Lang, render
+from bot.markup import clock
 from bot.store import Store, StoreConflict, upgrade
 from bot.teams import TeamService
 

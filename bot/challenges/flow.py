@@ -21,6 +21,7 @@ from bot.challenges.catalog import Catalog
 from bot.challenges.runs import Due, HintDue, RunService, StartReport, Trigger, VerifyReport, timeline
 from bot.errors import KubecampError, RunConflict
 from bot.i18n import Lang, Message
+from bot.markup import stamp
 from bot.store import Run, Store, Team
 
 log = logging.getLogger(__name__)
@@ -161,9 +162,7 @@ class ChallengeFlow:
         ]
         if not upcoming:
             return Message("flow.no_more_hints", {})
-        return Message(
-            "flow.next_hint_at", {"at": render.stamp(upcoming[0].at), "relative": render.stamp(upcoming[0].at, "R")}
-        )
+        return Message("flow.next_hint_at", {"at": stamp(upcoming[0].at), "relative": stamp(upcoming[0].at, "R")})
 
     async def _post_hint(self, run: Run, hint: HintDue, *, revealed_by: str | None = None) -> None:
         challenge = self._catalog.get(run.challenge_id)

@@ -7,29 +7,20 @@ Times are Discord timestamps (`<t:…:t>`), which every reader sees in their own
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from bot.challenges.catalog import Challenge
 from bot.challenges.checks import Status
 from bot.challenges.runs import HintDue, ScenarioResult, StartReport, StatusReport, Trigger, VerifyReport
 from bot.i18n import Lang, render, t
+from bot.markup import clock, stamp
 from bot.store import Run
 
 Payload = dict[str, Any]
 
 GREEN, RED, AMBER, BLUE = 0x2ECC71, 0xE74C3C, 0xF1C40F, 0x3498DB
 MARK = {Status.PASS: "✅", Status.FAIL: "❌", Status.UNKNOWN: "⚠️"}
-
-
-def clock(delta: timedelta) -> str:
-    """An elapsed time as M:SS (minutes may exceed 59: a class counts in minutes)."""
-    seconds = max(int(delta.total_seconds()), 0)
-    return f"{seconds // 60}:{seconds % 60:02d}"
-
-
-def stamp(moment: datetime, style: str = "t") -> str:
-    return f"<t:{int(moment.timestamp())}:{style}>"
 
 
 def thread_name(report: StartReport, lang: Lang) -> str:

@@ -6,10 +6,10 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.challenges import render
 from bot.challenges.flow import ChallengeFlow, Notifier
 from bot.discord.errors import UnknownScenario
 from bot.i18n import Lang, t
+from bot.markup import stamp
 from bot.teams import TeamService
 from cogs._common import InstructorsOnly, acting_team, locale, team_choices
 
@@ -42,7 +42,7 @@ class AdminCog(
         acting = await acting_team(interaction, team, teams=self.teams, instructor_role=self.instructor_role)
         run = await self.flow.extend(acting.name, minutes)
         await interaction.response.send_message(
-            t("cog.extended", self.lang, team=acting.name, minutes=minutes, deadline=render.stamp(run.deadline)),
+            t("cog.extended", self.lang, team=acting.name, minutes=minutes, deadline=stamp(run.deadline)),
             ephemeral=True,
         )
 

@@ -15,6 +15,7 @@ from bot.discord.errors import UnknownScenario
 from bot.discord.permissions import is_instructor
 from bot.errors import NoActiveRun
 from bot.i18n import Lang, t
+from bot.markup import stamp
 from bot.store import Team
 from bot.submissions import SubmissionService
 from bot.teams import TeamService
@@ -68,7 +69,7 @@ class ChallengeCog(
                 challenge=report.challenge.id,
                 team=acting.name,
                 channel=f"<#{acting.discord_channel_id}>",
-                deadline=render.stamp(report.run.deadline),
+                deadline=stamp(report.run.deadline),
             ),
             ephemeral=True,
         )

@@ -10,8 +10,8 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.challenges.catalog import Catalog
-from bot.challenges.render import clock
 from bot.i18n import Lang, t
+from bot.markup import clock
 from bot.scoreboard import Row, Scoreboard
 from cogs._common import challenge_choices, locale, require_instructor
 
