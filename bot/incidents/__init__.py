@@ -1,0 +1,1 @@
+"""Incidents: Prometheus alerts turned into Discord threads, with what the cluster says about them."""
