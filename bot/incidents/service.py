@@ -1,0 +1,177 @@
+"""IncidentService: what the webhook and the Discord side call about incidents.
+
+`receive` keeps a notification (the webhook answers 2xx only once it returns) and wakes the
+publisher; acknowledging and silencing change the incident (the publisher re-renders its embed) and
+say so in its thread through the outbox.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Protocol
+
+from bot.errors import KubecampError
+from bot.i18n import Lang, Message
+from bot.incidents import render
+from bot.incidents.payload import parse
+from bot.incidents.publisher import IncidentPublisher
+from bot.incidents.silences import AlertmanagerError, AlertmanagerUnavailable, SilenceNotFound, SilenceRefused
+from bot.store import StoreConflict
+from bot.store.incidents import IncidentStore, Recorded
+from bot.store.models import Incident, IncidentAlert, IncidentStatus
+
+log = logging.getLogger(__name__)
+
+#: The silences the buttons offer, in hours.
+SILENCE_HOURS = (1, 4)
+
+
+class Silencer(Protocol):
+    """Alertmanager's silences API (bot.incidents.silences.Alertmanager)."""
+
+    async def create_silence(
+        self, matchers: Mapping[str, str], *, starts_at: datetime, ends_at: datetime, created_by: str, comment: str
+    ) -> str: ...
+
+    async def expire_silence(self, silence_id: str) -> None: ...
+
+
+class IncidentRefused(KubecampError):
+    """An action on an incident that cannot be done; `message` says why, for the user."""
+
+    def __init__(self, message: Message) -> None:
+        super().__init__(message.key)
+        self.message = message
+
+
+@dataclass(frozen=True)
+class IncidentView:
+    incident: Incident
+    alerts: list[IncidentAlert]
+    thread_id: int | None
+
+
+class IncidentService:
+    def __init__(
+        self,
+        *,
+        incidents: IncidentStore,
+        publisher: IncidentPublisher,
+        silencer: Silencer | None,
+        lang: Lang,
+        clock: Callable[[], datetime],
+        alerts_channel: int | None,
+    ) -> None:
+        self._incidents = incidents
+        self._publisher = publisher
+        self._silencer = silencer
+        self._lang = lang
+        self._clock = clock
+        self._alerts_channel = alerts_channel
+
+    @property
+    def silences_enabled(self) -> bool:
+        return self._silencer is not None
+
+    async def receive(self, body: bytes) -> Recorded:
+        """Keep one webhook notification. `PayloadInvalid` for a body that is not one (nothing kept),
+        `StoreUnavailable` when it cannot be kept (Alertmanager will send it again)."""
+        notification = parse(body)
+        recorded = await self._incidents.record(
+            notification.record(), at=self._clock(), alerts_channel=self._alerts_channel
+        )
+        if recorded.changed:
+            self._publisher.wake()
+        return recorded
+
+    async def view(self, incident_id: int) -> IncidentView:
+        incident = await self._get(incident_id)
+        return IncidentView(
+            incident, await self._incidents.alerts(incident_id), await self._publisher.thread_id(incident_id)
+        )
+
+    async def recent(self, status: IncidentStatus | None = None, limit: int = 25) -> list[tuple[Incident, int | None]]:
+        """The newest incidents, firing first, each with its thread (if it has one yet)."""
+        return [
+            (i, await self._publisher.thread_id(i.id)) for i in await self._incidents.recent(status=status, limit=limit)
+        ]
+
+    async def acknowledge(self, incident_id: int, *, by: str) -> Incident:
+        """Record who acknowledged the incident; `IncidentRefused` if someone already had."""
+        incident = await self._get(incident_id)
+        incident, first = await self._incidents.acknowledge(incident.id, by=by, at=self._clock())
+        if not first:
+            raise IncidentRefused(
+                Message("incident.err.already_acknowledged", {"id": incident.id, "by": incident.acknowledged_by})
+            )
+        await self._publisher.say(incident, "ack", render.acknowledged(by, self._lang))
+        return incident
+
+    async def silence(self, incident_id: int, *, hours: int, by: str) -> Incident:
+        """Silence the incident's alerts in Alertmanager for `hours`: matchers are the labels all its
+        alerts share (its common labels), so exactly this group is silenced, and it again if it fires."""
+        silencer = self._require_silencer()
+        if hours not in SILENCE_HOURS:
+            raise IncidentRefused(Message("incident.err.silence_hours", {"hours": hours}))
+        incident = await self._get(incident_id)
+        if incident.status == IncidentStatus.resolved:
+            raise IncidentRefused(Message("incident.err.resolved", {"id": incident.id}))
+        if incident.silence_id is not None:
+            raise IncidentRefused(Message("incident.err.already_silenced", {"id": incident.id}))
+        matchers = {str(k): str(v) for k, v in (incident.common_labels or incident.group_labels).items()}
+        if not matchers:
+            raise IncidentRefused(Message("incident.err.no_matchers", {"id": incident.id}))
+        now = self._clock()
+        until = now + timedelta(hours=hours)
+        try:
+            silence_id = await silencer.create_silence(
+                matchers,
+                starts_at=now,
+                ends_at=until,
+                created_by=by,
+                comment=f"kubecamp-bot: incident #{incident.id} ({render.title(incident)})",
+            )
+        except (AlertmanagerUnavailable, SilenceRefused) as e:
+            raise IncidentRefused(Message("incident.err.alertmanager", {"detail": str(e)})) from e
+        try:
+            incident = await self._incidents.set_silence(incident.id, silence_id=silence_id, by=by, until=until)
+        except StoreConflict as e:
+            # Another click silenced it in the meantime: keep theirs, lift the duplicate just made.
+            with contextlib.suppress(AlertmanagerError):
+                await silencer.expire_silence(silence_id)
+            raise IncidentRefused(Message("incident.err.already_silenced", {"id": incident.id})) from e
+        await self._publisher.say(
+            incident, f"silence:{silence_id}", render.silenced(by, hours, until, silence_id, self._lang)
+        )
+        return incident
+
+    async def unsilence(self, incident_id: int, *, by: str) -> Incident:
+        silencer = self._require_silencer()
+        incident = await self._get(incident_id)
+        silence_id = incident.silence_id
+        if silence_id is None:
+            raise IncidentRefused(Message("incident.err.not_silenced", {"id": incident.id}))
+        try:
+            await silencer.expire_silence(silence_id)
+        except SilenceNotFound:
+            log.info("incident #%d: silence %s was already gone", incident.id, silence_id)
+        except (AlertmanagerUnavailable, SilenceRefused) as e:
+            raise IncidentRefused(Message("incident.err.alertmanager", {"detail": str(e)})) from e
+        incident = await self._incidents.clear_silence(incident.id, silence_id=silence_id)
+        await self._publisher.say(incident, f"unsilence:{silence_id}", render.unsilenced(by, silence_id, self._lang))
+        return incident
+
+    def _require_silencer(self) -> Silencer:
+        if self._silencer is None:
+            raise IncidentRefused(Message("incident.err.no_alertmanager"))
+        return self._silencer
+
+    async def _get(self, incident_id: int) -> Incident:
+        incident = await self._incidents.get(incident_id)
+        if incident is None:
+            raise IncidentRefused(Message("incident.err.unknown", {"id": incident_id}))
+        return incident
