@@ -1,8 +1,8 @@
 """The composition root: builds every part from the settings and runs them on one asyncio loop.
 
 Nothing else constructs services. `build()` wires them (each dependency passed by keyword), `App`
-starts them in order — store, cluster, outbox, scheduler, web server, Discord — and stops them in
-reverse, and `run()` does both around SIGTERM/SIGINT.
+starts them in order — store, cluster, outbox, incident publisher, scheduler, web server, Discord —
+and stops them in reverse, and `run()` does both around SIGTERM/SIGINT.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import asyncio
 import contextlib
 import logging
 import signal
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -24,13 +24,18 @@ from bot.discord import endpoints
 from bot.discord.client import KubecampBot, Services
 from bot.discord.transport import DiscordTransport
 from bot.errors import ConfigInvalid
+from bot.incidents import enrich
+from bot.incidents.publisher import IncidentPublisher
+from bot.incidents.service import IncidentService
+from bot.incidents.silences import Alertmanager
 from bot.notify import Outbox
 from bot.scheduler import Scheduler
 from bot.scoreboard import Scoreboard
 from bot.store import Store, upgrade
+from bot.store.incidents import IncidentStore
 from bot.submissions import SubmissionService
 from bot.teams import TeamService
-from bot.web import WebServer, make_app
+from bot.web import Webhook, WebhookAuth, WebServer, make_app
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +49,8 @@ class App:
     outbox: Outbox
     scheduler: Scheduler
     flow: ChallengeFlow
+    publisher: IncidentPublisher
+    alertmanager: Alertmanager | None
     bot: KubecampBot
     web: WebServer
     _gateway: asyncio.Task[None] | None = field(default=None, init=False)
@@ -55,6 +62,7 @@ class App:
                 "KUBECAMP_DISCORD_TOKEN is not set (expected the bot token from the Discord developer portal)"
             )
         self.outbox.start()
+        self.publisher.start()
         planned = await self.scheduler.start(on_due=self.flow.on_due)
         log.info("scheduler: %d jobs for the active runs", planned)
         await self.web.start()
@@ -75,6 +83,9 @@ class App:
         self.scheduler.shutdown()  # no new jobs; the running ones finish before the store closes
         await self.flow.wait_idle(timeout=10)
         await self.web.stop()
+        await self.publisher.aclose()
+        if self.alertmanager is not None:
+            await self.alertmanager.close()
         await self.outbox.aclose()
         await self.cluster.close()
         await self.store.close()
@@ -97,6 +108,7 @@ async def build(settings: Settings, *, clock: Callable[[], datetime] = utcnow) -
         runs=runs, store=store, catalog=catalog, outbox=outbox, scheduler=scheduler, lang=lang, clock=clock
     )
     teams = TeamService(store=store, namespace_prefix=settings.kube.namespace_prefix)
+    incidents, publisher, alertmanager = _incidents(settings, store=store, cluster=cluster, outbox=outbox, clock=clock)
     services = Services(
         flow=flow,
         teams=teams,
@@ -104,6 +116,7 @@ async def build(settings: Settings, *, clock: Callable[[], datetime] = utcnow) -
         submissions=SubmissionService(store=store, clock=clock),
         catalog=catalog,
         notifier=outbox,
+        incidents=incidents,
         lang=lang,
         instructor_role=settings.discord.instructor_role,
         timezone=settings.catalog.timezone,
@@ -115,8 +128,21 @@ async def build(settings: Settings, *, clock: Callable[[], datetime] = utcnow) -
         if not bot.is_ready() or bot.is_closed():
             raise ConnectionError("Discord gateway not connected")
 
+    hook = settings.webhook
+    auth = WebhookAuth(
+        token=hook.token.get_secret_value() if hook.token else None,
+        username=hook.username,
+        password=hook.password.get_secret_value() if hook.password else None,
+    )
+    if not auth.configured:
+        log.warning(
+            "the Alertmanager webhook is off: set KUBECAMP_WEBHOOK_TOKEN (or _USERNAME and _PASSWORD) to turn it on"
+        )
     web = WebServer(
-        make_app(probes={"store": store.ping, "discord": discord_ready, "kubernetes": cluster.ping}),
+        make_app(
+            probes={"store": store.ping, "discord": discord_ready, "kubernetes": cluster.ping},
+            webhook=Webhook(auth=auth, receive=incidents.receive, max_body_bytes=hook.max_body_bytes),
+        ),
         host=settings.web.host,
         port=settings.web.port,
     )
@@ -128,9 +154,43 @@ async def build(settings: Settings, *, clock: Callable[[], datetime] = utcnow) -
         outbox=outbox,
         scheduler=scheduler,
         flow=flow,
+        publisher=publisher,
+        alertmanager=alertmanager,
         bot=bot,
         web=web,
     )
+
+
+def _incidents(
+    settings: Settings, *, store: Store, cluster: Cluster, outbox: Outbox, clock: Callable[[], datetime]
+) -> tuple[IncidentService, IncidentPublisher, Alertmanager | None]:
+    am = settings.alertmanager
+    alertmanager = Alertmanager(base_url=am.url, timeout=am.timeout_seconds) if am.url else None
+    incident_store = IncidentStore(store)
+
+    async def read_cluster(labels: Mapping[str, str]) -> str | None:
+        context = await enrich.cluster_context(cluster, labels, now=clock())
+        return context.text if context is not None else None
+
+    publisher = IncidentPublisher(
+        incidents=incident_store,
+        store=store,
+        outbox=outbox,
+        lang=settings.catalog.language,
+        clock=clock,
+        silences=alertmanager is not None,
+        cluster_context=read_cluster,
+        edit_interval=am.edit_interval,
+    )
+    service = IncidentService(
+        incidents=incident_store,
+        publisher=publisher,
+        silencer=alertmanager,
+        lang=settings.catalog.language,
+        clock=clock,
+        alerts_channel=settings.discord.alerts_channel,
+    )
+    return service, publisher, alertmanager
 
 
 async def run(settings: Settings) -> None:

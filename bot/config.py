@@ -83,6 +83,9 @@ class DiscordSettings(_Section):
         default=None, pattern=r"^https?://", description="REST base URL, e.g. http://proxy:8080/api/v10"
     )
     gateway_url: str | None = Field(default=None, pattern=r"^wss?://", description="gateway URL, e.g. ws://proxy/")
+    alerts_channel: int | None = Field(
+        default=None, gt=0, description="the channel id for incidents of no team (alerts outside team namespaces)"
+    )
 
     @field_validator("guild_ids", mode="before")
     @classmethod
@@ -107,6 +110,38 @@ class WebSettings(_Section):
     port: int = Field(default=8080, ge=0, le=65535, description="port of the web server (0: any free port)")
 
 
+class WebhookSettings(_Section):
+    model_config = SettingsConfigDict(env_prefix="KUBECAMP_WEBHOOK_")
+
+    token: SecretStr | None = Field(default=None, description="the bearer token Alertmanager sends (authorization)")
+    username: str | None = Field(default=None, min_length=1, description="the basic-auth user Alertmanager sends")
+    password: SecretStr | None = Field(default=None, description="the basic-auth password Alertmanager sends")
+    max_body_bytes: int = Field(
+        default=1024 * 1024, ge=1024, le=64 * 1024 * 1024, description="the largest webhook body accepted, in bytes"
+    )
+
+    @field_validator("token", "password")
+    @classmethod
+    def _not_blank(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not value.get_secret_value().strip():
+            raise ValueError("must not be empty")
+        return value
+
+
+class AlertmanagerSettings(_Section):
+    model_config = SettingsConfigDict(env_prefix="KUBECAMP_ALERTMANAGER_")
+
+    url: str | None = Field(
+        default=None,
+        pattern=r"^https?://[^\s]+$",
+        description="Alertmanager's URL for silences, e.g. http://alertmanager.monitoring:9093",
+    )
+    timeout_seconds: float = Field(default=10.0, gt=0, le=120, description="seconds per Alertmanager request")
+    edit_interval: float = Field(
+        default=5.0, ge=0, le=300, description="seconds between two edits of one incident's message"
+    )
+
+
 class LogSettings(_Section):
     model_config = SettingsConfigDict(env_prefix="KUBECAMP_LOG_")
 
@@ -124,6 +159,8 @@ class Settings:
     discord: DiscordSettings
     web: WebSettings
     log: LogSettings
+    webhook: WebhookSettings
+    alertmanager: AlertmanagerSettings
 
 
 def _section(cls: type[S]) -> S:
@@ -137,7 +174,8 @@ def _section(cls: type[S]) -> S:
         description = cls.model_fields[field_name].description if field_name in cls.model_fields else None
         expected = f" (expected {description})" if description else ""
         given = error.get("input")
-        shown = "" if "token" in field_name or isinstance(given, dict) else f"; got {given!r}"
+        secret = "token" in field_name or "password" in field_name
+        shown = "" if secret or isinstance(given, dict) else f"; got {given!r}"
         raise ConfigInvalid(f"{variable}: {error['msg']}{expected}{shown}") from None
 
 
@@ -150,4 +188,6 @@ def load_settings() -> Settings:
         discord=_section(DiscordSettings),
         web=_section(WebSettings),
         log=_section(LogSettings),
+        webhook=_section(WebhookSettings),
+        alertmanager=_section(AlertmanagerSettings),
     )

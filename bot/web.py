@@ -1,29 +1,94 @@
-"""The bot's HTTP side on the shared event loop: health and readiness (the webhook comes next).
+"""The bot's HTTP side on the shared event loop: health, readiness and Alertmanager's webhook.
 
 `/healthz` says the process is alive. `/readyz` says whether it can do its work, naming each
 dependency that is not: the store, the Discord gateway, the Kubernetes API.
+
+`POST /webhooks/alertmanager` takes Alertmanager's webhook notifications (format version 4):
+
+* authenticated first, by bearer token or basic auth as configured (Alertmanager's
+  ``http_config.authorization`` / ``basic_auth``), compared in constant time; missing or wrong → 401
+  and nothing more said. Without credentials configured the webhook is off (404);
+* then checked: ``Content-Type: application/json`` (415), a body within the size limit (413), JSON
+  (400), a version-4 notification (422 naming the first wrong field). A refused body changes nothing;
+* answered 200 only once the notification is committed to the store. When the store cannot take it
+  the answer is 503, which Alertmanager retries; a notification delivered twice changes nothing.
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
+import binascii
+import hmac
 import json
 import logging
 from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
 
 from aiohttp import web
+
+from bot.errors import StoreUnavailable
+from bot.incidents.payload import PayloadInvalid
+from bot.store.incidents import Recorded
 
 log = logging.getLogger(__name__)
 
 Probe = Callable[[], Awaitable[None]]
 PROBE_TIMEOUT = 3.0
+WEBHOOK_PATH = "/webhooks/alertmanager"
+#: Alertmanager sends exactly this (no charset: JSON is UTF-8).
+JSON_TYPE = "application/json"
+
+
+@dataclass(frozen=True)
+class WebhookAuth:
+    """The credentials Alertmanager must present: a bearer token, or a user name and password."""
+
+    token: str | None = None
+    username: str | None = None
+    password: str | None = None
+
+    @property
+    def configured(self) -> bool:
+        return bool(self.token) or bool(self.username and self.password)
+
+    def admits(self, header: str | None) -> bool:
+        """Whether an ``Authorization`` header carries the configured credentials (constant time)."""
+        if not header or not self.configured:
+            return False
+        scheme, _, value = header.partition(" ")
+        scheme = scheme.lower()
+        if scheme == "bearer" and self.token:
+            return _same(value.strip(), self.token)
+        if scheme == "basic" and self.username and self.password:
+            try:
+                decoded = base64.b64decode(value.strip(), validate=True).decode()
+            except (binascii.Error, UnicodeDecodeError):
+                return False
+            user, _, password = decoded.partition(":")
+            # Both compared, always: which one was wrong takes no longer to find out.
+            return _same(user, self.username) & _same(password, self.password)
+        return False
+
+
+def _same(given: str, expected: str) -> bool:
+    return hmac.compare_digest(given.encode(), expected.encode())
+
+
+@dataclass(frozen=True)
+class Webhook:
+    """Alertmanager's webhook: who may post, how much, and what keeps a notification."""
+
+    auth: WebhookAuth
+    receive: Callable[[bytes], Awaitable[Recorded]]
+    max_body_bytes: int = 1024 * 1024
 
 
 def _json(data: object, status: int = 200) -> web.Response:
     return web.Response(text=json.dumps(data), status=status, content_type="application/json")
 
 
-def make_app(*, probes: Mapping[str, Probe]) -> web.Application:
+def make_app(*, probes: Mapping[str, Probe], webhook: Webhook | None = None) -> web.Application:
     """`probes`: name → a coroutine that returns when that dependency is fine and raises otherwise."""
 
     async def healthz(_: web.Request) -> web.Response:
@@ -44,10 +109,46 @@ def make_app(*, probes: Mapping[str, Probe]) -> web.Application:
         ready = all(result == "ok" for result in results.values())
         return _json({"status": "ready" if ready else "not ready", "checks": results}, 200 if ready else 503)
 
-    app = web.Application()
+    # aiohttp refuses a larger body itself (413) while reading it, before any of it is kept.
+    app = web.Application(client_max_size=webhook.max_body_bytes if webhook else 1024**2)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
+    app.router.add_post(WEBHOOK_PATH, _webhook_handler(webhook))
     return app
+
+
+def _problem(status: int, detail: str, **headers: str) -> web.Response:
+    response = _json({"status": "error", "error": detail}, status)
+    response.headers.update(headers)
+    return response
+
+
+def _webhook_handler(webhook: Webhook | None) -> Callable[[web.Request], Awaitable[web.Response]]:
+    async def receive(request: web.Request) -> web.Response:
+        if webhook is None or not webhook.auth.configured:
+            return _problem(404, "the Alertmanager webhook is off: no credentials are configured")
+        if not webhook.auth.admits(request.headers.get("Authorization")):
+            challenge = "Bearer" if webhook.auth.token else 'Basic realm="kubecamp"'
+            return _problem(401, "unauthorized", **{"WWW-Authenticate": challenge})
+        if request.content_type != JSON_TYPE:
+            return _problem(415, f"expected Content-Type {JSON_TYPE}, got {request.content_type or 'none'}")
+        if request.content_length is not None and request.content_length > webhook.max_body_bytes:
+            return _problem(413, f"the body is over {webhook.max_body_bytes} bytes")
+        try:
+            body = await request.read()
+        except web.HTTPRequestEntityTooLarge:
+            return _problem(413, f"the body is over {webhook.max_body_bytes} bytes")
+        try:
+            recorded = await webhook.receive(body)
+        except PayloadInvalid as e:
+            return _problem(e.status, e.problem)
+        except StoreUnavailable as e:
+            log.warning("webhook: cannot keep a notification, Alertmanager will retry: %s", e)
+            return _problem(503, "the bot cannot store the notification now; retry later")
+        incident = recorded.incident.id if recorded.incident is not None else None
+        return _json({"status": "ok", "incident": incident, "changed": recorded.changed})
+
+    return receive
 
 
 class WebServer:

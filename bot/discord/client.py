@@ -18,13 +18,14 @@ from bot.challenges.flow import ChallengeFlow, Notifier
 from bot.discord.errors import make_handler
 from bot.discord.translator import CatalogueTranslator
 from bot.i18n import Lang
+from bot.incidents.service import IncidentService
 from bot.scoreboard import Scoreboard
 from bot.submissions import SubmissionService
 from bot.teams import TeamService
 
 log = logging.getLogger(__name__)
 
-COGS = ("cogs.challenge", "cogs.scoreboard", "cogs.teams", "cogs.admin")
+COGS = ("cogs.challenge", "cogs.scoreboard", "cogs.teams", "cogs.admin", "cogs.incidents")
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,7 @@ class Services:
     submissions: SubmissionService
     catalog: Catalog
     notifier: Notifier  # the durable outbox: announcements go through it
+    incidents: IncidentService
     lang: Lang
     instructor_role: str
     timezone: str

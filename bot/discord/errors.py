@@ -27,6 +27,7 @@ from bot.errors import (
     UnknownTeam,
 )
 from bot.i18n import Lang, Message, render
+from bot.incidents.service import IncidentRefused
 from bot.store import StoreConflict
 from bot.submissions import SubmissionInvalid
 from bot.teams import AmbiguousTeam, TeamInvalid
@@ -62,7 +63,7 @@ def explain(error: BaseException) -> Message | None:
             return Message("err.unknown_challenge", {"challenge": cid, "known": ", ".join(map(str, known))})
         case UnknownScenario(scenario=scenario):
             return Message("err.unknown_scenario", {"scenario": scenario})
-        case ChallengeUnavailable(message=message) | NoHintYet(message=message):
+        case ChallengeUnavailable(message=message) | NoHintYet(message=message) | IncidentRefused(message=message):
             return message
         case TeamNotLinked(team=team):
             return Message("err.team_not_linked", {"team": team})

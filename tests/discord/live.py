@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -13,12 +14,14 @@ import pytest
 
 from bot.app import App, build
 from bot.config import (
+    AlertmanagerSettings,
     CatalogSettings,
     DiscordSettings,
     KubeSettings,
     LogSettings,
     Settings,
     StoreSettings,
+    WebhookSettings,
     WebSettings,
 )
 from tests.discord_emulator.emulator import DiscordEmulator
@@ -26,6 +29,8 @@ from tests.discord_emulator.fixtures import Classroom, patch_discord_endpoints
 from tests.emulators.kube import KubeCluster
 
 REPO = Path(__file__).parents[2]
+#: The bearer token Alertmanager presents to the class's webhook.
+WEBHOOK_TOKEN = "class-webhook-token"
 
 
 class Clock:
@@ -47,10 +52,17 @@ class Class:
     clock: Clock
 
 
-@pytest.fixture
-async def live_class(
-    discord_emulator: DiscordEmulator, discord_classroom: Classroom, kube_cluster: KubeCluster, tmp_path: Path
+@asynccontextmanager
+async def open_class(
+    discord_emulator: DiscordEmulator,
+    discord_classroom: Classroom,
+    kube_cluster: KubeCluster,
+    tmp_path: Path,
+    *,
+    alertmanager_url: str | None = None,
+    edit_interval: float = 5.0,
 ) -> AsyncIterator[Class]:
+    """The App of a class, started, with teams blue and red; the alerts channel takes other incidents."""
     settings = Settings(
         store=StoreSettings(data_dir=tmp_path),
         catalog=CatalogSettings(scenarios_dir=REPO / "scenarios", language="en"),
@@ -61,9 +73,12 @@ async def live_class(
             instructor_role="instructor",
             api_base=discord_emulator.api_url,
             gateway_url=discord_emulator.gateway_url,
+            alerts_channel=discord_classroom.alerts.id,
         ),
         web=WebSettings(host="127.0.0.1", port=0),
         log=LogSettings(),
+        webhook=WebhookSettings(token=WEBHOOK_TOKEN),
+        alertmanager=AlertmanagerSettings(url=alertmanager_url, edit_interval=edit_interval),
     )
     clock = Clock()
     with patch_discord_endpoints(discord_emulator):
@@ -81,6 +96,14 @@ async def live_class(
             yield Class(app, discord_emulator, discord_classroom, kube_cluster, clock)
         finally:
             await app.stop()
+
+
+@pytest.fixture
+async def live_class(
+    discord_emulator: DiscordEmulator, discord_classroom: Classroom, kube_cluster: KubeCluster, tmp_path: Path
+) -> AsyncIterator[Class]:
+    async with open_class(discord_emulator, discord_classroom, kube_cluster, tmp_path) as live:
+        yield live
 
 
 def thread_of(live: Class, team: str):  # type: ignore[no-untyped-def]
