@@ -108,6 +108,7 @@ class IncidentService:
             raise IncidentRefused(
                 Message("incident.err.already_acknowledged", {"id": incident.id, "by": incident.acknowledged_by})
             )
+        self._publisher.wake()  # the embed shows it
         await self._publisher.say(incident, "ack", render.acknowledged(by, self._lang))
         return incident
 
@@ -144,6 +145,7 @@ class IncidentService:
             with contextlib.suppress(AlertmanagerError):
                 await silencer.expire_silence(silence_id)
             raise IncidentRefused(Message("incident.err.already_silenced", {"id": incident.id})) from e
+        self._publisher.wake()  # the embed shows it
         await self._publisher.say(
             incident, f"silence:{silence_id}", render.silenced(by, hours, until, silence_id, self._lang)
         )
@@ -162,6 +164,7 @@ class IncidentService:
         except (AlertmanagerUnavailable, SilenceRefused) as e:
             raise IncidentRefused(Message("incident.err.alertmanager", {"detail": str(e)})) from e
         incident = await self._incidents.clear_silence(incident.id, silence_id=silence_id)
+        self._publisher.wake()  # the embed shows it
         await self._publisher.say(incident, f"unsilence:{silence_id}", render.unsilenced(by, silence_id, self._lang))
         return incident
 

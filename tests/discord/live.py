@@ -61,6 +61,7 @@ async def open_class(
     *,
     alertmanager_url: str | None = None,
     edit_interval: float = 5.0,
+    web_port: int = 0,
 ) -> AsyncIterator[Class]:
     """The App of a class, started, with teams blue and red; the alerts channel takes other incidents."""
     settings = Settings(
@@ -75,7 +76,7 @@ async def open_class(
             gateway_url=discord_emulator.gateway_url,
             alerts_channel=discord_classroom.alerts.id,
         ),
-        web=WebSettings(host="127.0.0.1", port=0),
+        web=WebSettings(host="127.0.0.1", port=web_port),
         log=LogSettings(),
         webhook=WebhookSettings(token=WEBHOOK_TOKEN),
         alertmanager=AlertmanagerSettings(url=alertmanager_url, edit_interval=edit_interval),
