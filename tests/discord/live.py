@@ -62,8 +62,10 @@ async def open_class(
     alertmanager_url: str | None = None,
     edit_interval: float = 5.0,
     web_port: int = 0,
+    create_teams: bool = True,
 ) -> AsyncIterator[Class]:
-    """The App of a class, started, with teams blue and red; the alerts channel takes other incidents."""
+    """The App of a class, started, with teams blue and red (created unless `create_teams` is False: a
+    restart on the same data folder); the alerts channel takes the incidents of no team."""
     settings = Settings(
         store=StoreSettings(data_dir=tmp_path),
         catalog=CatalogSettings(scenarios_dir=REPO / "scenarios", language="en"),
@@ -87,7 +89,7 @@ async def open_class(
         try:
             await app.start()
             await asyncio.wait_for(app.wait_ready(), 15)
-            for team in ("blue", "red"):
+            for team in ("blue", "red") if create_teams else ():
                 await app.store.create_team(
                     team,
                     f"kubecamp-{team}",

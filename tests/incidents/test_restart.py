@@ -1,0 +1,47 @@
+"""An incident outlives the bot: a notification Alertmanager delivered before a restart is in its thread,
+and the buttons of that thread's starter message work in the bot that runs after it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import aiohttp
+
+from tests.discord.live import WEBHOOK_TOKEN, Class, open_class
+from tests.discord_emulator.emulator import DiscordEmulator
+from tests.discord_emulator.fixtures import Classroom
+from tests.emulators.kube import KubeCluster
+
+PAYLOADS = Path(__file__).parent / "payloads"
+
+
+async def _deliver(live: Class, body: bytes) -> int:
+    url = f"http://127.0.0.1:{live.app.web.port}/webhooks/alertmanager"
+    headers = {"Authorization": f"Bearer {WEBHOOK_TOKEN}", "Content-Type": "application/json"}
+    async with aiohttp.ClientSession() as session, session.post(url, data=body, headers=headers) as response:
+        return response.status
+
+
+async def test_buttons_work_after_a_restart(
+    discord_emulator: DiscordEmulator, discord_classroom: Classroom, kube_cluster: KubeCluster, tmp_path: Path
+) -> None:
+    blue = discord_classroom.team_channels["blue"]
+    body = (PAYLOADS / "firing_one.json").read_bytes()
+    async with open_class(discord_emulator, discord_classroom, kube_cluster, tmp_path) as live:
+        assert await _deliver(live, body) == 200
+        await discord_emulator.wait_until(lambda: discord_emulator.threads(blue), 10, "the incident thread")
+        [thread] = discord_emulator.threads(blue)
+        [starter] = [m for m in discord_emulator.messages(blue) if m.thread_id == thread.id]
+
+    async with open_class(discord_emulator, discord_classroom, kube_cluster, tmp_path, create_teams=False) as live:
+        assert await _deliver(live, body) == 200  # Alertmanager's repeat: nothing new
+        clicked = await discord_emulator.click(starter, "kubecamp:incident:1:ack", "blue-1")
+        assert clicked.ephemeral and "acknowledged incident #1" in clicked.text()
+
+        def acknowledged() -> bool:
+            return "Acknowledged by" in discord_emulator.message(starter.id).embeds[0]["description"]
+
+        await discord_emulator.wait_until(acknowledged, 10, "the embed to show the acknowledgement")
+        assert [t.id for t in discord_emulator.threads(blue)] == [thread.id]
+        said = [str(m.content) for m in discord_emulator.messages(thread)]
+        assert sum("acknowledged this incident" in line for line in said) == 1
