@@ -17,6 +17,12 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from bot.errors import ConfigInvalid
 
 
+def _secret_not_blank(value: SecretStr | None) -> SecretStr | None:
+    if value is not None and not value.get_secret_value().strip():
+        raise ValueError("must not be empty")
+    return value
+
+
 class _Section(BaseSettings):
     # Inherited by every section, which adds only its prefix (pydantic merges model_config).
     model_config = SettingsConfigDict(extra="ignore", frozen=True)
@@ -94,12 +100,7 @@ class DiscordSettings(_Section):
             return [part.strip() for part in value.strip("[] ").split(",") if part.strip()]
         return value
 
-    @field_validator("token")
-    @classmethod
-    def _not_blank(cls, value: SecretStr | None) -> SecretStr | None:
-        if value is not None and not value.get_secret_value().strip():
-            raise ValueError("must not be empty")
-        return value
+    _token_not_blank = field_validator("token")(_secret_not_blank)
 
 
 class WebSettings(_Section):
@@ -120,12 +121,7 @@ class WebhookSettings(_Section):
         default=1024 * 1024, ge=1024, le=64 * 1024 * 1024, description="the largest webhook body accepted, in bytes"
     )
 
-    @field_validator("token", "password")
-    @classmethod
-    def _not_blank(cls, value: SecretStr | None) -> SecretStr | None:
-        if value is not None and not value.get_secret_value().strip():
-            raise ValueError("must not be empty")
-        return value
+    _secrets_not_blank = field_validator("token", "password")(_secret_not_blank)
 
 
 class AlertmanagerSettings(_Section):

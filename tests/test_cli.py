@@ -95,6 +95,19 @@ async def test_a_secret_never_reaches_the_output(env: dict[str, str]) -> None:
     assert "very-secret-token" not in result.out + result.err
 
 
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [("KUBECAMP_WEBHOOK_TOKEN", "   "), ("KUBECAMP_WEBHOOK_PASSWORD", " "), ("KUBECAMP_WEBHOOK_MAX_BODY_BYTES", "1")],
+)
+async def test_a_bad_webhook_setting_is_named_and_a_secret_not_shown(
+    env: dict[str, str], variable: str, value: str
+) -> None:
+    result = await kubecamp({**env, variable: value, "KUBECAMP_DISCORD_TOKEN": "t"}, "run")
+    assert result.code == 2
+    assert result.err.startswith(f"kubecamp: {variable}: ")
+    assert ("got" in result.err) == (variable == "KUBECAMP_WEBHOOK_MAX_BODY_BYTES")
+
+
 async def test_rehearse_a_class(env: dict[str, str], kube_cluster: KubeCluster, tmp_path: Path) -> None:
     env = {**env, "KUBECAMP_KUBE_CONFIG": str(kube_cluster.write_kubeconfig(tmp_path / "kubeconfig"))}
     assert (await kubecamp(env, "team", "add", "blue")).code == 0

@@ -5,7 +5,8 @@ Fixtures (all function-scoped, all async):
 * ``kube_cluster`` — a started ``KubeCluster`` with the CRDs installed;
 * ``kube_cluster_without_crds`` — the same without the monitoring/VPA CRDs;
 * ``kube_api`` — an official ``kubernetes.aio`` ``ApiClient`` for ``kube_cluster`` (closed afterwards);
-* ``kubeconfig`` — a kubeconfig file pointing at ``kube_cluster``.
+* ``kubeconfig`` — a kubeconfig file pointing at ``kube_cluster``;
+* ``cluster`` — the bot's ``Cluster`` client on ``kube_cluster``, ``kubecamp-blue`` a managed namespace.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ from pathlib import Path
 
 import pytest_asyncio
 from kubernetes.aio import client as k8s
+
+from bot.cluster import Cluster
 
 from .kube import KubeCluster
 
@@ -40,3 +43,12 @@ async def kube_api(kube_cluster: KubeCluster) -> AsyncIterator[k8s.ApiClient]:
 @pytest_asyncio.fixture
 async def kubeconfig(kube_cluster: KubeCluster, tmp_path: Path) -> Path:
     return kube_cluster.write_kubeconfig(tmp_path / "kubeconfig")
+
+
+@pytest_asyncio.fixture
+async def cluster(kube_cluster: KubeCluster) -> AsyncIterator[Cluster]:
+    """The bot's own `Cluster` client on the emulated API server, with kubecamp-blue a managed team namespace."""
+    client = Cluster.for_host(kube_cluster.url, token="kubecamp-test-token")
+    await client.ensure_namespace("kubecamp-blue", team="blue")
+    yield client
+    await client.close()

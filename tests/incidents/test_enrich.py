@@ -7,7 +7,6 @@ status and Event; the tests only read what `cluster_context` makes of them.
 from __future__ import annotations
 
 import copy
-from collections.abc import AsyncIterator
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -23,14 +22,6 @@ from tests.emulators.kube import KubeCluster
 
 CATALOG: Catalog = load_catalog(Path(__file__).parents[2] / "scenarios")
 NAMESPACE = "kubecamp-blue"
-
-
-@pytest.fixture
-async def cluster(kube_cluster: KubeCluster) -> AsyncIterator[Cluster]:
-    client = Cluster.for_host(kube_cluster.url, token="kubecamp-test-token")
-    await client.ensure_namespace(NAMESPACE, team="blue")
-    yield client
-    await client.close()
 
 
 async def apply_scenario(cluster: Cluster, challenge: int, scenario: str) -> None:

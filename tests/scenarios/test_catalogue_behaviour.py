@@ -8,7 +8,6 @@ immutable fields changed is deleted and created again) and every check must pass
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -48,14 +47,6 @@ NAMESPACED = [
 
 def test_every_namespaced_scenario_has_expected_failures() -> None:
     assert {(c, s) for c, s in (p.values for p in NAMESPACED)} == set(EXPECTED_FAILURES)
-
-
-@pytest.fixture
-async def cluster(kube_cluster: KubeCluster) -> AsyncIterator[Cluster]:
-    client = Cluster.for_host(kube_cluster.url, token="kubecamp-test-token")
-    await client.ensure_namespace(NAMESPACE, team="blue")
-    yield client
-    await client.close()
 
 
 async def reasons(cluster: Cluster, scenario: Scenario) -> list[tuple[Status, str]]:
