@@ -154,17 +154,22 @@ class IncidentPublisher:
             previous_thread = await self.thread_id(incident.previous_id)
         starter = render.starter(incident, alerts, self._lang, silences=self._silences, previous_thread=previous_thread)
         first = incident.published_version == 0
+        edit = not first
         if first:
-            await self._outbox.enqueue(
+            thread = await self._outbox.enqueue(
                 dedupe_key=key,
                 kind="thread",
                 channel_id=incident.channel_id,
                 payload={"name": render.thread_name(incident), "message": starter},
             )
-        else:
+            # A round that died before `mark_published` started the thread with an earlier version: the
+            # outbox keeps that one, so this version is shown by an edit (else it would stay stale).
+            edit = thread.payload.get("message") != starter
+        if edit:
             await self._outbox.enqueue(
                 dedupe_key=f"incident:{incident.id}:embed:{incident.version}", kind="edit", edit_of=key, payload=starter
             )
+        if not first:
             changes = render.changes(alerts, self._lang)
             if changes is not None:
                 await self.say(incident, f"changes:{incident.version}", changes)

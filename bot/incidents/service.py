@@ -145,6 +145,11 @@ class IncidentService:
             with contextlib.suppress(AlertmanagerError):
                 await silencer.expire_silence(silence_id)
             raise IncidentRefused(Message("incident.err.already_silenced", {"id": incident.id})) from e
+        except Exception:
+            # Not recorded (the store is unavailable): nothing could lift it from Discord, so lift it now.
+            with contextlib.suppress(AlertmanagerError):
+                await silencer.expire_silence(silence_id)
+            raise
         self._publisher.wake()  # the embed shows it
         await self._publisher.say(
             incident, f"silence:{silence_id}", render.silenced(by, hours, until, silence_id, self._lang)
@@ -163,7 +168,10 @@ class IncidentService:
             log.info("incident #%d: silence %s was already gone", incident.id, silence_id)
         except (AlertmanagerUnavailable, SilenceRefused) as e:
             raise IncidentRefused(Message("incident.err.alertmanager", {"detail": str(e)})) from e
-        incident = await self._incidents.clear_silence(incident.id, silence_id=silence_id)
+        try:
+            incident = await self._incidents.clear_silence(incident.id, silence_id=silence_id)
+        except StoreConflict as e:  # another click lifted it first
+            raise IncidentRefused(Message("incident.err.not_silenced", {"id": incident.id})) from e
         self._publisher.wake()  # the embed shows it
         await self._publisher.say(incident, f"unsilence:{silence_id}", render.unsilenced(by, silence_id, self._lang))
         return incident
