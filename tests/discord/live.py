@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import aiohttp
 import pytest
 
 from bot.app import App, build
@@ -125,3 +126,11 @@ async def answer(record) -> str:  # type: ignore[no-untyped-def]
         await record.wait_followups(1)
         return str(record.followups[0].content)
     return str(record.text())
+
+
+async def deliver(live: Class, body: bytes) -> int:
+    """Alertmanager posts `body` to the class's webhook; the HTTP status it gets."""
+    url = f"http://127.0.0.1:{live.app.web.port}/webhooks/alertmanager"
+    headers = {"Authorization": f"Bearer {WEBHOOK_TOKEN}", "Content-Type": "application/json"}
+    async with aiohttp.ClientSession() as session, session.post(url, data=body, headers=headers) as response:
+        return response.status

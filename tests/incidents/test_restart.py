@@ -5,21 +5,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import aiohttp
-
-from tests.discord.live import WEBHOOK_TOKEN, Class, open_class
+from tests.discord.live import deliver, open_class
 from tests.discord_emulator.emulator import DiscordEmulator
 from tests.discord_emulator.fixtures import Classroom
 from tests.emulators.kube import KubeCluster
 
 PAYLOADS = Path(__file__).parent / "payloads"
-
-
-async def _deliver(live: Class, body: bytes) -> int:
-    url = f"http://127.0.0.1:{live.app.web.port}/webhooks/alertmanager"
-    headers = {"Authorization": f"Bearer {WEBHOOK_TOKEN}", "Content-Type": "application/json"}
-    async with aiohttp.ClientSession() as session, session.post(url, data=body, headers=headers) as response:
-        return response.status
 
 
 async def test_buttons_work_after_a_restart(
@@ -28,13 +19,13 @@ async def test_buttons_work_after_a_restart(
     blue = discord_classroom.team_channels["blue"]
     body = (PAYLOADS / "firing_one.json").read_bytes()
     async with open_class(discord_emulator, discord_classroom, kube_cluster, tmp_path) as live:
-        assert await _deliver(live, body) == 200
+        assert await deliver(live, body) == 200
         await discord_emulator.wait_until(lambda: discord_emulator.threads(blue), 10, "the incident thread")
         [thread] = discord_emulator.threads(blue)
         [starter] = [m for m in discord_emulator.messages(blue) if m.thread_id == thread.id]
 
     async with open_class(discord_emulator, discord_classroom, kube_cluster, tmp_path, create_teams=False) as live:
-        assert await _deliver(live, body) == 200  # Alertmanager's repeat: nothing new
+        assert await deliver(live, body) == 200  # Alertmanager's repeat: nothing new
         clicked = await discord_emulator.click(starter, "kubecamp:incident:1:ack", "blue-1")
         assert clicked.ephemeral and "acknowledged incident #1" in clicked.text()
 
