@@ -33,13 +33,13 @@ from bot.notify import Outbox
 from bot.store import Store, Team
 from bot.store.incidents import IncidentStore
 from bot.store.models import AlertStatus, Incident, IncidentStatus
+from tests.incidents.conftest import TEAM_CHANNEL
 from tests.notify.conftest import FakeDiscord, Posted
 
 PAYLOADS = Path(__file__).parent / "payloads"
 ALERT = "KubecampImagePullFailing"
 BLUE = "kubecamp-blue"  # the namespace of the captured bodies, and of the team below
 GREEN = "kubecamp-green"  # a namespace no team owns
-TEAM_CHANNEL = 2001
 ALERTS_CHANNEL = 3001
 DRAIN = 10.0
 GO_ZERO = "0001-01-01T00:00:00Z"
@@ -177,27 +177,6 @@ class Bench:
 
 
 Make = Callable[..., Bench]
-
-
-@pytest.fixture
-def discord() -> FakeDiscord:
-    return FakeDiscord()
-
-
-@pytest.fixture
-async def outbox(store: Store, discord: FakeDiscord) -> AsyncIterator[Outbox]:
-    box = Outbox(store=store, transport=discord, backoff=(0.01, 0.05))
-    box.start()
-    try:
-        yield box
-    finally:
-        await box.aclose(grace=1.0)
-
-
-@pytest.fixture
-async def blue(store: Store) -> Team:
-    """The team whose namespace the captured bodies are in."""
-    return await store.create_team("Blue Whales", BLUE, role_id=1001, channel_id=TEAM_CHANNEL)
 
 
 @pytest.fixture

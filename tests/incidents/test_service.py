@@ -40,7 +40,6 @@ from tests.peers.processes import AlertmanagerProcess, WebhookReceiver
 
 PAYLOADS = Path(__file__).parent / "payloads"
 ALERT = "KubecampImagePullFailing"
-TEAM_CHANNEL = 2001
 ALERTS_CHANNEL = 3001
 DRAIN = 10.0
 #: firing_three.json's commonLabels: what its silence matches.
@@ -102,27 +101,6 @@ class Bench:
 
 
 Make = Callable[..., Bench]
-
-
-@pytest.fixture
-def discord() -> FakeDiscord:
-    return FakeDiscord()
-
-
-@pytest.fixture
-async def outbox(store: Store, discord: FakeDiscord) -> AsyncIterator[Outbox]:
-    box = Outbox(store=store, transport=discord, backoff=(0.01, 0.05))
-    box.start()
-    try:
-        yield box
-    finally:
-        await box.aclose(grace=1.0)
-
-
-@pytest.fixture
-async def blue(store: Store) -> Team:
-    """The team whose namespace the captured bodies are in."""
-    return await store.create_team("Blue Whales", "kubecamp-blue", role_id=1001, channel_id=TEAM_CHANNEL)
 
 
 @pytest.fixture
