@@ -107,7 +107,8 @@ class IncidentStore:
                     if _update_alert(row, alert):
                         session.add(row)
                         changed = True
-                        touched.setdefault(row.incident_id, await _incident(session, row.incident_id))
+                        if row.incident_id not in touched:  # read each incident once, not once per alert
+                            touched[row.incident_id] = await _incident(session, row.incident_id)
                     continue
                 if opened is None:
                     opened = await _new_incident(session, notification, at, alerts_channel)
