@@ -17,6 +17,7 @@ async def test_instructors_list_and_show_incidents(live_class: Class) -> None:
     blue = live.room.team_channels["blue"]
     await live.discord.wait_until(lambda: live.discord.threads(blue), 10, "the incident thread")
     [thread] = live.discord.threads(blue)
+    assert await live.app.outbox.drain(10)  # the bot has recorded where its thread landed
 
     with pytest.raises(PermissionError, match="does not offer it"):  # Discord hides it from students
         await slash(live, "blue-1", "team-blue", "incidents", "list")
