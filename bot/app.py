@@ -8,10 +8,11 @@ and stops them in reverse, and `run()` does both around SIGTERM/SIGINT.
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import logging
 import signal
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -28,6 +29,7 @@ from bot.incidents import enrich
 from bot.incidents.publisher import IncidentPublisher
 from bot.incidents.service import IncidentService
 from bot.incidents.silences import Alertmanager
+from bot.metrics import Metrics
 from bot.notify import Outbox
 from bot.scheduler import Scheduler
 from bot.scoreboard import Scoreboard
@@ -53,6 +55,7 @@ class App:
     alertmanager: Alertmanager | None
     bot: KubecampBot
     web: WebServer
+    metrics: Metrics
     _gateway: asyncio.Task[None] | None = field(default=None, init=False)
 
     async def start(self) -> None:
@@ -94,13 +97,25 @@ class App:
 async def build(settings: Settings, *, clock: Callable[[], datetime] = utcnow) -> App:
     endpoints.point_at(api_base=settings.discord.api_base, gateway_url=settings.discord.gateway_url)
     catalog = load_catalog(settings.catalog.scenarios_dir)
+    metrics = Metrics()
+    metrics.know_challenges(challenge.id for challenge in catalog)
     await upgrade(settings.store.url)
     store = await Store.open(settings.store.url)
     cluster = await Cluster.connect(
-        kubeconfig=settings.kube.config, context=settings.kube.context, request_timeout=settings.kube.timeout_seconds
+        kubeconfig=settings.kube.config,
+        context=settings.kube.context,
+        request_timeout=settings.kube.timeout_seconds,
+        metrics=metrics,
     )
     lang = settings.catalog.language
-    runs = RunService(catalog=catalog, store=store, cluster=cluster, cluster_shared=settings.kube.shared, clock=clock)
+    runs = RunService(
+        catalog=catalog,
+        store=store,
+        cluster=cluster,
+        cluster_shared=settings.kube.shared,
+        clock=clock,
+        metrics=metrics,
+    )
     transport = DiscordTransport()
     outbox = Outbox(store=store, transport=transport, clock=clock)
     scheduler = Scheduler(catalog=catalog, store=store)
@@ -108,12 +123,15 @@ async def build(settings: Settings, *, clock: Callable[[], datetime] = utcnow) -
         runs=runs, store=store, catalog=catalog, outbox=outbox, scheduler=scheduler, lang=lang, clock=clock
     )
     teams = TeamService(store=store, namespace_prefix=settings.kube.namespace_prefix)
-    incidents, publisher, alertmanager = _incidents(settings, store=store, cluster=cluster, outbox=outbox, clock=clock)
+    incidents, publisher, alertmanager, incident_store = _incidents(
+        settings, store=store, cluster=cluster, outbox=outbox, clock=clock, metrics=metrics
+    )
+    metrics.refresh_with(_store_gauges(store=store, incidents=incident_store, catalog=catalog, clock=clock))
     services = Services(
         flow=flow,
         teams=teams,
         scoreboard=Scoreboard(store=store, catalog=catalog),
-        submissions=SubmissionService(store=store, clock=clock),
+        submissions=SubmissionService(store=store, clock=clock, metrics=metrics),
         catalog=catalog,
         notifier=outbox,
         incidents=incidents,
@@ -121,7 +139,12 @@ async def build(settings: Settings, *, clock: Callable[[], datetime] = utcnow) -
         instructor_role=settings.discord.instructor_role,
         timezone=settings.catalog.timezone,
     )
-    bot = KubecampBot(services=services, guild_ids=settings.discord.guild_ids, global_sync=settings.discord.global_sync)
+    bot = KubecampBot(
+        services=services,
+        guild_ids=settings.discord.guild_ids,
+        global_sync=settings.discord.global_sync,
+        metrics=metrics,
+    )
     transport.bind(bot)
 
     async def discord_ready() -> None:
@@ -141,6 +164,7 @@ async def build(settings: Settings, *, clock: Callable[[], datetime] = utcnow) -
     web = WebServer(
         make_app(
             probes={"store": store.ping, "discord": discord_ready, "kubernetes": cluster.ping},
+            metrics=metrics,
             webhook=Webhook(auth=auth, receive=incidents.receive, max_body_bytes=hook.max_body_bytes),
         ),
         host=settings.web.host,
@@ -158,12 +182,19 @@ async def build(settings: Settings, *, clock: Callable[[], datetime] = utcnow) -
         alertmanager=alertmanager,
         bot=bot,
         web=web,
+        metrics=metrics,
     )
 
 
 def _incidents(
-    settings: Settings, *, store: Store, cluster: Cluster, outbox: Outbox, clock: Callable[[], datetime]
-) -> tuple[IncidentService, IncidentPublisher, Alertmanager | None]:
+    settings: Settings,
+    *,
+    store: Store,
+    cluster: Cluster,
+    outbox: Outbox,
+    clock: Callable[[], datetime],
+    metrics: Metrics,
+) -> tuple[IncidentService, IncidentPublisher, Alertmanager | None, IncidentStore]:
     am = settings.alertmanager
     alertmanager = Alertmanager(base_url=am.url, timeout=am.timeout_seconds) if am.url else None
     incident_store = IncidentStore(store)
@@ -189,8 +220,26 @@ def _incidents(
         lang=settings.catalog.language,
         clock=clock,
         alerts_channel=settings.discord.alerts_channel,
+        metrics=metrics,
     )
-    return service, publisher, alertmanager
+    return service, publisher, alertmanager, incident_store
+
+
+def _store_gauges(
+    *, store: Store, incidents: IncidentStore, catalog: Catalog, clock: Callable[[], datetime]
+) -> Callable[[Metrics], Awaitable[None]]:
+    """Reads what the gauges of the store show: active runs, open incidents, the outbox."""
+
+    async def refresh(metrics: Metrics) -> None:
+        active = collections.Counter(run.challenge_id for run in await store.active_runs())
+        for challenge in {*active, *(c.id for c in catalog)}:
+            metrics.runs_active.labels(str(challenge)).set(active.get(challenge, 0))
+        metrics.incidents_open.set(await incidents.count_open())
+        pending, oldest = await store.outbox_stats(clock())
+        metrics.outbox_pending.set(pending)
+        metrics.outbox_oldest_age.set(oldest.total_seconds() if oldest is not None else 0)
+
+    return refresh
 
 
 async def run(settings: Settings) -> None:

@@ -32,6 +32,7 @@ from bot.errors import (
 )
 from bot.i18n import Message
 from bot.kinds import BY_NAME, KINDS, Kind, ObjectRef
+from bot.metrics import Metrics
 from bot.snapshot import Snapshot
 
 log = logging.getLogger(__name__)
@@ -48,15 +49,21 @@ class _NotFound(ClusterError):
 class Cluster:
     """One connection to one API server. Create with `Cluster.connect()`, close with `close()`."""
 
-    def __init__(self, *, api: k8s.ApiClient, timeout: float) -> None:
+    def __init__(self, *, api: k8s.ApiClient, timeout: float, metrics: Metrics | None = None) -> None:
         self._api = api
         self._timeout = timeout
+        self._metrics = metrics or Metrics()
         # Namespaces seen carrying the bot's label; every write goes through _guard() first.
         self._managed: set[str] = set()
 
     @classmethod
     async def connect(
-        cls, *, kubeconfig: Path | None = None, context: str | None = None, request_timeout: float = 10.0
+        cls,
+        *,
+        kubeconfig: Path | None = None,
+        context: str | None = None,
+        request_timeout: float = 10.0,
+        metrics: Metrics | None = None,
     ) -> Cluster:
         """In-cluster config inside a pod (unless a kubeconfig is named), else the kubeconfig."""
         configuration = k8s.Configuration()
@@ -73,7 +80,7 @@ class Cluster:
         except (k8s_config.ConfigException, OSError) as exc:
             where = kubeconfig or "~/.kube/config"
             raise ClusterUnavailable(f"cannot load Kubernetes configuration from {where}: {exc}") from exc
-        return cls(api=k8s.ApiClient(configuration), timeout=request_timeout)
+        return cls(api=k8s.ApiClient(configuration), timeout=request_timeout, metrics=metrics)
 
     @classmethod
     def for_host(cls, host: str, *, token: str | None = None, timeout: float = 10.0) -> Cluster:
@@ -108,10 +115,15 @@ class Cluster:
             await response.read()
             result = self._api.response_deserialize(response, {"2XX": "object"})
         except ApiException as exc:
-            raise _translate(exc, method, path) from exc
+            error = _translate(exc, method, path)
+            if not isinstance(error, _NotFound):  # counted where a 404 is an error: see _missing()
+                self._metrics.kube_errors.labels(_ERROR_REASONS.get(type(error), "server_error")).inc()
+            raise error from exc
         except TimeoutError as exc:
+            self._metrics.kube_errors.labels("timeout").inc()
             raise ClusterUnavailable(f"{method} {path}: no answer within {self._timeout:g}s") from exc
         except (aiohttp.ClientError, OSError) as exc:
+            self._metrics.kube_errors.labels("unreachable").inc()
             raise ClusterUnavailable(f"{method} {path}: {exc}") from exc
         data: Any = result.data  # "object" deserialises to the parsed JSON
         return data if isinstance(data, dict) else {}
@@ -168,7 +180,7 @@ class Cluster:
                 content_type="application/apply-patch+yaml",
             )
         except _NotFound as exc:
-            raise _not_found(kind, exc) from exc
+            raise self._missing(kind, exc) from exc
         return ObjectRef(api_version=kind.api_version, kind=kind.kind, name=name)
 
     async def delete(self, namespace: str, ref: ObjectRef) -> bool:
@@ -222,9 +234,17 @@ class Cluster:
         try:
             listing = await self._request("GET", kind.collection_path(namespace if kind.namespaced else None))
         except _NotFound as exc:
-            raise _not_found(kind, exc) from exc
+            raise self._missing(kind, exc) from exc
         items: list[dict[str, Any]] = listing.get("items") or []
         return items
+
+    def _missing(self, kind: Kind, error: _NotFound) -> ClusterError:
+        """A 404 where an object or list must exist (a namespace looked up, or a deleted object, is
+        not an error). On a CRD kind the CRD is not installed; on a built-in kind something else is wrong."""
+        self._metrics.kube_errors.labels("not_found").inc()
+        if kind.crd:
+            return KindNotServed(kind.api_version, kind.kind)
+        return ClusterUnavailable(str(error))
 
     async def ping(self) -> None:
         await self._request("GET", "/version")
@@ -235,13 +255,6 @@ def _kind_of(body: dict[str, Any]) -> Kind:
     if kind is None:
         raise ApplyFailed(f"{body.get('kind')} ({body.get('apiVersion')}) is not a kind kubecamp-bot applies")
     return kind
-
-
-def _not_found(kind: Kind, error: _NotFound) -> ClusterError:
-    """A 404 on a CRD kind means the CRD is not installed; on a built-in kind something else is wrong."""
-    if kind.crd:
-        return KindNotServed(kind.api_version, kind.kind)
-    return ClusterUnavailable(str(error))
 
 
 def _require_managed(namespace_object: dict[str, Any], namespace: str) -> None:
@@ -267,6 +280,12 @@ def _translate(exc: ApiException, method: str, path: str) -> ClusterError:
     if exc.status in (400, 409, 415, 422):
         return ApplyFailed(f"{method} {path}: {exc.status} {message}")
     return ClusterUnavailable(f"{method} {path}: {exc.status} {message}")
+
+
+_ERROR_REASONS: dict[type[ClusterError], str] = {
+    ClusterForbidden: "forbidden",
+    ApplyFailed: "invalid",
+}
 
 
 def _reason(error: ClusterError, kind: Kind, timeout: float) -> Message:

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from bot.errors import KubecampError
+from bot.metrics import Metrics
 from bot.store import Store, Submission, Team
 
 _GITHUB = re.compile(r"^https://github\.com/([A-Za-z0-9](?:[A-Za-z0-9-]{0,38}))/([A-Za-z0-9._-]{1,100}?)(?:\.git)?/?$")
@@ -42,9 +43,10 @@ def normalise_github_url(url: str) -> str:
 
 
 class SubmissionService:
-    def __init__(self, *, store: Store, clock: Callable[[], datetime]) -> None:
+    def __init__(self, *, store: Store, clock: Callable[[], datetime], metrics: Metrics | None = None) -> None:
         self._store = store
         self._clock = clock
+        self._metrics = metrics or Metrics()
 
     async def submit(
         self, team: Team, challenge_id: int, form: SubmissionForm, *, by: str | None
@@ -80,4 +82,5 @@ class SubmissionService:
             run_id=latest.id if latest else None,
             submitted_by=by,
         )
+        self._metrics.submissions.labels(str(challenge_id)).inc()
         return submission, len(earlier)

@@ -1,7 +1,8 @@
-"""The bot's HTTP side on the shared event loop: health, readiness and Alertmanager's webhook.
+"""The bot's HTTP side on the shared event loop: health, readiness, metrics and Alertmanager's webhook.
 
 `/healthz` says the process is alive. `/readyz` says whether it can do its work, naming each
-dependency that is not: the store, the Discord gateway, the Kubernetes API.
+dependency that is not: the store, the Discord gateway, the Kubernetes API. `/metrics` is
+Prometheus' text format (bot/metrics.py lists the names).
 
 `POST /webhooks/alertmanager` takes Alertmanager's webhook notifications (format version 4):
 
@@ -22,6 +23,7 @@ import binascii
 import hmac
 import json
 import logging
+import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 
@@ -29,6 +31,7 @@ from aiohttp import web
 
 from bot.errors import StoreUnavailable
 from bot.incidents.payload import PayloadInvalid
+from bot.metrics import Metrics
 from bot.store.incidents import Recorded
 
 log = logging.getLogger(__name__)
@@ -88,7 +91,9 @@ def _json(data: object, status: int = 200) -> web.Response:
     return web.Response(text=json.dumps(data), status=status, content_type="application/json")
 
 
-def make_app(*, probes: Mapping[str, Probe], webhook: Webhook | None = None) -> web.Application:
+def make_app(
+    *, probes: Mapping[str, Probe], metrics: Metrics, webhook: Webhook | None = None
+) -> web.Application:
     """`probes`: name → a coroutine that returns when that dependency is fine and raises otherwise."""
 
     async def healthz(_: web.Request) -> web.Response:
@@ -109,11 +114,16 @@ def make_app(*, probes: Mapping[str, Probe], webhook: Webhook | None = None) -> 
         ready = all(result == "ok" for result in results.values())
         return _json({"status": "ready" if ready else "not ready", "checks": results}, 200 if ready else 503)
 
+    async def scrape(request: web.Request) -> web.Response:
+        body, content_type = await metrics.exposition(request.headers.get("Accept"))
+        return web.Response(body=body, headers={"Content-Type": content_type})
+
     # aiohttp refuses a larger body itself (413) while reading it, before any of it is kept.
     app = web.Application(client_max_size=webhook.max_body_bytes if webhook else 1024**2)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
-    app.router.add_post(WEBHOOK_PATH, _webhook_handler(webhook))
+    app.router.add_get("/metrics", scrape)
+    app.router.add_post(WEBHOOK_PATH, _measured(_webhook_handler(webhook), metrics))
     return app
 
 
@@ -123,7 +133,25 @@ def _problem(status: int, detail: str, **headers: str) -> web.Response:
     return response
 
 
-def _webhook_handler(webhook: Webhook | None) -> Callable[[web.Request], Awaitable[web.Response]]:
+Handler = Callable[[web.Request], Awaitable[web.Response]]
+
+
+def _measured(handler: Handler, metrics: Metrics) -> Handler:
+    async def measured(request: web.Request) -> web.Response:
+        began = time.perf_counter()
+        status = 500  # unless the handler answers: aiohttp's answer to an exception out of it
+        try:
+            response = await handler(request)
+            status = response.status
+            return response
+        finally:
+            metrics.webhook_seconds.observe(time.perf_counter() - began)
+            metrics.webhook_responses.labels(str(status)).inc()
+
+    return measured
+
+
+def _webhook_handler(webhook: Webhook | None) -> Handler:
     async def receive(request: web.Request) -> web.Response:
         if webhook is None or not webhook.auth.configured:
             return _problem(404, "the Alertmanager webhook is off: no credentials are configured")

@@ -11,7 +11,12 @@ import pytest
 
 from bot.store import Store, Team, sqlite_url, upgrade
 
-pytest_plugins = ["tests.emulators.fixtures", "tests.discord_emulator.fixtures", "tests.peers.fixtures"]
+pytest_plugins = [
+    "tests.emulators.fixtures",
+    "tests.discord_emulator.fixtures",
+    "tests.peers.fixtures",
+    "tests.discord.live",
+]
 
 
 @pytest.fixture(autouse=True)

@@ -15,6 +15,7 @@ from sqlalchemy.engine import make_url
 
 from bot.incidents.publisher import IncidentPublisher
 from bot.incidents.service import IncidentService
+from bot.metrics import Metrics
 from bot.store import Store
 from bot.store.incidents import IncidentStore
 from bot.web import Webhook, WebhookAuth, WebServer, make_app
@@ -29,7 +30,7 @@ async def broken() -> None:
 
 
 async def test_healthz_and_readyz_name_what_is_not_ready() -> None:
-    server = WebServer(make_app(probes={"store": ok, "discord": broken}), host="127.0.0.1", port=0)
+    server = WebServer(make_app(probes={"store": ok, "discord": broken}, metrics=Metrics()), host="127.0.0.1", port=0)
     await server.start()
     try:
         async with aiohttp.ClientSession() as session:
@@ -48,7 +49,7 @@ async def test_healthz_and_readyz_name_what_is_not_ready() -> None:
 
 
 async def test_ready_when_every_probe_passes() -> None:
-    server = WebServer(make_app(probes={"store": ok}), host="127.0.0.1", port=0)
+    server = WebServer(make_app(probes={"store": ok}, metrics=Metrics()), host="127.0.0.1", port=0)
     await server.start()
     try:
         async with aiohttp.ClientSession() as session, session.get(f"http://127.0.0.1:{server.port}/readyz") as r:
@@ -97,6 +98,7 @@ class Hook:
     store: Store
     incidents: IncidentStore
     session: aiohttp.ClientSession
+    metrics: Metrics
 
     async def post(
         self, body: object, *, headers: dict[str, str] | None = None, raw: bytes | None = None
@@ -110,15 +112,25 @@ class Hook:
         return len(await self.incidents.recent(limit=1000))
 
 
-async def _serve(store: Store, auth: WebhookAuth, max_body_bytes: int = 1024 * 1024) -> tuple[WebServer, IncidentStore]:
+async def _serve(
+    store: Store, auth: WebhookAuth, max_body_bytes: int = 1024 * 1024, metrics: Metrics | None = None
+) -> tuple[WebServer, IncidentStore]:
+    metrics = metrics or Metrics()
     incidents = IncidentStore(store)
     publisher = IncidentPublisher(
         incidents=incidents, store=store, outbox=_NoOutbox(), lang="en", clock=_now, silences=False
     )
     service = IncidentService(
-        incidents=incidents, publisher=publisher, silencer=None, lang="en", clock=_now, alerts_channel=None
+        incidents=incidents,
+        publisher=publisher,
+        silencer=None,
+        lang="en",
+        clock=_now,
+        alerts_channel=None,
+        metrics=metrics,
     )
-    app = make_app(probes={}, webhook=Webhook(auth=auth, receive=service.receive, max_body_bytes=max_body_bytes))
+    webhook = Webhook(auth=auth, receive=service.receive, max_body_bytes=max_body_bytes)
+    app = make_app(probes={}, metrics=metrics, webhook=webhook)
     server = WebServer(app, host="127.0.0.1", port=0)
     await server.start()
     return server, incidents
@@ -135,10 +147,11 @@ def _now() -> datetime:
 
 @pytest.fixture
 async def hook(store: Store) -> AsyncIterator[Hook]:
-    server, incidents = await _serve(store, WebhookAuth(token=TOKEN), max_body_bytes=4096)
+    metrics = Metrics()
+    server, incidents = await _serve(store, WebhookAuth(token=TOKEN), max_body_bytes=4096, metrics=metrics)
     try:
         async with aiohttp.ClientSession() as session:
-            yield Hook(f"http://127.0.0.1:{server.port}{HOOK}", store, incidents, session)
+            yield Hook(f"http://127.0.0.1:{server.port}{HOOK}", store, incidents, session, metrics)
     finally:
         await server.stop()
 

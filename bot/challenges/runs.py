@@ -8,6 +8,7 @@ is also how tests move time forward.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -27,6 +28,7 @@ from bot.errors import (
 )
 from bot.i18n import Message
 from bot.kinds import KINDS, ObjectRef
+from bot.metrics import Metrics
 from bot.store import Run, ScenarioState, Store, StoreConflict, Team
 
 log = logging.getLogger(__name__)
@@ -130,6 +132,14 @@ class VerifyReport:
     def all_passed(self) -> bool:
         return all(r.status is Status.PASS for r in self.results)
 
+    @property
+    def result(self) -> str:
+        """pass, fail (some check failed) or unknown (none failed, some could not be checked)."""
+        statuses = {check.status for r in self.results for check in r.checks}
+        if Status.FAIL in statuses:
+            return "fail"
+        return "unknown" if Status.UNKNOWN in statuses else "pass"
+
 
 @dataclass(frozen=True)
 class StartReport:
@@ -168,12 +178,14 @@ class RunService:
         cluster: Cluster,
         cluster_shared: bool = True,
         clock: Callable[[], datetime] = utcnow,
+        metrics: Metrics | None = None,
     ) -> None:
         self._catalog = catalog
         self._store = store
         self._cluster = cluster
         self._cluster_shared = cluster_shared
         self._clock = clock
+        self._metrics = metrics or Metrics()
 
     # --- look-ups -----------------------------------------------------------------------------
 
@@ -248,6 +260,7 @@ class RunService:
             )
             raise
         log.info("team %s started challenge %s (run %s, %d objects)", team.name, challenge.id, run.id, len(applied))
+        self._metrics.runs_started.labels(str(challenge.id)).inc()
         fresh = await self._store.get_run(run.id)
         return StartReport(run=fresh or run, team=team, challenge=challenge, applied=tuple(applied), skipped=skipped)
 
@@ -263,6 +276,20 @@ class RunService:
     async def verify_run(self, run: Run, *, team: Team, trigger: Trigger) -> VerifyReport:
         if run.status != "active":
             raise RunConflict(f"run {run.id} has ended ({run.status}); nothing to verify")
+        began = time.perf_counter()
+        try:
+            report = await self._verify(run, team=team, trigger=trigger)
+        except Exception:
+            self._metrics.verifications.labels(trigger.value, "error").inc()
+            raise
+        finally:
+            self._metrics.verification_seconds.labels(trigger.value).observe(time.perf_counter() - began)
+        self._metrics.verifications.labels(trigger.value, report.result).inc()
+        if report.newly_solved:
+            self._metrics.scenarios_solved.labels(str(run.challenge_id)).inc(len(report.newly_solved))
+        return report
+
+    async def _verify(self, run: Run, *, team: Team, trigger: Trigger) -> VerifyReport:
         challenge = self._catalog.get(run.challenge_id)
         states = await self._store.scenario_states(run.id)
         active = [challenge.scenario(s.scenario_id) for s in states if s.status != "skipped"]
@@ -319,6 +346,7 @@ class RunService:
         )
         if not changed:  # another verification ended it first
             return None
+        self._metrics.runs_finished.labels(str(run.challenge_id), status).inc()
         log.info("run %s %s: %s%% tier, %s points", run.id, status, score.tier_percent, score.points)
         return await self._store.get_run(run.id)
 
@@ -343,9 +371,12 @@ class RunService:
 
     async def record_hint(self, run: Run, hint: HintDue, *, revealed_by: str | None = None) -> bool:
         """True if this hint is recorded now; False if it had been posted already (never post it twice)."""
-        return await self._store.record_hint(
+        recorded = await self._store.record_hint(
             run.id, hint.scenario_id, hint.level, posted_at=self._clock(), revealed_by=revealed_by
         )
+        if recorded:
+            self._metrics.hints_posted.labels(str(run.challenge_id)).inc()
+        return recorded
 
     # --- status and stop ----------------------------------------------------------------------
 
@@ -376,7 +407,7 @@ class RunService:
         applied = [ObjectRef(a["apiVersion"], a["kind"], a["name"]) for a in run.applied or []]
         deleted = await self._teardown(team.namespace, applied)
         now = self._clock()
-        await self._store.finish_run(
+        stopped = await self._store.finish_run(
             run.id,
             status="stopped",
             finished_at=now,
@@ -384,6 +415,8 @@ class RunService:
             tier_percent=0,
             points=0,
         )
+        if stopped:
+            self._metrics.runs_finished.labels(str(run.challenge_id), "stopped").inc()
         ended = await self._store.get_run(run.id)
         return ended or run, deleted
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
+import aiohttp
 import discord
 from discord.ext import commands
 
@@ -19,6 +20,7 @@ from bot.discord.errors import make_handler
 from bot.discord.translator import CatalogueTranslator
 from bot.i18n import Lang
 from bot.incidents.service import IncidentService
+from bot.metrics import Metrics
 from bot.scoreboard import Scoreboard
 from bot.submissions import SubmissionService
 from bot.teams import TeamService
@@ -45,7 +47,9 @@ class Services:
 
 
 class KubecampBot(commands.Bot):
-    def __init__(self, *, services: Services, guild_ids: list[int], global_sync: bool = False) -> None:
+    def __init__(
+        self, *, services: Services, guild_ids: list[int], global_sync: bool = False, metrics: Metrics | None = None
+    ) -> None:
         intents = discord.Intents.none()
         intents.guilds = True
         super().__init__(
@@ -53,6 +57,7 @@ class KubecampBot(commands.Bot):
             intents=intents,
             help_command=None,
             allowed_mentions=discord.AllowedMentions.none(),
+            http_trace=_counting_requests(metrics or Metrics()),
         )
         self.services = services
         self._guild_ids = guild_ids
@@ -73,3 +78,34 @@ class KubecampBot(commands.Bot):
 
     async def on_ready(self) -> None:
         log.info("connected to Discord as %s in %d guilds", self.user, len(self.guilds))
+
+
+_REST_SCHEMES = frozenset({"http", "https"})
+
+
+def _counting_requests(metrics: Metrics) -> aiohttp.TraceConfig:
+    """Count every REST request discord.py makes by outcome, each retry after a 429 included (its
+    HTTP client retries on its own, so its session is the one place that sees them all)."""
+
+    async def ended(_session: object, _context: object, params: aiohttp.TraceRequestEndParams) -> None:
+        if params.url.scheme not in _REST_SCHEMES:  # the gateway's websocket
+            return
+        status = params.response.status
+        if status == 429:
+            outcome = "429"
+        elif status >= 500:
+            outcome = "5xx"
+        elif status >= 400:
+            outcome = "4xx"
+        else:
+            outcome = "ok"
+        metrics.discord_requests.labels(outcome).inc()
+
+    async def failed(_session: object, _context: object, params: aiohttp.TraceRequestExceptionParams) -> None:
+        if params.url.scheme in _REST_SCHEMES:
+            metrics.discord_requests.labels("error").inc()
+
+    trace = aiohttp.TraceConfig()
+    trace.on_request_end.append(ended)
+    trace.on_request_exception.append(failed)
+    return trace

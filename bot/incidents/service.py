@@ -20,6 +20,7 @@ from bot.incidents import render
 from bot.incidents.payload import parse
 from bot.incidents.publisher import IncidentPublisher
 from bot.incidents.silences import AlertmanagerError, AlertmanagerUnavailable, SilenceNotFound, SilenceRefused
+from bot.metrics import Metrics
 from bot.store import StoreConflict
 from bot.store.incidents import IncidentStore, Recorded
 from bot.store.models import Incident, IncidentAlert, IncidentStatus
@@ -65,7 +66,9 @@ class IncidentService:
         lang: Lang,
         clock: Callable[[], datetime],
         alerts_channel: int | None,
+        metrics: Metrics | None = None,
     ) -> None:
+        self._metrics = metrics or Metrics()
         self._incidents = incidents
         self._publisher = publisher
         self._silencer = silencer
@@ -84,6 +87,8 @@ class IncidentService:
         recorded = await self._incidents.record(
             notification.record(), at=self._clock(), alerts_channel=self._alerts_channel
         )
+        for alert in notification.alerts:
+            self._metrics.alerts_received.labels(alert.status).inc()
         if recorded.changed:
             self._publisher.wake()
         return recorded

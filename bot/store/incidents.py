@@ -162,6 +162,13 @@ class IncidentStore:
             ).limit(limit)
             return list(await session.exec(query))
 
+    async def count_open(self) -> int:
+        """How many incidents are firing (not resolved yet)."""
+        async with self._store.reading() as session:
+            query = select(sa.func.count()).select_from(Incident).where(Incident.status == IncidentStatus.firing)
+            count: int = (await session.exec(query)).one()
+        return count
+
     async def to_publish(self, *, not_before: datetime) -> list[Incident]:
         """Incidents with changes not yet rendered: never published ones, and those last published
         at or before `not_before` (the edit interval), oldest first."""

@@ -1,3 +1,0 @@
-"""The live class fixture for the cog tests."""
-
-from tests.discord.live import live_class  # noqa: F401  (a fixture, registered by import)
