@@ -114,8 +114,9 @@ class Store:
         return _Translate(self._where)
 
     async def ping(self) -> None:
-        """Raise `StoreUnavailable` unless the database answers a query."""
-        async with self.reading() as session:
+        """Raise `StoreUnavailable` unless the database can take a write now: the bot's work is writes
+        (a webhook is answered only once kept), so a store that answers reads alone is not ready."""
+        async with self.writing() as session:
             await session.exec(select(sa.literal(1)))
 
     # -- teams -------------------------------------------------------------------------------------
