@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import logging
 import sys
 from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AsyncExitStack
@@ -22,6 +21,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any, TextIO
 
+from bot import logs
 from bot.challenges.catalog import Catalog, load_catalog
 from bot.challenges.render import MARK
 from bot.challenges.runs import ChallengeUnavailable, RunService, StartReport, StatusReport, VerifyReport
@@ -109,7 +109,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigInvalid as exc:
         print(f"kubecamp: {exc}", file=sys.stderr)
         return EXIT_INPUT
-    logging.basicConfig(level=settings.log.level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logs.configure(level=settings.log.level, fmt=settings.log.format, secrets=settings.secrets())
     lang: Lang = settings.catalog.language
     out = _Output(json_mode=getattr(args, "json", False), lang=lang, stream=sys.stdout)
     try:

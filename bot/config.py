@@ -141,7 +141,10 @@ class AlertmanagerSettings(_Section):
 class LogSettings(_Section):
     model_config = SettingsConfigDict(env_prefix="KUBECAMP_LOG_")
 
-    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        default="INFO", description="DEBUG, INFO, WARNING or ERROR"
+    )
+    format: Literal["plain", "json"] = Field(default="plain", description="plain lines or json, one object per line")
 
 
 S = TypeVar("S", bound=_Section)
@@ -157,6 +160,11 @@ class Settings:
     log: LogSettings
     webhook: WebhookSettings
     alertmanager: AlertmanagerSettings
+
+    def secrets(self) -> list[str]:
+        """The secret values set, for the log filter that masks them."""
+        values = (self.discord.token, self.webhook.token, self.webhook.password)
+        return [v.get_secret_value() for v in values if v is not None]
 
 
 def _section(cls: type[S]) -> S:
