@@ -1,0 +1,194 @@
+{{/*
+The chart name, or nameOverride.
+*/}}
+{{- define "kubecamp-bot.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/*
+A release-safe full name: fullnameOverride, else the release name (when it already contains the chart
+name), else "<release>-<chart name>"; at most 63 characters, with no trailing "-".
+*/}}
+{{- define "kubecamp-bot.fullname" -}}
+{{- if .Values.fullnameOverride }}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- $name := default .Chart.Name .Values.nameOverride }}
+{{- if contains $name .Release.Name }}
+{{- .Release.Name | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{/*
+Chart name and version, as used by the helm.sh/chart label.
+*/}}
+{{- define "kubecamp-bot.chart" -}}
+{{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/*
+Common labels.
+*/}}
+{{- define "kubecamp-bot.labels" -}}
+helm.sh/chart: {{ include "kubecamp-bot.chart" . }}
+{{ include "kubecamp-bot.selectorLabels" . }}
+app.kubernetes.io/version: {{ include "kubecamp-bot.imageTag" . | trunc 63 | trimSuffix "-" | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+app.kubernetes.io/part-of: kubecamp
+{{- end }}
+
+{{/*
+Selector labels: stable for the life of a release (a Deployment's selector is immutable).
+*/}}
+{{- define "kubecamp-bot.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "kubecamp-bot.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end }}
+
+{{/*
+The ServiceAccount's name.
+*/}}
+{{- define "kubecamp-bot.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create }}
+{{- default (include "kubecamp-bot.fullname" .) .Values.serviceAccount.name }}
+{{- else }}
+{{- default "default" .Values.serviceAccount.name }}
+{{- end }}
+{{- end }}
+
+{{/*
+The image tag: image.tag, else the chart's appVersion.
+*/}}
+{{- define "kubecamp-bot.imageTag" -}}
+{{- .Values.image.tag | default .Chart.AppVersion }}
+{{- end }}
+
+{{/*
+The image reference: repository:tag, or repository@digest when a digest is given.
+*/}}
+{{- define "kubecamp-bot.image" -}}
+{{- if .Values.image.digest }}
+{{- printf "%s@%s" .Values.image.repository .Values.image.digest }}
+{{- else }}
+{{- printf "%s:%s" .Values.image.repository (include "kubecamp-bot.imageTag" .) }}
+{{- end }}
+{{- end }}
+
+{{/*
+The name of the Secret holding the tokens: existingSecret, else the chart's own.
+*/}}
+{{- define "kubecamp-bot.secretName" -}}
+{{- .Values.existingSecret | default (include "kubecamp-bot.fullname" .) }}
+{{- end }}
+
+{{/*
+The Secret keys of the Discord token and the webhook token.
+*/}}
+{{- define "kubecamp-bot.discordTokenKey" -}}
+{{- if .Values.existingSecret }}{{ .Values.existingSecretKeys.discordToken }}{{ else }}discord-token{{ end }}
+{{- end }}
+
+{{- define "kubecamp-bot.webhookTokenKey" -}}
+{{- if .Values.existingSecret }}{{ .Values.existingSecretKeys.webhookToken }}{{ else }}webhook-token{{ end }}
+{{- end }}
+
+{{/*
+Whether the chart makes the Secret, and fails with a clear message when it cannot.
+*/}}
+{{- define "kubecamp-bot.createSecret" -}}
+{{- if not .Values.existingSecret }}
+{{- $_ := required "discord.token is required: set it (--set discord.token=<the bot token from the Discord developer portal>) or name a Secret you made with existingSecret (keys discord-token and webhook-token)" .Values.discord.token }}
+{{- "true" }}
+{{- end }}
+{{- end }}
+
+{{/*
+Whether the webhook has a token: always assumed with existingSecret (its key is read with optional: true).
+*/}}
+{{- define "kubecamp-bot.webhookTokenSet" -}}
+{{- if or .Values.existingSecret .Values.webhook.token }}true{{ end }}
+{{- end }}
+
+{{/*
+The PersistentVolumeClaim the data directory is mounted from ("" when persistence is off).
+*/}}
+{{- define "kubecamp-bot.claimName" -}}
+{{- if .Values.persistence.enabled }}
+{{- .Values.persistence.existingClaim | default (include "kubecamp-bot.fullname" .) }}
+{{- end }}
+{{- end }}
+
+{{/*
+The in-cluster URL of the Alertmanager webhook.
+*/}}
+{{- define "kubecamp-bot.webhookUrl" -}}
+{{- printf "http://%s.%s.svc:%d/webhooks/alertmanager" (include "kubecamp-bot.fullname" .) .Release.Namespace (int .Values.service.port) }}
+{{- end }}
+
+{{/*
+The API permissions kubecamp-bot uses, as apiGroup → resource → verbs. Derived from bot/cluster.py,
+bot/kinds.py, the scenario catalogue (scenarios/) and bot/incidents/enrich.py; tests/helm/test_chart.py
+fails when the catalogue needs something this table lacks (or grants something it does not need).
+  - namespaces: get (is it the bot's?) and create (a team's first run); never list, update or delete.
+  - every kind a scenario's manifests apply: create + patch (server-side apply) and delete (stop/teardown).
+    The bot never GETs one of them: it lists (snapshots) or applies.
+  - every kind a check or the incident enrichment reads: list (one list per kind per snapshot).
+Pod writes are needed only by the cluster-scope scenario (challenge 1 control-plane), which runs only
+when kube.shared is false. The Challenge 5 CRD kinds come only with rbac.challenge5Crds.
+No secrets: the bot reads its own tokens from its environment, never through the API.
+*/}}
+{{- define "kubecamp-bot.rbacPermissions" -}}
+{{- $write := list "create" "delete" "list" "patch" }}
+{{- $core := dict
+  "namespaces" (list "create" "get")
+  "configmaps" $write
+  "persistentvolumeclaims" $write
+  "services" $write
+  "pods" (ternary (list "list") $write .Values.kube.shared)
+  "events" (list "list")
+  "nodes" (list "list")
+}}
+{{- $groups := dict
+  "" $core
+  "apps" (dict "deployments" $write "replicasets" (list "list"))
+  "autoscaling" (dict "horizontalpodautoscalers" $write)
+  "discovery.k8s.io" (dict "endpointslices" (list "list"))
+  "storage.k8s.io" (dict "storageclasses" (list "list"))
+}}
+{{- if .Values.rbac.challenge5Crds }}
+{{- $_ := set $groups "monitoring.coreos.com" (dict "prometheuses" $write "servicemonitors" $write) }}
+{{- $_ := set $groups "autoscaling.k8s.io" (dict "verticalpodautoscalers" $write) }}
+{{- end }}
+{{- toYaml $groups }}
+{{- end }}
+
+{{/*
+The ClusterRole's rules: the permissions above grouped by apiGroup (sorted), one rule per
+(apiGroup, verb set), resources sorted.
+*/}}
+{{- define "kubecamp-bot.rbacRules" -}}
+{{- $groups := include "kubecamp-bot.rbacPermissions" . | fromYaml }}
+{{- range $group := keys $groups | sortAlpha }}
+{{- $byVerbs := dict }}
+{{- range $resource, $verbs := get $groups $group }}
+{{- $key := $verbs | sortAlpha | join "," }}
+{{- $_ := set $byVerbs $key (append (get $byVerbs $key | default list) $resource) }}
+{{- end }}
+{{- range $key := keys $byVerbs | sortAlpha }}
+- apiGroups: [{{ $group | quote }}]
+  resources: {{ get $byVerbs $key | sortAlpha | toJson }}
+  verbs: {{ splitList "," $key | toJson }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{/*
+The ClusterRole's and ClusterRoleBinding's name: cluster-scoped, so the release namespace is part of it
+(two classes in two namespaces may use the same release name).
+*/}}
+{{- define "kubecamp-bot.clusterRoleName" -}}
+{{- printf "%s-%s" .Release.Namespace (include "kubecamp-bot.fullname" .) }}
+{{- end }}
