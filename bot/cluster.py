@@ -83,14 +83,16 @@ class Cluster:
         return cls(api=k8s.ApiClient(configuration), timeout=request_timeout, metrics=metrics)
 
     @classmethod
-    def for_host(cls, host: str, *, token: str | None = None, timeout: float = 10.0) -> Cluster:
+    def for_host(
+        cls, host: str, *, token: str | None = None, timeout: float = 10.0, metrics: Metrics | None = None
+    ) -> Cluster:
         """A client for an API server URL (tests, `kubectl proxy`)."""
         configuration = k8s.Configuration(host=host)
         configuration.verify_ssl = False
         if token:
             configuration.api_key = {"BearerToken": token}
             configuration.api_key_prefix = {"BearerToken": "Bearer"}
-        return cls(api=k8s.ApiClient(configuration), timeout=timeout)
+        return cls(api=k8s.ApiClient(configuration), timeout=timeout, metrics=metrics)
 
     async def close(self) -> None:
         await self._api.close()
