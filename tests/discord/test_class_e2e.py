@@ -93,6 +93,15 @@ async def test_a_class_from_start_to_scoreboard(live_class: Class) -> None:
     team = await live.app.store.get_team("blue")
     assert team is not None and len(await live.app.store.submissions(team.id, 2)) == 1
 
+    # What Prometheus sees of this class.
+    def counted(name: str, **labels: str) -> float | None:
+        return live.app.metrics.registry.get_sample_value(name, {"challenge": "2", **labels})
+
+    assert counted("kubecamp_hints_posted_total") == 4
+    assert counted("kubecamp_scenarios_solved_total") == 4
+    assert counted("kubecamp_challenge_runs_finished_total", outcome="finished") == 1
+    assert counted("kubecamp_submissions_total") == 1
+
 
 async def test_permissions_and_bad_input_change_nothing(live_class: Class) -> None:
     live = live_class
