@@ -851,10 +851,17 @@ class DiscordEmulator:
         self.interactions_by_token[token] = record
         return record
 
-    def _send_interaction(self, record: ix.InteractionRecord) -> None:
+    async def _send_interaction(
+        self, record: ix.InteractionRecord, *, wait: bool, timeout: float | None  # noqa: ASYNC109
+    ) -> ix.InteractionRecord:
+        """Dispatch the interaction to the bot; with `wait`, until it answers (by default a little longer
+        than Discord's acknowledgement window)."""
         if not self.gateway.sessions:
             raise RuntimeError("no bot has identified on the gateway; connect the client before acting as users")
         self.gateway.dispatch("INTERACTION_CREATE", record.payload, guild_id=record.guild_id)
+        if wait:
+            await record.wait_response(timeout if timeout is not None else self.interaction_ack_timeout + 2)
+        return record
 
     def _command_options(
         self,
@@ -915,10 +922,7 @@ class DiscordEmulator:
         record = self._new_interaction(
             ix.APPLICATION_COMMAND, guild_id, channel_id, user_id, locale=locale, data=data, command=command
         )
-        self._send_interaction(record)
-        if wait:
-            await record.wait_response(timeout if timeout is not None else self.interaction_ack_timeout + 2)
-        return record
+        return await self._send_interaction(record, wait=wait, timeout=timeout)
 
     async def context_menu(
         self,
@@ -958,10 +962,7 @@ class DiscordEmulator:
         record = self._new_interaction(
             ix.APPLICATION_COMMAND, guild_id, channel_id, user_id, locale=locale, data=data, command=command
         )
-        self._send_interaction(record)
-        if wait:
-            await record.wait_response(timeout if timeout is not None else self.interaction_ack_timeout + 2)
-        return record
+        return await self._send_interaction(record, wait=wait, timeout=timeout)
 
     async def autocomplete(
         self,
@@ -1001,8 +1002,7 @@ class DiscordEmulator:
             data=data,
             command=command,
         )
-        self._send_interaction(record)
-        await record.wait_response(timeout if timeout is not None else self.interaction_ack_timeout + 2)
+        await self._send_interaction(record, wait=True, timeout=timeout)
         return list(record.choices or [])
 
     async def click(
@@ -1068,10 +1068,7 @@ class DiscordEmulator:
             message=msg,
             custom_id=custom_id,
         )
-        self._send_interaction(record)
-        if wait:
-            await record.wait_response(timeout if timeout is not None else self.interaction_ack_timeout + 2)
-        return record
+        return await self._send_interaction(record, wait=wait, timeout=timeout)
 
     async def submit_modal(
         self,
@@ -1104,7 +1101,4 @@ class DiscordEmulator:
             message=source,
             custom_id=modal["custom_id"],
         )
-        self._send_interaction(record)
-        if wait:
-            await record.wait_response(timeout if timeout is not None else self.interaction_ack_timeout + 2)
-        return record
+        return await self._send_interaction(record, wait=wait, timeout=timeout)

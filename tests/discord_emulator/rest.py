@@ -780,21 +780,18 @@ class RestApi:
 
     @route("PUT", "/channels/{channel_id}/messages/pins/{message_id}")
     async def pin_message(self, req: RecordedRequest) -> Any:
-        world = self.world
-        channel = self._text_or_thread(req.params["channel_id"])
-        world.require(channel.id, self.bot_id, Permissions.MANAGE_MESSAGES)
-        message = world.message(channel.id, int(req.params["message_id"]))
-        message.pinned = True
-        self.emu.dispatch_message("MESSAGE_UPDATE", message)
-        return Reply(204)
+        return self._set_pinned(req, pinned=True)
 
     @route("DELETE", "/channels/{channel_id}/messages/pins/{message_id}")
     async def unpin_message(self, req: RecordedRequest) -> Any:
+        return self._set_pinned(req, pinned=False)
+
+    def _set_pinned(self, req: RecordedRequest, *, pinned: bool) -> Reply:
         world = self.world
         channel = self._text_or_thread(req.params["channel_id"])
         world.require(channel.id, self.bot_id, Permissions.MANAGE_MESSAGES)
         message = world.message(channel.id, int(req.params["message_id"]))
-        message.pinned = False
+        message.pinned = pinned
         self.emu.dispatch_message("MESSAGE_UPDATE", message)
         return Reply(204)
 
