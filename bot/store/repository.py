@@ -721,25 +721,18 @@ class Store:
         """Count a failed attempt that is worth repeating, and when to repeat it."""
         next_attempt_at = _utc("next_attempt_at", next_attempt_at)
         async with self.writing() as session:
-            entry = await _get(session, OutboxEntry, entry_id)
-            if entry.sent_at is not None or entry.failed_at is not None:
-                return
-            entry.attempts += 1
-            entry.next_attempt_at = next_attempt_at
-            entry.last_error = error[:_OUTBOX_ERROR_MAX]
-            session.add(entry)
+            entry = await _failed_attempt(session, entry_id, error)
+            if entry is not None:
+                entry.next_attempt_at = next_attempt_at
 
     async def mark_outbox_failed(self, entry_id: int, at: datetime, error: str) -> None:
         """Record a permanent refusal; the entry is kept. Edits of it waiting to be sent fail with it."""
         at = _utc("at", at)
         async with self.writing() as session:
-            entry = await _get(session, OutboxEntry, entry_id)
-            if entry.sent_at is not None or entry.failed_at is not None:
+            entry = await _failed_attempt(session, entry_id, error)
+            if entry is None:
                 return
-            entry.attempts += 1
             entry.failed_at = at
-            entry.last_error = error[:_OUTBOX_ERROR_MAX]
-            session.add(entry)
             await session.flush()
             await session.exec(
                 sa.update(OutboxEntry)
@@ -927,6 +920,17 @@ def _landed(entry: OutboxEntry, channel_id: int | None, message_id: int | None) 
         entry.discord_channel_id = channel_id
     if entry.discord_message_id is None:
         entry.discord_message_id = message_id
+
+
+async def _failed_attempt(session: AsyncSession, entry_id: int, error: str) -> OutboxEntry | None:
+    """Count a failed attempt of an entry still open (neither sent nor failed); None if it is not open."""
+    entry = await _get(session, OutboxEntry, entry_id)
+    if entry.sent_at is not None or entry.failed_at is not None:
+        return None
+    entry.attempts += 1
+    entry.last_error = error[:_OUTBOX_ERROR_MAX]
+    session.add(entry)
+    return entry
 
 
 def _failed_target(target: OutboxEntry) -> str:
