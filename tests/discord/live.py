@@ -128,9 +128,33 @@ async def answer(record) -> str:  # type: ignore[no-untyped-def]
     return str(record.text())
 
 
-async def deliver(live: Class, body: bytes) -> int:
-    """Alertmanager posts `body` to the class's webhook; the HTTP status it gets."""
-    url = f"http://127.0.0.1:{live.app.web.port}/webhooks/alertmanager"
+def process_environment(
+    data_dir: Path, discord: DiscordEmulator, room: Classroom, kube: KubeCluster, *, edit_interval: float = 5.0
+) -> dict[str, str]:
+    """The ``KUBECAMP_*`` settings of a ``kubecamp run`` process for this class (tests.peers.processes.
+    KubecampProcess): English, the webhook on with `WEBHOOK_TOKEN`, the alerts channel for incidents of no team."""
+    return {
+        "KUBECAMP_DATA_DIR": str(data_dir),
+        "KUBECAMP_SCENARIOS_DIR": str(REPO / "scenarios"),
+        "KUBECAMP_LANGUAGE": "en",
+        "KUBECAMP_KUBE_CONFIG": str(kube.write_kubeconfig(data_dir / "kubeconfig")),
+        "KUBECAMP_DISCORD_TOKEN": discord.token,
+        "KUBECAMP_DISCORD_GUILD_IDS": str(room.id),
+        "KUBECAMP_DISCORD_API_BASE": discord.api_url,
+        "KUBECAMP_DISCORD_GATEWAY_URL": discord.gateway_url,
+        "KUBECAMP_DISCORD_ALERTS_CHANNEL": str(room.alerts.id),
+        "KUBECAMP_WEBHOOK_TOKEN": WEBHOOK_TOKEN,
+        "KUBECAMP_ALERTMANAGER_EDIT_INTERVAL": str(edit_interval),
+    }
+
+
+async def post_notification(url: str, body: bytes) -> int:
+    """Alertmanager posts `body` to the webhook at `url` (with the class's token); the HTTP status it gets."""
     headers = {"Authorization": f"Bearer {WEBHOOK_TOKEN}", "Content-Type": "application/json"}
     async with aiohttp.ClientSession() as session, session.post(url, data=body, headers=headers) as response:
         return response.status
+
+
+async def deliver(live: Class, body: bytes) -> int:
+    """Alertmanager posts `body` to the class's webhook; the HTTP status it gets."""
+    return await post_notification(f"http://127.0.0.1:{live.app.web.port}/webhooks/alertmanager", body)

@@ -10,9 +10,6 @@ message must be in Discord exactly once, and the outbox must be empty.
 from __future__ import annotations
 
 import asyncio
-import os
-import signal
-import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -21,13 +18,12 @@ from bot.challenges.runs import RunService
 from bot.cluster import Cluster
 from bot.notify import Outbox
 from bot.store import Store, upgrade
+from tests.discord.live import process_environment
 from tests.discord_emulator.emulator import DiscordEmulator
 from tests.discord_emulator.fixtures import Classroom
 from tests.emulators.kube import KubeCluster
+from tests.peers.processes import KubecampProcess
 from tests.scenarios.test_catalogue_behaviour import CATALOG
-
-REPO = Path(__file__).parents[2]
-KUBECAMP = Path(sys.executable).parent / "kubecamp"
 
 
 class _NoScheduler:
@@ -70,29 +66,12 @@ async def start_run_25_minutes_ago(url: str, kube: KubeCluster, room: Classroom)
         await store.close()
 
 
-def bot_environment(tmp_path: Path, discord: DiscordEmulator, room: Classroom, kube: KubeCluster) -> dict[str, str]:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith("KUBECAMP_")}
-    return {
-        **clean,
-        "KUBECAMP_DATA_DIR": str(tmp_path),
-        "KUBECAMP_SCENARIOS_DIR": str(REPO / "scenarios"),
-        "KUBECAMP_LANGUAGE": "en",
-        "KUBECAMP_KUBE_CONFIG": str(kube.write_kubeconfig(tmp_path / "kubeconfig")),
-        "KUBECAMP_DISCORD_TOKEN": discord.token,
-        "KUBECAMP_DISCORD_GUILD_IDS": str(room.id),
-        "KUBECAMP_DISCORD_API_BASE": discord.api_url,
-        "KUBECAMP_DISCORD_GATEWAY_URL": discord.gateway_url,
-        "KUBECAMP_WEB_HOST": "127.0.0.1",
-        "KUBECAMP_WEB_PORT": "0",
-    }
-
-
 async def test_sigkill_in_the_middle_loses_nothing_and_posts_nothing_twice(
     discord_emulator: DiscordEmulator, discord_classroom: Classroom, kube_cluster: KubeCluster, tmp_path: Path
 ) -> None:
     url = f"sqlite+aiosqlite:///{tmp_path / 'kubecamp.db'}"
     run_id = await start_run_25_minutes_ago(url, kube_cluster, discord_classroom)
-    env = bot_environment(tmp_path, discord_emulator, discord_classroom, kube_cluster)
+    env = process_environment(tmp_path, discord_emulator, discord_classroom, kube_cluster)
     messages_route = "POST /channels/{channel_id}/messages"
     discord_emulator.inject(429, times=3, route=messages_route, retry_after=0.5)
     discord_emulator.inject(500, times=1, route=messages_route, after=True)  # accepted, but the answer is lost
@@ -103,24 +82,22 @@ async def test_sigkill_in_the_middle_loses_nothing_and_posts_nothing_twice(
             return []
         return [m.embeds[0]["title"] for m in discord_emulator.messages(threads[0]) if m.embeds]
 
-    first = await asyncio.create_subprocess_exec(str(KUBECAMP), "run", env=env)
+    bot = KubecampProcess(tmp_path / "process", environment=env)
     try:
+        await bot.start()
         await discord_emulator.wait_until(lambda: any("Hint 1/" in t for t in thread_titles()), 30, "a first hint")
     finally:
-        first.send_signal(signal.SIGKILL)
-        await first.wait()
-    assert first.returncode == -signal.SIGKILL
+        bot.kill()
 
-    second = await asyncio.create_subprocess_exec(str(KUBECAMP), "run", env=env)
     try:
+        await bot.start()
         await discord_emulator.wait_until(
             lambda: sum("Hint 1/" in t for t in thread_titles()) >= 4, 30, "all four first hints"
         )
         await asyncio.sleep(2)  # anything posted twice would have arrived by now
     finally:
-        second.send_signal(signal.SIGTERM)
-        await asyncio.wait_for(second.wait(), 15)
-    assert second.returncode == 0  # SIGTERM is a clean shutdown
+        await bot.stop()
+    assert "Traceback" not in bot.log_tail(10_000)
 
     titles = thread_titles()
     assert sum(t.startswith("⏰ Automatic verification") for t in titles) == 1, titles

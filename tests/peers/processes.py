@@ -20,6 +20,7 @@ import atexit
 import ctypes
 import json
 import math
+import os
 import re
 import shutil
 import signal
@@ -283,6 +284,7 @@ class PeerProcess:
     """A binary on 127.0.0.1:<free port> in its own directory, with ``/-/ready`` as its readiness probe."""
 
     name = "peer"
+    READY_PATH = "/-/ready"
     # Lines of the log quoted in errors.
     LOG_TAIL_LINES = 40
     START_ATTEMPTS = 3
@@ -303,6 +305,10 @@ class PeerProcess:
 
     def _args(self) -> list[str]:
         raise NotImplementedError
+
+    def _environment(self) -> dict[str, str] | None:
+        """The child's environment; None: this process's own."""
+        return None
 
     @property
     def url(self) -> str:
@@ -336,6 +342,7 @@ class PeerProcess:
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=subprocess.STDOUT,
+                env=self._environment(),
                 preexec_fn=_die_with_parent,
             )
         _LIVE.add(proc)
@@ -375,16 +382,34 @@ class PeerProcess:
             if code is not None:
                 raise PeerStartFailed(f"{self._describe()} exited with {code} while starting; log:\n{self.log_tail()}")
             try:
-                async with self.session.get(f"{self.url}/-/ready", timeout=aiohttp.ClientTimeout(total=2)) as resp:
+                ready = f"{self.url}{self.READY_PATH}"
+                async with self.session.get(ready, timeout=aiohttp.ClientTimeout(total=2)) as resp:
                     if resp.status == 200:
                         return
-                    last = f"/-/ready answered {resp.status}"
+                    last = f"{self.READY_PATH} answered {resp.status}: {await resp.text()}"
             except (aiohttp.ClientError, TimeoutError) as exc:
-                last = f"/-/ready: {exc!r}"
+                last = f"{self.READY_PATH}: {exc!r}"
             await asyncio.sleep(0.05)
         raise PeerStartFailed(
             f"{self._describe()} not ready within {self.start_timeout:g}s ({last}); log:\n{self.log_tail()}"
         )
+
+    def kill(self) -> None:
+        """SIGKILL, as the OOM killer or a node failure would: no clean-up runs in the process."""
+        proc, self._proc = self._proc, None
+        if proc is not None:
+            proc.kill()
+            proc.wait()
+            _LIVE.discard(proc)
+
+    def rss_bytes(self) -> int:
+        """The process's resident set size now (Linux ``/proc``)."""
+        if self._proc is None:
+            raise PeerError(f"{self._describe()} is not running")
+        for line in Path(f"/proc/{self._proc.pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+        raise PeerError(f"no VmRSS in /proc/{self._proc.pid}/status")
 
     async def stop(self, timeout: float = 10.0) -> None:  # noqa: ASYNC109 - then SIGKILL, never an error
         """SIGTERM, wait up to `timeout` seconds, then SIGKILL. Safe to call twice, or after a failed start."""
@@ -651,6 +676,28 @@ class AlertmanagerProcess(PeerProcess):
     async def silences(self) -> list[dict[str, Any]]:
         """``GET /api/v2/silences``: every silence Alertmanager holds, expired ones included."""
         return list(await self._get_json("/api/v2/silences"))
+
+
+class KubecampProcess(PeerProcess):
+    """``kubecamp run`` (this virtualenv's console script) configured by `environment` (``KUBECAMP_*``
+    variables; the web port is chosen here). Ready when ``/readyz`` answers 200: store, gateway, cluster."""
+
+    name = "kubecamp"
+    READY_PATH = "/readyz"
+
+    def __init__(self, workdir: Path, *, environment: Mapping[str, str], start_timeout: float = 30.0) -> None:
+        super().__init__(str(Path(sys.executable).parent / "kubecamp"), workdir, start_timeout=start_timeout)
+        self.environment = dict(environment)
+
+    def _write_config(self) -> None:
+        return None  # configured by the environment alone
+
+    def _args(self) -> list[str]:
+        return [self.executable, "run"]
+
+    def _environment(self) -> dict[str, str]:
+        inherited = {k: v for k, v in os.environ.items() if not k.startswith("KUBECAMP_")}
+        return {**inherited, **self.environment, "KUBECAMP_WEB_HOST": HOST, "KUBECAMP_WEB_PORT": str(self.port)}
 
 
 def postable_alert(
