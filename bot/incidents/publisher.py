@@ -3,7 +3,8 @@
 The webhook only writes the store; this task turns every incident whose `version` is ahead of its
 `published_version` into outbox entries, under keys derived from the incident and its version:
 
-* the first time, the thread (starter embed + buttons) in the team's or the alerts channel;
+* the first time, the thread (starter embed + buttons) in the team's or the alerts channel, and when
+  the embed cannot name every alert (more than 25), the list of them all in the thread;
 * afterwards, an edit of the starter message — at most one per incident per `edit_interval`, so an
   alert storm is a few edits, not hundreds (and the outbox drops edits a later one replaces);
 * a short message in the thread for the alerts whose status changed since they were last announced,
@@ -169,6 +170,9 @@ class IncidentPublisher:
             await self._outbox.enqueue(
                 dedupe_key=f"incident:{incident.id}:embed:{incident.version}", kind="edit", edit_of=key, payload=starter
             )
+        if first and not render.embed_shows_all(alerts):
+            # Else the alerts behind "… N more" would be marked announced without ever having been shown.
+            await self.say(incident, f"alerts:{incident.version}", render.alert_list(alerts, self._lang))
         if not first:
             changes = render.changes(alerts, self._lang)
             if changes is not None:

@@ -4,7 +4,8 @@ The starter message of the incident's thread is one embed (status colour, title 
 namespace, a field per alert with its summary, the labels that tell the alerts apart, its runbook,
 since when) plus the buttons; it is re-rendered whole on every change and edited in place. Short
 messages in the thread say what changed. Plain dictionaries, no discord.py; `bot.limits` keeps them
-within Discord's limits on the way out (200 alerts become 24 fields and "… N more").
+within Discord's limits on the way out (200 alerts become 24 fields and "… N more"; `alert_list` then
+names every alert in the thread).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from bot.i18n import Lang, t
-from bot.limits import FENCE
+from bot.limits import EMBED_FIELDS_MAX, FENCE
 from bot.markup import stamp
 from bot.store.models import AlertStatus, Incident, IncidentAlert, IncidentStatus
 
@@ -191,11 +192,27 @@ def changes(alerts: Sequence[IncidentAlert], lang: Lang) -> str | None:
     """One short message for the alerts whose status changed since it was last announced."""
     fired = [a for a in alerts if a.status == AlertStatus.firing and a.announced != AlertStatus.firing]
     ended = [a for a in alerts if a.status == AlertStatus.resolved and a.announced != AlertStatus.resolved]
-    lines = [f"{FIRING} {describe(a)}" for a in fired] + [f"{RESOLVED} {describe(a)}" for a in ended]
-    if not lines:
+    if not fired and not ended:
         return None
     head = t("incident.changes", lang, fired=len(fired), resolved=len(ended))
-    return "\n".join([head, *lines])
+    return "\n".join([head, *map(_line, fired), *map(_line, ended)])
+
+
+def embed_shows_all(alerts: Sequence[IncidentAlert]) -> bool:
+    """Whether the starter's embed names every alert: beyond Discord's 25 fields `bot.limits.fit_embed`
+    keeps 24 and a field "… N more"."""
+    return len(alerts) <= EMBED_FIELDS_MAX
+
+
+def alert_list(alerts: Sequence[IncidentAlert], lang: Lang) -> str:
+    """Every alert with its status, one a line: what the embed cannot show (`embed_shows_all`)."""
+    firing = sum(a.status == AlertStatus.firing for a in alerts)
+    head = t("incident.alerts", lang, total=len(alerts), firing=firing, resolved=len(alerts) - firing)
+    return "\n".join([head, *map(_line, alerts)])
+
+
+def _line(alert: IncidentAlert) -> str:
+    return f"{FIRING if alert.status == AlertStatus.firing else RESOLVED} {describe(alert)}"
 
 
 def resolution(incident: Incident, lang: Lang) -> str:

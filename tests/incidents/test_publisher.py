@@ -2,13 +2,13 @@
 `IncidentService.receive` with Alertmanager v4 bodies (the captured ones in payloads/, or built alike).
 
 Proved here: the first publish starts the incident thread (team channel, else #alerts, else nothing but the incident
-is still marked published); a storm of 100 notifications within a second is a handful of edits of the starter, the
-last one showing the final state, with every alert change said once and nothing lost; a crash between enqueueing and
-`mark_published` posts nothing twice, and a change arriving meanwhile still reaches the starter; a resolved incident
-says how long it lasted, loses its buttons and its thread is renamed ✅ and archived; a group firing again links the
-previous thread; a team's run thread is told once, only when the incident thread exists; the cluster context is read
-for newly firing alerts only, at most MAX_CONTEXTS per publish, and its failure stops nothing; the publishing loop
-survives a store error.
+is still marked published) and lists every alert in it when the embed cannot name them all; a storm of 100
+notifications within a second is a handful of edits of the starter, the last one showing the final state, with every
+alert change said once and nothing lost; a crash between enqueueing and `mark_published` posts nothing twice, and a
+change arriving meanwhile still reaches the starter; a resolved incident says how long it lasted, loses its buttons
+and its thread is renamed ✅ and archived; a group firing again links the previous thread; a team's run thread is told
+once, only when the incident thread exists; the cluster context is read for newly firing alerts only, at most
+MAX_CONTEXTS per publish, and its failure stops nothing; the publishing loop survives a store error.
 """
 
 from __future__ import annotations
@@ -296,6 +296,35 @@ async def test_an_incident_with_no_channel_at_all_posts_nothing_but_is_marked_pu
     assert incident.published_version == incident.version == 2
     assert await bench.publisher.thread_id(1) is None
     assert await bench.publisher.publish_due() == 0
+
+
+async def test_a_first_publish_of_more_alerts_than_the_embed_names_lists_every_alert_in_the_thread(
+    make: Make, blue: Team
+) -> None:
+    bench = make()
+    now = real_clock()
+    pods = [f"web-{i:02d}" for i in range(30)]
+    alerts = [alert(pod, starts_at=now) for pod in pods[:28]]
+    alerts += [alert(pod, starts_at=now, ends_at=now) for pod in pods[28:]]  # resolved before the first publish
+    await bench.service.receive(body(alerts))
+    await bench.publish()
+
+    thread = await bench.thread()
+    fields = [f["name"] for f in bench.starter(thread).payload["embeds"][0]["fields"]]
+    assert len(fields) == 25 and fields[-1] == "… 6 more"
+    [listing] = bench.discord.contents(thread)
+    head, *lines = listing.split("\n")
+    assert head == "📋 All 30 alerts of this incident (28 firing · 2 resolved):"
+    assert lines == [f"🔥 pod={pod}, container=frontend" for pod in pods[:28]] + [
+        f"✅ pod={pod}, container=frontend" for pod in pods[28:]
+    ]
+
+    # Afterwards only what changed is said; the list is not posted again.
+    alerts[0] = alert(pods[0], starts_at=now, ends_at=real_clock())
+    await bench.service.receive(body(alerts))
+    await bench.publish()
+    changes = "📣 Changes: 0 firing · 1 resolved\n✅ pod=web-00, container=frontend"
+    assert bench.discord.contents(thread)[1:] == [changes]
 
 
 # -- a storm -------------------------------------------------------------------------------------------------------

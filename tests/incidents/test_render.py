@@ -5,8 +5,8 @@ Proved here: the starter's colour follows status and severity, a resolved incide
 acknowledgement, silence, truncation and the previous incident show in the description; the buttons' custom ids
 match `CUSTOM_ID` and give the incident and action back; without silences only Acknowledge is offered; 200 alerts
 fit one Discord message after `bot.limits.fit_message` and say how many more there were; `changes` names only the
-alerts whose status differs from what was announced; `resolution` says how long it lasted; every text renders in
-both languages.
+alerts whose status differs from what was announced; `alert_list` names every alert when the embed cannot;
+`resolution` says how long it lasted; every text renders in both languages.
 """
 
 from __future__ import annotations
@@ -358,6 +358,19 @@ def test_changes_lists_only_the_alerts_whose_status_differs_from_what_was_announ
     assert ko is not None and ko.split("\n")[0] == "📣 변경: 발생 2 · 해결 2"
 
 
+def test_the_alert_list_names_every_alert_the_embed_cannot_show_with_its_status() -> None:
+    alerts = [alert(n, FIRING if n % 2 else RESOLVED, announced=FIRING) for n in range(1, 27)]
+    assert not render.embed_shows_all(alerts)
+    assert render.embed_shows_all(alerts[:25])
+    (fitted,) = fit_message(render.starter(incident(), alerts, "en", silences=True), split=False)
+    assert len(the_embed(fitted)["fields"]) == 25  # 24 alerts and "… 2 more"
+
+    head, *lines = render.alert_list(alerts, "en").split("\n")
+    assert head == "📋 All 26 alerts of this incident (13 firing · 13 resolved):"
+    assert lines == [f"{'🔥' if n % 2 else '✅'} pod=web-{n}, container=app" for n in range(1, 27)]
+    assert render.alert_list(alerts, "ko").split("\n")[0] == "📋 이 인시던트의 경보 26개 전체 (발생 13 · 해결 13):"
+
+
 @pytest.mark.parametrize(
     ("lasted", "ko", "en"),
     [
@@ -409,6 +422,7 @@ def test_everything_renders_in_both_languages(lang: Lang) -> None:
         assert within_limits(fit_message(payload, split=False)[0]) == []
     texts += [
         render.changes(alerts, lang) or "",
+        render.alert_list(alerts, lang),
         render.resolution(resolved, lang),
         render.run_notice(firing, 9007, lang),
         render.run_notice(firing, None, lang),
