@@ -683,6 +683,15 @@ class DiscordEmulator:
         self.dispatch_channel("CHANNEL_CREATE", channel)
         return channel
 
+    def add_webhook(self, channel: Any, name: str = "Webhook") -> str:
+        """An incoming webhook posting into `channel` (what a channel's Integrations page creates): its execute
+        URL, ``{api_url}/webhooks/{id}/{token}``."""
+        channel_id = self._channel_id(channel)
+        user = self.world.add_user(name, bot=True)
+        token = secrets.token_urlsafe(51)
+        self.world.webhooks[user.id] = (token, channel_id)
+        return f"{self.api_url}/webhooks/{user.id}/{token}"
+
     def post_message(
         self,
         channel: Any,

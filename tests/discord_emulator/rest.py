@@ -521,6 +521,9 @@ class RestApi:
 
     @route("POST", "/webhooks/{webhook_id}/{webhook_token}", auth=False, global_limit=False)
     async def execute_webhook(self, req: RecordedRequest) -> Any:
+        webhook_id = int(req.params["webhook_id"]) if req.params["webhook_id"].isdigit() else 0
+        if webhook_id in self.world.webhooks:
+            return self._execute_incoming_webhook(req, webhook_id)
         record = None
         try:
             record = self._interaction_by_token(req.params["webhook_id"], req.params["webhook_token"])
@@ -555,6 +558,20 @@ class RestApi:
             self._dispatch_message("MESSAGE_CREATE", message)
         if req.query.get("wait") in ("1", "true", "True"):
             return world.message_payload(message)
+        return Reply(204)
+
+    def _execute_incoming_webhook(self, req: RecordedRequest, webhook_id: int) -> Any:
+        token, channel_id = self.world.webhooks[webhook_id]
+        if req.params["webhook_token"] != token:
+            raise ApiError(401, 50027, "Invalid Webhook Token")
+        body = self._message_body(req)
+        v.check_message(body, n_files=len(req.files), creating=True)
+        thread_id = req.query.get("thread_id")
+        target = int(thread_id) if thread_id else channel_id
+        message = self.world.new_message(target, webhook_id, body, req.files, webhook_id=webhook_id)
+        self._dispatch_message("MESSAGE_CREATE", message)
+        if req.query.get("wait") in ("1", "true", "True"):
+            return self.world.message_payload(message)
         return Reply(204)
 
     # ------------------------------------------------------------------ channels

@@ -382,6 +382,9 @@ class World:
         #: Thread id → its THREAD_STARTER_MESSAGE (type 21). It has the thread's id, which is also the id of the
         #: parent-channel message the thread was started from, so it lives outside ``messages``.
         self.thread_starters: dict[int, Message] = {}
+        #: Incoming webhooks (a channel's Integrations → Webhooks): id → (token, channel id). The id is also the
+        #: user id of the messages it posts, as on Discord.
+        self.webhooks: dict[int, tuple[str, int]] = {}
         self.global_commands: dict[tuple[str, int], Command] = {}
         self.guild_commands: dict[int, dict[tuple[str, int], Command]] = {}
         self.application_id = self.ids.next()

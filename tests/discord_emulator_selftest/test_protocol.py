@@ -485,3 +485,24 @@ async def test_waiting_for_an_answer_fails_fast_when_discord_would_give_up(
     raw.emulator.clock.advance(3.5)
     with pytest.raises(AssertionError, match="The application did not respond"):
         await record.wait_response(timeout=1)
+
+
+async def test_an_incoming_webhook_posts_into_its_channel_with_its_token_only(
+    raw: Raw, discord_classroom: Classroom
+) -> None:
+    alerts = discord_classroom.alerts
+    url = raw.emulator.add_webhook(alerts, "Alertmanager")
+    path = url.removeprefix(raw.emulator.api_url)
+    embed = {"title": "[FIRING:1] Down", "description": "x"}
+    status, _, _ = await raw.call("POST", path, {"embeds": [embed]}, auth=False)
+    assert status == 204
+    status, _, message = await raw.call("POST", path + "?wait=true", {"content": "second"}, auth=False)
+    assert status == 200 and message["webhook_id"] == path.split("/")[2]
+    [first, second] = raw.emulator.messages(alerts)
+    assert first.embeds[0]["title"] == "[FIRING:1] Down" and second.content == "second"
+    wrong = path.rsplit("/", 1)[0] + "/not-the-token"
+    status, _, body = await raw.call("POST", wrong, {"content": "nope"}, auth=False)
+    assert (status, body["code"]) == (401, 50027)
+    status, _, body = await raw.call("POST", path, {"content": "x" * 2001}, auth=False)
+    assert status == 400
+    assert len(raw.emulator.messages(alerts)) == 2

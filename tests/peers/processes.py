@@ -582,7 +582,9 @@ class PrometheusProcess(PeerProcess):
 
 
 class AlertmanagerProcess(PeerProcess):
-    """Alertmanager with one route to one webhook receiver, without clustering (no gossip: it starts at once)."""
+    """Alertmanager with one route to one webhook receiver, without clustering (no gossip: it starts at once).
+    With ``discord=True`` the receiver is Alertmanager's own Discord integration (``discord_configs``) and
+    `webhook_url` a Discord execute-webhook URL."""
 
     name = "alertmanager"
     RECEIVER = "kubecamp-bot"
@@ -594,6 +596,7 @@ class AlertmanagerProcess(PeerProcess):
         webhook_url: str,
         bearer_token: str | None = None,
         basic_auth: tuple[str, str] | None = None,
+        discord: bool = False,
         send_resolved: bool = True,
         max_alerts: int | None = None,
         group_by: Sequence[str] = ("alertname", "namespace"),
@@ -606,10 +609,13 @@ class AlertmanagerProcess(PeerProcess):
     ) -> None:
         if bearer_token is not None and basic_auth is not None:
             raise ValueError("Alertmanager accepts either a bearer token or basic auth on a webhook, not both")
+        if discord and (bearer_token is not None or basic_auth is not None or max_alerts is not None):
+            raise ValueError("a discord_configs receiver takes no credentials or max_alerts: the URL is the secret")
         super().__init__(binary("prometheus-alertmanager"), workdir, start_timeout=start_timeout)
         self.webhook_url = webhook_url
         self.bearer_token = bearer_token
         self.basic_auth = basic_auth
+        self.discord = discord
         self.send_resolved = send_resolved
         self.max_alerts = max_alerts
         self.group_by = list(group_by)
@@ -635,6 +641,12 @@ class AlertmanagerProcess(PeerProcess):
         elif self.basic_auth is not None:
             username, password = self.basic_auth
             webhook["http_config"] = {"basic_auth": {"username": username, "password": password}}
+        receiver: dict[str, Any] = {"name": self.RECEIVER, "webhook_configs": [webhook]}
+        if self.discord:
+            receiver = {
+                "name": self.RECEIVER,
+                "discord_configs": [{"webhook_url": self.webhook_url, "send_resolved": self.send_resolved}],
+            }
         config: dict[str, Any] = {
             "route": {
                 "receiver": self.RECEIVER,
@@ -643,7 +655,7 @@ class AlertmanagerProcess(PeerProcess):
                 "group_interval": self.group_interval,
                 "repeat_interval": self.repeat_interval,
             },
-            "receivers": [{"name": self.RECEIVER, "webhook_configs": [webhook]}],
+            "receivers": [receiver],
         }
         if self.resolve_timeout is not None:
             config["global"] = {"resolve_timeout": self.resolve_timeout}
