@@ -14,13 +14,21 @@ from collections.abc import Awaitable, Callable
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.date import DateTrigger
 
-from bot.challenges.catalog import Catalog
-from bot.challenges.runs import Due, timeline
+from bot.challenges.catalog import Catalog, Challenge
+from bot.challenges.runs import Due, TimelineEntry, timeline
 from bot.store import Run, Store
 
 log = logging.getLogger(__name__)
 
 OnDue = Callable[[int, Due, str, int], Awaitable[None]]
+
+
+def planned(challenge: Challenge, run: Run) -> list[TimelineEntry]:
+    """The timeline entries that get a job: all but the hints due by the automatic verification, which
+    posts every hint due when it runs. A job for each of those would only read the run again to find
+    its hint posted, and at the 20-minute mark of a class that is 4 jobs per team at the same moment."""
+    verification = run.started_at + challenge.spec.hints_after
+    return [e for e in timeline(challenge, run) if not (e.due is Due.HINT and e.at <= verification)]
 
 
 class Scheduler:
@@ -49,7 +57,7 @@ class Scheduler:
         if self._on_due is None:
             raise RuntimeError("the scheduler is not started")
         self.cancel_run(run.id)
-        for entry in timeline(self._catalog.get(run.challenge_id), run):
+        for entry in planned(self._catalog.get(run.challenge_id), run):
             self._scheduler.add_job(
                 self._on_due,
                 trigger=DateTrigger(run_date=entry.at),

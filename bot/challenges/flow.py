@@ -90,6 +90,12 @@ class ChallengeFlow:
         # after the other, in the scheduler's order; `wait_idle` lets shutdown finish them first.
         self._run_locks: dict[int, asyncio.Lock] = defaultdict(asyncio.Lock)
         self._in_flight: set[asyncio.Task[Any]] = set()
+        # A class reaches its 20-minute mark together: the automatic verifications of every team come
+        # due at once. Their hints wait until no automatic verification is under way, so that no team
+        # waits for its results behind the hints of the others (each hint is two writes and a post).
+        self._verifying = 0
+        self._no_verification = asyncio.Event()
+        self._no_verification.set()
 
     @property
     def runs(self) -> RunService:
@@ -220,21 +226,35 @@ class ChallengeFlow:
         if team is None:
             return
         if due is Due.AUTO_VERIFY:
-            await self._verify(run, team, Trigger.AUTO)
-            refreshed = await self._store.get_run(run.id)
-            if refreshed is not None and refreshed.status == "active":
-                for hint in await self._runs.hints_due(refreshed):
-                    await self._post_hint(refreshed, hint)
+            # Every hint due now, from the states this verification left: the scheduler plans no job
+            # for the hints due by the automatic verification (bot.scheduler.planned).
+            report = await self._automatic_verification(run, team)
+            if report.ended is None:
+                await self._no_verification.wait()
+                for hint in await self._runs.hints_due(run, states=report.states):
+                    await self._post_hint(run, hint)
         elif due is Due.HINT:
             if self._clock() < run.started_at + self._catalog.get(run.challenge_id).spec.hints_after:
                 return  # hints before the first automatic verification wait for it
+            # Its own hint, and an earlier one of the scenario that is still unposted (the automatic
+            # verification failed before posting it).
             for hint in await self._runs.hints_due(run):
-                if (hint.scenario_id, hint.level) == (scenario_id, level):
+                if hint.scenario_id == scenario_id and hint.level <= level:
                     await self._post_hint(run, hint)
         elif due is Due.FINAL:
             if self._clock() < run.deadline:
                 return  # the deadline was extended after this job was planned
             await self._verify(run, team, Trigger.FINAL)
+
+    async def _automatic_verification(self, run: Run, team: Team) -> VerifyReport:
+        self._verifying += 1
+        self._no_verification.clear()
+        try:
+            return await self._verify(run, team, Trigger.AUTO)
+        finally:
+            self._verifying -= 1
+            if not self._verifying:
+                self._no_verification.set()
 
     async def _post(self, run: Run, key: str, payload: dict[str, Any]) -> None:
         await self._outbox.enqueue(dedupe_key=f"run:{run.id}:{key}", run_id=run.id, payload=payload)

@@ -352,11 +352,15 @@ class RunService:
 
     # --- hints --------------------------------------------------------------------------------
 
-    async def hints_due(self, run: Run, *, any_time: bool = False) -> list[HintDue]:
+    async def hints_due(
+        self, run: Run, *, any_time: bool = False, states: Sequence[ScenarioState] | None = None
+    ) -> list[HintDue]:
         """Hints whose offset has passed (any offset, for an instructor revealing one), for scenarios
-        not solved, that were not posted yet: per scenario in order of level."""
+        not solved, that were not posted yet: per scenario in order of level. `states`: the run's
+        scenario states as a verification just left them (read from the store if not given)."""
         challenge = self._catalog.get(run.challenge_id)
-        states = await self._store.scenario_states(run.id)
+        if states is None:
+            states = await self._store.scenario_states(run.id)
         posted = {(h.scenario_id, h.level) for h in await self._store.hints_posted(run.id)}
         elapsed = timedelta.max if any_time else self._clock() - run.started_at
         due: list[HintDue] = []
