@@ -4,7 +4,8 @@ On top of kmock it adds: the core ``namespaces`` resource and 404 for writes int
 create-on-apply (server-side apply), merge/strategic/JSON patches and ``PUT``; label and field
 selectors; uids, ``resourceVersion``s, generations; defaulting, the common validation errors and
 immutable fields; ``status``/``scale``/``log`` subresources; cascading deletion and finalizers; typed
-``<Kind>List`` responses and watches; optional CRDs (404 when "not installed"); fault injection.
+``<Kind>List`` responses and watches; optional CRDs (404 when "not installed"); discovery as kubectl
+reads it (``discovery``); fault injection.
 
 After every successful write the behaviour simulator (``simulator.Simulator``) runs synchronously, so
 a read right after a write sees the state the controllers, the scheduler and the kubelets derive.
@@ -27,7 +28,7 @@ import kmock
 import yaml
 from kmock._internal import enums, parsing, rendering
 
-from . import defaults, validation
+from . import defaults, discovery, validation
 from .faults import Fault, Faults, fault_error
 from .patches import PatchError, json_patch, merge_patch, server_side_apply, strategic_merge_patch
 from .resources import BUILTIN, CRDS, ResourceDef, ResourceTable
@@ -156,8 +157,9 @@ class KubeEmulator(kmock.KubernetesEmulator):
     _stopping: bool = attrs.field(default=False, init=False)
 
     def __attrs_post_init__(self) -> None:
-        # Discovery and error rendering come from the scaffold; resource requests are routed here,
-        # so kmock's simplistic CRUD fallbacks are deliberately not registered.
+        # Error rendering, / and /version come from the scaffold, discovery from `discovery` (kmock's
+        # lists subresources as resources and calls the core group "/v1", which kubectl cannot use);
+        # resource requests are routed here, so kmock's simplistic CRUD fallbacks are not registered.
         kmock.KubernetesScaffold.__attrs_post_init__(self)
         self.fallback["get /version/"] << self._serve_server_version  # the official client adds the slash
         served = BUILTIN + (CRDS if self.crds else ())
@@ -310,7 +312,7 @@ class KubeEmulator(kmock.KubernetesEmulator):
                 self.user,
             )
         if route is None:
-            return await kmock.RawHandler._handle(self, request)  # discovery, /version, user reactions
+            return await self._serve_non_resource(request)
         if route.res is None:
             known_group = any(r.group == route.group and r.version == route.version for r in self.table)
             if not known_group:
@@ -329,6 +331,20 @@ class KubeEmulator(kmock.KubernetesEmulator):
         if isinstance(payload, str):
             return aiohttp.web.Response(status=status, text=payload, content_type="text/plain")
         return aiohttp.web.json_response(payload, status=status)
+
+    async def _serve_non_resource(self, request: rendering.Request) -> aiohttp.web.StreamResponse:
+        """Discovery from the served resources (``discovery``), ``/version``; DSL reactions first."""
+        intercepted = await self._user_reaction(request)
+        if intercepted is not None:
+            return intercepted
+        path = request.url.path
+        if request.method == "GET" and discovery.is_discovery_path(path):
+            found = discovery.document(path, request.headers.get("Accept", ""), self.table)
+            if found is None:
+                raise status_error(404, "PageNotFound", "404 page not found")
+            document, content_type = found
+            return aiohttp.web.Response(text=json.dumps(document), headers={"Content-Type": content_type})
+        return await kmock.RawHandler._handle(self, request)  # /version, /, and kmock's 404s
 
     async def _user_reaction(self, request: rendering.Request) -> aiohttp.web.StreamResponse | None:
         """Explicit kmock DSL reactions (``emulator['get /...'] << 500``) win over the emulation."""

@@ -12,9 +12,10 @@ itself (``fail``/``hang``/``stop``/``start``). Statuses are never set by hand.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
@@ -208,6 +209,19 @@ class KubeCluster:
 
     def settle(self) -> None:
         self.emulator.settle()
+
+    @contextlib.contextmanager
+    def catching_up(self) -> Iterator[None]:
+        """The controllers, the scheduler and the kubelets wait while a burst of writes goes in, then
+        settle once: afterwards the cluster is where it would be once it caught up. Admission and
+        validation still answer every write. For setting up a large class (settling after every write
+        costs time in proportion to everything in the cluster)."""
+        self.simulator.enabled = False
+        try:
+            yield
+        finally:
+            self.simulator.enabled = True
+            self.settle()
 
     def advance(self, seconds: float) -> None:
         """Let simulated time pass: progress deadlines expire, volume binding times out, etc."""
