@@ -10,7 +10,9 @@ share its token, its rate-limit buckets and its REST base (`bot.discord.endpoint
 * ``POST /channels/{cid}/messages/{mid}/threads`` — a public thread from the starter message; if the
   message has a thread already (400, code 160004: an earlier attempt got that far), the message is
   read and its thread used;
-* ``PATCH /channels/{cid}/messages/{mid}`` and ``PATCH /channels/{id}`` (thread name, archived).
+* ``PATCH /channels/{cid}/messages/{mid}`` and ``PATCH /channels/{id}`` (thread name, archived); a
+  thread already archived (400, code 50083: an earlier attempt did it) is read, and renamed only if
+  its name is not the one asked for.
 
 What discord.py does itself, and what is left to the outbox: it waits out a 429 that carries a
 ``Via`` header and retries (up to 5 attempts), and retries 500/502/504/524 with 1, 3, 5, 7 s pauses.
@@ -43,6 +45,7 @@ UNKNOWN_MESSAGE = 10008
 MISSING_ACCESS = 50001
 MISSING_PERMISSIONS = 50013
 INVALID_FORM_BODY = 50035
+THREAD_ARCHIVED = 50083
 THREAD_ALREADY_CREATED = 160004
 
 #: While the client is not logged in (the outbox starts before Discord), try again after this long.
@@ -88,7 +91,7 @@ class DiscordTransport:
                 route, {"name": name}, what=f"start a thread in channel {channel_id}", channel_id=channel_id
             )
         except TransportRejected as e:
-            if not isinstance(e.__cause__, discord.HTTPException) or e.__cause__.code != THREAD_ALREADY_CREATED:
+            if _code(e) != THREAD_ALREADY_CREATED:
                 raise
             return await self._existing_thread(channel_id, message_id), message_id
         return int(data["id"]), message_id
@@ -114,7 +117,17 @@ class DiscordTransport:
         if not body:
             return
         route = Route("PATCH", "/channels/{channel_id}", channel_id=thread_id)
-        await self._request(route, body, what=f"update thread {thread_id}", channel_id=thread_id)
+        what = f"update thread {thread_id}"
+        try:
+            await self._request(route, body, what=what, channel_id=thread_id)
+        except TransportRejected as e:
+            if archived is not True or _code(e) != THREAD_ARCHIVED:
+                raise
+            # Archived already: an earlier attempt did it and its answer was lost, or Discord archived it
+            # itself. Only a request that unarchives may rename it; then it is archived again.
+            if name is not None and await self._thread_name(thread_id) != name:
+                await self._request(route, {"name": name, "archived": False}, what=what, channel_id=thread_id)
+                await self._request(route, {"archived": True}, what=what, channel_id=thread_id)
 
     # -- requests ----------------------------------------------------------------------------------
 
@@ -130,6 +143,12 @@ class DiscordTransport:
         if isinstance(thread, dict) and thread.get("id") is not None:
             return int(thread["id"])
         return message_id
+
+    async def _thread_name(self, thread_id: int) -> str | None:
+        route = Route("GET", "/channels/{channel_id}", channel_id=thread_id)
+        data = await self._request(route, None, what=f"read thread {thread_id}", channel_id=thread_id)
+        name = data.get("name") if isinstance(data, dict) else None
+        return name if isinstance(name, str) else None
 
     async def _request(
         self,
@@ -154,6 +173,12 @@ class DiscordTransport:
             raise _translate(e, what=what, channel_id=channel_id, message_id=message_id) from e
         except (aiohttp.ClientError, OSError, TimeoutError) as e:
             raise TransportRetry(None, f"cannot reach Discord: {type(e).__name__}: {e}") from e
+
+
+def _code(error: TransportRejected) -> int | None:
+    """Discord's error code behind a refusal, if Discord gave one."""
+    cause = error.__cause__
+    return cause.code if isinstance(cause, discord.HTTPException) else None
 
 
 def _multipart(body: dict[str, Any], files: list[Mapping[str, Any]]) -> list[dict[str, Any]]:

@@ -162,6 +162,27 @@ async def test_a_thread_created_but_not_answered_is_found_again(
     assert discord_emulator.message(message_id).thread_id == thread_id
 
 
+@pytest.mark.parametrize("archived_by", ["lost-answer", "discord"])
+async def test_archiving_a_thread_that_is_archived_already_renames_it_once(
+    transport: DiscordTransport, discord_emulator: DiscordEmulator, discord_classroom: Classroom, archived_by: str
+) -> None:
+    """Discord refuses to touch an archived thread (400, 50083): either the archive was done and its answer
+    lost (500 after, discord.py retries), or Discord auto-archived the thread before the bot renamed it."""
+    channel = discord_classroom.team_channels["red"]
+    thread_id, _ = await transport.create_thread(channel.id, "🔥 #1", {"content": "x"}, nonce=nonce_for("a"))
+    if archived_by == "discord":
+        discord_emulator.update_thread(thread_id, archived=True)
+    else:
+        discord_emulator.inject(500, route="PATCH /channels/{channel_id}", after=True)
+    await transport.update_thread(thread_id, name="✅ #1", archived=True)
+    [thread] = discord_emulator.threads(channel)
+    assert (thread.name, thread.archived) == ("✅ #1", True)
+    # Unarchived to be renamed only when the name is not the one asked for yet.
+    patches = discord_emulator.requests_for("PATCH /channels/{channel_id}")
+    unarchiving = [r.json for r in patches if r.json.get("archived") is False]
+    assert unarchiving == ([] if archived_by == "lost-answer" else [{"name": "✅ #1", "archived": False}])
+
+
 async def test_files_go_as_multipart(
     transport: DiscordTransport, discord_emulator: DiscordEmulator, discord_classroom: Classroom
 ) -> None:
