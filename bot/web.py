@@ -9,8 +9,9 @@ Prometheus' text format (bot/metrics.py lists the names).
 * authenticated first, by bearer token or basic auth as configured (Alertmanager's
   ``http_config.authorization`` / ``basic_auth``), compared in constant time; missing or wrong → 401
   and nothing more said. Without credentials configured the webhook is off (404);
-* then checked: ``Content-Type: application/json`` (415), a body within the size limit (413), JSON
-  (400), a version-4 notification (422 naming the first wrong field). A refused body changes nothing;
+* then checked: ``Content-Type: application/json`` (415), a body within the size limit (413) that
+  arrives whole within `Webhook.body_timeout` (408; cut off or undecodable: 400), JSON (400), a
+  version-4 notification (422 naming the first wrong field). A refused body changes nothing;
 * answered 200 only once the notification is committed to the store. When the store cannot take it
   the answer is 503, which Alertmanager retries; a notification delivered twice changes nothing.
 """
@@ -19,7 +20,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import binascii
 import hmac
 import json
 import logging
@@ -66,7 +66,7 @@ class WebhookAuth:
         if scheme == "basic" and self.username and self.password:
             try:
                 decoded = base64.b64decode(value.strip(), validate=True).decode()
-            except (binascii.Error, UnicodeDecodeError):
+            except ValueError:  # not base64 (binascii.Error), not ASCII, or not UTF-8 once decoded
                 return False
             user, _, password = decoded.partition(":")
             # Both compared, always: which one was wrong takes no longer to find out.
@@ -75,7 +75,9 @@ class WebhookAuth:
 
 
 def _same(given: str, expected: str) -> bool:
-    return hmac.compare_digest(given.encode(), expected.encode())
+    # aiohttp decodes header bytes that are not UTF-8 to surrogates: "surrogatepass" encodes any str, so such
+    # a header is compared (and refused) rather than raising.
+    return hmac.compare_digest(given.encode("utf-8", "surrogatepass"), expected.encode("utf-8", "surrogatepass"))
 
 
 @dataclass(frozen=True)
@@ -85,6 +87,9 @@ class Webhook:
     auth: WebhookAuth
     receive: Callable[[bytes], Awaitable[Recorded]]
     max_body_bytes: int = 1024 * 1024
+    #: Seconds the body may take to arrive after the headers: Alertmanager sends it at once; a client that
+    #: stalls would otherwise hold its request open for good.
+    body_timeout: float = 10.0
 
 
 def _json(data: object, status: int = 200) -> web.Response:
@@ -133,6 +138,14 @@ def _problem(status: int, detail: str, **headers: str) -> web.Response:
     return response
 
 
+def _unread(status: int, detail: str) -> web.Response:
+    """An answer before the body was read whole: where the next request would begin is unknown, so the
+    connection closes after it."""
+    response = _problem(status, detail)
+    response.force_close()
+    return response
+
+
 Handler = Callable[[web.Request], Awaitable[web.Response]]
 
 
@@ -163,9 +176,15 @@ def _webhook_handler(webhook: Webhook | None) -> Handler:
         if request.content_length is not None and request.content_length > webhook.max_body_bytes:
             return _problem(413, f"the body is over {webhook.max_body_bytes} bytes")
         try:
-            body = await request.read()
+            async with asyncio.timeout(webhook.body_timeout):
+                body = await request.read()
         except web.HTTPRequestEntityTooLarge:
             return _problem(413, f"the body is over {webhook.max_body_bytes} bytes")
+        except TimeoutError:
+            return _unread(408, f"the body did not arrive within {webhook.body_timeout:g} s")
+        except (web.RequestPayloadError, ConnectionResetError) as e:
+            # Cut off, or its Content-Encoding undecodable: the client's fault, even if it is gone to hear it.
+            return _unread(400, f"the body could not be read: {e}")
         try:
             recorded = await webhook.receive(body)
         except PayloadInvalid as e:

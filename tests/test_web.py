@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
+import gzip
 import json
 import sqlite3
-from collections.abc import AsyncIterator
+from collections import Counter
+from collections.abc import AsyncIterable, AsyncIterator, Iterable, Mapping
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import aiohttp
 import pytest
 from sqlalchemy.engine import make_url
+from yarl import URL
 
 from bot.incidents.publisher import IncidentPublisher
 from bot.incidents.service import IncidentService
@@ -101,8 +106,14 @@ class Hook:
     metrics: Metrics
 
     async def post(
-        self, body: object, *, headers: dict[str, str] | None = None, raw: bytes | None = None
+        self,
+        body: object,
+        *,
+        headers: dict[str, str] | None = None,
+        raw: bytes | AsyncIterable[bytes] | None = None,
     ) -> tuple[int, dict[str, object]]:
+        """Post `body` as JSON, or `raw` (an async iterable: sent chunked, as it yields); the status and the
+        JSON answer (a body that is not JSON fails)."""
         sent = {"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/json", **(headers or {})}
         data = raw if raw is not None else json.dumps(body).encode()
         async with self.session.post(self.url, data=data, headers=sent) as response:
@@ -111,9 +122,69 @@ class Hook:
     async def count(self) -> int:
         return len(await self.incidents.recent(limit=1000))
 
+    def answered(self) -> Counter[int]:
+        """Webhook requests by the status they were answered, as the metrics count them (also those whose
+        client was gone by then)."""
+        [family] = self.metrics.webhook_responses.collect()
+        totals = [s for s in family.samples if s.name.endswith("_total") and s.value]
+        return Counter({int(s.labels["code"]): int(s.value) for s in totals})
+
+
+async def raw_post(
+    url: str,
+    headers: Mapping[str, bytes],
+    body: bytes | Iterable[bytes] = b"",
+    *,
+    sent: int | None = None,
+    hang_up: bool = False,
+) -> tuple[int, bytes] | None:
+    """POST over a bare socket, for what aiohttp's client will not do: send header bytes that are not UTF-8,
+    stop sending a body, or send the rest of one the server has refused already (aiohttp's client hangs up).
+    The status and the body of the answer; the socket is read until the server closes it.
+
+    `body` as bytes goes with its Content-Length; as chunks, chunked, each once the one before has drained
+    (the client holds one at a time). With `sent`, only the first `sent` bytes go before the answer is
+    awaited, then the rest, as a stalled client would. With `hang_up`, the client closes the connection
+    after those bytes instead, and hears nothing (None)."""
+    target = URL(url)
+    reader, writer = await asyncio.open_connection(target.host, target.port)
+    try:
+        async with asyncio.timeout(10):
+            lines = [f"POST {target.raw_path} HTTP/1.1".encode(), f"Host: {target.host}".encode()]
+            lines += [b"Connection: close", *(name.encode() + b": " + value for name, value in headers.items())]
+            if isinstance(body, bytes):
+                lines.append(f"Content-Length: {len(body)}".encode())
+                first = len(body) if sent is None else sent
+                writer.write(b"\r\n".join(lines) + b"\r\n\r\n" + body[:first])
+                rest = body[first:]
+            else:
+                writer.write(b"\r\n".join([*lines, b"Transfer-Encoding: chunked"]) + b"\r\n\r\n")
+                for chunk in body:
+                    writer.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+                    await writer.drain()
+                writer.write(b"0\r\n\r\n")
+                rest = b""
+            await writer.drain()
+            if hang_up:
+                return None
+            head = await reader.readuntil(b"\r\n\r\n")
+            status = int(head.split(b" ", 2)[1])
+            length = next(int(line[15:]) for line in head.split(b"\r\n") if line.lower().startswith(b"content-length:"))
+            content = await reader.readexactly(length)
+            writer.write(rest)
+            await reader.read()
+        return status, content
+    finally:
+        writer.close()
+        await writer.wait_closed()
+
 
 async def _serve(
-    store: Store, auth: WebhookAuth, max_body_bytes: int = 1024 * 1024, metrics: Metrics | None = None
+    store: Store,
+    auth: WebhookAuth,
+    max_body_bytes: int = 1024 * 1024,
+    metrics: Metrics | None = None,
+    body_timeout: float = 10.0,
 ) -> tuple[WebServer, IncidentStore]:
     metrics = metrics or Metrics()
     incidents = IncidentStore(store)
@@ -129,7 +200,7 @@ async def _serve(
         alerts_channel=None,
         metrics=metrics,
     )
-    webhook = Webhook(auth=auth, receive=service.receive, max_body_bytes=max_body_bytes)
+    webhook = Webhook(auth=auth, receive=service.receive, max_body_bytes=max_body_bytes, body_timeout=body_timeout)
     app = make_app(probes={}, metrics=metrics, webhook=webhook)
     server = WebServer(app, host="127.0.0.1", port=0)
     await server.start()
@@ -145,15 +216,28 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-@pytest.fixture
-async def hook(store: Store) -> AsyncIterator[Hook]:
+@asynccontextmanager
+async def open_hook(
+    store: Store,
+    *,
+    auth: WebhookAuth = WebhookAuth(token=TOKEN),  # noqa: B008 (frozen)
+    max_body_bytes: int = 4096,
+    body_timeout: float = 10.0,
+) -> AsyncIterator[Hook]:
+    """The webhook served on loopback over `store`, and a client session for it."""
     metrics = Metrics()
-    server, incidents = await _serve(store, WebhookAuth(token=TOKEN), max_body_bytes=4096, metrics=metrics)
+    server, incidents = await _serve(store, auth, max_body_bytes, metrics, body_timeout)
     try:
         async with aiohttp.ClientSession() as session:
             yield Hook(f"http://127.0.0.1:{server.port}{HOOK}", store, incidents, session, metrics)
     finally:
         await server.stop()
+
+
+@pytest.fixture
+async def hook(store: Store) -> AsyncIterator[Hook]:
+    async with open_hook(store) as opened:
+        yield opened
 
 
 async def test_a_notification_is_kept_and_the_same_one_again_changes_nothing(hook: Hook) -> None:
@@ -269,3 +353,42 @@ async def test_503_when_the_store_cannot_keep_it_and_alertmanager_retries(hook: 
     status, _ = await hook.post(notification())  # Alertmanager's retry
     assert status == 200
     assert await hook.count() == 1
+
+
+# Found by tests/test_webhook_fuzz.py: each of these answered 500 (an exception out of the handler).
+
+
+async def test_credentials_that_are_not_utf8_are_refused_not_a_crash(store: Store) -> None:
+    auth = WebhookAuth(token=TOKEN, username="am", password="pw")
+    async with open_hook(store, auth=auth) as hook:
+        for credentials in [b"Bearer \xff\xfe", b"Basic \xff", "Basic é".encode()]:
+            headers = {"Authorization": credentials, "Content-Type": b"application/json"}
+            answered = await raw_post(hook.url, headers, json.dumps(notification()).encode())
+            assert answered is not None
+            assert (answered[0], json.loads(answered[1])) == (401, {"status": "error", "error": "unauthorized"})
+        assert await hook.count() == 0
+
+
+async def test_a_body_whose_content_encoding_cannot_be_decoded_is_400(hook: Hook) -> None:
+    status, answer = await hook.post(None, raw=b"\x1f\x8bnot gzip", headers={"Content-Encoding": "gzip"})
+    assert status == 400
+    assert "the body could not be read" in str(answer["error"])
+    compressed = gzip.compress(json.dumps(notification()).encode())
+    assert (await hook.post(None, raw=compressed, headers={"Content-Encoding": "gzip"}))[0] == 200  # one that decodes
+
+
+async def test_a_body_that_stops_arriving_is_408_and_one_cut_off_is_counted_as_400(store: Store) -> None:
+    async with open_hook(store, body_timeout=0.2) as hook:
+        headers = {"Authorization": f"Bearer {TOKEN}".encode(), "Content-Type": b"application/json"}
+        body = json.dumps(notification()).encode()
+        answered = await raw_post(hook.url, headers, body, sent=10)
+        assert answered is not None
+        assert (answered[0], json.loads(answered[1])["error"]) == (408, "the body did not arrive within 0.2 s")
+
+        # A client that goes away mid-body hears nothing; the answer is still the client's fault.
+        assert await raw_post(hook.url, headers, body, sent=10, hang_up=True) is None
+        async with asyncio.timeout(5):
+            while hook.answered()[400] == 0:  # noqa: ASYNC110 (a counter: nothing to wait on)
+                await asyncio.sleep(0.01)
+        assert hook.answered()[500] == 0
+        assert await hook.count() == 0
