@@ -180,6 +180,11 @@ def verify_summary(report: VerifyReport, challenge: Challenge, lang: Lang) -> st
         )
     ]
     lines += [f"{MARK[r.status]} {challenge.scenario(r.scenario_id).spec.title.get(lang)}" for r in report.results]
+    unchecked = [r for r in report.results if r.status is Status.UNKNOWN]
+    if unchecked:
+        # ⚠️ alone reads like a failure: say that the cluster could not be read, and why.
+        gap = next(c.message for c in unchecked[0].checks if c.status is Status.UNKNOWN)
+        lines.append(t("render.verify_unknown", lang, count=len(unchecked), reason=gap.params["reason"]))
     if report.ended is not None:
         lines.append(_ended_detail(report.ended, challenge, lang))
     return "\n".join(lines)

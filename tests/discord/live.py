@@ -64,13 +64,15 @@ async def open_class(
     edit_interval: float = 5.0,
     web_port: int = 0,
     create_teams: bool = True,
+    kube_timeout: float = 5.0,
 ) -> AsyncIterator[Class]:
     """The App of a class, started, with teams blue and red (created unless `create_teams` is False: a
-    restart on the same data folder); the alerts channel takes the incidents of no team."""
+    restart on the same data folder); the alerts channel takes the incidents of no team. `kube_timeout`:
+    seconds per Kubernetes API request."""
     settings = Settings(
         store=StoreSettings(data_dir=tmp_path),
         catalog=CatalogSettings(scenarios_dir=REPO / "scenarios", language="en"),
-        kube=KubeSettings(config=kube_cluster.write_kubeconfig(tmp_path / "kubeconfig"), timeout_seconds=5),
+        kube=KubeSettings(config=kube_cluster.write_kubeconfig(tmp_path / "kubeconfig"), timeout_seconds=kube_timeout),
         discord=DiscordSettings(
             token=discord_emulator.token,
             guild_ids=[discord_classroom.id],
