@@ -14,12 +14,13 @@ import io
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-
-import numpy
-from matplotlib.figure import Figure  # the object API needs no display, so the bot runs headless
+from typing import TYPE_CHECKING
 
 from bot.challenges.catalog import Catalog
 from bot.store import Run, Store, Team
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 _ENDED = ("finished", "expired")
 
@@ -152,6 +153,11 @@ class Scoreboard:
 
 def chart_figure(series: Sequence[Series], *, title: str) -> Figure:
     """One step line per team that has solved something."""
+    # Imported when a chart is drawn, not with the module: matplotlib and numpy are a quarter of the
+    # bot's memory and most of its start-up time, for a command used now and then.
+    import numpy
+    from matplotlib.figure import Figure  # the object API needs no display, so the bot runs headless
+
     figure = Figure(figsize=(10, 5), dpi=100)
     axes = figure.subplots()
     for line in series:

@@ -46,6 +46,12 @@ class Services:
     timezone: str
 
 
+#: Seconds discord.py waits after the last GUILD_CREATE before it is ready (2 by default, most of the bot's
+#: start-up). A class's bot is in one or a few guilds, sent right after READY; one later than this is still
+#: taken in when it arrives, it is only not waited for.
+GUILD_READY_TIMEOUT = 0.5
+
+
 class KubecampBot(commands.Bot):
     def __init__(
         self, *, services: Services, guild_ids: list[int], global_sync: bool = False, metrics: Metrics | None = None
@@ -58,6 +64,7 @@ class KubecampBot(commands.Bot):
             help_command=None,
             allowed_mentions=discord.AllowedMentions.none(),
             http_trace=_counting_requests(metrics or Metrics()),
+            guild_ready_timeout=GUILD_READY_TIMEOUT,
         )
         self.services = services
         self._guild_ids = guild_ids
