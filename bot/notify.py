@@ -35,17 +35,19 @@ import functools
 import hashlib
 import logging
 import random
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from types import TracebackType
 from typing import Any, Protocol, Self
 
+from sqlmodel.ext.asyncio.session import AsyncSession
+
 from bot.errors import KubecampError
 from bot.limits import fit_message, fit_thread_name
 from bot.store.errors import InvalidValue
 from bot.store.models import OutboxEntry, OutboxKind
-from bot.store.repository import OutboxDelivery, Store
+from bot.store.repository import OutboxDelivery, OutboxItem, Store
 
 log = logging.getLogger(__name__)
 
@@ -194,6 +196,21 @@ class Outbox:
             self.stats.duplicates += 1
             log.debug("outbox: %r is already enqueued (#%d)", dedupe_key, entry.id)
         return entry
+
+    async def enqueue_all(
+        self, items: Sequence[OutboxItem], *, then: Callable[[AsyncSession], Awaitable[None]] | None = None
+    ) -> list[OutboxEntry]:
+        """`enqueue` each item, in order and in one transaction with `then` (a write of the caller's on the
+        same session): either all of it is kept or none, so a crash cannot keep half of what belongs together."""
+        for item in items:
+            _check_payload(_kind(item.kind), item.payload)
+        written = await self._store.enqueue_outbox_all(items, at=self._clock(), then=then)
+        created = sum(new for _, new in written)
+        self.stats.enqueued += created
+        self.stats.duplicates += len(written) - created
+        if created:
+            self._wake.set()
+        return [entry for entry, _ in written]
 
     async def backlog(self) -> tuple[int, timedelta | None]:
         """How many entries are neither sent nor failed, and the age of the oldest."""

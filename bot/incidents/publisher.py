@@ -12,9 +12,11 @@ The webhook only writes the store; this task turns every incident whose `version
 * once every alert has resolved, the resolution with the duration, and the thread renamed ✅ and
   archived.
 
-Keys make it idempotent: a crash between enqueueing and `mark_published` re-renders the same version
-under the same keys, which the outbox turns into nothing. On start everything unpublished is found
-again, so nothing the webhook accepted is lost.
+A round's entries and the record that it was published (`mark_published`: the version, and which
+status of each alert has been announced) are written in one transaction (`Outbox.enqueue_all`): a crash
+keeps all of a round or none of it, so the next round neither says again nor leaves out what this one
+said. Keys make a round idempotent besides. On start everything unpublished is found again, so nothing
+the webhook accepted is lost.
 """
 
 from __future__ import annotations
@@ -22,15 +24,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any, Protocol
+
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.i18n import Lang
 from bot.incidents import render
 from bot.store import Store
 from bot.store.incidents import IncidentStore
 from bot.store.models import AlertStatus, Incident, IncidentAlert, IncidentStatus
+from bot.store.repository import OutboxItem
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +59,10 @@ class IncidentOutbox(Protocol):
         run_id: int | None = None,
         edit_of: str | None = None,
         thread_of: str | None = None,
+    ) -> Any: ...
+
+    async def enqueue_all(
+        self, items: Sequence[OutboxItem], *, then: Callable[[AsyncSession], Awaitable[None]] | None = None
     ) -> Any: ...
 
 
@@ -140,57 +149,48 @@ class IncidentPublisher:
     async def _publish(self, incident: Incident) -> None:
         alerts = await self._incidents.alerts(incident.id)
         announced = {a.id: a.status for a in alerts}
+        entries: list[OutboxItem] = []
         if incident.channel_id is not None:
-            await self._post(incident, alerts)
+            entries = await self._round(incident, alerts)
         else:
             log.info("incident #%d (%s) has no channel to go to", incident.id, render.title(incident))
-        await self._incidents.mark_published(
+        published = self._incidents.publishing(
             incident.id, version=incident.version, announced=announced, at=self._clock()
         )
+        await self._outbox.enqueue_all(entries, then=published)
 
-    async def _post(self, incident: Incident, alerts: list[IncidentAlert]) -> None:
+    async def _round(self, incident: Incident, alerts: list[IncidentAlert]) -> list[OutboxItem]:
+        """What to post about this version of the incident, in order (`_publish` writes it)."""
         key = thread_key(incident.id)
         previous_thread = None
         if incident.previous_id is not None:
             previous_thread = await self.thread_id(incident.previous_id)
         starter = render.starter(incident, alerts, self._lang, silences=self._silences, previous_thread=previous_thread)
-        first = incident.published_version == 0
-        edit = not first
-        if first:
-            thread = await self._outbox.enqueue(
-                dedupe_key=key,
-                kind="thread",
-                channel_id=incident.channel_id,
-                payload={"name": render.thread_name(incident), "message": starter},
-            )
-            # A round that died before `mark_published` started the thread with an earlier version: the
-            # outbox keeps that one, so this version is shown by an edit (else it would stay stale).
-            edit = thread.payload.get("message") != starter
-        if edit:
-            await self._outbox.enqueue(
-                dedupe_key=f"incident:{incident.id}:embed:{incident.version}", kind="edit", edit_of=key, payload=starter
-            )
-        if first and not render.embed_shows_all(alerts):
-            # Else the alerts behind "… N more" would be marked announced without ever having been shown.
-            await self.say(incident, f"alerts:{incident.version}", render.alert_list(alerts, self._lang))
-        if not first:
+        entries: list[OutboxItem] = []
+        if await self._store.get_outbox(key) is None:
+            thread = {"name": render.thread_name(incident), "message": starter}
+            entries.append(OutboxItem(key, "thread", thread, channel_id=incident.channel_id))
+            if not render.embed_shows_all(alerts):
+                # Else the alerts behind "… N more" would be marked announced without ever having been shown.
+                listed = render.alert_list(alerts, self._lang)
+                entries.append(self._line(incident, f"alerts:{incident.version}", listed))
+        else:
+            entries.append(OutboxItem(f"incident:{incident.id}:embed:{incident.version}", "edit", starter, edit_of=key))
             changes = render.changes(alerts, self._lang)
             if changes is not None:
-                await self.say(incident, f"changes:{incident.version}", changes)
-        await self._describe_new_alerts(incident, alerts)
+                entries.append(self._line(incident, f"changes:{incident.version}", changes))
+        entries += await self._describe_new_alerts(incident, alerts)
         if incident.status == IncidentStatus.resolved:
-            await self.say(incident, "resolved", render.resolution(incident, self._lang))
-            await self._outbox.enqueue(
-                dedupe_key=f"incident:{incident.id}:archive",
-                kind="thread_update",
-                thread_of=key,
-                payload={"name": render.thread_name(incident), "archived": True},
-            )
+            entries.append(self._line(incident, "resolved", render.resolution(incident, self._lang)))
+            archive = {"name": render.thread_name(incident), "archived": True}
+            entries.append(OutboxItem(f"incident:{incident.id}:archive", "thread_update", archive, thread_of=key))
+        return entries
 
-    async def _describe_new_alerts(self, incident: Incident, alerts: list[IncidentAlert]) -> None:
+    async def _describe_new_alerts(self, incident: Incident, alerts: list[IncidentAlert]) -> list[OutboxItem]:
         """What the cluster says about the objects of alerts that started firing since the last time."""
         if self._cluster_context is None or incident.status == IncidentStatus.resolved:
-            return
+            return []
+        said: list[OutboxItem] = []
         seen: set[tuple[tuple[str, str], ...]] = set()
         for alert in alerts:
             if alert.status != AlertStatus.firing or alert.announced is not None:
@@ -207,22 +207,21 @@ class IncidentPublisher:
                 continue
             if text:
                 where = ", ".join(f"{k}={v}" for k, v in identity)
-                await self.say(
-                    incident,
-                    f"cluster:{incident.version}:{len(seen)}",
-                    render.cluster_context(where, text, self._lang),
-                )
+                context = render.cluster_context(where, text, self._lang)
+                said.append(self._line(incident, f"cluster:{incident.version}:{len(seen)}", context))
+        return said
 
     async def say(self, incident: Incident, what: str, content: str) -> None:
         """A line in the incident's thread, once, under the key `incident:<id>:<what>`. Nothing when the
         incident has nowhere to go or its thread was never asked for (the embed says it all then)."""
         if incident.channel_id is None or await self._store.get_outbox(thread_key(incident.id)) is None:
             return
-        await self._outbox.enqueue(
-            dedupe_key=f"incident:{incident.id}:{what}",
-            thread_of=thread_key(incident.id),
-            payload={"content": content, "allowed_mentions": {"parse": []}},
-        )
+        line = self._line(incident, what, content)
+        await self._outbox.enqueue(dedupe_key=line.dedupe_key, payload=line.payload, thread_of=line.thread_of)
+
+    def _line(self, incident: Incident, what: str, content: str) -> OutboxItem:
+        payload = {"content": content, "allowed_mentions": {"parse": []}}
+        return OutboxItem(f"incident:{incident.id}:{what}", "message", payload, thread_of=thread_key(incident.id))
 
     async def thread_id(self, incident_id: int) -> int | None:
         """The incident's Discord thread, once it has been started."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -87,9 +88,9 @@ class IncidentService:
         recorded = await self._incidents.record(
             notification.record(), at=self._clock(), alerts_channel=self._alerts_channel
         )
-        for alert in notification.alerts:
-            self._metrics.alerts_received.labels(alert.status).inc()
-        if recorded.changed:
+        for status, count in Counter(alert.status for alert in notification.alerts).items():
+            self._metrics.alerts_received.labels(status).inc(count)
+        if recorded.changed and _first_unpublished_change(recorded):
             self._publisher.wake()
         return recorded
 
@@ -191,3 +192,14 @@ class IncidentService:
         if incident is None:
             raise IncidentRefused(Message("incident.err.unknown", {"id": incident_id}))
         return incident
+
+
+def _first_unpublished_change(recorded: Recorded) -> bool:
+    """Whether the publisher must hear of this change: the incident is new, or had nothing left to publish
+    before it. Otherwise the publisher already waits for the incident's edit interval to pass (it plans
+    its next round from every incident with changes), and waking it on every notification of a storm
+    would only have it read the store again, hundreds of times a second, to find nothing due."""
+    incident = recorded.incident
+    if incident is None:  # only alerts of an earlier incident changed: wake, as for any unknown case
+        return True
+    return recorded.created or incident.version <= incident.published_version + 1

@@ -5,18 +5,28 @@ so the webhook can answer 2xx exactly when it is kept. Applying it is idempotent
 per (incident, fingerprint, startsAt), a resolved alert stays resolved, and only a real change counts
 as one (bumps the incident's `version`). A group that fires after its incident resolved opens a new
 incident, linked to the previous one.
+
+On SQLite that transaction runs whole in a worker thread on the store's synchronous twin
+(`Store.sync_twin`), under the store's write lock: it is the webhook's hot path, and through aiosqlite
+each of its statements would be a round trip to the driver's thread. Other databases run the same code
+on the store's async session.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import asyncio
+import functools
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.orm import Session, sessionmaker
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bot.store.db import BEGIN_IMMEDIATE
 from bot.store.errors import NotFound, StoreConflict
 from bot.store.models import (
     AlertStatus,
@@ -28,6 +38,9 @@ from bot.store.models import (
     Team,
 )
 from bot.store.repository import Store, _utc
+
+#: Alert ids bound in one statement: far below any database's limit on parameters.
+_IDS_PER_STATEMENT = 500
 
 
 @dataclass(frozen=True)
@@ -76,11 +89,60 @@ class Recorded:
     changed: bool
 
 
+#: The statements `record` runs for every notification, built once: building one costs as much as running it.
+_KNOWN_ALERTS = (
+    sa.select(
+        col(IncidentAlert.fingerprint),
+        col(IncidentAlert.starts_at),
+        col(IncidentAlert.id),
+        col(IncidentAlert.incident_id),
+        col(IncidentAlert.status),
+        col(IncidentAlert.annotations),
+    )
+    .join(Incident, col(Incident.id) == col(IncidentAlert.incident_id))
+    .where(
+        col(Incident.group_key) == sa.bindparam("group_key"),
+        col(IncidentAlert.fingerprint).in_(sa.bindparam("fingerprints", expanding=True)),
+    )
+)
+_OPEN_INCIDENT = select(Incident).where(
+    col(Incident.group_key) == sa.bindparam("group_key"), col(Incident.status) == IncidentStatus.firing
+)
+_UPDATE_ALERT = (
+    sa.update(IncidentAlert)
+    .where(col(IncidentAlert.id) == sa.bindparam("alert_id"))
+    .values(
+        status=sa.bindparam("new_status"),
+        ends_at=sa.bindparam("new_ends_at"),
+        annotations=sa.bindparam("new_annotations"),
+    )
+)
+_INSERT_ALERT = sa.insert(IncidentAlert)
+_RESOLVE_FIRING = (
+    sa.update(IncidentAlert)
+    .where(
+        col(IncidentAlert.incident_id) == sa.bindparam("of_incident"), col(IncidentAlert.status) == AlertStatus.firing
+    )
+    .values(status=AlertStatus.resolved, ends_at=sa.bindparam("resolved_at"))
+)
+_ALERT_COUNTS = sa.select(
+    sa.func.count(),
+    sa.func.count().filter(col(IncidentAlert.status) == AlertStatus.firing),
+    sa.func.max(col(IncidentAlert.ends_at)),
+).where(col(IncidentAlert.incident_id) == sa.bindparam("of_incident"))
+
+
 class IncidentStore:
     """The incident tables, on the bot's `Store` (same engine, same error translation)."""
 
     def __init__(self, store: Store) -> None:
         self._store = store
+        twin = store.sync_twin
+        self._twin_writing = (
+            sessionmaker(twin.execution_options(**{BEGIN_IMMEDIATE: True}), expire_on_commit=False)
+            if twin is not None
+            else None
+        )
 
     async def record(
         self, notification: NotificationRecord, *, at: datetime, alerts_channel: int | None = None
@@ -95,43 +157,17 @@ class IncidentStore:
             _utc("starts_at", alert.starts_at)
             if alert.ends_at is not None:
                 _utc("ends_at", alert.ends_at)
-        async with self._store.writing() as session:
-            known = await _known_alerts(session, notification)
-            opened = await _open_incident(session, notification.group_key)
-            touched: dict[int, Incident] = {}
-            changed = False
-            created = False
-            for alert in notification.alerts:
-                row = known.get((alert.fingerprint, alert.starts_at))
-                if row is not None:
-                    if _update_alert(row, alert):
-                        session.add(row)
-                        changed = True
-                        if row.incident_id not in touched:  # read each incident once, not once per alert
-                            touched[row.incident_id] = await _incident(session, row.incident_id)
-                    continue
-                if opened is None:
-                    opened = await _new_incident(session, notification, at, alerts_channel)
-                    created = True
-                session.add(_new_alert(opened.id, alert))
-                touched[opened.id] = opened
-                changed = True
-            if opened is not None:
-                touched.setdefault(opened.id, opened)
-                changed |= not _same_metadata(opened, notification)
-                if notification.status == AlertStatus.resolved and notification.truncated_alerts == 0:
-                    # The whole group has resolved: an alert Alertmanager no longer lists has too.
-                    changed |= await _resolve_rest(session, opened.id, at)
-            if not changed:
-                return Recorded(incident=opened, created=False, changed=False)
-            await session.flush()
-            for incident in touched.values():
-                if incident.id == (opened.id if opened else None):
-                    _take_metadata(incident, notification, at)
-                await _settle(session, incident, at)
-                incident.version += 1
-                session.add(incident)
-        return Recorded(incident=opened, created=created, changed=True)
+        apply = functools.partial(_record, notification=notification, at=at, alerts_channel=alerts_channel)
+        if self._twin_writing is None:
+            async with self._store.writing() as session:
+                return await session.run_sync(apply)
+        async with self._store.write_lock:
+            return await asyncio.to_thread(self._on_twin, apply)
+
+    def _on_twin(self, apply: Callable[[Session], Recorded]) -> Recorded:
+        assert self._twin_writing is not None
+        with self._store._translate(), self._twin_writing.begin() as session:
+            return apply(session)
 
     async def get(self, incident_id: int) -> Incident | None:
         async with self._store.reading() as session:
@@ -197,18 +233,41 @@ class IncidentStore:
         self, incident_id: int, *, version: int, announced: Mapping[int, AlertStatus], at: datetime
     ) -> None:
         """Record that `version` of the incident was rendered, and which alert statuses were announced."""
-        at = _utc("at", at)
+        mark = self.publishing(incident_id, version=version, announced=announced, at=at)
         async with self._store.writing() as session:
+            await mark(session)
+
+    def publishing(
+        self, incident_id: int, *, version: int, announced: Mapping[int, AlertStatus], at: datetime
+    ) -> Callable[[AsyncSession], Awaitable[None]]:
+        """`mark_published` as a write in a transaction of the caller's: the one that keeps what was published
+        (`Outbox.enqueue_all`), so that a crash cannot keep the one without the other."""
+        at = _utc("at", at)
+        by_status: dict[AlertStatus, list[int]] = {}
+        for alert_id, status in announced.items():
+            by_status.setdefault(status, []).append(alert_id)
+
+        async def mark(session: AsyncSession) -> None:
             incident = await _incident(session, incident_id)
             incident.published_version = max(incident.published_version, version)
             incident.published_at = at
             session.add(incident)
-            for alert_id, status in announced.items():
-                await session.exec(
-                    sa.update(IncidentAlert)
-                    .where(col(IncidentAlert.id) == alert_id, col(IncidentAlert.incident_id) == incident_id)
-                    .values(announced=status)
-                )
+            # A few statements whatever the number of alerts (an incident of a storm has hundreds), and
+            # only the rows whose announced status changes are written.
+            for status, ids in by_status.items():
+                for start in range(0, len(ids), _IDS_PER_STATEMENT):
+                    chunk = ids[start : start + _IDS_PER_STATEMENT]
+                    await session.exec(
+                        sa.update(IncidentAlert)
+                        .where(
+                            col(IncidentAlert.incident_id) == incident_id,
+                            col(IncidentAlert.id).in_(chunk),
+                            col(IncidentAlert.announced).is_distinct_from(status),
+                        )
+                        .values(announced=status)
+                    )
+
+        return mark
 
     async def runs_to_notify(self) -> list[Incident]:
         """Incidents that opened during a team's run whose thread has not been told yet."""
@@ -264,6 +323,61 @@ class IncidentStore:
         return incident
 
 
+def _record(
+    session: Session, *, notification: NotificationRecord, at: datetime, alerts_channel: int | None
+) -> Recorded:
+    # Alerts are read as plain rows and written in bulk (one statement for the updates, one for the new
+    # ones) with prebuilt statements, not as ORM objects: this runs for every notification of a storm.
+    connection = session.connection()
+    known = _known_alerts(connection, notification)
+    opened = session.scalars(_OPEN_INCIDENT, {"group_key": notification.group_key}).first()
+    touched: dict[int, Incident] = {}
+    firing_in: set[int] = set()  # incidents that keep an alert firing: they cannot resolve now
+    updates: list[dict[str, Any]] = []
+    inserts: list[dict[str, Any]] = []
+    created = False
+    for alert in notification.alerts:
+        row = known.get((alert.fingerprint, alert.starts_at))
+        if row is not None:
+            update = _alert_update(row, alert)
+            if update is not None:
+                updates.append(update)
+                if row.incident_id not in touched:  # read each incident once, not once per alert
+                    touched[row.incident_id] = _incident_of(session, row.incident_id)
+            if row.status == alert.status == AlertStatus.firing:
+                firing_in.add(row.incident_id)
+            continue
+        if opened is None:
+            opened = _new_incident(session, notification, at, alerts_channel)
+            created = True
+        inserts.append(_new_alert(opened.id, alert))
+        touched[opened.id] = opened
+        if alert.status == AlertStatus.firing:
+            firing_in.add(opened.id)
+    if updates:
+        connection.execute(_UPDATE_ALERT, updates)
+    if inserts:
+        connection.execute(_INSERT_ALERT, inserts)
+    changed = bool(updates or inserts)
+    if opened is not None:
+        touched.setdefault(opened.id, opened)
+        changed |= not _same_metadata(opened, notification)
+        if notification.status == AlertStatus.resolved and notification.truncated_alerts == 0:
+            # The whole group has resolved: an alert Alertmanager no longer lists has too.
+            resolved = connection.execute(_RESOLVE_FIRING, {"of_incident": opened.id, "resolved_at": at}).rowcount
+            changed |= bool(resolved)
+            firing_in.discard(opened.id)
+    if not changed:
+        return Recorded(incident=opened, created=False, changed=False)
+    for incident in touched.values():
+        if incident.id not in firing_in:
+            _settle(connection, incident, at)
+        if incident.id == (opened.id if opened else None):
+            _take_metadata(incident, notification, at)
+        incident.version += 1
+    return Recorded(incident=opened, created=created, changed=True)
+
+
 async def _incident(session: AsyncSession, incident_id: int) -> Incident:
     incident = await session.get(Incident, incident_id)
     if incident is None:
@@ -271,43 +385,45 @@ async def _incident(session: AsyncSession, incident_id: int) -> Incident:
     return incident
 
 
-async def _known_alerts(
-    session: AsyncSession, notification: NotificationRecord
-) -> dict[tuple[str, datetime], IncidentAlert]:
-    fingerprints = {a.fingerprint for a in notification.alerts}
+def _incident_of(session: Session, incident_id: int) -> Incident:
+    incident = session.get(Incident, incident_id)
+    if incident is None:
+        raise NotFound("incident", incident_id)
+    return incident
+
+
+@dataclass(frozen=True)
+class _KnownAlert:
+    """What `record` reads of an alert it already has."""
+
+    id: int
+    incident_id: int
+    status: AlertStatus
+    annotations: Mapping[str, Any]
+
+
+def _known_alerts(
+    connection: sa.Connection, notification: NotificationRecord
+) -> dict[tuple[str, datetime], _KnownAlert]:
+    fingerprints = sorted({a.fingerprint for a in notification.alerts})
     if not fingerprints:
         return {}
-    query = (
-        select(IncidentAlert)
-        .join(Incident, col(Incident.id) == col(IncidentAlert.incident_id))
-        .where(Incident.group_key == notification.group_key, col(IncidentAlert.fingerprint).in_(fingerprints))
-    )
-    return {(row.fingerprint, row.starts_at): row for row in await session.exec(query)}
+    rows = connection.execute(_KNOWN_ALERTS, {"group_key": notification.group_key, "fingerprints": fingerprints})
+    return {(fingerprint, starts): _KnownAlert(*rest) for fingerprint, starts, *rest in rows}
 
 
-async def _open_incident(session: AsyncSession, group_key: str) -> Incident | None:
-    query = select(Incident).where(Incident.group_key == group_key, Incident.status == IncidentStatus.firing)
-    return (await session.exec(query)).first()
-
-
-async def _new_incident(
-    session: AsyncSession, notification: NotificationRecord, at: datetime, alerts_channel: int | None
+def _new_incident(
+    session: Session, notification: NotificationRecord, at: datetime, alerts_channel: int | None
 ) -> Incident:
-    previous = (
-        await session.exec(
-            select(Incident.id).where(Incident.group_key == notification.group_key).order_by(col(Incident.id).desc())
-        )
+    previous = session.scalars(
+        select(Incident.id).where(Incident.group_key == notification.group_key).order_by(col(Incident.id).desc())
     ).first()
     namespace = notification.namespace
-    team = (await session.exec(select(Team).where(Team.namespace == namespace))).first() if namespace else None
+    team = session.scalars(select(Team).where(Team.namespace == namespace)).first() if namespace else None
     run_id = None
     if team is not None:
-        run_id = (
-            await session.exec(
-                select(Run.id)
-                .where(Run.team_id == team.id, Run.status == RunStatus.active)
-                .order_by(col(Run.id).desc())
-            )
+        run_id = session.scalars(
+            select(Run.id).where(Run.team_id == team.id, Run.status == RunStatus.active).order_by(col(Run.id).desc())
         ).first()
     incident = Incident(
         group_key=notification.group_key,
@@ -324,36 +440,40 @@ async def _new_incident(
     )
     _take_metadata(incident, notification, at)
     session.add(incident)
-    await session.flush()
+    session.flush()
     return incident
 
 
-def _new_alert(incident_id: int, alert: AlertRecord) -> IncidentAlert:
-    return IncidentAlert(
-        incident_id=incident_id,
-        fingerprint=alert.fingerprint,
-        starts_at=alert.starts_at,
-        ends_at=alert.ends_at if alert.status == AlertStatus.resolved else None,
-        status=alert.status,
-        labels=dict(alert.labels),
-        annotations=dict(alert.annotations),
-        generator_url=alert.generator_url,
-    )
+def _new_alert(incident_id: int, alert: AlertRecord) -> dict[str, Any]:
+    """The row of an alert seen for the first time (for a bulk INSERT)."""
+    return {
+        "incident_id": incident_id,
+        "fingerprint": alert.fingerprint,
+        "starts_at": alert.starts_at,
+        "ends_at": alert.ends_at if alert.status == AlertStatus.resolved else None,
+        "status": alert.status,
+        "labels": dict(alert.labels),
+        "annotations": dict(alert.annotations),
+        "generator_url": alert.generator_url,
+        "announced": None,
+    }
 
 
-def _update_alert(row: IncidentAlert, alert: AlertRecord) -> bool:
-    """Bring a known alert up to date; True if it changed. A resolved alert stays as it is."""
+def _alert_update(row: _KnownAlert, alert: AlertRecord) -> dict[str, Any] | None:
+    """What brings a known alert up to date (for a bulk UPDATE by id: every key, always, so the updates of
+    a notification go as one statement), or None if nothing changes. A resolved alert stays as it is."""
     if row.status == AlertStatus.resolved:
-        return False
-    changed = False
-    if alert.status == AlertStatus.resolved:
-        row.status = AlertStatus.resolved
-        row.ends_at = alert.ends_at
-        changed = True
-    if dict(alert.annotations) != row.annotations:
-        row.annotations = dict(alert.annotations)
-        changed = True
-    return changed
+        return None
+    resolves = alert.status == AlertStatus.resolved
+    annotations = dict(alert.annotations)
+    if not resolves and annotations == row.annotations:
+        return None
+    return {
+        "alert_id": row.id,
+        "new_status": alert.status if resolves else row.status,
+        "new_ends_at": alert.ends_at if resolves else None,
+        "new_annotations": annotations,
+    }
 
 
 def _same_metadata(incident: Incident, notification: NotificationRecord) -> bool:
@@ -374,19 +494,12 @@ def _take_metadata(incident: Incident, notification: NotificationRecord, at: dat
     incident.last_notified_at = at
 
 
-async def _resolve_rest(session: AsyncSession, incident_id: int, at: datetime) -> bool:
-    result = await session.exec(
-        sa.update(IncidentAlert)
-        .where(col(IncidentAlert.incident_id) == incident_id, col(IncidentAlert.status) == AlertStatus.firing)
-        .values(status=AlertStatus.resolved, ends_at=at)
-    )
-    return bool(result.rowcount)
-
-
-async def _settle(session: AsyncSession, incident: Incident, at: datetime) -> None:
-    """Resolve the incident when none of its alerts fires any more."""
-    rows = list(await session.exec(select(IncidentAlert).where(IncidentAlert.incident_id == incident.id)))
-    if incident.status == IncidentStatus.firing and rows and all(r.status == AlertStatus.resolved for r in rows):
+def _settle(connection: sa.Connection, incident: Incident, at: datetime) -> None:
+    """Resolve the incident when none of its alerts fires any more (counted in the database: an incident
+    can have thousands of alerts)."""
+    if incident.status != IncidentStatus.firing:
+        return
+    alerts, still_firing, last_end = connection.execute(_ALERT_COUNTS, {"of_incident": incident.id}).one()
+    if alerts and not still_firing:
         incident.status = IncidentStatus.resolved
-        ends = [r.ends_at for r in rows if r.ends_at is not None]
-        incident.resolved_at = max(ends) if ends else at
+        incident.resolved_at = last_end if last_end is not None else at

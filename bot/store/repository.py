@@ -15,9 +15,10 @@ read-then-write is serialised against other writers instead of failing.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
-from collections.abc import AsyncIterator, Collection, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -31,7 +32,7 @@ from sqlmodel import SQLModel, col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.errors import StoreUnavailable, UnknownTeam
-from bot.store.db import BEGIN_IMMEDIATE, create_engine, mask_url
+from bot.store.db import BEGIN_IMMEDIATE, create_engine, create_sync_twin, mask_url
 from bot.store.errors import InvalidValue, NotFound, StoreConflict
 from bot.store.models import (
     NAMESPACE_MAX,
@@ -70,6 +71,12 @@ class Store:
         self._write = async_sessionmaker(
             engine.execution_options(**{BEGIN_IMMEDIATE: True}), class_=AsyncSession, expire_on_commit=False
         )
+        # Every write of this process queues here first: waiting in SQLite's busy handler is sleeping and
+        # polling, which under load takes longer than the writes themselves.
+        self.write_lock = asyncio.Lock()
+        #: The engine's synchronous twin on SQLite (bot.store.db.create_sync_twin), for a write run whole
+        #: in a worker thread under `write_lock`; None on other databases.
+        self.sync_twin = create_sync_twin(engine.url)
 
     @classmethod
     async def open(cls, url: str) -> Store:
@@ -87,6 +94,8 @@ class Store:
 
     async def close(self) -> None:
         await self.engine.dispose()
+        if self.sync_twin is not None:
+            self.sync_twin.dispose()
 
     async def __aenter__(self) -> Self:
         return self
@@ -106,9 +115,10 @@ class Store:
     @asynccontextmanager
     async def writing(self) -> AsyncIterator[AsyncSession]:
         """A write transaction (BEGIN IMMEDIATE on SQLite), committed when the block ends without error."""
-        with self._translate():
-            async with self._write.begin() as session:
-                yield session
+        async with self.write_lock:
+            with self._translate():
+                async with self._write.begin() as session:
+                    yield session
 
     def _translate(self) -> _Translate:
         return _Translate(self._where)
@@ -524,72 +534,11 @@ class Store:
         the thread exists (and fails if that entry failed).
         Raises `InvalidValue` for a malformed entry, `NotFound` for an unknown run or target entry.
         """
-        kind = _outbox_kind(kind)
-        at = _utc("at", at)
-        if not 1 <= len(dedupe_key) <= OUTBOX_KEY_MAX:
-            raise InvalidValue("dedupe_key", dedupe_key, f"1 to {OUTBOX_KEY_MAX} characters")
-        stored = _json_object("payload", payload)
-        if kind == OutboxKind.edit:
-            if edit_of is None:
-                raise InvalidValue("edit_of", None, "an edit names the outbox entry it edits")
-            if channel_id is not None:
-                raise InvalidValue("channel_id", channel_id, "an edit goes where the entry it edits landed")
-        elif edit_of is not None:
-            raise InvalidValue("edit_of", edit_of, f"only an edit names an entry to edit, not a {kind}")
-        if thread_of is not None:
-            if kind not in (OutboxKind.message, OutboxKind.thread_update):
-                raise InvalidValue(
-                    "thread_of", thread_of, f"only a message or a thread update goes into a thread, not a {kind}"
-                )
-            if channel_id is not None or run_id is not None:
-                raise InvalidValue(
-                    "thread_of",
-                    thread_of,
-                    "a message goes into one place: a channel, a run's thread or a thread entry's thread",
-                )
-        if kind == OutboxKind.thread and channel_id is None:
-            raise InvalidValue("channel_id", None, "a thread needs the channel to start it in")
-        if (
-            kind in (OutboxKind.message, OutboxKind.thread_update)
-            and channel_id is None
-            and run_id is None
-            and thread_of is None
-        ):
-            raise InvalidValue(
-                "channel_id", None, f"a {kind} needs a channel_id, a run_id (the run's thread) or thread_of"
-            )
+        item = OutboxItem(dedupe_key, kind, payload, channel_id, run_id, edit_of, thread_of)
+        entry = _outbox_entry(item, _utc("at", at))
         try:
             async with self.writing() as session:
-                existing = await _outbox_by_key(session, dedupe_key)
-                if existing is not None:
-                    return existing, False
-                entry = OutboxEntry(
-                    dedupe_key=dedupe_key,
-                    kind=kind,
-                    channel_id=channel_id,
-                    run_id=run_id,
-                    payload=stored,
-                    created_at=at,
-                    attempts=0,
-                    next_attempt_at=at,
-                    parts_sent=0,
-                )
-                if run_id is not None:
-                    await _get(session, Run, run_id)
-                if edit_of is not None or thread_of is not None:
-                    field, key = ("edit_of", edit_of) if edit_of is not None else ("thread_of", thread_of)
-                    target = await _outbox_by_key(session, str(key))
-                    if target is None:
-                        raise NotFound("outbox entry", key)
-                    if edit_of is not None and target.kind not in (OutboxKind.message, OutboxKind.thread):
-                        raise InvalidValue(field, key, f"a {target.kind} entry has no message to edit")
-                    if thread_of is not None and target.kind != OutboxKind.thread:
-                        raise InvalidValue(field, key, f"a {target.kind} entry starts no thread")
-                    entry.target_id = target.id
-                    if target.failed_at is not None:
-                        entry.failed_at = at
-                        entry.last_error = _failed_target(target)
-                session.add(entry)
+                return await _insert_outbox(session, entry, item)
         except StoreConflict:
             # Another writer inserted the same key first (possible where writes are not serialised).
             async with self.reading() as session:
@@ -597,7 +546,25 @@ class Store:
             if existing is not None:
                 return existing, False
             raise
-        return entry, True
+
+    async def enqueue_outbox_all(
+        self,
+        items: Sequence[OutboxItem],
+        *,
+        at: datetime,
+        then: Callable[[AsyncSession], Awaitable[None]] | None = None,
+    ) -> list[tuple[OutboxEntry, bool]]:
+        """`enqueue_outbox` for each item in order, then `then` (the caller's own write), in one transaction:
+        all of it is kept or none. An item may name an earlier one of the same call in `edit_of`/`thread_of`."""
+        entries = [(_outbox_entry(item, _utc("at", at)), item) for item in items]
+        written: list[tuple[OutboxEntry, bool]] = []
+        async with self.writing() as session:
+            for entry, item in entries:
+                written.append(await _insert_outbox(session, entry, item))
+                await session.flush()  # so that a later item finds it by its key
+            if then is not None:
+                await then(session)
+        return written
 
     async def newer_edit(self, entry: OutboxEntry) -> OutboxEntry | None:
         """The latest edit of the same message enqueued after `entry` and still to be sent, if any."""
@@ -767,6 +734,19 @@ class Store:
 
 
 @dataclass(frozen=True)
+class OutboxItem:
+    """The arguments of `Store.enqueue_outbox` but the time, as one value (for `Store.enqueue_outbox_all`)."""
+
+    dedupe_key: str
+    kind: OutboxKind | str
+    payload: Mapping[str, Any]
+    channel_id: int | None = None
+    run_id: int | None = None
+    edit_of: str | None = None
+    thread_of: str | None = None
+
+
+@dataclass(frozen=True)
 class OutboxDelivery:
     """An outbox entry due for delivery and where it goes.
 
@@ -892,6 +872,76 @@ def _json_object(field: str, value: Mapping[str, Any]) -> dict[str, Any]:
     except (TypeError, ValueError) as e:
         raise InvalidValue(field, value, f"not JSON: {e}") from None
     return copied
+
+
+def _outbox_entry(item: OutboxItem, at: datetime) -> OutboxEntry:
+    """A new outbox entry for `item`, due at `at`; `InvalidValue` for a malformed one (see `Store.enqueue_outbox`)."""
+    kind = _outbox_kind(item.kind)
+    if not 1 <= len(item.dedupe_key) <= OUTBOX_KEY_MAX:
+        raise InvalidValue("dedupe_key", item.dedupe_key, f"1 to {OUTBOX_KEY_MAX} characters")
+    stored = _json_object("payload", item.payload)
+    if kind == OutboxKind.edit:
+        if item.edit_of is None:
+            raise InvalidValue("edit_of", None, "an edit names the outbox entry it edits")
+        if item.channel_id is not None:
+            raise InvalidValue("channel_id", item.channel_id, "an edit goes where the entry it edits landed")
+    elif item.edit_of is not None:
+        raise InvalidValue("edit_of", item.edit_of, f"only an edit names an entry to edit, not a {kind}")
+    if item.thread_of is not None:
+        if kind not in (OutboxKind.message, OutboxKind.thread_update):
+            raise InvalidValue(
+                "thread_of", item.thread_of, f"only a message or a thread update goes into a thread, not a {kind}"
+            )
+        if item.channel_id is not None or item.run_id is not None:
+            raise InvalidValue(
+                "thread_of",
+                item.thread_of,
+                "a message goes into one place: a channel, a run's thread or a thread entry's thread",
+            )
+    if kind == OutboxKind.thread and item.channel_id is None:
+        raise InvalidValue("channel_id", None, "a thread needs the channel to start it in")
+    if (
+        kind in (OutboxKind.message, OutboxKind.thread_update)
+        and item.channel_id is None
+        and item.run_id is None
+        and item.thread_of is None
+    ):
+        raise InvalidValue("channel_id", None, f"a {kind} needs a channel_id, a run_id (the run's thread) or thread_of")
+    return OutboxEntry(
+        dedupe_key=item.dedupe_key,
+        kind=kind,
+        channel_id=item.channel_id,
+        run_id=item.run_id,
+        payload=stored,
+        created_at=at,
+        attempts=0,
+        next_attempt_at=at,
+        parts_sent=0,
+    )
+
+
+async def _insert_outbox(session: AsyncSession, entry: OutboxEntry, item: OutboxItem) -> tuple[OutboxEntry, bool]:
+    """Add `entry` unless an entry with its key exists: (the entry, True), or (the existing one, False)."""
+    existing = await _outbox_by_key(session, entry.dedupe_key)
+    if existing is not None:
+        return existing, False
+    if item.run_id is not None:
+        await _get(session, Run, item.run_id)
+    if item.edit_of is not None or item.thread_of is not None:
+        field, key = ("edit_of", item.edit_of) if item.edit_of is not None else ("thread_of", item.thread_of)
+        target = await _outbox_by_key(session, str(key))
+        if target is None:
+            raise NotFound("outbox entry", key)
+        if item.edit_of is not None and target.kind not in (OutboxKind.message, OutboxKind.thread):
+            raise InvalidValue(field, key, f"a {target.kind} entry has no message to edit")
+        if item.thread_of is not None and target.kind != OutboxKind.thread:
+            raise InvalidValue(field, key, f"a {target.kind} entry starts no thread")
+        entry.target_id = target.id
+        if target.failed_at is not None:
+            entry.failed_at = entry.created_at
+            entry.last_error = _failed_target(target)
+    session.add(entry)
+    return entry, True
 
 
 async def _outbox_by_key(session: AsyncSession, dedupe_key: str) -> OutboxEntry | None:

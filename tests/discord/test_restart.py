@@ -1,29 +1,50 @@
-"""A real `kubecamp run` process killed with SIGKILL in the middle of posting, then restarted.
+"""A real `kubecamp run` process killed with SIGKILL in the middle of its work, then restarted.
 
-The run had started 25 minutes before the bot came up, so on start its 20-minute jobs are overdue and
-run at once: the automatic verification and the first hint of each of the four scenarios. Discord is
-slowed down (429s) and made to lose an answer after accepting a message (a 500 after the fact), the
-process is killed once the first hint has landed, and a second process finishes the work. Every
-message must be in Discord exactly once, and the outbox must be empty.
+* Hints: the run had started 35 minutes before the bot came up, so on start its jobs are overdue and run
+  at once: the automatic verification, then the first and second hints of each of the four scenarios.
+  The bot is killed twice: inside the automatic verification (its snapshot hangs), before anything about
+  it was written down, and once the first hint has landed in Discord, with the others still queued.
+  Discord is slowed down (429s) and loses an answer after accepting a message (a 500 after the fact).
+* Alerts: several Alertmanager replicas post a storm of notifications for several alert groups (alerts
+  firing, then some resolving, some groups resolving whole); the bot is killed at a seeded point of the
+  storm, and every post that got no answer, or no 200, is posted again to the restarted bot until it is
+  answered 200, as Alertmanager retries.
+
+Afterwards every message must be in Discord exactly once, every alert in its final state, and the outbox
+must be empty.
 """
 
 from __future__ import annotations
 
 import asyncio
+import math
+import random
+from collections import Counter
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
+import aiohttp
+import pytest
+
+from benchmarks.notifications import Group
 from bot.challenges.flow import ChallengeFlow
 from bot.challenges.runs import RunService
 from bot.cluster import Cluster
+from bot.incidents.render import FIRING, RESOLVED
 from bot.notify import Outbox
 from bot.store import Store, upgrade
-from tests.discord.live import process_environment
+from bot.store.incidents import IncidentStore
+from tests.discord.live import post_notification, process_environment
 from tests.discord_emulator.emulator import DiscordEmulator
 from tests.discord_emulator.fixtures import Classroom
+from tests.discord_emulator.state import Channel, Message
 from tests.emulators.kube import KubeCluster
 from tests.peers.processes import KubecampProcess
 from tests.scenarios.test_catalogue_behaviour import CATALOG
+
+pytestmark = pytest.mark.reliability
 
 
 class _NoScheduler:
@@ -40,14 +61,26 @@ class _Unsent:
     """A transport for the setup's outbox, which is never started: nothing is sent from the test."""
 
 
-async def start_run_25_minutes_ago(url: str, kube: KubeCluster, room: Classroom) -> int:
+async def create_teams(url: str, room: Classroom, *teams: str) -> None:
+    """The store of the bot under test, migrated, with `teams` linked to their roles and channels."""
     await upgrade(url)
+    store = await Store.open(url)
+    try:
+        for team in teams:
+            await store.create_team(
+                team, f"kubecamp-{team}", role_id=room.team_roles[team].id, channel_id=room.team_channels[team].id
+            )
+    finally:
+        await store.close()
+
+
+async def start_run_minutes_ago(url: str, kube: KubeCluster, room: Classroom, minutes: int) -> int:
+    """Team blue's run of challenge 2, started `minutes` ago; its briefing waits in the outbox."""
+    await create_teams(url, room, "blue")
     store = await Store.open(url)
     cluster = Cluster.for_host(kube.url, token="setup")
     try:
-        blue = room.team_channels["blue"]
-        await store.create_team("blue", "kubecamp-blue", role_id=room.team_roles["blue"].id, channel_id=blue.id)
-        past = datetime.now(UTC) - timedelta(minutes=25)
+        past = datetime.now(UTC) - timedelta(minutes=minutes)
         runs = RunService(catalog=CATALOG, store=store, cluster=cluster, clock=lambda: past)
         outbox = Outbox(store=store, transport=_Unsent())  # type: ignore[arg-type]  # never started
         flow = ChallengeFlow(
@@ -66,15 +99,13 @@ async def start_run_25_minutes_ago(url: str, kube: KubeCluster, room: Classroom)
         await store.close()
 
 
-async def test_sigkill_in_the_middle_loses_nothing_and_posts_nothing_twice(
+async def test_sigkill_mid_job_and_mid_posting_loses_no_hint_and_posts_none_twice(
     discord_emulator: DiscordEmulator, discord_classroom: Classroom, kube_cluster: KubeCluster, tmp_path: Path
 ) -> None:
     url = f"sqlite+aiosqlite:///{tmp_path / 'kubecamp.db'}"
-    run_id = await start_run_25_minutes_ago(url, kube_cluster, discord_classroom)
+    run_id = await start_run_minutes_ago(url, kube_cluster, discord_classroom, 35)
+    due_hints = 8  # levels 1 and 2 (at 20 and 30 minutes) of each of the four scenarios
     env = process_environment(tmp_path, discord_emulator, discord_classroom, kube_cluster)
-    messages_route = "POST /channels/{channel_id}/messages"
-    discord_emulator.inject(429, times=3, route=messages_route, retry_after=0.5)
-    discord_emulator.inject(500, times=1, route=messages_route, after=True)  # accepted, but the answer is lost
 
     def thread_titles() -> list[str]:
         threads = discord_emulator.threads(discord_classroom.team_channels["blue"])
@@ -82,17 +113,38 @@ async def test_sigkill_in_the_middle_loses_nothing_and_posts_nothing_twice(
             return []
         return [m.embeds[0]["title"] for m in discord_emulator.messages(threads[0]) if m.embeds]
 
+    def hints(titles: list[str]) -> list[str]:
+        return [t for t in titles if "Hint" in t]
+
     bot = KubecampProcess(tmp_path / "process", environment=env)
     try:
+        # 1. Killed inside the overdue automatic verification: its snapshot's lists never get an answer.
+        snapshot = kube_cluster.hang(verb="list")
         await bot.start()
-        await discord_emulator.wait_until(lambda: any("Hint 1/" in t for t in thread_titles()), 30, "a first hint")
-    finally:
+        await discord_emulator.wait_until(lambda: snapshot.hits, 30, "the automatic verification's snapshot")
         bot.kill()
+        kube_cluster.clear_faults()
+        store = await Store.open(url)
+        try:  # the job died before its verification or any hint was written down: only a rerun can post them
+            assert await store.hints_posted(run_id) == []
+            assert await store.get_outbox(f"run:{run_id}:auto") is None
+        finally:
+            await store.close()
 
-    try:
+        # 2. Killed once the first hint has landed, the others still queued in the outbox: Discord takes two
+        # messages a second per channel, answers 429 three times, and loses its answer to a message it accepted.
+        messages_route = "POST /channels/{channel_id}/messages"
+        discord_emulator.set_rate_limit(messages_route, 2, 1.0)
+        discord_emulator.inject(429, times=3, route=messages_route, retry_after=0.5)
+        discord_emulator.inject(500, times=1, route=messages_route, after=True)
+        await bot.start()
+        await discord_emulator.wait_until(lambda: hints(thread_titles()), 30, "a first hint")
+        bot.kill()
+        assert len(hints(thread_titles())) < due_hints, "the kill came after every hint was posted"
+
         await bot.start()
         await discord_emulator.wait_until(
-            lambda: sum("Hint 1/" in t for t in thread_titles()) >= 4, 30, "all four first hints"
+            lambda: len(hints(thread_titles())) >= due_hints, 30, f"all {due_hints} hints"
         )
         await asyncio.sleep(2)  # anything posted twice would have arrived by now
     finally:
@@ -101,14 +153,234 @@ async def test_sigkill_in_the_middle_loses_nothing_and_posts_nothing_twice(
 
     titles = thread_titles()
     assert sum(t.startswith("⏰ Automatic verification") for t in titles) == 1, titles
-    assert sorted(t for t in titles if "Hint" in t) == sorted(set(t for t in titles if "Hint" in t)), titles
-    assert sum("Hint 1/" in t for t in titles) == 4, titles
+    assert len(set(hints(titles))) == len(hints(titles)) == due_hints, titles
+    assert sum("Hint 1/" in t for t in titles) == sum("Hint 2/" in t for t in titles) == 4, titles
     assert len(discord_emulator.threads(discord_classroom.team_channels["blue"])) == 1
 
     store = await Store.open(url)
     try:
-        assert len(await store.hints_posted(run_id)) == 4
+        assert len(await store.hints_posted(run_id)) == due_hints
         pending, _ = await store.outbox_stats(datetime.now(UTC))
         assert pending == 0
+    finally:
+        await store.close()
+
+
+# --- a webhook storm ----------------------------------------------------------------------------------------------
+
+#: Alertmanager replicas (HA): each posts every notification of every group, independently.
+REPLICAS = 2
+#: Seeds the point of the kill and the posters' pacing: a failure replays the same storm.
+SEED = 20261123
+#: Alerts that start firing per notification.
+WAVE = 4
+
+
+@dataclass(frozen=True)
+class Storm:
+    """What Alertmanager says about one alert group: alerts fire in waves, then every third alert
+    resolves, then the next third; a group that `closes` ends with every alert resolved."""
+
+    group: Group
+    size: int
+    closes: bool
+
+    @property
+    def title(self) -> str:
+        return f"{self.group.alertname} · {self.group.namespace}"
+
+    def pod(self, index: int) -> str:
+        return self.group.labels(index)["pod"]
+
+    def notifications(self) -> list[bytes]:
+        everyone = range(self.size)
+        steps: list[tuple[list[int], list[int]]] = [
+            (list(range(min(self.size, wave * WAVE))), []) for wave in range(1, math.ceil(self.size / WAVE) + 1)
+        ]
+        for thirds in ({0}, {0, 1}):
+            resolved = [i for i in everyone if i % 3 in thirds]
+            steps.append(([i for i in everyone if i % 3 not in thirds], resolved))
+        if self.closes:
+            steps.append(([], list(everyone)))
+        return [
+            self.group.notification(firing, resolved, at=self.group.started + timedelta(minutes=step))
+            for step, (firing, resolved) in enumerate(steps, start=1)
+        ]
+
+    def final(self) -> dict[str, str]:
+        """Each alert's pod → the mark Discord must show for it in the end."""
+        return {self.pod(i): RESOLVED if self.closes or i % 3 != 2 else FIRING for i in range(self.size)}
+
+
+def storms(started: datetime) -> list[Storm]:
+    """Groups in the teams' namespaces (their channels) and in namespaces of no team (the alerts channel),
+    each within the 24 fields of the starter embed."""
+    return [
+        Storm(Group("KubePodCrashLooping", "kubecamp-blue", started), 20, closes=False),
+        Storm(Group("KubePodNotReady", "kubecamp-blue", started), 12, closes=True),
+        Storm(Group("KubeDeploymentReplicasMismatch", "kubecamp-red", started), 16, closes=False),
+        Storm(Group("KubePersistentVolumeClaimPending", "kubecamp-red", started), 8, closes=True),
+        Storm(Group("KubePodCrashLooping", "monitoring", started), 18, closes=True),
+        Storm(Group("KubeContainerWaiting", "training", started), 10, closes=False),
+    ]
+
+
+class Alertmanagers:
+    """Replicas posting notifications in order, each until it is answered 200 (acknowledged)."""
+
+    def __init__(self, bot: KubecampProcess) -> None:
+        self.bot = bot
+        self.acknowledged = 0
+        self.unanswered = 0  # killed mid-request, or not listening yet
+        self.refused: Counter[int] = Counter()  # answered, but not 200
+        self._progress = asyncio.Condition()
+
+    async def post(self, body: bytes) -> None:
+        while True:
+            try:
+                async with asyncio.timeout(10):
+                    status = await post_notification(f"{self.bot.url}/webhooks/alertmanager", body)
+            except (aiohttp.ClientError, TimeoutError):
+                self.unanswered += 1
+            else:
+                if status == 200:
+                    async with self._progress:
+                        self.acknowledged += 1
+                        self._progress.notify_all()
+                    return
+                self.refused[status] += 1
+            await asyncio.sleep(0.1)
+
+    def __str__(self) -> str:
+        return f"{self.acknowledged} acknowledged, {self.unanswered} unanswered, refused {dict(self.refused)}"
+
+    async def acknowledging(self, count: int) -> None:
+        """Return once `count` posts have been acknowledged."""
+        async with self._progress:
+            await self._progress.wait_for(lambda: self.acknowledged >= count)
+
+    async def replica(self, storm: Storm, pacing: random.Random) -> None:
+        for body in storm.notifications():
+            await self.post(body)
+            await asyncio.sleep(pacing.uniform(0, 0.05))
+
+
+def channel_of(room: Classroom, namespace: str) -> Channel:
+    """A team's namespace's incidents go to the team's channel, the others to the alerts channel."""
+    return room.team_channels.get(namespace.removeprefix("kubecamp-"), room.alerts)
+
+
+@dataclass
+class IncidentView:
+    """What Discord shows of one alert group: its threads and starter messages, and the thread's lines."""
+
+    threads: list[Channel]
+    starters: list[Message]
+    lines: list[str]
+
+    @property
+    def shown(self) -> dict[str, list[str]]:
+        """The starter embed as it is now: pod → the marks of the fields naming it."""
+        fields: dict[str, list[str]] = {}
+        for pod, mark in marks(self.starters[0].embeds[0]) if self.starters else []:
+            fields.setdefault(pod, []).append(mark)
+        return fields
+
+    @property
+    def first_shown(self) -> dict[str, str]:
+        """The starter embed as it was first posted: pod → mark."""
+        first = self.starters[0].history[0]["embeds"] if self.starters[0].history else self.starters[0].embeds
+        return dict(marks(first[0]))
+
+
+def marks(embed: dict[str, Any]) -> list[tuple[str, str]]:
+    """A starter embed's fields (``🔥 pod=…``) as (pod, mark)."""
+    named = [field["name"].partition(" ") for field in embed["fields"]]
+    return [(described.removeprefix("pod="), mark) for mark, _, described in named]
+
+
+def view(discord: DiscordEmulator, room: Classroom, storm: Storm) -> IncidentView:
+    channel = channel_of(room, storm.group.namespace)
+    threads = [t for t in discord.threads(channel) if t.name.endswith(f" {storm.title}")]
+    starters = [m for m in discord.messages(channel) if m.embeds and m.embeds[0]["title"].endswith(f" {storm.title}")]
+    lines = [line for t in threads for m in discord.messages(t) for line in str(m.content).splitlines()]
+    return IncidentView(threads, starters, lines)
+
+
+def settled(discord: DiscordEmulator, room: Classroom, storm: Storm) -> bool:
+    """Discord shows the group's final state: every alert's mark, and a closed group's thread archived."""
+    seen = view(discord, room, storm)
+    if not seen.starters or {pod: marks[-1] for pod, marks in seen.shown.items()} != storm.final():
+        return False
+    return not storm.closes or all(t.archived and t.name.startswith(RESOLVED) for t in seen.threads)
+
+
+async def test_sigkill_in_a_webhook_storm_keeps_every_acknowledged_alert_once(
+    discord_emulator: DiscordEmulator, discord_classroom: Classroom, kube_cluster: KubeCluster, tmp_path: Path
+) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'kubecamp.db'}"
+    await create_teams(url, discord_classroom, "blue", "red")
+    groups = storms(datetime.now(UTC) - timedelta(minutes=30))
+    total = REPLICAS * sum(len(s.notifications()) for s in groups)
+    seeded = random.Random(SEED)
+    env = process_environment(tmp_path, discord_emulator, discord_classroom, kube_cluster, edit_interval=0.5)
+    # Discord takes three messages and three edits a second per channel: deliveries lag behind the publisher.
+    for route in ("POST /channels/{channel_id}/messages", "PATCH /channels/{channel_id}/messages/{message_id}"):
+        discord_emulator.set_rate_limit(route, 3, 1.0)
+    bot = KubecampProcess(tmp_path / "process", environment=env)
+    alertmanagers = Alertmanagers(bot)
+    # Once early in the storm (the publisher has barely begun), once late (it is catching up).
+    kills = [seeded.randint(total // 5, total // 3), seeded.randint(total // 2, 3 * total // 4)]
+
+    async def kill_and_restart() -> None:
+        for acknowledged in kills:
+            await alertmanagers.acknowledging(acknowledged)
+            bot.kill()
+            await bot.start()
+
+    try:
+        await bot.start()
+        replicas = [alertmanagers.replica(s, random.Random(seeded.random())) for s in groups for _ in range(REPLICAS)]
+        try:
+            await asyncio.wait_for(asyncio.gather(kill_and_restart(), *replicas), 60)
+        except TimeoutError:
+            raise AssertionError(f"the storm did not end: {alertmanagers}; log:\n{bot.log_tail()}") from None
+        assert alertmanagers.acknowledged == total
+        await discord_emulator.wait_until(
+            lambda: all(settled(discord_emulator, discord_classroom, s) for s in groups), 30, "every final state"
+        )
+        await asyncio.sleep(2)  # anything posted twice would have arrived by now
+    finally:
+        await bot.stop()
+    assert "Traceback" not in bot.log_tail(10_000)
+    assert alertmanagers.unanswered, "the kill came after the storm: every post was answered"
+    assert set(alertmanagers.refused) <= {503}, alertmanagers.refused  # the store was busy: retry later
+
+    for storm in groups:
+        seen = view(discord_emulator, discord_classroom, storm)
+        assert len(seen.threads) == 1, (storm.title, [t.name for t in seen.threads])
+        assert len(seen.starters) == 1, storm.title
+        assert seen.shown == {pod: [mark] for pod, mark in storm.final().items()}, storm.title
+        said = Counter(line for line in seen.lines if line.startswith((f"{FIRING} pod=", f"{RESOLVED} pod=")))
+        assert [line for line, times in said.items() if times > 1] == [], storm.title
+        # An alert that Discord first showed firing (or not at all) and that ended resolved is said to have
+        # resolved, once; one that fired after the thread started is said to fire, once.
+        first = seen.first_shown
+        for pod, mark in storm.final().items():
+            if mark == RESOLVED and first.get(pod) != RESOLVED:
+                assert said[f"{RESOLVED} pod={pod}"] == 1, (storm.title, pod, seen.lines)
+            if mark == FIRING and pod not in first:
+                assert said[f"{FIRING} pod={pod}"] == 1, (storm.title, pod, seen.lines)
+        resolutions = [line for line in seen.lines if line.startswith(f"{RESOLVED} Every alert of incident")]
+        assert len(resolutions) == (1 if storm.closes else 0), (storm.title, resolutions)
+
+    store = await Store.open(url)
+    try:
+        incidents = await IncidentStore(store).recent(limit=100)
+        assert sorted(i.group_key for i in incidents) == sorted(s.group.key for s in groups)
+        assert all(i.published_version == i.version for i in incidents)
+        pending, _ = await store.outbox_stats(datetime.now(UTC))
+        assert pending == 0
+        assert await store.failed_outbox() == []
     finally:
         await store.close()

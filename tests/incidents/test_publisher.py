@@ -1,11 +1,11 @@
 """IncidentPublisher against a real migrated SQLite store, the real `Outbox` and `FakeDiscord`, fed through
 `IncidentService.receive` with Alertmanager v4 bodies (the captured ones in payloads/, or built alike).
 
-Proved here: the first publish starts the incident thread (team channel, else #alerts, else nothing but the incident
-is still marked published) and lists every alert in it when the embed cannot name them all; a storm of 100
-notifications within a second is a handful of edits of the starter, the last one showing the final state, with every
-alert change said once and nothing lost; a crash between enqueueing and `mark_published` posts nothing twice, and a
-change arriving meanwhile still reaches the starter; a resolved incident says how long it lasted, loses its buttons
+Proved here: the first publish starts the incident thread (team channel, else #alerts, else nothing but the incident is
+still marked published) and lists every alert in it when the embed cannot name them all; a storm of 100 notifications
+within a second is a handful of edits of the starter, the last one showing the final state, with every alert change said
+once and nothing lost; a crash in the middle of a round keeps none of it, so that nothing is said twice or left out, and
+a change arriving meanwhile still reaches the starter; a resolved incident says how long it lasted, loses its buttons
 and its thread is renamed ✅ and archived; a group firing again links the previous thread; a team's run thread is told
 once, only when the incident thread exists; the cluster context is read for newly firing alerts only, at most
 MAX_CONTEXTS per publish, and its failure stops nothing; the publishing loop survives a store error.
@@ -25,6 +25,7 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.errors import StoreUnavailable
 from bot.incidents.publisher import MAX_CONTEXTS, IncidentPublisher, thread_key
@@ -405,18 +406,25 @@ async def test_a_storm_of_100_notifications_is_a_few_edits_and_every_change_is_s
 
 
 class CrashingIncidents(IncidentStore):
-    """The process dies after the publisher enqueued and before `mark_published` recorded it."""
+    """The process dies while a round is written: after its outbox entries, before the record of them."""
 
     crash = False
 
-    async def mark_published(self, incident_id: int, **kwargs: Any) -> None:
-        if self.crash:
-            self.crash = False
-            raise RuntimeError("killed before mark_published")
-        await super().mark_published(incident_id, **kwargs)
+    def publishing(self, incident_id: int, **kwargs: Any) -> Callable[[AsyncSession], Awaitable[None]]:
+        mark = super().publishing(incident_id, **kwargs)
+
+        async def dying(session: AsyncSession) -> None:
+            if self.crash:
+                self.crash = False
+                raise RuntimeError("killed before mark_published")
+            await mark(session)
+
+        return dying
 
 
-async def test_a_crash_before_mark_published_posts_nothing_twice(make: Make, store: Store, blue: Team) -> None:
+async def test_a_crash_in_a_round_keeps_none_of_it_and_the_next_round_posts_it_once(
+    make: Make, store: Store, blue: Team
+) -> None:
     incidents = CrashingIncidents(store)
     bench = make(incidents=incidents)
     await bench.service.receive(captured("firing_three"))
@@ -425,11 +433,10 @@ async def test_a_crash_before_mark_published_posts_nothing_twice(make: Make, sto
         await bench.publisher.publish_due()
     await bench.drain()
     assert (await bench.incident()).published_version == 0
+    assert await store.get_outbox(thread_key(1)) is None and bench.discord.messages == []
 
-    # After the restart the same version is rendered again, under the same keys.
-    duplicates = bench.outbox.stats.duplicates
+    # After the restart the same version is published whole, once.
     await bench.publish()
-    assert bench.outbox.stats.duplicates > duplicates
     assert len(bench.discord.threads) == 1 and len(bench.discord.messages) == 1
 
     # The same for a later version: the edit and the change message.
@@ -448,6 +455,26 @@ async def test_a_crash_before_mark_published_posts_nothing_twice(make: Make, sto
     assert incident.published_version == incident.version
 
 
+async def test_a_change_that_arrives_after_a_crashed_round_is_said_once_with_what_that_round_held(
+    make: Make, store: Store, blue: Team
+) -> None:
+    incidents = CrashingIncidents(store)
+    bench = make(incidents=incidents)
+    await bench.service.receive(captured("firing_three"))
+    await bench.publish()
+    await bench.service.receive(captured("resolved_partial"))
+    incidents.crash = True
+    with pytest.raises(RuntimeError, match="killed"):
+        await bench.publisher.publish_due()  # the round of one alert resolving dies
+
+    await bench.service.receive(captured("resolved_all"))  # meanwhile the others resolve too
+    await bench.publish()
+    said = bench.discord.contents(await bench.thread())
+    assert said[0].startswith("📣 Changes: 0 firing · 3 resolved\n")
+    assert len(said[0].splitlines()) == 4  # each alert said to have resolved once, none left out
+    assert said[1:] == ["✅ Every alert of incident #1 has resolved. It lasted 0 s."]
+
+
 async def test_a_change_that_arrives_while_the_publisher_is_down_after_a_crash_is_shown_in_the_starter(
     make: Make, store: Store, blue: Team
 ) -> None:
@@ -457,7 +484,7 @@ async def test_a_change_that_arrives_while_the_publisher_is_down_after_a_crash_i
     incidents.crash = True
     with pytest.raises(RuntimeError, match="killed"):
         await bench.publisher.publish_due()
-    await bench.drain()  # the thread is in Discord, showing version 1: three alerts firing, the buttons
+    await bench.drain()  # nothing of the round that died is kept: no thread
 
     await bench.service.receive(captured("resolved_all"))  # meanwhile the group resolves
     await bench.publish()  # after the restart: version 2, whose thread was already started
