@@ -136,6 +136,7 @@ class Outbox:
         batch_size: int = 100,
         max_destinations: int = 8,
         poll_interval: float = 30.0,
+        gather_interval: float = 0.05,
         backoff: tuple[float, float] = (1.0, 60.0),
         rng: random.Random | None = None,
     ) -> None:
@@ -145,6 +146,7 @@ class Outbox:
         self._batch_size = batch_size
         self._max_destinations = max_destinations
         self._poll_interval = poll_interval
+        self._gather_interval = gather_interval
         self._backoff_base, self._backoff_cap = backoff
         self._rng = rng or random.Random()
         self._wake = asyncio.Event()
@@ -291,6 +293,9 @@ class Outbox:
                 self._progress.set()
             if pause > 0:
                 await _wait(self._wake, pause)
+                # Entries come in bursts (a publication round, a class at its 20-minute mark, lanes ending
+                # together): one look at the store for the whole burst, not one per entry.
+                await asyncio.sleep(self._gather_interval)
 
     async def _dispatch(self) -> bool:
         """Start a task for each destination with due entries that has none running; True if there
