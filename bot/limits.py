@@ -31,7 +31,7 @@ import re
 import unicodedata
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 CONTENT_MAX = 2000
 EMBEDS_PER_MESSAGE = 10
@@ -368,6 +368,18 @@ def _texts(embed: Mapping[str, Any]) -> Iterator[_Text]:
                         yield _Text(field[key], setter(field, key))
 
 
+T = TypeVar("T")
+
+
+def capped_fields(items: Sequence[T], field: Callable[[T], Any]) -> list[Any]:
+    """The fields of `items` an embed can hold: all of them up to 25, else the first 24 and "… N more".
+    Only the fields shown are built."""
+    if len(items) <= EMBED_FIELDS_MAX:
+        return [field(item) for item in items]
+    shown = EMBED_FIELDS_MAX - 1
+    return [*map(field, items[:shown]), {"name": f"{ELLIPSIS} {len(items) - shown} more", "value": BLANK}]
+
+
 def fit_embed(embed: Mapping[str, Any]) -> dict[str, Any]:
     """A copy of the embed with every text within its limit and at most 6000 in all."""
     out: dict[str, Any] = copy.deepcopy(dict(embed))
@@ -380,10 +392,7 @@ def fit_embed(embed: Mapping[str, Any]) -> dict[str, Any]:
             sub[text_key] = truncate(sub[text_key], limit)
     fields = out.get("fields")
     if isinstance(fields, list):
-        if len(fields) > EMBED_FIELDS_MAX:
-            more = len(fields) - (EMBED_FIELDS_MAX - 1)
-            fields = [*fields[: EMBED_FIELDS_MAX - 1], {"name": f"{ELLIPSIS} {more} more", "value": BLANK}]
-        out["fields"] = [_fit_field(f) if isinstance(f, dict) else f for f in fields]
+        out["fields"] = [_fit_field(f) if isinstance(f, dict) else f for f in capped_fields(fields, lambda f: f)]
     _shrink_texts(list(_texts(out)), EMBED_TOTAL_MAX)
     return out
 

@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from bot.i18n import Lang, t
-from bot.limits import EMBED_FIELDS_MAX, FENCE
+from bot.limits import EMBED_FIELDS_MAX, FENCE, capped_fields
 from bot.markup import stamp
 from bot.store.models import AlertStatus, Incident, IncidentAlert, IncidentStatus
 
@@ -129,7 +129,8 @@ def embed(
         "title": f"{RESOLVED if resolved else FIRING} {title(incident)}",
         "description": "\n".join(lines),
         "color": colour,
-        "fields": [_field(alert, lang) for alert in alerts],
+        # Built only for the alerts Discord will show: a long-running incident has hundreds.
+        "fields": capped_fields(alerts, lambda alert: _field(alert, lang)),
         "footer": {"text": t("incident.embed.footer", lang, severity=severity or "-", receiver=incident.receiver)},
         "timestamp": incident.last_notified_at.isoformat(),
     }
