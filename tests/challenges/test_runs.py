@@ -96,7 +96,7 @@ async def test_second_start_is_refused_and_changes_nothing(world: World) -> None
     requests_before = len(world.kube.requests)
     with pytest.raises(RunConflict, match="already has an active run of challenge 2"):
         await world.service.start("blue", 2)
-    writes = [r for r in world.kube.requests[requests_before:] if str(r.method).upper() not in ("GET",)]
+    writes = [r for r in world.kube.requests[requests_before:] if r.method != "GET"]
     assert writes == []
     team = await world.store.get_team("blue")
     assert team is not None
