@@ -35,19 +35,17 @@ import functools
 import hashlib
 import logging
 import random
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from types import TracebackType
 from typing import Any, Protocol, Self
 
-from sqlmodel.ext.asyncio.session import AsyncSession
-
 from bot.errors import KubecampError
 from bot.limits import fit_message, fit_thread_name
 from bot.store.errors import InvalidValue
 from bot.store.models import OutboxEntry, OutboxKind
-from bot.store.repository import OutboxDelivery, OutboxItem, Store
+from bot.store.repository import OutboxDelivery, OutboxItem, Store, WriteStep
 
 log = logging.getLogger(__name__)
 
@@ -200,7 +198,7 @@ class Outbox:
         return entry
 
     async def enqueue_all(
-        self, items: Sequence[OutboxItem], *, then: Callable[[AsyncSession], Awaitable[None]] | None = None
+        self, items: Sequence[OutboxItem], *, then: WriteStep | None = None
     ) -> list[OutboxEntry]:
         """`enqueue` each item, in order and in one transaction with `then` (a write of the caller's on the
         same session): either all of it is kept or none, so a crash cannot keep half of what belongs together."""

@@ -28,14 +28,12 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from sqlmodel.ext.asyncio.session import AsyncSession
-
 from bot.i18n import Lang
 from bot.incidents import render
 from bot.store import Store
 from bot.store.incidents import IncidentStore
 from bot.store.models import AlertStatus, Incident, IncidentAlert, IncidentStatus
-from bot.store.repository import OutboxItem
+from bot.store.repository import OutboxItem, WriteStep
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +60,7 @@ class IncidentOutbox(Protocol):
     ) -> Any: ...
 
     async def enqueue_all(
-        self, items: Sequence[OutboxItem], *, then: Callable[[AsyncSession], Awaitable[None]] | None = None
+        self, items: Sequence[OutboxItem], *, then: WriteStep | None = None
     ) -> Any: ...
 
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -37,7 +37,7 @@ from bot.store.models import (
     RunStatus,
     Team,
 )
-from bot.store.repository import Store, _utc
+from bot.store.repository import Store, WriteStep, _utc
 
 #: Alert ids bound in one statement: far below any database's limit on parameters.
 _IDS_PER_STATEMENT = 500
@@ -239,7 +239,7 @@ class IncidentStore:
 
     def publishing(
         self, incident_id: int, *, version: int, announced: Mapping[int, AlertStatus], at: datetime
-    ) -> Callable[[AsyncSession], Awaitable[None]]:
+    ) -> WriteStep:
         """`mark_published` as a write in a transaction of the caller's: the one that keeps what was published
         (`Outbox.enqueue_all`), so that a crash cannot keep the one without the other."""
         at = _utc("at", at)

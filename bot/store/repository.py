@@ -552,7 +552,7 @@ class Store:
         items: Sequence[OutboxItem],
         *,
         at: datetime,
-        then: Callable[[AsyncSession], Awaitable[None]] | None = None,
+        then: WriteStep | None = None,
     ) -> list[tuple[OutboxEntry, bool]]:
         """`enqueue_outbox` for each item in order, then `then` (the caller's own write), in one transaction:
         all of it is kept or none. An item may name an earlier one of the same call in `edit_of`/`thread_of`."""
@@ -731,6 +731,10 @@ class Store:
                 .limit(limit)
             )
             return list(await session.exec(query))
+
+
+#: A caller's own write, run on the session of a store transaction so that both commit together.
+WriteStep = Callable[[AsyncSession], Awaitable[None]]
 
 
 @dataclass(frozen=True)
