@@ -231,8 +231,11 @@ class ChallengeFlow:
             report = await self._automatic_verification(run, team)
             if report.ended is None:
                 await self._no_verification.wait()
-                for hint in await self._runs.hints_due(run, states=report.states):
-                    await self._post_hint(run, hint)
+                # While it waited the run may have ended (/challenge stop, a verification that finished it).
+                current = await self._store.get_run(run.id)
+                if current is not None and current.status == "active":
+                    for hint in await self._runs.hints_due(current, states=report.states):
+                        await self._post_hint(current, hint)
         elif due is Due.HINT:
             if self._clock() < run.started_at + self._catalog.get(run.challenge_id).spec.hints_after:
                 return  # hints before the first automatic verification wait for it
