@@ -88,8 +88,8 @@ def create_sync_twin(url: str | URL) -> Engine | None:
     the same settings; None when `url` is not SQLite. Its pooled connections may be used from any thread
     (SQLAlchemy turns sqlite3's ``check_same_thread`` off for a file), one thread at a time."""
     parsed = make_url(url)
-    if parsed.get_backend_name() != "sqlite":
-        return None
+    if parsed.get_backend_name() != "sqlite" or not _is_file(parsed):
+        return None  # an in-memory database is private to its connection: a twin would open another
     parsed = parsed.set(drivername="sqlite+pysqlite")
     _prepare_sqlite_file(parsed)
     engine = sqlalchemy.create_engine(parsed, json_serializer=_JSON_SERIALIZER)
@@ -120,16 +120,20 @@ def _configure_sqlite(engine: Engine, *, foreign_keys: bool) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
+def _is_file(url: URL) -> bool:
+    """Whether a SQLite URL names a plain file (not in-memory, not a URI the driver interprets)."""
+    return bool(url.database) and url.database != ":memory:" and url.query.get("uri") not in ("true", "1")
+
+
 def _prepare_sqlite_file(url: URL) -> None:
     """Create the folder of the database file, and refuse a path that cannot be a database file.
 
     Checked here rather than left to the driver: aiosqlite leaves a worker thread behind when its
     connect fails, which reports an error if the event loop ends first (a CLI run that fails).
     """
-    database = url.database
-    if not database or database == ":memory:" or url.query.get("uri") in ("true", "1"):
+    if not _is_file(url):
         return
-    path = Path(database).expanduser()
+    path = Path(str(url.database)).expanduser()
     if path.is_dir():
         raise StoreUnavailable(f"the database path {path} is a directory, not a file")
     parent = path.parent

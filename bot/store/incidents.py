@@ -162,7 +162,14 @@ class IncidentStore:
             async with self._store.writing() as session:
                 return await session.run_sync(apply)
         async with self._store.write_lock:
-            return await asyncio.to_thread(self._on_twin, apply)
+            writing = asyncio.ensure_future(asyncio.to_thread(self._on_twin, apply))
+            try:
+                return await asyncio.shield(writing)
+            except asyncio.CancelledError:
+                # The thread goes on to its commit or rollback: hold the lock until it has, or the next
+                # writer would meet its open transaction in SQLite's busy handler.
+                await asyncio.wait([writing])
+                raise
 
     def _on_twin(self, apply: Callable[[Session], Recorded]) -> Recorded:
         assert self._twin_writing is not None

@@ -733,7 +733,8 @@ class Store:
             return list(await session.exec(query))
 
 
-#: A caller's own write, run on the session of a store transaction so that both commit together.
+#: A caller's own write, run on the session of a store transaction so that both commit together. It
+#: writes on that session only: a Store write method would wait for the write lock its caller holds.
 WriteStep = Callable[[AsyncSession], Awaitable[None]]
 
 

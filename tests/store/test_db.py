@@ -15,8 +15,11 @@ from sqlalchemy.pool import ConnectionPoolEntry
 
 from bot.errors import StoreUnavailable
 from bot.store import InvalidValue, Store, Team, create_engine, mask_url, sqlite_url, upgrade
+from bot.store.db import create_sync_twin
 
 from .conftest import HOUR, T0
+
+PRAGMAS = ("journal_mode", "foreign_keys", "busy_timeout", "synchronous")
 
 
 async def test_pragmas_are_set_on_every_pooled_connection(store: Store) -> None:
@@ -159,3 +162,23 @@ async def test_datetimes_are_stored_in_utc_and_read_back_aware(store: Store, tea
     async with store.engine.connect() as connection:
         raw = (await connection.exec_driver_sql("SELECT started_at FROM runs")).scalar()
     assert raw == "2025-03-01 09:00:00.000000"
+
+
+def test_the_sync_twin_opens_the_same_file_with_the_same_settings(db_url: str) -> None:
+    twin = create_sync_twin(db_url)
+    assert twin is not None
+    try:
+        with twin.connect() as connection:
+            settings = [connection.exec_driver_sql(f"PRAGMA {name}").scalar() for name in PRAGMAS]
+            database = connection.exec_driver_sql("PRAGMA database_list").fetchall()[0][2]
+    finally:
+        twin.dispose()
+    assert settings == ["wal", 1, 5000, 1]  # synchronous=NORMAL is 1
+    assert Path(database) == Path(db_url.split("///", 1)[1])
+
+
+@pytest.mark.parametrize(
+    "url", ["sqlite+aiosqlite:///:memory:", "sqlite+aiosqlite://", "postgresql+asyncpg://kubecamp@db/kubecamp"]
+)
+def test_no_sync_twin_where_it_would_not_be_the_same_database(url: str) -> None:
+    assert create_sync_twin(url) is None
