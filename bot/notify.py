@@ -291,9 +291,10 @@ class Outbox:
                 self._progress.set()
             if pause > 0:
                 await _wait(self._wake, pause)
-                # Entries come in bursts (a publication round, a class at its 20-minute mark, lanes ending
-                # together): one look at the store for the whole burst, not one per entry.
-                await asyncio.sleep(self._gather_interval)
+                if self._wake.is_set():
+                    # Entries come in bursts (a publication round, a class at its 20-minute mark, lanes
+                    # ending together): one look at the store for the whole burst, not one per entry.
+                    await asyncio.sleep(self._gather_interval)
 
     async def _dispatch(self) -> bool:
         """Start a task for each destination with due entries that has none running; True if there
