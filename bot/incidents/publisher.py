@@ -12,7 +12,7 @@ The webhook only writes the store; this task turns every incident whose `version
 * once every alert has resolved, the resolution with the duration, and the thread renamed ✅ and
   archived.
 
-A round's entries and the record that it was published (`mark_published`: the version, and which
+A round's entries and the record that it was published (`IncidentStore.publishing`: the version, and which
 status of each alert has been announced) are written in one transaction (`Outbox.enqueue_all`): a crash
 keeps all of a round or none of it, so the next round neither says again nor leaves out what this one
 said. Keys make a round idempotent besides. On start everything unpublished is found again, so nothing

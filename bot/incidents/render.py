@@ -3,9 +3,9 @@
 The starter message of the incident's thread is one embed (status colour, title from alertname and
 namespace, a field per alert with its summary, the labels that tell the alerts apart, its runbook,
 since when) plus the buttons; it is re-rendered whole on every change and edited in place. Short
-messages in the thread say what changed. Plain dictionaries, no discord.py; `bot.limits` keeps them
-within Discord's limits on the way out (200 alerts become 24 fields and "… N more"; `alert_list` then
-names every alert in the thread).
+messages in the thread say what changed. Plain dictionaries, no discord.py. The embed holds the fields
+Discord shows (200 alerts become 24 fields and "… N more", `bot.limits.capped_fields`; `alert_list` then
+names every alert in the thread), and `bot.limits` fits every text on the way out.
 """
 
 from __future__ import annotations
