@@ -281,7 +281,7 @@ async def _deployment_available(kubectl: Kubectl, namespace: str, check: Any) ->
 
 async def _pod_field(kubectl: Kubectl, namespace: str, selector: str, path: str) -> list[str]:
     """A field of every container or pod the selector matches, space-separated as kubectl prints a list."""
-    return str(await _get(kubectl, namespace, "pods", "-l", selector, template=f"{{{path}}}")).split()
+    return (await _get(kubectl, namespace, "pods", "-l", selector, template=f"{{{path}}}") or "").split()
 
 
 async def _no_waiting_pods(kubectl: Kubectl, namespace: str, check: Any) -> bool:

@@ -399,7 +399,7 @@ async def test_stalled_and_abandoned_bodies_hold_up_no_one(store: Store) -> None
         assert await _health(hook) == 200
         other = notification(groupKey='{}:{alertname="Other"}', fingerprint="0123")
         assert (await hook.post(other))[0] == 200
-        assert loop.time() - began < body_timeout / 2 and not stalled.done()
+        assert not stalled.done()  # served while the stalled requests still wait for their bodies
 
         answers = await stalled
         assert loop.time() - began >= body_timeout

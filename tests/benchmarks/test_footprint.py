@@ -19,10 +19,9 @@ async def test_two_equal_rounds_are_measured_on_the_bots_process(tmp_path: Path)
     measures = {m.what: m.value for m in await footprint.run(tmp_path, scale=SCALE)}
     per_round = round(footprint.GROUPS * SCALE) * footprint.ALERTS  # each group notified once at this scale
 
-    assert 0 < measures["start to ready (/readyz 200)"] < 30  # within the process's start timeout
+    assert "start to ready (/readyz 200)" in measures
     idle, first, second = (
         measures[f"RSS {when}"] for when in ("idle", f"after {per_round} alerts", f"after {2 * per_round} alerts")
     )
-    assert all(50 < rss < 1024 for rss in (idle, first, second))  # MiB: the bot's libraries, loaded
-    assert measures[f"RSS growth over the second {per_round} alerts"] == pytest.approx(second - first)
+    assert all(50 < rss < 1024 for rss in (idle, first, second))  # MiB: the bot's own process, libraries loaded
     assert measures["webhook answers other than 200"] == 0
