@@ -1,5 +1,6 @@
-"""The 20-minute mark of a class: the jobs the scheduler plans for it, results before hints across teams,
-and a hint job that posts an earlier hint the automatic verification could not post.
+"""The 20-minute mark of a class: the jobs the scheduler plans for it, results before hints across teams
+(and none for a run that ended meanwhile), and a hint job that posts an earlier hint the automatic
+verification could not post.
 
 The real App against the Discord emulator and the emulated cluster (tests/discord/live.py); the jobs
 are run by calling `ChallengeFlow.on_due` as the scheduler does when they come due.
@@ -72,3 +73,18 @@ async def test_a_hint_job_posts_an_earlier_hint_still_unposted(live_class: Class
     assert sorted((h.scenario_id, h.level) for h in posted) == [("image-pull", 0), ("image-pull", 1)]
     await live.discord.wait_until(lambda: len(titles(live, "blue")) == 2, 10, "two hints")
     assert [("Hint 1/3" in t, "Hint 2/3" in t) for t in titles(live, "blue")] == [(True, False), (False, True)]
+
+
+async def test_a_run_stopped_while_its_hints_wait_gets_none(live_class: Class) -> None:
+    live = live_class
+    blue, red = await start(live, "blue", "red")
+    live.clock.offset = timedelta(minutes=20)
+    live.kube.hang(resource="pods", namespace="kubecamp-red")  # red's verification holds everyone's hints
+    jobs = [asyncio.create_task(live.app.flow.on_due(r.run.id, Due.AUTO_VERIFY)) for r in (blue, red)]
+    await live.discord.wait_until(lambda: AUTO_TITLE in "".join(titles(live, "blue")), 10, "blue's results")
+    await live.app.flow.stop("blue")
+
+    live.kube.clear_faults()
+    await asyncio.gather(*jobs)
+    assert await live.app.store.hints_posted(blue.run.id) == []
+    assert len(await live.app.store.hints_posted(red.run.id)) == 4
