@@ -1,15 +1,121 @@
-"""Fixtures of the incident tests: the outbox on FakeDiscord (the notify tests' own), and team blue, whose
-namespace the captured Alertmanager bodies are in."""
+"""Fixtures of the incident tests: the outbox on FakeDiscord (the notify tests' own), team blue, whose
+namespace the captured Alertmanager bodies are in, and `make_bench`: the publisher and the service on them."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 
+from bot.incidents.publisher import IncidentPublisher
+from bot.incidents.service import IncidentService, Silencer
+from bot.notify import Outbox
 from bot.store import Store, Team
-from tests.notify.conftest import discord, make_outbox, outbox  # noqa: F401  (fixtures, registered by import)
+from bot.store.incidents import IncidentStore
+from bot.store.models import Incident
+from tests.notify.conftest import FakeDiscord, Posted, discord, make_outbox, outbox  # noqa: F401  (fixtures, registered by import)
 
 #: The channel of team blue.
 TEAM_CHANNEL = 2001
+#: The channel of the incidents of no team.
+ALERTS_CHANNEL = 3001
+#: Seconds a test waits for the outbox to deliver everything.
+DRAIN = 10.0
 
 
 @pytest.fixture
 async def blue(store: Store) -> Team:
     return await store.create_team("Blue Whales", "kubecamp-blue", role_id=1001, channel_id=TEAM_CHANNEL)
+
+
+def real_clock() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class Bench:
+    store: Store
+    incidents: IncidentStore
+    outbox: Outbox
+    discord: FakeDiscord
+    publisher: IncidentPublisher
+    service: IncidentService
+
+    async def drain(self) -> None:
+        assert await self.outbox.drain(DRAIN), "the outbox did not drain"
+
+    async def publish(self) -> None:
+        """Publish what is due and deliver it."""
+        await self.publisher.publish_due()
+        await self.drain()
+
+    async def incident(self, incident_id: int = 1) -> Incident:
+        incident = await self.incidents.get(incident_id)
+        assert incident is not None
+        return incident
+
+    async def thread(self, incident_id: int = 1) -> int:
+        thread = await self.publisher.thread_id(incident_id)
+        assert thread is not None, f"incident #{incident_id} has no thread"
+        return thread
+
+    async def said(self, incident_id: int = 1) -> list[str]:
+        """What was said in the incident's thread (after the outbox delivered it)."""
+        await self.drain()
+        return self.discord.contents(await self.thread(incident_id))
+
+    def starter(self, thread: int) -> Posted:
+        [posted] = [m for m in self.discord.messages if m.thread_id == thread]
+        return posted
+
+    def edits(self, posted: Posted) -> list[dict[str, Any]]:
+        return [p for c, m, p in self.discord.edits if (c, m) == (posted.channel_id, posted.message_id)]
+
+    def shown(self, posted: Posted) -> dict[str, Any]:
+        """The starter message as Discord shows it now: the original with its edits applied."""
+        current = dict(posted.payload)
+        for edit in self.edits(posted):
+            current.update(edit)
+        return current
+
+
+MakeBench = Callable[..., Bench]
+
+
+@pytest.fixture
+async def make_bench(store: Store, outbox: Outbox, discord: FakeDiscord) -> AsyncIterator[MakeBench]:  # noqa: F811
+    """Benches on the test's store and outbox; every publisher is closed after the test. The publisher offers
+    the silence buttons when the service has a `silencer` (or as `silences` says)."""
+    publishers: list[IncidentPublisher] = []
+
+    def build(
+        silencer: Silencer | None = None,
+        *,
+        clock: Callable[[], datetime] = real_clock,
+        alerts_channel: int | None = ALERTS_CHANNEL,
+        incidents: IncidentStore | None = None,
+        **options: Any,
+    ) -> Bench:
+        incidents = incidents or IncidentStore(store)
+        options.setdefault("edit_interval", 0.0)
+        options.setdefault("silences", silencer is not None)
+        publisher = IncidentPublisher(
+            incidents=incidents, store=store, outbox=outbox, lang="en", clock=clock, **options
+        )
+        publishers.append(publisher)
+        service = IncidentService(
+            incidents=incidents,
+            publisher=publisher,
+            silencer=silencer,
+            lang="en",
+            clock=clock,
+            alerts_channel=alerts_channel,
+        )
+        return Bench(store, incidents, outbox, discord, publisher, service)
+
+    yield build
+    for publisher in publishers:
+        await publisher.aclose()

@@ -14,11 +14,11 @@ MAX_CONTEXTS per publish, and its failure stops nothing; the publishing loop sur
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import json
 import re
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -28,21 +28,16 @@ import sqlalchemy as sa
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.errors import StoreUnavailable
-from bot.incidents.publisher import MAX_CONTEXTS, IncidentPublisher, thread_key
-from bot.incidents.service import IncidentService
-from bot.notify import Outbox
+from bot.incidents.publisher import MAX_CONTEXTS, thread_key
 from bot.store import Store, Team
 from bot.store.incidents import IncidentStore
 from bot.store.models import AlertStatus, Incident, IncidentStatus
-from tests.incidents.conftest import TEAM_CHANNEL
-from tests.notify.conftest import FakeDiscord, Posted
+from tests.incidents.conftest import ALERTS_CHANNEL, TEAM_CHANNEL, Bench, MakeBench, real_clock
 
 PAYLOADS = Path(__file__).parent / "payloads"
 ALERT = "KubecampImagePullFailing"
 BLUE = "kubecamp-blue"  # the namespace of the captured bodies, and of the team below
 GREEN = "kubecamp-green"  # a namespace no team owns
-ALERTS_CHANNEL = 3001
-DRAIN = 10.0
 GO_ZERO = "0001-01-01T00:00:00Z"
 #: When Alertmanager sent the captured firing bodies (group_wait after the alerts' startsAt).
 CAPTURED_AT = datetime(2026, 11, 22, 1, 39, 10, 912000, tzinfo=UTC)
@@ -131,86 +126,13 @@ class Clock:
         self.now += timedelta(**delta)
 
 
-def real_clock() -> datetime:
-    return datetime.now(UTC)
-
-
-@dataclass
-class Bench:
-    store: Store
-    incidents: IncidentStore
-    outbox: Outbox
-    discord: FakeDiscord
-    publisher: IncidentPublisher
-    service: IncidentService
-
-    async def drain(self) -> None:
-        assert await self.outbox.drain(DRAIN), "the outbox did not drain"
-
-    async def publish(self) -> None:
-        """Publish what is due and deliver it."""
-        await self.publisher.publish_due()
-        await self.drain()
-
-    async def incident(self, incident_id: int = 1) -> Incident:
-        incident = await self.incidents.get(incident_id)
-        assert incident is not None
-        return incident
-
-    async def thread(self, incident_id: int = 1) -> int:
-        thread = await self.publisher.thread_id(incident_id)
-        assert thread is not None, f"incident #{incident_id} has no thread"
-        return thread
-
-    def starter(self, thread: int) -> Posted:
-        [posted] = [m for m in self.discord.messages if m.thread_id == thread]
-        return posted
-
-    def edits(self, posted: Posted) -> list[dict[str, Any]]:
-        return [p for c, m, p in self.discord.edits if (c, m) == (posted.channel_id, posted.message_id)]
-
-    def shown(self, posted: Posted) -> dict[str, Any]:
-        """The starter message as Discord shows it now: the original with its edits applied."""
-        current = dict(posted.payload)
-        for edit in self.edits(posted):
-            current.update(edit)
-        return current
-
-
 Make = Callable[..., Bench]
 
 
 @pytest.fixture
-async def make(store: Store, outbox: Outbox, discord: FakeDiscord) -> AsyncIterator[Make]:
-    """Benches on the test's store and outbox; every publisher is closed after the test."""
-    publishers: list[IncidentPublisher] = []
-
-    def build(
-        *,
-        clock: Callable[[], datetime] = real_clock,
-        alerts_channel: int | None = ALERTS_CHANNEL,
-        incidents: IncidentStore | None = None,
-        **options: Any,
-    ) -> Bench:
-        incidents = incidents or IncidentStore(store)
-        options.setdefault("edit_interval", 0.0)
-        publisher = IncidentPublisher(
-            incidents=incidents, store=store, outbox=outbox, lang="en", clock=clock, silences=True, **options
-        )
-        publishers.append(publisher)
-        service = IncidentService(
-            incidents=incidents,
-            publisher=publisher,
-            silencer=None,
-            lang="en",
-            clock=clock,
-            alerts_channel=alerts_channel,
-        )
-        return Bench(store, incidents, outbox, discord, publisher, service)
-
-    yield build
-    for publisher in publishers:
-        await publisher.aclose()
+def make(make_bench: MakeBench) -> Make:
+    """Benches whose starter messages carry the silence buttons, as with Alertmanager configured."""
+    return functools.partial(make_bench, silences=True)
 
 
 async def eventually(check: Callable[[], Awaitable[bool]], what: str, timeout: float = 10.0) -> None:  # noqa: ASYNC109

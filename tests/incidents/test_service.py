@@ -14,10 +14,10 @@ threads.
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import uuid
 from collections.abc import AsyncIterator, Callable, Mapping
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -26,22 +26,18 @@ import pytest
 
 from bot.errors import StoreUnavailable
 from bot.i18n import Message
-from bot.incidents.publisher import IncidentPublisher
-from bot.incidents.service import IncidentRefused, IncidentService
+from bot.incidents.service import IncidentRefused
 from bot.incidents.silences import Alertmanager
 from bot.markup import stamp
-from bot.notify import Outbox
 from bot.store import Store, Team
 from bot.store.incidents import IncidentStore
 from bot.store.models import Incident, IncidentStatus
-from tests.notify.conftest import FakeDiscord
+from tests.incidents.conftest import Bench, MakeBench
 from tests.peers.fixtures import StartAlertmanager
 from tests.peers.processes import AlertmanagerProcess, WebhookReceiver
 
 PAYLOADS = Path(__file__).parent / "payloads"
 ALERT = "KubecampImagePullFailing"
-ALERTS_CHANNEL = 3001
-DRAIN = 10.0
 #: firing_three.json's commonLabels: what its silence matches.
 COMMON = {"alertname": ALERT, "container": "frontend", "namespace": "kubecamp-blue", "severity": "warning"}
 COMMENT = f"kubecamp-bot: incident #1 ({ALERT} · kubecamp-blue)"
@@ -62,44 +58,6 @@ def refused(error: pytest.ExceptionInfo[IncidentRefused]) -> Message:
     return error.value.message
 
 
-@dataclass
-class Bench:
-    store: Store
-    incidents: IncidentStore
-    outbox: Outbox
-    discord: FakeDiscord
-    publisher: IncidentPublisher
-    service: IncidentService
-
-    async def publish(self) -> None:
-        await self.publisher.publish_due()
-        await self.drain()
-
-    async def drain(self) -> None:
-        assert await self.outbox.drain(DRAIN), "the outbox did not drain"
-
-    async def incident(self, incident_id: int = 1) -> Incident:
-        incident = await self.incidents.get(incident_id)
-        assert incident is not None
-        return incident
-
-    async def said(self, incident_id: int = 1) -> list[str]:
-        """What was said in the incident's thread (after the outbox delivered it)."""
-        await self.drain()
-        thread = await self.publisher.thread_id(incident_id)
-        assert thread is not None
-        return self.discord.contents(thread)
-
-    def starter(self, incident_id: int = 1) -> dict[str, Any]:
-        """The starter message of the first thread as Discord shows it now (its edits applied)."""
-        [posted] = [m for m in self.discord.messages if m.thread_id is not None]
-        shown = dict(posted.payload)
-        for channel, message, payload in self.discord.edits:
-            if (channel, message) == (posted.channel_id, posted.message_id):
-                shown.update(payload)
-        return shown
-
-
 Make = Callable[..., Bench]
 
 
@@ -118,34 +76,9 @@ async def client(alertmanager: AlertmanagerProcess) -> AsyncIterator[Alertmanage
 
 
 @pytest.fixture
-async def make(store: Store, outbox: Outbox, discord: FakeDiscord, blue: Team) -> AsyncIterator[Make]:
-    publishers: list[IncidentPublisher] = []
-
-    def build(silencer: Alertmanager | None, *, incidents: IncidentStore | None = None) -> Bench:
-        incidents = incidents or IncidentStore(store)
-        publisher = IncidentPublisher(
-            incidents=incidents,
-            store=store,
-            outbox=outbox,
-            lang="en",
-            clock=now,
-            silences=silencer is not None,
-            edit_interval=0.0,
-        )
-        publishers.append(publisher)
-        service = IncidentService(
-            incidents=incidents,
-            publisher=publisher,
-            silencer=silencer,
-            lang="en",
-            clock=now,
-            alerts_channel=ALERTS_CHANNEL,
-        )
-        return Bench(store, incidents, outbox, discord, publisher, service)
-
-    yield build
-    for publisher in publishers:
-        await publisher.aclose()
+def make(make_bench: MakeBench, blue: Team) -> Make:
+    """Benches whose service silences through the given Alertmanager (or none), team blue enrolled."""
+    return functools.partial(make_bench, clock=now)
 
 
 @pytest.fixture
@@ -180,7 +113,7 @@ async def test_the_first_acknowledgement_is_said_in_the_thread_and_a_second_is_r
     assert (incident.acknowledged_by, incident.version) == ("Lee", version + 1)
     assert await bench.said() == ["👀 Lee acknowledged this incident."]
     await bench.publish()
-    starter = bench.starter()
+    starter = bench.shown(bench.starter(await bench.thread()))
     assert "👀 Acknowledged by Lee" in starter["embeds"][0]["description"]
     [[ack]] = [row["components"] for row in starter["components"]]
     assert ack["custom_id"] == "kubecamp:incident:1:ack" and ack["disabled"] is True
@@ -229,7 +162,8 @@ async def test_a_silence_matches_the_common_labels_for_the_hours_asked_and_unsil
         f"🔕 Instructor Kim silenced this for 4 h (until {until}). Alertmanager silence `{silence['id']}`"
     ]
     await firing.publish()
-    assert [c["custom_id"] for c in firing.starter()["components"][0]["components"]] == [
+    starter = firing.shown(firing.starter(await firing.thread()))
+    assert [c["custom_id"] for c in starter["components"][0]["components"]] == [
         "kubecamp:incident:1:ack",
         "kubecamp:incident:1:unsilence",
     ]
