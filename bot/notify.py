@@ -179,7 +179,7 @@ class Outbox:
         """
         kind_value = _kind(kind)
         _check_payload(kind_value, payload)
-        entry, created = await self._store.enqueue_outbox(
+        written = await self._store.enqueue_outbox(
             dedupe_key=dedupe_key,
             kind=kind_value,
             payload=payload,
@@ -189,12 +189,7 @@ class Outbox:
             edit_of=edit_of,
             thread_of=thread_of,
         )
-        if created:
-            self.stats.enqueued += 1
-            self._wake.set()
-        else:
-            self.stats.duplicates += 1
-            log.debug("outbox: %r is already enqueued (#%d)", dedupe_key, entry.id)
+        [entry] = self._taken([written])
         return entry
 
     async def enqueue_all(
@@ -204,12 +199,18 @@ class Outbox:
         same session): either all of it is kept or none, so a crash cannot keep half of what belongs together."""
         for item in items:
             _check_payload(_kind(item.kind), item.payload)
-        written = await self._store.enqueue_outbox_all(items, at=self._clock(), then=then)
-        created = sum(new for _, new in written)
-        self.stats.enqueued += created
-        self.stats.duplicates += len(written) - created
-        if created:
-            self._wake.set()
+        return self._taken(await self._store.enqueue_outbox_all(items, at=self._clock(), then=then))
+
+    def _taken(self, written: Sequence[tuple[OutboxEntry, bool]]) -> list[OutboxEntry]:
+        """The entries the store kept, each new or already there under its key: counted, and the sender
+        woken if any is new."""
+        for entry, created in written:
+            if created:
+                self.stats.enqueued += 1
+                self._wake.set()
+            else:
+                self.stats.duplicates += 1
+                log.debug("outbox: %r is already enqueued (#%d)", entry.dedupe_key, entry.id)
         return [entry for entry, _ in written]
 
     async def backlog(self) -> tuple[int, timedelta | None]:
