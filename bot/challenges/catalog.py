@@ -84,7 +84,12 @@ class ScenarioSpec(_Strict):
     symptoms: Text
     time_box: Duration
     points: int = Field(ge=0, le=1000)
+    #: The seed's diagnosis steps (진단 과정), one per line; part of the briefing.
+    diagnosis: Text | None = None
     scope: Literal["namespace", "cluster"] = "namespace"
+    #: A folder with a good revision, applied (and rolled out) before `manifests`, so that
+    #: `kubectl rollout undo` and `rollout history` have a revision to go back to.
+    previous: str | None = None
     manifests: str
     solution: str
     checks: list[Any] = Field(min_length=1)
@@ -105,6 +110,8 @@ class ChallengeSpec(_Strict):
     source: str | None = None
     time_limit: Duration
     hints_after: Duration = timedelta(minutes=20)
+    #: What a failed check tells before the hints say more: the symptom only, or the diagnosis too.
+    feedback: Literal["symptom", "diagnosis"] = "symptom"
     tiers: list[Tier] = Field(default_factory=_default_tiers, min_length=1)
     scenarios: list[ScenarioSpec] = Field(min_length=1)
 

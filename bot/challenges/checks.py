@@ -39,8 +39,12 @@ class Status(StrEnum):
 
 @dataclass(frozen=True)
 class Outcome:
+    """`message` is the symptom, what `kubectl get/describe` shows, and is always shown; `diagnosis`
+    names the field and the bound, and is shown only once the scenario's hints reach that far."""
+
     status: Status
     message: Message
+    diagnosis: Message | None = None
 
     @classmethod
     def ok(cls, message_key: str, /, **params: Any) -> Outcome:
@@ -58,6 +62,10 @@ class CheckSpec(BaseModel):
     check_name: ClassVar[str]
     kinds: ClassVar[tuple[str, ...]]
 
+    #: A guard keeps passing while the scenario is broken: it pins what the fix must not break
+    #: (the Deployment behind a mis-set HPA). Students are told so.
+    guard: bool = False
+
     def evaluate(self, snapshot: Snapshot) -> Outcome:
         try:
             return self.run(snapshot)
@@ -70,7 +78,7 @@ class CheckSpec(BaseModel):
         raise NotImplementedError
 
     def args(self) -> dict[str, Any]:
-        return self.model_dump(mode="json", exclude_none=True)
+        return self.model_dump(mode="json", exclude_none=True, exclude={"guard"})
 
 
 REGISTRY: dict[str, type[CheckSpec]] = {}

@@ -58,9 +58,21 @@ class CheckResult:
     args: dict[str, Any]
     status: Status
     message: Message
+    diagnosis: Message | None = None
+    guard: bool = False
 
     def to_json(self) -> dict[str, Any]:
-        return {"check": self.check, "args": self.args, "status": self.status.value, "message": self.message.to_json()}
+        data: dict[str, Any] = {
+            "check": self.check,
+            "args": self.args,
+            "status": self.status.value,
+            "message": self.message.to_json(),
+        }
+        if self.diagnosis is not None:
+            data["diagnosis"] = self.diagnosis.to_json()
+        if self.guard:
+            data["guard"] = True
+        return data
 
 
 @dataclass(frozen=True)
@@ -299,7 +311,9 @@ class RunService:
             ScenarioResult(
                 scenario_id=scenario.id,
                 checks=tuple(
-                    CheckResult(check.check_name, check.args(), outcome.status, outcome.message)
+                    CheckResult(
+                        check.check_name, check.args(), outcome.status, outcome.message, outcome.diagnosis, check.guard
+                    )
                     for check in scenario.checks
                     for outcome in [check.evaluate(snapshot)]
                 ),
