@@ -112,7 +112,6 @@ async def build(settings: Settings, *, clock: Callable[[], datetime] = utcnow) -
         catalog=catalog,
         store=store,
         cluster=cluster,
-        cluster_shared=settings.kube.shared,
         clock=clock,
         metrics=metrics,
     )

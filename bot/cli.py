@@ -22,7 +22,8 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from bot import logs
-from bot.challenges.catalog import Catalog, load_catalog
+from bot.challenges import scoring
+from bot.challenges.catalog import Catalog, Challenge, load_catalog
 from bot.challenges.render import MARK
 from bot.challenges.runs import ChallengeUnavailable, RunService, StartReport, StatusReport, VerifyReport
 from bot.cluster import Cluster
@@ -149,8 +150,8 @@ async def _dispatch(args: argparse.Namespace, settings: Settings, out: _Output) 
             request_timeout=settings.kube.timeout_seconds,
         )
         stack.push_async_callback(cluster.close)
-        service = RunService(catalog=catalog, store=store, cluster=cluster, cluster_shared=settings.kube.shared)
-        return await _challenge(args, service, out)
+        service = RunService(catalog=catalog, store=store, cluster=cluster)
+        return await _challenge(args, service, catalog, out)
     raise AssertionError(args.command)  # pragma: no cover - argparse allows only the commands above
 
 
@@ -186,10 +187,10 @@ async def _team(args: argparse.Namespace, settings: Settings, store: Store, out:
     return EXIT_OK
 
 
-async def _challenge(args: argparse.Namespace, service: RunService, out: _Output) -> int:
+async def _challenge(args: argparse.Namespace, service: RunService, catalog: Catalog, out: _Output) -> int:
     actions: dict[str, Callable[[], Awaitable[int]]] = {
         "start": lambda: _start(service, args.team, args.challenge, out),
-        "verify": lambda: _verify(service, args.team, args.challenge, out),
+        "verify": lambda: _verify(service, catalog, args.team, args.challenge, out),
         "status": lambda: _status(service, args.team, args.challenge, out),
         "stop": lambda: _stop(service, args.team, args.challenge, out),
     }
@@ -201,9 +202,9 @@ async def _start(service: RunService, team: str, challenge: int, out: _Output) -
     return EXIT_OK
 
 
-async def _verify(service: RunService, team: str, challenge: int | None, out: _Output) -> int:
+async def _verify(service: RunService, catalog: Catalog, team: str, challenge: int | None, out: _Output) -> int:
     report = await service.verify(team, challenge)
-    out.verify(report)
+    out.verify(report, catalog.get(report.run.challenge_id))
     return EXIT_OK if report.all_passed else EXIT_FAILING
 
 
@@ -279,7 +280,7 @@ class _Output:
             },
         )
 
-    def verify(self, report: VerifyReport) -> None:
+    def verify(self, report: VerifyReport, challenge: Challenge) -> None:
         lines = []
         for result in report.results:
             lines.append(f"{MARK[result.status]} {result.scenario_id}")
@@ -288,7 +289,7 @@ class _Output:
             run = report.ended
             lines.append(
                 f"run {run.status}: {clock(timedelta(seconds=run.elapsed_seconds or 0))}, "
-                f"tier {run.tier_percent}%, {run.points} points"
+                f"tier {run.tier_percent}%, {run.points}/{scoring.plan_of(challenge, run).total_points} points"
             )
         self._emit(
             "\n".join(lines),

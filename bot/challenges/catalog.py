@@ -186,13 +186,6 @@ class Challenge:
     def kinds(self) -> frozenset[str]:
         return frozenset(kind for scenario in self.scenarios for kind in scenario.kinds)
 
-    def tier_for(self, elapsed: timedelta) -> int:
-        """The percent of the first tier the elapsed time falls within; 0 past the last one."""
-        for tier in self.spec.tiers:
-            if elapsed <= tier.within:
-                return tier.percent
-        return 0
-
     @property
     def total_points(self) -> int:
         return sum(s.spec.points for s in self.scenarios)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+from bot.challenges import scoring
 from bot.challenges.catalog import Challenge
 from bot.challenges.checks import Status
 from bot.challenges.runs import HintDue, ScenarioResult, StartReport, StatusReport, Trigger, VerifyReport
@@ -118,7 +119,7 @@ def _ended_detail(run: Run, challenge: Challenge, lang: Lang) -> str:
         elapsed=clock(timedelta(seconds=run.elapsed_seconds or 0)),
         tier=run.tier_percent or 0,
         points=run.points or 0,
-        total=challenge.total_points,
+        total=scoring.plan_of(challenge, run).total_points,
     )
 
 

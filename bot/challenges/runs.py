@@ -188,14 +188,12 @@ class RunService:
         catalog: Catalog,
         store: Store,
         cluster: Cluster,
-        cluster_shared: bool = True,
         clock: Callable[[], datetime] = utcnow,
         metrics: Metrics | None = None,
     ) -> None:
         self._catalog = catalog
         self._store = store
         self._cluster = cluster
-        self._cluster_shared = cluster_shared
         self._clock = clock
         self._metrics = metrics or Metrics()
 
@@ -217,10 +215,14 @@ class RunService:
         return await self._store.runs_for_team(team.id)
 
     def _runnable(self, challenge: Challenge) -> tuple[list[Scenario], dict[str, Message]]:
+        """The scenarios a run deploys, and why the others are skipped. A cluster-scope scenario
+        breaks a node's files (a static Pod on the control plane): applied through the API into a
+        team's namespace it would be a different, and dangerous, object. Until teams have clusters
+        of their own it is always skipped, and left out of the run's points and time (scoring.plan)."""
         runnable: list[Scenario] = []
         skipped: dict[str, Message] = {}
         for scenario in challenge.scenarios:
-            if scenario.spec.scope == "cluster" and self._cluster_shared:
+            if scenario.spec.scope == "cluster":
                 skipped[scenario.id] = Message("run.skipped_cluster_scope", {"scenario": scenario.id})
             else:
                 runnable.append(scenario)
@@ -250,7 +252,7 @@ class RunService:
                 team_id=team.id,
                 challenge_id=challenge.id,
                 started_at=started,
-                deadline=started + challenge.spec.time_limit,
+                deadline=started + scoring.plan(challenge, skipped).time_limit,
                 scenario_ids=[s.id for s in scenarios],
                 skipped={sid: message.key for sid, message in skipped.items()},
             )
@@ -332,12 +334,15 @@ class RunService:
         newly_solved = tuple(s.scenario_id for s in new_states if s.status == "solved" and s.scenario_id not in before)
         ended: Run | None = None
         if all(r.status is Status.PASS for r in results):
-            score = scoring.finished(challenge, {s.id for s in active}, now - run.started_at)
+            score = scoring.finished(scoring.plan_of(challenge, run), {s.id for s in active}, now - run.started_at)
             ended = await self._end(run, "finished", now, score)
         elif trigger is Trigger.FINAL or now >= run.deadline:
             solved = {s.scenario_id for s in new_states if s.status == "solved"}
             ended = await self._end(
-                run, "expired", now, scoring.expired(challenge, solved, run.deadline - run.started_at)
+                run,
+                "expired",
+                now,
+                scoring.expired(scoring.plan_of(challenge, run), solved, run.deadline - run.started_at),
             )
         return VerifyReport(
             run=run,
