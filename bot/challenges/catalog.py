@@ -151,6 +151,8 @@ class Scenario:
     checks: tuple[CheckSpec, ...]
     manifests: tuple[Manifest, ...]
     solution: tuple[Manifest, ...]
+    #: The good revision applied before `manifests` (empty: none); its objects are among `manifests`.
+    previous: tuple[Manifest, ...] = ()
 
     @property
     def id(self) -> str:
@@ -321,9 +323,30 @@ def load_challenge(folder: Path) -> Challenge:
                 raise ScenarioInvalid(str(path), f"{prefix}.checks[{check_index}]", str(exc)) from exc
         manifests = _load_manifests(folder / scenario_spec.manifests, path, f"{prefix}.manifests", scenario_spec.scope)
         solution = _load_manifests(folder / scenario_spec.solution, path, f"{prefix}.solution", scenario_spec.scope)
-        scenarios.append(Scenario(spec=scenario_spec, checks=tuple(checks), manifests=manifests, solution=solution))
+        previous: tuple[Manifest, ...] = ()
+        if scenario_spec.previous is not None:
+            previous = _load_manifests(folder / scenario_spec.previous, path, f"{prefix}.previous", scenario_spec.scope)
+            _refuse_unknown_revisions(previous, manifests)
+        scenarios.append(
+            Scenario(
+                spec=scenario_spec, checks=tuple(checks), manifests=manifests, solution=solution, previous=previous
+            )
+        )
     _refuse_shared_objects(scenarios, path)
     return Challenge(spec=spec, folder=folder, scenarios=tuple(scenarios))
+
+
+def _refuse_unknown_revisions(previous: tuple[Manifest, ...], manifests: tuple[Manifest, ...]) -> None:
+    """A previous revision is an earlier state of the broken objects, never an object of its own
+    (it would outlive nothing the run tracks as the scenario's)."""
+    broken = {m.ref for m in manifests}
+    for manifest in previous:
+        if manifest.ref not in broken:
+            raise ScenarioInvalid(
+                str(manifest.path),
+                "metadata.name",
+                f"{manifest.ref} is not in the scenario's manifests; previous holds earlier revisions of them",
+            )
 
 
 def _refuse_shared_objects(scenarios: list[Scenario], path: Path) -> None:

@@ -18,6 +18,7 @@ from typing import Any
 from bot.challenges import scoring
 from bot.challenges.catalog import Catalog, Challenge, Hint, Scenario
 from bot.challenges.checks import Status
+from bot.challenges.deploy import apply_scenario
 from bot.cluster import Cluster
 from bot.errors import (
     ClusterError,
@@ -262,10 +263,12 @@ class RunService:
         applied: list[ObjectRef] = []
         try:
             for scenario in scenarios:
-                for manifest in scenario.manifests:
-                    ref = await self._cluster.apply(team.namespace, manifest.body)
+
+                async def record(ref: ObjectRef, scenario_id: str = scenario.id) -> None:
                     applied.append(ref)
-                    await self._store.record_applied(run.id, [_applied_json(ref, scenario.id)])
+                    await self._store.record_applied(run.id, [_applied_json(ref, scenario_id)])
+
+                await apply_scenario(self._cluster, team.namespace, scenario, on_applied=record)
         except ClusterError:
             # Leave nothing half-applied: remove what went in, and end the run with the record of it.
             await self._teardown(team.namespace, applied)
