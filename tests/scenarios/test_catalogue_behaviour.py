@@ -1,6 +1,7 @@
 """Every namespaced scenario of the shipped catalogue, against the emulated cluster.
 
-The broken manifests are applied with the bot's own server-side apply; the behaviour simulator
+The broken state is built as a run builds it (`apply_scenario`: a previous revision, then the broken
+manifests, with the bot's own server-side apply); the behaviour simulator
 derives pod, deployment, PVC and endpoint status from them; the scenario's checks must fail with
 the reasons below. Then the solution is applied as a student would (kubectl apply; an object whose
 immutable fields changed is deleted and created again) and every check must pass.
@@ -14,6 +15,7 @@ import pytest
 
 from bot.challenges.catalog import Catalog, Scenario, load_catalog
 from bot.challenges.checks import Status
+from bot.challenges.deploy import apply_scenario
 from bot.cluster import Cluster
 from bot.errors import ApplyFailed
 from bot.i18n import render
@@ -59,6 +61,11 @@ async def reasons(cluster: Cluster, scenario: Scenario) -> list[tuple[Status, st
 
 
 async def apply_like_a_student(cluster: Cluster, scenario: Scenario) -> None:
+    # Where the hints say roll back, the student does that first: the good revision's template
+    # (what `kubectl rollout undo` restores) frees the nodes the broken Pods hold, so the fixed
+    # strategy's surge Pods can schedule.
+    for manifest in scenario.previous:
+        await cluster.apply(NAMESPACE, manifest.body)
     try:
         for manifest in scenario.solution:
             await cluster.apply(NAMESPACE, manifest.body)
@@ -76,8 +83,7 @@ async def test_broken_state_fails_and_solution_passes(
     cluster: Cluster, kube_cluster: KubeCluster, challenge_id: int, scenario_id: str
 ) -> None:
     scenario = CATALOG.get(challenge_id).scenario(scenario_id)
-    for manifest in scenario.manifests:
-        await cluster.apply(NAMESPACE, manifest.body)
+    await apply_scenario(cluster, NAMESPACE, scenario)
 
     broken = await reasons(cluster, scenario)
     assert any(status is Status.FAIL for status, _ in broken), broken
