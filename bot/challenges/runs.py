@@ -131,6 +131,21 @@ def timeline(challenge: Challenge, run: Run) -> list[TimelineEntry]:
     return sorted(entries)
 
 
+def runnable(challenge: Challenge) -> tuple[list[Scenario], dict[str, Message]]:
+    """The scenarios a run deploys, and why the others are skipped. A cluster-scope scenario
+    breaks a node's files (a static Pod on the control plane): applied through the API into a
+    team's namespace it would be a different, and dangerous, object. Until teams have clusters
+    of their own it is always skipped, and left out of the run's points and time (scoring.plan)."""
+    kept: list[Scenario] = []
+    skipped: dict[str, Message] = {}
+    for scenario in challenge.scenarios:
+        if scenario.spec.scope == "cluster":
+            skipped[scenario.id] = Message("run.skipped_cluster_scope", {"scenario": scenario.id})
+        else:
+            kept.append(scenario)
+    return kept, skipped
+
+
 @dataclass(frozen=True)
 class VerifyReport:
     run: Run
@@ -215,20 +230,6 @@ class RunService:
     async def runs_of(self, team: Team) -> list[Run]:
         return await self._store.runs_for_team(team.id)
 
-    def _runnable(self, challenge: Challenge) -> tuple[list[Scenario], dict[str, Message]]:
-        """The scenarios a run deploys, and why the others are skipped. A cluster-scope scenario
-        breaks a node's files (a static Pod on the control plane): applied through the API into a
-        team's namespace it would be a different, and dangerous, object. Until teams have clusters
-        of their own it is always skipped, and left out of the run's points and time (scoring.plan)."""
-        runnable: list[Scenario] = []
-        skipped: dict[str, Message] = {}
-        for scenario in challenge.scenarios:
-            if scenario.spec.scope == "cluster":
-                skipped[scenario.id] = Message("run.skipped_cluster_scope", {"scenario": scenario.id})
-            else:
-                runnable.append(scenario)
-        return runnable, skipped
-
     # --- start --------------------------------------------------------------------------------
 
     async def start(self, team_name: str, challenge_id: int) -> StartReport:
@@ -237,7 +238,7 @@ class RunService:
         challenge = self._catalog.get(challenge_id)
         if await self._store.active_run(team.id, challenge.id) is not None:
             raise RunConflict(f"team {team.name!r} already has an active run of challenge {challenge.id}")
-        scenarios, skipped = self._runnable(challenge)
+        scenarios, skipped = runnable(challenge)
         if not scenarios:
             raise ChallengeUnavailable(Message("run.only_cluster_scope", {"challenge": challenge.id}))
         needed = {KINDS[(m.body["apiVersion"], m.body["kind"])] for s in scenarios for m in s.manifests}
