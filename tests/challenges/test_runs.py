@@ -19,6 +19,7 @@ from bot.errors import ClusterUnavailable, NamespaceNotManaged, NoActiveRun, Run
 from bot.i18n import render
 from bot.store import Store, upgrade
 from tests.emulators.kube import KubeCluster
+from tests.emulators.kubectl import Kubectl
 from tests.scenarios.test_catalogue_behaviour import CATALOG
 
 T0 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
@@ -302,3 +303,11 @@ async def test_timeline_of_challenge_2(world: World) -> None:
     assert (timedelta(minutes=20), "image-pull", 0) in hints
     assert (timedelta(minutes=40), "image-pull", 2) in hints
     assert len(hints) == sum(len(s.spec.hints) for s in CATALOG.get(2).scenarios)
+
+
+async def test_after_start_rollout_undo_brings_back_the_good_revision(world: World, tmp_path: Path) -> None:
+    await world.service.start("blue", 2)
+    kubectl = Kubectl(world.kube.write_kubeconfig(tmp_path / "kubeconfig"), cache_dir=tmp_path / "cache")
+    await kubectl("rollout", "undo", "deployment/frontend", "-n", NAMESPACE)
+    report = await world.service.verify("blue")
+    assert {r.scenario_id: r.status for r in report.results}["image-pull"] is Status.PASS
