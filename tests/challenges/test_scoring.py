@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
+
+import yaml
 
 from bot.challenges import scoring
+from bot.challenges.catalog import load_catalog
+from tests.challenges.test_catalog import DEPLOYMENT, challenge_doc, write_tree
 from tests.scenarios.test_catalogue_behaviour import CATALOG
 
 
@@ -35,3 +40,21 @@ def test_points_round_half_up_and_count_only_what_the_plan_holds() -> None:
     expired = scoring.expired(plan, {"networking"}, timedelta(minutes=65))
     assert (expired.tier_percent, expired.points) == (60, 15)
     assert scoring.expired(plan, set(), timedelta(minutes=65)).points == 0
+
+
+def test_a_shrunk_deadline_never_comes_before_the_automatic_verification(tmp_path: Path) -> None:
+    doc = challenge_doc()
+    small, big = dict(doc["scenarios"][0]), dict(doc["scenarios"][0])
+    small.update(id="small", time_box="5m")
+    big.update(id="big", time_box="85m", scope="cluster", manifests="big/manifests", solution="big/solution")
+    doc["scenarios"] = [small, big]
+    write_tree(tmp_path, doc)
+    for part in ("manifests", "solution"):
+        folder = tmp_path / "practice" / "big" / part
+        folder.mkdir(parents=True)
+        (folder / "big.yaml").write_text(yaml.safe_dump({**DEPLOYMENT, "metadata": {"name": "big"}}), encoding="utf-8")
+    challenge = load_catalog(tmp_path).get(7)
+    plan = scoring.plan(challenge, skipped={"big"})
+    # 90 × 5/90 = 5 minutes would end the run before its 20-minute verification and first hints.
+    assert minutes(plan.time_limit) == 20
+    assert [minutes(t.within) for t in plan.tiers] == [3, 4, 5]
