@@ -43,7 +43,6 @@ class Services:
     incidents: IncidentService
     lang: Lang
     instructor_role: str
-    timezone: str
 
 
 #: Seconds discord.py waits after the last GUILD_CREATE before it is ready (2 by default, most of the bot's
