@@ -27,7 +27,7 @@ from bot.teams import TeamService
 
 log = logging.getLogger(__name__)
 
-COGS = ("cogs.challenge", "cogs.scoreboard", "cogs.teams", "cogs.admin", "cogs.incidents")
+COGS = ("cogs.challenge", "cogs.scoreboard", "cogs.teams", "cogs.admin", "cogs.incidents", "cogs.submissions")
 
 
 @dataclass(frozen=True)
