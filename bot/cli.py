@@ -13,11 +13,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import csv
+import io
 import json
 import sys
 from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AsyncExitStack
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -42,6 +44,7 @@ from bot.errors import (
 from bot.i18n import Lang, render
 from bot.markup import clock
 from bot.store import Store, StoreConflict, upgrade
+from bot.submissions import SubmissionService
 from bot.teams import TeamService
 
 EXIT_OK, EXIT_FAILING, EXIT_INPUT, EXIT_STATE, EXIT_CLUSTER, EXIT_STORE = 0, 1, 2, 3, 4, 5
@@ -98,6 +101,13 @@ def _parser() -> argparse.ArgumentParser:
         sub.add_argument("--team", required=True)
         sub.add_argument("--challenge", type=int, required=action == "start")
 
+    submissions = add(commands, "submissions", help="the teams' submissions").add_subparsers(
+        dest="action", required=True
+    )
+    export = add(submissions, "export", help="the submissions as CSV, newest first")
+    export.add_argument("--challenge", type=int, help="one challenge: a column per field of its form")
+    export.add_argument("--output", type=Path, help="write the CSV (with a BOM for Excel) here, not to stdout")
+
     db = add(commands, "db", help="the database").add_subparsers(dest="action", required=True)
     add(db, "upgrade", help="apply the migrations")
     return parser
@@ -144,6 +154,8 @@ async def _dispatch(args: argparse.Namespace, settings: Settings, out: _Output) 
         if args.command == "team":
             return await _team(args, settings, store, out)
         catalog = load_catalog(settings.catalog.scenarios_dir)
+        if args.command == "submissions":
+            return await _export_submissions(args, settings, store, catalog, out)
         cluster = await Cluster.connect(
             kubeconfig=settings.kube.config,
             context=settings.kube.context,
@@ -184,6 +196,26 @@ async def _team(args: argparse.Namespace, settings: Settings, store: Store, out:
         return EXIT_OK
     listed = await teams.all()
     out.rows([f"{t.name}\t{t.namespace}" for t in listed], [{"team": t.name, "namespace": t.namespace} for t in listed])
+    return EXIT_OK
+
+
+async def _export_submissions(
+    args: argparse.Namespace, settings: Settings, store: Store, catalog: Catalog, out: _Output
+) -> int:
+    service = SubmissionService(
+        store=store, catalog=catalog, clock=lambda: datetime.now(UTC), timezone=settings.catalog.timezone
+    )
+    data = await service.csv(args.challenge)
+    if args.output is None:
+        text = data.decode("utf-8-sig")
+        if out.json_mode:
+            out.line("", list(csv.DictReader(io.StringIO(text))))
+        else:
+            out.stream.write(text)
+        return EXIT_OK
+    args.output.write_bytes(data)
+    count = await store.count_submissions(args.challenge)
+    out.line(f"{count} submissions written to {args.output}", {"submissions": count, "file": str(args.output)})
     return EXIT_OK
 
 

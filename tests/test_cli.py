@@ -7,10 +7,12 @@ import json
 import os
 import sys
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
+from bot.store import Store, sqlite_url
 from tests.emulators.kube import KubeCluster
 
 REPO = Path(__file__).parents[1]
@@ -80,6 +82,41 @@ async def test_db_upgrade_creates_the_database(env: dict[str, str], tmp_path: Pa
     result = await kubecamp(env, "db", "upgrade")
     assert (result.code, result.out.strip()) == (0, "database is at the newest revision")
     assert (tmp_path / "data" / "kubecamp.db").is_file()
+
+
+async def test_export_the_submissions(env: dict[str, str], tmp_path: Path) -> None:
+    assert (await kubecamp(env, "team", "add", "blue")).code == 0
+    async with await Store.open(sqlite_url(tmp_path / "data" / "kubecamp.db")) as store:
+        blue = await store.get_team("blue")
+        assert blue is not None
+        answers = {"completion_time": "14:35", "root_cause": "이미지 태그 오타", "fix": "f", "prevention": "p"}
+        await store.add_submission(blue.id, 2, answers=answers, submitted_at=datetime(2026, 12, 1, 5, 35, tzinfo=UTC))
+
+    printed = await kubecamp(env, "submissions", "export", "--challenge", "2")
+    assert printed.code == 0, printed.err
+    header, row = printed.out.splitlines()
+    assert header.endswith(",current,completion_time,root_cause,fix,prevention,bonus,github_url")
+    assert row == "1,2,blue,2026-12-01T05:35:00+00:00,,,yes,14:35,이미지 태그 오타,f,p,,"
+
+    as_json = await kubecamp(env, "submissions", "export", "--json")
+    assert as_json.json() == [  # across challenges: the answers as one JSON column
+        {
+            "submission": "1",
+            "challenge": "2",
+            "team": "blue",
+            "submitted_at": "2026-12-01T05:35:00+00:00",
+            "submitted_by": "",
+            "run": "",
+            "current": "yes",
+            "answers": json.dumps(answers, ensure_ascii=False, sort_keys=True),
+        }
+    ]
+    written = await kubecamp(env, "--json", "submissions", "export", "--output", str(tmp_path / "all.csv"))
+    assert written.json() == {"submissions": 1, "file": str(tmp_path / "all.csv")}
+    assert (tmp_path / "all.csv").read_bytes().startswith("\ufeff".encode())
+
+    unknown = await kubecamp(env, "submissions", "export", "--challenge", "9")
+    assert unknown.code == 2 and "no challenge 9" in unknown.err
 
 
 async def test_run_without_a_token_says_which_variable(env: dict[str, str]) -> None:
