@@ -2,8 +2,9 @@
 
 The broken manifests are applied with the bot's own server-side apply; the behaviour simulator
 derives pod, deployment, PVC and endpoint status from them; the scenario's checks must fail with
-the reasons below. Then the solution is applied as a student would (kubectl apply; an object whose
-immutable fields changed is deleted and created again) and every check must pass.
+the reasons below. Then the solution is applied as a student would (`apply_like_a_student`, the
+preflight's: kubectl apply; an object whose immutable fields changed is deleted and created again) and
+every check must pass.
 """
 
 from __future__ import annotations
@@ -14,8 +15,8 @@ import pytest
 
 from bot.challenges.catalog import Catalog, Scenario, load_catalog
 from bot.challenges.checks import Status
+from bot.challenges.preflight import apply_broken_state, apply_like_a_student
 from bot.cluster import Cluster
-from bot.errors import ApplyFailed
 from bot.i18n import render
 from tests.emulators.kube import KubeCluster
 
@@ -58,26 +59,12 @@ async def reasons(cluster: Cluster, scenario: Scenario) -> list[tuple[Status, st
     ]
 
 
-async def apply_like_a_student(cluster: Cluster, scenario: Scenario) -> None:
-    try:
-        for manifest in scenario.solution:
-            await cluster.apply(NAMESPACE, manifest.body)
-    except ApplyFailed:
-        # The server refuses a change to an immutable field (a PVC's size, class, modes), and a PVC
-        # in use is only deleted once its pods are gone: `kubectl delete -f broken/`, then apply.
-        for manifest in reversed(scenario.manifests):
-            await cluster.delete(NAMESPACE, manifest.ref)
-        for manifest in scenario.solution:
-            await cluster.apply(NAMESPACE, manifest.body)
-
-
 @pytest.mark.parametrize(("challenge_id", "scenario_id"), NAMESPACED)
 async def test_broken_state_fails_and_solution_passes(
     cluster: Cluster, kube_cluster: KubeCluster, challenge_id: int, scenario_id: str
 ) -> None:
     scenario = CATALOG.get(challenge_id).scenario(scenario_id)
-    for manifest in scenario.manifests:
-        await cluster.apply(NAMESPACE, manifest.body)
+    await apply_broken_state(cluster, NAMESPACE, scenario)
 
     broken = await reasons(cluster, scenario)
     assert any(status is Status.FAIL for status, _ in broken), broken
@@ -86,6 +73,6 @@ async def test_broken_state_fails_and_solution_passes(
     for expected in EXPECTED_FAILURES[(challenge_id, scenario_id)]:
         assert expected in text, f"{expected!r} not in:\n{text}"
 
-    await apply_like_a_student(cluster, scenario)
+    await apply_like_a_student(cluster, NAMESPACE, scenario)
     fixed = await reasons(cluster, scenario)
     assert all(status is Status.PASS for status, _ in fixed), fixed
