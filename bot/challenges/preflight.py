@@ -75,7 +75,7 @@ class StateReport:
 
     checks: tuple[CheckResult, ...]
     seconds: float  # from the first apply to the verdict
-    settled: bool  # the checks stopped changing before the timeout
+    settled: bool  # the checks had stopped changing (for `settle` seconds) when the state was judged
     cluster_said: tuple[Message, ...] = ()
 
 
@@ -282,11 +282,12 @@ class PreflightService:
             now = self._clock()
             if checks != last:
                 last, unchanged_since = checks, now
-            if wanted(checks) and now - unchanged_since >= self._settle:
+            steady = now - unchanged_since >= self._settle
+            if wanted(checks) and steady:
                 return StateReport(checks, now - began, settled=True)
             if now >= deadline:
                 said = () if wanted(checks) else await self._cluster_said(namespace)
-                return StateReport(checks, now - began, settled=False, cluster_said=said)
+                return StateReport(checks, now - began, settled=steady, cluster_said=said)
             await self._sleep(max(0.0, min(self._interval, deadline - now)))
 
     async def _cluster_said(self, namespace: str) -> tuple[Message, ...]:

@@ -115,6 +115,39 @@ async def test_the_whole_catalogue_in_one_preflight(client: Cluster, kube_cluste
     assert report.seconds <= elapsed
 
 
+async def test_a_state_is_judged_once_its_checks_have_not_changed_for_the_settle_time(
+    client: Cluster, kube_cluster: KubeCluster
+) -> None:
+    """On a real cluster Pods take time to be scheduled and pulled: a state is judged only after its checks
+    stayed the same for `settle` seconds; one that keeps changing is judged at the timeout, flagged."""
+    now = 0.0
+    frontend = next(m.body for m in CATALOG.get(2).scenario("image-pull").manifests if m.ref.kind == "Deployment")
+
+    async def sleep(seconds: float) -> None:
+        nonlocal now
+        now += seconds
+        if now <= 10:  # the broken state keeps changing: someone scales the Deployment every poll
+            (namespace,) = scratch_namespaces(kube_cluster)
+            await client.apply(namespace, {**frontend, "spec": {**frontend["spec"], "replicas": 3 + int(now)}})
+
+    preflight = PreflightService(
+        catalog=CATALOG,
+        cluster=client,
+        namespace_prefix=PREFIX,
+        timeout=10,
+        settle=6,
+        interval=2,
+        clock=lambda: now,
+        sleep=sleep,
+    )
+    (result,) = (await preflight.run([2], "image-pull")).scenarios
+    assert result.broken is not None and result.solution is not None
+    assert (result.broken.seconds, result.broken.settled) == (10, False)
+    assert "ImagePullBackOff (image nginx:1.27-alpinee) ×13" in render(result.broken.checks[0].message, "en")
+    assert (result.solution.seconds, result.solution.settled) == (6, True)  # polled at 0, 2, 4 and 6
+    assert result.verdict is Verdict.BEHAVED
+
+
 async def test_each_scratch_namespace_is_the_bots_and_is_deleted(client: Cluster, kube_cluster: KubeCluster) -> None:
     report = await service(client).run([2], "image-pull")
     assert [s.scenario_id for s in report.scenarios] == ["image-pull"]
@@ -239,13 +272,14 @@ def claim(storage_class: str, size: str) -> str:
     )
 
 
-@pytest.fixture
-def misbehaving(tmp_path: Path) -> Catalog:
-    """`fits`: its "unschedulable" request of 2 CPUs fits the emulated 4-CPU workers. `unknown-image`: the
+def write_misbehaving_catalogue(root: Path) -> Path:
+    """A catalogue of scenarios that do not behave on the emulated cluster, under root.
+
+    `fits`: its "unschedulable" request of 2 CPUs fits the emulated 4-CPU workers. `unknown-image`: the
     solution names an image the registry does not have. `no-such-class`: broken and solution ask for
     StorageClasses this cluster does not have (and the solution changes the claim's size, so it is
     deleted and created again)."""
-    root = tmp_path / "catalogue" / "challenge-7"
+    folder = root / "challenge-7"
     files = {
         "challenge.yaml": CHALLENGE,
         "fits/broken/reports.yaml": deployment("reports", "nginx:1.27-alpine", "2"),
@@ -256,9 +290,14 @@ def misbehaving(tmp_path: Path) -> Catalog:
         "no-such-class/solution/data.yaml": claim("fast-ssd", "10Gi"),
     }
     for name, text in files.items():
-        (root / name).parent.mkdir(parents=True, exist_ok=True)
-        (root / name).write_text(text, encoding="utf-8")
-    return load_catalog(tmp_path / "catalogue")
+        (folder / name).parent.mkdir(parents=True, exist_ok=True)
+        (folder / name).write_text(text, encoding="utf-8")
+    return root
+
+
+@pytest.fixture
+def misbehaving(tmp_path: Path) -> Catalog:
+    return load_catalog(write_misbehaving_catalogue(tmp_path / "catalogue"))
 
 
 async def test_what_does_not_behave_is_reported_with_what_the_cluster_said(
@@ -274,7 +313,7 @@ async def test_what_does_not_behave_is_reported_with_what_the_cluster_said(
     assert not report.all_behaved
 
     fits = results["fits"]
-    assert fits.broken is not None and not fits.broken.settled
+    assert fits.broken is not None and fits.broken.settled, "steady, but not broken"
     assert [c.status for c in fits.broken.checks] == [Status.PASS]
     broken = said(fits, "broken")
     assert "scheduled on node kind-worker" in broken
