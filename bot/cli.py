@@ -1,12 +1,14 @@
 """The `kubecamp` command: run the bot, check the catalogue, rehearse a class from the shell.
 
 Exit codes (also in the README):
-  0  success; for `challenge verify`, every scenario passes
-  1  `challenge verify` ran and some scenario fails or could not be checked
+  0  success; for `challenge verify`, every scenario passes; for `preflight`, every scenario behaved
+  1  `challenge verify` ran and some scenario fails or could not be checked; `preflight` ran and some
+     scenario did not break, did not heal, could not run, or a scratch namespace could not be deleted
   2  bad input: unknown team or challenge, invalid scenario files, a bad setting
   3  the run is not in a state for this (a second start, no active run)
   4  the cluster: unreachable, forbidden, a manifest rejected, a CRD missing, an unmanaged namespace
   5  the store: the database cannot be opened or written
+  143  `preflight` was stopped by SIGTERM (its scratch namespaces deleted on the way out)
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import signal
 import sys
 from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AsyncExitStack
@@ -23,6 +26,7 @@ from typing import Any, TextIO
 
 from bot import logs
 from bot.challenges.catalog import Catalog, load_catalog
+from bot.challenges.preflight import PreflightReport, PreflightService, ScenarioPreflight, StateReport, Verdict
 from bot.challenges.render import MARK
 from bot.challenges.runs import ChallengeUnavailable, RunService, StartReport, StatusReport, VerifyReport
 from bot.cluster import Cluster
@@ -36,19 +40,22 @@ from bot.errors import (
     ScenarioInvalid,
     StoreUnavailable,
     UnknownChallenge,
+    UnknownScenario,
     UnknownTeam,
 )
-from bot.i18n import Lang, render
+from bot.i18n import Lang, Message, render
 from bot.markup import clock
 from bot.store import Store, StoreConflict, upgrade
 from bot.teams import TeamService
 
 EXIT_OK, EXIT_FAILING, EXIT_INPUT, EXIT_STATE, EXIT_CLUSTER, EXIT_STORE = 0, 1, 2, 3, 4, 5
+EXIT_TERMINATED = 128 + signal.SIGTERM
 
 _EXIT_FOR: tuple[tuple[type[BaseException], int], ...] = (
     (ConfigInvalid, EXIT_INPUT),
     (ScenarioInvalid, EXIT_INPUT),
     (UnknownChallenge, EXIT_INPUT),
+    (UnknownScenario, EXIT_INPUT),
     (UnknownTeam, EXIT_INPUT),
     (StoreConflict, EXIT_STATE),
     (RunConflict, EXIT_STATE),
@@ -97,9 +104,36 @@ def _parser() -> argparse.ArgumentParser:
         sub.add_argument("--team", required=True)
         sub.add_argument("--challenge", type=int, required=action == "start")
 
+    preflight = add(
+        commands, "preflight", help="prove on this cluster that every scenario breaks and heals (scratch namespaces)"
+    )
+    preflight.add_argument(
+        "--challenge", type=int, action="append", default=[], help="only this challenge (repeatable; default: all)"
+    )
+    preflight.add_argument("--scenario", help="only the scenario with this id")
+    preflight.add_argument(
+        "--timeout", type=_seconds, default=180.0, help="seconds each state may take to settle (default 180)"
+    )
+    preflight.add_argument(
+        "--settle",
+        type=_seconds,
+        default=15.0,
+        help="seconds the checks must stay unchanged before a state is judged (default 15)",
+    )
+
     db = add(commands, "db", help="the database").add_subparsers(dest="action", required=True)
     add(db, "upgrade", help="apply the migrations")
     return parser
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 <= value <= 86400:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds between 0 and 86400")
+    return value
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -136,6 +170,8 @@ async def _dispatch(args: argparse.Namespace, settings: Settings, out: _Output) 
         return EXIT_OK
     if args.command == "run":
         return await _run(settings)
+    if args.command == "preflight":
+        return await _preflight(args, settings, out)
     async with AsyncExitStack() as stack:
         await upgrade(settings.store.url)
         store = await Store.open(settings.store.url)
@@ -143,15 +179,56 @@ async def _dispatch(args: argparse.Namespace, settings: Settings, out: _Output) 
         if args.command == "team":
             return await _team(args, settings, store, out)
         catalog = load_catalog(settings.catalog.scenarios_dir)
-        cluster = await Cluster.connect(
-            kubeconfig=settings.kube.config,
-            context=settings.kube.context,
-            request_timeout=settings.kube.timeout_seconds,
-        )
+        cluster = await _connect(settings)
         stack.push_async_callback(cluster.close)
         service = RunService(catalog=catalog, store=store, cluster=cluster, cluster_shared=settings.kube.shared)
         return await _challenge(args, service, out)
     raise AssertionError(args.command)  # pragma: no cover - argparse allows only the commands above
+
+
+async def _connect(settings: Settings) -> Cluster:
+    return await Cluster.connect(
+        kubeconfig=settings.kube.config,
+        context=settings.kube.context,
+        request_timeout=settings.kube.timeout_seconds,
+    )
+
+
+async def _preflight(args: argparse.Namespace, settings: Settings, out: _Output) -> int:
+    """No store: the preflight touches only the cluster, in scratch namespaces it deletes again."""
+    catalog = load_catalog(settings.catalog.scenarios_dir)
+    cluster = await _connect(settings)
+    service = PreflightService(
+        catalog=catalog,
+        cluster=cluster,
+        namespace_prefix=settings.kube.namespace_prefix,
+        timeout=args.timeout,
+        settle=args.settle,
+    )
+    # `helm test` and `kubectl delete pod` stop the process with SIGTERM: cancel, so the scratch namespace
+    # of the scenario under way is deleted on the way out (Ctrl-C does the same through asyncio.run).
+    loop = asyncio.get_running_loop()
+    main_task = asyncio.current_task()
+    assert main_task is not None
+    terminated: list[signal.Signals] = []
+
+    def terminate() -> None:
+        terminated.append(signal.SIGTERM)
+        main_task.cancel()
+
+    loop.add_signal_handler(signal.SIGTERM, terminate)
+    try:
+        report = await service.run(args.challenge, args.scenario)
+    except asyncio.CancelledError:
+        if not terminated:
+            raise
+        print(f"kubecamp: {render(Message('preflight.interrupted'), out.lang)}", file=sys.stderr)
+        return EXIT_TERMINATED
+    finally:
+        loop.remove_signal_handler(signal.SIGTERM)
+        await cluster.close()
+    out.preflight(report)
+    return EXIT_OK if report.all_behaved else EXIT_FAILING
 
 
 async def _run(settings: Settings) -> int:
@@ -218,6 +295,16 @@ async def _stop(service: RunService, team: str, challenge: int | None, out: _Out
         f"run {run.id} stopped; {deleted} objects deleted", {"run": run.id, "status": run.status, "deleted": deleted}
     )
     return EXIT_OK
+
+
+_VERDICT_MARK = {
+    Verdict.BEHAVED: "✅",
+    Verdict.SKIPPED: "⏭️",
+    Verdict.UNAVAILABLE: "⚠️",
+    Verdict.REFUSED: "❌",
+    Verdict.DID_NOT_BREAK: "❌",
+    Verdict.DID_NOT_HEAL: "❌",
+}
 
 
 class _Output:
@@ -318,6 +405,92 @@ class _Output:
                 },
             },
         )
+
+    def preflight(self, report: PreflightReport) -> None:
+        lines = [line for scenario in report.scenarios for line in self._preflight_lines(scenario)]
+        verdicts = [s.verdict for s in report.scenarios]
+        skipped = verdicts.count(Verdict.SKIPPED)
+        behaved = verdicts.count(Verdict.BEHAVED)
+        lines.append(
+            self._text(
+                "preflight.summary",
+                total=len(verdicts),
+                behaved=behaved,
+                skipped=skipped,
+                failed=len(verdicts) - behaved - skipped,
+                seconds=f"{report.seconds:.1f}",
+            )
+        )
+        lines += [
+            self._text("preflight.namespace_left", namespace=namespace, detail=detail)
+            for namespace, detail in report.namespaces_left.items()
+        ]
+        self._emit(
+            "\n".join(lines),
+            {
+                "all_behaved": report.all_behaved,
+                "seconds": round(report.seconds, 3),
+                "namespaces_left": report.namespaces_left,
+                "scenarios": [
+                    {
+                        "challenge": s.challenge_id,
+                        "scenario": s.scenario_id,
+                        "verdict": s.verdict.value,
+                        "namespace": s.namespace,
+                        "reason": None if s.reason is None else render(s.reason, self.lang),
+                        "broken": self._state_json(s.broken),
+                        "solution": self._state_json(s.solution),
+                    }
+                    for s in report.scenarios
+                ],
+            },
+        )
+
+    def _preflight_lines(self, scenario: ScenarioPreflight) -> list[str]:
+        verdict = scenario.verdict
+        row = f"{_VERDICT_MARK[verdict]} {scenario.challenge_id:>3}  {scenario.scenario_id:<24} "
+        row += self._text(f"preflight.verdict.{verdict.value}")
+        if scenario.broken is not None and scenario.solution is not None:
+            timing = self._text(
+                "preflight.timing",
+                broken=f"{scenario.broken.seconds:.1f}",
+                solution=f"{scenario.solution.seconds:.1f}",
+            )
+            row += f"  ({timing})"
+        lines = [row]
+        if scenario.reason is not None:
+            lines.append(f"        {render(scenario.reason, self.lang)}")
+        for key, state, wanted in (
+            ("preflight.state.broken", scenario.broken, verdict is Verdict.DID_NOT_BREAK),
+            ("preflight.state.solution", scenario.solution, verdict is Verdict.DID_NOT_HEAL),
+        ):
+            if state is None or not wanted:
+                continue
+            heading = self._text(key, seconds=f"{state.seconds:.1f}")
+            if not state.settled:
+                heading += f", {self._text('preflight.not_settled', seconds=f'{state.seconds:.0f}')}"
+            lines.append(f"        {heading}")
+            lines += [f"          {MARK[c.status]} {render(c.message, self.lang)}" for c in state.checks]
+            if state.cluster_said:
+                lines.append(f"        {self._text('preflight.cluster_said')}")
+                lines += [f"          {render(m, self.lang)}" for m in state.cluster_said]
+        return lines
+
+    def _state_json(self, state: StateReport | None) -> dict[str, Any] | None:
+        if state is None:
+            return None
+        return {
+            "seconds": round(state.seconds, 3),
+            "settled": state.settled,
+            "checks": [
+                {"check": c.check, "status": c.status.value, "guard": c.guard, "message": render(c.message, self.lang)}
+                for c in state.checks
+            ],
+            "cluster_said": [render(m, self.lang) for m in state.cluster_said],
+        }
+
+    def _text(self, key: str, **params: Any) -> str:
+        return render(Message(key, params), self.lang)
 
     def status(self, report: StatusReport) -> None:
         lines = [
