@@ -301,7 +301,7 @@ _VERDICT_MARK = {
     Verdict.BEHAVED: "✅",
     Verdict.SKIPPED: "⏭️",
     Verdict.UNAVAILABLE: "⚠️",
-    Verdict.REFUSED: "❌",
+    Verdict.CLUSTER_ERROR: "❌",
     Verdict.DID_NOT_BREAK: "❌",
     Verdict.DID_NOT_HEAL: "❌",
 }

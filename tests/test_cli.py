@@ -156,6 +156,9 @@ async def test_an_unreachable_cluster_exits_4(env: dict[str, str], tmp_path: Pat
     result = await kubecamp(env, "challenge", "start", "--team", "blue", "--challenge", "2")
     assert result.code == 4
     assert "127.0.0.1:9" in result.err
+    preflight = await kubecamp(env, "preflight", "--challenge", "2")
+    assert preflight.code == 4
+    assert "127.0.0.1:9" in preflight.err
 
 
 async def test_preflight_proves_a_challenge_and_leaves_no_namespace(

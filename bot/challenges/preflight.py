@@ -50,7 +50,7 @@ class Verdict(StrEnum):
     DID_NOT_BREAK = "did_not_break"  # some non-guard check passed on the broken state
     DID_NOT_HEAL = "did_not_heal"  # some check did not pass on the solution
     UNAVAILABLE = "unavailable"  # a kind it applies is not served here (its CRD is not installed)
-    REFUSED = "refused"  # the cluster refused a manifest or a request
+    CLUSTER_ERROR = "cluster_error"  # the cluster refused a manifest or failed a request
     SKIPPED = "skipped"  # cluster scope: never run in a shared cluster
 
     @property
@@ -87,7 +87,7 @@ class ScenarioPreflight:
     namespace: str | None = None
     broken: StateReport | None = None
     solution: StateReport | None = None
-    reason: Message | None = None  # why it was skipped, unavailable or refused
+    reason: Message | None = None  # why it was skipped, unavailable or a cluster error
 
 
 @dataclass(frozen=True)
@@ -207,6 +207,7 @@ class PreflightService:
     async def run(self, challenge_ids: Sequence[int] = (), scenario_id: str | None = None) -> PreflightReport:
         selected = self.select(challenge_ids, scenario_id)
         began = self._clock()
+        await self._cluster.ping()  # an unreachable cluster stops the preflight, not each scenario
         namespaced = [s for _, s in selected if s.spec.scope == "namespace"]
         missing = set(await self._cluster.missing_kinds({k for s in namespaced for k in _kinds_applied(s) if k.crd}))
         results: list[ScenarioPreflight] = []
@@ -241,8 +242,8 @@ class PreflightService:
             reason = _crds_missing([KINDS[(exc.api_version, exc.kind)]])
             return ScenarioPreflight(challenge.id, scenario.id, Verdict.UNAVAILABLE, namespace, reason=reason)
         except ClusterError as exc:
-            reason = Message("preflight.refused", {"detail": str(exc)})
-            return ScenarioPreflight(challenge.id, scenario.id, Verdict.REFUSED, namespace, reason=reason)
+            reason = Message("preflight.cluster_error", {"detail": str(exc)})
+            return ScenarioPreflight(challenge.id, scenario.id, Verdict.CLUSTER_ERROR, namespace, reason=reason)
         finally:
             await self._remove(namespace, left)
 

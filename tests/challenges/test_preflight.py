@@ -331,14 +331,14 @@ async def test_what_does_not_behave_is_reported_with_what_the_cluster_said(
     assert scratch_namespaces(kube_cluster) == []
 
 
-async def test_a_refused_manifest_is_reported_and_its_namespace_deleted(
+async def test_a_manifest_the_cluster_refuses_is_reported_and_its_namespace_deleted(
     client: Cluster, kube_cluster: KubeCluster
 ) -> None:
     kube_cluster.fail(422, verb="patch", resource="deployments", times=1)
     report = await service(client).run([2], "image-pull")
     (result,) = report.scenarios
-    assert result.verdict is Verdict.REFUSED
-    assert result.reason is not None and render(result.reason, "en").startswith("the cluster refused: PATCH ")
+    assert result.verdict is Verdict.CLUSTER_ERROR
+    assert result.reason is not None and render(result.reason, "en").startswith("Kubernetes API error: PATCH ")
     assert scratch_namespaces(kube_cluster) == []
 
 
