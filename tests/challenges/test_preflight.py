@@ -15,9 +15,16 @@ import pytest_asyncio
 
 from bot.challenges.catalog import Catalog, load_catalog
 from bot.challenges.checks import Status
-from bot.challenges.preflight import PreflightReport, PreflightService, ScenarioPreflight, Verdict
+from bot.challenges.preflight import (
+    PreflightReport,
+    PreflightService,
+    ScenarioPreflight,
+    Verdict,
+    apply_broken_state,
+    apply_like_a_student,
+)
 from bot.cluster import MANAGED_BY, Cluster
-from bot.errors import UnknownChallenge, UnknownScenario
+from bot.errors import ApplyFailed, UnknownChallenge, UnknownScenario
 from bot.i18n import render
 from tests.emulators.kube import KubeCluster
 
@@ -382,3 +389,27 @@ async def test_bad_selections_are_refused_before_anything_is_created(
         await service(client).run([4])
     assert scratch_namespaces(kube_cluster) == []
     assert not [r for r in kube_cluster.requests if r.method != "GET"]
+
+
+async def test_a_claim_still_in_use_stops_the_student_before_the_solution(
+    cluster: Cluster, kube_cluster: KubeCluster
+) -> None:
+    """`kubectl delete -f broken/` waits for the objects to go; a PVC another Pod still mounts does not."""
+    storage = CATALOG.get(1).scenario("storage")
+    await apply_broken_state(cluster, "kubecamp-blue", storage)
+    kube_cluster.create(
+        "pods",
+        {
+            "apiVersion": "v1",
+            "kind": "Pod",
+            "metadata": {"name": "debug"},
+            "spec": {
+                "containers": [{"name": "shell", "image": "busybox:1.36", "command": ["sleep", "3600"]}],
+                "volumes": [{"name": "data", "persistentVolumeClaim": {"claimName": "postgres-data"}}],
+            },
+        },
+        namespace="kubecamp-blue",
+    )
+    with pytest.raises(ApplyFailed, match=r"^PersistentVolumeClaim/postgres-data still being deleted after 0.2s$"):
+        await apply_like_a_student(cluster, "kubecamp-blue", storage, gone_within=0.2, interval=0.05)
+    assert kube_cluster.get("deployments", "kubecamp-blue", "postgres") is None, "the broken objects were deleted"
