@@ -4,7 +4,7 @@ Exit codes (also in the README):
   0  success; for `challenge verify`, every scenario passes; for `preflight`, every scenario behaved
   1  `challenge verify` ran and some scenario fails or could not be checked; `preflight` ran and some
      scenario did not break, did not heal, could not run, or a scratch namespace could not be deleted
-  2  bad input: unknown team or challenge, invalid scenario files, a bad setting
+  2  bad input: unknown team, challenge or scenario, invalid scenario files, a bad setting
   3  the run is not in a state for this (a second start, no active run)
   4  the cluster: unreachable, forbidden, a manifest rejected, a CRD missing, an unmanaged namespace
   5  the store: the database cannot be opened or written
@@ -26,7 +26,8 @@ from typing import Any, TextIO
 
 from bot import logs
 from bot.challenges.catalog import Catalog, load_catalog
-from bot.challenges.preflight import PreflightReport, PreflightService, ScenarioPreflight, StateReport, Verdict
+from bot.challenges.preflight import PreflightReport, PreflightService
+from bot.challenges.preflight_table import preflight_json, preflight_table
 from bot.challenges.render import MARK
 from bot.challenges.runs import ChallengeUnavailable, RunService, StartReport, StatusReport, VerifyReport
 from bot.cluster import Cluster
@@ -297,16 +298,6 @@ async def _stop(service: RunService, team: str, challenge: int | None, out: _Out
     return EXIT_OK
 
 
-_VERDICT_MARK = {
-    Verdict.BEHAVED: "✅",
-    Verdict.SKIPPED: "⏭️",
-    Verdict.UNAVAILABLE: "⚠️",
-    Verdict.CLUSTER_ERROR: "❌",
-    Verdict.DID_NOT_BREAK: "❌",
-    Verdict.DID_NOT_HEAL: "❌",
-}
-
-
 class _Output:
     """Human lines in the configured language, or one JSON document per command."""
 
@@ -407,90 +398,7 @@ class _Output:
         )
 
     def preflight(self, report: PreflightReport) -> None:
-        lines = [line for scenario in report.scenarios for line in self._preflight_lines(scenario)]
-        verdicts = [s.verdict for s in report.scenarios]
-        skipped = verdicts.count(Verdict.SKIPPED)
-        behaved = verdicts.count(Verdict.BEHAVED)
-        lines.append(
-            self._text(
-                "preflight.summary",
-                total=len(verdicts),
-                behaved=behaved,
-                skipped=skipped,
-                failed=len(verdicts) - behaved - skipped,
-                seconds=f"{report.seconds:.1f}",
-            )
-        )
-        lines += [
-            self._text("preflight.namespace_left", namespace=namespace, detail=detail)
-            for namespace, detail in report.namespaces_left.items()
-        ]
-        self._emit(
-            "\n".join(lines),
-            {
-                "all_behaved": report.all_behaved,
-                "seconds": round(report.seconds, 3),
-                "namespaces_left": report.namespaces_left,
-                "scenarios": [
-                    {
-                        "challenge": s.challenge_id,
-                        "scenario": s.scenario_id,
-                        "verdict": s.verdict.value,
-                        "namespace": s.namespace,
-                        "reason": None if s.reason is None else render(s.reason, self.lang),
-                        "broken": self._state_json(s.broken),
-                        "solution": self._state_json(s.solution),
-                    }
-                    for s in report.scenarios
-                ],
-            },
-        )
-
-    def _preflight_lines(self, scenario: ScenarioPreflight) -> list[str]:
-        verdict = scenario.verdict
-        row = f"{_VERDICT_MARK[verdict]} {scenario.challenge_id:>3}  {scenario.scenario_id:<24} "
-        row += self._text(f"preflight.verdict.{verdict.value}")
-        if scenario.broken is not None and scenario.solution is not None:
-            timing = self._text(
-                "preflight.timing",
-                broken=f"{scenario.broken.seconds:.1f}",
-                solution=f"{scenario.solution.seconds:.1f}",
-            )
-            row += f"  ({timing})"
-        lines = [row]
-        if scenario.reason is not None:
-            lines.append(f"        {render(scenario.reason, self.lang)}")
-        for key, state, wanted in (
-            ("preflight.state.broken", scenario.broken, verdict is Verdict.DID_NOT_BREAK),
-            ("preflight.state.solution", scenario.solution, verdict is Verdict.DID_NOT_HEAL),
-        ):
-            if state is None or not wanted:
-                continue
-            heading = self._text(key, seconds=f"{state.seconds:.1f}")
-            if not state.settled:
-                heading += f", {self._text('preflight.not_settled', seconds=f'{state.seconds:.0f}')}"
-            lines.append(f"        {heading}")
-            lines += [f"          {MARK[c.status]} {render(c.message, self.lang)}" for c in state.checks]
-            if state.cluster_said:
-                lines.append(f"        {self._text('preflight.cluster_said')}")
-                lines += [f"          {render(m, self.lang)}" for m in state.cluster_said]
-        return lines
-
-    def _state_json(self, state: StateReport | None) -> dict[str, Any] | None:
-        if state is None:
-            return None
-        return {
-            "seconds": round(state.seconds, 3),
-            "settled": state.settled,
-            "checks": [
-                {"check": c.check, "status": c.status.value, "guard": c.guard, "message": render(c.message, self.lang)}
-                for c in state.checks
-            ],
-            "cluster_said": [render(m, self.lang) for m in state.cluster_said],
-        }
-
-    def _text(self, key: str, **params: Any) -> str:
-        return render(Message(key, params), self.lang)
+        self._emit(preflight_table(report, self.lang), preflight_json(report, self.lang))
 
     def status(self, report: StatusReport) -> None:
         lines = [
