@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
+from bot.challenges import preflight
 from bot.challenges.catalog import Catalog, Scenario, load_catalog
 from bot.challenges.checks import Status
-from bot.challenges.preflight import apply_broken_state, apply_like_a_student
 from bot.cluster import Cluster
 from bot.i18n import render
 from tests.emulators.kube import KubeCluster
@@ -59,12 +59,17 @@ async def reasons(cluster: Cluster, scenario: Scenario) -> list[tuple[Status, st
     ]
 
 
+async def apply_like_a_student(cluster: Cluster, scenario: Scenario) -> None:
+    """The preflight's way of applying a solution, in the team namespace these tests use."""
+    await preflight.apply_like_a_student(cluster, NAMESPACE, scenario)
+
+
 @pytest.mark.parametrize(("challenge_id", "scenario_id"), NAMESPACED)
 async def test_broken_state_fails_and_solution_passes(
     cluster: Cluster, kube_cluster: KubeCluster, challenge_id: int, scenario_id: str
 ) -> None:
     scenario = CATALOG.get(challenge_id).scenario(scenario_id)
-    await apply_broken_state(cluster, NAMESPACE, scenario)
+    await preflight.apply_broken_state(cluster, NAMESPACE, scenario)
 
     broken = await reasons(cluster, scenario)
     assert any(status is Status.FAIL for status, _ in broken), broken
@@ -73,6 +78,6 @@ async def test_broken_state_fails_and_solution_passes(
     for expected in EXPECTED_FAILURES[(challenge_id, scenario_id)]:
         assert expected in text, f"{expected!r} not in:\n{text}"
 
-    await apply_like_a_student(cluster, NAMESPACE, scenario)
+    await apply_like_a_student(cluster, scenario)
     fixed = await reasons(cluster, scenario)
     assert all(status is Status.PASS for status, _ in fixed), fixed
