@@ -217,7 +217,7 @@ async def test_preflight_reports_what_misbehaves_in_the_catalogue_language(
     )
     assert korean.code == 1, korean.err
     assert "복구되지 않음 — 해결 매니페스트를 적용해도 통과하지 못한 검사가 있습니다" in korean.out
-    assert "클러스터 상태:" in korean.out and "nginx:9.99-nowhere" in korean.out
+    assert "클러스터가 보고한 내용:" in korean.out and "nginx:9.99-nowhere" in korean.out
     assert "시나리오 1개: 정상 0개, 건너뜀 0개, 문제 1개" in korean.out
     assert [n for n in kube_cluster.objects("namespaces") if "preflight" in n["metadata"]["name"]] == []
 
