@@ -1,12 +1,14 @@
 """The `kubecamp` command: run the bot, check the catalogue, rehearse a class from the shell.
 
 Exit codes (also in the README):
-  0  success; for `challenge verify`, every scenario passes
-  1  `challenge verify` ran and some scenario fails or could not be checked
-  2  bad input: unknown team or challenge, invalid scenario files, a bad setting
+  0  success; for `challenge verify`, every scenario passes; for `preflight`, every scenario behaved
+  1  `challenge verify` ran and some scenario fails or could not be checked; `preflight` ran and some
+     scenario did not break, did not heal, could not run, or a scratch namespace could not be deleted
+  2  bad input: unknown team, challenge or scenario, invalid scenario files, a bad setting
   3  the run is not in a state for this (a second start, no active run)
   4  the cluster: unreachable, forbidden, a manifest rejected, a CRD missing, an unmanaged namespace
   5  the store: the database cannot be opened or written
+  143  `preflight` was stopped by SIGTERM (its scratch namespaces deleted on the way out)
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import asyncio
 import csv
 import io
 import json
+import signal
 import sys
 from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AsyncExitStack
@@ -26,6 +29,8 @@ from typing import Any, TextIO
 from bot import logs
 from bot.challenges import scoring
 from bot.challenges.catalog import Catalog, Challenge, load_catalog
+from bot.challenges.preflight import PreflightReport, PreflightService
+from bot.challenges.preflight_table import preflight_json, preflight_table
 from bot.challenges.render import MARK
 from bot.challenges.runs import ChallengeUnavailable, RunService, StartReport, StatusReport, VerifyReport
 from bot.cluster import Cluster
@@ -39,20 +44,23 @@ from bot.errors import (
     ScenarioInvalid,
     StoreUnavailable,
     UnknownChallenge,
+    UnknownScenario,
     UnknownTeam,
 )
-from bot.i18n import Lang, render
+from bot.i18n import Lang, Message, render
 from bot.markup import clock
 from bot.store import Store, StoreConflict, upgrade
 from bot.submissions import SubmissionService
 from bot.teams import TeamService
 
 EXIT_OK, EXIT_FAILING, EXIT_INPUT, EXIT_STATE, EXIT_CLUSTER, EXIT_STORE = 0, 1, 2, 3, 4, 5
+EXIT_TERMINATED = 128 + signal.SIGTERM
 
 _EXIT_FOR: tuple[tuple[type[BaseException], int], ...] = (
     (ConfigInvalid, EXIT_INPUT),
     (ScenarioInvalid, EXIT_INPUT),
     (UnknownChallenge, EXIT_INPUT),
+    (UnknownScenario, EXIT_INPUT),
     (UnknownTeam, EXIT_INPUT),
     (StoreConflict, EXIT_STATE),
     (RunConflict, EXIT_STATE),
@@ -107,10 +115,36 @@ def _parser() -> argparse.ArgumentParser:
     export = add(submissions, "export", help="the submissions as CSV, newest first")
     export.add_argument("--challenge", type=int, help="one challenge: a column per field of its form")
     export.add_argument("--output", type=Path, help="write the CSV (with a BOM for Excel) here, not to stdout")
+    preflight = add(
+        commands, "preflight", help="prove on this cluster that every scenario breaks and heals (scratch namespaces)"
+    )
+    preflight.add_argument(
+        "--challenge", type=int, action="append", default=[], help="only this challenge (repeatable; default: all)"
+    )
+    preflight.add_argument("--scenario", help="only the scenario with this id")
+    preflight.add_argument(
+        "--timeout", type=_seconds, default=180.0, help="seconds each state may take to settle (default 180)"
+    )
+    preflight.add_argument(
+        "--settle",
+        type=_seconds,
+        default=15.0,
+        help="seconds the checks must stay unchanged before a state is judged (default 15)",
+    )
 
     db = add(commands, "db", help="the database").add_subparsers(dest="action", required=True)
     add(db, "upgrade", help="apply the migrations")
     return parser
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 <= value <= 86400:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds between 0 and 86400")
+    return value
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -147,6 +181,8 @@ async def _dispatch(args: argparse.Namespace, settings: Settings, out: _Output) 
         return EXIT_OK
     if args.command == "run":
         return await _run(settings)
+    if args.command == "preflight":
+        return await _preflight(args, settings, out)
     async with AsyncExitStack() as stack:
         await upgrade(settings.store.url)
         store = await Store.open(settings.store.url)
@@ -156,15 +192,56 @@ async def _dispatch(args: argparse.Namespace, settings: Settings, out: _Output) 
         catalog = load_catalog(settings.catalog.scenarios_dir)
         if args.command == "submissions":
             return await _export_submissions(args, settings, store, catalog, out)
-        cluster = await Cluster.connect(
-            kubeconfig=settings.kube.config,
-            context=settings.kube.context,
-            request_timeout=settings.kube.timeout_seconds,
-        )
+        cluster = await _connect(settings)
         stack.push_async_callback(cluster.close)
         service = RunService(catalog=catalog, store=store, cluster=cluster)
         return await _challenge(args, service, catalog, out)
     raise AssertionError(args.command)  # pragma: no cover - argparse allows only the commands above
+
+
+async def _connect(settings: Settings) -> Cluster:
+    return await Cluster.connect(
+        kubeconfig=settings.kube.config,
+        context=settings.kube.context,
+        request_timeout=settings.kube.timeout_seconds,
+    )
+
+
+async def _preflight(args: argparse.Namespace, settings: Settings, out: _Output) -> int:
+    """No store: the preflight touches only the cluster, in scratch namespaces it deletes again."""
+    catalog = load_catalog(settings.catalog.scenarios_dir)
+    cluster = await _connect(settings)
+    service = PreflightService(
+        catalog=catalog,
+        cluster=cluster,
+        namespace_prefix=settings.kube.namespace_prefix,
+        timeout=args.timeout,
+        settle=args.settle,
+    )
+    # `helm test` and `kubectl delete pod` stop the process with SIGTERM: cancel, so the scratch namespace
+    # of the scenario under way is deleted on the way out (Ctrl-C does the same through asyncio.run).
+    loop = asyncio.get_running_loop()
+    main_task = asyncio.current_task()
+    assert main_task is not None
+    terminated: list[signal.Signals] = []
+
+    def terminate() -> None:
+        terminated.append(signal.SIGTERM)
+        main_task.cancel()
+
+    loop.add_signal_handler(signal.SIGTERM, terminate)
+    try:
+        report = await service.run(args.challenge, args.scenario)
+    except asyncio.CancelledError:
+        if not terminated:
+            raise
+        print(f"kubecamp: {render(Message('preflight.interrupted'), out.lang)}", file=sys.stderr)
+        return EXIT_TERMINATED
+    finally:
+        loop.remove_signal_handler(signal.SIGTERM)
+        await cluster.close()
+    out.preflight(report)
+    return EXIT_OK if report.all_behaved else EXIT_FAILING
 
 
 async def _run(settings: Settings) -> int:
@@ -351,6 +428,9 @@ class _Output:
                 },
             },
         )
+
+    def preflight(self, report: PreflightReport) -> None:
+        self._emit(preflight_table(report, self.lang), preflight_json(report, self.lang))
 
     def status(self, report: StatusReport) -> None:
         lines = [

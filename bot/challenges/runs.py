@@ -30,6 +30,7 @@ from bot.errors import (
 from bot.i18n import Message
 from bot.kinds import KINDS, ObjectRef
 from bot.metrics import Metrics
+from bot.snapshot import Snapshot
 from bot.store import Run, ScenarioState, Store, StoreConflict, Team
 
 log = logging.getLogger(__name__)
@@ -80,6 +81,20 @@ class CheckResult:
 class ScenarioResult:
     scenario_id: str
     checks: tuple[CheckResult, ...]
+
+    @classmethod
+    def of(cls, scenario: Scenario, snapshot: Snapshot) -> ScenarioResult:
+        """Every check of the scenario, evaluated on one snapshot of its namespace."""
+        return cls(
+            scenario_id=scenario.id,
+            checks=tuple(
+                CheckResult(
+                    check.check_name, check.args(), outcome.status, outcome.message, outcome.diagnosis, check.guard
+                )
+                for check in scenario.checks
+                for outcome in [check.evaluate(snapshot)]
+            ),
+        )
 
     @property
     def status(self) -> Status:
@@ -313,19 +328,7 @@ class RunService:
         active = [challenge.scenario(s.scenario_id) for s in states if s.status != "skipped"]
         kinds = {kind for scenario in active for kind in scenario.kinds}
         snapshot = await self._cluster.snapshot(team.namespace, kinds)
-        results = tuple(
-            ScenarioResult(
-                scenario_id=scenario.id,
-                checks=tuple(
-                    CheckResult(
-                        check.check_name, check.args(), outcome.status, outcome.message, outcome.diagnosis, check.guard
-                    )
-                    for check in scenario.checks
-                    for outcome in [check.evaluate(snapshot)]
-                ),
-            )
-            for scenario in active
-        )
+        results = tuple(ScenarioResult.of(scenario, snapshot) for scenario in active)
         now = self._clock()
         before = {s.scenario_id for s in states if s.status == "solved"}
         _, new_states = await self._store.record_verification(

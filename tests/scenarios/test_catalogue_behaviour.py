@@ -3,8 +3,9 @@
 The broken state is built as a run builds it (`apply_scenario`: a previous revision, then the broken
 manifests, with the bot's own server-side apply); the behaviour simulator
 derives pod, deployment, PVC and endpoint status from them; the scenario's checks must fail with
-the reasons below. Then the solution is applied as a student would (kubectl apply; an object whose
-immutable fields changed is deleted and created again) and every check must pass.
+the reasons below. Then the solution is applied as a student would (`apply_like_a_student`, the
+preflight's: kubectl apply; an object whose immutable fields changed is deleted and created again) and
+every check must pass.
 """
 
 from __future__ import annotations
@@ -13,11 +14,11 @@ from pathlib import Path
 
 import pytest
 
+from bot.challenges import preflight
 from bot.challenges.catalog import Catalog, Scenario, load_catalog
 from bot.challenges.checks import Status
 from bot.challenges.deploy import apply_scenario
 from bot.cluster import Cluster
-from bot.errors import ApplyFailed
 from bot.i18n import render
 from tests.emulators.images import default_images, normalize
 from tests.emulators.kube import KubeCluster
@@ -78,21 +79,8 @@ async def reasons(cluster: Cluster, scenario: Scenario) -> list[tuple[Status, st
 
 
 async def apply_like_a_student(cluster: Cluster, scenario: Scenario) -> None:
-    # Where the hints say roll back, the student does that first: the good revision's template
-    # (what `kubectl rollout undo` restores) frees the nodes the broken Pods hold, so the fixed
-    # strategy's surge Pods can schedule.
-    for manifest in scenario.previous:
-        await cluster.apply(NAMESPACE, manifest.body)
-    try:
-        for manifest in scenario.solution:
-            await cluster.apply(NAMESPACE, manifest.body)
-    except ApplyFailed:
-        # The server refuses a change to an immutable field (a PVC's size, class, modes), and a PVC
-        # in use is only deleted once its pods are gone: `kubectl delete -f broken/`, then apply.
-        for manifest in reversed(scenario.manifests):
-            await cluster.delete(NAMESPACE, manifest.ref)
-        for manifest in scenario.solution:
-            await cluster.apply(NAMESPACE, manifest.body)
+    """The preflight's way of applying a solution, in the team namespace these tests use."""
+    await preflight.apply_like_a_student(cluster, NAMESPACE, scenario)
 
 
 @pytest.mark.parametrize(("challenge_id", "scenario_id"), NAMESPACED)
