@@ -18,15 +18,21 @@ def deployment(name: str, **spec: Any) -> dict[str, Any]:
 
 
 def run(raw: dict[str, Any], **items: list[dict[str, Any]]) -> tuple[Status, str]:
+    """The status and `symptom | diagnosis` as rendered in English."""
     outcome = parse_check(raw).evaluate(Snapshot(namespace="team-a", items=dict(items)))
-    return outcome.status, render(outcome.message, "en")
+    text = render(outcome.message, "en")
+    if outcome.diagnosis is not None:
+        text += " | " + render(outcome.diagnosis, "en")
+    return outcome.status, text
 
 
 def test_rolling_update_that_takes_every_pod_down_fails() -> None:
     strategy = {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": "100%", "maxSurge": 0}}
     status, text = run({"rolling_update_safe": {"name": "api"}}, Deployment=[deployment("api", strategy=strategy)])
     assert status is Status.FAIL
-    assert "maxUnavailable 100% takes 5 of 5 pods down" in text
+    symptom, diagnosis = text.split(" | ")
+    assert "lets 5 of 5 Pods go down at once" in symptom and "100%" not in symptom
+    assert diagnosis == "maxUnavailable 100% (at most 25%)"
 
 
 def test_rolling_update_within_bound_passes_and_default_strategy_is_safe() -> None:
@@ -42,7 +48,7 @@ def test_recreate_is_not_a_safe_rolling_update() -> None:
     status, text = run(
         {"rolling_update_safe": {"name": "api"}}, Deployment=[deployment("api", strategy={"type": "Recreate"})]
     )
-    assert status is Status.FAIL and "Recreate" in text
+    assert status is Status.FAIL and "takes every Pod down at once" in text and "strategy.type Recreate" in text
 
 
 def probe_template(**probe: Any) -> dict[str, Any]:
@@ -61,7 +67,7 @@ def probe_template(**probe: Any) -> dict[str, Any]:
         (
             {"httpGet": {"path": "/", "port": 8080}, "timeoutSeconds": 3},
             {},
-            "port 8080 is not a declared container port",
+            "port 8080 is not where the container listens (80)",
         ),
         ({"httpGet": {"path": "/health", "port": "http"}}, {"paths": ["/"]}, "path /health is not served"),
     ],
@@ -93,7 +99,7 @@ def test_excessive_requests_fail_with_the_container_and_amount() -> None:
         Deployment=[deployment("order", template=template)],
     )
     assert status is Status.FAIL
-    assert "container order: cpu request 2000m is too large (at most 500m)" in text
+    assert "container order: requests more cpu than this service may reserve | cpu request 2000m is too large (at most 500m)" in text
 
 
 def test_hpa_bounds() -> None:
@@ -129,6 +135,7 @@ def test_configmap_key_contains_and_not_contains() -> None:
     assert status is Status.FAIL and "still contains wrong-namespace" in text
     missing = run({"configmap_key": {"name": "fb", "key": "other"}}, ConfigMap=[cm])
     assert missing == (Status.FAIL, "ConfigMap fb has no key other")
+    assert "still points to the wrong place | fluent-bit.conf still contains wrong-namespace" in text
 
 
 def test_prometheus_without_selector_selects_nothing() -> None:
@@ -137,7 +144,8 @@ def test_prometheus_without_selector_selects_nothing() -> None:
     status, text = run(
         {"prometheus_selects_servicemonitors": {"name": "p"}}, Prometheus=[prometheus], ServiceMonitor=[monitor]
     )
-    assert status is Status.FAIL and "<none>" in text and "sm: team=streaming" in text
+    assert status is Status.FAIL and "selects no ServiceMonitor" in text
+    assert "serviceMonitorSelector <none> matches no ServiceMonitor" in text and "sm: team=streaming" in text
     prometheus["spec"] = {"serviceMonitorSelector": {"matchLabels": {"team": "streaming"}}}
     assert (
         run({"prometheus_selects_servicemonitors": {"name": "p"}}, Prometheus=[prometheus], ServiceMonitor=[monitor])[0]
@@ -159,7 +167,7 @@ def test_vpa_in_off_mode_does_not_conflict_with_hpa() -> None:
 def test_missing_object_fails_and_says_so() -> None:
     assert run({"deployment_available": {"name": "gone"}}, Deployment=[], Pod=[]) == (
         Status.FAIL,
-        "Deployment gone does not exist",
+        "Deployment gone does not exist: the scenario's workload must be fixed, not deleted",
     )
 
 

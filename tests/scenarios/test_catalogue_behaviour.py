@@ -24,17 +24,17 @@ NAMESPACE = "kubecamp-blue"
 
 # (challenge, scenario) → texts that must appear among the failure reasons of the broken state.
 EXPECTED_FAILURES: dict[tuple[int, str], list[str]] = {
-    (2, "image-pull"): ["deployment frontend: 0/3 available", "ImagePullBackOff (image nginx:1.27-alpinee)"],
-    (2, "unschedulable"): ["Pending", "Insufficient cpu", "cpu request"],
-    (2, "rolling-update"): ["deployment api-server: 0/5 available", "maxUnavailable 100%"],
-    (2, "node-affinity"): ["no node satisfies the required placement", "node-retired-01"],
-    (1, "networking"): ["service user-service: selector", "version=v1", "service product-service: selector"],
-    (1, "storage"): ["PVC postgres-data: requests 10Ti", "PVC mongodb-data: access mode ReadWriteMany"],
-    (1, "order-service"): ["deployment order-service: 0/5 available", "timeoutSeconds 1s is too short"],
-    (5, "traffic-spike"): ["maxReplicas 2 is too low"],
-    (5, "monitoring"): ["serviceMonitorSelector nonexistent=label matches no ServiceMonitor"],
-    (5, "logging"): ["still contains wrong-namespace"],
-    (5, "autoscaling-conflict"): ["both act on CPU/memory"],
+    (2, "image-pull"): ["Deployment frontend: 0/3 available", "ImagePullBackOff (image nginx:1.27-alpinee)"],
+    (2, "unschedulable"): ["Pending", "Insufficient cpu", "requests more cpu"],
+    (2, "rolling-update"): ["Deployment api-server: 0/5 available", "lets 5 of 5 Pods go down at once"],
+    (2, "node-affinity"): ["no node satisfies the Pods' required placement", "didn't match Pod's node affinity"],
+    (1, "networking"): ["Service user-service: no endpoints", "Service product-service: no endpoints"],
+    (1, "storage"): ['"fast-ssd-nonexistent" not found', "NodePath only supports ReadWriteOnce"],
+    (1, "order-service"): ["Deployment order-service: 0/5 available", "livenessProbe does not wait long enough"],
+    (5, "traffic-spike"): ["stuck at MAXPODS 2"],
+    (5, "monitoring"): ["selects no ServiceMonitor"],
+    (5, "logging"): ["still points to the wrong place"],
+    (5, "autoscaling-conflict"): ["both HPA recommendation-engine-hpa and VPA"],
 }
 
 NAMESPACED = [

@@ -2,8 +2,9 @@
 
 A check returns pass, fail, or "could not check" (when a kind it needs could not be listed), with a
 `Message` a student can act on: it says which object, what is wrong, and what the cluster reports
-("deployment frontend: 0/3 available; pods waiting: ImagePullBackOff (image nginx:1.27-alpinee) ×3").
-A check never passes on missing data.
+("Deployment frontend: 0/3 available; Pods: ErrImagePull/ImagePullBackOff (image nginx:1.27-alpinee) ×3").
+A check never passes on missing data, nor on finding nothing to judge. A failure's `message` is the symptom
+as the cluster shows it; its `diagnosis` names the field and the bound (shown once hints reach it).
 
 Scenario files name checks as one-key mappings (`- deployment_available: {name: frontend, min: 3}`);
 each check's arguments are a pydantic model, so a wrong argument is a clear load-time error.
@@ -14,6 +15,7 @@ from bot.challenges.checks import (
     config,
     deployment_spec,
     monitoring,
+    pins,
     placement,
     services,
     storage,
@@ -35,6 +37,7 @@ __all__ = [
     "deployment_spec",
     "monitoring",
     "parse_check",
+    "pins",
     "placement",
     "pod_problems",
     "register",

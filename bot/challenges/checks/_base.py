@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, ClassVar
@@ -34,8 +34,8 @@ class Outcome:
         return cls(Status.PASS, Message(message_key, params))
 
     @classmethod
-    def fail(cls, message_key: str, /, **params: Any) -> Outcome:
-        return cls(Status.FAIL, Message(message_key, params))
+    def fail(cls, message_key: str, /, diagnosis: Message | None = None, **params: Any) -> Outcome:
+        return cls(Status.FAIL, Message(message_key, params), diagnosis)
 
 
 class CheckSpec(BaseModel):
@@ -50,12 +50,16 @@ class CheckSpec(BaseModel):
     guard: bool = False
 
     def evaluate(self, snapshot: Snapshot) -> Outcome:
+        """Run the check; a kind that could not be listed is "could not check", a required object that
+        does not exist (see `require`) is a failure that says so."""
         try:
             return self.run(snapshot)
         except SnapshotGap as gap:
             return Outcome(
                 Status.UNKNOWN, Message("check.could_not_check", {"kind": gap.kind, "reason": gap.reason.to_json()})
             )
+        except Missing as missing:
+            return Outcome.fail("check.missing", kind=missing.kind, name=missing.name)
 
     def run(self, snapshot: Snapshot) -> Outcome:
         raise NotImplementedError
@@ -131,6 +135,15 @@ def pods_of(snapshot: Snapshot, selector: Mapping[str, Any] | None) -> list[Obj]
     return [p for p in snapshot.list("Pod") if selector_matches(selector, labels_of(p))]
 
 
+def diagnosis(key: str, /, **params: Any) -> Message:
+    return Message(key, params)
+
+
+def owned_by(obj: Obj, kind: str, name: str) -> bool:
+    references = obj.get("metadata", {}).get("ownerReferences") or []
+    return any(ref.get("kind") == kind and ref.get("name") == name for ref in references)
+
+
 def require(snapshot: Snapshot, kind: str, name: str) -> Obj:
     """The named object; a missing one makes the check fail saying so (see NamedCheck)."""
     obj = snapshot.get(kind, name)
@@ -147,15 +160,9 @@ class Missing(Exception):
 
 
 class NamedCheck(CheckSpec):
-    """A check about one named object: a missing object is a failure that says so."""
+    """A check about one named object."""
 
     name: str = Field(min_length=1)
-
-    def evaluate(self, snapshot: Snapshot) -> Outcome:
-        try:
-            return super().evaluate(snapshot)
-        except Missing as missing:
-            return Outcome.fail("check.missing", kind=missing.kind, name=missing.name)
 
 
 class SelectorCheck(CheckSpec):
@@ -169,13 +176,6 @@ class SelectorCheck(CheckSpec):
 
     def pods(self, snapshot: Snapshot) -> list[Obj]:
         return pods_of(snapshot, parse_selector(self.selector))
-
-
-def port_declared(port: int | str, numbers: set[int], names: Collection[str]) -> bool:
-    """A port given as a number or as a container port's name (IntOrString), among the declared ones."""
-    if isinstance(port, str) and not port.isdigit():
-        return port in names
-    return int(port) in numbers
 
 
 def quantity_arg(value: str | None) -> str | None:

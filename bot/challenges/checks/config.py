@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from bot.challenges.checks._base import NamedCheck, Outcome, register, require
+from bot.challenges.checks._base import NamedCheck, Outcome, diagnosis, register, require
 from bot.snapshot import Snapshot
 
 
@@ -22,8 +22,18 @@ class ConfigMapKey(NamedCheck):
         value = str(data[self.key])
         for needle in self.not_contains:
             if needle in value:
-                return Outcome.fail("check.configmap_key.contains", name=self.name, key=self.key, text=needle)
+                return Outcome.fail(
+                    "check.configmap_key.wrong",
+                    name=self.name,
+                    key=self.key,
+                    diagnosis=diagnosis("check.diagnosis.config_contains", key=self.key, text=needle),
+                )
         for needle in self.contains:
             if needle not in value:
-                return Outcome.fail("check.configmap_key.missing", name=self.name, key=self.key, text=needle)
+                return Outcome.fail(
+                    "check.configmap_key.wrong",
+                    name=self.name,
+                    key=self.key,
+                    diagnosis=diagnosis("check.diagnosis.config_missing", key=self.key, text=needle),
+                )
         return Outcome.ok("check.configmap_key.pass", name=self.name, key=self.key)
