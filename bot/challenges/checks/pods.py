@@ -132,7 +132,8 @@ def pod_diagnosis(pods: Iterable[Obj]) -> Message | None:
                         "container": container.get("name"),
                         "image": _image(pod, container),
                         "reason": reason,
-                        "detail": shorten(str(waiting.get("message") or "-")),
+                        # Since 1.30 the back-off message carries the last pull error after this marker.
+                        "detail": shorten(str(waiting.get("message") or "-").split(": ErrImagePull: ", 1)[-1]),
                     },
                 )
     return None
