@@ -16,7 +16,7 @@ from bot.challenges.checks._base import (
     register,
     require,
 )
-from bot.challenges.checks.pods import live, pod_problems
+from bot.challenges.checks.pods import failing_pods, live
 from bot.challenges.selectors import format_selector, map_selector_matches, selector_matches
 from bot.snapshot import Obj, Snapshot
 
@@ -89,12 +89,7 @@ class PodsPlaced(SelectorCheck):
         nodes = {name_of(n): n for n in snapshot.list("Node")}
         unplaced = [p for p in pods if not p.get("spec", {}).get("nodeName")]
         if unplaced:
-            return Outcome.fail(
-                "check.pods_placed.unplaced",
-                selector=self.selector,
-                count=len(unplaced),
-                problems=pod_problems(unplaced) or "-",
-            )
+            return failing_pods("check.pods_placed.unplaced", unplaced, selector=self.selector, count=len(unplaced))
         for pod in pods:
             node_name = str(pod["spec"]["nodeName"])
             node = nodes.get(node_name)

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable
+from typing import Any
 
-from bot.challenges.checks._base import find_condition, shorten
+from bot.challenges.checks._base import Outcome, find_condition, shorten
 from bot.i18n import Message
 from bot.snapshot import Obj
 
@@ -137,3 +138,8 @@ def pod_diagnosis(pods: Iterable[Obj]) -> Message | None:
                     },
                 )
     return None
+
+
+def failing_pods(message_key: str, pods: list[Obj], /, **params: Any) -> Outcome:
+    """A failure whose symptom lists what these Pods are doing and whose diagnosis is the kubelet's words."""
+    return Outcome.fail(message_key, problems=pod_problems(pods) or "-", diagnosis=pod_diagnosis(pods), **params)

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 
 from bot.challenges.checks._base import NamedCheck, Outcome, diagnosis, labels_of, name_of, register, require
 from bot.challenges.checks.images import served_ports
-from bot.challenges.checks.pods import live, pod_diagnosis, pod_problems, pod_ready, starting
+from bot.challenges.checks.pods import failing_pods, live, pod_ready, starting
 from bot.challenges.checks.workloads import current_pods
 from bot.challenges.selectors import format_selector, map_selector_matches
 from bot.snapshot import Obj, Snapshot
@@ -138,10 +138,4 @@ class ServiceEndpointsReady(NamedCheck):
         waiting = [p for p in pods if not pod_ready(p)]
         if waiting and all(starting(p) for p in waiting):
             return Outcome.fail("check.service_endpoints_ready.starting", name=self.name, count=len(pods))
-        return Outcome.fail(
-            "check.service_endpoints_ready.fail",
-            name=self.name,
-            count=len(pods),
-            problems=pod_problems(pods) or "-",
-            diagnosis=pod_diagnosis(pods),
-        )
+        return failing_pods("check.service_endpoints_ready.fail", pods, name=self.name, count=len(pods))

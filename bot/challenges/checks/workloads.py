@@ -23,7 +23,7 @@ from bot.challenges.checks._base import (
     register,
     require,
 )
-from bot.challenges.checks.pods import live, pod_diagnosis, pod_problems, pod_ready, problems_of, starting
+from bot.challenges.checks.pods import failing_pods, live, pod_diagnosis, pod_ready, problems_of, starting
 from bot.snapshot import Obj, Snapshot
 
 REVISION = "deployment.kubernetes.io/revision"
@@ -72,14 +72,13 @@ def not_available(name: str, current: list[Obj], available: int, wanted: int, co
     waiting = [p for p in current if not pod_ready(p)]
     if condition is None and waiting and all(starting(p) for p in waiting):
         return Outcome.fail("check.pods_starting", name=name, available=available, wanted=wanted)
-    return Outcome.fail(
+    return failing_pods(
         "check.deployment_available.fail" if condition is None else "check.deployment_available.stalled",
+        waiting,
         name=name,
         available=available,
         wanted=wanted,
         condition=condition or "-",
-        problems=pod_problems(waiting) or "-",
-        diagnosis=pod_diagnosis(waiting),
     )
 
 
@@ -116,15 +115,14 @@ class RolloutComplete(NamedCheck):
         if observed >= generation and updated == replicas == available and total == replicas:
             return Outcome.ok("check.rollout_complete.pass", name=self.name, replicas=replicas)
         waiting = [p for p in current_pods(snapshot, deployment) if not pod_ready(p)]
-        return Outcome.fail(
+        return failing_pods(
             "check.rollout_complete.fail",
+            waiting,
             name=self.name,
             updated=updated,
             replicas=replicas,
             available=available,
             reason=stalled(deployment) or "-",
-            problems=pod_problems(waiting) or "-",
-            diagnosis=pod_diagnosis(waiting),
         )
 
 
@@ -144,14 +142,8 @@ class PodsReady(SelectorCheck):
         if len(ready) >= self.min:
             return Outcome.ok("check.pods_ready.pass", selector=self.selector, ready=len(ready), total=len(pods))
         waiting = [p for p in pods if not pod_ready(p)]
-        return Outcome.fail(
-            "check.pods_ready.fail",
-            selector=self.selector,
-            ready=len(ready),
-            wanted=self.min,
-            total=len(pods),
-            problems=pod_problems(waiting) or "-",
-            diagnosis=pod_diagnosis(waiting),
+        return failing_pods(
+            "check.pods_ready.fail", waiting, selector=self.selector, ready=len(ready), wanted=self.min, total=len(pods)
         )
 
 
@@ -169,12 +161,7 @@ class NoWaitingPods(SelectorCheck):
         uncreated = [p for p in pods if not p.get("status", {}).get("containerStatuses")]
         if uncreated:
             # Nothing waits because nothing was created: no verdict on the containers yet.
-            return Outcome.fail(
-                "check.no_waiting_pods.not_created",
-                selector=self.selector,
-                problems=pod_problems(uncreated) or "-",
-                diagnosis=pod_diagnosis(uncreated),
-            )
+            return failing_pods("check.no_waiting_pods.not_created", uncreated, selector=self.selector)
         waiting: Counter[str] = Counter()
         stuck: list[Obj] = []
         for pod in pods:
@@ -204,10 +191,4 @@ class NoPendingPods(SelectorCheck):
         pending = [p for p in pods if p.get("status", {}).get("phase") == "Pending"]
         if not pending:
             return Outcome.ok("check.no_pending_pods.pass", selector=self.selector)
-        return Outcome.fail(
-            "check.no_pending_pods.fail",
-            selector=self.selector,
-            count=len(pending),
-            problems=pod_problems(pending) or "-",
-            diagnosis=pod_diagnosis(pending),
-        )
+        return failing_pods("check.no_pending_pods.fail", pending, selector=self.selector, count=len(pending))
