@@ -140,3 +140,19 @@ def test_a_pod_still_creating_its_container_is_not_yet_a_verdict() -> None:
     status, symptom, _ = judge({"deployment_available": {"name": "fresh", "min": 1}}, snap)
     assert status is Status.FAIL
     assert symptom == "Deployment fresh: 0/1 available, the other Pods are still starting: verify again in a moment"
+    check = {"no_waiting_pods": {"selector": "app=fresh", "reasons": ["ErrImagePull", "ImagePullBackOff"]}}
+    status, symptom, _ = judge(check, snap)  # nothing pulled yet: nothing to say the image is right
+    assert (status, symptom) == (Status.FAIL, "pods app=fresh: no container has been created yet: still starting")
+
+
+def test_hpa_bounds_read_the_spec_whatever_the_metrics_pipeline_says() -> None:
+    snap = snapshot("hpa-without-metrics.yaml")
+    check = {"hpa_bounds": {"name": "streaming-service-hpa", "min_max_replicas": 5, "max_cpu_utilization": 80}}
+    status, symptom, diagnosis = judge(check, snap)
+    assert (status, symptom) == (Status.FAIL, "HPA streaming-service-hpa: the Pod count cannot grow past MAXPODS 2")
+    assert diagnosis == "maxReplicas 2 is too low for a traffic spike (at least 5)"
+    hpa = snap.items["HorizontalPodAutoscaler"][0]
+    hpa["spec"]["maxReplicas"] = 10
+    hpa["spec"]["metrics"][0]["resource"]["target"]["averageUtilization"] = 70
+    # ScalingActive=False is the cluster's metrics pipeline, not something the student's fix can change.
+    assert judge(check, snap)[0] is Status.PASS

@@ -31,7 +31,7 @@ EXPECTED_FAILURES: dict[tuple[int, str], list[str]] = {
     (1, "networking"): ["Service user-service: no endpoints", "Service product-service: no endpoints"],
     (1, "storage"): ['"fast-ssd-nonexistent" not found', "NodePath only supports ReadWriteOnce"],
     (1, "order-service"): ["Deployment order-service: 0/5 available", "livenessProbe does not wait long enough"],
-    (5, "traffic-spike"): ["stuck at MAXPODS 2"],
+    (5, "traffic-spike"): ["cannot grow past MAXPODS 2"],
     (5, "monitoring"): ["selects no ServiceMonitor"],
     (5, "logging"): ["still points to the wrong place"],
     (5, "autoscaling-conflict"): ["both HPA recommendation-engine-hpa and VPA"],

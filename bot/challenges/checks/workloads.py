@@ -23,7 +23,15 @@ from bot.challenges.checks._base import (
     register,
     require,
 )
-from bot.challenges.checks.pods import failing_pods, live, pod_diagnosis, pod_ready, problems_of, starting
+from bot.challenges.checks.pods import (
+    STARTING,
+    failing_pods,
+    live,
+    pod_diagnosis,
+    pod_ready,
+    problems_of,
+    starting,
+)
 from bot.snapshot import Obj, Snapshot
 
 REVISION = "deployment.kubernetes.io/revision"
@@ -158,9 +166,9 @@ class NoWaitingPods(SelectorCheck):
         pods = live(self.pods(snapshot))
         if not pods:
             return no_pods(self.selector)
-        uncreated = [p for p in pods if not p.get("status", {}).get("containerStatuses")]
+        uncreated = [p for p in pods if not _created(p)]
         if uncreated:
-            # Nothing waits because nothing was created: no verdict on the containers yet.
+            # Nothing waits because nothing was created yet: no verdict on the containers.
             return failing_pods("check.no_waiting_pods.not_created", uncreated, selector=self.selector)
         waiting: Counter[str] = Counter()
         stuck: list[Obj] = []
@@ -175,6 +183,12 @@ class NoWaitingPods(SelectorCheck):
         return Outcome.fail(
             "check.no_waiting_pods.fail", selector=self.selector, problems=listed, diagnosis=pod_diagnosis(stuck)
         )
+
+
+def _created(pod: Obj) -> bool:
+    """Some container of the Pod got past being created (a pull, a start, a crash: something to judge)."""
+    statuses = pod.get("status", {}).get("containerStatuses") or []
+    return any(((s.get("state") or {}).get("waiting") or {}).get("reason") not in STARTING for s in statuses)
 
 
 def _reasons_of(problem: str) -> set[str]:
