@@ -169,7 +169,7 @@ def test_vpa_in_off_mode_does_not_conflict_with_hpa() -> None:
 def test_missing_object_fails_and_says_so() -> None:
     assert run({"deployment_available": {"name": "gone"}}, Deployment=[], Pod=[]) == (
         Status.FAIL,
-        "Deployment gone does not exist: the scenario's workload must be fixed, not deleted",
+        "Deployment gone does not exist: the scenario's objects are to be fixed, not deleted or renamed",
     )
 
 
