@@ -156,3 +156,10 @@ def test_hpa_bounds_read_the_spec_whatever_the_metrics_pipeline_says() -> None:
     hpa["spec"]["metrics"][0]["resource"]["target"]["averageUtilization"] = 70
     # ScalingActive=False is the cluster's metrics pipeline, not something the student's fix can change.
     assert judge(check, snap)[0] is Status.PASS
+
+
+def test_a_container_that_reconfigures_its_image_is_taken_at_its_declared_port() -> None:
+    snap = snapshot("service-port-and-slices.yaml")
+    for pod in snap.items["Pod"]:
+        pod["spec"]["containers"][0]["volumeMounts"] = [{"name": "conf", "mountPath": "/etc/nginx/conf.d"}]
+    assert judge({"service_endpoints_ready": {"name": "user-service"}}, snap)[0] is Status.PASS

@@ -38,8 +38,18 @@ def listening_ports(reference: str) -> frozenset[int] | None:
 
 
 def served_ports(container: Mapping[str, Any]) -> set[int]:
-    """Where the container's process listens: by its image when known, else its declared ports."""
+    """Where the container's process listens: by its image when known, else its declared ports.
+
+    A container that changes how the image starts (its own command or args, a configuration mounted
+    over /etc) may listen elsewhere: its declared ports count too.
+    """
+    declared = {int(port["containerPort"]) for port in container.get("ports") or []}
     known = listening_ports(str(container.get("image") or ""))
-    if known is not None:
-        return set(known)
-    return {int(port["containerPort"]) for port in container.get("ports") or []}
+    if known is None:
+        return declared
+    customised = (
+        container.get("command")
+        or container.get("args")
+        or any(str(mount.get("mountPath", "")).startswith("/etc/") for mount in container.get("volumeMounts") or [])
+    )
+    return set(known) | declared if customised else set(known)
