@@ -124,6 +124,7 @@ def test_other_waiting_reasons_and_the_scheduler_message_are_named() -> None:
     assert "InvalidImageName (image Nginx:1.27)" in problems
     assert 'CreateContainerConfigError: secret "db-password" not found' in problems
     assert "Pending: 0/3 nodes are available: 1 node(s) had untolerated taint" in problems
+    assert "2 Insufficient cpu." in problems and "preemption" not in problems
     status, symptom, _ = judge({"no_pending_pods": {"selector": "app=web"}}, snap)
     assert status is Status.FAIL and "3 Pending" in symptom
 

@@ -81,7 +81,10 @@ def unschedulable(pod: Obj) -> str | None:
     scheduled = find_condition(pod, "PodScheduled")
     if scheduled is None or scheduled.get("status") != "False":
         return None
-    return f"Pending: {shorten(str(scheduled.get('message') or scheduled.get('reason')))}"
+    # The scheduler appends what preemption found ("preemption: 0/3 nodes are available: …"): it repeats
+    # the node count and says nothing a student acts on.
+    message = str(scheduled.get("message") or scheduled.get("reason")).split(" preemption: ", 1)[0]
+    return f"Pending: {shorten(message)}"
 
 
 def problems_of(pod: Obj) -> list[str]:
