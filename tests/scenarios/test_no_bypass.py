@@ -2,9 +2,9 @@
 
 For every namespaced scenario, the obvious bypasses are tried on the emulated cluster: deleting the
 workload or renaming it, scaling it to 0 or 1, dropping its probes, running another application's image,
-pointing the Service at a stand-in Pod, deleting the autoscaler or the ServiceMonitor that the fault is
-about. Most start from the solution (everything else right), so the failure comes from the pin itself,
-and each must leave the scenario unsolved with a reason that names what was sidestepped.
+pointing the Service at a stand-in Pod, deleting the autoscaler, the ServiceMonitor or the ConfigMap that
+the fault is about. Most start from the solution (everything else right), so the failure comes from the
+pin itself, and each must leave the scenario unsolved with a reason that names what was sidestepped.
 """
 
 from __future__ import annotations
@@ -156,6 +156,7 @@ BYPASSES = [
         delete_kind("ServiceMonitor", "monitoring.coreos.com/v1"),
         "ServiceMonitor streaming-metrics does not exist",
     ),
+    Bypass("delete the ConfigMap", names_kind("ConfigMap"), delete_kind("ConfigMap", "v1"), "does not exist"),
 ]
 
 CASES = [
