@@ -35,6 +35,7 @@ from sqlmodel import select
 from benchmarks.harness import CHANNEL_RATE_LIMIT, Measure, percentile
 from bot.challenges.catalog import Challenge
 from bot.challenges.checks import Status
+from bot.challenges.checks.images import repository
 from bot.cluster import Cluster
 from bot.i18n import t
 from bot.scheduler import planned
@@ -407,6 +408,41 @@ def _requirement(expression: dict[str, Any]) -> str:
     return forms[operator]
 
 
+async def _workload_pinned(kubectl: Kubectl, namespace: str, check: Any) -> bool:
+    # The replicas, then per container: its image's repository, whether each pinned probe is there
+    # (a probe prints as a map, an absent one as nothing) and its cpu and memory limits.
+    probes = "".join(f"|{{.{probe}Probe.periodSeconds}}" for probe in check.probes)
+    container = _CONTAINERS % f"{{.image}}|{{.resources.limits.cpu}}|{{.resources.limits.memory}}{probes}"
+    printed = await _get(kubectl, namespace, "deployment", check.name, template="{.spec.replicas}\n" + container)
+    if printed is None:
+        return False
+    [replicas], *rows = _rows(printed)
+    if check.replicas is not None and int(replicas) < check.replicas:
+        return False
+    allowed = {repository(image) for image in check.images or []}
+    for image, cpu, memory, *periods in rows:
+        if (allowed and repository(image) not in allowed) or (check.limits and not (cpu and memory)):
+            return False
+        if not all(periods):
+            return False
+    return True
+
+
+async def _pods_placed(kubectl: Kubectl, namespace: str, check: Any) -> bool:
+    placed = await _pod_field(kubectl, namespace, check.selector, ".items[*].spec.nodeName")
+    phases = await _pod_field(kubectl, namespace, check.selector, ".items[*].status.phase")
+    ready = _rows(
+        await kubectl(
+            "get",
+            "nodes",
+            "-o",
+            'jsonpath={range .items[*]}{.metadata.name}|{.status.conditions[?(@.type=="Ready")].status}{"\\n"}{end}',
+        )
+    )
+    nodes = {name for name, status in ready if status == "True"}
+    return bool(phases) and len(placed) == len(phases) and set(placed) <= nodes
+
+
 SHELL_CHECKS: dict[str, ShellCheck] = {
     "deployment_available": _deployment_available,
     "no_waiting_pods": _no_waiting_pods,
@@ -416,4 +452,6 @@ SHELL_CHECKS: dict[str, ShellCheck] = {
     "rolling_update_safe": _rolling_update_safe,
     "probes_sane": _probes_sane,
     "node_affinity_satisfiable": _node_affinity_satisfiable,
+    "workload_pinned": _workload_pinned,
+    "pods_placed": _pods_placed,
 }

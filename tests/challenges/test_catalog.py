@@ -67,7 +67,7 @@ def test_a_valid_tree_loads_with_defaults(tmp_path: Path) -> None:
     assert challenge.spec.hints_after.total_seconds() == 20 * 60
     assert [t.percent for t in challenge.spec.tiers] == [100, 80, 60]
     assert challenge.scenarios[0].manifests[0].ref.kind == "Deployment"
-    assert challenge.kinds == {"Deployment", "Pod"}
+    assert challenge.kinds == {"Deployment", "ReplicaSet", "Pod"}
 
 
 def expect_error(tmp_path: Path, field: str, problem: str) -> None:

@@ -18,15 +18,21 @@ def deployment(name: str, **spec: Any) -> dict[str, Any]:
 
 
 def run(raw: dict[str, Any], **items: list[dict[str, Any]]) -> tuple[Status, str]:
+    """The status and `symptom | diagnosis` as rendered in English."""
     outcome = parse_check(raw).evaluate(Snapshot(namespace="team-a", items=dict(items)))
-    return outcome.status, render(outcome.message, "en")
+    text = render(outcome.message, "en")
+    if outcome.diagnosis is not None:
+        text += " | " + render(outcome.diagnosis, "en")
+    return outcome.status, text
 
 
 def test_rolling_update_that_takes_every_pod_down_fails() -> None:
     strategy = {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": "100%", "maxSurge": 0}}
     status, text = run({"rolling_update_safe": {"name": "api"}}, Deployment=[deployment("api", strategy=strategy)])
     assert status is Status.FAIL
-    assert "maxUnavailable 100% takes 5 of 5 pods down" in text
+    symptom, diagnosis = text.split(" | ")
+    assert "lets 5 of 5 Pods go down at once" in symptom and "100%" not in symptom
+    assert diagnosis == "maxUnavailable 100% (at most 25%)"
 
 
 def test_rolling_update_within_bound_passes_and_default_strategy_is_safe() -> None:
@@ -42,7 +48,7 @@ def test_recreate_is_not_a_safe_rolling_update() -> None:
     status, text = run(
         {"rolling_update_safe": {"name": "api"}}, Deployment=[deployment("api", strategy={"type": "Recreate"})]
     )
-    assert status is Status.FAIL and "Recreate" in text
+    assert status is Status.FAIL and "takes every Pod down at once" in text and "strategy.type Recreate" in text
 
 
 def probe_template(**probe: Any) -> dict[str, Any]:
@@ -61,7 +67,7 @@ def probe_template(**probe: Any) -> dict[str, Any]:
         (
             {"httpGet": {"path": "/", "port": 8080}, "timeoutSeconds": 3},
             {},
-            "port 8080 is not a declared container port",
+            "port 8080 is not where the container listens (80)",
         ),
         ({"httpGet": {"path": "/health", "port": "http"}}, {"paths": ["/"]}, "path /health is not served"),
     ],
@@ -93,7 +99,9 @@ def test_excessive_requests_fail_with_the_container_and_amount() -> None:
         Deployment=[deployment("order", template=template)],
     )
     assert status is Status.FAIL
-    assert "container order: cpu request 2000m is too large (at most 500m)" in text
+    symptom, diagnosis = text.split(" | ")
+    assert symptom == "Deployment order, container order: requests more cpu than this service may reserve"
+    assert diagnosis == "cpu request 2000m is too large (at most 500m)"
 
 
 def test_hpa_bounds() -> None:
@@ -129,6 +137,7 @@ def test_configmap_key_contains_and_not_contains() -> None:
     assert status is Status.FAIL and "still contains wrong-namespace" in text
     missing = run({"configmap_key": {"name": "fb", "key": "other"}}, ConfigMap=[cm])
     assert missing == (Status.FAIL, "ConfigMap fb has no key other")
+    assert "still points to the wrong place | fluent-bit.conf still contains wrong-namespace" in text
 
 
 def test_prometheus_without_selector_selects_nothing() -> None:
@@ -137,7 +146,8 @@ def test_prometheus_without_selector_selects_nothing() -> None:
     status, text = run(
         {"prometheus_selects_servicemonitors": {"name": "p"}}, Prometheus=[prometheus], ServiceMonitor=[monitor]
     )
-    assert status is Status.FAIL and "<none>" in text and "sm: team=streaming" in text
+    assert status is Status.FAIL and "selects no ServiceMonitor" in text
+    assert "serviceMonitorSelector <none> matches no ServiceMonitor" in text and "sm: team=streaming" in text
     prometheus["spec"] = {"serviceMonitorSelector": {"matchLabels": {"team": "streaming"}}}
     assert (
         run({"prometheus_selects_servicemonitors": {"name": "p"}}, Prometheus=[prometheus], ServiceMonitor=[monitor])[0]
@@ -159,7 +169,7 @@ def test_vpa_in_off_mode_does_not_conflict_with_hpa() -> None:
 def test_missing_object_fails_and_says_so() -> None:
     assert run({"deployment_available": {"name": "gone"}}, Deployment=[], Pod=[]) == (
         Status.FAIL,
-        "Deployment gone does not exist",
+        "Deployment gone does not exist: the scenario's objects are to be fixed, not deleted or renamed",
     )
 
 
@@ -216,3 +226,98 @@ def test_every_message_key_used_exists_in_both_languages() -> None:
 
     for key, texts in _catalogue().items():
         assert set(texts) == set(LANGS), key
+
+
+def pinned_deployment(**container: Any) -> dict[str, Any]:
+    base = {
+        "name": "web",
+        "image": "nginx:1.27-alpine",
+        "readinessProbe": {"httpGet": {"path": "/", "port": 80}},
+        "resources": {"limits": {"cpu": "200m", "memory": "128Mi"}},
+    }
+    template = {
+        "metadata": {"labels": {"app": "web"}},
+        "spec": {
+            "containers": [{**base, **container}],
+            "volumes": [{"name": "d", "persistentVolumeClaim": {"claimName": "data"}}],
+        },
+    }
+    return deployment("web", template=template, selector={"matchLabels": {"app": "web"}})
+
+
+PIN = {
+    "name": "web",
+    "replicas": 5,
+    "images": ["nginx"],
+    "probes": ["readiness"],
+    "selector": "app=web",
+    "claims": ["data"],
+    "limits": True,
+}
+
+
+@pytest.mark.parametrize(
+    ("change", "symptom", "diagnosis"),
+    [
+        ({}, "Deployment web: still the scenario's workload", ""),
+        (
+            {"image": "httpd:2.4"},
+            "runs another application's image (httpd:2.4)",
+            "image httpd:2.4; this service runs nginx",
+        ),
+        ({"readinessProbe": None}, "has no readiness probe", "readinessProbe is missing"),
+        ({"resources": {"limits": {"cpu": "1"}}}, "has no memory limit", "resources.limits.memory is not set"),
+    ],
+)
+def test_workload_pinned_names_what_a_fix_must_keep(change: dict[str, Any], symptom: str, diagnosis: str) -> None:
+    status, text = run({"workload_pinned": PIN}, Deployment=[pinned_deployment(**change)])
+    assert status is (Status.FAIL if diagnosis else Status.PASS), text
+    assert symptom in text and diagnosis in text
+
+
+def test_workload_pinned_keeps_replicas_labels_and_claims() -> None:
+    scaled = pinned_deployment()
+    scaled["spec"]["replicas"] = 1
+    assert "scaled down to 1" in run({"workload_pinned": PIN}, Deployment=[scaled])[1]
+    relabelled = pinned_deployment()
+    relabelled["spec"]["template"]["metadata"]["labels"] = {"app": "web-v2"}
+    assert "no longer carry the labels" in run({"workload_pinned": PIN}, Deployment=[relabelled])[1]
+    unmounted = pinned_deployment()
+    unmounted["spec"]["template"]["spec"]["volumes"] = [{"name": "d", "emptyDir": {}}]
+    assert "no longer mount the PVC data" in run({"workload_pinned": PIN}, Deployment=[unmounted])[1]
+
+
+def test_pods_placed_wants_every_pod_on_a_ready_node() -> None:
+    def node(name: str, ready: str) -> dict[str, Any]:
+        return {"metadata": {"name": name}, "status": {"conditions": [{"type": "Ready", "status": ready}]}}
+
+    pod = {
+        "metadata": {"name": "db-0", "labels": {"app": "db"}},
+        "spec": {"nodeName": "node-1"},
+        "status": {"phase": "Running"},
+    }
+    check = {"pods_placed": {"selector": "app=db"}}
+    assert run(check, Pod=[pod], Node=[node("node-1", "True")])[0] is Status.PASS
+    status, text = run(check, Pod=[pod], Node=[node("node-1", "Unknown"), node("node-2", "True")])
+    assert status is Status.FAIL and "placed on node node-1, which is not Ready" in text
+    assert "no Pod carries these labels" in run(check, Pod=[], Node=[])[1]
+
+
+def test_autoscaler_and_monitor_pins() -> None:
+    hpa = {
+        "metadata": {"name": "h"},
+        "spec": {"maxReplicas": 10, "scaleTargetRef": {"kind": "Deployment", "name": "other"}},
+    }
+    status, text = run({"hpa_bounds": {"name": "h", "deployment": "web"}}, HorizontalPodAutoscaler=[hpa])
+    assert status is Status.FAIL and "scales something other than Deployment web" in text
+    status, text = run(
+        {"no_vpa_hpa_conflict": {"deployment": "web", "hpa": "gone"}},
+        HorizontalPodAutoscaler=[hpa],
+        VerticalPodAutoscaler=[],
+    )
+    assert status is Status.FAIL and "HorizontalPodAutoscaler gone does not exist" in text
+    monitor = {"metadata": {"name": "impostor", "labels": {"x": "y"}}}
+    prometheus = {"metadata": {"name": "p"}, "spec": {"serviceMonitorSelector": {}}}
+    check = {"prometheus_selects_servicemonitors": {"name": "p", "servicemonitor": "streaming-metrics"}}
+    status, text = run(check, Prometheus=[prometheus], ServiceMonitor=[monitor])
+    assert status is Status.FAIL and "ServiceMonitor streaming-metrics does not exist" in text
