@@ -96,6 +96,8 @@ def _parser() -> argparse.ArgumentParser:
         sub = add(challenge, action, help=help_text)
         sub.add_argument("--team", required=True)
         sub.add_argument("--challenge", type=int, required=action == "start")
+        if action == "verify":
+            sub.add_argument("--scenario", help="check only this scenario (default: all)")
 
     db = add(commands, "db", help="the database").add_subparsers(dest="action", required=True)
     add(db, "upgrade", help="apply the migrations")
@@ -189,7 +191,7 @@ async def _team(args: argparse.Namespace, settings: Settings, store: Store, out:
 async def _challenge(args: argparse.Namespace, service: RunService, out: _Output) -> int:
     actions: dict[str, Callable[[], Awaitable[int]]] = {
         "start": lambda: _start(service, args.team, args.challenge, out),
-        "verify": lambda: _verify(service, args.team, args.challenge, out),
+        "verify": lambda: _verify(service, args.team, args.challenge, args.scenario, out),
         "status": lambda: _status(service, args.team, args.challenge, out),
         "stop": lambda: _stop(service, args.team, args.challenge, out),
     }
@@ -201,8 +203,12 @@ async def _start(service: RunService, team: str, challenge: int, out: _Output) -
     return EXIT_OK
 
 
-async def _verify(service: RunService, team: str, challenge: int | None, out: _Output) -> int:
-    report = await service.verify(team, challenge)
+async def _verify(service: RunService, team: str, challenge: int | None, scenario: str | None, out: _Output) -> int:
+    try:
+        report = await service.verify(team, challenge, scenario_id=scenario)
+    except KeyError:
+        print(f"kubecamp: the run has no scenario {scenario!r} to check", file=sys.stderr)
+        return EXIT_INPUT
     out.verify(report)
     return EXIT_OK if report.all_passed else EXIT_FAILING
 
@@ -328,7 +334,8 @@ class _Output:
             solved = f" at {state.first_solved_at:%H:%M:%S}" if state.first_solved_at else ""
             lines.append(
                 f"    {state.scenario_id:<24} {state.status}{solved}, {state.attempts} checks, "
-                f"{report.hints_posted.get(state.scenario_id, 0)} hints"
+                f"{report.hints_used.get(state.scenario_id, 0)} hints used, "
+                f"{report.hints_automatic.get(state.scenario_id, 0)} automatic hints"
             )
         self._emit(
             "\n".join(lines),
@@ -344,7 +351,8 @@ class _Output:
                         "status": s.status,
                         "attempts": s.attempts,
                         "first_solved_at": s.first_solved_at,
-                        "hints": report.hints_posted.get(s.scenario_id, 0),
+                        "hints_used": report.hints_used.get(s.scenario_id, 0),
+                        "automatic_hints": report.hints_automatic.get(s.scenario_id, 0),
                     }
                     for s in report.states
                 ],

@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from bot.challenges.catalog import Catalog
-from bot.store import Run, Store, Team
+from bot.store import HintSource, Run, Store, Team
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -32,7 +32,7 @@ class Row:
     points: int
     elapsed_seconds: int | None  # None: nothing finished yet
     finished_at: datetime | None
-    hints_used: int
+    hints_used: int  # asked for or revealed by an instructor; the schedule's own hints do not count
     runs: int
     status: str  # of the best run: finished, expired, active, stopped, or "-" when none
 
@@ -88,7 +88,7 @@ class Scoreboard:
             ended = [r for r in best_runs if r.status in _ENDED]
             hints = 0
             for run in best_runs:
-                hints += len(await self._store.hints_posted(run.id))
+                hints += sum(h.source != HintSource.auto for h in await self._store.hints_posted(run.id))
             status = best_runs[0].status if len(best_runs) == 1 else ("-" if not best_runs else "mixed")
             rows.append(
                 Row(

@@ -1,4 +1,4 @@
-"""/admin extend|reveal-hint|announce — instructors only."""
+"""/admin extend|reveal-hint|reveal-diagnosis|announce — instructors only."""
 
 from __future__ import annotations
 
@@ -6,12 +6,13 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot.challenges.catalog import Catalog
 from bot.challenges.flow import ChallengeFlow, Notifier
 from bot.discord.errors import UnknownScenario
 from bot.i18n import Lang, t
 from bot.markup import stamp
 from bot.teams import TeamService
-from cogs._common import InstructorsOnly, acting_team, locale, team_choices
+from cogs._common import InstructorsOnly, acting_team, challenge_choices, locale, team_choices
 
 
 @app_commands.guild_only()
@@ -23,11 +24,19 @@ class AdminCog(
     group_description=locale("run the class (instructors)", "cmd.admin.description"),
 ):
     def __init__(
-        self, *, flow: ChallengeFlow, teams: TeamService, notifier: Notifier, lang: Lang, instructor_role: str
+        self,
+        *,
+        flow: ChallengeFlow,
+        teams: TeamService,
+        notifier: Notifier,
+        catalog: Catalog,
+        lang: Lang,
+        instructor_role: str,
     ) -> None:
         self.flow = flow
         self.teams = teams
         self.notifier = notifier
+        self.catalog = catalog
         self.lang = lang
         self.instructor_role = instructor_role
         super().__init__()
@@ -68,6 +77,33 @@ class AdminCog(
         )
 
     @app_commands.command(
+        name="reveal-diagnosis",
+        description=locale(
+            "show a challenge's diagnoses now (to one team, or to every team running it)",
+            "cmd.admin.reveal_diagnosis.description",
+        ),
+    )
+    async def reveal_diagnosis(self, interaction: discord.Interaction, challenge: int, team: str | None = None) -> None:
+        if team is not None:
+            team = (await acting_team(interaction, team, teams=self.teams, instructor_role=self.instructor_role)).name
+        revealed = await self.flow.reveal_diagnosis(challenge, team, by=interaction.user.display_name)
+        if revealed:
+            answer = t(
+                "cog.diagnosis_revealed",
+                self.lang,
+                challenge=challenge,
+                count=len(revealed),
+                teams=", ".join(r.name for r in revealed),
+            )
+        else:
+            answer = t("cog.diagnosis_unchanged", self.lang, challenge=challenge)
+        await interaction.response.send_message(answer, ephemeral=True)
+
+    @reveal_diagnosis.autocomplete("challenge")
+    async def _challenges(self, interaction: discord.Interaction, current: str) -> list[app_commands.Choice[int]]:
+        return challenge_choices(self.catalog, current, self.lang)
+
+    @app_commands.command(
         name="announce",
         description=locale("post a message to every team's channel", "cmd.admin.announce.description"),
     )
@@ -93,6 +129,7 @@ class AdminCog(
 
     @extend.autocomplete("team")
     @reveal_hint.autocomplete("team")
+    @reveal_diagnosis.autocomplete("team")
     @announce.autocomplete("team")
     async def _teams(self, interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
         return await team_choices(self.teams, current)
