@@ -23,6 +23,7 @@ from typing import Any, TextIO
 
 from bot import logs
 from bot.challenges.catalog import Catalog, load_catalog
+from bot.challenges.checks import Status
 from bot.challenges.render import MARK
 from bot.challenges.runs import ChallengeUnavailable, RunService, StartReport, StatusReport, VerifyReport
 from bot.cluster import Cluster
@@ -289,7 +290,10 @@ class _Output:
         lines = []
         for result in report.results:
             lines.append(f"{MARK[result.status]} {result.scenario_id}")
-            lines += [f"    {MARK[c.status]} {render(c.message, self.lang)}" for c in result.checks]
+            for c in result.checks:
+                lines.append(f"    {MARK[c.status]} {render(c.message, self.lang)}")
+                if c.diagnosis is not None and c.status is Status.FAIL:  # the operator sees every diagnosis
+                    lines.append(f"      ↳ {render(c.diagnosis, self.lang)}")
         if report.ended is not None:
             run = report.ended
             lines.append(
@@ -308,7 +312,13 @@ class _Output:
                         "scenario": r.scenario_id,
                         "status": r.status.value,
                         "checks": [
-                            {"check": c.check, "status": c.status.value, "message": render(c.message, self.lang)}
+                            {
+                                "check": c.check,
+                                "status": c.status.value,
+                                "message": render(c.message, self.lang),
+                                "diagnosis": None if c.diagnosis is None else render(c.diagnosis, self.lang),
+                                "guard": c.guard,
+                            }
                             for c in r.checks
                         ],
                     }

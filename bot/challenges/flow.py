@@ -98,6 +98,10 @@ class ChallengeFlow:
     def runs(self) -> RunService:
         return self._runs
 
+    @property
+    def catalog(self) -> Catalog:
+        return self._catalog
+
     # --- the team's actions --------------------------------------------------------------------
 
     async def start(self, team_name: str, challenge_id: int) -> StartReport:

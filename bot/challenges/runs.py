@@ -154,7 +154,7 @@ class VerifyReport:
     states: tuple[ScenarioState, ...]
     newly_solved: tuple[str, ...]
     ended: Run | None  # the run as it ended, when this verification ended it
-    #: The scenarios whose diagnoses the team sees (`diagnosed`), as of this verification.
+    #: The scenarios whose diagnoses the team sees (`diagnosed`), as of this verification; all once it ended the run.
     diagnosed: frozenset[str] = frozenset()
     #: The one scenario this verification checked; None when it checked them all.
     scenario_id: str | None = None
@@ -385,7 +385,8 @@ class RunService:
             states=tuple(new_states),
             newly_solved=newly_solved,
             ended=ended,
-            diagnosed=await self.diagnosed(run),
+            # A verification that ends the run shows every diagnosis: nothing is left to solve, much to learn.
+            diagnosed=frozenset(s.id for s in live) if ended is not None else await self.diagnosed(run),
             scenario_id=scenario_id,
         )
 

@@ -6,7 +6,6 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.challenges.catalog import Catalog
 from bot.challenges.flow import ChallengeFlow, Notifier
 from bot.discord.errors import UnknownScenario
 from bot.i18n import Lang, t
@@ -24,19 +23,11 @@ class AdminCog(
     group_description=locale("run the class (instructors)", "cmd.admin.description"),
 ):
     def __init__(
-        self,
-        *,
-        flow: ChallengeFlow,
-        teams: TeamService,
-        notifier: Notifier,
-        catalog: Catalog,
-        lang: Lang,
-        instructor_role: str,
+        self, *, flow: ChallengeFlow, teams: TeamService, notifier: Notifier, lang: Lang, instructor_role: str
     ) -> None:
         self.flow = flow
         self.teams = teams
         self.notifier = notifier
-        self.catalog = catalog
         self.lang = lang
         self.instructor_role = instructor_role
         super().__init__()
@@ -101,7 +92,7 @@ class AdminCog(
 
     @reveal_diagnosis.autocomplete("challenge")
     async def _challenges(self, interaction: discord.Interaction, current: str) -> list[app_commands.Choice[int]]:
-        return challenge_choices(self.catalog, current, self.lang)
+        return challenge_choices(self.flow.catalog, current, self.lang)
 
     @app_commands.command(
         name="announce",

@@ -109,8 +109,8 @@ def test_guards_are_marked_as_what_the_fix_must_not_break() -> None:
     )
     payload = render.results(report, CHALLENGE, "en", diagnosed=frozenset())
     assert field(payload, "unschedulable").split("\n")[1] == "✅ 🛡️ deployment web: 2/2 available"
-    assert "🛡️ guard: it passes while the scenario is still broken, and shows what your fix must not break." in footer(
-        payload
+    assert footer(payload) == (
+        "🛡️ marks a guard: it passes while the scenario is still broken, and shows what your fix must not break."
     )
     assert "🛡️" not in footer(render.results(unschedulable(pending()), CHALLENGE, "en", diagnosed=frozenset()))
 

@@ -153,11 +153,12 @@ async def test_deadline_verification_expires_the_run_with_partial_points(world: 
     await world.service.start("blue", 2)
     await fix(world, challenge, "image-pull", "unschedulable")
     world.clock.at(30)
-    await world.service.verify("blue")
+    assert (await world.service.verify("blue")).diagnosed == frozenset()
     world.clock.at(90)
     run = await world.service.active_run(await world.service.team("blue"))
     report = await world.service.verify_run(run, team=await world.service.team("blue"), trigger=Trigger.FINAL)
     assert report.ended is not None
+    assert report.diagnosed == {s.id for s in challenge.scenarios}  # the run is over: every cause is told
     # Two of four scenarios (25 points each) solved within the limit, at the last tier (60 %).
     assert (report.ended.status, report.ended.tier_percent, report.ended.points) == ("expired", 60, 30)
 
