@@ -163,9 +163,9 @@ def hint(due: HintDue, challenge: Challenge, lang: Lang, *, source: HintSource, 
     """A hint on its own: a later one of the schedule, or one a team asked for or an instructor revealed."""
     embed = hint_embed(due, challenge, lang)
     notes = [embed["footer"]["text"]] if "footer" in embed else []
-    if source is HintSource.revealed:
+    if by is not None and source is HintSource.revealed:
         notes.insert(0, t("render.hint_revealed", lang, who=by))
-    elif source is HintSource.requested:
+    elif by is not None and source is HintSource.requested:
         notes.insert(0, t("render.hint_requested", lang, who=by))
     if notes:
         embed["footer"] = {"text": " · ".join(notes)}

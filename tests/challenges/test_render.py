@@ -191,6 +191,7 @@ def test_a_hint_says_who_asked_and_when_it_opens_the_diagnosis() -> None:
     image = CHALLENGE.scenario("image-pull")
     first, last = (HintDue("image-pull", level, image.spec.hints[level]) for level in (0, 2))
     assert "footer" not in render.hint(first, CHALLENGE, "en", source=HintSource.auto)["embeds"][0]
+    assert "footer" not in render.hint(first, CHALLENGE, "en", source=HintSource.requested)["embeds"][0]
     asked = render.hint(first, CHALLENGE, "en", source=HintSource.requested, by="Blue Student 1")["embeds"][0]
     assert asked["footer"]["text"] == "asked for by Blue Student 1"
     revealed = render.hint(last, CHALLENGE, "en", source=HintSource.revealed, by="Kim")["embeds"][0]
