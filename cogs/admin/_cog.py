@@ -77,6 +77,8 @@ class AdminCog(
     async def reveal_diagnosis(self, interaction: discord.Interaction, challenge: int, team: str | None = None) -> None:
         if team is not None:
             team = (await acting_team(interaction, team, teams=self.teams, instructor_role=self.instructor_role)).name
+        # Every team of a class at once is two writes per team: more than Discord waits for an answer.
+        await interaction.response.defer(ephemeral=True, thinking=True)
         revealed = await self.flow.reveal_diagnosis(challenge, team, by=interaction.user.display_name)
         if revealed:
             answer = t(
@@ -88,7 +90,7 @@ class AdminCog(
             )
         else:
             answer = t("cog.diagnosis_unchanged", self.lang, challenge=challenge)
-        await interaction.response.send_message(answer, ephemeral=True)
+        await interaction.followup.send(answer, ephemeral=True)
 
     @reveal_diagnosis.autocomplete("challenge")
     async def _challenges(self, interaction: discord.Interaction, current: str) -> list[app_commands.Choice[int]]:

@@ -224,15 +224,16 @@ async def test_reveal_diagnosis(live_class: Class) -> None:
     for team in ("blue", "red"):
         await answer(await slash(live, f"{team}-1", f"team-{team}", "challenge", "start", challenge=2))
     revealed = await slash(live, "instructor", "alerts", "admin", "reveal-diagnosis", challenge=2, team="blue")
-    assert revealed.text() == "Challenge 2: the diagnoses are revealed to 1 teams (blue)."
+    assert revealed.ephemeral
+    assert await answer(revealed) == "Challenge 2: the diagnoses are revealed to 1 teams (blue)."
     again = await slash(live, "instructor", "alerts", "admin", "reveal-diagnosis", challenge=2, team="blue")
-    assert again.text().startswith("Challenge 2: no team was left to reveal the diagnoses to")
+    assert (await answer(again)).startswith("Challenge 2: no team was left to reveal the diagnoses to")
     rest = await slash(live, "instructor", "alerts", "admin", "reveal-diagnosis", challenge=2)
-    assert rest.text() == "Challenge 2: the diagnoses are revealed to 1 teams (red)."
+    assert await answer(rest) == "Challenge 2: the diagnoses are revealed to 1 teams (red)."
     none = await slash(live, "instructor", "alerts", "admin", "reveal-diagnosis", challenge=5)
-    assert none.text().startswith("Challenge 5: no team was left")
+    assert (await answer(none)).startswith("Challenge 5: no team was left")
     unknown = await slash(live, "instructor", "alerts", "admin", "reveal-diagnosis", challenge=9)
-    assert unknown.text().startswith("There is no challenge 9")
+    assert (await answer(unknown)).startswith("There is no challenge 9")
     choices = await live.discord.autocomplete(
         live.room.guild,
         "alerts",
@@ -261,9 +262,9 @@ async def test_a_revealed_diagnosis_survives_a_restart(
 ) -> None:
     async with open_class(discord_emulator, discord_classroom, kube_cluster, tmp_path) as live:
         await answer(await slash(live, "blue-1", "team-blue", "challenge", "start", challenge=2))
-        await slash(live, "instructor", "alerts", "admin", "reveal-diagnosis", challenge=2, team="blue")
+        await answer(await slash(live, "instructor", "alerts", "admin", "reveal-diagnosis", challenge=2, team="blue"))
     async with open_class(discord_emulator, discord_classroom, kube_cluster, tmp_path, create_teams=False) as live:
         run = await live.app.flow.runs.active_run(await live.app.flow.runs.team("blue"))
         assert await live.app.flow.runs.diagnosed(run) == frozenset(s.id for s in CATALOG.get(2).scenarios)
         again = await slash(live, "instructor", "alerts", "admin", "reveal-diagnosis", challenge=2, team="blue")
-        assert again.text().startswith("Challenge 2: no team was left")
+        assert (await answer(again)).startswith("Challenge 2: no team was left")
