@@ -315,9 +315,9 @@ class RunService:
     async def verify_run(
         self, run: Run, *, team: Team, trigger: Trigger, scenario_id: str | None = None
     ) -> VerifyReport:
-        """Check every scenario of the run, or only `scenario_id` (a KeyError when the run does not have it
-        to check). A scenario solved once stays solved; the run ends when the scenarios this verification
-        checked all pass and every other one is solved."""
+        """Check every scenario of the run, or only `scenario_id` (a KeyError when the run has no such scenario,
+        ChallengeUnavailable when it was skipped for this run). A scenario solved once stays solved; the run
+        ends when the scenarios this verification checked all pass and every other one is solved."""
         if run.status != "active":
             raise RunConflict(f"run {run.id} has ended ({run.status}); nothing to verify")
         began = time.perf_counter()
@@ -336,10 +336,12 @@ class RunService:
     async def _verify(self, run: Run, *, team: Team, trigger: Trigger, scenario_id: str | None) -> VerifyReport:
         challenge = self._catalog.get(run.challenge_id)
         states = await self._store.scenario_states(run.id)
+        if any(s.scenario_id == scenario_id and s.status == "skipped" for s in states):
+            raise ChallengeUnavailable(Message("run.scenario_skipped", {"scenario": scenario_id}))
         live = [challenge.scenario(s.scenario_id) for s in states if s.status != "skipped"]
         active = [s for s in live if scenario_id in (None, s.id)]
         if not active:
-            raise KeyError(scenario_id)  # not a scenario of the run, or one skipped for it
+            raise KeyError(scenario_id)  # not a scenario of the run
         kinds = {kind for scenario in active for kind in scenario.kinds}
         snapshot = await self._cluster.snapshot(team.namespace, kinds)
         results = tuple(
