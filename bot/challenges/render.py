@@ -243,6 +243,7 @@ def status(report: StatusReport, lang: Lang) -> Payload:
                 used=report.hints_used.get(state.scenario_id, 0),
                 automatic=report.hints_automatic.get(state.scenario_id, 0),
             )
+            + (t("render.status_diagnosed", lang, mark=DIAGNOSIS) if state.scenario_id in report.diagnosed else "")
         )
     embed = {
         "title": t(

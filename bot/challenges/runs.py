@@ -192,6 +192,8 @@ class StatusReport:
     hints_used: dict[str, int]
     #: Per scenario, the hints the schedule posted on its own.
     hints_automatic: dict[str, int]
+    #: The scenarios whose failing checks show their diagnosis now (`diagnosed`).
+    diagnosed: frozenset[str] = frozenset()
 
     @property
     def elapsed(self) -> timedelta:
@@ -462,17 +464,20 @@ class RunService:
         states = await self._store.scenario_states(run.id)
         used: dict[str, int] = {}
         automatic: dict[str, int] = {}
-        for hint in await self._store.hints_posted(run.id):
+        posted = await self._store.hints_posted(run.id)
+        for hint in posted:
             counts = automatic if hint.source == HintSource.auto else used
             counts[hint.scenario_id] = counts.get(hint.scenario_id, 0) + 1
+        challenge = self._catalog.get(run.challenge_id)
         return StatusReport(
             run=run,
             team=team,
-            challenge=self._catalog.get(run.challenge_id),
+            challenge=challenge,
             now=self._clock(),
             states=tuple(states),
             hints_used=used,
             hints_automatic=automatic,
+            diagnosed=diagnosed(challenge, run, [(h.scenario_id, h.level) for h in posted]),
         )
 
     async def stop(self, team_name: str, challenge_id: int | None = None) -> tuple[Run, int]:

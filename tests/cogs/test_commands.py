@@ -93,6 +93,7 @@ async def test_status_hint_and_stop(live_class: Class) -> None:
     text = status.original.embed_text()
     assert "Elapsed" in text and "Remaining" in text and "Image deployment failure" in text
     assert text.count("0 hints used · 1 automatic hints") == 4  # the mark's hints are not hints used
+    assert "diagnosis shown" not in text
     hint = await slash(live, "red-2", "team-red", "challenge", "hint", scenario="image-pull")
     assert hint.text().startswith("The next hint opens at <t:")  # hint 2 comes at 30 minutes
     live.clock.offset = timedelta(minutes=5)  # 30 minutes in, before the scheduler's job for hint 2 runs
@@ -247,6 +248,8 @@ async def test_reveal_diagnosis(live_class: Class) -> None:
     with pytest.raises(PermissionError):
         await slash(live, "blue-1", "team-blue", "admin", "reveal-diagnosis", challenge=2)
 
+    status = await slash(live, "blue-1", "team-blue", "challenge", "status")
+    assert status.original.embed_text().count(" · 🔎 diagnosis shown") == 4
     every = frozenset(s.id for s in CATALOG.get(2).scenarios)
     for team in ("blue", "red"):
         run = await live.app.flow.runs.active_run(await live.app.flow.runs.team(team))
