@@ -29,6 +29,7 @@ from typing import Any, TextIO
 from bot import logs
 from bot.challenges import scoring
 from bot.challenges.catalog import Catalog, Challenge, load_catalog
+from bot.challenges.checks import Status
 from bot.challenges.preflight import PreflightReport, PreflightService
 from bot.challenges.preflight_table import preflight_json, preflight_table
 from bot.challenges.render import MARK
@@ -108,6 +109,8 @@ def _parser() -> argparse.ArgumentParser:
         sub = add(challenge, action, help=help_text)
         sub.add_argument("--team", required=True)
         sub.add_argument("--challenge", type=int, required=action == "start")
+        if action == "verify":
+            sub.add_argument("--scenario", help="check only this scenario (default: all)")
 
     submissions = add(commands, "submissions", help="the teams' submissions").add_subparsers(
         dest="action", required=True
@@ -299,7 +302,7 @@ async def _export_submissions(
 async def _challenge(args: argparse.Namespace, service: RunService, catalog: Catalog, out: _Output) -> int:
     actions: dict[str, Callable[[], Awaitable[int]]] = {
         "start": lambda: _start(service, args.team, args.challenge, out),
-        "verify": lambda: _verify(service, catalog, args.team, args.challenge, out),
+        "verify": lambda: _verify(service, catalog, args.team, args.challenge, args.scenario, out),
         "status": lambda: _status(service, args.team, args.challenge, out),
         "stop": lambda: _stop(service, args.team, args.challenge, out),
     }
@@ -311,8 +314,14 @@ async def _start(service: RunService, team: str, challenge: int, out: _Output) -
     return EXIT_OK
 
 
-async def _verify(service: RunService, catalog: Catalog, team: str, challenge: int | None, out: _Output) -> int:
-    report = await service.verify(team, challenge)
+async def _verify(
+    service: RunService, catalog: Catalog, team: str, challenge: int | None, scenario: str | None, out: _Output
+) -> int:
+    try:
+        report = await service.verify(team, challenge, scenario_id=scenario)
+    except KeyError:
+        print(f"kubecamp: the run has no scenario {scenario!r} to check", file=sys.stderr)
+        return EXIT_INPUT
     out.verify(report, catalog.get(report.run.challenge_id))
     return EXIT_OK if report.all_passed else EXIT_FAILING
 
@@ -393,7 +402,10 @@ class _Output:
         lines = []
         for result in report.results:
             lines.append(f"{MARK[result.status]} {result.scenario_id}")
-            lines += [f"    {MARK[c.status]} {render(c.message, self.lang)}" for c in result.checks]
+            for c in result.checks:
+                lines.append(f"    {MARK[c.status]} {render(c.message, self.lang)}")
+                if c.diagnosis is not None and c.status is Status.FAIL:  # the operator sees every diagnosis
+                    lines.append(f"      ↳ {render(c.diagnosis, self.lang)}")
         if report.ended is not None:
             run = report.ended
             lines.append(
@@ -412,7 +424,13 @@ class _Output:
                         "scenario": r.scenario_id,
                         "status": r.status.value,
                         "checks": [
-                            {"check": c.check, "status": c.status.value, "message": render(c.message, self.lang)}
+                            {
+                                "check": c.check,
+                                "status": c.status.value,
+                                "message": render(c.message, self.lang),
+                                "diagnosis": None if c.diagnosis is None else render(c.diagnosis, self.lang),
+                                "guard": c.guard,
+                            }
                             for c in r.checks
                         ],
                     }
@@ -441,7 +459,8 @@ class _Output:
             solved = f" at {state.first_solved_at:%H:%M:%S}" if state.first_solved_at else ""
             lines.append(
                 f"    {state.scenario_id:<24} {state.status}{solved}, {state.attempts} checks, "
-                f"{report.hints_posted.get(state.scenario_id, 0)} hints"
+                f"{report.hints_used.get(state.scenario_id, 0)} hints used, "
+                f"{report.hints_automatic.get(state.scenario_id, 0)} automatic hints"
             )
         self._emit(
             "\n".join(lines),
@@ -457,7 +476,8 @@ class _Output:
                         "status": s.status,
                         "attempts": s.attempts,
                         "first_solved_at": s.first_solved_at,
-                        "hints": report.hints_posted.get(s.scenario_id, 0),
+                        "hints_used": report.hints_used.get(s.scenario_id, 0),
+                        "automatic_hints": report.hints_automatic.get(s.scenario_id, 0),
                     }
                     for s in report.states
                 ],

@@ -416,6 +416,14 @@ def _shrink_texts(texts: Sequence[_Text], total: int) -> None:
     sizes = [text_size(t.value) for t in texts]
     if sum(sizes) <= total:
         return
+    low = _longest_kept(sizes, total)
+    for t, size in zip(texts, sizes, strict=True):
+        if size > low:
+            t.write(truncate(t.value, low))
+
+
+def _longest_kept(sizes: Sequence[int], total: int) -> int:
+    """The largest length L with sum(min(size, L)) <= total (at least 1)."""
     low, high = 1, max(sizes)  # sum(min(size, 1)) <= number of texts, far below any total used here
     while low < high:
         mid = (low + high + 1) // 2
@@ -423,9 +431,19 @@ def _shrink_texts(texts: Sequence[_Text], total: int) -> None:
             low = mid
         else:
             high = mid - 1
-    for t, size in zip(texts, sizes, strict=True):
-        if size > low:
-            t.write(truncate(t.value, low))
+    return low
+
+
+def fit_lines(lines: Sequence[str], limit: int) -> str:
+    """The lines joined by newlines within `limit`: when they are too long together, the longest lines are
+    cut first (each with "…"), so that every line keeps its beginning and the short ones stay whole."""
+    text = "\n".join(lines)
+    if text_size(text) <= limit or not lines:
+        return text
+    sizes = [text_size(line) for line in lines]
+    longest = _longest_kept(sizes, limit - (len(lines) - 1))
+    cut = (truncate(line, longest) if size > longest else line for line, size in zip(lines, sizes, strict=True))
+    return "\n".join(cut)
 
 
 def pack_embeds(embeds: Sequence[Any]) -> list[list[Any]]:

@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from bot.challenges.catalog import Catalog
-from bot.store import Run, Store, Team
+from bot.store import HintSource, Run, Store, Team
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -32,9 +32,10 @@ class Row:
     points: int
     elapsed_seconds: int | None  # None: nothing finished yet
     finished_at: datetime | None
-    hints_used: int
+    hints_used: int  # asked for or revealed by an instructor; the schedule's own hints do not count
     runs: int
     status: str  # of the best run: finished, expired, active, stopped, or "-" when none
+    automatic_hints: int = 0  # the ones the schedule posted on its own
 
     def key(self) -> tuple[int, float, float]:
         return (
@@ -86,9 +87,13 @@ class Scoreboard:
                 if (best := _best([r for r in runs if r.challenge_id == cid])) is not None
             ]
             ended = [r for r in best_runs if r.status in _ENDED]
-            hints = 0
+            hints = automatic = 0
             for run in best_runs:
-                hints += len(await self._store.hints_posted(run.id))
+                for hint in await self._store.hints_posted(run.id):
+                    if hint.source == HintSource.auto:
+                        automatic += 1
+                    else:
+                        hints += 1
             status = best_runs[0].status if len(best_runs) == 1 else ("-" if not best_runs else "mixed")
             rows.append(
                 Row(
@@ -100,6 +105,7 @@ class Scoreboard:
                     hints_used=hints,
                     runs=len(runs),
                     status=str(status),
+                    automatic_hints=automatic,
                 )
             )
         rows.sort(key=Row.key)
@@ -112,7 +118,9 @@ class Scoreboard:
     async def csv(self, challenge_id: int | None = None) -> bytes:
         buffer = io.StringIO()
         writer = csv.writer(buffer)
-        writer.writerow(["rank", "team", "points", "elapsed_seconds", "finished_at", "hints_used", "runs", "status"])
+        # automatic_hints last: the columns before it keep their places for the sheets that read them.
+        header = ["rank", "team", "points", "elapsed_seconds", "finished_at", "hints_used", "runs", "status"]
+        writer.writerow([*header, "automatic_hints"])
         for row in await self.ranking(challenge_id):
             writer.writerow(
                 [
@@ -124,6 +132,7 @@ class Scoreboard:
                     row.hints_used,
                     row.runs,
                     row.status,
+                    row.automatic_hints,
                 ]
             )
         # A byte-order mark so that Excel, which instructors open it in, reads the Korean names right.

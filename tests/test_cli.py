@@ -169,9 +169,17 @@ async def test_rehearse_a_class(env: dict[str, str], kube_cluster: KubeCluster, 
     assert "❌ image-pull" in verified.out
     assert "ImagePullBackOff (image nginx:1.27-alpinee)" in verified.out
 
+    one = await kubecamp(env, "challenge", "verify", "--team", "blue", "--scenario", "node-affinity")
+    assert one.code == 1
+    assert one.out.startswith("❌ node-affinity\n") and "image-pull" not in one.out
+    typo = await kubecamp(env, "challenge", "verify", "--team", "blue", "--scenario", "node-afinity")
+    assert (typo.code, typo.err.strip()) == (2, "kubecamp: the run has no scenario 'node-afinity' to check")
+
     status = await kubecamp(env, "challenge", "status", "--team", "blue", "--challenge", "2", "--json")
     assert status.code == 0
-    assert [s["attempts"] for s in status.json()["scenarios"]] == [1, 1, 1, 1]  # type: ignore[index]
+    scenarios = status.json()["scenarios"]  # type: ignore[index]
+    assert [s["attempts"] for s in scenarios] == [1, 1, 1, 2]
+    assert {(s["hints_used"], s["automatic_hints"]) for s in scenarios} == {(0, 0)}
 
     stopped = await kubecamp(env, "challenge", "stop", "--team", "blue")
     assert stopped.code == 0 and "stopped" in stopped.out

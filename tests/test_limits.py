@@ -19,6 +19,7 @@ from bot.limits import (
     _cut_index,
     embed_size,
     fit_embed,
+    fit_lines,
     fit_message,
     fit_thread_name,
     split_chunks,
@@ -144,6 +145,17 @@ def test_the_longest_texts_are_shrunk_first() -> None:
     assert two["title"] == "x" * 256  # cut only the longest: the description
     many = fit_embed({"description": "d" * 4096, "fields": [{"name": "n", "value": "v" * 1024}] * 5})
     assert {len(many["description"])} | {len(f["value"]) for f in many["fields"]} == {999}  # cut to one length
+
+
+def test_lines_too_long_together_lose_the_tails_of_the_longest() -> None:
+    short = "❌ deployment analytics: cpu request 64 is too large (at most 500m)"
+    long_ = "❌ pods app=analytics: 2 Pending — " + "0/3 nodes are available: 2 Insufficient cpu. " * 40
+    assert fit_lines([short, "✅ ok"], 100) == short + "\n✅ ok"
+    fitted = fit_lines([long_, short, long_, "✅ ok"], 1024)
+    lines = fitted.split("\n")
+    assert text_size(fitted) <= 1024
+    assert lines[1:4:2] == [short, "✅ ok"]  # the short lines whole
+    assert all(line.endswith(ELLIPSIS) and line.startswith("❌ pods app=analytics: 2 Pending") for line in lines[::2])
 
 
 def test_embeds_are_packed_into_messages_in_order() -> None:

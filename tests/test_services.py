@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from bot.scoreboard import Scoreboard, chart_figure, render_chart
-from bot.store import Store, StoreConflict
+from bot.store import HintSource, Store, StoreConflict
 from bot.teams import AmbiguousTeam, TeamInvalid, TeamService
 from tests.scenarios.test_catalogue_behaviour import CATALOG
 
@@ -76,9 +76,25 @@ async def test_ranking_orders_by_points_then_time_and_shows_ties(store: Store) -
         (4, "gray", 0),
     ]
     exported = (await board.csv(2)).decode("utf-8-sig").splitlines()
-    assert exported[0] == "rank,team,points,elapsed_seconds,finished_at,hints_used,runs,status"
+    assert exported[0] == "rank,team,points,elapsed_seconds,finished_at,hints_used,runs,status,automatic_hints"
     assert exported[1].startswith("1,blue,100,2700,")
-    assert exported[4] == "4,gray,0,,,0,0,-"
+    assert exported[4] == "4,gray,0,,,0,0,-,0"
+
+
+async def test_hints_used_are_the_asked_for_and_revealed_ones(store: Store) -> None:
+    await finished_run(store, "blue", 45, 100)
+    team = await store.get_team("blue")
+    assert team is not None
+    (run,) = await store.runs_for_team(team.id)
+    at = T0 + timedelta(minutes=30)
+    await store.record_hint(run.id, "image-pull", 0, at)
+    await store.record_hint(run.id, "unschedulable", 0, at)
+    await store.record_hint(run.id, "image-pull", 1, at, revealed_by="Blue Student 1", source=HintSource.requested)
+    await store.record_hint(run.id, "image-pull", 2, at, revealed_by="Kim", source=HintSource.revealed)
+    board = Scoreboard(store=store, catalog=CATALOG)
+    (row,) = await board.ranking(2)
+    assert (row.hints_used, row.automatic_hints) == (2, 2)
+    assert (await board.csv(2)).decode("utf-8-sig").splitlines()[1].endswith(",2,1,finished,2")
 
 
 async def test_chart_has_one_line_per_team_that_solved_something(store: Store) -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
@@ -22,7 +22,8 @@ from bot.challenges.runs import Due, HintDue, RunService, StartReport, Trigger, 
 from bot.errors import KubecampError, RunConflict
 from bot.i18n import Lang, Message
 from bot.markup import stamp
-from bot.store import Run, Store, Team
+from bot.store import HintSource, Run, Store, Team
+from bot.store.repository import OutboxItem, WriteStep
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +40,8 @@ class Notifier(Protocol):
         channel_id: int | None = None,
         run_id: int | None = None,
     ) -> Any: ...
+
+    async def enqueue_all(self, items: Sequence[OutboxItem], *, then: WriteStep | None = None) -> Any: ...
 
 
 class RunScheduler(Protocol):
@@ -90,16 +93,14 @@ class ChallengeFlow:
         # after the other, in the scheduler's order; `wait_idle` lets shutdown finish them first.
         self._run_locks: dict[int, asyncio.Lock] = defaultdict(asyncio.Lock)
         self._in_flight: set[asyncio.Task[Any]] = set()
-        # A class reaches its 20-minute mark together: the automatic verifications of every team come
-        # due at once. Their hints wait until no automatic verification is under way, so that no team
-        # waits for its results behind the hints of the others (each hint is two writes and a post).
-        self._verifying = 0
-        self._no_verification = asyncio.Event()
-        self._no_verification.set()
 
     @property
     def runs(self) -> RunService:
         return self._runs
+
+    @property
+    def catalog(self) -> Catalog:
+        return self._catalog
 
     # --- the team's actions --------------------------------------------------------------------
 
@@ -118,30 +119,57 @@ class ChallengeFlow:
         self._scheduler.schedule_run(report.run)
         return report
 
-    async def verify(self, team_name: str, challenge_id: int | None = None) -> VerifyReport:
+    async def verify(
+        self, team_name: str, challenge_id: int | None = None, *, scenario_id: str | None = None
+    ) -> VerifyReport:
+        """Verify the team's run now: every scenario, or only `scenario_id` (a KeyError if the run has no such
+        scenario to check)."""
         team = await self._runs.team(team_name)
         run = await self._runs.active_run(team, challenge_id)
-        return await self._verify(run, team, Trigger.MANUAL)
+        return await self._verify(run, team, Trigger.MANUAL, scenario_id)
 
-    async def _verify(self, run: Run, team: Team, trigger: Trigger) -> VerifyReport:
-        report = await self._runs.verify_run(run, team=team, trigger=trigger)
+    async def _verify(self, run: Run, team: Team, trigger: Trigger, scenario_id: str | None = None) -> VerifyReport:
+        report = await self._runs.verify_run(run, team=team, trigger=trigger, scenario_id=scenario_id)
         challenge = self._catalog.get(run.challenge_id)
-        key = "auto" if trigger is Trigger.AUTO else f"verify:{report.at.isoformat()}"
-        await self._post(
-            run, key, render.results(report.results, challenge, trigger, report.at - run.started_at, self._lang)
-        )
+        payload = render.results(report, challenge, self._lang, diagnosed=report.diagnosed)
+        await self._post(run, f"verify:{report.at.isoformat()}", payload)
         if report.ended is not None:
             await self._ended(report.ended)
         return report
+
+    async def _automatic_verification(self, run: Run, team: Team) -> None:
+        """The 20-minute mark: the verification and every hint due by now from the states it leaves, in one
+        post, enqueued in one transaction with the record of those hints."""
+        report = await self._runs.verify_run(run, team=team, trigger=Trigger.AUTO)
+        hints = [] if report.ended is not None else await self._runs.hints_due(run, states=report.states)
+        challenge = self._catalog.get(run.challenge_id)
+        diagnosed = await self._runs.diagnosed(run, posting=hints)
+        payload = render.automatic(report, hints, challenge, self._lang, diagnosed=diagnosed)
+        recorded: list[tuple[str, int]] = []
+        await self._outbox.enqueue_all(
+            [OutboxItem(_key(run, "auto"), "message", payload, run_id=run.id)],
+            then=self._store.hints_recording(
+                run.id, [(h.scenario_id, h.level) for h in hints], self._clock(), recorded=recorded
+            ),
+        )
+        self._runs.count_hints(run, len(recorded))
+        if report.ended is not None:
+            await self._ended(report.ended)
 
     async def _ended(self, run: Run) -> None:
         await self._post(run, "ended", render.run_ended(run, self._catalog.get(run.challenge_id), self._lang))
         self._scheduler.cancel_run(run.id)
 
     async def hint(
-        self, team_name: str, scenario_id: str | None = None, *, revealed_by: str | None = None
+        self,
+        team_name: str,
+        scenario_id: str | None = None,
+        *,
+        requested_by: str | None = None,
+        revealed_by: str | None = None,
     ) -> HintPosted:
-        """The next hint: the earliest due one (of `scenario_id` if given), or any next one for an instructor."""
+        """The next hint: the earliest due one (of `scenario_id` if given) a team member asked for, or any next
+        one an instructor reveals. Both count as hints used."""
         team = await self._runs.team(team_name)
         run = await self._runs.active_run(team)
         if scenario_id is not None:
@@ -157,7 +185,10 @@ class ChallengeFlow:
         if not due:
             raise NoHintYet(await self._when_next_hint(run, scenario_id))
         chosen = due[0]
-        await self._post_hint(run, chosen, revealed_by=revealed_by)
+        if revealed_by is not None:
+            await self._post_hint(run, chosen, source=HintSource.revealed, by=revealed_by)
+        else:
+            await self._post_hint(run, chosen, source=HintSource.requested, by=requested_by)
         return HintPosted(run=run, hint=chosen)
 
     async def _when_next_hint(self, run: Run, scenario_id: str | None) -> Message:
@@ -170,16 +201,38 @@ class ChallengeFlow:
             return Message("flow.no_more_hints", {})
         return Message("flow.next_hint_at", {"at": stamp(upcoming[0].at), "relative": stamp(upcoming[0].at, "R")})
 
-    async def _post_hint(self, run: Run, hint: HintDue, *, revealed_by: str | None = None) -> None:
+    async def _post_hint(
+        self, run: Run, hint: HintDue, *, source: HintSource = HintSource.auto, by: str | None = None
+    ) -> None:
         challenge = self._catalog.get(run.challenge_id)
         # Enqueue first: a crash between the two leaves the hint unrecorded, so it is found due
         # again, and the dedupe key turns the second enqueue into nothing.
         await self._post(
             run,
             f"hint:{hint.scenario_id}:{hint.level}",
-            render.hint(hint, challenge, self._lang, revealed_by=revealed_by),
+            render.hint(hint, challenge, self._lang, source=source, by=by),
         )
-        await self._runs.record_hint(run, hint, revealed_by=revealed_by)
+        await self._runs.record_hint(run, hint, source=source, by=by)
+
+    async def reveal_diagnosis(self, challenge_id: int, team_name: str | None, *, by: str) -> list[Team]:
+        """Show the diagnoses of challenge `challenge_id` from now on, to `team_name`'s active run or to every
+        active run of it. Returns the teams they are revealed to now (not those that had them already)."""
+        self._catalog.get(challenge_id)  # UnknownChallenge for a typo
+        if team_name is not None:
+            team = await self._runs.team(team_name)
+            runs = [await self._runs.active_run(team, challenge_id)]
+        else:
+            runs = [r for r in await self._store.active_runs() if r.challenge_id == challenge_id]
+        revealed: list[Team] = []
+        for run in runs:
+            # The notice first, under a key of its own: a crash before the reveal is recorded leaves a
+            # second reveal to do it, and the notice is not posted twice.
+            await self._post(run, "diagnosis", render.diagnosis_revealed(by, self._lang))
+            if await self._store.reveal_diagnosis(run.id, by):
+                owner = await self._store.get_team_by_id(run.team_id)
+                if owner is not None:
+                    revealed.append(owner)
+        return revealed
 
     async def stop(self, team_name: str, challenge_id: int | None = None) -> Run:
         run, _ = await self._runs.stop(team_name, challenge_id)
@@ -226,16 +279,14 @@ class ChallengeFlow:
         if team is None:
             return
         if due is Due.AUTO_VERIFY:
-            # Every hint due now, from the states this verification left: the scheduler plans no job
-            # for the hints due by the automatic verification (bot.scheduler.planned).
-            report = await self._automatic_verification(run, team)
-            if report.ended is None:
-                await self._no_verification.wait()
-                # While it waited the run may have ended (/challenge stop, a verification that finished it).
-                current = await self._store.get_run(run.id)
-                if current is not None and current.status == "active":
-                    for hint in await self._runs.hints_due(current, states=report.states):
-                        await self._post_hint(current, hint)
+            if await self._store.get_outbox(_key(run, "auto")) is None:
+                # Every hint due now goes with it: the scheduler plans no job for the hints due by the
+                # automatic verification (bot.scheduler.planned).
+                await self._automatic_verification(run, team)
+            else:
+                # Done before a restart: what can be left are hints that came due while the bot was down.
+                for hint in await self._runs.hints_due(run):
+                    await self._post_hint(run, hint)
         elif due is Due.HINT:
             if self._clock() < run.started_at + self._catalog.get(run.challenge_id).spec.hints_after:
                 return  # hints before the first automatic verification wait for it
@@ -249,15 +300,10 @@ class ChallengeFlow:
                 return  # the deadline was extended after this job was planned
             await self._verify(run, team, Trigger.FINAL)
 
-    async def _automatic_verification(self, run: Run, team: Team) -> VerifyReport:
-        self._verifying += 1
-        self._no_verification.clear()
-        try:
-            return await self._verify(run, team, Trigger.AUTO)
-        finally:
-            self._verifying -= 1
-            if not self._verifying:
-                self._no_verification.set()
-
     async def _post(self, run: Run, key: str, payload: dict[str, Any]) -> None:
-        await self._outbox.enqueue(dedupe_key=f"run:{run.id}:{key}", run_id=run.id, payload=payload)
+        await self._outbox.enqueue(dedupe_key=_key(run, key), run_id=run.id, payload=payload)
+
+
+def _key(run: Run, fact: str) -> str:
+    """The outbox dedupe key of one fact about a run."""
+    return f"run:{run.id}:{fact}"

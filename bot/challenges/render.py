@@ -7,21 +7,29 @@ Times are Discord timestamps (`<t:…:t>`), which every reader sees in their own
 
 from __future__ import annotations
 
+import json
+from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
 from bot.challenges import scoring
 from bot.challenges.catalog import Challenge
 from bot.challenges.checks import Status
-from bot.challenges.runs import HintDue, ScenarioResult, StartReport, StatusReport, Trigger, VerifyReport
-from bot.i18n import Lang, render, t
+from bot.challenges.runs import CheckResult, HintDue, StartReport, StatusReport, VerifyReport
+from bot.i18n import Lang, Message, render, t
+from bot.limits import EMBED_FIELD_VALUE_MAX, fit_lines
 from bot.markup import clock, stamp
-from bot.store import Run
+from bot.store import HintSource, Run
 
 Payload = dict[str, Any]
 
 GREEN, RED, AMBER, BLUE = 0x2ECC71, 0xE74C3C, 0xF1C40F, 0x3498DB
 MARK = {Status.PASS: "✅", Status.FAIL: "❌", Status.UNKNOWN: "⚠️"}
+GUARD = "🛡️"
+DIAGNOSIS = "🔎"
+#: Check parameters that carry what the pods report (a scheduler's or kubelet's message): several checks
+#: of one scenario see the same pods, and a post names what they report once.
+POD_PARAMS = ("problems", "waiting")
 
 
 def thread_name(report: StartReport, lang: Lang) -> str:
@@ -80,29 +88,100 @@ def briefing(report: StartReport, lang: Lang) -> Payload:
     return {"content": content, "embeds": [embed], "allowed_mentions": {"parse": []}}
 
 
-def results(
-    results_: tuple[ScenarioResult, ...], challenge: Challenge, trigger: Trigger, elapsed: timedelta, lang: Lang
-) -> Payload:
+def results(report: VerifyReport, challenge: Challenge, lang: Lang, *, diagnosed: frozenset[str]) -> Payload:
+    """A verification in the run's thread: per scenario, each failing check's symptom, and its diagnosis
+    where the team may see it (`diagnosed`, see `bot.challenges.runs.diagnosed`)."""
     fields = []
-    for result in results_:
+    withheld = guarded = False
+    for result in report.results:
         title = challenge.scenario(result.scenario_id).spec.title.get(lang)
-        lines = [f"{MARK[c.status]} {render(c.message, lang)}" for c in result.checks]
-        fields.append({"name": f"{MARK[result.status]} {title}", "value": "\n".join(lines)})
-    statuses = {r.status for r in results_}
+        lines, hidden = _check_lines(result.checks, result.scenario_id in diagnosed, lang)
+        withheld |= hidden
+        guarded |= any(c.guard for c in result.checks)
+        fields.append({"name": f"{MARK[result.status]} {title}", "value": fit_lines(lines, EMBED_FIELD_VALUE_MAX)})
+    statuses = {r.status for r in report.results}
     color = GREEN if statuses <= {Status.PASS} else (AMBER if Status.FAIL not in statuses else RED)
-    solved = sum(1 for r in results_ if r.status is Status.PASS)
-    embed = {
-        "title": t(f"render.results_title.{trigger.value}", lang, elapsed=clock(elapsed)),
-        "description": t("render.results_summary", lang, solved=solved, total=len(results_)),
-        "color": color,
-        "fields": fields,
-    }
+    elapsed = clock(report.at - report.run.started_at)
+    if report.scenario_id is None:
+        title = t(f"render.results_title.{report.trigger.value}", lang, elapsed=elapsed)
+        solved = sum(1 for r in report.results if r.status is Status.PASS)
+        summary = t("render.results_summary", lang, solved=solved, total=len(report.results))
+    else:
+        scenario = challenge.scenario(report.scenario_id).spec.title.get(lang)
+        title = t("render.results_title.scenario", lang, title=scenario, elapsed=elapsed)
+        live = [s for s in report.states if s.status != "skipped"]
+        summary = t("render.results_progress", lang, solved=sum(s.status == "solved" for s in live), total=len(live))
+    embed: Payload = {"title": title, "description": summary, "color": color, "fields": fields}
+    legend = [t("render.guard_legend", lang, guard=GUARD)] if guarded else []
+    if withheld:
+        legend.append(t("render.diagnosis_withheld", lang))
+    if legend:
+        embed["footer"] = {"text": "\n".join(legend)}
     return {"embeds": [embed], "allowed_mentions": {"parse": []}}
 
 
-def hint(due: HintDue, challenge: Challenge, lang: Lang, *, revealed_by: str | None = None) -> Payload:
+def automatic(
+    report: VerifyReport, hints: Sequence[HintDue], challenge: Challenge, lang: Lang, *, diagnosed: frozenset[str]
+) -> Payload:
+    """The 20-minute mark in one post: the automatic verification, then the hints due with it."""
+    payload = results(report, challenge, lang, diagnosed=diagnosed)
+    payload["embeds"] += [hint_embed(h, challenge, lang) for h in hints]
+    return payload
+
+
+def _check_lines(checks: Sequence[CheckResult], diagnosis_shown: bool, lang: Lang) -> tuple[list[str], bool]:
+    """One line per check, naming each reason once: what the pods report is written out by the first check
+    that sees it and referred to by the others, and a line (or diagnosis) the same as one before is left
+    out. Also whether a diagnosis was held back."""
+    lines: list[str] = []
+    named: set[str] = set()
+    withheld = False
+    for check in checks:
+        mark = f"{MARK[check.status]} {GUARD} " if check.guard else f"{MARK[check.status]} "
+        line = mark + render(_named_once(check.message, named), lang)
+        if line not in lines:
+            lines.append(line)
+        if check.diagnosis is None or check.status is not Status.FAIL:
+            continue
+        if not diagnosis_shown:
+            withheld = True
+            continue
+        cause = f"↳ {DIAGNOSIS} {render(check.diagnosis, lang)}"
+        if cause not in lines:
+            lines.append(cause)
+    return lines, withheld
+
+
+def _named_once(message: Message, named: set[str]) -> Message:
+    """`message` with each pod report already `named` in this scenario replaced by "as above"."""
+    params = dict(message.params)
+    for name in POD_PARAMS:
+        value = params.get(name)
+        if value in (None, "", "-"):
+            continue
+        seen = json.dumps(value, sort_keys=True, ensure_ascii=False)
+        if seen in named:
+            params[name] = Message("render.as_above").to_json()
+        named.add(seen)
+    return Message(message.key, params)
+
+
+def hint(due: HintDue, challenge: Challenge, lang: Lang, *, source: HintSource, by: str | None = None) -> Payload:
+    """A hint on its own: a later one of the schedule, or one a team asked for or an instructor revealed."""
+    embed = hint_embed(due, challenge, lang)
+    notes = [embed["footer"]["text"]] if "footer" in embed else []
+    if by is not None and source is HintSource.revealed:
+        notes.insert(0, t("render.hint_revealed", lang, who=by))
+    elif by is not None and source is HintSource.requested:
+        notes.insert(0, t("render.hint_requested", lang, who=by))
+    if notes:
+        embed["footer"] = {"text": " · ".join(notes)}
+    return {"embeds": [embed], "allowed_mentions": {"parse": []}}
+
+
+def hint_embed(due: HintDue, challenge: Challenge, lang: Lang) -> Payload:
     scenario = challenge.scenario(due.scenario_id)
-    embed = {
+    embed: Payload = {
         "title": t(
             "render.hint_title",
             lang,
@@ -113,8 +192,17 @@ def hint(due: HintDue, challenge: Challenge, lang: Lang, *, revealed_by: str | N
         "description": due.hint.text(lang),
         "color": AMBER,
     }
-    if revealed_by:
-        embed["footer"] = {"text": t("render.hint_revealed", lang, who=revealed_by)}
+    if due.level == len(scenario.spec.hints) - 1 and challenge.spec.feedback == "symptom":
+        embed["footer"] = {"text": t("render.hint_last", lang)}
+    return embed
+
+
+def diagnosis_revealed(who: str, lang: Lang) -> Payload:
+    embed = {
+        "title": t("render.diagnosis_revealed_title", lang, mark=DIAGNOSIS),
+        "description": t("render.diagnosis_revealed", lang, who=who),
+        "color": BLUE,
+    }
     return {"embeds": [embed], "allowed_mentions": {"parse": []}}
 
 
@@ -159,8 +247,10 @@ def status(report: StatusReport, lang: Lang) -> Payload:
                 title=title,
                 solved=solved,
                 attempts=state.attempts,
-                hints=report.hints_posted.get(state.scenario_id, 0),
+                used=report.hints_used.get(state.scenario_id, 0),
+                automatic=report.hints_automatic.get(state.scenario_id, 0),
             )
+            + (t("render.status_diagnosed", lang, mark=DIAGNOSIS) if state.scenario_id in report.diagnosed else "")
         )
     embed = {
         "title": t(
@@ -178,14 +268,13 @@ def status(report: StatusReport, lang: Lang) -> Payload:
 
 def verify_summary(report: VerifyReport, challenge: Challenge, lang: Lang) -> str:
     """The short answer to /challenge verify; the full results go to the run's thread."""
-    lines = [
-        t(
-            "render.verify_summary",
-            lang,
-            solved=sum(r.status is Status.PASS for r in report.results),
-            total=len(report.results),
-        )
-    ]
+    if report.scenario_id is None:
+        passed = sum(r.status is Status.PASS for r in report.results)
+        lines = [t("render.verify_summary", lang, solved=passed, total=len(report.results))]
+    else:
+        live = [s for s in report.states if s.status != "skipped"]
+        solved = sum(s.status == "solved" for s in live)
+        lines = [t("render.verify_summary_scenario", lang, solved=solved, total=len(live))]
     lines += [f"{MARK[r.status]} {challenge.scenario(r.scenario_id).spec.title.get(lang)}" for r in report.results]
     unchecked = [r for r in report.results if r.status is Status.UNKNOWN]
     if unchecked:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -31,7 +31,7 @@ from bot.i18n import Message
 from bot.kinds import KINDS, ObjectRef
 from bot.metrics import Metrics
 from bot.snapshot import Snapshot
-from bot.store import Run, ScenarioState, Store, StoreConflict, Team
+from bot.store import HintSource, Run, ScenarioState, Store, StoreConflict, Team
 
 log = logging.getLogger(__name__)
 
@@ -130,6 +130,21 @@ class TimelineEntry:
     level: int = -1
 
 
+def diagnosed(challenge: Challenge, run: Run, posted: Iterable[tuple[str, int]]) -> frozenset[str]:
+    """The scenarios whose failing checks show their diagnosis, not only the symptom: every scenario when
+    the catalogue says `feedback: diagnosis` or an instructor revealed them to this run; otherwise those
+    whose hints have all been posted (`posted`: scenario and level), however they came. A scenario's last
+    hint is its most specific one: a team that got that far without a fix is stuck, and the diagnosis
+    names the field to change. A scenario without hints has nothing to wait for."""
+    every = frozenset(s.id for s in challenge.scenarios)
+    if challenge.spec.feedback == "diagnosis" or run.diagnosis_revealed_by is not None:
+        return every
+    levels: dict[str, set[int]] = {}
+    for scenario_id, level in posted:
+        levels.setdefault(scenario_id, set()).add(level)
+    return frozenset(s.id for s in challenge.scenarios if levels.get(s.id, set()) >= set(range(len(s.spec.hints))))
+
+
 def timeline(challenge: Challenge, run: Run) -> list[TimelineEntry]:
     """When the scheduler must act on a run: the automatic verification at `hints_after`, each
     hint at its own offset, and the final verification at the deadline (which may be extended)."""
@@ -170,6 +185,10 @@ class VerifyReport:
     states: tuple[ScenarioState, ...]
     newly_solved: tuple[str, ...]
     ended: Run | None  # the run as it ended, when this verification ended it
+    #: The scenarios whose diagnoses the team sees (`diagnosed`), as of this verification; all once it ended the run.
+    diagnosed: frozenset[str] = frozenset()
+    #: The one scenario this verification checked; None when it checked them all.
+    scenario_id: str | None = None
 
     @property
     def all_passed(self) -> bool:
@@ -200,7 +219,12 @@ class StatusReport:
     challenge: Challenge
     now: datetime
     states: tuple[ScenarioState, ...]
-    hints_posted: dict[str, int]
+    #: Per scenario, the hints the team asked for or an instructor revealed: what counts as hints used.
+    hints_used: dict[str, int]
+    #: Per scenario, the hints the schedule posted on its own.
+    hints_automatic: dict[str, int]
+    #: The scenarios whose failing checks show their diagnosis now (`diagnosed`).
+    diagnosed: frozenset[str] = frozenset()
 
     @property
     def elapsed(self) -> timedelta:
@@ -300,18 +324,28 @@ class RunService:
     # --- verify -------------------------------------------------------------------------------
 
     async def verify(
-        self, team_name: str, challenge_id: int | None = None, *, trigger: Trigger = Trigger.MANUAL
+        self,
+        team_name: str,
+        challenge_id: int | None = None,
+        *,
+        scenario_id: str | None = None,
+        trigger: Trigger = Trigger.MANUAL,
     ) -> VerifyReport:
         team = await self.team(team_name)
         run = await self.active_run(team, challenge_id)
-        return await self.verify_run(run, team=team, trigger=trigger)
+        return await self.verify_run(run, team=team, trigger=trigger, scenario_id=scenario_id)
 
-    async def verify_run(self, run: Run, *, team: Team, trigger: Trigger) -> VerifyReport:
+    async def verify_run(
+        self, run: Run, *, team: Team, trigger: Trigger, scenario_id: str | None = None
+    ) -> VerifyReport:
+        """Check every scenario of the run, or only `scenario_id` (a KeyError when the run has no such scenario,
+        ChallengeUnavailable when it was skipped for this run). A scenario solved once stays solved; the run
+        ends when the scenarios this verification checked all pass and every other one is solved."""
         if run.status != "active":
             raise RunConflict(f"run {run.id} has ended ({run.status}); nothing to verify")
         began = time.perf_counter()
         try:
-            report = await self._verify(run, team=team, trigger=trigger)
+            report = await self._verify(run, team=team, trigger=trigger, scenario_id=scenario_id)
         except Exception:
             self._metrics.verifications.labels(trigger.value, "error").inc()
             raise
@@ -322,10 +356,15 @@ class RunService:
             self._metrics.scenarios_solved.labels(str(run.challenge_id)).inc(len(report.newly_solved))
         return report
 
-    async def _verify(self, run: Run, *, team: Team, trigger: Trigger) -> VerifyReport:
+    async def _verify(self, run: Run, *, team: Team, trigger: Trigger, scenario_id: str | None) -> VerifyReport:
         challenge = self._catalog.get(run.challenge_id)
         states = await self._store.scenario_states(run.id)
-        active = [challenge.scenario(s.scenario_id) for s in states if s.status != "skipped"]
+        if any(s.scenario_id == scenario_id and s.status == "skipped" for s in states):
+            raise ChallengeUnavailable(Message("run.scenario_skipped", {"scenario": scenario_id}))
+        live = [challenge.scenario(s.scenario_id) for s in states if s.status != "skipped"]
+        active = [s for s in live if scenario_id in (None, s.id)]
+        if not active:
+            raise KeyError(scenario_id)  # not a scenario of the run
         kinds = {kind for scenario in active for kind in scenario.kinds}
         snapshot = await self._cluster.snapshot(team.namespace, kinds)
         results = tuple(ScenarioResult.of(scenario, snapshot) for scenario in active)
@@ -339,9 +378,12 @@ class RunService:
             solved={r.scenario_id: r.status is Status.PASS for r in results},
         )
         newly_solved = tuple(s.scenario_id for s in new_states if s.status == "solved" and s.scenario_id not in before)
+        checked = {r.scenario_id for r in results}
+        others = [s for s in new_states if s.status != "skipped" and s.scenario_id not in checked]
+        others_solved = all(s.status == "solved" for s in others)
         ended: Run | None = None
-        if all(r.status is Status.PASS for r in results):
-            score = scoring.finished(scoring.plan_of(challenge, run), {s.id for s in active}, now - run.started_at)
+        if all(r.status is Status.PASS for r in results) and others_solved:
+            score = scoring.finished(scoring.plan_of(challenge, run), {s.id for s in live}, now - run.started_at)
             ended = await self._end(run, "finished", now, score)
         elif trigger is Trigger.FINAL or now >= run.deadline:
             solved = {s.scenario_id for s in new_states if s.status == "solved"}
@@ -359,6 +401,9 @@ class RunService:
             states=tuple(new_states),
             newly_solved=newly_solved,
             ended=ended,
+            # A verification that ends the run shows every diagnosis: nothing is left to solve, much to learn.
+            diagnosed=frozenset(s.id for s in live) if ended is not None else await self.diagnosed(run),
+            scenario_id=scenario_id,
         )
 
     async def _end(self, run: Run, status: str, now: datetime, score: scoring.Score) -> Run | None:
@@ -399,14 +444,26 @@ class RunService:
                     due.append(HintDue(scenario.id, level, scenario.spec.hints[level]))
         return due
 
-    async def record_hint(self, run: Run, hint: HintDue, *, revealed_by: str | None = None) -> bool:
-        """True if this hint is recorded now; False if it had been posted already (never post it twice)."""
+    async def record_hint(
+        self, run: Run, hint: HintDue, *, source: HintSource = HintSource.auto, by: str | None = None
+    ) -> bool:
+        """True if this hint is recorded now; False if it had been posted already (never post it twice).
+        `source`: how it came; `by`: who asked for it or revealed it."""
         recorded = await self._store.record_hint(
-            run.id, hint.scenario_id, hint.level, posted_at=self._clock(), revealed_by=revealed_by
+            run.id, hint.scenario_id, hint.level, posted_at=self._clock(), revealed_by=by, source=source
         )
         if recorded:
-            self._metrics.hints_posted.labels(str(run.challenge_id)).inc()
+            self.count_hints(run, 1)
         return recorded
+
+    def count_hints(self, run: Run, posted: int) -> None:
+        self._metrics.hints_posted.labels(str(run.challenge_id)).inc(posted)
+
+    async def diagnosed(self, run: Run, posting: Iterable[HintDue] = ()) -> frozenset[str]:
+        """`diagnosed` for the run as the store has it, counting `posting` (hints about to go out) as posted."""
+        posted = [(h.scenario_id, h.level) for h in await self._store.hints_posted(run.id)]
+        posted += [(h.scenario_id, h.level) for h in posting]
+        return diagnosed(self._catalog.get(run.challenge_id), run, posted)
 
     # --- status and stop ----------------------------------------------------------------------
 
@@ -417,16 +474,22 @@ class RunService:
 
     async def status_of(self, run: Run, team: Team) -> StatusReport:
         states = await self._store.scenario_states(run.id)
-        posted: dict[str, int] = {}
-        for hint in await self._store.hints_posted(run.id):
-            posted[hint.scenario_id] = posted.get(hint.scenario_id, 0) + 1
+        used: dict[str, int] = {}
+        automatic: dict[str, int] = {}
+        posted = await self._store.hints_posted(run.id)
+        for hint in posted:
+            counts = automatic if hint.source == HintSource.auto else used
+            counts[hint.scenario_id] = counts.get(hint.scenario_id, 0) + 1
+        challenge = self._catalog.get(run.challenge_id)
         return StatusReport(
             run=run,
             team=team,
-            challenge=self._catalog.get(run.challenge_id),
+            challenge=challenge,
             now=self._clock(),
             states=tuple(states),
-            hints_posted=posted,
+            hints_used=used,
+            hints_automatic=automatic,
+            diagnosed=diagnosed(challenge, run, [(h.scenario_id, h.level) for h in posted]),
         )
 
     async def stop(self, team_name: str, challenge_id: int | None = None) -> tuple[Run, int]:

@@ -11,6 +11,7 @@ from bot.store.migrate import current_revision, downgrade, head_revision, upgrad
 from bot.store.models import (
     AppliedObject,
     HintPost,
+    HintSource,
     OutboxEntry,
     OutboxKind,
     Run,
@@ -28,6 +29,7 @@ from bot.store.repository import OutboxDelivery, Store
 __all__ = [
     "AppliedObject",
     "HintPost",
+    "HintSource",
     "InvalidValue",
     "NotFound",
     "OutboxDelivery",

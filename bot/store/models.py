@@ -90,6 +90,12 @@ class VerificationTrigger(StrEnum):
     final = "final"  # at the end of the run
 
 
+class HintSource(StrEnum):
+    auto = "auto"  # the schedule posted it (the automatic verification, a later hint's offset)
+    requested = "requested"  # a team member asked for it (/challenge hint)
+    revealed = "revealed"  # an instructor revealed it (/admin reveal-hint)
+
+
 class AppliedObject(TypedDict):
     """One object the bot applied for a run, recorded before or as it is applied."""
 
@@ -173,6 +179,8 @@ class Run(SQLModel, table=True):
     applied: list[dict[str, Any]] = Field(default_factory=list, sa_column=sa.Column(sa.JSON, nullable=False))
     #: Free-form remarks, e.g. {"skipped": {"scenario-id": "reason"}}.
     notes: dict[str, Any] | None = Field(default=None, sa_column=sa.Column(sa.JSON))
+    #: The instructor who revealed the diagnoses of every failing check to this run; None until then.
+    diagnosis_revealed_by: str | None = Field(default=None, sa_column=sa.Column(sa.String(100)))
 
 
 class ScenarioState(SQLModel, table=True):
@@ -212,15 +220,23 @@ class Verification(SQLModel, table=True):
 class HintPost(SQLModel, table=True):
     __tablename__ = "hint_posts"
     # The unique constraint is what keeps a hint from being posted twice, across restarts too.
-    __table_args__ = (sa.UniqueConstraint("run_id", "scenario_id", "level"),)
+    __table_args__ = (
+        sa.UniqueConstraint("run_id", "scenario_id", "level"),
+        sa.CheckConstraint(_in("source", HintSource), name="source"),
+    )
 
     id: int = Field(default=None, primary_key=True)  # see module docstring: None until inserted
     run_id: int = Field(foreign_key="runs.id", ondelete="CASCADE", nullable=False)
     scenario_id: str = Field(sa_column=sa.Column(sa.String(100), nullable=False))
     level: int = Field(nullable=False)
     posted_at: datetime = Field(sa_column=sa.Column(UTCDateTime, nullable=False))
-    #: Who asked for it (a Discord user), or None when the schedule revealed it.
+    #: Who asked for it or revealed it (a Discord user), or None when the schedule posted it.
     revealed_by: str | None = Field(default=None, sa_column=sa.Column(sa.String(100)))
+    #: How it came: only requested and revealed hints count as hints used.
+    source: HintSource = Field(
+        default=HintSource.auto,
+        sa_column=sa.Column(_enum(HintSource), nullable=False, server_default=sa.text("'auto'")),
+    )
 
 
 class Submission(SQLModel, table=True):

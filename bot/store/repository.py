@@ -39,6 +39,7 @@ from bot.store.models import (
     OUTBOX_KEY_MAX,
     TEAM_NAME_MAX,
     HintPost,
+    HintSource,
     OutboxEntry,
     OutboxKind,
     Run,
@@ -418,6 +419,7 @@ class Store:
         level: int,
         posted_at: datetime,
         revealed_by: str | None = None,
+        source: HintSource | str = HintSource.auto,
     ) -> bool:
         """Record that a hint was posted: True if this is the first time, False if it already was.
 
@@ -426,7 +428,12 @@ class Store:
         """
         posted_at = _utc("posted_at", posted_at)
         hint = HintPost(
-            run_id=run_id, scenario_id=scenario_id, level=level, posted_at=posted_at, revealed_by=revealed_by
+            run_id=run_id,
+            scenario_id=scenario_id,
+            level=level,
+            posted_at=posted_at,
+            revealed_by=revealed_by,
+            source=_hint_source(source),
         )
         try:
             async with self.writing() as session:
@@ -448,6 +455,43 @@ class Store:
         async with self.reading() as session:
             query = select(HintPost).where(HintPost.run_id == run_id)
             return list(await session.exec(query.order_by(col(HintPost.posted_at), col(HintPost.id))))
+
+    def hints_recording(
+        self, run_id: int, hints: Sequence[tuple[str, int]], posted_at: datetime, *, recorded: list[tuple[str, int]]
+    ) -> WriteStep:
+        """`record_hint` of the schedule's hints (scenario, level) as a write in a transaction of the caller's:
+        the one that enqueues the post they go out in (`Outbox.enqueue_all`), so that a crash keeps both or
+        neither. A hint recorded already is left as it is; `recorded` receives the ones this write adds."""
+        posted_at = _utc("posted_at", posted_at)
+
+        async def record(session: AsyncSession) -> None:
+            existing = await session.exec(select(HintPost.scenario_id, HintPost.level).where(HintPost.run_id == run_id))
+            posted = {(scenario_id, level) for scenario_id, level in existing}
+            for scenario_id, level in hints:
+                if (scenario_id, level) not in posted:
+                    session.add(HintPost(run_id=run_id, scenario_id=scenario_id, level=level, posted_at=posted_at))
+                    posted.add((scenario_id, level))
+                    recorded.append((scenario_id, level))
+
+        return record
+
+    async def reveal_diagnosis(self, run_id: int, revealed_by: str) -> bool:
+        """Show every diagnosis of an active run from now on: True if this revealed them, False if they had
+        been revealed already or the run has ended."""
+        async with self.writing() as session:
+            result = await session.exec(
+                sa.update(Run)
+                .where(
+                    col(Run.id) == run_id,
+                    col(Run.status) == RunStatus.active,
+                    col(Run.diagnosis_revealed_by).is_(None),
+                )
+                .values(diagnosis_revealed_by=revealed_by)
+            )
+            if result.rowcount == 1:
+                return True
+            await _get(session, Run, run_id)  # NotFound if there is no such run
+            return False
 
     # -- submissions -------------------------------------------------------------------------------
 
@@ -871,6 +915,13 @@ def _trigger(value: VerificationTrigger | str) -> VerificationTrigger:
         return VerificationTrigger(value)
     except ValueError:
         raise InvalidValue("trigger", value, f"one of {', '.join(VerificationTrigger)}") from None
+
+
+def _hint_source(value: HintSource | str) -> HintSource:
+    try:
+        return HintSource(value)
+    except ValueError:
+        raise InvalidValue("source", value, f"one of {', '.join(HintSource)}") from None
 
 
 def _outbox_kind(value: OutboxKind | str) -> OutboxKind:

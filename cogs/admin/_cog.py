@@ -1,4 +1,4 @@
-"""/admin extend|reveal-hint|announce — instructors only."""
+"""/admin extend|reveal-hint|reveal-diagnosis|announce — instructors only."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from bot.discord.errors import UnknownScenario
 from bot.i18n import Lang, t
 from bot.markup import stamp
 from bot.teams import TeamService
-from cogs._common import InstructorsOnly, acting_team, locale, team_choices
+from cogs._common import InstructorsOnly, acting_team, challenge_choices, locale, team_choices
 
 
 @app_commands.guild_only()
@@ -68,6 +68,35 @@ class AdminCog(
         )
 
     @app_commands.command(
+        name="reveal-diagnosis",
+        description=locale(
+            "show a challenge's diagnoses now (to one team, or to every team running it)",
+            "cmd.admin.reveal_diagnosis.description",
+        ),
+    )
+    async def reveal_diagnosis(self, interaction: discord.Interaction, challenge: int, team: str | None = None) -> None:
+        if team is not None:
+            team = (await acting_team(interaction, team, teams=self.teams, instructor_role=self.instructor_role)).name
+        # Every team of a class at once is two writes per team: more than Discord waits for an answer.
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        revealed = await self.flow.reveal_diagnosis(challenge, team, by=interaction.user.display_name)
+        if revealed:
+            answer = t(
+                "cog.diagnosis_revealed",
+                self.lang,
+                challenge=challenge,
+                count=len(revealed),
+                teams=", ".join(r.name for r in revealed),
+            )
+        else:
+            answer = t("cog.diagnosis_unchanged", self.lang, challenge=challenge)
+        await interaction.followup.send(answer, ephemeral=True)
+
+    @reveal_diagnosis.autocomplete("challenge")
+    async def _challenges(self, interaction: discord.Interaction, current: str) -> list[app_commands.Choice[int]]:
+        return challenge_choices(self.flow.catalog, current, self.lang)
+
+    @app_commands.command(
         name="announce",
         description=locale("post a message to every team's channel", "cmd.admin.announce.description"),
     )
@@ -93,6 +122,7 @@ class AdminCog(
 
     @extend.autocomplete("team")
     @reveal_hint.autocomplete("team")
+    @reveal_diagnosis.autocomplete("team")
     @announce.autocomplete("team")
     async def _teams(self, interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
         return await team_choices(self.teams, current)

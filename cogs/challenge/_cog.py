@@ -77,11 +77,16 @@ class ChallengeCog(
         name="verify",
         description=locale("check your fixes against the cluster now", "cmd.challenge.verify.description"),
     )
-    @app_commands.describe(team=TEAM_OPTION)
-    async def verify(self, interaction: discord.Interaction, team: str | None = None) -> None:
+    @app_commands.describe(scenario=locale("the scenario (default: all)", "cmd.option.scenario_all"), team=TEAM_OPTION)
+    async def verify(
+        self, interaction: discord.Interaction, scenario: str | None = None, team: str | None = None
+    ) -> None:
         acting = await self._team(interaction, team)
         await interaction.response.defer(ephemeral=True, thinking=True)
-        report = await self.flow.verify(acting.name)
+        try:
+            report = await self.flow.verify(acting.name, scenario_id=scenario)
+        except KeyError:
+            raise UnknownScenario(scenario or "") from None
         challenge = self.catalog.get(report.run.challenge_id)
         await interaction.followup.send(render.verify_summary(report, challenge, self.lang), ephemeral=True)
 
@@ -106,7 +111,7 @@ class ChallengeCog(
     async def hint(self, interaction: discord.Interaction, scenario: str | None = None) -> None:
         acting = await self._team(interaction, None)
         try:
-            posted = await self.flow.hint(acting.name, scenario)
+            posted = await self.flow.hint(acting.name, scenario, requested_by=interaction.user.display_name)
         except KeyError:
             raise UnknownScenario(scenario or "") from None
         await interaction.response.send_message(
@@ -121,9 +126,11 @@ class ChallengeCog(
         )
 
     @hint.autocomplete("scenario")
+    @verify.autocomplete("scenario")
     async def _scenarios(self, interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
         try:
-            acting = await self._team(interaction, None)
+            team = interaction.namespace.team if isinstance(interaction.namespace.team, str) else None
+            acting = await self._team(interaction, team)
             run = await self.flow.runs.active_run(acting)
         except Exception:  # autocomplete must answer; the command itself reports the problem
             return []

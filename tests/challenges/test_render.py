@@ -1,57 +1,223 @@
-"""The briefing: each scenario's situation and symptoms, then the seed's diagnosis steps."""
+"""What a verification, a hint and the end of a run look like in the run's thread, from results built here:
+the symptom always, the diagnosis once the scenario's hints are out (or an instructor revealed it, or the
+catalogue says so), guards marked as guards, each reason named once, and every field within Discord's
+limits without losing the line that says what is wrong."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
-
-import pytest
+from typing import Any
 
 from bot.challenges import render
-from bot.challenges.runs import StartReport, runnable
-from bot.limits import ELLIPSIS, fit_message
-from bot.store import Run, Team
+from bot.challenges.catalog import Challenge
+from bot.challenges.checks import Status
+from bot.challenges.runs import CheckResult, HintDue, ScenarioResult, Trigger, VerifyReport, diagnosed
+from bot.i18n import Message
+from bot.limits import EMBED_FIELD_VALUE_MAX, fit_message, text_size, within_limits
+from bot.store import HintSource, Run, ScenarioState
 from tests.scenarios.test_catalogue_behaviour import CATALOG
 
-T0 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
+T0 = datetime(2026, 12, 4, 9, 0, tzinfo=UTC)
+CHALLENGE = CATALOG.get(2)
+SCHEDULER = (
+    "Pending: 0/3 nodes are available: 1 node(s) had untolerated taint {node-role.kubernetes.io/control-plane: }, "
+    "2 Insufficient cpu, 2 Insufficient memory. ×2"
+)
+TOO_LARGE = Message("check.diagnosis.request", {"resource": "cpu", "requested": "64", "max": "500m"})
+REQUESTS_SYMPTOM = Message(
+    "check.resource_requests_within.fail", {"name": "analytics", "container": "analytics", "resource": "cpu"}
+)
 
 
-def start_report(challenge_id: int) -> StartReport:
-    challenge = CATALOG.get(challenge_id)
-    _, skipped = runnable(challenge)
-    run = Run(id=1, team_id=1, challenge_id=challenge_id, started_at=T0, deadline=T0 + timedelta(minutes=90))
-    team = Team(id=1, name="blue", namespace="kubecamp-blue")
-    return StartReport(run=run, team=team, challenge=challenge, applied=(), skipped=skipped)
+def a_run(**changes: Any) -> Run:
+    return Run(id=7, team_id=1, challenge_id=2, started_at=T0, deadline=T0 + timedelta(minutes=90), **changes)
 
 
-def test_each_scenario_with_seed_diagnostics_gets_its_steps_after_its_symptoms() -> None:
-    fields = render.briefing(start_report(2), "ko")["embeds"][0]["fields"]
-    names = [f["name"] for f in fields]
-    assert names[1] == names[3] == names[5] == names[7] == "🔍 진단 과정"
-    assert (
-        fields[1]["value"] == "1. Pod 상세 정보 확인\n2. 이벤트 로그 분석\n3. 이미지 태그 검증\n4. 배포 히스토리 확인"
+def check(
+    key: str, status: Status = Status.FAIL, *, diagnosis: Message | None = None, guard: bool = False, **params: Any
+) -> CheckResult:
+    return CheckResult(key.split(".")[1], {}, status, Message(key, params), diagnosis, guard)
+
+
+def unschedulable(*checks: CheckResult) -> VerifyReport:
+    """A verification of every scenario in which unschedulable has `checks` and the others pass."""
+    results = tuple(
+        ScenarioResult(
+            s.id, checks if s.id == "unschedulable" else (check("check.pvc_bound.pass", Status.PASS, name="x"),)
+        )
+        for s in CHALLENGE.scenarios
     )
+    return VerifyReport(a_run(), Trigger.MANUAL, T0 + timedelta(minutes=25), results, (), (), None)
 
 
-def test_a_skipped_scenario_shows_why_and_no_diagnosis() -> None:
-    fields = render.briefing(start_report(1), "en")["embeds"][0]["fields"]
-    assert "cannot be built in a team's namespace" in fields[0]["value"]
-    assert fields[1]["name"].startswith("2. ")  # straight on to the next scenario
-    assert fields[2] == {
-        "name": "🔍 Diagnosis steps",
-        "value": "1. Pod status: `kubectl get pods`\n2. Service "
-        "connections: `kubectl get svc`, `kubectl get endpoints`",
-    }
+def pending(**changes: Any) -> CheckResult:
+    return check("check.no_pending_pods.fail", selector="app=analytics", count=2, problems=SCHEDULER, **changes)
 
 
-def test_a_scenario_without_seed_diagnostics_has_no_diagnosis_field() -> None:
-    fields = render.briefing(start_report(5), "en")["embeds"][0]["fields"]
-    assert len(fields) == 4 and all(not f["name"].startswith("🔍") for f in fields)
+def field(payload: dict[str, Any], scenario_id: str) -> str:
+    title = CHALLENGE.scenario(scenario_id).spec.title.en
+    (value,) = [f["value"] for f in payload["embeds"][0]["fields"] if title in f["name"]]
+    return str(value)
 
 
-@pytest.mark.parametrize("lang", ["ko", "en"])
-@pytest.mark.parametrize("challenge_id", [c.id for c in CATALOG])
-def test_every_briefing_fits_discord_without_a_cut(challenge_id: int, lang: str) -> None:
-    payload = render.briefing(start_report(challenge_id), lang)  # type: ignore[arg-type]
-    (fitted,) = fit_message(payload)
-    assert fitted["embeds"] == payload["embeds"]
-    assert not any(ELLIPSIS in f["value"] for f in fitted["embeds"][0]["fields"])
+def footer(payload: dict[str, Any]) -> str:
+    return str(payload["embeds"][0].get("footer", {}).get("text", ""))
+
+
+def test_the_symptom_always_and_the_diagnosis_once_the_scenario_is_diagnosed() -> None:
+    report = unschedulable(pending(diagnosis=TOO_LARGE))
+    held = render.results(report, CHALLENGE, "en", diagnosed=frozenset({"image-pull"}))
+    assert field(held, "unschedulable").startswith("❌ pods app=analytics: 2 Pending — Pending: 0/3 nodes")
+    assert "cpu request 64" not in str(held)
+    assert "The diagnosis of a failing check (which field, which bound) is shown once every hint" in footer(held)
+
+    shown = render.results(report, CHALLENGE, "en", diagnosed=frozenset({"unschedulable"}))
+    lines = field(shown, "unschedulable").split("\n")
+    assert lines[1] == "↳ 🔎 cpu request 64 is too large (at most 500m)"
+    assert footer(shown) == ""
+    korean = render.results(report, CHALLENGE, "ko", diagnosed=frozenset({"unschedulable"}))
+    assert "↳ 🔎 cpu 요청량 64, 최대 500m" in field_ko(korean)
+
+
+def field_ko(payload: dict[str, Any]) -> str:
+    title = CHALLENGE.scenario("unschedulable").spec.title.ko
+    (value,) = [f["value"] for f in payload["embeds"][0]["fields"] if title in f["name"]]
+    return str(value)
+
+
+def test_a_passing_check_shows_no_diagnosis_and_a_repeated_one_is_named_once() -> None:
+    report = unschedulable(
+        pending(diagnosis=TOO_LARGE),
+        check(
+            "check.deployment_available.fail",
+            diagnosis=TOO_LARGE,
+            name="analytics",
+            available=0,
+            wanted=2,
+            problems=SCHEDULER,
+        ),
+        check("check.pods_ready.pass", Status.PASS, diagnosis=TOO_LARGE, selector="app=analytics", ready=2, total=2),
+    )
+    value = field(render.results(report, CHALLENGE, "en", diagnosed=frozenset({"unschedulable"})), "unschedulable")
+    assert value.count("cpu request 64 is too large") == 1
+
+
+def test_guards_are_marked_as_what_the_fix_must_not_break() -> None:
+    report = unschedulable(
+        pending(), check("check.deployment_available.pass", Status.PASS, guard=True, name="web", available=2, wanted=2)
+    )
+    payload = render.results(report, CHALLENGE, "en", diagnosed=frozenset())
+    assert field(payload, "unschedulable").split("\n")[1] == "✅ 🛡️ Deployment web: 2/2 available"
+    assert footer(payload) == (
+        "🛡️ marks a guard: it passes while the scenario is still broken, and shows what your fix must not break."
+    )
+    assert "🛡️" not in footer(render.results(unschedulable(pending()), CHALLENGE, "en", diagnosed=frozenset()))
+
+
+def test_what_the_pods_report_is_named_once_per_scenario() -> None:
+    report = unschedulable(
+        pending(),
+        check("check.deployment_available.fail", name="analytics", available=0, wanted=2, problems=SCHEDULER),
+        check("check.no_waiting_pods.fail", selector="app=analytics", problems=SCHEDULER),
+        check("check.deployment_available.fail", name="idle", available=0, wanted=1, problems="-"),
+    )
+    payload = render.results(report, CHALLENGE, "en", diagnosed=frozenset())
+    value = field(payload, "unschedulable")
+    assert value.count("Insufficient cpu") == 1
+    assert value.split("\n")[1:] == [
+        "❌ Deployment analytics: 0/2 available; Pods: as above",
+        "❌ pods app=analytics: containers cannot start: as above",
+        "❌ Deployment idle: 0/1 available; Pods: -",  # "none" is not a reason to refer back to
+    ]
+    assert "위와 같음" in field_ko(render.results(report, CHALLENGE, "ko", diagnosed=frozenset()))
+
+
+def test_the_same_line_twice_is_written_once() -> None:
+    gap = check(
+        "check.could_not_check", Status.UNKNOWN, kind="Pod", reason="the bot's RBAC does not allow reading Pod (403)"
+    )
+    value = field(
+        render.results(unschedulable(gap, gap, pending()), CHALLENGE, "en", diagnosed=frozenset()), "unschedulable"
+    )
+    assert value.split("\n")[0] == "⚠️ could not check: the bot's RBAC does not allow reading Pod (403)"
+    assert len(value.split("\n")) == 2
+
+
+def test_a_field_too_long_keeps_every_line_and_the_short_reason_whole() -> None:
+    flood = SCHEDULER * 8
+    report = unschedulable(
+        check("check.no_pending_pods.fail", selector="app=a", count=9, problems=flood),
+        check("check.resource_requests_within.fail", **REQUESTS_SYMPTOM.params),
+        check("check.no_pending_pods.fail", selector="app=b", count=9, problems=flood + " (b)"),
+    )
+    payload = render.results(report, CHALLENGE, "en", diagnosed=frozenset())
+    value = field(payload, "unschedulable")
+    assert text_size(value) <= EMBED_FIELD_VALUE_MAX
+    lines = value.split("\n")
+    assert lines[1] == "❌ Deployment analytics, container analytics: requests more cpu than this service may reserve"
+    assert lines[0].startswith("❌ pods app=a: 9 Pending") and lines[2].startswith("❌ pods app=b: 9 Pending")
+    assert all(within_limits(part) == [] for part in fit_message(payload))
+
+
+def test_one_scenario_verified_says_how_far_the_run_is() -> None:
+    states = tuple(
+        ScenarioState(id=i, run_id=7, scenario_id=s.id, status="solved" if i < 2 else "pending")
+        for i, s in enumerate(CHALLENGE.scenarios)
+    )
+    result = ScenarioResult("unschedulable", (pending(),))
+    report = VerifyReport(
+        a_run(), Trigger.MANUAL, T0 + timedelta(minutes=12), (result,), states, (), None, scenario_id="unschedulable"
+    )
+    embed = render.results(report, CHALLENGE, "en", diagnosed=frozenset())["embeds"][0]
+    assert embed["title"] == "🔍 Verification: Scheduling failure due to insufficient resources (12:00 elapsed)"
+    assert embed["description"] == "2 of 4 scenarios solved so far"
+    assert [f["name"] for f in embed["fields"]] == ["❌ Scheduling failure due to insufficient resources"]
+    assert render.verify_summary(report, CHALLENGE, "en").startswith("2 of 4 scenarios solved so far — ")
+    assert render.verify_summary(report, CHALLENGE, "ko").startswith("지금까지 4개 중 2개 시나리오 해결")
+
+
+def test_the_mark_is_one_message_of_results_and_hints() -> None:
+    hints = [HintDue(s.id, 0, s.spec.hints[0]) for s in CHALLENGE.scenarios]
+    report = replace(unschedulable(pending()), trigger=Trigger.AUTO, at=T0 + timedelta(minutes=20))
+    payload = render.automatic(report, hints, CHALLENGE, "en", diagnosed=frozenset())
+    titles = [e["title"] for e in payload["embeds"]]
+    assert titles[0] == "⏰ Automatic verification (20:00 elapsed)"
+    assert titles[1:] == [f"💡 Hint 1/3 — {s.spec.title.en}" for s in CHALLENGE.scenarios]
+    assert len(fit_message(payload)) == 1
+
+
+def test_a_hint_says_who_asked_and_when_it_opens_the_diagnosis() -> None:
+    image = CHALLENGE.scenario("image-pull")
+    first, last = (HintDue("image-pull", level, image.spec.hints[level]) for level in (0, 2))
+    assert "footer" not in render.hint(first, CHALLENGE, "en", source=HintSource.auto)["embeds"][0]
+    assert "footer" not in render.hint(first, CHALLENGE, "en", source=HintSource.requested)["embeds"][0]
+    asked = render.hint(first, CHALLENGE, "en", source=HintSource.requested, by="Blue Student 1")["embeds"][0]
+    assert asked["footer"]["text"] == "asked for by Blue Student 1"
+    revealed = render.hint(last, CHALLENGE, "en", source=HintSource.revealed, by="Kim")["embeds"][0]
+    assert revealed["footer"]["text"] == (
+        "revealed by instructor Kim · "
+        "This scenario's last hint: from now on its verification results show the diagnosis too."
+    )
+    told = replace(CHALLENGE, spec=CHALLENGE.spec.model_copy(update={"feedback": "diagnosis"}))
+    assert "footer" not in render.hint(last, told, "en", source=HintSource.auto)["embeds"][0]
+
+
+def test_which_scenarios_are_diagnosed() -> None:
+    every = frozenset(s.id for s in CHALLENGE.scenarios)
+    assert diagnosed(CHALLENGE, a_run(), []) == frozenset()
+    # However they came, all three hints of image-pull: its diagnosis opens, and no other.
+    assert diagnosed(CHALLENGE, a_run(), [("image-pull", 0), ("image-pull", 1), ("unschedulable", 0)]) == frozenset()
+    assert diagnosed(CHALLENGE, a_run(), [("image-pull", level) for level in range(3)]) == {"image-pull"}
+    assert diagnosed(CHALLENGE, a_run(diagnosis_revealed_by="Kim"), []) == every
+    told = replace(CHALLENGE, spec=CHALLENGE.spec.model_copy(update={"feedback": "diagnosis"}))
+    assert diagnosed(told, a_run(), []) == every
+    assert diagnosed(without_hints("node-affinity"), a_run(), []) == {"node-affinity"}
+
+
+def without_hints(scenario_id: str) -> Challenge:
+    scenarios = tuple(
+        replace(s, spec=s.spec.model_copy(update={"hints": []})) if s.id == scenario_id else s
+        for s in CHALLENGE.scenarios
+    )
+    return replace(CHALLENGE, scenarios=scenarios)

@@ -13,11 +13,11 @@ from kubernetes.aio import client as k8s
 from bot.challenges import render as render_
 from bot.challenges.catalog import Challenge
 from bot.challenges.checks import Status
-from bot.challenges.runs import ChallengeUnavailable, Due, RunService, Trigger, timeline
+from bot.challenges.runs import ChallengeUnavailable, Due, HintDue, RunService, Trigger, timeline
 from bot.cluster import MANAGED_BY, TEAM_LABEL, Cluster
 from bot.errors import ClusterUnavailable, NamespaceNotManaged, NoActiveRun, RunConflict, UnknownTeam
 from bot.i18n import render
-from bot.store import Store, upgrade
+from bot.store import HintSource, Store, upgrade
 from tests.emulators.kube import KubeCluster
 from tests.emulators.kubectl import Kubectl
 from tests.scenarios.test_catalogue_behaviour import CATALOG
@@ -155,11 +155,12 @@ async def test_deadline_verification_expires_the_run_with_partial_points(world: 
     await world.service.start("blue", 2)
     await fix(world, challenge, "image-pull", "unschedulable")
     world.clock.at(30)
-    await world.service.verify("blue")
+    assert (await world.service.verify("blue")).diagnosed == frozenset()
     world.clock.at(90)
     run = await world.service.active_run(await world.service.team("blue"))
     report = await world.service.verify_run(run, team=await world.service.team("blue"), trigger=Trigger.FINAL)
     assert report.ended is not None
+    assert report.diagnosed == {s.id for s in challenge.scenarios}  # the run is over: every cause is told
     # Two of four scenarios (25 points each) solved within the limit, at the last tier (60 %).
     assert (report.ended.status, report.ended.tier_percent, report.ended.points) == ("expired", 60, 30)
 
@@ -183,6 +184,71 @@ async def test_hints_come_due_once_per_level(world: World) -> None:
         "rolling-update",
         "node-affinity",
     }
+
+
+async def test_one_scenario_verified_records_only_its_result(world: World) -> None:
+    challenge = CATALOG.get(2)
+    run = (await world.service.start("blue", 2)).run
+    await fix(world, challenge, "image-pull")
+    world.clock.at(10)
+    report = await world.service.verify("blue", scenario_id="image-pull")
+    assert [r.scenario_id for r in report.results] == ["image-pull"] and report.scenario_id == "image-pull"
+    assert report.newly_solved == ("image-pull",) and report.ended is None
+    states = {s.scenario_id: (s.status, s.attempts) for s in report.states}
+    assert states == {
+        "image-pull": ("solved", 1),
+        "unschedulable": ("pending", 0),
+        "rolling-update": ("pending", 0),
+        "node-affinity": ("pending", 0),
+    }
+
+    # Broken again: it fails now and stays solved, with the time it was first solved.
+    for manifest in challenge.scenario("image-pull").manifests:
+        await world.cluster.apply(NAMESPACE, manifest.body)
+    world.clock.at(15)
+    again = await world.service.verify("blue", scenario_id="image-pull")
+    assert again.results[0].status is Status.FAIL
+    state = {s.scenario_id: s for s in again.states}["image-pull"]
+    assert (state.status, state.attempts, state.first_solved_at) == ("solved", 2, T0 + timedelta(minutes=10))
+
+    # The run ends when the last scenario is solved; verifying all at once would have seen image-pull broken.
+    await fix(world, challenge, "unschedulable", "rolling-update", "node-affinity")
+    world.clock.at(30)
+    for scenario_id in ("unschedulable", "rolling-update"):
+        assert (await world.service.verify("blue", scenario_id=scenario_id)).ended is None
+    last = await world.service.verify("blue", scenario_id="node-affinity")
+    assert last.ended is not None
+    assert (last.ended.status, last.ended.points, last.ended.elapsed_seconds) == ("finished", 100, 30 * 60)
+    stored = await world.store.get_run(run.id)
+    assert stored is not None and stored.status == "finished"
+
+
+async def test_a_scenario_the_run_does_not_check_is_refused_and_nothing_recorded(world: World) -> None:
+    run = (await world.service.start("blue", 1)).run  # control-plane is skipped on a shared cluster
+    with pytest.raises(KeyError):
+        await world.service.verify("blue", scenario_id="nope")
+    with pytest.raises(ChallengeUnavailable) as skipped:
+        await world.service.verify("blue", scenario_id="control-plane")
+    assert render(skipped.value.message, "en") == (
+        "scenario control-plane was skipped when this run started, so there is nothing to verify"
+    )
+    assert all(s.attempts == 0 for s in await world.store.scenario_states(run.id))
+
+
+async def test_status_counts_hints_used_apart_from_the_automatic_ones(world: World) -> None:
+    challenge = CATALOG.get(2)
+    run = (await world.service.start("blue", 2)).run
+    world.clock.at(30)
+    due = {(h.scenario_id, h.level): h for h in await world.service.hints_due(run)}
+    await world.service.record_hint(run, due[("image-pull", 0)])
+    await world.service.record_hint(run, due[("image-pull", 1)], source=HintSource.requested, by="Blue Student 1")
+    await world.service.record_hint(run, due[("unschedulable", 0)], source=HintSource.revealed, by="Kim")
+    status = await world.service.status("blue")
+    assert status.hints_used == {"image-pull": 1, "unschedulable": 1}
+    assert status.hints_automatic == {"image-pull": 1}
+    assert await world.service.diagnosed(run) == frozenset()
+    last = challenge.scenario("image-pull").spec.hints[2]
+    assert await world.service.diagnosed(run, posting=[HintDue("image-pull", 2, last)]) == {"image-pull"}
 
 
 async def test_an_unmanaged_namespace_is_never_touched(world: World) -> None:

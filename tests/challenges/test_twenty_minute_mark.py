@@ -1,6 +1,7 @@
-"""The 20-minute mark of a class: the jobs the scheduler plans for it, results before hints across teams
-(and none for a run that ended meanwhile), and a hint job that posts an earlier hint the automatic
-verification could not post.
+"""The 20-minute mark of a class: the jobs the scheduler plans for it, one post per team with its results and
+the hints due with them (no team waiting for another's verification), a rerun of the mark after a restart,
+a hint job that posts an earlier hint the automatic verification could not post, and the diagnoses held
+back until a scenario's hints are out.
 
 The real App against the Discord emulator and the emulated cluster (tests/discord/live.py); the jobs
 are run by calling `ChallengeFlow.on_due` as the scheduler does when they come due.
@@ -11,8 +12,15 @@ from __future__ import annotations
 import asyncio
 from datetime import timedelta
 
-from bot.challenges.runs import Due, StartReport
+from sqlmodel import select
+
+from bot.challenges import render
+from bot.challenges.checks import Status
+from bot.challenges.runs import CheckResult, Due, ScenarioResult, StartReport, Trigger, VerifyReport
+from bot.i18n import Message
+from bot.i18n import render as render_message
 from bot.scheduler import planned
+from bot.store import HintSource, Run, Verification
 from tests.discord.live import Class, thread_of
 
 AUTO_TITLE = "⏰ Automatic verification"
@@ -21,6 +29,12 @@ AUTO_TITLE = "⏰ Automatic verification"
 def titles(live: Class, team: str) -> list[str]:
     thread = thread_of(live, team)
     return [] if thread is None else [m.embeds[0]["title"] for m in live.discord.messages(thread) if m.embeds]
+
+
+def posts(live: Class, team: str) -> list[list[str]]:
+    """Each message in the team's thread, as the titles of its embeds."""
+    thread = thread_of(live, team)
+    return [] if thread is None else [[e["title"] for e in m.embeds] for m in live.discord.messages(thread)]
 
 
 async def start(live: Class, *teams: str) -> list[StartReport]:
@@ -42,26 +56,48 @@ async def test_the_scheduler_plans_no_job_for_hints_the_automatic_verification_p
     assert len(live.app.scheduler.job_ids()) == len(entries)
 
 
-async def test_every_team_gets_its_results_before_any_team_gets_hints(live_class: Class) -> None:
+async def test_the_mark_is_one_post_per_team_and_no_team_waits_for_another(live_class: Class) -> None:
     live = live_class
     blue, red = await start(live, "blue", "red")
     live.clock.offset = timedelta(minutes=20)
-    # Red's snapshot hangs: its automatic verification is still under way after blue's results are out.
+    # Red's snapshot hangs: its automatic verification is still under way when blue's post is out.
     live.kube.hang(resource="pods", namespace="kubecamp-red")
     jobs = [asyncio.create_task(live.app.flow.on_due(r.run.id, Due.AUTO_VERIFY)) for r in (blue, red)]
-    await live.discord.wait_until(lambda: AUTO_TITLE in "".join(titles(live, "blue")), 10, "blue's results")
-    await asyncio.sleep(0.5)  # blue's hints would have been recorded by now
-    assert await live.app.store.hints_posted(blue.run.id) == []
+    await live.discord.wait_until(lambda: posts(live, "blue"), 10, "blue's post")
+    assert posts(live, "red") == []
 
     live.kube.clear_faults()
     await asyncio.gather(*jobs)
+    await live.discord.wait_until(lambda: posts(live, "red"), 10, "red's post")
+    await asyncio.sleep(0.5)  # a second post would have arrived by now
     for report, team in ((blue, "blue"), (red, "red")):
-        assert len(await live.app.store.hints_posted(report.run.id)) == 4
-        await live.discord.wait_until(lambda t=team: sum("Hint 1/" in x for x in titles(live, t)) == 4, 10, "hints")
-        assert titles(live, team)[0].startswith(AUTO_TITLE)  # the thread's first post, before the hints
-    results = [await live.app.store.get_outbox(f"run:{r.run.id}:auto") for r in (blue, red)]
-    first_hint = await live.app.store.get_outbox(f"run:{blue.run.id}:hint:image-pull:0")
-    assert first_hint is not None and all(entry is not None and entry.id < first_hint.id for entry in results)
+        (post,) = posts(live, team)
+        assert post[0].startswith(AUTO_TITLE)
+        assert sorted(post[1:]) == sorted(f"💡 Hint 1/3 — {s.spec.title.en}" for s in live.app.catalog.get(2).scenarios)
+        hints = await live.app.store.hints_posted(report.run.id)
+        assert len(hints) == 4 and {h.source for h in hints} == {HintSource.auto}
+        status = await live.app.flow.runs.status(team)
+        assert sum(status.hints_used.values()) == 0 and sum(status.hints_automatic.values()) == 4
+    assert live.app.metrics.registry.get_sample_value("kubecamp_hints_posted_total", {"challenge": "2"}) == 8
+
+
+async def test_the_mark_run_again_after_a_restart_posts_only_what_came_due_since(live_class: Class) -> None:
+    live = live_class
+    (report,) = await start(live, "blue")
+    live.clock.offset = timedelta(minutes=20)
+    await live.app.flow.on_due(report.run.id, Due.AUTO_VERIFY)
+    # The bot was down from before the 30-minute hints until 45 minutes: every job of the run runs at once,
+    # the mark's first.
+    live.clock.offset = timedelta(minutes=45)
+    await live.app.flow.on_due(report.run.id, Due.AUTO_VERIFY)
+    posted = await live.app.store.hints_posted(report.run.id)
+    assert sorted((h.scenario_id, h.level) for h in posted) == sorted(
+        (s.id, level) for s in live.app.catalog.get(2).scenarios for level in range(3)
+    )
+    await live.discord.wait_until(lambda: len(posts(live, "blue")) == 9, 10, "the mark and eight later hints")
+    await asyncio.sleep(0.5)
+    assert sum(p[0].startswith(AUTO_TITLE) for p in posts(live, "blue")) == 1
+    assert sorted(len(p) for p in posts(live, "blue")) == [1] * 8 + [5]
 
 
 async def test_a_hint_job_posts_an_earlier_hint_still_unposted(live_class: Class) -> None:
@@ -75,16 +111,66 @@ async def test_a_hint_job_posts_an_earlier_hint_still_unposted(live_class: Class
     assert [("Hint 1/3" in t, "Hint 2/3" in t) for t in titles(live, "blue")] == [(True, False), (False, True)]
 
 
-async def test_a_run_stopped_while_its_hints_wait_gets_none(live_class: Class) -> None:
+async def test_the_diagnosis_waits_for_the_last_hint_of_its_scenario(live_class: Class) -> None:
     live = live_class
-    blue, red = await start(live, "blue", "red")
+    (report,) = await start(live, "blue")
+    flow = live.app.flow
+    challenge = live.app.catalog.get(2)
     live.clock.offset = timedelta(minutes=20)
-    live.kube.hang(resource="pods", namespace="kubecamp-red")  # red's verification holds everyone's hints
-    jobs = [asyncio.create_task(live.app.flow.on_due(r.run.id, Due.AUTO_VERIFY)) for r in (blue, red)]
-    await live.discord.wait_until(lambda: AUTO_TITLE in "".join(titles(live, "blue")), 10, "blue's results")
-    await live.app.flow.stop("blue")
+    await flow.on_due(report.run.id, Due.AUTO_VERIFY)
+    run = await live.app.store.get_run(report.run.id)
+    assert run is not None
+    assert await flow.runs.diagnosed(run) == frozenset()
+    # The mark's post names no diagnosis a check gave (once the checks give them).
+    await live.discord.wait_until(lambda: posts(live, "blue"), 10, "the mark")
+    (post,) = [m.embed_text() for m in live.discord.messages(thread_of(live, "blue"))]
+    assert not any(diagnosis in post for diagnosis in await stored_diagnoses(live, run.id))
+    # Nor one a result with a diagnosis would show: the footer says when it comes.
+    built = requests_too_large(run)
+    hidden = str(render.results(built, challenge, "en", diagnosed=await flow.runs.diagnosed(run))["embeds"])
+    assert "cpu request 64 is too large" not in hidden
+    assert "once every hint of its scenario is out" in hidden
 
-    live.kube.clear_faults()
-    await asyncio.gather(*jobs)
-    assert await live.app.store.hints_posted(blue.run.id) == []
-    assert len(await live.app.store.hints_posted(red.run.id)) == 4
+    # 30 and 40 minutes: the later hints of unschedulable; its last one opens its diagnosis, and only its.
+    for minutes, level in ((30, 1), (40, 2)):
+        live.clock.offset = timedelta(minutes=minutes)
+        await flow.on_due(run.id, Due.HINT, "unschedulable", level)
+    assert await flow.runs.diagnosed(run) == frozenset({"unschedulable"})
+    shown = str(render.results(built, challenge, "en", diagnosed=await flow.runs.diagnosed(run))["embeds"])
+    assert "↳ 🔎 cpu request 64 is too large (at most 500m)" in shown
+
+    def last_hint() -> list[str]:
+        thread = live.discord.messages(thread_of(live, "blue"))
+        return [m.embed_text() for m in thread if "Hint 3/3" in m.embed_text()]
+
+    (last,) = await live.discord.wait_until(last_hint, 10, "the last hint")
+    assert "from now on its verification results show the diagnosis too" in last
+
+
+async def stored_diagnoses(live: Class, run_id: int) -> list[str]:
+    """Every diagnosis the checks of the run's verifications gave, in English."""
+    async with live.app.store.reading() as session:
+        rows = await session.exec(select(Verification).where(Verification.run_id == run_id))
+        return [
+            render_message(Message.from_json(check["diagnosis"]), "en")
+            for row in rows
+            for result in row.results
+            for check in result["checks"]
+            if "diagnosis" in check
+        ]
+
+
+def requests_too_large(run: Run) -> VerifyReport:
+    """A failing verification of unschedulable whose check gives a diagnosis, as the check library will:
+    the pods' symptom, and the field and bound behind it."""
+    check = CheckResult(
+        "no_pending_pods",
+        {"selector": "app=analytics"},
+        Status.FAIL,
+        Message(
+            "check.no_pending_pods.fail", {"selector": "app=analytics", "count": 2, "problems": "Insufficient cpu"}
+        ),
+        diagnosis=Message("check.diagnosis.request", {"resource": "cpu", "requested": "64", "max": "500m"}),
+    )
+    result = ScenarioResult("unschedulable", (check,))
+    return VerifyReport(run, Trigger.MANUAL, run.started_at, (result,), (), (), None, scenario_id="unschedulable")

@@ -3,15 +3,21 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 
 import discord
 import pytest
 from discord import app_commands
 
 from bot.challenges.flow import ChallengeFlow
+from bot.cluster import Cluster
 from bot.discord.client import COGS, KubecampBot, Services
 from bot.discord.translator import CatalogueTranslator
-from tests.discord.live import Class, answer, slash, thread_of
+from tests.discord.live import Class, answer, open_class, slash, thread_of
+from tests.discord_emulator.emulator import DiscordEmulator
+from tests.discord_emulator.fixtures import Classroom
+from tests.emulators.kube import KubeCluster
+from tests.scenarios.test_catalogue_behaviour import CATALOG, apply_like_a_student
 
 
 async def test_every_cog_loads_and_no_command_name_repeats(live_class: Class) -> None:
@@ -80,14 +86,26 @@ async def test_status_hint_and_stop(live_class: Class) -> None:
     await live.discord.wait_until(lambda: thread_of(live, "red"), 10, "the thread")
 
     def first_hints() -> int:
-        return sum("Hint 1/" in m.embed_text() for m in live.discord.messages(thread_of(live, "red")))
+        return sum(m.embed_text().count("Hint 1/") for m in live.discord.messages(thread_of(live, "red")))
 
     await live.discord.wait_until(lambda: first_hints() == 4, 10, "the overdue first hints")
     status = await slash(live, "red-2", "team-red", "challenge", "status")
     text = status.original.embed_text()
     assert "Elapsed" in text and "Remaining" in text and "Image deployment failure" in text
+    assert text.count("0 hints used · 1 automatic hints") == 4  # the mark's hints are not hints used
+    assert "diagnosis shown" not in text
     hint = await slash(live, "red-2", "team-red", "challenge", "hint", scenario="image-pull")
     assert hint.text().startswith("The next hint opens at <t:")  # hint 2 comes at 30 minutes
+    live.clock.offset = timedelta(minutes=5)  # 30 minutes in, before the scheduler's job for hint 2 runs
+    hint = await slash(live, "red-2", "team-red", "challenge", "hint", scenario="image-pull")
+    assert hint.text() == f"Hint 2 of image-pull is posted in <#{thread_of(live, 'red').id}>."
+    await live.discord.wait_for_message(
+        thread_of(live, "red"), lambda m: "asked for by Red Student 2" in m.embed_text()
+    )
+    status = await slash(live, "red-2", "team-red", "challenge", "status")
+    assert "1 hints used · 1 automatic hints" in status.original.embed_text()
+    board = await slash(live, "red-1", "team-red", "scoreboard", "show", challenge=2)
+    assert "1 hints used" in board.original.embed_text()
     unknown = await slash(live, "red-2", "team-red", "challenge", "hint", scenario="nope")
     assert unknown.text() == "This challenge has no scenario 'nope'."
     choices = await live.discord.autocomplete(
@@ -162,3 +180,94 @@ async def test_instructor_groups_check_the_role_in_code_too(live_class: Class) -
     admin = await slash(live_class, "server-owner", "alerts", "admin", "announce", message="hi")
     assert admin.text() == "Only instructors can do that."
     assert live_class.discord.messages(live_class.room.team_channels["blue"]) == []
+
+
+async def test_verify_one_scenario_at_a_time(live_class: Class) -> None:
+    live = live_class
+    await answer(await slash(live, "blue-1", "team-blue", "challenge", "start", challenge=2))
+    await live.discord.wait_until(lambda: thread_of(live, "blue"), 10, "the thread")
+    choices = await live.discord.autocomplete(
+        live.room.guild, "team-blue", "blue-1", "challenge", {"scenario": "ro"}, focused="scenario", subcommand="verify"
+    )
+    assert [c["value"] for c in choices] == ["rolling-update"]
+    unknown = await slash(live, "blue-1", "team-blue", "challenge", "verify", scenario="nope")
+    assert await answer(unknown) == "This challenge has no scenario 'nope'."
+
+    student = Cluster.for_host(live.kube.url, token="student")
+    try:
+        for scenario in CATALOG.get(2).scenarios:
+            await apply_like_a_student(student, scenario)
+    finally:
+        await student.close()
+    team = await live.app.store.get_team("blue")
+    assert team is not None
+    (run,) = await live.app.store.runs_for_team(team.id)
+    ids = [s.id for s in CATALOG.get(2).scenarios]
+    for done, scenario_id in enumerate(ids, start=1):
+        text = await answer(await slash(live, "blue-2", "team-blue", "challenge", "verify", scenario=scenario_id))
+        assert text.startswith(f"{done} of 4 scenarios solved so far")
+        states = {s.scenario_id: (s.status, s.attempts) for s in await live.app.store.scenario_states(run.id)}
+        assert states == {i: ("solved", 1) if i in ids[:done] else ("pending", 0) for i in ids}
+        ended = await live.app.store.get_run(run.id)
+        assert ended is not None and ended.status == ("finished" if done == 4 else "active")
+    assert "tier 100%" in text and "100/100 points" in text
+
+    def titles() -> list[str]:
+        return [m.embeds[0]["title"] for m in live.discord.messages(thread_of(live, "blue")) if m.embeds]
+
+    await live.discord.wait_until(lambda: any("complete!" in t for t in titles()), 10, "the end of the run")
+    checked = [t for t in titles() if t.startswith("🔍 Verification: ")]
+    assert len(checked) == 4 and "Image deployment failure" in checked[0]
+
+
+async def test_reveal_diagnosis(live_class: Class) -> None:
+    live = live_class
+    for team in ("blue", "red"):
+        await answer(await slash(live, f"{team}-1", f"team-{team}", "challenge", "start", challenge=2))
+    revealed = await slash(live, "instructor", "alerts", "admin", "reveal-diagnosis", challenge=2, team="blue")
+    assert revealed.ephemeral
+    assert await answer(revealed) == "Challenge 2: the diagnoses are revealed to 1 teams (blue)."
+    again = await slash(live, "instructor", "alerts", "admin", "reveal-diagnosis", challenge=2, team="blue")
+    assert (await answer(again)).startswith("Challenge 2: no team was left to reveal the diagnoses to")
+    rest = await slash(live, "instructor", "alerts", "admin", "reveal-diagnosis", challenge=2)
+    assert await answer(rest) == "Challenge 2: the diagnoses are revealed to 1 teams (red)."
+    none = await slash(live, "instructor", "alerts", "admin", "reveal-diagnosis", challenge=5)
+    assert (await answer(none)).startswith("Challenge 5: no team was left")
+    unknown = await slash(live, "instructor", "alerts", "admin", "reveal-diagnosis", challenge=9)
+    assert (await answer(unknown)).startswith("There is no challenge 9")
+    choices = await live.discord.autocomplete(
+        live.room.guild,
+        "alerts",
+        "instructor",
+        "admin",
+        {"challenge": "disaster"},
+        focused="challenge",
+        subcommand="reveal-diagnosis",
+    )
+    assert [c["value"] for c in choices] == [2]
+    with pytest.raises(PermissionError):
+        await slash(live, "blue-1", "team-blue", "admin", "reveal-diagnosis", challenge=2)
+
+    status = await slash(live, "blue-1", "team-blue", "challenge", "status")
+    assert status.original.embed_text().count(" · 🔎 diagnosis shown") == 4
+    every = frozenset(s.id for s in CATALOG.get(2).scenarios)
+    for team in ("blue", "red"):
+        run = await live.app.flow.runs.active_run(await live.app.flow.runs.team(team))
+        assert run.diagnosis_revealed_by == "Instructor Kim"
+        assert await live.app.flow.runs.diagnosed(run) == every
+        await live.discord.wait_for_message(
+            thread_of(live, team), lambda m: "Instructor Instructor Kim revealed the diagnoses" in m.embed_text()
+        )
+
+
+async def test_a_revealed_diagnosis_survives_a_restart(
+    discord_emulator: DiscordEmulator, discord_classroom: Classroom, kube_cluster: KubeCluster, tmp_path: Path
+) -> None:
+    async with open_class(discord_emulator, discord_classroom, kube_cluster, tmp_path) as live:
+        await answer(await slash(live, "blue-1", "team-blue", "challenge", "start", challenge=2))
+        await answer(await slash(live, "instructor", "alerts", "admin", "reveal-diagnosis", challenge=2, team="blue"))
+    async with open_class(discord_emulator, discord_classroom, kube_cluster, tmp_path, create_teams=False) as live:
+        run = await live.app.flow.runs.active_run(await live.app.flow.runs.team("blue"))
+        assert await live.app.flow.runs.diagnosed(run) == frozenset(s.id for s in CATALOG.get(2).scenarios)
+        again = await slash(live, "instructor", "alerts", "admin", "reveal-diagnosis", challenge=2, team="blue")
+        assert (await answer(again)).startswith("Challenge 2: no team was left")

@@ -213,3 +213,30 @@ async def test_0004_moves_the_form_columns_into_answers_and_back(tmp_path: Path)
     await downgrade(url, "0003")
     [row] = await _sql(url, f"SELECT id, {columns} FROM submissions")
     assert row == {"id": 7, **old}
+
+
+async def test_hints_posted_before_0005_keep_who_revealed_them(tmp_path: Path) -> None:
+    url = sqlite_url(tmp_path / "db.sqlite")
+    await upgrade(url, "0004")
+    engine = create_engine(url)
+    try:
+        async with engine.begin() as connection:
+            await connection.exec_driver_sql(
+                "INSERT INTO teams (id, name, namespace, created_at) VALUES (1, 'blue', 'kubecamp-blue', '2026-12-01')"
+            )
+            await connection.exec_driver_sql(
+                "INSERT INTO runs (id, team_id, challenge_id, status, started_at, deadline, applied)"
+                " VALUES (1, 1, 2, 'active', '2026-12-01 09:00', '2026-12-01 10:30', '[]')"
+            )
+            await connection.exec_driver_sql(
+                "INSERT INTO hint_posts (run_id, scenario_id, level, posted_at, revealed_by)"
+                " VALUES (1, 'a', 0, '2026-12-01 09:20', NULL), (1, 'a', 1, '2026-12-01 09:25', 'Kim')"
+            )
+        await upgrade(url)
+        async with engine.connect() as connection:
+            rows = await connection.exec_driver_sql("SELECT level, source FROM hint_posts ORDER BY level")
+            assert [tuple(r) for r in rows] == [(0, "auto"), (1, "revealed")]
+            revealed = await connection.exec_driver_sql("SELECT diagnosis_revealed_by FROM runs")
+            assert [tuple(r) for r in revealed] == [(None,)]
+    finally:
+        await engine.dispose()

@@ -11,6 +11,7 @@ from sqlalchemy import exc as sa_exc
 
 from bot.errors import UnknownTeam
 from bot.store import (
+    HintSource,
     InvalidValue,
     NotFound,
     RunStatus,
@@ -301,6 +302,40 @@ async def test_a_hint_is_recorded_once(store: Store, team: Team) -> None:
 
     with pytest.raises(NotFound):
         await store.record_hint(777, "a", 0, T0)
+
+
+async def test_a_hint_says_how_it_came(store: Store, team: Team) -> None:
+    run = await store.create_run(team.id, 1, T0, T0 + HOUR, ["a"], {})
+    await store.record_hint(run.id, "a", 0, T0, revealed_by="Blue Student 1", source="requested")
+    await store.record_hint(run.id, "a", 1, T0, revealed_by="Kim", source=HintSource.revealed)
+    with pytest.raises(InvalidValue, match="source"):
+        await store.record_hint(run.id, "a", 2, T0, source="guessed")
+    recorded: list[tuple[str, int]] = []
+    schedule = store.hints_recording(run.id, [("a", 1), ("a", 2), ("a", 2)], T0 + MINUTE, recorded=recorded)
+    async with store.writing() as session:
+        await schedule(session)
+    assert recorded == [("a", 2)]  # level 1 was revealed already
+    hints = await store.hints_posted(run.id)
+    assert [(h.level, h.source, h.revealed_by) for h in hints] == [
+        (0, HintSource.requested, "Blue Student 1"),
+        (1, HintSource.revealed, "Kim"),
+        (2, HintSource.auto, None),
+    ]
+
+
+async def test_diagnoses_are_revealed_once_to_an_active_run(store: Store, team: Team) -> None:
+    run = await store.create_run(team.id, 1, T0, T0 + HOUR, ["a"], {})
+    assert await store.reveal_diagnosis(run.id, "Kim") is True
+    assert await store.reveal_diagnosis(run.id, "Lee") is False
+    stored = await store.get_run(run.id)
+    assert stored is not None and stored.diagnosis_revealed_by == "Kim"
+    await store.finish_run(run.id, "stopped", T0 + MINUTE, 60, 0, 0)
+    other = await store.create_run(team.id, 1, T0 + MINUTE, T0 + HOUR, ["a"], {})
+    assert (await store.get_run(other.id)).diagnosis_revealed_by is None  # type: ignore[union-attr]
+    await store.finish_run(other.id, "stopped", T0 + MINUTE, 60, 0, 0)
+    assert await store.reveal_diagnosis(other.id, "Kim") is False  # ended
+    with pytest.raises(NotFound):
+        await store.reveal_diagnosis(777, "Kim")
 
 
 # -- submissions -----------------------------------------------------------------------------------
