@@ -370,7 +370,7 @@ def test_the_alert_list_names_every_alert_the_embed_cannot_show_with_its_status(
     head, *lines = render.alert_list(alerts, "en").split("\n")
     assert head == "📋 All 26 alerts of this incident (13 firing · 13 resolved):"
     assert lines == [f"{'🔥' if n % 2 else '✅'} pod=web-{n}, container=app" for n in range(1, 27)]
-    assert render.alert_list(alerts, "ko").split("\n")[0] == "📋 이 인시던트의 경보 26개 전체 (발생 13 · 해결 13):"
+    assert render.alert_list(alerts, "ko").split("\n")[0] == "📋 이 인시던트의 알림 26개 전체 (발생 13 · 해결 13):"
 
 
 @pytest.mark.parametrize(
@@ -386,7 +386,7 @@ def test_the_alert_list_names_every_alert_the_embed_cannot_show_with_its_status(
 def test_the_resolution_says_how_long_it_lasted_in_both_languages(lasted: timedelta, ko: str, en: str) -> None:
     resolved = incident(status=IncidentStatus.resolved, resolved_at=T0 + lasted)
     assert render.resolution(resolved, "en") == f"✅ Every alert of incident #7 has resolved. It lasted {en}."
-    assert render.resolution(resolved, "ko") == f"✅ 인시던트 #7의 모든 경보가 해결되었습니다. 지속 시간: {ko}"
+    assert render.resolution(resolved, "ko") == f"✅ 인시던트 #7의 모든 알림이 해결되었습니다. 지속 시간: {ko}"
 
 
 def test_a_resolution_without_an_end_counts_to_the_last_notification() -> None:
