@@ -183,6 +183,29 @@ def test_an_alert_without_a_summary_shows_its_alertname() -> None:
     assert field["value"].split("\n")[0] == "KubePodCrashLooping"
 
 
+def test_a_korean_guild_reads_the_korean_annotations_and_falls_back_to_the_plain_ones() -> None:
+    """alert_rules/ gives summary_ko and runbook_url_ko beside the English annotations Alertmanager's own
+    receivers show."""
+    korean = alert(1)
+    korean.annotations |= {
+        "summary_ko": "Pod kc-blue/web-1의 컨테이너 app: 계속 재시작됩니다.",
+        "runbook_url_ko": "https://runbooks.example/ko/KubePodCrashLooping",
+    }
+    common = {"summary": "Pods of kc-blue are crash looping.", "summary_ko": "kc-blue의 Pod가 계속 재시작됩니다."}
+    shown = {
+        lang: the_embed(render.starter(incident(common_annotations=common), [korean, alert(2)], lang, silences=False))
+        for lang in LANGS
+    }
+    ko_first, ko_second = (f["value"] for f in shown["ko"]["fields"])
+    assert ko_first.startswith("Pod kc-blue/web-1의 컨테이너 app: 계속 재시작됩니다.\n")
+    assert ko_first.endswith("(https://runbooks.example/ko/KubePodCrashLooping)")
+    assert ko_second.startswith("Pod kc-blue/web-2 is crash looping.\n")  # no Korean text: the plain one
+    assert shown["ko"]["description"].startswith("kc-blue의 Pod가 계속 재시작됩니다.\n")
+    en_first = shown["en"]["fields"][0]["value"]
+    assert en_first.startswith("Pod kc-blue/web-1 is crash looping.\n") and en_first.endswith(f"({RUNBOOK})")
+    assert shown["en"]["description"].startswith("Pods of kc-blue are crash looping.\n")
+
+
 def test_the_group_summary_heads_the_description_of_several_alerts() -> None:
     common = {"summary": "Pods of kc-blue are crash looping.", "runbook_url": RUNBOOK}
     several = the_embed(render.starter(incident(common_annotations=common), [alert(1), alert(2)], "en", silences=True))
