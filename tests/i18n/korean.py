@@ -77,6 +77,7 @@ TERMS: Mapping[str, str] = {
     "스케쥴링": "스케줄링",
     "네임 스페이스": "네임스페이스",
     "롤 백": "롤백",
+    "쿠버네티스": "Kubernetes",
 }
 #: Kinds are written as Kubernetes writes them: `deployment web` in Korean text should be `Deployment web`.
 LOWERCASE_KIND = re.compile(
