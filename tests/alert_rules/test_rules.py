@@ -201,6 +201,29 @@ def test_korean_annotations_read_as_an_instructor_writes(alert: str) -> None:
         assert not found, (alert, name, found)
 
 
+def _commands(text: str) -> list[str]:
+    """The kubectl commands quoted in `text`, whitespace normalised (a folded line may split one)."""
+    return [" ".join(code.split()) for code in re.findall(r"`(kubectl[^`]*)`", text)]
+
+
+def _runbooks(readme: Path) -> dict[str, list[str]]:
+    """The kubectl commands of each runbook section of `readme`."""
+    parts = re.split(r"^### (Kubecamp\w+)$", readme.read_text(encoding="utf-8"), flags=re.MULTILINE)
+    return {parts[i]: _commands(parts[i + 1].split("\n## ")[0]) for i in range(1, len(parts), 2)}
+
+
+@pytest.mark.parametrize("alert", sorted(ALERTS_BY_NAME))
+def test_korean_description_names_the_same_commands(alert: str) -> None:
+    annotations = ALERTS_BY_NAME[alert]["annotations"]
+    assert _commands(annotations["description_ko"]) == _commands(annotations["description"])
+
+
+def test_korean_runbooks_name_the_same_commands() -> None:
+    english = _runbooks(README)
+    assert set(english) == set(ALERTS_BY_NAME) and all(english.values()), english
+    assert _runbooks(README_KO) == english
+
+
 def test_runbook_anchors_exist_in_readme() -> None:
     anchors = _readme_anchors()
     readme = README.read_text(encoding="utf-8")
