@@ -79,7 +79,10 @@ class Cluster:
                 )
         except (k8s_config.ConfigException, OSError) as exc:
             where = kubeconfig or "~/.kube/config"
-            raise ClusterUnavailable(f"cannot load Kubernetes configuration from {where}: {exc}") from exc
+            raise ClusterUnavailable(
+                f"cannot load Kubernetes configuration from {where}: {exc}",
+                reason=Message("cluster.no_config", {"where": str(where)}),
+            ) from exc
         return cls(api=k8s.ApiClient(configuration), timeout=request_timeout, metrics=metrics)
 
     @classmethod
@@ -123,7 +126,10 @@ class Cluster:
             raise error from exc
         except TimeoutError as exc:
             self._metrics.kube_errors.labels("timeout").inc()
-            raise ClusterUnavailable(f"{method} {path}: no answer within {self._timeout:g}s") from exc
+            raise ClusterUnavailable(
+                f"{method} {path}: no answer within {self._timeout:g}s",
+                reason=Message("cluster.timeout", {"seconds": f"{self._timeout:g}"}),
+            ) from exc
         except (aiohttp.ClientError, OSError) as exc:
             self._metrics.kube_errors.labels("unreachable").inc()
             raise ClusterUnavailable(f"{method} {path}: {exc}") from exc
@@ -251,7 +257,7 @@ class Cluster:
             if isinstance(result, BaseException):
                 if not isinstance(result, ClusterError):
                     raise result
-                snapshot.errors[kind_name] = _reason(result, BY_NAME[kind_name], self._timeout)
+                snapshot.errors[kind_name] = _reason(result, BY_NAME[kind_name])
             else:
                 snapshot.items[kind_name] = result
         return snapshot
@@ -270,16 +276,20 @@ class Cluster:
         self._metrics.kube_errors.labels("not_found").inc()
         if kind.crd:
             return KindNotServed(kind.api_version, kind.kind)
-        return ClusterUnavailable(str(error))
+        return ClusterUnavailable(str(error), reason=error.reason)
 
     async def ping(self) -> None:
         await self._request("GET", "/version")
 
 
 def _kind_of(body: dict[str, Any]) -> Kind:
-    kind = KINDS.get((str(body.get("apiVersion")), str(body.get("kind"))))
+    api_version, kind_name = str(body.get("apiVersion")), str(body.get("kind"))
+    kind = KINDS.get((api_version, kind_name))
     if kind is None:
-        raise ApplyFailed(f"{body.get('kind')} ({body.get('apiVersion')}) is not a kind kubecamp-bot applies")
+        raise ApplyFailed(
+            f"{kind_name} ({api_version}) is not a kind kubecamp-bot applies",
+            reason=Message("cluster.kind_not_applied", {"kind": kind_name, "api_version": api_version}),
+        )
     return kind
 
 
@@ -299,13 +309,17 @@ def _status_message(exc: ApiException) -> str:
 
 def _translate(exc: ApiException, method: str, path: str) -> ClusterError:
     message = _status_message(exc)
+    detail = f"{method} {path}: {exc.status} {message}"
+    request = {"request": f"{method} {path}", "status": exc.status}
     if exc.status in (401, 403):
-        return ClusterForbidden(f"{method} {path}: {exc.status} {message}")
+        return ClusterForbidden(detail, reason=Message("cluster.denied", request))
     if exc.status == 404:
-        return _NotFound(f"{method} {path}: {message}")
+        return _NotFound(detail, reason=Message("cluster.server_error", request))
     if exc.status in (400, 409, 415, 422):
-        return ApplyFailed(f"{method} {path}: {exc.status} {message}")
-    return ClusterUnavailable(f"{method} {path}: {exc.status} {message}")
+        # The API server's own words, as kubectl would print them: they name the field that is wrong.
+        answer = message.replace("`", "'")
+        return ApplyFailed(detail, reason=Message("cluster.rejected", {**request, "answer": answer}))
+    return ClusterUnavailable(detail, reason=Message("cluster.server_error", request))
 
 
 _ERROR_REASONS: dict[type[ClusterError], str] = {
@@ -314,11 +328,8 @@ _ERROR_REASONS: dict[type[ClusterError], str] = {
 }
 
 
-def _reason(error: ClusterError, kind: Kind, timeout: float) -> Message:
-    if isinstance(error, KindNotServed):
-        return Message("cluster.crd_missing", {"kind": kind.kind, "api_version": kind.api_version})
+def _reason(error: ClusterError, kind: Kind) -> Message:
+    """Why `kind` could not be listed: a 403 names the kind the bot may not read."""
     if isinstance(error, ClusterForbidden):
         return Message("cluster.forbidden", {"kind": kind.kind})
-    if isinstance(error.__cause__, TimeoutError):
-        return Message("cluster.timeout", {"seconds": f"{timeout:g}"})
-    return Message("cluster.unavailable", {"detail": str(error)})
+    return error.reason

@@ -6,6 +6,8 @@ so that the CLI, the web hook and the Discord error handler can each map it to a
 
 from __future__ import annotations
 
+from bot.i18n import Message
+
 
 class KubecampError(Exception):
     """Base of every error this project raises on purpose."""
@@ -47,7 +49,12 @@ class UnknownTeam(KubecampError):
 
 
 class RunConflict(KubecampError):
-    """The run is not in a state that allows the action (second start, verify after the end, …)."""
+    """The run is not in a state that allows the action (second start, verify after the end, …).
+    `reason` says which, for the user; the text is for the log."""
+
+    def __init__(self, detail: str, *, reason: Message) -> None:
+        super().__init__(detail)
+        self.reason = reason
 
 
 class NoActiveRun(KubecampError):
@@ -59,7 +66,13 @@ class NoActiveRun(KubecampError):
 
 
 class ClusterError(KubecampError):
-    """Base of errors talking to the Kubernetes API."""
+    """Base of errors talking to the Kubernetes API. `reason` says what went wrong in the catalogue's words
+    (a user never reads the client library's text); the exception's text keeps the request and the
+    server's answer for the log."""
+
+    def __init__(self, detail: str, *, reason: Message | None = None) -> None:
+        super().__init__(detail)
+        self.reason = reason or Message("cluster.unavailable")
 
 
 class ClusterUnavailable(ClusterError):
@@ -76,7 +89,10 @@ class KindNotServed(ClusterError):
     def __init__(self, api_version: str, kind: str) -> None:
         self.api_version = api_version
         self.kind = kind
-        super().__init__(f"{kind} ({api_version}) is not served by this cluster: CRD not installed")
+        super().__init__(
+            f"{kind} ({api_version}) is not served by this cluster: CRD not installed",
+            reason=Message("cluster.crd_missing", {"kind": kind, "api_version": api_version}),
+        )
 
 
 class NamespaceNotManaged(ClusterError):
@@ -86,7 +102,8 @@ class NamespaceNotManaged(ClusterError):
         self.namespace = namespace
         super().__init__(
             f"namespace {namespace!r} is not managed by kubecamp-bot "
-            "(label app.kubernetes.io/managed-by=kubecamp-bot missing); refusing to touch it"
+            "(label app.kubernetes.io/managed-by=kubecamp-bot missing); refusing to touch it",
+            reason=Message("err.namespace_not_managed", {"namespace": namespace}),
         )
 
 

@@ -5,13 +5,16 @@ from __future__ import annotations
 import re
 
 from bot.errors import KubecampError, UnknownTeam
+from bot.i18n import Message
 from bot.store import Store, Team
 
 _NAME = re.compile(r"^[a-z0-9]([a-z0-9-]{0,38}[a-z0-9])?$")
 
 
 class TeamInvalid(KubecampError):
-    pass
+    def __init__(self, detail: str, *, reason: Message) -> None:
+        super().__init__(detail)
+        self.reason = reason
 
 
 class AmbiguousTeam(KubecampError):
@@ -36,11 +39,15 @@ class TeamService:
         if not _NAME.match(name):
             raise TeamInvalid(
                 f"team name {name!r}: use 1–40 lower-case letters, digits and dashes, starting and ending "
-                "with a letter or digit (it becomes part of the namespace name)"
+                "with a letter or digit (it becomes part of the namespace name)",
+                reason=Message("team.invalid_name", {"team": name}),
             )
         namespace = namespace or self.namespace_for(name)
         if len(namespace) > 63:
-            raise TeamInvalid(f"namespace {namespace!r} would be longer than 63 characters; choose a shorter name")
+            raise TeamInvalid(
+                f"namespace {namespace!r} would be longer than 63 characters; choose a shorter name",
+                reason=Message("team.namespace_too_long", {"namespace": namespace}),
+            )
         return await self._store.create_team(name, namespace, role_id=role_id, channel_id=channel_id)
 
     async def get(self, name: str) -> Team:

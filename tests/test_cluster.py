@@ -8,9 +8,11 @@ import pytest
 import pytest_asyncio
 
 from bot.cluster import Cluster
-from bot.errors import ApplyFailed, ClusterUnavailable, NamespaceNotManaged
+from bot.errors import ApplyFailed, ClusterForbidden, ClusterUnavailable, NamespaceNotManaged
+from bot.i18n import LANGS, Message, render
 from bot.metrics import KUBE_ERROR_REASONS, Metrics
 from tests.emulators.kube import KubeCluster
+from tests.i18n import korean
 
 
 @pytest_asyncio.fixture
@@ -50,7 +52,7 @@ async def test_each_failure_is_counted_by_its_reason(counted: tuple[Cluster, Met
     with pytest.raises(ApplyFailed):
         await cluster.apply("kubecamp-blue", deployment)
     kube.fail(500, verb="list", resource="services", times=1)
-    assert (await cluster.snapshot("kubecamp-blue", ["Service"])).errors["Service"].key == "cluster.unavailable"
+    assert (await cluster.snapshot("kubecamp-blue", ["Service"])).errors["Service"].key == "cluster.server_error"
     kube.hang(verb="list", resource="configmaps", times=1)
     assert (await cluster.snapshot("kubecamp-blue", ["ConfigMap"])).errors["ConfigMap"].key == "cluster.timeout"
     kube.clear_faults()
@@ -74,3 +76,56 @@ async def test_only_a_namespace_the_bot_made_is_deleted(counted: tuple[Cluster, 
         await cluster.apply(
             "kubecamp-preflight-1", {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "x"}}
         )
+
+
+async def test_every_failure_tells_its_reason_in_the_catalogues_words(
+    counted: tuple[Cluster, Metrics, KubeCluster],
+) -> None:
+    """A user reads why, never the client library's text; the API server's own answer to an invalid manifest
+    is quoted, as kubectl prints it."""
+    cluster, _, kube = counted
+    await cluster.ensure_namespace("kubecamp-blue", team="blue")
+    invalid = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web"}, "spec": {}}
+    with pytest.raises(ApplyFailed) as rejected:
+        await cluster.apply("kubecamp-blue", invalid)
+    kube.fail(403, verb="delete", resource="deployments", times=1)
+    with pytest.raises(ClusterForbidden) as denied:
+        await cluster.delete("kubecamp-blue", await cluster.apply("kubecamp-blue", _deployment("api")))
+    kube.fail(503, verb="list", resource="services", times=1)
+    kube.hang(verb="list", resource="configmaps", times=1)
+    snapshot = await cluster.snapshot("kubecamp-blue", ["Service", "ConfigMap"])
+    kube.clear_faults()
+    await kube.stop()
+    with pytest.raises(ClusterUnavailable) as unreachable:
+        await cluster.ping()
+
+    reasons: dict[str, Message] = {
+        "rejected": rejected.value.reason,
+        "denied": denied.value.reason,
+        "server_error": snapshot.errors["Service"],
+        "timeout": snapshot.errors["ConfigMap"],
+        "unavailable": unreachable.value.reason,
+    }
+    assert {name: reason.key for name, reason in reasons.items()} == {name: f"cluster.{name}" for name in reasons}
+    assert reasons["server_error"].params == {"request": "GET /api/v1/namespaces/kubecamp-blue/services", "status": 503}
+    assert reasons["rejected"].params["status"] == 422
+    assert "spec.selector" in reasons["rejected"].params["answer"]  # the field the API server names
+    for reason in reasons.values():
+        for lang in LANGS:
+            text = render(reason, lang)
+            assert "aiohttp" not in text and "Cannot connect" not in text, text
+        assert not korean.problems(render(reason, "ko")), render(reason, "ko")
+
+
+def _deployment(name: str) -> dict[str, object]:
+    labels = {"app": name}
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": name},
+        "spec": {
+            "replicas": 1,
+            "selector": {"matchLabels": labels},
+            "template": {"metadata": {"labels": labels}, "spec": {"containers": [{"name": name, "image": "nginx"}]}},
+        },
+    }

@@ -243,7 +243,9 @@ class ChallengeFlow:
         team = await self._runs.team(team_name)
         run = await self._runs.active_run(team)
         if not await self._store.extend_deadline(run.id, run.deadline + timedelta(minutes=minutes)):
-            raise RunConflict(f"run {run.id} has ended")
+            raise RunConflict(
+                f"run {run.id} has ended", reason=Message("conflict.run_ended", {"challenge": run.challenge_id})
+            )
         extended = await self._store.get_run(run.id)
         assert extended is not None
         self._scheduler.schedule_run(extended)

@@ -275,8 +275,12 @@ class RunService:
         """Deploy the broken state of every runnable scenario into the team's namespace and start the clock."""
         team = await self.team(team_name)
         challenge = self._catalog.get(challenge_id)
+        already = RunConflict(
+            f"team {team.name!r} already has an active run of challenge {challenge.id}",
+            reason=Message("conflict.active_run", {"team": team.name, "challenge": challenge.id}),
+        )
         if await self._store.active_run(team.id, challenge.id) is not None:
-            raise RunConflict(f"team {team.name!r} already has an active run of challenge {challenge.id}")
+            raise already
         scenarios, skipped = runnable(challenge)
         if not scenarios:
             raise ChallengeUnavailable(Message("run.only_cluster_scope", {"challenge": challenge.id}))
@@ -298,7 +302,7 @@ class RunService:
                 skipped={sid: message.key for sid, message in skipped.items()},
             )
         except StoreConflict as exc:  # a start racing this one won
-            raise RunConflict(f"team {team.name!r} already has an active run of challenge {challenge.id}") from exc
+            raise already from exc
 
         applied: list[ObjectRef] = []
         try:
@@ -342,7 +346,10 @@ class RunService:
         ChallengeUnavailable when it was skipped for this run). A scenario solved once stays solved; the run
         ends when the scenarios this verification checked all pass and every other one is solved."""
         if run.status != "active":
-            raise RunConflict(f"run {run.id} has ended ({run.status}); nothing to verify")
+            raise RunConflict(
+                f"run {run.id} has ended ({run.status}); nothing to verify",
+                reason=Message("conflict.run_ended", {"challenge": run.challenge_id}),
+            )
         began = time.perf_counter()
         try:
             report = await self._verify(run, team=team, trigger=trigger, scenario_id=scenario_id)

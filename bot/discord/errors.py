@@ -71,18 +71,20 @@ def explain(error: BaseException) -> Message | None:
             return Message("err.ambiguous_team", {"teams": ", ".join(teams)})
         case NoActiveRun(team=team):
             return Message("err.no_active_run", {"team": team})
-        case RunConflict() | StoreConflict():
-            return Message("err.conflict", {"detail": str(error)})
+        case RunConflict(reason=reason) | StoreConflict(reason=Message() as reason):
+            return Message("err.conflict", {"detail": reason.to_json()})
+        case StoreConflict():
+            return Message("err.conflict", {"detail": Message("conflict.stored").to_json()})
         case SubmissionInvalid(label=label, problem=problem):
             return Message("err.submission_invalid", {"field": label.model_dump(), "problem": problem.to_json()})
         case NoSubmissionForm(challenge_id=challenge_id):
             return Message("err.no_submission_form", {"challenge": challenge_id})
-        case TeamInvalid():
-            return Message("err.invalid", {"detail": str(error)})
+        case TeamInvalid(reason=reason):
+            return Message("err.invalid", {"detail": reason.to_json()})
         case NamespaceNotManaged(namespace=namespace):
             return Message("err.namespace_not_managed", {"namespace": namespace})
-        case ClusterError():
-            return Message("err.cluster", {"detail": str(error)})
+        case ClusterError(reason=reason):
+            return Message("err.cluster", {"detail": reason.to_json()})
         case StoreUnavailable():
             return Message("err.store")
         case _:

@@ -175,11 +175,8 @@ async def cluster_context(
     except NamespaceNotManaged:
         return None
     except ClusterError as exc:
-        reason = (
-            Message("cluster.forbidden", {"kind": "Namespace"})
-            if isinstance(exc, ClusterForbidden)
-            else Message("cluster.unavailable", {"detail": str(exc)})
-        )
+        forbidden = isinstance(exc, ClusterForbidden)
+        reason = Message("cluster.forbidden", {"kind": "Namespace"}) if forbidden else exc.reason
         empty = ClusterContext(
             namespace=namespace,
             subjects=wanted.subjects,

@@ -11,7 +11,7 @@ names every alert in the thread), and `bot.limits` fits every text on the way ou
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -86,7 +86,7 @@ def embed(
     colour = GREEN if resolved else (RED if severity == "critical" else AMBER)
     firing = sum(a.status == AlertStatus.firing for a in alerts)
     lines = []
-    summary = incident.common_annotations.get("summary")
+    summary = annotation(incident.common_annotations, "summary", lang)
     if summary and len(alerts) > 1:
         lines.append(str(summary))
     key = "incident.embed.resolved" if resolved else "incident.embed.firing"
@@ -141,15 +141,21 @@ def embed(
 
 def _field(alert: IncidentAlert, lang: Lang) -> Payload:
     mark = FIRING if alert.status == AlertStatus.firing else RESOLVED
-    parts = [str(alert.annotations.get("summary") or alert.labels.get("alertname") or "")]
+    parts = [str(annotation(alert.annotations, "summary", lang) or alert.labels.get("alertname") or "")]
     when = (
         t("incident.alert.since", lang, since=stamp(alert.starts_at, "R"))
         if alert.status == AlertStatus.firing or alert.ends_at is None
         else t("incident.alert.resolved", lang, at=stamp(alert.ends_at, "t"))
     )
-    runbook = alert.annotations.get("runbook_url")
+    runbook = annotation(alert.annotations, "runbook_url", lang)
     parts.append(when + (f" · [{t('incident.alert.runbook', lang)}]({runbook})" if runbook else ""))
     return {"name": f"{mark} {describe(alert)}", "value": "\n".join(p for p in parts if p)}
+
+
+def annotation(annotations: Mapping[str, str], name: str, lang: Lang) -> str | None:
+    """The annotation in the guild's language: `<name>_<lang>` when the rule has it (alert_rules/ gives
+    summary_ko and runbook_url_ko), else the plain one, which Alertmanager's own receivers show too."""
+    return annotations.get(f"{name}_{lang}") or annotations.get(name)
 
 
 def describe(alert: IncidentAlert) -> str:

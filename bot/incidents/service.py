@@ -20,7 +20,13 @@ from bot.i18n import Lang, Message
 from bot.incidents import render
 from bot.incidents.payload import parse
 from bot.incidents.publisher import IncidentPublisher
-from bot.incidents.silences import AlertmanagerError, AlertmanagerUnavailable, SilenceNotFound, SilenceRefused
+from bot.incidents.silences import (
+    AlertmanagerError,
+    AlertmanagerUnavailable,
+    SilenceInvalid,
+    SilenceNotFound,
+    SilenceRefused,
+)
 from bot.metrics import Metrics
 from bot.store import StoreConflict
 from bot.store.incidents import IncidentStore, Recorded
@@ -143,7 +149,7 @@ class IncidentService:
                 comment=f"kubecamp-bot: incident #{incident.id} ({render.title(incident)})",
             )
         except (AlertmanagerUnavailable, SilenceRefused) as e:
-            raise IncidentRefused(Message("incident.err.alertmanager", {"detail": str(e)})) from e
+            raise _refusal(e) from e
         try:
             incident = await self._incidents.set_silence(incident.id, silence_id=silence_id, by=by, until=until)
         except StoreConflict as e:
@@ -173,7 +179,7 @@ class IncidentService:
         except SilenceNotFound:
             log.info("incident #%d: silence %s was already gone", incident.id, silence_id)
         except (AlertmanagerUnavailable, SilenceRefused) as e:
-            raise IncidentRefused(Message("incident.err.alertmanager", {"detail": str(e)})) from e
+            raise _refusal(e) from e
         try:
             incident = await self._incidents.clear_silence(incident.id, silence_id=silence_id)
         except StoreConflict as e:  # another click lifted it first
@@ -203,3 +209,13 @@ def _first_unpublished_change(recorded: Recorded) -> bool:
     if incident is None:  # only alerts of an earlier incident changed: wake, as for any unknown case
         return True
     return recorded.created or incident.version <= incident.published_version + 1
+
+
+def _refusal(error: AlertmanagerUnavailable | SilenceRefused) -> IncidentRefused:
+    """What an instructor reads when a silence fails: Alertmanager's own answer quoted when it refused."""
+    if isinstance(error, SilenceRefused):
+        answer = error.reason.replace("`", "'")
+        if isinstance(error, SilenceInvalid):  # the bot's own check: nothing was sent
+            return IncidentRefused(Message("incident.err.silence_invalid", {"answer": answer}))
+        return IncidentRefused(Message("incident.err.alertmanager_refused", {"status": error.status, "answer": answer}))
+    return IncidentRefused(Message("incident.err.alertmanager"))

@@ -8,6 +8,7 @@ particular to the store.
 from __future__ import annotations
 
 from bot.errors import KubecampError
+from bot.i18n import Message
 
 
 class StoreConflict(KubecampError):
@@ -15,8 +16,13 @@ class StoreConflict(KubecampError):
 
     A second active run of the same challenge for a team, a duplicate team name or namespace, a
     Discord role already linked to another team, removing a team that still has history, …
-    The message says what conflicts; the database error, if any, is chained as ``__cause__``.
+    The text says what conflicts, for the log; `reason`, when a user can meet the conflict, says it in the
+    catalogue's words. The database error, if any, is chained as ``__cause__``.
     """
+
+    def __init__(self, detail: str, *, reason: Message | None = None) -> None:
+        super().__init__(detail)
+        self.reason = reason
 
 
 class NotFound(KubecampError):

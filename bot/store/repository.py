@@ -32,6 +32,7 @@ from sqlmodel import SQLModel, col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.errors import StoreUnavailable, UnknownTeam
+from bot.i18n import Message
 from bot.store.db import BEGIN_IMMEDIATE, create_engine, create_sync_twin, mask_url
 from bot.store.errors import InvalidValue, NotFound, StoreConflict
 from bot.store.models import (
@@ -147,10 +148,15 @@ class Store:
         async with self.writing() as session:
             # Checked first for a clear message; the unique constraints still decide under races.
             if (await session.exec(select(Team).where(Team.name == name))).first() is not None:
-                raise StoreConflict(f"a team named {name!r} already exists")
+                raise StoreConflict(
+                    f"a team named {name!r} already exists", reason=Message("conflict.team_exists", {"team": name})
+                )
             same_ns = (await session.exec(select(Team).where(Team.namespace == namespace))).first()
             if same_ns is not None:
-                raise StoreConflict(f"namespace {namespace!r} already belongs to team {same_ns.name!r}")
+                raise StoreConflict(
+                    f"namespace {namespace!r} already belongs to team {same_ns.name!r}",
+                    reason=Message("conflict.namespace_taken", {"namespace": namespace, "team": same_ns.name}),
+                )
             await _check_role_free(session, role_id, name)
             session.add(team)
         return team
@@ -187,7 +193,8 @@ class Store:
                 if submissions:
                     held.append(f"{submissions} submission(s)")
                 raise StoreConflict(
-                    f"team {name!r} has {' and '.join(held)}; they are kept as history, so the team cannot be removed"
+                    f"team {name!r} has {' and '.join(held)}; they are kept as history, so the team cannot be removed",
+                    reason=Message("conflict.team_has_history", {"team": name}),
                 )
             await session.delete(team)
 
@@ -850,7 +857,10 @@ async def _check_role_free(session: AsyncSession, role_id: int | None, team_name
         return
     holder = (await session.exec(select(Team).where(Team.discord_role_id == role_id))).first()
     if holder is not None and holder.name != team_name:
-        raise StoreConflict(f"Discord role {role_id} is already linked to team {holder.name!r}")
+        raise StoreConflict(
+            f"Discord role {role_id} is already linked to team {holder.name!r}",
+            reason=Message("conflict.role_taken", {"role": role_id, "team": holder.name}),
+        )
 
 
 async def _states(session: AsyncSession, run_id: int, *, refresh: bool = False) -> list[ScenarioState]:

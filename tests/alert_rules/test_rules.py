@@ -1,8 +1,9 @@
 """The Prometheus alerting rules in alert_rules/.
 
 promtool validates the rule files and runs their unit tests (alert_rules/tests/*.yaml); the other tests check
-what promtool does not: names, labels and annotations, runbook anchors in alert_rules/README.md, the team
-namespace matcher, and that every alert has a test where it fires and one where it stays silent.
+what promtool does not: names, labels and annotations (in English and Korean, the Korean as an instructor
+writes it), runbook anchors in alert_rules/README.md and README.ko.md, the team namespace matcher, and that every
+alert has a test where it fires and one where it stays silent.
 """
 
 from __future__ import annotations
@@ -17,17 +18,25 @@ from typing import Any
 import pytest
 import yaml
 
+from tests.i18n import korean
+
 ROOT = Path(__file__).parents[2]
 RULES_DIR = ROOT / "alert_rules"
 RULE_FILES = sorted(RULES_DIR.glob("*.yaml"))
 TEST_FILES = sorted((RULES_DIR / "tests").glob("*.yaml"))
 README = RULES_DIR / "README.md"
+README_KO = RULES_DIR / "README.ko.md"
 
 RUNBOOK_BASE = "https://github.com/kubecamp/kubecamp-bot/blob/main/alert_rules/README.md#"
+RUNBOOK_BASE_KO = "https://github.com/kubecamp/kubecamp-bot/blob/main/alert_rules/README.ko.md#"
 NAMESPACE_MATCHER = 'namespace=~"kubecamp-.*"'
 TEAM_NAMESPACE = re.compile(r"^kubecamp-[a-z0-9-]+$")
 SEVERITIES = {"warning", "critical"}
-ANNOTATIONS = {"summary", "description", "runbook_url"}
+# The plain annotations are English, for Alertmanager's own receivers; `<name>_ko` is what the bot shows a
+# Korean guild (bot/incidents/render.py).
+ANNOTATIONS = {"summary", "description", "runbook_url", "summary_ko", "description_ko", "runbook_url_ko"}
+#: A Go template action of an annotation: {{ $labels.pod }}, {{ $value }}.
+TEMPLATE_ACTION = re.compile(r"\{\{\s*\$(?:labels\.)?(\w+)\s*\}\}")
 # Metrics of cluster-scoped objects: no namespace to select.
 CLUSTER_SCOPED_METRICS = {"kube_node_status_condition"}
 # Aggregations allowed to drop `namespace`: the node side of KubecampNodeNotReady (a node has no namespace; the
@@ -100,8 +109,8 @@ def _github_anchor(heading: str) -> str:
     return re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-")
 
 
-def _readme_anchors() -> set[str]:
-    text = README.read_text(encoding="utf-8")
+def _readme_anchors(readme: Path = README) -> set[str]:
+    text = readme.read_text(encoding="utf-8")
     return {_github_anchor(m.group(1)) for m in re.finditer(r"^#{1,6}\s+(.+)$", text, flags=re.MULTILINE)}
 
 
@@ -172,11 +181,47 @@ def test_alert_labels_and_annotations(alert: str) -> None:
     rule = ALERTS_BY_NAME[alert]
     assert rule["labels"].get("severity") in SEVERITIES
     assert set(rule["annotations"]) == ANNOTATIONS
-    summary = rule["annotations"]["summary"]
-    assert "{{ $labels.namespace }}" in summary and "\n" not in summary, f"{alert}: summary {summary!r}"
-    assert "kubectl" in rule["annotations"]["description"], f"{alert}: the description says what to look at"
+    for suffix in ("", "_ko"):
+        summary = rule["annotations"]["summary" + suffix]
+        assert "{{ $labels.namespace }}" in summary and "\n" not in summary, f"{alert}: summary{suffix} {summary!r}"
+        assert "kubectl" in rule["annotations"]["description" + suffix], f"{alert}: description{suffix} says where"
     assert rule["annotations"]["runbook_url"] == RUNBOOK_BASE + alert.lower()
+    assert rule["annotations"]["runbook_url_ko"] == RUNBOOK_BASE_KO + alert.lower()
     assert 1 <= _for_minutes(rule["for"]) <= 5, f"{alert}: for {rule['for']}: students must see it in class"
+
+
+@pytest.mark.parametrize("alert", sorted(ALERTS_BY_NAME))
+def test_korean_annotations_read_as_an_instructor_writes(alert: str) -> None:
+    """No bracketed particle, no particle after a label value, no English sentence outside `code`, the course's
+    terms (tests/i18n/korean.py)."""
+    for name in ("summary_ko", "description_ko"):
+        text = ALERTS_BY_NAME[alert]["annotations"][name]
+        template = TEMPLATE_ACTION.sub(lambda m: "{" + m.group(1) + "}", text)
+        found = korean.problems(TEMPLATE_ACTION.sub("○", text), template=template)
+        assert not found, (alert, name, found)
+
+
+def _commands(text: str) -> list[str]:
+    """The kubectl commands quoted in `text`, whitespace normalised (a folded line may split one)."""
+    return [" ".join(code.split()) for code in re.findall(r"`(kubectl[^`]*)`", text)]
+
+
+def _runbooks(readme: Path) -> dict[str, list[str]]:
+    """The kubectl commands of each runbook section of `readme`."""
+    parts = re.split(r"^### (Kubecamp\w+)$", readme.read_text(encoding="utf-8"), flags=re.MULTILINE)
+    return {parts[i]: _commands(parts[i + 1].split("\n## ")[0]) for i in range(1, len(parts), 2)}
+
+
+@pytest.mark.parametrize("alert", sorted(ALERTS_BY_NAME))
+def test_korean_description_names_the_same_commands(alert: str) -> None:
+    annotations = ALERTS_BY_NAME[alert]["annotations"]
+    assert _commands(annotations["description_ko"]) == _commands(annotations["description"])
+
+
+def test_korean_runbooks_name_the_same_commands() -> None:
+    english = _runbooks(README)
+    assert set(english) == set(ALERTS_BY_NAME) and all(english.values()), english
+    assert _runbooks(README_KO) == english
 
 
 def test_runbook_anchors_exist_in_readme() -> None:
@@ -188,6 +233,20 @@ def test_runbook_anchors_exist_in_readme() -> None:
         assert f"| [{alert}](#{anchor}) |" in readme, f"{alert}: no row in the README's table of alerts"
     documented = set(re.findall(r"^### (Kubecamp\w+)$", readme, flags=re.MULTILINE))
     assert documented == set(ALERTS_BY_NAME), f"runbooks without an alert: {documented - set(ALERTS_BY_NAME)}"
+
+
+def test_korean_runbooks_match_the_english_ones() -> None:
+    """README.ko.md has the same runbook sections (same anchors) and the same table of alerts."""
+    anchors = _readme_anchors(README_KO)
+    readme = README_KO.read_text(encoding="utf-8")
+    for alert, rule in ALERTS_BY_NAME.items():
+        anchor = rule["annotations"]["runbook_url_ko"].removeprefix(RUNBOOK_BASE_KO)
+        assert anchor in anchors, f"{alert}: no heading in alert_rules/README.ko.md gives the anchor #{anchor}"
+        assert f"| [{alert}](#{anchor}) |" in readme, f"{alert}: no row in README.ko.md's table of alerts"
+    documented = re.findall(r"^### (Kubecamp\w+)$", readme, flags=re.MULTILINE)
+    english = re.findall(r"^### (Kubecamp\w+)$", README.read_text(encoding="utf-8"), flags=re.MULTILINE)
+    assert documented == english, "README.ko.md has the runbooks of README.md, in the same order"
+    assert not korean.problems(readme), korean.problems(readme)
 
 
 @pytest.mark.parametrize("alert", sorted(ALERTS_BY_NAME))
@@ -241,6 +300,7 @@ def test_firing_test_cases_expect_namespace_severity_and_annotations() -> None:
             annotations = expected.get("exp_annotations") or {}
             assert set(annotations) == ANNOTATIONS, f"{where}: expect every annotation, the summary at least"
             assert annotations["runbook_url"] == rule["annotations"]["runbook_url"], where
+            assert annotations["runbook_url_ko"] == rule["annotations"]["runbook_url_ko"], where
 
 
 # the scenario catalogue

@@ -2,7 +2,8 @@
 
 Each kind of fault — 403, 404 on a kind (its API not served), 500, no answer (a timeout) and connection
 refused — first hits a start of challenge 2 in the middle of applying its manifests, then a verification
-of a namespace the team has fixed in full. The team must be told what went wrong, naming the request; a
+of a namespace the team has fixed in full. The team must be told what went wrong, naming the request it can
+name (the request and the HTTP status; a timeout or an unreachable server as such); a
 check that cannot read its kind must say "could not check", never pass; a failed start must leave nothing
 in the cluster that the store does not record; and once the API is back the team starts again and every
 check passes. A cluster without the CRDs a challenge needs refuses its start before anything is applied.
@@ -67,7 +68,8 @@ async def refuse(kube: KubeCluster, verb: str, kind: str, name: str | None) -> N
 @dataclass(frozen=True)
 class Fault:
     inject: Inject
-    #: What the team is told when its start fails: the request, and what the API server said.
+    #: What the team is told when its start fails: the request and the API server's status, in the catalogue's
+    #: words (never the client library's text).
     start_says: str
     #: Why a check could not read its kind ("could not check: …").
     verify_says: str
@@ -75,34 +77,33 @@ class Fault:
     whole_api: bool = False
 
 
+PATCH = "`PATCH /apis/apps/v1/namespaces/kubecamp-blue/deployments/api-server`"
+LIST = "`GET /apis/discovery.k8s.io/v1/namespaces/kubecamp-blue/endpointslices`"
 FAULTS = {
     "403": Fault(
         forbid,
-        'PATCH /apis/apps/v1/namespaces/kubecamp-blue/deployments/api-server: 403 deployments.apps "api-server" is '
-        "forbidden",
+        f"the bot's RBAC does not allow this request ({PATCH}: HTTP 403)",
         "the bot's RBAC does not allow reading EndpointSlice (403)",
     ),
     "404 kind": Fault(
         unserve,
-        "PATCH /apis/apps/v1/namespaces/kubecamp-blue/deployments/api-server: the server could not find the requested "
-        "resource",
-        "GET /apis/discovery.k8s.io/v1/namespaces/kubecamp-blue/endpointslices: the server could not find the "
-        "requested resource",
+        f"the Kubernetes API server answered with an error ({PATCH}: HTTP 404)",
+        f"the Kubernetes API server answered with an error ({LIST}: HTTP 404)",
     ),
     "500": Fault(
         break_down,
-        "PATCH /apis/apps/v1/namespaces/kubecamp-blue/deployments/api-server: 500 Internal error occurred",
-        "GET /apis/discovery.k8s.io/v1/namespaces/kubecamp-blue/endpointslices: 500 Internal error occurred",
+        f"the Kubernetes API server answered with an error ({PATCH}: HTTP 500)",
+        f"the Kubernetes API server answered with an error ({LIST}: HTTP 500)",
     ),
     "timeout": Fault(
         hang,
-        f"PATCH /apis/apps/v1/namespaces/kubecamp-blue/deployments/api-server: no answer within {KUBE_TIMEOUT:g}s",
+        f"the Kubernetes API did not answer within {KUBE_TIMEOUT:g}s",
         f"the Kubernetes API did not answer within {KUBE_TIMEOUT:g}s",
     ),
     "refused": Fault(
         refuse,
-        "GET /api/v1/namespaces/kubecamp-blue: Cannot connect to host",
-        "Cannot connect to host",
+        "the Kubernetes API server cannot be reached",
+        "the Kubernetes API server cannot be reached",
         whole_api=True,
     ),
 }
@@ -226,7 +227,7 @@ async def test_the_api_going_away_mid_start_leaves_only_recorded_objects_which_a
     await live.discord.wait_until(lambda: stuck.hits, 10, f"the apply of {kind}/{name}")
     await live.kube.stop()  # and the removal of what went in before it is refused too
     said = await answer(failed)
-    assert f"PATCH /apis/apps/v1/namespaces/kubecamp-blue/deployments/{name}: " in said, said
+    assert f"`PATCH /apis/apps/v1/namespaces/kubecamp-blue/deployments/{name}`: HTTP " in said, said
 
     (run,) = await blue_runs(live)
     recorded = {(a["kind"], a["name"]) for a in run.applied or []}

@@ -16,7 +16,7 @@ from bot.challenges.checks import Status
 from bot.challenges.runs import ChallengeUnavailable, Due, HintDue, RunService, Trigger, timeline
 from bot.cluster import MANAGED_BY, TEAM_LABEL, Cluster
 from bot.errors import ClusterUnavailable, NamespaceNotManaged, NoActiveRun, RunConflict, UnknownTeam
-from bot.i18n import render
+from bot.i18n import Message, render
 from bot.store import HintSource, Store, upgrade
 from tests.emulators.kube import KubeCluster
 from tests.emulators.kubectl import Kubectl
@@ -96,8 +96,9 @@ async def test_start_deploys_the_broken_state_into_a_labelled_namespace(world: W
 async def test_second_start_is_refused_and_changes_nothing(world: World) -> None:
     await world.service.start("blue", 2)
     requests_before = len(world.kube.requests)
-    with pytest.raises(RunConflict, match="already has an active run of challenge 2"):
+    with pytest.raises(RunConflict, match="already has an active run of challenge 2") as refused:
         await world.service.start("blue", 2)
+    assert refused.value.reason == Message("conflict.active_run", {"team": "blue", "challenge": 2})
     writes = [r for r in world.kube.requests[requests_before:] if r.method != "GET"]
     assert writes == []
     team = await world.store.get_team("blue")

@@ -35,7 +35,7 @@ async def test_a_class_from_start_to_scoreboard(live_class: Class) -> None:
     assert "Image deployment failure" in briefing.embed_text()
 
     again = await slash(live, "blue-2", "team-blue", "challenge", "start", challenge=2)
-    assert "already has an active run of challenge 2" in await answer(again)
+    assert "team blue already has challenge 2 running" in await answer(again)
 
     # The 20-minute mark: results and the first hint of every failing scenario, once, in one post.
     def posted() -> list[str]:

@@ -142,7 +142,10 @@ async def test_a_namespace_that_cannot_be_read_is_said_so(
     kube_cluster.fail(503, verb="get", resource="namespaces")
     found = await context(cluster, kube_cluster, pod=image_pull[0])
     assert found.unavailable is not None and found.pods == () and found.events == ()
-    assert found.text.startswith("could not read the cluster: Kubernetes API error: GET /api/v1/namespaces/")
+    assert found.text == (
+        "could not read the cluster: the Kubernetes API server answered with an error"
+        " (`GET /api/v1/namespaces/kubecamp-blue`: HTTP 503)"
+    )
     assert "\n" not in found.text
 
 

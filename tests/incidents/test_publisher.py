@@ -40,7 +40,7 @@ BLUE = "kubecamp-blue"  # the namespace of the captured bodies, and of the team 
 GREEN = "kubecamp-green"  # a namespace no team owns
 GO_ZERO = "0001-01-01T00:00:00Z"
 #: When Alertmanager sent the captured firing bodies (group_wait after the alerts' startsAt).
-CAPTURED_AT = datetime(2026, 11, 22, 1, 39, 10, 912000, tzinfo=UTC)
+CAPTURED_AT = datetime(2026, 12, 4, 14, 10, 23, 955000, tzinfo=UTC)
 
 
 # -- bodies --------------------------------------------------------------------------------------------------------
@@ -471,7 +471,7 @@ async def test_a_resolved_incident_says_how_long_it_lasted_loses_its_buttons_and
     assert incident.published_version == incident.version
     thread = await bench.thread()
     texts = bench.discord.contents(thread)
-    # resolved_all ends at 01:40:10.912, one minute after the incident opened.
+    # resolved_all ends at 14:11:23.955, one minute after the incident opened.
     assert texts[-1] == "✅ Every alert of incident #1 has resolved. It lasted 1 min 0 s."
     assert texts[-2].startswith("📣 Changes: 0 firing · 2 resolved")
     assert bench.discord.thread_updates == [(thread, f"✅ #1 {ALERT} · {BLUE}", True)]

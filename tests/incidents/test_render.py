@@ -183,6 +183,29 @@ def test_an_alert_without_a_summary_shows_its_alertname() -> None:
     assert field["value"].split("\n")[0] == "KubePodCrashLooping"
 
 
+def test_a_korean_guild_reads_the_korean_annotations_and_falls_back_to_the_plain_ones() -> None:
+    """alert_rules/ gives summary_ko and runbook_url_ko beside the English annotations Alertmanager's own
+    receivers show."""
+    korean = alert(1)
+    korean.annotations |= {
+        "summary_ko": "Pod kc-blue/web-1의 컨테이너 app: 계속 재시작됩니다.",
+        "runbook_url_ko": "https://runbooks.example/ko/KubePodCrashLooping",
+    }
+    common = {"summary": "Pods of kc-blue are crash looping.", "summary_ko": "kc-blue의 Pod가 계속 재시작됩니다."}
+    shown = {
+        lang: the_embed(render.starter(incident(common_annotations=common), [korean, alert(2)], lang, silences=False))
+        for lang in LANGS
+    }
+    ko_first, ko_second = (f["value"] for f in shown["ko"]["fields"])
+    assert ko_first.startswith("Pod kc-blue/web-1의 컨테이너 app: 계속 재시작됩니다.\n")
+    assert ko_first.endswith("(https://runbooks.example/ko/KubePodCrashLooping)")
+    assert ko_second.startswith("Pod kc-blue/web-2 is crash looping.\n")  # no Korean text: the plain one
+    assert shown["ko"]["description"].startswith("kc-blue의 Pod가 계속 재시작됩니다.\n")
+    en_first = shown["en"]["fields"][0]["value"]
+    assert en_first.startswith("Pod kc-blue/web-1 is crash looping.\n") and en_first.endswith(f"({RUNBOOK})")
+    assert shown["en"]["description"].startswith("Pods of kc-blue are crash looping.\n")
+
+
 def test_the_group_summary_heads_the_description_of_several_alerts() -> None:
     common = {"summary": "Pods of kc-blue are crash looping.", "runbook_url": RUNBOOK}
     several = the_embed(render.starter(incident(common_annotations=common), [alert(1), alert(2)], "en", silences=True))
@@ -370,7 +393,7 @@ def test_the_alert_list_names_every_alert_the_embed_cannot_show_with_its_status(
     head, *lines = render.alert_list(alerts, "en").split("\n")
     assert head == "📋 All 26 alerts of this incident (13 firing · 13 resolved):"
     assert lines == [f"{'🔥' if n % 2 else '✅'} pod=web-{n}, container=app" for n in range(1, 27)]
-    assert render.alert_list(alerts, "ko").split("\n")[0] == "📋 이 인시던트의 경보 26개 전체 (발생 13 · 해결 13):"
+    assert render.alert_list(alerts, "ko").split("\n")[0] == "📋 이 인시던트의 알림 26개 전체 (발생 13 · 해결 13):"
 
 
 @pytest.mark.parametrize(
@@ -386,7 +409,7 @@ def test_the_alert_list_names_every_alert_the_embed_cannot_show_with_its_status(
 def test_the_resolution_says_how_long_it_lasted_in_both_languages(lasted: timedelta, ko: str, en: str) -> None:
     resolved = incident(status=IncidentStatus.resolved, resolved_at=T0 + lasted)
     assert render.resolution(resolved, "en") == f"✅ Every alert of incident #7 has resolved. It lasted {en}."
-    assert render.resolution(resolved, "ko") == f"✅ 인시던트 #7의 모든 경보가 해결되었습니다. 지속 시간: {ko}"
+    assert render.resolution(resolved, "ko") == f"✅ 인시던트 #7의 모든 알림이 해결되었습니다. 지속 시간: {ko}"
 
 
 def test_a_resolution_without_an_end_counts_to_the_last_notification() -> None:

@@ -255,8 +255,7 @@ async def test_an_alertmanager_that_is_down_refuses_and_nothing_is_recorded(
 
     with pytest.raises(IncidentRefused) as error:
         await firing.service.silence(2, hours=1, by="Instructor Kim")
-    assert error.value.message.key == "incident.err.alertmanager"
-    assert "unreachable" in error.value.message.params["detail"]
+    assert error.value.message == Message("incident.err.alertmanager")
     second = await firing.incident(2)
     assert (second.silence_id, second.version, second.published_version) == (None, 1, 1)
     assert await firing.said(2) == []
