@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from .events import EventRecorder
 from .images import ImageRegistry
 from .kubelet import Kubelet
-from .networking import EndpointsController
+from .networking import EndpointsController, matches_labels, resolve_service, target_port
 from .scheduler import VolumeFacts, schedule
 from .storage import SELECTED_NODE, ClaimProtection, Provisioner, VolumeController
 from .store import parse_time, short_hash
@@ -30,6 +30,7 @@ from .workloads import (
     ReplicaSetController,
     StatefulSetController,
     is_active,
+    is_ready,
 )
 
 if TYPE_CHECKING:
@@ -37,6 +38,9 @@ if TYPE_CHECKING:
 
 Obj = dict[str, Any]
 BIND_TIMEOUT_SECONDS = 600  # the scheduler's VolumeBinding PreBind gives a provisioner this long
+# pkg/scheduler/backend/queue/scheduling_queue.go (v1.33): an unschedulable pod that no cluster event
+# moved is tried again after DefaultPodMaxInUnschedulablePodsDuration, and FailedScheduling is re-emitted
+RETRY_UNSCHEDULABLE_SECONDS = 300
 
 
 @dataclass(frozen=True)
@@ -188,7 +192,7 @@ class Simulator:
         self.images = images or ImageRegistry()
         self.provisioners = {p.name: p for p in (provisioners or [Provisioner("rancher.io/local-path")])}
         self.events = EventRecorder(api)
-        self.kubelet = Kubelet(self.images, self._lookup, self.now)
+        self.kubelet = Kubelet(self.images, self._lookup, self.clock, self.reachable)
         self.logs: dict[tuple[str, str, str], str] = {}
         self.volumes = VolumeController(self)
         self._used_names: set[tuple[str, str]] = set()
@@ -288,6 +292,7 @@ class Simulator:
         if self._running or not self.enabled:
             return
         self._running = True
+        self.events.run += 1
         try:
             for _ in range(100):
                 before = self.api.store.resource_version
@@ -441,7 +446,9 @@ class Simulator:
         if pod.get("status") != new_status:
             pod["status"] = new_status
             self.save("pods", pod)
-        self.events.record(pod, "Warning", "FailedScheduling", message, component="default-scheduler")
+        self.events.record(
+            pod, "Warning", "FailedScheduling", message, component="default-scheduler", every=RETRY_UNSCHEDULABLE_SECONDS
+        )
 
     def _schedule(self) -> None:
         nodes = [
@@ -561,12 +568,41 @@ class Simulator:
                     component="kubelet",
                     host=node["metadata"]["name"],
                     field_path=event.field_path,
+                    occurrence=event.occurrence,
+                    at=event.at,
+                    first=event.first,
+                    count=event.count,
+                    every=event.every,
                 )
             for container, text in result.logs.items():
                 self.logs[(pod["metadata"]["namespace"], pod["metadata"]["name"], container)] = text
             if pod.get("status") != result.status:
                 pod["status"] = result.status
                 self.save("pods", pod)
+
+    def reachable(self, host: str, port: int, namespace: str) -> bool:
+        """Whether a connection from a pod in ``namespace`` to ``host:port`` reaches a listening server.
+
+        The host resolves as cluster DNS with the pod's search path would (``svc``, ``svc.ns``,
+        ``svc.ns.svc``, ``svc.ns.svc.cluster.local``) to a Service; the Service must have that port, and
+        a ready endpoint whose pod listens on the port the Service targets.
+        """
+        found = resolve_service(host, namespace)
+        if found is None:
+            return False
+        service = self.get("services", found[1], found[0])
+        if service is None:
+            return False
+        service_port = next((p for p in service["spec"].get("ports") or [] if p.get("port") == port), None)
+        if service_port is None:
+            return False
+        for pod in self.objects("pods", found[1]):
+            if not matches_labels(service["spec"].get("selector"), pod["metadata"].get("labels")) or not is_ready(pod):
+                continue
+            target = target_port(pod, service_port)
+            if target is not None and target in self.kubelet.listening.get(str(pod["metadata"].get("uid")), set()):
+                return True
+        return False
 
     def pod_log(self, pod: Obj, container: str | None, previous: bool) -> str:
         from .apiserver import status_error
