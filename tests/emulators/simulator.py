@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from .autoscaling import HorizontalPodAutoscalerController
 from .events import EventRecorder
 from .images import ImageRegistry
 from .kubelet import Kubelet
@@ -26,7 +27,6 @@ from .workloads import (
     DaemonSetController,
     DeploymentController,
     GarbageCollector,
-    HorizontalPodAutoscalerController,
     ReplicaSetController,
     StatefulSetController,
     is_active,
@@ -446,9 +446,8 @@ class Simulator:
         if pod.get("status") != new_status:
             pod["status"] = new_status
             self.save("pods", pod)
-        self.events.record(
-            pod, "Warning", "FailedScheduling", message, component="default-scheduler", every=RETRY_UNSCHEDULABLE_SECONDS
-        )
+        retry = RETRY_UNSCHEDULABLE_SECONDS
+        self.events.record(pod, "Warning", "FailedScheduling", message, component="default-scheduler", every=retry)
 
     def _schedule(self) -> None:
         nodes = [
