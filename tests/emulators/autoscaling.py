@@ -1,4 +1,12 @@
-"""The HorizontalPodAutoscaler controller of a cluster without a metrics server."""
+"""The HorizontalPodAutoscaler controller of a cluster without a metrics server.
+
+kubernetes/kubernetes pkg/controller/podautoscaler/horizontal.go (v1.33) ``reconcileAutoscaler``: the
+current replicas are the scale's ``spec.replicas``; one outside [minReplicas, maxReplicas] is set to the
+bound without any metric; otherwise every metric fails (no ``metrics.k8s.io``), so the controller writes
+only ``currentReplicas`` and ``currentMetrics`` (``desiredReplicas`` keeps its last value, 0 at first),
+sets ``ScalingActive`` False ``FailedGetResourceMetric`` and emits ``FailedGetResourceMetric`` and
+``FailedComputeMetricsReplicas`` on each resync (``--horizontal-pod-autoscaler-sync-period``, 15 s).
+"""
 
 from __future__ import annotations
 
@@ -10,6 +18,33 @@ if TYPE_CHECKING:
     from .simulator import Simulator
 
 Obj = dict[str, Any]
+SYNC_SECONDS = 15.0
+COMPONENT = "horizontal-pod-autoscaler"
+NO_METRICS_API = (
+    "unable to fetch metrics from resource metrics API: the server could not find the requested resource "
+    "(get pods.metrics.k8s.io)"
+)
+
+
+def metric_errors(spec: Obj) -> list[tuple[str, str]]:
+    """(resource, error) for each Resource metric, as ``computeStatusForResourceMetricGeneric`` words it.
+
+    A v2 HPA without metrics is defaulted to 80 % CPU utilization.
+    """
+    metrics = spec.get("metrics") or [
+        {"type": "Resource", "resource": {"name": "cpu", "target": {"type": "Utilization"}}}
+    ]
+    errors = []
+    for metric in metrics:
+        source = metric.get("resource") or metric.get("containerResource")
+        if metric.get("type") not in ("Resource", "ContainerResource") or not source:
+            continue
+        name = str(source.get("name"))
+        kind = "utilization" if (source.get("target") or {}).get("type") == "Utilization" else "usage"
+        errors.append(
+            (name, f"failed to get {name} {kind}: unable to get metrics for resource {name}: {NO_METRICS_API}")
+        )
+    return errors
 
 
 class HorizontalPodAutoscalerController:
@@ -53,7 +88,7 @@ class HorizontalPodAutoscalerController:
                 now,
             )
             sim.events.record(
-                hpa, "Warning", "FailedGetScale", message.split(": ", 1)[1], component="horizontal-pod-autoscaler"
+                hpa, "Warning", "FailedGetScale", message.split(": ", 1)[1], component=COMPONENT, every=SYNC_SECONDS
             )
         else:
             current = int(scaled["spec"].get("replicas", 1))
@@ -85,7 +120,7 @@ class HorizontalPodAutoscalerController:
                     "Normal",
                     "SuccessfulRescale",
                     f"New size: {desired}; reason: {reason}",
-                    component="horizontal-pod-autoscaler",
+                    component=COMPONENT,
                 )
                 conditions = set_condition(
                     conditions,
@@ -108,31 +143,37 @@ class HorizontalPodAutoscalerController:
                     },
                     now,
                 )
-                message = (
-                    "the HPA was unable to compute the replica count: failed to get cpu utilization: unable "
-                    "to get metrics for resource cpu: unable to fetch metrics from resource metrics API: the "
-                    "server could not find the requested resource (get pods.metrics.k8s.io)"
-                )
-                conditions = set_condition(
-                    conditions,
-                    {
-                        "type": "ScalingActive",
-                        "status": "False",
-                        "reason": "FailedGetResourceMetric",
-                        "message": message,
-                    },
-                    now,
-                )
-                sim.events.record(
-                    hpa,
-                    "Warning",
-                    "FailedGetResourceMetric",
-                    message.split(": ", 1)[1],
-                    component="horizontal-pod-autoscaler",
-                )
+                errors = metric_errors(spec)
+                if errors:
+                    name, first = errors[0]
+                    conditions = set_condition(
+                        conditions,
+                        {
+                            "type": "ScalingActive",
+                            "status": "False",
+                            "reason": "FailedGetResourceMetric",
+                            "message": f"the HPA was unable to compute the replica count: {first}",
+                        },
+                        now,
+                    )
+                    for _, error in errors:
+                        sim.events.record(
+                            hpa, "Warning", "FailedGetResourceMetric", error, component=COMPONENT, every=SYNC_SECONDS
+                        )
+                    sim.events.record(
+                        hpa,
+                        "Warning",
+                        "FailedComputeMetricsReplicas",
+                        f"invalid metrics ({len(errors)} invalid out of {len(errors)}), first error is: "
+                        f"failed to get {name} resource metric value: {first}",
+                        component=COMPONENT,
+                        every=SYNC_SECONDS,
+                    )
+                desired = int(old.get("desiredReplicas") or 0)
             status = {
-                "currentReplicas": int((scaled.get("status") or {}).get("replicas", current)),
+                "currentReplicas": current,
                 "desiredReplicas": desired,
+                "currentMetrics": None,
                 **(
                     {"lastScaleTime": old.get("lastScaleTime", now)}
                     if "lastScaleTime" in status or "lastScaleTime" in old
