@@ -24,7 +24,8 @@ NAMESPACE = "kubecamp-blue"
 
 # (challenge, scenario) → texts that must appear among the failure reasons of the broken state.
 EXPECTED_FAILURES: dict[tuple[int, str], list[str]] = {
-    (2, "image-pull"): ["deployment frontend: 0/3 available", "ImagePullBackOff (image nginx:1.27-alpinee)"],
+    # right after the apply the kubelet's first pulls have failed; ImagePullBackOff comes 20 s later
+    (2, "image-pull"): ["deployment frontend: 0/3 available", "ErrImagePull (image nginx:1.27-alpinee)"],
     (2, "unschedulable"): ["Pending", "Insufficient cpu", "cpu request"],
     (2, "rolling-update"): ["deployment api-server: 0/5 available", "maxUnavailable 100%"],
     (2, "node-affinity"): ["no node satisfies the required placement", "node-retired-01"],
@@ -76,6 +77,7 @@ async def test_broken_state_fails_and_solution_passes(
     cluster: Cluster, kube_cluster: KubeCluster, challenge_id: int, scenario_id: str
 ) -> None:
     scenario = CATALOG.get(challenge_id).scenario(scenario_id)
+    kube_cluster.freeze_time()  # the broken state is read at the moment of the apply
     for manifest in scenario.manifests:
         await cluster.apply(NAMESPACE, manifest.body)
 
