@@ -2,22 +2,21 @@
 
 from __future__ import annotations
 
-import base64
 import datetime
 import hashlib
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from .containers import ContainerRuntime, Occurrence, Plan, Start
+from .environment import Lookup, environment, volume_errors
 from .images import Image, ImageRegistry, command_outcome, full_reference, image_id, reference_error
+from .probes import probe_event, probe_failure, probe_timing
 from .programs import Listeners, listeners, mounted_files
 from .quantities import QuantityError, parse_quantity
 from .store import Clock, rfc3339
 
 Obj = dict[str, Any]
-Lookup = Callable[[str, str, str], Obj | None]  # (plural, namespace, name) -> object
 Dial = Callable[[str, int, str], bool]  # (host, port, the pod's namespace) -> a server answers there
 
 MOUNT_RETRY_SECONDS = 122.0  # pkg/volume/util/nestedpendingoperations: durationBeforeRetry caps at 2m2s
@@ -57,163 +56,6 @@ def _hex(*parts: str) -> str:
     return hashlib.sha256("|".join(parts).encode()).hexdigest()
 
 
-def _env_value_set(container: Obj, namespace: str, lookup: Lookup) -> tuple[dict[str, str], str | None]:
-    """The environment the container gets, or the CreateContainerConfigError message."""
-    env: dict[str, str] = {}
-    for source in container.get("envFrom") or []:
-        prefix = source.get("prefix", "")
-        for ref_key, plural, label in (("configMapRef", "configmaps", "configmap"), ("secretRef", "secrets", "secret")):
-            ref = source.get(ref_key)
-            if not ref:
-                continue
-            obj = lookup(plural, namespace, ref.get("name", ""))
-            if obj is None:
-                if ref.get("optional"):
-                    continue
-                return env, f'{label} "{ref.get("name")}" not found'
-            for key, value in (obj.get("data") or {}).items():
-                env[prefix + key] = _decode(value) if plural == "secrets" else str(value)
-    for item in container.get("env") or []:
-        name = item.get("name", "")
-        if "value" in item:
-            env[name] = str(item["value"])
-            continue
-        value_from = item.get("valueFrom") or {}
-        for ref_key, plural, label, kind in (
-            ("secretKeyRef", "secrets", "secret", "Secret"),
-            ("configMapKeyRef", "configmaps", "configmap", "ConfigMap"),
-        ):
-            ref = value_from.get(ref_key)
-            if not ref:
-                continue
-            obj = lookup(plural, namespace, ref.get("name", ""))
-            if obj is None:
-                if ref.get("optional"):
-                    break
-                return env, f'{label} "{ref.get("name")}" not found'
-            data = obj.get("data") or {}
-            if ref.get("key") not in data:
-                if ref.get("optional"):
-                    break
-                return env, f"couldn't find key {ref.get('key')} in {kind} {namespace}/{ref.get('name')}"
-            raw = data[ref["key"]]
-            env[name] = _decode(raw) if plural == "secrets" else str(raw)
-            break
-        else:
-            if value_from:
-                env[name] = "simulated"
-            else:
-                env[name] = ""
-    return env, None
-
-
-def _decode(value: Any) -> str:
-    try:
-        return base64.b64decode(str(value)).decode("utf-8", errors="replace")
-    except (ValueError, TypeError):
-        return ""
-
-
-def _volume_errors(pod: Obj, lookup: Lookup) -> list[str]:
-    namespace = pod["metadata"]["namespace"]
-    errors: list[str] = []
-    for volume in pod["spec"].get("volumes") or []:
-        vname = volume.get("name")
-        sources: list[tuple[str, Obj]] = []
-        if volume.get("configMap"):
-            sources.append(("configMap", volume["configMap"]))
-        if volume.get("secret"):
-            sources.append(("secret", volume["secret"]))
-        for projected in (volume.get("projected") or {}).get("sources") or []:
-            for key in ("configMap", "secret"):
-                if projected.get(key):
-                    sources.append((key, projected[key]))
-        for key, ref in sources:
-            plural, label = ("configmaps", "configmap") if key == "configMap" else ("secrets", "secret")
-            name = ref.get("name") or ref.get("secretName") or ""
-            obj = lookup(plural, namespace, name)
-            if obj is None:
-                if not ref.get("optional"):
-                    errors.append(f'MountVolume.SetUp failed for volume "{vname}" : {label} "{name}" not found')
-                continue
-            data = obj.get("data") or {}
-            for item in ref.get("items") or []:
-                if item.get("key") not in data and not ref.get("optional"):
-                    noun = "config" if key == "configMap" else "secret"
-                    errors.append(
-                        f'MountVolume.SetUp failed for volume "{vname}" : {label} references '
-                        f"non-existent {noun} key: {item.get('key')}"
-                    )
-    return errors
-
-
-def _resolve_port(port: Any, container: Obj) -> int | None:
-    if isinstance(port, int):
-        return port
-    if isinstance(port, str) and port.isdigit():
-        return int(port)
-    for declared in container.get("ports") or []:
-        if declared.get("name") == port:
-            return int(declared.get("containerPort", 0))
-    return None
-
-
-def _probe(probe: Obj, container: Obj, ip: str, served: Listeners) -> str | None:
-    """None when the probe succeeds, else the message after "<Kind> probe failed: ".
-
-    kubernetes/kubernetes pkg/probe/http/http.go and pkg/probe/tcp/tcp.go (v1.33): 2xx/3xx succeed,
-    else ``HTTP probe failed with statuscode: %d``; a closed port is the dialer's error.
-    """
-    if probe.get("httpGet"):
-        get = probe["httpGet"]
-        port = _resolve_port(get.get("port"), container)
-        if port is None:
-            return f"errored:couldn't find port: {get.get('port')} in {container.get('name')}"
-        path = str(get.get("path") or "/")
-        scheme = str(get.get("scheme") or "HTTP").lower()
-        url = f"{scheme}://{ip}:{port}{path}"
-        if port not in served:
-            return f'Get "{url}": dial tcp {ip}:{port}: connect: connection refused'
-        routes = served[port]
-        if routes is None:
-            return f'Get "{url}": EOF'
-        if scheme == "https":
-            return f'Get "{url}": http: server gave HTTP response to HTTPS client'
-        code = routes.get(path.split("?", 1)[0], routes.get("*", 404))
-        if not 200 <= code < 400:
-            return f"HTTP probe failed with statuscode: {code}"
-        return None
-    if probe.get("tcpSocket") or probe.get("grpc"):
-        ref = probe.get("tcpSocket") or probe.get("grpc") or {}
-        port = _resolve_port(ref.get("port"), container)
-        if port is None:
-            return f"errored:couldn't find port: {ref.get('port')} in {container.get('name')}"
-        if port not in served:
-            return f"dial tcp {ip}:{port}: connect: connection refused"
-        return None
-    if probe.get("exec"):
-        text = " ".join(str(w) for w in (probe["exec"].get("command") or []))
-        if re.search(r"\bexit\s+[1-9]", text) or re.search(r"(^|[;&|\s])false(\s|$|;)", text):
-            return ""
-        return None
-    return None
-
-
-def _probe_event(kind: str, failure: str) -> str:
-    if failure.startswith("errored:"):
-        return f"{kind} probe errored and resulted in unknown state: {failure[len('errored:') :]}"
-    return f"{kind} probe failed: {failure}"
-
-
-def _probe_timing(probe: Obj) -> tuple[float, float, int]:
-    """(initialDelaySeconds, periodSeconds, failureThreshold) with the API defaults."""
-    return (
-        float(probe.get("initialDelaySeconds") or 0),
-        float(probe.get("periodSeconds") or 10),
-        int(probe.get("failureThreshold") or 3),
-    )
-
-
 class Kubelet:
     """Pod status from the containers' runtimes; each sync replays what happened since the previous one."""
 
@@ -237,11 +79,11 @@ class Kubelet:
         )
         result = PodResult(status={})
         events = result.events
-        volume_errors = _volume_errors(pod, self.lookup)
-        for message in volume_errors:
+        mount_errors = volume_errors(pod, self.lookup)
+        for message in mount_errors:
             # pkg/kubelet/volumemanager retries a failed mount with exponential back-off capped at 2m2s
             events.append(Event("Warning", "FailedMount", message, every=MOUNT_RETRY_SECONDS))
-        sandbox = not volume_errors
+        sandbox = not mount_errors
         init_containers = spec.get("initContainers") or []
         containers = spec.get("containers") or []
         namespace = pod["metadata"]["namespace"]
@@ -446,7 +288,7 @@ class Kubelet:
             )
         else:
             pulls = (("Normal", "Pulled", f'Container image "{reference}" already present on machine'),)
-        env, config_error = _env_value_set(container, pod["metadata"]["namespace"], self.lookup)
+        env, config_error = environment(container, pod["metadata"]["namespace"], self.lookup)
         if config_error:
             return Start(pull_events=pulls, config_error=config_error)
         return Start(pull_events=pulls, plan=self._plan(pod, container, image, env, pod_ip, starting, init=init))
@@ -474,14 +316,14 @@ class Kubelet:
             return Plan(image.exit_after, "Completed" if code == 0 else "Error", code, files=files)
         for kind, key in (("Startup", "startupProbe"), ("Liveness", "livenessProbe")):
             probe = container.get(key)
-            failure = _probe(probe, container, ip, served) if probe and not init else None
+            failure = probe_failure(probe, container, ip, served) if probe and not init else None
             if probe is None or failure is None:
                 continue
             # pkg/kubelet/prober/worker.go: failureThreshold failures in a row, periodSeconds apart, then
             # pkg/kubelet/kuberuntime/kuberuntime_manager.go kills it: "Container %s failed %s probe, will be restarted"
-            delay, period, threshold = _probe_timing(probe)
+            delay, period, threshold = probe_timing(probe)
             offsets = [delay + i * period for i in range(threshold)]
-            during = [Occurrence(o, "Warning", "Unhealthy", _probe_event(kind, failure)) for o in offsets]
+            during = [Occurrence(o, "Warning", "Unhealthy", probe_event(kind, failure)) for o in offsets]
             killing = f"Container {name} failed {kind.lower()} probe, will be restarted"
             during.append(Occurrence(offsets[-1], "Normal", "Killing", killing))
             # a server that handles SIGTERM exits 0; one that does not is killed after the grace period
@@ -549,11 +391,11 @@ class Kubelet:
         ready = not init
         readiness = container.get("readinessProbe")
         if readiness and not init:
-            failure = _probe(readiness, container, pod_ip, served)
+            failure = probe_failure(readiness, container, pod_ip, served)
             if failure is not None:
                 ready = False
-                _, period, _ = _probe_timing(readiness)
-                message = _probe_event("Readiness", failure)
+                _, period, _ = probe_timing(readiness)
+                message = probe_event("Readiness", failure)
                 events.append(Event("Warning", "Unhealthy", message, field_path, every=period))
         status["ready"] = ready
         return ContainerResult(status=status, ready=ready, started=True)

@@ -19,6 +19,7 @@ from .autoscaling import HorizontalPodAutoscalerController
 from .events import EventRecorder
 from .images import ImageRegistry
 from .kubelet import Kubelet
+from .logs import pod_log
 from .networking import EndpointsController, matches_labels, resolve_service, target_port
 from .scheduler import VolumeFacts, schedule
 from .storage import SELECTED_NODE, ClaimProtection, Provisioner, VolumeController
@@ -604,42 +605,7 @@ class Simulator:
         return False
 
     def pod_log(self, pod: Obj, container: str | None, previous: bool) -> str:
-        from .apiserver import status_error
-
-        meta = pod["metadata"]
-        names = [c["name"] for c in pod["spec"].get("containers") or []]
-        if container is None:
-            if len(names) != 1:
-                raise status_error(
-                    400,
-                    "BadRequest",
-                    f"a container name must be specified for pod {meta['name']}, choose one of: [{' '.join(names)}]",
-                )
-            container = names[0]
-        statuses = {
-            s["name"]: s
-            for s in ((pod.get("status") or {}).get("containerStatuses") or [])
-            + ((pod.get("status") or {}).get("initContainerStatuses") or [])
-        }
-        status = statuses.get(container)
-        if status is None and container not in names:
-            raise status_error(400, "BadRequest", f"container {container} is not valid for pod {meta['name']}")
-        waiting = ((status or {}).get("state") or {}).get("waiting") or {}
-        if waiting.get("reason") in ("ImagePullBackOff", "ErrImagePull"):
-            raise status_error(
-                400,
-                "BadRequest",
-                f'container "{container}" in pod "{meta["name"]}" is waiting to '
-                "start: trying and failing to pull image",
-            )
-        if waiting.get("reason") in ("ContainerCreating", "PodInitializing", "CreateContainerConfigError") or (
-            status is None
-        ):
-            reason = waiting.get("reason", "ContainerCreating")
-            raise status_error(
-                400, "BadRequest", f'container "{container}" in pod "{meta["name"]}" is waiting to start: {reason}'
-            )
-        return self.logs.get((meta["namespace"], meta["name"], container), "")
+        return pod_log(pod, container, previous, self.logs)
 
 
 def _qos(pod: Obj) -> str:
