@@ -85,6 +85,7 @@ class Plan:
     exit_code: int = 1
     during: tuple[Occurrence, ...] = ()  # e.g. liveness failures and the Killing that ends the run
     files: tuple[tuple[str, str], ...] = ()  # the mounted config it read at start
+    output: str | None = None  # what a process that fails at start prints (None: its image's own log)
 
 
 @dataclass(frozen=True)

@@ -12,12 +12,12 @@ from .containers import ContainerRuntime, Occurrence, Plan, Start
 from .environment import Lookup, environment, volume_errors
 from .images import Image, ImageRegistry, command_outcome, full_reference, image_id, reference_error
 from .probes import probe_event, probe_failure, probe_timing
-from .programs import Listeners, listeners, mounted_files
+from .programs import Listeners, listeners, mounted_files, program_logs
 from .quantities import QuantityError, parse_quantity
 from .store import Clock, rfc3339
 
 Obj = dict[str, Any]
-Dial = Callable[[str, int, str], bool]  # (host, port, the pod's namespace) -> a server answers there
+Dial = Callable[[str, int, str], str | None]  # (host, port, the pod's namespace) -> why it fails, or None
 
 MOUNT_RETRY_SECONDS = 122.0  # pkg/volume/util/nestedpendingoperations: durationBeforeRetry caps at 2m2s
 
@@ -59,11 +59,11 @@ def _hex(*parts: str) -> str:
 class Kubelet:
     """Pod status from the containers' runtimes; each sync replays what happened since the previous one."""
 
-    def __init__(self, images: ImageRegistry, lookup: Lookup, clock: Clock, reachable: Dial) -> None:
+    def __init__(self, images: ImageRegistry, lookup: Lookup, clock: Clock, dial: Dial) -> None:
         self.images = images
         self.lookup = lookup
         self.clock = clock
-        self.reachable = reachable
+        self.dial = dial
         self.runtimes: dict[tuple[str, str, bool], ContainerRuntime] = {}
         self.listening: dict[str, set[int]] = {}  # pod uid -> the ports its running servers listen on
 
@@ -88,8 +88,8 @@ class Kubelet:
         containers = spec.get("containers") or []
         namespace = pod["metadata"]["namespace"]
 
-        def reach(host: str, port: int) -> bool:
-            return self.reachable(host, port, namespace)
+        def reach(host: str, port: int) -> str | None:
+            return self.dial(host, port, namespace)
 
         def files(container: Obj) -> dict[str, str]:
             return mounted_files(pod, container, lambda name: self._config_map(namespace, name))
@@ -110,7 +110,7 @@ class Kubelet:
                 init_statuses.append(self._waiting(container, "PodInitializing"))
                 continue
             runtime = self._advance(pod, container, pod_ip, starting, init=True)
-            res = self._container(pod, container, runtime, pod_ip, {}, events, result.logs, init=True)
+            res = self._container(pod, container, runtime, pod_ip, {}, reach, events, result.logs, init=True)
             init_statuses.append(res.status)
             if not res.completed:
                 initialized = False
@@ -139,7 +139,7 @@ class Kubelet:
                 statuses.append(self._waiting(container, "ContainerCreating" if not sandbox else "PodInitializing"))
                 ready_all = False
                 continue
-            res = self._container(pod, container, current, pod_ip, served, events, result.logs, init=False)
+            res = self._container(pod, container, current, pod_ip, served, reach, events, result.logs, init=False)
             statuses.append(res.status)
             ready_all = ready_all and res.ready
             running_any = running_any or res.started
@@ -232,6 +232,7 @@ class Kubelet:
             "restartCount": 0,
             "started": False,
             "state": {"waiting": waiting},
+            "lastState": {},
             **_mounts(container),
         }
 
@@ -303,7 +304,7 @@ class Kubelet:
         outcome = command_outcome(image, container.get("command"), container.get("args"))
         missing = [group for group in image.required_env if not any(env.get(n) for n in group)]
         if outcome.serves and missing:
-            return Plan(exit_after=image.exit_after, files=files)
+            return Plan(exit_after=image.exit_after, files=files, output=image.env_error)
         limit = ((container.get("resources") or {}).get("limits") or {}).get("memory")
         if limit is not None and (outcome.running or outcome.serves):
             try:
@@ -338,6 +339,7 @@ class Kubelet:
         runtime: ContainerRuntime,
         pod_ip: str,
         served: Listeners,
+        dial: Callable[[str, int], str | None],
         events: list[Event],
         logs: dict[str, str],
         *,
@@ -362,8 +364,9 @@ class Kubelet:
         image = self.images.get(reference)
         if image is not None and runtime.instances:
             outcome = command_outcome(image, container.get("command"), container.get("args"))
-            failed_env = runtime.plan.exit_after is not None and outcome.serves and bool(image.required_env)
-            logs[name] = image.env_error if failed_env else "\n".join(image.logs) if outcome.serves else ""
+            started = runtime.started_at or self.clock.now()
+            output = program_logs(image, dict(runtime.plan.files), dial, started) if outcome.serves else []
+            logs[name] = runtime.plan.output if runtime.plan.output is not None else "\n".join(output)
         status: Obj = {
             "name": name,
             "image": full_reference(reference) if runtime.instances else reference,
@@ -376,6 +379,7 @@ class Kubelet:
         if runtime.instances:
             instance = _hex(str(pod["metadata"].get("uid")), name, str(runtime.instances))
             status["containerID"] = f"containerd://{instance}"
+        status["lastState"] = {}
         if runtime.last_terminated is not None:
             status["lastState"] = {"terminated": {**runtime.last_terminated, "containerID": status["containerID"]}}
         if runtime.terminated is not None:

@@ -28,18 +28,21 @@ def pod_log(pod: Obj, container: str | None, previous: bool, logs: dict[tuple[st
     status = statuses.get(container)
     if status is None and container not in names:
         raise status_error(400, "BadRequest", f"container {container} is not valid for pod {meta['name']}")
-    waiting = ((status or {}).get("state") or {}).get("waiting") or {}
-    if waiting.get("reason") in ("ImagePullBackOff", "ErrImagePull"):
+    if status is None:
+        raise status_error(400, "BadRequest", f'container "{container}" in pod "{meta["name"]}" is not available')
+    # pkg/kubelet/kubelet_pods.go (v1.33) validateContainerLogStatus: the previous run, the current one, or
+    # the last one of a container waiting to restart; a container that never ran has nothing to show.
+    state = status.get("state") or {}
+    terminated_before = ((status.get("lastState") or {}).get("terminated") or {}).get("containerID")
+    if previous:
+        if not terminated_before:
+            raise status_error(
+                400, "BadRequest", f'previous terminated container "{container}" in pod "{meta["name"]}" not found'
+            )
+    elif not (state.get("running") or state.get("terminated") or terminated_before):
+        reason = (state.get("waiting") or {}).get("reason", "ContainerCreating")
+        detail = "trying and failing to pull image" if reason in ("ErrImagePull", "ImagePullBackOff") else reason
         raise status_error(
-            400,
-            "BadRequest",
-            f'container "{container}" in pod "{meta["name"]}" is waiting to start: trying and failing to pull image',
-        )
-    if waiting.get("reason") in ("ContainerCreating", "PodInitializing", "CreateContainerConfigError") or (
-        status is None
-    ):
-        reason = waiting.get("reason", "ContainerCreating")
-        raise status_error(
-            400, "BadRequest", f'container "{container}" in pod "{meta["name"]}" is waiting to start: {reason}'
+            400, "BadRequest", f'container "{container}" in pod "{meta["name"]}" is waiting to start: {detail}'
         )
     return logs.get((meta["namespace"], meta["name"], container), "")

@@ -6,6 +6,7 @@ or to None for a port that accepts TCP but does not speak HTTP.
 
 from __future__ import annotations
 
+import datetime
 import posixpath
 import re
 from collections.abc import Callable, Mapping
@@ -16,20 +17,27 @@ from .images import Image
 Obj = dict[str, Any]
 Routes = dict[str, int]
 Listeners = dict[int, Routes | None]
-Reachable = Callable[[str, int], bool]  # (host, port) as the container's resolver would dial it
+Dial = Callable[[str, int], str | None]  # (host, port) dialled from the container -> why it fails, or None
 
 
-def listeners(image: Image, files: Mapping[str, str], reachable: Reachable) -> Listeners:
+def listeners(image: Image, files: Mapping[str, str], dial: Dial) -> Listeners:
     if image.program == "nginx":
         configured = _nginx_ports(files)
         if configured:
             return {port: {"*": 200} for port in configured}
     if image.program == "fluent-bit":
-        return fluent_bit_listeners(files.get(FLUENT_BIT_CONFIG, ""), reachable)
+        return fluent_bit_listeners(files.get(FLUENT_BIT_CONFIG, ""), dial)
     served: Listeners = {port: dict.fromkeys(image.http_paths, 200) for port in image.http_ports}
     for port in image.tcp_ports:
         served.setdefault(port, None)
     return served
+
+
+def program_logs(image: Image, files: Mapping[str, str], dial: Dial, started: datetime.datetime) -> list[str]:
+    """The log of a server that runs: its image's lines, or what its config made it say."""
+    if image.program == "fluent-bit":
+        return fluent_bit_logs(files.get(FLUENT_BIT_CONFIG, ""), dial, started)
+    return list(image.logs)
 
 
 def _nginx_ports(files: Mapping[str, str]) -> set[int]:
@@ -83,7 +91,7 @@ def _number(value: str | None, default: float) -> float:
         return default
 
 
-def fluent_bit_listeners(config: str, reachable: Reachable) -> Listeners:
+def fluent_bit_listeners(config: str, dial: Dial) -> Listeners:
     sections = parse_fluent_bit(config)
     service = next((keys for name, keys in sections if name == "SERVICE"), {})
     if not _on(service.get("http_server")):
@@ -91,12 +99,22 @@ def fluent_bit_listeners(config: str, reachable: Reachable) -> Listeners:
     port = int(_number(service.get("http_port"), 2020))
     routes: Routes = {"/": 200, "/api/v1/uptime": 200, "/api/v1/metrics": 200}
     if _on(service.get("health_check")):
-        routes["/api/v1/health"] = 200 if _fluent_bit_healthy(sections, service, reachable) else 500
+        routes["/api/v1/health"] = 500 if _fluent_bit_failures(sections, service, dial) else 200
     return {port: routes}
 
 
-def _fluent_bit_healthy(sections: list[tuple[str, dict[str, str]]], service: dict[str, str], reach: Reachable) -> bool:
-    """Unhealthy once a period holds more failed flushes than HC_Errors_Count allows.
+def _es_outputs(sections: list[tuple[str, dict[str, str]]]) -> list[tuple[str, int, int]]:
+    """(host, port, index among outputs) of the ``es`` outputs; Host defaults to 127.0.0.1, Port to 9200."""
+    outputs = [keys for name, keys in sections if name == "OUTPUT"]
+    return [
+        (keys.get("host", "127.0.0.1"), int(_number(keys.get("port"), 9200)), index)
+        for index, keys in enumerate(outputs)
+        if keys.get("name", "").lower() in ("es", "elasticsearch")
+    ]
+
+
+def _fluent_bit_failures(sections: list[tuple[str, dict[str, str]]], service: dict[str, str], dial: Dial) -> bool:
+    """Whether a period holds more failed flushes than HC_Errors_Count/HC_Retry_Failure_Count allow.
 
     An output that cannot reach its host fails every flush (``Flush``, default 1 s), so the period
     holds ``HC_Period / Flush`` errors; an output that connects is taken to succeed (the stub's
@@ -105,14 +123,39 @@ def _fluent_bit_healthy(sections: list[tuple[str, dict[str, str]]], service: dic
     period = _number(service.get("hc_period"), 60)
     flush = _number(service.get("flush"), 1) or 1
     allowed = min(_number(service.get("hc_errors_count"), 5), _number(service.get("hc_retry_failure_count"), 5))
-    for name, keys in sections:
-        if name != "OUTPUT" or keys.get("name", "").lower() not in ("es", "elasticsearch"):
+    failing = [host for host, port, _ in _es_outputs(sections) if dial(host, port) is not None]
+    return bool(failing) and period / flush > allowed
+
+
+def fluent_bit_logs(config: str, dial: Dial, started: datetime.datetime) -> list[str]:
+    """What ``kubectl logs`` shows: the banner, then one failed flush per unreachable ``es`` output.
+
+    Wording from fluent/fluent-bit v3.2 src/flb_network.c (``getaddrinfo(host='%s', err=%i): %s``,
+    ``TCP connection failed: %s:%i (%s)``), src/flb_upstream.c and src/flb_engine.c.
+    """
+    stamp = started.strftime("[%Y/%m/%d %H:%M:%S]")
+    lines = [
+        "Fluent Bit v3.2.0",
+        "* Copyright (C) 2015-2024 The Fluent Bit Authors",
+        f"{stamp} [ info] [fluent bit] version=3.2.0, commit=, pid=1",
+        f"{stamp} [ info] [sp] stream processor started",
+    ]
+    sections = parse_fluent_bit(config)
+    inputs = [keys.get("name", "") for name, keys in sections if name == "INPUT"] or ["cpu"]
+    for host, port, index in _es_outputs(sections):
+        error = dial(host, port)
+        if error is None:
             continue
-        host = keys.get("host", "127.0.0.1")
-        port = int(_number(keys.get("port"), 9200))
-        if not reach(host, port) and period / flush > allowed:
-            return False
-    return True
+        if error == "Domain name not found":
+            lines.append(f"{stamp} [ warn] [net] getaddrinfo(host='{host}', err=4): Domain name not found")
+        else:
+            lines.append(f"{stamp} [error] [net] TCP connection failed: {host}:{port} ({error})")
+        lines.append(f"{stamp} [error] [output:es:es.{index}] no upstream connections available")
+        lines.append(
+            f"{stamp} [ warn] [engine] failed to flush chunk '1-{int(started.timestamp())}.000000000.flb', "
+            f"retry in 10 seconds: task_id=0, input={inputs[0]}.0 > output=es.{index} (out_id={index})"
+        )
+    return lines
 
 
 def mounted_files(pod: Obj, container: Obj, data: Callable[[str], dict[str, str] | None]) -> dict[str, str]:

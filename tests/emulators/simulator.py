@@ -193,7 +193,7 @@ class Simulator:
         self.images = images or ImageRegistry()
         self.provisioners = {p.name: p for p in (provisioners or [Provisioner("rancher.io/local-path")])}
         self.events = EventRecorder(api)
-        self.kubelet = Kubelet(self.images, self._lookup, self.clock, self.reachable)
+        self.kubelet = Kubelet(self.images, self._lookup, self.clock, self.dial)
         self.logs: dict[tuple[str, str, str], str] = {}
         self.volumes = VolumeController(self)
         self._used_names: set[tuple[str, str]] = set()
@@ -580,29 +580,28 @@ class Simulator:
                 pod["status"] = result.status
                 self.save("pods", pod)
 
-    def reachable(self, host: str, port: int, namespace: str) -> bool:
-        """Whether a connection from a pod in ``namespace`` to ``host:port`` reaches a listening server.
+    def dial(self, host: str, port: int, namespace: str) -> str | None:
+        """Why a TCP connection from a pod in ``namespace`` to ``host:port`` fails, or None when a server answers.
 
         The host resolves as cluster DNS with the pod's search path would (``svc``, ``svc.ns``,
         ``svc.ns.svc``, ``svc.ns.svc.cluster.local``) to a Service; the Service must have that port, and
-        a ready endpoint whose pod listens on the port the Service targets.
+        a ready endpoint whose pod listens on the port the Service targets. Without one kube-proxy
+        rejects the connection (a port the Service lacks is taken as refused too, not as a timeout).
         """
         found = resolve_service(host, namespace)
-        if found is None:
-            return False
-        service = self.get("services", found[1], found[0])
-        if service is None:
-            return False
+        service = self.get("services", found[1], found[0]) if found else None
+        if found is None or service is None:
+            return "Domain name not found"
         service_port = next((p for p in service["spec"].get("ports") or [] if p.get("port") == port), None)
         if service_port is None:
-            return False
+            return "Connection refused"
         for pod in self.objects("pods", found[1]):
             if not matches_labels(service["spec"].get("selector"), pod["metadata"].get("labels")) or not is_ready(pod):
                 continue
             target = target_port(pod, service_port)
             if target is not None and target in self.kubelet.listening.get(str(pod["metadata"].get("uid")), set()):
-                return True
-        return False
+                return None
+        return "Connection refused"
 
     def pod_log(self, pod: Obj, container: str | None, previous: bool) -> str:
         return pod_log(pod, container, previous, self.logs)

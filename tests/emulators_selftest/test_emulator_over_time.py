@@ -3,9 +3,12 @@ the HPA without metrics, and a Fluent Bit that reads its config only at start.""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
+import pytest
 from kubernetes.aio import client as k8s
+from kubernetes.aio.client.exceptions import ApiException
 
 from tests.emulators import KubeCluster
 from tests.emulators.images import Image
@@ -69,6 +72,13 @@ async def test_an_unparsable_image_is_invalid_image_name(kube_cluster: KubeClust
     )
     assert counts(kube_cluster, pod.metadata.name, "InspectFailed") == {waiting.message: 1}
     assert counts(kube_cluster, pod.metadata.name, "Failed") == {"Error: InvalidImageName": 1}
+    with pytest.raises(ApiException) as caught:
+        await k8s.CoreV1Api(api).read_namespaced_pod_log(pod.metadata.name, NS)
+    message = json.loads(caught.value.body)["message"]
+    assert message == f'container "web" in pod "{pod.metadata.name}" is waiting to start: InvalidImageName'
+    with pytest.raises(ApiException) as caught:
+        await k8s.CoreV1Api(api).read_namespaced_pod_log(pod.metadata.name, NS, previous=True)
+    assert "previous terminated container" in caught.value.body
 
 
 # --- crash loops ----------------------------------------------------------------------------------
@@ -376,6 +386,9 @@ async def test_fluent_bit_is_ready_only_once_restarted_with_a_reachable_output(
     assert counts(kube_cluster, pod.metadata.name, "Unhealthy") == {
         "Readiness probe failed: HTTP probe failed with statuscode: 500": 1
     }
+    log = await k8s.CoreV1Api(api).read_namespaced_pod_log(pod.metadata.name, NS)
+    assert "[net] getaddrinfo(host='elasticsearch.logging.svc', err=4): Domain name not found" in log
+    assert "[output:es:es.0] no upstream connections available" in log
 
     core = k8s.CoreV1Api(api)
     await core.patch_namespaced_config_map(
@@ -387,6 +400,9 @@ async def test_fluent_bit_is_ready_only_once_restarted_with_a_reachable_output(
     restarted = {"spec": {"template": {"metadata": {"annotations": {"kubectl.kubernetes.io/restartedAt": "now"}}}}}
     await k8s.AppsV1Api(api).patch_namespaced_deployment("fluent-bit", NS, restarted)
     assert await fluent_bit_ready(api) == ("Running", True)
+    [pod] = await pods(api, "app=fluent-bit")
+    log = await k8s.CoreV1Api(api).read_namespaced_pod_log(pod.metadata.name, NS)
+    assert log.startswith("Fluent Bit v3.2.0") and "[error]" not in log and "[ warn]" not in log
 
 
 async def test_fluent_bit_resolves_its_output_like_cluster_dns(kube_cluster: KubeCluster, api: k8s.ApiClient) -> None:
@@ -399,3 +415,6 @@ async def test_fluent_bit_stays_unready_when_the_stub_listens_elsewhere(
 ) -> None:
     await logging_stack(api, host="elasticsearch", stub_listens=False)
     assert await fluent_bit_ready(api) == ("Running", False)
+    [pod] = await pods(api, "app=fluent-bit")
+    log = await k8s.CoreV1Api(api).read_namespaced_pod_log(pod.metadata.name, NS)
+    assert "[net] TCP connection failed: elasticsearch:9200 (Connection refused)" in log
