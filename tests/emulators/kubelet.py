@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -69,6 +69,12 @@ class Kubelet:
 
     def now(self) -> str:
         return self.clock.stamp()
+
+    def forget(self, live: Iterable[str]) -> None:
+        """Drop what the kubelets remember of pods that are gone (by uid)."""
+        keep = set(live)
+        self.runtimes = {key: value for key, value in self.runtimes.items() if key[0] in keep}
+        self.listening = {uid: ports for uid, ports in self.listening.items() if uid in keep}
 
     def sync(self, pod: Obj, node: Obj, pod_ip: str) -> PodResult:
         spec = pod["spec"]

@@ -579,6 +579,7 @@ class Simulator:
             if pod.get("status") != result.status:
                 pod["status"] = result.status
                 self.save("pods", pod)
+        self.kubelet.forget(str(p["metadata"].get("uid")) for p in pods)
 
     def dial(self, host: str, port: int, namespace: str) -> str | None:
         """Why a TCP connection from a pod in ``namespace`` to ``host:port`` fails, or None when a server answers.
