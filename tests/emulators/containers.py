@@ -159,7 +159,7 @@ class ContainerRuntime:
                 self._exit(at, stamp)
                 if self.terminated is not None:
                     return
-            self._sync(at, start())
+            self._sync(at, start)
         self._report(now)
 
     def _report(self, until: datetime.datetime) -> None:
@@ -196,7 +196,7 @@ class ContainerRuntime:
             self.terminated = terminated
             self.next_sync = NEVER
 
-    def _sync(self, at: datetime.datetime, start: Start) -> None:
+    def _sync(self, at: datetime.datetime, starting: Callable[[], Start]) -> None:
         self.next_sync = at + datetime.timedelta(seconds=BACKOFF_PERIOD)
         if self.last_finished is not None:
             if self.restart_backoff.in_backoff_since(self.last_finished, at):
@@ -213,6 +213,7 @@ class ContainerRuntime:
                 )
                 return
             self.restart_backoff.next(at)
+        start = starting()  # only now: a container in back-off is not looked at further
         if start.invalid_image is not None:
             self.emit(at, "Warning", "InspectFailed", start.invalid_image)
             self._fail(at, "InvalidImageName", start.invalid_image)
