@@ -15,6 +15,10 @@ Callers say how an event repeats:
   (FailedScheduling, ExternalProvisioning): each call adds the retries due since ``lastTimestamp``. A
   settle round in which the caller did not report the event ends the series, so the next report
   counts as a new retry rather than back-filling the interval in which the condition did not hold.
+* ``record(..., rate_limited=True)``: a controller whose sync fails and is requeued through its
+  workqueue's ``DefaultControllerRateLimiter`` (client-go util/workqueue/default_rate_limiters.go:
+  5 ms doubling per failure up to 1000 s), e.g. a ReplicaSet that cannot create its pods: the count
+  follows the retries due since the series began.
 """
 
 from __future__ import annotations
@@ -30,6 +34,8 @@ if TYPE_CHECKING:
     from .apiserver import KubeEmulator
 
 Obj = dict[str, Any]
+RETRY_BASE_SECONDS = 0.005
+RETRY_MAX_SECONDS = 1000.0
 
 
 class EventRecorder:
@@ -39,6 +45,7 @@ class EventRecorder:
         self.ns_res = api.table.find("namespaces")
         self.run = 0  # the simulator's settle run; bumped by ``Simulator.run``
         self._seen: dict[str, int] = {}  # event name -> the last run it was reported in
+        self._series: dict[str, tuple[datetime.datetime, int]] = {}  # rate-limited: (start, count at start)
 
     def record(
         self,
@@ -55,6 +62,7 @@ class EventRecorder:
         count: int = 1,
         first: datetime.datetime | None = None,
         every: float | None = None,
+        rate_limited: bool = False,
     ) -> None:
         meta = obj["metadata"]
         namespace = meta.get("namespace") or "default"
@@ -66,6 +74,9 @@ class EventRecorder:
         previous_run = self._seen.get(name)
         self._seen[name] = self.run
         existing = self.api.store.get(self.res, namespace, name)
+        interrupted = previous_run is None or previous_run < self.run - 1
+        if rate_limited and (existing is None or interrupted):
+            self._series[name] = (moment, int((existing or {}).get("count") or 0))
         if existing is None:
             span = (rfc3339(first or moment), rfc3339(moment))
             self._create(obj, name, namespace, type_, reason, message, component, host, field_path, count, span)
@@ -73,8 +84,12 @@ class EventRecorder:
         last = parse_time(existing.get("lastTimestamp")) or moment
         if occurrence:
             added, stamp = count, moment
+        elif rate_limited:
+            start, before = self._series[name]
+            due, offset = _retries_due((moment - start).total_seconds())
+            added, stamp = before + due - int(existing.get("count") or 1), start + datetime.timedelta(seconds=offset)
         elif every is not None:
-            if previous_run is not None and previous_run < self.run - 1:
+            if interrupted:
                 added, stamp = 1, moment  # the condition stopped and came back
             else:
                 added = math.floor((moment - last).total_seconds() / every)
@@ -132,3 +147,13 @@ class EventRecorder:
             "reportingInstance": host or "",
         }
         self.api.store.create(self.res, event)
+
+
+def _retries_due(elapsed: float) -> tuple[int, float]:
+    """(attempts made ``elapsed`` seconds into a rate-limited series, the offset of the last one)."""
+    attempts, offset, delay = 1, 0.0, RETRY_BASE_SECONDS
+    while offset + delay <= elapsed:
+        offset += delay
+        attempts += 1
+        delay = min(delay * 2, RETRY_MAX_SECONDS)
+    return attempts, offset

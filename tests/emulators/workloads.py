@@ -151,7 +151,9 @@ class ReplicaSetController:
                 except kmock.KubernetesError as exc:
                     failure = f"Error creating: {exc.message}"
                     failure = failure.replace(f'pods "{name}"', f'pods "{meta["name"]}-"')
-                    sim.events.record(rs, "Warning", "FailedCreate", failure, component="replicaset-controller")
+                    sim.events.record(
+                        rs, "Warning", "FailedCreate", failure, component="replicaset-controller", rate_limited=True
+                    )
                     break
                 pods.append(created)
                 sim.events.record(
@@ -641,6 +643,7 @@ class StatefulSetController:
                             f"create Claim {claim_name} for Pod {pod_name} in StatefulSet {name} "
                             f"failed error: {exc.message}",
                             component="statefulset-controller",
+                            rate_limited=True,
                         )
                         break
                 volumes[:] = [v for v in volumes if v.get("name") != claim_template["metadata"]["name"]]
@@ -656,6 +659,7 @@ class StatefulSetController:
                     "FailedCreate",
                     f"create Pod {pod_name} in StatefulSet {name} failed error: {exc.message}",
                     component="statefulset-controller",
+                    rate_limited=True,
                 )
                 break
             pods[pod_name] = created
@@ -804,8 +808,9 @@ class DaemonSetController:
             try:
                 by_node[node_name] = sim.create("pods", pod)
             except kmock.KubernetesError as exc:
+                failure = f"Error creating: {exc.message}"
                 sim.events.record(
-                    ds, "Warning", "FailedCreate", f"Error creating: {exc.message}", component="daemonset-controller"
+                    ds, "Warning", "FailedCreate", failure, component="daemonset-controller", rate_limited=True
                 )
                 break
             sim.events.record(

@@ -185,6 +185,23 @@ async def test_failing_readiness_repeats_every_period(kube_cluster: KubeCluster,
     }
 
 
+async def test_failed_create_repeats_as_the_workqueue_backs_off(kube_cluster: KubeCluster, api: k8s.ApiClient) -> None:
+    kube_cluster.freeze_time()
+    await deploy(api, workload("Deployment", "web", [nginx()], pod={"serviceAccountName": "robot"}))
+    [rs] = kube_cluster.objects("replicasets", NS)
+
+    def failed_create() -> int:
+        [event] = kube_cluster.events(NS, name=rs["metadata"]["name"], reason="FailedCreate")
+        return int(event["count"])
+
+    assert failed_create() == 1
+    # retried after 5 ms, doubling to 1000 s: the 15th attempt at 81.9 s, then at 163.8, 327.7, 655.4, 1310.7 s
+    kube_cluster.advance(100)
+    assert failed_create() == 15
+    kube_cluster.advance(1400)
+    assert failed_create() == 19
+
+
 # --- storage --------------------------------------------------------------------------------------
 
 
