@@ -180,7 +180,8 @@ class HorizontalPodAutoscalerController:
                     else {}
                 ),
             }
-        status["conditions"] = conditions
+        # HorizontalPodAutoscalerCondition has no lastUpdateTime (unlike a Deployment's conditions)
+        status["conditions"] = [{k: v for k, v in c.items() if k != "lastUpdateTime"} for c in conditions]
         omit_zero(status, "currentReplicas")
         if hpa.get("status") != status:
             hpa["status"] = status

@@ -300,6 +300,7 @@ async def test_hpa_without_a_metrics_server(kube_cluster: KubeCluster, api: k8s.
     assert (raw["currentReplicas"], raw["desiredReplicas"], raw["currentMetrics"]) == (3, 0, None)
     conditions = {c["type"]: c for c in raw["conditions"]}
     assert set(conditions) == {"AbleToScale", "ScalingActive"}
+    assert all(set(c) == {"type", "status", "reason", "message", "lastTransitionTime"} for c in raw["conditions"])
     assert (conditions["AbleToScale"]["status"], conditions["AbleToScale"]["reason"]) == ("True", "SucceededGetScale")
     failure = (
         "failed to get cpu utilization: unable to get metrics for resource cpu: unable to fetch metrics from "
