@@ -24,10 +24,11 @@ PV_RESYNC_SECONDS = 15.0
 class Provisioner:
     """A dynamic provisioner running in the cluster (kind ships ``rancher.io/local-path``).
 
-    Its refusals are rancher/local-path-provisioner's (provisioner.go ``provisionFor``, v0.0.31): a
+    Its refusals are rancher/local-path-provisioner's (provisioner.go ``provisionFor``, master of 2025): a
     claim selector, then an access mode other than ReadWriteOnce/ReadWriteOncePod. A block-mode claim is
     refused before that by sig-storage-lib-external-provisioner (v11 controller.go
-    ``provisionClaimOperation``) because local-path is no ``BlockProvisioner``. It sets no size limit.
+    ``provisionClaimOperation``) because local-path is no ``BlockProvisioner``. Its size limits are opt-in
+    (config or StorageClass parameters); kind's default config sets none.
     """
 
     name: str
