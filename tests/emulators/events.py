@@ -34,6 +34,9 @@ if TYPE_CHECKING:
     from .apiserver import KubeEmulator
 
 Obj = dict[str, Any]
+# cmd/kube-apiserver/app/options/options.go (v1.33): --event-ttl defaults to 1h; every write of an event
+# renews its lease, so an event goes an hour after it last happened
+EVENT_TTL_SECONDS = 3600.0
 RETRY_BASE_SECONDS = 0.005
 RETRY_MAX_SECONDS = 1000.0
 
@@ -101,6 +104,14 @@ class EventRecorder:
         existing["count"] = int(existing.get("count") or 1) + added
         existing["lastTimestamp"] = rfc3339(max(stamp, last))
         self.api.store.update(self.res, existing)
+
+    def expire(self) -> None:
+        """The API server drops an event its TTL after its last write."""
+        now = self.api.clock.now()
+        for event in self.api.store.raw(self.res):
+            last = parse_time(event.get("lastTimestamp") or event["metadata"].get("creationTimestamp"))
+            if last is not None and (now - last).total_seconds() > EVENT_TTL_SECONDS:
+                self.api.store.delete(self.res, event["metadata"].get("namespace"), event["metadata"]["name"])
 
     def _create(
         self,

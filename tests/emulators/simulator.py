@@ -214,6 +214,7 @@ class Simulator:
             self._schedule,
             self._kubelets,
             EndpointsController(self).sync,
+            self.events.expire,
         ]
         api.simulator = self
         self._seed(

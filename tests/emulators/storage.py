@@ -68,6 +68,8 @@ def _size(claim: Obj) -> Decimal:
 class VolumeController:
     def __init__(self, sim: Simulator) -> None:
         self.sim = sim
+        # claims the provisioner refused for good (ProvisioningFinished): it does not try them again
+        self._refused: dict[str, str] = {}
 
     def sync(self) -> None:
         for claim in self.sim.objects("persistentvolumeclaims"):
@@ -163,6 +165,11 @@ class VolumeController:
         provisioner = sim.provisioners.get(name)
         if provisioner is None:
             return False
+        refusal = provisioner.refuses_block(claim)
+        if refusal is None and (reason := provisioner.check(claim)) is not None:
+            refusal = f'failed to provision volume with StorageClass "{storage_class["metadata"]["name"]}": {reason}'
+        if refusal is not None and self._refused.get(meta["uid"]) == refusal:
+            return False
         sim.events.record(
             claim,
             "Normal",
@@ -170,19 +177,9 @@ class VolumeController:
             f'External provisioner is provisioning volume for claim "{meta["namespace"]}/{meta["name"]}"',
             component=provisioner.component,
         )
-        block = provisioner.refuses_block(claim)
-        if block is not None:
-            sim.events.record(claim, "Warning", "ProvisioningFailed", block, component=provisioner.component)
-            return False
-        refusal = provisioner.check(claim)
         if refusal is not None:
-            sim.events.record(
-                claim,
-                "Warning",
-                "ProvisioningFailed",
-                f'failed to provision volume with StorageClass "{storage_class["metadata"]["name"]}": {refusal}',
-                component=provisioner.component,
-            )
+            sim.events.record(claim, "Warning", "ProvisioningFailed", refusal, component=provisioner.component)
+            self._refused[meta["uid"]] = refusal
             return False
         node = node or sim.any_schedulable_node()
         volume_name = f"pvc-{meta['uid']}"

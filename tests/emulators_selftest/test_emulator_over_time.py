@@ -173,6 +173,26 @@ async def test_failed_scheduling_repeats_while_the_pod_stays_pending(
     assert event["count"] == 3 and event["lastTimestamp"] > event["firstTimestamp"]
 
 
+async def test_events_go_an_hour_after_they_last_happened(kube_cluster: KubeCluster, api: k8s.ApiClient) -> None:
+    kube_cluster.freeze_time()
+    await deploy(api, workload("Deployment", "web", [nginx()]))
+    await deploy(api, workload("Deployment", "big", [nginx(resources={"requests": {"cpu": "5"}})]))
+    await k8s.CoreV1Api(api).create_namespaced_persistent_volume_claim(
+        NS, claim("shared", accessModes=["ReadWriteMany"])
+    )
+    await consume(api, "shared")
+    [web] = await pods(api, "app=web")
+    [big] = await pods(api, "app=big")
+    assert kube_cluster.events(NS, name=web.metadata.name, reason="Started")
+    kube_cluster.advance(3700)
+    assert kube_cluster.events(NS, name=web.metadata.name) == []  # a pod that runs fine says nothing after an hour
+    [pending] = kube_cluster.events(NS, name=big.metadata.name)
+    assert pending["reason"] == "FailedScheduling" and pending["count"] == 13
+    # local-path gave up on the claim: its refusal is gone, the PV controller's waiting note is not
+    assert counts(kube_cluster, "shared", "ProvisioningFailed") == {}
+    assert counts(kube_cluster, "shared", "ExternalProvisioning")
+
+
 async def test_failing_readiness_repeats_every_period(kube_cluster: KubeCluster, api: k8s.ApiClient) -> None:
     kube_cluster.freeze_time()
     probe = {"httpGet": {"path": "/ready", "port": 80}, "periodSeconds": 5}
