@@ -106,7 +106,7 @@ class Kubelet:
         for container in containers:
             image = self.images.get(str(container.get("image", "")))
             if image is not None and command_outcome(image, container.get("command"), container.get("args")).serves:
-                starting.update(listeners(image, files(container), reach))
+                starting.update(listeners(image, files(container), reach, _words(container)))
         init_statuses: list[Obj] = []
         statuses: list[Obj] = []
         initialized = True
@@ -138,7 +138,7 @@ class Kubelet:
             if current is None or not current.running or image is None:
                 continue
             if command_outcome(image, container.get("command"), container.get("args")).serves:
-                served.update(listeners(image, dict(current.plan.files), reach))
+                served.update(listeners(image, dict(current.plan.files), reach, _words(container)))
         self.listening[str(pod["metadata"].get("uid"))] = set(served)
         for container, current in zip(containers, runtimes, strict=True):
             if current is None:
@@ -371,7 +371,8 @@ class Kubelet:
         if image is not None and runtime.instances:
             outcome = command_outcome(image, container.get("command"), container.get("args"))
             started = runtime.started_at or self.clock.now()
-            output = program_logs(image, dict(runtime.plan.files), dial, started) if outcome.serves else []
+            files = dict(runtime.plan.files)
+            output = program_logs(image, files, dial, started, _words(container)) if outcome.serves else []
             logs[name] = runtime.plan.output if runtime.plan.output is not None else "\n".join(output)
         status: Obj = {
             "name": name,
@@ -409,6 +410,10 @@ class Kubelet:
                 events.append(Event("Warning", "Unhealthy", message, field_path, every=period))
         status["ready"] = ready
         return ContainerResult(status=status, ready=ready, started=True)
+
+
+def _words(container: Obj) -> list[str]:
+    return [str(w) for w in (*(container.get("command") or []), *(container.get("args") or []))]
 
 
 def _mounts(container: Obj) -> Obj:

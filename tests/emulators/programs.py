@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime
 import posixpath
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from .images import Image
@@ -20,23 +20,26 @@ Listeners = dict[int, Routes | None]
 Dial = Callable[[str, int], str | None]  # (host, port) dialled from the container -> why it fails, or None
 
 
-def listeners(image: Image, files: Mapping[str, str], dial: Dial) -> Listeners:
+def listeners(image: Image, files: Mapping[str, str], dial: Dial, words: Sequence[str] = ()) -> Listeners:
+    """``words``: the container's command and args (a server may be pointed at another config file)."""
     if image.program == "nginx":
         configured = _nginx_ports(files)
         if configured:
             return {port: {"*": 200} for port in configured}
     if image.program == "fluent-bit":
-        return fluent_bit_listeners(files.get(FLUENT_BIT_CONFIG, ""), dial)
+        return fluent_bit_listeners(files.get(fluent_bit_config_path(words), ""), dial)
     served: Listeners = {port: dict.fromkeys(image.http_paths, 200) for port in image.http_ports}
     for port in image.tcp_ports:
         served.setdefault(port, None)
     return served
 
 
-def program_logs(image: Image, files: Mapping[str, str], dial: Dial, started: datetime.datetime) -> list[str]:
+def program_logs(
+    image: Image, files: Mapping[str, str], dial: Dial, started: datetime.datetime, words: Sequence[str] = ()
+) -> list[str]:
     """The log of a server that runs: its image's lines, or what its config made it say."""
     if image.program == "fluent-bit":
-        return fluent_bit_logs(files.get(FLUENT_BIT_CONFIG, ""), dial, started)
+        return fluent_bit_logs(files.get(fluent_bit_config_path(words), ""), dial, started)
     return list(image.logs)
 
 
@@ -60,7 +63,17 @@ def _nginx_ports(files: Mapping[str, str]) -> set[int]:
 # than HC_Retry_Failure_Count happened; the HTTP server (HTTP_Server, default Off, HTTP_Port 2020) is
 # configured in [SERVICE] and read once at start.
 
-FLUENT_BIT_CONFIG = "/fluent-bit/etc/fluent-bit.conf"
+FLUENT_BIT_CONFIG = "/fluent-bit/etc/fluent-bit.conf"  # the image's CMD: fluent-bit -c <this>
+
+
+def fluent_bit_config_path(words: Sequence[str]) -> str:
+    """The file ``-c``/``--config`` names, else the image's default."""
+    for index, word in enumerate(words):
+        if word in ("-c", "--config") and index + 1 < len(words):
+            return words[index + 1]
+        if word.startswith("--config="):
+            return word.split("=", 1)[1]
+    return FLUENT_BIT_CONFIG
 
 
 def parse_fluent_bit(text: str) -> list[tuple[str, dict[str, str]]]:

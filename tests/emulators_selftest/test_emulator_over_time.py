@@ -382,7 +382,14 @@ def fluent_bit_config(host: str) -> str:
 """
 
 
-async def logging_stack(api: k8s.ApiClient, host: str, *, stub_listens: bool = True) -> None:
+async def logging_stack(
+    api: k8s.ApiClient,
+    host: str,
+    *,
+    stub_listens: bool = True,
+    args: list[str] | None = None,
+    mount: str = "/fluent-bit/etc/",
+) -> None:
     core = k8s.CoreV1Api(api)
     stub = ES_STUB if stub_listens else ES_STUB.replace("9200", "80")
     await core.create_namespaced_config_map(
@@ -404,7 +411,8 @@ async def logging_stack(api: k8s.ApiClient, host: str, *, stub_listens: bool = T
         "image": "fluent/fluent-bit:3.2",
         "ports": [{"name": "http", "containerPort": 2020}],
         "readinessProbe": {"httpGet": {"path": "/api/v1/health", "port": 2020}, "periodSeconds": 5},
-        "volumeMounts": [{"name": "config", "mountPath": "/fluent-bit/etc/"}],
+        "volumeMounts": [{"name": "config", "mountPath": mount}],
+        **({"args": args} if args else {}),
     }
     volume = {"name": "config", "configMap": {"name": "fluent-bit-config"}}
     await deploy(api, workload("Deployment", "fluent-bit", [fluent_bit], pod={"volumes": [volume]}))
@@ -445,6 +453,11 @@ async def test_fluent_bit_is_ready_only_once_restarted_with_a_reachable_output(
 
 async def test_fluent_bit_resolves_its_output_like_cluster_dns(kube_cluster: KubeCluster, api: k8s.ApiClient) -> None:
     await logging_stack(api, host=f"elasticsearch.{NS}.svc.cluster.local")
+    assert await fluent_bit_ready(api) == ("Running", True)
+
+
+async def test_fluent_bit_reads_the_config_its_args_name(kube_cluster: KubeCluster, api: k8s.ApiClient) -> None:
+    await logging_stack(api, host="elasticsearch", args=["-c", "/config/fluent-bit.conf"], mount="/config")
     assert await fluent_bit_ready(api) == ("Running", True)
 
 
