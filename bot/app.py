@@ -112,7 +112,6 @@ async def build(settings: Settings, *, clock: Callable[[], datetime] = utcnow) -
         catalog=catalog,
         store=store,
         cluster=cluster,
-        cluster_shared=settings.kube.shared,
         clock=clock,
         metrics=metrics,
     )
@@ -131,13 +130,14 @@ async def build(settings: Settings, *, clock: Callable[[], datetime] = utcnow) -
         flow=flow,
         teams=teams,
         scoreboard=Scoreboard(store=store, catalog=catalog),
-        submissions=SubmissionService(store=store, clock=clock, metrics=metrics),
+        submissions=SubmissionService(
+            store=store, catalog=catalog, clock=clock, timezone=settings.catalog.timezone, metrics=metrics
+        ),
         catalog=catalog,
         notifier=outbox,
         incidents=incidents,
         lang=lang,
         instructor_role=settings.discord.instructor_role,
-        timezone=settings.catalog.timezone,
     )
     bot = KubecampBot(
         services=services,

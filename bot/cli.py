@@ -1,28 +1,36 @@
 """The `kubecamp` command: run the bot, check the catalogue, rehearse a class from the shell.
 
 Exit codes (also in the README):
-  0  success; for `challenge verify`, every scenario passes
-  1  `challenge verify` ran and some scenario fails or could not be checked
-  2  bad input: unknown team or challenge, invalid scenario files, a bad setting
+  0  success; for `challenge verify`, every scenario passes; for `preflight`, every scenario behaved
+  1  `challenge verify` ran and some scenario fails or could not be checked; `preflight` ran and some
+     scenario did not break, did not heal, could not run, or a scratch namespace could not be deleted
+  2  bad input: unknown team, challenge or scenario, invalid scenario files, a bad setting
   3  the run is not in a state for this (a second start, no active run)
   4  the cluster: unreachable, forbidden, a manifest rejected, a CRD missing, an unmanaged namespace
   5  the store: the database cannot be opened or written
+  143  `preflight` was stopped by SIGTERM (its scratch namespaces deleted on the way out)
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import csv
+import io
 import json
+import signal
 import sys
 from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AsyncExitStack
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TextIO
 
 from bot import logs
-from bot.challenges.catalog import Catalog, load_catalog
+from bot.challenges import scoring
+from bot.challenges.catalog import Catalog, Challenge, load_catalog
+from bot.challenges.preflight import PreflightReport, PreflightService
+from bot.challenges.preflight_table import preflight_json, preflight_table
 from bot.challenges.render import MARK
 from bot.challenges.runs import ChallengeUnavailable, RunService, StartReport, StatusReport, VerifyReport
 from bot.cluster import Cluster
@@ -36,19 +44,23 @@ from bot.errors import (
     ScenarioInvalid,
     StoreUnavailable,
     UnknownChallenge,
+    UnknownScenario,
     UnknownTeam,
 )
-from bot.i18n import Lang, render
+from bot.i18n import Lang, Message, render
 from bot.markup import clock
 from bot.store import Store, StoreConflict, upgrade
+from bot.submissions import SubmissionService
 from bot.teams import TeamService
 
 EXIT_OK, EXIT_FAILING, EXIT_INPUT, EXIT_STATE, EXIT_CLUSTER, EXIT_STORE = 0, 1, 2, 3, 4, 5
+EXIT_TERMINATED = 128 + signal.SIGTERM
 
 _EXIT_FOR: tuple[tuple[type[BaseException], int], ...] = (
     (ConfigInvalid, EXIT_INPUT),
     (ScenarioInvalid, EXIT_INPUT),
     (UnknownChallenge, EXIT_INPUT),
+    (UnknownScenario, EXIT_INPUT),
     (UnknownTeam, EXIT_INPUT),
     (StoreConflict, EXIT_STATE),
     (RunConflict, EXIT_STATE),
@@ -97,9 +109,42 @@ def _parser() -> argparse.ArgumentParser:
         sub.add_argument("--team", required=True)
         sub.add_argument("--challenge", type=int, required=action == "start")
 
+    submissions = add(commands, "submissions", help="the teams' submissions").add_subparsers(
+        dest="action", required=True
+    )
+    export = add(submissions, "export", help="the submissions as CSV, newest first")
+    export.add_argument("--challenge", type=int, help="one challenge: a column per field of its form")
+    export.add_argument("--output", type=Path, help="write the CSV (with a BOM for Excel) here, not to stdout")
+    preflight = add(
+        commands, "preflight", help="prove on this cluster that every scenario breaks and heals (scratch namespaces)"
+    )
+    preflight.add_argument(
+        "--challenge", type=int, action="append", default=[], help="only this challenge (repeatable; default: all)"
+    )
+    preflight.add_argument("--scenario", help="only the scenario with this id")
+    preflight.add_argument(
+        "--timeout", type=_seconds, default=180.0, help="seconds each state may take to settle (default 180)"
+    )
+    preflight.add_argument(
+        "--settle",
+        type=_seconds,
+        default=15.0,
+        help="seconds the checks must stay unchanged before a state is judged (default 15)",
+    )
+
     db = add(commands, "db", help="the database").add_subparsers(dest="action", required=True)
     add(db, "upgrade", help="apply the migrations")
     return parser
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 <= value <= 86400:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds between 0 and 86400")
+    return value
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -136,6 +181,8 @@ async def _dispatch(args: argparse.Namespace, settings: Settings, out: _Output) 
         return EXIT_OK
     if args.command == "run":
         return await _run(settings)
+    if args.command == "preflight":
+        return await _preflight(args, settings, out)
     async with AsyncExitStack() as stack:
         await upgrade(settings.store.url)
         store = await Store.open(settings.store.url)
@@ -143,15 +190,58 @@ async def _dispatch(args: argparse.Namespace, settings: Settings, out: _Output) 
         if args.command == "team":
             return await _team(args, settings, store, out)
         catalog = load_catalog(settings.catalog.scenarios_dir)
-        cluster = await Cluster.connect(
-            kubeconfig=settings.kube.config,
-            context=settings.kube.context,
-            request_timeout=settings.kube.timeout_seconds,
-        )
+        if args.command == "submissions":
+            return await _export_submissions(args, settings, store, catalog, out)
+        cluster = await _connect(settings)
         stack.push_async_callback(cluster.close)
-        service = RunService(catalog=catalog, store=store, cluster=cluster, cluster_shared=settings.kube.shared)
-        return await _challenge(args, service, out)
+        service = RunService(catalog=catalog, store=store, cluster=cluster)
+        return await _challenge(args, service, catalog, out)
     raise AssertionError(args.command)  # pragma: no cover - argparse allows only the commands above
+
+
+async def _connect(settings: Settings) -> Cluster:
+    return await Cluster.connect(
+        kubeconfig=settings.kube.config,
+        context=settings.kube.context,
+        request_timeout=settings.kube.timeout_seconds,
+    )
+
+
+async def _preflight(args: argparse.Namespace, settings: Settings, out: _Output) -> int:
+    """No store: the preflight touches only the cluster, in scratch namespaces it deletes again."""
+    catalog = load_catalog(settings.catalog.scenarios_dir)
+    cluster = await _connect(settings)
+    service = PreflightService(
+        catalog=catalog,
+        cluster=cluster,
+        namespace_prefix=settings.kube.namespace_prefix,
+        timeout=args.timeout,
+        settle=args.settle,
+    )
+    # `helm test` and `kubectl delete pod` stop the process with SIGTERM: cancel, so the scratch namespace
+    # of the scenario under way is deleted on the way out (Ctrl-C does the same through asyncio.run).
+    loop = asyncio.get_running_loop()
+    main_task = asyncio.current_task()
+    assert main_task is not None
+    terminated: list[signal.Signals] = []
+
+    def terminate() -> None:
+        terminated.append(signal.SIGTERM)
+        main_task.cancel()
+
+    loop.add_signal_handler(signal.SIGTERM, terminate)
+    try:
+        report = await service.run(args.challenge, args.scenario)
+    except asyncio.CancelledError:
+        if not terminated:
+            raise
+        print(f"kubecamp: {render(Message('preflight.interrupted'), out.lang)}", file=sys.stderr)
+        return EXIT_TERMINATED
+    finally:
+        loop.remove_signal_handler(signal.SIGTERM)
+        await cluster.close()
+    out.preflight(report)
+    return EXIT_OK if report.all_behaved else EXIT_FAILING
 
 
 async def _run(settings: Settings) -> int:
@@ -186,10 +276,30 @@ async def _team(args: argparse.Namespace, settings: Settings, store: Store, out:
     return EXIT_OK
 
 
-async def _challenge(args: argparse.Namespace, service: RunService, out: _Output) -> int:
+async def _export_submissions(
+    args: argparse.Namespace, settings: Settings, store: Store, catalog: Catalog, out: _Output
+) -> int:
+    service = SubmissionService(
+        store=store, catalog=catalog, clock=lambda: datetime.now(UTC), timezone=settings.catalog.timezone
+    )
+    data = await service.csv(args.challenge)
+    if args.output is None:
+        text = data.decode("utf-8-sig")
+        if out.json_mode:
+            out.line("", list(csv.DictReader(io.StringIO(text))))
+        else:
+            out.stream.write(text)
+        return EXIT_OK
+    args.output.write_bytes(data)
+    count = await store.count_submissions(args.challenge)
+    out.line(f"{count} submissions written to {args.output}", {"submissions": count, "file": str(args.output)})
+    return EXIT_OK
+
+
+async def _challenge(args: argparse.Namespace, service: RunService, catalog: Catalog, out: _Output) -> int:
     actions: dict[str, Callable[[], Awaitable[int]]] = {
         "start": lambda: _start(service, args.team, args.challenge, out),
-        "verify": lambda: _verify(service, args.team, args.challenge, out),
+        "verify": lambda: _verify(service, catalog, args.team, args.challenge, out),
         "status": lambda: _status(service, args.team, args.challenge, out),
         "stop": lambda: _stop(service, args.team, args.challenge, out),
     }
@@ -201,9 +311,9 @@ async def _start(service: RunService, team: str, challenge: int, out: _Output) -
     return EXIT_OK
 
 
-async def _verify(service: RunService, team: str, challenge: int | None, out: _Output) -> int:
+async def _verify(service: RunService, catalog: Catalog, team: str, challenge: int | None, out: _Output) -> int:
     report = await service.verify(team, challenge)
-    out.verify(report)
+    out.verify(report, catalog.get(report.run.challenge_id))
     return EXIT_OK if report.all_passed else EXIT_FAILING
 
 
@@ -279,7 +389,7 @@ class _Output:
             },
         )
 
-    def verify(self, report: VerifyReport) -> None:
+    def verify(self, report: VerifyReport, challenge: Challenge) -> None:
         lines = []
         for result in report.results:
             lines.append(f"{MARK[result.status]} {result.scenario_id}")
@@ -288,7 +398,7 @@ class _Output:
             run = report.ended
             lines.append(
                 f"run {run.status}: {clock(timedelta(seconds=run.elapsed_seconds or 0))}, "
-                f"tier {run.tier_percent}%, {run.points} points"
+                f"tier {run.tier_percent}%, {run.points}/{scoring.plan_of(challenge, run).total_points} points"
             )
         self._emit(
             "\n".join(lines),
@@ -318,6 +428,9 @@ class _Output:
                 },
             },
         )
+
+    def preflight(self, report: PreflightReport) -> None:
+        self._emit(preflight_table(report, self.lang), preflight_json(report, self.lang))
 
     def status(self, report: StatusReport) -> None:
         lines = [

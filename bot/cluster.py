@@ -159,6 +159,30 @@ class Cluster:
         _require_managed(existing, namespace)
         self._managed.add(namespace)
 
+    async def delete_namespace(self, namespace: str) -> bool:
+        """Delete a namespace the bot made, with everything in it (a preflight's scratch namespace).
+
+        Read afresh first: a namespace without the bot's label is refused (NamespaceNotManaged), never
+        deleted. False if it was already gone. The API server finishes the deletion in the background.
+        """
+        kind = BY_NAME["Namespace"]
+        self._managed.discard(namespace)
+        try:
+            existing = await self._request("GET", kind.object_path(None, namespace))
+        except _NotFound:
+            return False
+        _require_managed(existing, namespace)
+        try:
+            await self._request(
+                "DELETE",
+                kind.object_path(None, namespace),
+                body={"kind": "DeleteOptions", "apiVersion": "v1", "propagationPolicy": "Background"},
+            )
+        except _NotFound:
+            return False
+        log.info("deleted namespace %s", namespace)
+        return True
+
     async def _guard(self, namespace: str) -> None:
         if namespace not in self._managed:
             await self.assert_managed(namespace)

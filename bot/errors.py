@@ -33,6 +33,13 @@ class UnknownChallenge(KubecampError):
         super().__init__(f"no challenge {challenge_id!r}; the catalogue has {', '.join(map(str, known)) or 'none'}")
 
 
+class UnknownScenario(KubecampError):
+    def __init__(self, scenario_id: str, known: list[str]) -> None:
+        self.scenario_id = scenario_id
+        self.known = known
+        super().__init__(f"no scenario {scenario_id!r}; the challenges chosen have {', '.join(known) or 'none'}")
+
+
 class UnknownTeam(KubecampError):
     def __init__(self, team: str) -> None:
         self.team = team

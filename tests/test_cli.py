@@ -5,12 +5,16 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import signal
 import sys
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
+from bot.store import Store, sqlite_url
+from tests.challenges.test_preflight import write_misbehaving_catalogue
 from tests.emulators.kube import KubeCluster
 
 REPO = Path(__file__).parents[1]
@@ -32,6 +36,8 @@ def env(tmp_path: Path) -> dict[str, str]:
     clean = {k: v for k, v in os.environ.items() if not k.startswith("KUBECAMP_")}
     return {
         **clean,
+        # The `kubecamp` script imports `bot` from this checkout, the one under test.
+        "PYTHONPATH": os.pathsep.join([str(REPO), *filter(None, [clean.get("PYTHONPATH")])]),
         "KUBECAMP_DATA_DIR": str(tmp_path / "data"),
         "KUBECAMP_SCENARIOS_DIR": str(REPO / "scenarios"),
         "KUBECAMP_LANGUAGE": "en",
@@ -80,6 +86,41 @@ async def test_db_upgrade_creates_the_database(env: dict[str, str], tmp_path: Pa
     result = await kubecamp(env, "db", "upgrade")
     assert (result.code, result.out.strip()) == (0, "database is at the newest revision")
     assert (tmp_path / "data" / "kubecamp.db").is_file()
+
+
+async def test_export_the_submissions(env: dict[str, str], tmp_path: Path) -> None:
+    assert (await kubecamp(env, "team", "add", "blue")).code == 0
+    async with await Store.open(sqlite_url(tmp_path / "data" / "kubecamp.db")) as store:
+        blue = await store.get_team("blue")
+        assert blue is not None
+        answers = {"completion_time": "14:35", "root_cause": "이미지 태그 오타", "fix": "f", "prevention": "p"}
+        await store.add_submission(blue.id, 2, answers=answers, submitted_at=datetime(2026, 12, 1, 5, 35, tzinfo=UTC))
+
+    printed = await kubecamp(env, "submissions", "export", "--challenge", "2")
+    assert printed.code == 0, printed.err
+    header, row = printed.out.splitlines()
+    assert header.endswith(",current,completion_time,root_cause,fix,prevention,bonus,github_url")
+    assert row == "1,2,blue,2026-12-01T05:35:00+00:00,,,yes,14:35,이미지 태그 오타,f,p,,"
+
+    as_json = await kubecamp(env, "submissions", "export", "--json")
+    assert as_json.json() == [  # across challenges: the answers as one JSON column
+        {
+            "submission": "1",
+            "challenge": "2",
+            "team": "blue",
+            "submitted_at": "2026-12-01T05:35:00+00:00",
+            "submitted_by": "",
+            "run": "",
+            "current": "yes",
+            "answers": json.dumps(answers, ensure_ascii=False, sort_keys=True),
+        }
+    ]
+    written = await kubecamp(env, "--json", "submissions", "export", "--output", str(tmp_path / "all.csv"))
+    assert written.json() == {"submissions": 1, "file": str(tmp_path / "all.csv")}
+    assert (tmp_path / "all.csv").read_bytes().startswith("\ufeff".encode())
+
+    unknown = await kubecamp(env, "submissions", "export", "--challenge", "9")
+    assert unknown.code == 2 and "no challenge 9" in unknown.err
 
 
 async def test_run_without_a_token_says_which_variable(env: dict[str, str]) -> None:
@@ -153,3 +194,109 @@ async def test_an_unreachable_cluster_exits_4(env: dict[str, str], tmp_path: Pat
     result = await kubecamp(env, "challenge", "start", "--team", "blue", "--challenge", "2")
     assert result.code == 4
     assert "127.0.0.1:9" in result.err
+    preflight = await kubecamp(env, "preflight", "--challenge", "2")
+    assert preflight.code == 4
+    assert "127.0.0.1:9" in preflight.err
+
+
+async def test_preflight_proves_a_challenge_and_leaves_no_namespace(
+    env: dict[str, str], kube_cluster: KubeCluster, tmp_path: Path
+) -> None:
+    env = {**env, "KUBECAMP_KUBE_CONFIG": str(kube_cluster.write_kubeconfig(tmp_path / "kubeconfig"))}
+    result = await kubecamp(env, "preflight", "--challenge", "2", "--settle", "0", "--json")
+    assert result.code == 0, result.err
+    report = result.json()
+    assert isinstance(report, dict) and report["all_behaved"] is True
+    assert [(s["scenario"], s["verdict"]) for s in report["scenarios"]] == [
+        ("image-pull", "behaved"),
+        ("unschedulable", "behaved"),
+        ("rolling-update", "behaved"),
+        ("node-affinity", "behaved"),
+    ]
+    image_pull = report["scenarios"][0]
+    assert image_pull["namespace"].startswith("kubecamp-preflight-")
+    assert "ImagePullBackOff (image nginx:1.27-alpinee)" in image_pull["broken"]["checks"][0]["message"]
+    assert {c["status"] for c in image_pull["solution"]["checks"]} == {"pass"}
+    assert [n for n in kube_cluster.objects("namespaces") if "preflight" in n["metadata"]["name"]] == []
+
+    plain = await kubecamp(env, "preflight", "--challenge", "1", "--scenario", "networking", "--settle", "0")
+    assert plain.code == 0, plain.err
+    lines = plain.out.splitlines()
+    assert lines[0].startswith("✅   1  networking") and "behaved: it breaks, and the solution heals it" in lines[0]
+    assert lines[-1].startswith("1 scenarios: 1 behaved, 0 skipped, 0 did not (")
+
+
+async def test_preflight_reports_what_misbehaves_in_the_catalogue_language(
+    env: dict[str, str], kube_cluster: KubeCluster, tmp_path: Path
+) -> None:
+    catalogue = write_misbehaving_catalogue(tmp_path / "catalogue")
+    env = {
+        **env,
+        "KUBECAMP_KUBE_CONFIG": str(kube_cluster.write_kubeconfig(tmp_path / "kubeconfig")),
+        "KUBECAMP_SCENARIOS_DIR": str(catalogue),
+    }
+    result = await kubecamp(env, "preflight", "--scenario", "fits", "--settle", "0", "--timeout", "0.5")
+    assert result.code == 1, result.err
+    assert "❌   7  fits                     did not break: a check passed on the broken state" in result.out
+    assert "broken state (" in result.out and "did not settle" not in result.out
+    assert "✅ pods app=reports: none Pending" in result.out
+    assert "the cluster said:" in result.out
+    assert "pod reports-" in result.out and "scheduled on node kind-worker" in result.out
+
+    korean = await kubecamp(
+        {**env, "KUBECAMP_LANGUAGE": "ko"},
+        "preflight",
+        "--scenario",
+        "unknown-image",
+        "--settle",
+        "0",
+        "--timeout",
+        "0.5",
+    )
+    assert korean.code == 1, korean.err
+    assert "복구되지 않음 — 해결 매니페스트를 적용해도 통과하지 못한 검사가 있습니다" in korean.out
+    assert "클러스터가 보고한 내용:" in korean.out and "nginx:9.99-nowhere" in korean.out
+    assert "시나리오 1개: 정상 0개, 건너뜀 0개, 문제 1개" in korean.out
+    assert [n for n in kube_cluster.objects("namespaces") if "preflight" in n["metadata"]["name"]] == []
+
+
+async def test_preflight_refuses_bad_input_before_touching_the_cluster(
+    env: dict[str, str], kube_cluster: KubeCluster, tmp_path: Path
+) -> None:
+    env = {**env, "KUBECAMP_KUBE_CONFIG": str(kube_cluster.write_kubeconfig(tmp_path / "kubeconfig"))}
+    before = len(kube_cluster.requests)
+    unknown = await kubecamp(env, "preflight", "--challenge", "2", "--scenario", "imagepull")
+    assert unknown.code == 2
+    assert unknown.err.startswith("kubecamp: no scenario 'imagepull'; the challenges chosen have image-pull, ")
+    no_challenge = await kubecamp(env, "preflight", "--challenge", "4")
+    assert (no_challenge.code, no_challenge.err.strip()) == (2, "kubecamp: no challenge 4; the catalogue has 1, 2, 5")
+    negative = await kubecamp(env, "preflight", "--timeout", "-5")
+    assert negative.code == 2 and "'-5' is not a number of seconds between 0 and 86400" in negative.err
+    assert len(kube_cluster.requests) == before
+
+
+async def test_preflight_stopped_by_sigterm_deletes_its_namespace(
+    env: dict[str, str], kube_cluster: KubeCluster, tmp_path: Path
+) -> None:
+    env = {
+        **env,
+        "KUBECAMP_KUBE_CONFIG": str(kube_cluster.write_kubeconfig(tmp_path / "kubeconfig")),
+        "KUBECAMP_SCENARIOS_DIR": str(write_misbehaving_catalogue(tmp_path / "catalogue")),
+        "KUBECAMP_LOG_LEVEL": "INFO",
+    }
+    process = await asyncio.create_subprocess_exec(
+        str(KUBECAMP), "preflight", "--scenario", "fits", "--settle", "0", "--timeout", "120",
+        env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    assert process.stderr is not None
+    logged = b""
+    while b"created namespace kubecamp-preflight-" not in logged:
+        line = await asyncio.wait_for(process.stderr.readline(), timeout=30)
+        assert line, logged.decode()
+        logged += line
+    assert len([n for n in kube_cluster.objects("namespaces") if "preflight" in n["metadata"]["name"]]) == 1
+    process.send_signal(signal.SIGTERM)
+    _, err = await asyncio.wait_for(process.communicate(), timeout=30)
+    assert process.returncode == 143
+    assert "kubecamp: preflight stopped" in err.decode()
+    assert [n for n in kube_cluster.objects("namespaces") if "preflight" in n["metadata"]["name"]] == []

@@ -8,7 +8,7 @@ import pytest
 import pytest_asyncio
 
 from bot.cluster import Cluster
-from bot.errors import ApplyFailed, ClusterUnavailable
+from bot.errors import ApplyFailed, ClusterUnavailable, NamespaceNotManaged
 from bot.metrics import KUBE_ERROR_REASONS, Metrics
 from tests.emulators.kube import KubeCluster
 
@@ -58,3 +58,19 @@ async def test_each_failure_is_counted_by_its_reason(counted: tuple[Cluster, Met
     with pytest.raises(ClusterUnavailable):
         await cluster.ping()
     assert errors(metrics) == {"forbidden": 1, "invalid": 1, "server_error": 1, "timeout": 1, "unreachable": 1}
+
+
+async def test_only_a_namespace_the_bot_made_is_deleted(counted: tuple[Cluster, Metrics, KubeCluster]) -> None:
+    cluster, _, kube = counted
+    await cluster.ensure_namespace("kubecamp-preflight-1", team="preflight")
+    kube.create("namespaces", {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "payments"}})
+    with pytest.raises(NamespaceNotManaged):
+        await cluster.delete_namespace("payments")
+    assert kube.get("namespaces", None, "payments") is not None
+    assert await cluster.delete_namespace("kubecamp-preflight-1") is True
+    assert kube.get("namespaces", None, "kubecamp-preflight-1") is None
+    assert await cluster.delete_namespace("kubecamp-preflight-1") is False  # already gone
+    with pytest.raises(NamespaceNotManaged):  # and no longer trusted as the bot's for writes
+        await cluster.apply(
+            "kubecamp-preflight-1", {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "x"}}
+        )

@@ -1,4 +1,4 @@
-"""Teams, submissions and the scoreboard over a real SQLite store."""
+"""Teams and the scoreboard over a real SQLite store (submissions: tests/test_submissions.py)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ import pytest
 
 from bot.scoreboard import Scoreboard, chart_figure, render_chart
 from bot.store import Store, StoreConflict
-from bot.submissions import SubmissionForm, SubmissionInvalid, SubmissionService, normalise_github_url
 from bot.teams import AmbiguousTeam, TeamInvalid, TeamService
 from tests.scenarios.test_catalogue_behaviour import CATALOG
 
@@ -36,51 +35,6 @@ async def test_a_member_belongs_to_the_team_of_their_role(store: Store) -> None:
     assert await teams.of_member([99]) is None
     with pytest.raises(AmbiguousTeam):
         await teams.of_member([11, 12])
-
-
-@pytest.mark.parametrize(
-    ("url", "normal"),
-    [
-        ("https://github.com/blue/w3d5-streaming-ops-platform", "https://github.com/blue/w3d5-streaming-ops-platform"),
-        ("https://github.com/blue/repo.git", "https://github.com/blue/repo"),
-        ("https://github.com/blue/repo/ ", "https://github.com/blue/repo"),
-    ],
-)
-def test_github_urls_are_normalised(url: str, normal: str) -> None:
-    assert normalise_github_url(url) == normal
-
-
-@pytest.mark.parametrize(
-    "url",
-    [
-        "http://github.com/a/b",
-        "https://gitlab.com/a/b",
-        "https://github.com/a",
-        "github.com/a/b",
-        "https://github.com/a/b/tree/main",
-    ],
-)
-def test_other_urls_are_refused(url: str) -> None:
-    with pytest.raises(SubmissionInvalid, match="github"):
-        normalise_github_url(url)
-
-
-async def test_resubmission_keeps_history(store: Store) -> None:
-    team = await TeamService(store=store, namespace_prefix="kubecamp-").create("blue")
-    service = SubmissionService(store=store, clock=lambda: T0)
-    form = SubmissionForm("https://github.com/blue/ops", "14:35", "Prometheus", "HPA", "CRD", "alerts")
-    first, replaced = await service.submit(team, 5, form, by="student")
-    assert replaced == 0
-    second, replaced = await service.submit(
-        team, 5, SubmissionForm(**{**form.__dict__, "insight": "better"}), by="student"
-    )
-    assert replaced == 1
-    assert [s.id for s in await store.submissions(team.id, 5)] == [second.id, first.id]
-    with pytest.raises(SubmissionInvalid, match="completion_time"):
-        await service.submit(team, 5, SubmissionForm(**{**form.__dict__, "completion_time": "25:00"}), by=None)
-    with pytest.raises(SubmissionInvalid, match="insight"):
-        await service.submit(team, 5, SubmissionForm(**{**form.__dict__, "insight": "  "}), by=None)
-    assert len(await store.submissions(team.id, 5)) == 2
 
 
 async def finished_run(store: Store, team: str, minutes: int, points: int, *, tier: int = 100) -> None:

@@ -103,6 +103,74 @@ class ScenarioSpec(_Strict):
         return self
 
 
+#: What Discord accepts in a modal: at most 5 text inputs, a label of 45 characters, a placeholder
+#: of 100 and an answer of 4000.
+MODAL_INPUTS_MAX = 5
+MODAL_LABEL_MAX = 45
+MODAL_PLACEHOLDER_MAX = 100
+MODAL_ANSWER_MAX = 4000
+#: Columns every submission export has; a field may not take one of these ids.
+SUBMISSION_COMMON_COLUMNS = ("submission", "challenge", "team", "submitted_at", "submitted_by", "run", "current")
+
+
+class SubmissionFieldSpec(_Strict):
+    """One item of the hand-in: a text input of the modal, or (`auto`) a value the bot fills in."""
+
+    id: str = Field(pattern=r"^[a-z][a-z0-9_]{0,39}$")
+    label: Text
+    placeholder: Text | None = None
+    required: bool = True
+    max_length: int = Field(default=1000, ge=1, le=MODAL_ANSWER_MAX)
+    style: Literal["short", "paragraph"] = "short"
+    #: How the answer is checked: a GitHub repository URL (normalised), or a time of day HH:MM.
+    format: Literal["github_url", "hhmm"] | None = None
+    #: Filled in by the bot, not typed: `completion_time` is when the run finished (else the moment
+    #: of submitting), HH:MM in the class's time zone.
+    auto: Literal["completion_time"] | None = None
+
+    @model_validator(mode="after")
+    def _fits_discord(self) -> SubmissionFieldSpec:
+        for name, text, limit in (
+            ("label", self.label, MODAL_LABEL_MAX),
+            ("placeholder", self.placeholder, MODAL_PLACEHOLDER_MAX),
+        ):
+            for lang in ("ko", "en"):
+                value = getattr(text, lang) if text is not None else ""
+                if len(value) > limit:
+                    raise ValueError(
+                        f"{name}.{lang} is {len(value)} characters; Discord shows at most {limit} in a modal"
+                    )
+        if self.id in SUBMISSION_COMMON_COLUMNS:
+            raise ValueError(f"id {self.id!r} is one of the export's common columns; choose another")
+        if self.auto is not None and (self.placeholder is not None or self.format is not None):
+            raise ValueError("an `auto` field is filled in by the bot: it takes no placeholder or format")
+        return self
+
+
+class SubmissionSpec(_Strict):
+    """The challenge's hand-in form (`/challenge submit`): the team is added by the bot."""
+
+    fields: list[SubmissionFieldSpec] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _one_modal(self) -> SubmissionSpec:
+        ids = [f.id for f in self.fields]
+        duplicates = sorted({i for i in ids if ids.count(i) > 1})
+        if duplicates:
+            raise ValueError(f"duplicate field ids: {', '.join(duplicates)}")
+        typed = len(self.inputs)
+        if typed == 0:
+            raise ValueError("the form has no field the team types in (every field is `auto`)")
+        if typed > MODAL_INPUTS_MAX:
+            raise ValueError(f"{typed} fields to type in; a Discord modal holds at most {MODAL_INPUTS_MAX}")
+        return self
+
+    @property
+    def inputs(self) -> list[SubmissionFieldSpec]:
+        """The fields the team types in, in order: the modal's text inputs."""
+        return [f for f in self.fields if f.auto is None]
+
+
 class ChallengeSpec(_Strict):
     id: int = Field(ge=1, le=999)
     title: Text
@@ -114,6 +182,8 @@ class ChallengeSpec(_Strict):
     feedback: Literal["symptom", "diagnosis"] = "symptom"
     tiers: list[Tier] = Field(default_factory=_default_tiers, min_length=1)
     scenarios: list[ScenarioSpec] = Field(min_length=1)
+    #: The hand-in form; without it the challenge takes no submissions.
+    submission: SubmissionSpec | None = None
 
     @model_validator(mode="after")
     def _consistent(self) -> ChallengeSpec:
@@ -151,6 +221,8 @@ class Scenario:
     checks: tuple[CheckSpec, ...]
     manifests: tuple[Manifest, ...]
     solution: tuple[Manifest, ...]
+    #: The good revision applied before `manifests` (empty: none); its objects are among `manifests`.
+    previous: tuple[Manifest, ...] = ()
 
     @property
     def id(self) -> str:
@@ -185,13 +257,6 @@ class Challenge:
     @property
     def kinds(self) -> frozenset[str]:
         return frozenset(kind for scenario in self.scenarios for kind in scenario.kinds)
-
-    def tier_for(self, elapsed: timedelta) -> int:
-        """The percent of the first tier the elapsed time falls within; 0 past the last one."""
-        for tier in self.spec.tiers:
-            if elapsed <= tier.within:
-                return tier.percent
-        return 0
 
     @property
     def total_points(self) -> int:
@@ -328,9 +393,30 @@ def load_challenge(folder: Path) -> Challenge:
                 raise ScenarioInvalid(str(path), f"{prefix}.checks[{check_index}]", str(exc)) from exc
         manifests = _load_manifests(folder / scenario_spec.manifests, path, f"{prefix}.manifests", scenario_spec.scope)
         solution = _load_manifests(folder / scenario_spec.solution, path, f"{prefix}.solution", scenario_spec.scope)
-        scenarios.append(Scenario(spec=scenario_spec, checks=tuple(checks), manifests=manifests, solution=solution))
+        previous: tuple[Manifest, ...] = ()
+        if scenario_spec.previous is not None:
+            previous = _load_manifests(folder / scenario_spec.previous, path, f"{prefix}.previous", scenario_spec.scope)
+            _refuse_unknown_revisions(previous, manifests)
+        scenarios.append(
+            Scenario(
+                spec=scenario_spec, checks=tuple(checks), manifests=manifests, solution=solution, previous=previous
+            )
+        )
     _refuse_shared_objects(scenarios, path)
     return Challenge(spec=spec, folder=folder, scenarios=tuple(scenarios))
+
+
+def _refuse_unknown_revisions(previous: tuple[Manifest, ...], manifests: tuple[Manifest, ...]) -> None:
+    """A previous revision is an earlier state of the broken objects, never an object of its own
+    (it would outlive nothing the run tracks as the scenario's)."""
+    broken = {m.ref for m in manifests}
+    for manifest in previous:
+        if manifest.ref not in broken:
+            raise ScenarioInvalid(
+                str(manifest.path),
+                "metadata.name",
+                f"{manifest.ref} is not in the scenario's manifests; previous holds earlier revisions of them",
+            )
 
 
 def _refuse_shared_objects(scenarios: list[Scenario], path: Path) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+from bot.challenges import scoring
 from bot.challenges.catalog import Challenge
 from bot.challenges.checks import Status
 from bot.challenges.runs import HintDue, ScenarioResult, StartReport, StatusReport, Trigger, VerifyReport
@@ -34,11 +35,15 @@ def thread_name(report: StartReport, lang: Lang) -> str:
 
 
 def briefing(report: StartReport, lang: Lang) -> Payload:
+    """The run's opening post: the story, then per scenario its situation and symptoms, and the
+    seed's diagnosis steps in a field of their own (a field holds 1024 characters; the outbox cuts
+    a longer one with "…" rather than fail)."""
     challenge = report.challenge
     fields = []
     for index, scenario in enumerate(challenge.scenarios, start=1):
         spec = scenario.spec
-        if scenario.id in report.skipped:
+        skipped = scenario.id in report.skipped
+        if skipped:
             value = render(report.skipped[scenario.id], lang)
         else:
             value = f"{spec.situation.get(lang)}\n```\n{spec.symptoms.get(lang).strip()}\n```"
@@ -55,6 +60,8 @@ def briefing(report: StartReport, lang: Lang) -> Payload:
                 "value": value,
             }
         )
+        if spec.diagnosis is not None and not skipped:
+            fields.append({"name": t("render.diagnosis_heading", lang), "value": spec.diagnosis.get(lang)})
     embed = {
         "title": t("render.briefing_title", lang, challenge=challenge.id, title=challenge.spec.title.get(lang)),
         "description": challenge.spec.story.get(lang),
@@ -118,7 +125,7 @@ def _ended_detail(run: Run, challenge: Challenge, lang: Lang) -> str:
         elapsed=clock(timedelta(seconds=run.elapsed_seconds or 0)),
         tier=run.tier_percent or 0,
         points=run.points or 0,
-        total=challenge.total_points,
+        total=scoring.plan_of(challenge, run).total_points,
     )
 
 

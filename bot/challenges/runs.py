@@ -18,6 +18,7 @@ from typing import Any
 from bot.challenges import scoring
 from bot.challenges.catalog import Catalog, Challenge, Hint, Scenario
 from bot.challenges.checks import Status
+from bot.challenges.deploy import apply_scenario
 from bot.cluster import Cluster
 from bot.errors import (
     ClusterError,
@@ -29,6 +30,7 @@ from bot.errors import (
 from bot.i18n import Message
 from bot.kinds import KINDS, ObjectRef
 from bot.metrics import Metrics
+from bot.snapshot import Snapshot
 from bot.store import Run, ScenarioState, Store, StoreConflict, Team
 
 log = logging.getLogger(__name__)
@@ -80,6 +82,20 @@ class ScenarioResult:
     scenario_id: str
     checks: tuple[CheckResult, ...]
 
+    @classmethod
+    def of(cls, scenario: Scenario, snapshot: Snapshot) -> ScenarioResult:
+        """Every check of the scenario, evaluated on one snapshot of its namespace."""
+        return cls(
+            scenario_id=scenario.id,
+            checks=tuple(
+                CheckResult(
+                    check.check_name, check.args(), outcome.status, outcome.message, outcome.diagnosis, check.guard
+                )
+                for check in scenario.checks
+                for outcome in [check.evaluate(snapshot)]
+            ),
+        )
+
     @property
     def status(self) -> Status:
         statuses = {c.status for c in self.checks}
@@ -128,6 +144,21 @@ def timeline(challenge: Challenge, run: Run) -> list[TimelineEntry]:
         if run.started_at + hint.after < run.deadline
     ]
     return sorted(entries)
+
+
+def runnable(challenge: Challenge) -> tuple[list[Scenario], dict[str, Message]]:
+    """The scenarios a run deploys, and why the others are skipped. A cluster-scope scenario
+    breaks a node's files (a static Pod on the control plane): applied through the API into a
+    team's namespace it would be a different, and dangerous, object. Until teams have clusters
+    of their own it is always skipped, and left out of the run's points and time (scoring.plan)."""
+    kept: list[Scenario] = []
+    skipped: dict[str, Message] = {}
+    for scenario in challenge.scenarios:
+        if scenario.spec.scope == "cluster":
+            skipped[scenario.id] = Message("run.skipped_cluster_scope", {"scenario": scenario.id})
+        else:
+            kept.append(scenario)
+    return kept, skipped
 
 
 @dataclass(frozen=True)
@@ -188,14 +219,12 @@ class RunService:
         catalog: Catalog,
         store: Store,
         cluster: Cluster,
-        cluster_shared: bool = True,
         clock: Callable[[], datetime] = utcnow,
         metrics: Metrics | None = None,
     ) -> None:
         self._catalog = catalog
         self._store = store
         self._cluster = cluster
-        self._cluster_shared = cluster_shared
         self._clock = clock
         self._metrics = metrics or Metrics()
 
@@ -216,16 +245,6 @@ class RunService:
     async def runs_of(self, team: Team) -> list[Run]:
         return await self._store.runs_for_team(team.id)
 
-    def _runnable(self, challenge: Challenge) -> tuple[list[Scenario], dict[str, Message]]:
-        runnable: list[Scenario] = []
-        skipped: dict[str, Message] = {}
-        for scenario in challenge.scenarios:
-            if scenario.spec.scope == "cluster" and self._cluster_shared:
-                skipped[scenario.id] = Message("run.skipped_cluster_scope", {"scenario": scenario.id})
-            else:
-                runnable.append(scenario)
-        return runnable, skipped
-
     # --- start --------------------------------------------------------------------------------
 
     async def start(self, team_name: str, challenge_id: int) -> StartReport:
@@ -234,7 +253,7 @@ class RunService:
         challenge = self._catalog.get(challenge_id)
         if await self._store.active_run(team.id, challenge.id) is not None:
             raise RunConflict(f"team {team.name!r} already has an active run of challenge {challenge.id}")
-        scenarios, skipped = self._runnable(challenge)
+        scenarios, skipped = runnable(challenge)
         if not scenarios:
             raise ChallengeUnavailable(Message("run.only_cluster_scope", {"challenge": challenge.id}))
         needed = {KINDS[(m.body["apiVersion"], m.body["kind"])] for s in scenarios for m in s.manifests}
@@ -250,7 +269,7 @@ class RunService:
                 team_id=team.id,
                 challenge_id=challenge.id,
                 started_at=started,
-                deadline=started + challenge.spec.time_limit,
+                deadline=started + scoring.plan(challenge, skipped).time_limit,
                 scenario_ids=[s.id for s in scenarios],
                 skipped={sid: message.key for sid, message in skipped.items()},
             )
@@ -260,10 +279,12 @@ class RunService:
         applied: list[ObjectRef] = []
         try:
             for scenario in scenarios:
-                for manifest in scenario.manifests:
-                    ref = await self._cluster.apply(team.namespace, manifest.body)
+
+                async def record(ref: ObjectRef, scenario_id: str = scenario.id) -> None:
                     applied.append(ref)
-                    await self._store.record_applied(run.id, [_applied_json(ref, scenario.id)])
+                    await self._store.record_applied(run.id, [_applied_json(ref, scenario_id)])
+
+                await apply_scenario(self._cluster, team.namespace, scenario, on_applied=record)
         except ClusterError:
             # Leave nothing half-applied: remove what went in, and end the run with the record of it.
             await self._teardown(team.namespace, applied)
@@ -307,19 +328,7 @@ class RunService:
         active = [challenge.scenario(s.scenario_id) for s in states if s.status != "skipped"]
         kinds = {kind for scenario in active for kind in scenario.kinds}
         snapshot = await self._cluster.snapshot(team.namespace, kinds)
-        results = tuple(
-            ScenarioResult(
-                scenario_id=scenario.id,
-                checks=tuple(
-                    CheckResult(
-                        check.check_name, check.args(), outcome.status, outcome.message, outcome.diagnosis, check.guard
-                    )
-                    for check in scenario.checks
-                    for outcome in [check.evaluate(snapshot)]
-                ),
-            )
-            for scenario in active
-        )
+        results = tuple(ScenarioResult.of(scenario, snapshot) for scenario in active)
         now = self._clock()
         before = {s.scenario_id for s in states if s.status == "solved"}
         _, new_states = await self._store.record_verification(
@@ -332,12 +341,15 @@ class RunService:
         newly_solved = tuple(s.scenario_id for s in new_states if s.status == "solved" and s.scenario_id not in before)
         ended: Run | None = None
         if all(r.status is Status.PASS for r in results):
-            score = scoring.finished(challenge, {s.id for s in active}, now - run.started_at)
+            score = scoring.finished(scoring.plan_of(challenge, run), {s.id for s in active}, now - run.started_at)
             ended = await self._end(run, "finished", now, score)
         elif trigger is Trigger.FINAL or now >= run.deadline:
             solved = {s.scenario_id for s in new_states if s.status == "solved"}
             ended = await self._end(
-                run, "expired", now, scoring.expired(challenge, solved, run.deadline - run.started_at)
+                run,
+                "expired",
+                now,
+                scoring.expired(scoring.plan_of(challenge, run), solved, run.deadline - run.started_at),
             )
         return VerifyReport(
             run=run,

@@ -27,7 +27,7 @@ from bot.teams import TeamService
 
 log = logging.getLogger(__name__)
 
-COGS = ("cogs.challenge", "cogs.scoreboard", "cogs.teams", "cogs.admin", "cogs.incidents")
+COGS = ("cogs.challenge", "cogs.scoreboard", "cogs.teams", "cogs.admin", "cogs.incidents", "cogs.submissions")
 
 
 @dataclass(frozen=True)
@@ -43,7 +43,6 @@ class Services:
     incidents: IncidentService
     lang: Lang
     instructor_role: str
-    timezone: str
 
 
 #: Seconds discord.py waits after the last GUILD_CREATE before it is ready (2 by default, most of the bot's

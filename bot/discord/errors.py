@@ -29,7 +29,7 @@ from bot.errors import (
 from bot.i18n import Lang, Message, render
 from bot.incidents.service import IncidentRefused
 from bot.store import StoreConflict
-from bot.submissions import SubmissionInvalid
+from bot.submissions import NoSubmissionForm, SubmissionInvalid
 from bot.teams import AmbiguousTeam, TeamInvalid
 
 log = logging.getLogger(__name__)
@@ -73,8 +73,10 @@ def explain(error: BaseException) -> Message | None:
             return Message("err.no_active_run", {"team": team})
         case RunConflict() | StoreConflict():
             return Message("err.conflict", {"detail": str(error)})
-        case SubmissionInvalid(field=field, problem=problem):
-            return Message("err.submission_invalid", {"field": field, "problem": problem})
+        case SubmissionInvalid(label=label, problem=problem):
+            return Message("err.submission_invalid", {"field": label.model_dump(), "problem": problem.to_json()})
+        case NoSubmissionForm(challenge_id=challenge_id):
+            return Message("err.no_submission_form", {"challenge": challenge_id})
         case TeamInvalid():
             return Message("err.invalid", {"detail": str(error)})
         case NamespaceNotManaged(namespace=namespace):

@@ -45,11 +45,17 @@ def keys() -> frozenset[str]:
 def render(message: Message, lang: Lang) -> str:
     """The message in `lang`. A missing key is a programming error and raises KeyError."""
     template = _catalogue()[message.key][lang]
-    params = {
-        name: render(Message.from_json(value), lang) if isinstance(value, Mapping) and "key" in value else value
-        for name, value in message.params.items()
-    }
-    return template.format(**params)
+    return template.format(**{name: _param(value, lang) for name, value in message.params.items()})
+
+
+def _param(value: Any, lang: Lang) -> Any:
+    """A parameter as written: a nested message rendered, a text given in both languages ({"ko", "en"},
+    such as a label from the scenario catalogue) in `lang`, anything else as it is."""
+    if isinstance(value, Mapping) and "key" in value:
+        return render(Message.from_json(value), lang)
+    if isinstance(value, Mapping) and set(value) == set(LANGS):
+        return value[lang]
+    return value
 
 
 def t(key: str, lang: Lang, **params: Any) -> str:

@@ -233,13 +233,9 @@ class Submission(SQLModel, table=True):
     team_id: int = Field(foreign_key="teams.id", ondelete="RESTRICT", nullable=False)
     challenge_id: int = Field(nullable=False)
     run_id: int | None = Field(default=None, foreign_key="runs.id", ondelete="RESTRICT", index=True)
-    github_url: str = Field(sa_column=sa.Column(sa.Text, nullable=False))
-    #: "HH:MM" as the team reports it.
-    completion_time: str = Field(sa_column=sa.Column(sa.String(5), nullable=False))
-    monitoring: str = Field(sa_column=sa.Column(sa.Text, nullable=False))
-    automation: str = Field(sa_column=sa.Column(sa.Text, nullable=False))
-    advanced: str = Field(sa_column=sa.Column(sa.Text, nullable=False))
-    insight: str = Field(sa_column=sa.Column(sa.Text, nullable=False))
+    #: The answers keyed by the field ids of the challenge's `submission:` form (strings, as typed or,
+    #: for an `auto` field, as the bot filled them in).
+    answers: dict[str, str] = Field(default_factory=dict, sa_column=sa.Column(sa.JSON, nullable=False))
     submitted_at: datetime = Field(sa_column=sa.Column(UTCDateTime, nullable=False))
     submitted_by: str | None = Field(default=None, sa_column=sa.Column(sa.String(100)))
 

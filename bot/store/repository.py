@@ -57,7 +57,6 @@ _M = TypeVar("_M", bound=SQLModel)
 _OUTBOX_ERROR_MAX = 2000
 
 _DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
-_HH_MM = re.compile(r"^\d{2}:[0-5]\d$")
 _APPLIED_KEYS = ("apiVersion", "kind", "name", "scenario")
 
 
@@ -457,32 +456,23 @@ class Store:
         team_id: int,
         challenge_id: int,
         *,
-        github_url: str,
-        completion_time: str,
-        monitoring: str,
-        automation: str,
-        advanced: str,
-        insight: str,
+        answers: Mapping[str, str],
         submitted_at: datetime,
         run_id: int | None = None,
         submitted_by: str | None = None,
     ) -> Submission:
         """Keep a new submission; earlier ones stay (the newest per team and challenge is current)."""
         submitted_at = _utc("submitted_at", submitted_at)
-        if not _HH_MM.match(completion_time):
-            raise InvalidValue("completion_time", completion_time, "must be HH:MM")
-        if not github_url.strip():
-            raise InvalidValue("github_url", github_url, "is empty")
+        if not answers:
+            raise InvalidValue("answers", dict(answers), "is empty")
+        for key, value in answers.items():
+            if not isinstance(key, str) or not isinstance(value, str):
+                raise InvalidValue("answers", dict(answers), "must map field ids to strings")
         submission = Submission(
             team_id=team_id,
             challenge_id=challenge_id,
             run_id=run_id,
-            github_url=github_url.strip(),
-            completion_time=completion_time,
-            monitoring=monitoring,
-            automation=automation,
-            advanced=advanced,
-            insight=insight,
+            answers=dict(answers),
             submitted_at=submitted_at,
             submitted_by=submitted_by,
         )
@@ -507,6 +497,28 @@ class Store:
                 .order_by(col(Submission.submitted_at).desc(), col(Submission.id).desc())
             )
             return list(await session.exec(query))
+
+    async def all_submissions(
+        self, challenge_id: int | None = None, *, limit: int | None = None, offset: int = 0
+    ) -> list[tuple[Submission, Team]]:
+        """Every team's submissions (of one challenge, or all), newest first, each with its team."""
+        if offset < 0 or (limit is not None and limit < 1):
+            raise InvalidValue("limit/offset", (limit, offset), "must be a positive page")
+        async with self.reading() as session:
+            query = select(Submission, Team).where(Submission.team_id == Team.id)
+            if challenge_id is not None:
+                query = query.where(Submission.challenge_id == challenge_id)
+            query = query.order_by(col(Submission.submitted_at).desc(), col(Submission.id).desc()).offset(offset)
+            if limit is not None:
+                query = query.limit(limit)
+            return [(submission, team) for submission, team in await session.exec(query)]
+
+    async def count_submissions(self, challenge_id: int | None = None) -> int:
+        async with self.reading() as session:
+            query = select(func.count()).select_from(Submission)
+            if challenge_id is not None:
+                query = query.where(Submission.challenge_id == challenge_id)
+            return int((await session.exec(query)).one())
 
     # -- outbox ------------------------------------------------------------------------------------
 

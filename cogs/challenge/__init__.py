@@ -18,6 +18,5 @@ async def setup(bot: KubecampBot) -> None:
             catalog=s.catalog,
             lang=s.lang,
             instructor_role=s.instructor_role,
-            timezone=s.timezone,
         )
     )

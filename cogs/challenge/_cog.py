@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 import discord
 from discord import app_commands
 from discord.ext import commands
@@ -13,14 +11,13 @@ from bot.challenges.catalog import Catalog
 from bot.challenges.flow import ChallengeFlow
 from bot.discord.errors import UnknownScenario
 from bot.discord.permissions import is_instructor
-from bot.errors import NoActiveRun
 from bot.i18n import Lang, t
 from bot.markup import stamp
 from bot.store import Team
 from bot.submissions import SubmissionService
 from bot.teams import TeamService
 from cogs._common import acting_team, challenge_choices, locale
-from cogs.challenge._submit import SubmitModal, completion_time
+from cogs.challenge._submit import SubmitModal
 
 TEAM_OPTION = locale("team (instructors: act for this team)", "cmd.option.team")
 
@@ -39,7 +36,6 @@ class ChallengeCog(
         catalog: Catalog,
         lang: Lang,
         instructor_role: str,
-        timezone: str,
     ) -> None:
         self.flow = flow
         self.teams = teams
@@ -47,7 +43,6 @@ class ChallengeCog(
         self.catalog = catalog
         self.lang = lang
         self.instructor_role = instructor_role
-        self.timezone = timezone
         super().__init__()
 
     async def _team(self, interaction: discord.Interaction, team: str | None) -> Team:
@@ -146,18 +141,9 @@ class ChallengeCog(
     @app_commands.describe(challenge=locale("the challenge", "cmd.option.challenge"))
     async def submit(self, interaction: discord.Interaction, challenge: int | None = None) -> None:
         acting = await self._team(interaction, None)
-        runs = await self.flow.runs.runs_of(acting)
-        if challenge is None:
-            if not runs:
-                raise NoActiveRun(acting.name)
-            challenge = max(runs, key=lambda r: r.started_at).challenge_id
-        self.catalog.get(challenge)
-        finished = [r.finished_at for r in runs if r.challenge_id == challenge and r.status == "finished"]
-        when = completion_time(max((f for f in finished if f), default=None), datetime.now(UTC), self.timezone)
+        form = await self.submissions.form(acting, challenge)
         await interaction.response.send_modal(
-            SubmitModal(
-                team=acting, challenge_id=challenge, completion_time=when, submissions=self.submissions, lang=self.lang
-            )
+            SubmitModal(team=acting, form=form, submissions=self.submissions, lang=self.lang)
         )
 
     @submit.autocomplete("challenge")

@@ -164,3 +164,44 @@ def test_empty_catalogue_folder(tmp_path: Path) -> None:
 @pytest.mark.parametrize(("text", "minutes"), [("20m", 20), ("1h30m", 90), ("90s", 1.5)])
 def test_durations(text: str, minutes: float) -> None:
     assert parse_duration(text).total_seconds() == minutes * 60
+
+
+def with_previous(doc: dict[str, Any]) -> dict[str, Any]:
+    doc["scenarios"][0]["previous"] = "web/previous"
+    return doc
+
+
+def write_previous(tmp_path: Path, manifests: list[Any]) -> None:
+    folder = tmp_path / "practice" / "web" / "previous"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "web.yaml").write_text(yaml.safe_dump_all(manifests), encoding="utf-8")
+
+
+def test_a_previous_revision_loads_beside_the_broken_one(tmp_path: Path) -> None:
+    write_tree(tmp_path, with_previous(challenge_doc()))
+    good = {**DEPLOYMENT, "metadata": {"name": "web", "labels": {"revision": "good"}}}
+    write_previous(tmp_path, [good])
+    scenario = load_catalog(tmp_path).get(7).scenarios[0]
+    assert [m.body["metadata"]["labels"] for m in scenario.previous] == [{"revision": "good"}]
+
+
+def test_a_scenario_without_previous_has_none(tmp_path: Path) -> None:
+    write_tree(tmp_path)
+    assert load_catalog(tmp_path).get(7).scenarios[0].previous == ()
+
+
+def test_missing_previous_folder(tmp_path: Path) -> None:
+    write_tree(tmp_path, with_previous(challenge_doc()))
+    expect_error(tmp_path, "scenarios[0](id=web).previous", "does not exist")
+
+
+def test_previous_is_validated_like_the_manifests(tmp_path: Path) -> None:
+    write_tree(tmp_path, with_previous(challenge_doc()))
+    write_previous(tmp_path, [{**DEPLOYMENT, "metadata": {"name": "web", "namespace": "prod"}}])
+    expect_error(tmp_path, "document 1.metadata.namespace", "names namespace 'prod'")
+
+
+def test_previous_holds_only_revisions_of_the_broken_objects(tmp_path: Path) -> None:
+    write_tree(tmp_path, with_previous(challenge_doc()))
+    write_previous(tmp_path, [{**DEPLOYMENT, "metadata": {"name": "other"}}])
+    expect_error(tmp_path, "metadata.name", "not in the scenario's manifests")

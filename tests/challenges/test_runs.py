@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from kubernetes.aio import client as k8s
 
+from bot.challenges import render as render_
 from bot.challenges.catalog import Challenge
 from bot.challenges.checks import Status
 from bot.challenges.runs import ChallengeUnavailable, Due, RunService, Trigger, timeline
@@ -18,6 +19,7 @@ from bot.errors import ClusterUnavailable, NamespaceNotManaged, NoActiveRun, Run
 from bot.i18n import render
 from bot.store import Store, upgrade
 from tests.emulators.kube import KubeCluster
+from tests.emulators.kubectl import Kubectl
 from tests.scenarios.test_catalogue_behaviour import CATALOG
 
 T0 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
@@ -261,10 +263,10 @@ async def test_missing_crds_refuse_the_start_before_anything_is_applied(world_wi
     assert world_without_crds.kube.get("namespaces", None, NAMESPACE) is None
 
 
-async def test_cluster_scope_scenarios_are_skipped_on_a_shared_cluster(world: World) -> None:
+async def test_cluster_scope_scenarios_are_skipped_and_never_applied(world: World) -> None:
     report = await world.service.start("blue", 1)
     assert list(report.skipped) == ["control-plane"]
-    assert "not run on a shared cluster" in render(report.skipped["control-plane"], "en")
+    assert "cannot be built in a team's namespace" in render(report.skipped["control-plane"], "en")
     states = {s.scenario_id: s.status for s in await world.store.scenario_states(report.run.id)}
     assert states == {
         "control-plane": "skipped",
@@ -273,6 +275,23 @@ async def test_cluster_scope_scenarios_are_skipped_on_a_shared_cluster(world: Wo
         "order-service": "pending",
     }
     assert not any(ref.kind == "Pod" for ref in report.applied)
+    assert world.kube.get("pods", NAMESPACE, "kube-apiserver") is None
+    # The skipped scenario's 25 of 90 time-box minutes leave the deadline: 90 × 65/90.
+    assert report.run.deadline == T0 + timedelta(minutes=65)
+
+
+@pytest.mark.parametrize(("minutes", "tier"), [(37, 100), (38, 80), (51, 80), (52, 60), (65, 60)])
+async def test_a_perfect_run_without_its_skipped_scenario_scores_in_full(world: World, minutes: int, tier: int) -> None:
+    challenge = CATALOG.get(1)
+    await world.service.start("blue", 1)
+    await fix(world, challenge, "networking", "storage", "order-service")
+    world.clock.at(minutes)
+    report = await world.service.verify("blue")
+    assert report.ended is not None
+    # 75 points are all there is to score: the tiers (50/70/90 min) shrink to 37/51/65 min.
+    assert (report.ended.tier_percent, report.ended.points) == (tier, 75 * tier // 100)
+    detail = render_.run_ended(report.ended, challenge, "en")["embeds"][0]["description"]
+    assert f"{75 * tier // 100}/75 points" in detail
 
 
 async def test_timeline_of_challenge_2(world: World) -> None:
@@ -284,3 +303,11 @@ async def test_timeline_of_challenge_2(world: World) -> None:
     assert (timedelta(minutes=20), "image-pull", 0) in hints
     assert (timedelta(minutes=40), "image-pull", 2) in hints
     assert len(hints) == sum(len(s.spec.hints) for s in CATALOG.get(2).scenarios)
+
+
+async def test_after_start_rollout_undo_brings_back_the_good_revision(world: World, tmp_path: Path) -> None:
+    await world.service.start("blue", 2)
+    kubectl = Kubectl(world.kube.write_kubeconfig(tmp_path / "kubeconfig"), cache_dir=tmp_path / "cache")
+    await kubectl("rollout", "undo", "deployment/frontend", "-n", NAMESPACE)
+    report = await world.service.verify("blue")
+    assert {r.scenario_id: r.status for r in report.results}["image-pull"] is Status.PASS

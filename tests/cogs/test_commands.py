@@ -17,7 +17,7 @@ from tests.discord.live import Class, answer, slash, thread_of
 async def test_every_cog_loads_and_no_command_name_repeats(live_class: Class) -> None:
     tree = live_class.app.bot.tree
     top = [command.name for command in tree.get_commands()]
-    assert sorted(top) == ["admin", "challenge", "incidents", "scoreboard", "team"]
+    assert sorted(top) == ["admin", "challenge", "incidents", "scoreboard", "submissions", "team"]
     assert len(set(top)) == len(top)
     for group in tree.get_commands():
         assert isinstance(group, app_commands.Group)

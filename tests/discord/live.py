@@ -25,6 +25,7 @@ from bot.config import (
     WebhookSettings,
     WebSettings,
 )
+from bot.i18n import Lang
 from tests.discord_emulator.emulator import DiscordEmulator
 from tests.discord_emulator.fixtures import Classroom, patch_discord_endpoints
 from tests.emulators.kube import KubeCluster
@@ -65,13 +66,15 @@ async def open_class(
     web_port: int = 0,
     create_teams: bool = True,
     kube_timeout: float = 5.0,
+    scenarios_dir: Path = REPO / "scenarios",
+    language: Lang = "en",
 ) -> AsyncIterator[Class]:
     """The App of a class, started, with teams blue and red (created unless `create_teams` is False: a
     restart on the same data folder); the alerts channel takes the incidents of no team. `kube_timeout`:
     seconds per Kubernetes API request."""
     settings = Settings(
         store=StoreSettings(data_dir=tmp_path),
-        catalog=CatalogSettings(scenarios_dir=REPO / "scenarios", language="en"),
+        catalog=CatalogSettings(scenarios_dir=scenarios_dir, language=language),
         kube=KubeSettings(config=kube_cluster.write_kubeconfig(tmp_path / "kubeconfig"), timeout_seconds=kube_timeout),
         discord=DiscordSettings(
             token=discord_emulator.token,

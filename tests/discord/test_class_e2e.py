@@ -82,14 +82,13 @@ async def test_a_class_from_start_to_scoreboard(live_class: Class) -> None:
     echoed = await live.discord.submit_modal(
         form,
         {
-            "GitHub repository URL": "https://github.com/blue/w3d5-streaming-ops-platform",
-            "Monitoring (Prometheus/Grafana highlights)": "ServiceMonitor per service",
-            "Automation (HPA/VPA highlights)": "HPA on CPU 70%",
-            "Advanced features (CRD/Operator?)": "StreamingService CRD",
-            "Operations insight (most striking feature)": "alerts became threads",
+            "Root cause analysis": "frontend: image tag typo nginx:1.27-alpinee",
+            "How you fixed it": "kubectl set image deployment/frontend",
+            "Prevention": "check tags in CI before deploying",
         },
     )
-    assert "**GitHub**: https://github.com/blue/w3d5-streaming-ops-platform" in echoed.text()
+    assert "**Root cause analysis**: frontend: image tag typo nginx:1.27-alpinee" in echoed.text()
+    assert "**Bonus challenges**: -" in echoed.text()
     team = await live.app.store.get_team("blue")
     assert team is not None and len(await live.app.store.submissions(team.id, 2)) == 1
 
@@ -121,15 +120,9 @@ async def test_permissions_and_bad_input_change_nothing(live_class: Class) -> No
     form = await slash(live, "red-1", "team-red", "challenge", "submit", challenge=2)
     bad = await live.discord.submit_modal(
         form,
-        {
-            "GitHub repository URL": "https://gitlab.com/red/ops",
-            "Monitoring (Prometheus/Grafana highlights)": "m",
-            "Automation (HPA/VPA highlights)": "a",
-            "Advanced features (CRD/Operator?)": "c",
-            "Operations insight (most striking feature)": "i",
-        },
+        {"root_cause": "r", "fix": "f", "prevention": "p", "github_url": "https://gitlab.com/red/ops"},
     )
-    assert bad.ephemeral and "github: expected a repository URL" in bad.text()
+    assert bad.ephemeral and "GitHub: expected a repository URL like https://github.com/team/repository" in bad.text()
     red = await live.app.store.get_team("red")
     assert red is not None and await live.app.store.submissions(red.id, 2) == []
 

@@ -2,7 +2,8 @@
 
 Every built-in object is checked against the Kubernetes OpenAPI schema (kubernetes-validate, strict);
 the prometheus-operator objects against the fields they need. The ClusterRole is compared with what the
-scenario catalogue, bot/kinds.py, bot/cluster.py and bot/incidents/enrich.py actually use, the
+scenario catalogue, bot/kinds.py, bot/cluster.py, bot/challenges/preflight.py and bot/incidents/enrich.py
+actually use, the
 PrometheusRule with alert_rules/, and the dashboard's queries with the metrics the bot exports.
 
 `dashboard_metric_names()` is meant for reuse (the live-scrape check compares it with a real /metrics).
@@ -28,6 +29,7 @@ import yaml
 
 from bot import config
 from bot.challenges.catalog import load_catalog
+from bot.challenges.preflight import OBSERVED_KINDS
 from bot.incidents.enrich import _Wanted
 from bot.kinds import BY_NAME, KINDS
 from bot.metrics import Metrics
@@ -93,6 +95,7 @@ EXISTING_SECRET: dict[str, Any] = {
 EXISTING_CLAIM: dict[str, Any] = {**INSTRUCTOR, "persistence": {"existingClaim": "kubecamp-data"}}
 NO_PERSISTENCE: dict[str, Any] = {**INSTRUCTOR, "persistence": {"enabled": False}}
 NOT_SHARED: dict[str, Any] = {**INSTRUCTOR, "kube": {"shared": False}, "rbac": {"challenge5Crds": False}}
+NO_PREFLIGHT: dict[str, Any] = {**INSTRUCTOR, "preflight": {"enabled": False}}
 
 VALUE_SETS = {
     "required": REQUIRED,
@@ -102,6 +105,7 @@ VALUE_SETS = {
     "existing-claim": EXISTING_CLAIM,
     "no-persistence": NO_PERSISTENCE,
     "not-shared": NOT_SHARED,
+    "no-preflight": NO_PREFLIGHT,
 }
 
 CRD_KINDS = {"ServiceMonitor", "PrometheusRule", "AlertmanagerConfig"}
@@ -246,7 +250,7 @@ ENRICH_LABELS = (
 )  # fmt: skip
 
 
-def needed_permissions(*, shared: bool, challenge5_crds: bool) -> dict[tuple[str, str], set[str]]:
+def needed_permissions(*, shared: bool, challenge5_crds: bool, preflight: bool) -> dict[tuple[str, str], set[str]]:
     """(apiGroup, resource) → verbs, from the code and the catalogue.
 
     - bot/cluster.py: GET and POST namespaces (ensure_namespace, assert_managed); server-side apply is a PATCH
@@ -256,6 +260,11 @@ def needed_permissions(*, shared: bool, challenge5_crds: bool) -> dict[tuple[str
     - the catalogue: the kinds each scenario applies and the kinds its checks read; a cluster-scope scenario
       only runs when the cluster is not shared.
     - bot/incidents/enrich.py: the kinds one alert can make it list.
+    - bot/challenges/preflight.py (the helm test Pod, with the bot's ServiceAccount): it deletes its scratch
+      namespaces (Cluster.delete_namespace); in them it applies each namespaced scenario's broken manifests
+      and its solution, deletes the broken ones when the solution changes an immutable field and lists
+      their kinds until they are gone, reads the checks' kinds, and lists OBSERVED_KINDS to say what the
+      cluster said. Cluster-scope scenarios it always skips.
     """
     needed: dict[tuple[str, str], set[str]] = defaultdict(set)
     needed[("", "namespaces")] |= {"get", "create"}
@@ -272,6 +281,21 @@ def needed_permissions(*, shared: bool, challenge5_crds: bool) -> dict[tuple[str
     for kind_name in _Wanted.from_labels(dict.fromkeys(ENRICH_LABELS, "x")).kinds:
         kind = BY_NAME[kind_name]
         needed[(kind.group, kind.plural)].add("list")
+    if preflight:
+        needed[("", "namespaces")].add("delete")
+        for challenge in load_catalog(REPO / "scenarios"):
+            for scenario in challenge.scenarios:
+                if scenario.spec.scope == "cluster":
+                    continue
+                for manifest in scenario.manifests + scenario.solution:
+                    kind = KINDS[(manifest.body["apiVersion"], manifest.body["kind"])]
+                    needed[(kind.group, kind.plural)] |= WRITE | {"list"}
+                for kind_name in scenario.kinds:
+                    kind = BY_NAME[kind_name]
+                    needed[(kind.group, kind.plural)].add("list")
+        for kind_name in OBSERVED_KINDS:
+            kind = BY_NAME[kind_name]
+            needed[(kind.group, kind.plural)].add("list")
     if not challenge5_crds:
         crd_resources = {(k.group, k.plural) for k in BY_NAME.values() if k.crd}
         needed = defaultdict(set, {key: verbs for key, verbs in needed.items() if key not in crd_resources})
@@ -412,7 +436,8 @@ def test_every_object_is_valid(values: dict[str, Any]) -> None:
         else:
             kubernetes_validate.validate(obj, K8S_VERSION, strict=True)
         labels = obj["metadata"]["labels"]
-        assert labels["app.kubernetes.io/name"] == "kubecamp-bot"
+        preflight = obj["kind"] == "Pod"
+        assert labels["app.kubernetes.io/name"] == ("kubecamp-bot-preflight" if preflight else "kubecamp-bot")
         assert labels["app.kubernetes.io/instance"] == RELEASE
         assert labels["app.kubernetes.io/version"] == "0.1.0"
         assert labels["app.kubernetes.io/managed-by"] == "Helm"
@@ -437,7 +462,7 @@ def test_the_documented_install_command_renders() -> None:
 
 def test_default_objects() -> None:
     assert kinds(render(REQUIRED)) == [
-        "ClusterRole", "ClusterRoleBinding", "ConfigMap", "Deployment", "PersistentVolumeClaim", "Secret",
+        "ClusterRole", "ClusterRoleBinding", "ConfigMap", "Deployment", "PersistentVolumeClaim", "Pod", "Secret",
         "Service", "ServiceAccount",
     ]  # fmt: skip
 
@@ -446,7 +471,7 @@ def test_every_optional_part_switched_on() -> None:
     objects = render(ALL_ON)
     assert kinds(objects) == [
         "AlertmanagerConfig", "ClusterRole", "ClusterRoleBinding", "ConfigMap", "ConfigMap", "Deployment",
-        "NetworkPolicy", "PersistentVolumeClaim", "PrometheusRule", "Secret", "Service", "ServiceAccount",
+        "NetworkPolicy", "PersistentVolumeClaim", "Pod", "PrometheusRule", "Secret", "Service", "ServiceAccount",
         "ServiceMonitor",
     ]  # fmt: skip
 
@@ -695,18 +720,30 @@ def test_service() -> None:
 
 
 @pytest.mark.parametrize(
-    ("values", "shared", "crds"),
+    ("values", "shared", "crds", "preflight"),
     [
-        (REQUIRED, True, True),
-        (merged(REQUIRED, {"kube": {"shared": False}}), False, True),
-        (merged(REQUIRED, {"rbac": {"challenge5Crds": False}}), True, False),
-        (NOT_SHARED, False, False),
+        (REQUIRED, True, True, True),
+        (merged(REQUIRED, {"kube": {"shared": False}}), False, True, True),
+        (merged(REQUIRED, {"rbac": {"challenge5Crds": False}}), True, False, True),
+        (NOT_SHARED, False, False, True),
+        (merged(REQUIRED, {"preflight": {"enabled": False}}), True, True, False),
+        (merged(NOT_SHARED, {"preflight": {"enabled": False}}), False, False, False),
     ],
-    ids=["default", "not-shared", "no-crds", "not-shared-no-crds"],
+    ids=["default", "not-shared", "no-crds", "not-shared-no-crds", "no-preflight", "not-shared-no-crds-no-preflight"],
 )
-def test_cluster_role_is_exactly_what_the_bot_uses(values: dict[str, Any], shared: bool, crds: bool) -> None:
+def test_cluster_role_is_exactly_what_the_bot_uses(
+    values: dict[str, Any], shared: bool, crds: bool, preflight: bool
+) -> None:
     role = one(render(values), "ClusterRole")
-    assert granted_permissions(role) == needed_permissions(shared=shared, challenge5_crds=crds)
+    assert granted_permissions(role) == needed_permissions(shared=shared, challenge5_crds=crds, preflight=preflight)
+
+
+def test_only_the_preflight_deletes_namespaces() -> None:
+    def namespace_verbs(values: dict[str, Any]) -> set[str]:
+        return granted_permissions(one(render(values), "ClusterRole"))[("", "namespaces")]
+
+    assert namespace_verbs(REQUIRED) == {"create", "delete", "get"}
+    assert namespace_verbs(NO_PREFLIGHT) == {"create", "get"}
 
 
 def test_cluster_role_rules_are_grouped_and_sorted() -> None:
@@ -771,6 +808,66 @@ def test_extra_rules() -> None:
         render(merged(REQUIRED, {"rbac": {"extraRules": [{**extra, "verbs": ["*"]}]}}))
 
 
+# --- the helm test hook: kubecamp preflight --------------------------------------------------------
+
+
+def preflight_pod(objects: list[dict[str, Any]]) -> dict[str, Any]:
+    return one(objects, "Pod", f"{FULLNAME}-preflight")
+
+
+def test_helm_test_runs_the_preflight_as_the_bot() -> None:
+    objects = render(
+        merged(INSTRUCTOR, {"preflight": {"challenges": [1, 2], "timeoutSeconds": 300, "settleSeconds": 20}})
+    )
+    pod = preflight_pod(objects)
+    assert pod["metadata"]["namespace"] == NAMESPACE
+    assert pod["metadata"]["annotations"] == {
+        "helm.sh/hook": "test",
+        "helm.sh/hook-delete-policy": "before-hook-creation",
+    }
+    spec = pod["spec"]
+    bot = pod_spec(objects)
+    assert spec["restartPolicy"] == "Never"
+    assert spec["serviceAccountName"] == bot["serviceAccountName"] == FULLNAME
+    assert spec["automountServiceAccountToken"] is True
+    assert spec["securityContext"] == bot["securityContext"]
+    (c,) = spec["containers"]
+    assert c["image"] == container(objects)["image"] == "ghcr.io/kubecamp/kubecamp-bot:0.1.0"
+    assert c["args"] == ["preflight", "--timeout", "300", "--settle", "20", "--challenge", "1", "--challenge", "2"]
+    assert c["securityContext"] == container(objects)["securityContext"]
+    assert c["envFrom"] == [{"configMapRef": {"name": FULLNAME}}]
+    assert "env" not in c, "no token: the preflight talks to the cluster only"
+    assert [v["name"] for v in spec["volumes"]] == ["tmp"], "not the bot's ReadWriteOnce claim"
+    assert restricted_violations(spec) == []
+    # Not the bot for the Service (webhook, /metrics) nor for the NetworkPolicy.
+    selector = one(objects, "Service")["spec"]["selector"]
+    assert not selector.items() <= pod["metadata"]["labels"].items()
+    assert pod["metadata"]["labels"]["app.kubernetes.io/instance"] == RELEASE
+
+
+def test_the_preflight_defaults_prove_every_challenge() -> None:
+    (c,) = preflight_pod(render(REQUIRED))["spec"]["containers"]
+    assert c["args"] == ["preflight", "--timeout", "180", "--settle", "15"]
+
+
+def test_the_preflight_pod_follows_the_pod_options_and_the_catalogue_mount() -> None:
+    mount = {"name": "catalogue", "mountPath": "/catalogue"}
+    volume = {"name": "catalogue", "configMap": {"name": "my-scenarios"}}
+    values = merged(ALL_ON, {"extraVolumes": [volume], "extraVolumeMounts": [mount]})
+    spec = preflight_pod(render(values))["spec"]
+    assert spec["imagePullSecrets"] == [{"name": "ghcr-pull"}]
+    assert spec["priorityClassName"] == "kubecamp"
+    assert spec["nodeSelector"] == {"kubernetes.io/os": "linux"}
+    assert spec["tolerations"] == ALL_ON["tolerations"]
+    assert spec["affinity"] == ALL_ON["affinity"]
+    assert volume in spec["volumes"] and mount in spec["containers"][0]["volumeMounts"]
+    assert spec["containers"][0]["env"] == [{"name": "KUBECAMP_WEBHOOK_USERNAME", "value": "alertmanager"}]
+
+
+def test_without_the_preflight_there_is_no_test_pod() -> None:
+    assert "Pod" not in kinds(render(NO_PREFLIGHT))
+
+
 # --- values and schema ---------------------------------------------------------------------------
 
 BAD_VALUES = [
@@ -787,6 +884,11 @@ BAD_VALUES = [
     ({"serviceMonitor": {"interval": "30 seconds"}}, "/serviceMonitor/interval"),
     ({"alertmanagerConfig": {"matchers": [{"name": "namespace", "matchType": "=="}]}}, "matchType"),
     ({"networkPolicy": {"ingressFrom": [{"namespaceSelectr": {}}]}}, "'namespaceSelectr' not allowed"),
+    ({"preflight": {"challenges": ["2"]}}, "/preflight/challenges/0"),
+    ({"preflight": {"challenges": [2, 2]}}, "/preflight/challenges"),
+    ({"preflight": {"timeoutSeconds": 0}}, "/preflight/timeoutSeconds"),
+    ({"preflight": {"settleSeconds": -1}}, "/preflight/settleSeconds"),
+    ({"preflight": {"enable": True}}, "'enable' not allowed"),
 ]
 
 
@@ -1047,6 +1149,9 @@ def test_notes() -> None:
     assert f"kubectl -n {NAMESPACE} rollout status deployment/{FULLNAME}" in text
     assert "WARNING" not in text
     assert "alertmanagerConfigMatcherStrategy" in text
+    assert f"helm test {RELEASE} -n {NAMESPACE} --logs --timeout 30m" in text
+    assert "scratch namespace kubecamp-preflight-<random>" in text
+    assert "helm test" not in notes(NO_PREFLIGHT)
     plain = notes(REQUIRED)
     assert "client_id=<APPLICATION_ID>" in plain
     assert "discord.guildIds is empty" in plain

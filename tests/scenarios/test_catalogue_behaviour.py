@@ -1,9 +1,11 @@
 """Every namespaced scenario of the shipped catalogue, against the emulated cluster.
 
-The broken manifests are applied with the bot's own server-side apply; the behaviour simulator
+The broken state is built as a run builds it (`apply_scenario`: a previous revision, then the broken
+manifests, with the bot's own server-side apply); the behaviour simulator
 derives pod, deployment, PVC and endpoint status from them; the scenario's checks must fail with
-the reasons below. Then the solution is applied as a student would (kubectl apply; an object whose
-immutable fields changed is deleted and created again) and every check must pass.
+the reasons below. Then the solution is applied as a student would (`apply_like_a_student`, the
+preflight's: kubectl apply; an object whose immutable fields changed is deleted and created again) and
+every check must pass.
 """
 
 from __future__ import annotations
@@ -12,11 +14,13 @@ from pathlib import Path
 
 import pytest
 
+from bot.challenges import preflight
 from bot.challenges.catalog import Catalog, Scenario, load_catalog
 from bot.challenges.checks import Status
+from bot.challenges.deploy import apply_scenario
 from bot.cluster import Cluster
-from bot.errors import ApplyFailed
 from bot.i18n import render
+from tests.emulators.images import default_images, normalize
 from tests.emulators.kube import KubeCluster
 
 CATALOG: Catalog = load_catalog(Path(__file__).parents[2] / "scenarios")
@@ -34,12 +38,28 @@ EXPECTED_FAILURES: dict[tuple[int, str], list[str]] = {
     (1, "order-service"): ["deployment order-service: 0/5 available", "timeoutSeconds 1s is too short"],
     (5, "traffic-spike"): ["maxReplicas 2 is too low"],
     (5, "monitoring"): ["serviceMonitorSelector nonexistent=label matches no ServiceMonitor"],
-    (5, "logging"): ["still contains wrong-namespace"],
+    (5, "logging"): ["still contains wrong-namespace", "deployment fluent-bit: 0/1 available"],
     (5, "autoscaling-conflict"): ["both act on CPU/memory"],
 }
 
+# Fluent Bit's health check fails while its es output cannot reach Elasticsearch, so only a restart
+# after the fix makes the Pod Ready. Until the simulator runs fluent/fluent-bit that way, the fixed
+# state cannot pass there (the image does not exist for it): the test must fail, and pass once it can.
+SIMULATED_LATER = {
+    (5, "logging"): pytest.mark.xfail(
+        normalize("fluent/fluent-bit:3.2") not in default_images(),
+        reason="the simulator does not run Fluent Bit (health check on its es output) yet",
+        strict=True,
+    ),
+}
+
 NAMESPACED = [
-    pytest.param(challenge.id, scenario.id, id=f"{challenge.id}-{scenario.id}")
+    pytest.param(
+        challenge.id,
+        scenario.id,
+        id=f"{challenge.id}-{scenario.id}",
+        marks=[SIMULATED_LATER[key]] if (key := (challenge.id, scenario.id)) in SIMULATED_LATER else [],
+    )
     for challenge in CATALOG
     for scenario in challenge.scenarios
     if scenario.spec.scope == "namespace"
@@ -60,16 +80,8 @@ async def reasons(cluster: Cluster, scenario: Scenario) -> list[tuple[Status, st
 
 
 async def apply_like_a_student(cluster: Cluster, scenario: Scenario) -> None:
-    try:
-        for manifest in scenario.solution:
-            await cluster.apply(NAMESPACE, manifest.body)
-    except ApplyFailed:
-        # The server refuses a change to an immutable field (a PVC's size, class, modes), and a PVC
-        # in use is only deleted once its pods are gone: `kubectl delete -f broken/`, then apply.
-        for manifest in reversed(scenario.manifests):
-            await cluster.delete(NAMESPACE, manifest.ref)
-        for manifest in scenario.solution:
-            await cluster.apply(NAMESPACE, manifest.body)
+    """The preflight's way of applying a solution, in the team namespace these tests use."""
+    await preflight.apply_like_a_student(cluster, NAMESPACE, scenario)
 
 
 @pytest.mark.parametrize(("challenge_id", "scenario_id"), NAMESPACED)
@@ -78,8 +90,7 @@ async def test_broken_state_fails_and_solution_passes(
 ) -> None:
     scenario = CATALOG.get(challenge_id).scenario(scenario_id)
     kube_cluster.freeze_time()  # the broken state is read at the moment of the apply
-    for manifest in scenario.manifests:
-        await cluster.apply(NAMESPACE, manifest.body)
+    await apply_scenario(cluster, NAMESPACE, scenario)
 
     broken = await reasons(cluster, scenario)
     assert any(status is Status.FAIL for status, _ in broken), broken
@@ -91,3 +102,17 @@ async def test_broken_state_fails_and_solution_passes(
     await apply_like_a_student(cluster, scenario)
     fixed = await reasons(cluster, scenario)
     assert all(status is Status.PASS for status, _ in fixed), fixed
+
+
+async def test_a_fluent_bit_fix_counts_only_once_it_reaches_the_running_pod(
+    cluster: Cluster, kube_cluster: KubeCluster
+) -> None:
+    """Fluent Bit reads its configuration at start: the fixed ConfigMap alone leaves the running Pod
+    failing its health check, and the scenario unsolved, until the Deployment is restarted."""
+    scenario = CATALOG.get(5).scenario("logging")
+    await apply_scenario(cluster, NAMESPACE, scenario)
+    fixed_config = next(m for m in scenario.solution if m.ref.kind == "ConfigMap" and m.ref.name == "fluent-bit-config")
+    await cluster.apply(NAMESPACE, fixed_config.body)
+    outcomes = await reasons(cluster, scenario)
+    assert outcomes[0][0] is Status.PASS, outcomes
+    assert outcomes[1][0] is Status.FAIL and "deployment fluent-bit: 0/1 available" in outcomes[1][1], outcomes

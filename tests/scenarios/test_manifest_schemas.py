@@ -1,4 +1,4 @@
-"""Every manifest and solution validates against the Kubernetes schema of a current version.
+"""Every manifest, previous revision and solution validates against the Kubernetes schema of a current version.
 
 kubernetes-validate ships the upstream OpenAPI schemas; CRD kinds (ServiceMonitor, Prometheus,
 VerticalPodAutoscaler) have none there, so they are checked for the fields their CRDs require.
@@ -20,7 +20,11 @@ MANIFESTS = [
     pytest.param(manifest, id=f"{challenge.id}-{scenario.id}-{state}-{manifest.ref}")
     for challenge in CATALOG
     for scenario in challenge.scenarios
-    for state, manifests in (("broken", scenario.manifests), ("solution", scenario.solution))
+    for state, manifests in (
+        ("previous", scenario.previous),
+        ("broken", scenario.manifests),
+        ("solution", scenario.solution),
+    )
     for manifest in manifests
 ]
 

@@ -17,7 +17,7 @@ from sqlalchemy.engine import Connection
 from sqlmodel import SQLModel
 
 from bot.errors import StoreUnavailable
-from bot.store import create_engine, current_revision, downgrade, head_revision, sqlite_url, upgrade
+from bot.store import Store, create_engine, current_revision, downgrade, head_revision, sqlite_url, upgrade
 from bot.store.migrate import script_directory
 
 REVISIONS: list[Script] = list(script_directory().walk_revisions())
@@ -168,3 +168,48 @@ async def test_a_failed_migration_leaves_the_file_as_it_was(tmp_path: Path) -> N
     finally:
         await engine.dispose()
     assert "alembic_version" not in tables  # its creation was rolled back with the rest
+
+
+async def _sql(url: str, sql: str) -> list[dict[str, Any]]:
+    engine = create_engine(url)
+    try:
+        async with engine.begin() as connection:
+            result = await connection.exec_driver_sql(sql)
+            return [dict(r) for r in result.mappings().all()] if result.returns_rows else []
+    finally:
+        await engine.dispose()
+
+
+async def test_0004_moves_the_form_columns_into_answers_and_back(tmp_path: Path) -> None:
+    """A submission made on the one form there was keeps every answer, keyed by its old column name."""
+    url = sqlite_url(tmp_path / "db.sqlite")
+    await upgrade(url, "0003")
+    old = {
+        "github_url": "https://github.com/blue/w3d5-streaming-ops-platform",
+        "completion_time": "14:35",
+        "monitoring": "ServiceMonitor마다 대시보드",
+        "automation": "HPA CPU 70%",
+        "advanced": "StreamingService CRD",
+        "insight": "알림이 스레드가 됩니다",
+    }
+    await _sql(
+        url,
+        "INSERT INTO teams (id, name, namespace, created_at) VALUES (1, 'blue', 'kc-blue', '2026-12-01 09:00:00')",
+    )
+    columns = ", ".join(old)
+    values = ", ".join(f"'{v}'" for v in old.values())
+    await _sql(
+        url,
+        f"INSERT INTO submissions (id, team_id, challenge_id, {columns}, submitted_at, submitted_by) "
+        f"VALUES (7, 1, 5, {values}, '2026-12-01 10:00:00', 'alice')",
+    )
+
+    await upgrade(url, "0004")
+    async with await Store.open(url) as store:
+        [(submission, team)] = await store.all_submissions()
+    assert (submission.id, submission.challenge_id, team.name, submission.submitted_by) == (7, 5, "blue", "alice")
+    assert submission.answers == old
+
+    await downgrade(url, "0003")
+    [row] = await _sql(url, f"SELECT id, {columns} FROM submissions")
+    assert row == {"id": 7, **old}

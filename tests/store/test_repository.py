@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 from datetime import timedelta
-from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -309,47 +308,43 @@ async def test_a_hint_is_recorded_once(store: Store, team: Team) -> None:
 
 async def test_submissions_keep_history_newest_first(store: Store, team: Team) -> None:
     run = await store.create_run(team.id, 1, T0, T0 + HOUR, ["a"], {})
-    texts: dict[str, Any] = {"monitoring": "grafana", "automation": "argo", "advanced": "hpa", "insight": "설명"}
+    answers = {"completion_time": "00:45", "root_cause": "이미지 태그 오타", "bonus": ""}
     first = await store.add_submission(
-        team.id,
-        1,
-        github_url="https://github.com/x/y",
-        completion_time="00:45",
-        submitted_at=T0 + HOUR,
-        run_id=run.id,
-        submitted_by="alice",
-        **texts,
+        team.id, 1, answers=answers, submitted_at=T0 + HOUR, run_id=run.id, submitted_by="alice"
     )
     second = await store.add_submission(
-        team.id,
-        1,
-        github_url=" https://github.com/x/z ",
-        completion_time="00:50",
-        submitted_at=T0 + 2 * HOUR,
-        **texts,
+        team.id, 1, answers={**answers, "root_cause": "better"}, submitted_at=T0 + 2 * HOUR
     )
-    await store.add_submission(
-        team.id, 2, github_url="https://github.com/x/w", completion_time="01:00", submitted_at=T0, **texts
-    )
+    other = await store.add_submission(team.id, 2, answers={"insight": "x"}, submitted_at=T0)
     current, older = await store.submissions(team.id, 1)
     assert (current.id, older.id) == (second.id, first.id)
-    assert (current.github_url, current.run_id, older.run_id, older.insight) == (
-        "https://github.com/x/z",
+    assert (current.answers["root_cause"], current.run_id, older.run_id, older.answers) == (
+        "better",
         None,
         run.id,
-        "설명",
+        answers,
+    )
+    # Every team's, newest first, one challenge or all, a page at a time.
+    assert [s.id for s, _ in await store.all_submissions()] == [second.id, first.id, other.id]
+    assert [s.id for s, _ in await store.all_submissions(1, limit=1, offset=1)] == [first.id]
+    assert {t.name for _, t in await store.all_submissions(2)} == {team.name}
+    assert (await store.count_submissions(), await store.count_submissions(1), await store.count_submissions(3)) == (
+        3,
+        2,
+        0,
     )
 
-    with pytest.raises(InvalidValue, match="HH:MM"):
-        await store.add_submission(
-            team.id, 1, github_url="https://github.com/x/y", completion_time="45 min", submitted_at=T0, **texts
-        )
+    with pytest.raises(InvalidValue, match="answers"):
+        await store.add_submission(team.id, 1, answers={}, submitted_at=T0)
+    with pytest.raises(InvalidValue, match="strings"):
+        await store.add_submission(team.id, 1, answers={"completion_time": 45}, submitted_at=T0)  # type: ignore[dict-item]
+    with pytest.raises(InvalidValue, match="page"):
+        await store.all_submissions(1, limit=0)
     with pytest.raises(StoreConflict, match="challenge 1"):
-        await store.add_submission(
-            team.id, 2, github_url="u", completion_time="00:10", submitted_at=T0, run_id=run.id, **texts
-        )
+        await store.add_submission(team.id, 2, answers=answers, submitted_at=T0, run_id=run.id)
     with pytest.raises(NotFound):
-        await store.add_submission(999, 1, github_url="u", completion_time="00:10", submitted_at=T0, **texts)
+        await store.add_submission(999, 1, answers=answers, submitted_at=T0)
+    assert await store.count_submissions() == 3
     with pytest.raises(StoreConflict, match="submission"):
         await store.remove_team(team.name)
 

@@ -35,9 +35,28 @@ Common labels.
 {{- define "kubecamp-bot.labels" -}}
 helm.sh/chart: {{ include "kubecamp-bot.chart" . }}
 {{ include "kubecamp-bot.selectorLabels" . }}
+{{ include "kubecamp-bot.releaseLabels" . }}
+{{- end }}
+
+{{/*
+The labels of every object that say which release made it.
+*/}}
+{{- define "kubecamp-bot.releaseLabels" -}}
 app.kubernetes.io/version: {{ include "kubecamp-bot.imageTag" . | trunc 63 | trimSuffix "-" | quote }}
 app.kubernetes.io/managed-by: {{ .Release.Service }}
 app.kubernetes.io/part-of: kubecamp
+{{- end }}
+
+{{/*
+The preflight test Pod's labels: not the bot's selector labels, so that the Service (the webhook, /metrics)
+and the NetworkPolicy never take it for the bot.
+*/}}
+{{- define "kubecamp-bot.preflightLabels" -}}
+helm.sh/chart: {{ include "kubecamp-bot.chart" . }}
+app.kubernetes.io/name: {{ printf "%s-preflight" (include "kubecamp-bot.name" .) | trunc 63 | trimSuffix "-" }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/component: preflight
+{{ include "kubecamp-bot.releaseLabels" . }}
 {{- end }}
 
 {{/*
@@ -132,7 +151,9 @@ The in-cluster URL of the Alertmanager webhook.
 The API permissions kubecamp-bot uses, as apiGroup → resource → verbs. Derived from bot/cluster.py,
 bot/kinds.py, the scenario catalogue (scenarios/) and bot/incidents/enrich.py; tests/helm/test_chart.py
 fails when the catalogue needs something this table lacks (or grants something it does not need).
-  - namespaces: get (is it the bot's?) and create (a team's first run); never list, update or delete.
+  - namespaces: get (is it the bot's?) and create (a team's first run); with preflight.enabled also delete
+    (`kubecamp preflight` removes its scratch namespaces; the code refuses any namespace without the bot's
+    label). Never list or update.
   - every kind a scenario's manifests apply: create + patch (server-side apply) and delete (stop/teardown).
     The bot never GETs one of them: it lists (snapshots) or applies.
   - every kind a check or the incident enrichment reads: list (one list per kind per snapshot).
@@ -143,7 +164,7 @@ No secrets: the bot reads its own tokens from its environment, never through the
 {{- define "kubecamp-bot.rbacPermissions" -}}
 {{- $write := list "create" "delete" "list" "patch" }}
 {{- $core := dict
-  "namespaces" (list "create" "get")
+  "namespaces" (ternary (list "create" "delete" "get") (list "create" "get") .Values.preflight.enabled)
   "configmaps" $write
   "persistentvolumeclaims" $write
   "services" $write
