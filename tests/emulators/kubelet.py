@@ -10,7 +10,7 @@ from typing import Any
 
 from .containers import ContainerRuntime, Occurrence, Plan, Start
 from .environment import Lookup, environment, volume_errors
-from .images import Image, ImageRegistry, command_outcome, full_reference, image_id, reference_error
+from .images import Image, ImageRegistry, command_outcome, full_reference, image_id, normalize, reference_error
 from .probes import probe_event, probe_failure, probe_timing
 from .programs import Listeners, listeners, mounted_files, program_logs
 from .quantities import QuantityError, parse_quantity
@@ -66,6 +66,7 @@ class Kubelet:
         self.dial = dial
         self.runtimes: dict[tuple[str, str, bool], ContainerRuntime] = {}
         self.listening: dict[str, set[int]] = {}  # pod uid -> the ports its running servers listen on
+        self.pulled: set[tuple[str, str]] = set()  # (node, image) pulled there already
 
     def now(self) -> str:
         return self.clock.stamp()
@@ -283,7 +284,9 @@ class Kubelet:
                 f'failed to resolve reference "{full}": {full}: not found'
             )
         pulls: tuple[tuple[str, str, str], ...]
-        if container.get("imagePullPolicy") == "Always":
+        on_node = (str(pod["spec"].get("nodeName")), normalize(reference))
+        if container.get("imagePullPolicy") == "Always" or on_node not in self.pulled:
+            self.pulled.add(on_node)  # pulls take no time here
             pulls = (
                 ("Normal", "Pulling", f'Pulling image "{reference}"'),
                 (

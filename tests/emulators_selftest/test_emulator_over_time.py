@@ -61,6 +61,19 @@ async def test_a_missing_image_alternates_between_pull_errors_and_back_off(
     assert pulling["lastTimestamp"] > pulling["firstTimestamp"]
 
 
+async def test_each_node_pulls_an_image_once(kube_cluster: KubeCluster, api: k8s.ApiClient) -> None:
+    await deploy(api, workload("Deployment", "web", [nginx()], replicas=4))
+    pulled, present = set(), set()
+    for pod in await pods(api):
+        messages = {e["message"] for e in kube_cluster.events(NS, name=pod.metadata.name, reason="Pulled")}
+        if any(m.startswith('Successfully pulled image "nginx:1.27-alpine"') for m in messages):
+            pulled.add(pod.spec.node_name)
+        else:
+            assert messages == {'Container image "nginx:1.27-alpine" already present on machine'}
+            present.add(pod.spec.node_name)
+    assert pulled == {"kind-worker", "kind-worker2"} and present <= pulled
+
+
 async def test_an_unparsable_image_is_invalid_image_name(kube_cluster: KubeCluster, api: k8s.ApiClient) -> None:
     await deploy(api, workload("Deployment", "web", [nginx(image="Nginx:1.27")]))
     [pod] = await pods(api)
