@@ -20,7 +20,6 @@ from bot.challenges.checks import Status
 from bot.challenges.deploy import apply_scenario
 from bot.cluster import Cluster
 from bot.i18n import render
-from tests.emulators.images import default_images, normalize
 from tests.emulators.kube import KubeCluster
 
 CATALOG: Catalog = load_catalog(Path(__file__).parents[2] / "scenarios")
@@ -42,24 +41,8 @@ EXPECTED_FAILURES: dict[tuple[int, str], list[str]] = {
     (5, "autoscaling-conflict"): ["both act on CPU/memory"],
 }
 
-# Fluent Bit's health check fails while its es output cannot reach Elasticsearch, so only a restart
-# after the fix makes the Pod Ready. Until the simulator runs fluent/fluent-bit that way, the fixed
-# state cannot pass there (the image does not exist for it): the test must fail, and pass once it can.
-SIMULATED_LATER = {
-    (5, "logging"): pytest.mark.xfail(
-        normalize("fluent/fluent-bit:3.2") not in default_images(),
-        reason="the simulator does not run Fluent Bit (health check on its es output) yet",
-        strict=True,
-    ),
-}
-
 NAMESPACED = [
-    pytest.param(
-        challenge.id,
-        scenario.id,
-        id=f"{challenge.id}-{scenario.id}",
-        marks=[SIMULATED_LATER[key]] if (key := (challenge.id, scenario.id)) in SIMULATED_LATER else [],
-    )
+    pytest.param(challenge.id, scenario.id, id=f"{challenge.id}-{scenario.id}")
     for challenge in CATALOG
     for scenario in challenge.scenarios
     if scenario.spec.scope == "namespace"
