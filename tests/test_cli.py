@@ -202,6 +202,7 @@ async def test_an_unreachable_cluster_exits_4(env: dict[str, str], tmp_path: Pat
 async def test_preflight_proves_a_challenge_and_leaves_no_namespace(
     env: dict[str, str], kube_cluster: KubeCluster, tmp_path: Path
 ) -> None:
+    kube_cluster.freeze_time()
     env = {**env, "KUBECAMP_KUBE_CONFIG": str(kube_cluster.write_kubeconfig(tmp_path / "kubeconfig"))}
     result = await kubecamp(env, "preflight", "--challenge", "2", "--settle", "0", "--json")
     assert result.code == 0, result.err
@@ -215,7 +216,8 @@ async def test_preflight_proves_a_challenge_and_leaves_no_namespace(
     ]
     image_pull = report["scenarios"][0]
     assert image_pull["namespace"].startswith("kubecamp-preflight-")
-    assert "ImagePullBackOff (image nginx:1.27-alpinee)" in image_pull["broken"]["checks"][0]["message"]
+    # --settle 0: read at once, when the first pulls have failed and no back-off has begun
+    assert "ErrImagePull (image nginx:1.27-alpinee)" in image_pull["broken"]["checks"][0]["message"]
     assert {c["status"] for c in image_pull["solution"]["checks"]} == {"pass"}
     assert [n for n in kube_cluster.objects("namespaces") if "preflight" in n["metadata"]["name"]] == []
 
