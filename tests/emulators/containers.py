@@ -128,6 +128,7 @@ class ContainerRuntime:
     instances: int = 0  # containers created so far
     last_terminated: Obj | None = None
     last_finished: datetime.datetime | None = None
+    last_instance: int = 0  # which container ``last_terminated`` was
     terminated: Obj | None = None  # the final state of a container that is not restarted
     restart_backoff: Backoff = field(default_factory=Backoff)
     pull_backoff: Backoff = field(default_factory=Backoff)
@@ -192,6 +193,7 @@ class ContainerRuntime:
         if self._restarts_after(self.plan.exit_code):
             self.last_terminated = terminated
             self.last_finished = at
+            self.last_instance = self.instances
         else:
             self.terminated = terminated
             self.next_sync = NEVER

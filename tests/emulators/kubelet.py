@@ -386,12 +386,13 @@ class Kubelet:
             "started": runtime.running,
             **_mounts(container),
         }
+        uid = str(pod["metadata"].get("uid"))
         if runtime.instances:
-            instance = _hex(str(pod["metadata"].get("uid")), name, str(runtime.instances))
-            status["containerID"] = f"containerd://{instance}"
+            status["containerID"] = f"containerd://{_hex(uid, name, str(runtime.instances))}"
         status["lastState"] = {}
         if runtime.last_terminated is not None:
-            status["lastState"] = {"terminated": {**runtime.last_terminated, "containerID": status["containerID"]}}
+            previous = f"containerd://{_hex(uid, name, str(runtime.last_instance))}"
+            status["lastState"] = {"terminated": {**runtime.last_terminated, "containerID": previous}}
         if runtime.terminated is not None:
             code = int(runtime.terminated["exitCode"])
             status["state"] = {"terminated": {**runtime.terminated, "containerID": status["containerID"]}}

@@ -125,6 +125,10 @@ async def test_a_crashing_container_runs_between_back_offs_and_its_restarts_clim
         [pod] = await pods(api)
         assert (at, state(pod)) == (at, shown)
         assert pod.status.phase == "Running"
+        current = pod.status.container_statuses[0]
+        if current.last_state.terminated:  # the previous container, or the current one while it waits
+            same = current.last_state.terminated.container_id == current.container_id
+            assert same == (shown[0] == "CrashLoopBackOff")
     status = pod.status.container_statuses[0]
     assert status.state.waiting.message == (
         f"back-off 40s restarting failed container=app pod={pod.metadata.name}_{NS}({pod.metadata.uid})"
