@@ -461,8 +461,7 @@ class DeploymentController:
             and new_rs is not None
         )
         progressing = next((c for c in conditions if c.get("type") == "Progressing"), None)
-        counters = ("replicas", "updatedReplicas", "readyReplicas", "availableReplicas")
-        progressed = created_new or any(status[k] != old_status.get(k, 0) for k in counters)
+        progressed = created_new or _progressing(old_status, status)
         if d["spec"].get("paused"):
             conditions = set_condition(
                 conditions,
@@ -497,13 +496,16 @@ class DeploymentController:
                 now,
             )
         else:
+            # pkg/controller/deployment/progress.go syncRolloutStatus with util.DeploymentTimedOut (v1.33):
+            # a rollout that once completed never times out, and no progress leaves the condition as it is
             deadline = int(d["spec"].get("progressDeadlineSeconds", 600))
             last = parse_time((progressing or {}).get("lastUpdateTime")) if progressing else None
+            reason = (progressing or {}).get("reason")
             timed_out = (
                 not progressed
-                and progressing is not None
+                and reason != "NewReplicaSetAvailable"
                 and (
-                    progressing.get("reason") == "ProgressDeadlineExceeded"
+                    reason == "ProgressDeadlineExceeded"
                     or (last is not None and (sim.clock.now() - last).total_seconds() > deadline)
                 )
             )
@@ -518,7 +520,7 @@ class DeploymentController:
                     },
                     now,
                 )
-            else:
+            elif progressed or progressing is None:
                 conditions = set_condition(
                     conditions,
                     {
@@ -528,12 +530,10 @@ class DeploymentController:
                         "message": f'ReplicaSet "{rs_name}" is progressing.',
                     },
                     now,
-                    bump_update=progressed,
                 )
-                if progressed:
-                    for c in conditions:
-                        if c["type"] == "Progressing":
-                            c["lastUpdateTime"] = now
+                for c in conditions:
+                    if c["type"] == "Progressing":
+                        c["lastUpdateTime"] = now
         failure = next(
             (
                 c
@@ -571,6 +571,23 @@ class DeploymentController:
                 changed = True
         if changed:
             sim.save("deployments", d)
+
+
+def _progressing(old: Obj, new: Obj) -> bool:
+    """pkg/controller/deployment/util/deployment_util.go (v1.33) ``DeploymentProgressing``: more updated,
+    ready or available replicas, or fewer old ones; a pod that stops being ready is no progress."""
+
+    def count(status: Obj, key: str) -> int:
+        return int(status.get(key) or 0)
+
+    old_rest = count(old, "replicas") - count(old, "updatedReplicas")
+    new_rest = count(new, "replicas") - count(new, "updatedReplicas")
+    return (
+        count(new, "updatedReplicas") > count(old, "updatedReplicas")
+        or new_rest < old_rest
+        or count(new, "readyReplicas") > count(old, "readyReplicas")
+        or count(new, "availableReplicas") > count(old, "availableReplicas")
+    )
 
 
 class StatefulSetController:

@@ -174,6 +174,19 @@ async def test_back_off_starts_again_after_ten_minutes_of_running(
     assert unhealthy == {"Liveness probe failed: HTTP probe failed with statuscode: 404": 2}
 
 
+async def test_a_rollout_that_completed_never_times_out(kube_cluster: KubeCluster, api: k8s.ApiClient) -> None:
+    kube_cluster.freeze_time()
+    probe = {"httpGet": {"path": "/", "port": 8080}}  # nothing listens there: killed every 20 s of running
+    await deploy(api, workload("Deployment", "web", [nginx(livenessProbe=probe)], progressDeadlineSeconds=60))
+    kube_cluster.advance(700)  # ready while it runs, so the rollout completed; then it crash-loops
+    status = (await k8s.AppsV1Api(api).read_namespaced_deployment("web", NS)).status
+    conditions = {c.type: (c.status, c.reason) for c in status.conditions}
+    assert conditions == {
+        "Available": ("False", "MinimumReplicasUnavailable"),
+        "Progressing": ("True", "NewReplicaSetAvailable"),
+    }
+
+
 # --- events ---------------------------------------------------------------------------------------
 
 
