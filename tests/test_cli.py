@@ -150,6 +150,7 @@ async def test_a_bad_webhook_setting_is_named_and_a_secret_not_shown(
 
 
 async def test_rehearse_a_class(env: dict[str, str], kube_cluster: KubeCluster, tmp_path: Path) -> None:
+    kube_cluster.freeze_time()
     env = {**env, "KUBECAMP_KUBE_CONFIG": str(kube_cluster.write_kubeconfig(tmp_path / "kubeconfig"))}
     assert (await kubecamp(env, "team", "add", "blue")).code == 0
 
@@ -167,7 +168,7 @@ async def test_rehearse_a_class(env: dict[str, str], kube_cluster: KubeCluster, 
     verified = await kubecamp(env, "challenge", "verify", "--team", "blue")
     assert verified.code == 1
     assert "❌ image-pull" in verified.out
-    assert "ImagePullBackOff (image nginx:1.27-alpinee)" in verified.out
+    assert "ErrImagePull/ImagePullBackOff (image nginx:1.27-alpinee)" in verified.out
 
     one = await kubecamp(env, "challenge", "verify", "--team", "blue", "--scenario", "node-affinity")
     assert one.code == 1
@@ -209,6 +210,7 @@ async def test_an_unreachable_cluster_exits_4(env: dict[str, str], tmp_path: Pat
 async def test_preflight_proves_a_challenge_and_leaves_no_namespace(
     env: dict[str, str], kube_cluster: KubeCluster, tmp_path: Path
 ) -> None:
+    kube_cluster.freeze_time()
     env = {**env, "KUBECAMP_KUBE_CONFIG": str(kube_cluster.write_kubeconfig(tmp_path / "kubeconfig"))}
     result = await kubecamp(env, "preflight", "--challenge", "2", "--settle", "0", "--json")
     assert result.code == 0, result.err
@@ -222,7 +224,8 @@ async def test_preflight_proves_a_challenge_and_leaves_no_namespace(
     ]
     image_pull = report["scenarios"][0]
     assert image_pull["namespace"].startswith("kubecamp-preflight-")
-    assert "ImagePullBackOff (image nginx:1.27-alpinee)" in image_pull["broken"]["checks"][0]["message"]
+    # --settle 0: read at once, when the first pulls have failed and no back-off has begun
+    assert "ErrImagePull/ImagePullBackOff (image nginx:1.27-alpinee)" in image_pull["broken"]["checks"][0]["message"]
     assert {c["status"] for c in image_pull["solution"]["checks"]} == {"pass"}
     assert [n for n in kube_cluster.objects("namespaces") if "preflight" in n["metadata"]["name"]] == []
 

@@ -121,6 +121,7 @@ async def test_a_state_is_judged_once_its_checks_have_not_changed_for_the_settle
 ) -> None:
     """On a real cluster Pods take time to be scheduled and pulled: a state is judged only after its checks
     stayed the same for `settle` seconds; one that keeps changing is judged at the timeout, flagged."""
+    kube_cluster.freeze_time()  # the cluster's clock stays put: its pulls have failed once, no back-off yet
     now = 0.0
     frontend = next(m.body for m in CATALOG.get(2).scenario("image-pull").manifests if m.ref.kind == "Deployment")
 
@@ -144,7 +145,8 @@ async def test_a_state_is_judged_once_its_checks_have_not_changed_for_the_settle
     (result,) = (await preflight.run([2], "image-pull")).scenarios
     assert result.broken is not None and result.solution is not None
     assert (result.broken.seconds, result.broken.settled) == (10, False)
-    assert "ImagePullBackOff (image nginx:1.27-alpinee) ×13" in render(result.broken.checks[0].message, "en")
+    broken_says = render(result.broken.checks[0].message, "en")
+    assert "ErrImagePull/ImagePullBackOff (image nginx:1.27-alpinee) ×13" in broken_says
     assert (result.solution.seconds, result.solution.settled) == (6, True)  # polled at 0, 2, 4 and 6
     assert result.verdict is Verdict.BEHAVED
 

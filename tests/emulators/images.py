@@ -21,6 +21,9 @@ class Image:
     :param binaries: the executables of its server process; an explicit ``command`` that names none of
         them replaces the server (then the container serves nothing).
     :param memory: the working set once started; a memory limit below it is ``OOMKilled``.
+    :param exit_after: how long a process that fails (missing env, a command that exits) runs first.
+    :param program: a server whose ports and answers depend on the config it reads at start
+        (``nginx``, ``fluent-bit``; see ``programs.py``).
     """
 
     http_ports: frozenset[int] = frozenset()
@@ -32,6 +35,8 @@ class Image:
     binaries: tuple[str, ...] = ()
     memory: str = "16Mi"
     logs: tuple[str, ...] = ()
+    exit_after: float = 0.0
+    program: str = ""
 
     @property
     def listening(self) -> frozenset[int]:
@@ -47,13 +52,21 @@ _NGINX_LOGS = (
 
 def default_images() -> dict[str, Image]:
     nginx = Image(
-        http_ports=frozenset({80}), binaries=("nginx", "/docker-entrypoint.sh"), memory="8Mi", logs=_NGINX_LOGS
+        http_ports=frozenset({80}),
+        binaries=("nginx", "/docker-entrypoint.sh"),
+        memory="8Mi",
+        logs=_NGINX_LOGS,
+        program="nginx",
     )
     return {
         "nginx:1.27-alpine": nginx,
         "nginx:1.27": nginx,
         "nginxinc/nginx-unprivileged:1.27-alpine": Image(
-            http_ports=frozenset({8080}), binaries=("nginx", "/docker-entrypoint.sh"), memory="8Mi", logs=_NGINX_LOGS
+            http_ports=frozenset({8080}),
+            binaries=("nginx", "/docker-entrypoint.sh"),
+            memory="8Mi",
+            logs=_NGINX_LOGS,
+            program="nginx",
         ),
         "busybox:1.36": Image(runs_command=True, memory="1Mi"),
         "redis:7.4-alpine": Image(
@@ -116,9 +129,45 @@ def image_id(reference: str) -> str:
     return f"{name}@sha256:{hashlib.sha256(normalize(reference).encode()).hexdigest()}"
 
 
+FLUENT_BIT = Image(
+    binaries=("/fluent-bit/bin/fluent-bit", "fluent-bit"),
+    memory="16Mi",
+    logs=("Fluent Bit v3.2.0", "[ info] [fluent bit] version=3.2.0, commit=, pid=1"),
+    program="fluent-bit",
+)
+
+
+def default_families() -> dict[str, Image]:
+    """Repositories whose every tag exists (``fluent/fluent-bit:3.2``, ``fluent/fluent-bit:latest``)."""
+    return {"fluent/fluent-bit": FLUENT_BIT}
+
+
+# github.com/distribution/reference regexp.go (what the kubelet's parsers.ParseImageName uses).
+_COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|[-]+)[a-z0-9]+)*"
+_LABEL = r"(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])"
+_DOMAIN = rf"{_LABEL}(?:\.{_LABEL})*(?::[0-9]+)?"
+_REFERENCE = re.compile(
+    rf"^(?:{_DOMAIN}/)?{_COMPONENT}(?:/{_COMPONENT})*(?::[\w][\w.-]{{0,127}})?"
+    r"(?:@[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9A-Fa-f]{32,})?$"
+)
+
+
+def reference_error(reference: str) -> str | None:
+    """The kubelet's ``InvalidImageName`` message for a reference it cannot parse, else None.
+
+    kubernetes/kubernetes pkg/kubelet/images/image_manager.go (v1.33) ``Failed to apply default image
+    tag %q: %v`` around pkg/util/parsers/parsers.go ``couldn't parse image name %q: %v``.
+    """
+    if _REFERENCE.match(reference):
+        return None
+    detail = "repository name must be lowercase" if _REFERENCE.match(reference.lower()) else "invalid reference format"
+    return f'Failed to apply default image tag "{reference}": couldn\'t parse image name "{reference}": {detail}'
+
+
 @dataclass
 class ImageRegistry:
     images: dict[str, Image] = field(default_factory=default_images)
+    families: dict[str, Image] = field(default_factory=default_families)
 
     def add(self, reference: str, image: Image | None = None, **behaviour: object) -> Image:
         spec = image if image is not None else Image(**behaviour)  # type: ignore[arg-type]
@@ -129,7 +178,11 @@ class ImageRegistry:
         self.images.pop(normalize(reference), None)
 
     def get(self, reference: str) -> Image | None:
-        return self.images.get(normalize(reference))
+        name = normalize(reference)
+        found = self.images.get(name)
+        if found is None and "@" not in name:
+            found = self.families.get(name.rsplit(":", 1)[0])
+        return found
 
 
 # --- what a command does ------------------------------------------------------------------------

@@ -46,7 +46,7 @@ class KubeCluster:
     :param nodes: the nodes (default: ``kind-control-plane`` tainted, ``kind-worker``, ``kind-worker2``).
     :param storage_classes: StorageClass objects (default: ``standard``, local-path, WaitForFirstConsumer).
     :param images: the image registry (default: ``images.default_images()``).
-    :param provisioners: the dynamic provisioners running in the cluster (default: local-path, 100Gi max).
+    :param provisioners: the dynamic provisioners running in the cluster (default: local-path).
     :param user: the identity named in injected 403 messages.
     :param fail_on_emulator_bug: raise ``EmulatorBug`` on exit if the emulator crashed on any request.
     """
@@ -224,8 +224,12 @@ class KubeCluster:
             self.settle()
 
     def advance(self, seconds: float) -> None:
-        """Let simulated time pass: progress deadlines expire, volume binding times out, etc."""
+        """Let simulated time pass: back-offs run out, containers crash and restart, deadlines expire."""
         self.simulator.advance(seconds)
+
+    def freeze_time(self) -> None:
+        """Stop wall time from moving the simulated clock: only ``advance`` does, to the second."""
+        self.simulator.clock.freeze()
 
     # --- fault injection --------------------------------------------------------------------
 

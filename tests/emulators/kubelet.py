@@ -2,20 +2,24 @@
 
 from __future__ import annotations
 
-import base64
+import datetime
 import hashlib
-import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from .images import ImageRegistry, command_outcome, full_reference, image_id
+from .containers import ContainerRuntime, Occurrence, Plan, Start
+from .environment import Lookup, environment, volume_errors
+from .images import Image, ImageRegistry, command_outcome, full_reference, image_id, normalize, reference_error
+from .probes import probe_event, probe_failure, probe_timing
+from .programs import Listeners, listeners, mounted_files, program_logs
 from .quantities import QuantityError, parse_quantity
+from .store import Clock, rfc3339
 
 Obj = dict[str, Any]
-Lookup = Callable[[str, str, str], Obj | None]  # (plural, namespace, name) -> object
+Dial = Callable[[str, int, str], str | None]  # (host, port, the pod's namespace) -> why it fails, or None
 
-CRASH_RESTARTS = 3  # a crash-looping container is shown after this many restarts
+MOUNT_RETRY_SECONDS = 122.0  # pkg/volume/util/nestedpendingoperations: durationBeforeRetry caps at 2m2s
 
 
 @dataclass
@@ -24,6 +28,11 @@ class Event:
     reason: str
     message: str
     field_path: str | None = None
+    at: datetime.datetime | None = None
+    first: datetime.datetime | None = None
+    count: int = 1
+    occurrence: bool = False
+    every: float | None = None
 
 
 @dataclass
@@ -47,153 +56,26 @@ def _hex(*parts: str) -> str:
     return hashlib.sha256("|".join(parts).encode()).hexdigest()
 
 
-def _env_value_set(container: Obj, namespace: str, lookup: Lookup) -> tuple[dict[str, str], str | None]:
-    """The environment the container gets, or the CreateContainerConfigError message."""
-    env: dict[str, str] = {}
-    for source in container.get("envFrom") or []:
-        prefix = source.get("prefix", "")
-        for ref_key, plural, label in (("configMapRef", "configmaps", "configmap"), ("secretRef", "secrets", "secret")):
-            ref = source.get(ref_key)
-            if not ref:
-                continue
-            obj = lookup(plural, namespace, ref.get("name", ""))
-            if obj is None:
-                if ref.get("optional"):
-                    continue
-                return env, f'{label} "{ref.get("name")}" not found'
-            for key, value in (obj.get("data") or {}).items():
-                env[prefix + key] = _decode(value) if plural == "secrets" else str(value)
-    for item in container.get("env") or []:
-        name = item.get("name", "")
-        if "value" in item:
-            env[name] = str(item["value"])
-            continue
-        value_from = item.get("valueFrom") or {}
-        for ref_key, plural, label, kind in (
-            ("secretKeyRef", "secrets", "secret", "Secret"),
-            ("configMapKeyRef", "configmaps", "configmap", "ConfigMap"),
-        ):
-            ref = value_from.get(ref_key)
-            if not ref:
-                continue
-            obj = lookup(plural, namespace, ref.get("name", ""))
-            if obj is None:
-                if ref.get("optional"):
-                    break
-                return env, f'{label} "{ref.get("name")}" not found'
-            data = obj.get("data") or {}
-            if ref.get("key") not in data:
-                if ref.get("optional"):
-                    break
-                return env, f"couldn't find key {ref.get('key')} in {kind} {namespace}/{ref.get('name')}"
-            raw = data[ref["key"]]
-            env[name] = _decode(raw) if plural == "secrets" else str(raw)
-            break
-        else:
-            if value_from:
-                env[name] = "simulated"
-            else:
-                env[name] = ""
-    return env, None
-
-
-def _decode(value: Any) -> str:
-    try:
-        return base64.b64decode(str(value)).decode("utf-8", errors="replace")
-    except (ValueError, TypeError):
-        return ""
-
-
-def _volume_errors(pod: Obj, lookup: Lookup) -> list[str]:
-    namespace = pod["metadata"]["namespace"]
-    errors: list[str] = []
-    for volume in pod["spec"].get("volumes") or []:
-        vname = volume.get("name")
-        sources: list[tuple[str, Obj]] = []
-        if volume.get("configMap"):
-            sources.append(("configMap", volume["configMap"]))
-        if volume.get("secret"):
-            sources.append(("secret", volume["secret"]))
-        for projected in (volume.get("projected") or {}).get("sources") or []:
-            for key in ("configMap", "secret"):
-                if projected.get(key):
-                    sources.append((key, projected[key]))
-        for key, ref in sources:
-            plural, label = ("configmaps", "configmap") if key == "configMap" else ("secrets", "secret")
-            name = ref.get("name") or ref.get("secretName") or ""
-            obj = lookup(plural, namespace, name)
-            if obj is None:
-                if not ref.get("optional"):
-                    errors.append(f'MountVolume.SetUp failed for volume "{vname}" : {label} "{name}" not found')
-                continue
-            data = obj.get("data") or {}
-            for item in ref.get("items") or []:
-                if item.get("key") not in data and not ref.get("optional"):
-                    noun = "config" if key == "configMap" else "secret"
-                    errors.append(
-                        f'MountVolume.SetUp failed for volume "{vname}" : {label} references '
-                        f"non-existent {noun} key: {item.get('key')}"
-                    )
-    return errors
-
-
-def _resolve_port(port: Any, container: Obj) -> int | None:
-    if isinstance(port, int):
-        return port
-    if isinstance(port, str) and port.isdigit():
-        return int(port)
-    for declared in container.get("ports") or []:
-        if declared.get("name") == port:
-            return int(declared.get("containerPort", 0))
-    return None
-
-
-def _probe(probe: Obj, container: Obj, ip: str, http: dict[int, frozenset[str]], tcp: set[int]) -> str | None:
-    """None when the probe succeeds, else the message after "<Kind> probe failed: "."""
-    if probe.get("httpGet"):
-        get = probe["httpGet"]
-        port = _resolve_port(get.get("port"), container)
-        if port is None:
-            return f"errored:couldn't find port: {get.get('port')} in {container.get('name')}"
-        path = str(get.get("path") or "/")
-        scheme = str(get.get("scheme") or "HTTP").lower()
-        url = f"{scheme}://{ip}:{port}{path}"
-        if port not in http and port not in tcp:
-            return f'Get "{url}": dial tcp {ip}:{port}: connect: connection refused'
-        if port not in http:
-            return f'Get "{url}": EOF'
-        if scheme == "https":
-            return f'Get "{url}": http: server gave HTTP response to HTTPS client'
-        if path.split("?", 1)[0] not in http[port]:
-            return "HTTP probe failed with statuscode: 404"
-        return None
-    if probe.get("tcpSocket") or probe.get("grpc"):
-        ref = probe.get("tcpSocket") or probe.get("grpc") or {}
-        port = _resolve_port(ref.get("port"), container)
-        if port is None:
-            return f"errored:couldn't find port: {ref.get('port')} in {container.get('name')}"
-        if port not in tcp and port not in http:
-            return f"dial tcp {ip}:{port}: connect: connection refused"
-        return None
-    if probe.get("exec"):
-        text = " ".join(str(w) for w in (probe["exec"].get("command") or []))
-        if re.search(r"\bexit\s+[1-9]", text) or re.search(r"(^|[;&|\s])false(\s|$|;)", text):
-            return ""
-        return None
-    return None
-
-
-def _probe_event(kind: str, failure: str) -> str:
-    if failure.startswith("errored:"):
-        return f"{kind} probe errored and resulted in unknown state: {failure[len('errored:') :]}"
-    return f"{kind} probe failed: {failure}"
-
-
 class Kubelet:
-    def __init__(self, images: ImageRegistry, lookup: Lookup, now: Callable[[], str]) -> None:
+    """Pod status from the containers' runtimes; each sync replays what happened since the previous one."""
+
+    def __init__(self, images: ImageRegistry, lookup: Lookup, clock: Clock, dial: Dial) -> None:
         self.images = images
         self.lookup = lookup
-        self.now = now
+        self.clock = clock
+        self.dial = dial
+        self.runtimes: dict[tuple[str, str, bool], ContainerRuntime] = {}
+        self.listening: dict[str, set[int]] = {}  # pod uid -> the ports its running servers listen on
+        self.pulled: set[tuple[str, str]] = set()  # (node, image) pulled there already
+
+    def now(self) -> str:
+        return self.clock.stamp()
+
+    def forget(self, live: Iterable[str]) -> None:
+        """Drop what the kubelets remember of pods that are gone (by uid)."""
+        keep = set(live)
+        self.runtimes = {key: value for key, value in self.runtimes.items() if key[0] in keep}
+        self.listening = {uid: ports for uid, ports in self.listening.items() if uid in keep}
 
     def sync(self, pod: Obj, node: Obj, pod_ip: str) -> PodResult:
         spec = pod["spec"]
@@ -204,24 +86,28 @@ class Kubelet:
         )
         result = PodResult(status={})
         events = result.events
-        volume_errors = _volume_errors(pod, self.lookup)
-        for message in volume_errors:
-            events.append(Event("Warning", "FailedMount", message))
-        sandbox = not volume_errors
+        mount_errors = volume_errors(pod, self.lookup)
+        for message in mount_errors:
+            # pkg/kubelet/volumemanager retries a failed mount with exponential back-off capped at 2m2s
+            events.append(Event("Warning", "FailedMount", message, every=MOUNT_RETRY_SECONDS))
+        sandbox = not mount_errors
         init_containers = spec.get("initContainers") or []
         containers = spec.get("containers") or []
-        # What listens in this pod (probes go to the pod IP, so any container's server answers).
-        http: dict[int, frozenset[str]] = {}
-        tcp: set[int] = set()
+        namespace = pod["metadata"]["namespace"]
+
+        def reach(host: str, port: int) -> str | None:
+            return self.dial(host, port, namespace)
+
+        def files(container: Obj) -> dict[str, str]:
+            return mounted_files(pod, container, lambda name: self._config_map(namespace, name))
+
+        # What would listen in this pod if its servers started now (probes go to the pod IP, so any
+        # container's server answers); a running server keeps what it read at its own start.
+        starting: Listeners = {}
         for container in containers:
             image = self.images.get(str(container.get("image", "")))
-            if image is None:
-                continue
-            outcome = command_outcome(image, container.get("command"), container.get("args"))
-            if outcome.serves:
-                for port in image.http_ports:
-                    http[port] = image.http_paths
-                tcp.update(image.tcp_ports)
+            if image is not None and command_outcome(image, container.get("command"), container.get("args")).serves:
+                starting.update(listeners(image, files(container), reach, _words(container)))
         init_statuses: list[Obj] = []
         statuses: list[Obj] = []
         initialized = True
@@ -230,18 +116,8 @@ class Kubelet:
             if not sandbox or not initialized:
                 init_statuses.append(self._waiting(container, "PodInitializing"))
                 continue
-            res = self._container(
-                pod,
-                container,
-                f"spec.initContainers{{{container['name']}}}",
-                pod_ip,
-                http,
-                tcp,
-                events,
-                result.logs,
-                init=True,
-                old=self._old(old, "initContainerStatuses", container),
-            )
+            runtime = self._advance(pod, container, pod_ip, starting, init=True)
+            res = self._container(pod, container, runtime, pod_ip, {}, reach, events, result.logs, init=True)
             init_statuses.append(res.status)
             if not res.completed:
                 initialized = False
@@ -254,27 +130,23 @@ class Kubelet:
         ready_all = True
         running_any = False
         terminal: list[ContainerResult] = []
-        for container in containers:
-            if not sandbox:
-                statuses.append(self._waiting(container, "ContainerCreating"))
+        runtimes: list[ContainerRuntime | None] = [
+            self._advance(pod, c, pod_ip, starting, init=False) if sandbox and initialized else None for c in containers
+        ]
+        served: Listeners = {}
+        for container, current in zip(containers, runtimes, strict=True):
+            image = self.images.get(str(container.get("image", "")))
+            if current is None or not current.running or image is None:
+                continue
+            if command_outcome(image, container.get("command"), container.get("args")).serves:
+                served.update(listeners(image, dict(current.plan.files), reach, _words(container)))
+        self.listening[str(pod["metadata"].get("uid"))] = set(served)
+        for container, current in zip(containers, runtimes, strict=True):
+            if current is None:
+                statuses.append(self._waiting(container, "ContainerCreating" if not sandbox else "PodInitializing"))
                 ready_all = False
                 continue
-            if not initialized:
-                statuses.append(self._waiting(container, "PodInitializing"))
-                ready_all = False
-                continue
-            res = self._container(
-                pod,
-                container,
-                f"spec.containers{{{container['name']}}}",
-                pod_ip,
-                http,
-                tcp,
-                events,
-                result.logs,
-                init=False,
-                old=self._old(old, "containerStatuses", container),
-            )
+            res = self._container(pod, container, current, pod_ip, served, reach, events, result.logs, init=False)
             statuses.append(res.status)
             ready_all = ready_all and res.ready
             running_any = running_any or res.started
@@ -355,13 +227,6 @@ class Kubelet:
         return result
 
     @staticmethod
-    def _old(old_status: Obj, key: str, container: Obj) -> Obj | None:
-        for status in old_status.get(key) or []:
-            if status.get("name") == container.get("name"):
-                return status  # type: ignore[no-any-return]
-        return None
-
-    @staticmethod
     def _waiting(container: Obj, reason: str, message: str | None = None) -> Obj:
         waiting: Obj = {"reason": reason}
         if message:
@@ -374,183 +239,185 @@ class Kubelet:
             "restartCount": 0,
             "started": False,
             "state": {"waiting": waiting},
+            "lastState": {},
             **_mounts(container),
         }
+
+    def _config_map(self, namespace: str, name: str) -> dict[str, str] | None:
+        obj = self.lookup("configmaps", namespace, name)
+        return None if obj is None else {k: str(v) for k, v in (obj.get("data") or {}).items()}
+
+    def _advance(self, pod: Obj, container: Obj, pod_ip: str, starting: Listeners, *, init: bool) -> ContainerRuntime:
+        """The container's runtime, brought up to now."""
+        meta = pod["metadata"]
+        reference = str(container.get("image", ""))
+        key = (str(meta.get("uid")), str(container["name"]), init)
+        runtime = self.runtimes.get(key)
+        now = self.clock.now()
+        if runtime is None or runtime.image != reference:
+            previous = runtime
+            runtime = ContainerRuntime(
+                name=container["name"],
+                image=reference,
+                restart_policy=pod["spec"].get("restartPolicy", "Always"),
+                init=init,
+                pod_ref=f"{meta['name']}_{meta['namespace']}({meta.get('uid')})",
+                next_sync=now,
+            )
+            if previous is not None and previous.instances:  # a new image replaces the container
+                runtime.restarts, runtime.instances = previous.restarts, previous.instances
+            self.runtimes[key] = runtime
+        runtime.advance(now, lambda: self._start(pod, container, pod_ip, starting, init=init), rfc3339)
+        return runtime
+
+    def _start(self, pod: Obj, container: Obj, pod_ip: str, starting: Listeners, *, init: bool) -> Start:
+        """What starting the container now leads to (pkg/kubelet/kuberuntime/kuberuntime_container.go)."""
+        reference = str(container.get("image", ""))
+        invalid = reference_error(reference)
+        if invalid is not None:
+            return Start(invalid_image=invalid)
+        image = self.images.get(reference)
+        if image is None:
+            full = full_reference(reference)
+            return Start(
+                pull_error=f'rpc error: code = NotFound desc = failed to pull and unpack image "{full}": '
+                f'failed to resolve reference "{full}": {full}: not found'
+            )
+        pulls: tuple[tuple[str, str, str], ...]
+        on_node = (str(pod["spec"].get("nodeName")), normalize(reference))
+        if container.get("imagePullPolicy") == "Always" or on_node not in self.pulled:
+            self.pulled.add(on_node)  # pulls take no time here
+            pulls = (
+                ("Normal", "Pulling", f'Pulling image "{reference}"'),
+                (
+                    "Normal",
+                    "Pulled",
+                    f'Successfully pulled image "{reference}" in 1.02s (1.02s including waiting). '
+                    f"Image size: {int(_hex(reference)[:6], 16) * 10} bytes.",
+                ),
+            )
+        else:
+            pulls = (("Normal", "Pulled", f'Container image "{reference}" already present on machine'),)
+        env, config_error = environment(container, pod["metadata"]["namespace"], self.lookup)
+        if config_error:
+            return Start(pull_events=pulls, config_error=config_error)
+        return Start(pull_events=pulls, plan=self._plan(pod, container, image, env, pod_ip, starting, init=init))
+
+    def _plan(
+        self, pod: Obj, container: Obj, image: Image, env: dict[str, str], ip: str, served: Listeners, *, init: bool
+    ) -> Plan:
+        name = container["name"]
+        files = tuple(
+            sorted(mounted_files(pod, container, lambda n: self._config_map(pod["metadata"]["namespace"], n)).items())
+        )
+        outcome = command_outcome(image, container.get("command"), container.get("args"))
+        missing = [group for group in image.required_env if not any(env.get(n) for n in group)]
+        if outcome.serves and missing:
+            return Plan(exit_after=image.exit_after, files=files, output=image.env_error)
+        limit = ((container.get("resources") or {}).get("limits") or {}).get("memory")
+        if limit is not None and (outcome.running or outcome.serves):
+            try:
+                if parse_quantity(limit) < parse_quantity(image.memory):
+                    return Plan(exit_after=image.exit_after, exit_reason="OOMKilled", exit_code=137, files=files)
+            except QuantityError:
+                pass
+        if not outcome.running:
+            code = outcome.exit_code
+            return Plan(image.exit_after, "Completed" if code == 0 else "Error", code, files=files)
+        for kind, key in (("Startup", "startupProbe"), ("Liveness", "livenessProbe")):
+            probe = container.get(key)
+            failure = probe_failure(probe, container, ip, served) if probe and not init else None
+            if probe is None or failure is None:
+                continue
+            # pkg/kubelet/prober/worker.go: failureThreshold failures in a row, periodSeconds apart, then
+            # pkg/kubelet/kuberuntime/kuberuntime_manager.go kills it: "Container %s failed %s probe, will be restarted"
+            delay, period, threshold = probe_timing(probe)
+            offsets = [delay + i * period for i in range(threshold)]
+            during = [Occurrence(o, "Warning", "Unhealthy", probe_event(kind, failure)) for o in offsets]
+            killing = f"Container {name} failed {kind.lower()} probe, will be restarted"
+            during.append(Occurrence(offsets[-1], "Normal", "Killing", killing))
+            # a server that handles SIGTERM exits 0; one that does not is killed after the grace period
+            reason, code = ("Completed", 0) if image.http_ports and outcome.serves else ("Error", 137)
+            return Plan(offsets[-1], reason, code, tuple(during), files)
+        return Plan(files=files)
 
     def _container(
         self,
         pod: Obj,
         container: Obj,
-        field_path: str,
+        runtime: ContainerRuntime,
         pod_ip: str,
-        http: dict[int, frozenset[str]],
-        tcp: set[int],
+        served: Listeners,
+        dial: Callable[[str, int], str | None],
         events: list[Event],
         logs: dict[str, str],
         *,
         init: bool,
-        old: Obj | None,
     ) -> ContainerResult:
-        meta, spec = pod["metadata"], pod["spec"]
         name = container["name"]
         reference = str(container.get("image", ""))
+        field_path = f"spec.{'initContainers' if init else 'containers'}{{{name}}}"
+        for emitted in runtime.take_events():
+            events.append(
+                Event(
+                    emitted.type,
+                    emitted.reason,
+                    emitted.message,
+                    field_path,
+                    at=emitted.last,
+                    first=emitted.first,
+                    count=emitted.count,
+                    occurrence=True,
+                )
+            )
         image = self.images.get(reference)
-        restart_policy = spec.get("restartPolicy", "Always")
-        pod_ref = f"{meta['name']}_{meta['namespace']}({meta.get('uid')})"
-
-        def ev(type_: str, reason: str, message: str) -> None:
-            events.append(Event(type_, reason, message, field_path))
-
-        if image is None:
-            full = full_reference(reference)
-            ev("Normal", "Pulling", f'Pulling image "{reference}"')
-            ev(
-                "Warning",
-                "Failed",
-                f'Failed to pull image "{reference}": rpc error: code = NotFound desc = failed to '
-                f'pull and unpack image "{full}": failed to resolve reference "{full}": {full}: not found',
-            )
-            ev("Warning", "Failed", "Error: ErrImagePull")
-            ev("Normal", "BackOff", f'Back-off pulling image "{reference}"')
-            ev("Warning", "Failed", "Error: ImagePullBackOff")
-            status = self._waiting(container, "ImagePullBackOff", f'Back-off pulling image "{reference}"')
-            return ContainerResult(status=status, blocking=True)
-        if container.get("imagePullPolicy") == "Always":
-            ev("Normal", "Pulling", f'Pulling image "{reference}"')
-            ev(
-                "Normal",
-                "Pulled",
-                f'Successfully pulled image "{reference}" in 1.02s (1.02s including waiting). '
-                f"Image size: {int(_hex(reference)[:6], 16) * 10} bytes.",
-            )
-        else:
-            ev("Normal", "Pulled", f'Container image "{reference}" already present on machine')
-        env, config_error = _env_value_set(container, meta["namespace"], self.lookup)
-        base = {
+        if image is not None and runtime.instances:
+            outcome = command_outcome(image, container.get("command"), container.get("args"))
+            started = runtime.started_at or self.clock.now()
+            files = dict(runtime.plan.files)
+            output = program_logs(image, files, dial, started, _words(container)) if outcome.serves else []
+            logs[name] = runtime.plan.output if runtime.plan.output is not None else "\n".join(output)
+        status: Obj = {
             "name": name,
-            "image": full_reference(reference),
-            "imageID": image_id(reference),
+            "image": full_reference(reference) if runtime.instances else reference,
+            "imageID": image_id(reference) if runtime.instances else "",
+            "ready": False,
+            "restartCount": runtime.restarts,
+            "started": runtime.running,
             **_mounts(container),
         }
-        if config_error:
-            ev("Warning", "Failed", f"Error: {config_error}")
-            status = {
-                **base,
-                "imageID": "",
-                "image": reference,
-                "ready": False,
-                "restartCount": 0,
-                "started": False,
-                "state": {"waiting": {"reason": "CreateContainerConfigError", "message": config_error}},
-            }
-            return ContainerResult(status=status, blocking=True)
-        ev("Normal", "Created", f"Created container: {name}")
-        ev("Normal", "Started", f"Started container {name}")
-        outcome = command_outcome(image, container.get("command"), container.get("args"))
-        logs[name] = "\n".join(image.logs) if outcome.serves else ""
-        crash: tuple[str, int] | None = None  # (reason, exit code) of the last termination when crash-looping
-        exit_code: int | None = None
-        if outcome.serves and image.required_env:
-            missing = [group for group in image.required_env if not any(env.get(n) for n in group)]
-            if missing:
-                logs[name] = image.env_error
-                exit_code = 1
-        limit = ((container.get("resources") or {}).get("limits") or {}).get("memory")
-        if exit_code is None and limit is not None and (outcome.running or outcome.serves):
-            try:
-                if parse_quantity(limit) < parse_quantity(image.memory):
-                    crash = ("OOMKilled", 137)
-            except QuantityError:
-                pass
-        if exit_code is None and crash is None and not outcome.running:
-            exit_code = outcome.exit_code
-        container_id = f"containerd://{_hex(str(meta.get('uid')), name)}"
-        started_at = self.now()
-        if exit_code is not None and crash is None:
-            restarts = (restart_policy == "Always" and not init) or (exit_code != 0 and restart_policy != "Never")
-            if not restarts:
-                terminated = {
-                    "exitCode": exit_code,
-                    "reason": "Completed" if exit_code == 0 else "Error",
-                    "startedAt": started_at,
-                    "finishedAt": started_at,
-                    "containerID": container_id,
-                }
-                old_terminated = ((old or {}).get("state") or {}).get("terminated")
-                if old_terminated and old_terminated.get("exitCode") == exit_code:
-                    terminated["startedAt"] = old_terminated.get("startedAt", started_at)
-                    terminated["finishedAt"] = old_terminated.get("finishedAt", started_at)
-                status = {
-                    **base,
-                    "containerID": container_id,
-                    "ready": False,
-                    "restartCount": 0,
-                    "started": False,
-                    "state": {"terminated": terminated},
-                }
-                return ContainerResult(status=status, started=True, completed=exit_code == 0, failed=exit_code != 0)
-            crash = ("Completed" if exit_code == 0 else "Error", exit_code)
-        if crash is None:
-            for kind, key in (("Startup", "startupProbe"), ("Liveness", "livenessProbe")):
-                probe = container.get(key)
-                if probe and not init:
-                    failure = _probe(probe, container, pod_ip, http, tcp)
-                    if failure is not None:
-                        ev("Warning", "Unhealthy", _probe_event(kind, failure))
-                        ev("Normal", "Killing", f"Container {name} failed {kind.lower()} probe, will be restarted")
-                        crash = ("Completed", 0) if image.http_ports and outcome.serves else ("Error", 137)
-                        break
-        if crash is not None:
-            reason, code = crash
-            ev("Warning", "BackOff", f"Back-off restarting failed container {name} in pod {pod_ref}")
-            last = {
-                "terminated": {
-                    "exitCode": code,
-                    "reason": reason,
-                    "startedAt": started_at,
-                    "finishedAt": started_at,
-                    "containerID": container_id,
-                }
-            }
-            old_last = ((old or {}).get("lastState") or {}).get("terminated")
-            if old_last and old_last.get("reason") == reason:
-                last["terminated"]["startedAt"] = old_last.get("startedAt", started_at)
-                last["terminated"]["finishedAt"] = old_last.get("finishedAt", started_at)
-            status = {
-                **base,
-                "containerID": container_id,
-                "ready": False,
-                "restartCount": CRASH_RESTARTS,
-                "started": False,
-                "lastState": last,
-                "state": {
-                    "waiting": {
-                        "reason": "CrashLoopBackOff",
-                        "message": f"back-off 40s restarting failed container={name} pod={pod_ref}",
-                    }
-                },
-            }
-            return ContainerResult(status=status, started=True)
-        ready = True
+        uid = str(pod["metadata"].get("uid"))
+        if runtime.instances:
+            status["containerID"] = f"containerd://{_hex(uid, name, str(runtime.instances))}"
+        status["lastState"] = {}
+        if runtime.last_terminated is not None:
+            previous = f"containerd://{_hex(uid, name, str(runtime.last_instance))}"
+            status["lastState"] = {"terminated": {**runtime.last_terminated, "containerID": previous}}
+        if runtime.terminated is not None:
+            code = int(runtime.terminated["exitCode"])
+            status["state"] = {"terminated": {**runtime.terminated, "containerID": status["containerID"]}}
+            return ContainerResult(status=status, started=True, completed=code == 0, failed=code != 0)
+        if runtime.waiting is not None:
+            reason, message = runtime.waiting
+            status["state"] = {"waiting": {"reason": reason, **({"message": message} if message else {})}}
+            return ContainerResult(status=status, started=bool(runtime.instances), blocking=not runtime.instances)
+        assert runtime.started_at is not None
+        status["state"] = {"running": {"startedAt": rfc3339(runtime.started_at)}}
+        ready = not init
         readiness = container.get("readinessProbe")
         if readiness and not init:
-            failure = _probe(readiness, container, pod_ip, http, tcp)
+            failure = probe_failure(readiness, container, pod_ip, served)
             if failure is not None:
                 ready = False
-                ev("Warning", "Unhealthy", _probe_event("Readiness", failure))
-        old_running = ((old or {}).get("state") or {}).get("running")
-        status = {
-            **base,
-            "containerID": container_id,
-            "ready": ready,
-            "restartCount": 0,
-            "started": True,
-            "state": {"running": {"startedAt": (old_running or {}).get("startedAt", started_at)}},
-        }
-        if init:
-            # An init container that keeps running blocks the pod forever (Init:0/1).
-            status["ready"] = False
+                _, period, _ = probe_timing(readiness)
+                message = probe_event("Readiness", failure)
+                events.append(Event("Warning", "Unhealthy", message, field_path, every=period))
+        status["ready"] = ready
         return ContainerResult(status=status, ready=ready, started=True)
+
+
+def _words(container: Obj) -> list[str]:
+    return [str(w) for w in (*(container.get("command") or []), *(container.get("args") or []))]
 
 
 def _mounts(container: Obj) -> Obj:

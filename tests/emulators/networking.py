@@ -29,6 +29,35 @@ def target_port(pod: Obj, service_port: Obj) -> int | None:
     return None
 
 
+CLUSTER_DOMAIN = "cluster.local"
+
+
+def resolve_service(host: str, namespace: str) -> tuple[str, str] | None:
+    """(service, namespace) a name resolves to from a pod in ``namespace``, or None.
+
+    A pod's resolv.conf searches ``<ns>.svc.cluster.local svc.cluster.local cluster.local``
+    (pkg/kubelet/network/dns/dns.go, v1.33), so ``svc``, ``svc.ns``, ``svc.ns.svc`` and the full name
+    all reach the Service; anything else is not a Service name.
+    """
+    parts = host.rstrip(".").lower().split(".")
+    suffix = CLUSTER_DOMAIN.split(".")
+    if parts[-len(suffix) :] == suffix:
+        parts = parts[: -len(suffix)]
+        if len(parts) == 3 and parts[2] == "svc":
+            return parts[0], parts[1]
+        return None
+    if len(parts) == 1:
+        return parts[0], namespace
+    if len(parts) == 2 or (len(parts) == 3 and parts[2] == "svc"):
+        return parts[0], parts[1]
+    return None
+
+
+def matches_labels(selector: dict[str, str] | None, labels: dict[str, str] | None) -> bool:
+    """A Service's equality selector; an empty one selects nothing (no endpoints are managed)."""
+    return bool(selector) and all((labels or {}).get(k) == v for k, v in (selector or {}).items())
+
+
 class EndpointsController:
     def __init__(self, sim: Simulator) -> None:
         self.sim = sim

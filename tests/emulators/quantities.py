@@ -63,15 +63,6 @@ def is_quantity(value: object) -> bool:
     return True
 
 
-def format_bytes(value: Decimal) -> str:
-    """Largest binary suffix that divides the value exactly (``Gi``, ``Mi``, ...), like ``kubectl``."""
-    for suffix in ("Ei", "Pi", "Ti", "Gi", "Mi", "Ki"):
-        unit = _BINARY[suffix]
-        if value and value % unit == 0:
-            return f"{int(value // unit)}{suffix}"
-    return str(int(value)) if value == value.to_integral_value() else str(value)
-
-
 def format_cpu(value: Decimal) -> str:
     if value == value.to_integral_value():
         return str(int(value))

@@ -15,10 +15,12 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from .autoscaling import HorizontalPodAutoscalerController
 from .events import EventRecorder
 from .images import ImageRegistry
 from .kubelet import Kubelet
-from .networking import EndpointsController
+from .logs import pod_log
+from .networking import EndpointsController, matches_labels, resolve_service, target_port
 from .scheduler import VolumeFacts, schedule
 from .storage import SELECTED_NODE, ClaimProtection, Provisioner, VolumeController
 from .store import parse_time, short_hash
@@ -26,10 +28,10 @@ from .workloads import (
     DaemonSetController,
     DeploymentController,
     GarbageCollector,
-    HorizontalPodAutoscalerController,
     ReplicaSetController,
     StatefulSetController,
     is_active,
+    is_ready,
 )
 
 if TYPE_CHECKING:
@@ -37,6 +39,9 @@ if TYPE_CHECKING:
 
 Obj = dict[str, Any]
 BIND_TIMEOUT_SECONDS = 600  # the scheduler's VolumeBinding PreBind gives a provisioner this long
+# pkg/scheduler/backend/queue/scheduling_queue.go (v1.33): an unschedulable pod that no cluster event
+# moved is tried again after DefaultPodMaxInUnschedulablePodsDuration, and FailedScheduling is re-emitted
+RETRY_UNSCHEDULABLE_SECONDS = 300
 
 
 @dataclass(frozen=True)
@@ -188,7 +193,7 @@ class Simulator:
         self.images = images or ImageRegistry()
         self.provisioners = {p.name: p for p in (provisioners or [Provisioner("rancher.io/local-path")])}
         self.events = EventRecorder(api)
-        self.kubelet = Kubelet(self.images, self._lookup, self.now)
+        self.kubelet = Kubelet(self.images, self._lookup, self.clock, self.dial)
         self.logs: dict[tuple[str, str, str], str] = {}
         self.volumes = VolumeController(self)
         self._used_names: set[tuple[str, str]] = set()
@@ -209,6 +214,7 @@ class Simulator:
             self._schedule,
             self._kubelets,
             EndpointsController(self).sync,
+            self.events.expire,
         ]
         api.simulator = self
         self._seed(
@@ -288,6 +294,7 @@ class Simulator:
         if self._running or not self.enabled:
             return
         self._running = True
+        self.events.run += 1
         try:
             for _ in range(100):
                 before = self.api.store.resource_version
@@ -441,7 +448,8 @@ class Simulator:
         if pod.get("status") != new_status:
             pod["status"] = new_status
             self.save("pods", pod)
-        self.events.record(pod, "Warning", "FailedScheduling", message, component="default-scheduler")
+        retry = RETRY_UNSCHEDULABLE_SECONDS
+        self.events.record(pod, "Warning", "FailedScheduling", message, component="default-scheduler", every=retry)
 
     def _schedule(self) -> None:
         nodes = [
@@ -561,50 +569,44 @@ class Simulator:
                     component="kubelet",
                     host=node["metadata"]["name"],
                     field_path=event.field_path,
+                    occurrence=event.occurrence,
+                    at=event.at,
+                    first=event.first,
+                    count=event.count,
+                    every=event.every,
                 )
             for container, text in result.logs.items():
                 self.logs[(pod["metadata"]["namespace"], pod["metadata"]["name"], container)] = text
             if pod.get("status") != result.status:
                 pod["status"] = result.status
                 self.save("pods", pod)
+        self.kubelet.forget(str(p["metadata"].get("uid")) for p in pods)
+
+    def dial(self, host: str, port: int, namespace: str) -> str | None:
+        """Why a TCP connection from a pod in ``namespace`` to ``host:port`` fails, or None when a server answers.
+
+        The host resolves as cluster DNS with the pod's search path would (``svc``, ``svc.ns``,
+        ``svc.ns.svc``, ``svc.ns.svc.cluster.local``) to a Service; the Service must have that port, and
+        a ready endpoint whose pod listens on the port the Service targets. Without one kube-proxy
+        rejects the connection (a port the Service lacks is taken as refused too, not as a timeout).
+        """
+        found = resolve_service(host, namespace)
+        service = self.get("services", found[1], found[0]) if found else None
+        if found is None or service is None:
+            return "Domain name not found"
+        service_port = next((p for p in service["spec"].get("ports") or [] if p.get("port") == port), None)
+        if service_port is None:
+            return "Connection refused"
+        for pod in self.objects("pods", found[1]):
+            if not matches_labels(service["spec"].get("selector"), pod["metadata"].get("labels")) or not is_ready(pod):
+                continue
+            target = target_port(pod, service_port)
+            if target is not None and target in self.kubelet.listening.get(str(pod["metadata"].get("uid")), set()):
+                return None
+        return "Connection refused"
 
     def pod_log(self, pod: Obj, container: str | None, previous: bool) -> str:
-        from .apiserver import status_error
-
-        meta = pod["metadata"]
-        names = [c["name"] for c in pod["spec"].get("containers") or []]
-        if container is None:
-            if len(names) != 1:
-                raise status_error(
-                    400,
-                    "BadRequest",
-                    f"a container name must be specified for pod {meta['name']}, choose one of: [{' '.join(names)}]",
-                )
-            container = names[0]
-        statuses = {
-            s["name"]: s
-            for s in ((pod.get("status") or {}).get("containerStatuses") or [])
-            + ((pod.get("status") or {}).get("initContainerStatuses") or [])
-        }
-        status = statuses.get(container)
-        if status is None and container not in names:
-            raise status_error(400, "BadRequest", f"container {container} is not valid for pod {meta['name']}")
-        waiting = ((status or {}).get("state") or {}).get("waiting") or {}
-        if waiting.get("reason") in ("ImagePullBackOff", "ErrImagePull"):
-            raise status_error(
-                400,
-                "BadRequest",
-                f'container "{container}" in pod "{meta["name"]}" is waiting to '
-                "start: trying and failing to pull image",
-            )
-        if waiting.get("reason") in ("ContainerCreating", "PodInitializing", "CreateContainerConfigError") or (
-            status is None
-        ):
-            reason = waiting.get("reason", "ContainerCreating")
-            raise status_error(
-                400, "BadRequest", f'container "{container}" in pod "{meta["name"]}" is waiting to start: {reason}'
-            )
-        return self.logs.get((meta["namespace"], meta["name"], container), "")
+        return pod_log(pod, container, previous, self.logs)
 
 
 def _qos(pod: Obj) -> str:

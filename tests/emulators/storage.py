@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from .quantities import QuantityError, format_bytes, parse_quantity
+from .quantities import QuantityError, parse_quantity
 
 if TYPE_CHECKING:
     from .simulator import Simulator
@@ -15,37 +15,46 @@ Obj = dict[str, Any]
 
 SELECTED_NODE = "volume.kubernetes.io/selected-node"
 PV_CONTROLLER = "persistentvolume-controller"
+# pkg/controller/volume/persistentvolume/pv_controller_base.go (v1.33): every claim is synced again each
+# --pvclaimbinder-sync-period (15 s), so its Pending events repeat that often
+PV_RESYNC_SECONDS = 15.0
 
 
 @dataclass(frozen=True)
 class Provisioner:
-    """A dynamic provisioner running in the cluster (kind ships ``rancher.io/local-path``)."""
+    """A dynamic provisioner running in the cluster (kind ships ``rancher.io/local-path``).
+
+    Its refusals are rancher/local-path-provisioner's (provisioner.go ``provisionFor``, master of 2025): a
+    claim selector, then an access mode other than ReadWriteOnce/ReadWriteOncePod. A block-mode claim is
+    refused before that by sig-storage-lib-external-provisioner (v11 controller.go
+    ``provisionClaimOperation``) because local-path is no ``BlockProvisioner``. Its size limits are opt-in
+    (config or StorageClass parameters); kind's default config sets none.
+    """
 
     name: str
     access_modes: frozenset[str] = frozenset({"ReadWriteOnce", "ReadWriteOncePod"})
-    max_size: str = "100Gi"
     instance: str = "local-path-provisioner-7dc846544d-zx6pk"
     access_mode_error: str = "NodePath only supports ReadWriteOnce and ReadWriteOncePod (1.22+) access modes"
+    supports_block: bool = False
 
     @property
     def component(self) -> str:
         return f"{self.name}_{self.instance}_{'f2c5c5a2-3a8e-4b8b-9d34-0c6b2a6d7c11'}"
 
+    def refuses_block(self, claim: Obj) -> str | None:
+        """The library's own refusal, reported without the StorageClass prefix."""
+        if (claim.get("spec") or {}).get("volumeMode") == "Block" and not self.supports_block:
+            return f"{self.name} does not support block volume provisioning"
+        return None
+
     def check(self, claim: Obj) -> str | None:
         """The provisioner's own refusal, or None."""
         spec = claim.get("spec") or {}
+        if spec.get("selector") is not None:
+            return "claim.Spec.Selector is not supported"
         for mode in spec.get("accessModes") or []:
             if mode not in self.access_modes:
                 return self.access_mode_error
-        try:
-            size = parse_quantity(((spec.get("resources") or {}).get("requests") or {}).get("storage", "0"))
-        except QuantityError:
-            size = Decimal(0)
-        if size > parse_quantity(self.max_size):
-            return (
-                f"rpc error: code = ResourceExhausted desc = insufficient capacity: requested "
-                f"{format_bytes(size)}, at most {self.max_size} per volume"
-            )
         return None
 
 
@@ -59,6 +68,8 @@ def _size(claim: Obj) -> Decimal:
 class VolumeController:
     def __init__(self, sim: Simulator) -> None:
         self.sim = sim
+        # claims the provisioner refused for good (ProvisioningFinished): it does not try them again
+        self._refused: dict[str, str] = {}
 
     def sync(self) -> None:
         for claim in self.sim.objects("persistentvolumeclaims"):
@@ -104,6 +115,7 @@ class VolumeController:
                 "FailedBinding",
                 "no persistent volumes available for this claim and no storage class is set",
                 component=PV_CONTROLLER,
+                every=PV_RESYNC_SECONDS,
             )
             return
         storage_class = self.storage_class(claim)
@@ -114,6 +126,7 @@ class VolumeController:
                 "ProvisioningFailed",
                 f'storageclass.storage.k8s.io "{class_name}" not found',
                 component=PV_CONTROLLER,
+                every=PV_RESYNC_SECONDS,
             )
             return
         wait = storage_class.get("volumeBindingMode") == "WaitForFirstConsumer"
@@ -125,6 +138,7 @@ class VolumeController:
                 "WaitForFirstConsumer",
                 "waiting for first consumer to be created before binding",
                 component=PV_CONTROLLER,
+                every=PV_RESYNC_SECONDS,
             )
             return
         self.provision(claim, storage_class, node)
@@ -141,6 +155,7 @@ class VolumeController:
             "manually by the system administrator. If volume creation is delayed, please verify that "
             "the provisioner is running and correctly registered.",
             component=PV_CONTROLLER,
+            every=PV_RESYNC_SECONDS,
         )
         annotations = meta.setdefault("annotations", {})
         if annotations.get("volume.kubernetes.io/storage-provisioner") != name:
@@ -150,6 +165,11 @@ class VolumeController:
         provisioner = sim.provisioners.get(name)
         if provisioner is None:
             return False
+        refusal = provisioner.refuses_block(claim)
+        if refusal is None and (reason := provisioner.check(claim)) is not None:
+            refusal = f'failed to provision volume with StorageClass "{storage_class["metadata"]["name"]}": {reason}'
+        if refusal is not None and self._refused.get(meta["uid"]) == refusal:
+            return False
         sim.events.record(
             claim,
             "Normal",
@@ -157,15 +177,9 @@ class VolumeController:
             f'External provisioner is provisioning volume for claim "{meta["namespace"]}/{meta["name"]}"',
             component=provisioner.component,
         )
-        refusal = provisioner.check(claim)
         if refusal is not None:
-            sim.events.record(
-                claim,
-                "Warning",
-                "ProvisioningFailed",
-                f'failed to provision volume with StorageClass "{storage_class["metadata"]["name"]}": {refusal}',
-                component=provisioner.component,
-            )
+            sim.events.record(claim, "Warning", "ProvisioningFailed", refusal, component=provisioner.component)
+            self._refused[meta["uid"]] = refusal
             return False
         node = node or sim.any_schedulable_node()
         volume_name = f"pvc-{meta['uid']}"

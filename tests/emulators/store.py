@@ -42,9 +42,14 @@ class Clock:
 
     def __init__(self) -> None:
         self.offset = datetime.timedelta()
+        self.frozen: datetime.datetime | None = None
 
     def now(self) -> datetime.datetime:
-        return datetime.datetime.now(tz=datetime.UTC) + self.offset
+        return (self.frozen or datetime.datetime.now(tz=datetime.UTC)) + self.offset
+
+    def freeze(self) -> None:
+        """From now on only ``advance`` moves the clock (for tests that time back-offs to the second)."""
+        self.frozen = self.frozen or datetime.datetime.now(tz=datetime.UTC)
 
     def advance(self, seconds: float) -> None:
         self.offset += datetime.timedelta(seconds=seconds)

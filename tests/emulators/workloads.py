@@ -70,7 +70,7 @@ def omit_zero(status: Obj, *keys: str) -> Obj:
     return status
 
 
-def _set_condition(conditions: list[Obj], new: Obj, now: str, *, bump_update: bool = True) -> list[Obj]:
+def set_condition(conditions: list[Obj], new: Obj, now: str, *, bump_update: bool = True) -> list[Obj]:
     result = [c for c in conditions if c.get("type") != new["type"]]
     previous = next((c for c in conditions if c.get("type") == new["type"]), None)
     if previous and previous.get("status") == new["status"]:
@@ -151,7 +151,9 @@ class ReplicaSetController:
                 except kmock.KubernetesError as exc:
                     failure = f"Error creating: {exc.message}"
                     failure = failure.replace(f'pods "{name}"', f'pods "{meta["name"]}-"')
-                    sim.events.record(rs, "Warning", "FailedCreate", failure, component="replicaset-controller")
+                    sim.events.record(
+                        rs, "Warning", "FailedCreate", failure, component="replicaset-controller", rate_limited=True
+                    )
                     break
                 pods.append(created)
                 sim.events.record(
@@ -430,7 +432,7 @@ class DeploymentController:
         conditions: list[Obj] = list(old_status.get("conditions") or [])
         min_available = replicas - unavailable
         if available >= min_available:
-            conditions = _set_condition(
+            conditions = set_condition(
                 conditions,
                 {
                     "type": "Available",
@@ -441,7 +443,7 @@ class DeploymentController:
                 now,
             )
         else:
-            conditions = _set_condition(
+            conditions = set_condition(
                 conditions,
                 {
                     "type": "Available",
@@ -459,10 +461,9 @@ class DeploymentController:
             and new_rs is not None
         )
         progressing = next((c for c in conditions if c.get("type") == "Progressing"), None)
-        counters = ("replicas", "updatedReplicas", "readyReplicas", "availableReplicas")
-        progressed = created_new or any(status[k] != old_status.get(k, 0) for k in counters)
+        progressed = created_new or _progressing(old_status, status)
         if d["spec"].get("paused"):
-            conditions = _set_condition(
+            conditions = set_condition(
                 conditions,
                 {
                     "type": "Progressing",
@@ -473,7 +474,7 @@ class DeploymentController:
                 now,
             )
         elif complete:
-            conditions = _set_condition(
+            conditions = set_condition(
                 conditions,
                 {
                     "type": "Progressing",
@@ -484,7 +485,7 @@ class DeploymentController:
                 now,
             )
         elif created_new:
-            conditions = _set_condition(
+            conditions = set_condition(
                 conditions,
                 {
                     "type": "Progressing",
@@ -495,18 +496,21 @@ class DeploymentController:
                 now,
             )
         else:
+            # pkg/controller/deployment/progress.go syncRolloutStatus with util.DeploymentTimedOut (v1.33):
+            # a rollout that once completed never times out, and no progress leaves the condition as it is
             deadline = int(d["spec"].get("progressDeadlineSeconds", 600))
             last = parse_time((progressing or {}).get("lastUpdateTime")) if progressing else None
+            reason = (progressing or {}).get("reason")
             timed_out = (
                 not progressed
-                and progressing is not None
+                and reason != "NewReplicaSetAvailable"
                 and (
-                    progressing.get("reason") == "ProgressDeadlineExceeded"
+                    reason == "ProgressDeadlineExceeded"
                     or (last is not None and (sim.clock.now() - last).total_seconds() > deadline)
                 )
             )
             if timed_out:
-                conditions = _set_condition(
+                conditions = set_condition(
                     conditions,
                     {
                         "type": "Progressing",
@@ -516,8 +520,8 @@ class DeploymentController:
                     },
                     now,
                 )
-            else:
-                conditions = _set_condition(
+            elif progressed or progressing is None:
+                conditions = set_condition(
                     conditions,
                     {
                         "type": "Progressing",
@@ -526,12 +530,10 @@ class DeploymentController:
                         "message": f'ReplicaSet "{rs_name}" is progressing.',
                     },
                     now,
-                    bump_update=progressed,
                 )
-                if progressed:
-                    for c in conditions:
-                        if c["type"] == "Progressing":
-                            c["lastUpdateTime"] = now
+                for c in conditions:
+                    if c["type"] == "Progressing":
+                        c["lastUpdateTime"] = now
         failure = next(
             (
                 c
@@ -543,7 +545,7 @@ class DeploymentController:
         previous_failure = [c for c in old_status.get("conditions") or [] if c.get("type") == "ReplicaFailure"]
         conditions = [c for c in conditions if c.get("type") != "ReplicaFailure"]
         if failure:
-            conditions += _set_condition(
+            conditions += set_condition(
                 previous_failure,
                 {
                     "type": "ReplicaFailure",
@@ -569,6 +571,23 @@ class DeploymentController:
                 changed = True
         if changed:
             sim.save("deployments", d)
+
+
+def _progressing(old: Obj, new: Obj) -> bool:
+    """pkg/controller/deployment/util/deployment_util.go (v1.33) ``DeploymentProgressing``: more updated,
+    ready or available replicas, or fewer old ones; a pod that stops being ready is no progress."""
+
+    def count(status: Obj, key: str) -> int:
+        return int(status.get(key) or 0)
+
+    old_rest = count(old, "replicas") - count(old, "updatedReplicas")
+    new_rest = count(new, "replicas") - count(new, "updatedReplicas")
+    return (
+        count(new, "updatedReplicas") > count(old, "updatedReplicas")
+        or new_rest < old_rest
+        or count(new, "readyReplicas") > count(old, "readyReplicas")
+        or count(new, "availableReplicas") > count(old, "availableReplicas")
+    )
 
 
 class StatefulSetController:
@@ -641,6 +660,7 @@ class StatefulSetController:
                             f"create Claim {claim_name} for Pod {pod_name} in StatefulSet {name} "
                             f"failed error: {exc.message}",
                             component="statefulset-controller",
+                            rate_limited=True,
                         )
                         break
                 volumes[:] = [v for v in volumes if v.get("name") != claim_template["metadata"]["name"]]
@@ -656,6 +676,7 @@ class StatefulSetController:
                     "FailedCreate",
                     f"create Pod {pod_name} in StatefulSet {name} failed error: {exc.message}",
                     component="statefulset-controller",
+                    rate_limited=True,
                 )
                 break
             pods[pod_name] = created
@@ -804,8 +825,9 @@ class DaemonSetController:
             try:
                 by_node[node_name] = sim.create("pods", pod)
             except kmock.KubernetesError as exc:
+                failure = f"Error creating: {exc.message}"
                 sim.events.record(
-                    ds, "Warning", "FailedCreate", f"Error creating: {exc.message}", component="daemonset-controller"
+                    ds, "Warning", "FailedCreate", failure, component="daemonset-controller", rate_limited=True
                 )
                 break
             sim.events.record(
@@ -846,145 +868,10 @@ def _ds_target(pod: Obj) -> str:
     return str(pod["spec"].get("nodeName") or "")
 
 
-class HorizontalPodAutoscalerController:
-    """Min/max enforcement like the real controller; no metrics server, so no metric-driven scaling."""
-
-    def __init__(self, sim: Simulator) -> None:
-        self.sim = sim
-
-    def sync(self) -> None:
-        for hpa in self.sim.objects("horizontalpodautoscalers"):
-            self._sync(hpa)
-
-    def _sync(self, hpa: Obj) -> None:
-        sim = self.sim
-        spec = hpa["spec"]
-        namespace = hpa["metadata"]["namespace"]
-        target = spec.get("scaleTargetRef") or {}
-        plural = {"Deployment": "deployments", "StatefulSet": "statefulsets", "ReplicaSet": "replicasets"}.get(
-            str(target.get("kind"))
-        )
-        now = sim.now()
-        old = hpa.get("status") or {}
-        conditions: list[Obj] = list(old.get("conditions") or [])
-        scaled = sim.get(plural, namespace, str(target.get("name"))) if plural else None
-        status: Obj = {"currentReplicas": 0, "desiredReplicas": 0}
-        if scaled is None:
-            if plural:
-                message = (
-                    f"the HPA controller was unable to get the target's current scale: "
-                    f'{plural}/scale.apps "{target.get("name")}" not found'
-                )
-            else:
-                group = str(target.get("apiVersion", "")).rpartition("/")[0]
-                message = (
-                    f"the HPA controller was unable to get the target's current scale: no matches for kind "
-                    f'"{target.get("kind")}" in group "{group}"'
-                )
-            conditions = _set_condition(
-                conditions,
-                {"type": "AbleToScale", "status": "False", "reason": "FailedGetScale", "message": message},
-                now,
-            )
-            sim.events.record(
-                hpa, "Warning", "FailedGetScale", message.split(": ", 1)[1], component="horizontal-pod-autoscaler"
-            )
-        else:
-            current = int(scaled["spec"].get("replicas", 1))
-            low, high = int(spec.get("minReplicas", 1)), int(spec.get("maxReplicas", 1))
-            desired = current
-            if current == 0 and low != 0:
-                conditions = _set_condition(
-                    conditions,
-                    {
-                        "type": "ScalingActive",
-                        "status": "False",
-                        "reason": "ScalingDisabled",
-                        "message": "scaling is disabled since the replica count of the target is zero",
-                    },
-                    now,
-                )
-            elif current > high or current < low:
-                desired = high if current > high else low
-                scaled["spec"]["replicas"] = desired
-                sim.update_spec(plural or "", scaled)
-                status["lastScaleTime"] = now
-                reason = (
-                    "Current number of replicas above Spec.MaxReplicas"
-                    if current > high
-                    else "Current number of replicas below Spec.MinReplicas"
-                )
-                sim.events.record(
-                    hpa,
-                    "Normal",
-                    "SuccessfulRescale",
-                    f"New size: {desired}; reason: {reason}",
-                    component="horizontal-pod-autoscaler",
-                )
-                conditions = _set_condition(
-                    conditions,
-                    {
-                        "type": "AbleToScale",
-                        "status": "True",
-                        "reason": "SucceededRescale",
-                        "message": f"the HPA controller was able to update the target scale to {desired}",
-                    },
-                    now,
-                )
-            else:
-                conditions = _set_condition(
-                    conditions,
-                    {
-                        "type": "AbleToScale",
-                        "status": "True",
-                        "reason": "SucceededGetScale",
-                        "message": "the HPA controller was able to get the target's current scale",
-                    },
-                    now,
-                )
-                message = (
-                    "the HPA was unable to compute the replica count: failed to get cpu utilization: unable "
-                    "to get metrics for resource cpu: unable to fetch metrics from resource metrics API: the "
-                    "server could not find the requested resource (get pods.metrics.k8s.io)"
-                )
-                conditions = _set_condition(
-                    conditions,
-                    {
-                        "type": "ScalingActive",
-                        "status": "False",
-                        "reason": "FailedGetResourceMetric",
-                        "message": message,
-                    },
-                    now,
-                )
-                sim.events.record(
-                    hpa,
-                    "Warning",
-                    "FailedGetResourceMetric",
-                    message.split(": ", 1)[1],
-                    component="horizontal-pod-autoscaler",
-                )
-            status = {
-                "currentReplicas": int((scaled.get("status") or {}).get("replicas", current)),
-                "desiredReplicas": desired,
-                **(
-                    {"lastScaleTime": old.get("lastScaleTime", now)}
-                    if "lastScaleTime" in status or "lastScaleTime" in old
-                    else {}
-                ),
-            }
-        status["conditions"] = conditions
-        omit_zero(status, "currentReplicas")
-        if hpa.get("status") != status:
-            hpa["status"] = status
-            sim.save("horizontalpodautoscalers", hpa)
-
-
 __all__ = [
     "DaemonSetController",
     "DeploymentController",
     "GarbageCollector",
-    "HorizontalPodAutoscalerController",
     "ReplicaSetController",
     "StatefulSetController",
     "matches_selector_object",

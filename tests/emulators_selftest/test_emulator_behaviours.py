@@ -77,11 +77,17 @@ async def test_missing_secret_is_create_container_config_error(kube_cluster: Kub
     secret = {"metadata": {"name": "db"}, "stringData": {"pass": "x"}}
     await k8s.CoreV1Api(api).create_namespaced_secret(NS, secret)
     [pod] = await pods(api)
+    assert pod.status.container_statuses[0].state.waiting.message == 'secret "db" not found'  # until the next sync
+    kube_cluster.advance(10)  # the pod worker retries a failed sync after 10 s
+    [pod] = await pods(api)
     assert pod.status.container_statuses[0].state.waiting.message == "couldn't find key password in Secret team2/db"
+    failed = {e["message"]: e["count"] for e in kube_cluster.events(NS, name=pod.metadata.name, reason="Failed")}
+    assert failed == {'Error: secret "db" not found': 1, "Error: couldn't find key password in Secret team2/db": 1}
 
     await k8s.CoreV1Api(api).patch_namespaced_secret(
         "db", NS, {"data": {"password": base64.b64encode(b"s3cret").decode()}}
     )
+    kube_cluster.advance(10)
     [pod] = await pods(api)
     assert pod.status.phase == "Running" and pod.status.container_statuses[0].ready
 
@@ -104,9 +110,17 @@ async def test_liveness_probe_on_the_wrong_port_crash_loops(kube_cluster: KubeCl
     await deploy(api, workload("Deployment", "web", [nginx(livenessProbe=probe)]))
     [pod] = await pods(api)
     status = pod.status.container_statuses[0]
-    assert pod.status.phase == "Running" and not status.ready and status.restart_count == 3
+    assert status.state.running and status.ready  # no readiness probe: ready while it runs
+    kube_cluster.advance(45)  # killed after 3 failures 10 s apart (t=20), restarted at once, killed again (t=40)
+    [pod] = await pods(api)
+    status = pod.status.container_statuses[0]
+    assert pod.status.phase == "Running" and not status.ready and status.restart_count == 1
     assert status.state.waiting.reason == "CrashLoopBackOff"
+    assert status.last_state.terminated.reason == "Completed"  # nginx exits 0 on SIGTERM
+    [killing] = kube_cluster.events(NS, name=pod.metadata.name, reason="Killing")
+    assert killing["message"] == "Container web failed liveness probe, will be restarted" and killing["count"] == 2
     [unhealthy] = kube_cluster.events(NS, name=pod.metadata.name, reason="Unhealthy")
+    assert unhealthy["count"] == 6
     assert unhealthy["message"] == (
         f'Liveness probe failed: Get "http://{pod.status.pod_ip}:8080/": dial tcp {pod.status.pod_ip}:8080: '
         "connect: connection refused"

@@ -8,7 +8,7 @@ import pytest
 
 from tests.emulators.images import Image, command_outcome, full_reference, normalize
 from tests.emulators.patches import json_patch, merge_patch, server_side_apply, strategic_merge_patch
-from tests.emulators.quantities import QuantityError, format_bytes, parse_quantity
+from tests.emulators.quantities import QuantityError, parse_quantity
 from tests.emulators.scheduler import VolumeFacts, schedule
 from tests.emulators.selectors import (
     SelectorError,
@@ -49,11 +49,6 @@ def test_quantities(text: str, value: Decimal) -> None:
 def test_bad_quantities(text: str) -> None:
     with pytest.raises(QuantityError):
         parse_quantity(text)
-
-
-def test_format_bytes() -> None:
-    assert format_bytes(parse_quantity("500Gi")) == "500Gi"
-    assert format_bytes(parse_quantity("1536Mi")) == "1536Mi"
 
 
 def test_label_selectors() -> None:

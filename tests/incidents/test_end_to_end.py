@@ -114,7 +114,8 @@ async def test_alerts_become_an_incident_thread_that_follows_them_until_resolved
     def said(channel: Any) -> str:
         return "\n".join(str(m.content) for m in discord.messages(channel))
 
-    await discord.wait_until(lambda: "ImagePullBackOff" in said(thread), 15, "the cluster context")
+    # A few seconds into a bad pull the kubelet still says ErrImagePull; ImagePullBackOff comes with the back-off.
+    await discord.wait_until(lambda: any(r in said(thread) for r in PULL_REASONS), 15, "the cluster context")
     assert "Failed" in said(thread) and "nginx:1.27-alpinee" in said(thread)
     await discord.wait_until(lambda: f"<#{thread.id}>" in said(run_thread), 15, "the run thread's notice")
     assert "Your cluster is telling you something" in said(run_thread)

@@ -78,10 +78,21 @@ async def test_a_pod_label_shows_the_pod_its_image_pull_failure_and_its_events(
     assert lines[1].split() == [f"pod/{pod}", "0/1", "ImagePullBackOff", "0", "3m"]
     assert "Error: ErrImagePull" in found.text
     failed = next(line for line in lines if 'Failed to pull image "nginx:1.27-alpinee"' in line)
-    assert failed.split()[:4] == ["3m", "Warning", "Failed", f"pod/{pod}"]
+    # pulled at 0, 10, 30, 70 and 150 s: the kubelet's back-off doubles between pulls
+    assert failed.split()[:7] == ["30s", "(x5", "over", "3m)", "Warning", "Failed", f"pod/{pod}"]
     assert failed.endswith("…")  # the runtime's long message is cut to the line
     # kubectl's order: oldest first, so the last line is the newest Event.
-    assert lines[-1].split()[2:] == ["Failed", f"pod/{pod}", "Error:", "ImagePullBackOff"]
+    # back-off syncs every 10 s between the pulls: 20, 40-60, 80-140, 160-180 s
+    assert lines[-1].split()[1:] == [
+        "(x14",
+        "over",
+        "2m40s)",
+        "Warning",
+        "Failed",
+        f"pod/{pod}",
+        "Error:",
+        "ImagePullBackOff",
+    ]
 
 
 async def test_a_deployment_label_shows_the_pods_of_its_replica_sets(

@@ -20,7 +20,6 @@ from bot.challenges.checks import Status
 from bot.challenges.deploy import apply_scenario
 from bot.cluster import Cluster
 from bot.i18n import render
-from tests.emulators.images import default_images, normalize
 from tests.emulators.kube import KubeCluster
 
 CATALOG: Catalog = load_catalog(Path(__file__).parents[2] / "scenarios")
@@ -41,23 +40,8 @@ EXPECTED_FAILURES: dict[tuple[int, str], list[str]] = {
     (5, "autoscaling-conflict"): ["both HPA recommendation-engine-hpa and VPA"],
 }
 
-# Fluent Bit's health check fails while its es output cannot reach Elasticsearch, so only a restart
-# after the fix makes the Pod Ready. Until the simulator runs fluent/fluent-bit that way, the fixed
-# state cannot pass there (the image does not exist for it): the test must fail, and pass once it can.
-SIMULATED_LATER = {
-    (5, "logging"): pytest.mark.xfail(
-        normalize("fluent/fluent-bit:3.2") not in default_images(),
-        reason="the simulator does not run Fluent Bit (health check on its es output) yet",
-        strict=True,
-    ),
-}
-
 NAMESPACED = [
-    pytest.param(
-        challenge.id,
-        scenario.id,
-        id=f"{challenge.id}-{scenario.id}",
-    )
+    pytest.param(challenge.id, scenario.id, id=f"{challenge.id}-{scenario.id}")
     for challenge in CATALOG
     for scenario in challenge.scenarios
     if scenario.spec.scope == "namespace"
@@ -84,11 +68,10 @@ async def apply_like_a_student(cluster: Cluster, scenario: Scenario) -> None:
 
 @pytest.mark.parametrize(("challenge_id", "scenario_id"), NAMESPACED)
 async def test_broken_state_fails_and_solution_passes(
-    cluster: Cluster, kube_cluster: KubeCluster, challenge_id: int, scenario_id: str, request: pytest.FixtureRequest
+    cluster: Cluster, kube_cluster: KubeCluster, challenge_id: int, scenario_id: str
 ) -> None:
-    if (challenge_id, scenario_id) in SIMULATED_LATER:
-        request.applymarker(SIMULATED_LATER[(challenge_id, scenario_id)])
     scenario = CATALOG.get(challenge_id).scenario(scenario_id)
+    kube_cluster.freeze_time()  # the broken state is read at the moment of the apply
     await apply_scenario(cluster, NAMESPACE, scenario)
 
     broken = await reasons(cluster, scenario)
