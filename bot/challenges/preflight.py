@@ -273,16 +273,19 @@ class PreflightService:
     async def _settled(
         self, namespace: str, scenario: Scenario, wanted: Callable[[Sequence[CheckResult]], bool], began: float
     ) -> StateReport:
-        """Poll the checks until they show what is wanted and have not changed for `settle` seconds, or
-        until the timeout (a state that is not what is wanted may still be on its way there)."""
+        """Poll the checks until they show what is wanted and their verdicts have not changed for `settle`
+        seconds, or until the timeout (a state that is not what is wanted may still be on its way there).
+        Verdicts, not messages: on a real cluster a crash loop's restart count and an Event's count climb
+        for as long as the state lasts, so its messages never stop changing."""
         deadline = began + self._timeout
-        last: tuple[CheckResult, ...] = ()
+        last: tuple[Status, ...] = ()
         unchanged_since = began
         while True:
             checks = ScenarioResult.of(scenario, await self._cluster.snapshot(namespace, scenario.kinds)).checks
             now = self._clock()
-            if checks != last:
-                last, unchanged_since = checks, now
+            verdicts = tuple(check.status for check in checks)
+            if verdicts != last:
+                last, unchanged_since = verdicts, now
             steady = now - unchanged_since >= self._settle
             if wanted(checks) and steady:
                 return StateReport(checks, now - began, settled=True)

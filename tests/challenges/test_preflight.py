@@ -9,6 +9,7 @@ import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 from textwrap import dedent
+from typing import Any
 
 import pytest
 import pytest_asyncio
@@ -119,18 +120,26 @@ async def test_the_whole_catalogue_in_one_preflight(client: Cluster, kube_cluste
 async def test_a_state_is_judged_once_its_checks_have_not_changed_for_the_settle_time(
     client: Cluster, kube_cluster: KubeCluster
 ) -> None:
-    """On a real cluster Pods take time to be scheduled and pulled: a state is judged only after its checks
-    stayed the same for `settle` seconds; one that keeps changing is judged at the timeout, flagged."""
+    """On a real cluster Pods take time to be scheduled and pulled: a state is judged only after its checks'
+    verdicts stayed the same for `settle` seconds; one that keeps changing is judged at the timeout, flagged.
+    Messages alone changing (a replica count, a restart count climbing) is no change."""
     kube_cluster.freeze_time()  # the cluster's clock stays put: its pulls have failed once, no back-off yet
     now = 0.0
     frontend = next(m.body for m in CATALOG.get(2).scenario("image-pull").manifests if m.ref.kind == "Deployment")
+    (container,) = frontend["spec"]["template"]["spec"]["containers"]
+
+    def with_image(image: str, replicas: int) -> dict[str, Any]:
+        template = frontend["spec"]["template"]
+        spec = {**template["spec"], "containers": [{**container, "image": image}]}
+        return {**frontend, "spec": {**frontend["spec"], "replicas": replicas, "template": {**template, "spec": spec}}}
 
     async def sleep(seconds: float) -> None:
         nonlocal now
         now += seconds
-        if now <= 10:  # the broken state keeps changing: someone scales the Deployment every poll
-            (namespace,) = scratch_namespaces(kube_cluster)
-            await client.apply(namespace, {**frontend, "spec": {**frontend["spec"], "replicas": 3 + int(now)}})
+        (namespace,) = scratch_namespaces(kube_cluster)
+        if now <= 10:  # someone keeps fixing and breaking the image: the verdicts flip until 8
+            image = "nginx:1.27-alpine" if now in (2, 6) else container["image"]
+            await client.apply(namespace, with_image(image, 3))
 
     preflight = PreflightService(
         catalog=CATALOG,
@@ -146,7 +155,7 @@ async def test_a_state_is_judged_once_its_checks_have_not_changed_for_the_settle
     assert result.broken is not None and result.solution is not None
     assert (result.broken.seconds, result.broken.settled) == (10, False)
     broken_says = render(result.broken.checks[0].message, "en")
-    assert "ErrImagePull/ImagePullBackOff (image nginx:1.27-alpinee) ×13" in broken_says
+    assert "ErrImagePull/ImagePullBackOff (image nginx:1.27-alpinee) ×3" in broken_says
     assert (result.solution.seconds, result.solution.settled) == (6, True)  # polled at 0, 2, 4 and 6
     assert result.verdict is Verdict.BEHAVED
 
