@@ -317,11 +317,7 @@ async def _start(service: RunService, team: str, challenge: int, out: _Output) -
 async def _verify(
     service: RunService, catalog: Catalog, team: str, challenge: int | None, scenario: str | None, out: _Output
 ) -> int:
-    try:
-        report = await service.verify(team, challenge, scenario_id=scenario)
-    except KeyError:
-        print(f"kubecamp: the run has no scenario {scenario!r} to check", file=sys.stderr)
-        return EXIT_INPUT
+    report = await service.verify(team, challenge, scenario_id=scenario)
     out.verify(report, catalog.get(report.run.challenge_id))
     return EXIT_OK if report.all_passed else EXIT_FAILING
 
