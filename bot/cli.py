@@ -22,7 +22,7 @@ import signal
 import sys
 from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AsyncExitStack
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -33,7 +33,7 @@ from bot.challenges.checks import Status
 from bot.challenges.preflight import PreflightReport, PreflightService
 from bot.challenges.preflight_table import preflight_json, preflight_table
 from bot.challenges.render import MARK
-from bot.challenges.runs import ChallengeUnavailable, RunService, StartReport, StatusReport, VerifyReport
+from bot.challenges.runs import ChallengeUnavailable, RunService, StartReport, StatusReport, VerifyReport, utcnow
 from bot.cluster import Cluster
 from bot.config import Settings, load_settings
 from bot.errors import (
@@ -283,7 +283,7 @@ async def _export_submissions(
     args: argparse.Namespace, settings: Settings, store: Store, catalog: Catalog, out: _Output
 ) -> int:
     service = SubmissionService(
-        store=store, catalog=catalog, clock=lambda: datetime.now(UTC), timezone=settings.catalog.timezone
+        store=store, catalog=catalog, clock=utcnow, timezone=settings.catalog.timezone
     )
     data = await service.csv(args.challenge)
     if args.output is None:
