@@ -25,7 +25,7 @@ from typing import Any
 
 from bot.challenges.catalog import Catalog, Challenge, Scenario
 from bot.challenges.checks import Status, find_condition, name_of
-from bot.challenges.deploy import apply_scenario
+from bot.challenges.deploy import apply_scenario, wait_until_none
 from bot.challenges.runs import CheckResult, ScenarioResult
 from bot.cluster import Cluster
 from bot.errors import ApplyFailed, ClusterError, KindNotServed, NamespaceNotManaged, UnknownScenario
@@ -149,16 +149,16 @@ async def _wait_until_gone(
     clock: Clock,
     sleep: Sleep,
 ) -> None:
-    deadline = clock() + within
-    while True:
-        snapshot = await cluster.snapshot(namespace, {ref.kind for ref in refs})
-        remaining = [ref for ref in refs if _present(snapshot, ref)]
-        if not remaining:
-            return
-        if clock() >= deadline:
-            names = ", ".join(str(ref) for ref in remaining)
-            raise ApplyFailed(f"{names} still being deleted after {within:g}s")
-        await sleep(interval)
+    def present(snapshot: Snapshot) -> list[ObjectRef]:
+        return [ref for ref in refs if _present(snapshot, ref)]
+
+    kinds = {ref.kind for ref in refs}
+    remaining = await wait_until_none(
+        cluster, namespace, kinds, present, within=within, interval=interval, clock=clock, sleep=sleep
+    )
+    if remaining:
+        names = ", ".join(str(ref) for ref in remaining)
+        raise ApplyFailed(f"{names} still being deleted after {within:g}s")
 
 
 def _present(snapshot: Snapshot, ref: ObjectRef) -> bool:
