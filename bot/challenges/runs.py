@@ -267,9 +267,6 @@ class RunService:
             raise NoActiveRun(team.name, challenge_id)
         return run
 
-    async def runs_of(self, team: Team) -> list[Run]:
-        return await self._store.runs_for_team(team.id)
-
     # --- start --------------------------------------------------------------------------------
 
     async def start(self, team_name: str, challenge_id: int) -> StartReport:
