@@ -48,7 +48,7 @@ from bot.errors import (
     UnknownScenario,
     UnknownTeam,
 )
-from bot.i18n import Lang, Message, render
+from bot.i18n import Lang, render, t
 from bot.markup import clock
 from bot.store import Store, StoreConflict, upgrade
 from bot.submissions import SubmissionService
@@ -238,7 +238,7 @@ async def _preflight(args: argparse.Namespace, settings: Settings, out: _Output)
     except asyncio.CancelledError:
         if not terminated:
             raise
-        print(f"kubecamp: {render(Message('preflight.interrupted'), out.lang)}", file=sys.stderr)
+        print(f"kubecamp: {t('preflight.interrupted', out.lang)}", file=sys.stderr)
         return EXIT_TERMINATED
     finally:
         loop.remove_signal_handler(signal.SIGTERM)
