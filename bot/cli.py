@@ -22,7 +22,7 @@ import signal
 import sys
 from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AsyncExitStack
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -33,7 +33,7 @@ from bot.challenges.checks import Status
 from bot.challenges.preflight import PreflightReport, PreflightService
 from bot.challenges.preflight_table import preflight_json, preflight_table
 from bot.challenges.render import MARK
-from bot.challenges.runs import ChallengeUnavailable, RunService, StartReport, StatusReport, VerifyReport
+from bot.challenges.runs import ChallengeUnavailable, RunService, StartReport, StatusReport, VerifyReport, utcnow
 from bot.cluster import Cluster
 from bot.config import Settings, load_settings
 from bot.errors import (
@@ -48,7 +48,7 @@ from bot.errors import (
     UnknownScenario,
     UnknownTeam,
 )
-from bot.i18n import Lang, Message, render
+from bot.i18n import Lang, render, t
 from bot.markup import clock
 from bot.store import Store, StoreConflict, upgrade
 from bot.submissions import SubmissionService
@@ -238,7 +238,7 @@ async def _preflight(args: argparse.Namespace, settings: Settings, out: _Output)
     except asyncio.CancelledError:
         if not terminated:
             raise
-        print(f"kubecamp: {render(Message('preflight.interrupted'), out.lang)}", file=sys.stderr)
+        print(f"kubecamp: {t('preflight.interrupted', out.lang)}", file=sys.stderr)
         return EXIT_TERMINATED
     finally:
         loop.remove_signal_handler(signal.SIGTERM)
@@ -283,7 +283,7 @@ async def _export_submissions(
     args: argparse.Namespace, settings: Settings, store: Store, catalog: Catalog, out: _Output
 ) -> int:
     service = SubmissionService(
-        store=store, catalog=catalog, clock=lambda: datetime.now(UTC), timezone=settings.catalog.timezone
+        store=store, catalog=catalog, clock=utcnow, timezone=settings.catalog.timezone
     )
     data = await service.csv(args.challenge)
     if args.output is None:
@@ -317,11 +317,7 @@ async def _start(service: RunService, team: str, challenge: int, out: _Output) -
 async def _verify(
     service: RunService, catalog: Catalog, team: str, challenge: int | None, scenario: str | None, out: _Output
 ) -> int:
-    try:
-        report = await service.verify(team, challenge, scenario_id=scenario)
-    except KeyError:
-        print(f"kubecamp: the run has no scenario {scenario!r} to check", file=sys.stderr)
-        return EXIT_INPUT
+    report = await service.verify(team, challenge, scenario_id=scenario)
     out.verify(report, catalog.get(report.run.challenge_id))
     return EXIT_OK if report.all_passed else EXIT_FAILING
 

@@ -66,9 +66,6 @@ class KubeSettings(_Section):
     config: Path | None = Field(default=None, description="kubeconfig path; default: in-cluster, else ~/.kube/config")
     context: str | None = Field(default=None, description="kubeconfig context")
     timeout_seconds: float = Field(default=10.0, gt=0, le=300, description="seconds per API request")
-    shared: bool = Field(
-        default=True, description="the cluster is shared by the teams (cluster-scope scenarios are skipped either way)"
-    )
     namespace_prefix: str = Field(
         default="kubecamp-", pattern=r"^[a-z0-9]([a-z0-9-]{0,20})?$", description="prefix of team namespaces"
     )

@@ -36,10 +36,12 @@ class UnknownChallenge(KubecampError):
 
 
 class UnknownScenario(KubecampError):
-    def __init__(self, scenario_id: str, known: list[str]) -> None:
+    """No scenario by that id where it was looked for; `where` names that place and what it has."""
+
+    def __init__(self, scenario_id: str, known: list[str], *, where: str = "the challenges chosen have") -> None:
         self.scenario_id = scenario_id
         self.known = known
-        super().__init__(f"no scenario {scenario_id!r}; the challenges chosen have {', '.join(known) or 'none'}")
+        super().__init__(f"no scenario {scenario_id!r}; {where} {', '.join(known) or 'none'}")
 
 
 class UnknownTeam(KubecampError):

@@ -174,7 +174,10 @@ async def test_rehearse_a_class(env: dict[str, str], kube_cluster: KubeCluster, 
     assert one.code == 1
     assert one.out.startswith("❌ node-affinity\n") and "image-pull" not in one.out
     typo = await kubecamp(env, "challenge", "verify", "--team", "blue", "--scenario", "node-afinity")
-    assert (typo.code, typo.err.strip()) == (2, "kubecamp: the run has no scenario 'node-afinity' to check")
+    assert (typo.code, typo.err.strip()) == (
+        2,
+        "kubecamp: no scenario 'node-afinity'; the run checks image-pull, unschedulable, rolling-update, node-affinity",
+    )
 
     status = await kubecamp(env, "challenge", "status", "--team", "blue", "--challenge", "2", "--json")
     assert status.code == 0

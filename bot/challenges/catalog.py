@@ -17,7 +17,7 @@ import yaml
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
 
 from bot.challenges.checks import CheckSpec, parse_check
-from bot.errors import ScenarioInvalid
+from bot.errors import ScenarioInvalid, UnknownChallenge, UnknownScenario
 from bot.kinds import KINDS, ObjectRef
 
 CHALLENGE_FILE = "challenge.yaml"
@@ -252,7 +252,7 @@ class Challenge:
         for scenario in self.scenarios:
             if scenario.id == scenario_id:
                 return scenario
-        raise KeyError(scenario_id)
+        raise UnknownScenario(scenario_id, [s.id for s in self.scenarios], where=f"challenge {self.id} has")
 
     @property
     def kinds(self) -> frozenset[str]:
@@ -271,8 +271,6 @@ class Catalog:
         return iter(sorted(self.challenges.values(), key=lambda c: c.id))
 
     def get(self, challenge_id: int) -> Challenge:
-        from bot.errors import UnknownChallenge
-
         try:
             return self.challenges[challenge_id]
         except KeyError:

@@ -10,13 +10,18 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable, Iterable
+from typing import Any, TypeVar
 
 from bot.challenges.catalog import Manifest, Scenario
 from bot.cluster import Cluster
 from bot.kinds import ObjectRef
+from bot.snapshot import Snapshot
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 #: How long to wait for the Deployment controller to observe the good revision, and how often to look.
 ROLLOUT_WAIT_SECONDS = 10.0
@@ -55,18 +60,37 @@ async def apply_scenario(
 async def wait_observed(cluster: Cluster, namespace: str, names: set[str], *, within: float) -> bool:
     """True once every named Deployment's controller has observed its latest spec; False (logged)
     if `within` seconds pass first: the run goes on, only without a revision to roll back to."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + within
-    while True:
-        snapshot = await cluster.snapshot(namespace, {"Deployment"})
+
+    def unobserved(snapshot: Snapshot) -> list[str]:
         waiting = set(names)
         for item in snapshot.items.get("Deployment", []):
             metadata, status = item.get("metadata") or {}, item.get("status") or {}
             if status.get("observedGeneration", 0) >= metadata.get("generation", 1):
                 waiting.discard(metadata.get("name", ""))
-        if not waiting:
-            return True
-        if loop.time() >= deadline:
-            log.warning("deployments %s in %s not observed within %gs", sorted(waiting), namespace, within)
-            return False
-        await asyncio.sleep(POLL_SECONDS)
+        return sorted(waiting)
+
+    waiting = await wait_until_none(cluster, namespace, {"Deployment"}, unobserved, within=within)
+    if waiting:
+        log.warning("deployments %s in %s not observed within %gs", waiting, namespace, within)
+    return not waiting
+
+
+async def wait_until_none(
+    cluster: Cluster,
+    namespace: str,
+    kinds: set[str],
+    remaining: Callable[[Snapshot], list[T]],
+    *,
+    within: float,
+    interval: float = POLL_SECONDS,
+    clock: Callable[[], float] = time.monotonic,
+    sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
+) -> list[T]:
+    """Snapshot `kinds` of the namespace every `interval` seconds until `remaining` finds nothing left to
+    wait for; what it still found once `within` seconds have passed (empty: nothing was left)."""
+    deadline = clock() + within
+    while True:
+        left = remaining(await cluster.snapshot(namespace, kinds))
+        if not left or clock() >= deadline:
+            return left
+        await sleep(interval)

@@ -122,8 +122,8 @@ class ChallengeFlow:
     async def verify(
         self, team_name: str, challenge_id: int | None = None, *, scenario_id: str | None = None
     ) -> VerifyReport:
-        """Verify the team's run now: every scenario, or only `scenario_id` (a KeyError if the run has no such
-        scenario to check)."""
+        """Verify the team's run now: every scenario, or only `scenario_id` (UnknownScenario if the run has no
+        such scenario to check)."""
         team = await self._runs.team(team_name)
         run = await self._runs.active_run(team, challenge_id)
         return await self._verify(run, team, Trigger.MANUAL, scenario_id)
@@ -173,7 +173,7 @@ class ChallengeFlow:
         team = await self._runs.team(team_name)
         run = await self._runs.active_run(team)
         if scenario_id is not None:
-            self._catalog.get(run.challenge_id).scenario(scenario_id)  # an unknown id is a KeyError
+            self._catalog.get(run.challenge_id).scenario(scenario_id)  # an unknown id is UnknownScenario
 
         async def candidates(any_time: bool) -> list[HintDue]:
             due = await self._runs.hints_due(run, any_time=any_time)

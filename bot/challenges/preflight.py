@@ -24,8 +24,8 @@ from enum import StrEnum
 from typing import Any
 
 from bot.challenges.catalog import Catalog, Challenge, Scenario
-from bot.challenges.checks import Status
-from bot.challenges.deploy import apply_scenario
+from bot.challenges.checks import Status, find_condition, name_of
+from bot.challenges.deploy import apply_scenario, wait_until_none
 from bot.challenges.runs import CheckResult, ScenarioResult
 from bot.cluster import Cluster
 from bot.errors import ApplyFailed, ClusterError, KindNotServed, NamespaceNotManaged, UnknownScenario
@@ -149,16 +149,16 @@ async def _wait_until_gone(
     clock: Clock,
     sleep: Sleep,
 ) -> None:
-    deadline = clock() + within
-    while True:
-        snapshot = await cluster.snapshot(namespace, {ref.kind for ref in refs})
-        remaining = [ref for ref in refs if _present(snapshot, ref)]
-        if not remaining:
-            return
-        if clock() >= deadline:
-            names = ", ".join(str(ref) for ref in remaining)
-            raise ApplyFailed(f"{names} still being deleted after {within:g}s")
-        await sleep(interval)
+    def present(snapshot: Snapshot) -> list[ObjectRef]:
+        return [ref for ref in refs if _present(snapshot, ref)]
+
+    kinds = {ref.kind for ref in refs}
+    remaining = await wait_until_none(
+        cluster, namespace, kinds, present, within=within, interval=interval, clock=clock, sleep=sleep
+    )
+    if remaining:
+        names = ", ".join(str(ref) for ref in remaining)
+        raise ApplyFailed(f"{names} still being deleted after {within:g}s")
 
 
 def _present(snapshot: Snapshot, ref: ObjectRef) -> bool:
@@ -328,8 +328,8 @@ def cluster_said(snapshot: Snapshot) -> tuple[Message, ...]:
         Message("preflight.said.unlisted", {"kind": kind, "reason": reason.to_json()})
         for kind, reason in sorted(snapshot.errors.items())
     ]
-    pods = sorted(snapshot.items.get("Pod", []), key=_name)
-    said += _grouped((_name(pod), _said_of_pod(pod)) for pod in pods)
+    pods = sorted(snapshot.items.get("Pod", []), key=name_of)
+    said += _grouped((name_of(pod), _said_of_pod(pod)) for pod in pods)
     said += _storage_said(snapshot.items.get("PersistentVolumeClaim", []), snapshot.items.get("StorageClass", []))
     if any(pod.get("spec", {}).get("nodeName") for pod in pods) and snapshot.items.get("Node"):
         said.append(Message("preflight.said.nodes", {"nodes": _node_sizes(snapshot.items["Node"])}))
@@ -340,14 +340,10 @@ def cluster_said(snapshot: Snapshot) -> tuple[Message, ...]:
 def _said_of_pod(pod: Obj) -> list[tuple[str, dict[str, str]]]:
     """(message key, parameters without the pod's name) for one pod."""
     status = pod.get("status", {})
-    for condition in status.get("conditions") or []:
-        if condition.get("type") == "PodScheduled" and condition.get("status") == "False":
-            return [
-                (
-                    "preflight.said.pod_unscheduled",
-                    {"message": str(condition.get("message") or condition.get("reason"))},
-                )
-            ]
+    scheduled = find_condition(pod, "PodScheduled")
+    if scheduled is not None and scheduled.get("status") == "False":
+        message = str(scheduled.get("message") or scheduled.get("reason"))
+        return [("preflight.said.pod_unscheduled", {"message": message})]
     out: list[tuple[str, dict[str, str]]] = []
     for container in status.get("containerStatuses") or []:
         state = container.get("state") or {}
@@ -385,34 +381,34 @@ def _grouped(pods: Iterable[tuple[str, list[tuple[str, dict[str, str]]]]]) -> li
 
 
 def _storage_said(claims: list[Obj], classes: list[Obj]) -> list[Message]:
-    names = sorted(_name(c) for c in classes)
+    names = sorted(name_of(c) for c in classes)
     default = [
         n
         for c in classes
-        for n in [_name(c)]
+        for n in [name_of(c)]
         if (c.get("metadata", {}).get("annotations") or {}).get("storageclass.kubernetes.io/is-default-class") == "true"
     ]
     listed = ", ".join(names) or "-"
     said = []
-    for claim in sorted(claims, key=_name):
+    for claim in sorted(claims, key=name_of):
         wanted = claim.get("spec", {}).get("storageClassName")
         if wanted and wanted not in names:
             said.append(
                 Message(
                     "preflight.said.storage_class_missing",
-                    {"pvc": _name(claim), "storage_class": wanted, "classes": listed},
+                    {"pvc": name_of(claim), "storage_class": wanted, "classes": listed},
                 )
             )
         elif wanted is None and not default:
-            said.append(Message("preflight.said.no_default_storage_class", {"pvc": _name(claim), "classes": listed}))
+            said.append(Message("preflight.said.no_default_storage_class", {"pvc": name_of(claim), "classes": listed}))
     return said
 
 
 def _node_sizes(nodes: list[Obj]) -> str:
     sizes = []
-    for node in sorted(nodes, key=_name):
+    for node in sorted(nodes, key=name_of):
         allocatable = node.get("status", {}).get("allocatable") or {}
-        sizes.append(f"{_name(node)} (cpu {allocatable.get('cpu', '?')}, memory {allocatable.get('memory', '?')})")
+        sizes.append(f"{name_of(node)} (cpu {allocatable.get('cpu', '?')}, memory {allocatable.get('memory', '?')})")
     return ", ".join(sizes)
 
 
@@ -439,7 +435,3 @@ def _event_time(event: Obj) -> str:
     return str(
         event.get("lastTimestamp") or event.get("eventTime") or event.get("metadata", {}).get("creationTimestamp") or ""
     )
-
-
-def _name(obj: Obj) -> str:
-    return str(obj.get("metadata", {}).get("name", "?"))

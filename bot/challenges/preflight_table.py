@@ -10,7 +10,7 @@ from typing import Any
 
 from bot.challenges.preflight import PreflightReport, ScenarioPreflight, StateReport, Verdict
 from bot.challenges.render import MARK
-from bot.i18n import Lang, Message, render
+from bot.i18n import Lang, render, t
 
 VERDICT_MARK = {
     Verdict.BEHAVED: "✅",
@@ -30,9 +30,9 @@ def preflight_table(report: PreflightReport, lang: Lang) -> str:
     skipped = verdicts.count(Verdict.SKIPPED)
     behaved = verdicts.count(Verdict.BEHAVED)
     lines.append(
-        _text(
-            lang,
+        t(
             "preflight.summary",
+            lang,
             total=len(verdicts),
             behaved=behaved,
             skipped=skipped,
@@ -41,7 +41,7 @@ def preflight_table(report: PreflightReport, lang: Lang) -> str:
         )
     )
     lines += [
-        _text(lang, "preflight.namespace_left", namespace=namespace, detail=detail)
+        t("preflight.namespace_left", lang, namespace=namespace, detail=detail)
         for namespace, detail in report.namespaces_left.items()
     ]
     return "\n".join(lines)
@@ -70,10 +70,10 @@ def preflight_json(report: PreflightReport, lang: Lang) -> dict[str, Any]:
 def _scenario_lines(scenario: ScenarioPreflight, lang: Lang) -> list[str]:
     verdict = scenario.verdict
     row = f"{VERDICT_MARK[verdict]} {scenario.challenge_id:>3}  {scenario.scenario_id:<24} "
-    row += _text(lang, f"preflight.verdict.{verdict.value}")
+    row += t(f"preflight.verdict.{verdict.value}", lang)
     if scenario.broken is not None and scenario.solution is not None:
         broken, solution = f"{scenario.broken.seconds:.1f}", f"{scenario.solution.seconds:.1f}"
-        row += f"  ({_text(lang, 'preflight.timing', broken=broken, solution=solution)})"
+        row += f"  ({t('preflight.timing', lang, broken=broken, solution=solution)})"
     lines = [row]
     if scenario.reason is not None:
         lines.append(_DETAIL + render(scenario.reason, lang))
@@ -87,13 +87,13 @@ def _scenario_lines(scenario: ScenarioPreflight, lang: Lang) -> list[str]:
 
 
 def _state_lines(key: str, state: StateReport, lang: Lang) -> list[str]:
-    heading = _text(lang, key, seconds=f"{state.seconds:.1f}")
+    heading = t(key, lang, seconds=f"{state.seconds:.1f}")
     if not state.settled:
-        heading += f", {_text(lang, 'preflight.not_settled', seconds=f'{state.seconds:.0f}')}"
+        heading += f", {t('preflight.not_settled', lang, seconds=f'{state.seconds:.0f}')}"
     lines = [_DETAIL + heading]
     lines += [f"{_ITEM}{MARK[c.status]} {render(c.message, lang)}" for c in state.checks]
     if state.cluster_said:
-        lines.append(_DETAIL + _text(lang, "preflight.cluster_said"))
+        lines.append(_DETAIL + t("preflight.cluster_said", lang))
         lines += [_ITEM + render(m, lang) for m in state.cluster_said]
     return lines
 
@@ -110,7 +110,3 @@ def _state_json(state: StateReport | None, lang: Lang) -> dict[str, Any] | None:
         ],
         "cluster_said": [render(m, lang) for m in state.cluster_said],
     }
-
-
-def _text(lang: Lang, key: str, **params: Any) -> str:
-    return render(Message(key, params), lang)

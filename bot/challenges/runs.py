@@ -25,6 +25,7 @@ from bot.errors import (
     KubecampError,
     NoActiveRun,
     RunConflict,
+    UnknownScenario,
     UnknownTeam,
 )
 from bot.i18n import Message
@@ -266,9 +267,6 @@ class RunService:
             raise NoActiveRun(team.name, challenge_id)
         return run
 
-    async def runs_of(self, team: Team) -> list[Run]:
-        return await self._store.runs_for_team(team.id)
-
     # --- start --------------------------------------------------------------------------------
 
     async def start(self, team_name: str, challenge_id: int) -> StartReport:
@@ -342,7 +340,7 @@ class RunService:
     async def verify_run(
         self, run: Run, *, team: Team, trigger: Trigger, scenario_id: str | None = None
     ) -> VerifyReport:
-        """Check every scenario of the run, or only `scenario_id` (a KeyError when the run has no such scenario,
+        """Check every scenario of the run, or only `scenario_id` (UnknownScenario when the run has no such scenario,
         ChallengeUnavailable when it was skipped for this run). A scenario solved once stays solved; the run
         ends when the scenarios this verification checked all pass and every other one is solved."""
         if run.status != "active":
@@ -371,7 +369,7 @@ class RunService:
         live = [challenge.scenario(s.scenario_id) for s in states if s.status != "skipped"]
         active = [s for s in live if scenario_id in (None, s.id)]
         if not active:
-            raise KeyError(scenario_id)  # not a scenario of the run
+            raise UnknownScenario(str(scenario_id), [s.id for s in live], where="the run checks")
         kinds = {kind for scenario in active for kind in scenario.kinds}
         snapshot = await self._cluster.snapshot(team.namespace, kinds)
         results = tuple(ScenarioResult.of(scenario, snapshot) for scenario in active)

@@ -24,6 +24,7 @@ from bot.errors import (
     RunConflict,
     StoreUnavailable,
     UnknownChallenge,
+    UnknownScenario,
     UnknownTeam,
 )
 from bot.i18n import Lang, Message, render
@@ -44,12 +45,6 @@ class NotInTeam(KubecampError):
     """The member has no team role."""
 
 
-class UnknownScenario(KubecampError):
-    def __init__(self, scenario: str) -> None:
-        super().__init__(scenario)
-        self.scenario = scenario
-
-
 def explain(error: BaseException) -> Message | None:
     """The message for a known error; None for an unexpected one."""
     match error:
@@ -61,7 +56,7 @@ def explain(error: BaseException) -> Message | None:
             return Message("err.unknown_team", {"team": team})
         case UnknownChallenge(challenge_id=cid, known=known):
             return Message("err.unknown_challenge", {"challenge": cid, "known": ", ".join(map(str, known))})
-        case UnknownScenario(scenario=scenario):
+        case UnknownScenario(scenario_id=scenario):
             return Message("err.unknown_scenario", {"scenario": scenario})
         case ChallengeUnavailable(message=message) | NoHintYet(message=message) | IncidentRefused(message=message):
             return message

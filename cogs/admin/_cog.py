@@ -7,7 +7,6 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.challenges.flow import ChallengeFlow, Notifier
-from bot.discord.errors import UnknownScenario
 from bot.i18n import Lang, t
 from bot.markup import stamp
 from bot.teams import TeamService
@@ -52,10 +51,7 @@ class AdminCog(
     )
     async def reveal_hint(self, interaction: discord.Interaction, team: str, scenario: str | None = None) -> None:
         acting = await acting_team(interaction, team, teams=self.teams, instructor_role=self.instructor_role)
-        try:
-            posted = await self.flow.hint(acting.name, scenario, revealed_by=interaction.user.display_name)
-        except KeyError:
-            raise UnknownScenario(scenario or "") from None
+        posted = await self.flow.hint(acting.name, scenario, revealed_by=interaction.user.display_name)
         await interaction.response.send_message(
             t(
                 "cog.hint_revealed",

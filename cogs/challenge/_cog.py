@@ -9,7 +9,6 @@ from discord.ext import commands
 from bot.challenges import render
 from bot.challenges.catalog import Catalog
 from bot.challenges.flow import ChallengeFlow
-from bot.discord.errors import UnknownScenario
 from bot.discord.permissions import is_instructor
 from bot.i18n import Lang, t
 from bot.markup import stamp
@@ -83,10 +82,7 @@ class ChallengeCog(
     ) -> None:
         acting = await self._team(interaction, team)
         await interaction.response.defer(ephemeral=True, thinking=True)
-        try:
-            report = await self.flow.verify(acting.name, scenario_id=scenario)
-        except KeyError:
-            raise UnknownScenario(scenario or "") from None
+        report = await self.flow.verify(acting.name, scenario_id=scenario)
         challenge = self.catalog.get(report.run.challenge_id)
         await interaction.followup.send(render.verify_summary(report, challenge, self.lang), ephemeral=True)
 
@@ -110,10 +106,7 @@ class ChallengeCog(
     @app_commands.describe(scenario=locale("the scenario", "cmd.option.scenario"))
     async def hint(self, interaction: discord.Interaction, scenario: str | None = None) -> None:
         acting = await self._team(interaction, None)
-        try:
-            posted = await self.flow.hint(acting.name, scenario, requested_by=interaction.user.display_name)
-        except KeyError:
-            raise UnknownScenario(scenario or "") from None
+        posted = await self.flow.hint(acting.name, scenario, requested_by=interaction.user.display_name)
         await interaction.response.send_message(
             t(
                 "cog.hint_posted",

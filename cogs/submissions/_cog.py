@@ -10,6 +10,7 @@ from discord.ext import commands
 
 from bot.challenges.catalog import Catalog
 from bot.i18n import Lang, t
+from bot.limits import EMBED_FIELD_NAME_MAX, truncate
 from bot.markup import stamp
 from bot.submissions import SubmissionPage, SubmissionService
 from cogs._common import InstructorsOnly, challenge_choices, locale
@@ -70,20 +71,14 @@ class SubmissionsCog(
             ]
             labels = self._labels(submission.challenge_id)
             for field_id, answer in submission.answers.items():
-                text = answer if len(answer) <= _ANSWER_MAX else answer[: _ANSWER_MAX - 1] + "…"
-                lines.append(
-                    t("cog.submit_echo_field", self.lang, label=labels.get(field_id, field_id), text=text or "-")
-                )
-            value = "\n".join(lines)
+                text = truncate(answer, _ANSWER_MAX) or "-"
+                lines.append(t("cog.submit_echo_field", self.lang, label=labels.get(field_id, field_id), text=text))
+            entry = t(
+                "cog.submissions.entry", self.lang, id=submission.id, challenge=submission.challenge_id, team=team.name
+            )
             embed.add_field(
-                name=t(
-                    "cog.submissions.entry",
-                    self.lang,
-                    id=submission.id,
-                    challenge=submission.challenge_id,
-                    team=team.name,
-                )[:256],
-                value=value if len(value) <= _VALUE_MAX else value[: _VALUE_MAX - 1] + "…",
+                name=truncate(entry, EMBED_FIELD_NAME_MAX),
+                value=truncate("\n".join(lines), _VALUE_MAX),
                 inline=False,
             )
         embed.set_footer(

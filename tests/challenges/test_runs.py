@@ -15,7 +15,7 @@ from bot.challenges.catalog import Challenge
 from bot.challenges.checks import Status
 from bot.challenges.runs import ChallengeUnavailable, Due, HintDue, RunService, Trigger, timeline
 from bot.cluster import MANAGED_BY, TEAM_LABEL, Cluster
-from bot.errors import ClusterUnavailable, NamespaceNotManaged, NoActiveRun, RunConflict, UnknownTeam
+from bot.errors import ClusterUnavailable, NamespaceNotManaged, NoActiveRun, RunConflict, UnknownScenario, UnknownTeam
 from bot.i18n import Message, render
 from bot.store import HintSource, Store, upgrade
 from tests.emulators.kube import KubeCluster
@@ -226,8 +226,9 @@ async def test_one_scenario_verified_records_only_its_result(world: World) -> No
 
 async def test_a_scenario_the_run_does_not_check_is_refused_and_nothing_recorded(world: World) -> None:
     run = (await world.service.start("blue", 1)).run  # control-plane is skipped on a shared cluster
-    with pytest.raises(KeyError):
+    with pytest.raises(UnknownScenario) as unknown:
         await world.service.verify("blue", scenario_id="nope")
+    assert str(unknown.value) == "no scenario 'nope'; the run checks networking, storage, order-service"
     with pytest.raises(ChallengeUnavailable) as skipped:
         await world.service.verify("blue", scenario_id="control-plane")
     assert render(skipped.value.message, "en") == (

@@ -94,7 +94,7 @@ EXISTING_SECRET: dict[str, Any] = {
 }
 EXISTING_CLAIM: dict[str, Any] = {**INSTRUCTOR, "persistence": {"existingClaim": "kubecamp-data"}}
 NO_PERSISTENCE: dict[str, Any] = {**INSTRUCTOR, "persistence": {"enabled": False}}
-NOT_SHARED: dict[str, Any] = {**INSTRUCTOR, "kube": {"shared": False}, "rbac": {"challenge5Crds": False}}
+NO_CRDS: dict[str, Any] = {**INSTRUCTOR, "rbac": {"challenge5Crds": False}}
 NO_PREFLIGHT: dict[str, Any] = {**INSTRUCTOR, "preflight": {"enabled": False}}
 
 VALUE_SETS = {
@@ -104,7 +104,7 @@ VALUE_SETS = {
     "existing-secret": EXISTING_SECRET,
     "existing-claim": EXISTING_CLAIM,
     "no-persistence": NO_PERSISTENCE,
-    "not-shared": NOT_SHARED,
+    "no-crds": NO_CRDS,
     "no-preflight": NO_PREFLIGHT,
 }
 
@@ -250,7 +250,7 @@ ENRICH_LABELS = (
 )  # fmt: skip
 
 
-def needed_permissions(*, shared: bool, challenge5_crds: bool, preflight: bool) -> dict[tuple[str, str], set[str]]:
+def needed_permissions(*, challenge5_crds: bool, preflight: bool) -> dict[tuple[str, str], set[str]]:
     """(apiGroup, resource) → verbs, from the code and the catalogue.
 
     - bot/cluster.py: GET and POST namespaces (ensure_namespace, assert_managed); server-side apply is a PATCH
@@ -258,7 +258,7 @@ def needed_permissions(*, shared: bool, challenge5_crds: bool, preflight: bool) 
       discovery GETs (/api/v1, /apis/<group>/<version>) and GET /version are non-resource URLs every
       authenticated user may read (system:discovery, system:public-info-viewer): no rule needed.
     - the catalogue: the kinds each scenario applies and the kinds its checks read; a cluster-scope scenario
-      only runs when the cluster is not shared.
+      never runs (RunService skips it), so it is neither applied nor read.
     - bot/incidents/enrich.py: the kinds one alert can make it list.
     - bot/challenges/preflight.py (the helm test Pod, with the bot's ServiceAccount): it deletes its scratch
       namespaces (Cluster.delete_namespace); in them it applies each namespaced scenario's broken manifests
@@ -270,7 +270,7 @@ def needed_permissions(*, shared: bool, challenge5_crds: bool, preflight: bool) 
     needed[("", "namespaces")] |= {"get", "create"}
     for challenge in load_catalog(REPO / "scenarios"):
         for scenario in challenge.scenarios:
-            if scenario.spec.scope == "cluster" and shared:
+            if scenario.spec.scope == "cluster":
                 continue  # skipped by RunService: neither applied nor read
             for manifest in scenario.manifests:
                 kind = KINDS[(manifest.body["apiVersion"], manifest.body["kind"])]
@@ -600,7 +600,6 @@ def test_configmap_is_what_the_bot_reads(values: dict[str, Any], monkeypatch: py
     assert settings.store.data_dir == Path("/var/lib/kubecamp")
     assert settings.catalog.language == "ko"
     assert settings.catalog.timezone == "Asia/Seoul"
-    assert settings.kube.shared is True
     assert settings.kube.namespace_prefix == "kubecamp-"
     assert settings.kube.timeout_seconds == 10
     assert settings.discord.instructor_role == "instructor"
@@ -720,22 +719,18 @@ def test_service() -> None:
 
 
 @pytest.mark.parametrize(
-    ("values", "shared", "crds", "preflight"),
+    ("values", "crds", "preflight"),
     [
-        (REQUIRED, True, True, True),
-        (merged(REQUIRED, {"kube": {"shared": False}}), False, True, True),
-        (merged(REQUIRED, {"rbac": {"challenge5Crds": False}}), True, False, True),
-        (NOT_SHARED, False, False, True),
-        (merged(REQUIRED, {"preflight": {"enabled": False}}), True, True, False),
-        (merged(NOT_SHARED, {"preflight": {"enabled": False}}), False, False, False),
+        (REQUIRED, True, True),
+        (NO_CRDS, False, True),
+        (merged(REQUIRED, {"preflight": {"enabled": False}}), True, False),
+        (merged(NO_CRDS, {"preflight": {"enabled": False}}), False, False),
     ],
-    ids=["default", "not-shared", "no-crds", "not-shared-no-crds", "no-preflight", "not-shared-no-crds-no-preflight"],
+    ids=["default", "no-crds", "no-preflight", "no-crds-no-preflight"],
 )
-def test_cluster_role_is_exactly_what_the_bot_uses(
-    values: dict[str, Any], shared: bool, crds: bool, preflight: bool
-) -> None:
+def test_cluster_role_is_exactly_what_the_bot_uses(values: dict[str, Any], crds: bool, preflight: bool) -> None:
     role = one(render(values), "ClusterRole")
-    assert granted_permissions(role) == needed_permissions(shared=shared, challenge5_crds=crds, preflight=preflight)
+    assert granted_permissions(role) == needed_permissions(challenge5_crds=crds, preflight=preflight)
 
 
 def test_only_the_preflight_deletes_namespaces() -> None:

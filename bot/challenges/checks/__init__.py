@@ -21,7 +21,16 @@ from bot.challenges.checks import (
     storage,
     workloads,
 )
-from bot.challenges.checks._base import REGISTRY, CheckSpec, Outcome, Status, parse_check, register
+from bot.challenges.checks._base import (
+    REGISTRY,
+    CheckSpec,
+    Outcome,
+    Status,
+    find_condition,
+    name_of,
+    parse_check,
+    register,
+)
 from bot.challenges.checks.pods import pod_problems
 from bot.snapshot import Snapshot
 
@@ -35,7 +44,9 @@ __all__ = [
     "autoscaling",
     "config",
     "deployment_spec",
+    "find_condition",
     "monitoring",
+    "name_of",
     "parse_check",
     "pins",
     "placement",

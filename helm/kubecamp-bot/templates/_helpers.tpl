@@ -157,8 +157,8 @@ fails when the catalogue needs something this table lacks (or grants something i
   - every kind a scenario's manifests apply: create + patch (server-side apply) and delete (stop/teardown).
     The bot never GETs one of them: it lists (snapshots) or applies.
   - every kind a check or the incident enrichment reads: list (one list per kind per snapshot).
-Pod writes are needed only by the cluster-scope scenario (challenge 1 control-plane), which runs only
-when kube.shared is false. The Challenge 5 CRD kinds come only with rbac.challenge5Crds.
+No Pod writes: only the cluster-scope scenario (challenge 1 control-plane) applies a Pod, and the bot never
+applies a cluster-scope scenario. The Challenge 5 CRD kinds come only with rbac.challenge5Crds.
 No secrets: the bot reads its own tokens from its environment, never through the API.
 */}}
 {{- define "kubecamp-bot.rbacPermissions" -}}
@@ -168,7 +168,7 @@ No secrets: the bot reads its own tokens from its environment, never through the
   "configmaps" $write
   "persistentvolumeclaims" $write
   "services" $write
-  "pods" (ternary (list "list") $write .Values.kube.shared)
+  "pods" (list "list")
   "events" (list "list")
   "nodes" (list "list")
 }}
