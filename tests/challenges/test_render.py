@@ -133,6 +133,32 @@ def test_what_the_pods_report_is_named_once_per_scenario() -> None:
     assert "위와 같음" in field_ko(render.results(report, CHALLENGE, "ko", diagnosed=frozenset()))
 
 
+def test_a_reason_is_named_once_when_another_check_sees_more_of_the_pods() -> None:
+    # CloudMart's order-service: the Deployment's Pods are Pending and pulling a bad image, the pods check sees
+    # only the Pending ones; the scheduler's message, written twice, was cut with "…" before its reason.
+    pull = "ErrImagePull/ImagePullBackOff (image order-service:v2.1-broken) ×2"
+    report = unschedulable(
+        check("check.deployment_available.fail", name="order", available=0, wanted=5, problems=f"{SCHEDULER}; {pull}"),
+        check("check.no_waiting_pods.not_created", selector="app=order", problems=SCHEDULER.replace("×2", "×3")),
+        check("check.no_pending_pods.fail", selector="app=order", count=3, problems=SCHEDULER),
+    )
+    value = field(render.results(report, CHALLENGE, "en", diagnosed=frozenset()), "unschedulable")
+    assert value.count("Insufficient cpu") == 1 and value.count("v2.1-broken") == 1
+    assert value.split("\n")[1:] == [
+        "❌ pods app=order: no container has been created yet: as above",
+        "❌ pods app=order: 3 Pending — as above",
+    ]
+    # The other way round, the reason not yet named is written after the reference.
+    first = check("check.no_pending_pods.fail", selector="app=order", count=3, problems=SCHEDULER)
+    later = check(
+        "check.deployment_available.fail", name="order", available=0, wanted=5, problems=f"{SCHEDULER}; {pull}"
+    )
+    value = field(render.results(unschedulable(first, later), CHALLENGE, "en", diagnosed=frozenset()), "unschedulable")
+    assert value.split("\n")[1] == f"❌ Deployment order: 0/5 available; Pods: as above; {pull}"
+    korean = field_ko(render.results(unschedulable(first, later), CHALLENGE, "ko", diagnosed=frozenset()))
+    assert f"위와 같음; {pull}" in korean
+
+
 def test_the_same_line_twice_is_written_once() -> None:
     gap = check(
         "check.could_not_check", Status.UNKNOWN, kind="Pod", reason="the bot's RBAC does not allow reading Pod (403)"
