@@ -246,7 +246,7 @@ async def test_preflight_reports_what_misbehaves_in_the_catalogue_language(
     assert result.code == 1, result.err
     assert "❌   7  fits                     did not break: a check passed on the broken state" in result.out
     assert "broken state (" in result.out and "did not settle" not in result.out
-    assert "✅ pods app=reports: none Pending" in result.out
+    assert "✅ Pods app=reports: none Pending" in result.out
     assert "the cluster said:" in result.out
     assert "pod reports-" in result.out and "scheduled on node kind-worker" in result.out
 

@@ -21,8 +21,8 @@ from tests.scenarios.test_catalogue_behaviour import CATALOG
 T0 = datetime(2026, 12, 4, 9, 0, tzinfo=UTC)
 CHALLENGE = CATALOG.get(2)
 SCHEDULER = (
-    "Pending: 0/3 nodes are available: 1 node(s) had untolerated taint {node-role.kubernetes.io/control-plane: }, "
-    "2 Insufficient cpu, 2 Insufficient memory. ×2"
+    "Unschedulable: 0/3 nodes are available: 1 node(s) had untolerated taint "
+    "{node-role.kubernetes.io/control-plane: }, 2 Insufficient cpu, 2 Insufficient memory. ×2"
 )
 TOO_LARGE = Message("check.diagnosis.request", {"resource": "cpu", "requested": "64", "max": "500m"})
 REQUESTS_SYMPTOM = Message(
@@ -68,7 +68,7 @@ def footer(payload: dict[str, Any]) -> str:
 def test_the_symptom_always_and_the_diagnosis_once_the_scenario_is_diagnosed() -> None:
     report = unschedulable(pending(diagnosis=TOO_LARGE))
     held = render.results(report, CHALLENGE, "en", diagnosed=frozenset({"image-pull"}))
-    assert field(held, "unschedulable").startswith("❌ pods app=analytics: 2 Pending — Pending: 0/3 nodes")
+    assert field(held, "unschedulable").startswith("❌ Pods app=analytics: 2 Pending — Unschedulable: 0/3 nodes")
     assert "cpu request 64" not in str(held)
     assert "The diagnosis of a failing check (which field, which bound) is shown once every hint" in footer(held)
 
@@ -127,7 +127,7 @@ def test_what_the_pods_report_is_named_once_per_scenario() -> None:
     assert value.count("Insufficient cpu") == 1
     assert value.split("\n")[1:] == [
         "❌ Deployment analytics: 0/2 available; Pods: as above",
-        "❌ pods app=analytics: containers cannot start: as above",
+        "❌ Pods app=analytics: containers cannot start: as above",
         "❌ Deployment idle: 0/1 available; Pods: -",  # "none" is not a reason to refer back to
     ]
     assert "위와 같음" in field_ko(render.results(report, CHALLENGE, "ko", diagnosed=frozenset()))
@@ -145,8 +145,8 @@ def test_a_reason_is_named_once_when_another_check_sees_more_of_the_pods() -> No
     value = field(render.results(report, CHALLENGE, "en", diagnosed=frozenset()), "unschedulable")
     assert value.count("Insufficient cpu") == 1 and value.count("v2.1-broken") == 1
     assert value.split("\n")[1:] == [
-        "❌ pods app=order: no container has been created yet: as above",
-        "❌ pods app=order: 3 Pending — as above",
+        "❌ Pods app=order: no container has been created yet: as above",
+        "❌ Pods app=order: 3 Pending — as above",
     ]
     # The other way round, the reason not yet named is written after the reference.
     first = check("check.no_pending_pods.fail", selector="app=order", count=3, problems=SCHEDULER)
@@ -182,7 +182,7 @@ def test_a_field_too_long_keeps_every_line_and_the_short_reason_whole() -> None:
     assert text_size(value) <= EMBED_FIELD_VALUE_MAX
     lines = value.split("\n")
     assert lines[1] == "❌ Deployment analytics, container analytics: requests more cpu than this service may reserve"
-    assert lines[0].startswith("❌ pods app=a: 9 Pending") and lines[2].startswith("❌ pods app=b: 9 Pending")
+    assert lines[0].startswith("❌ Pods app=a: 9 Pending") and lines[2].startswith("❌ Pods app=b: 9 Pending")
     assert all(within_limits(part) == [] for part in fit_message(payload))
 
 
@@ -247,3 +247,4 @@ def without_hints(scenario_id: str) -> Challenge:
         for s in CHALLENGE.scenarios
     )
     return replace(CHALLENGE, scenarios=scenarios)
+

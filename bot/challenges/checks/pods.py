@@ -83,8 +83,11 @@ def unschedulable(pod: Obj) -> str | None:
         return None
     # The scheduler appends what preemption found ("preemption: 0/3 nodes are available: …"): it repeats
     # the node count and says nothing a student acts on.
-    message = str(scheduled.get("message") or scheduled.get("reason")).split(" preemption: ", 1)[0]
-    return f"Pending: {shorten(message)}"
+    # Named by the condition's reason (Unschedulable), as `kubectl describe pod` shows it: the phase, Pending,
+    # is what the checks' own texts say already ("2 Pending — Unschedulable: 0/3 nodes are available: …").
+    reason = str(scheduled.get("reason") or "Unschedulable")
+    message = str(scheduled.get("message") or "").split(" preemption: ", 1)[0]
+    return f"{reason}: {shorten(message)}" if message else reason
 
 
 def problems_of(pod: Obj) -> list[str]:
@@ -111,7 +114,7 @@ def starting(pod: Obj) -> bool:
 
 
 def pod_problems(pods: Iterable[Obj]) -> str:
-    """What is wrong with these pods, grouped: `ErrImagePull/ImagePullBackOff (image x) ×3; Pending: 0/3 nodes …`."""
+    """What is wrong with these pods, grouped: `ErrImagePull/ImagePullBackOff (image x) ×3; Unschedulable: 0/3 …`."""
     problems: Counter[str] = Counter()
     for pod in live(pods):
         found = problems_of(pod)
@@ -119,7 +122,7 @@ def pod_problems(pods: Iterable[Obj]) -> str:
         if not found and starting(pod):
             problems["still starting"] += 1
         elif not found and not scheduled(pod):
-            problems["Pending: not scheduled"] += 1
+            problems["not scheduled yet"] += 1
     return "; ".join(f"{text} ×{count}" if count > 1 else text for text, count in problems.most_common())
 
 
