@@ -253,7 +253,10 @@ def status(report: StatusReport, lang: Lang) -> Payload:
     lines = []
     for state in report.states:
         title = report.challenge.scenario(state.scenario_id).spec.title.get(lang)
-        mark = {"solved": "✅", "skipped": "⏭️"}.get(state.status, "⏳")
+        if state.status == "skipped":  # never deployed: no verification, hint or diagnosis to count
+            lines.append(f"⏭️ {title}{t('render.status_skipped', lang)}")
+            continue
+        mark = "✅" if state.status == "solved" else "⏳"
         solved = (
             t("render.status_solved_at", lang, elapsed=clock(state.first_solved_at - report.run.started_at))
             if state.first_solved_at

@@ -12,10 +12,10 @@ from typing import Any
 from bot.challenges import render
 from bot.challenges.catalog import Challenge
 from bot.challenges.checks import Status
-from bot.challenges.runs import CheckResult, HintDue, ScenarioResult, Trigger, VerifyReport, diagnosed
+from bot.challenges.runs import CheckResult, HintDue, ScenarioResult, StatusReport, Trigger, VerifyReport, diagnosed
 from bot.i18n import Message
 from bot.limits import EMBED_FIELD_VALUE_MAX, fit_message, text_size, within_limits
-from bot.store import HintSource, Run, ScenarioState
+from bot.store import HintSource, Run, ScenarioState, Team
 from tests.scenarios.test_catalogue_behaviour import CATALOG
 
 T0 = datetime(2026, 12, 4, 9, 0, tzinfo=UTC)
@@ -248,3 +248,35 @@ def without_hints(scenario_id: str) -> Challenge:
     )
     return replace(CHALLENGE, scenarios=scenarios)
 
+
+def test_the_status_counts_hints_apart_and_says_no_more_of_a_skipped_scenario() -> None:
+    cloudmart = CATALOG.get(1)
+    states = tuple(
+        ScenarioState(
+            id=i,
+            run_id=7,
+            scenario_id=s.id,
+            status="skipped" if s.spec.scope == "cluster" else "pending",
+            attempts=0 if s.spec.scope == "cluster" else 1,
+        )
+        for i, s in enumerate(cloudmart.scenarios)
+    )
+    report = StatusReport(
+        Run(id=7, team_id=1, challenge_id=1, started_at=T0, deadline=T0 + timedelta(minutes=65)),
+        Team(id=1, name="blue", namespace="kubecamp-blue"),
+        cloudmart,
+        T0 + timedelta(minutes=30),
+        states,
+        hints_used={"networking": 1},
+        hints_automatic={s.id: 1 for s in cloudmart.scenarios if s.spec.scope != "cluster"},
+        diagnosed=frozenset(s.id for s in cloudmart.scenarios),  # an instructor revealed them
+    )
+    lines = render.status(report, "en")["embeds"][0]["description"].split("\n")
+    skipped = [s.spec.title.en for s in cloudmart.scenarios if s.spec.scope == "cluster"]
+    assert [f"⏭️ {title} · skipped (not deployed on this cluster)" for title in skipped] == [
+        line for line in lines if line.startswith("⏭️")
+    ]
+    networking = cloudmart.scenario("networking").spec.title.en
+    assert f"⏳ {networking} · verified 1× · hints used: 1 · automatic hints: 1 · 🔎 diagnosis shown" in lines
+    korean = render.status(report, "ko")["embeds"][0]["description"]
+    assert "건너뜀" in korean and korean.count("진단 공개") == len(cloudmart.scenarios) - len(skipped)
