@@ -1,4 +1,5 @@
-"""What is wrong with a set of Pods, in the words kubectl uses.
+"""What is wrong with a set of Pods, in the words kubectl uses (kept as they are in a Korean post too: the
+words a student then finds in `kubectl get`/`describe`).
 
 Texts are short and stable across verifications: a Pod that alternates between ErrImagePull and
 ImagePullBackOff, or a crash-looping container caught running between two back-offs, reads the same
@@ -66,11 +67,11 @@ def container_problem(pod: Obj, container: Obj) -> str | None:
     if reason and reason not in STARTING:
         return f"{reason} (image {image})"
     if state.get("running") and not container.get("ready", False):
-        return f"container {container.get('name')} not ready (readiness probe failing)"
+        return f"container {container.get('name')}: Running, not Ready"
     terminated = state.get("terminated")
     if terminated and terminated.get("exitCode", 0) != 0:
         name, reason, code = container.get("name"), terminated.get("reason"), terminated.get("exitCode")
-        return f"container {name} exited ({reason}, code {code})"
+        return f"container {name}: Terminated ({reason}, exit code {code})"
     return None
 
 
@@ -122,7 +123,7 @@ def pod_problems(pods: Iterable[Obj]) -> str:
         if not found and starting(pod):
             problems["still starting"] += 1
         elif not found and not scheduled(pod):
-            problems["not scheduled yet"] += 1
+            problems["Node: <none>"] += 1  # as `kubectl describe pod` shows one no scheduler has seen yet
     return "; ".join(f"{text} ×{count}" if count > 1 else text for text, count in problems.most_common())
 
 
