@@ -1,7 +1,7 @@
 """The 20-minute mark of a class: the jobs the scheduler plans for it, one post per team with its results and
 the hints due with them (no team waiting for another's verification), a rerun of the mark after a restart,
-a hint job that posts an earlier hint the automatic verification could not post, and the diagnoses held
-back until a scenario's hints are out.
+a hint job that posts an earlier hint the automatic verification could not post, the diagnoses held
+back until a scenario's hints are out, and a Korean class's posts, English only where they quote the cluster.
 
 The real App against the Discord emulator and the emulated cluster (tests/discord/live.py); the jobs
 are run by calling `ChallengeFlow.on_due` as the scheduler does when they come due.
