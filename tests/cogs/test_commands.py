@@ -256,7 +256,7 @@ async def test_reveal_diagnosis(live_class: Class) -> None:
         assert run.diagnosis_revealed_by == "Instructor Kim"
         assert await live.app.flow.runs.diagnosed(run) == every
         await live.discord.wait_for_message(
-            thread_of(live, team), lambda m: "Instructor Instructor Kim revealed the diagnoses" in m.embed_text()
+            thread_of(live, team), lambda m: "Instructor Kim revealed the diagnoses:" in m.embed_text()
         )
 
 
