@@ -32,7 +32,7 @@ from bot.challenges.catalog import Catalog, Challenge, load_catalog
 from bot.challenges.checks import Status
 from bot.challenges.preflight import PreflightReport, PreflightService
 from bot.challenges.preflight_table import preflight_json, preflight_table
-from bot.challenges.render import MARK
+from bot.challenges.render import GUARD, MARK
 from bot.challenges.runs import ChallengeUnavailable, RunService, StartReport, StatusReport, VerifyReport, utcnow
 from bot.cluster import Cluster
 from bot.config import Settings, load_settings
@@ -282,9 +282,7 @@ async def _team(args: argparse.Namespace, settings: Settings, store: Store, out:
 async def _export_submissions(
     args: argparse.Namespace, settings: Settings, store: Store, catalog: Catalog, out: _Output
 ) -> int:
-    service = SubmissionService(
-        store=store, catalog=catalog, clock=utcnow, timezone=settings.catalog.timezone
-    )
+    service = SubmissionService(store=store, catalog=catalog, clock=utcnow, timezone=settings.catalog.timezone)
     data = await service.csv(args.challenge)
     if args.output is None:
         text = data.decode("utf-8-sig")
@@ -398,10 +396,17 @@ class _Output:
         lines = []
         for result in report.results:
             lines.append(f"{MARK[result.status]} {result.scenario_id}")
+            diagnoses: set[str] = set()
             for c in result.checks:
-                lines.append(f"    {MARK[c.status]} {render(c.message, self.lang)}")
-                if c.diagnosis is not None and c.status is Status.FAIL:  # the operator sees every diagnosis
-                    lines.append(f"      ↳ {render(c.diagnosis, self.lang)}")
+                mark = f"{MARK[c.status]} {GUARD}" if c.guard else MARK[c.status]
+                lines.append(f"    {mark} {render(c.message, self.lang)}")
+                if c.diagnosis is None or c.status is not Status.FAIL:
+                    continue
+                # The operator sees every diagnosis, each once: several checks of a scenario often share one.
+                diagnosis = render(c.diagnosis, self.lang)
+                if diagnosis not in diagnoses:
+                    lines.append(f"      ↳ {diagnosis}")
+                    diagnoses.add(diagnosis)
         if report.ended is not None:
             run = report.ended
             lines.append(
@@ -454,9 +459,9 @@ class _Output:
         for state in report.states:
             solved = f" at {state.first_solved_at:%H:%M:%S}" if state.first_solved_at else ""
             lines.append(
-                f"    {state.scenario_id:<24} {state.status}{solved}, {state.attempts} checks, "
-                f"{report.hints_used.get(state.scenario_id, 0)} hints used, "
-                f"{report.hints_automatic.get(state.scenario_id, 0)} automatic hints"
+                f"    {state.scenario_id:<24} {state.status}{solved}, verified {state.attempts}×, "
+                f"hints used: {report.hints_used.get(state.scenario_id, 0)}, "
+                f"automatic hints: {report.hints_automatic.get(state.scenario_id, 0)}"
             )
         self._emit(
             "\n".join(lines),

@@ -169,6 +169,9 @@ async def test_rehearse_a_class(env: dict[str, str], kube_cluster: KubeCluster, 
     assert verified.code == 1
     assert "❌ image-pull" in verified.out
     assert "ErrImagePull/ImagePullBackOff (image nginx:1.27-alpinee)" in verified.out
+    # Three checks see the bad image; its diagnosis is written once, and a guard is marked as one.
+    assert verified.out.count("↳ container frontend, image nginx:1.27-alpinee") == 1
+    assert "✅ 🛡️ Deployment frontend: still the scenario's workload" in verified.out
 
     one = await kubecamp(env, "challenge", "verify", "--team", "blue", "--scenario", "node-affinity")
     assert one.code == 1
@@ -252,9 +255,9 @@ async def test_preflight_reports_what_misbehaves_in_the_catalogue_language(
     assert result.code == 1, result.err
     assert "❌   7  fits                     did not break: a check passed on the broken state" in result.out
     assert "broken state (" in result.out and "did not settle" not in result.out
-    assert "✅ pods app=reports: none Pending" in result.out
+    assert "✅ Pods app=reports: none Pending" in result.out
     assert "the cluster said:" in result.out
-    assert "pod reports-" in result.out and "scheduled on node kind-worker" in result.out
+    assert "Pod reports-" in result.out and "scheduled on node kind-worker" in result.out
 
     korean = await kubecamp(
         {**env, "KUBECAMP_LANGUAGE": "ko"},

@@ -8,6 +8,7 @@ Times are Discord timestamps (`<t:…:t>`), which every reader sees in their own
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
@@ -30,6 +31,9 @@ DIAGNOSIS = "🔎"
 #: Check parameters that carry what the pods report (a scheduler's or kubelet's message): several checks
 #: of one scenario see the same pods, and a post names what they report once.
 POD_PARAMS = ("problems", "waiting")
+#: How `bot.challenges.checks.pods` joins the reasons of a pod report, and the count it puts after one.
+REASON_SEPARATOR = "; "
+COUNT_SUFFIX = re.compile(r" ×\d+$")
 
 
 def thread_name(report: StartReport, lang: Lang) -> str:
@@ -153,17 +157,33 @@ def _check_lines(checks: Sequence[CheckResult], diagnosis_shown: bool, lang: Lan
 
 
 def _named_once(message: Message, named: set[str]) -> Message:
-    """`message` with each pod report already `named` in this scenario replaced by "as above"."""
+    """`message` with each pod report already `named` in this scenario replaced by "as above". A report
+    lists several reasons ("…; …", each perhaps "×N"): each reason counts on its own, so a check that sees
+    fewer of the Pods (or fewer of their reasons) than the one before still refers back to it."""
     params = dict(message.params)
     for name in POD_PARAMS:
         value = params.get(name)
         if value in (None, "", "-"):
             continue
-        seen = json.dumps(value, sort_keys=True, ensure_ascii=False)
-        if seen in named:
+        if not isinstance(value, str):
+            seen = json.dumps(value, sort_keys=True, ensure_ascii=False)
+            if seen in named:
+                params[name] = Message("render.as_above").to_json()
+            named.add(seen)
+            continue
+        reasons = value.split(REASON_SEPARATOR)
+        fresh = [r for r in reasons if _reason(r) not in named]
+        named.update(_reason(r) for r in reasons)
+        if not fresh:
             params[name] = Message("render.as_above").to_json()
-        named.add(seen)
+        elif len(fresh) < len(reasons):
+            params[name] = Message("render.as_above_and", {"rest": REASON_SEPARATOR.join(fresh)}).to_json()
     return Message(message.key, params)
+
+
+def _reason(text: str) -> str:
+    """A reason without its "×N" count: the same scheduler message for 3 Pods or for 2 is one reason."""
+    return COUNT_SUFFIX.sub("", text)
 
 
 def hint(due: HintDue, challenge: Challenge, lang: Lang, *, source: HintSource, by: str | None = None) -> Payload:
@@ -233,7 +253,10 @@ def status(report: StatusReport, lang: Lang) -> Payload:
     lines = []
     for state in report.states:
         title = report.challenge.scenario(state.scenario_id).spec.title.get(lang)
-        mark = {"solved": "✅", "skipped": "⏭️"}.get(state.status, "⏳")
+        if state.status == "skipped":  # never deployed: no verification, hint or diagnosis to count
+            lines.append(f"⏭️ {title}{t('render.status_skipped', lang)}")
+            continue
+        mark = "✅" if state.status == "solved" else "⏳"
         solved = (
             t("render.status_solved_at", lang, elapsed=clock(state.first_solved_at - report.run.started_at))
             if state.first_solved_at

@@ -100,7 +100,7 @@ def test_a_service_is_judged_by_the_port_its_image_listens_on() -> None:
     snap.items["Service"][0]["spec"]["ports"][0]["targetPort"] = 8080
     status, symptom, _ = judge({"service_endpoints_ready": {"name": "user-service"}}, snap)
     # Ready: the endpoint marked ready, and the one whose ready is unset; not the terminating one.
-    assert (status, symptom) == (Status.PASS, "Service user-service: 2 ready endpoints")
+    assert (status, symptom) == (Status.PASS, "Service user-service: ready endpoints: 2")
 
 
 def test_a_pvc_is_explained_by_the_provisioners_refusal_not_the_latest_note() -> None:
@@ -123,7 +123,7 @@ def test_other_waiting_reasons_and_the_scheduler_message_are_named() -> None:
     problems = pod_problems(p for p in snap.items["Pod"] if p["metadata"]["labels"]["app"] == "web")
     assert "InvalidImageName (image Nginx:1.27)" in problems
     assert 'CreateContainerConfigError: secret "db-password" not found' in problems
-    assert "Pending: 0/3 nodes are available: 1 node(s) had untolerated taint" in problems
+    assert "Unschedulable: 0/3 nodes are available: 1 node(s) had untolerated taint" in problems
     assert "2 Insufficient cpu." in problems and "preemption" not in problems
     status, symptom, _ = judge({"no_pending_pods": {"selector": "app=web"}}, snap)
     assert status is Status.FAIL and "3 Pending" in symptom
@@ -143,7 +143,7 @@ def test_a_pod_still_creating_its_container_is_not_yet_a_verdict() -> None:
     assert symptom == "Deployment fresh: 0/1 available, the other Pods are still starting: verify again in a moment"
     check = {"no_waiting_pods": {"selector": "app=fresh", "reasons": ["ErrImagePull", "ImagePullBackOff"]}}
     status, symptom, _ = judge(check, snap)  # nothing pulled yet: nothing to say the image is right
-    assert (status, symptom) == (Status.FAIL, "pods app=fresh: no container has been created yet: still starting")
+    assert (status, symptom) == (Status.FAIL, "Pods app=fresh: no container has been created yet: still starting")
 
 
 def test_hpa_bounds_read_the_spec_whatever_the_metrics_pipeline_says() -> None:

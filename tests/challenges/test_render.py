@@ -12,17 +12,17 @@ from typing import Any
 from bot.challenges import render
 from bot.challenges.catalog import Challenge
 from bot.challenges.checks import Status
-from bot.challenges.runs import CheckResult, HintDue, ScenarioResult, Trigger, VerifyReport, diagnosed
+from bot.challenges.runs import CheckResult, HintDue, ScenarioResult, StatusReport, Trigger, VerifyReport, diagnosed
 from bot.i18n import Message
 from bot.limits import EMBED_FIELD_VALUE_MAX, fit_message, text_size, within_limits
-from bot.store import HintSource, Run, ScenarioState
+from bot.store import HintSource, Run, ScenarioState, Team
 from tests.scenarios.test_catalogue_behaviour import CATALOG
 
 T0 = datetime(2026, 12, 4, 9, 0, tzinfo=UTC)
 CHALLENGE = CATALOG.get(2)
 SCHEDULER = (
-    "Pending: 0/3 nodes are available: 1 node(s) had untolerated taint {node-role.kubernetes.io/control-plane: }, "
-    "2 Insufficient cpu, 2 Insufficient memory. ×2"
+    "Unschedulable: 0/3 nodes are available: 1 node(s) had untolerated taint "
+    "{node-role.kubernetes.io/control-plane: }, 2 Insufficient cpu, 2 Insufficient memory. ×2"
 )
 TOO_LARGE = Message("check.diagnosis.request", {"resource": "cpu", "requested": "64", "max": "500m"})
 REQUESTS_SYMPTOM = Message(
@@ -68,7 +68,7 @@ def footer(payload: dict[str, Any]) -> str:
 def test_the_symptom_always_and_the_diagnosis_once_the_scenario_is_diagnosed() -> None:
     report = unschedulable(pending(diagnosis=TOO_LARGE))
     held = render.results(report, CHALLENGE, "en", diagnosed=frozenset({"image-pull"}))
-    assert field(held, "unschedulable").startswith("❌ pods app=analytics: 2 Pending — Pending: 0/3 nodes")
+    assert field(held, "unschedulable").startswith("❌ Pods app=analytics: 2 Pending — Unschedulable: 0/3 nodes")
     assert "cpu request 64" not in str(held)
     assert "The diagnosis of a failing check (which field, which bound) is shown once every hint" in footer(held)
 
@@ -127,10 +127,36 @@ def test_what_the_pods_report_is_named_once_per_scenario() -> None:
     assert value.count("Insufficient cpu") == 1
     assert value.split("\n")[1:] == [
         "❌ Deployment analytics: 0/2 available; Pods: as above",
-        "❌ pods app=analytics: containers cannot start: as above",
+        "❌ Pods app=analytics: containers cannot start: as above",
         "❌ Deployment idle: 0/1 available; Pods: -",  # "none" is not a reason to refer back to
     ]
     assert "위와 같음" in field_ko(render.results(report, CHALLENGE, "ko", diagnosed=frozenset()))
+
+
+def test_a_reason_is_named_once_when_another_check_sees_more_of_the_pods() -> None:
+    # CloudMart's order-service: the Deployment's Pods are Pending and pulling a bad image, the pods check sees
+    # only the Pending ones; the scheduler's message, written twice, was cut with "…" before its reason.
+    pull = "ErrImagePull/ImagePullBackOff (image order-service:v2.1-broken) ×2"
+    report = unschedulable(
+        check("check.deployment_available.fail", name="order", available=0, wanted=5, problems=f"{SCHEDULER}; {pull}"),
+        check("check.no_waiting_pods.not_created", selector="app=order", problems=SCHEDULER.replace("×2", "×3")),
+        check("check.no_pending_pods.fail", selector="app=order", count=3, problems=SCHEDULER),
+    )
+    value = field(render.results(report, CHALLENGE, "en", diagnosed=frozenset()), "unschedulable")
+    assert value.count("Insufficient cpu") == 1 and value.count("v2.1-broken") == 1
+    assert value.split("\n")[1:] == [
+        "❌ Pods app=order: no container has been created yet: as above",
+        "❌ Pods app=order: 3 Pending — as above",
+    ]
+    # The other way round, the reason not yet named is written after the reference.
+    first = check("check.no_pending_pods.fail", selector="app=order", count=3, problems=SCHEDULER)
+    later = check(
+        "check.deployment_available.fail", name="order", available=0, wanted=5, problems=f"{SCHEDULER}; {pull}"
+    )
+    value = field(render.results(unschedulable(first, later), CHALLENGE, "en", diagnosed=frozenset()), "unschedulable")
+    assert value.split("\n")[1] == f"❌ Deployment order: 0/5 available; Pods: as above; {pull}"
+    korean = field_ko(render.results(unschedulable(first, later), CHALLENGE, "ko", diagnosed=frozenset()))
+    assert f"위와 같음; {pull}" in korean
 
 
 def test_the_same_line_twice_is_written_once() -> None:
@@ -156,7 +182,7 @@ def test_a_field_too_long_keeps_every_line_and_the_short_reason_whole() -> None:
     assert text_size(value) <= EMBED_FIELD_VALUE_MAX
     lines = value.split("\n")
     assert lines[1] == "❌ Deployment analytics, container analytics: requests more cpu than this service may reserve"
-    assert lines[0].startswith("❌ pods app=a: 9 Pending") and lines[2].startswith("❌ pods app=b: 9 Pending")
+    assert lines[0].startswith("❌ Pods app=a: 9 Pending") and lines[2].startswith("❌ Pods app=b: 9 Pending")
     assert all(within_limits(part) == [] for part in fit_message(payload))
 
 
@@ -221,3 +247,36 @@ def without_hints(scenario_id: str) -> Challenge:
         for s in CHALLENGE.scenarios
     )
     return replace(CHALLENGE, scenarios=scenarios)
+
+
+def test_the_status_counts_hints_apart_and_says_no_more_of_a_skipped_scenario() -> None:
+    cloudmart = CATALOG.get(1)
+    states = tuple(
+        ScenarioState(
+            id=i,
+            run_id=7,
+            scenario_id=s.id,
+            status="skipped" if s.spec.scope == "cluster" else "pending",
+            attempts=0 if s.spec.scope == "cluster" else 1,
+        )
+        for i, s in enumerate(cloudmart.scenarios)
+    )
+    report = StatusReport(
+        Run(id=7, team_id=1, challenge_id=1, started_at=T0, deadline=T0 + timedelta(minutes=65)),
+        Team(id=1, name="blue", namespace="kubecamp-blue"),
+        cloudmart,
+        T0 + timedelta(minutes=30),
+        states,
+        hints_used={"networking": 1},
+        hints_automatic={s.id: 1 for s in cloudmart.scenarios if s.spec.scope != "cluster"},
+        diagnosed=frozenset(s.id for s in cloudmart.scenarios),  # an instructor revealed them
+    )
+    lines = render.status(report, "en")["embeds"][0]["description"].split("\n")
+    skipped = [s.spec.title.en for s in cloudmart.scenarios if s.spec.scope == "cluster"]
+    assert [f"⏭️ {title} · skipped (not deployed on this cluster)" for title in skipped] == [
+        line for line in lines if line.startswith("⏭️")
+    ]
+    networking = cloudmart.scenario("networking").spec.title.en
+    assert f"⏳ {networking} · verified 1× · hints used: 1 · automatic hints: 1 · 🔎 diagnosis shown" in lines
+    korean = render.status(report, "ko")["embeds"][0]["description"]
+    assert "건너뜀" in korean and korean.count("진단 공개") == len(cloudmart.scenarios) - len(skipped)

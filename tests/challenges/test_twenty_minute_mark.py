@@ -1,7 +1,7 @@
 """The 20-minute mark of a class: the jobs the scheduler plans for it, one post per team with its results and
 the hints due with them (no team waiting for another's verification), a rerun of the mark after a restart,
-a hint job that posts an earlier hint the automatic verification could not post, and the diagnoses held
-back until a scenario's hints are out.
+a hint job that posts an earlier hint the automatic verification could not post, the diagnoses held
+back until a scenario's hints are out, and a Korean class's posts, English only where they quote the cluster.
 
 The real App against the Discord emulator and the emulated cluster (tests/discord/live.py); the jobs
 are run by calling `ChallengeFlow.on_due` as the scheduler does when they come due.
@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import timedelta
+from pathlib import Path
 
 from sqlmodel import select
 
@@ -21,7 +22,11 @@ from bot.i18n import Message
 from bot.i18n import render as render_message
 from bot.scheduler import planned
 from bot.store import HintSource, Run, Verification
-from tests.discord.live import Class, thread_of
+from tests.discord.live import Class, open_class, thread_of
+from tests.discord_emulator.emulator import DiscordEmulator
+from tests.discord_emulator.fixtures import Classroom
+from tests.emulators.kube import KubeCluster
+from tests.i18n import korean
 
 AUTO_TITLE = "⏰ Automatic verification"
 
@@ -174,3 +179,53 @@ def requests_too_large(run: Run) -> VerifyReport:
     )
     result = ScenarioResult("unschedulable", (check,))
     return VerifyReport(run, Trigger.MANUAL, run.started_at, (result,), (), (), None, scenario_id="unschedulable")
+
+
+async def test_the_korean_posts_quote_the_cluster_in_english_and_say_the_rest_in_korean(
+    discord_emulator: DiscordEmulator, discord_classroom: Classroom, kube_cluster: KubeCluster, tmp_path: Path
+) -> None:
+    async with open_class(discord_emulator, discord_classroom, kube_cluster, tmp_path, language="ko") as live:
+        (report,) = await start(live, "blue")
+        live.clock.offset = timedelta(minutes=20)
+        await live.app.flow.on_due(report.run.id, Due.AUTO_VERIFY)
+        await live.app.flow.reveal_diagnosis(2, "blue", by="김강사")
+        await live.app.flow.verify("blue")
+        await live.discord.wait_until(lambda: len(posts(live, "blue")) == 3, 10, "the mark, the reveal, a verification")
+        said = cluster_texts(live.kube, "kubecamp-blue")
+        titles = [s.spec.title.ko for s in live.app.catalog.get(2).scenarios]  # the seed's, quoted
+        for message in live.discord.messages(thread_of(live, "blue")):
+            text = message.embed_text()
+            # The scheduler's and the kubelet's own words stay as kubectl shows them; nothing else is English.
+            runs = korean.english_sentences(text)
+            assert [run for run in runs if not any(run in s for s in said)] == [], text
+            own = text
+            # (what the scheduler said, as the post quotes it: without what preemption found)
+            for quoted in (*(s.split(" preemption: ")[0] for s in said), *runs, *titles):
+                own = own.replace(quoted, "◇")
+            assert korean.wrong_terms(own) == [] and korean.wrong_tone(own) == [], own
+        (mark, _, verified) = [m.embed_text() for m in live.discord.messages(thread_of(live, "blue"))]
+        for post in (mark, verified):
+            assert post.count("Insufficient cpu") == 1  # the scheduler's message once per post
+            assert "Pending — Unschedulable: 0/3 nodes are available" in post  # and the phase once before it
+        assert "↳ 🔎 cpu 요청량 8, 최대 500m" in verified and "🔎" not in mark.replace("🔎 실패한 검사의 진단", "")
+
+
+def cluster_texts(kube: KubeCluster, namespace: str) -> list[str]:
+    """Every text the cluster wrote into the namespace's Pods' status and its Events."""
+    texts: list[str] = []
+
+    def collect(value: object) -> None:
+        if isinstance(value, str):
+            texts.append(value)
+        elif isinstance(value, dict):
+            for item in value.values():
+                collect(item)
+        elif isinstance(value, list):
+            for item in value:
+                collect(item)
+
+    for pod in kube.objects("pods", namespace):
+        collect(pod.get("status"))
+    for event in kube.events(namespace):
+        collect(event.get("message"))
+    return texts

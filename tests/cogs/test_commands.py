@@ -92,7 +92,7 @@ async def test_status_hint_and_stop(live_class: Class) -> None:
     status = await slash(live, "red-2", "team-red", "challenge", "status")
     text = status.original.embed_text()
     assert "Elapsed" in text and "Remaining" in text and "Image deployment failure" in text
-    assert text.count("0 hints used · 1 automatic hints") == 4  # the mark's hints are not hints used
+    assert text.count("hints used: 0 · automatic hints: 1") == 4  # the mark's hints are not hints used
     assert "diagnosis shown" not in text
     hint = await slash(live, "red-2", "team-red", "challenge", "hint", scenario="image-pull")
     assert hint.text().startswith("The next hint opens at <t:")  # hint 2 comes at 30 minutes
@@ -103,9 +103,9 @@ async def test_status_hint_and_stop(live_class: Class) -> None:
         thread_of(live, "red"), lambda m: "asked for by Red Student 2" in m.embed_text()
     )
     status = await slash(live, "red-2", "team-red", "challenge", "status")
-    assert "1 hints used · 1 automatic hints" in status.original.embed_text()
+    assert "hints used: 1 · automatic hints: 1" in status.original.embed_text()
     board = await slash(live, "red-1", "team-red", "scoreboard", "show", challenge=2)
-    assert "1 hints used" in board.original.embed_text()
+    assert "hints used: 1" in board.original.embed_text()
     unknown = await slash(live, "red-2", "team-red", "challenge", "hint", scenario="nope")
     assert unknown.text() == "This challenge has no scenario 'nope'."
     choices = await live.discord.autocomplete(
@@ -138,7 +138,7 @@ async def test_admin_commands(live_class: Class) -> None:
     )
 
     announced = await slash(live, "instructor", "alerts", "admin", "announce", message="10 minutes left!")
-    assert announced.text() == "The announcement goes to 2 team channels."
+    assert announced.text() == "The announcement goes to the team channels (2)."
     for team in ("blue", "red"):
         await live.discord.wait_for_message(live.room.team_channels[team], lambda m: m.content == "📢 10 minutes left!")
 
@@ -226,11 +226,11 @@ async def test_reveal_diagnosis(live_class: Class) -> None:
         await answer(await slash(live, f"{team}-1", f"team-{team}", "challenge", "start", challenge=2))
     revealed = await slash(live, "instructor", "alerts", "admin", "reveal-diagnosis", challenge=2, team="blue")
     assert revealed.ephemeral
-    assert await answer(revealed) == "Challenge 2: the diagnoses are revealed to 1 teams (blue)."
+    assert await answer(revealed) == "Challenge 2: the diagnoses are revealed to these teams (1): blue."
     again = await slash(live, "instructor", "alerts", "admin", "reveal-diagnosis", challenge=2, team="blue")
     assert (await answer(again)).startswith("Challenge 2: no team was left to reveal the diagnoses to")
     rest = await slash(live, "instructor", "alerts", "admin", "reveal-diagnosis", challenge=2)
-    assert await answer(rest) == "Challenge 2: the diagnoses are revealed to 1 teams (red)."
+    assert await answer(rest) == "Challenge 2: the diagnoses are revealed to these teams (1): red."
     none = await slash(live, "instructor", "alerts", "admin", "reveal-diagnosis", challenge=5)
     assert (await answer(none)).startswith("Challenge 5: no team was left")
     unknown = await slash(live, "instructor", "alerts", "admin", "reveal-diagnosis", challenge=9)
@@ -256,7 +256,7 @@ async def test_reveal_diagnosis(live_class: Class) -> None:
         assert run.diagnosis_revealed_by == "Instructor Kim"
         assert await live.app.flow.runs.diagnosed(run) == every
         await live.discord.wait_for_message(
-            thread_of(live, team), lambda m: "Instructor Instructor Kim revealed the diagnoses" in m.embed_text()
+            thread_of(live, team), lambda m: "Instructor Kim revealed the diagnoses:" in m.embed_text()
         )
 
 

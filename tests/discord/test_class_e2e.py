@@ -50,6 +50,7 @@ async def test_a_class_from_start_to_scoreboard(live_class: Class) -> None:
     # Each reason once: the scheduler's message for analytics' pending pods stands in its field once.
     (unschedulable,) = [f["value"] for f in mark.embeds[0]["fields"] if "insufficient resources" in f["name"]]
     assert unschedulable.count("Insufficient cpu") == 1 and "as above" in unschedulable
+    assert "Pending — Unschedulable: 0/3 nodes are available" in unschedulable  # the phase named once
 
     # The team fixes everything and verifies.
     from bot.cluster import Cluster

@@ -1,4 +1,5 @@
-"""What is wrong with a set of Pods, in the words kubectl uses.
+"""What is wrong with a set of Pods, in the words kubectl uses (kept as they are in a Korean post too: the
+words a student then finds in `kubectl get`/`describe`).
 
 Texts are short and stable across verifications: a Pod that alternates between ErrImagePull and
 ImagePullBackOff, or a crash-looping container caught running between two back-offs, reads the same
@@ -66,11 +67,11 @@ def container_problem(pod: Obj, container: Obj) -> str | None:
     if reason and reason not in STARTING:
         return f"{reason} (image {image})"
     if state.get("running") and not container.get("ready", False):
-        return f"container {container.get('name')} not ready (readiness probe failing)"
+        return f"container {container.get('name')}: Running, not Ready"
     terminated = state.get("terminated")
     if terminated and terminated.get("exitCode", 0) != 0:
         name, reason, code = container.get("name"), terminated.get("reason"), terminated.get("exitCode")
-        return f"container {name} exited ({reason}, code {code})"
+        return f"container {name}: Terminated ({reason}, exit code {code})"
     return None
 
 
@@ -83,8 +84,11 @@ def unschedulable(pod: Obj) -> str | None:
         return None
     # The scheduler appends what preemption found ("preemption: 0/3 nodes are available: …"): it repeats
     # the node count and says nothing a student acts on.
-    message = str(scheduled.get("message") or scheduled.get("reason")).split(" preemption: ", 1)[0]
-    return f"Pending: {shorten(message)}"
+    # Named by the condition's reason (Unschedulable), as `kubectl describe pod` shows it: the phase, Pending,
+    # is what the checks' own texts say already ("2 Pending — Unschedulable: 0/3 nodes are available: …").
+    reason = str(scheduled.get("reason") or "Unschedulable")
+    message = str(scheduled.get("message") or "").split(" preemption: ", 1)[0]
+    return f"{reason}: {shorten(message)}" if message else reason
 
 
 def problems_of(pod: Obj) -> list[str]:
@@ -111,7 +115,7 @@ def starting(pod: Obj) -> bool:
 
 
 def pod_problems(pods: Iterable[Obj]) -> str:
-    """What is wrong with these pods, grouped: `ErrImagePull/ImagePullBackOff (image x) ×3; Pending: 0/3 nodes …`."""
+    """What is wrong with these pods, grouped: `ErrImagePull/ImagePullBackOff (image x) ×3; Unschedulable: 0/3 …`."""
     problems: Counter[str] = Counter()
     for pod in live(pods):
         found = problems_of(pod)
@@ -119,7 +123,7 @@ def pod_problems(pods: Iterable[Obj]) -> str:
         if not found and starting(pod):
             problems["still starting"] += 1
         elif not found and not scheduled(pod):
-            problems["Pending: not scheduled"] += 1
+            problems["Node: <none>"] += 1  # as `kubectl describe pod` shows one no scheduler has seen yet
     return "; ".join(f"{text} ×{count}" if count > 1 else text for text, count in problems.most_common())
 
 
