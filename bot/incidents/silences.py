@@ -86,8 +86,8 @@ def _check_id(silence_id: str) -> None:
     # "x/../../silences" would reach another endpoint.
     try:
         UUID(silence_id)
-    except ValueError:
-        raise SilenceInvalid(f"silence id {silence_id!r} is not a UUID") from None
+    except ValueError as exc:
+        raise SilenceInvalid(f"silence id {silence_id!r} is not a UUID") from exc
 
 
 def _reason(text: str) -> str:
