@@ -46,8 +46,8 @@ class SilenceRefused(AlertmanagerError):
     """Alertmanager answered 4xx to a silence request; `reason` is its own text. `status` is None when the bot
     refused the request itself before sending it."""
 
-    def __init__(self, message: str, *, reason: str, status: int | None) -> None:
-        super().__init__(message)
+    def __init__(self, detail: str, *, reason: str, status: int | None) -> None:
+        super().__init__(detail)
         self.reason = reason
         self.status = status
         # Alertmanager's own answer, quoted: backticks would end the quote
