@@ -40,13 +40,10 @@ from bot.errors import (
     ClusterError,
     ConfigInvalid,
     KubecampError,
+    MessageError,
     NoActiveRun,
     RunConflict,
-    ScenarioInvalid,
     StoreUnavailable,
-    UnknownChallenge,
-    UnknownScenario,
-    UnknownTeam,
 )
 from bot.i18n import Lang, render, t
 from bot.markup import clock
@@ -57,12 +54,8 @@ from bot.teams import TeamService
 EXIT_OK, EXIT_FAILING, EXIT_INPUT, EXIT_STATE, EXIT_CLUSTER, EXIT_STORE = 0, 1, 2, 3, 4, 5
 EXIT_TERMINATED = 128 + signal.SIGTERM
 
-_EXIT_FOR: tuple[tuple[type[BaseException], int], ...] = (
-    (ConfigInvalid, EXIT_INPUT),
-    (ScenarioInvalid, EXIT_INPUT),
-    (UnknownChallenge, EXIT_INPUT),
-    (UnknownScenario, EXIT_INPUT),
-    (UnknownTeam, EXIT_INPUT),
+#: The exit code of an error by its type; any other of the project's errors is bad input (EXIT_INPUT).
+_EXIT_FOR: tuple[tuple[type[KubecampError], int], ...] = (
     (StoreConflict, EXIT_STATE),
     (RunConflict, EXIT_STATE),
     (NoActiveRun, EXIT_STATE),
@@ -170,9 +163,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _explain(exc: KubecampError, lang: Lang) -> str:
-    if isinstance(exc, ChallengeUnavailable):
-        return render(exc.message, lang)
-    return str(exc)
+    """The operator reads the error's English text, which names the file, the field or the server's answer;
+    an error that is nothing but its message has only that to say."""
+    return render(exc.message, lang) if isinstance(exc, MessageError) else str(exc)
 
 
 async def _dispatch(args: argparse.Namespace, settings: Settings, out: _Output) -> int:

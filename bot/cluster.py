@@ -160,8 +160,8 @@ class Cluster:
         self._managed.discard(namespace)
         try:
             existing = await self._request("GET", BY_NAME["Namespace"].object_path(None, namespace))
-        except _NotFound:
-            raise NamespaceNotManaged(namespace) from None
+        except _NotFound as exc:
+            raise NamespaceNotManaged(namespace) from exc
         _require_managed(existing, namespace)
         self._managed.add(namespace)
 

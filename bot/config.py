@@ -177,6 +177,7 @@ def _section(cls: type[S]) -> S:
         given = error.get("input")
         secret = "token" in field_name or "password" in field_name
         shown = "" if secret or isinstance(given, dict) else f"; got {given!r}"
+        # not chained: the validation error holds every value as given, tokens included
         raise ConfigInvalid(f"{variable}: {error['msg']}{expected}{shown}") from None
 
 

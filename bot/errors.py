@@ -1,7 +1,10 @@
 """The project's own error types.
 
-Every error a user can cause or meet has a type here, chaining the library error that caused it,
-so that the CLI, the web hook and the Discord error handler can each map it to a clear answer.
+Every error a user can cause or meet has a type here, chaining the library error that caused it. Each one
+carries its `message`: what a user reads, in the catalogue's words, built from the error's own parameters.
+The exception's text stays English, with the details (file, field, the server's answer) for the log and
+for the operator at the CLI. The Discord error handler answers any of them with its message; the other
+modules' errors (bot.store, bot.challenges, bot.incidents, …) derive from `KubecampError` likewise.
 """
 
 from __future__ import annotations
@@ -10,11 +13,24 @@ from bot.i18n import Message
 
 
 class KubecampError(Exception):
-    """Base of every error this project raises on purpose."""
+    """Base of every error this project raises on purpose. Every subclass sets `message`."""
+
+    message: Message
+
+
+class MessageError(KubecampError):
+    """An error that is nothing but its message: the service already said why in the catalogue's words.
+    Its text is the message's key."""
+
+    def __init__(self, message: Message) -> None:
+        super().__init__(message.key)
+        self.message = message
 
 
 class ConfigInvalid(KubecampError):
-    """A setting is missing or malformed."""
+    """A setting is missing or malformed; the text names it."""
+
+    message = Message("err.config")
 
 
 class ScenarioInvalid(KubecampError):
@@ -26,6 +42,7 @@ class ScenarioInvalid(KubecampError):
         self.problem = problem
         where = f"{path}: {field}" if field else path
         super().__init__(f"{where}: {problem}")
+        self.message = Message("err.scenario_invalid", {"where": where})
 
 
 class UnknownChallenge(KubecampError):
@@ -33,6 +50,9 @@ class UnknownChallenge(KubecampError):
         self.challenge_id = challenge_id
         self.known = known
         super().__init__(f"no challenge {challenge_id!r}; the catalogue has {', '.join(map(str, known)) or 'none'}")
+        self.message = Message(
+            "err.unknown_challenge", {"challenge": challenge_id, "known": ", ".join(map(str, known))}
+        )
 
 
 class UnknownScenario(KubecampError):
@@ -42,12 +62,14 @@ class UnknownScenario(KubecampError):
         self.scenario_id = scenario_id
         self.known = known
         super().__init__(f"no scenario {scenario_id!r}; {where} {', '.join(known) or 'none'}")
+        self.message = Message("err.unknown_scenario", {"scenario": scenario_id})
 
 
 class UnknownTeam(KubecampError):
     def __init__(self, team: str) -> None:
         self.team = team
         super().__init__(f"no team named {team!r}")
+        self.message = Message("err.unknown_team", {"team": team})
 
 
 class RunConflict(KubecampError):
@@ -57,6 +79,7 @@ class RunConflict(KubecampError):
     def __init__(self, detail: str, *, reason: Message) -> None:
         super().__init__(detail)
         self.reason = reason
+        self.message = Message("err.conflict", {"detail": reason.to_json()})
 
 
 class NoActiveRun(KubecampError):
@@ -65,6 +88,7 @@ class NoActiveRun(KubecampError):
         self.challenge_id = challenge_id
         which = f" of challenge {challenge_id}" if challenge_id is not None else ""
         super().__init__(f"team {team!r} has no active run{which}")
+        self.message = Message("err.no_active_run", {"team": team})
 
 
 class ClusterError(KubecampError):
@@ -75,6 +99,7 @@ class ClusterError(KubecampError):
     def __init__(self, detail: str, *, reason: Message | None = None) -> None:
         super().__init__(detail)
         self.reason = reason or Message("cluster.unavailable")
+        self.message = Message("err.cluster", {"detail": self.reason.to_json()})
 
 
 class ClusterUnavailable(ClusterError):
@@ -107,6 +132,7 @@ class NamespaceNotManaged(ClusterError):
             "(label app.kubernetes.io/managed-by=kubecamp-bot missing); refusing to touch it",
             reason=Message("err.namespace_not_managed", {"namespace": namespace}),
         )
+        self.message = self.reason  # said as it is, not as a problem of the cluster
 
 
 class ApplyFailed(ClusterError):
@@ -115,3 +141,5 @@ class ApplyFailed(ClusterError):
 
 class StoreUnavailable(KubecampError):
     """The database could not be reached or the write failed."""
+
+    message = Message("err.store")

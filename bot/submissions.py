@@ -46,6 +46,7 @@ class SubmissionInvalid(KubecampError):
         self.field = field
         self.label = label
         self.problem = problem
+        self.message = Message("err.submission_invalid", {"field": label.model_dump(), "problem": problem.to_json()})
 
 
 class NoSubmissionForm(KubecampError):
@@ -54,6 +55,7 @@ class NoSubmissionForm(KubecampError):
     def __init__(self, challenge_id: int) -> None:
         super().__init__(f"challenge {challenge_id} has no submission form")
         self.challenge_id = challenge_id
+        self.message = Message("err.no_submission_form", {"challenge": challenge_id})
 
 
 @dataclass(frozen=True)

@@ -15,12 +15,14 @@ class TeamInvalid(KubecampError):
     def __init__(self, detail: str, *, reason: Message) -> None:
         super().__init__(detail)
         self.reason = reason
+        self.message = Message("err.invalid", {"detail": reason.to_json()})
 
 
 class AmbiguousTeam(KubecampError):
     def __init__(self, teams: list[str]) -> None:
         super().__init__(f"member belongs to several teams: {', '.join(teams)}")
         self.teams = teams
+        self.message = Message("err.ambiguous_team", {"teams": ", ".join(teams)})
 
 
 class TeamService:

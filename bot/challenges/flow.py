@@ -19,7 +19,7 @@ from typing import Any, Protocol
 from bot.challenges import render
 from bot.challenges.catalog import Catalog
 from bot.challenges.runs import Due, HintDue, RunService, StartReport, Trigger, VerifyReport, timeline
-from bot.errors import KubecampError, RunConflict
+from bot.errors import KubecampError, MessageError, RunConflict
 from bot.i18n import Lang, Message
 from bot.markup import stamp
 from bot.store import HintSource, Run, Store, Team
@@ -50,18 +50,15 @@ class RunScheduler(Protocol):
     def cancel_run(self, run_id: int) -> None: ...
 
 
-class NoHintYet(KubecampError):
+class NoHintYet(MessageError):
     """No hint is due yet for the scenarios still failing."""
-
-    def __init__(self, message: Message) -> None:
-        super().__init__(message.key)
-        self.message = message
 
 
 class TeamNotLinked(KubecampError):
     def __init__(self, team: str) -> None:
         super().__init__(f"team {team!r} has no Discord channel linked")
         self.team = team
+        self.message = Message("err.team_not_linked", {"team": team})
 
 
 @dataclass(frozen=True)

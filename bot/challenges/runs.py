@@ -22,7 +22,7 @@ from bot.challenges.deploy import apply_scenario
 from bot.cluster import Cluster
 from bot.errors import (
     ClusterError,
-    KubecampError,
+    MessageError,
     NoActiveRun,
     RunConflict,
     UnknownScenario,
@@ -43,12 +43,8 @@ class Trigger(StrEnum):
     FINAL = "final"  # at the deadline
 
 
-class ChallengeUnavailable(KubecampError):
+class ChallengeUnavailable(MessageError):
     """The cluster cannot run this challenge (missing CRDs, only cluster-scope scenarios)."""
-
-    def __init__(self, message: Message) -> None:
-        super().__init__(message.key)
-        self.message = message
 
 
 def utcnow() -> datetime:

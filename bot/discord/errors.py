@@ -1,7 +1,8 @@
 """One handler for every application command error: a specific ephemeral answer, never a stack trace.
 
-Known errors say what to do next. Anything else is logged with a short id that the user is told to
-quote, so an instructor can find the trace.
+The project's own errors (`bot.errors.KubecampError`) each carry their message, which says what to do
+next. Anything else is logged with a short id that the user is told to quote, so an instructor can find
+the trace.
 """
 
 from __future__ import annotations
@@ -14,24 +15,8 @@ from typing import Any
 import discord
 from discord import app_commands
 
-from bot.challenges.flow import NoHintYet, TeamNotLinked
-from bot.challenges.runs import ChallengeUnavailable
-from bot.errors import (
-    ClusterError,
-    KubecampError,
-    NamespaceNotManaged,
-    NoActiveRun,
-    RunConflict,
-    StoreUnavailable,
-    UnknownChallenge,
-    UnknownScenario,
-    UnknownTeam,
-)
+from bot.errors import KubecampError
 from bot.i18n import Lang, Message, render
-from bot.incidents.service import IncidentRefused
-from bot.store import StoreConflict
-from bot.submissions import NoSubmissionForm, SubmissionInvalid
-from bot.teams import AmbiguousTeam, TeamInvalid
 
 log = logging.getLogger(__name__)
 
@@ -40,48 +25,20 @@ class NotInstructor(KubecampError, app_commands.CheckFailure):
     """The command or option is for instructors. A CheckFailure too: raised from a cog's
     interaction_check, only AppCommandErrors reach the tree's error handler."""
 
+    message = Message("err.not_instructor")
+
 
 class NotInTeam(KubecampError):
     """The member has no team role."""
 
+    message = Message("err.not_in_team")
+
 
 def explain(error: BaseException) -> Message | None:
-    """The message for a known error; None for an unexpected one."""
+    """The message an error of the project's own carries; None for an unexpected one."""
     match error:
-        case NotInstructor():
-            return Message("err.not_instructor")
-        case NotInTeam():
-            return Message("err.not_in_team")
-        case UnknownTeam(team=team):
-            return Message("err.unknown_team", {"team": team})
-        case UnknownChallenge(challenge_id=cid, known=known):
-            return Message("err.unknown_challenge", {"challenge": cid, "known": ", ".join(map(str, known))})
-        case UnknownScenario(scenario_id=scenario):
-            return Message("err.unknown_scenario", {"scenario": scenario})
-        case ChallengeUnavailable(message=message) | NoHintYet(message=message) | IncidentRefused(message=message):
+        case KubecampError(message=message):
             return message
-        case TeamNotLinked(team=team):
-            return Message("err.team_not_linked", {"team": team})
-        case AmbiguousTeam(teams=teams):
-            return Message("err.ambiguous_team", {"teams": ", ".join(teams)})
-        case NoActiveRun(team=team):
-            return Message("err.no_active_run", {"team": team})
-        case RunConflict(reason=reason) | StoreConflict(reason=Message() as reason):
-            return Message("err.conflict", {"detail": reason.to_json()})
-        case StoreConflict():
-            return Message("err.conflict", {"detail": Message("conflict.stored").to_json()})
-        case SubmissionInvalid(label=label, problem=problem):
-            return Message("err.submission_invalid", {"field": label.model_dump(), "problem": problem.to_json()})
-        case NoSubmissionForm(challenge_id=challenge_id):
-            return Message("err.no_submission_form", {"challenge": challenge_id})
-        case TeamInvalid(reason=reason):
-            return Message("err.invalid", {"detail": reason.to_json()})
-        case NamespaceNotManaged(namespace=namespace):
-            return Message("err.namespace_not_managed", {"namespace": namespace})
-        case ClusterError(reason=reason):
-            return Message("err.cluster", {"detail": reason.to_json()})
-        case StoreUnavailable():
-            return Message("err.store")
         case _:
             return None
 

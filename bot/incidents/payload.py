@@ -16,6 +16,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, ValidationError, field_validator
 
 from bot.errors import KubecampError
+from bot.i18n import Message
 from bot.store.incidents import AlertRecord, NotificationRecord
 from bot.store.models import AlertStatus
 
@@ -35,6 +36,7 @@ class PayloadInvalid(KubecampError):
         self.status = status
         self.problem = problem
         super().__init__(problem)
+        self.message = Message("err.payload_invalid")
 
 
 class _Model(BaseModel):

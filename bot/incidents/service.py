@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from bot.errors import KubecampError
+from bot.errors import MessageError
 from bot.i18n import Lang, Message
 from bot.incidents import render
 from bot.incidents.payload import parse
@@ -23,7 +23,6 @@ from bot.incidents.publisher import IncidentPublisher
 from bot.incidents.silences import (
     AlertmanagerError,
     AlertmanagerUnavailable,
-    SilenceInvalid,
     SilenceNotFound,
     SilenceRefused,
 )
@@ -48,12 +47,8 @@ class Silencer(Protocol):
     async def expire_silence(self, silence_id: str) -> None: ...
 
 
-class IncidentRefused(KubecampError):
+class IncidentRefused(MessageError):
     """An action on an incident that cannot be done; `message` says why, for the user."""
-
-    def __init__(self, message: Message) -> None:
-        super().__init__(message.key)
-        self.message = message
 
 
 @dataclass(frozen=True)
@@ -149,7 +144,7 @@ class IncidentService:
                 comment=f"kubecamp-bot: incident #{incident.id} ({render.title(incident)})",
             )
         except (AlertmanagerUnavailable, SilenceRefused) as e:
-            raise _refusal(e) from e
+            raise IncidentRefused(e.message) from e
         try:
             incident = await self._incidents.set_silence(incident.id, silence_id=silence_id, by=by, until=until)
         except StoreConflict as e:
@@ -179,7 +174,7 @@ class IncidentService:
         except SilenceNotFound:
             log.info("incident #%d: silence %s was already gone", incident.id, silence_id)
         except (AlertmanagerUnavailable, SilenceRefused) as e:
-            raise _refusal(e) from e
+            raise IncidentRefused(e.message) from e
         try:
             incident = await self._incidents.clear_silence(incident.id, silence_id=silence_id)
         except StoreConflict as e:  # another click lifted it first
@@ -209,13 +204,3 @@ def _first_unpublished_change(recorded: Recorded) -> bool:
     if incident is None:  # only alerts of an earlier incident changed: wake, as for any unknown case
         return True
     return recorded.created or incident.version <= incident.published_version + 1
-
-
-def _refusal(error: AlertmanagerUnavailable | SilenceRefused) -> IncidentRefused:
-    """What an instructor reads when a silence fails: Alertmanager's own answer quoted when it refused."""
-    if isinstance(error, SilenceRefused):
-        answer = error.reason.replace("`", "'")
-        if isinstance(error, SilenceInvalid):  # the bot's own check: nothing was sent
-            return IncidentRefused(Message("incident.err.silence_invalid", {"answer": answer}))
-        return IncidentRefused(Message("incident.err.alertmanager_refused", {"status": error.status, "answer": answer}))
-    return IncidentRefused(Message("incident.err.alertmanager"))

@@ -24,6 +24,7 @@ import aiohttp
 from yarl import URL
 
 from bot.errors import ConfigInvalid, KubecampError
+from bot.i18n import Message
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +35,8 @@ _NOT_FOUND_TEXT = "silence not found"
 class AlertmanagerError(KubecampError):
     """Base of the errors talking to Alertmanager."""
 
+    message = Message("incident.err.alertmanager")
+
 
 class AlertmanagerUnavailable(AlertmanagerError):
     """Alertmanager could not be reached, timed out, answered 5xx or something that is not its API."""
@@ -43,10 +46,12 @@ class SilenceRefused(AlertmanagerError):
     """Alertmanager answered 4xx to a silence request; `reason` is its own text. `status` is None when the bot
     refused the request itself before sending it."""
 
-    def __init__(self, message: str, *, reason: str, status: int | None) -> None:
-        super().__init__(message)
+    def __init__(self, detail: str, *, reason: str, status: int | None) -> None:
+        super().__init__(detail)
         self.reason = reason
         self.status = status
+        # Alertmanager's own answer, quoted: backticks would end the quote
+        self.message = Message("incident.err.alertmanager_refused", {"status": status, "answer": _quotable(reason)})
 
 
 class SilenceInvalid(SilenceRefused, ValueError):
@@ -54,6 +59,7 @@ class SilenceInvalid(SilenceRefused, ValueError):
 
     def __init__(self, reason: str) -> None:
         super().__init__(f"silence refused: {reason}", reason=reason, status=None)
+        self.message = Message("incident.err.silence_invalid", {"answer": _quotable(reason)})
 
 
 class SilenceNotFound(AlertmanagerError):
@@ -62,6 +68,11 @@ class SilenceNotFound(AlertmanagerError):
     def __init__(self, silence_id: str, url: str) -> None:
         super().__init__(f"Alertmanager at {url} has no silence {silence_id}")
         self.silence_id = silence_id
+        self.message = Message("incident.err.silence_not_found", {"silence": silence_id})
+
+
+def _quotable(text: str) -> str:
+    return text.replace("`", "'")
 
 
 def _rfc3339(name: str, moment: datetime) -> str:
@@ -75,8 +86,8 @@ def _check_id(silence_id: str) -> None:
     # "x/../../silences" would reach another endpoint.
     try:
         UUID(silence_id)
-    except ValueError:
-        raise SilenceInvalid(f"silence id {silence_id!r} is not a UUID") from None
+    except ValueError as exc:
+        raise SilenceInvalid(f"silence id {silence_id!r} is not a UUID") from exc
 
 
 def _reason(text: str) -> str:

@@ -23,6 +23,7 @@ class StoreConflict(KubecampError):
     def __init__(self, detail: str, *, reason: Message | None = None) -> None:
         super().__init__(detail)
         self.reason = reason
+        self.message = Message("err.conflict", {"detail": (reason or Message("conflict.stored")).to_json()})
 
 
 class NotFound(KubecampError):
@@ -32,6 +33,7 @@ class NotFound(KubecampError):
         self.what = what
         self.key = key
         super().__init__(f"no {what} #{key}")
+        self.message = Message("err.not_found", {"key": key})
 
 
 class InvalidValue(KubecampError, ValueError):
@@ -42,3 +44,4 @@ class InvalidValue(KubecampError, ValueError):
         self.value = value
         self.problem = problem
         super().__init__(f"{field}={value!r}: {problem}")
+        self.message = Message("err.invalid_value")

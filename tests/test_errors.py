@@ -1,0 +1,136 @@
+"""Every error of the project's own carries a message a user can read, complete in both languages."""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+import re
+
+import pytest
+
+import bot
+import cogs
+from bot.challenges.catalog import Text
+from bot.challenges.flow import NoHintYet, TeamNotLinked
+from bot.challenges.runs import ChallengeUnavailable
+from bot.cluster import _NotFound
+from bot.discord.errors import NotInstructor, NotInTeam, explain
+from bot.errors import (
+    ApplyFailed,
+    ClusterError,
+    ClusterForbidden,
+    ClusterUnavailable,
+    ConfigInvalid,
+    KindNotServed,
+    KubecampError,
+    MessageError,
+    NamespaceNotManaged,
+    NoActiveRun,
+    RunConflict,
+    ScenarioInvalid,
+    StoreUnavailable,
+    UnknownChallenge,
+    UnknownScenario,
+    UnknownTeam,
+)
+from bot.i18n import LANGS, Message, render
+from bot.incidents.payload import PayloadInvalid
+from bot.incidents.service import IncidentRefused
+from bot.incidents.silences import (
+    AlertmanagerError,
+    AlertmanagerUnavailable,
+    SilenceInvalid,
+    SilenceNotFound,
+    SilenceRefused,
+)
+from bot.store import StoreConflict
+from bot.store.errors import InvalidValue, NotFound
+from bot.submissions import NoSubmissionForm, SubmissionInvalid
+from bot.teams import AmbiguousTeam, TeamInvalid
+from tests.i18n import korean
+
+# One of each, with arguments as their raise sites give them.
+SAMPLES: list[KubecampError] = [
+    MessageError(Message("flow.no_more_hints")),
+    ConfigInvalid("KUBECAMP_DISCORD_TOKEN is not set"),
+    ScenarioInvalid("challenges/02/challenge.yaml", "scenarios[0].checks", "unknown check 'pods_redy'"),
+    ScenarioInvalid("challenges/02", "", "no challenge.yaml"),
+    UnknownChallenge(9, [1, 2, 5]),
+    UnknownChallenge(9, []),
+    UnknownScenario("imagepull", ["image-pull", "unschedulable"]),
+    UnknownTeam("green"),
+    RunConflict(
+        "team 'blue' already has an active run", reason=Message("conflict.active_run", {"team": "blue", "challenge": 2})
+    ),
+    NoActiveRun("blue", 2),
+    ClusterError("GET /version: connection refused"),
+    ClusterUnavailable("GET /version: timed out", reason=Message("cluster.timeout", {"seconds": 10})),
+    ClusterForbidden("403 Forbidden", reason=Message("cluster.forbidden", {"kind": "Namespace"})),
+    KindNotServed("networking.k8s.io/v1", "NetworkPolicy"),
+    NamespaceNotManaged("default"),
+    ApplyFailed(
+        "422 Unprocessable Entity",
+        reason=Message(
+            "cluster.rejected",
+            {"request": "PATCH deployments/web", "status": 422, "answer": "spec.replicas: Invalid value"},
+        ),
+    ),
+    _NotFound("404 Not Found"),
+    StoreUnavailable("database is locked"),
+    StoreConflict("UNIQUE constraint failed: run.team_id"),
+    StoreConflict("team exists", reason=Message("conflict.team_exists", {"team": "blue"})),
+    NotFound("incident", 7),
+    InvalidValue("deadline", "2026-12-04", "is before started_at"),
+    ChallengeUnavailable(Message("flow.no_more_hints")),
+    NoHintYet(Message("flow.no_more_hints")),
+    TeamNotLinked("blue"),
+    PayloadInvalid(400, "not JSON"),
+    AlertmanagerError("http://alertmanager:9093 answered 500"),
+    AlertmanagerUnavailable("http://alertmanager:9093 could not be reached"),
+    SilenceRefused("http://alertmanager:9093 answered 400", reason="start time must be before end time", status=400),
+    SilenceInvalid("silence id 'x/../y' is not a UUID"),
+    SilenceNotFound("6a1b3c4d-0000-4000-8000-000000000001", "http://alertmanager:9093"),
+    IncidentRefused(Message("incident.err.unknown", {"id": 7})),
+    SubmissionInvalid("started_at", Text(ko="시작 시각", en="Start time"), Message("submit.problem_hhmm")),
+    NoSubmissionForm(1),
+    TeamInvalid("bad name", reason=Message("team.invalid_name", {"team": "Blue Team"})),
+    AmbiguousTeam(["blue", "red"]),
+    NotInstructor(),
+    NotInTeam(),
+]
+
+
+def _own_subclasses(cls: type[KubecampError]) -> set[type[KubecampError]]:
+    found: set[type[KubecampError]] = set()
+    for sub in cls.__subclasses__():
+        if sub.__module__.split(".")[0] in {"bot", "cogs"}:
+            found |= {sub} | _own_subclasses(sub)
+    return found
+
+
+def test_the_samples_cover_every_error_type_of_the_project() -> None:
+    for package in (bot, cogs):
+        for module in pkgutil.walk_packages(package.__path__, f"{package.__name__}."):
+            if module.name != "bot.store.migrations.env":  # alembic's script, run only by alembic
+                importlib.import_module(module.name)
+    assert _own_subclasses(KubecampError) == {type(error) for error in SAMPLES}
+
+
+@pytest.mark.parametrize("error", SAMPLES, ids=lambda e: type(e).__name__)
+def test_every_error_renders_its_message_in_both_languages(error: KubecampError) -> None:
+    for lang in LANGS:
+        text = render(error.message, lang)
+        assert text and not re.search(r"\{\w*\}", text), text
+        if lang == "ko":
+            assert not korean.problems(text), text
+    assert explain(error) == error.message
+
+
+def test_an_error_the_handler_never_heard_of_is_answered_with_its_own_message() -> None:
+    class Unlisted(KubecampError):
+        def __init__(self, team: str) -> None:
+            super().__init__(f"team {team!r} is on a break")
+            self.message = Message("err.unknown_team", {"team": team})
+
+    assert explain(Unlisted("blue")) == Message("err.unknown_team", {"team": "blue"})
+    assert explain(ValueError("a bug")) is None  # answered as unexpected, with an id to quote
