@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import re
 from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -36,7 +35,6 @@ from bot.i18n import Message
 from bot.store.db import BEGIN_IMMEDIATE, create_engine, create_sync_twin, mask_url
 from bot.store.errors import InvalidValue, NotFound, StoreConflict
 from bot.store.models import (
-    NAMESPACE_MAX,
     OUTBOX_KEY_MAX,
     TEAM_NAME_MAX,
     HintPost,
@@ -52,13 +50,13 @@ from bot.store.models import (
     Verification,
     VerificationTrigger,
 )
+from bot.values import dns1123_label
 
 _M = TypeVar("_M", bound=SQLModel)
 
 #: An outbox error message is kept to this length.
 _OUTBOX_ERROR_MAX = 2000
 
-_DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 _APPLIED_KEYS = ("apiVersion", "kind", "name", "scenario")
 
 
@@ -892,13 +890,10 @@ def _team_name(name: str) -> str:
 
 
 def _namespace(namespace: str) -> None:
-    if len(namespace) > NAMESPACE_MAX or not _DNS1123_LABEL.match(namespace):
-        raise InvalidValue(
-            "namespace",
-            namespace,
-            f"not a DNS-1123 label (lower-case letters, digits and '-', starting and ending with a "
-            f"letter or digit, at most {NAMESPACE_MAX} characters)",
-        )
+    try:
+        dns1123_label(namespace)
+    except ValueError as problem:
+        raise InvalidValue("namespace", namespace, str(problem)) from None
 
 
 def _applied(obj: Mapping[str, Any]) -> dict[str, Any]:

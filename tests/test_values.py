@@ -1,0 +1,103 @@
+"""bot.values: each value's one rule, as a function and as a pydantic type."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+from pydantic import TypeAdapter, ValidationError
+
+from bot.values import (
+    NamespacePrefix,
+    dns1123_label,
+    github_url,
+    hhmm,
+    namespace_prefix,
+    team_name,
+)
+
+
+@pytest.mark.parametrize("text", ["00:00", "09:05", "19:59", "23:59"])
+def test_times_of_day(text: str) -> None:
+    assert hhmm(text) == text
+
+
+@pytest.mark.parametrize("text", ["24:00", "29:59", "25:00", "9:05", "09:60", "0٩:05", "09:05\n", " 09:05", ""])
+def test_what_is_no_time_of_day_is_refused(text: str) -> None:
+    with pytest.raises(ValueError, match="HH:MM"):
+        hhmm(text)
+
+
+@pytest.mark.parametrize("text", ["a", "kubecamp-blue", "0-9", "x" * 63])
+def test_dns1123_labels(text: str) -> None:
+    assert dns1123_label(text) == text
+
+
+@pytest.mark.parametrize("text", ["", "-a", "a-", "Blue", "a_b", "a.b", "x" * 64, "blue\n", "ｂlue"])
+def test_what_is_no_dns1123_label_is_refused(text: str) -> None:
+    with pytest.raises(ValueError, match="DNS-1123 label"):
+        dns1123_label(text)
+
+
+@pytest.mark.parametrize(("typed", "name"), [("blue", "blue"), (" Blue-2 ", "blue-2"), ("x" * 40, "x" * 40)])
+def test_team_names_are_compared_without_case_and_spaces(typed: str, name: str) -> None:
+    assert team_name(typed) == name
+
+
+@pytest.mark.parametrize("typed", ["", "blue whales", "-blue", "blue-", "x" * 41, "팀", "blue_1"])
+def test_a_team_name_that_is_no_namespace_piece_is_refused(typed: str) -> None:
+    with pytest.raises(ValueError, match="part of the namespace name"):
+        team_name(typed)
+
+
+@pytest.mark.parametrize("text", ["kubecamp-", "k", "team-" + "x" * 16])
+def test_namespace_prefixes(text: str) -> None:
+    assert namespace_prefix(text) == text
+
+
+@pytest.mark.parametrize("text", ["", "-k", "Kubecamp-", "x" * 22])
+def test_a_bad_namespace_prefix_is_refused(text: str) -> None:
+    with pytest.raises(ValueError, match="lower-case"):
+        namespace_prefix(text)
+
+
+@pytest.mark.parametrize(
+    ("url", "normal"),
+    [
+        ("https://github.com/blue/w3d5-streaming-ops-platform", "https://github.com/blue/w3d5-streaming-ops-platform"),
+        ("https://github.com/blue/repo.git", "https://github.com/blue/repo"),
+        ("https://github.com/blue/repo/ ", "https://github.com/blue/repo"),
+    ],
+)
+def test_github_urls_are_normalised(url: str, normal: str) -> None:
+    assert github_url(url) == normal
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://github.com/a/b",
+        "https://gitlab.com/a/b",
+        "https://github.com/a",
+        "github.com/a/b",
+        "https://github.com/a/b/tree/main",
+        "https://github.com/a/..",
+    ],
+)
+def test_other_urls_are_refused(url: str) -> None:
+    with pytest.raises(ValueError, match="GitHub repository URL"):
+        github_url(url)
+
+
+@pytest.mark.parametrize(
+    ("annotated", "good", "kept", "bad"),
+    [
+        (NamespacePrefix, "kubecamp-", "kubecamp-", "-x"),
+    ],
+)
+def test_the_types_apply_the_same_rules(annotated: object, good: object, kept: object, bad: object) -> None:
+    adapter: TypeAdapter[object] = TypeAdapter(annotated)
+    validate: Callable[[object], object] = adapter.validate_python
+    assert validate(good) == kept
+    with pytest.raises(ValidationError):
+        validate(bad)
