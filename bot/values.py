@@ -1,17 +1,20 @@
-"""The values the bot takes in, each with one rule: names Kubernetes accepts, clock times, team names
-and GitHub repository URLs.
+"""The values the bot takes in, each with one rule: names Kubernetes accepts, clock times, team names,
+resource quantities and GitHub repository URLs.
 
 Each rule is a function that returns the value (normalised where the rule says so) or raises
 `ValueError` saying what is expected, for code that checks one value (services, the store, the CLI);
-a value a pydantic model holds has an annotated type with that function as its validator (settings).
-Patterns are ASCII only: `\\d` would also take other scripts' digits.
+a value a pydantic model holds has an annotated type with that function as its validator (settings, check
+arguments). Patterns are ASCII only: `\\d` would also take other scripts' digits.
 """
 
 from __future__ import annotations
 
+import contextlib
 import re
+from decimal import Decimal
 from typing import Annotated
 
+from kubernetes.utils import parse_quantity as _kubernetes_quantity
 from pydantic import AfterValidator
 
 #: A DNS-1123 label (a namespace's name) is at most 63 characters.
@@ -76,4 +79,24 @@ def github_url(value: str) -> str:
     return f"https://github.com/{match.group(1)}/{match.group(2)}"
 
 
+def parse_quantity(value: object) -> Decimal:
+    """A Kubernetes quantity ("500m", "4Gi", "1e3", 2) as a Decimal in base units."""
+    text = str(value).strip()
+    amount: Decimal | None = None
+    # The client's parser takes what Decimal takes: spaces inside, NaN and Infinity are refused here.
+    if text and not any(c.isspace() for c in text):
+        with contextlib.suppress(ValueError):
+            amount = _kubernetes_quantity(text)  # type: ignore[no-untyped-call]  # the client is untyped
+    if amount is None or not amount.is_finite():
+        raise ValueError(f"{value!r} is not a Kubernetes quantity (like 500m, 256Mi, 2)")
+    return amount
+
+
+def quantity(value: str) -> str:
+    """A Kubernetes quantity, kept as written."""
+    parse_quantity(value)
+    return value
+
+
 NamespacePrefix = Annotated[str, AfterValidator(namespace_prefix)]
+Quantity = Annotated[str, AfterValidator(quantity)]

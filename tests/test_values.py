@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from decimal import Decimal
 
 import pytest
 from pydantic import TypeAdapter, ValidationError
 
 from bot.values import (
     NamespacePrefix,
+    Quantity,
     dns1123_label,
     github_url,
     hhmm,
     namespace_prefix,
+    parse_quantity,
     team_name,
 )
 
@@ -90,9 +93,33 @@ def test_other_urls_are_refused(url: str) -> None:
 
 
 @pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("500m", "0.5"),
+        ("2", "2"),
+        (2, "2"),
+        ("4Gi", str(4 * 2**30)),
+        ("10Ti", str(10 * 2**40)),
+        ("1e3", "1000"),
+        ("1.5k", "1500"),
+        (" 256Mi ", str(256 * 2**20)),
+    ],
+)
+def test_quantities(text: object, value: str) -> None:
+    assert parse_quantity(text) == Decimal(value)
+
+
+@pytest.mark.parametrize("text", ["lots", "4GB", "", "1.2.3", "NaN", "Infinity", "1 Gi", "ki"])
+def test_bad_quantity_is_refused(text: str) -> None:
+    with pytest.raises(ValueError, match="not a Kubernetes quantity"):
+        parse_quantity(text)
+
+
+@pytest.mark.parametrize(
     ("annotated", "good", "kept", "bad"),
     [
         (NamespacePrefix, "kubecamp-", "kubecamp-", "-x"),
+        (Quantity, "256Mi", "256Mi", "256MB"),
     ],
 )
 def test_the_types_apply_the_same_rules(annotated: object, good: object, kept: object, bad: object) -> None:
