@@ -1,21 +1,22 @@
 """The values the bot takes in, each with one rule: names Kubernetes accepts, clock times, team names,
-resource quantities and GitHub repository URLs.
+resource quantities, GitHub repository URLs and durations.
 
 Each rule is a function that returns the value (normalised where the rule says so) or raises
 `ValueError` saying what is expected, for code that checks one value (services, the store, the CLI);
-a value a pydantic model holds has an annotated type with that function as its validator (settings, check
-arguments). Patterns are ASCII only: `\\d` would also take other scripts' digits.
+a value a pydantic model holds has an annotated type with that function as its validator (settings, the
+catalogue, check arguments). Patterns are ASCII only: `\\d` would also take other scripts' digits.
 """
 
 from __future__ import annotations
 
 import contextlib
 import re
+from datetime import timedelta
 from decimal import Decimal
 from typing import Annotated
 
 from kubernetes.utils import parse_quantity as _kubernetes_quantity
-from pydantic import AfterValidator
+from pydantic import AfterValidator, BeforeValidator
 
 #: A DNS-1123 label (a namespace's name) is at most 63 characters.
 DNS1123_LABEL_MAX = 63
@@ -28,6 +29,7 @@ _TEAM_NAME = re.compile(rf"[a-z0-9]([a-z0-9-]{{0,{TEAM_NAME_MAX - 2}}}[a-z0-9])?
 _NAMESPACE_PREFIX = re.compile(rf"[a-z0-9][a-z0-9-]{{0,{NAMESPACE_PREFIX_MAX - 1}}}")
 _HHMM = re.compile(r"([01][0-9]|2[0-3]):[0-5][0-9]")
 _GITHUB = re.compile(r"https://github\.com/([A-Za-z0-9][A-Za-z0-9-]{0,38})/([A-Za-z0-9._-]{1,100}?)(?:\.git)?/?")
+_DURATION = re.compile(r"(?:(?P<h>[0-9]+)h)?(?:(?P<m>[0-9]+)m)?(?:(?P<s>[0-9]+)s)?")
 
 
 def is_dns1123_label(value: str) -> bool:
@@ -98,5 +100,18 @@ def quantity(value: str) -> str:
     return value
 
 
+def parse_duration(value: object) -> timedelta:
+    """'90m', '1h30m', '45s' → timedelta. Bare numbers are refused: the unit must be said."""
+    if isinstance(value, timedelta):
+        return value
+    text = str(value).strip()
+    match = _DURATION.fullmatch(text)
+    if not text or match is None:
+        raise ValueError(f"{value!r} is not a duration like 20m, 1h30m or 45s")
+    parts = {k: int(v) for k, v in match.groupdict().items() if v}
+    return timedelta(hours=parts.get("h", 0), minutes=parts.get("m", 0), seconds=parts.get("s", 0))
+
+
 NamespacePrefix = Annotated[str, AfterValidator(namespace_prefix)]
 Quantity = Annotated[str, AfterValidator(quantity)]
+Duration = Annotated[timedelta, BeforeValidator(parse_duration)]

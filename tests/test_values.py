@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
 from pydantic import TypeAdapter, ValidationError
 
 from bot.values import (
+    Duration,
     NamespacePrefix,
     Quantity,
     dns1123_label,
     github_url,
     hhmm,
     namespace_prefix,
+    parse_duration,
     parse_quantity,
     team_name,
 )
@@ -115,11 +118,23 @@ def test_bad_quantity_is_refused(text: str) -> None:
         parse_quantity(text)
 
 
+@pytest.mark.parametrize(("text", "minutes"), [("90m", 90), ("1h30m", 90), ("20m", 20), ("2h", 120), ("90s", 1.5)])
+def test_durations(text: str, minutes: float) -> None:
+    assert parse_duration(text) == timedelta(minutes=minutes)
+
+
+@pytest.mark.parametrize("text", ["", "90", "m", "1d", "30m1h", "٩0m"])
+def test_a_duration_says_its_unit(text: str) -> None:
+    with pytest.raises(ValueError, match="not a duration"):
+        parse_duration(text)
+
+
 @pytest.mark.parametrize(
     ("annotated", "good", "kept", "bad"),
     [
         (NamespacePrefix, "kubecamp-", "kubecamp-", "-x"),
         (Quantity, "256Mi", "256Mi", "256MB"),
+        (Duration, "1h", timedelta(hours=1), "1"),
     ],
 )
 def test_the_types_apply_the_same_rules(annotated: object, good: object, kept: object, bad: object) -> None:
