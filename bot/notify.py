@@ -45,7 +45,7 @@ from bot.errors import KubecampError
 from bot.limits import fit_message, fit_thread_name
 from bot.store.errors import InvalidValue
 from bot.store.models import OutboxEntry, OutboxKind
-from bot.store.repository import OutboxDelivery, OutboxItem, Store, WriteStep
+from bot.store.repository import OutboxDelivery, OutboxItem, Store, WriteStep, one_of
 
 log = logging.getLogger(__name__)
 
@@ -177,7 +177,7 @@ class Outbox:
         Idempotent: the same `dedupe_key` again returns the first entry unchanged and sends nothing.
         Raises `InvalidValue` for a malformed payload or entry, before anything is written.
         """
-        kind_value = _kind(kind)
+        kind_value = one_of("kind", OutboxKind, kind)
         _check_payload(kind_value, payload)
         written = await self._store.enqueue_outbox(
             dedupe_key=dedupe_key,
@@ -198,7 +198,7 @@ class Outbox:
         """`enqueue` each item, in order and in one transaction with `then` (a write of the caller's on the
         same session): either all of it is kept or none, so a crash cannot keep half of what belongs together."""
         for item in items:
-            _check_payload(_kind(item.kind), item.payload)
+            _check_payload(one_of("kind", OutboxKind, item.kind), item.payload)
         return self._taken(await self._store.enqueue_outbox_all(items, at=self._clock(), then=then))
 
     def _taken(self, written: Sequence[tuple[OutboxEntry, bool]]) -> list[OutboxEntry]:
@@ -445,13 +445,6 @@ async def _wait(event: asyncio.Event, seconds: float) -> None:
     with contextlib.suppress(TimeoutError):
         async with asyncio.timeout(seconds):
             await event.wait()
-
-
-def _kind(kind: OutboxKind | str) -> OutboxKind:
-    try:
-        return OutboxKind(kind)
-    except ValueError:
-        raise InvalidValue("kind", kind, f"one of {', '.join(OutboxKind)}") from None
 
 
 def _check_payload(kind: OutboxKind, payload: Mapping[str, Any]) -> None:
