@@ -29,6 +29,7 @@ _TEAM_NAME = re.compile(rf"[a-z0-9]([a-z0-9-]{{0,{TEAM_NAME_MAX - 2}}}[a-z0-9])?
 _NAMESPACE_PREFIX = re.compile(rf"[a-z0-9][a-z0-9-]{{0,{NAMESPACE_PREFIX_MAX - 1}}}")
 _HHMM = re.compile(r"([01][0-9]|2[0-3]):[0-5][0-9]")
 _GITHUB = re.compile(r"https://github\.com/([A-Za-z0-9][A-Za-z0-9-]{0,38})/([A-Za-z0-9._-]{1,100}?)(?:\.git)?/?")
+_QUANTITY = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+|[KMGTPE]i|[numkMGTPE])?")
 _DURATION = re.compile(r"(?:(?P<h>[0-9]+)h)?(?:(?P<m>[0-9]+)m)?(?:(?P<s>[0-9]+)s)?")
 
 
@@ -85,11 +86,12 @@ def parse_quantity(value: object) -> Decimal:
     """A Kubernetes quantity ("500m", "4Gi", "1e3", 2) as a Decimal in base units."""
     text = str(value).strip()
     amount: Decimal | None = None
-    # The client's parser takes what Decimal takes: spaces inside, NaN and Infinity are refused here.
-    if text and not any(c.isspace() for c in text):
+    # The client's parser takes whatever Decimal takes (NaN, "1_000", other scripts' digits) and "K":
+    # Kubernetes' grammar is checked first, the client does the arithmetic.
+    if _QUANTITY.fullmatch(text) is not None:
         with contextlib.suppress(ValueError):
             amount = _kubernetes_quantity(text)  # type: ignore[no-untyped-call]  # the client is untyped
-    if amount is None or not amount.is_finite():
+    if amount is None:
         raise ValueError(f"{value!r} is not a Kubernetes quantity (like 500m, 256Mi, 2)")
     return amount
 

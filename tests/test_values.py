@@ -112,7 +112,9 @@ def test_quantities(text: object, value: str) -> None:
     assert parse_quantity(text) == Decimal(value)
 
 
-@pytest.mark.parametrize("text", ["lots", "4GB", "", "1.2.3", "NaN", "Infinity", "1 Gi", "ki"])
+@pytest.mark.parametrize(
+    "text", ["lots", "4GB", "", "1.2.3", "NaN", "Infinity", "1 Gi", "ki", "1K", "1_000", "١", "1e", "+"]
+)
 def test_bad_quantity_is_refused(text: str) -> None:
     with pytest.raises(ValueError, match="not a Kubernetes quantity"):
         parse_quantity(text)
