@@ -50,6 +50,7 @@ from bot.markup import clock
 from bot.store import Store, StoreConflict, upgrade
 from bot.submissions import SubmissionService
 from bot.teams import TeamService
+from bot.values import dns1123_label
 
 EXIT_OK, EXIT_FAILING, EXIT_INPUT, EXIT_STATE, EXIT_CLUSTER, EXIT_STORE = 0, 1, 2, 3, 4, 5
 EXIT_TERMINATED = 128 + signal.SIGTERM
@@ -89,7 +90,7 @@ def _parser() -> argparse.ArgumentParser:
     team = add(commands, "team", help="teams").add_subparsers(dest="action", required=True)
     team_add = add(team, "add", help="add a team")
     team_add.add_argument("name")
-    team_add.add_argument("--namespace", help="its namespace (default: prefix + name)")
+    team_add.add_argument("--namespace", type=_namespace, help="its namespace (default: prefix + name)")
     add(team, "list", help="list the teams")
 
     challenge = add(commands, "challenge", help="rehearse a challenge run").add_subparsers(dest="action", required=True)
@@ -141,6 +142,13 @@ def _seconds(text: str) -> float:
     if not 0 <= value <= 86400:
         raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds between 0 and 86400")
     return value
+
+
+def _namespace(text: str) -> str:
+    try:
+        return dns1123_label(text)
+    except ValueError as problem:
+        raise argparse.ArgumentTypeError(f"{text!r}: {problem}") from None
 
 
 def main(argv: Sequence[str] | None = None) -> int:

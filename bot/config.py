@@ -15,6 +15,7 @@ from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from bot.errors import ConfigInvalid
+from bot.values import NamespacePrefix
 
 
 def _secret_not_blank(value: SecretStr | None) -> SecretStr | None:
@@ -66,9 +67,7 @@ class KubeSettings(_Section):
     config: Path | None = Field(default=None, description="kubeconfig path; default: in-cluster, else ~/.kube/config")
     context: str | None = Field(default=None, description="kubeconfig context")
     timeout_seconds: float = Field(default=10.0, gt=0, le=300, description="seconds per API request")
-    namespace_prefix: str = Field(
-        default="kubecamp-", pattern=r"^[a-z0-9]([a-z0-9-]{0,20})?$", description="prefix of team namespaces"
-    )
+    namespace_prefix: NamespacePrefix = Field(default="kubecamp-", description="prefix of team namespaces")
 
 
 class DiscordSettings(_Section):

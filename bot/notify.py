@@ -43,16 +43,15 @@ from typing import Any, Protocol, Self
 
 from bot.errors import KubecampError
 from bot.limits import fit_message, fit_thread_name
-from bot.store.errors import InvalidValue
+from bot.outbox_payloads import check_payload
 from bot.store.models import OutboxEntry, OutboxKind
-from bot.store.repository import OutboxDelivery, OutboxItem, Store, WriteStep
+from bot.store.repository import OutboxDelivery, OutboxItem, Store, WriteStep, one_of
 
 log = logging.getLogger(__name__)
 
 #: Discord's nonce is at most 25 characters.
 NONCE_LENGTH = 24
 _FAR_FUTURE = timedelta(days=36500)
-_MESSAGE_KEYS = ("content", "embeds", "files", "components", "sticker_ids", "poll")
 
 
 class TransportError(Exception):
@@ -169,16 +168,14 @@ class Outbox:
     ) -> OutboxEntry:
         """Write an entry (see `Store.enqueue_outbox` for where each kind goes) and wake the sender.
 
-        The payload by kind: a message, Discord message JSON (``content``, ``embeds``,
-        ``components``, ``allowed_mentions``, … and ``files``: [{"filename", "text" | "base64"}]);
-        a thread, {"name": …, "message": <message>}; an edit, the message fields to replace; a thread
-        update, {"name"?, "archived"?}. Sizes do not matter, `fit_message` deals with them.
+        The payload by kind is described in `bot.outbox_payloads`. Sizes do not matter, `fit_message`
+        deals with them.
 
         Idempotent: the same `dedupe_key` again returns the first entry unchanged and sends nothing.
         Raises `InvalidValue` for a malformed payload or entry, before anything is written.
         """
-        kind_value = _kind(kind)
-        _check_payload(kind_value, payload)
+        kind_value = one_of("kind", OutboxKind, kind)
+        check_payload(kind_value, payload)
         written = await self._store.enqueue_outbox(
             dedupe_key=dedupe_key,
             kind=kind_value,
@@ -198,7 +195,7 @@ class Outbox:
         """`enqueue` each item, in order and in one transaction with `then` (a write of the caller's on the
         same session): either all of it is kept or none, so a crash cannot keep half of what belongs together."""
         for item in items:
-            _check_payload(_kind(item.kind), item.payload)
+            check_payload(one_of("kind", OutboxKind, item.kind), item.payload)
         return self._taken(await self._store.enqueue_outbox_all(items, at=self._clock(), then=then))
 
     def _taken(self, written: Sequence[tuple[OutboxEntry, bool]]) -> list[OutboxEntry]:
@@ -445,71 +442,3 @@ async def _wait(event: asyncio.Event, seconds: float) -> None:
     with contextlib.suppress(TimeoutError):
         async with asyncio.timeout(seconds):
             await event.wait()
-
-
-def _kind(kind: OutboxKind | str) -> OutboxKind:
-    try:
-        return OutboxKind(kind)
-    except ValueError:
-        raise InvalidValue("kind", kind, f"one of {', '.join(OutboxKind)}") from None
-
-
-def _check_payload(kind: OutboxKind, payload: Mapping[str, Any]) -> None:
-    if not isinstance(payload, Mapping):
-        raise InvalidValue("payload", payload, "must be a mapping")
-    match kind:
-        case OutboxKind.message:
-            _check_message("payload", payload)
-        case OutboxKind.thread:
-            extra = set(payload) - {"name", "message"}
-            if extra:
-                raise InvalidValue("payload", dict(payload), f"a thread is {{name, message}}; unknown {sorted(extra)}")
-            name = payload.get("name")
-            if not isinstance(name, str) or not name.strip():
-                raise InvalidValue("payload.name", name, "a thread needs a name")
-            message = payload.get("message")
-            if not isinstance(message, Mapping):
-                raise InvalidValue("payload.message", message, "a thread needs its first message")
-            _check_message("payload.message", message)
-        case OutboxKind.edit:
-            if not payload:
-                raise InvalidValue("payload", {}, "an edit changes something")
-            _check_files("payload.files", payload.get("files"))
-        case OutboxKind.thread_update:
-            extra = set(payload) - {"name", "archived"}
-            if extra or not payload:
-                raise InvalidValue("payload", dict(payload), "a thread update is {name?, archived?}, at least one")
-            name = payload.get("name")
-            if "name" in payload and (not isinstance(name, str) or not name.strip()):
-                raise InvalidValue("payload.name", name, "a thread name is not empty")
-            if "archived" in payload and not isinstance(payload["archived"], bool):
-                raise InvalidValue("payload.archived", payload["archived"], "true or false")
-
-
-def _check_message(field: str, message: Mapping[str, Any]) -> None:
-    content = message.get("content")
-    if content is not None and not isinstance(content, str):
-        raise InvalidValue(f"{field}.content", content, "must be a string")
-    embeds = message.get("embeds")
-    if embeds is not None and not (isinstance(embeds, list) and all(isinstance(e, Mapping) for e in embeds)):
-        raise InvalidValue(f"{field}.embeds", embeds, "must be a list of embed objects")
-    _check_files(f"{field}.files", message.get("files"))
-    if not (content or "").strip() and not any(message.get(key) for key in _MESSAGE_KEYS if key != "content"):
-        raise InvalidValue(
-            field, dict(message), "a message needs content, embeds, files, components, stickers or a poll"
-        )
-
-
-def _check_files(field: str, files: Any) -> None:
-    if files is None:
-        return
-    if not isinstance(files, list):
-        raise InvalidValue(field, files, "must be a list")
-    for f in files:
-        if (
-            not isinstance(f, Mapping)
-            or not isinstance(f.get("filename"), str)
-            or not f["filename"]
-            or sum(isinstance(f.get(k), str) for k in ("text", "base64")) != 1
-        ):
-            raise InvalidValue(field, f, 'a file is {"filename": …, "text" or "base64": …}')

@@ -11,7 +11,6 @@ import csv
 import io
 import json
 import math
-import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -29,9 +28,8 @@ from bot.errors import KubecampError, NoActiveRun
 from bot.i18n import Message
 from bot.metrics import Metrics
 from bot.store import Run, RunStatus, Store, Submission, Team
+from bot.values import github_url, hhmm
 
-_GITHUB = re.compile(r"^https://github\.com/([A-Za-z0-9](?:[A-Za-z0-9-]{0,38}))/([A-Za-z0-9._-]{1,100}?)(?:\.git)?/?$")
-_HHMM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
 #: Submissions on one page of `/submissions list`: five fit in an embed's 6000 characters.
 PAGE_SIZE = 5
 #: The export column that keeps answers to fields the challenge's form no longer has.
@@ -74,14 +72,6 @@ class SubmissionPage:
     total: int
 
 
-def normalise_github_url(url: str) -> str | None:
-    """https://github.com/owner/repo (no .git, no trailing slash), or None if it is not one."""
-    match = _GITHUB.match(url.strip())
-    if match is None or match.group(2) in {".", ".."}:
-        return None
-    return f"https://github.com/{match.group(1)}/{match.group(2)}"
-
-
 def completion_time(finished_at: datetime | None, now: datetime, timezone: str) -> str:
     """The course's 완료 시간 (HH:MM): when the run finished, else now, in the class's time zone."""
     return (finished_at or now).astimezone(ZoneInfo(timezone)).strftime("%H:%M")
@@ -96,12 +86,15 @@ def _checked(field: SubmissionFieldSpec, typed: str) -> str:
     if len(value) > field.max_length:
         raise SubmissionInvalid(field.id, field.label, Message("submit.problem_too_long", {"max": field.max_length}))
     if field.format == "github_url":
-        url = normalise_github_url(value)
-        if url is None:
-            raise SubmissionInvalid(field.id, field.label, Message("submit.problem_github_url"))
-        return url
-    if field.format == "hhmm" and not _HHMM.match(value):
-        raise SubmissionInvalid(field.id, field.label, Message("submit.problem_hhmm"))
+        try:
+            return github_url(value)
+        except ValueError:
+            raise SubmissionInvalid(field.id, field.label, Message("submit.problem_github_url")) from None
+    if field.format == "hhmm":
+        try:
+            hhmm(value)
+        except ValueError:
+            raise SubmissionInvalid(field.id, field.label, Message("submit.problem_hhmm")) from None
     return value
 
 

@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import re
-
 from bot.errors import KubecampError, UnknownTeam
 from bot.i18n import Message
 from bot.store import Store, Team
-
-_NAME = re.compile(r"^[a-z0-9]([a-z0-9-]{0,38}[a-z0-9])?$")
+from bot.values import DNS1123_LABEL_MAX, team_name
 
 
 class TeamInvalid(KubecampError):
@@ -37,15 +34,15 @@ class TeamService:
         self, name: str, *, role_id: int | None = None, channel_id: int | None = None, namespace: str | None = None
     ) -> Team:
         """A team named like a DNS label (it becomes part of the namespace name, unless one is given)."""
-        name = name.strip().lower()
-        if not _NAME.match(name):
+        try:
+            name = team_name(name)
+        except ValueError as problem:
+            typed = name.strip().lower()
             raise TeamInvalid(
-                f"team name {name!r}: use 1–40 lower-case letters, digits and dashes, starting and ending "
-                "with a letter or digit (it becomes part of the namespace name)",
-                reason=Message("team.invalid_name", {"team": name}),
-            )
+                f"team name {typed!r}: {problem}", reason=Message("team.invalid_name", {"team": typed})
+            ) from None
         namespace = namespace or self.namespace_for(name)
-        if len(namespace) > 63:
+        if len(namespace) > DNS1123_LABEL_MAX:
             raise TeamInvalid(
                 f"namespace {namespace!r} would be longer than 63 characters; choose a shorter name",
                 reason=Message("team.namespace_too_long", {"namespace": namespace}),

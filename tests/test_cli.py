@@ -82,6 +82,13 @@ async def test_a_bad_setting_stops_with_one_line(env: dict[str, str]) -> None:
     assert result.err.startswith("kubecamp: KUBECAMP_KUBE_TIMEOUT_SECONDS: ")
 
 
+async def test_a_bad_namespace_is_refused_before_the_database_is_touched(env: dict[str, str], tmp_path: Path) -> None:
+    refused = await kubecamp(env, "team", "add", "blue", "--namespace", "Blue_NS")
+    assert refused.code == 2
+    assert "argument --namespace: 'Blue_NS': not a DNS-1123 label" in refused.err
+    assert not (tmp_path / "data").exists()
+
+
 async def test_db_upgrade_creates_the_database(env: dict[str, str], tmp_path: Path) -> None:
     result = await kubecamp(env, "db", "upgrade")
     assert (result.code, result.out.strip()) == (0, "database is at the newest revision")

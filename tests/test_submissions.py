@@ -22,7 +22,6 @@ from bot.submissions import (
     NoSubmissionForm,
     SubmissionInvalid,
     SubmissionService,
-    normalise_github_url,
 )
 from tests.scenarios.test_catalogue_behaviour import CATALOG
 
@@ -93,33 +92,6 @@ STREAMING: dict[str, str] = {
     "advanced": "StreamingService CRD",
     "insight": "알림이 스레드가 됩니다",
 }
-
-
-@pytest.mark.parametrize(
-    ("url", "normal"),
-    [
-        ("https://github.com/blue/w3d5-streaming-ops-platform", "https://github.com/blue/w3d5-streaming-ops-platform"),
-        ("https://github.com/blue/repo.git", "https://github.com/blue/repo"),
-        ("https://github.com/blue/repo/ ", "https://github.com/blue/repo"),
-    ],
-)
-def test_github_urls_are_normalised(url: str, normal: str) -> None:
-    assert normalise_github_url(url) == normal
-
-
-@pytest.mark.parametrize(
-    "url",
-    [
-        "http://github.com/a/b",
-        "https://gitlab.com/a/b",
-        "https://github.com/a",
-        "github.com/a/b",
-        "https://github.com/a/b/tree/main",
-        "https://github.com/a/..",
-    ],
-)
-def test_other_urls_are_refused(url: str) -> None:
-    assert normalise_github_url(url) is None
 
 
 def test_the_streaming_ops_form_is_the_course_format() -> None:
@@ -205,6 +177,8 @@ async def test_a_submission_keeps_the_answers_by_field_id_with_the_time_filled_i
         (2, {**STREAMING, "advanced": "x" * 1001}, "advanced", Message("submit.problem_too_long", {"max": 1000})),
         (3, {"detected_at": "25:00"}, "detected_at", Message("submit.problem_hhmm")),
         (3, {"detected_at": "9:05"}, "detected_at", Message("submit.problem_hhmm")),
+        (3, {"detected_at": "29:59"}, "detected_at", Message("submit.problem_hhmm")),
+        (3, {"detected_at": "0٩:05"}, "detected_at", Message("submit.problem_hhmm")),
         (3, {"detected_at": "09:05", "notes": "x" * 11}, "notes", Message("submit.problem_too_long", {"max": 10})),
     ],
 )

@@ -6,38 +6,21 @@ writes a scenario sees exactly what to fix (`kubecamp scenarios validate`).
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from bot.challenges.checks import CheckSpec, parse_check
 from bot.errors import ScenarioInvalid, UnknownChallenge, UnknownScenario
 from bot.kinds import KINDS, ObjectRef
+from bot.values import Duration
 
 CHALLENGE_FILE = "challenge.yaml"
-
-_DURATION = re.compile(r"^(?:(?P<h>\d+)h)?(?:(?P<m>\d+)m)?(?:(?P<s>\d+)s)?$")
-
-
-def parse_duration(value: object) -> timedelta:
-    """'90m', '1h30m', '45s' → timedelta. Bare numbers are refused: the unit must be said."""
-    if isinstance(value, timedelta):
-        return value
-    text = str(value).strip()
-    match = _DURATION.match(text)
-    if not text or match is None or not any(match.groupdict().values()):
-        raise ValueError(f"{value!r} is not a duration like 20m, 1h30m or 45s")
-    parts = {k: int(v) for k, v in match.groupdict().items() if v}
-    return timedelta(hours=parts.get("h", 0), minutes=parts.get("m", 0), seconds=parts.get("s", 0))
-
-
-Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
 
 
 class _Strict(BaseModel):

@@ -1,14 +1,15 @@
-"""Label selectors and resource quantities, as Kubernetes defines them.
+"""Label selectors and scaled values (maxUnavailable's "25%"), as Kubernetes defines them.
 
-Checks read plain JSON objects, so they need the two bits of Kubernetes semantics that are not plain
-data: which labels a selector selects, and what "500m" or "4Gi" amount to.
+Checks read plain JSON objects, so they need the bits of Kubernetes semantics that are not plain
+data: which labels a selector selects, and how many pods a percentage is. Quantities ("500m", "4Gi")
+are `bot.values.parse_quantity`.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 _SET_EXPR = re.compile(r"^\s*([A-Za-z0-9./_-]+)\s+(in|notin)\s+\(([^)]*)\)\s*$")
@@ -99,43 +100,6 @@ def format_selector(selector: Mapping[str, Any] | None) -> str:
         else:
             parts.append(f"{'!' if op == 'DoesNotExist' else ''}{e.get('key')}")
     return ",".join(parts) or "<all>"
-
-
-_SUFFIXES: dict[str, Decimal] = {
-    "Ki": Decimal(2) ** 10,
-    "Mi": Decimal(2) ** 20,
-    "Gi": Decimal(2) ** 30,
-    "Ti": Decimal(2) ** 40,
-    "Pi": Decimal(2) ** 50,
-    "Ei": Decimal(2) ** 60,
-    "n": Decimal("1e-9"),
-    "u": Decimal("1e-6"),
-    "m": Decimal("1e-3"),
-    "": Decimal(1),
-    "k": Decimal("1e3"),
-    "M": Decimal("1e6"),
-    "G": Decimal("1e9"),
-    "T": Decimal("1e12"),
-    "P": Decimal("1e15"),
-    "E": Decimal("1e18"),
-}
-_QUANTITY = re.compile(r"^([+-]?(?:\d+\.?\d*|\.\d+))(?:([eE][+-]?\d+)|(Ki|Mi|Gi|Ti|Pi|Ei|n|u|m|k|M|G|T|P|E)?)$")
-
-
-def parse_quantity(value: object) -> Decimal:
-    """A Kubernetes quantity ("500m", "4Gi", "1e3", 2) as a Decimal in base units."""
-    text = str(value).strip()
-    match = _QUANTITY.match(text)
-    if match is None:
-        raise ValueError(f"{value!r} is not a Kubernetes quantity (like 500m, 256Mi, 2)")
-    number, exponent, suffix = match.groups()
-    try:
-        amount = Decimal(number)
-    except InvalidOperation as exc:  # pragma: no cover - the pattern admits only decimals
-        raise ValueError(f"{value!r} is not a Kubernetes quantity") from exc
-    if exponent:
-        return amount * (Decimal(10) ** int(exponent[1:]))
-    return amount * _SUFFIXES[suffix or ""]
 
 
 def scaled_value(value: object, replicas: int, *, round_up: bool) -> int:

@@ -24,6 +24,7 @@ from bot.i18n import Message, render
 from bot.kinds import BY_NAME
 from bot.limits import text_size, truncate
 from bot.snapshot import Obj, Snapshot
+from bot.values import is_dns1123_label
 
 #: Pods shown at most; the named Pod and the unhealthy ones are chosen first.
 MAX_PODS = 5
@@ -32,7 +33,6 @@ LINE_MAX = 160
 
 # A namespace name is a DNS-1123 label. The label comes from a webhook and goes into a URL path:
 # anything else (a "/" in particular) must not reach the API server.
-_NAMESPACE = re.compile(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?")
 _FENCE = re.compile(r"`{3,}")
 _SPACES = re.compile(r"[\s\x00-\x1f\x7f]+")
 _GAP = "  "
@@ -168,7 +168,7 @@ async def cluster_context(
         raise ValueError("max_events must not be negative")
     namespace = labels.get("namespace", "")
     wanted = _Wanted.from_labels(labels)
-    if not _NAMESPACE.fullmatch(namespace) or not wanted.subjects:
+    if not is_dns1123_label(namespace) or not wanted.subjects:
         return None
     try:
         await cluster.assert_managed(namespace)

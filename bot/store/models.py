@@ -25,6 +25,8 @@ from sqlalchemy.engine import Dialect
 from sqlmodel import Field, SQLModel
 
 from bot.store.errors import InvalidValue
+from bot.values import DNS1123_LABEL_MAX
+from bot.values import TEAM_NAME_MAX as TEAM_NAME_MAX
 
 NAMING_CONVENTION: dict[str, str] = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -35,10 +37,8 @@ NAMING_CONVENTION: dict[str, str] = {
 }
 SQLModel.metadata.naming_convention = NAMING_CONVENTION
 
-#: Longest team name; also a CHECK constraint.
-TEAM_NAME_MAX = 40
-#: A DNS-1123 label is at most 63 characters.
-NAMESPACE_MAX = 63
+#: A namespace's name is a DNS-1123 label; it and the longest team name are also CHECK constraints.
+NAMESPACE_MAX = DNS1123_LABEL_MAX
 
 
 class UTCDateTime(sa.types.TypeDecorator[datetime]):

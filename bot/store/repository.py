@@ -17,11 +17,11 @@ from __future__ import annotations
 
 import asyncio
 import json
-import re
 from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from enum import StrEnum
 from typing import Any, Self, TypeVar
 
 import sqlalchemy as sa
@@ -36,7 +36,6 @@ from bot.i18n import Message
 from bot.store.db import BEGIN_IMMEDIATE, create_engine, create_sync_twin, mask_url
 from bot.store.errors import InvalidValue, NotFound, StoreConflict
 from bot.store.models import (
-    NAMESPACE_MAX,
     OUTBOX_KEY_MAX,
     TEAM_NAME_MAX,
     HintPost,
@@ -52,13 +51,14 @@ from bot.store.models import (
     Verification,
     VerificationTrigger,
 )
+from bot.values import dns1123_label
 
 _M = TypeVar("_M", bound=SQLModel)
+_E = TypeVar("_E", bound=StrEnum)
 
 #: An outbox error message is kept to this length.
 _OUTBOX_ERROR_MAX = 2000
 
-_DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 _APPLIED_KEYS = ("apiVersion", "kind", "name", "scenario")
 
 
@@ -327,7 +327,7 @@ class Store:
         Manual and auto verifications are refused (`StoreConflict`) once the run is no longer active;
         a final one is accepted in any state. Returns the verification and all the run's states.
         """
-        trigger = _trigger(trigger)
+        trigger = one_of("trigger", VerificationTrigger, trigger)
         at = _utc("at", at)
         stored_results = [dict(r) for r in results]
         async with self.writing() as session:
@@ -384,7 +384,7 @@ class Store:
 
         A single ``UPDATE … WHERE status = 'active'``: of two racing finishes exactly one wins.
         """
-        end = _run_status(status)
+        end = one_of("status", RunStatus, status)
         if end == RunStatus.active:
             raise InvalidValue("status", status, "a run is finished as finished, expired or stopped")
         finished_at = _utc("finished_at", finished_at)
@@ -440,7 +440,7 @@ class Store:
             level=level,
             posted_at=posted_at,
             revealed_by=revealed_by,
-            source=_hint_source(source),
+            source=one_of("source", HintSource, source),
         )
         try:
             async with self.writing() as session:
@@ -892,13 +892,10 @@ def _team_name(name: str) -> str:
 
 
 def _namespace(namespace: str) -> None:
-    if len(namespace) > NAMESPACE_MAX or not _DNS1123_LABEL.match(namespace):
-        raise InvalidValue(
-            "namespace",
-            namespace,
-            f"not a DNS-1123 label (lower-case letters, digits and '-', starting and ending with a "
-            f"letter or digit, at most {NAMESPACE_MAX} characters)",
-        )
+    try:
+        dns1123_label(namespace)
+    except ValueError as problem:
+        raise InvalidValue("namespace", namespace, str(problem)) from None
 
 
 def _applied(obj: Mapping[str, Any]) -> dict[str, Any]:
@@ -913,32 +910,12 @@ def _applied(obj: Mapping[str, Any]) -> dict[str, Any]:
     return dict(obj)
 
 
-def _run_status(value: RunStatus | str) -> RunStatus:
+def one_of(field: str, choices: type[_E], value: _E | str) -> _E:
+    """`value` as a member of `choices`; `InvalidValue` naming them all if it is none of them."""
     try:
-        return RunStatus(value)
+        return choices(value)
     except ValueError:
-        raise InvalidValue("status", value, f"one of {', '.join(RunStatus)}") from None
-
-
-def _trigger(value: VerificationTrigger | str) -> VerificationTrigger:
-    try:
-        return VerificationTrigger(value)
-    except ValueError:
-        raise InvalidValue("trigger", value, f"one of {', '.join(VerificationTrigger)}") from None
-
-
-def _hint_source(value: HintSource | str) -> HintSource:
-    try:
-        return HintSource(value)
-    except ValueError:
-        raise InvalidValue("source", value, f"one of {', '.join(HintSource)}") from None
-
-
-def _outbox_kind(value: OutboxKind | str) -> OutboxKind:
-    try:
-        return OutboxKind(value)
-    except ValueError:
-        raise InvalidValue("kind", value, f"one of {', '.join(OutboxKind)}") from None
+        raise InvalidValue(field, value, f"one of {', '.join(choices)}") from None
 
 
 def _json_object(field: str, value: Mapping[str, Any]) -> dict[str, Any]:
@@ -954,7 +931,7 @@ def _json_object(field: str, value: Mapping[str, Any]) -> dict[str, Any]:
 
 def _outbox_entry(item: OutboxItem, at: datetime) -> OutboxEntry:
     """A new outbox entry for `item`, due at `at`; `InvalidValue` for a malformed one (see `Store.enqueue_outbox`)."""
-    kind = _outbox_kind(item.kind)
+    kind = one_of("kind", OutboxKind, item.kind)
     if not 1 <= len(item.dedupe_key) <= OUTBOX_KEY_MAX:
         raise InvalidValue("dedupe_key", item.dedupe_key, f"1 to {OUTBOX_KEY_MAX} characters")
     stored = _json_object("payload", item.payload)

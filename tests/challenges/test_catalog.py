@@ -6,7 +6,7 @@ from typing import Any
 import pytest
 import yaml
 
-from bot.challenges.catalog import load_catalog, parse_duration
+from bot.challenges.catalog import load_catalog
 from bot.errors import ScenarioInvalid
 
 DEPLOYMENT = {
@@ -159,11 +159,6 @@ def test_not_yaml(tmp_path: Path) -> None:
 
 def test_empty_catalogue_folder(tmp_path: Path) -> None:
     expect_error(tmp_path, "", "no */challenge.yaml found")
-
-
-@pytest.mark.parametrize(("text", "minutes"), [("20m", 20), ("1h30m", 90), ("90s", 1.5)])
-def test_durations(text: str, minutes: float) -> None:
-    assert parse_duration(text).total_seconds() == minutes * 60
 
 
 def with_previous(doc: dict[str, Any]) -> dict[str, Any]:

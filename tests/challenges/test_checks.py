@@ -203,6 +203,8 @@ def test_crd_not_installed_reads_as_such() -> None:
         ({"deployment_available": "frontend"}, "arguments must be a mapping"),
         ({"a": {}, "b": {}}, "exactly one key"),
         ({"pvc_bound": {"name": "x", "access_modes": ["ReadWriteSometimes"]}}, "pvc_bound.access_modes"),
+        ({"pvc_bound": {"name": "x", "max_storage": "1 Gi"}}, "pvc_bound.max_storage: Value error, '1 Gi' is not a"),
+        ({"resource_requests_within": {"name": "x", "max_cpu": "NaN"}}, "max_cpu: Value error, 'NaN' is not a"),
     ],
 )
 def test_bad_check_arguments_are_named(raw: Any, error: str) -> None:

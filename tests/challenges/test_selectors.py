@@ -1,11 +1,8 @@
-from decimal import Decimal
-
 import pytest
 
 from bot.challenges.selectors import (
     format_selector,
     map_selector_matches,
-    parse_quantity,
     parse_selector,
     scaled_value,
     selector_matches,
@@ -45,27 +42,6 @@ def test_service_selector_without_keys_selects_nothing() -> None:
 def test_label_selector_none_selects_nothing_but_empty_selects_all() -> None:
     assert selector_matches(None, {"a": "b"}) is False
     assert selector_matches({}, {"a": "b"}) is True
-
-
-@pytest.mark.parametrize(
-    ("text", "value"),
-    [
-        ("500m", "0.5"),
-        ("2", "2"),
-        ("4Gi", str(4 * 2**30)),
-        ("10Ti", str(10 * 2**40)),
-        ("1e3", "1000"),
-        ("1.5k", "1500"),
-    ],
-)
-def test_quantities(text: str, value: str) -> None:
-    assert parse_quantity(text) == Decimal(value)
-
-
-@pytest.mark.parametrize("text", ["lots", "4GB", "", "1.2.3"])
-def test_bad_quantity_is_refused(text: str) -> None:
-    with pytest.raises(ValueError, match="quantity"):
-        parse_quantity(text)
 
 
 def test_percentages_round_like_the_deployment_controller() -> None:

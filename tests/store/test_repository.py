@@ -71,6 +71,8 @@ async def test_team_conflicts_and_invalid_values(store: Store, team: Team) -> No
         await store.create_team("Green", "KC_Green")
     with pytest.raises(InvalidValue, match="DNS-1123"):
         await store.create_team("Green", "a" * 64)
+    with pytest.raises(InvalidValue, match="DNS-1123"):  # `$` took a line's end: the newline is no label's
+        await store.create_team("Green", "kc-green\n")
     with pytest.raises(InvalidValue, match="1 to 40"):
         await store.create_team("G" * 41, "kc-green")
     with pytest.raises(InvalidValue, match="1 to 40"):

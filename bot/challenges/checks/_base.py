@@ -9,7 +9,7 @@ from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from bot.challenges.selectors import parse_quantity, parse_selector, selector_matches
+from bot.challenges.selectors import parse_selector, selector_matches
 from bot.i18n import Message
 from bot.snapshot import Obj, Snapshot, SnapshotGap
 
@@ -176,9 +176,3 @@ class SelectorCheck(CheckSpec):
 
     def pods(self, snapshot: Snapshot) -> list[Obj]:
         return pods_of(snapshot, parse_selector(self.selector))
-
-
-def quantity_arg(value: str | None) -> str | None:
-    if value is not None:
-        parse_quantity(value)
-    return value

@@ -8,14 +8,14 @@ from bot.challenges.checks._base import (
     NamedCheck,
     Outcome,
     diagnosis,
-    quantity_arg,
     register,
     require,
     template_containers,
 )
 from bot.challenges.checks.images import served_ports
-from bot.challenges.selectors import parse_quantity, scaled_value
+from bot.challenges.selectors import scaled_value
 from bot.snapshot import Obj, Snapshot
+from bot.values import Quantity, parse_quantity
 
 
 @register("rolling_update_safe", "Deployment")
@@ -116,10 +116,8 @@ class ProbesSane(NamedCheck):
 
 @register("resource_requests_within", "Deployment")
 class ResourceRequestsWithin(NamedCheck):
-    max_cpu: str | None = None
-    max_memory: str | None = None
-
-    _quantities = field_validator("max_cpu", "max_memory")(quantity_arg)
+    max_cpu: Quantity | None = None
+    max_memory: Quantity | None = None
 
     def run(self, snapshot: Snapshot) -> Outcome:
         template = require(snapshot, "Deployment", self.name).get("spec", {}).get("template", {}).get("spec", {})

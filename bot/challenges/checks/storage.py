@@ -4,29 +4,24 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import field_validator
-
 from bot.challenges.checks._base import (
     NamedCheck,
     Outcome,
     diagnosis,
     name_of,
-    quantity_arg,
     register,
     require,
     shorten,
 )
-from bot.challenges.selectors import parse_quantity
 from bot.i18n import Message
 from bot.snapshot import Obj, Snapshot
+from bot.values import Quantity, parse_quantity
 
 
 @register("pvc_bound", "PersistentVolumeClaim", "StorageClass", "Event")
 class PvcBound(NamedCheck):
-    max_storage: str | None = None
+    max_storage: Quantity | None = None
     access_modes: list[Literal["ReadWriteOnce", "ReadOnlyMany", "ReadWriteMany", "ReadWriteOncePod"]] | None = None
-
-    _quantities = field_validator("max_storage")(quantity_arg)
 
     def run(self, snapshot: Snapshot) -> Outcome:
         pvc = require(snapshot, "PersistentVolumeClaim", self.name)

@@ -1,0 +1,20 @@
+"""bot.config: a malformed setting names its variable and what it expects."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.config import load_settings
+from bot.errors import ConfigInvalid
+
+
+def test_the_namespace_prefix_is_a_label_beginning(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("KUBECAMP_KUBE_NAMESPACE_PREFIX", "camp-")
+    assert load_settings().kube.namespace_prefix == "camp-"
+
+
+@pytest.mark.parametrize("prefix", ["Camp-", "-camp", "c" * 22])
+def test_a_bad_namespace_prefix_is_named(monkeypatch: pytest.MonkeyPatch, prefix: str) -> None:
+    monkeypatch.setenv("KUBECAMP_KUBE_NAMESPACE_PREFIX", prefix)
+    with pytest.raises(ConfigInvalid, match=r"KUBECAMP_KUBE_NAMESPACE_PREFIX: .*lower-case letters.*prefix of team"):
+        load_settings()
