@@ -197,7 +197,7 @@ def _incidents(
 ) -> tuple[IncidentService, IncidentPublisher, Alertmanager | None, IncidentStore]:
     am = settings.alertmanager
     alertmanager = Alertmanager(base_url=am.url, timeout=am.timeout_seconds) if am.url else None
-    incident_store = IncidentStore(store)
+    incident_store = store.incidents
 
     async def read_cluster(labels: Mapping[str, str]) -> str | None:
         context = await enrich.cluster_context(cluster, labels, now=clock())

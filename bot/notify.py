@@ -43,9 +43,10 @@ from typing import Any, Protocol, Self
 
 from bot.errors import KubecampError
 from bot.limits import fit_message, fit_thread_name
+from bot.store.db import WriteStep
 from bot.store.errors import InvalidValue
 from bot.store.models import OutboxEntry, OutboxKind
-from bot.store.repository import OutboxDelivery, OutboxItem, Store, WriteStep
+from bot.store.repository import OutboxDelivery, OutboxItem, Store
 
 log = logging.getLogger(__name__)
 

@@ -71,7 +71,7 @@ class Scoreboard:
 
     async def _runs(self, challenge_id: int | None) -> list[tuple[Team, list[Run]]]:
         result = []
-        for team in await self._store.list_teams():
+        for team in await self._store.teams.all():
             runs = [r for r in await self._store.runs_for_team(team.id) if challenge_id in (None, r.challenge_id)]
             result.append((team, runs))
         return result

@@ -73,7 +73,7 @@ class Clock:
 
 @pytest.fixture
 async def team(store: Store) -> Team:
-    return await store.create_team("blue", "kubecamp-blue")
+    return await store.teams.create("blue", "kubecamp-blue")
 
 
 def service(store: Store, clock: Clock | None = None, metrics: Metrics | None = None) -> SubmissionService:
@@ -242,7 +242,7 @@ def rows(data: bytes) -> list[list[str]]:
 
 
 async def test_the_export_has_a_column_per_field_of_the_challenges_form(store: Store, team: Team) -> None:
-    red = await store.create_team("red", "kubecamp-red")
+    red = await store.teams.create("red", "kubecamp-red")
     first = await add(store, team, 3, {"detected_at": "09:05", "notes": "첫 제출"}, 1)
     second = await add(store, team, 3, {"detected_at": "09:10", "notes": "고침"}, 2)
     other = await add(store, red, 3, {"detected_at": "09:20", "notes": "", "insight": "예전 양식"}, 3)

@@ -23,7 +23,8 @@ from bot.errors import KubecampError, RunConflict
 from bot.i18n import Lang, Message
 from bot.markup import stamp
 from bot.store import HintSource, Run, Store, Team
-from bot.store.repository import OutboxItem, WriteStep
+from bot.store.db import WriteStep
+from bot.store.repository import OutboxItem
 
 log = logging.getLogger(__name__)
 
@@ -229,7 +230,7 @@ class ChallengeFlow:
             # second reveal to do it, and the notice is not posted twice.
             await self._post(run, "diagnosis", render.diagnosis_revealed(by, self._lang))
             if await self._store.reveal_diagnosis(run.id, by):
-                owner = await self._store.get_team_by_id(run.team_id)
+                owner = await self._store.teams.get_by_id(run.team_id)
                 if owner is not None:
                     revealed.append(owner)
         return revealed
@@ -277,7 +278,7 @@ class ChallengeFlow:
             return
         if due is not Due.FINAL and self._clock() >= run.deadline:
             return  # the deadline passed while the bot was down: the final verification says it all
-        team = await self._store.get_team_by_id(run.team_id)
+        team = await self._store.teams.get_by_id(run.team_id)
         if team is None:
             return
         if due is Due.AUTO_VERIFY:

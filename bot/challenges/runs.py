@@ -256,7 +256,7 @@ class RunService:
     # --- look-ups -----------------------------------------------------------------------------
 
     async def team(self, name: str) -> Team:
-        team = await self._store.get_team(name)
+        team = await self._store.teams.get(name)
         if team is None:
             raise UnknownTeam(name)
         return team

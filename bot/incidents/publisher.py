@@ -31,9 +31,10 @@ from typing import Any, Protocol
 from bot.i18n import Lang
 from bot.incidents import render
 from bot.store import Store
+from bot.store.db import WriteStep
 from bot.store.incidents import IncidentStore
 from bot.store.models import AlertStatus, Incident, IncidentAlert, IncidentStatus
-from bot.store.repository import OutboxItem, WriteStep
+from bot.store.repository import OutboxItem
 
 log = logging.getLogger(__name__)
 

@@ -1,4 +1,5 @@
-"""`Store`: every read and write of the bot's state, each method its own transaction.
+"""`Store`: the stores of the bot's state over one `Database`, and the reads and writes of runs, submissions
+and the outbox (not yet stores of their own); each method its own transaction.
 
 Methods return detached model instances (the session is closed, nothing lazy-loads). Errors:
 
@@ -15,30 +16,22 @@ read-then-write is serialised against other writers instead of failing.
 
 from __future__ import annotations
 
-import asyncio
 import json
-import re
-from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Mapping, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
-from typing import Any, Self, TypeVar
+from datetime import datetime, timedelta
+from typing import Any, Self
 
 import sqlalchemy as sa
-from sqlalchemy import exc as sa_exc
-from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlalchemy.orm import aliased
-from sqlmodel import SQLModel, col, func, select
+from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.errors import StoreUnavailable, UnknownTeam
-from bot.i18n import Message
-from bot.store.db import BEGIN_IMMEDIATE, create_engine, create_sync_twin, mask_url
+from bot.store.db import Database, WriteStep, require, utc
 from bot.store.errors import InvalidValue, NotFound, StoreConflict
+from bot.store.incidents import IncidentStore
 from bot.store.models import (
-    NAMESPACE_MAX,
     OUTBOX_KEY_MAX,
-    TEAM_NAME_MAX,
     HintPost,
     HintSource,
     OutboxEntry,
@@ -52,32 +45,22 @@ from bot.store.models import (
     Verification,
     VerificationTrigger,
 )
-
-_M = TypeVar("_M", bound=SQLModel)
+from bot.store.teams import TeamStore
 
 #: An outbox error message is kept to this length.
 _OUTBOX_ERROR_MAX = 2000
 
-_DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 _APPLIED_KEYS = ("apiVersion", "kind", "name", "scenario")
 
 
 class Store:
-    """The bot's database. Open with `await Store.open(url)`, close with `await store.close()`."""
+    """The bot's stores, one per aggregate, over one `Database`. Open with `await Store.open(url)`, close
+    with `await store.close()`."""
 
-    def __init__(self, engine: AsyncEngine) -> None:
-        self.engine = engine
-        self._where = mask_url(engine.url)
-        self._read = async_sessionmaker(engine, class_=AsyncSession, expire_on_commit=False)
-        self._write = async_sessionmaker(
-            engine.execution_options(**{BEGIN_IMMEDIATE: True}), class_=AsyncSession, expire_on_commit=False
-        )
-        # Every write of this process queues here first: waiting in SQLite's busy handler is sleeping and
-        # polling, which under load takes longer than the writes themselves.
-        self.write_lock = asyncio.Lock()
-        #: The engine's synchronous twin on SQLite (bot.store.db.create_sync_twin), for a write run whole
-        #: in a worker thread under `write_lock`; None on other databases.
-        self.sync_twin = create_sync_twin(engine.url)
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self.teams = TeamStore(db)
+        self.incidents = IncidentStore(db)
 
     @classmethod
     async def open(cls, url: str) -> Store:
@@ -85,18 +68,10 @@ class Store:
 
         The schema is not migrated here: run `bot.store.migrate.upgrade(url)` first.
         """
-        store = cls(create_engine(url))
-        try:
-            await store.ping()
-        except BaseException:
-            await store.close()
-            raise
-        return store
+        return cls(await Database.open(url))
 
     async def close(self) -> None:
-        await self.engine.dispose()
-        if self.sync_twin is not None:
-            self.sync_twin.dispose()
+        await self.db.close()
 
     async def __aenter__(self) -> Self:
         return self
@@ -104,114 +79,9 @@ class Store:
     async def __aexit__(self, *_exc: object) -> None:
         await self.close()
 
-    # -- sessions and error translation ------------------------------------------------------------
-
-    @asynccontextmanager
-    async def reading(self) -> AsyncIterator[AsyncSession]:
-        """A read-only transaction; database errors become the store's (for the feature repositories)."""
-        with self._translate():
-            async with self._read.begin() as session:
-                yield session
-
-    @asynccontextmanager
-    async def writing(self) -> AsyncIterator[AsyncSession]:
-        """A write transaction (BEGIN IMMEDIATE on SQLite), committed when the block ends without error."""
-        async with self.write_lock:
-            with self._translate():
-                async with self._write.begin() as session:
-                    yield session
-
-    def _translate(self) -> _Translate:
-        return _Translate(self._where)
-
     async def ping(self) -> None:
-        """Raise `StoreUnavailable` unless the database can take a write now: the bot's work is writes
-        (a webhook is answered only once kept), so a store that answers reads alone is not ready."""
-        async with self.writing() as session:
-            await session.exec(select(sa.literal(1)))
-
-    # -- teams -------------------------------------------------------------------------------------
-
-    async def create_team(
-        self, name: str, namespace: str, role_id: int | None = None, channel_id: int | None = None
-    ) -> Team:
-        """A new team; `StoreConflict` if the name, the namespace or the role is taken."""
-        name = _team_name(name)
-        _namespace(namespace)
-        team = Team(
-            name=name,
-            namespace=namespace,
-            discord_role_id=role_id,
-            discord_channel_id=channel_id,
-            created_at=_utcnow(),
-        )
-        async with self.writing() as session:
-            # Checked first for a clear message; the unique constraints still decide under races.
-            if (await session.exec(select(Team).where(Team.name == name))).first() is not None:
-                raise StoreConflict(
-                    f"a team named {name!r} already exists", reason=Message("conflict.team_exists", {"team": name})
-                )
-            same_ns = (await session.exec(select(Team).where(Team.namespace == namespace))).first()
-            if same_ns is not None:
-                raise StoreConflict(
-                    f"namespace {namespace!r} already belongs to team {same_ns.name!r}",
-                    reason=Message("conflict.namespace_taken", {"namespace": namespace, "team": same_ns.name}),
-                )
-            await _check_role_free(session, role_id, name)
-            session.add(team)
-        return team
-
-    async def get_team(self, name: str) -> Team | None:
-        async with self.reading() as session:
-            return (await session.exec(select(Team).where(Team.name == name.strip()))).first()
-
-    async def get_team_by_id(self, team_id: int) -> Team | None:
-        async with self.reading() as session:
-            return await session.get(Team, team_id)
-
-    async def get_team_by_role(self, role_id: int) -> Team | None:
-        async with self.reading() as session:
-            return (await session.exec(select(Team).where(Team.discord_role_id == role_id))).first()
-
-    async def list_teams(self) -> list[Team]:
-        async with self.reading() as session:
-            return list(await session.exec(select(Team).order_by(col(Team.name))))
-
-    async def remove_team(self, name: str) -> None:
-        """Delete a team that has no history; runs and submissions are kept, so they block it."""
-        name = name.strip()
-        async with self.writing() as session:
-            team = (await session.exec(select(Team).where(Team.name == name))).first()
-            if team is None:
-                raise UnknownTeam(name)
-            run_ids = list(await session.exec(select(Run.id).where(Run.team_id == team.id).order_by(col(Run.id))))
-            submissions = len(list(await session.exec(select(Submission.id).where(Submission.team_id == team.id))))
-            if run_ids or submissions:
-                held = []
-                if run_ids:
-                    held.append("runs " + ", ".join(f"#{i}" for i in run_ids))
-                if submissions:
-                    held.append(f"{submissions} submission(s)")
-                raise StoreConflict(
-                    f"team {name!r} has {' and '.join(held)}; they are kept as history, so the team cannot be removed",
-                    reason=Message("conflict.team_has_history", {"team": name}),
-                )
-            await session.delete(team)
-
-    async def link_team(self, name: str, role_id: int | None = None, channel_id: int | None = None) -> Team:
-        """Set the team's Discord role and/or channel; an argument left at None is left unchanged."""
-        name = name.strip()
-        async with self.writing() as session:
-            team = (await session.exec(select(Team).where(Team.name == name))).first()
-            if team is None:
-                raise UnknownTeam(name)
-            await _check_role_free(session, role_id, name)
-            if role_id is not None:
-                team.discord_role_id = role_id
-            if channel_id is not None:
-                team.discord_channel_id = channel_id
-            session.add(team)
-        return team
+        """Raise `StoreUnavailable` unless the database can take a write now (`Database.ping`)."""
+        await self.db.ping()
 
     # -- runs --------------------------------------------------------------------------------------
 
@@ -230,8 +100,8 @@ class Store:
         not also be listed in `scenario_ids`). Raises `StoreConflict` if the team already has an active
         run of this challenge (the partial unique index decides, so two racing starts cannot both win).
         """
-        started_at = _utc("started_at", started_at)
-        deadline = _utc("deadline", deadline)
+        started_at = utc("started_at", started_at)
+        deadline = utc("deadline", deadline)
         if deadline < started_at:
             raise InvalidValue("deadline", deadline, "is before started_at")
         if len(set(scenario_ids)) != len(scenario_ids):
@@ -249,7 +119,7 @@ class Store:
             notes={"skipped": dict(skipped)} if skipped else None,
         )
         try:
-            async with self.writing() as session:
+            async with self.db.writing() as session:
                 session.add(run)
                 await session.flush()
                 assert run.id is not None
@@ -267,7 +137,7 @@ class Store:
         except StoreConflict as e:
             if await self.active_run(team_id, challenge_id) is not None:
                 raise StoreConflict(f"team already has an active run of challenge {challenge_id}") from e.__cause__
-            if await self.get_team_by_id(team_id) is None:
+            if await self.teams.get_by_id(team_id) is None:
                 raise NotFound("team", team_id) from e.__cause__
             raise
         return run
@@ -275,14 +145,14 @@ class Store:
     async def record_applied(self, run_id: int, objects: Sequence[Mapping[str, Any]]) -> Run:
         """Append objects the bot applied (each with apiVersion, kind, name, scenario) to the run."""
         records = [_applied(o) for o in objects]
-        async with self.writing() as session:
-            run = await _get(session, Run, run_id)
+        async with self.db.writing() as session:
+            run = await require(session, Run, run_id)
             run.applied = [*run.applied, *records]  # a new list, so that the change is seen
             session.add(run)
         return run
 
     async def get_run(self, run_id: int) -> Run | None:
-        async with self.reading() as session:
+        async with self.db.reading() as session:
             return await session.get(Run, run_id)
 
     async def active_run(self, team_id: int, challenge_id: int | None = None) -> Run | None:
@@ -290,22 +160,22 @@ class Store:
         query = select(Run).where(Run.team_id == team_id, Run.status == RunStatus.active)
         if challenge_id is not None:
             query = query.where(Run.challenge_id == challenge_id)
-        async with self.reading() as session:
+        async with self.db.reading() as session:
             return (await session.exec(query.order_by(col(Run.started_at).desc(), col(Run.id).desc()))).first()
 
     async def active_runs(self) -> list[Run]:
-        async with self.reading() as session:
+        async with self.db.reading() as session:
             query = select(Run).where(Run.status == RunStatus.active).order_by(col(Run.deadline), col(Run.id))
             return list(await session.exec(query))
 
     async def runs_for_team(self, team_id: int) -> list[Run]:
-        async with self.reading() as session:
+        async with self.db.reading() as session:
             query = select(Run).where(Run.team_id == team_id).order_by(col(Run.started_at), col(Run.id))
             return list(await session.exec(query))
 
     async def scenario_states(self, run_id: int) -> list[ScenarioState]:
         """The run's scenarios, in the order they were given to `create_run`."""
-        async with self.reading() as session:
+        async with self.db.reading() as session:
             return await _states(session, run_id)
 
     async def record_verification(
@@ -328,10 +198,10 @@ class Store:
         a final one is accepted in any state. Returns the verification and all the run's states.
         """
         trigger = _trigger(trigger)
-        at = _utc("at", at)
+        at = utc("at", at)
         stored_results = [dict(r) for r in results]
-        async with self.writing() as session:
-            run = await _get(session, Run, run_id)
+        async with self.db.writing() as session:
+            run = await require(session, Run, run_id)
             if run.status != RunStatus.active and trigger != VerificationTrigger.final:
                 raise StoreConflict(f"run #{run_id} is {run.status}: a {trigger} verification is not recorded")
             states = {s.scenario_id: s for s in await _states(session, run_id)}
@@ -387,7 +257,7 @@ class Store:
         end = _run_status(status)
         if end == RunStatus.active:
             raise InvalidValue("status", status, "a run is finished as finished, expired or stopped")
-        finished_at = _utc("finished_at", finished_at)
+        finished_at = utc("finished_at", finished_at)
         values = {
             "status": end,
             "finished_at": finished_at,
@@ -399,21 +269,21 @@ class Store:
 
     async def extend_deadline(self, run_id: int, new_deadline: datetime) -> bool:
         """Move the deadline of an active run; False if the run is not active."""
-        return await self._update_active(run_id, {"deadline": _utc("new_deadline", new_deadline)})
+        return await self._update_active(run_id, {"deadline": utc("new_deadline", new_deadline)})
 
     async def _update_active(self, run_id: int, values: dict[str, Any]) -> bool:
-        async with self.writing() as session:
+        async with self.db.writing() as session:
             result = await session.exec(
                 sa.update(Run).where(col(Run.id) == run_id, col(Run.status) == RunStatus.active).values(**values)
             )
             if result.rowcount == 1:
                 return True
-            await _get(session, Run, run_id)  # NotFound if there is no such run
+            await require(session, Run, run_id)  # NotFound if there is no such run
             return False
 
     async def set_thread(self, run_id: int, thread_id: int | None) -> None:
-        async with self.writing() as session:
-            run = await _get(session, Run, run_id)
+        async with self.db.writing() as session:
+            run = await require(session, Run, run_id)
             run.thread_id = thread_id
             session.add(run)
 
@@ -433,7 +303,7 @@ class Store:
         The unique (run, scenario, level) constraint decides, so two racing posters cannot both get
         True, before or after a restart. Call it before posting and post only on True.
         """
-        posted_at = _utc("posted_at", posted_at)
+        posted_at = utc("posted_at", posted_at)
         hint = HintPost(
             run_id=run_id,
             scenario_id=scenario_id,
@@ -443,10 +313,10 @@ class Store:
             source=_hint_source(source),
         )
         try:
-            async with self.writing() as session:
+            async with self.db.writing() as session:
                 session.add(hint)
         except StoreConflict as e:
-            async with self.reading() as session:
+            async with self.db.reading() as session:
                 existing = await session.exec(
                     select(HintPost.id).where(
                         HintPost.run_id == run_id, HintPost.scenario_id == scenario_id, HintPost.level == level
@@ -454,12 +324,12 @@ class Store:
                 )
                 if existing.first() is not None:
                     return False
-                await _get(session, Run, run_id)
+                await require(session, Run, run_id)
             raise e
         return True
 
     async def hints_posted(self, run_id: int) -> list[HintPost]:
-        async with self.reading() as session:
+        async with self.db.reading() as session:
             query = select(HintPost).where(HintPost.run_id == run_id)
             return list(await session.exec(query.order_by(col(HintPost.posted_at), col(HintPost.id))))
 
@@ -469,7 +339,7 @@ class Store:
         """`record_hint` of the schedule's hints (scenario, level) as a write in a transaction of the caller's:
         the one that enqueues the post they go out in (`Outbox.enqueue_all`), so that a crash keeps both or
         neither. A hint recorded already is left as it is; `recorded` receives the ones this write adds."""
-        posted_at = _utc("posted_at", posted_at)
+        posted_at = utc("posted_at", posted_at)
 
         async def record(session: AsyncSession) -> None:
             existing = await session.exec(select(HintPost.scenario_id, HintPost.level).where(HintPost.run_id == run_id))
@@ -485,7 +355,7 @@ class Store:
     async def reveal_diagnosis(self, run_id: int, revealed_by: str) -> bool:
         """Show every diagnosis of an active run from now on: True if this revealed them, False if they had
         been revealed already or the run has ended."""
-        async with self.writing() as session:
+        async with self.db.writing() as session:
             result = await session.exec(
                 sa.update(Run)
                 .where(
@@ -497,7 +367,7 @@ class Store:
             )
             if result.rowcount == 1:
                 return True
-            await _get(session, Run, run_id)  # NotFound if there is no such run
+            await require(session, Run, run_id)  # NotFound if there is no such run
             return False
 
     # -- submissions -------------------------------------------------------------------------------
@@ -513,7 +383,7 @@ class Store:
         submitted_by: str | None = None,
     ) -> Submission:
         """Keep a new submission; earlier ones stay (the newest per team and challenge is current)."""
-        submitted_at = _utc("submitted_at", submitted_at)
+        submitted_at = utc("submitted_at", submitted_at)
         if not answers:
             raise InvalidValue("answers", dict(answers), "is empty")
         for key, value in answers.items():
@@ -527,10 +397,10 @@ class Store:
             submitted_at=submitted_at,
             submitted_by=submitted_by,
         )
-        async with self.writing() as session:
-            await _get(session, Team, team_id)
+        async with self.db.writing() as session:
+            await require(session, Team, team_id)
             if run_id is not None:
-                run = await _get(session, Run, run_id)
+                run = await require(session, Run, run_id)
                 if (run.team_id, run.challenge_id) != (team_id, challenge_id):
                     raise StoreConflict(
                         f"run #{run_id} is team #{run.team_id}'s run of challenge {run.challenge_id}, "
@@ -541,7 +411,7 @@ class Store:
 
     async def submissions(self, team_id: int, challenge_id: int) -> list[Submission]:
         """All of the team's submissions for the challenge, newest first (the first is current)."""
-        async with self.reading() as session:
+        async with self.db.reading() as session:
             query = (
                 select(Submission)
                 .where(Submission.team_id == team_id, Submission.challenge_id == challenge_id)
@@ -555,7 +425,7 @@ class Store:
         """Every team's submissions (of one challenge, or all), newest first, each with its team."""
         if offset < 0 or (limit is not None and limit < 1):
             raise InvalidValue("limit/offset", (limit, offset), "must be a positive page")
-        async with self.reading() as session:
+        async with self.db.reading() as session:
             query = select(Submission, Team).where(Submission.team_id == Team.id)
             if challenge_id is not None:
                 query = query.where(Submission.challenge_id == challenge_id)
@@ -565,7 +435,7 @@ class Store:
             return [(submission, team) for submission, team in await session.exec(query)]
 
     async def count_submissions(self, challenge_id: int | None = None) -> int:
-        async with self.reading() as session:
+        async with self.db.reading() as session:
             query = select(func.count()).select_from(Submission)
             if challenge_id is not None:
                 query = query.where(Submission.challenge_id == challenge_id)
@@ -598,13 +468,13 @@ class Store:
         Raises `InvalidValue` for a malformed entry, `NotFound` for an unknown run or target entry.
         """
         item = OutboxItem(dedupe_key, kind, payload, channel_id, run_id, edit_of, thread_of)
-        entry = _outbox_entry(item, _utc("at", at))
+        entry = _outbox_entry(item, utc("at", at))
         try:
-            async with self.writing() as session:
+            async with self.db.writing() as session:
                 return await _insert_outbox(session, entry, item)
         except StoreConflict:
             # Another writer inserted the same key first (possible where writes are not serialised).
-            async with self.reading() as session:
+            async with self.db.reading() as session:
                 existing = await _outbox_by_key(session, dedupe_key)
             if existing is not None:
                 return existing, False
@@ -619,9 +489,9 @@ class Store:
     ) -> list[tuple[OutboxEntry, bool]]:
         """`enqueue_outbox` for each item in order, then `then` (the caller's own write), in one transaction:
         all of it is kept or none. An item may name an earlier one of the same call in `edit_of`/`thread_of`."""
-        entries = [(_outbox_entry(item, _utc("at", at)), item) for item in items]
+        entries = [(_outbox_entry(item, utc("at", at)), item) for item in items]
         written: list[tuple[OutboxEntry, bool]] = []
-        async with self.writing() as session:
+        async with self.db.writing() as session:
             for entry, item in entries:
                 written.append(await _insert_outbox(session, entry, item))
                 await session.flush()  # so that a later item finds it by its key
@@ -645,11 +515,11 @@ class Store:
             .order_by(col(OutboxEntry.id).desc())
             .limit(1)
         )
-        async with self.reading() as session:
+        async with self.db.reading() as session:
             return (await session.exec(query)).first()
 
     async def get_outbox(self, dedupe_key: str) -> OutboxEntry | None:
-        async with self.reading() as session:
+        async with self.db.reading() as session:
             return await _outbox_by_key(session, dedupe_key)
 
     async def pending_outbox(
@@ -662,7 +532,7 @@ class Store:
         same destination is waiting for a later attempt: what goes to one channel is delivered in
         the order it was enqueued. `exclude_channels` leaves out destinations (the sender's busy ones).
         """
-        now = _utc("now", now)
+        now = utc("now", now)
         target = aliased(OutboxEntry)
         lane = _outbox_lane(OutboxEntry, target)
         earlier, earlier_target = aliased(OutboxEntry), aliased(OutboxEntry)
@@ -697,19 +567,19 @@ class Store:
         )
         if exclude_channels:
             query = query.where(lane.not_in(list(exclude_channels)))
-        async with self.reading() as session:
+        async with self.db.reading() as session:
             rows = (await session.exec(query)).all()
         return [OutboxDelivery(entry, int(channel), message) for entry, channel, message in rows]
 
     async def next_outbox_attempt(self, now: datetime) -> datetime | None:
         """The earliest retry after `now` of an entry neither sent nor failed (None if there is none)."""
-        now = _utc("now", now)
+        now = utc("now", now)
         query = select(func.min(col(OutboxEntry.next_attempt_at))).where(
             col(OutboxEntry.sent_at).is_(None),
             col(OutboxEntry.failed_at).is_(None),
             col(OutboxEntry.next_attempt_at) > now,
         )
-        async with self.reading() as session:
+        async with self.db.reading() as session:
             return (await session.exec(query)).one()
 
     async def mark_outbox_progress(
@@ -717,8 +587,8 @@ class Store:
     ) -> None:
         """Record that the first `parts_sent` parts of a split entry were accepted; the ids of where
         it landed are kept from the first call that gives them."""
-        async with self.writing() as session:
-            entry = await _get(session, OutboxEntry, entry_id)
+        async with self.db.writing() as session:
+            entry = await require(session, OutboxEntry, entry_id)
             entry.parts_sent = max(entry.parts_sent, parts_sent)
             _landed(entry, channel_id, message_id)
             session.add(entry)
@@ -731,9 +601,9 @@ class Store:
         A thread entry with a run becomes the run's thread in the same transaction, so that the
         run's messages waiting for it are due from then on, and not before.
         """
-        at = _utc("at", at)
-        async with self.writing() as session:
-            entry = await _get(session, OutboxEntry, entry_id)
+        at = utc("at", at)
+        async with self.db.writing() as session:
+            entry = await require(session, OutboxEntry, entry_id)
             if entry.sent_at is not None:
                 return False
             entry.sent_at = at
@@ -749,16 +619,16 @@ class Store:
 
     async def mark_outbox_retry(self, entry_id: int, next_attempt_at: datetime, error: str) -> None:
         """Count a failed attempt that is worth repeating, and when to repeat it."""
-        next_attempt_at = _utc("next_attempt_at", next_attempt_at)
-        async with self.writing() as session:
+        next_attempt_at = utc("next_attempt_at", next_attempt_at)
+        async with self.db.writing() as session:
             entry = await _failed_attempt(session, entry_id, error)
             if entry is not None:
                 entry.next_attempt_at = next_attempt_at
 
     async def mark_outbox_failed(self, entry_id: int, at: datetime, error: str) -> None:
         """Record a permanent refusal; the entry is kept. Edits of it waiting to be sent fail with it."""
-        at = _utc("at", at)
-        async with self.writing() as session:
+        at = utc("at", at)
+        async with self.db.writing() as session:
             entry = await _failed_attempt(session, entry_id, error)
             if entry is None:
                 return
@@ -776,17 +646,17 @@ class Store:
 
     async def outbox_stats(self, now: datetime) -> tuple[int, timedelta | None]:
         """How many entries are neither sent nor failed, and how old the oldest of them is."""
-        now = _utc("now", now)
+        now = utc("now", now)
         query = select(func.count(), func.min(col(OutboxEntry.created_at))).where(
             col(OutboxEntry.sent_at).is_(None), col(OutboxEntry.failed_at).is_(None)
         )
-        async with self.reading() as session:
+        async with self.db.reading() as session:
             count, oldest = (await session.exec(query)).one()
         return count, (max(now - oldest, timedelta(0)) if oldest is not None else None)
 
     async def failed_outbox(self, limit: int = 50) -> list[OutboxEntry]:
         """The entries Discord refused for good, most recent first."""
-        async with self.reading() as session:
+        async with self.db.reading() as session:
             query = (
                 select(OutboxEntry)
                 .where(col(OutboxEntry.failed_at).is_not(None))
@@ -794,11 +664,6 @@ class Store:
                 .limit(limit)
             )
             return list(await session.exec(query))
-
-
-#: A caller's own write, run on the session of a store transaction so that both commit together. It
-#: writes on that session only: a Store write method would wait for the write lock its caller holds.
-WriteStep = Callable[[AsyncSession], Awaitable[None]]
 
 
 @dataclass(frozen=True)
@@ -828,77 +693,11 @@ class OutboxDelivery:
     message_id: int | None = None
 
 
-class _Translate:
-    """Turns database errors into the project's: conflicts and unavailability."""
-
-    def __init__(self, where: str) -> None:
-        self.where = where
-
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, _type: type[BaseException] | None, error: BaseException | None, _tb: object) -> None:
-        if isinstance(error, sa_exc.IntegrityError):
-            raise StoreConflict(f"refused by the database: {error.orig}") from error
-        if isinstance(error, sa_exc.DBAPIError | sa_exc.DisconnectionError | sa_exc.TimeoutError):
-            reason = error.orig if isinstance(error, sa_exc.DBAPIError) else error
-            raise StoreUnavailable(f"database {self.where}: {reason}") from error
-
-
-async def _get(session: AsyncSession, model: type[_M], key: int) -> _M:
-    row = await session.get(model, key)
-    if row is None:
-        raise NotFound(model.__name__.lower(), key)
-    return row
-
-
-async def _check_role_free(session: AsyncSession, role_id: int | None, team_name: str) -> None:
-    if role_id is None:
-        return
-    holder = (await session.exec(select(Team).where(Team.discord_role_id == role_id))).first()
-    if holder is not None and holder.name != team_name:
-        raise StoreConflict(
-            f"Discord role {role_id} is already linked to team {holder.name!r}",
-            reason=Message("conflict.role_taken", {"role": role_id, "team": holder.name}),
-        )
-
-
 async def _states(session: AsyncSession, run_id: int, *, refresh: bool = False) -> list[ScenarioState]:
     query = select(ScenarioState).where(ScenarioState.run_id == run_id).order_by(col(ScenarioState.id))
     if refresh:
         query = query.execution_options(populate_existing=True)
     return list(await session.exec(query))
-
-
-def _utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
-def _utc(field: str, value: datetime) -> datetime:
-    if not isinstance(value, datetime):
-        raise InvalidValue(field, value, "not a datetime")
-    if value.tzinfo is None or value.utcoffset() is None:
-        raise InvalidValue(field, value, "naive datetime refused: give it a time zone (UTC)")
-    return value.astimezone(UTC)
-
-
-def _team_name(name: str) -> str:
-    name = name.strip()
-    if not 1 <= len(name) <= TEAM_NAME_MAX:
-        raise InvalidValue("name", name, f"a team name has 1 to {TEAM_NAME_MAX} characters")
-    if any(not c.isprintable() for c in name):
-        raise InvalidValue("name", name, "a team name has no control characters")
-    return name
-
-
-def _namespace(namespace: str) -> None:
-    if len(namespace) > NAMESPACE_MAX or not _DNS1123_LABEL.match(namespace):
-        raise InvalidValue(
-            "namespace",
-            namespace,
-            f"not a DNS-1123 label (lower-case letters, digits and '-', starting and ending with a "
-            f"letter or digit, at most {NAMESPACE_MAX} characters)",
-        )
 
 
 def _applied(obj: Mapping[str, Any]) -> dict[str, Any]:
@@ -1004,7 +803,7 @@ async def _insert_outbox(session: AsyncSession, entry: OutboxEntry, item: Outbox
     if existing is not None:
         return existing, False
     if item.run_id is not None:
-        await _get(session, Run, item.run_id)
+        await require(session, Run, item.run_id)
     if item.edit_of is not None or item.thread_of is not None:
         field, key = ("edit_of", item.edit_of) if item.edit_of is not None else ("thread_of", item.thread_of)
         target = await _outbox_by_key(session, str(key))
@@ -1052,7 +851,7 @@ def _landed(entry: OutboxEntry, channel_id: int | None, message_id: int | None) 
 
 async def _failed_attempt(session: AsyncSession, entry_id: int, error: str) -> OutboxEntry | None:
     """Count a failed attempt of an entry still open (neither sent nor failed); None if it is not open."""
-    entry = await _get(session, OutboxEntry, entry_id)
+    entry = await require(session, OutboxEntry, entry_id)
     if entry.sent_at is not None or entry.failed_at is not None:
         return None
     entry.attempts += 1

@@ -127,7 +127,7 @@ async def recover(kube: KubeCluster) -> None:
 
 
 async def blue_runs(live: Class) -> list[Run]:
-    team = await live.app.store.get_team("blue")
+    team = await live.app.store.teams.get("blue")
     assert team is not None
     return await live.app.store.runs_for_team(team.id)
 

@@ -52,7 +52,7 @@ async def make_world(kube: KubeCluster, tmp_path: Path) -> AsyncIterator[World]:
     store = await Store.open(url)
     cluster = Cluster.for_host(kube.url, token="kubecamp-test-token")
     clock = Clock()
-    await store.create_team("blue", NAMESPACE)
+    await store.teams.create("blue", NAMESPACE)
     try:
         yield World(RunService(catalog=CATALOG, store=store, cluster=cluster, clock=clock), store, cluster, kube, clock)
     finally:
@@ -101,7 +101,7 @@ async def test_second_start_is_refused_and_changes_nothing(world: World) -> None
     assert refused.value.reason == Message("conflict.active_run", {"team": "blue", "challenge": 2})
     writes = [r for r in world.kube.requests[requests_before:] if r.method != "GET"]
     assert writes == []
-    team = await world.store.get_team("blue")
+    team = await world.store.teams.get("blue")
     assert team is not None
     assert len(await world.store.runs_for_team(team.id)) == 1
 
@@ -258,7 +258,7 @@ async def test_an_unmanaged_namespace_is_never_touched(world: World) -> None:
     with pytest.raises(NamespaceNotManaged):
         await world.service.start("blue", 2)
     assert world.kube.objects("deployments", NAMESPACE) == []
-    team = await world.store.get_team("blue")
+    team = await world.store.teams.get("blue")
     assert team is not None and await world.store.runs_for_team(team.id) == []
 
 
@@ -315,7 +315,7 @@ async def test_a_failed_start_leaves_nothing_half_applied(world: World) -> None:
     world.kube.fail(500, verb="patch", resource="deployments", name="api-server")
     with pytest.raises(ClusterUnavailable):
         await world.service.start("blue", 2)
-    team = await world.store.get_team("blue")
+    team = await world.store.teams.get("blue")
     assert team is not None
     (run,) = await world.store.runs_for_team(team.id)
     assert run.status == "stopped"

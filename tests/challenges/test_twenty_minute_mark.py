@@ -149,7 +149,7 @@ async def test_the_diagnosis_waits_for_the_last_hint_of_its_scenario(live_class:
 
 async def stored_diagnoses(live: Class, run_id: int) -> list[str]:
     """Every diagnosis the checks of the run's verifications gave, in English."""
-    async with live.app.store.reading() as session:
+    async with live.app.store.db.reading() as session:
         rows = await session.exec(select(Verification).where(Verification.run_id == run_id))
         return [
             render_message(Message.from_json(check["diagnosis"]), "en")

@@ -75,7 +75,7 @@ async def test_team_commands(live_class: Class) -> None:
         live, "instructor", "alerts", "team", "create", name="Bad Name!", role=green_role, channel=live.room.alerts
     )
     assert bad.text().startswith("Please check the input: team name 'bad name!'")
-    assert {t.name for t in await live.app.store.list_teams()} == {"blue", "red"}
+    assert {t.name for t in await live.app.store.teams.all()} == {"blue", "red"}
 
 
 async def test_status_hint_and_stop(live_class: Class) -> None:
@@ -122,7 +122,7 @@ async def test_status_hint_and_stop(live_class: Class) -> None:
 async def test_admin_commands(live_class: Class) -> None:
     live = live_class
     await answer(await slash(live, "instructor", "alerts", "challenge", "start", challenge=2, team="blue"))
-    run = await live.app.store.active_run((await live.app.store.get_team("blue")).id)  # type: ignore[union-attr]
+    run = await live.app.store.active_run((await live.app.store.teams.get("blue")).id)  # type: ignore[union-attr]
     assert run is not None
     extended = await slash(live, "instructor", "alerts", "admin", "extend", team="blue", minutes=15)
     assert "Team blue has 15 more minutes" in extended.text()
@@ -166,7 +166,7 @@ async def test_the_deadline_ends_an_unsolved_run(live_class: Class) -> None:
 
     await live.discord.wait_until(lambda: any("time is up" in t for t in titles()), 15, "the end of the run")
     assert sum(t.startswith("🏁 Final verification") for t in titles()) == 1
-    team = await live.app.store.get_team("blue")
+    team = await live.app.store.teams.get("blue")
     assert team is not None
     (run,) = await live.app.store.runs_for_team(team.id)
     assert (run.status, run.points) == ("expired", 0)
@@ -199,7 +199,7 @@ async def test_verify_one_scenario_at_a_time(live_class: Class) -> None:
             await apply_like_a_student(student, scenario)
     finally:
         await student.close()
-    team = await live.app.store.get_team("blue")
+    team = await live.app.store.teams.get("blue")
     assert team is not None
     (run,) = await live.app.store.runs_for_team(team.id)
     ids = [s.id for s in CATALOG.get(2).scenarios]

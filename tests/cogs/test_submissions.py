@@ -106,7 +106,7 @@ async def test_the_active_runs_challenge_takes_its_form_word_for_word(korean_cla
 
     assert echoed.text() in {course_format(before), course_format(after)}
     assert not echoed.ephemeral  # the team's channel sees what was handed in
-    blue = await live.app.store.get_team("blue")
+    blue = await live.app.store.teams.get("blue")
     assert blue is not None
     [kept] = await live.app.store.submissions(blue.id, 2)
     assert kept.answers["github_url"] == ANSWERS["github_url"] and kept.run_id is not None

@@ -36,7 +36,6 @@ from bot.cluster import Cluster
 from bot.incidents.render import FIRING, RESOLVED
 from bot.notify import Outbox
 from bot.store import Store, upgrade
-from bot.store.incidents import IncidentStore
 from tests.discord.live import post_notification, process_environment
 from tests.discord_emulator.emulator import DiscordEmulator
 from tests.discord_emulator.fixtures import Classroom
@@ -68,7 +67,7 @@ async def create_teams(url: str, room: Classroom, *teams: str) -> None:
     store = await Store.open(url)
     try:
         for team in teams:
-            await store.create_team(
+            await store.teams.create(
                 team, f"kubecamp-{team}", role_id=room.team_roles[team].id, channel_id=room.team_channels[team].id
             )
     finally:
@@ -374,7 +373,7 @@ async def test_sigkill_in_a_webhook_storm_keeps_every_acknowledged_alert_once(
 
     store = await Store.open(url)
     try:
-        incidents = await IncidentStore(store).recent(limit=100)
+        incidents = await store.incidents.recent(limit=100)
         assert sorted(i.group_key for i in incidents) == sorted(s.group.key for s in groups)
         assert all(i.published_version == i.version for i in incidents)
         pending, _ = await store.outbox_stats(datetime.now(UTC))

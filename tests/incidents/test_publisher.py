@@ -347,7 +347,7 @@ class CrashingIncidents(IncidentStore):
 async def test_a_crash_in_a_round_keeps_none_of_it_and_the_next_round_posts_it_once(
     make: Make, store: Store, blue: Team
 ) -> None:
-    incidents = CrashingIncidents(store)
+    incidents = CrashingIncidents(store.db)
     bench = make(incidents=incidents)
     await bench.service.receive(captured("firing_three"))
     incidents.crash = True
@@ -380,7 +380,7 @@ async def test_a_crash_in_a_round_keeps_none_of_it_and_the_next_round_posts_it_o
 async def test_a_change_that_arrives_after_a_crashed_round_is_said_once_with_what_that_round_held(
     make: Make, store: Store, blue: Team
 ) -> None:
-    incidents = CrashingIncidents(store)
+    incidents = CrashingIncidents(store.db)
     bench = make(incidents=incidents)
     await bench.service.receive(captured("firing_three"))
     await bench.publish()
@@ -400,7 +400,7 @@ async def test_a_change_that_arrives_after_a_crashed_round_is_said_once_with_wha
 async def test_a_change_that_arrives_while_the_publisher_is_down_after_a_crash_is_shown_in_the_starter(
     make: Make, store: Store, blue: Team
 ) -> None:
-    incidents = CrashingIncidents(store)
+    incidents = CrashingIncidents(store.db)
     bench = make(incidents=incidents, clock=Clock(CAPTURED_AT))
     await bench.service.receive(captured("firing_three"))
     incidents.crash = True
@@ -422,7 +422,7 @@ async def test_a_change_that_arrives_while_the_publisher_is_down_after_a_crash_i
 
 
 async def sql(store: Store, *statements: str) -> None:
-    async with store.engine.begin() as connection:
+    async with store.db.engine.begin() as connection:
         for statement in statements:
             await connection.execute(sa.text(statement))
 
@@ -623,7 +623,7 @@ class FlakyIncidents(IncidentStore):
 async def test_the_publisher_survives_a_store_error_and_publishes_once_the_store_is_back(
     make: Make, store: Store, blue: Team, caplog: pytest.LogCaptureFixture
 ) -> None:
-    incidents = FlakyIncidents(store)
+    incidents = FlakyIncidents(store.db)
     incidents.down = True
     bench = make(incidents=incidents)
     await bench.service.receive(captured("firing_three"))

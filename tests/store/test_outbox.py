@@ -97,7 +97,7 @@ async def test_enqueue_validates_before_writing(store: Store, team: Team) -> Non
 
 
 async def test_the_database_refuses_what_the_store_would(store: Store) -> None:
-    async with store.engine.begin() as connection:
+    async with store.db.engine.begin() as connection:
         with pytest.raises(sa_exc.IntegrityError, match="CHECK constraint failed: ck_outbox_kind"):
             await connection.execute(
                 sa.text(
@@ -105,7 +105,7 @@ async def test_the_database_refuses_what_the_store_would(store: Store) -> None:
                     " VALUES ('k', 'dm', '{}', '2025-03-01', '2025-03-01')"
                 )
             )
-    async with store.engine.begin() as connection:
+    async with store.db.engine.begin() as connection:
         with pytest.raises(sa_exc.IntegrityError, match="ck_outbox_dedupe_key_length"):
             await connection.execute(
                 sa.text(
@@ -236,7 +236,7 @@ async def test_deleting_a_run_keeps_what_was_said_about_it(store: Store, team: T
     entry, _ = await store.enqueue_outbox(
         dedupe_key="a", kind="message", run_id=run.id, channel_id=3, payload={}, at=T0
     )
-    async with store.engine.begin() as connection:
+    async with store.db.engine.begin() as connection:
         await connection.execute(sa.text("DELETE FROM scenario_states"))
         await connection.execute(sa.text("DELETE FROM runs"))
     kept = await store.get_outbox("a")
@@ -257,7 +257,7 @@ async def test_unknown_ids_are_not_found(store: Store) -> None:
 
 async def test_a_conflict_that_is_not_the_key_is_raised(store: Store) -> None:
     """Only a duplicate key turns a refused insert into "already there"."""
-    async with store.engine.begin() as connection:
+    async with store.db.engine.begin() as connection:
         await connection.execute(
             sa.text(
                 "CREATE TRIGGER no_outbox BEFORE INSERT ON outbox"

@@ -9,7 +9,6 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy import exc as sa_exc
 
-from bot.errors import UnknownTeam
 from bot.store import (
     HintSource,
     InvalidValue,
@@ -29,65 +28,6 @@ MINUTE = timedelta(minutes=1)
 
 def _by_id(states: list[ScenarioState]) -> dict[str, ScenarioState]:
     return {s.scenario_id: s for s in states}
-
-
-# -- teams -----------------------------------------------------------------------------------------
-
-
-async def test_teams(store: Store, team: Team) -> None:
-    assert team.id is not None
-    assert (await store.get_team("Blue Whales")) == team
-    assert (await store.get_team("  Blue Whales ")) == team
-    assert await store.get_team("blue whales") is None
-    assert (await store.get_team_by_role(1001)) == team
-    assert await store.get_team_by_role(1) is None
-    red = await store.create_team("Red", "kc-red")
-    assert [t.name for t in await store.list_teams()] == ["Blue Whales", "Red"]
-
-    linked = await store.link_team("Red", role_id=1002)
-    assert (linked.discord_role_id, linked.discord_channel_id) == (1002, None)
-    linked = await store.link_team("Red", channel_id=2002)
-    assert (linked.discord_role_id, linked.discord_channel_id) == (1002, 2002)
-    assert (await store.get_team_by_role(1002)) == linked
-
-    await store.remove_team("Red")
-    assert await store.get_team("Red") is None
-    assert red.id not in {t.id for t in await store.list_teams()}
-
-
-async def test_team_conflicts_and_invalid_values(store: Store, team: Team) -> None:
-    with pytest.raises(StoreConflict, match="already exists"):
-        await store.create_team("Blue Whales", "kc-other")
-    with pytest.raises(StoreConflict, match="namespace 'kc-blue-whales' already belongs"):
-        await store.create_team("Other", "kc-blue-whales")
-    with pytest.raises(StoreConflict, match="role 1001 is already linked to team 'Blue Whales'"):
-        await store.create_team("Other", "kc-other", role_id=1001)
-    await store.create_team("Other", "kc-other")
-    with pytest.raises(StoreConflict, match="role 1001"):
-        await store.link_team("Other", role_id=1001)
-    await store.link_team("Blue Whales", role_id=1001)  # its own role again: fine
-
-    with pytest.raises(InvalidValue, match="DNS-1123"):
-        await store.create_team("Green", "KC_Green")
-    with pytest.raises(InvalidValue, match="DNS-1123"):
-        await store.create_team("Green", "a" * 64)
-    with pytest.raises(InvalidValue, match="1 to 40"):
-        await store.create_team("G" * 41, "kc-green")
-    with pytest.raises(InvalidValue, match="1 to 40"):
-        await store.create_team("   ", "kc-green")
-    with pytest.raises(UnknownTeam):
-        await store.link_team("Nobody", role_id=5)
-    with pytest.raises(UnknownTeam):
-        await store.remove_team("Nobody")
-
-
-async def test_a_team_with_history_is_not_removed(store: Store, team: Team) -> None:
-    first = await store.create_run(team.id, 1, T0, T0 + HOUR, ["a"], {})
-    await store.finish_run(first.id, "stopped", T0 + MINUTE, 60, 0, 0)
-    second = await store.create_run(team.id, 2, T0, T0 + HOUR, ["a"], {})
-    with pytest.raises(StoreConflict, match=rf"runs #{first.id}, #{second.id}; they are kept as history"):
-        await store.remove_team(team.name)
-    assert await store.get_team(team.name) == team
 
 
 # -- runs ------------------------------------------------------------------------------------------
@@ -160,7 +100,7 @@ async def test_a_new_run_is_allowed_once_the_active_one_ended(store: Store, team
 
 async def test_the_partial_index_itself_refuses_a_second_active_run(store: Store, team: Team) -> None:
     await store.create_run(team.id, 1, T0, T0 + HOUR, ["a"], {})
-    async with store.engine.begin() as connection:
+    async with store.db.engine.begin() as connection:
         with pytest.raises(sa_exc.IntegrityError, match="UNIQUE"):
             await connection.exec_driver_sql(
                 "INSERT INTO runs (team_id, challenge_id, status, started_at, deadline, applied) "
@@ -255,7 +195,7 @@ async def test_verifications_count_attempts_and_keep_the_first_solve(store: Stor
     assert [x.scenario_id for x in await store.scenario_states(run.id)] == ["a", "b", "c"]
     assert _by_id(await store.scenario_states(run.id)) == s
 
-    async with store.engine.connect() as connection:
+    async with store.db.engine.connect() as connection:
         result = await connection.exec_driver_sql("SELECT trigger, results FROM verifications ORDER BY id")
         rows = [tuple(r) for r in result]
     assert [r[0] for r in rows] == ["manual", "auto", "manual", "final"]
@@ -312,7 +252,7 @@ async def test_a_hint_says_how_it_came(store: Store, team: Team) -> None:
         await store.record_hint(run.id, "a", 2, T0, source="guessed")
     recorded: list[tuple[str, int]] = []
     schedule = store.hints_recording(run.id, [("a", 1), ("a", 2), ("a", 2)], T0 + MINUTE, recorded=recorded)
-    async with store.writing() as session:
+    async with store.db.writing() as session:
         await schedule(session)
     assert recorded == [("a", 2)]  # level 1 was revealed already
     hints = await store.hints_posted(run.id)
@@ -381,16 +321,16 @@ async def test_submissions_keep_history_newest_first(store: Store, team: Team) -
         await store.add_submission(999, 1, answers=answers, submitted_at=T0)
     assert await store.count_submissions() == 3
     with pytest.raises(StoreConflict, match="submission"):
-        await store.remove_team(team.name)
+        await store.teams.remove(team.name)
 
 
 async def test_cascades_and_restrictions_hold_in_the_database(store: Store, team: Team) -> None:
     run = await store.create_run(team.id, 1, T0, T0 + HOUR, ["a"], {})
     await store.record_hint(run.id, "a", 0, T0)
-    async with store.engine.begin() as connection:
+    async with store.db.engine.begin() as connection:
         with pytest.raises(sa_exc.IntegrityError, match="FOREIGN KEY"):
             await connection.execute(sa.text("DELETE FROM teams WHERE id = :id"), {"id": team.id})
-    async with store.engine.begin() as connection:
+    async with store.db.engine.begin() as connection:
         await connection.execute(sa.text("DELETE FROM runs WHERE id = :id"), {"id": run.id})
     assert await store.scenario_states(run.id) == []
     assert await store.hints_posted(run.id) == []
