@@ -187,7 +187,7 @@ async def settled(bench: Bench, *, timeout: float) -> float:  # noqa: ASYNC109 -
         incidents = store.incidents
         while True:
             now = datetime.now(UTC)
-            pending, _ = await store.outbox_stats(now)
+            pending, _ = await store.outbox.stats(now)
             # Publishing not yet due counts too: `not_before` in the future.
             unpublished = await incidents.to_publish(not_before=now + timedelta(days=1))
             elapsed = time.perf_counter() - began
@@ -243,7 +243,7 @@ async def unthreaded_incidents(url: str, threads: Iterable[int]) -> tuple[int, i
         incidents = await store.incidents.recent(limit=1_000_000)
         missing = 0
         for incident in incidents:
-            entry = await store.get_outbox(thread_key(incident.id))
+            entry = await store.outbox.get(thread_key(incident.id))
             if entry is None or entry.sent_at is None or entry.discord_channel_id not in known:
                 missing += 1
     return len(incidents), missing

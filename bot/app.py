@@ -235,7 +235,7 @@ def _store_gauges(
         for challenge in {*active, *(c.id for c in catalog)}:
             metrics.runs_active.labels(str(challenge)).set(active.get(challenge, 0))
         metrics.incidents_open.set(await incidents.count_open())
-        pending, oldest = await store.outbox_stats(clock())
+        pending, oldest = await store.outbox.stats(clock())
         metrics.outbox_pending.set(pending)
         metrics.outbox_oldest_age.set(oldest.total_seconds() if oldest is not None else 0)
 

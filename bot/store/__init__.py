@@ -25,7 +25,8 @@ from bot.store.models import (
     Verification,
     VerificationTrigger,
 )
-from bot.store.repository import OutboxDelivery, Store
+from bot.store.outbox import OutboxDelivery, OutboxStore
+from bot.store.repository import Store
 from bot.store.teams import TeamStore
 
 __all__ = [
@@ -38,6 +39,7 @@ __all__ = [
     "OutboxDelivery",
     "OutboxEntry",
     "OutboxKind",
+    "OutboxStore",
     "Run",
     "RunStatus",
     "ScenarioState",

@@ -128,7 +128,7 @@ async def test_sigkill_mid_job_and_mid_posting_loses_no_hint_and_posts_none_twic
         store = await Store.open(url)
         try:  # the job died before its verification or any hint was written down: only a rerun can post them
             assert await store.hints_posted(run_id) == []
-            assert await store.get_outbox(f"run:{run_id}:auto") is None
+            assert await store.outbox.get(f"run:{run_id}:auto") is None
         finally:
             await store.close()
 
@@ -157,7 +157,7 @@ async def test_sigkill_mid_job_and_mid_posting_loses_no_hint_and_posts_none_twic
     store = await Store.open(url)
     try:
         assert len(await store.hints_posted(run_id)) == due_hints
-        pending, _ = await store.outbox_stats(datetime.now(UTC))
+        pending, _ = await store.outbox.stats(datetime.now(UTC))
         assert pending == 0
     finally:
         await store.close()
@@ -376,8 +376,8 @@ async def test_sigkill_in_a_webhook_storm_keeps_every_acknowledged_alert_once(
         incidents = await store.incidents.recent(limit=100)
         assert sorted(i.group_key for i in incidents) == sorted(s.group.key for s in groups)
         assert all(i.published_version == i.version for i in incidents)
-        pending, _ = await store.outbox_stats(datetime.now(UTC))
+        pending, _ = await store.outbox.stats(datetime.now(UTC))
         assert pending == 0
-        assert await store.failed_outbox() == []
+        assert await store.outbox.failed() == []
     finally:
         await store.close()

@@ -118,8 +118,8 @@ async def test_bursts_of_429_and_5xx_lose_nothing_and_post_nothing_twice(
 
         await discord.wait_until(lambda: _resolved_threads(live) == len(GROUPS), DRAIN, "every incident resolved")
         assert await live.app.outbox.drain(DRAIN)
-        assert await live.app.store.outbox_stats(datetime.now(UTC)) == (0, None)
-        assert await live.app.store.failed_outbox() == []
+        assert await live.app.store.outbox.stats(datetime.now(UTC)) == (0, None)
+        assert await live.app.store.outbox.failed() == []
         assert [f.remaining for f in faults] == [0] * len(faults), "every burst was met"
 
         entries = await _outbox_entries(live)
