@@ -149,8 +149,8 @@ class SubmissionService:
             field.id: self._filled(field, runs) if field.auto else _checked(field, typed.get(field.id, ""))
             for field in form.spec.fields
         }
-        earlier = await self._store.submissions(team.id, challenge_id)
-        submission = await self._store.add_submission(
+        earlier = await self._store.submissions.of_team(team.id, challenge_id)
+        submission = await self._store.submissions.add(
             team.id,
             challenge_id,
             answers=answers,
@@ -170,16 +170,16 @@ class SubmissionService:
         """One page of every team's submissions (of one challenge, or all), newest first."""
         if challenge_id is not None:
             self._catalog.get(challenge_id)
-        total = await self._store.count_submissions(challenge_id)
+        total = await self._store.submissions.count(challenge_id)
         pages = max(1, math.ceil(total / PAGE_SIZE))
         page = min(max(page, 1), pages)
-        entries = await self._store.all_submissions(challenge_id, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
+        entries = await self._store.submissions.all(challenge_id, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
         return SubmissionPage(entries=entries, page=page, pages=pages, total=total)
 
     async def csv(self, challenge_id: int | None = None) -> bytes:
         """Every submission as CSV, newest first: the common columns, then for one challenge a column
         per field of its form, across challenges the answers as one JSON column."""
-        rows = await self._store.all_submissions(challenge_id)
+        rows = await self._store.submissions.all(challenge_id)
         if challenge_id is None:
             header, answers = ["answers"], [[_json(s.answers)] for s, _ in rows]
         else:

@@ -188,7 +188,7 @@ async def test_a_submission_keeps_the_answers_by_field_id_with_the_time_filled_i
     second, replaced = await submissions.submit(team, 2, {**STREAMING, "insight": "  더 나은 설명  "}, by=None)
     assert replaced == 1
     assert (second.answers["completion_time"], second.answers["insight"]) == ("14:35", "더 나은 설명")
-    assert [s.id for s in await store.submissions(team.id, 2)] == [second.id, first.id]
+    assert [s.id for s in await store.submissions.of_team(team.id, 2)] == [second.id, first.id]
     assert metrics.registry.get_sample_value("kubecamp_submissions_total", {"challenge": "2"}) == 2
 
 
@@ -216,7 +216,7 @@ async def test_a_bad_answer_is_named_and_nothing_is_kept(
     assert (refused.value.field, refused.value.problem) == (field, problem)
     form = streaming_ops_form() if challenge == 2 else TYPED_HHMM
     assert refused.value.label == next(f.label for f in form.fields if f.id == field)
-    assert await store.count_submissions() == 0
+    assert await store.submissions.count() == 0
 
 
 async def test_an_optional_answer_may_be_empty_and_an_unknown_one_is_refused(store: Store, team: Team) -> None:
@@ -228,11 +228,13 @@ async def test_an_optional_answer_may_be_empty_and_an_unknown_one_is_refused(sto
         await submissions.submit(team, 3, {"detected_at": "09:05", "completion_time": "10:00"}, by=None)
     with pytest.raises(NoSubmissionForm):
         await submissions.submit(team, 5, {"anything": "x"}, by=None)
-    assert await store.count_submissions() == 1
+    assert await store.submissions.count() == 1
 
 
 async def add(store: Store, team: Team, challenge: int, answers: dict[str, str], minutes: int) -> int:
-    kept = await store.add_submission(team.id, challenge, answers=answers, submitted_at=T0 + timedelta(minutes=minutes))
+    kept = await store.submissions.add(
+        team.id, challenge, answers=answers, submitted_at=T0 + timedelta(minutes=minutes)
+    )
     return kept.id
 
 

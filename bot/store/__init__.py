@@ -27,6 +27,7 @@ from bot.store.models import (
 )
 from bot.store.outbox import OutboxDelivery, OutboxStore
 from bot.store.repository import Store
+from bot.store.submissions import SubmissionStore
 from bot.store.teams import TeamStore
 
 __all__ = [
@@ -47,6 +48,7 @@ __all__ = [
     "Store",
     "StoreConflict",
     "Submission",
+    "SubmissionStore",
     "Team",
     "TeamStore",
     "UTCDateTime",

@@ -95,7 +95,7 @@ async def test_a_class_from_start_to_scoreboard(live_class: Class) -> None:
     assert "**Root cause analysis**: frontend: image tag typo nginx:1.27-alpinee" in echoed.text()
     assert "**Bonus challenges**: -" in echoed.text()
     team = await live.app.store.teams.get("blue")
-    assert team is not None and len(await live.app.store.submissions(team.id, 2)) == 1
+    assert team is not None and len(await live.app.store.submissions.of_team(team.id, 2)) == 1
 
     # What Prometheus sees of this class.
     def counted(name: str, **labels: str) -> float | None:
@@ -129,7 +129,7 @@ async def test_permissions_and_bad_input_change_nothing(live_class: Class) -> No
     )
     assert bad.ephemeral and "GitHub: expected a repository URL like https://github.com/team/repository" in bad.text()
     red = await live.app.store.teams.get("red")
-    assert red is not None and await live.app.store.submissions(red.id, 2) == []
+    assert red is not None and await live.app.store.submissions.of_team(red.id, 2) == []
 
     with pytest.raises(PermissionError):  # Discord does not even offer instructor commands to students
         await slash(live, "blue-1", "team-blue", "team", "list")

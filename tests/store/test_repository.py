@@ -278,52 +278,6 @@ async def test_diagnoses_are_revealed_once_to_an_active_run(store: Store, team: 
         await store.reveal_diagnosis(777, "Kim")
 
 
-# -- submissions -----------------------------------------------------------------------------------
-
-
-async def test_submissions_keep_history_newest_first(store: Store, team: Team) -> None:
-    run = await store.create_run(team.id, 1, T0, T0 + HOUR, ["a"], {})
-    answers = {"completion_time": "00:45", "root_cause": "이미지 태그 오타", "bonus": ""}
-    first = await store.add_submission(
-        team.id, 1, answers=answers, submitted_at=T0 + HOUR, run_id=run.id, submitted_by="alice"
-    )
-    second = await store.add_submission(
-        team.id, 1, answers={**answers, "root_cause": "better"}, submitted_at=T0 + 2 * HOUR
-    )
-    other = await store.add_submission(team.id, 2, answers={"insight": "x"}, submitted_at=T0)
-    current, older = await store.submissions(team.id, 1)
-    assert (current.id, older.id) == (second.id, first.id)
-    assert (current.answers["root_cause"], current.run_id, older.run_id, older.answers) == (
-        "better",
-        None,
-        run.id,
-        answers,
-    )
-    # Every team's, newest first, one challenge or all, a page at a time.
-    assert [s.id for s, _ in await store.all_submissions()] == [second.id, first.id, other.id]
-    assert [s.id for s, _ in await store.all_submissions(1, limit=1, offset=1)] == [first.id]
-    assert {t.name for _, t in await store.all_submissions(2)} == {team.name}
-    assert (await store.count_submissions(), await store.count_submissions(1), await store.count_submissions(3)) == (
-        3,
-        2,
-        0,
-    )
-
-    with pytest.raises(InvalidValue, match="answers"):
-        await store.add_submission(team.id, 1, answers={}, submitted_at=T0)
-    with pytest.raises(InvalidValue, match="strings"):
-        await store.add_submission(team.id, 1, answers={"completion_time": 45}, submitted_at=T0)  # type: ignore[dict-item]
-    with pytest.raises(InvalidValue, match="page"):
-        await store.all_submissions(1, limit=0)
-    with pytest.raises(StoreConflict, match="challenge 1"):
-        await store.add_submission(team.id, 2, answers=answers, submitted_at=T0, run_id=run.id)
-    with pytest.raises(NotFound):
-        await store.add_submission(999, 1, answers=answers, submitted_at=T0)
-    assert await store.count_submissions() == 3
-    with pytest.raises(StoreConflict, match="submission"):
-        await store.teams.remove(team.name)
-
-
 async def test_cascades_and_restrictions_hold_in_the_database(store: Store, team: Team) -> None:
     run = await store.create_run(team.id, 1, T0, T0 + HOUR, ["a"], {})
     await store.record_hint(run.id, "a", 0, T0)
