@@ -231,7 +231,7 @@ def _store_gauges(
     """Reads what the gauges of the store show: active runs, open incidents, the outbox."""
 
     async def refresh(metrics: Metrics) -> None:
-        active = collections.Counter(run.challenge_id for run in await store.active_runs())
+        active = collections.Counter(run.challenge_id for run in await store.runs.all_active())
         for challenge in {*active, *(c.id for c in catalog)}:
             metrics.runs_active.labels(str(challenge)).set(active.get(challenge, 0))
         metrics.incidents_open.set(await incidents.count_open())

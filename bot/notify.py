@@ -47,7 +47,7 @@ from bot.store.db import WriteStep
 from bot.store.errors import InvalidValue
 from bot.store.models import OutboxEntry, OutboxKind
 from bot.store.outbox import OutboxDelivery, OutboxItem
-from bot.store.repository import Store
+from bot.store.store import Store
 
 log = logging.getLogger(__name__)
 

@@ -122,7 +122,7 @@ class SubmissionService:
     async def form(self, team: Team, challenge_id: int | None = None) -> SubmissionForm:
         """The form for `challenge_id`, or else for the team's active run, else its most recent one."""
         if challenge_id is None:
-            runs = await self._store.runs_for_team(team.id)
+            runs = await self._store.runs.of_team(team.id)
             if not runs:
                 raise NoActiveRun(team.name)
             active = [r for r in runs if r.status == RunStatus.active]
@@ -143,7 +143,7 @@ class SubmissionService:
         unknown = sorted(set(typed) - {f.id for f in form.spec.inputs})
         if unknown:
             raise ValueError(f"challenge {challenge_id}'s form has no input(s) {unknown}")
-        runs = [r for r in await self._store.runs_for_team(team.id) if r.challenge_id == challenge_id]
+        runs = [r for r in await self._store.runs.of_team(team.id) if r.challenge_id == challenge_id]
         latest = max(runs, key=lambda r: (r.started_at, r.id)) if runs else None
         answers = {
             field.id: self._filled(field, runs) if field.auto else _checked(field, typed.get(field.id, ""))

@@ -144,7 +144,7 @@ def test_the_streaming_ops_form_is_the_course_format() -> None:
 
 
 async def stop(store: Store, run_id: int, at: datetime) -> None:
-    await store.finish_run(run_id, status="stopped", finished_at=at, elapsed_seconds=None, tier_percent=None, points=0)
+    await store.runs.finish(run_id, status="stopped", finished_at=at, elapsed_seconds=None, tier_percent=None, points=0)
 
 
 async def test_the_form_is_the_named_challenges_else_the_active_runs_else_the_latest(store: Store, team: Team) -> None:
@@ -158,20 +158,20 @@ async def test_the_form_is_the_named_challenges_else_the_active_runs_else_the_la
         await submissions.form(team, 5)
     assert refused.value.challenge_id == 5
 
-    older = await store.create_run(team.id, 3, T0, T0 + timedelta(minutes=90), ["a"], {})
+    older = await store.runs.create(team.id, 3, T0, T0 + timedelta(minutes=90), ["a"], {})
     await stop(store, older.id, T0 + timedelta(minutes=5))
     assert (await submissions.form(team)).challenge.id == 3  # the most recent run
-    later = await store.create_run(team.id, 2, T0 + timedelta(hours=1), T0 + timedelta(hours=3), ["a"], {})
+    later = await store.runs.create(team.id, 2, T0 + timedelta(hours=1), T0 + timedelta(hours=3), ["a"], {})
     assert (await submissions.form(team)).challenge.id == 2  # the active one
     await stop(store, later.id, T0 + timedelta(hours=2))
-    await store.create_run(team.id, 3, T0 + timedelta(minutes=30), T0 + timedelta(hours=2), ["a"], {})
+    await store.runs.create(team.id, 3, T0 + timedelta(minutes=30), T0 + timedelta(hours=2), ["a"], {})
     assert (await submissions.form(team)).challenge.id == 3  # active beats a later start that ended
 
 
 async def test_a_submission_keeps_the_answers_by_field_id_with_the_time_filled_in(store: Store, team: Team) -> None:
     clock, metrics = Clock(), Metrics()
     submissions = service(store, clock, metrics)
-    run = await store.create_run(team.id, 2, T0 - timedelta(minutes=50), T0 + timedelta(minutes=40), ["a"], {})
+    run = await store.runs.create(team.id, 2, T0 - timedelta(minutes=50), T0 + timedelta(minutes=40), ["a"], {})
     clock.now = T0 + timedelta(minutes=3)  # submitting while the run is still on: the time is now
 
     first, replaced = await submissions.submit(team, 2, STREAMING, by="blue-1")
@@ -183,7 +183,7 @@ async def test_a_submission_keeps_the_answers_by_field_id_with_the_time_filled_i
     }
     assert (first.run_id, first.submitted_by, first.submitted_at) == (run.id, "blue-1", clock.now)
 
-    await store.finish_run(run.id, status="finished", finished_at=T0, elapsed_seconds=3000, tier_percent=100, points=1)
+    await store.runs.finish(run.id, status="finished", finished_at=T0, elapsed_seconds=3000, tier_percent=100, points=1)
     clock.now = T0 + timedelta(hours=2)  # later: the time is still when the run finished
     second, replaced = await submissions.submit(team, 2, {**STREAMING, "insight": "  더 나은 설명  "}, by=None)
     assert replaced == 1

@@ -149,7 +149,7 @@ class ChallengeFlow:
         recorded: list[tuple[str, int]] = []
         await self._outbox.enqueue_all(
             [OutboxItem(_key(run, "auto"), "message", payload, run_id=run.id)],
-            then=self._store.hints_recording(
+            then=self._store.runs.hints_recording(
                 run.id, [(h.scenario_id, h.level) for h in hints], self._clock(), recorded=recorded
             ),
         )
@@ -223,13 +223,13 @@ class ChallengeFlow:
             team = await self._runs.team(team_name)
             runs = [await self._runs.active_run(team, challenge_id)]
         else:
-            runs = [r for r in await self._store.active_runs() if r.challenge_id == challenge_id]
+            runs = [r for r in await self._store.runs.all_active() if r.challenge_id == challenge_id]
         revealed: list[Team] = []
         for run in runs:
             # The notice first, under a key of its own: a crash before the reveal is recorded leaves a
             # second reveal to do it, and the notice is not posted twice.
             await self._post(run, "diagnosis", render.diagnosis_revealed(by, self._lang))
-            if await self._store.reveal_diagnosis(run.id, by):
+            if await self._store.runs.reveal_diagnosis(run.id, by):
                 owner = await self._store.teams.get_by_id(run.team_id)
                 if owner is not None:
                     revealed.append(owner)
@@ -243,11 +243,11 @@ class ChallengeFlow:
     async def extend(self, team_name: str, minutes: int) -> Run:
         team = await self._runs.team(team_name)
         run = await self._runs.active_run(team)
-        if not await self._store.extend_deadline(run.id, run.deadline + timedelta(minutes=minutes)):
+        if not await self._store.runs.extend_deadline(run.id, run.deadline + timedelta(minutes=minutes)):
             raise RunConflict(
                 f"run {run.id} has ended", reason=Message("conflict.run_ended", {"challenge": run.challenge_id})
             )
-        extended = await self._store.get_run(run.id)
+        extended = await self._store.runs.get(run.id)
         assert extended is not None
         self._scheduler.schedule_run(extended)
         return extended
@@ -273,7 +273,7 @@ class ChallengeFlow:
             await asyncio.wait(pending, timeout=timeout)
 
     async def _on_due(self, run_id: int, due: Due, scenario_id: str, level: int) -> None:
-        run = await self._store.get_run(run_id)
+        run = await self._store.runs.get(run_id)
         if run is None or run.status != "active":
             return
         if due is not Due.FINAL and self._clock() >= run.deadline:

@@ -26,7 +26,8 @@ from bot.store.models import (
     VerificationTrigger,
 )
 from bot.store.outbox import OutboxDelivery, OutboxStore
-from bot.store.repository import Store
+from bot.store.runs import RunStore
+from bot.store.store import Store
 from bot.store.submissions import SubmissionStore
 from bot.store.teams import TeamStore
 
@@ -43,6 +44,7 @@ __all__ = [
     "OutboxStore",
     "Run",
     "RunStatus",
+    "RunStore",
     "ScenarioState",
     "ScenarioStatus",
     "Store",

@@ -117,7 +117,7 @@ async def test_permissions_and_bad_input_change_nothing(live_class: Class) -> No
     assert "There is no challenge 9" in await answer(unknown)
     assert live.kube.get("namespaces", None, "kubecamp-blue") is None
     team = await live.app.store.teams.get("blue")
-    assert team is not None and await live.app.store.runs_for_team(team.id) == []
+    assert team is not None and await live.app.store.runs.of_team(team.id) == []
 
     for_red = await slash(live, "instructor", "alerts", "challenge", "start", challenge=2, team="red")
     assert "Challenge 2 started" in await answer(for_red)

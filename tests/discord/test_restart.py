@@ -127,7 +127,7 @@ async def test_sigkill_mid_job_and_mid_posting_loses_no_hint_and_posts_none_twic
         kube_cluster.clear_faults()
         store = await Store.open(url)
         try:  # the job died before its verification or any hint was written down: only a rerun can post them
-            assert await store.hints_posted(run_id) == []
+            assert await store.runs.hints_posted(run_id) == []
             assert await store.outbox.get(f"run:{run_id}:auto") is None
         finally:
             await store.close()
@@ -156,7 +156,7 @@ async def test_sigkill_mid_job_and_mid_posting_loses_no_hint_and_posts_none_twic
 
     store = await Store.open(url)
     try:
-        assert len(await store.hints_posted(run_id)) == due_hints
+        assert len(await store.runs.hints_posted(run_id)) == due_hints
         pending, _ = await store.outbox.stats(datetime.now(UTC))
         assert pending == 0
     finally:

@@ -517,7 +517,7 @@ async def test_the_teams_run_thread_is_told_once_and_only_when_the_incident_thre
 ) -> None:
     bench = make()
     now = real_clock()
-    run = await store.create_run(blue.id, 2, now, now + timedelta(hours=1), ["image-pull"], {})
+    run = await store.runs.create(blue.id, 2, now, now + timedelta(hours=1), ["image-pull"], {})
     await bench.outbox.enqueue(
         dedupe_key=f"run:{run.id}:briefing",
         kind="thread",
@@ -526,7 +526,7 @@ async def test_the_teams_run_thread_is_told_once_and_only_when_the_incident_thre
         payload={"name": "Run 1 · Blue Whales", "message": {"content": "briefing"}},
     )
     await bench.drain()
-    run_thread = (await store.get_run(run.id)).thread_id  # type: ignore[union-attr]
+    run_thread = (await store.runs.get(run.id)).thread_id  # type: ignore[union-attr]
     assert run_thread is not None
 
     # Discord is slow to start the incident thread: the run's thread waits for it.

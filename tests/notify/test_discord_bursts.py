@@ -223,7 +223,7 @@ def _resolved_threads(live: Class) -> int:
 async def _assert_every_run_and_incident_has_its_thread(live: Class) -> None:
     room, store = live.room, live.app.store
     for team in ("blue", "red"):
-        [run] = await store.runs_for_team((await store.teams.get(team)).id)  # type: ignore[union-attr]
+        [run] = await store.runs.of_team((await store.teams.get(team)).id)  # type: ignore[union-attr]
         assert run.thread_id is not None
         titles = [m.embeds[0]["title"] for m in live.discord.messages(run.thread_id) if m.embeds]
         assert sum(t.startswith("🔍 Verification") for t in titles) == 1, f"{team}'s results, once"

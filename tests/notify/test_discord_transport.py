@@ -67,7 +67,7 @@ async def test_messages_threads_edits_and_archiving_through_the_outbox(
 ) -> None:
     channel = discord_classroom.team_channels["blue"]
     now = datetime.now(UTC)
-    run = await store.create_run(team.id, 2, now, now + timedelta(hours=1), ["s1"], {})
+    run = await store.runs.create(team.id, 2, now, now + timedelta(hours=1), ["s1"], {})
     briefing = "\n".join(f"- step {i}: " + "kubectl get pods " * 8 for i in range(40))  # over 2000
     await outbox.enqueue(
         dedupe_key="briefing",
@@ -85,7 +85,7 @@ async def test_messages_threads_edits_and_archiving_through_the_outbox(
     [thread] = discord_emulator.threads(channel)
     assert len(thread.name) == 100 and thread.name.endswith("…")
     assert thread.archived
-    stored = await store.get_run(run.id)
+    stored = await store.runs.get(run.id)
     assert stored is not None and stored.thread_id == thread.id
     [starter] = discord_emulator.messages(channel)
     assert starter.content == "(ended)" and starter.history[0]["content"].endswith("\n(1/4)")

@@ -19,7 +19,7 @@ DRAIN = 10.0
 
 async def _run_id(store: Store, team: Team) -> int:
     now = datetime.now(UTC)
-    run = await store.create_run(team.id, 1, now, now + timedelta(hours=1), ["s1"], {})
+    run = await store.runs.create(team.id, 1, now, now + timedelta(hours=1), ["s1"], {})
     return run.id
 
 
@@ -77,7 +77,7 @@ async def test_run_messages_wait_for_the_thread_and_land_in_it(
     assert discord.threads[thread_id] == (2001, "Run 1 · Blue Whales")
     assert discord.contents(2001) == ["briefing"]
     assert discord.contents(thread_id) == ["hint 1", "3/4 pass"]
-    run = await store.get_run(run_id)
+    run = await store.runs.get(run_id)
     assert run is not None and run.thread_id == thread_id
 
 
@@ -373,7 +373,7 @@ async def test_a_rejection_of_a_thread_leaves_its_run_messages_waiting(
     pending, _ = await outbox.backlog()
     assert pending == 1
     # A thread set another way (an instructor's command) releases it.
-    await store.set_thread(run_id, 5555)
+    await store.runs.set_thread(run_id, 5555)
     outbox.wake()
     assert await outbox.drain(DRAIN)
     assert discord.contents(5555) == ["hint"]

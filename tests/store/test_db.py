@@ -140,17 +140,17 @@ async def test_naive_datetimes_are_refused_by_the_column_type(store: Store) -> N
 
 async def test_the_store_refuses_naive_datetimes_before_writing(store: Store, team: Team) -> None:
     with pytest.raises(InvalidValue, match="naive"):
-        await store.create_run(team.id, 1, datetime(2025, 3, 1, 9, 0), T0 + HOUR, ["a"], {})
-    assert await store.runs_for_team(team.id) == []
+        await store.runs.create(team.id, 1, datetime(2025, 3, 1, 9, 0), T0 + HOUR, ["a"], {})
+    assert await store.runs.of_team(team.id) == []
 
 
 async def test_datetimes_are_stored_in_utc_and_read_back_aware(store: Store, team: Team) -> None:
     seoul = timezone(timedelta(hours=9))
     started = datetime(2025, 3, 1, 18, 0, tzinfo=seoul)  # 09:00 UTC
-    run = await store.create_run(team.id, 1, started, started + HOUR, ["a"], {})
+    run = await store.runs.create(team.id, 1, started, started + HOUR, ["a"], {})
     assert run.started_at.tzinfo is UTC
 
-    fresh = await store.get_run(run.id)
+    fresh = await store.runs.get(run.id)
     assert fresh is not None
     assert fresh.started_at == T0
     assert fresh.started_at.tzinfo is not None and fresh.started_at.utcoffset() == timedelta(0)
@@ -182,3 +182,7 @@ def test_the_sync_twin_opens_the_same_file_with_the_same_settings(db_url: str) -
 )
 def test_no_sync_twin_where_it_would_not_be_the_same_database(url: str) -> None:
     assert create_sync_twin(url) is None
+
+
+async def test_ping(store: Store) -> None:
+    await store.ping()

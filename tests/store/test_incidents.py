@@ -197,9 +197,9 @@ async def test_a_team_without_a_channel_leaves_the_incident_to_the_alerts_channe
 async def test_an_incident_during_a_run_is_linked_to_the_active_run(
     incidents: IncidentStore, store: Store, team: Team
 ) -> None:
-    finished = await store.create_run(team.id, 1, T0 - 2 * HOUR, T0 - HOUR, ["a"], {})
-    await store.finish_run(finished.id, "stopped", T0 - HOUR, 3600, 0, 0)
-    run = await store.create_run(team.id, 2, T0 - MINUTE, T0 + HOUR, ["a"], {})
+    finished = await store.runs.create(team.id, 1, T0 - 2 * HOUR, T0 - HOUR, ["a"], {})
+    await store.runs.finish(finished.id, "stopped", T0 - HOUR, 3600, 0, 0)
+    run = await store.runs.create(team.id, 2, T0 - MINUTE, T0 + HOUR, ["a"], {})
 
     incident = await opened(incidents, alert("ff01"))
     assert incident.run_id == run.id
@@ -211,8 +211,8 @@ async def test_an_incident_during_a_run_is_linked_to_the_active_run(
 
 
 async def test_an_incident_outside_a_run_has_no_run(incidents: IncidentStore, store: Store, team: Team) -> None:
-    finished = await store.create_run(team.id, 1, T0 - 2 * HOUR, T0 - HOUR, ["a"], {})
-    await store.finish_run(finished.id, "expired", T0 - HOUR, 3600, 0, 0)
+    finished = await store.runs.create(team.id, 1, T0 - 2 * HOUR, T0 - HOUR, ["a"], {})
+    await store.runs.finish(finished.id, "expired", T0 - HOUR, 3600, 0, 0)
     incident = await opened(incidents, alert("ff02"))
     assert incident.run_id is None
     assert await incidents.runs_to_notify() == []

@@ -18,7 +18,7 @@ SECOND = timedelta(seconds=1)
 
 
 async def _run(store: Store, team: Team) -> Run:
-    return await store.create_run(team.id, 1, T0, T0 + HOUR, ["s1"], {})
+    return await store.runs.create(team.id, 1, T0, T0 + HOUR, ["s1"], {})
 
 
 async def _due(store: Store, at: object = None, **kwargs: object) -> list[tuple[str, int, int | None]]:
@@ -151,7 +151,7 @@ async def test_run_messages_wait_for_the_run_thread(store: Store, team: Team) ->
     # The first of two parts landed: the thread exists, but the run's messages still wait.
     await store.outbox.mark_progress(thread.id, 1, 555, 444)
     assert await _due(store) == [("briefing", 2001, None), ("elsewhere", 7, None)]
-    assert (await store.get_run(run.id)).thread_id is None  # type: ignore[union-attr]
+    assert (await store.runs.get(run.id)).thread_id is None  # type: ignore[union-attr]
 
     assert await store.outbox.mark_sent(thread.id, T0 + SECOND, 999, 998)
     sent = await store.outbox.get("briefing")
@@ -162,7 +162,7 @@ async def test_run_messages_wait_for_the_run_thread(store: Store, team: Team) ->
         444,
         1,
     )
-    assert (await store.get_run(run.id)).thread_id == 555  # type: ignore[union-attr]
+    assert (await store.runs.get(run.id)).thread_id == 555  # type: ignore[union-attr]
     assert await _due(store) == [("hint", 555, None), ("elsewhere", 7, None)]
     assert not await store.outbox.mark_sent(thread.id, T0 + HOUR, 1, 1)  # once only
 
@@ -171,7 +171,7 @@ async def test_a_thread_set_elsewhere_releases_the_run_messages(store: Store, te
     run = await _run(store, team)
     await store.outbox.enqueue(dedupe_key="hint", kind="message", run_id=run.id, payload={}, at=T0)
     assert await _due(store) == []
-    await store.set_thread(run.id, 4242)
+    await store.runs.set_thread(run.id, 4242)
     assert await _due(store) == [("hint", 4242, None)]
 
 

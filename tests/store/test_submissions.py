@@ -10,7 +10,7 @@ from .conftest import HOUR, T0
 
 
 async def test_submissions_keep_history_newest_first(store: Store, team: Team) -> None:
-    run = await store.create_run(team.id, 1, T0, T0 + HOUR, ["a"], {})
+    run = await store.runs.create(team.id, 1, T0, T0 + HOUR, ["a"], {})
     answers = {"completion_time": "00:45", "root_cause": "이미지 태그 오타", "bonus": ""}
     first = await store.submissions.add(
         team.id, 1, answers=answers, submitted_at=T0 + HOUR, run_id=run.id, submitted_by="alice"

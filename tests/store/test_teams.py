@@ -62,9 +62,9 @@ async def test_team_conflicts_and_invalid_values(store: Store, team: Team) -> No
 
 
 async def test_a_team_with_history_is_not_removed(store: Store, team: Team) -> None:
-    first = await store.create_run(team.id, 1, T0, T0 + HOUR, ["a"], {})
-    await store.finish_run(first.id, "stopped", T0 + MINUTE, 60, 0, 0)
-    second = await store.create_run(team.id, 2, T0, T0 + HOUR, ["a"], {})
+    first = await store.runs.create(team.id, 1, T0, T0 + HOUR, ["a"], {})
+    await store.runs.finish(first.id, "stopped", T0 + MINUTE, 60, 0, 0)
+    second = await store.runs.create(team.id, 2, T0, T0 + HOUR, ["a"], {})
     with pytest.raises(StoreConflict, match=rf"runs #{first.id}, #{second.id}; they are kept as history"):
         await store.teams.remove(team.name)
     assert await store.teams.get(team.name) == team

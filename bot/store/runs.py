@@ -1,24 +1,16 @@
-"""`Store`: the stores of the bot's state over one `Database`, and the reads and writes of runs (not yet
-a store of their own); each method its own transaction.
+"""Runs in the store: a team's attempt at a challenge, with its scenarios' states, its verifications
+and the hints posted to it.
 
-Methods return detached model instances (the session is closed, nothing lazy-loads). Errors:
-
-* the database cannot be reached, read or written → `bot.errors.StoreUnavailable`, chaining the
-  driver error;
-* a write the stored data forbids (duplicate, second active run, history in the way, …) →
-  `StoreConflict`; a run or team id that does not exist → `NotFound`; a team name that does not
-  exist → `bot.errors.UnknownTeam`; a value that breaks a rule of the schema → `InvalidValue`
-  (also a `ValueError`), before anything is written.
-
-Write transactions start with BEGIN IMMEDIATE on SQLite (see `bot.store.db`), so a
-read-then-write is serialised against other writers instead of failing.
+A run is started with one state per scenario in one transaction; a verification updates the states it
+checked in the same transaction as it is recorded; a run ends once (of two racing finishes one wins);
+a hint is recorded once per (run, scenario, level).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import Any, Self
+from typing import Any
 
 import sqlalchemy as sa
 from sqlmodel import col, select
@@ -26,7 +18,6 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.store.db import Database, WriteStep, require, utc
 from bot.store.errors import InvalidValue, NotFound, StoreConflict
-from bot.store.incidents import IncidentStore
 from bot.store.models import (
     HintPost,
     HintSource,
@@ -34,51 +25,21 @@ from bot.store.models import (
     RunStatus,
     ScenarioState,
     ScenarioStatus,
+    Team,
     Verification,
     VerificationTrigger,
 )
-from bot.store.outbox import OutboxStore
-from bot.store.submissions import SubmissionStore
-from bot.store.teams import TeamStore
 
 _APPLIED_KEYS = ("apiVersion", "kind", "name", "scenario")
 
 
-class Store:
-    """The bot's stores, one per aggregate, over one `Database`. Open with `await Store.open(url)`, close
-    with `await store.close()`."""
+class RunStore:
+    """The runs, scenario states, verifications and hint posts, on the bot's `Database`."""
 
     def __init__(self, db: Database) -> None:
-        self.db = db
-        self.teams = TeamStore(db)
-        self.submissions = SubmissionStore(db)
-        self.outbox = OutboxStore(db)
-        self.incidents = IncidentStore(db)
+        self._db = db
 
-    @classmethod
-    async def open(cls, url: str) -> Store:
-        """Connect to `url` and check that the database answers (`StoreUnavailable` if not).
-
-        The schema is not migrated here: run `bot.store.migrate.upgrade(url)` first.
-        """
-        return cls(await Database.open(url))
-
-    async def close(self) -> None:
-        await self.db.close()
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(self, *_exc: object) -> None:
-        await self.close()
-
-    async def ping(self) -> None:
-        """Raise `StoreUnavailable` unless the database can take a write now (`Database.ping`)."""
-        await self.db.ping()
-
-    # -- runs --------------------------------------------------------------------------------------
-
-    async def create_run(
+    async def create(
         self,
         team_id: int,
         challenge_id: int,
@@ -112,7 +73,7 @@ class Store:
             notes={"skipped": dict(skipped)} if skipped else None,
         )
         try:
-            async with self.db.writing() as session:
+            async with self._db.writing() as session:
                 session.add(run)
                 await session.flush()
                 assert run.id is not None
@@ -128,47 +89,48 @@ class Store:
                         )
                     )
         except StoreConflict as e:
-            if await self.active_run(team_id, challenge_id) is not None:
+            if await self.active(team_id, challenge_id) is not None:
                 raise StoreConflict(f"team already has an active run of challenge {challenge_id}") from e.__cause__
-            if await self.teams.get_by_id(team_id) is None:
-                raise NotFound("team", team_id) from e.__cause__
+            async with self._db.reading() as session:
+                if await session.get(Team, team_id) is None:
+                    raise NotFound("team", team_id) from e.__cause__
             raise
         return run
 
     async def record_applied(self, run_id: int, objects: Sequence[Mapping[str, Any]]) -> Run:
         """Append objects the bot applied (each with apiVersion, kind, name, scenario) to the run."""
         records = [_applied(o) for o in objects]
-        async with self.db.writing() as session:
+        async with self._db.writing() as session:
             run = await require(session, Run, run_id)
             run.applied = [*run.applied, *records]  # a new list, so that the change is seen
             session.add(run)
         return run
 
-    async def get_run(self, run_id: int) -> Run | None:
-        async with self.db.reading() as session:
+    async def get(self, run_id: int) -> Run | None:
+        async with self._db.reading() as session:
             return await session.get(Run, run_id)
 
-    async def active_run(self, team_id: int, challenge_id: int | None = None) -> Run | None:
+    async def active(self, team_id: int, challenge_id: int | None = None) -> Run | None:
         """The team's active run (of `challenge_id`, or of any challenge: the most recently started)."""
         query = select(Run).where(Run.team_id == team_id, Run.status == RunStatus.active)
         if challenge_id is not None:
             query = query.where(Run.challenge_id == challenge_id)
-        async with self.db.reading() as session:
+        async with self._db.reading() as session:
             return (await session.exec(query.order_by(col(Run.started_at).desc(), col(Run.id).desc()))).first()
 
-    async def active_runs(self) -> list[Run]:
-        async with self.db.reading() as session:
+    async def all_active(self) -> list[Run]:
+        async with self._db.reading() as session:
             query = select(Run).where(Run.status == RunStatus.active).order_by(col(Run.deadline), col(Run.id))
             return list(await session.exec(query))
 
-    async def runs_for_team(self, team_id: int) -> list[Run]:
-        async with self.db.reading() as session:
+    async def of_team(self, team_id: int) -> list[Run]:
+        async with self._db.reading() as session:
             query = select(Run).where(Run.team_id == team_id).order_by(col(Run.started_at), col(Run.id))
             return list(await session.exec(query))
 
     async def scenario_states(self, run_id: int) -> list[ScenarioState]:
-        """The run's scenarios, in the order they were given to `create_run`."""
-        async with self.db.reading() as session:
+        """The run's scenarios, in the order they were given to `create`."""
+        async with self._db.reading() as session:
             return await _states(session, run_id)
 
     async def record_verification(
@@ -193,7 +155,7 @@ class Store:
         trigger = _trigger(trigger)
         at = utc("at", at)
         stored_results = [dict(r) for r in results]
-        async with self.db.writing() as session:
+        async with self._db.writing() as session:
             run = await require(session, Run, run_id)
             if run.status != RunStatus.active and trigger != VerificationTrigger.final:
                 raise StoreConflict(f"run #{run_id} is {run.status}: a {trigger} verification is not recorded")
@@ -234,7 +196,7 @@ class Store:
             updated = await _states(session, run_id, refresh=True)
         return verification, updated
 
-    async def finish_run(
+    async def finish(
         self,
         run_id: int,
         status: RunStatus | str,
@@ -265,7 +227,7 @@ class Store:
         return await self._update_active(run_id, {"deadline": utc("new_deadline", new_deadline)})
 
     async def _update_active(self, run_id: int, values: dict[str, Any]) -> bool:
-        async with self.db.writing() as session:
+        async with self._db.writing() as session:
             result = await session.exec(
                 sa.update(Run).where(col(Run.id) == run_id, col(Run.status) == RunStatus.active).values(**values)
             )
@@ -275,7 +237,7 @@ class Store:
             return False
 
     async def set_thread(self, run_id: int, thread_id: int | None) -> None:
-        async with self.db.writing() as session:
+        async with self._db.writing() as session:
             run = await require(session, Run, run_id)
             run.thread_id = thread_id
             session.add(run)
@@ -306,10 +268,10 @@ class Store:
             source=_hint_source(source),
         )
         try:
-            async with self.db.writing() as session:
+            async with self._db.writing() as session:
                 session.add(hint)
         except StoreConflict as e:
-            async with self.db.reading() as session:
+            async with self._db.reading() as session:
                 existing = await session.exec(
                     select(HintPost.id).where(
                         HintPost.run_id == run_id, HintPost.scenario_id == scenario_id, HintPost.level == level
@@ -322,7 +284,7 @@ class Store:
         return True
 
     async def hints_posted(self, run_id: int) -> list[HintPost]:
-        async with self.db.reading() as session:
+        async with self._db.reading() as session:
             query = select(HintPost).where(HintPost.run_id == run_id)
             return list(await session.exec(query.order_by(col(HintPost.posted_at), col(HintPost.id))))
 
@@ -348,7 +310,7 @@ class Store:
     async def reveal_diagnosis(self, run_id: int, revealed_by: str) -> bool:
         """Show every diagnosis of an active run from now on: True if this revealed them, False if they had
         been revealed already or the run has ended."""
-        async with self.db.writing() as session:
+        async with self._db.writing() as session:
             result = await session.exec(
                 sa.update(Run)
                 .where(
