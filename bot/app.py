@@ -30,7 +30,7 @@ from bot.incidents.publisher import IncidentPublisher
 from bot.incidents.service import IncidentService
 from bot.incidents.silences import Alertmanager
 from bot.metrics import Metrics
-from bot.notify import Outbox
+from bot.outbox import Outbox
 from bot.scheduler import Scheduler
 from bot.scoreboard import Scoreboard
 from bot.store import Store, upgrade

@@ -30,7 +30,7 @@ log = logging.getLogger(__name__)
 
 
 class Notifier(Protocol):
-    """The durable outbox, as the flow uses it (bot.notify.Outbox)."""
+    """The durable outbox, as the flow uses it (bot.outbox.Outbox)."""
 
     async def enqueue(
         self,

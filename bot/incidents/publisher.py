@@ -46,7 +46,7 @@ MAX_CONTEXTS = 3
 
 
 class IncidentOutbox(Protocol):
-    """The durable outbox as the incidents use it (bot.notify.Outbox)."""
+    """The durable outbox as the incidents use it (bot.outbox.Outbox)."""
 
     async def enqueue(
         self,

@@ -271,7 +271,7 @@ _UNSENT = sa.text("sent_at IS NULL AND failed_at IS NULL")
 
 
 class OutboxEntry(SQLModel, table=True):
-    """One thing the bot says on its own, written before it is delivered (`bot.notify.Outbox`).
+    """One thing the bot says on its own, written before it is delivered (`bot.outbox.Outbox`).
 
     `dedupe_key` makes enqueueing idempotent: whoever enqueues the same event twice (a retried
     verification, a hint scheduler after a restart) gets the first entry back. The entry is sent

@@ -34,7 +34,7 @@ from bot.challenges.flow import ChallengeFlow
 from bot.challenges.runs import RunService
 from bot.cluster import Cluster
 from bot.incidents.render import FIRING, RESOLVED
-from bot.notify import Outbox
+from bot.outbox import Outbox
 from bot.store import Store, upgrade
 from tests.discord.live import post_notification, process_environment
 from tests.discord_emulator.emulator import DiscordEmulator

@@ -12,11 +12,11 @@ import pytest
 
 from bot.incidents.publisher import IncidentPublisher
 from bot.incidents.service import IncidentService, Silencer
-from bot.notify import Outbox
+from bot.outbox import Outbox
 from bot.store import Store, Team
 from bot.store.incidents import IncidentStore
 from bot.store.models import Incident
-from tests.notify.conftest import FakeDiscord, Posted, discord, make_outbox, outbox  # noqa: F401  (fixtures, registered by import)
+from tests.outbox.conftest import FakeDiscord, Posted, discord, make_outbox, outbox  # noqa: F401  (fixtures, registered by import)
 
 #: The channel of team blue.
 TEAM_CHANNEL = 2001

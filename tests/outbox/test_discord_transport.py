@@ -14,7 +14,7 @@ import pytest
 
 from bot.discord.transport import DiscordTransport
 from bot.limits import within_limits
-from bot.notify import Outbox, TransportRejected, TransportRetry, nonce_for
+from bot.outbox import Outbox, TransportRejected, TransportRetry, nonce_for
 from bot.store import Store, Team
 from tests.discord_emulator.core import Permissions
 from tests.discord_emulator.emulator import DiscordEmulator

@@ -23,7 +23,7 @@ from sqlmodel import select
 
 from benchmarks.notifications import Group
 from bot.limits import fit_message, fit_thread_name
-from bot.notify import nonce_for
+from bot.outbox import nonce_for
 from bot.store.models import OutboxEntry, OutboxKind
 from tests.discord.live import Class, answer, deliver, open_class, slash
 from tests.discord_emulator.emulator import DiscordEmulator

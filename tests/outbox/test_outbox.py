@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from bot.limits import CONTENT_MAX, within_limits
-from bot.notify import Outbox, TransportRejected, TransportRetry, nonce_for
+from bot.outbox import Outbox, TransportRejected, TransportRetry, nonce_for
 from bot.store import InvalidValue, Store, Team
 
 from .conftest import FakeDiscord, OutboxFactory
