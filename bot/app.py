@@ -134,7 +134,7 @@ async def build(settings: Settings, *, clock: Callable[[], datetime] = utcnow) -
             store=store, catalog=catalog, clock=clock, timezone=settings.catalog.timezone, metrics=metrics
         ),
         catalog=catalog,
-        notifier=outbox,
+        outbox=outbox,
         incidents=incidents,
         lang=lang,
         instructor_role=settings.discord.instructor_role,

@@ -29,7 +29,7 @@ from bot.store.outbox import OutboxItem
 log = logging.getLogger(__name__)
 
 
-class Notifier(Protocol):
+class FlowOutbox(Protocol):
     """The durable outbox, as the flow uses it (bot.outbox.Outbox)."""
 
     async def enqueue(
@@ -78,7 +78,7 @@ class ChallengeFlow:
         runs: RunService,
         store: Store,
         catalog: Catalog,
-        outbox: Notifier,
+        outbox: FlowOutbox,
         scheduler: RunScheduler,
         lang: Lang,
         clock: Callable[[], datetime],

@@ -149,7 +149,7 @@ async def test_admin_commands(live_class: Class) -> None:
 def test_services_are_what_the_cogs_receive() -> None:
     # The cogs take their dependencies by keyword from Services; a renamed field fails here, not in class.
     fields = set(Services.__dataclass_fields__)
-    assert {"flow", "teams", "scoreboard", "submissions", "catalog", "notifier", "lang", "instructor_role"} <= fields
+    assert {"flow", "teams", "scoreboard", "submissions", "catalog", "outbox", "lang", "instructor_role"} <= fields
     assert KubecampBot.__init__.__kwdefaults__ == {"global_sync": False, "metrics": None}
     assert ChallengeFlow.__init__.__kwdefaults__ is None
 
