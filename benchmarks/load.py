@@ -30,7 +30,6 @@ from benchmarks.harness import Bench, percentile
 from benchmarks.notifications import Group
 from bot.incidents.publisher import thread_key
 from bot.store import Store, sqlite_url, upgrade
-from bot.store.incidents import IncidentStore
 from bot.store.models import AlertStatus
 from tests.discord.live import WEBHOOK_TOKEN
 
@@ -70,7 +69,7 @@ async def seed_teams(bench: Bench, count: int = CLASS_TEAMS) -> list[str]:
     async with await Store.open(url) as store:
         for name, channel in list(channels.items())[:count]:
             role = room.team_roles[name].id if name in room.team_roles else None
-            await store.create_team(name, f"kubecamp-{name}", role_id=role, channel_id=channel)
+            await store.teams.create(name, f"kubecamp-{name}", role_id=role, channel_id=channel)
     return [f"kubecamp-{name}" for name in list(channels)[:count]]
 
 
@@ -185,10 +184,10 @@ async def settled(bench: Bench, *, timeout: float) -> float:  # noqa: ASYNC109 -
     (read from its store, which it keeps writing meanwhile); the seconds it took."""
     began = time.perf_counter()
     async with await Store.open(database_url(bench)) as store:
-        incidents = IncidentStore(store)
+        incidents = store.incidents
         while True:
             now = datetime.now(UTC)
-            pending, _ = await store.outbox_stats(now)
+            pending, _ = await store.outbox.stats(now)
             # Publishing not yet due counts too: `not_before` in the future.
             unpublished = await incidents.to_publish(not_before=now + timedelta(days=1))
             elapsed = time.perf_counter() - began
@@ -223,7 +222,7 @@ async def stored_alerts(url: str) -> dict[tuple[str, str], AlertStatus]:
     """Every alert in the store at `url`, by (group key, fingerprint): its latest state."""
     stored: dict[tuple[str, str], AlertStatus] = {}
     async with await Store.open(url) as store:
-        incidents = IncidentStore(store)
+        incidents = store.incidents
         for incident in sorted(await incidents.recent(limit=1_000_000), key=lambda i: i.id):
             for alert in await incidents.alerts(incident.id):
                 stored[(incident.group_key, alert.fingerprint)] = alert.status
@@ -241,10 +240,10 @@ async def unthreaded_incidents(url: str, threads: Iterable[int]) -> tuple[int, i
     holds): an incident's thread is the one its outbox entry recorded when it was sent."""
     known = set(threads)
     async with await Store.open(url) as store:
-        incidents = await IncidentStore(store).recent(limit=1_000_000)
+        incidents = await store.incidents.recent(limit=1_000_000)
         missing = 0
         for incident in incidents:
-            entry = await store.get_outbox(thread_key(incident.id))
+            entry = await store.outbox.get(thread_key(incident.id))
             if entry is None or entry.sent_at is None or entry.discord_channel_id not in known:
                 missing += 1
     return len(incidents), missing

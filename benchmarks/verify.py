@@ -146,7 +146,7 @@ async def _enrol(live: Class, name: str) -> int:
             Overwrite(room.bot_role.id, 0, allow=Permissions.VIEW_CHANNEL),
         ],
     )
-    await live.app.store.create_team(name, f"kubecamp-{name}", role_id=role.id, channel_id=channel.id)
+    await live.app.store.teams.create(name, f"kubecamp-{name}", role_id=role.id, channel_id=channel.id)
     return channel.id
 
 
@@ -195,7 +195,7 @@ async def _twenty_minutes(live: Class, runs: list[TeamRun]) -> Mark:
 async def _bot_verdicts(live: Class, runs: list[TeamRun]) -> dict[tuple[str, str, int], bool]:
     """(team, scenario, check index) → passed, as the bot recorded its automatic verification."""
     by_run = {r.run.id: r.team for r in runs}
-    async with live.app.store.reading() as session:
+    async with live.app.store.db.reading() as session:
         rows = (await session.exec(select(Verification).where(Verification.trigger == "auto"))).all()
     verdicts = {}
     for row in rows:

@@ -30,7 +30,7 @@ from bot.incidents.publisher import IncidentPublisher
 from bot.incidents.service import IncidentService
 from bot.incidents.silences import Alertmanager
 from bot.metrics import Metrics
-from bot.notify import Outbox
+from bot.outbox import Outbox
 from bot.scheduler import Scheduler
 from bot.scoreboard import Scoreboard
 from bot.store import Store, upgrade
@@ -134,7 +134,7 @@ async def build(settings: Settings, *, clock: Callable[[], datetime] = utcnow) -
             store=store, catalog=catalog, clock=clock, timezone=settings.catalog.timezone, metrics=metrics
         ),
         catalog=catalog,
-        notifier=outbox,
+        outbox=outbox,
         incidents=incidents,
         lang=lang,
         instructor_role=settings.discord.instructor_role,
@@ -197,7 +197,7 @@ def _incidents(
 ) -> tuple[IncidentService, IncidentPublisher, Alertmanager | None, IncidentStore]:
     am = settings.alertmanager
     alertmanager = Alertmanager(base_url=am.url, timeout=am.timeout_seconds) if am.url else None
-    incident_store = IncidentStore(store)
+    incident_store = store.incidents
 
     async def read_cluster(labels: Mapping[str, str]) -> str | None:
         context = await enrich.cluster_context(cluster, labels, now=clock())
@@ -231,11 +231,11 @@ def _store_gauges(
     """Reads what the gauges of the store show: active runs, open incidents, the outbox."""
 
     async def refresh(metrics: Metrics) -> None:
-        active = collections.Counter(run.challenge_id for run in await store.active_runs())
+        active = collections.Counter(run.challenge_id for run in await store.runs.all_active())
         for challenge in {*active, *(c.id for c in catalog)}:
             metrics.runs_active.labels(str(challenge)).set(active.get(challenge, 0))
         metrics.incidents_open.set(await incidents.count_open())
-        pending, oldest = await store.outbox_stats(clock())
+        pending, oldest = await store.outbox.stats(clock())
         metrics.outbox_pending.set(pending)
         metrics.outbox_oldest_age.set(oldest.total_seconds() if oldest is not None else 0)
 

@@ -293,7 +293,7 @@ async def _export_submissions(
             out.stream.write(text)
         return EXIT_OK
     args.output.write_bytes(data)
-    count = await store.count_submissions(args.challenge)
+    count = await store.submissions.count(args.challenge)
     out.line(f"{count} submissions written to {args.output}", {"submissions": count, "file": str(args.output)})
     return EXIT_OK
 

@@ -21,7 +21,7 @@ the number of code points: an emoji outside the Basic Multilingual Plane counts 
 (Hangul syllables) counts one per character. Cuts never fall inside a combining sequence, an emoji
 joined with ZWJ or a flag.
 
-Pure functions, no discord.py: the outbox applies them (`bot.notify`).
+Pure functions, no discord.py: the outbox applies them (`bot.outbox`).
 """
 
 from __future__ import annotations

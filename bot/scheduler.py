@@ -49,7 +49,7 @@ class Scheduler:
         """
         self._on_due = on_due
         self._scheduler.start()
-        for run in await self._store.active_runs():
+        for run in await self._store.runs.all_active():
             self.schedule_run(run)
         return len(self._scheduler.get_jobs())
 

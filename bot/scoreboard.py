@@ -71,8 +71,8 @@ class Scoreboard:
 
     async def _runs(self, challenge_id: int | None) -> list[tuple[Team, list[Run]]]:
         result = []
-        for team in await self._store.list_teams():
-            runs = [r for r in await self._store.runs_for_team(team.id) if challenge_id in (None, r.challenge_id)]
+        for team in await self._store.teams.all():
+            runs = [r for r in await self._store.runs.of_team(team.id) if challenge_id in (None, r.challenge_id)]
             result.append((team, runs))
         return result
 
@@ -89,7 +89,7 @@ class Scoreboard:
             ended = [r for r in best_runs if r.status in _ENDED]
             hints = automatic = 0
             for run in best_runs:
-                for hint in await self._store.hints_posted(run.id):
+                for hint in await self._store.runs.hints_posted(run.id):
                     if hint.source == HintSource.auto:
                         automatic += 1
                     else:
@@ -145,7 +145,7 @@ class Scoreboard:
             steps: list[tuple[datetime, int]] = []
             for run in runs:
                 challenge = self._catalog.get(run.challenge_id)
-                for state in await self._store.scenario_states(run.id):
+                for state in await self._store.runs.scenario_states(run.id):
                     if state.first_solved_at is not None:
                         steps.append((state.first_solved_at, challenge.scenario(state.scenario_id).spec.points))
             steps.sort()

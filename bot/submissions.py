@@ -117,7 +117,7 @@ class SubmissionService:
     async def form(self, team: Team, challenge_id: int | None = None) -> SubmissionForm:
         """The form for `challenge_id`, or else for the team's active run, else its most recent one."""
         if challenge_id is None:
-            runs = await self._store.runs_for_team(team.id)
+            runs = await self._store.runs.of_team(team.id)
             if not runs:
                 raise NoActiveRun(team.name)
             active = [r for r in runs if r.status == RunStatus.active]
@@ -138,14 +138,14 @@ class SubmissionService:
         unknown = sorted(set(typed) - {f.id for f in form.spec.inputs})
         if unknown:
             raise ValueError(f"challenge {challenge_id}'s form has no input(s) {unknown}")
-        runs = [r for r in await self._store.runs_for_team(team.id) if r.challenge_id == challenge_id]
+        runs = [r for r in await self._store.runs.of_team(team.id) if r.challenge_id == challenge_id]
         latest = max(runs, key=lambda r: (r.started_at, r.id)) if runs else None
         answers = {
             field.id: self._filled(field, runs) if field.auto else _checked(field, typed.get(field.id, ""))
             for field in form.spec.fields
         }
-        earlier = await self._store.submissions(team.id, challenge_id)
-        submission = await self._store.add_submission(
+        earlier = await self._store.submissions.of_team(team.id, challenge_id)
+        submission = await self._store.submissions.add(
             team.id,
             challenge_id,
             answers=answers,
@@ -165,16 +165,16 @@ class SubmissionService:
         """One page of every team's submissions (of one challenge, or all), newest first."""
         if challenge_id is not None:
             self._catalog.get(challenge_id)
-        total = await self._store.count_submissions(challenge_id)
+        total = await self._store.submissions.count(challenge_id)
         pages = max(1, math.ceil(total / PAGE_SIZE))
         page = min(max(page, 1), pages)
-        entries = await self._store.all_submissions(challenge_id, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
+        entries = await self._store.submissions.all(challenge_id, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
         return SubmissionPage(entries=entries, page=page, pages=pages, total=total)
 
     async def csv(self, challenge_id: int | None = None) -> bytes:
         """Every submission as CSV, newest first: the common columns, then for one challenge a column
         per field of its form, across challenges the answers as one JSON column."""
-        rows = await self._store.all_submissions(challenge_id)
+        rows = await self._store.submissions.all(challenge_id)
         if challenge_id is None:
             header, answers = ["answers"], [[_json(s.answers)] for s, _ in rows]
         else:

@@ -47,26 +47,26 @@ class TeamService:
                 f"namespace {namespace!r} would be longer than 63 characters; choose a shorter name",
                 reason=Message("team.namespace_too_long", {"namespace": namespace}),
             )
-        return await self._store.create_team(name, namespace, role_id=role_id, channel_id=channel_id)
+        return await self._store.teams.create(name, namespace, role_id=role_id, channel_id=channel_id)
 
     async def get(self, name: str) -> Team:
-        team = await self._store.get_team(name.strip().lower())
+        team = await self._store.teams.get(name.strip().lower())
         if team is None:
             raise UnknownTeam(name)
         return team
 
     async def link(self, name: str, *, role_id: int | None = None, channel_id: int | None = None) -> Team:
-        return await self._store.link_team(name, role_id=role_id, channel_id=channel_id)
+        return await self._store.teams.link(name, role_id=role_id, channel_id=channel_id)
 
     async def remove(self, name: str) -> None:
-        await self._store.remove_team(name)
+        await self._store.teams.remove(name)
 
     async def all(self) -> list[Team]:
-        return await self._store.list_teams()
+        return await self._store.teams.all()
 
     async def of_member(self, role_ids: list[int]) -> Team | None:
         """The team whose role the member has; None if none; AmbiguousTeam if several."""
-        teams = [team for role_id in role_ids if (team := await self._store.get_team_by_role(role_id)) is not None]
+        teams = [team for role_id in role_ids if (team := await self._store.teams.get_by_role(role_id)) is not None]
         if len(teams) > 1:
             raise AmbiguousTeam(sorted(t.name for t in teams))
         return teams[0] if teams else None

@@ -51,4 +51,4 @@ async def store(db_url: str) -> AsyncIterator[Store]:
 
 @pytest.fixture
 async def team(store: Store) -> Team:
-    return await store.create_team("Blue Whales", "kc-blue-whales", role_id=1001, channel_id=2001)
+    return await store.teams.create("Blue Whales", "kc-blue-whales", role_id=1001, channel_id=2001)

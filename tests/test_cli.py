@@ -98,10 +98,10 @@ async def test_db_upgrade_creates_the_database(env: dict[str, str], tmp_path: Pa
 async def test_export_the_submissions(env: dict[str, str], tmp_path: Path) -> None:
     assert (await kubecamp(env, "team", "add", "blue")).code == 0
     async with await Store.open(sqlite_url(tmp_path / "data" / "kubecamp.db")) as store:
-        blue = await store.get_team("blue")
+        blue = await store.teams.get("blue")
         assert blue is not None
         answers = {"completion_time": "14:35", "root_cause": "이미지 태그 오타", "fix": "f", "prevention": "p"}
-        await store.add_submission(blue.id, 2, answers=answers, submitted_at=datetime(2026, 12, 1, 5, 35, tzinfo=UTC))
+        await store.submissions.add(blue.id, 2, answers=answers, submitted_at=datetime(2026, 12, 1, 5, 35, tzinfo=UTC))
 
     printed = await kubecamp(env, "submissions", "export", "--challenge", "2")
     assert printed.code == 0, printed.err

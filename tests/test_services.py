@@ -38,9 +38,9 @@ async def test_a_member_belongs_to_the_team_of_their_role(store: Store) -> None:
 
 
 async def finished_run(store: Store, team: str, minutes: int, points: int, *, tier: int = 100) -> None:
-    created = await store.create_team(team, f"kubecamp-{team}")
+    created = await store.teams.create(team, f"kubecamp-{team}")
     challenge = CATALOG.get(2)
-    run = await store.create_run(
+    run = await store.runs.create(
         team_id=created.id,
         challenge_id=2,
         started_at=T0,
@@ -49,10 +49,10 @@ async def finished_run(store: Store, team: str, minutes: int, points: int, *, ti
         skipped={},
     )
     solved = {s.id: True for s in challenge.scenarios}
-    await store.record_verification(
+    await store.runs.record_verification(
         run.id, trigger="manual", at=T0 + timedelta(minutes=minutes), results=[], solved=solved
     )
-    await store.finish_run(
+    await store.runs.finish(
         run.id,
         status="finished",
         finished_at=T0 + timedelta(minutes=minutes),
@@ -66,7 +66,7 @@ async def test_ranking_orders_by_points_then_time_and_shows_ties(store: Store) -
     await finished_run(store, "blue", 45, 100)
     await finished_run(store, "red", 45, 100)
     await finished_run(store, "green", 30, 80, tier=80)
-    await store.create_team("gray", "kubecamp-gray")
+    await store.teams.create("gray", "kubecamp-gray")
     board = Scoreboard(store=store, catalog=CATALOG)
     rows = await board.ranking(2)
     assert [(r.rank, r.team, r.points) for r in rows] == [
@@ -83,14 +83,14 @@ async def test_ranking_orders_by_points_then_time_and_shows_ties(store: Store) -
 
 async def test_hints_used_are_the_asked_for_and_revealed_ones(store: Store) -> None:
     await finished_run(store, "blue", 45, 100)
-    team = await store.get_team("blue")
+    team = await store.teams.get("blue")
     assert team is not None
-    (run,) = await store.runs_for_team(team.id)
+    (run,) = await store.runs.of_team(team.id)
     at = T0 + timedelta(minutes=30)
-    await store.record_hint(run.id, "image-pull", 0, at)
-    await store.record_hint(run.id, "unschedulable", 0, at)
-    await store.record_hint(run.id, "image-pull", 1, at, revealed_by="Blue Student 1", source=HintSource.requested)
-    await store.record_hint(run.id, "image-pull", 2, at, revealed_by="Kim", source=HintSource.revealed)
+    await store.runs.record_hint(run.id, "image-pull", 0, at)
+    await store.runs.record_hint(run.id, "unschedulable", 0, at)
+    await store.runs.record_hint(run.id, "image-pull", 1, at, revealed_by="Blue Student 1", source=HintSource.requested)
+    await store.runs.record_hint(run.id, "image-pull", 2, at, revealed_by="Kim", source=HintSource.revealed)
     board = Scoreboard(store=store, catalog=CATALOG)
     (row,) = await board.ranking(2)
     assert (row.hints_used, row.automatic_hints) == (2, 2)

@@ -72,7 +72,7 @@ class Clock:
 
 @pytest.fixture
 async def team(store: Store) -> Team:
-    return await store.create_team("blue", "kubecamp-blue")
+    return await store.teams.create("blue", "kubecamp-blue")
 
 
 def service(store: Store, clock: Clock | None = None, metrics: Metrics | None = None) -> SubmissionService:
@@ -116,7 +116,7 @@ def test_the_streaming_ops_form_is_the_course_format() -> None:
 
 
 async def stop(store: Store, run_id: int, at: datetime) -> None:
-    await store.finish_run(run_id, status="stopped", finished_at=at, elapsed_seconds=None, tier_percent=None, points=0)
+    await store.runs.finish(run_id, status="stopped", finished_at=at, elapsed_seconds=None, tier_percent=None, points=0)
 
 
 async def test_the_form_is_the_named_challenges_else_the_active_runs_else_the_latest(store: Store, team: Team) -> None:
@@ -130,20 +130,20 @@ async def test_the_form_is_the_named_challenges_else_the_active_runs_else_the_la
         await submissions.form(team, 5)
     assert refused.value.challenge_id == 5
 
-    older = await store.create_run(team.id, 3, T0, T0 + timedelta(minutes=90), ["a"], {})
+    older = await store.runs.create(team.id, 3, T0, T0 + timedelta(minutes=90), ["a"], {})
     await stop(store, older.id, T0 + timedelta(minutes=5))
     assert (await submissions.form(team)).challenge.id == 3  # the most recent run
-    later = await store.create_run(team.id, 2, T0 + timedelta(hours=1), T0 + timedelta(hours=3), ["a"], {})
+    later = await store.runs.create(team.id, 2, T0 + timedelta(hours=1), T0 + timedelta(hours=3), ["a"], {})
     assert (await submissions.form(team)).challenge.id == 2  # the active one
     await stop(store, later.id, T0 + timedelta(hours=2))
-    await store.create_run(team.id, 3, T0 + timedelta(minutes=30), T0 + timedelta(hours=2), ["a"], {})
+    await store.runs.create(team.id, 3, T0 + timedelta(minutes=30), T0 + timedelta(hours=2), ["a"], {})
     assert (await submissions.form(team)).challenge.id == 3  # active beats a later start that ended
 
 
 async def test_a_submission_keeps_the_answers_by_field_id_with_the_time_filled_in(store: Store, team: Team) -> None:
     clock, metrics = Clock(), Metrics()
     submissions = service(store, clock, metrics)
-    run = await store.create_run(team.id, 2, T0 - timedelta(minutes=50), T0 + timedelta(minutes=40), ["a"], {})
+    run = await store.runs.create(team.id, 2, T0 - timedelta(minutes=50), T0 + timedelta(minutes=40), ["a"], {})
     clock.now = T0 + timedelta(minutes=3)  # submitting while the run is still on: the time is now
 
     first, replaced = await submissions.submit(team, 2, STREAMING, by="blue-1")
@@ -155,12 +155,12 @@ async def test_a_submission_keeps_the_answers_by_field_id_with_the_time_filled_i
     }
     assert (first.run_id, first.submitted_by, first.submitted_at) == (run.id, "blue-1", clock.now)
 
-    await store.finish_run(run.id, status="finished", finished_at=T0, elapsed_seconds=3000, tier_percent=100, points=1)
+    await store.runs.finish(run.id, status="finished", finished_at=T0, elapsed_seconds=3000, tier_percent=100, points=1)
     clock.now = T0 + timedelta(hours=2)  # later: the time is still when the run finished
     second, replaced = await submissions.submit(team, 2, {**STREAMING, "insight": "  더 나은 설명  "}, by=None)
     assert replaced == 1
     assert (second.answers["completion_time"], second.answers["insight"]) == ("14:35", "더 나은 설명")
-    assert [s.id for s in await store.submissions(team.id, 2)] == [second.id, first.id]
+    assert [s.id for s in await store.submissions.of_team(team.id, 2)] == [second.id, first.id]
     assert metrics.registry.get_sample_value("kubecamp_submissions_total", {"challenge": "2"}) == 2
 
 
@@ -190,7 +190,7 @@ async def test_a_bad_answer_is_named_and_nothing_is_kept(
     assert (refused.value.field, refused.value.problem) == (field, problem)
     form = streaming_ops_form() if challenge == 2 else TYPED_HHMM
     assert refused.value.label == next(f.label for f in form.fields if f.id == field)
-    assert await store.count_submissions() == 0
+    assert await store.submissions.count() == 0
 
 
 async def test_an_optional_answer_may_be_empty_and_an_unknown_one_is_refused(store: Store, team: Team) -> None:
@@ -202,11 +202,13 @@ async def test_an_optional_answer_may_be_empty_and_an_unknown_one_is_refused(sto
         await submissions.submit(team, 3, {"detected_at": "09:05", "completion_time": "10:00"}, by=None)
     with pytest.raises(NoSubmissionForm):
         await submissions.submit(team, 5, {"anything": "x"}, by=None)
-    assert await store.count_submissions() == 1
+    assert await store.submissions.count() == 1
 
 
 async def add(store: Store, team: Team, challenge: int, answers: dict[str, str], minutes: int) -> int:
-    kept = await store.add_submission(team.id, challenge, answers=answers, submitted_at=T0 + timedelta(minutes=minutes))
+    kept = await store.submissions.add(
+        team.id, challenge, answers=answers, submitted_at=T0 + timedelta(minutes=minutes)
+    )
     return kept.id
 
 
@@ -216,7 +218,7 @@ def rows(data: bytes) -> list[list[str]]:
 
 
 async def test_the_export_has_a_column_per_field_of_the_challenges_form(store: Store, team: Team) -> None:
-    red = await store.create_team("red", "kubecamp-red")
+    red = await store.teams.create("red", "kubecamp-red")
     first = await add(store, team, 3, {"detected_at": "09:05", "notes": "첫 제출"}, 1)
     second = await add(store, team, 3, {"detected_at": "09:10", "notes": "고침"}, 2)
     other = await add(store, red, 3, {"detected_at": "09:20", "notes": "", "insight": "예전 양식"}, 3)

@@ -187,7 +187,7 @@ async def _serve(
     body_timeout: float = 10.0,
 ) -> tuple[WebServer, IncidentStore]:
     metrics = metrics or Metrics()
-    incidents = IncidentStore(store)
+    incidents = store.incidents
     publisher = IncidentPublisher(
         incidents=incidents, store=store, outbox=_NoOutbox(), lang="en", clock=_now, silences=False
     )

@@ -23,13 +23,14 @@ from bot.errors import KubecampError, MessageError, RunConflict
 from bot.i18n import Lang, Message
 from bot.markup import stamp
 from bot.store import HintSource, Run, Store, Team
-from bot.store.repository import OutboxItem, WriteStep
+from bot.store.db import WriteStep
+from bot.store.outbox import OutboxItem
 
 log = logging.getLogger(__name__)
 
 
-class Notifier(Protocol):
-    """The durable outbox, as the flow uses it (bot.notify.Outbox)."""
+class FlowOutbox(Protocol):
+    """The durable outbox, as the flow uses it (bot.outbox.Outbox)."""
 
     async def enqueue(
         self,
@@ -74,7 +75,7 @@ class ChallengeFlow:
         runs: RunService,
         store: Store,
         catalog: Catalog,
-        outbox: Notifier,
+        outbox: FlowOutbox,
         scheduler: RunScheduler,
         lang: Lang,
         clock: Callable[[], datetime],
@@ -145,7 +146,7 @@ class ChallengeFlow:
         recorded: list[tuple[str, int]] = []
         await self._outbox.enqueue_all(
             [OutboxItem(_key(run, "auto"), "message", payload, run_id=run.id)],
-            then=self._store.hints_recording(
+            then=self._store.runs.hints_recording(
                 run.id, [(h.scenario_id, h.level) for h in hints], self._clock(), recorded=recorded
             ),
         )
@@ -219,14 +220,14 @@ class ChallengeFlow:
             team = await self._runs.team(team_name)
             runs = [await self._runs.active_run(team, challenge_id)]
         else:
-            runs = [r for r in await self._store.active_runs() if r.challenge_id == challenge_id]
+            runs = [r for r in await self._store.runs.all_active() if r.challenge_id == challenge_id]
         revealed: list[Team] = []
         for run in runs:
             # The notice first, under a key of its own: a crash before the reveal is recorded leaves a
             # second reveal to do it, and the notice is not posted twice.
             await self._post(run, "diagnosis", render.diagnosis_revealed(by, self._lang))
-            if await self._store.reveal_diagnosis(run.id, by):
-                owner = await self._store.get_team_by_id(run.team_id)
+            if await self._store.runs.reveal_diagnosis(run.id, by):
+                owner = await self._store.teams.get_by_id(run.team_id)
                 if owner is not None:
                     revealed.append(owner)
         return revealed
@@ -239,11 +240,11 @@ class ChallengeFlow:
     async def extend(self, team_name: str, minutes: int) -> Run:
         team = await self._runs.team(team_name)
         run = await self._runs.active_run(team)
-        if not await self._store.extend_deadline(run.id, run.deadline + timedelta(minutes=minutes)):
+        if not await self._store.runs.extend_deadline(run.id, run.deadline + timedelta(minutes=minutes)):
             raise RunConflict(
                 f"run {run.id} has ended", reason=Message("conflict.run_ended", {"challenge": run.challenge_id})
             )
-        extended = await self._store.get_run(run.id)
+        extended = await self._store.runs.get(run.id)
         assert extended is not None
         self._scheduler.schedule_run(extended)
         return extended
@@ -269,16 +270,16 @@ class ChallengeFlow:
             await asyncio.wait(pending, timeout=timeout)
 
     async def _on_due(self, run_id: int, due: Due, scenario_id: str, level: int) -> None:
-        run = await self._store.get_run(run_id)
+        run = await self._store.runs.get(run_id)
         if run is None or run.status != "active":
             return
         if due is not Due.FINAL and self._clock() >= run.deadline:
             return  # the deadline passed while the bot was down: the final verification says it all
-        team = await self._store.get_team_by_id(run.team_id)
+        team = await self._store.teams.get_by_id(run.team_id)
         if team is None:
             return
         if due is Due.AUTO_VERIFY:
-            if await self._store.get_outbox(_key(run, "auto")) is None:
+            if await self._store.outbox.get(_key(run, "auto")) is None:
                 # Every hint due now goes with it: the scheduler plans no job for the hints due by the
                 # automatic verification (bot.scheduler.planned).
                 await self._automatic_verification(run, team)

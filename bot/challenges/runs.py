@@ -252,13 +252,13 @@ class RunService:
     # --- look-ups -----------------------------------------------------------------------------
 
     async def team(self, name: str) -> Team:
-        team = await self._store.get_team(name)
+        team = await self._store.teams.get(name)
         if team is None:
             raise UnknownTeam(name)
         return team
 
     async def active_run(self, team: Team, challenge_id: int | None = None) -> Run:
-        run = await self._store.active_run(team.id, challenge_id)
+        run = await self._store.runs.active(team.id, challenge_id)
         if run is None:
             raise NoActiveRun(team.name, challenge_id)
         return run
@@ -273,7 +273,7 @@ class RunService:
             f"team {team.name!r} already has an active run of challenge {challenge.id}",
             reason=Message("conflict.active_run", {"team": team.name, "challenge": challenge.id}),
         )
-        if await self._store.active_run(team.id, challenge.id) is not None:
+        if await self._store.runs.active(team.id, challenge.id) is not None:
             raise already
         scenarios, skipped = runnable(challenge)
         if not scenarios:
@@ -287,7 +287,7 @@ class RunService:
 
         started = self._clock()
         try:
-            run = await self._store.create_run(
+            run = await self._store.runs.create(
                 team_id=team.id,
                 challenge_id=challenge.id,
                 started_at=started,
@@ -304,19 +304,19 @@ class RunService:
 
                 async def record(ref: ObjectRef, scenario_id: str = scenario.id) -> None:
                     applied.append(ref)
-                    await self._store.record_applied(run.id, [_applied_json(ref, scenario_id)])
+                    await self._store.runs.record_applied(run.id, [_applied_json(ref, scenario_id)])
 
                 await apply_scenario(self._cluster, team.namespace, scenario, on_applied=record)
         except ClusterError:
             # Leave nothing half-applied: remove what went in, and end the run with the record of it.
             await self._teardown(team.namespace, applied)
-            await self._store.finish_run(
+            await self._store.runs.finish(
                 run.id, status="stopped", finished_at=self._clock(), elapsed_seconds=0, tier_percent=0, points=0
             )
             raise
         log.info("team %s started challenge %s (run %s, %d objects)", team.name, challenge.id, run.id, len(applied))
         self._metrics.runs_started.labels(str(challenge.id)).inc()
-        fresh = await self._store.get_run(run.id)
+        fresh = await self._store.runs.get(run.id)
         return StartReport(run=fresh or run, team=team, challenge=challenge, applied=tuple(applied), skipped=skipped)
 
     # --- verify -------------------------------------------------------------------------------
@@ -359,7 +359,7 @@ class RunService:
 
     async def _verify(self, run: Run, *, team: Team, trigger: Trigger, scenario_id: str | None) -> VerifyReport:
         challenge = self._catalog.get(run.challenge_id)
-        states = await self._store.scenario_states(run.id)
+        states = await self._store.runs.scenario_states(run.id)
         if any(s.scenario_id == scenario_id and s.status == "skipped" for s in states):
             raise ChallengeUnavailable(Message("run.scenario_skipped", {"scenario": scenario_id}))
         live = [challenge.scenario(s.scenario_id) for s in states if s.status != "skipped"]
@@ -371,7 +371,7 @@ class RunService:
         results = tuple(ScenarioResult.of(scenario, snapshot) for scenario in active)
         now = self._clock()
         before = {s.scenario_id for s in states if s.status == "solved"}
-        _, new_states = await self._store.record_verification(
+        _, new_states = await self._store.runs.record_verification(
             run.id,
             trigger=trigger.value,
             at=now,
@@ -408,7 +408,7 @@ class RunService:
         )
 
     async def _end(self, run: Run, status: str, now: datetime, score: scoring.Score) -> Run | None:
-        changed = await self._store.finish_run(
+        changed = await self._store.runs.finish(
             run.id,
             status=status,
             finished_at=now,
@@ -420,7 +420,7 @@ class RunService:
             return None
         self._metrics.runs_finished.labels(str(run.challenge_id), status).inc()
         log.info("run %s %s: %s%% tier, %s points", run.id, status, score.tier_percent, score.points)
-        return await self._store.get_run(run.id)
+        return await self._store.runs.get(run.id)
 
     # --- hints --------------------------------------------------------------------------------
 
@@ -432,8 +432,8 @@ class RunService:
         scenario states as a verification just left them (read from the store if not given)."""
         challenge = self._catalog.get(run.challenge_id)
         if states is None:
-            states = await self._store.scenario_states(run.id)
-        posted = {(h.scenario_id, h.level) for h in await self._store.hints_posted(run.id)}
+            states = await self._store.runs.scenario_states(run.id)
+        posted = {(h.scenario_id, h.level) for h in await self._store.runs.hints_posted(run.id)}
         elapsed = timedelta.max if any_time else self._clock() - run.started_at
         due: list[HintDue] = []
         for state in states:
@@ -450,7 +450,7 @@ class RunService:
     ) -> bool:
         """True if this hint is recorded now; False if it had been posted already (never post it twice).
         `source`: how it came; `by`: who asked for it or revealed it."""
-        recorded = await self._store.record_hint(
+        recorded = await self._store.runs.record_hint(
             run.id, hint.scenario_id, hint.level, posted_at=self._clock(), revealed_by=by, source=source
         )
         if recorded:
@@ -462,7 +462,7 @@ class RunService:
 
     async def diagnosed(self, run: Run, posting: Iterable[HintDue] = ()) -> frozenset[str]:
         """`diagnosed` for the run as the store has it, counting `posting` (hints about to go out) as posted."""
-        posted = [(h.scenario_id, h.level) for h in await self._store.hints_posted(run.id)]
+        posted = [(h.scenario_id, h.level) for h in await self._store.runs.hints_posted(run.id)]
         posted += [(h.scenario_id, h.level) for h in posting]
         return diagnosed(self._catalog.get(run.challenge_id), run, posted)
 
@@ -474,10 +474,10 @@ class RunService:
         return await self.status_of(run, team)
 
     async def status_of(self, run: Run, team: Team) -> StatusReport:
-        states = await self._store.scenario_states(run.id)
+        states = await self._store.runs.scenario_states(run.id)
         used: dict[str, int] = {}
         automatic: dict[str, int] = {}
-        posted = await self._store.hints_posted(run.id)
+        posted = await self._store.runs.hints_posted(run.id)
         for hint in posted:
             counts = automatic if hint.source == HintSource.auto else used
             counts[hint.scenario_id] = counts.get(hint.scenario_id, 0) + 1
@@ -501,7 +501,7 @@ class RunService:
         applied = [ObjectRef(a["apiVersion"], a["kind"], a["name"]) for a in run.applied or []]
         deleted = await self._teardown(team.namespace, applied)
         now = self._clock()
-        stopped = await self._store.finish_run(
+        stopped = await self._store.runs.finish(
             run.id,
             status="stopped",
             finished_at=now,
@@ -511,7 +511,7 @@ class RunService:
         )
         if stopped:
             self._metrics.runs_finished.labels(str(run.challenge_id), "stopped").inc()
-        ended = await self._store.get_run(run.id)
+        ended = await self._store.runs.get(run.id)
         return ended or run, deleted
 
     async def _teardown(self, namespace: str, refs: Sequence[ObjectRef]) -> int:

@@ -15,7 +15,7 @@ import discord
 from discord.ext import commands
 
 from bot.challenges.catalog import Catalog
-from bot.challenges.flow import ChallengeFlow, Notifier
+from bot.challenges.flow import ChallengeFlow, FlowOutbox
 from bot.discord.errors import make_handler
 from bot.discord.translator import CatalogueTranslator
 from bot.i18n import Lang
@@ -39,7 +39,7 @@ class Services:
     scoreboard: Scoreboard
     submissions: SubmissionService
     catalog: Catalog
-    notifier: Notifier  # the durable outbox: announcements go through it
+    outbox: FlowOutbox  # the durable outbox: announcements go through it
     incidents: IncidentService
     lang: Lang
     instructor_role: str

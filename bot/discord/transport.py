@@ -1,4 +1,4 @@
-"""The outbox's transport (`bot.notify.Transport`) over discord.py's own HTTP client.
+"""The outbox's transport (`bot.outbox.Transport`) over discord.py's own HTTP client.
 
 Requests go through the running client's `discord.http.HTTPClient` (``client.http``), so that they
 share its token, its rate-limit buckets and its REST base (`bot.discord.endpoints`), using
@@ -37,7 +37,7 @@ import aiohttp
 import discord
 from discord.http import HTTPClient, Route
 
-from bot.notify import TransportRejected, TransportRetry
+from bot.outbox import TransportRejected, TransportRetry
 
 #: Discord's error codes the transport names.
 UNKNOWN_CHANNEL = 10003
@@ -53,7 +53,7 @@ NOT_CONNECTED_RETRY = 2.0
 
 
 class DiscordTransport:
-    """`bot.notify.Transport` for a discord.py client; `bind()` it to the client before it logs in
+    """`bot.outbox.Transport` for a discord.py client; `bind()` it to the client before it logs in
     (or give the client here). Until the client has logged in, every call asks to be retried."""
 
     def __init__(self, client: discord.Client | None = None) -> None:
@@ -68,7 +68,7 @@ class DiscordTransport:
             raise TransportRetry(NOT_CONNECTED_RETRY, "the Discord client is not logged in (yet)")
         return client.http
 
-    # -- bot.notify.Transport ----------------------------------------------------------------------
+    # -- bot.outbox.Transport ----------------------------------------------------------------------
 
     async def send_message(self, channel_id: int, payload: Mapping[str, Any], *, nonce: str) -> tuple[int, int]:
         route = Route("POST", "/channels/{channel_id}/messages", channel_id=channel_id)

@@ -31,9 +31,10 @@ from typing import Any, Protocol
 from bot.i18n import Lang
 from bot.incidents import render
 from bot.store import Store
+from bot.store.db import WriteStep
 from bot.store.incidents import IncidentStore
 from bot.store.models import AlertStatus, Incident, IncidentAlert, IncidentStatus
-from bot.store.repository import OutboxItem, WriteStep
+from bot.store.outbox import OutboxItem
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +46,7 @@ MAX_CONTEXTS = 3
 
 
 class IncidentOutbox(Protocol):
-    """The durable outbox as the incidents use it (bot.notify.Outbox)."""
+    """The durable outbox as the incidents use it (bot.outbox.Outbox)."""
 
     async def enqueue(
         self,
@@ -165,7 +166,7 @@ class IncidentPublisher:
             previous_thread = await self.thread_id(incident.previous_id)
         starter = render.starter(incident, alerts, self._lang, silences=self._silences, previous_thread=previous_thread)
         entries: list[OutboxItem] = []
-        if await self._store.get_outbox(key) is None:
+        if await self._store.outbox.get(key) is None:
             thread = {"name": render.thread_name(incident), "message": starter}
             entries.append(OutboxItem(key, "thread", thread, channel_id=incident.channel_id))
             if not render.embed_shows_all(alerts):
@@ -212,7 +213,7 @@ class IncidentPublisher:
     async def say(self, incident: Incident, what: str, content: str) -> None:
         """A line in the incident's thread, once, under the key `incident:<id>:<what>`. Nothing when the
         incident has nowhere to go or its thread was never asked for (the embed says it all then)."""
-        if incident.channel_id is None or await self._store.get_outbox(thread_key(incident.id)) is None:
+        if incident.channel_id is None or await self._store.outbox.get(thread_key(incident.id)) is None:
             return
         line = self._line(incident, what, content)
         await self._outbox.enqueue(dedupe_key=line.dedupe_key, payload=line.payload, thread_of=line.thread_of)
@@ -223,7 +224,7 @@ class IncidentPublisher:
 
     async def thread_id(self, incident_id: int) -> int | None:
         """The incident's Discord thread, once it has been started."""
-        entry = await self._store.get_outbox(thread_key(incident_id))
+        entry = await self._store.outbox.get(thread_key(incident_id))
         return entry.discord_channel_id if entry is not None and entry.sent_at is not None else None
 
     async def notify_runs(self) -> bool:
@@ -232,7 +233,7 @@ class IncidentPublisher:
         waiting = False
         for incident in await self._incidents.runs_to_notify():
             assert incident.run_id is not None
-            entry = await self._store.get_outbox(thread_key(incident.id))
+            entry = await self._store.outbox.get(thread_key(incident.id))
             if incident.channel_id is not None and (entry is None or (entry.sent_at is None and not entry.failed_at)):
                 waiting = True
                 continue

@@ -1,11 +1,12 @@
 """The bot's persistent state: teams, challenge runs, verifications, hints and submissions.
 
-`Store` is the repository (one transaction per method), `upgrade` migrates a database to the schema
+`Store` holds one store per aggregate (`store.teams`, `store.incidents`, …; one transaction per
+method) over one `Database` (engine, sessions, write lock), `upgrade` migrates a database to the schema
 the code expects, the models are SQLModel tables. SQLite by default (`sqlite_url`), any SQLAlchemy
 async URL otherwise.
 """
 
-from bot.store.db import create_engine, mask_url, sqlite_url
+from bot.store.db import Database, create_engine, mask_url, sqlite_url
 from bot.store.errors import InvalidValue, NotFound, StoreConflict
 from bot.store.migrate import current_revision, downgrade, head_revision, upgrade
 from bot.store.models import (
@@ -24,10 +25,15 @@ from bot.store.models import (
     Verification,
     VerificationTrigger,
 )
-from bot.store.repository import OutboxDelivery, Store
+from bot.store.outbox import OutboxDelivery, OutboxStore
+from bot.store.runs import RunStore
+from bot.store.store import Store
+from bot.store.submissions import SubmissionStore
+from bot.store.teams import TeamStore
 
 __all__ = [
     "AppliedObject",
+    "Database",
     "HintPost",
     "HintSource",
     "InvalidValue",
@@ -35,14 +41,18 @@ __all__ = [
     "OutboxDelivery",
     "OutboxEntry",
     "OutboxKind",
+    "OutboxStore",
     "Run",
     "RunStatus",
+    "RunStore",
     "ScenarioState",
     "ScenarioStatus",
     "Store",
     "StoreConflict",
     "Submission",
+    "SubmissionStore",
     "Team",
+    "TeamStore",
     "UTCDateTime",
     "Verification",
     "VerificationTrigger",

@@ -19,23 +19,36 @@ SQLite needs care to behave under a bot that does several things at once:
 `create_sync_twin` opens the same SQLite file through the synchronous sqlite3 driver, with the same
 settings, for a hot write done whole in a worker thread: through aiosqlite every statement is a round
 trip between the event loop and the driver's thread, which costs more than the statement itself.
+
+`Database` is what every store of an aggregate (teams, runs, submissions, the outbox, incidents) works
+on: the engine, read and write sessions, the process's write lock, the sync twin, and the translation
+of database errors into the project's.
 """
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import json
 import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from datetime import UTC, datetime
+from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import Any, Self, TypeVar
 
 import sqlalchemy
 from sqlalchemy import event
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import URL, Connection, Engine, make_url
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlalchemy.pool import ConnectionPoolEntry
+from sqlmodel import SQLModel, select
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.errors import StoreUnavailable
+from bot.store.errors import InvalidValue, NotFound, StoreConflict
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +58,109 @@ BEGIN_IMMEDIATE = "kubecamp_begin_immediate"
 
 BUSY_TIMEOUT_MS = 5000
 _JSON_SERIALIZER = functools.partial(json.dumps, ensure_ascii=False)
+
+_M = TypeVar("_M", bound=SQLModel)
+_E = TypeVar("_E", bound=StrEnum)
+
+#: A caller's own write, run on the session of a store transaction so that both commit together. It
+#: writes on that session only: a store's write method would wait for the write lock its caller holds.
+WriteStep = Callable[[AsyncSession], Awaitable[None]]
+
+
+class Database:
+    """The bot's database. Open with `await Database.open(url)`, close with `await db.close()`."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+        self._where = mask_url(engine.url)
+        self._read = async_sessionmaker(engine, class_=AsyncSession, expire_on_commit=False)
+        self._write = async_sessionmaker(
+            engine.execution_options(**{BEGIN_IMMEDIATE: True}), class_=AsyncSession, expire_on_commit=False
+        )
+        # Every write of this process queues here first: waiting in SQLite's busy handler is sleeping and
+        # polling, which under load takes longer than the writes themselves.
+        self.write_lock = asyncio.Lock()
+        #: The engine's synchronous twin on SQLite (create_sync_twin), for a write run whole in a worker
+        #: thread under `write_lock`; None on other databases.
+        self.sync_twin = create_sync_twin(engine.url)
+
+    @classmethod
+    async def open(cls, url: str) -> Database:
+        """Connect to `url` and check that the database answers (`StoreUnavailable` if not).
+
+        The schema is not migrated here: run `bot.store.migrate.upgrade(url)` first.
+        """
+        db = cls(create_engine(url))
+        try:
+            await db.ping()
+        except BaseException:
+            await db.close()
+            raise
+        return db
+
+    async def close(self) -> None:
+        await self.engine.dispose()
+        if self.sync_twin is not None:
+            self.sync_twin.dispose()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(self, *_exc: object) -> None:
+        await self.close()
+
+    @asynccontextmanager
+    async def reading(self) -> AsyncIterator[AsyncSession]:
+        """A read-only transaction; database errors become the store's."""
+        with self.translating():
+            async with self._read.begin() as session:
+                yield session
+
+    @asynccontextmanager
+    async def writing(self) -> AsyncIterator[AsyncSession]:
+        """A write transaction (BEGIN IMMEDIATE on SQLite), committed when the block ends without error."""
+        async with self.write_lock:
+            with self.translating():
+                async with self._write.begin() as session:
+                    yield session
+
+    @contextmanager
+    def translating(self) -> Iterator[None]:
+        """Turn database errors raised in the block into the project's: conflicts and unavailability."""
+        try:
+            yield
+        except sa_exc.IntegrityError as error:
+            raise StoreConflict(f"refused by the database: {error.orig}") from error
+        except (sa_exc.DBAPIError, sa_exc.DisconnectionError, sa_exc.TimeoutError) as error:
+            reason = error.orig if isinstance(error, sa_exc.DBAPIError) else error
+            raise StoreUnavailable(f"database {self._where}: {reason}") from error
+
+    async def ping(self) -> None:
+        """Raise `StoreUnavailable` unless the database can take a write now: the bot's work is writes
+        (a webhook is answered only once kept), so a store that answers reads alone is not ready."""
+        async with self.writing() as session:
+            await session.exec(select(sqlalchemy.literal(1)))
+
+
+async def require(session: AsyncSession, model: type[_M], key: int) -> _M:
+    """The row of `model` with primary key `key`; `NotFound` if there is none."""
+    row = await session.get(model, key)
+    if row is None:
+        raise NotFound(model.__name__.lower(), key)
+    return row
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def utc(field: str, value: datetime) -> datetime:
+    """`value` in UTC; `InvalidValue` for what is not an aware datetime."""
+    if not isinstance(value, datetime):
+        raise InvalidValue(field, value, "not a datetime")
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise InvalidValue(field, value, "naive datetime refused: give it a time zone (UTC)")
+    return value.astimezone(UTC)
 
 
 def sqlite_url(path: Path) -> str:
@@ -143,3 +259,11 @@ def _prepare_sqlite_file(url: URL) -> None:
             parent.mkdir(parents=True, exist_ok=True)
         except OSError as e:
             raise StoreUnavailable(f"cannot create the database folder {parent}: {e}") from e
+
+
+def one_of(field: str, choices: type[_E], value: _E | str) -> _E:
+    """`value` as a member of `choices`; `InvalidValue` naming them all if it is none of them."""
+    try:
+        return choices(value)
+    except ValueError:
+        raise InvalidValue(field, value, f"one of {', '.join(choices)}") from None

@@ -7,7 +7,7 @@ as one (bumps the incident's `version`). A group that fires after its incident r
 incident, linked to the previous one.
 
 On SQLite that transaction runs whole in a worker thread on the store's synchronous twin
-(`Store.sync_twin`), under the store's write lock: it is the webhook's hot path, and through aiosqlite
+(`Database.sync_twin`), under the database's write lock: it is the webhook's hot path, and through aiosqlite
 each of its statements would be a round trip to the driver's thread. Other databases run the same code
 on the store's async session.
 """
@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.store.db import BEGIN_IMMEDIATE
+from bot.store.db import BEGIN_IMMEDIATE, Database, WriteStep, utc
 from bot.store.errors import NotFound, StoreConflict
 from bot.store.models import (
     AlertStatus,
@@ -37,7 +37,6 @@ from bot.store.models import (
     RunStatus,
     Team,
 )
-from bot.store.repository import Store, WriteStep, _utc
 
 #: Alert ids bound in one statement: far below any database's limit on parameters.
 _IDS_PER_STATEMENT = 500
@@ -133,11 +132,11 @@ _ALERT_COUNTS = sa.select(
 
 
 class IncidentStore:
-    """The incident tables, on the bot's `Store` (same engine, same error translation)."""
+    """The incident tables, on the bot's `Database`."""
 
-    def __init__(self, store: Store) -> None:
-        self._store = store
-        twin = store.sync_twin
+    def __init__(self, db: Database) -> None:
+        self._db = db
+        twin = db.sync_twin
         self._twin_writing = (
             sessionmaker(twin.execution_options(**{BEGIN_IMMEDIATE: True}), expire_on_commit=False)
             if twin is not None
@@ -152,16 +151,16 @@ class IncidentStore:
         A new incident goes to the team whose namespace the alerts share (its channel, its active
         run), else to `alerts_channel`; `channel_id` stays None when there is neither.
         """
-        at = _utc("at", at)
+        at = utc("at", at)
         for alert in notification.alerts:
-            _utc("starts_at", alert.starts_at)
+            utc("starts_at", alert.starts_at)
             if alert.ends_at is not None:
-                _utc("ends_at", alert.ends_at)
+                utc("ends_at", alert.ends_at)
         apply = functools.partial(_record, notification=notification, at=at, alerts_channel=alerts_channel)
         if self._twin_writing is None:
-            async with self._store.writing() as session:
+            async with self._db.writing() as session:
                 return await session.run_sync(apply)
-        async with self._store.write_lock:
+        async with self._db.write_lock:
             writing = asyncio.ensure_future(asyncio.to_thread(self._on_twin, apply))
             try:
                 return await asyncio.shield(writing)
@@ -173,16 +172,16 @@ class IncidentStore:
 
     def _on_twin(self, apply: Callable[[Session], Recorded]) -> Recorded:
         assert self._twin_writing is not None
-        with self._store._translate(), self._twin_writing.begin() as session:
+        with self._db.translating(), self._twin_writing.begin() as session:
             return apply(session)
 
     async def get(self, incident_id: int) -> Incident | None:
-        async with self._store.reading() as session:
+        async with self._db.reading() as session:
             return await session.get(Incident, incident_id)
 
     async def alerts(self, incident_id: int) -> list[IncidentAlert]:
         """The incident's alerts: firing first, then by when they started."""
-        async with self._store.reading() as session:
+        async with self._db.reading() as session:
             query = (
                 select(IncidentAlert)
                 .where(IncidentAlert.incident_id == incident_id)
@@ -196,7 +195,7 @@ class IncidentStore:
 
     async def recent(self, *, status: IncidentStatus | None = None, limit: int = 25) -> list[Incident]:
         """The newest incidents (firing ones first), optionally of one status."""
-        async with self._store.reading() as session:
+        async with self._db.reading() as session:
             query = select(Incident)
             if status is not None:
                 query = query.where(Incident.status == status)
@@ -207,7 +206,7 @@ class IncidentStore:
 
     async def count_open(self) -> int:
         """How many incidents are firing (not resolved yet)."""
-        async with self._store.reading() as session:
+        async with self._db.reading() as session:
             query = select(sa.func.count()).select_from(Incident).where(Incident.status == IncidentStatus.firing)
             count: int = (await session.exec(query)).one()
         return count
@@ -215,8 +214,8 @@ class IncidentStore:
     async def to_publish(self, *, not_before: datetime) -> list[Incident]:
         """Incidents with changes not yet rendered: never published ones, and those last published
         at or before `not_before` (the edit interval), oldest first."""
-        not_before = _utc("not_before", not_before)
-        async with self._store.reading() as session:
+        not_before = utc("not_before", not_before)
+        async with self._db.reading() as session:
             query = (
                 select(Incident)
                 .where(
@@ -229,19 +228,19 @@ class IncidentStore:
 
     async def next_publish_due(self) -> datetime | None:
         """When the earliest incident waiting out its edit interval was last published (None if none)."""
-        async with self._store.reading() as session:
+        async with self._db.reading() as session:
             query = select(sa.func.min(col(Incident.published_at))).where(
                 col(Incident.version) > col(Incident.published_version)
             )
             due: datetime | None = (await session.exec(query)).one()
-        return _utc("published_at", due) if due is not None else None
+        return utc("published_at", due) if due is not None else None
 
     async def mark_published(
         self, incident_id: int, *, version: int, announced: Mapping[int, AlertStatus], at: datetime
     ) -> None:
         """Record that `version` of the incident was rendered, and which alert statuses were announced."""
         mark = self.publishing(incident_id, version=version, announced=announced, at=at)
-        async with self._store.writing() as session:
+        async with self._db.writing() as session:
             await mark(session)
 
     def publishing(
@@ -249,7 +248,7 @@ class IncidentStore:
     ) -> WriteStep:
         """`mark_published` as a write in a transaction of the caller's: the one that keeps what was published
         (`Outbox.enqueue_all`), so that a crash cannot keep the one without the other."""
-        at = _utc("at", at)
+        at = utc("at", at)
         by_status: dict[AlertStatus, list[int]] = {}
         for alert_id, status in announced.items():
             by_status.setdefault(status, []).append(alert_id)
@@ -278,20 +277,20 @@ class IncidentStore:
 
     async def runs_to_notify(self) -> list[Incident]:
         """Incidents that opened during a team's run whose thread has not been told yet."""
-        async with self._store.reading() as session:
+        async with self._db.reading() as session:
             query = select(Incident).where(col(Incident.run_id).is_not(None), col(Incident.run_notified).is_(False))
             return list(await session.exec(query.order_by(col(Incident.id))))
 
     async def mark_run_notified(self, incident_id: int) -> None:
-        async with self._store.writing() as session:
+        async with self._db.writing() as session:
             incident = await _incident(session, incident_id)
             incident.run_notified = True
             session.add(incident)
 
     async def acknowledge(self, incident_id: int, *, by: str, at: datetime) -> tuple[Incident, bool]:
         """(the incident, True) when this acknowledged it; (the incident, False) if someone had already."""
-        at = _utc("at", at)
-        async with self._store.writing() as session:
+        at = utc("at", at)
+        async with self._db.writing() as session:
             incident = await _incident(session, incident_id)
             if incident.acknowledged_at is not None:
                 return incident, False
@@ -304,8 +303,8 @@ class IncidentStore:
     async def set_silence(self, incident_id: int, *, silence_id: str, by: str, until: datetime) -> Incident:
         """Record the incident's silence; `StoreConflict` if another silence is already recorded (it would
         be lost, and could no longer be lifted)."""
-        until = _utc("until", until)
-        async with self._store.writing() as session:
+        until = utc("until", until)
+        async with self._db.writing() as session:
             incident = await _incident(session, incident_id)
             if incident.silence_id is not None and incident.silence_id != silence_id:
                 raise StoreConflict(f"incident #{incident_id} is already silenced by {incident.silence_id}")
@@ -318,7 +317,7 @@ class IncidentStore:
 
     async def clear_silence(self, incident_id: int, *, silence_id: str) -> Incident:
         """Forget the incident's silence if it is still `silence_id`; `StoreConflict` if it changed."""
-        async with self._store.writing() as session:
+        async with self._db.writing() as session:
             incident = await _incident(session, incident_id)
             if incident.silence_id != silence_id:
                 raise StoreConflict(f"incident #{incident_id} is no longer silenced by {silence_id}")

@@ -10,7 +10,7 @@ Conventions:
   table is declared, so that migrations can address them by name (SQLite batch mode needs names).
 * Primary keys are typed `int`, not `int | None`: they are None only on an instance not yet
   inserted, and the store never hands out such an instance.
-* There are no ORM relationships: the repository returns detached rows and loads what it needs with
+* There are no ORM relationships: the stores return detached rows and load what they need with
   explicit queries, so nothing lazy-loads after the session has closed.
 """
 
@@ -271,7 +271,7 @@ _UNSENT = sa.text("sent_at IS NULL AND failed_at IS NULL")
 
 
 class OutboxEntry(SQLModel, table=True):
-    """One thing the bot says on its own, written before it is delivered (`bot.notify.Outbox`).
+    """One thing the bot says on its own, written before it is delivered (`bot.outbox.Outbox`).
 
     `dedupe_key` makes enqueueing idempotent: whoever enqueues the same event twice (a retried
     verification, a hint scheduler after a restart) gets the first entry back. The entry is sent

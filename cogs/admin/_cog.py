@@ -6,7 +6,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.challenges.flow import ChallengeFlow, Notifier
+from bot.challenges.flow import ChallengeFlow, FlowOutbox
 from bot.i18n import Lang, t
 from bot.markup import stamp
 from bot.teams import TeamService
@@ -22,11 +22,11 @@ class AdminCog(
     group_description=locale("run the class (instructors)", "cmd.admin.description"),
 ):
     def __init__(
-        self, *, flow: ChallengeFlow, teams: TeamService, notifier: Notifier, lang: Lang, instructor_role: str
+        self, *, flow: ChallengeFlow, teams: TeamService, outbox: FlowOutbox, lang: Lang, instructor_role: str
     ) -> None:
         self.flow = flow
         self.teams = teams
-        self.notifier = notifier
+        self.outbox = outbox
         self.lang = lang
         self.instructor_role = instructor_role
         super().__init__()
@@ -108,7 +108,7 @@ class AdminCog(
         for target in targets:
             if target.discord_channel_id is None:
                 continue
-            await self.notifier.enqueue(
+            await self.outbox.enqueue(
                 dedupe_key=f"announce:{interaction.id}:{target.name}",
                 channel_id=target.discord_channel_id,
                 payload={"content": f"📢 {message}", "allowed_mentions": {"parse": []}},

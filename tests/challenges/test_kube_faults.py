@@ -127,9 +127,9 @@ async def recover(kube: KubeCluster) -> None:
 
 
 async def blue_runs(live: Class) -> list[Run]:
-    team = await live.app.store.get_team("blue")
+    team = await live.app.store.teams.get("blue")
     assert team is not None
-    return await live.app.store.runs_for_team(team.id)
+    return await live.app.store.runs.of_team(team.id)
 
 
 def deployed(kube: KubeCluster) -> set[tuple[str, str]]:
@@ -207,7 +207,7 @@ async def test_a_fault_in_start_or_verify_is_explained_and_never_passes(live: Cl
     for scenario, field in zip(CHALLENGE.scenarios, results, strict=True):
         assert_could_not_check(field["value"], scenario.checks, fault)
     (run,) = [r for r in await blue_runs(live) if r.status == "active"]
-    states = {s.scenario_id: s.status for s in await live.app.store.scenario_states(run.id)}
+    states = {s.scenario_id: s.status for s in await live.app.store.runs.scenario_states(run.id)}
     assert states == {s.id: "pending" if s in cut_off else "solved" for s in CHALLENGE.scenarios}
 
     await recover(live.kube)
@@ -277,7 +277,7 @@ async def test_the_automatic_verification_without_the_api_could_not_check_and_st
     await live.discord.wait_until(lambda: len(first_hints()) == len(CHALLENGE.scenarios), 10, "a first hint each")
     (run,) = await blue_runs(live)
     assert run.status == "active"
-    assert {s.status for s in await live.app.store.scenario_states(run.id)} == {"pending"}
+    assert {s.status for s in await live.app.store.runs.scenario_states(run.id)} == {"pending"}
 
 
 async def test_a_cluster_without_the_crds_refuses_the_start_before_applying_anything(

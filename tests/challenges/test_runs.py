@@ -52,7 +52,7 @@ async def make_world(kube: KubeCluster, tmp_path: Path) -> AsyncIterator[World]:
     store = await Store.open(url)
     cluster = Cluster.for_host(kube.url, token="kubecamp-test-token")
     clock = Clock()
-    await store.create_team("blue", NAMESPACE)
+    await store.teams.create("blue", NAMESPACE)
     try:
         yield World(RunService(catalog=CATALOG, store=store, cluster=cluster, clock=clock), store, cluster, kube, clock)
     finally:
@@ -87,7 +87,7 @@ async def test_start_deploys_the_broken_state_into_a_labelled_namespace(world: W
     assert namespace["metadata"]["labels"].items() >= {MANAGED_BY: "kubecamp-bot", TEAM_LABEL: "blue"}.items()
     assert {str(r) for r in report.applied} >= {"Deployment/frontend", "Deployment/api-server", "Deployment/database"}
     assert world.kube.get("deployments", NAMESPACE, "frontend") is not None
-    run = await world.store.get_run(report.run.id)
+    run = await world.store.runs.get(report.run.id)
     assert run is not None and run.status == "active"
     assert run.deadline - run.started_at == timedelta(minutes=90)
     assert len(run.applied) == len(report.applied)
@@ -101,9 +101,9 @@ async def test_second_start_is_refused_and_changes_nothing(world: World) -> None
     assert refused.value.reason == Message("conflict.active_run", {"team": "blue", "challenge": 2})
     writes = [r for r in world.kube.requests[requests_before:] if r.method != "GET"]
     assert writes == []
-    team = await world.store.get_team("blue")
+    team = await world.store.teams.get("blue")
     assert team is not None
-    assert len(await world.store.runs_for_team(team.id)) == 1
+    assert len(await world.store.runs.of_team(team.id)) == 1
 
 
 async def test_unknown_team_and_challenge_are_refused(world: World) -> None:
@@ -220,7 +220,7 @@ async def test_one_scenario_verified_records_only_its_result(world: World) -> No
     last = await world.service.verify("blue", scenario_id="node-affinity")
     assert last.ended is not None
     assert (last.ended.status, last.ended.points, last.ended.elapsed_seconds) == ("finished", 100, 30 * 60)
-    stored = await world.store.get_run(run.id)
+    stored = await world.store.runs.get(run.id)
     assert stored is not None and stored.status == "finished"
 
 
@@ -234,7 +234,7 @@ async def test_a_scenario_the_run_does_not_check_is_refused_and_nothing_recorded
     assert render(skipped.value.message, "en") == (
         "scenario control-plane was skipped when this run started, so there is nothing to verify"
     )
-    assert all(s.attempts == 0 for s in await world.store.scenario_states(run.id))
+    assert all(s.attempts == 0 for s in await world.store.runs.scenario_states(run.id))
 
 
 async def test_status_counts_hints_used_apart_from_the_automatic_ones(world: World) -> None:
@@ -258,8 +258,8 @@ async def test_an_unmanaged_namespace_is_never_touched(world: World) -> None:
     with pytest.raises(NamespaceNotManaged):
         await world.service.start("blue", 2)
     assert world.kube.objects("deployments", NAMESPACE) == []
-    team = await world.store.get_team("blue")
-    assert team is not None and await world.store.runs_for_team(team.id) == []
+    team = await world.store.teams.get("blue")
+    assert team is not None and await world.store.runs.of_team(team.id) == []
 
 
 async def test_stop_refuses_a_namespace_that_lost_its_label(world: World) -> None:
@@ -315,9 +315,9 @@ async def test_a_failed_start_leaves_nothing_half_applied(world: World) -> None:
     world.kube.fail(500, verb="patch", resource="deployments", name="api-server")
     with pytest.raises(ClusterUnavailable):
         await world.service.start("blue", 2)
-    team = await world.store.get_team("blue")
+    team = await world.store.teams.get("blue")
     assert team is not None
-    (run,) = await world.store.runs_for_team(team.id)
+    (run,) = await world.store.runs.of_team(team.id)
     assert run.status == "stopped"
     assert {a["name"] for a in run.applied} >= {"frontend"}  # the record of what had gone in
     assert world.kube.objects("deployments", NAMESPACE) == []  # and it was taken out again
@@ -335,7 +335,7 @@ async def test_cluster_scope_scenarios_are_skipped_and_never_applied(world: Worl
     report = await world.service.start("blue", 1)
     assert list(report.skipped) == ["control-plane"]
     assert "cannot be built in a team's namespace" in render(report.skipped["control-plane"], "en")
-    states = {s.scenario_id: s.status for s in await world.store.scenario_states(report.run.id)}
+    states = {s.scenario_id: s.status for s in await world.store.runs.scenario_states(report.run.id)}
     assert states == {
         "control-plane": "skipped",
         "networking": "pending",

@@ -79,7 +79,7 @@ async def test_the_mark_is_one_post_per_team_and_no_team_waits_for_another(live_
         (post,) = posts(live, team)
         assert post[0].startswith(AUTO_TITLE)
         assert sorted(post[1:]) == sorted(f"💡 Hint 1/3 — {s.spec.title.en}" for s in live.app.catalog.get(2).scenarios)
-        hints = await live.app.store.hints_posted(report.run.id)
+        hints = await live.app.store.runs.hints_posted(report.run.id)
         assert len(hints) == 4 and {h.source for h in hints} == {HintSource.auto}
         status = await live.app.flow.runs.status(team)
         assert sum(status.hints_used.values()) == 0 and sum(status.hints_automatic.values()) == 4
@@ -95,7 +95,7 @@ async def test_the_mark_run_again_after_a_restart_posts_only_what_came_due_since
     # the mark's first.
     live.clock.offset = timedelta(minutes=45)
     await live.app.flow.on_due(report.run.id, Due.AUTO_VERIFY)
-    posted = await live.app.store.hints_posted(report.run.id)
+    posted = await live.app.store.runs.hints_posted(report.run.id)
     assert sorted((h.scenario_id, h.level) for h in posted) == sorted(
         (s.id, level) for s in live.app.catalog.get(2).scenarios for level in range(3)
     )
@@ -110,7 +110,7 @@ async def test_a_hint_job_posts_an_earlier_hint_still_unposted(live_class: Class
     (report,) = await start(live, "blue")
     live.clock.offset = timedelta(minutes=30)  # the automatic verification never ran (it failed)
     await live.app.flow.on_due(report.run.id, Due.HINT, "image-pull", 1)
-    posted = await live.app.store.hints_posted(report.run.id)
+    posted = await live.app.store.runs.hints_posted(report.run.id)
     assert sorted((h.scenario_id, h.level) for h in posted) == [("image-pull", 0), ("image-pull", 1)]
     await live.discord.wait_until(lambda: len(titles(live, "blue")) == 2, 10, "two hints")
     assert [("Hint 1/3" in t, "Hint 2/3" in t) for t in titles(live, "blue")] == [(True, False), (False, True)]
@@ -123,7 +123,7 @@ async def test_the_diagnosis_waits_for_the_last_hint_of_its_scenario(live_class:
     challenge = live.app.catalog.get(2)
     live.clock.offset = timedelta(minutes=20)
     await flow.on_due(report.run.id, Due.AUTO_VERIFY)
-    run = await live.app.store.get_run(report.run.id)
+    run = await live.app.store.runs.get(report.run.id)
     assert run is not None
     assert await flow.runs.diagnosed(run) == frozenset()
     # The mark's post names no diagnosis a check gave (once the checks give them).
@@ -154,7 +154,7 @@ async def test_the_diagnosis_waits_for_the_last_hint_of_its_scenario(live_class:
 
 async def stored_diagnoses(live: Class, run_id: int) -> list[str]:
     """Every diagnosis the checks of the run's verifications gave, in English."""
-    async with live.app.store.reading() as session:
+    async with live.app.store.db.reading() as session:
         rows = await session.exec(select(Verification).where(Verification.run_id == run_id))
         return [
             render_message(Message.from_json(check["diagnosis"]), "en")

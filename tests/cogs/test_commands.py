@@ -75,7 +75,7 @@ async def test_team_commands(live_class: Class) -> None:
         live, "instructor", "alerts", "team", "create", name="Bad Name!", role=green_role, channel=live.room.alerts
     )
     assert bad.text().startswith("Please check the input: team name 'bad name!'")
-    assert {t.name for t in await live.app.store.list_teams()} == {"blue", "red"}
+    assert {t.name for t in await live.app.store.teams.all()} == {"blue", "red"}
 
 
 async def test_status_hint_and_stop(live_class: Class) -> None:
@@ -122,11 +122,11 @@ async def test_status_hint_and_stop(live_class: Class) -> None:
 async def test_admin_commands(live_class: Class) -> None:
     live = live_class
     await answer(await slash(live, "instructor", "alerts", "challenge", "start", challenge=2, team="blue"))
-    run = await live.app.store.active_run((await live.app.store.get_team("blue")).id)  # type: ignore[union-attr]
+    run = await live.app.store.runs.active((await live.app.store.teams.get("blue")).id)  # type: ignore[union-attr]
     assert run is not None
     extended = await slash(live, "instructor", "alerts", "admin", "extend", team="blue", minutes=15)
     assert "Team blue has 15 more minutes" in extended.text()
-    later = await live.app.store.get_run(run.id)
+    later = await live.app.store.runs.get(run.id)
     assert later is not None and later.deadline - run.deadline == timedelta(minutes=15)
 
     revealed = await slash(live, "instructor", "alerts", "admin", "reveal-hint", team="blue", scenario="node-affinity")
@@ -149,7 +149,7 @@ async def test_admin_commands(live_class: Class) -> None:
 def test_services_are_what_the_cogs_receive() -> None:
     # The cogs take their dependencies by keyword from Services; a renamed field fails here, not in class.
     fields = set(Services.__dataclass_fields__)
-    assert {"flow", "teams", "scoreboard", "submissions", "catalog", "notifier", "lang", "instructor_role"} <= fields
+    assert {"flow", "teams", "scoreboard", "submissions", "catalog", "outbox", "lang", "instructor_role"} <= fields
     assert KubecampBot.__init__.__kwdefaults__ == {"global_sync": False, "metrics": None}
     assert ChallengeFlow.__init__.__kwdefaults__ is None
 
@@ -166,9 +166,9 @@ async def test_the_deadline_ends_an_unsolved_run(live_class: Class) -> None:
 
     await live.discord.wait_until(lambda: any("time is up" in t for t in titles()), 15, "the end of the run")
     assert sum(t.startswith("🏁 Final verification") for t in titles()) == 1
-    team = await live.app.store.get_team("blue")
+    team = await live.app.store.teams.get("blue")
     assert team is not None
-    (run,) = await live.app.store.runs_for_team(team.id)
+    (run,) = await live.app.store.runs.of_team(team.id)
     assert (run.status, run.points) == ("expired", 0)
     assert live.app.scheduler.job_ids() == []  # nothing left planned for an ended run
 
@@ -199,16 +199,16 @@ async def test_verify_one_scenario_at_a_time(live_class: Class) -> None:
             await apply_like_a_student(student, scenario)
     finally:
         await student.close()
-    team = await live.app.store.get_team("blue")
+    team = await live.app.store.teams.get("blue")
     assert team is not None
-    (run,) = await live.app.store.runs_for_team(team.id)
+    (run,) = await live.app.store.runs.of_team(team.id)
     ids = [s.id for s in CATALOG.get(2).scenarios]
     for done, scenario_id in enumerate(ids, start=1):
         text = await answer(await slash(live, "blue-2", "team-blue", "challenge", "verify", scenario=scenario_id))
         assert text.startswith(f"{done} of 4 scenarios solved so far")
-        states = {s.scenario_id: (s.status, s.attempts) for s in await live.app.store.scenario_states(run.id)}
+        states = {s.scenario_id: (s.status, s.attempts) for s in await live.app.store.runs.scenario_states(run.id)}
         assert states == {i: ("solved", 1) if i in ids[:done] else ("pending", 0) for i in ids}
-        ended = await live.app.store.get_run(run.id)
+        ended = await live.app.store.runs.get(run.id)
         assert ended is not None and ended.status == ("finished" if done == 4 else "active")
     assert "tier 100%" in text and "100/100 points" in text
 

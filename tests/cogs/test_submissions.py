@@ -106,9 +106,9 @@ async def test_the_active_runs_challenge_takes_its_form_word_for_word(korean_cla
 
     assert echoed.text() in {course_format(before), course_format(after)}
     assert not echoed.ephemeral  # the team's channel sees what was handed in
-    blue = await live.app.store.get_team("blue")
+    blue = await live.app.store.teams.get("blue")
     assert blue is not None
-    [kept] = await live.app.store.submissions(blue.id, 2)
+    [kept] = await live.app.store.submissions.of_team(blue.id, 2)
     assert kept.answers["github_url"] == ANSWERS["github_url"] and kept.run_id is not None
 
     again = await slash(live, "blue-2", "team-blue", "challenge", "submit", challenge=2)
@@ -117,7 +117,7 @@ async def test_the_active_runs_challenge_takes_its_form_word_for_word(korean_cla
     assert (
         bad.text() == "제출 내용을 확인하세요 — GitHub: https://github.com/팀/저장소 형식의 Repository URL이어야 합니다"
     )
-    assert len(await live.app.store.submissions(blue.id, 2)) == 1
+    assert len(await live.app.store.submissions.of_team(blue.id, 2)) == 1
 
     none = await slash(live, "blue-1", "team-blue", "challenge", "submit", challenge=5)
     assert none.ephemeral and none.modal is None

@@ -96,7 +96,7 @@ async def open_class(
             await app.start()
             await asyncio.wait_for(app.wait_ready(), 15)
             for team in ("blue", "red") if create_teams else ():
-                await app.store.create_team(
+                await app.store.teams.create(
                     team,
                     f"kubecamp-{team}",
                     role_id=discord_classroom.team_roles[team].id,

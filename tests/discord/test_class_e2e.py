@@ -95,8 +95,8 @@ async def test_a_class_from_start_to_scoreboard(live_class: Class) -> None:
     )
     assert "**Root cause analysis**: frontend: image tag typo nginx:1.27-alpinee" in echoed.text()
     assert "**Bonus challenges**: -" in echoed.text()
-    team = await live.app.store.get_team("blue")
-    assert team is not None and len(await live.app.store.submissions(team.id, 2)) == 1
+    team = await live.app.store.teams.get("blue")
+    assert team is not None and len(await live.app.store.submissions.of_team(team.id, 2)) == 1
 
     # What Prometheus sees of this class.
     def counted(name: str, **labels: str) -> float | None:
@@ -117,8 +117,8 @@ async def test_permissions_and_bad_input_change_nothing(live_class: Class) -> No
     unknown = await slash(live, "blue-1", "team-blue", "challenge", "start", challenge=9)
     assert "There is no challenge 9" in await answer(unknown)
     assert live.kube.get("namespaces", None, "kubecamp-blue") is None
-    team = await live.app.store.get_team("blue")
-    assert team is not None and await live.app.store.runs_for_team(team.id) == []
+    team = await live.app.store.teams.get("blue")
+    assert team is not None and await live.app.store.runs.of_team(team.id) == []
 
     for_red = await slash(live, "instructor", "alerts", "challenge", "start", challenge=2, team="red")
     assert "Challenge 2 started" in await answer(for_red)
@@ -129,8 +129,8 @@ async def test_permissions_and_bad_input_change_nothing(live_class: Class) -> No
         {"root_cause": "r", "fix": "f", "prevention": "p", "github_url": "https://gitlab.com/red/ops"},
     )
     assert bad.ephemeral and "GitHub: expected a repository URL like https://github.com/team/repository" in bad.text()
-    red = await live.app.store.get_team("red")
-    assert red is not None and await live.app.store.submissions(red.id, 2) == []
+    red = await live.app.store.teams.get("red")
+    assert red is not None and await live.app.store.submissions.of_team(red.id, 2) == []
 
     with pytest.raises(PermissionError):  # Discord does not even offer instructor commands to students
         await slash(live, "blue-1", "team-blue", "team", "list")

@@ -34,9 +34,8 @@ from bot.challenges.flow import ChallengeFlow
 from bot.challenges.runs import RunService
 from bot.cluster import Cluster
 from bot.incidents.render import FIRING, RESOLVED
-from bot.notify import Outbox
+from bot.outbox import Outbox
 from bot.store import Store, upgrade
-from bot.store.incidents import IncidentStore
 from tests.discord.live import post_notification, process_environment
 from tests.discord_emulator.emulator import DiscordEmulator
 from tests.discord_emulator.fixtures import Classroom
@@ -68,7 +67,7 @@ async def create_teams(url: str, room: Classroom, *teams: str) -> None:
     store = await Store.open(url)
     try:
         for team in teams:
-            await store.create_team(
+            await store.teams.create(
                 team, f"kubecamp-{team}", role_id=room.team_roles[team].id, channel_id=room.team_channels[team].id
             )
     finally:
@@ -128,8 +127,8 @@ async def test_sigkill_mid_job_and_mid_posting_loses_no_hint_and_posts_none_twic
         kube_cluster.clear_faults()
         store = await Store.open(url)
         try:  # the job died before its verification or any hint was written down: only a rerun can post them
-            assert await store.hints_posted(run_id) == []
-            assert await store.get_outbox(f"run:{run_id}:auto") is None
+            assert await store.runs.hints_posted(run_id) == []
+            assert await store.outbox.get(f"run:{run_id}:auto") is None
         finally:
             await store.close()
 
@@ -157,8 +156,8 @@ async def test_sigkill_mid_job_and_mid_posting_loses_no_hint_and_posts_none_twic
 
     store = await Store.open(url)
     try:
-        assert len(await store.hints_posted(run_id)) == due_hints
-        pending, _ = await store.outbox_stats(datetime.now(UTC))
+        assert len(await store.runs.hints_posted(run_id)) == due_hints
+        pending, _ = await store.outbox.stats(datetime.now(UTC))
         assert pending == 0
     finally:
         await store.close()
@@ -374,11 +373,11 @@ async def test_sigkill_in_a_webhook_storm_keeps_every_acknowledged_alert_once(
 
     store = await Store.open(url)
     try:
-        incidents = await IncidentStore(store).recent(limit=100)
+        incidents = await store.incidents.recent(limit=100)
         assert sorted(i.group_key for i in incidents) == sorted(s.group.key for s in groups)
         assert all(i.published_version == i.version for i in incidents)
-        pending, _ = await store.outbox_stats(datetime.now(UTC))
+        pending, _ = await store.outbox.stats(datetime.now(UTC))
         assert pending == 0
-        assert await store.failed_outbox() == []
+        assert await store.outbox.failed() == []
     finally:
         await store.close()

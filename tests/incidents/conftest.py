@@ -12,11 +12,11 @@ import pytest
 
 from bot.incidents.publisher import IncidentPublisher
 from bot.incidents.service import IncidentService, Silencer
-from bot.notify import Outbox
+from bot.outbox import Outbox
 from bot.store import Store, Team
 from bot.store.incidents import IncidentStore
 from bot.store.models import Incident
-from tests.notify.conftest import FakeDiscord, Posted, discord, make_outbox, outbox  # noqa: F401  (fixtures, registered by import)
+from tests.outbox.conftest import FakeDiscord, Posted, discord, make_outbox, outbox  # noqa: F401  (fixtures, registered by import)
 
 #: The channel of team blue.
 TEAM_CHANNEL = 2001
@@ -28,7 +28,7 @@ DRAIN = 10.0
 
 @pytest.fixture
 async def blue(store: Store) -> Team:
-    return await store.create_team("Blue Whales", "kubecamp-blue", role_id=1001, channel_id=TEAM_CHANNEL)
+    return await store.teams.create("Blue Whales", "kubecamp-blue", role_id=1001, channel_id=TEAM_CHANNEL)
 
 
 def real_clock() -> datetime:
@@ -99,7 +99,7 @@ async def make_bench(store: Store, outbox: Outbox, discord: FakeDiscord) -> Asyn
         incidents: IncidentStore | None = None,
         **options: Any,
     ) -> Bench:
-        incidents = incidents or IncidentStore(store)
+        incidents = incidents or store.incidents
         options.setdefault("edit_interval", 0.0)
         options.setdefault("silences", silencer is not None)
         publisher = IncidentPublisher(

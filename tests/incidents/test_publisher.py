@@ -213,7 +213,7 @@ async def test_an_incident_with_no_channel_at_all_posts_nothing_but_is_marked_pu
     await bench.drain()
 
     assert bench.discord.calls == []
-    assert await store.get_outbox(thread_key(1)) is None
+    assert await store.outbox.get(thread_key(1)) is None
     assert await bench.outbox.backlog() == (0, None)
     incident = await bench.incident()
     assert incident.published_version == incident.version == 2
@@ -321,7 +321,7 @@ async def test_a_storm_of_100_notifications_is_a_few_edits_and_every_change_is_s
     assert {pod for pod in firing if pod not in initial} <= {pod for mark, pod in said if mark == "🔥"}
     assert all(a.announced == a.status for a in await bench.incidents.alerts(incident.id))
     assert await bench.outbox.backlog() == (0, None)
-    assert await bench.store.failed_outbox() == []
+    assert await bench.store.outbox.failed() == []
 
 
 # -- crashes -------------------------------------------------------------------------------------------------------
@@ -347,7 +347,7 @@ class CrashingIncidents(IncidentStore):
 async def test_a_crash_in_a_round_keeps_none_of_it_and_the_next_round_posts_it_once(
     make: Make, store: Store, blue: Team
 ) -> None:
-    incidents = CrashingIncidents(store)
+    incidents = CrashingIncidents(store.db)
     bench = make(incidents=incidents)
     await bench.service.receive(captured("firing_three"))
     incidents.crash = True
@@ -355,7 +355,7 @@ async def test_a_crash_in_a_round_keeps_none_of_it_and_the_next_round_posts_it_o
         await bench.publisher.publish_due()
     await bench.drain()
     assert (await bench.incident()).published_version == 0
-    assert await store.get_outbox(thread_key(1)) is None and bench.discord.messages == []
+    assert await store.outbox.get(thread_key(1)) is None and bench.discord.messages == []
 
     # After the restart the same version is published whole, once.
     await bench.publish()
@@ -380,7 +380,7 @@ async def test_a_crash_in_a_round_keeps_none_of_it_and_the_next_round_posts_it_o
 async def test_a_change_that_arrives_after_a_crashed_round_is_said_once_with_what_that_round_held(
     make: Make, store: Store, blue: Team
 ) -> None:
-    incidents = CrashingIncidents(store)
+    incidents = CrashingIncidents(store.db)
     bench = make(incidents=incidents)
     await bench.service.receive(captured("firing_three"))
     await bench.publish()
@@ -400,7 +400,7 @@ async def test_a_change_that_arrives_after_a_crashed_round_is_said_once_with_wha
 async def test_a_change_that_arrives_while_the_publisher_is_down_after_a_crash_is_shown_in_the_starter(
     make: Make, store: Store, blue: Team
 ) -> None:
-    incidents = CrashingIncidents(store)
+    incidents = CrashingIncidents(store.db)
     bench = make(incidents=incidents, clock=Clock(CAPTURED_AT))
     await bench.service.receive(captured("firing_three"))
     incidents.crash = True
@@ -422,7 +422,7 @@ async def test_a_change_that_arrives_while_the_publisher_is_down_after_a_crash_i
 
 
 async def sql(store: Store, *statements: str) -> None:
-    async with store.engine.begin() as connection:
+    async with store.db.engine.begin() as connection:
         for statement in statements:
             await connection.execute(sa.text(statement))
 
@@ -517,7 +517,7 @@ async def test_the_teams_run_thread_is_told_once_and_only_when_the_incident_thre
 ) -> None:
     bench = make()
     now = real_clock()
-    run = await store.create_run(blue.id, 2, now, now + timedelta(hours=1), ["image-pull"], {})
+    run = await store.runs.create(blue.id, 2, now, now + timedelta(hours=1), ["image-pull"], {})
     await bench.outbox.enqueue(
         dedupe_key=f"run:{run.id}:briefing",
         kind="thread",
@@ -526,7 +526,7 @@ async def test_the_teams_run_thread_is_told_once_and_only_when_the_incident_thre
         payload={"name": "Run 1 · Blue Whales", "message": {"content": "briefing"}},
     )
     await bench.drain()
-    run_thread = (await store.get_run(run.id)).thread_id  # type: ignore[union-attr]
+    run_thread = (await store.runs.get(run.id)).thread_id  # type: ignore[union-attr]
     assert run_thread is not None
 
     # Discord is slow to start the incident thread: the run's thread waits for it.
@@ -536,7 +536,7 @@ async def test_the_teams_run_thread_is_told_once_and_only_when_the_incident_thre
     await bench.publisher.publish_due()
     await bench.discord.until(lambda: ("create_thread", TEAM_CHANNEL) in bench.discord.calls)
     assert await bench.publisher.notify_runs() is True
-    assert await store.get_outbox(f"run:{run.id}:incident:1") is None
+    assert await store.outbox.get(f"run:{run.id}:incident:1") is None
     assert not (await bench.incident()).run_notified
 
     del bench.discord.hang[TEAM_CHANNEL]
@@ -623,7 +623,7 @@ class FlakyIncidents(IncidentStore):
 async def test_the_publisher_survives_a_store_error_and_publishes_once_the_store_is_back(
     make: Make, store: Store, blue: Team, caplog: pytest.LogCaptureFixture
 ) -> None:
-    incidents = FlakyIncidents(store)
+    incidents = FlakyIncidents(store.db)
     incidents.down = True
     bench = make(incidents=incidents)
     await bench.service.receive(captured("firing_three"))

@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from bot.store.incidents import IncidentStore
 from tests.discord.live import Class, deliver, thread_of
 
 PAYLOADS = Path(__file__).parent / "payloads"
@@ -17,7 +16,7 @@ async def test_racing_deliveries_of_one_notification_make_one_incident_and_one_t
     body = (PAYLOADS / "firing_three.json").read_bytes()
     statuses = await asyncio.gather(*(deliver(live, body) for _ in range(8)))
     assert statuses == [200] * 8
-    incidents = await IncidentStore(live.app.store).recent()
+    incidents = await live.app.store.incidents.recent()
     assert len(incidents) == 1 and incidents[0].version == 1
     await live.discord.wait_until(lambda: thread_of(live, "blue"), 10, "the incident thread")
     assert await live.app.outbox.drain(10)

@@ -296,7 +296,7 @@ class UnwritableIncidents(IncidentStore):
 async def test_a_silence_the_store_cannot_record_is_lifted_again(
     make: Make, store: Store, client: Alertmanager, alertmanager: AlertmanagerProcess
 ) -> None:
-    bench = make(client, incidents=UnwritableIncidents(store))
+    bench = make(client, incidents=UnwritableIncidents(store.db))
     await bench.service.receive(captured("firing_three"))
     with pytest.raises(StoreUnavailable):
         await bench.service.silence(1, hours=4, by="Instructor Kim")

@@ -15,7 +15,7 @@ from sqlalchemy.pool import ConnectionPoolEntry
 
 from bot.errors import StoreUnavailable
 from bot.store import InvalidValue, Store, Team, create_engine, mask_url, sqlite_url, upgrade
-from bot.store.db import create_sync_twin
+from bot.store.db import Database, create_sync_twin
 
 from .conftest import HOUR, T0
 
@@ -24,7 +24,7 @@ PRAGMAS = ("journal_mode", "foreign_keys", "busy_timeout", "synchronous")
 
 async def test_pragmas_are_set_on_every_pooled_connection(store: Store) -> None:
     async def pragmas() -> tuple[Any, ...]:
-        async with store.engine.connect() as connection:
+        async with store.db.engine.connect() as connection:
             values = []
             for name in ("journal_mode", "foreign_keys", "busy_timeout"):
                 values.append((await connection.exec_driver_sql(f"PRAGMA {name}")).scalar())
@@ -36,7 +36,7 @@ async def test_pragmas_are_set_on_every_pooled_connection(store: Store) -> None:
 
 
 async def test_foreign_keys_are_enforced(store: Store) -> None:
-    async with store.engine.begin() as connection:
+    async with store.db.engine.begin() as connection:
         with pytest.raises(sa_exc.IntegrityError, match="FOREIGN KEY"):
             await connection.execute(
                 sa.insert(
@@ -104,18 +104,18 @@ async def test_an_uncreatable_folder_is_unavailable(tmp_path: Path) -> None:
 
 async def test_a_failing_write_is_unavailable(db_url: str) -> None:
     await upgrade(db_url)
-    store = Store(create_engine(db_url))
+    store = Store(Database(create_engine(db_url)))
 
-    @event.listens_for(store.engine.sync_engine, "connect")
+    @event.listens_for(store.db.engine.sync_engine, "connect")
     def _read_only(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA query_only=ON")
         cursor.close()
 
     try:
-        assert await store.list_teams() == []  # reads still work
+        assert await store.teams.all() == []  # reads still work
         with pytest.raises(StoreUnavailable, match="readonly") as info:
-            await store.create_team("Red", "kc-red")
+            await store.teams.create("Red", "kc-red")
         assert isinstance(info.value.__cause__, sa_exc.OperationalError)
         with pytest.raises(StoreUnavailable, match="readonly"):
             await store.ping()  # so the store is not ready: the bot's work is writes
@@ -126,12 +126,12 @@ async def test_a_failing_write_is_unavailable(db_url: str) -> None:
 async def test_an_unmigrated_database_is_unavailable(db_url: str) -> None:
     async with await Store.open(db_url) as store:
         with pytest.raises(StoreUnavailable, match="no such table"):
-            await store.list_teams()
+            await store.teams.all()
 
 
 async def test_naive_datetimes_are_refused_by_the_column_type(store: Store) -> None:
     naive = datetime(2025, 3, 1, 9, 0)
-    async with store.engine.begin() as connection:
+    async with store.db.engine.begin() as connection:
         with pytest.raises(sa_exc.StatementError) as info:
             await connection.execute(sa.insert(Team).values(name="Red", namespace="kc-red", created_at=naive))
     assert isinstance(info.value.orig, InvalidValue)
@@ -140,26 +140,26 @@ async def test_naive_datetimes_are_refused_by_the_column_type(store: Store) -> N
 
 async def test_the_store_refuses_naive_datetimes_before_writing(store: Store, team: Team) -> None:
     with pytest.raises(InvalidValue, match="naive"):
-        await store.create_run(team.id, 1, datetime(2025, 3, 1, 9, 0), T0 + HOUR, ["a"], {})
-    assert await store.runs_for_team(team.id) == []
+        await store.runs.create(team.id, 1, datetime(2025, 3, 1, 9, 0), T0 + HOUR, ["a"], {})
+    assert await store.runs.of_team(team.id) == []
 
 
 async def test_datetimes_are_stored_in_utc_and_read_back_aware(store: Store, team: Team) -> None:
     seoul = timezone(timedelta(hours=9))
     started = datetime(2025, 3, 1, 18, 0, tzinfo=seoul)  # 09:00 UTC
-    run = await store.create_run(team.id, 1, started, started + HOUR, ["a"], {})
+    run = await store.runs.create(team.id, 1, started, started + HOUR, ["a"], {})
     assert run.started_at.tzinfo is UTC
 
-    fresh = await store.get_run(run.id)
+    fresh = await store.runs.get(run.id)
     assert fresh is not None
     assert fresh.started_at == T0
     assert fresh.started_at.tzinfo is not None and fresh.started_at.utcoffset() == timedelta(0)
     assert fresh.deadline == T0 + HOUR
     assert team.created_at.tzinfo is UTC
-    again = await store.get_team(team.name)
+    again = await store.teams.get(team.name)
     assert again is not None and again.created_at.utcoffset() == timedelta(0)
 
-    async with store.engine.connect() as connection:
+    async with store.db.engine.connect() as connection:
         raw = (await connection.exec_driver_sql("SELECT started_at FROM runs")).scalar()
     assert raw == "2025-03-01 09:00:00.000000"
 
@@ -182,3 +182,7 @@ def test_the_sync_twin_opens_the_same_file_with_the_same_settings(db_url: str) -
 )
 def test_no_sync_twin_where_it_would_not_be_the_same_database(url: str) -> None:
     assert create_sync_twin(url) is None
+
+
+async def test_ping(store: Store) -> None:
+    await store.ping()

@@ -91,7 +91,7 @@ def notification(
 
 @pytest.fixture
 def incidents(store: Store) -> IncidentStore:
-    return IncidentStore(store)
+    return store.incidents
 
 
 async def opened(incidents: IncidentStore, *alerts: AlertRecord, at: datetime = T0) -> Incident:
@@ -111,7 +111,7 @@ def statuses(alerts: list[IncidentAlert]) -> dict[str, AlertStatus]:
 
 
 async def count_incidents(store: Store) -> int:
-    async with store.reading() as session:
+    async with store.db.reading() as session:
         return int((await session.exec(sa.select(sa.func.count()).select_from(Incident))).scalar_one())
 
 
@@ -189,7 +189,7 @@ async def test_an_incident_with_neither_a_team_nor_an_alerts_channel_has_no_chan
 async def test_a_team_without_a_channel_leaves_the_incident_to_the_alerts_channel(
     incidents: IncidentStore, store: Store
 ) -> None:
-    quiet = await store.create_team("Quiet", "kc-quiet", role_id=1002)
+    quiet = await store.teams.create("Quiet", "kc-quiet", role_id=1002)
     incident = await opened(incidents, alert("ee01", namespace="kc-quiet"))
     assert (incident.team_id, incident.channel_id) == (quiet.id, ALERTS_CHANNEL)
 
@@ -197,9 +197,9 @@ async def test_a_team_without_a_channel_leaves_the_incident_to_the_alerts_channe
 async def test_an_incident_during_a_run_is_linked_to_the_active_run(
     incidents: IncidentStore, store: Store, team: Team
 ) -> None:
-    finished = await store.create_run(team.id, 1, T0 - 2 * HOUR, T0 - HOUR, ["a"], {})
-    await store.finish_run(finished.id, "stopped", T0 - HOUR, 3600, 0, 0)
-    run = await store.create_run(team.id, 2, T0 - MINUTE, T0 + HOUR, ["a"], {})
+    finished = await store.runs.create(team.id, 1, T0 - 2 * HOUR, T0 - HOUR, ["a"], {})
+    await store.runs.finish(finished.id, "stopped", T0 - HOUR, 3600, 0, 0)
+    run = await store.runs.create(team.id, 2, T0 - MINUTE, T0 + HOUR, ["a"], {})
 
     incident = await opened(incidents, alert("ff01"))
     assert incident.run_id == run.id
@@ -211,8 +211,8 @@ async def test_an_incident_during_a_run_is_linked_to_the_active_run(
 
 
 async def test_an_incident_outside_a_run_has_no_run(incidents: IncidentStore, store: Store, team: Team) -> None:
-    finished = await store.create_run(team.id, 1, T0 - 2 * HOUR, T0 - HOUR, ["a"], {})
-    await store.finish_run(finished.id, "expired", T0 - HOUR, 3600, 0, 0)
+    finished = await store.runs.create(team.id, 1, T0 - 2 * HOUR, T0 - HOUR, ["a"], {})
+    await store.runs.finish(finished.id, "expired", T0 - HOUR, 3600, 0, 0)
     incident = await opened(incidents, alert("ff02"))
     assert incident.run_id is None
     assert await incidents.runs_to_notify() == []
@@ -407,7 +407,7 @@ async def test_the_captured_alertmanager_bodies_tell_one_incident(incidents: Inc
     names = ("firing_three", "resolved_partial", "resolved_all")
     if any(not (PAYLOADS / f"{name}.json").is_file() for name in names):
         pytest.skip("the captured bodies are not there")
-    blue = await store.create_team("Blue", "kubecamp-blue", role_id=1003, channel_id=2003)
+    blue = await store.teams.create("Blue", "kubecamp-blue", role_id=1003, channel_id=2003)
     outcomes = []
     for n, name in enumerate(names):
         record = parse((PAYLOADS / f"{name}.json").read_bytes()).record()
@@ -434,7 +434,7 @@ async def test_racing_deliveries_of_a_new_group_open_one_incident(store: Store, 
     """Alertmanager's retry and a second replica race: coroutines on two engines (two processes)."""
     other = await Store.open(db_url)
     try:
-        stores = [IncidentStore(s) for s in (store, other, store, other)]
+        stores = [IncidentStore(s.db) for s in (store, other, store, other)]
         record = notification(alert("a1"), alert("a2"))
         outcomes = await asyncio.gather(*(s.record(record, at=T0) for s in stores))
     finally:
@@ -444,7 +444,7 @@ async def test_racing_deliveries_of_a_new_group_open_one_incident(store: Store, 
     assert await count_incidents(store) == 1
     incident = outcomes[0].incident
     assert incident is not None
-    assert len(await IncidentStore(store).alerts(incident.id)) == 2
+    assert len(await store.incidents.alerts(incident.id)) == 2
 
 
 async def test_the_database_refuses_a_second_firing_incident_of_a_group(incidents: IncidentStore, store: Store) -> None:
@@ -467,13 +467,13 @@ async def test_the_database_refuses_a_second_firing_incident_of_a_group(incident
     columns = ", ".join(duplicate)
     values = ", ".join(f":{c}" for c in duplicate)
     with pytest.raises(StoreConflict, match="UNIQUE"):
-        async with store.writing() as session:
+        async with store.db.writing() as session:
             await session.exec(sa.text(f"INSERT INTO incidents ({columns}) VALUES ({values})"), params=duplicate)
-    async with store.reading() as session:
+    async with store.db.reading() as session:
         indexes = (await session.exec(sa.text("PRAGMA index_list('incidents')"))).all()
     assert OPEN_INCIDENT_INDEX in {row[1] for row in indexes}
     # A resolved incident of the same group is allowed next to the firing one.
-    async with store.writing() as session:
+    async with store.db.writing() as session:
         await session.exec(
             sa.text(f"INSERT INTO incidents ({columns}) VALUES ({values})"), params={**duplicate, "status": "resolved"}
         )

@@ -206,7 +206,7 @@ async def test_0004_moves_the_form_columns_into_answers_and_back(tmp_path: Path)
 
     await upgrade(url, "0004")
     async with await Store.open(url) as store:
-        [(submission, team)] = await store.all_submissions()
+        [(submission, team)] = await store.submissions.all()
     assert (submission.id, submission.challenge_id, team.name, submission.submitted_by) == (7, 5, "blue", "alice")
     assert submission.answers == old
 

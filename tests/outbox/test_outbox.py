@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from bot.limits import CONTENT_MAX, within_limits
-from bot.notify import Outbox, TransportRejected, TransportRetry, nonce_for
+from bot.outbox import Outbox, TransportRejected, TransportRetry, nonce_for
 from bot.store import InvalidValue, Store, Team
 
 from .conftest import FakeDiscord, OutboxFactory
@@ -19,7 +19,7 @@ DRAIN = 10.0
 
 async def _run_id(store: Store, team: Team) -> int:
     now = datetime.now(UTC)
-    run = await store.create_run(team.id, 1, now, now + timedelta(hours=1), ["s1"], {})
+    run = await store.runs.create(team.id, 1, now, now + timedelta(hours=1), ["s1"], {})
     return run.id
 
 
@@ -35,7 +35,7 @@ async def test_the_same_key_twice_is_one_row_and_one_message(
     await outbox.enqueue(dedupe_key="announce:1", channel_id=A, payload={"content": "hello"})  # after it was sent
     assert await outbox.drain(DRAIN)
     assert len(discord.messages) == 1
-    sent = await store.get_outbox("announce:1")
+    sent = await store.outbox.get("announce:1")
     assert sent is not None and sent.sent_at is not None
     assert (sent.discord_channel_id, sent.discord_message_id) == (A, discord.messages[0].message_id)
     assert discord.messages[0].nonce == nonce_for("announce:1", 0)
@@ -77,7 +77,7 @@ async def test_run_messages_wait_for_the_thread_and_land_in_it(
     assert discord.threads[thread_id] == (2001, "Run 1 · Blue Whales")
     assert discord.contents(2001) == ["briefing"]
     assert discord.contents(thread_id) == ["hint 1", "3/4 pass"]
-    run = await store.get_run(run_id)
+    run = await store.runs.get(run_id)
     assert run is not None and run.thread_id == thread_id
 
 
@@ -87,7 +87,7 @@ async def test_a_429_with_retry_after_is_delivered_once(outbox: Outbox, store: S
     assert await outbox.drain(DRAIN)
     assert discord.contents(A) == ["x"]
     assert discord.calls == [("send_message", A), ("send_message", A)]
-    entry = await store.get_outbox("k")
+    entry = await store.outbox.get("k")
     assert entry is not None
     assert (entry.attempts, entry.last_error) == (2, "429 Too Many Requests")
     assert outbox.stats.retries == 1
@@ -99,7 +99,7 @@ async def test_a_burst_of_5xx_is_delivered_once(outbox: Outbox, store: Store, di
     assert await outbox.drain(DRAIN)
     assert discord.contents(A) == ["x"]
     assert len(discord.calls) == 5
-    entry = await store.get_outbox("k")
+    entry = await store.outbox.get("k")
     assert entry is not None and entry.attempts == 5
 
 
@@ -111,7 +111,7 @@ async def test_a_permanent_refusal_is_kept_and_others_go_on(outbox: Outbox, stor
     await outbox.enqueue(dedupe_key="c1", channel_id=C, payload={"content": "c1"})
     assert await outbox.drain(DRAIN)
     assert (discord.contents(B), discord.contents(C)) == (["b1"], ["c1"])
-    failed = {e.dedupe_key: e for e in await store.failed_outbox()}
+    failed = {e.dedupe_key: e for e in await store.outbox.failed()}
     assert set(failed) == {"a1", "a2"}
     assert failed["a1"].last_error == f"missing permission to post in channel {A}"
     assert failed["a1"].sent_at is None
@@ -129,7 +129,7 @@ async def test_a_crash_after_discord_accepted_does_not_post_twice(
     async with asyncio.timeout(DRAIN):
         await discord.held.wait()
     await first.aclose(grace=0)  # the process dies: Discord has the message, the store does not know
-    entry = await store.get_outbox("verify:7")
+    entry = await store.outbox.get("verify:7")
     assert entry is not None and entry.sent_at is None
     assert len(discord.messages) == 1
 
@@ -140,7 +140,7 @@ async def test_a_crash_after_discord_accepted_does_not_post_twice(
     assert discord.contents(A) == ["all pass"]
     assert [p.nonce for p in discord.messages] == [nonce_for("verify:7", 0)]
     assert discord.calls == [("send_message", A), ("send_message", A)]  # the same nonce, twice
-    entry = await store.get_outbox("verify:7")
+    entry = await store.outbox.get("verify:7")
     assert entry is not None and entry.discord_message_id == discord.messages[0].message_id
 
 
@@ -156,7 +156,7 @@ async def test_a_crash_in_the_middle_of_a_split_message_resumes_it(
     async with asyncio.timeout(DRAIN):
         await discord.held.wait()
     await first.aclose(grace=0)
-    entry = await store.get_outbox("long")
+    entry = await store.outbox.get("long")
     assert entry is not None and entry.parts_sent == 1
     assert len(discord.messages) == 2
 
@@ -167,7 +167,7 @@ async def test_a_crash_in_the_middle_of_a_split_message_resumes_it(
     contents = discord.contents(A)
     assert [c.rsplit("\n", 1)[1] for c in contents] == ["(1/3)", "(2/3)", "(3/3)"]
     assert "\n".join(c.rsplit("\n", 1)[0] for c in contents) == text
-    entry = await store.get_outbox("long")
+    entry = await store.outbox.get("long")
     assert entry is not None and entry.discord_message_id == discord.messages[0].message_id
 
 
@@ -263,7 +263,7 @@ async def test_a_refused_thread_fails_what_goes_into_it(outbox: Outbox, store: S
     )
     await outbox.enqueue(dedupe_key="t:m", thread_of="t", payload={"content": "y"})
     assert await outbox.drain(DRAIN)
-    waiting = await store.get_outbox("t:m")
+    waiting = await store.outbox.get("t:m")
     assert waiting is not None and waiting.failed_at is not None
     assert "the thread it goes into" in (waiting.last_error or "")
 
@@ -286,7 +286,7 @@ async def test_edits_waiting_behind_a_retry_are_coalesced_into_the_last(
     assert [payload["content"] for _, _, payload in discord.edits] == ["v6"]
     assert outbox.stats.superseded == 5
     for version in range(1, 7):
-        entry = await store.get_outbox(f"embed:v{version}")
+        entry = await store.outbox.get(f"embed:v{version}")
         assert entry is not None and entry.sent_at is not None
 
 
@@ -306,7 +306,7 @@ async def test_an_edit_of_a_refused_message_fails_with_it(outbox: Outbox, store:
     await outbox.enqueue(dedupe_key="m", channel_id=A, payload={"content": "x"})
     await outbox.enqueue(dedupe_key="m:edit", kind="edit", edit_of="m", payload={"content": "y"})
     assert await outbox.drain(DRAIN)
-    edit = await store.get_outbox("m:edit")
+    edit = await store.outbox.get("m:edit")
     assert edit is not None and edit.failed_at is not None
     assert "missing permission" in (edit.last_error or "")
     assert discord.edits == []
@@ -330,7 +330,7 @@ async def test_an_unexpected_transport_error_is_retried(outbox: Outbox, store: S
     await outbox.enqueue(dedupe_key="k", channel_id=A, payload={"content": "x"})
     assert await outbox.drain(DRAIN)
     assert discord.contents(A) == ["x"]
-    entry = await store.get_outbox("k")
+    entry = await store.outbox.get("k")
     assert entry is not None and entry.last_error == "RuntimeError: a bug"
     assert outbox.stats.errors == 1
 
@@ -373,7 +373,7 @@ async def test_a_rejection_of_a_thread_leaves_its_run_messages_waiting(
     pending, _ = await outbox.backlog()
     assert pending == 1
     # A thread set another way (an instructor's command) releases it.
-    await store.set_thread(run_id, 5555)
+    await store.runs.set_thread(run_id, 5555)
     outbox.wake()
     assert await outbox.drain(DRAIN)
     assert discord.contents(5555) == ["hint"]
@@ -408,7 +408,7 @@ async def test_malformed_entries_are_refused_before_writing(
     outbox = make_outbox()
     with pytest.raises(InvalidValue, match=problem):
         await outbox.enqueue(dedupe_key="k", kind=kind, channel_id=A, payload=payload)
-    assert await store.get_outbox("k") is None
+    assert await store.outbox.get("k") is None
 
 
 def test_nonces_are_short_stable_and_distinct() -> None:

@@ -14,7 +14,7 @@ import pytest
 
 from bot.discord.transport import DiscordTransport
 from bot.limits import within_limits
-from bot.notify import Outbox, TransportRejected, TransportRetry, nonce_for
+from bot.outbox import Outbox, TransportRejected, TransportRetry, nonce_for
 from bot.store import Store, Team
 from tests.discord_emulator.core import Permissions
 from tests.discord_emulator.emulator import DiscordEmulator
@@ -67,7 +67,7 @@ async def test_messages_threads_edits_and_archiving_through_the_outbox(
 ) -> None:
     channel = discord_classroom.team_channels["blue"]
     now = datetime.now(UTC)
-    run = await store.create_run(team.id, 2, now, now + timedelta(hours=1), ["s1"], {})
+    run = await store.runs.create(team.id, 2, now, now + timedelta(hours=1), ["s1"], {})
     briefing = "\n".join(f"- step {i}: " + "kubectl get pods " * 8 for i in range(40))  # over 2000
     await outbox.enqueue(
         dedupe_key="briefing",
@@ -85,7 +85,7 @@ async def test_messages_threads_edits_and_archiving_through_the_outbox(
     [thread] = discord_emulator.threads(channel)
     assert len(thread.name) == 100 and thread.name.endswith("…")
     assert thread.archived
-    stored = await store.get_run(run.id)
+    stored = await store.runs.get(run.id)
     assert stored is not None and stored.thread_id == thread.id
     [starter] = discord_emulator.messages(channel)
     assert starter.content == "(ended)" and starter.history[0]["content"].endswith("\n(1/4)")
@@ -117,7 +117,7 @@ async def test_a_cloudflare_429_and_503s_are_retried_by_the_outbox(
     await outbox.enqueue(dedupe_key="k", channel_id=discord_classroom.alerts.id, payload={"content": "x"})
     assert await outbox.drain(DRAIN)
     assert _texts(discord_emulator, discord_classroom.alerts) == ["x"]
-    entry = await store.get_outbox("k")
+    entry = await store.outbox.get("k")
     assert entry is not None and entry.attempts == 4
     assert outbox.stats.retries == 3
 
@@ -143,7 +143,7 @@ async def test_refusals_are_kept_with_a_readable_reason_and_others_go_on(
     await outbox.enqueue(dedupe_key="alerts", channel_id=room.alerts.id, payload={"content": "ok"})
     assert await outbox.drain(DRAIN)
     assert _texts(discord_emulator, room.alerts) == ["ok"]
-    failed = {e.dedupe_key: e.last_error or "" for e in await store.failed_outbox()}
+    failed = {e.dedupe_key: e.last_error or "" for e in await store.outbox.failed()}
     assert failed["hidden"].startswith(f"missing permission to post in channel {hidden.id}: 403")
     assert failed["gone"].startswith("unknown channel 424242")
 
@@ -228,7 +228,7 @@ async def test_a_crash_after_discord_accepted_does_not_post_twice(
     assert len(requests) >= 2
     assert {r.json["nonce"] for r in requests} == {nonce_for("incident:1", 0)}
     assert _texts(discord_emulator, alerts) == ["🔥 node down"]
-    entry = await store.get_outbox("incident:1")
+    entry = await store.outbox.get("incident:1")
     assert entry is not None and entry.sent_at is not None
 
 

@@ -23,7 +23,7 @@ from sqlmodel import select
 
 from benchmarks.notifications import Group
 from bot.limits import fit_message, fit_thread_name
-from bot.notify import nonce_for
+from bot.outbox import nonce_for
 from bot.store.models import OutboxEntry, OutboxKind
 from tests.discord.live import Class, answer, deliver, open_class, slash
 from tests.discord_emulator.emulator import DiscordEmulator
@@ -118,8 +118,8 @@ async def test_bursts_of_429_and_5xx_lose_nothing_and_post_nothing_twice(
 
         await discord.wait_until(lambda: _resolved_threads(live) == len(GROUPS), DRAIN, "every incident resolved")
         assert await live.app.outbox.drain(DRAIN)
-        assert await live.app.store.outbox_stats(datetime.now(UTC)) == (0, None)
-        assert await live.app.store.failed_outbox() == []
+        assert await live.app.store.outbox.stats(datetime.now(UTC)) == (0, None)
+        assert await live.app.store.outbox.failed() == []
         assert [f.remaining for f in faults] == [0] * len(faults), "every burst was met"
 
         entries = await _outbox_entries(live)
@@ -145,7 +145,7 @@ async def _notify_step(live: Class, groups: dict[str, Group], step: int) -> None
 
 
 async def _outbox_entries(live: Class) -> list[OutboxEntry]:
-    async with live.app.store.reading() as session:
+    async with live.app.store.db.reading() as session:
         return list((await session.exec(select(OutboxEntry).order_by(OutboxEntry.id))).all())  # type: ignore[arg-type]
 
 
@@ -223,7 +223,7 @@ def _resolved_threads(live: Class) -> int:
 async def _assert_every_run_and_incident_has_its_thread(live: Class) -> None:
     room, store = live.room, live.app.store
     for team in ("blue", "red"):
-        [run] = await store.runs_for_team((await store.get_team(team)).id)  # type: ignore[union-attr]
+        [run] = await store.runs.of_team((await store.teams.get(team)).id)  # type: ignore[union-attr]
         assert run.thread_id is not None
         titles = [m.embeds[0]["title"] for m in live.discord.messages(run.thread_id) if m.embeds]
         assert sum(t.startswith("🔍 Verification") for t in titles) == 1, f"{team}'s results, once"

@@ -1,5 +1,5 @@
 """Fixtures of the outbox tests: a real migrated SQLite store and `FakeDiscord`, a transport that
-behaves like Discord at the process edge of bot.notify (nonce dedupe, limits, scripted faults)."""
+behaves like Discord at the process edge of bot.outbox (nonce dedupe, limits, scripted faults)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from bot.limits import THREAD_NAME_MAX, within_limits
-from bot.notify import Outbox, TransportError, TransportRejected
+from bot.outbox import Outbox, TransportError, TransportRejected
 from bot.store import Store
 
 

@@ -1,0 +1,60 @@
+"""`Store`: the stores of the bot's state, one per aggregate, over one `Database`.
+
+Every method of a store is its own transaction and returns detached model instances (the session is
+closed, nothing lazy-loads). Errors:
+
+* the database cannot be reached, read or written → `bot.errors.StoreUnavailable`, chaining the
+  driver error;
+* a write the stored data forbids (duplicate, second active run, history in the way, …) →
+  `StoreConflict`; a run or team id that does not exist → `NotFound`; a team name that does not
+  exist → `bot.errors.UnknownTeam`; a value that breaks a rule of the schema → `InvalidValue`
+  (also a `ValueError`), before anything is written.
+
+Write transactions start with BEGIN IMMEDIATE on SQLite (see `bot.store.db`), so a
+read-then-write is serialised against other writers instead of failing.
+"""
+
+from __future__ import annotations
+
+from typing import Self
+
+from bot.store.db import Database
+from bot.store.incidents import IncidentStore
+from bot.store.outbox import OutboxStore
+from bot.store.runs import RunStore
+from bot.store.submissions import SubmissionStore
+from bot.store.teams import TeamStore
+
+
+class Store:
+    """The bot's stores, one per aggregate, over one `Database`. Open with `await Store.open(url)`, close
+    with `await store.close()`."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self.teams = TeamStore(db)
+        self.runs = RunStore(db)
+        self.submissions = SubmissionStore(db)
+        self.outbox = OutboxStore(db)
+        self.incidents = IncidentStore(db)
+
+    @classmethod
+    async def open(cls, url: str) -> Store:
+        """Connect to `url` and check that the database answers (`StoreUnavailable` if not).
+
+        The schema is not migrated here: run `bot.store.migrate.upgrade(url)` first.
+        """
+        return cls(await Database.open(url))
+
+    async def close(self) -> None:
+        await self.db.close()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(self, *_exc: object) -> None:
+        await self.close()
+
+    async def ping(self) -> None:
+        """Raise `StoreUnavailable` unless the database can take a write now (`Database.ping`)."""
+        await self.db.ping()
