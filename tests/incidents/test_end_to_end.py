@@ -164,11 +164,12 @@ async def test_alerts_become_an_incident_thread_that_follows_them_until_resolved
     await discord.wait_until(lambda: not kube_state_metrics(live.kube, "kubecamp-blue"), 20, "the pods to pull")
     exposition.set_samples([STRAY])
 
-    def resolved() -> bool:
+    def resolved() -> bool:  # the thread's rename and archive and the starter's edit are separate deliveries
         current = discord.threads(blue)
-        return any(t.id == thread.id and t.archived and t.name.startswith("✅") for t in current)
+        archived = any(t.id == thread.id and t.archived and t.name.startswith("✅") for t in current)
+        return archived and _starter(live, blue, thread).embeds[0]["title"].startswith("✅")
 
-    await discord.wait_until(resolved, 40, "the incident thread resolved and archived")
+    await discord.wait_until(resolved, 40, "the incident thread resolved and archived, its starter edited")
     assert "has resolved. It lasted" in said(thread)
     final = _starter(live, blue, thread)
     assert final.embeds[0]["title"] == f"✅ {ALERT} · kubecamp-blue"
