@@ -95,6 +95,9 @@ class App:
 
 
 async def build(settings: Settings, *, clock: Callable[[], datetime] = utcnow) -> App:
+    settings.discord.check_complete()
+    instructor_role = settings.discord.instructor_role
+    assert instructor_role is not None  # check_complete said so
     endpoints.point_at(api_base=settings.discord.api_base, gateway_url=settings.discord.gateway_url)
     catalog = load_catalog(settings.catalog.scenarios_dir)
     metrics = Metrics()
@@ -137,7 +140,7 @@ async def build(settings: Settings, *, clock: Callable[[], datetime] = utcnow) -
         outbox=outbox,
         incidents=incidents,
         lang=lang,
-        instructor_role=settings.discord.instructor_role,
+        instructor_role=instructor_role,
     )
     bot = KubecampBot(
         services=services,
@@ -244,10 +247,6 @@ def _store_gauges(
 
 async def run(settings: Settings) -> None:
     """Run until SIGTERM or SIGINT, then shut down cleanly."""
-    if settings.discord.token is None:
-        raise ConfigInvalid(
-            "KUBECAMP_DISCORD_TOKEN is not set (expected the bot token from the Discord developer portal)"
-        )
     app = await build(settings)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -75,11 +75,16 @@ class DiscordSettings(_Section):
 
     token: SecretStr | None = Field(default=None, description="the bot token from the Discord developer portal")
     guild_ids: Annotated[list[int], NoDecode] = Field(
-        default_factory=list, description="the guild ids to sync commands to, comma-separated: 123,456"
+        default_factory=list,
+        description="the class's guild ids, comma-separated: 123,456; commands are synced there, and the bot"
+        " answers no other guild",
     )
     global_sync: bool = Field(default=False, description="also sync the commands globally (true/false)")
-    instructor_role: str = Field(
-        default="instructor", min_length=1, description="the instructors' role: its id or its exact name"
+    # By id only: a name matches any role so named, and whoever may create roles can copy it.
+    instructor_role: int | None = Field(
+        default=None,
+        gt=0,
+        description="the instructors' role id, a number: in Discord, Server Settings → Roles → ⋯ → Copy Role ID",
     )
     api_base: str | None = Field(
         default=None, pattern=r"^https?://", description="REST base URL, e.g. http://proxy:8080/api/v10"
@@ -96,7 +101,27 @@ class DiscordSettings(_Section):
             return [part.strip() for part in value.strip("[] ").split(",") if part.strip()]
         return value
 
+    @field_validator("instructor_role", mode="before")
+    @classmethod
+    def _an_id_not_a_name(cls, value: object) -> object:
+        if isinstance(value, str) and not value.strip().isdigit():
+            raise ValueError("a role is given by its id, a number, not by its name")
+        return value
+
     _token_not_blank = field_validator("token")(_secret_not_blank)
+
+    def check_complete(self) -> None:
+        """What being in Discord needs and other commands do not: ConfigInvalid naming the first setting
+        missing. Without guild ids the bot would refuse every interaction."""
+        for field_name, value in (
+            ("token", self.token),
+            ("guild_ids", self.guild_ids or None),
+            ("instructor_role", self.instructor_role),
+        ):
+            if value is None:
+                variable = f"{self.model_config.get('env_prefix', '')}{field_name}".upper()
+                description = type(self).model_fields[field_name].description
+                raise ConfigInvalid(f"{variable} is not set (expected {description})")
 
 
 class WebSettings(_Section):

@@ -42,7 +42,7 @@ class Services:
     outbox: FlowOutbox  # the durable outbox: announcements go through it
     incidents: IncidentService
     lang: Lang
-    instructor_role: str
+    instructor_role: int
 
 
 #: Seconds discord.py waits after the last GUILD_CREATE before it is ready (2 by default, most of the bot's

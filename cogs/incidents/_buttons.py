@@ -22,7 +22,7 @@ _HOURS = {"silence1h": 1, "silence4h": 4}
 
 
 def incident_buttons(
-    *, incidents: IncidentService, lang: Lang, instructor_role: str
+    *, incidents: IncidentService, lang: Lang, instructor_role: int
 ) -> type[discord.ui.DynamicItem[Any]]:
     """The dynamic item class for the incident buttons, bound to the service it calls."""
 

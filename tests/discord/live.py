@@ -79,7 +79,7 @@ async def open_class(
         discord=DiscordSettings(
             token=discord_emulator.token,
             guild_ids=[discord_classroom.id],
-            instructor_role="instructor",
+            instructor_role=discord_classroom.instructor_role.id,
             api_base=discord_emulator.api_url,
             gateway_url=discord_emulator.gateway_url,
             alerts_channel=discord_classroom.alerts.id,
@@ -145,6 +145,7 @@ def process_environment(
         "KUBECAMP_KUBE_CONFIG": str(kube.write_kubeconfig(data_dir / "kubeconfig")),
         "KUBECAMP_DISCORD_TOKEN": discord.token,
         "KUBECAMP_DISCORD_GUILD_IDS": str(room.id),
+        "KUBECAMP_DISCORD_INSTRUCTOR_ROLE": str(room.instructor_role.id),
         "KUBECAMP_DISCORD_API_BASE": discord.api_url,
         "KUBECAMP_DISCORD_GATEWAY_URL": discord.gateway_url,
         "KUBECAMP_DISCORD_ALERTS_CHANNEL": str(room.alerts.id),
