@@ -218,6 +218,7 @@ def _incidents(
     )
     service = IncidentService(
         incidents=incident_store,
+        teams=store.teams,
         publisher=publisher,
         silencer=alertmanager,
         lang=settings.catalog.language,

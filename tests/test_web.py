@@ -193,6 +193,7 @@ async def _serve(
     )
     service = IncidentService(
         incidents=incidents,
+        teams=store.teams,
         publisher=publisher,
         silencer=None,
         lang="en",
