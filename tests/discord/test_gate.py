@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.discord.gate import FOREIGN_GUILD, NOT_ON_MESSAGE, InteractionGate
 from tests.discord.live import Class, answer, deliver, incident_starter, open_class
 from tests.discord_emulator.emulator import DiscordEmulator
 from tests.discord_emulator.fixtures import Classroom
@@ -86,3 +87,20 @@ async def test_a_button_its_message_does_not_carry_is_refused(live_class: Class)
     for incident_id in (own_id, node_id):
         incident = await live.app.store.incidents.get(incident_id)
         assert incident is not None and incident.acknowledged_by is None
+
+
+def test_what_the_emulator_cannot_send_is_refused_too() -> None:
+    """A direct message and a modal submitted from another guild (the emulator sends interactions in guilds,
+    and a modal only after a command the gate let through), on INTERACTION_CREATE payloads as Discord sends them."""
+    gate = InteractionGate(guild_ids=[123456789012345678], lang="en")
+    dm = {"type": 2, "channel_id": "9", "user": {"id": "7"}, "data": {"name": "scoreboard", "type": 1}}
+    assert gate.refusal(dm) == FOREIGN_GUILD
+    modal = {"type": 5, "data": {"custom_id": "submit", "components": []}}
+    assert gate.refusal({**modal, "guild_id": "223456789012345678"}) == FOREIGN_GUILD
+    assert gate.refusal({**modal, "guild_id": "123456789012345678"}) is None
+    button = {"type": 2, "style": 1, "custom_id": "kubecamp:incident:1:ack"}
+    message = {"id": "5", "components": [{"type": 17, "components": [{"type": 1, "components": [button]}]}]}
+    click = {"type": 3, "guild_id": "123456789012345678", "message": message}
+    assert gate.refusal({**click, "data": {"custom_id": "kubecamp:incident:1:ack", "component_type": 2}}) is None
+    forged = {**click, "data": {"custom_id": "kubecamp:incident:2:ack", "component_type": 2}}
+    assert gate.refusal(forged) == NOT_ON_MESSAGE
