@@ -205,7 +205,8 @@ class KubeEmulator(kmock.KubernetesEmulator):
         except ApiError as exc:
             return self._status_response(exc)
         except rendering.StreamingError as exc:  # pragma: no cover - a watch broke mid-stream
-            return exc.args[0]  # type: ignore[no-any-return]
+            response: aiohttp.web.StreamResponse = exc.args[0]  # kmock raises it with the response it began
+            return response
         except (asyncio.CancelledError, ConnectionError):
             raise
         except Exception as exc:  # a bug in the emulator: answer 500 and keep it for the test to see

@@ -187,11 +187,11 @@ class KubeCluster:
 
     # --- changing the world -----------------------------------------------------------------
 
-    def add_image(self, reference: str, image: Image | None = None, **behaviour: Any) -> Image:
-        """Publish an image to the simulated registry (e.g. ``http_ports=frozenset({8000})``) and re-settle."""
-        spec = self.simulator.images.add(reference, image, **behaviour)
+    def add_image(self, reference: str, image: Image) -> Image:
+        """Publish an image to the simulated registry (e.g. ``Image(http_ports=frozenset({8000}))``) and re-settle."""
+        self.simulator.images.add(reference, image)
         self.settle()
-        return spec
+        return image
 
     def remove_image(self, reference: str) -> None:
         self.simulator.images.remove(reference)
