@@ -31,9 +31,9 @@ from kmock._internal import enums, parsing, rendering
 from . import defaults, discovery, validation
 from .faults import Fault, Faults, fault_error
 from .patches import PatchError, json_patch, merge_patch, server_side_apply, strategic_merge_patch
-from .resources import BUILTIN, CRDS, ResourceDef, ResourceTable
+from .resources import BUILTIN, CRDS, Obj, ResourceDef, ResourceTable
 from .selectors import SelectorError, matches_label_selector, parse_field_selector
-from .store import SERVER_MANAGED_METADATA, Clock, Obj, Store, short_hash
+from .store import SERVER_MANAGED_METADATA, Clock, Store, short_hash
 
 ApiError = kmock.KubernetesError
 

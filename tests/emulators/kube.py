@@ -18,7 +18,7 @@ import json
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Self
+from typing import Self
 
 import kmock
 from kubernetes.aio import client as k8s
@@ -26,10 +26,9 @@ from kubernetes.aio import client as k8s
 from .apiserver import KubeEmulator
 from .faults import Fault
 from .images import Image, ImageRegistry
+from .resources import Obj
 from .simulator import NodeSpec, Simulator
 from .storage import Provisioner
-
-Obj = dict[str, Any]
 
 
 class EmulatorBug(AssertionError):

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import Any
+
+# A Kubernetes object as the API serves it: free-form JSON whose schema is the API's, one alias for all modules.
+Obj = dict[str, Any]
 
 
 @dataclass(frozen=True)

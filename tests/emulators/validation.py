@@ -7,9 +7,9 @@ import re
 from typing import Any
 
 from .quantities import QuantityError, parse_quantity
+from .resources import Obj
 from .selectors import matches_selector_object
 
-Obj = dict[str, Any]
 Cause = tuple[str, str]  # (field, message)
 
 _DNS1123_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
