@@ -8,18 +8,17 @@ from __future__ import annotations
 import asyncio
 import copy
 import json
-from collections.abc import AsyncIterator
 from typing import Any
 
 import aiohttp
 import pytest
-import pytest_asyncio
 from kubernetes.aio import client as k8s
 from kubernetes.aio.client.exceptions import ApiException
 
 from tests.emulators import Image, KubeCluster
 
-NS = "team1"
+from .conftest import NS
+
 APPLY = "application/apply-patch+yaml"
 
 
@@ -37,13 +36,6 @@ def deployment(name: str = "web", *, image: str = "nginx:1.27-alpine", replicas:
             **pod.pop("deployment_spec", {}),
         },
     }
-
-
-@pytest_asyncio.fixture
-async def api(kube_cluster: KubeCluster) -> AsyncIterator[k8s.ApiClient]:
-    async with kube_cluster.api_client() as client:
-        await k8s.CoreV1Api(client).create_namespace({"metadata": {"name": NS}})
-        yield client
 
 
 async def apply(api: k8s.ApiClient, body: dict[str, Any]) -> Any:
