@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from decimal import Decimal
 from typing import Any
 
 from .quantities import QuantityError, parse_quantity
@@ -62,7 +63,7 @@ def _name_causes(kind: str, name: str) -> list[Cause]:
     return []
 
 
-def _quantity(value: Any, field: str, causes: list[Cause]) -> Any:
+def _quantity(value: Any, field: str, causes: list[Cause]) -> Decimal | None:
     try:
         return parse_quantity(value)
     except QuantityError:
