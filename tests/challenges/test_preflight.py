@@ -28,9 +28,8 @@ from bot.cluster import MANAGED_BY, Cluster
 from bot.errors import ApplyFailed, UnknownChallenge, UnknownScenario
 from bot.i18n import render
 from tests.emulators.kube import KubeCluster
+from tests.scenarios.test_catalogue_behaviour import CATALOG
 
-REPO = Path(__file__).parents[2]
-CATALOG = load_catalog(REPO / "scenarios")
 PREFIX = "kubecamp-"
 
 

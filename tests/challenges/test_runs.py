@@ -17,7 +17,7 @@ from bot.challenges.runs import ChallengeUnavailable, Due, HintDue, RunService, 
 from bot.cluster import MANAGED_BY, TEAM_LABEL, Cluster
 from bot.errors import ClusterUnavailable, NamespaceNotManaged, NoActiveRun, RunConflict, UnknownScenario, UnknownTeam
 from bot.i18n import Message, render
-from bot.store import HintSource, Store, upgrade
+from bot.store import HintSource, Store
 from tests.emulators.kube import KubeCluster
 from tests.emulators.kubectl import Kubectl
 from tests.scenarios.test_catalogue_behaviour import CATALOG
@@ -46,10 +46,7 @@ class World:
     clock: Clock
 
 
-async def make_world(kube: KubeCluster, tmp_path: Path) -> AsyncIterator[World]:
-    url = f"sqlite+aiosqlite:///{tmp_path / 'kubecamp.db'}"
-    await upgrade(url)
-    store = await Store.open(url)
+async def make_world(kube: KubeCluster, store: Store) -> AsyncIterator[World]:
     cluster = Cluster.for_host(kube.url, token="kubecamp-test-token")
     clock = Clock()
     await store.teams.create("blue", NAMESPACE)
@@ -57,18 +54,17 @@ async def make_world(kube: KubeCluster, tmp_path: Path) -> AsyncIterator[World]:
         yield World(RunService(catalog=CATALOG, store=store, cluster=cluster, clock=clock), store, cluster, kube, clock)
     finally:
         await cluster.close()
-        await store.close()
 
 
 @pytest.fixture
-async def world(kube_cluster: KubeCluster, tmp_path: Path) -> AsyncIterator[World]:
-    async for w in make_world(kube_cluster, tmp_path):
+async def world(kube_cluster: KubeCluster, store: Store) -> AsyncIterator[World]:
+    async for w in make_world(kube_cluster, store):
         yield w
 
 
 @pytest.fixture
-async def world_without_crds(kube_cluster_without_crds: KubeCluster, tmp_path: Path) -> AsyncIterator[World]:
-    async for w in make_world(kube_cluster_without_crds, tmp_path):
+async def world_without_crds(kube_cluster_without_crds: KubeCluster, store: Store) -> AsyncIterator[World]:
+    async for w in make_world(kube_cluster_without_crds, store):
         yield w
 
 

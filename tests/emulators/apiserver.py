@@ -31,9 +31,9 @@ from kmock._internal import enums, parsing, rendering
 from . import defaults, discovery, validation
 from .faults import Fault, Faults, fault_error
 from .patches import PatchError, json_patch, merge_patch, server_side_apply, strategic_merge_patch
-from .resources import BUILTIN, CRDS, ResourceDef, ResourceTable
+from .resources import BUILTIN, CRDS, Obj, ResourceDef, ResourceTable
 from .selectors import SelectorError, matches_label_selector, parse_field_selector
-from .store import SERVER_MANAGED_METADATA, Clock, Obj, Store, short_hash
+from .store import SERVER_MANAGED_METADATA, Clock, Store, short_hash
 
 ApiError = kmock.KubernetesError
 
@@ -205,7 +205,8 @@ class KubeEmulator(kmock.KubernetesEmulator):
         except ApiError as exc:
             return self._status_response(exc)
         except rendering.StreamingError as exc:  # pragma: no cover - a watch broke mid-stream
-            return exc.args[0]  # type: ignore[no-any-return]
+            response: aiohttp.web.StreamResponse = exc.args[0]  # kmock raises it with the response it began
+            return response
         except (asyncio.CancelledError, ConnectionError):
             raise
         except Exception as exc:  # a bug in the emulator: answer 500 and keep it for the test to see

@@ -12,13 +12,12 @@ import hashlib
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, TypeVar, cast
+from typing import TypeVar, cast
 
 import kmock
 
-from .resources import ResourceDef
+from .resources import Obj, ResourceDef
 
-Obj = dict[str, Any]
 _T = TypeVar("_T")
 
 SERVER_MANAGED_METADATA = ("uid", "resourceVersion", "creationTimestamp", "generation", "managedFields", "selfLink")

@@ -1,5 +1,6 @@
 """Fixtures of the incident tests: the outbox on FakeDiscord (the notify tests' own), team blue, whose
-namespace the captured Alertmanager bodies are in, and `make_bench`: the publisher and the service on them."""
+namespace the captured Alertmanager bodies are in, `make_bench`: the publisher and the service on them, and a real
+Alertmanager (`alertmanager`) with the bot's client on it (`client`) for silences."""
 
 from __future__ import annotations
 
@@ -12,11 +13,14 @@ import pytest
 
 from bot.incidents.publisher import IncidentPublisher
 from bot.incidents.service import IncidentService, Silencer
+from bot.incidents.silences import Alertmanager
 from bot.outbox import Outbox
 from bot.store import Store, Team
 from bot.store.incidents import IncidentStore
 from bot.store.models import Incident
 from tests.outbox.conftest import FakeDiscord, Posted, discord, make_outbox, outbox  # noqa: F401  (fixtures, registered by import)
+from tests.peers.fixtures import StartAlertmanager
+from tests.peers.processes import AlertmanagerProcess, WebhookReceiver
 
 #: The channel of team blue.
 TEAM_CHANNEL = 2001
@@ -29,6 +33,22 @@ DRAIN = 10.0
 @pytest.fixture
 async def blue(store: Store) -> Team:
     return await store.teams.create("Blue Whales", "kubecamp-blue", role_id=1001, channel_id=TEAM_CHANNEL)
+
+
+@pytest.fixture
+async def alertmanager(start_alertmanager: StartAlertmanager, webhook_receiver: WebhookReceiver) -> AlertmanagerProcess:
+    """A real Alertmanager 0.25 on loopback (tests/peers), notifying a webhook receiver."""
+    return await start_alertmanager(webhook_receiver)
+
+
+@pytest.fixture
+async def client(alertmanager: AlertmanagerProcess) -> AsyncIterator[Alertmanager]:
+    """The bot's Alertmanager client on `alertmanager`."""
+    am = Alertmanager(base_url=alertmanager.url)
+    try:
+        yield am
+    finally:
+        await am.close()
 
 
 def real_clock() -> datetime:

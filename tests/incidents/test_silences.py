@@ -22,24 +22,9 @@ from bot.incidents.silences import (
     SilenceNotFound,
     SilenceRefused,
 )
-from tests.peers.fixtures import StartAlertmanager
 from tests.peers.processes import AlertmanagerProcess, WebhookReceiver
 
 MATCHERS = {"alertname": "KubecampImagePullFailing", "namespace": "kubecamp-blue"}
-
-
-@pytest_asyncio.fixture
-async def alertmanager(start_alertmanager: StartAlertmanager, webhook_receiver: WebhookReceiver) -> AlertmanagerProcess:
-    return await start_alertmanager(webhook_receiver)
-
-
-@pytest_asyncio.fixture
-async def client(alertmanager: AlertmanagerProcess) -> AsyncIterator[Alertmanager]:
-    am = Alertmanager(base_url=alertmanager.url)
-    try:
-        yield am
-    finally:
-        await am.close()
 
 
 async def _create(client: Alertmanager, *, starts_in: timedelta = timedelta(0), hours: float = 1) -> str:
