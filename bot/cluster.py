@@ -28,6 +28,7 @@ from bot.errors import (
     ClusterForbidden,
     ClusterUnavailable,
     KindNotServed,
+    NamespaceMissing,
     NamespaceNotManaged,
 )
 from bot.i18n import Message
@@ -156,12 +157,15 @@ class Cluster:
         self._managed.add(namespace)
 
     async def assert_managed(self, namespace: str) -> None:
-        """Read the namespace afresh; raise NamespaceNotManaged unless it carries the bot's label."""
+        """Read the namespace afresh; raise NamespaceNotManaged unless it carries the bot's label.
+
+        NamespaceMissing (a NamespaceNotManaged) when it does not exist at all.
+        """
         self._managed.discard(namespace)
         try:
             existing = await self._request("GET", BY_NAME["Namespace"].object_path(None, namespace))
         except _NotFound as exc:
-            raise NamespaceNotManaged(namespace) from exc
+            raise NamespaceMissing(namespace) from exc
         _require_managed(existing, namespace)
         self._managed.add(namespace)
 

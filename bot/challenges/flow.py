@@ -18,7 +18,7 @@ from typing import Any, Protocol
 
 from bot.challenges import render
 from bot.challenges.catalog import Catalog
-from bot.challenges.runs import Due, HintDue, RunService, StartReport, Trigger, VerifyReport, timeline
+from bot.challenges.runs import Due, HintDue, RunService, StartReport, Stopped, Trigger, VerifyReport, timeline
 from bot.errors import KubecampError, MessageError, RunConflict
 from bot.i18n import Lang, Message
 from bot.markup import stamp
@@ -232,10 +232,10 @@ class ChallengeFlow:
                     revealed.append(owner)
         return revealed
 
-    async def stop(self, team_name: str, challenge_id: int | None = None) -> Run:
-        run, _ = await self._runs.stop(team_name, challenge_id)
-        await self._ended(run)
-        return run
+    async def stop(self, team_name: str, challenge_id: int | None = None) -> Stopped:
+        stopped = await self._runs.stop(team_name, challenge_id)
+        await self._ended(stopped.run)
+        return stopped
 
     async def extend(self, team_name: str, minutes: int) -> Run:
         team = await self._runs.team(team_name)

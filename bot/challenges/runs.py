@@ -23,6 +23,7 @@ from bot.cluster import Cluster
 from bot.errors import (
     ClusterError,
     MessageError,
+    NamespaceMissing,
     NoActiveRun,
     RunConflict,
     UnknownScenario,
@@ -493,13 +494,23 @@ class RunService:
             diagnosed=diagnosed(challenge, run, [(h.scenario_id, h.level) for h in posted]),
         )
 
-    async def stop(self, team_name: str, challenge_id: int | None = None) -> tuple[Run, int]:
-        """End the active run as stopped and delete what it applied. Returns the run and objects deleted."""
+    async def stop(self, team_name: str, challenge_id: int | None = None) -> Stopped:
+        """End the active run as stopped and delete what it applied.
+
+        A namespace that no longer exists ends the run all the same (nothing is left to delete, and the
+        team could not start again before the deadline otherwise); one that lost the bot's label is
+        refused, run and objects untouched.
+        """
         team = await self.team(team_name)
         run = await self.active_run(team, challenge_id)
-        await self._cluster.assert_managed(team.namespace)
-        applied = [ObjectRef(a["apiVersion"], a["kind"], a["name"]) for a in run.applied or []]
-        deleted = await self._teardown(team.namespace, applied)
+        try:
+            await self._cluster.assert_managed(team.namespace)
+        except NamespaceMissing:
+            log.warning("run %s: namespace %s is gone; ending the run with nothing to delete", run.id, team.namespace)
+            deleted, namespace_gone = 0, True
+        else:
+            applied = [ObjectRef(a["apiVersion"], a["kind"], a["name"]) for a in run.applied or []]
+            deleted, namespace_gone = await self._teardown(team.namespace, applied), False
         now = self._clock()
         stopped = await self._store.runs.finish(
             run.id,
@@ -512,7 +523,7 @@ class RunService:
         if stopped:
             self._metrics.runs_finished.labels(str(run.challenge_id), "stopped").inc()
         ended = await self._store.runs.get(run.id)
-        return ended or run, deleted
+        return Stopped(run=ended or run, namespace=team.namespace, deleted=deleted, namespace_gone=namespace_gone)
 
     async def _teardown(self, namespace: str, refs: Sequence[ObjectRef]) -> int:
         deleted = 0
@@ -522,6 +533,16 @@ class RunService:
             except ClusterError:
                 log.warning("could not delete %s in %s; it stays recorded on the run", ref, namespace)
         return deleted
+
+
+@dataclass(frozen=True)
+class Stopped:
+    """A run ended by `stop`: how many of its objects were deleted, or that its namespace was already gone."""
+
+    run: Run
+    namespace: str
+    deleted: int
+    namespace_gone: bool
 
 
 def _applied_json(ref: ObjectRef, scenario_id: str) -> dict[str, str]:

@@ -276,11 +276,27 @@ async def test_stop_refuses_a_namespace_that_lost_its_label(world: World) -> Non
 
 async def test_stop_deletes_what_the_run_applied(world: World) -> None:
     await world.service.start("blue", 2)
-    run, deleted = await world.service.stop("blue")
-    assert run.status == "stopped"
-    assert deleted == len(run.applied)
+    stopped = await world.service.stop("blue")
+    assert stopped.run.status == "stopped" and not stopped.namespace_gone
+    assert stopped.deleted == len(stopped.run.applied)
     assert world.kube.objects("deployments", NAMESPACE) == []
     assert world.kube.get("namespaces", None, NAMESPACE) is not None  # the namespace itself stays
+
+
+async def test_a_run_whose_namespace_was_deleted_can_be_stopped_and_started_again(world: World) -> None:
+    await world.service.start("blue", 2)
+    async with world.kube.api_client() as api:
+        await k8s.CoreV1Api(api).delete_namespace(NAMESPACE)  # kubectl delete namespace kubecamp-blue
+    assert world.kube.get("namespaces", None, NAMESPACE) is None
+    stopped = await world.service.stop("blue")
+    assert stopped.run.status == "stopped"
+    assert stopped.namespace_gone and stopped.deleted == 0
+    with pytest.raises(NoActiveRun):
+        await world.service.stop("blue")
+    again = await world.service.start("blue", 2)  # the team is not locked out until the deadline
+    assert again.run.status == "active"
+    assert world.kube.get("namespaces", None, NAMESPACE) is not None
+    assert world.kube.get("deployments", NAMESPACE, "frontend") is not None
 
 
 async def test_api_errors_give_could_not_check_never_a_pass(world: World) -> None:

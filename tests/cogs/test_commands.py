@@ -8,6 +8,7 @@ from pathlib import Path
 import discord
 import pytest
 from discord import app_commands
+from kubernetes.aio import client as k8s
 
 from bot.challenges.flow import ChallengeFlow
 from bot.cluster import Cluster
@@ -115,6 +116,20 @@ async def test_status_hint_and_stop(live_class: Class) -> None:
     stopped = await slash(live, "red-1", "team-red", "challenge", "stop")
     assert "gave up challenge 2" in await answer(stopped)
     assert live.kube.objects("deployments", "kubecamp-red") == []
+    again = await slash(live, "red-1", "team-red", "challenge", "status")
+    assert again.text().startswith("Team 'red' has no challenge running.")
+
+
+async def test_an_instructor_ends_a_run_whose_namespace_was_deleted(live_class: Class) -> None:
+    live = live_class
+    await answer(await slash(live, "red-1", "team-red", "challenge", "start", challenge=2))
+    async with live.kube.api_client() as api:
+        await k8s.CoreV1Api(api).delete_namespace("kubecamp-red")
+    stopped = await slash(live, "instructor", "alerts", "challenge", "stop", team="red")
+    assert await answer(stopped) == (
+        "Challenge 2 of team red is ended. The team's namespace (kubecamp-red) was already deleted, "
+        "so there was nothing to remove; starting again creates it anew."
+    )
     again = await slash(live, "red-1", "team-red", "challenge", "status")
     assert again.text().startswith("Team 'red' has no challenge running.")
 
