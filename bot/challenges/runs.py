@@ -7,8 +7,10 @@ is also how tests move time forward.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
+from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -18,7 +20,7 @@ from typing import Any
 from bot.challenges import scoring
 from bot.challenges.catalog import Catalog, Challenge, Hint, Scenario
 from bot.challenges.checks import Status
-from bot.challenges.deploy import apply_scenario
+from bot.challenges.deploy import CLEAR_WAIT_SECONDS, apply_scenario, clear_namespace
 from bot.cluster import Cluster
 from bot.errors import (
     ClusterError,
@@ -243,12 +245,17 @@ class RunService:
         cluster: Cluster,
         clock: Callable[[], datetime] = utcnow,
         metrics: Metrics | None = None,
+        clear_wait: float = CLEAR_WAIT_SECONDS,
     ) -> None:
         self._catalog = catalog
         self._store = store
         self._cluster = cluster
         self._clock = clock
         self._metrics = metrics or Metrics()
+        self._clear_wait = clear_wait
+        # One start per team at a time: a start clears the team's namespace, which must not happen
+        # while another start of the same team is applying its objects.
+        self._starting: defaultdict[int, asyncio.Lock] = defaultdict(asyncio.Lock)
 
     # --- look-ups -----------------------------------------------------------------------------
 
@@ -267,8 +274,13 @@ class RunService:
     # --- start --------------------------------------------------------------------------------
 
     async def start(self, team_name: str, challenge_id: int) -> StartReport:
-        """Deploy the broken state of every runnable scenario into the team's namespace and start the clock."""
+        """Clear the team's namespace, deploy the broken state of every runnable scenario into it and start
+        the clock. With another challenge of the team running, only the objects this one applies are cleared."""
         team = await self.team(team_name)
+        async with self._starting[team.id]:
+            return await self._start(team, challenge_id)
+
+    async def _start(self, team: Team, challenge_id: int) -> StartReport:
         challenge = self._catalog.get(challenge_id)
         already = RunConflict(
             f"team {team.name!r} already has an active run of challenge {challenge.id}",
@@ -285,6 +297,11 @@ class RunService:
             kinds = ", ".join(f"{k.kind} ({k.api_version})" for k in sorted(missing, key=lambda k: k.kind))
             raise ChallengeUnavailable(Message("run.crd_missing", {"challenge": challenge.id, "kinds": kinds}))
         await self._cluster.ensure_namespace(team.namespace, team=team.name)
+        running = await self._store.runs.active(team.id)
+        ours = {m.ref for s in scenarios for m in (*s.previous, *s.manifests)}
+        await clear_namespace(
+            self._cluster, team.namespace, only=ours if running is not None else None, within=self._clear_wait
+        )
 
         started = self._clock()
         try:
