@@ -82,7 +82,8 @@ class ChallengeCog(
     ) -> None:
         acting = await self._team(interaction, team)
         await interaction.response.defer(ephemeral=True, thinking=True)
-        report = await self.flow.verify(acting.name, scenario_id=scenario)
+        instructor = is_instructor(interaction.user, self.instructor_role)
+        report = await self.flow.verify(acting.name, scenario_id=scenario, cooldown=not instructor)
         challenge = self.catalog.get(report.run.challenge_id)
         await interaction.followup.send(render.verify_summary(report, challenge, self.lang), ephemeral=True)
 
