@@ -119,7 +119,14 @@ async def build(settings: Settings, *, clock: Callable[[], datetime] = utcnow) -
     outbox = Outbox(store=store, transport=transport, clock=clock)
     scheduler = Scheduler(catalog=catalog, store=store)
     flow = ChallengeFlow(
-        runs=runs, store=store, catalog=catalog, outbox=outbox, scheduler=scheduler, lang=lang, clock=clock
+        runs=runs,
+        store=store,
+        catalog=catalog,
+        outbox=outbox,
+        scheduler=scheduler,
+        lang=lang,
+        clock=clock,
+        cooldown_seconds=settings.catalog.verify_cooldown_seconds,
     )
     teams = TeamService(store=store, namespace_prefix=settings.kube.namespace_prefix)
     incidents, publisher, alertmanager, incident_store = _incidents(

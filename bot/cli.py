@@ -327,9 +327,16 @@ async def _status(service: RunService, team: str, challenge: int | None, out: _O
 
 
 async def _stop(service: RunService, team: str, challenge: int | None, out: _Output) -> int:
-    run, deleted = await service.stop(team, challenge)
+    stopped = await service.stop(team, challenge)
+    run = stopped.run
+    done = (
+        f"namespace {stopped.namespace} was already deleted, nothing to delete"
+        if stopped.namespace_gone
+        else f"{stopped.deleted} objects deleted"
+    )
     out.line(
-        f"run {run.id} stopped; {deleted} objects deleted", {"run": run.id, "status": run.status, "deleted": deleted}
+        f"run {run.id} stopped; {done}",
+        {"run": run.id, "status": run.status, "deleted": stopped.deleted, "namespace_gone": stopped.namespace_gone},
     )
     return EXIT_OK
 

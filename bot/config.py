@@ -50,6 +50,9 @@ class CatalogSettings(_Section):
     scenarios_dir: Path = Field(default=Path("scenarios"), description="the scenario catalogue folder")
     language: Literal["ko", "en"] = Field(default="ko", description="language of messages: ko or en")
     timezone: str = Field(default="Asia/Seoul", description="an IANA time zone for clock times, like Asia/Seoul")
+    verify_cooldown_seconds: float = Field(
+        default=15.0, ge=0, le=600, description="seconds a team waits between its own verifications (and hint requests)"
+    )
 
     @field_validator("timezone")
     @classmethod

@@ -18,3 +18,13 @@ def test_a_bad_namespace_prefix_is_named(monkeypatch: pytest.MonkeyPatch, prefix
     monkeypatch.setenv("KUBECAMP_KUBE_NAMESPACE_PREFIX", prefix)
     with pytest.raises(ConfigInvalid, match=r"KUBECAMP_KUBE_NAMESPACE_PREFIX: .*lower-case letters.*prefix of team"):
         load_settings()
+
+
+def test_the_verify_cooldown_is_15_seconds_unless_set(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("KUBECAMP_VERIFY_COOLDOWN_SECONDS", raising=False)
+    assert load_settings().catalog.verify_cooldown_seconds == 15
+    monkeypatch.setenv("KUBECAMP_VERIFY_COOLDOWN_SECONDS", "0")
+    assert load_settings().catalog.verify_cooldown_seconds == 0
+    monkeypatch.setenv("KUBECAMP_VERIFY_COOLDOWN_SECONDS", "-5")
+    with pytest.raises(ConfigInvalid, match=r"KUBECAMP_VERIFY_COOLDOWN_SECONDS: .*between its own verifications"):
+        load_settings()

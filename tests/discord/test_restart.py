@@ -91,6 +91,7 @@ async def start_run_minutes_ago(url: str, kube: KubeCluster, room: Classroom, mi
             scheduler=_NoScheduler(),
             lang="en",
             clock=lambda: past,
+            cooldown_seconds=15,
         )
         report = await flow.start("blue", 2)
         return report.run.id

@@ -688,6 +688,15 @@ def test_persistent_volume_claim() -> None:
     assert no_class["spec"]["storageClassName"] == ""
 
 
+def test_the_claim_survives_helm_uninstall_unless_told_otherwise() -> None:
+    kept = one(
+        render(merged(INSTRUCTOR, {"persistence": {"annotations": {"backup": "nightly"}}})), "PersistentVolumeClaim"
+    )
+    assert kept["metadata"]["annotations"] == {"backup": "nightly", "helm.sh/resource-policy": "keep"}
+    dropped = one(render(merged(INSTRUCTOR, {"persistence": {"keepOnUninstall": False}})), "PersistentVolumeClaim")
+    assert "annotations" not in dropped["metadata"]
+
+
 def test_existing_claim() -> None:
     objects = render(EXISTING_CLAIM)
     assert "PersistentVolumeClaim" not in kinds(objects)
