@@ -260,11 +260,10 @@ def needed_permissions(*, challenge5_crds: bool, preflight: bool) -> dict[tuple[
     - the catalogue: the kinds each scenario applies and the kinds its checks read; a cluster-scope scenario
       never runs (RunService skips it), so it is neither applied nor read.
     - bot/incidents/enrich.py: the kinds one alert can make it list.
-    - bot/challenges/preflight.py (the helm test Pod, with the bot's ServiceAccount): it deletes its scratch
-      namespaces (Cluster.delete_namespace); in them it applies each namespaced scenario's broken manifests
-      and its solution, deletes the broken ones when the solution changes an immutable field and lists
-      their kinds until they are gone, reads the checks' kinds, and lists OBSERVED_KINDS to say what the
-      cluster said. Cluster-scope scenarios it always skips.
+    - bot/challenges/preflight.py (the helm test Pod, with the bot's ServiceAccount, `--broken-only`: the
+      deployed catalogue has no solutions): it deletes its scratch namespaces (Cluster.delete_namespace); in
+      them it applies each namespaced scenario's broken manifests, reads the checks' kinds, and lists
+      OBSERVED_KINDS to say what the cluster said. Cluster-scope scenarios it always skips.
     """
     needed: dict[tuple[str, str], set[str]] = defaultdict(set)
     needed[("", "namespaces")] |= {"get", "create"}
@@ -287,7 +286,7 @@ def needed_permissions(*, challenge5_crds: bool, preflight: bool) -> dict[tuple[
             for scenario in challenge.scenarios:
                 if scenario.spec.scope == "cluster":
                     continue
-                for manifest in scenario.manifests + scenario.solution:
+                for manifest in scenario.manifests:
                     kind = KINDS[(manifest.body["apiVersion"], manifest.body["kind"])]
                     needed[(kind.group, kind.plural)] |= WRITE | {"list"}
                 for kind_name in scenario.kinds:
@@ -766,7 +765,7 @@ def test_cluster_role_has_no_wildcard_and_no_secrets(values: dict[str, Any]) -> 
 
 
 def test_no_scenario_applies_or_reads_secrets() -> None:
-    for challenge in load_catalog(REPO / "scenarios"):
+    for challenge in load_catalog(REPO / "scenarios", solutions=True):
         for scenario in challenge.scenarios:
             assert "Secret" not in scenario.kinds, scenario.id
             assert all(m.body["kind"] != "Secret" for m in scenario.manifests + scenario.solution), scenario.id
