@@ -35,11 +35,19 @@ CATALOG = load_catalog(REPO / "scenarios", solutions=True)
 PREFIX = "kubecamp-"
 
 
-def service(cluster: Cluster, catalog: Catalog = CATALOG, *, timeout: float = 5.0) -> PreflightService:
+def service(
+    cluster: Cluster, catalog: Catalog = CATALOG, *, timeout: float = 5.0, broken_only: bool = False
+) -> PreflightService:
     # The emulator settles within each request, so a state that is what is wanted needs no settle time;
     # one that is not is polled until the timeout.
     return PreflightService(
-        catalog=catalog, cluster=cluster, namespace_prefix=PREFIX, timeout=timeout, settle=0.0, interval=0.05
+        catalog=catalog,
+        cluster=cluster,
+        namespace_prefix=PREFIX,
+        timeout=timeout,
+        settle=0.0,
+        interval=0.05,
+        broken_only=broken_only,
     )
 
 
@@ -434,10 +442,7 @@ async def test_broken_only_proves_the_catalogue_as_deployed_applying_nothing_but
     client: Cluster, kube_cluster: KubeCluster, tmp_path: Path
 ) -> None:
     catalog = load_catalog(copy_as_deployed(tmp_path / "scenarios"))
-    preflight = PreflightService(
-        catalog=catalog, cluster=client, namespace_prefix=PREFIX, timeout=0.5, settle=0.0, broken_only=True
-    )
-    report = await preflight.run([2])
+    report = await service(client, catalog, timeout=0.5, broken_only=True).run([2])
     assert [(s.scenario_id, s.verdict) for s in report.scenarios] == [
         ("image-pull", Verdict.BROKE),
         ("unschedulable", Verdict.BROKE),
@@ -458,10 +463,7 @@ async def test_broken_only_still_finds_a_scenario_that_does_not_break(
     client: Cluster, kube_cluster: KubeCluster, tmp_path: Path
 ) -> None:
     catalog = load_catalog(write_misbehaving_catalogue(tmp_path / "catalogue"))
-    preflight = PreflightService(
-        catalog=catalog, cluster=client, namespace_prefix=PREFIX, timeout=0.3, settle=0.0, broken_only=True
-    )
-    report = await preflight.run()
+    report = await service(client, catalog, timeout=0.3, broken_only=True).run()
     assert {s.scenario_id: s.verdict for s in report.scenarios} == {
         "fits": Verdict.DID_NOT_BREAK,
         "unknown-image": Verdict.BROKE,  # its solution would not heal: only the checkout's preflight can tell
