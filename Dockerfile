@@ -70,14 +70,16 @@ RUN --mount=type=bind,from=build,source=/wheels,target=/wheels \
     && kubecamp --help > /dev/null \
     && python -c "import zoneinfo; zoneinfo.ZoneInfo('Asia/Seoul')"
 
+# No scenarios: the image is public and any Pod can read its files, so the catalogue (hints; solutions and
+# the answer key stay in the instructor's checkout) is mounted at KUBECAMP_SCENARIOS_DIR by the chart, from a
+# Secret (docs/deploy.md, "The scenario catalogue"). Elsewhere: docker run -v "$PWD/scenarios:/app/scenarios:ro".
 WORKDIR /app
-COPY scenarios /app/scenarios
 
 VOLUME ["/var/lib/kubecamp"]
 EXPOSE 8080
 USER 10001:10001
 
-# The image is the `kubecamp` CLI: `docker run IMAGE scenarios validate` runs another command, and
+# The image is the `kubecamp` CLI: `docker run IMAGE scenarios list` runs another command, and
 # `kubectl exec POD -- kubecamp db upgrade` works as on a workstation. Exec form, so kubecamp is
 # PID 1 and gets the SIGTERM it shuts down cleanly on (it starts no child processes to reap).
 ENTRYPOINT ["kubecamp"]
