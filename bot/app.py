@@ -116,7 +116,7 @@ async def build(settings: Settings, *, clock: Callable[[], datetime] = utcnow) -
         metrics=metrics,
     )
     transport = DiscordTransport()
-    outbox = Outbox(store=store, transport=transport, clock=clock)
+    outbox = Outbox(store=store.outbox, transport=transport, clock=clock)
     scheduler = Scheduler(catalog=catalog, store=store)
     flow = ChallengeFlow(
         runs=runs, store=store, catalog=catalog, outbox=outbox, scheduler=scheduler, lang=lang, clock=clock

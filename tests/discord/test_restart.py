@@ -82,7 +82,7 @@ async def start_run_minutes_ago(url: str, kube: KubeCluster, room: Classroom, mi
     try:
         past = datetime.now(UTC) - timedelta(minutes=minutes)
         runs = RunService(catalog=CATALOG, store=store, cluster=cluster, clock=lambda: past)
-        outbox = Outbox(store=store, transport=_Unsent())  # type: ignore[arg-type]  # never started
+        outbox = Outbox(store=store.outbox, transport=_Unsent())  # type: ignore[arg-type]  # never started
         flow = ChallengeFlow(
             runs=runs,
             store=store,

@@ -153,7 +153,7 @@ async def make_outbox(store: Store, discord: FakeDiscord) -> AsyncIterator[Outbo
     made: list[Outbox] = []
 
     def make(**kwargs: Any) -> Outbox:
-        kwargs.setdefault("store", store)
+        kwargs.setdefault("store", store.outbox)
         kwargs.setdefault("transport", discord)
         kwargs.setdefault("backoff", (0.01, 0.05))
         outbox = Outbox(**kwargs)
