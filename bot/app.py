@@ -35,6 +35,7 @@ from bot.scheduler import Scheduler
 from bot.scoreboard import Scoreboard
 from bot.store import Store, upgrade
 from bot.store.incidents import IncidentStore
+from bot.store.outbox import OutboxStore
 from bot.submissions import SubmissionService
 from bot.teams import TeamService
 from bot.web import Webhook, WebhookAuth, WebServer, make_app
@@ -116,7 +117,7 @@ async def build(settings: Settings, *, clock: Callable[[], datetime] = utcnow) -
         metrics=metrics,
     )
     transport = DiscordTransport()
-    outbox = Outbox(store=store.outbox, transport=transport, clock=clock)
+    outbox = Outbox(store=OutboxStore(store.db), transport=transport, clock=clock)
     scheduler = Scheduler(catalog=catalog, store=store)
     flow = ChallengeFlow(
         runs=runs, store=store, catalog=catalog, outbox=outbox, scheduler=scheduler, lang=lang, clock=clock
@@ -125,7 +126,7 @@ async def build(settings: Settings, *, clock: Callable[[], datetime] = utcnow) -
     incidents, publisher, alertmanager, incident_store = _incidents(
         settings, store=store, cluster=cluster, outbox=outbox, clock=clock, metrics=metrics
     )
-    metrics.refresh_with(_store_gauges(store=store, incidents=incident_store, catalog=catalog, clock=clock))
+    metrics.refresh_with(_store_gauges(store=store, incidents=incident_store, outbox=outbox, catalog=catalog))
     services = Services(
         flow=flow,
         teams=teams,
@@ -205,7 +206,6 @@ def _incidents(
 
     publisher = IncidentPublisher(
         incidents=incident_store,
-        store=store,
         outbox=outbox,
         lang=settings.catalog.language,
         clock=clock,
@@ -226,7 +226,7 @@ def _incidents(
 
 
 def _store_gauges(
-    *, store: Store, incidents: IncidentStore, catalog: Catalog, clock: Callable[[], datetime]
+    *, store: Store, incidents: IncidentStore, outbox: Outbox, catalog: Catalog
 ) -> Callable[[Metrics], Awaitable[None]]:
     """Reads what the gauges of the store show: active runs, open incidents, the outbox."""
 
@@ -235,7 +235,7 @@ def _store_gauges(
         for challenge in {*active, *(c.id for c in catalog)}:
             metrics.runs_active.labels(str(challenge)).set(active.get(challenge, 0))
         metrics.incidents_open.set(await incidents.count_open())
-        pending, oldest = await store.outbox.stats(clock())
+        pending, oldest = await outbox.backlog()
         metrics.outbox_pending.set(pending)
         metrics.outbox_oldest_age.set(oldest.total_seconds() if oldest is not None else 0)
 

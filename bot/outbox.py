@@ -190,9 +190,7 @@ class Outbox:
         [entry] = self._taken([written])
         return entry
 
-    async def enqueue_all(
-        self, items: Sequence[OutboxItem], *, then: WriteStep | None = None
-    ) -> list[OutboxEntry]:
+    async def enqueue_all(self, items: Sequence[OutboxItem], *, then: WriteStep | None = None) -> list[OutboxEntry]:
         """`enqueue` each item, in order and in one transaction with `then` (a write of the caller's on the
         same session): either all of it is kept or none, so a crash cannot keep half of what belongs together."""
         for item in items:
@@ -210,6 +208,10 @@ class Outbox:
                 self.stats.duplicates += 1
                 log.debug("outbox: %r is already enqueued (#%d)", entry.dedupe_key, entry.id)
         return [entry for entry, _ in written]
+
+    async def get(self, dedupe_key: str) -> OutboxEntry | None:
+        """The entry enqueued under `dedupe_key` (sent, failed or still to send), if there is one."""
+        return await self._store.get(dedupe_key)
 
     async def backlog(self) -> tuple[int, timedelta | None]:
         """How many entries are neither sent nor failed, and the age of the oldest."""
@@ -361,9 +363,7 @@ class Outbox:
             self.stats.errors += 1
             delay = self._backoff(entry.attempts)
             log.exception("outbox: %r to %s: unexpected error", entry.dedupe_key, delivery.channel_id)
-            await self._store.mark_retry(
-                entry.id, self._clock() + timedelta(seconds=delay), f"{type(e).__name__}: {e}"
-            )
+            await self._store.mark_retry(entry.id, self._clock() + timedelta(seconds=delay), f"{type(e).__name__}: {e}")
             return False
         self.stats.sent += 1
         return True

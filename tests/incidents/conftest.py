@@ -37,7 +37,6 @@ def real_clock() -> datetime:
 
 @dataclass
 class Bench:
-    store: Store
     incidents: IncidentStore
     outbox: Outbox
     discord: FakeDiscord
@@ -102,9 +101,7 @@ async def make_bench(store: Store, outbox: Outbox, discord: FakeDiscord) -> Asyn
         incidents = incidents or store.incidents
         options.setdefault("edit_interval", 0.0)
         options.setdefault("silences", silencer is not None)
-        publisher = IncidentPublisher(
-            incidents=incidents, store=store, outbox=outbox, lang="en", clock=clock, **options
-        )
+        publisher = IncidentPublisher(incidents=incidents, outbox=outbox, lang="en", clock=clock, **options)
         publishers.append(publisher)
         service = IncidentService(
             incidents=incidents,
@@ -114,7 +111,7 @@ async def make_bench(store: Store, outbox: Outbox, discord: FakeDiscord) -> Asyn
             clock=clock,
             alerts_channel=alerts_channel,
         )
-        return Bench(store, incidents, outbox, discord, publisher, service)
+        return Bench(incidents, outbox, discord, publisher, service)
 
     yield build
     for publisher in publishers:

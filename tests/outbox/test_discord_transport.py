@@ -16,6 +16,7 @@ from bot.discord.transport import DiscordTransport
 from bot.limits import within_limits
 from bot.outbox import Outbox, TransportRejected, TransportRetry, nonce_for
 from bot.store import Store, Team
+from bot.store.outbox import OutboxStore
 from tests.discord_emulator.core import Permissions
 from tests.discord_emulator.emulator import DiscordEmulator
 from tests.discord_emulator.fixtures import Classroom, running_client
@@ -110,14 +111,14 @@ async def test_a_429_with_via_is_waited_out_by_discord_py(
 
 
 async def test_a_cloudflare_429_and_503s_are_retried_by_the_outbox(
-    outbox: Outbox, store: Store, discord_emulator: DiscordEmulator, discord_classroom: Classroom
+    outbox: Outbox, outbox_store: OutboxStore, discord_emulator: DiscordEmulator, discord_classroom: Classroom
 ) -> None:
     discord_emulator.inject(429, route=MESSAGES, cloudflare=True, retry_after=0.05)
     discord_emulator.inject(503, route=MESSAGES, times=2)
     await outbox.enqueue(dedupe_key="k", channel_id=discord_classroom.alerts.id, payload={"content": "x"})
     assert await outbox.drain(DRAIN)
     assert _texts(discord_emulator, discord_classroom.alerts) == ["x"]
-    entry = await store.outbox.get("k")
+    entry = await outbox_store.get("k")
     assert entry is not None and entry.attempts == 4
     assert outbox.stats.retries == 3
 
@@ -132,7 +133,7 @@ async def test_a_500_is_retried_by_discord_py(
 
 
 async def test_refusals_are_kept_with_a_readable_reason_and_others_go_on(
-    outbox: Outbox, store: Store, discord_emulator: DiscordEmulator, discord_classroom: Classroom
+    outbox: Outbox, outbox_store: OutboxStore, discord_emulator: DiscordEmulator, discord_classroom: Classroom
 ) -> None:
     room = discord_classroom
     hidden = discord_emulator.add_text_channel(
@@ -143,7 +144,7 @@ async def test_refusals_are_kept_with_a_readable_reason_and_others_go_on(
     await outbox.enqueue(dedupe_key="alerts", channel_id=room.alerts.id, payload={"content": "ok"})
     assert await outbox.drain(DRAIN)
     assert _texts(discord_emulator, room.alerts) == ["ok"]
-    failed = {e.dedupe_key: e.last_error or "" for e in await store.outbox.failed()}
+    failed = {e.dedupe_key: e.last_error or "" for e in await outbox_store.failed()}
     assert failed["hidden"].startswith(f"missing permission to post in channel {hidden.id}: 403")
     assert failed["gone"].startswith("unknown channel 424242")
 
@@ -203,7 +204,7 @@ async def test_a_client_not_logged_in_asks_to_retry() -> None:
 
 async def test_a_crash_after_discord_accepted_does_not_post_twice(
     make_outbox: OutboxFactory,
-    store: Store,
+    outbox_store: OutboxStore,
     transport: DiscordTransport,
     discord_emulator: DiscordEmulator,
     discord_classroom: Classroom,
@@ -228,7 +229,7 @@ async def test_a_crash_after_discord_accepted_does_not_post_twice(
     assert len(requests) >= 2
     assert {r.json["nonce"] for r in requests} == {nonce_for("incident:1", 0)}
     assert _texts(discord_emulator, alerts) == ["🔥 node down"]
-    entry = await store.outbox.get("incident:1")
+    entry = await outbox_store.get("incident:1")
     assert entry is not None and entry.sent_at is not None
 
 
