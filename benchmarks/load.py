@@ -29,9 +29,9 @@ import aiohttp
 from benchmarks.harness import Bench, percentile
 from benchmarks.notifications import Group
 from bot.incidents.publisher import thread_key
+from bot.outbox import OutboxStore
 from bot.store import Store, sqlite_url, upgrade
 from bot.store.models import AlertStatus
-from bot.store.outbox import OutboxStore
 from tests.discord.live import WEBHOOK_TOKEN
 
 T = TypeVar("T")

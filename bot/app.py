@@ -30,12 +30,11 @@ from bot.incidents.publisher import IncidentPublisher
 from bot.incidents.service import IncidentService
 from bot.incidents.silences import Alertmanager
 from bot.metrics import Metrics
-from bot.outbox import Outbox
+from bot.outbox import Outbox, OutboxStore
 from bot.scheduler import Scheduler
 from bot.scoreboard import Scoreboard
 from bot.store import Store, upgrade
 from bot.store.incidents import IncidentStore
-from bot.store.outbox import OutboxStore
 from bot.submissions import SubmissionService
 from bot.teams import TeamService
 from bot.web import Webhook, WebhookAuth, WebServer, make_app

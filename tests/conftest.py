@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from bot.outbox import OutboxStore
 from bot.store import Store, Team, sqlite_url, upgrade
-from bot.store.outbox import OutboxStore
 
 pytest_plugins = [
     "tests.emulators.fixtures",

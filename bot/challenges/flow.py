@@ -22,10 +22,10 @@ from bot.challenges.runs import Due, HintDue, RunService, StartReport, Trigger, 
 from bot.errors import KubecampError, MessageError, RunConflict
 from bot.i18n import Lang, Message
 from bot.markup import stamp
+from bot.outbox import OutboxItem
 from bot.store import HintSource, Run, Store, Team
 from bot.store.db import WriteStep
 from bot.store.models import OutboxEntry
-from bot.store.outbox import OutboxItem
 
 log = logging.getLogger(__name__)
 

@@ -30,10 +30,10 @@ from typing import Any, Protocol
 
 from bot.i18n import Lang
 from bot.incidents import render
+from bot.outbox import OutboxItem
 from bot.store.db import WriteStep
 from bot.store.incidents import IncidentStore
 from bot.store.models import AlertStatus, Incident, IncidentAlert, IncidentStatus, OutboxEntry
-from bot.store.outbox import OutboxItem
 
 log = logging.getLogger(__name__)
 

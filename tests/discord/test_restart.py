@@ -34,9 +34,8 @@ from bot.challenges.flow import ChallengeFlow
 from bot.challenges.runs import RunService
 from bot.cluster import Cluster
 from bot.incidents.render import FIRING, RESOLVED
-from bot.outbox import Outbox
+from bot.outbox import Outbox, OutboxStore
 from bot.store import Store, upgrade
-from bot.store.outbox import OutboxStore
 from tests.discord.live import post_notification, process_environment
 from tests.discord_emulator.emulator import DiscordEmulator
 from tests.discord_emulator.fixtures import Classroom

@@ -29,10 +29,10 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.errors import StoreUnavailable
 from bot.incidents.publisher import MAX_CONTEXTS, thread_key
+from bot.outbox import OutboxStore
 from bot.store import Store, Team
 from bot.store.incidents import IncidentStore
 from bot.store.models import AlertStatus, Incident, IncidentStatus
-from bot.store.outbox import OutboxStore
 from tests.incidents.conftest import ALERTS_CHANNEL, TEAM_CHANNEL, Bench, MakeBench, real_clock
 
 PAYLOADS = Path(__file__).parent / "payloads"

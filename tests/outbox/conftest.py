@@ -12,8 +12,7 @@ from typing import Any
 import pytest
 
 from bot.limits import THREAD_NAME_MAX, within_limits
-from bot.outbox import Outbox, TransportError, TransportRejected
-from bot.store.outbox import OutboxStore
+from bot.outbox import Outbox, OutboxStore, TransportError, TransportRejected
 
 
 @dataclass

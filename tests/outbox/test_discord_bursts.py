@@ -23,9 +23,8 @@ from sqlmodel import select
 
 from benchmarks.notifications import Group
 from bot.limits import fit_message, fit_thread_name
-from bot.outbox import nonce_for
+from bot.outbox import OutboxStore, nonce_for
 from bot.store.models import OutboxEntry, OutboxKind
-from bot.store.outbox import OutboxStore
 from tests.discord.live import Class, answer, deliver, open_class, slash
 from tests.discord_emulator.emulator import DiscordEmulator
 from tests.discord_emulator.fixtures import Classroom

@@ -14,9 +14,8 @@ import pytest
 
 from bot.discord.transport import DiscordTransport
 from bot.limits import within_limits
-from bot.outbox import Outbox, TransportRejected, TransportRetry, nonce_for
+from bot.outbox import Outbox, OutboxStore, TransportRejected, TransportRetry, nonce_for
 from bot.store import Store, Team
-from bot.store.outbox import OutboxStore
 from tests.discord_emulator.core import Permissions
 from tests.discord_emulator.emulator import DiscordEmulator
 from tests.discord_emulator.fixtures import Classroom, running_client

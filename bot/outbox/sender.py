@@ -1,4 +1,4 @@
-"""The durable outbox: everything the bot posts on its own is written down first, then delivered once.
+"""The outbox's sender, `Outbox`: everything the bot posts on its own is written down first, then delivered once.
 
 `Outbox.enqueue` writes an entry to the store (idempotent on its dedupe key) and wakes the sender;
 one sender task (`start` / `aclose`) delivers what is due through a `Transport`:
@@ -43,10 +43,10 @@ from typing import Any, Protocol, Self
 
 from bot.errors import KubecampError
 from bot.limits import fit_message, fit_thread_name
-from bot.outbox_payloads import check_payload
+from bot.outbox.payloads import check_payload
+from bot.outbox.store import OutboxDelivery, OutboxItem, OutboxStore
 from bot.store.db import WriteStep, one_of
 from bot.store.models import OutboxEntry, OutboxKind
-from bot.store.outbox import OutboxDelivery, OutboxItem, OutboxStore
 
 log = logging.getLogger(__name__)
 
@@ -169,7 +169,7 @@ class Outbox:
     ) -> OutboxEntry:
         """Write an entry (see `OutboxStore.enqueue` for where each kind goes) and wake the sender.
 
-        The payload by kind is described in `bot.outbox_payloads`. Sizes do not matter, `fit_message`
+        The payload by kind is described in `bot.outbox.payloads`. Sizes do not matter, `fit_message`
         deals with them.
 
         Idempotent: the same `dedupe_key` again returns the first entry unchanged and sends nothing.

@@ -8,9 +8,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from bot.limits import CONTENT_MAX, within_limits
-from bot.outbox import Outbox, TransportRejected, TransportRetry, nonce_for
+from bot.outbox import Outbox, OutboxStore, TransportRejected, TransportRetry, nonce_for
 from bot.store import InvalidValue, Store, Team
-from bot.store.outbox import OutboxStore
 
 from .conftest import FakeDiscord, OutboxFactory
 

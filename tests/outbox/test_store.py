@@ -1,21 +1,20 @@
-"""The outbox table on a real, migrated SQLite file: idempotent enqueue, what is due, per-destination order."""
+"""The outbox's table on a real, migrated SQLite file: idempotent enqueue, what is due, per-destination order."""
 
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
 from sqlalchemy import exc as sa_exc
 
+from bot.outbox import OutboxStore
 from bot.store import InvalidValue, NotFound, Run, Store, StoreConflict, Team
 from bot.store.models import OutboxKind
-from bot.store.outbox import OutboxStore
 
-from .conftest import HOUR, T0
-
-SECOND = timedelta(seconds=1)
+T0 = datetime(2025, 3, 1, 9, 0, tzinfo=UTC)
+SECOND, HOUR = timedelta(seconds=1), timedelta(hours=1)
 
 
 async def _run(store: Store, team: Team) -> Run:
