@@ -6,6 +6,7 @@ from Cloudflare, 503, 403, 404) meet the outbox here as they would in production
 
 from __future__ import annotations
 
+import base64
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
@@ -183,13 +184,57 @@ async def test_archiving_a_thread_that_is_archived_already_renames_it_once(
     assert unarchiving == ([] if archived_by == "lost-answer" else [{"name": "✅ #1", "archived": False}])
 
 
-async def test_files_go_as_multipart(
+async def test_files_go_as_multipart_with_the_nonce(
     transport: DiscordTransport, discord_emulator: DiscordEmulator, discord_classroom: Classroom
 ) -> None:
-    payload = {"content": "the report", "files": [{"filename": "report.txt", "text": "모두 통과\n"}]}
-    _, message_id = await transport.send_message(discord_classroom.alerts.id, payload, nonce=nonce_for("f"))
-    [attachment] = discord_emulator.message(message_id).attachments
-    assert (attachment.filename, attachment.data) == ("report.txt", "모두 통과\n".encode())
+    alerts = discord_classroom.alerts.id
+    chart = bytes(range(256))
+    payload = {
+        "content": "the report",
+        "embeds": [{"title": "Scores", "color": 0x3498DB}],
+        "allowed_mentions": {"parse": []},
+        "files": [
+            {"filename": "report.txt", "text": "모두 통과\n"},
+            {"filename": "chart.png", "base64": base64.b64encode(chart).decode(), "description": "points by team"},
+        ],
+    }
+    # discord.py tries a 500 again by itself: the files go again from their start.
+    discord_emulator.inject(500, times=1, route=MESSAGES)
+    _, message_id = await transport.send_message(alerts, payload, nonce=nonce_for("f"))
+    assert await transport.send_message(alerts, payload, nonce=nonce_for("f")) == (alerts, message_id)
+
+    message = discord_emulator.message(message_id)
+    assert [(a.filename, a.data, a.description) for a in message.attachments] == [
+        ("report.txt", "모두 통과\n".encode(), None),
+        ("chart.png", chart, "points by team"),
+    ]
+    assert (message.content, message.embeds[0]["title"]) == ("the report", "Scores")
+    assert len(discord_emulator.messages(alerts)) == 1
+    requests = discord_emulator.requests_for(MESSAGES)
+    assert [r.status for r in requests] == [500, 200, 200]
+    for request in requests:
+        assert (request.json["nonce"], request.json["enforce_nonce"]) == (nonce_for("f"), True)
+        assert request.json["attachments"] == [
+            {"id": 0, "filename": "report.txt"},
+            {"id": 1, "filename": "chart.png", "description": "points by team"},
+        ]
+        assert request.json["allowed_mentions"] == {"parse": []}
+        assert [(f.field, f.data) for f in request.files] == [("files[0]", "모두 통과\n".encode()), ("files[1]", chart)]
+
+
+async def test_an_edit_with_files_replaces_the_attachments_and_one_without_keeps_them(
+    transport: DiscordTransport, discord_emulator: DiscordEmulator, discord_classroom: Classroom
+) -> None:
+    alerts = discord_classroom.alerts.id
+    first = {"content": "v1", "files": [{"filename": "v1.txt", "text": "1"}]}
+    _, message_id = await transport.send_message(alerts, first, nonce=nonce_for("e"))
+    await transport.edit_message(alerts, message_id, {"content": "v2"})
+    assert [a.filename for a in discord_emulator.message(message_id).attachments] == ["v1.txt"]
+    await transport.edit_message(alerts, message_id, {"files": [{"filename": "v3.txt", "text": "3"}]})
+    message = discord_emulator.message(message_id)
+    assert (message.content, [(a.filename, a.data) for a in message.attachments]) == ("v2", [("v3.txt", b"3")])
+    edits = discord_emulator.requests_for("PATCH /channels/{channel_id}/messages/{message_id}")
+    assert ["nonce" in r.json or "enforce_nonce" in r.json for r in edits] == [False, False]
 
 
 async def test_a_client_not_logged_in_asks_to_retry() -> None:
