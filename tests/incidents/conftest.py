@@ -1,4 +1,4 @@
-"""Fixtures of the incident tests: the outbox on FakeDiscord (the notify tests' own), team blue, whose
+"""Fixtures of the incident tests: the outbox on FakeDiscord (the outbox tests' own), team blue, whose
 namespace the captured Alertmanager bodies are in, and `make_bench`: the publisher and the service on them."""
 
 from __future__ import annotations
