@@ -30,7 +30,7 @@ from bot.incidents.publisher import IncidentPublisher
 from bot.incidents.service import IncidentService
 from bot.incidents.silences import Alertmanager
 from bot.metrics import Metrics
-from bot.outbox import Outbox
+from bot.outbox import Outbox, OutboxStore
 from bot.scheduler import Scheduler
 from bot.scoreboard import Scoreboard
 from bot.store import Store, upgrade
@@ -116,7 +116,7 @@ async def build(settings: Settings, *, clock: Callable[[], datetime] = utcnow) -
         metrics=metrics,
     )
     transport = DiscordTransport()
-    outbox = Outbox(store=store, transport=transport, clock=clock)
+    outbox = Outbox(store=OutboxStore(store.db), transport=transport, clock=clock)
     scheduler = Scheduler(catalog=catalog, store=store)
     flow = ChallengeFlow(
         runs=runs,
@@ -132,7 +132,7 @@ async def build(settings: Settings, *, clock: Callable[[], datetime] = utcnow) -
     incidents, publisher, alertmanager, incident_store = _incidents(
         settings, store=store, cluster=cluster, outbox=outbox, clock=clock, metrics=metrics
     )
-    metrics.refresh_with(_store_gauges(store=store, incidents=incident_store, catalog=catalog, clock=clock))
+    metrics.refresh_with(_store_gauges(store=store, incidents=incident_store, outbox=outbox, catalog=catalog))
     services = Services(
         flow=flow,
         teams=teams,
@@ -212,7 +212,6 @@ def _incidents(
 
     publisher = IncidentPublisher(
         incidents=incident_store,
-        store=store,
         outbox=outbox,
         lang=settings.catalog.language,
         clock=clock,
@@ -233,7 +232,7 @@ def _incidents(
 
 
 def _store_gauges(
-    *, store: Store, incidents: IncidentStore, catalog: Catalog, clock: Callable[[], datetime]
+    *, store: Store, incidents: IncidentStore, outbox: Outbox, catalog: Catalog
 ) -> Callable[[Metrics], Awaitable[None]]:
     """Reads what the gauges of the store show: active runs, open incidents, the outbox."""
 
@@ -242,7 +241,7 @@ def _store_gauges(
         for challenge in {*active, *(c.id for c in catalog)}:
             metrics.runs_active.labels(str(challenge)).set(active.get(challenge, 0))
         metrics.incidents_open.set(await incidents.count_open())
-        pending, oldest = await store.outbox.stats(clock())
+        pending, oldest = await outbox.backlog()
         metrics.outbox_pending.set(pending)
         metrics.outbox_oldest_age.set(oldest.total_seconds() if oldest is not None else 0)
 

@@ -188,9 +188,7 @@ async def _serve(
 ) -> tuple[WebServer, IncidentStore]:
     metrics = metrics or Metrics()
     incidents = store.incidents
-    publisher = IncidentPublisher(
-        incidents=incidents, store=store, outbox=_NoOutbox(), lang="en", clock=_now, silences=False
-    )
+    publisher = IncidentPublisher(incidents=incidents, outbox=_NoOutbox(), lang="en", clock=_now, silences=False)
     service = IncidentService(
         incidents=incidents,
         publisher=publisher,

@@ -23,9 +23,10 @@ from bot.challenges.runs import Due, HintDue, RunService, StartReport, Stopped, 
 from bot.errors import KubecampError, MessageError, RunConflict
 from bot.i18n import Lang, Message
 from bot.markup import stamp
+from bot.outbox import OutboxItem
 from bot.store import HintSource, Run, Store, Team
 from bot.store.db import WriteStep
-from bot.store.outbox import OutboxItem
+from bot.store.models import OutboxEntry
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +45,8 @@ class FlowOutbox(Protocol):
     ) -> Any: ...
 
     async def enqueue_all(self, items: Sequence[OutboxItem], *, then: WriteStep | None = None) -> Any: ...
+
+    async def get(self, dedupe_key: str) -> OutboxEntry | None: ...
 
 
 class RunScheduler(Protocol):
@@ -314,7 +317,7 @@ class ChallengeFlow:
         if team is None:
             return
         if due is Due.AUTO_VERIFY:
-            if await self._store.outbox.get(_key(run, "auto")) is None:
+            if await self._outbox.get(_key(run, "auto")) is None:
                 # Every hint due now goes with it: the scheduler plans no job for the hints due by the
                 # automatic verification (bot.scheduler.planned).
                 await self._automatic_verification(run, team)

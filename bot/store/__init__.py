@@ -25,7 +25,6 @@ from bot.store.models import (
     Verification,
     VerificationTrigger,
 )
-from bot.store.outbox import OutboxDelivery, OutboxStore
 from bot.store.runs import RunStore
 from bot.store.store import Store
 from bot.store.submissions import SubmissionStore
@@ -38,10 +37,8 @@ __all__ = [
     "HintSource",
     "InvalidValue",
     "NotFound",
-    "OutboxDelivery",
     "OutboxEntry",
     "OutboxKind",
-    "OutboxStore",
     "Run",
     "RunStatus",
     "RunStore",

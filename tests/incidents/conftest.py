@@ -1,4 +1,4 @@
-"""Fixtures of the incident tests: the outbox on FakeDiscord (the notify tests' own), team blue, whose
+"""Fixtures of the incident tests: the outbox on FakeDiscord (the outbox tests' own), team blue, whose
 namespace the captured Alertmanager bodies are in, `make_bench`: the publisher and the service on them, and a real
 Alertmanager (`alertmanager`) with the bot's client on it (`client`) for silences."""
 
@@ -57,7 +57,6 @@ def real_clock() -> datetime:
 
 @dataclass
 class Bench:
-    store: Store
     incidents: IncidentStore
     outbox: Outbox
     discord: FakeDiscord
@@ -122,9 +121,7 @@ async def make_bench(store: Store, outbox: Outbox, discord: FakeDiscord) -> Asyn
         incidents = incidents or store.incidents
         options.setdefault("edit_interval", 0.0)
         options.setdefault("silences", silencer is not None)
-        publisher = IncidentPublisher(
-            incidents=incidents, store=store, outbox=outbox, lang="en", clock=clock, **options
-        )
+        publisher = IncidentPublisher(incidents=incidents, outbox=outbox, lang="en", clock=clock, **options)
         publishers.append(publisher)
         service = IncidentService(
             incidents=incidents,
@@ -134,7 +131,7 @@ async def make_bench(store: Store, outbox: Outbox, discord: FakeDiscord) -> Asyn
             clock=clock,
             alerts_channel=alerts_channel,
         )
-        return Bench(store, incidents, outbox, discord, publisher, service)
+        return Bench(incidents, outbox, discord, publisher, service)
 
     yield build
     for publisher in publishers:
