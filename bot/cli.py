@@ -238,7 +238,8 @@ async def _preflight(args: argparse.Namespace, settings: Settings, out: _Output)
     # of the scenario under way is deleted on the way out (Ctrl-C does the same through asyncio.run).
     loop = asyncio.get_running_loop()
     main_task = asyncio.current_task()
-    assert main_task is not None
+    if main_task is None:  # asyncio.run runs this coroutine as a task
+        raise RuntimeError("the preflight runs outside a task")
     terminated: list[signal.Signals] = []
 
     def terminate() -> None:

@@ -106,7 +106,7 @@ class WebSettings(_Section):
     model_config = SettingsConfigDict(env_prefix="KUBECAMP_WEB_")
 
     # All interfaces by default: it runs in a pod, behind a Service.
-    host: str = Field(default="0.0.0.0", description="address the web server listens on")
+    host: str = Field(default="0.0.0.0", description="address the web server listens on")  # noqa: S104
     port: int = Field(default=8080, ge=0, le=65535, description="port of the web server (0: any free port)")
 
 

@@ -24,7 +24,7 @@ from bot.errors import KubecampError, MessageError, RunConflict
 from bot.i18n import Lang, Message
 from bot.markup import stamp
 from bot.outbox import OutboxItem
-from bot.store import HintSource, Run, Store, Team
+from bot.store import HintSource, NotFound, Run, Store, Team
 from bot.store.db import WriteStep
 from bot.store.models import OutboxEntry
 
@@ -283,7 +283,8 @@ class ChallengeFlow:
                 f"run {run.id} has ended", reason=Message("conflict.run_ended", {"challenge": run.challenge_id})
             )
         extended = await self._store.runs.get(run.id)
-        assert extended is not None
+        if extended is None:  # removed with its team since
+            raise NotFound("run", run.id)
         self._scheduler.schedule_run(extended)
         return extended
 

@@ -231,7 +231,6 @@ class IncidentPublisher:
         run, linking the incident thread once it exists. True if some are still waiting for it."""
         waiting = False
         for incident in await self._incidents.runs_to_notify():
-            assert incident.run_id is not None
             entry = await self._outbox.get(thread_key(incident.id))
             if incident.channel_id is not None and (entry is None or (entry.sent_at is None and not entry.failed_at)):
                 waiting = True

@@ -146,7 +146,7 @@ class Outbox:
         self._poll_interval = poll_interval
         self._gather_interval = gather_interval
         self._backoff_base, self._backoff_cap = backoff
-        self._rng = rng or random.Random()
+        self._rng = rng or random.Random()  # noqa: S311 - the jitter of retries, not a secret
         self._wake = asyncio.Event()
         self._progress = asyncio.Event()
         self._task: asyncio.Task[None] | None = None

@@ -320,7 +320,7 @@ async def test_sigkill_in_a_webhook_storm_keeps_every_acknowledged_alert_once(
     await create_teams(url, discord_classroom, "blue", "red")
     groups = storms(datetime.now(UTC) - timedelta(minutes=30))
     total = REPLICAS * sum(len(s.notifications()) for s in groups)
-    seeded = random.Random(SEED)
+    seeded = random.Random(SEED)  # noqa: S311 - a reproducible fault schedule, not a secret
     env = process_environment(tmp_path, discord_emulator, discord_classroom, kube_cluster, edit_interval=0.5)
     # Discord takes three messages and three edits a second per channel: deliveries lag behind the publisher.
     for route in ("POST /channels/{channel_id}/messages", "PATCH /channels/{channel_id}/messages/{message_id}"):
@@ -338,7 +338,11 @@ async def test_sigkill_in_a_webhook_storm_keeps_every_acknowledged_alert_once(
 
     try:
         await bot.start()
-        replicas = [alertmanagers.replica(s, random.Random(seeded.random())) for s in groups for _ in range(REPLICAS)]
+        replicas = [
+            alertmanagers.replica(s, random.Random(seeded.random()))  # noqa: S311 - as above
+            for s in groups
+            for _ in range(REPLICAS)
+        ]
         try:
             await asyncio.wait_for(asyncio.gather(kill_and_restart(), *replicas), 60)
         except TimeoutError:

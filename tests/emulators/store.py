@@ -126,7 +126,7 @@ class Store:
     def _new_uid(self, res: ResourceDef, namespace: str | None, name: str) -> str:
         self._uid_seed += 1
         seed = f"{res.path}/{namespace}/{name}/{self._uid_seed}"
-        return str(uuid.UUID(bytes=hashlib.md5(seed.encode()).digest(), version=4))
+        return str(uuid.UUID(bytes=hashlib.md5(seed.encode(), usedforsecurity=False).digest(), version=4))
 
     # --- reading ----------------------------------------------------------------------------
 

@@ -119,7 +119,7 @@ async def test_naive_times_are_refused_before_any_request(client: Alertmanager) 
     with pytest.raises(SilenceInvalid, match="starts_at is a naive datetime"):
         await client.create_silence(
             MATCHERS,
-            starts_at=datetime.now(),  # naive: the point of the test
+            starts_at=datetime.now(),  # noqa: DTZ005 - naive: the point of the test
             ends_at=datetime.now(UTC),
             created_by="x",
             comment="y",

@@ -130,7 +130,7 @@ async def test_an_unmigrated_database_is_unavailable(db_url: str) -> None:
 
 
 async def test_naive_datetimes_are_refused_by_the_column_type(store: Store) -> None:
-    naive = datetime(2025, 3, 1, 9, 0)
+    naive = datetime(2025, 3, 1, 9, 0)  # noqa: DTZ001 - the value refused
     async with store.db.engine.begin() as connection:
         with pytest.raises(sa_exc.StatementError) as info:
             await connection.execute(sa.insert(Team).values(name="Red", namespace="kc-red", created_at=naive))
@@ -140,7 +140,7 @@ async def test_naive_datetimes_are_refused_by_the_column_type(store: Store) -> N
 
 async def test_the_store_refuses_naive_datetimes_before_writing(store: Store, team: Team) -> None:
     with pytest.raises(InvalidValue, match="naive"):
-        await store.runs.create(team.id, 1, datetime(2025, 3, 1, 9, 0), T0 + HOUR, ["a"], {})
+        await store.runs.create(team.id, 1, datetime(2025, 3, 1, 9, 0), T0 + HOUR, ["a"], {})  # noqa: DTZ001
     assert await store.runs.of_team(team.id) == []
 
 
