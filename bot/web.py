@@ -202,8 +202,8 @@ MAX_LINE_BYTES = 2048
 #: Bytes of one header, name and value (aiohttp's default is 8190): room for a long bearer token.
 MAX_FIELD_BYTES = 4096
 #: Headers in one request (aiohttp's default is 128). Alertmanager sends six, Prometheus and the kubelet about as
-#: many. With the sizes above a request's headers are under 130 KiB, where aiohttp's defaults let each
-#: connection buffer about 1 MiB.
+#: many, a service mesh's proxy adds a dozen. With the sizes above a request's headers are under 130 KiB, where
+#: aiohttp's defaults let each connection buffer about 1 MiB.
 MAX_HEADERS = 32
 #: Seconds a connection may go without a whole request's headers: idle between requests (aiohttp's default
 #: keep-alive is about an hour) or sending them slowly. aiohttp has no separate header-read timeout: its
@@ -214,11 +214,14 @@ IDLE_TIMEOUT = 10.0
 #: Seconds aiohttp goes on reading (and dropping) a body the handler did not read before it closes the
 #: connection (its default is 10): a client that keeps sending one holds nothing for long.
 LINGER_SECONDS = 2.0
-#: Connections each listener holds at most; beyond, a new one is answered 503 and closed before anything is
-#: read. With the limits above this bounds what the clients of a listener can make the bot hold to about
-#: connections × 130 KiB (16 MiB for the webhook), whoever reaches the port.
+#: Connections a listener holds at most; beyond, a new one is answered 503 and closed before anything is read.
+#: What the clients of a listener can make the bot hold is then bounded by the limits above times this, whoever
+#: reaches the port: measured, about 0.5 MiB a connection at most while it floods (the socket's read buffers
+#: and the headers parsed), so some 60 MiB for the webhook. Alertmanager, even highly available, needs a few.
+#: The probes' listener takes more: /readyz costs nothing now, and a client that holds every slot of a listener
+#: keeps the kubelet out of it; what reaches these ports is for the NetworkPolicy to say.
 WEBHOOK_MAX_CONNECTIONS = 128
-PROBE_MAX_CONNECTIONS = 32
+PROBE_MAX_CONNECTIONS = 256
 _REFUSAL = b"HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nContent-Length: 0\r\n\r\n"
 
 

@@ -724,7 +724,9 @@ class KubecampProcess(PeerProcess):
     def _environment(self) -> dict[str, str]:
         inherited = {k: v for k, v in os.environ.items() if not k.startswith("KUBECAMP_")}
         ports = {"KUBECAMP_WEB_PORT": str(self.port), "KUBECAMP_WEB_PROBE_PORT": str(self.probe_port)}
-        return {**inherited, **self.environment, "KUBECAMP_WEB_HOST": HOST, **ports}
+        # The code of this checkout, whichever one the virtualenv's console script was installed from.
+        path = os.pathsep.join(filter(None, [str(ROOT), inherited.get("PYTHONPATH")]))
+        return {**inherited, **self.environment, "KUBECAMP_WEB_HOST": HOST, "PYTHONPATH": path, **ports}
 
 
 def postable_alert(
