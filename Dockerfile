@@ -13,7 +13,8 @@
 # (Docker 23+ builds with it by default).
 #
 # No HEALTHCHECK: Kubernetes ignores it. The Helm chart's liveness and readiness probes ask
-# GET /healthz and GET /readyz on port 8080.
+# GET /healthz and GET /readyz on port 8081 (KUBECAMP_WEB_PROBE_PORT), which also serves /metrics;
+# port 8080 serves Alertmanager's webhook alone.
 
 ARG PYTHON_VERSION=3.11.16
 ARG DEBIAN_RELEASE=bookworm
@@ -76,7 +77,7 @@ RUN --mount=type=bind,from=build,source=/wheels,target=/wheels \
 WORKDIR /app
 
 VOLUME ["/var/lib/kubecamp"]
-EXPOSE 8080
+EXPOSE 8080 8081
 USER 10001:10001
 
 # The image is the `kubecamp` CLI: `docker run IMAGE scenarios list` runs another command, and

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Annotated, Literal, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from bot.errors import ConfigInvalid
@@ -35,6 +35,12 @@ class StoreSettings(_Section):
     data_dir: Path = Field(default=Path("data"), description="folder for the SQLite file")
     database_url: str | None = Field(
         default=None, description="any SQLAlchemy async URL; default sqlite+aiosqlite in data_dir"
+    )
+    data_min_free_mib: int = Field(
+        default=64,
+        ge=0,
+        le=1024 * 1024,
+        description="MiB that must stay free on the SQLite store's volume; below it the bot reports not ready",
     )
 
     @property
@@ -107,7 +113,17 @@ class WebSettings(_Section):
 
     # All interfaces by default: it runs in a pod, behind a Service.
     host: str = Field(default="0.0.0.0", description="address the web server listens on")  # noqa: S104
-    port: int = Field(default=8080, ge=0, le=65535, description="port of the web server (0: any free port)")
+    port: int = Field(default=8080, ge=0, le=65535, description="port of the Alertmanager webhook (0: any free port)")
+    probe_port: int = Field(
+        default=8081, ge=0, le=65535, description="port of /healthz, /readyz and /metrics (0: any free port)"
+    )
+
+    @field_validator("probe_port")
+    @classmethod
+    def _not_the_webhook_port(cls, value: int, info: ValidationInfo) -> int:
+        if value != 0 and value == info.data.get("port"):
+            raise ValueError("must differ from KUBECAMP_WEB_PORT: the probes and the webhook have a listener each")
+        return value
 
 
 class WebhookSettings(_Section):

@@ -28,3 +28,23 @@ def test_the_verify_cooldown_is_15_seconds_unless_set(monkeypatch: pytest.Monkey
     monkeypatch.setenv("KUBECAMP_VERIFY_COOLDOWN_SECONDS", "-5")
     with pytest.raises(ConfigInvalid, match=r"KUBECAMP_VERIFY_COOLDOWN_SECONDS: .*between its own verifications"):
         load_settings()
+
+
+def test_the_probes_have_a_port_of_their_own(monkeypatch: pytest.MonkeyPatch) -> None:
+    web = load_settings().web
+    assert (web.port, web.probe_port) == (8080, 8081)
+    monkeypatch.setenv("KUBECAMP_WEB_PROBE_PORT", "8080")
+    with pytest.raises(
+        ConfigInvalid, match=r"^KUBECAMP_WEB_PROBE_PORT: Value error, must differ from KUBECAMP_WEB_PORT"
+    ):
+        load_settings()
+    monkeypatch.setenv("KUBECAMP_WEB_PORT", "0")
+    monkeypatch.setenv("KUBECAMP_WEB_PROBE_PORT", "0")  # any free port for each
+    assert (load_settings().web.port, load_settings().web.probe_port) == (0, 0)
+
+
+@pytest.mark.parametrize("value", ["-1", "lots", "1048577"])
+def test_a_bad_minimum_of_free_space_is_named(monkeypatch: pytest.MonkeyPatch, value: str) -> None:
+    monkeypatch.setenv("KUBECAMP_DATA_MIN_FREE_MIB", value)
+    with pytest.raises(ConfigInvalid, match=r"^KUBECAMP_DATA_MIN_FREE_MIB: .*MiB that must stay free"):
+        load_settings()

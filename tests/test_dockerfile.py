@@ -36,6 +36,8 @@ UID = "10001"
 STORE_DIR = "/var/lib/kubecamp"
 SCENARIOS_DIR = "/app/scenarios"
 WEB_PORT = "8080"
+#: The default of KUBECAMP_WEB_PROBE_PORT (bot.config), the chart's web.probePort.
+PROBE_PORT = "8081"
 OCI_LABELS = (
     "org.opencontainers.image.title",
     "org.opencontainers.image.description",
@@ -419,6 +421,7 @@ def test_environment_and_ports(final: Stage) -> None:
     assert env.get("MPLCONFIGDIR", "").startswith("/tmp/"), "matplotlib needs a writable config dir"
     exposed = {port for ins in final.all("EXPOSE") for port in ins.args.split()}
     assert WEB_PORT in exposed or f"{WEB_PORT}/tcp" in exposed
+    assert PROBE_PORT in exposed or f"{PROBE_PORT}/tcp" in exposed
 
 
 def test_the_store_is_a_volume(final: Stage) -> None:

@@ -6,7 +6,7 @@ the code expects, the models are SQLModel tables. SQLite by default (`sqlite_url
 async URL otherwise.
 """
 
-from bot.store.db import Database, create_engine, mask_url, sqlite_url
+from bot.store.db import Database, create_engine, mask_url, sqlite_file, sqlite_url
 from bot.store.errors import InvalidValue, NotFound, StoreConflict
 from bot.store.migrate import current_revision, downgrade, head_revision, upgrade
 from bot.store.models import (
@@ -58,6 +58,7 @@ __all__ = [
     "downgrade",
     "head_revision",
     "mask_url",
+    "sqlite_file",
     "sqlite_url",
     "upgrade",
 ]

@@ -463,8 +463,8 @@ def test_the_documented_install_command_renders() -> None:
 
 def test_default_objects() -> None:
     assert kinds(render(REQUIRED)) == [
-        "ClusterRole", "ClusterRoleBinding", "ConfigMap", "Deployment", "PersistentVolumeClaim", "Pod", "Secret",
-        "Secret", "Service", "ServiceAccount",
+        "ClusterRole", "ClusterRoleBinding", "ConfigMap", "Deployment", "NetworkPolicy", "PersistentVolumeClaim",
+        "Pod", "Secret", "Secret", "Service", "ServiceAccount",
     ]  # fmt: skip
 
 
@@ -523,10 +523,14 @@ def test_deployment() -> None:
     assert spec["enableServiceLinks"] is False
     assert spec["terminationGracePeriodSeconds"] == 30
     c = container(objects)
-    assert c["ports"] == [{"name": "http", "containerPort": 8080, "protocol": "TCP"}]
-    assert c["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": "http"}
-    assert c["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": "http"}
-    assert c["startupProbe"]["httpGet"] == {"path": "/healthz", "port": "http"}
+    assert c["ports"] == [
+        {"name": "http", "containerPort": 8080, "protocol": "TCP"},
+        {"name": "probes", "containerPort": 8081, "protocol": "TCP"},
+    ]
+    # The probes on their own listener: a flood of the webhook's port does not keep the kubelet out.
+    assert c["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": "probes"}
+    assert c["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": "probes"}
+    assert c["startupProbe"]["httpGet"] == {"path": "/healthz", "port": "probes"}
     assert c["resources"] == {"requests": {"cpu": "100m", "memory": "192Mi"}, "limits": {"memory": "512Mi"}}
     assert c["envFrom"] == [{"configMapRef": {"name": FULLNAME}}]
     variables = env(objects)
@@ -608,6 +612,8 @@ def test_configmap_is_what_the_bot_reads(values: dict[str, Any], monkeypatch: py
     assert settings.kube.timeout_seconds == 10
     assert settings.discord.instructor_role == "instructor"
     assert settings.web.port == 8080
+    assert settings.web.probe_port == 8081
+    assert settings.store.data_min_free_mib == 64
     assert settings.webhook.max_body_bytes == 1048576
     assert settings.alertmanager.timeout_seconds == 10
     assert settings.alertmanager.edit_interval == 5
@@ -724,7 +730,10 @@ def test_service() -> None:
     service = one(objects, "Service")
     assert service["metadata"]["name"] == FULLNAME
     assert service["spec"]["type"] == "ClusterIP"
-    assert service["spec"]["ports"] == [{"name": "http", "port": 8080, "targetPort": "http", "protocol": "TCP"}]
+    assert service["spec"]["ports"] == [
+        {"name": "http", "port": 8080, "targetPort": "http", "protocol": "TCP"},
+        {"name": "probes", "port": 8081, "targetPort": "probes", "protocol": "TCP"},
+    ]
     pod_labels = one(objects, "Deployment")["spec"]["template"]["metadata"]["labels"]
     assert service["spec"]["selector"].items() <= pod_labels.items()
 
@@ -1071,7 +1080,8 @@ BAD_VALUES = [
     ({"service": {"port": 0}}, "/service/port"),
     ({"serviceMonitor": {"interval": "30 seconds"}}, "/serviceMonitor/interval"),
     ({"alertmanagerConfig": {"matchers": [{"name": "namespace", "matchType": "=="}]}}, "matchType"),
-    ({"networkPolicy": {"ingressFrom": [{"namespaceSelectr": {}}]}}, "'namespaceSelectr' not allowed"),
+    ({"networkPolicy": {"webhookFrom": [{"namespaceSelectr": {}}]}}, "'namespaceSelectr' not allowed"),
+    ({"networkPolicy": {"ingressFrom": []}}, "'ingressFrom' not allowed"),
     ({"preflight": {"challenges": ["2"]}}, "/preflight/challenges/0"),
     ({"preflight": {"challenges": [2, 2]}}, "/preflight/challenges"),
     ({"preflight": {"timeoutSeconds": 0}}, "/preflight/timeoutSeconds"),
@@ -1216,11 +1226,12 @@ def test_service_monitor() -> None:
     assert monitor["metadata"]["namespace"] == NAMESPACE
     assert monitor["spec"]["namespaceSelector"] == {"matchNames": [NAMESPACE]}
     assert monitor["spec"]["endpoints"] == [
-        {"port": "http", "path": "/metrics", "scheme": "http", "interval": "30s", "scrapeTimeout": "10s"}
+        {"port": "probes", "path": "/metrics", "scheme": "http", "interval": "30s", "scrapeTimeout": "10s"}
     ]
     service = one(objects, "Service")
     assert monitor["spec"]["selector"]["matchLabels"].items() <= service["metadata"]["labels"].items()
-    assert "http" in {p["name"] for p in service["spec"]["ports"]}
+    [scraped] = [p for p in service["spec"]["ports"] if p["name"] == "probes"]
+    assert {"name": "probes", "containerPort": scraped["port"], "protocol": "TCP"} in container(objects)["ports"]
 
 
 def test_alertmanager_config() -> None:
@@ -1250,25 +1261,65 @@ def test_alertmanager_config_needs_the_webhook_token() -> None:
         render(merged(REQUIRED, {"alertmanagerConfig": {"enabled": True}}))
 
 
-def test_network_policy() -> None:
-    objects = render(ALL_ON)
+def test_network_policy_is_on_by_default_and_admits_each_port_only_its_client() -> None:
+    objects = render(REQUIRED)
     policy = one(objects, "NetworkPolicy")["spec"]
     pod_labels = one(objects, "Deployment")["spec"]["template"]["metadata"]["labels"]
     assert policy["podSelector"]["matchLabels"].items() <= pod_labels.items()
     assert policy["policyTypes"] == ["Ingress", "Egress"]
-    monitoring = {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "monitoring"}}}
-    assert policy["ingress"] == [{"from": [monitoring], "ports": [{"port": "http", "protocol": "TCP"}]}]
-    dns, https, alertmanager = policy["egress"]
+    monitoring = {"matchLabels": {"kubernetes.io/metadata.name": "monitoring"}}
+    alertmanager = {
+        "namespaceSelector": monitoring,
+        "podSelector": {"matchLabels": {"app.kubernetes.io/name": "alertmanager"}},
+    }
+    prometheus = {
+        "namespaceSelector": monitoring,
+        "podSelector": {"matchLabels": {"app.kubernetes.io/name": "prometheus"}},
+    }
+    assert policy["ingress"] == [
+        {"from": [alertmanager], "ports": [{"port": "http", "protocol": "TCP"}]},
+        {"from": [prometheus], "ports": [{"port": "probes", "protocol": "TCP"}]},
+    ]
+    # The ports named are the container's: the webhook on http, the probes and /metrics on probes.
+    assert {p["name"] for p in container(objects)["ports"]} == {"http", "probes"}
+    dns, https, alertmanager_api = policy["egress"]
     assert dns == {"ports": [{"port": 53, "protocol": "UDP"}, {"port": 53, "protocol": "TCP"}]}
     assert https == {
         "to": [{"ipBlock": {"cidr": "0.0.0.0/0"}}],
         "ports": [{"port": 443, "protocol": "TCP"}, {"port": 6443, "protocol": "TCP"}],
     }
-    assert alertmanager == {"ports": [{"port": 9093, "protocol": "TCP"}], "to": [monitoring]}
-    # No ingress peers: nothing may connect.
-    closed = one(render(merged(ALL_ON, {"networkPolicy": {"ingressFrom": []}})), "NetworkPolicy")["spec"]
-    assert closed["ingress"] == []
-    assert "NetworkPolicy" not in kinds(render(INSTRUCTOR))
+    assert alertmanager_api == {"ports": [{"port": 9093, "protocol": "TCP"}], "to": [{"namespaceSelector": monitoring}]}
+    assert "NetworkPolicy" in notes(REQUIRED) and "WARNING: networkPolicy.enabled is false" not in notes(REQUIRED)
+
+
+def test_network_policy_peers_from_values() -> None:
+    nodes = {"ipBlock": {"cidr": "10.0.0.0/16"}}
+    values = merged(REQUIRED, {"networkPolicy": {"webhookFrom": [], "probesFrom": [nodes]}})
+    policy = one(render(values), "NetworkPolicy")["spec"]
+    assert policy["ingress"] == [{"from": [nodes], "ports": [{"port": "probes", "protocol": "TCP"}]}]
+    # No peers at all: nothing may connect.
+    closed = merged(REQUIRED, {"networkPolicy": {"webhookFrom": [], "probesFrom": []}})
+    assert one(render(closed), "NetworkPolicy")["spec"]["ingress"] == []
+    off = merged(INSTRUCTOR, {"networkPolicy": {"enabled": False}})
+    assert "NetworkPolicy" not in kinds(render(off))
+    assert "WARNING: networkPolicy.enabled is false: any pod in the cluster can reach the bot's ports." in notes(off)
+
+
+def test_the_probe_port_is_its_own() -> None:
+    values = merged(REQUIRED, {"web": {"probePort": 9100}, "service": {"probePort": 9101}})
+    objects = render(values)
+    assert {"name": "probes", "containerPort": 9100, "protocol": "TCP"} in container(objects)["ports"]
+    assert one(objects, "ConfigMap", FULLNAME)["data"]["KUBECAMP_WEB_PROBE_PORT"] == "9100"
+    assert {"name": "probes", "port": 9101, "targetPort": "probes", "protocol": "TCP"} in one(objects, "Service")[
+        "spec"
+    ]["ports"]
+    assert "port-forward svc/kubecamp-kubecamp-bot 9101" in notes(values)
+    with pytest.raises(helm_python.HelmRenderError, match=r"web\.probePort must differ from web\.port"):
+        render(merged(REQUIRED, {"web": {"probePort": 8080}}))
+    with pytest.raises(helm_python.HelmRenderError, match=r"service\.probePort must differ from service\.port"):
+        render(merged(REQUIRED, {"service": {"probePort": 8080}}))
+    with pytest.raises(helm_python.HelmValuesError, match="/web/probePort"):
+        render(merged(REQUIRED, {"web": {"probePort": 0}}))
 
 
 # --- the Grafana dashboard ------------------------------------------------------------------------
@@ -1336,7 +1387,8 @@ def test_notes() -> None:
         "&scope=bot+applications.commands&permissions=309237763072"
     ) in text
     assert f"http://{FULLNAME}.{NAMESPACE}.svc:8080/webhooks/alertmanager" in text
-    assert f"kubectl -n {NAMESPACE} port-forward svc/{FULLNAME} 8080" in text
+    assert f"kubectl -n {NAMESPACE} port-forward svc/{FULLNAME} 8081" in text
+    assert f"Prometheus scrapes http://{FULLNAME}.{NAMESPACE}.svc:8081/metrics" in text
     assert "/readyz" in text
     assert f"kubectl -n {NAMESPACE} rollout status deployment/{FULLNAME}" in text
     assert "WARNING" not in text
