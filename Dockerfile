@@ -13,7 +13,8 @@
 # (Docker 23+ builds with it by default).
 #
 # No HEALTHCHECK: Kubernetes ignores it. The Helm chart's liveness and readiness probes ask
-# GET /healthz and GET /readyz on port 8080.
+# GET /healthz and GET /readyz on port 8081 (KUBECAMP_WEB_PROBE_PORT), which also serves /metrics;
+# port 8080 serves Alertmanager's webhook alone.
 
 ARG PYTHON_VERSION=3.11.16
 ARG DEBIAN_RELEASE=bookworm
@@ -70,14 +71,16 @@ RUN --mount=type=bind,from=build,source=/wheels,target=/wheels \
     && kubecamp --help > /dev/null \
     && python -c "import zoneinfo; zoneinfo.ZoneInfo('Asia/Seoul')"
 
+# No scenarios: the image is public and any Pod can read its files, so the catalogue (hints; solutions and
+# the answer key stay in the instructor's checkout) is mounted at KUBECAMP_SCENARIOS_DIR by the chart, from a
+# Secret (docs/deploy.md, "The scenario catalogue"). Elsewhere: docker run -v "$PWD/scenarios:/app/scenarios:ro".
 WORKDIR /app
-COPY scenarios /app/scenarios
 
 VOLUME ["/var/lib/kubecamp"]
-EXPOSE 8080
+EXPOSE 8080 8081
 USER 10001:10001
 
-# The image is the `kubecamp` CLI: `docker run IMAGE scenarios validate` runs another command, and
+# The image is the `kubecamp` CLI: `docker run IMAGE scenarios list` runs another command, and
 # `kubectl exec POD -- kubecamp db upgrade` works as on a workstation. Exec form, so kubecamp is
 # PID 1 and gets the SIGTERM it shuts down cleanly on (it starts no child processes to reap).
 ENTRYPOINT ["kubecamp"]

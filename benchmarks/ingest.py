@@ -38,6 +38,7 @@ from benchmarks.load import (
     webhook_client,
 )
 from benchmarks.notifications import Group
+from tests.peers.processes import PeerError
 
 NAME = "ingest"
 GROUPS = 50
@@ -90,10 +91,12 @@ async def run(workdir: Path, *, scale: float = 1.0) -> list[Measure]:
         async with webhook_client(CONNECTIONS) as session:
             warmup = await post_load(session, b.webhook_url, pods, connections=CONNECTIONS, duration=WARMUP * scale)
             requests_before = len(b.discord.requests)
-            assert b.bot.pid is not None
-            cpu_before = cpu_seconds(b.bot.pid)
+            pid = b.bot.pid
+            if pid is None:
+                raise PeerError("the bot is not running")
+            cpu_before = cpu_seconds(pid)
             window = await post_load(session, b.webhook_url, pods, connections=CONNECTIONS, duration=WINDOW * scale)
-            cpu_per_post = (cpu_seconds(b.bot.pid) - cpu_before) / len(window.answers)
+            cpu_per_post = (cpu_seconds(pid) - cpu_before) / len(window.answers)
             requests_during = len(b.discord.requests) - requests_before
         caught_up = await settled(b, timeout=DRAIN_TIMEOUT)
         await b.bot.stop()

@@ -29,6 +29,7 @@ import aiohttp
 from benchmarks.harness import Bench, percentile
 from benchmarks.notifications import Group
 from bot.incidents.publisher import thread_key
+from bot.outbox import OutboxStore
 from bot.store import Store, sqlite_url, upgrade
 from bot.store.models import AlertStatus
 from tests.discord.live import WEBHOOK_TOKEN
@@ -184,10 +185,10 @@ async def settled(bench: Bench, *, timeout: float) -> float:  # noqa: ASYNC109 -
     (read from its store, which it keeps writing meanwhile); the seconds it took."""
     began = time.perf_counter()
     async with await Store.open(database_url(bench)) as store:
-        incidents = store.incidents
+        incidents, outbox = store.incidents, OutboxStore(store.db)
         while True:
             now = datetime.now(UTC)
-            pending, _ = await store.outbox.stats(now)
+            pending, _ = await outbox.stats(now)
             # Publishing not yet due counts too: `not_before` in the future.
             unpublished = await incidents.to_publish(not_before=now + timedelta(days=1))
             elapsed = time.perf_counter() - began
@@ -241,9 +242,9 @@ async def unthreaded_incidents(url: str, threads: Iterable[int]) -> tuple[int, i
     known = set(threads)
     async with await Store.open(url) as store:
         incidents = await store.incidents.recent(limit=1_000_000)
-        missing = 0
+        outbox, missing = OutboxStore(store.db), 0
         for incident in incidents:
-            entry = await store.outbox.get(thread_key(incident.id))
+            entry = await outbox.get(thread_key(incident.id))
             if entry is None or entry.sent_at is None or entry.discord_channel_id not in known:
                 missing += 1
     return len(incidents), missing

@@ -45,12 +45,14 @@ class Group:
     def fingerprint(self, index: int) -> str:
         return hashlib.sha256(json.dumps(self.labels(index), sort_keys=True).encode()).hexdigest()[:16]
 
+    def annotations(self, index: int) -> dict[str, str]:
+        return {"summary": f"Pod {self.namespace}/{self.labels(index)['pod']} is not ready."}
+
     def alert(self, index: int, *, resolved_at: datetime | None = None) -> dict[str, object]:
-        labels = self.labels(index)
         return {
             "status": "resolved" if resolved_at else "firing",
-            "labels": labels,
-            "annotations": {"summary": f"Pod {self.namespace}/{labels['pod']} is not ready."},
+            "labels": self.labels(index),
+            "annotations": self.annotations(index),
             "startsAt": _stamp(self.started + timedelta(milliseconds=index)),
             "endsAt": _stamp(resolved_at) if resolved_at else NEVER,
             "generatorURL": "http://prometheus.monitoring.svc:9090/graph",

@@ -205,12 +205,10 @@ async def feed_alertmanager(alertmanager: AlertmanagerProcess, storm: Storm, beg
         batch = []
         for g, i, resolved in storm.events(until - FEED_STEP if step else -math.inf, until):
             alert = storm.groups[g].alert(i)
-            annotations = alert["annotations"]
-            assert isinstance(annotations, dict)
             batch.append(
                 postable_alert(
                     storm.groups[g].labels(i),
-                    annotations,
+                    storm.groups[g].annotations(i),
                     starts_at=datetime.fromisoformat(str(alert["startsAt"])),
                     ends_at=now if resolved else None,
                     generator_url=str(alert["generatorURL"]),
@@ -231,15 +229,15 @@ AM_SECTION = {"Alerts Firing:": AlertStatus.firing, "Alerts Resolved:": AlertSta
 AM_LABEL = re.compile(r"^ - (namespace|pod) = (.+)$")
 
 
-def incident_starters(discord: DiscordEmulator) -> list[Message]:
-    """The bot's messages that started a thread (incident threads: the class has no runs)."""
-    return [
-        message
+def incident_starters(discord: DiscordEmulator) -> dict[int, Message]:
+    """The bot's messages that started a thread, by thread (incident threads: the class has no runs)."""
+    return {
+        message.thread_id: message
         for channel in discord.world.channels.values()
         if not channel.is_thread
         for message in discord.messages(channel)
         if message.thread_id is not None and message.webhook_id is None
-    ]
+    }
 
 
 def incident_group(starter: Message) -> tuple[str, str]:
@@ -252,10 +250,10 @@ def bot_statements(discord: DiscordEmulator) -> dict[Key, AlertStatus]:
     """Each alert's state as the bot's incident threads show it: the last line naming it in the thread,
     else its field in the starter embed (which names at most 24)."""
     shown: dict[Key, AlertStatus] = {}
-    for starter in incident_starters(discord):
+    for thread_id, starter in incident_starters(discord).items():
         _, namespace = incident_group(starter)
         texts = [str(field["name"]) for field in starter.embeds[0].get("fields", [])]
-        texts += [line for message in discord.messages(starter.thread_id) for line in message.content.splitlines()]
+        texts += [line for message in discord.messages(thread_id) for line in message.content.splitlines()]
         for text in texts:
             match = BOT_LINE.match(text)
             if match:
@@ -270,14 +268,13 @@ def embeds_current(discord: DiscordEmulator, storm: Storm, final: dict[Key, Aler
     starters = incident_starters(discord)
     if len(starters) < len(storm.groups):
         return False
-    for starter in starters:
-        assert starter.thread_id is not None
+    for thread_id, starter in starters.items():
         group = incident_group(starter)
         embed = starter.embeds[0]
         resolved = group in done
         if str(embed["title"]).startswith(RESOLVED) != resolved:
             return False
-        if discord.world.channel(starter.thread_id).archived != resolved:
+        if discord.world.channel(thread_id).archived != resolved:
             return False
         for field in embed.get("fields", []):
             match = BOT_LINE.match(str(field["name"]))

@@ -110,7 +110,7 @@ async def _start_class(live: Class, teams: int) -> list[TeamRun]:
     The cluster settles once, after all the writes (`KubeCluster.catching_up`): setup is not measured,
     and settling after each write would cost minutes for a class of 40."""
     challenge = live.app.catalog.get(CHALLENGE)
-    student = Cluster.for_host(live.kube.url, token="student")
+    student = Cluster.for_host(live.kube.url, token="student")  # noqa: S106 - the emulated cluster's user
     runs = []
     try:
         with live.kube.catching_up():

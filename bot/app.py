@@ -1,8 +1,8 @@
 """The composition root: builds every part from the settings and runs them on one asyncio loop.
 
 Nothing else constructs services. `build()` wires them (each dependency passed by keyword), `App`
-starts them in order — store, cluster, outbox, incident publisher, scheduler, web server, Discord —
-and stops them in reverse, and `run()` does both around SIGTERM/SIGINT.
+starts them in order — store, cluster, outbox, incident publisher, scheduler, readiness checks, the probe and
+webhook listeners, Discord — and stops them in reverse, and `run()` does both around SIGTERM/SIGINT.
 """
 
 from __future__ import annotations
@@ -30,14 +30,23 @@ from bot.incidents.publisher import IncidentPublisher
 from bot.incidents.service import IncidentService
 from bot.incidents.silences import Alertmanager
 from bot.metrics import Metrics
-from bot.outbox import Outbox
+from bot.outbox import Outbox, OutboxStore
+from bot.readiness import INTERVAL, Check, DataVolume, Readiness
 from bot.scheduler import Scheduler
 from bot.scoreboard import Scoreboard
-from bot.store import Store, upgrade
+from bot.store import Store, sqlite_file, upgrade
 from bot.store.incidents import IncidentStore
 from bot.submissions import SubmissionService
 from bot.teams import TeamService
-from bot.web import Webhook, WebhookAuth, WebServer, make_app
+from bot.web import (
+    PROBE_MAX_CONNECTIONS,
+    WEBHOOK_MAX_CONNECTIONS,
+    Webhook,
+    WebhookAuth,
+    WebServer,
+    make_probe_app,
+    make_webhook_app,
+)
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +63,11 @@ class App:
     publisher: IncidentPublisher
     alertmanager: Alertmanager | None
     bot: KubecampBot
+    #: The webhook's listener.
     web: WebServer
+    #: The listener of /healthz, /readyz and /metrics.
+    probes: WebServer
+    readiness: Readiness
     metrics: Metrics
     _gateway: asyncio.Task[None] | None = field(default=None, init=False)
 
@@ -68,6 +81,8 @@ class App:
         self.publisher.start()
         planned = await self.scheduler.start(on_due=self.flow.on_due)
         log.info("scheduler: %d jobs for the active runs", planned)
+        await self.readiness.start()
+        await self.probes.start()
         await self.web.start()
         await self.bot.login(token.get_secret_value())
         self._gateway = asyncio.create_task(self.bot.connect(reconnect=True), name="discord gateway")
@@ -86,6 +101,8 @@ class App:
         self.scheduler.shutdown()  # no new jobs; the running ones finish before the store closes
         await self.flow.wait_idle(timeout=10)
         await self.web.stop()
+        await self.probes.stop()
+        await self.readiness.aclose()
         await self.publisher.aclose()
         if self.alertmanager is not None:
             await self.alertmanager.close()
@@ -94,10 +111,11 @@ class App:
         await self.store.close()
 
 
-async def build(settings: Settings, *, clock: Callable[[], datetime] = utcnow) -> App:
-    settings.discord.check_complete()
-    instructor_role = settings.discord.instructor_role
-    assert instructor_role is not None  # check_complete said so
+async def build(
+    settings: Settings, *, clock: Callable[[], datetime] = utcnow, readiness_interval: float = INTERVAL
+) -> App:
+    """Every part, wired. `readiness_interval`: seconds between two rounds of the readiness checks."""
+    instructor_role = settings.discord.check_complete()
     endpoints.point_at(api_base=settings.discord.api_base, gateway_url=settings.discord.gateway_url)
     catalog = load_catalog(settings.catalog.scenarios_dir)
     metrics = Metrics()
@@ -119,16 +137,23 @@ async def build(settings: Settings, *, clock: Callable[[], datetime] = utcnow) -
         metrics=metrics,
     )
     transport = DiscordTransport()
-    outbox = Outbox(store=store, transport=transport, clock=clock)
+    outbox = Outbox(store=OutboxStore(store.db), transport=transport, clock=clock)
     scheduler = Scheduler(catalog=catalog, store=store)
     flow = ChallengeFlow(
-        runs=runs, store=store, catalog=catalog, outbox=outbox, scheduler=scheduler, lang=lang, clock=clock
+        runs=runs,
+        store=store,
+        catalog=catalog,
+        outbox=outbox,
+        scheduler=scheduler,
+        lang=lang,
+        clock=clock,
+        cooldown_seconds=settings.catalog.verify_cooldown_seconds,
     )
     teams = TeamService(store=store, namespace_prefix=settings.kube.namespace_prefix)
     incidents, publisher, alertmanager, incident_store = _incidents(
         settings, store=store, cluster=cluster, outbox=outbox, clock=clock, metrics=metrics
     )
-    metrics.refresh_with(_store_gauges(store=store, incidents=incident_store, catalog=catalog, clock=clock))
+    metrics.refresh_with(_store_gauges(store=store, incidents=incident_store, outbox=outbox, catalog=catalog))
     services = Services(
         flow=flow,
         teams=teams,
@@ -150,7 +175,7 @@ async def build(settings: Settings, *, clock: Callable[[], datetime] = utcnow) -
     )
     transport.bind(bot)
 
-    async def discord_ready() -> None:
+    def discord_ready() -> None:
         if not bot.is_ready() or bot.is_closed():
             raise ConnectionError("Discord gateway not connected")
 
@@ -164,14 +189,26 @@ async def build(settings: Settings, *, clock: Callable[[], datetime] = utcnow) -
         log.warning(
             "the Alertmanager webhook is off: set KUBECAMP_WEBHOOK_TOKEN (or _USERNAME and _PASSWORD) to turn it on"
         )
+    readiness = Readiness(
+        checks=_readiness_checks(settings, store=store, cluster=cluster),
+        instant={"discord": discord_ready},
+        interval=readiness_interval,
+    )
     web = WebServer(
-        make_app(
-            probes={"store": store.ping, "discord": discord_ready, "kubernetes": cluster.ping},
-            metrics=metrics,
-            webhook=Webhook(auth=auth, receive=incidents.receive, max_body_bytes=hook.max_body_bytes),
+        make_webhook_app(
+            webhook=Webhook(auth=auth, receive=incidents.receive, max_body_bytes=hook.max_body_bytes), metrics=metrics
         ),
         host=settings.web.host,
         port=settings.web.port,
+        max_connections=WEBHOOK_MAX_CONNECTIONS,
+        name="webhook",
+    )
+    probes = WebServer(
+        make_probe_app(readiness=readiness, metrics=metrics),
+        host=settings.web.host,
+        port=settings.web.probe_port,
+        max_connections=PROBE_MAX_CONNECTIONS,
+        name="probes",
     )
     return App(
         settings=settings,
@@ -185,8 +222,22 @@ async def build(settings: Settings, *, clock: Callable[[], datetime] = utcnow) -
         alertmanager=alertmanager,
         bot=bot,
         web=web,
+        probes=probes,
+        readiness=readiness,
         metrics=metrics,
     )
+
+
+def _readiness_checks(settings: Settings, *, store: Store, cluster: Cluster) -> dict[str, Check]:
+    """The background checks: the store answers a read, its volume (a SQLite file's) has room and takes a write,
+    the Kubernetes API answers."""
+    checks: dict[str, Check] = {"store": store.reachable}
+    database = sqlite_file(settings.store.url)
+    if database is not None:
+        volume = DataVolume(database.parent, min_free_bytes=settings.store.data_min_free_mib * 1024**2)
+        checks["data volume"] = volume.check
+    checks["kubernetes"] = cluster.ping
+    return checks
 
 
 def _incidents(
@@ -208,7 +259,6 @@ def _incidents(
 
     publisher = IncidentPublisher(
         incidents=incident_store,
-        store=store,
         outbox=outbox,
         lang=settings.catalog.language,
         clock=clock,
@@ -230,7 +280,7 @@ def _incidents(
 
 
 def _store_gauges(
-    *, store: Store, incidents: IncidentStore, catalog: Catalog, clock: Callable[[], datetime]
+    *, store: Store, incidents: IncidentStore, outbox: Outbox, catalog: Catalog
 ) -> Callable[[Metrics], Awaitable[None]]:
     """Reads what the gauges of the store show: active runs, open incidents, the outbox."""
 
@@ -239,7 +289,7 @@ def _store_gauges(
         for challenge in {*active, *(c.id for c in catalog)}:
             metrics.runs_active.labels(str(challenge)).set(active.get(challenge, 0))
         metrics.incidents_open.set(await incidents.count_open())
-        pending, oldest = await store.outbox.stats(clock())
+        pending, oldest = await outbox.backlog()
         metrics.outbox_pending.set(pending)
         metrics.outbox_oldest_age.set(oldest.total_seconds() if oldest is not None else 0)
 

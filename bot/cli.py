@@ -86,6 +86,12 @@ def _parser() -> argparse.ArgumentParser:
     for action in ("list", "validate"):
         sub = add(scenarios, action, help=f"{action} the catalogue")
         sub.add_argument("dir", nargs="?", type=Path, help="catalogue folder (default KUBECAMP_SCENARIOS_DIR)")
+        if action == "validate":
+            sub.add_argument(
+                "--without-solutions",
+                action="store_true",
+                help="check it as the bot loads it, without solution/ folders (a deployed catalogue has none)",
+            )
 
     team = add(commands, "team", help="teams").add_subparsers(dest="action", required=True)
     team_add = add(team, "add", help="add a team")
@@ -127,6 +133,11 @@ def _parser() -> argparse.ArgumentParser:
         type=_seconds,
         default=15.0,
         help="seconds the checks must stay unchanged before a state is judged (default 15)",
+    )
+    preflight.add_argument(
+        "--broken-only",
+        action="store_true",
+        help="prove only that every scenario breaks, applying no solution (a deployed catalogue has none)",
     )
 
     db = add(commands, "db", help="the database").add_subparsers(dest="action", required=True)
@@ -213,7 +224,7 @@ async def _connect(settings: Settings) -> Cluster:
 
 async def _preflight(args: argparse.Namespace, settings: Settings, out: _Output) -> int:
     """No store: the preflight touches only the cluster, in scratch namespaces it deletes again."""
-    catalog = load_catalog(settings.catalog.scenarios_dir)
+    catalog = load_catalog(settings.catalog.scenarios_dir, solutions=not args.broken_only)
     cluster = await _connect(settings)
     service = PreflightService(
         catalog=catalog,
@@ -221,12 +232,14 @@ async def _preflight(args: argparse.Namespace, settings: Settings, out: _Output)
         namespace_prefix=settings.kube.namespace_prefix,
         timeout=args.timeout,
         settle=args.settle,
+        broken_only=args.broken_only,
     )
     # `helm test` and `kubectl delete pod` stop the process with SIGTERM: cancel, so the scratch namespace
     # of the scenario under way is deleted on the way out (Ctrl-C does the same through asyncio.run).
     loop = asyncio.get_running_loop()
     main_task = asyncio.current_task()
-    assert main_task is not None
+    if main_task is None:  # asyncio.run runs this coroutine as a task
+        raise RuntimeError("the preflight runs outside a task")
     terminated: list[signal.Signals] = []
 
     def terminate() -> None:
@@ -257,7 +270,9 @@ async def _run(settings: Settings) -> int:
 
 def _scenarios(args: argparse.Namespace, settings: Settings, out: _Output) -> int:
     root: Path = args.dir or settings.catalog.scenarios_dir
-    catalog = load_catalog(root)
+    # Validation from a checkout proves the solutions too; the bot and `list` never read them.
+    checks_solutions = args.action == "validate" and not args.without_solutions
+    catalog = load_catalog(root, solutions=checks_solutions)
     if args.action == "validate":
         count = sum(len(c.scenarios) for c in catalog)
         out.line(
@@ -327,9 +342,16 @@ async def _status(service: RunService, team: str, challenge: int | None, out: _O
 
 
 async def _stop(service: RunService, team: str, challenge: int | None, out: _Output) -> int:
-    run, deleted = await service.stop(team, challenge)
+    stopped = await service.stop(team, challenge)
+    run = stopped.run
+    done = (
+        f"namespace {stopped.namespace} was already deleted, nothing to delete"
+        if stopped.namespace_gone
+        else f"{stopped.deleted} objects deleted"
+    )
     out.line(
-        f"run {run.id} stopped; {deleted} objects deleted", {"run": run.id, "status": run.status, "deleted": deleted}
+        f"run {run.id} stopped; {done}",
+        {"run": run.id, "status": run.status, "deleted": stopped.deleted, "namespace_gone": stopped.namespace_gone},
     )
     return EXIT_OK
 

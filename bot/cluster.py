@@ -2,7 +2,9 @@
 
 Built on the official asyncio client (`kubernetes.aio`). Requests go through the client's own
 serialisation, auth and transport; we only choose paths from the fixed kinds table (`bot.kinds`),
-so a snapshot costs one list call per kind and a missing CRD is one 404.
+so a snapshot costs one list call per kind (more only for a kind with more objects than a page) and a
+missing CRD is one 404. What one snapshot keeps of a kind is bounded in objects and bytes: a team's
+namespace must not be able to take the bot's memory.
 
 The bot touches only namespaces that carry its label; every write checks it first.
 """
@@ -28,6 +30,7 @@ from bot.errors import (
     ClusterForbidden,
     ClusterUnavailable,
     KindNotServed,
+    NamespaceMissing,
     NamespaceNotManaged,
 )
 from bot.i18n import Message
@@ -41,9 +44,30 @@ FIELD_MANAGER = "kubecamp-bot"
 MANAGED_BY = "app.kubernetes.io/managed-by"
 TEAM_LABEL = "kubecamp.io/team"
 
+#: Objects asked for per list request (`limit`; the rest follows with `continue`).
+LIST_PAGE = 250
+#: The most objects, and response bytes, one snapshot reads of one kind. A class's namespace holds tens
+#: of objects; past this a kind is "could not check: too many objects", never a partial list.
+MAX_LIST_ITEMS = 1000
+MAX_LIST_BYTES = 16 * 1024 * 1024
+
 
 class _NotFound(ClusterError):
     pass
+
+
+class TooManyObjects(ClusterError):
+    """A kind had more objects, or bigger ones, than a snapshot reads."""
+
+    def __init__(self, kind: Kind, namespace: str) -> None:
+        super().__init__(
+            f"{kind.kind} in {namespace}: more than {MAX_LIST_ITEMS} objects or {MAX_LIST_BYTES} bytes",
+            reason=Message("cluster.too_many", {"kind": kind.kind, "items": MAX_LIST_ITEMS}),
+        )
+
+
+class _TooLarge(Exception):
+    """A response body went past the bytes it was allowed."""
 
 
 class Cluster:
@@ -110,13 +134,22 @@ class Cluster:
         body: Any = None,
         query: list[tuple[str, Any]] | None = None,
         content_type: str = "application/json",
+        budget: list[int] | None = None,
     ) -> dict[str, Any]:
+        """One API request. With `budget` (a one-element list of bytes left), the body is read only up to
+        it and the budget is charged for it; _TooLarge once the body would exceed it."""
         headers = {"Accept": "application/json", "Content-Type": content_type}
         request = await self._api.param_serialize(
             method, path, query_params=query or [], header_params=headers, body=body, auth_settings=["BearerToken"]
         )
         try:
             response = await self._api.call_api(*request, _request_timeout=self._timeout)
+            if budget is not None and 200 <= response.status <= 299:
+                try:
+                    listed: Any = json.loads(await _read_within(response.response, budget))
+                except ValueError as exc:
+                    raise ClusterUnavailable(f"{method} {path}: the answer is not JSON") from exc
+                return listed if isinstance(listed, dict) else {}
             await response.read()
             result = self._api.response_deserialize(response, {"2XX": "object"})
         except ApiException as exc:
@@ -156,12 +189,15 @@ class Cluster:
         self._managed.add(namespace)
 
     async def assert_managed(self, namespace: str) -> None:
-        """Read the namespace afresh; raise NamespaceNotManaged unless it carries the bot's label."""
+        """Read the namespace afresh; raise NamespaceNotManaged unless it carries the bot's label.
+
+        NamespaceMissing (a NamespaceNotManaged) when it does not exist at all.
+        """
         self._managed.discard(namespace)
         try:
             existing = await self._request("GET", BY_NAME["Namespace"].object_path(None, namespace))
         except _NotFound as exc:
-            raise NamespaceNotManaged(namespace) from exc
+            raise NamespaceMissing(namespace) from exc
         _require_managed(existing, namespace)
         self._managed.add(namespace)
 
@@ -263,12 +299,25 @@ class Cluster:
         return snapshot
 
     async def _list(self, namespace: str, kind: Kind) -> list[dict[str, Any]]:
-        try:
-            listing = await self._request("GET", kind.collection_path(namespace if kind.namespaced else None))
-        except _NotFound as exc:
-            raise self._missing(kind, exc) from exc
-        items: list[dict[str, Any]] = listing.get("items") or []
-        return items
+        """Every object of the kind, a page at a time; TooManyObjects past MAX_LIST_ITEMS or MAX_LIST_BYTES."""
+        path = kind.collection_path(namespace if kind.namespaced else None)
+        items: list[dict[str, Any]] = []
+        budget = [MAX_LIST_BYTES]
+        page: list[tuple[str, Any]] = [("limit", LIST_PAGE)]
+        while True:
+            try:
+                listing = await self._request("GET", path, query=page, budget=budget)
+            except _NotFound as exc:
+                raise self._missing(kind, exc) from exc
+            except _TooLarge as exc:
+                raise TooManyObjects(kind, namespace) from exc
+            items.extend(listing.get("items") or [])
+            if len(items) > MAX_LIST_ITEMS:
+                raise TooManyObjects(kind, namespace)
+            token = (listing.get("metadata") or {}).get("continue")
+            if not token:
+                return items
+            page = [("limit", LIST_PAGE), ("continue", token)]
 
     def _missing(self, kind: Kind, error: _NotFound) -> ClusterError:
         """A 404 where an object or list must exist (a namespace looked up, or a deleted object, is
@@ -291,6 +340,18 @@ def _kind_of(body: dict[str, Any]) -> Kind:
             reason=Message("cluster.kind_not_applied", {"kind": kind_name, "api_version": api_version}),
         )
     return kind
+
+
+async def _read_within(response: aiohttp.ClientResponse, budget: list[int]) -> bytes:
+    """The body, read a chunk at a time so that an oversized one is dropped before it is all in memory."""
+    chunks: list[bytes] = []
+    async for chunk in response.content.iter_chunked(64 * 1024):
+        budget[0] -= len(chunk)
+        if budget[0] < 0:
+            response.close()
+            raise _TooLarge
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 def _require_managed(namespace_object: dict[str, Any], namespace: str) -> None:

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Annotated, Literal, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from bot.errors import ConfigInvalid
@@ -36,6 +36,12 @@ class StoreSettings(_Section):
     database_url: str | None = Field(
         default=None, description="any SQLAlchemy async URL; default sqlite+aiosqlite in data_dir"
     )
+    data_min_free_mib: int = Field(
+        default=64,
+        ge=0,
+        le=1024 * 1024,
+        description="MiB that must stay free on the SQLite store's volume; below it the bot reports not ready",
+    )
 
     @property
     def url(self) -> str:
@@ -50,6 +56,9 @@ class CatalogSettings(_Section):
     scenarios_dir: Path = Field(default=Path("scenarios"), description="the scenario catalogue folder")
     language: Literal["ko", "en"] = Field(default="ko", description="language of messages: ko or en")
     timezone: str = Field(default="Asia/Seoul", description="an IANA time zone for clock times, like Asia/Seoul")
+    verify_cooldown_seconds: float = Field(
+        default=15.0, ge=0, le=600, description="seconds a team waits between its own verifications (and hint requests)"
+    )
 
     @field_validator("timezone")
     @classmethod
@@ -110,26 +119,39 @@ class DiscordSettings(_Section):
 
     _token_not_blank = field_validator("token")(_secret_not_blank)
 
-    def check_complete(self) -> None:
+    def check_complete(self) -> int:
         """What being in Discord needs and other commands do not: ConfigInvalid naming the first setting
-        missing. Without guild ids the bot would refuse every interaction."""
-        for field_name, value in (
-            ("token", self.token),
-            ("guild_ids", self.guild_ids or None),
-            ("instructor_role", self.instructor_role),
-        ):
-            if value is None:
-                variable = f"{self.model_config.get('env_prefix', '')}{field_name}".upper()
-                description = type(self).model_fields[field_name].description
-                raise ConfigInvalid(f"{variable} is not set (expected {description})")
+        missing (without guild ids the bot would refuse every interaction); the instructors' role id once
+        everything is set."""
+        if self.token is None:
+            raise self._not_set("token")
+        if not self.guild_ids:
+            raise self._not_set("guild_ids")
+        if self.instructor_role is None:
+            raise self._not_set("instructor_role")
+        return self.instructor_role
+
+    def _not_set(self, field_name: str) -> ConfigInvalid:
+        variable = f"{self.model_config.get('env_prefix', '')}{field_name}".upper()
+        return ConfigInvalid(f"{variable} is not set (expected {type(self).model_fields[field_name].description})")
 
 
 class WebSettings(_Section):
     model_config = SettingsConfigDict(env_prefix="KUBECAMP_WEB_")
 
     # All interfaces by default: it runs in a pod, behind a Service.
-    host: str = Field(default="0.0.0.0", description="address the web server listens on")
-    port: int = Field(default=8080, ge=0, le=65535, description="port of the web server (0: any free port)")
+    host: str = Field(default="0.0.0.0", description="address the web server listens on")  # noqa: S104
+    port: int = Field(default=8080, ge=0, le=65535, description="port of the Alertmanager webhook (0: any free port)")
+    probe_port: int = Field(
+        default=8081, ge=0, le=65535, description="port of /healthz, /readyz and /metrics (0: any free port)"
+    )
+
+    @field_validator("probe_port")
+    @classmethod
+    def _not_the_webhook_port(cls, value: int, info: ValidationInfo) -> int:
+        if value != 0 and value == info.data.get("port"):
+            raise ValueError("must differ from KUBECAMP_WEB_PORT: the probes and the webhook have a listener each")
+        return value
 
 
 class WebhookSettings(_Section):

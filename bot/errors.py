@@ -135,6 +135,20 @@ class NamespaceNotManaged(ClusterError):
         self.message = self.reason  # said as it is, not as a problem of the cluster
 
 
+class NamespaceMissing(NamespaceNotManaged):
+    """The namespace does not exist (any more): nothing in it can be touched, and nothing is left to clean."""
+
+    def __init__(self, namespace: str) -> None:
+        # Its own text and reason: "not managed" would send the reader looking for a missing label.
+        ClusterError.__init__(
+            self,
+            f"namespace {namespace!r} does not exist",
+            reason=Message("err.namespace_missing", {"namespace": namespace}),
+        )
+        self.namespace = namespace
+        self.message = self.reason
+
+
 class ApplyFailed(ClusterError):
     """The API server rejected a manifest (422 invalid, 409 conflict, …)."""
 

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.outbox import OutboxStore
 from bot.store import Store, Team, sqlite_url, upgrade
 
 pytest_plugins = [
@@ -47,6 +48,12 @@ async def store(db_url: str) -> AsyncIterator[Store]:
         yield opened
     finally:
         await opened.close()
+
+
+@pytest.fixture
+def outbox_store(store: Store) -> OutboxStore:
+    """The outbox's table on the test's store."""
+    return OutboxStore(store.db)
 
 
 @pytest.fixture

@@ -4,16 +4,20 @@ Discord, with the real SQLite store."""
 from __future__ import annotations
 
 import asyncio
+import os
 import sqlite3
 from pathlib import Path
 
 import aiohttp
+import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy.engine import make_url
 
 from bot import metrics as bot_metrics
-from tests.discord.live import Class, deliver
+from tests.discord.live import READINESS_INTERVAL, Class, deliver, open_class
 from tests.discord_emulator.emulator import DiscordEmulator
+from tests.discord_emulator.fixtures import Classroom
+from tests.emulators.kube import KubeCluster
 from tests.helm.test_chart import dashboard_metric_names
 
 PAYLOADS = Path(__file__).parent / "incidents" / "payloads"
@@ -22,9 +26,24 @@ Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
 
 
 async def _get(live: Class, path: str) -> tuple[int, str, str]:
-    url = f"http://127.0.0.1:{live.app.web.port}{path}"
+    """GET `path` from the probe listener."""
+    url = f"http://127.0.0.1:{live.app.probes.port}{path}"
     async with aiohttp.ClientSession() as session, session.get(url) as response:
         return response.status, response.headers["Content-Type"], await response.text()
+
+
+async def readyz_until(live: Class, status: int, timeout: float = 10.0) -> str:  # noqa: ASYNC109 - fails naming it
+    """The body of the first ``/readyz`` answering `status`: the checks run every `READINESS_INTERVAL` seconds."""
+    body = ""
+    try:
+        async with asyncio.timeout(timeout):
+            while True:
+                got, _, body = await _get(live, "/readyz")
+                if got == status:
+                    return body
+                await asyncio.sleep(READINESS_INTERVAL / 2)
+    except TimeoutError:
+        raise AssertionError(f"/readyz did not answer {status} within {timeout:g}s; last: {body}") from None
 
 
 async def scrape(live: Class) -> Samples:
@@ -131,27 +150,67 @@ async def test_outbox_gauges_show_what_waits_for_discord(live_class: Class) -> N
 async def test_not_ready_while_the_kubernetes_api_is_unreachable(live_class: Class) -> None:
     live = live_class
     await live.kube.stop()
-    status, _, body = await _get(live, "/readyz")
-    assert status == 503
-    assert '"store": "ok"' in body and '"discord": "ok"' in body
+    body = await readyz_until(live, 503)
+    assert '"store": "ok"' in body and '"discord": "ok"' in body and '"data volume": "ok"' in body
     assert '"kubernetes": "GET /version' in body  # the failing call, named
     samples = await scrape(live)
     assert value(samples, "kubecamp_kubernetes_api_errors_total", reason="unreachable") >= 1
     await live.kube.start()
-    assert (await _get(live, "/readyz"))[0] == 200
+    await readyz_until(live, 200)
 
 
-async def test_not_ready_while_the_store_cannot_take_writes(live_class: Class) -> None:
+async def test_ready_while_another_writer_holds_the_store_readiness_only_reads(live_class: Class) -> None:
+    """The store's check is a read: a writer holding the database (here another process) neither makes the bot
+    not ready nor is waited for, as the write the check once made queued behind every other write."""
     live = live_class
     path = make_url(live.app.settings.store.url).database
     assert path is not None
-    holder = sqlite3.connect(path, isolation_level=None)  # another process holding the write lock
+    holder = sqlite3.connect(path, isolation_level=None)
     try:
         holder.execute("BEGIN EXCLUSIVE")
+        await asyncio.sleep(READINESS_INTERVAL * 3)  # rounds that ran while it was held
         status, _, body = await _get(live, "/readyz")
-        assert status == 503
-        assert '"store": "no answer within 3s"' in body and '"kubernetes": "ok"' in body
+        assert status == 200, body
+        assert '"store": "ok"' in body
     finally:
         holder.execute("ROLLBACK")
         holder.close()
-    assert (await _get(live, "/readyz"))[0] == 200
+
+
+async def test_not_ready_on_a_full_data_volume(
+    discord_emulator: DiscordEmulator, discord_classroom: Classroom, kube_cluster: KubeCluster, tmp_path: Path
+) -> None:
+    """A volume with less free space than KUBECAMP_DATA_MIN_FREE_MIB: SQLite would fail at its next write, which
+    no read shows. The real free space of the test's disk, measured, and a minimum above it."""
+    stats = os.statvfs(tmp_path)
+    free_mib = stats.f_bavail * stats.f_frsize // 1024**2
+    minimum = free_mib + 1024  # room for other tests to free some meanwhile
+    if minimum > 1024 * 1024:
+        pytest.skip(f"{free_mib} MiB free: more than the largest minimum the setting takes")
+    async with open_class(
+        discord_emulator, discord_classroom, kube_cluster, tmp_path, data_min_free_mib=minimum
+    ) as live:
+        body = await readyz_until(live, 503)
+        assert f"the data volume at {tmp_path} has " in body
+        assert f"under the minimum of {minimum} MiB (KUBECAMP_DATA_MIN_FREE_MIB)" in body
+        assert '"store": "ok"' in body and '"kubernetes": "ok"' in body  # the store still reads: only this says it
+
+
+def _chmod(path: Path, mode: int) -> int:
+    """Set the mode of `path`; the one it had."""
+    before = path.stat().st_mode
+    path.chmod(mode)
+    return before
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root writes into a folder whatever its mode: chmod cannot refuse it")
+async def test_not_ready_on_a_read_only_data_folder(live_class: Class, tmp_path: Path) -> None:
+    live = live_class
+    await readyz_until(live, 200)
+    mode = _chmod(tmp_path, 0o555)
+    try:
+        body = await readyz_until(live, 503)
+        assert f'"data volume": "the data folder {tmp_path} cannot be written: Permission denied"' in body
+    finally:
+        _chmod(tmp_path, mode)
+    await readyz_until(live, 200)

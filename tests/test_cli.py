@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from bot.store import Store, sqlite_url
-from tests.challenges.test_preflight import write_misbehaving_catalogue
+from tests.challenges.test_preflight import copy_as_deployed, write_misbehaving_catalogue
 from tests.emulators.kube import KubeCluster
 
 REPO = Path(__file__).parents[1]
@@ -61,6 +61,20 @@ async def test_scenarios_validate_and_list(env: dict[str, str]) -> None:
     assert "3 challenges, 12 scenarios, all valid" in valid.out
     listed = await kubecamp(env, "--json", "scenarios", "list")
     assert [c["id"] for c in listed.json()] == [1, 2, 5]  # type: ignore[union-attr]
+
+
+async def test_a_deployed_catalogue_is_validated_without_solutions(env: dict[str, str], tmp_path: Path) -> None:
+    deployed = str(copy_as_deployed(tmp_path / "scenarios"))
+    valid = await kubecamp(env, "scenarios", "validate", "--without-solutions", deployed)
+    assert valid.code == 0, valid.err
+    assert "3 challenges, 12 scenarios, all valid" in valid.out
+    assert (await kubecamp(env, "scenarios", "list", deployed)).code == 0
+    checkout = await kubecamp(env, "scenarios", "validate", deployed)
+    assert checkout.code == 2
+    assert "control-plane).solution: folder " in checkout.err
+    assert (
+        "a deployed catalogue carries no solutions: `kubecamp scenarios validate --without-solutions`" in checkout.err
+    )
 
 
 async def test_an_invalid_catalogue_exits_2_naming_file_and_field(env: dict[str, str], tmp_path: Path) -> None:
@@ -250,6 +264,32 @@ async def test_preflight_proves_a_challenge_and_leaves_no_namespace(
     lines = plain.out.splitlines()
     assert lines[0].startswith("✅   1  networking") and "behaved: it breaks, and the solution heals it" in lines[0]
     assert lines[-1].startswith("1 scenarios: 1 behaved, 0 skipped, 0 did not (")
+
+
+async def test_preflight_broken_only_proves_the_deployed_catalogue(
+    env: dict[str, str], kube_cluster: KubeCluster, tmp_path: Path
+) -> None:
+    env = {
+        **env,
+        "KUBECAMP_KUBE_CONFIG": str(kube_cluster.write_kubeconfig(tmp_path / "kubeconfig")),
+        "KUBECAMP_SCENARIOS_DIR": str(copy_as_deployed(tmp_path / "scenarios")),
+    }
+    full = await kubecamp(env, "preflight", "--challenge", "2")
+    assert full.code == 2
+    assert "a deployed catalogue carries no solutions" in full.err
+    result = await kubecamp(
+        env, "preflight", "--challenge", "2", "--scenario", "image-pull", "--settle", "0", "--broken-only"
+    )
+    assert result.code == 0, result.err
+    lines = result.out.splitlines()
+    assert lines[0].startswith("✅   2  image-pull")
+    assert "broke as meant; the solution was not applied (--broken-only)  (broken state " in lines[0]
+    assert lines[-1].startswith("1 scenarios: 1 behaved, 0 skipped, 0 did not (")
+    as_json = await kubecamp(env, "preflight", "--challenge", "2", "--settle", "0", "--broken-only", "--json")
+    report = as_json.json()
+    assert isinstance(report, dict) and report["all_behaved"] is True
+    assert {(s["verdict"], s["solution"]) for s in report["scenarios"]} == {("broke", None)}
+    assert [n for n in kube_cluster.objects("namespaces") if "preflight" in n["metadata"]["name"]] == []
 
 
 async def test_preflight_reports_what_misbehaves_in_the_catalogue_language(

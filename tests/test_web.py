@@ -15,15 +15,17 @@ from datetime import UTC, datetime
 
 import aiohttp
 import pytest
+from aiohttp import web
 from sqlalchemy.engine import make_url
 from yarl import URL
 
 from bot.incidents.publisher import IncidentPublisher
 from bot.incidents.service import IncidentService
 from bot.metrics import Metrics
+from bot.readiness import Readiness
 from bot.store import Store
 from bot.store.incidents import IncidentStore
-from bot.web import Webhook, WebhookAuth, WebServer, make_app
+from bot.web import WEBHOOK_MAX_CONNECTIONS, Webhook, WebhookAuth, WebServer, make_probe_app, make_webhook_app
 
 
 async def ok() -> None:
@@ -31,36 +33,83 @@ async def ok() -> None:
 
 
 async def broken() -> None:
+    raise ConnectionError("API server unreachable")
+
+
+def gateway_down() -> None:
     raise ConnectionError("gateway not connected")
 
 
+@asynccontextmanager
+async def serving(app: web.Application, max_connections: int = 8) -> AsyncIterator[str]:
+    """`app` served on a free loopback port; its base URL."""
+    server = WebServer(app, host="127.0.0.1", port=0, max_connections=max_connections, name="test")
+    await server.start()
+    try:
+        yield f"http://127.0.0.1:{server.port}"
+    finally:
+        await server.stop()
+
+
 async def test_healthz_and_readyz_name_what_is_not_ready() -> None:
-    server = WebServer(make_app(probes={"store": ok, "discord": broken}, metrics=Metrics()), host="127.0.0.1", port=0)
-    await server.start()
-    try:
-        async with aiohttp.ClientSession() as session:
-            async with session.get(f"http://127.0.0.1:{server.port}/healthz") as response:
-                assert response.status == 200
-                assert await response.json() == {"status": "ok"}
-            async with session.get(f"http://127.0.0.1:{server.port}/readyz") as response:
-                assert response.status == 503
-                assert response.content_type == "application/json"
-                assert await response.json() == {
-                    "status": "not ready",
-                    "checks": {"store": "ok", "discord": "gateway not connected"},
-                }
-    finally:
-        await server.stop()
+    readiness = Readiness(checks={"store": ok, "kubernetes": broken}, instant={"discord": gateway_down})
+    await readiness.refresh()
+    async with serving(make_probe_app(readiness=readiness, metrics=Metrics())) as url, aiohttp.ClientSession() as s:
+        async with s.get(f"{url}/healthz") as response:
+            assert response.status == 200
+            assert await response.json() == {"status": "ok"}
+        async with s.get(f"{url}/readyz") as response:
+            assert response.status == 503
+            assert response.content_type == "application/json"
+            assert await response.json() == {
+                "status": "not ready",
+                "checks": {"store": "ok", "kubernetes": "API server unreachable", "discord": "gateway not connected"},
+            }
 
 
-async def test_ready_when_every_probe_passes() -> None:
-    server = WebServer(make_app(probes={"store": ok}, metrics=Metrics()), host="127.0.0.1", port=0)
-    await server.start()
-    try:
-        async with aiohttp.ClientSession() as session, session.get(f"http://127.0.0.1:{server.port}/readyz") as r:
+async def test_ready_when_every_check_passes_and_not_before_the_first_round() -> None:
+    readiness = Readiness(checks={"store": ok})
+    async with serving(make_probe_app(readiness=readiness, metrics=Metrics())) as url, aiohttp.ClientSession() as s:
+        async with s.get(f"{url}/readyz") as r:
+            assert (r.status, await r.json()) == (503, {"status": "not ready", "checks": {"store": "not checked yet"}})
+        await readiness.refresh()
+        async with s.get(f"{url}/readyz") as r:
             assert (r.status, (await r.json())["status"]) == (200, "ready")
-    finally:
-        await server.stop()
+
+
+async def test_the_listeners_serve_only_their_own_paths(store: Store) -> None:
+    async with open_hook(store) as hook:
+        probes = URL(hook.health_url)
+        webhook = URL(hook.url)
+        for path in ("/healthz", "/readyz", "/metrics"):
+            async with hook.session.get(webhook.with_path(path)) as response:
+                assert response.status == 404, path
+        async with hook.session.post(probes.with_path(HOOK), json=notification()) as response:
+            assert response.status in (404, 405)
+        assert await hook.count() == 0
+
+
+async def test_a_connection_over_the_limit_is_answered_503_and_closed_before_anything_is_read() -> None:
+    readiness = Readiness(checks={})
+    async with serving(make_probe_app(readiness=readiness, metrics=Metrics()), max_connections=2) as url:
+        target = URL(url)
+        held = [await asyncio.open_connection(target.host, target.port) for _ in range(2)]
+        try:
+            await asyncio.sleep(0.1)  # both accepted
+            reader, writer = await asyncio.open_connection(target.host, target.port)
+            async with asyncio.timeout(5):
+                refused = await reader.read()
+            writer.close()
+            assert refused.startswith(b"HTTP/1.1 503 ")
+        finally:
+            for _, held_writer in held:
+                held_writer.close()
+        async with asyncio.timeout(5), aiohttp.ClientSession() as session:
+            while True:  # served again once the held ones are gone
+                async with session.get(f"{url}/healthz") as response:
+                    if response.status == 200:
+                        break
+                await asyncio.sleep(0.05)
 
 
 # --- the Alertmanager webhook ---------------------------------------------------------------------------------------
@@ -100,6 +149,8 @@ def notification(*, status: str = "firing", fingerprint: str = "a1b2c3", **extra
 @dataclass
 class Hook:
     url: str
+    #: The base URL of the probe listener beside it.
+    health_url: str
     store: Store
     incidents: IncidentStore
     session: aiohttp.ClientSession
@@ -188,9 +239,7 @@ async def _serve(
 ) -> tuple[WebServer, IncidentStore]:
     metrics = metrics or Metrics()
     incidents = store.incidents
-    publisher = IncidentPublisher(
-        incidents=incidents, store=store, outbox=_NoOutbox(), lang="en", clock=_now, silences=False
-    )
+    publisher = IncidentPublisher(incidents=incidents, outbox=_NoOutbox(), lang="en", clock=_now, silences=False)
     service = IncidentService(
         incidents=incidents,
         teams=store.teams,
@@ -202,8 +251,8 @@ async def _serve(
         metrics=metrics,
     )
     webhook = Webhook(auth=auth, receive=service.receive, max_body_bytes=max_body_bytes, body_timeout=body_timeout)
-    app = make_app(probes={}, metrics=metrics, webhook=webhook)
-    server = WebServer(app, host="127.0.0.1", port=0)
+    app = make_webhook_app(webhook=webhook, metrics=metrics)
+    server = WebServer(app, host="127.0.0.1", port=0, max_connections=WEBHOOK_MAX_CONNECTIONS, name="webhook")
     await server.start()
     return server, incidents
 
@@ -225,12 +274,13 @@ async def open_hook(
     max_body_bytes: int = 4096,
     body_timeout: float = 10.0,
 ) -> AsyncIterator[Hook]:
-    """The webhook served on loopback over `store`, and a client session for it."""
+    """The webhook served on loopback over `store`, the probe listener beside it, and a client session."""
     metrics = Metrics()
     server, incidents = await _serve(store, auth, max_body_bytes, metrics, body_timeout)
     try:
-        async with aiohttp.ClientSession() as session:
-            yield Hook(f"http://127.0.0.1:{server.port}{HOOK}", store, incidents, session, metrics)
+        probe_app = make_probe_app(readiness=Readiness(checks={}), metrics=metrics)
+        async with serving(probe_app) as probes, aiohttp.ClientSession() as session:
+            yield Hook(f"http://127.0.0.1:{server.port}{HOOK}", probes, store, incidents, session, metrics)
     finally:
         await server.stop()
 

@@ -4,9 +4,9 @@ Hypothesis sends what Alertmanager never would — any JSON, version-4 bodies wi
 strings up to twice the body limit, nesting 12 000 levels deep, bytes that are not UTF-8, broken JSON, other
 content types, wrong credentials (also as header bytes that are not UTF-8), each now and then slowly, in
 pieces — and every answer must be a 4xx with a JSON error, while a valid notification posted alongside is
-still taken (200) and /healthz still answers. Nothing is stored but that notification, no 5xx is counted,
-and the memory traced stays bounded. What the server takes for a body is bounded by the limit, not by what
-is sent; bodies that stall or are cut off get 408 or 400 without holding up anyone else.
+still taken (200) and /healthz (on the probe listener beside it) still answers. Nothing is stored but that
+notification, no 5xx is counted, and the memory traced stays bounded. What the server takes for a body is bounded
+by the limit, not by what is sent; bodies that stall or are cut off get 408 or 400 without holding up anyone else.
 """
 
 from __future__ import annotations
@@ -22,7 +22,6 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
-from yarl import URL
 
 from bot.store import Store
 from bot.web import WebhookAuth
@@ -320,7 +319,7 @@ def traced() -> Iterator[None]:
 
 
 async def _health(hook: Hook) -> int:
-    async with hook.session.get(URL(hook.url).with_path("/healthz")) as response:
+    async with hook.session.get(f"{hook.health_url}/healthz") as response:
         return response.status
 
 

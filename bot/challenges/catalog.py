@@ -2,6 +2,10 @@
 
 Every problem found is a `ScenarioInvalid` that names the file and the field, so an instructor who
 writes a scenario sees exactly what to fix (`kubecamp scenarios validate`).
+
+Solutions are read only on request (`solutions=True`): by the instructor's tooling, from a checkout
+(`kubecamp scenarios validate`, `kubecamp preflight`). The bot loads its catalogue without them, and the
+catalogue it is deployed with carries none (docs/deploy.md, "The scenario catalogue").
 """
 
 from __future__ import annotations
@@ -9,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any, Literal
 
 import yaml
@@ -21,6 +25,9 @@ from bot.kinds import KINDS, ObjectRef
 from bot.values import Duration
 
 CHALLENGE_FILE = "challenge.yaml"
+#: The name every solution folder has: the Helm chart's .helmignore leaves folders of this name out of the
+#: chart (and so out of its release and the catalogue Secret).
+SOLUTION_FOLDER = "solution"
 
 
 class _Strict(BaseModel):
@@ -83,6 +90,23 @@ class ScenarioSpec(_Strict):
         offsets = [h.after for h in self.hints]
         if offsets != sorted(offsets):
             raise ValueError("hints must be listed in the order of their `after` offsets")
+        return self
+
+    @model_validator(mode="after")
+    def _solution_kept_apart(self) -> ScenarioSpec:
+        """The chart leaves every folder named `solution` out, and only those: the solution must be one,
+        and what the bot deploys must not be inside one."""
+        if PurePosixPath(self.solution).name != SOLUTION_FOLDER:
+            raise ValueError(
+                f"solution {self.solution!r}: the folder must be named {SOLUTION_FOLDER!r} (e.g. "
+                f"{self.id}/{SOLUTION_FOLDER}), so that the Helm chart leaves it out of the deployed catalogue"
+            )
+        for name, folder in (("manifests", self.manifests), ("previous", self.previous)):
+            if folder is not None and SOLUTION_FOLDER in PurePosixPath(folder).parts:
+                raise ValueError(
+                    f"{name} {folder!r} is inside a folder named {SOLUTION_FOLDER!r}, which the Helm chart "
+                    "leaves out of the deployed catalogue"
+                )
         return self
 
 
@@ -203,7 +227,8 @@ class Scenario:
     spec: ScenarioSpec
     checks: tuple[CheckSpec, ...]
     manifests: tuple[Manifest, ...]
-    solution: tuple[Manifest, ...]
+    #: The fixed state; None when the catalogue was loaded without solutions (as the bot loads it).
+    solution: tuple[Manifest, ...] | None
     #: The good revision applied before `manifests` (empty: none); its objects are among `manifests`.
     previous: tuple[Manifest, ...] = ()
 
@@ -297,9 +322,11 @@ def _read_yaml_documents(path: Path) -> list[Any]:
         raise ScenarioInvalid(str(path), "", "not UTF-8 text") from exc
 
 
-def _load_manifests(folder: Path, challenge_file: Path, field_name: str, scope: str) -> tuple[Manifest, ...]:
+def _load_manifests(
+    folder: Path, challenge_file: Path, field_name: str, scope: str, *, if_absent: str = ""
+) -> tuple[Manifest, ...]:
     if not folder.is_dir():
-        raise ScenarioInvalid(str(challenge_file), field_name, f"folder {folder} does not exist")
+        raise ScenarioInvalid(str(challenge_file), field_name, f"folder {folder} does not exist{if_absent}")
     files = sorted(p for p in folder.iterdir() if p.suffix in {".yaml", ".yml"})
     if not files:
         raise ScenarioInvalid(str(challenge_file), field_name, f"folder {folder} has no .yaml files")
@@ -350,7 +377,15 @@ def _load_manifests(folder: Path, challenge_file: Path, field_name: str, scope: 
     return tuple(manifests)
 
 
-def load_challenge(folder: Path) -> Challenge:
+_NO_SOLUTIONS = (
+    " (a deployed catalogue carries no solutions: `kubecamp scenarios validate --without-solutions` checks it "
+    "as the bot loads it)"
+)
+
+
+def load_challenge(folder: Path, *, solutions: bool = False) -> Challenge:
+    """The challenge in `folder`; its scenarios' solution folders are read (and must exist) only with
+    `solutions`."""
     path = folder / CHALLENGE_FILE
     if not path.is_file():
         raise ScenarioInvalid(str(path), "", "file does not exist")
@@ -372,8 +407,13 @@ def load_challenge(folder: Path) -> Challenge:
                 checks.append(parse_check(raw))
             except ValueError as exc:
                 raise ScenarioInvalid(str(path), f"{prefix}.checks[{check_index}]", str(exc)) from exc
-        manifests = _load_manifests(folder / scenario_spec.manifests, path, f"{prefix}.manifests", scenario_spec.scope)
-        solution = _load_manifests(folder / scenario_spec.solution, path, f"{prefix}.solution", scenario_spec.scope)
+        scope = scenario_spec.scope
+        manifests = _load_manifests(folder / scenario_spec.manifests, path, f"{prefix}.manifests", scope)
+        solution: tuple[Manifest, ...] | None = None
+        if solutions:
+            solution = _load_manifests(
+                folder / scenario_spec.solution, path, f"{prefix}.solution", scope, if_absent=_NO_SOLUTIONS
+            )
         previous: tuple[Manifest, ...] = ()
         if scenario_spec.previous is not None:
             previous = _load_manifests(folder / scenario_spec.previous, path, f"{prefix}.previous", scenario_spec.scope)
@@ -414,8 +454,10 @@ def _refuse_shared_objects(scenarios: list[Scenario], path: Path) -> None:
                 )
 
 
-def load_catalog(root: Path) -> Catalog:
-    """Every `*/challenge.yaml` below root. Duplicate challenge ids are an error."""
+def load_catalog(root: Path, *, solutions: bool = False) -> Catalog:
+    """Every `*/challenge.yaml` below root. Duplicate challenge ids are an error. With `solutions`, every
+    scenario's solution folder is loaded and checked too (the instructor's checkout has them; the bot's
+    deployed catalogue does not)."""
     if not root.is_dir():
         raise ScenarioInvalid(str(root), "", "scenario folder does not exist")
     catalog = Catalog()
@@ -423,7 +465,7 @@ def load_catalog(root: Path) -> Catalog:
     if not folders:
         raise ScenarioInvalid(str(root), "", f"no */{CHALLENGE_FILE} found")
     for folder in folders:
-        challenge = load_challenge(folder)
+        challenge = load_challenge(folder, solutions=solutions)
         if challenge.id in catalog.challenges:
             raise ScenarioInvalid(
                 str(folder / CHALLENGE_FILE),

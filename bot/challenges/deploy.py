@@ -1,4 +1,8 @@
-"""Building a scenario's broken state in a namespace: its good revision first, then the broken one.
+"""Building a scenario's broken state in a namespace: a clean slate, its good revision, then the broken one.
+
+A start first clears what the team left in its namespace (`clear_namespace`): server-side apply owns
+only the fields it sets, so an object a team prepared beforehand would otherwise survive into the run,
+with its fixes, and score.
 
 A scenario with a `previous` folder is rolled out twice, as a team's cluster would have seen it: the
 good revision, then the broken update. Between the two the Deployment controller must have observed
@@ -15,9 +19,11 @@ from collections.abc import Awaitable, Callable, Iterable
 from typing import Any, TypeVar
 
 from bot.challenges.catalog import Manifest, Scenario
-from bot.cluster import Cluster
-from bot.kinds import ObjectRef
-from bot.snapshot import Snapshot
+from bot.cluster import FIELD_MANAGER, MANAGED_BY, Cluster
+from bot.errors import ClusterUnavailable, MessageError
+from bot.i18n import Message
+from bot.kinds import BY_NAME, ObjectRef
+from bot.snapshot import Obj, Snapshot
 
 log = logging.getLogger(__name__)
 
@@ -26,6 +32,83 @@ T = TypeVar("T")
 #: How long to wait for the Deployment controller to observe the good revision, and how often to look.
 ROLLOUT_WAIT_SECONDS = 10.0
 POLL_SECONDS = 0.25
+#: How long a start waits for what it cleared to be gone (Pods' grace periods, claims still mounted).
+CLEAR_WAIT_SECONDS = 60.0
+
+#: Kinds a clear leaves alone: Events are the namespace's record, EndpointSlices belong to Services.
+_NOT_CLEARED = frozenset({"Event", "EndpointSlice", "Namespace"})
+#: What Kubernetes itself puts in every namespace.
+_BUILT_IN = frozenset({("ServiceAccount", "default"), ("ConfigMap", "kube-root-ca.crt")})
+
+
+class NamespaceNotCleared(MessageError):
+    """Objects a start deleted were still there when it stopped waiting: no run was started."""
+
+    def __init__(self, namespace: str, left: list[str]) -> None:
+        super().__init__(Message("run.namespace_not_cleared", {"namespace": namespace, "objects": ", ".join(left)}))
+
+
+async def clear_namespace(
+    cluster: Cluster,
+    namespace: str,
+    *,
+    only: set[ObjectRef] | None = None,
+    within: float = CLEAR_WAIT_SECONDS,
+) -> list[ObjectRef]:
+    """Delete what is in the namespace, or only the objects in `only`, and wait until it is gone.
+
+    Left alone: objects a controller owns (they go with their owner), what Kubernetes puts in every
+    namespace, objects carrying the bot's managed-by label (the team's own set-up), Events and
+    EndpointSlices. Returns what was deleted; NamespaceNotCleared if some of it is still there after
+    `within` seconds (a claim a Pod still mounts, a finalizer nobody removes).
+    """
+    names = {ref.kind for ref in only} if only is not None else _clearable_kinds()
+    unserved = await cluster.missing_kinds(BY_NAME[k] for k in names if BY_NAME[k].crd)
+    kinds = names - {k.kind for k in unserved}
+    snapshot = await cluster.snapshot(namespace, kinds)
+    if snapshot.errors:
+        kind, reason = sorted(snapshot.errors.items())[0]
+        raise ClusterUnavailable(f"could not list {kind} in {namespace} to clear it", reason=reason)
+    doomed = [
+        (_ref(kind, item), (item.get("metadata") or {}).get("uid"))
+        for kind in sorted(kinds)
+        for item in snapshot.items.get(kind, [])
+        if _cleared(kind, item) and (only is None or _ref(kind, item) in only)
+    ]
+    deleted = [ref for ref, _ in doomed if await cluster.delete(namespace, ref)]
+    uids = {uid for _, uid in doomed}
+
+    def still_there(now: Snapshot) -> list[str]:
+        return sorted(
+            f"{kind}/{(item.get('metadata') or {}).get('name')}"
+            for kind in kinds
+            for item in now.items.get(kind, [])
+            if (item.get("metadata") or {}).get("uid") in uids
+        )
+
+    if doomed:
+        left = await wait_until_none(cluster, namespace, kinds, still_there, within=within)
+        if left:
+            raise NamespaceNotCleared(namespace, left)
+        log.info("cleared %d objects from %s before a start", len(deleted), namespace)
+    return deleted
+
+
+def _clearable_kinds() -> set[str]:
+    return {name for name, kind in BY_NAME.items() if kind.namespaced and name not in _NOT_CLEARED}
+
+
+def _cleared(kind: str, item: Obj) -> bool:
+    metadata = item.get("metadata") or {}
+    return not (
+        metadata.get("ownerReferences")
+        or (kind, metadata.get("name")) in _BUILT_IN
+        or (metadata.get("labels") or {}).get(MANAGED_BY) == FIELD_MANAGER
+    )
+
+
+def _ref(kind: str, item: Obj) -> ObjectRef:
+    return ObjectRef(BY_NAME[kind].api_version, kind, str((item.get("metadata") or {}).get("name")))
 
 
 async def apply_scenario(

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -18,13 +19,14 @@ from typing import Any, Protocol
 
 from bot.challenges import render
 from bot.challenges.catalog import Catalog
-from bot.challenges.runs import Due, HintDue, RunService, StartReport, Trigger, VerifyReport, timeline
+from bot.challenges.runs import Due, HintDue, RunService, StartReport, Stopped, Trigger, VerifyReport, timeline
 from bot.errors import KubecampError, MessageError, RunConflict
 from bot.i18n import Lang, Message
 from bot.markup import stamp
-from bot.store import HintSource, Run, Store, Team
+from bot.outbox import OutboxItem
+from bot.store import HintSource, NotFound, Run, Store, Team
 from bot.store.db import WriteStep
-from bot.store.outbox import OutboxItem
+from bot.store.models import OutboxEntry
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +46,8 @@ class FlowOutbox(Protocol):
 
     async def enqueue_all(self, items: Sequence[OutboxItem], *, then: WriteStep | None = None) -> Any: ...
 
+    async def get(self, dedupe_key: str) -> OutboxEntry | None: ...
+
 
 class RunScheduler(Protocol):
     def schedule_run(self, run: Run) -> None: ...
@@ -53,6 +57,10 @@ class RunScheduler(Protocol):
 
 class NoHintYet(MessageError):
     """No hint is due yet for the scenarios still failing."""
+
+
+class CoolingDown(MessageError):
+    """The team asked for the same thing again too soon: every verification lists the whole namespace."""
 
 
 class TeamNotLinked(KubecampError):
@@ -79,6 +87,7 @@ class ChallengeFlow:
         scheduler: RunScheduler,
         lang: Lang,
         clock: Callable[[], datetime],
+        cooldown_seconds: float,
     ) -> None:
         self._runs = runs
         self._store = store
@@ -91,6 +100,11 @@ class ChallengeFlow:
         # after the other, in the scheduler's order; `wait_idle` lets shutdown finish them first.
         self._run_locks: dict[int, asyncio.Lock] = defaultdict(asyncio.Lock)
         self._in_flight: set[asyncio.Task[Any]] = set()
+        # A team's verifications one at a time, whatever triggered them, and a team's own requests no more
+        # often than the cooldown (kept in memory: a restart forgets them, which costs one extra request).
+        self._verifying: dict[int, asyncio.Lock] = defaultdict(asyncio.Lock)
+        self._cooldown = timedelta(seconds=cooldown_seconds)
+        self._asked: dict[tuple[int, str, str], datetime] = {}
 
     @property
     def runs(self) -> RunService:
@@ -118,16 +132,37 @@ class ChallengeFlow:
         return report
 
     async def verify(
-        self, team_name: str, challenge_id: int | None = None, *, scenario_id: str | None = None
+        self,
+        team_name: str,
+        challenge_id: int | None = None,
+        *,
+        scenario_id: str | None = None,
+        cooldown: bool = True,
     ) -> VerifyReport:
         """Verify the team's run now: every scenario, or only `scenario_id` (UnknownScenario if the run has no
-        such scenario to check)."""
+        such scenario to check). With `cooldown` (a team's own request) CoolingDown if the team asked
+        less than the cooldown ago."""
         team = await self._runs.team(team_name)
         run = await self._runs.active_run(team, challenge_id)
+        if cooldown:  # per scenario: checking one fix after another is how a team works
+            self._cool_down(team, "verify", scenario_id or "")
         return await self._verify(run, team, Trigger.MANUAL, scenario_id)
 
+    def _cool_down(self, team: Team, action: str, scenario_id: str) -> None:
+        """Note the team's request, or raise CoolingDown with the seconds left if the same one is too recent."""
+        now = self._clock()
+        last = self._asked.get((team.id, action, scenario_id))
+        if last is not None and last <= now < last + self._cooldown:
+            left = max(1, math.ceil((last + self._cooldown - now).total_seconds()))
+            raise CoolingDown(Message(f"err.cooling_down.{action}", {"seconds": left}))
+        self._asked[(team.id, action, scenario_id)] = now
+
+    async def _verify_run(self, run: Run, team: Team, trigger: Trigger, scenario_id: str | None = None) -> VerifyReport:
+        async with self._verifying[team.id]:
+            return await self._runs.verify_run(run, team=team, trigger=trigger, scenario_id=scenario_id)
+
     async def _verify(self, run: Run, team: Team, trigger: Trigger, scenario_id: str | None = None) -> VerifyReport:
-        report = await self._runs.verify_run(run, team=team, trigger=trigger, scenario_id=scenario_id)
+        report = await self._verify_run(run, team, trigger, scenario_id)
         challenge = self._catalog.get(run.challenge_id)
         payload = render.results(report, challenge, self._lang, diagnosed=report.diagnosed)
         await self._post(run, f"verify:{report.at.isoformat()}", payload)
@@ -138,7 +173,7 @@ class ChallengeFlow:
     async def _automatic_verification(self, run: Run, team: Team) -> None:
         """The 20-minute mark: the verification and every hint due by now from the states it leaves, in one
         post, enqueued in one transaction with the record of those hints."""
-        report = await self._runs.verify_run(run, team=team, trigger=Trigger.AUTO)
+        report = await self._verify_run(run, team, Trigger.AUTO)
         hints = [] if report.ended is not None else await self._runs.hints_due(run, states=report.states)
         challenge = self._catalog.get(run.challenge_id)
         diagnosed = await self._runs.diagnosed(run, posting=hints)
@@ -167,11 +202,14 @@ class ChallengeFlow:
         revealed_by: str | None = None,
     ) -> HintPosted:
         """The next hint: the earliest due one (of `scenario_id` if given) a team member asked for, or any next
-        one an instructor reveals. Both count as hints used."""
+        one an instructor reveals. Both count as hints used. A team member's request is cooled down like a
+        verification (CoolingDown)."""
         team = await self._runs.team(team_name)
         run = await self._runs.active_run(team)
         if scenario_id is not None:
             self._catalog.get(run.challenge_id).scenario(scenario_id)  # an unknown id is UnknownScenario
+        if revealed_by is None:
+            self._cool_down(team, "hint", scenario_id or "")
 
         async def candidates(any_time: bool) -> list[HintDue]:
             due = await self._runs.hints_due(run, any_time=any_time)
@@ -232,10 +270,10 @@ class ChallengeFlow:
                     revealed.append(owner)
         return revealed
 
-    async def stop(self, team_name: str, challenge_id: int | None = None) -> Run:
-        run, _ = await self._runs.stop(team_name, challenge_id)
-        await self._ended(run)
-        return run
+    async def stop(self, team_name: str, challenge_id: int | None = None) -> Stopped:
+        stopped = await self._runs.stop(team_name, challenge_id)
+        await self._ended(stopped.run)
+        return stopped
 
     async def extend(self, team_name: str, minutes: int) -> Run:
         team = await self._runs.team(team_name)
@@ -245,7 +283,8 @@ class ChallengeFlow:
                 f"run {run.id} has ended", reason=Message("conflict.run_ended", {"challenge": run.challenge_id})
             )
         extended = await self._store.runs.get(run.id)
-        assert extended is not None
+        if extended is None:  # removed with its team since
+            raise NotFound("run", run.id)
         self._scheduler.schedule_run(extended)
         return extended
 
@@ -279,7 +318,7 @@ class ChallengeFlow:
         if team is None:
             return
         if due is Due.AUTO_VERIFY:
-            if await self._store.outbox.get(_key(run, "auto")) is None:
+            if await self._outbox.get(_key(run, "auto")) is None:
                 # Every hint due now goes with it: the scheduler plans no job for the hints due by the
                 # automatic verification (bot.scheduler.planned).
                 await self._automatic_verification(run, team)

@@ -10,6 +10,10 @@ its scenario whatever happened, cancellation included.
 
 Cluster-scope scenarios are skipped (they never run in a shared cluster); a scenario whose CRDs are not
 installed is reported as unavailable, as is one the cluster refuses, and the others still run.
+
+With `broken_only` the solutions are not applied: the catalogue the bot is deployed with carries none, so
+the in-cluster preflight (`helm test`) proves that the bot's ServiceAccount may apply every broken state
+and that each breaks as its checks say; that each heals is proven from the instructor's checkout.
 """
 
 from __future__ import annotations
@@ -48,6 +52,7 @@ Clock = Callable[[], float]
 
 class Verdict(StrEnum):
     BEHAVED = "behaved"  # the checks failed on the broken state and passed on the solution
+    BROKE = "broke"  # broken_only: the checks failed on the broken state; no solution was applied
     DID_NOT_BREAK = "did_not_break"  # some non-guard check passed on the broken state
     DID_NOT_HEAL = "did_not_heal"  # some check did not pass on the solution
     UNAVAILABLE = "unavailable"  # a kind it applies is not served here (its CRD is not installed)
@@ -56,7 +61,7 @@ class Verdict(StrEnum):
 
     @property
     def ok(self) -> bool:
-        return self in (Verdict.BEHAVED, Verdict.SKIPPED)
+        return self in (Verdict.BEHAVED, Verdict.BROKE, Verdict.SKIPPED)
 
 
 def broke(checks: Sequence[CheckResult]) -> bool:
@@ -123,6 +128,8 @@ async def apply_like_a_student(
     again. Where the hints say roll back, the student does that first: the good revision's template (what
     `kubectl rollout undo` restores) frees the nodes the broken Pods hold, so the fixed strategy's surge
     Pods can schedule."""
+    if scenario.solution is None:
+        raise ValueError(f"scenario {scenario.id}: the catalogue was loaded without solutions")
     for manifest in scenario.previous:
         await cluster.apply(namespace, manifest.body)
     try:
@@ -170,7 +177,8 @@ def _present(snapshot: Snapshot, ref: ObjectRef) -> bool:
 
 class PreflightService:
     """Runs the preflight. `timeout`: seconds each state may take to settle; `settle`: seconds its checks
-    must stay the same before it is judged; `interval`: seconds between two polls."""
+    must stay the same before it is judged; `interval`: seconds between two polls; `broken_only`: judge the
+    broken state only (a catalogue without solutions)."""
 
     def __init__(
         self,
@@ -181,15 +189,21 @@ class PreflightService:
         timeout: float = 180.0,
         settle: float = 15.0,
         interval: float = 2.0,
+        broken_only: bool = False,
         clock: Clock = time.monotonic,
         sleep: Sleep = asyncio.sleep,
     ) -> None:
+        if not broken_only:
+            unsolved = [f"{c.id}/{s.id}" for c in catalog for s in c.scenarios if s.solution is None]
+            if unsolved:
+                raise ValueError(f"loaded without solutions ({', '.join(unsolved)}): prove them with broken_only")
         self._catalog = catalog
         self._cluster = cluster
         self._prefix = namespace_prefix
         self._timeout = timeout
         self._settle = settle
         self._interval = interval
+        self._broken_only = broken_only
         self._clock = clock
         self._sleep = sleep
 
@@ -251,6 +265,9 @@ class PreflightService:
         began = self._clock()
         await apply_scenario(self._cluster, namespace, scenario)
         broken = await self._settled(namespace, scenario, broke, began)
+        if self._broken_only:
+            verdict = Verdict.BROKE if broke(broken.checks) else Verdict.DID_NOT_BREAK
+            return ScenarioPreflight(challenge.id, scenario.id, verdict, namespace, broken)
         began = self._clock()
         await apply_like_a_student(
             self._cluster,
@@ -310,7 +327,7 @@ class PreflightService:
 def _kinds_applied(scenario: Scenario) -> set[Kind]:
     return {
         KINDS[(m.body["apiVersion"], m.body["kind"])]
-        for m in scenario.previous + scenario.manifests + scenario.solution
+        for m in scenario.previous + scenario.manifests + (scenario.solution or ())
     }
 
 

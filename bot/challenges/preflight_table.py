@@ -14,6 +14,7 @@ from bot.i18n import Lang, render, t
 
 VERDICT_MARK = {
     Verdict.BEHAVED: "✅",
+    Verdict.BROKE: "✅",
     Verdict.SKIPPED: "⏭️",
     Verdict.UNAVAILABLE: "⚠️",
     Verdict.CLUSTER_ERROR: "❌",
@@ -28,7 +29,7 @@ def preflight_table(report: PreflightReport, lang: Lang) -> str:
     lines = [line for scenario in report.scenarios for line in _scenario_lines(scenario, lang)]
     verdicts = [s.verdict for s in report.scenarios]
     skipped = verdicts.count(Verdict.SKIPPED)
-    behaved = verdicts.count(Verdict.BEHAVED)
+    behaved = verdicts.count(Verdict.BEHAVED) + verdicts.count(Verdict.BROKE)
     lines.append(
         t(
             "preflight.summary",
@@ -74,6 +75,8 @@ def _scenario_lines(scenario: ScenarioPreflight, lang: Lang) -> list[str]:
     if scenario.broken is not None and scenario.solution is not None:
         broken, solution = f"{scenario.broken.seconds:.1f}", f"{scenario.solution.seconds:.1f}"
         row += f"  ({t('preflight.timing', lang, broken=broken, solution=solution)})"
+    elif scenario.broken is not None:
+        row += f"  ({t('preflight.timing_broken', lang, broken=f'{scenario.broken.seconds:.1f}')})"
     lines = [row]
     if scenario.reason is not None:
         lines.append(_DETAIL + render(scenario.reason, lang))

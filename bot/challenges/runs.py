@@ -7,8 +7,10 @@ is also how tests move time forward.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
+from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -18,11 +20,12 @@ from typing import Any
 from bot.challenges import scoring
 from bot.challenges.catalog import Catalog, Challenge, Hint, Scenario
 from bot.challenges.checks import Status
-from bot.challenges.deploy import apply_scenario
+from bot.challenges.deploy import CLEAR_WAIT_SECONDS, apply_scenario, clear_namespace
 from bot.cluster import Cluster
 from bot.errors import (
     ClusterError,
     MessageError,
+    NamespaceMissing,
     NoActiveRun,
     RunConflict,
     UnknownScenario,
@@ -242,12 +245,17 @@ class RunService:
         cluster: Cluster,
         clock: Callable[[], datetime] = utcnow,
         metrics: Metrics | None = None,
+        clear_wait: float = CLEAR_WAIT_SECONDS,
     ) -> None:
         self._catalog = catalog
         self._store = store
         self._cluster = cluster
         self._clock = clock
         self._metrics = metrics or Metrics()
+        self._clear_wait = clear_wait
+        # One start per team at a time: a start clears the team's namespace, which must not happen
+        # while another start of the same team is applying its objects.
+        self._starting: defaultdict[int, asyncio.Lock] = defaultdict(asyncio.Lock)
 
     # --- look-ups -----------------------------------------------------------------------------
 
@@ -266,8 +274,13 @@ class RunService:
     # --- start --------------------------------------------------------------------------------
 
     async def start(self, team_name: str, challenge_id: int) -> StartReport:
-        """Deploy the broken state of every runnable scenario into the team's namespace and start the clock."""
+        """Clear the team's namespace, deploy the broken state of every runnable scenario into it and start
+        the clock. With another challenge of the team running, only the objects this one applies are cleared."""
         team = await self.team(team_name)
+        async with self._starting[team.id]:
+            return await self._start(team, challenge_id)
+
+    async def _start(self, team: Team, challenge_id: int) -> StartReport:
         challenge = self._catalog.get(challenge_id)
         already = RunConflict(
             f"team {team.name!r} already has an active run of challenge {challenge.id}",
@@ -284,6 +297,11 @@ class RunService:
             kinds = ", ".join(f"{k.kind} ({k.api_version})" for k in sorted(missing, key=lambda k: k.kind))
             raise ChallengeUnavailable(Message("run.crd_missing", {"challenge": challenge.id, "kinds": kinds}))
         await self._cluster.ensure_namespace(team.namespace, team=team.name)
+        running = await self._store.runs.active(team.id)
+        ours = {m.ref for s in scenarios for m in (*s.previous, *s.manifests)}
+        await clear_namespace(
+            self._cluster, team.namespace, only=ours if running is not None else None, within=self._clear_wait
+        )
 
         started = self._clock()
         try:
@@ -493,13 +511,23 @@ class RunService:
             diagnosed=diagnosed(challenge, run, [(h.scenario_id, h.level) for h in posted]),
         )
 
-    async def stop(self, team_name: str, challenge_id: int | None = None) -> tuple[Run, int]:
-        """End the active run as stopped and delete what it applied. Returns the run and objects deleted."""
+    async def stop(self, team_name: str, challenge_id: int | None = None) -> Stopped:
+        """End the active run as stopped and delete what it applied.
+
+        A namespace that no longer exists ends the run all the same (nothing is left to delete, and the
+        team could not start again before the deadline otherwise); one that lost the bot's label is
+        refused, run and objects untouched.
+        """
         team = await self.team(team_name)
         run = await self.active_run(team, challenge_id)
-        await self._cluster.assert_managed(team.namespace)
-        applied = [ObjectRef(a["apiVersion"], a["kind"], a["name"]) for a in run.applied or []]
-        deleted = await self._teardown(team.namespace, applied)
+        try:
+            await self._cluster.assert_managed(team.namespace)
+        except NamespaceMissing:
+            log.warning("run %s: namespace %s is gone; ending the run with nothing to delete", run.id, team.namespace)
+            deleted, namespace_gone = 0, True
+        else:
+            applied = [ObjectRef(a["apiVersion"], a["kind"], a["name"]) for a in run.applied or []]
+            deleted, namespace_gone = await self._teardown(team.namespace, applied), False
         now = self._clock()
         stopped = await self._store.runs.finish(
             run.id,
@@ -512,7 +540,7 @@ class RunService:
         if stopped:
             self._metrics.runs_finished.labels(str(run.challenge_id), "stopped").inc()
         ended = await self._store.runs.get(run.id)
-        return ended or run, deleted
+        return Stopped(run=ended or run, namespace=team.namespace, deleted=deleted, namespace_gone=namespace_gone)
 
     async def _teardown(self, namespace: str, refs: Sequence[ObjectRef]) -> int:
         deleted = 0
@@ -522,6 +550,16 @@ class RunService:
             except ClusterError:
                 log.warning("could not delete %s in %s; it stays recorded on the run", ref, namespace)
         return deleted
+
+
+@dataclass(frozen=True)
+class Stopped:
+    """A run ended by `stop`: how many of its objects were deleted, or that its namespace was already gone."""
+
+    run: Run
+    namespace: str
+    deleted: int
+    namespace_gone: bool
 
 
 def _applied_json(ref: ObjectRef, scenario_id: str) -> dict[str, str]:

@@ -6,7 +6,8 @@ share its token, its rate-limit buckets and its REST base (`bot.discord.endpoint
 
 * ``POST /channels/{id}/messages`` with the outbox's nonce and ``enforce_nonce: true`` — Discord
   answers a nonce it saw from the bot in the last few minutes with the message it created then, so a
-  message re-sent after a crash is not posted twice. JSON, or multipart when the payload has files;
+  message re-sent after a crash is not posted twice. JSON, or multipart when the payload has files, as
+  discord.py builds its own messages (`discord.http.handle_message_parameters`);
 * ``POST /channels/{cid}/messages/{mid}/threads`` — a public thread from the starter message; if the
   message has a thread already (400, code 160004: an earlier attempt got that far), the message is
   read and its thread used;
@@ -29,13 +30,15 @@ global rate limit would leave the client's global lock closed for good. aiohttp'
 from __future__ import annotations
 
 import base64
+import io
 import json
 from collections.abc import Mapping
 from typing import Any
 
 import aiohttp
 import discord
-from discord.http import HTTPClient, Route
+from discord.http import HTTPClient, MultipartParameters, Route, handle_message_parameters
+from discord.utils import MISSING
 
 from bot.outbox import TransportRejected, TransportRetry
 
@@ -72,8 +75,8 @@ class DiscordTransport:
 
     async def send_message(self, channel_id: int, payload: Mapping[str, Any], *, nonce: str) -> tuple[int, int]:
         route = Route("POST", "/channels/{channel_id}/messages", channel_id=channel_id)
-        body = {**payload, "nonce": nonce, "enforce_nonce": True}
-        data = await self._request(route, body, what=f"post in channel {channel_id}", channel_id=channel_id)
+        with _message(payload, nonce=nonce) as params:
+            data = await self._request(route, params, what=f"post in channel {channel_id}", channel_id=channel_id)
         return int(data["channel_id"]), int(data["id"])
 
     async def create_thread(
@@ -100,13 +103,14 @@ class DiscordTransport:
         route = Route(
             "PATCH", "/channels/{channel_id}/messages/{message_id}", channel_id=channel_id, message_id=message_id
         )
-        await self._request(
-            route,
-            dict(payload),
-            what=f"edit message {message_id} in channel {channel_id}",
-            channel_id=channel_id,
-            message_id=message_id,
-        )
+        with _message(payload) as params:
+            await self._request(
+                route,
+                params,
+                what=f"edit message {message_id} in channel {channel_id}",
+                channel_id=channel_id,
+                message_id=message_id,
+            )
 
     async def update_thread(self, thread_id: int, *, name: str | None = None, archived: bool | None = None) -> None:
         body: dict[str, Any] = {}
@@ -153,7 +157,7 @@ class DiscordTransport:
     async def _request(
         self,
         route: Route,
-        body: dict[str, Any] | None,
+        body: MultipartParameters | dict[str, Any] | None,
         *,
         what: str,
         channel_id: int,
@@ -163,9 +167,11 @@ class DiscordTransport:
         try:
             if body is None:
                 return await http.request(route)
-            files = body.pop("files", None)
-            if files:
-                return await http.request(route, form=_multipart(body, files))
+            if isinstance(body, MultipartParameters):
+                # As discord.py's HTTPClient.send_message sends them: the files go along, to be rewound on a retry.
+                if body.files:
+                    return await http.request(route, files=body.files, form=body.multipart)
+                return await http.request(route, json=body.payload)
             return await http.request(route, json=body)
         except discord.RateLimited as e:
             raise TransportRetry(e.retry_after, f"rate limited for {e.retry_after:.1f} s") from e
@@ -181,26 +187,32 @@ def _code(error: TransportRejected) -> int | None:
     return cause.code if isinstance(cause, discord.HTTPException) else None
 
 
-def _multipart(body: dict[str, Any], files: list[Mapping[str, Any]]) -> list[dict[str, Any]]:
-    """discord.py's form list: ``payload_json`` with ``attachments`` naming ``files[i]``, then the files."""
-    attachments = []
-    parts: list[dict[str, Any]] = []
-    for i, f in enumerate(files):
-        attachment = {"id": i, "filename": f["filename"]}
-        if f.get("description"):
-            attachment["description"] = f["description"]
-        attachments.append(attachment)
-        data = base64.b64decode(f["base64"]) if "base64" in f else str(f.get("text", "")).encode()
-        parts.append(
-            {
-                "name": f"files[{i}]",
-                "value": data,
-                "filename": f["filename"],
-                "content_type": "application/octet-stream",
-            }
-        )
-    payload = {**body, "attachments": attachments}
-    return [{"name": "payload_json", "value": json.dumps(payload, ensure_ascii=False)}, *parts]
+def _message(payload: Mapping[str, Any], *, nonce: str | None = None) -> MultipartParameters:
+    """A message's request as discord.py's `handle_message_parameters` builds it: the nonce with
+    ``enforce_nonce``; with files, the multipart form (``payload_json`` whose ``attachments`` name
+    ``files[i]``, then each file) and the files as `discord.File`.
+
+    The builder takes a message's other fields only as discord.py objects (Embed, View, AllowedMentions,
+    Poll), and the outbox keeps Discord's JSON, which those do not give back unchanged: components have no
+    public way into a View, an embed comes back with ``flags`` and its timestamp written differently, a field
+    the builder does not know is dropped. So the stored fields go into the body as they are, beside the
+    builder's.
+    """
+    fields = dict(payload)
+    files = [_file(spec) for spec in fields.pop("files", None) or ()]
+    params = handle_message_parameters(nonce=nonce, tts=bool(fields.pop("tts", False)), files=files or MISSING)
+    if params.payload is not None:
+        return params._replace(payload={**fields, **params.payload})
+    # With files the builder has written its part of the body already, as the form's payload_json.
+    payload_json, *file_parts = params.multipart or []
+    body = {**fields, **json.loads(payload_json["value"])}
+    return params._replace(multipart=[{**payload_json, "value": json.dumps(body, ensure_ascii=False)}, *file_parts])
+
+
+def _file(spec: Mapping[str, Any]) -> discord.File:
+    """A file of an outbox payload ({"filename", "text" | "base64", "description"?}) as discord.py's."""
+    data = base64.b64decode(spec["base64"]) if "base64" in spec else str(spec.get("text", "")).encode()
+    return discord.File(io.BytesIO(data), filename=spec["filename"], description=spec.get("description") or None)
 
 
 def _translate(

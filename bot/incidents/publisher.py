@@ -30,11 +30,10 @@ from typing import Any, Protocol
 
 from bot.i18n import Lang
 from bot.incidents import render
-from bot.store import Store
+from bot.outbox import OutboxItem
 from bot.store.db import WriteStep
 from bot.store.incidents import IncidentStore
-from bot.store.models import AlertStatus, Incident, IncidentAlert, IncidentStatus
-from bot.store.outbox import OutboxItem
+from bot.store.models import AlertStatus, Incident, IncidentAlert, IncidentStatus, OutboxEntry
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +63,8 @@ class IncidentOutbox(Protocol):
         self, items: Sequence[OutboxItem], *, then: WriteStep | None = None
     ) -> Any: ...
 
+    async def get(self, dedupe_key: str) -> OutboxEntry | None: ...
+
 
 def thread_key(incident_id: int) -> str:
     """The outbox key of an incident's thread: messages about the incident go into it."""
@@ -75,7 +76,6 @@ class IncidentPublisher:
         self,
         *,
         incidents: IncidentStore,
-        store: Store,
         outbox: IncidentOutbox,
         lang: Lang,
         clock: Callable[[], datetime],
@@ -85,7 +85,6 @@ class IncidentPublisher:
         poll_interval: float = 30.0,
     ) -> None:
         self._incidents = incidents
-        self._store = store
         self._outbox = outbox
         self._lang = lang
         self._clock = clock
@@ -166,7 +165,7 @@ class IncidentPublisher:
             previous_thread = await self.thread_id(incident.previous_id)
         starter = render.starter(incident, alerts, self._lang, silences=self._silences, previous_thread=previous_thread)
         entries: list[OutboxItem] = []
-        if await self._store.outbox.get(key) is None:
+        if await self._outbox.get(key) is None:
             thread = {"name": render.thread_name(incident), "message": starter}
             entries.append(OutboxItem(key, "thread", thread, channel_id=incident.channel_id))
             if not render.embed_shows_all(alerts):
@@ -213,7 +212,7 @@ class IncidentPublisher:
     async def say(self, incident: Incident, what: str, content: str) -> None:
         """A line in the incident's thread, once, under the key `incident:<id>:<what>`. Nothing when the
         incident has nowhere to go or its thread was never asked for (the embed says it all then)."""
-        if incident.channel_id is None or await self._store.outbox.get(thread_key(incident.id)) is None:
+        if incident.channel_id is None or await self._outbox.get(thread_key(incident.id)) is None:
             return
         line = self._line(incident, what, content)
         await self._outbox.enqueue(dedupe_key=line.dedupe_key, payload=line.payload, thread_of=line.thread_of)
@@ -224,12 +223,12 @@ class IncidentPublisher:
 
     async def thread_id(self, incident_id: int) -> int | None:
         """The incident's Discord thread, once it has been started."""
-        entry = await self._store.outbox.get(thread_key(incident_id))
+        entry = await self._outbox.get(thread_key(incident_id))
         return entry.discord_channel_id if entry is not None and entry.sent_at is not None else None
 
     async def starter_id(self, incident_id: int) -> int | None:
         """The message that starts the incident's thread and carries its buttons, once it is posted."""
-        entry = await self._store.outbox.get(thread_key(incident_id))
+        entry = await self._outbox.get(thread_key(incident_id))
         return entry.discord_message_id if entry is not None else None
 
     async def notify_runs(self) -> bool:
@@ -237,8 +236,7 @@ class IncidentPublisher:
         run, linking the incident thread once it exists. True if some are still waiting for it."""
         waiting = False
         for incident in await self._incidents.runs_to_notify():
-            assert incident.run_id is not None
-            entry = await self._store.outbox.get(thread_key(incident.id))
+            entry = await self._outbox.get(thread_key(incident.id))
             if incident.channel_id is not None and (entry is None or (entry.sent_at is None and not entry.failed_at)):
                 waiting = True
                 continue

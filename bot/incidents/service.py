@@ -120,10 +120,11 @@ class IncidentService:
             (i, await self._publisher.thread_id(i.id)) for i in await self._incidents.recent(status=status, limit=limit)
         ]
 
-    async def check_message(self, incident_id: int, message_id: int) -> None:
+    async def check_message(self, incident_id: int, message_id: int | None) -> None:
         """`IncidentRefused` unless `message_id` is the message that starts the incident's thread. A button
         names its incident in its custom id, which the client sends: it is believed only on that message."""
-        if await self._publisher.starter_id(incident_id) != message_id:
+        starter = await self._publisher.starter_id(incident_id)
+        if starter is None or starter != message_id:
             raise IncidentRefused(Message("incident.err.not_this_message", {"id": incident_id}))
 
     async def acknowledge(self, incident_id: int, *, by: Member) -> Incident:

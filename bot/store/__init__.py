@@ -6,7 +6,7 @@ the code expects, the models are SQLModel tables. SQLite by default (`sqlite_url
 async URL otherwise.
 """
 
-from bot.store.db import Database, create_engine, mask_url, sqlite_url
+from bot.store.db import Database, create_engine, mask_url, sqlite_file, sqlite_url
 from bot.store.errors import InvalidValue, NotFound, StoreConflict
 from bot.store.migrate import current_revision, downgrade, head_revision, upgrade
 from bot.store.models import (
@@ -25,7 +25,6 @@ from bot.store.models import (
     Verification,
     VerificationTrigger,
 )
-from bot.store.outbox import OutboxDelivery, OutboxStore
 from bot.store.runs import RunStore
 from bot.store.store import Store
 from bot.store.submissions import SubmissionStore
@@ -38,10 +37,8 @@ __all__ = [
     "HintSource",
     "InvalidValue",
     "NotFound",
-    "OutboxDelivery",
     "OutboxEntry",
     "OutboxKind",
-    "OutboxStore",
     "Run",
     "RunStatus",
     "RunStore",
@@ -61,6 +58,7 @@ __all__ = [
     "downgrade",
     "head_revision",
     "mask_url",
+    "sqlite_file",
     "sqlite_url",
     "upgrade",
 ]

@@ -141,6 +141,14 @@ class Database:
         async with self.writing() as session:
             await session.exec(select(sqlalchemy.literal(1)))
 
+    async def reachable(self) -> None:
+        """Raise `StoreUnavailable` unless the database answers a read of its schema's version now. What
+        readiness asks again and again: a read never queues behind the process's write lock, so neither a busy
+        webhook nor a flood of probes makes the other wait (`ping` would)."""
+        async with self.reading() as session:
+            version = sqlalchemy.table("alembic_version", sqlalchemy.column("version_num"))
+            await session.exec(select(version.c.version_num))
+
 
 async def require(session: AsyncSession, model: type[_M], key: int) -> _M:
     """The row of `model` with primary key `key`; `NotFound` if there is none."""
@@ -234,6 +242,14 @@ def _configure_sqlite(engine: Engine, *, foreign_keys: bool) -> None:
     def _on_begin(connection: Connection) -> None:
         immediate = connection.get_execution_options().get(BEGIN_IMMEDIATE, False)
         connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+def sqlite_file(url: str | URL) -> Path | None:
+    """The file a SQLite URL names; None for another database, or SQLite in memory or by URI."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or not _is_file(parsed):
+        return None
+    return Path(str(parsed.database)).expanduser()
 
 
 def _is_file(url: URL) -> bool:

@@ -161,7 +161,7 @@ class IncidentStore:
             async with self._db.writing() as session:
                 return await session.run_sync(apply)
         async with self._db.write_lock:
-            writing = asyncio.ensure_future(asyncio.to_thread(self._on_twin, apply))
+            writing = asyncio.ensure_future(asyncio.to_thread(self._on_twin, self._twin_writing, apply))
             try:
                 return await asyncio.shield(writing)
             except asyncio.CancelledError:
@@ -170,9 +170,8 @@ class IncidentStore:
                 await asyncio.wait([writing])
                 raise
 
-    def _on_twin(self, apply: Callable[[Session], Recorded]) -> Recorded:
-        assert self._twin_writing is not None
-        with self._db.translating(), self._twin_writing.begin() as session:
+    def _on_twin(self, writing: sessionmaker[Session], apply: Callable[[Session], Recorded]) -> Recorded:
+        with self._db.translating(), writing.begin() as session:
             return apply(session)
 
     async def get(self, incident_id: int) -> Incident | None:

@@ -76,7 +76,6 @@ class RunStore:
             async with self._db.writing() as session:
                 session.add(run)
                 await session.flush()
-                assert run.id is not None
                 for scenario_id in order:
                     reason = skipped.get(scenario_id)
                     session.add(

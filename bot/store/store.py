@@ -20,7 +20,6 @@ from typing import Self
 
 from bot.store.db import Database
 from bot.store.incidents import IncidentStore
-from bot.store.outbox import OutboxStore
 from bot.store.runs import RunStore
 from bot.store.submissions import SubmissionStore
 from bot.store.teams import TeamStore
@@ -28,14 +27,16 @@ from bot.store.teams import TeamStore
 
 class Store:
     """The bot's stores, one per aggregate, over one `Database`. Open with `await Store.open(url)`, close
-    with `await store.close()`."""
+    with `await store.close()`.
+
+    The outbox's table is not among them: only the outbox reads and writes it, through its own
+    `OutboxStore` on the same `Database`, which the composition root builds."""
 
     def __init__(self, db: Database) -> None:
         self.db = db
         self.teams = TeamStore(db)
         self.runs = RunStore(db)
         self.submissions = SubmissionStore(db)
-        self.outbox = OutboxStore(db)
         self.incidents = IncidentStore(db)
 
     @classmethod
@@ -58,3 +59,7 @@ class Store:
     async def ping(self) -> None:
         """Raise `StoreUnavailable` unless the database can take a write now (`Database.ping`)."""
         await self.db.ping()
+
+    async def reachable(self) -> None:
+        """Raise `StoreUnavailable` unless the database answers a read now (`Database.reachable`)."""
+        await self.db.reachable()

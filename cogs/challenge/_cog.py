@@ -82,7 +82,8 @@ class ChallengeCog(
     ) -> None:
         acting = await self._team(interaction, team)
         await interaction.response.defer(ephemeral=True, thinking=True)
-        report = await self.flow.verify(acting.name, scenario_id=scenario)
+        instructor = is_instructor(interaction.user, self.instructor_role)
+        report = await self.flow.verify(acting.name, scenario_id=scenario, cooldown=not instructor)
         challenge = self.catalog.get(report.run.challenge_id)
         await interaction.followup.send(render.verify_summary(report, challenge, self.lang), ephemeral=True)
 
@@ -160,8 +161,17 @@ class ChallengeCog(
     async def stop(self, interaction: discord.Interaction, team: str | None = None) -> None:
         acting = await self._team(interaction, team)
         await interaction.response.defer(ephemeral=True, thinking=True)
-        run = await self.flow.stop(acting.name)
-        by = "instructor" if is_instructor(interaction.user, self.instructor_role) else "team"
-        await interaction.followup.send(
-            t(f"cog.stopped_by_{by}", self.lang, team=acting.name, challenge=run.challenge_id), ephemeral=True
-        )
+        stopped = await self.flow.stop(acting.name)
+        challenge = stopped.run.challenge_id
+        if stopped.namespace_gone:
+            said = t(
+                "cog.stopped_namespace_gone",
+                self.lang,
+                team=acting.name,
+                challenge=challenge,
+                namespace=stopped.namespace,
+            )
+        else:
+            by = "instructor" if is_instructor(interaction.user, self.instructor_role) else "team"
+            said = t(f"cog.stopped_by_{by}", self.lang, team=acting.name, challenge=challenge)
+        await interaction.followup.send(said, ephemeral=True)

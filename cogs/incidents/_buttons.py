@@ -49,8 +49,8 @@ def incident_buttons(
             await interaction.response.send_message(text, ephemeral=True)
 
         async def _act(self, interaction: discord.Interaction) -> str:
-            assert interaction.message is not None  # a button is always on a message
-            await incidents.check_message(self.incident_id, interaction.message.id)
+            message = interaction.message  # always there for a button
+            await incidents.check_message(self.incident_id, message.id if message is not None else None)
             who = interaction.user.display_name
             if self.action == "ack":
                 member = Member(

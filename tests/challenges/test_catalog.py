@@ -71,8 +71,9 @@ def test_a_valid_tree_loads_with_defaults(tmp_path: Path) -> None:
 
 
 def expect_error(tmp_path: Path, field: str, problem: str) -> None:
+    """As `kubecamp scenarios validate` from a checkout sees it: solutions included."""
     with pytest.raises(ScenarioInvalid) as caught:
-        load_catalog(tmp_path)
+        load_catalog(tmp_path, solutions=True)
     assert caught.value.field == field, str(caught.value)
     assert problem in caught.value.problem, str(caught.value)
 
@@ -98,9 +99,52 @@ def test_bad_duration(tmp_path: Path) -> None:
 
 def test_missing_manifest_folder(tmp_path: Path) -> None:
     doc = challenge_doc()
-    doc["scenarios"][0]["solution"] = "web/fixed"
+    doc["scenarios"][0]["manifests"] = "web/broken"
     write_tree(tmp_path, doc)
-    expect_error(tmp_path, "scenarios[0](id=web).solution", "does not exist")
+    expect_error(tmp_path, "scenarios[0](id=web).manifests", "does not exist")
+
+
+def test_solutions_are_read_only_when_asked_for(tmp_path: Path) -> None:
+    """The bot loads its catalogue without solutions, and the deployed catalogue has none; from a checkout,
+    `kubecamp scenarios validate` loads them and a missing one is an error that says why it may be missing."""
+    path = write_tree(tmp_path)
+    (path.parent / "web" / "solution" / "web.yaml").write_text("kind: [unclosed\n", encoding="utf-8")
+    scenario = load_catalog(tmp_path).get(7).scenarios[0]
+    assert scenario.solution is None
+    assert scenario.manifests[0].ref.kind == "Deployment"
+    expect_error(tmp_path, "", "not valid YAML")
+
+    (path.parent / "web" / "solution" / "web.yaml").unlink()
+    (path.parent / "web" / "solution").rmdir()
+    assert load_catalog(tmp_path).get(7).scenarios[0].solution is None
+    expect_error(tmp_path, "scenarios[0](id=web).solution", "a deployed catalogue carries no solutions")
+
+
+def test_with_solutions_each_scenario_has_its_fixed_state(tmp_path: Path) -> None:
+    write_tree(tmp_path)
+    (scenario,) = load_catalog(tmp_path, solutions=True).get(7).scenarios
+    assert scenario.solution is not None
+    assert [m.ref.name for m in scenario.solution] == ["web"]
+
+
+@pytest.mark.parametrize(
+    ("folders", "problem"),
+    [
+        ({"solution": "web/fixed"}, "the folder must be named 'solution'"),
+        ({"manifests": "web/solution/broken"}, "manifests 'web/solution/broken' is inside a folder named 'solution'"),
+        ({"previous": "solution/web"}, "previous 'solution/web' is inside a folder named 'solution'"),
+    ],
+)
+def test_solutions_are_kept_apart_from_what_is_deployed(tmp_path: Path, folders: dict[str, str], problem: str) -> None:
+    """The chart leaves out every folder named `solution` and nothing else: a solution folder by another name
+    would ship, a broken state inside one would not."""
+    doc = challenge_doc()
+    doc["scenarios"][0].update(folders)
+    write_tree(tmp_path, doc)
+    with pytest.raises(ScenarioInvalid) as caught:
+        load_catalog(tmp_path)
+    assert caught.value.field == "scenarios[0](id=web)"
+    assert problem in caught.value.problem
 
 
 def test_manifest_naming_another_namespace(tmp_path: Path) -> None:

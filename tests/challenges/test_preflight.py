@@ -5,6 +5,7 @@ namespaces are gone afterwards, whatever happened."""
 from __future__ import annotations
 
 import asyncio
+import shutil
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -28,17 +29,25 @@ from bot.cluster import MANAGED_BY, Cluster
 from bot.errors import ApplyFailed, UnknownChallenge, UnknownScenario
 from bot.i18n import render
 from tests.emulators.kube import KubeCluster
+from tests.scenarios.test_catalogue_behaviour import CATALOG
 
 REPO = Path(__file__).parents[2]
-CATALOG = load_catalog(REPO / "scenarios")
 PREFIX = "kubecamp-"
 
 
-def service(cluster: Cluster, catalog: Catalog = CATALOG, *, timeout: float = 5.0) -> PreflightService:
+def service(
+    cluster: Cluster, catalog: Catalog = CATALOG, *, timeout: float = 5.0, broken_only: bool = False
+) -> PreflightService:
     # The emulator settles within each request, so a state that is what is wanted needs no settle time;
     # one that is not is polled until the timeout.
     return PreflightService(
-        catalog=catalog, cluster=cluster, namespace_prefix=PREFIX, timeout=timeout, settle=0.0, interval=0.05
+        catalog=catalog,
+        cluster=cluster,
+        namespace_prefix=PREFIX,
+        timeout=timeout,
+        settle=0.0,
+        interval=0.05,
+        broken_only=broken_only,
     )
 
 
@@ -309,7 +318,7 @@ def write_misbehaving_catalogue(root: Path) -> Path:
 
 @pytest.fixture
 def misbehaving(tmp_path: Path) -> Catalog:
-    return load_catalog(write_misbehaving_catalogue(tmp_path / "catalogue"))
+    return load_catalog(write_misbehaving_catalogue(tmp_path / "catalogue"), solutions=True)
 
 
 async def test_what_does_not_behave_is_reported_with_what_the_cluster_said(
@@ -418,3 +427,57 @@ async def test_a_claim_still_in_use_stops_the_student_before_the_solution(
     with pytest.raises(ApplyFailed, match=r"^PersistentVolumeClaim/postgres-data still being deleted after 0.2s$"):
         await apply_like_a_student(cluster, "kubecamp-blue", storage, gone_within=0.2, interval=0.05)
     assert kube_cluster.get("deployments", "kubecamp-blue", "postgres") is None, "the broken objects were deleted"
+
+
+# --- broken only: the deployed catalogue, which has no solutions (the helm test) ---------------------
+
+
+def copy_as_deployed(root: Path) -> Path:
+    """The shipped catalogue as the bot is deployed with it: no solution folders, no answer key."""
+    shutil.copytree(REPO / "scenarios", root, ignore=shutil.ignore_patterns("solution", "README.md"))
+    return root
+
+
+async def test_broken_only_proves_the_catalogue_as_deployed_applying_nothing_but_the_broken_state(
+    client: Cluster, kube_cluster: KubeCluster, tmp_path: Path
+) -> None:
+    catalog = load_catalog(copy_as_deployed(tmp_path / "scenarios"))
+    report = await service(client, catalog, timeout=0.5, broken_only=True).run([2])
+    assert [(s.scenario_id, s.verdict) for s in report.scenarios] == [
+        ("image-pull", Verdict.BROKE),
+        ("unschedulable", Verdict.BROKE),
+        ("rolling-update", Verdict.BROKE),
+        ("node-affinity", Verdict.BROKE),
+    ]
+    assert report.all_behaved
+    assert all(s.broken is not None and s.solution is None for s in report.scenarios)
+    applied = {(r.namespace, r.name) for r in kube_cluster.requests if r.method == "PATCH"}
+    expected = {
+        (s.namespace, m.ref.name) for s in report.scenarios for m in catalog.get(2).scenario(s.scenario_id).manifests
+    }
+    assert applied == expected, "the broken state and nothing else"
+    assert scratch_namespaces(kube_cluster) == []
+
+
+async def test_broken_only_still_finds_a_scenario_that_does_not_break(
+    client: Cluster, kube_cluster: KubeCluster, tmp_path: Path
+) -> None:
+    catalog = load_catalog(write_misbehaving_catalogue(tmp_path / "catalogue"))
+    report = await service(client, catalog, timeout=0.3, broken_only=True).run()
+    assert {s.scenario_id: s.verdict for s in report.scenarios} == {
+        "fits": Verdict.DID_NOT_BREAK,
+        "unknown-image": Verdict.BROKE,  # its solution would not heal: only the checkout's preflight can tell
+        "no-such-class": Verdict.BROKE,
+    }
+    assert not report.all_behaved
+    assert scratch_namespaces(kube_cluster) == []
+
+
+async def test_a_full_preflight_needs_the_solutions(client: Cluster, kube_cluster: KubeCluster) -> None:
+    with pytest.raises(ValueError, match=r"loaded without solutions \(1/control-plane, 1/networking, "):
+        PreflightService(catalog=load_catalog(REPO / "scenarios"), cluster=client, namespace_prefix=PREFIX)
+    with pytest.raises(ValueError, match="scenario image-pull: the catalogue was loaded without solutions"):
+        await apply_like_a_student(
+            client, "kubecamp-blue", load_catalog(REPO / "scenarios").get(2).scenario("image-pull")
+        )
+    assert kube_cluster.requests == []

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import copy
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from kubernetes.aio import client as k8s
@@ -13,11 +15,12 @@ from kubernetes.aio import client as k8s
 from bot.challenges import render as render_
 from bot.challenges.catalog import Challenge
 from bot.challenges.checks import Status
+from bot.challenges.deploy import NamespaceNotCleared
 from bot.challenges.runs import ChallengeUnavailable, Due, HintDue, RunService, Trigger, timeline
 from bot.cluster import MANAGED_BY, TEAM_LABEL, Cluster
 from bot.errors import ClusterUnavailable, NamespaceNotManaged, NoActiveRun, RunConflict, UnknownScenario, UnknownTeam
 from bot.i18n import Message, render
-from bot.store import HintSource, Store, upgrade
+from bot.store import HintSource, Store
 from tests.emulators.kube import KubeCluster
 from tests.emulators.kubectl import Kubectl
 from tests.scenarios.test_catalogue_behaviour import CATALOG
@@ -46,10 +49,7 @@ class World:
     clock: Clock
 
 
-async def make_world(kube: KubeCluster, tmp_path: Path) -> AsyncIterator[World]:
-    url = f"sqlite+aiosqlite:///{tmp_path / 'kubecamp.db'}"
-    await upgrade(url)
-    store = await Store.open(url)
+async def make_world(kube: KubeCluster, store: Store) -> AsyncIterator[World]:
     cluster = Cluster.for_host(kube.url, token="kubecamp-test-token")
     clock = Clock()
     await store.teams.create("blue", NAMESPACE)
@@ -57,18 +57,17 @@ async def make_world(kube: KubeCluster, tmp_path: Path) -> AsyncIterator[World]:
         yield World(RunService(catalog=CATALOG, store=store, cluster=cluster, clock=clock), store, cluster, kube, clock)
     finally:
         await cluster.close()
-        await store.close()
 
 
 @pytest.fixture
-async def world(kube_cluster: KubeCluster, tmp_path: Path) -> AsyncIterator[World]:
-    async for w in make_world(kube_cluster, tmp_path):
+async def world(kube_cluster: KubeCluster, store: Store) -> AsyncIterator[World]:
+    async for w in make_world(kube_cluster, store):
         yield w
 
 
 @pytest.fixture
-async def world_without_crds(kube_cluster_without_crds: KubeCluster, tmp_path: Path) -> AsyncIterator[World]:
-    async for w in make_world(kube_cluster_without_crds, tmp_path):
+async def world_without_crds(kube_cluster_without_crds: KubeCluster, store: Store) -> AsyncIterator[World]:
+    async for w in make_world(kube_cluster_without_crds, store):
         yield w
 
 
@@ -276,11 +275,84 @@ async def test_stop_refuses_a_namespace_that_lost_its_label(world: World) -> Non
 
 async def test_stop_deletes_what_the_run_applied(world: World) -> None:
     await world.service.start("blue", 2)
-    run, deleted = await world.service.stop("blue")
-    assert run.status == "stopped"
-    assert deleted == len(run.applied)
+    stopped = await world.service.stop("blue")
+    assert stopped.run.status == "stopped" and not stopped.namespace_gone
+    assert stopped.deleted == len(stopped.run.applied)
     assert world.kube.objects("deployments", NAMESPACE) == []
     assert world.kube.get("namespaces", None, NAMESPACE) is not None  # the namespace itself stays
+
+
+async def test_a_run_whose_namespace_was_deleted_can_be_stopped_and_started_again(world: World) -> None:
+    await world.service.start("blue", 2)
+    async with world.kube.api_client() as api:
+        await k8s.CoreV1Api(api).delete_namespace(NAMESPACE)  # kubectl delete namespace kubecamp-blue
+    assert world.kube.get("namespaces", None, NAMESPACE) is None
+    stopped = await world.service.stop("blue")
+    assert stopped.run.status == "stopped"
+    assert stopped.namespace_gone and stopped.deleted == 0
+    with pytest.raises(NoActiveRun):
+        await world.service.stop("blue")
+    again = await world.service.start("blue", 2)  # the team is not locked out until the deadline
+    assert again.run.status == "active"
+    assert world.kube.get("namespaces", None, NAMESPACE) is not None
+    assert world.kube.get("deployments", NAMESPACE, "frontend") is not None
+
+
+def prepared(name: str, kind: str = "ConfigMap", **metadata: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {"apiVersion": "v1", "kind": kind, "metadata": {"name": name, **metadata}}
+    if kind == "Pod":
+        body["spec"] = {"containers": [{"name": "notes", "image": "busybox:1.36"}]}
+    return body
+
+
+async def test_start_clears_what_the_team_prepared_in_its_namespace_beforehand(world: World) -> None:
+    await world.cluster.ensure_namespace(NAMESPACE, team="blue")
+    # The team gets ahead of the clock: its own frontend with a field the scenario never sets (server-side
+    # apply would leave it in place), a ConfigMap and a bare Pod of its own.
+    frontend = copy.deepcopy(CATALOG.get(2).scenario("image-pull").manifests[0].body)
+    frontend["metadata"]["namespace"] = NAMESPACE
+    frontend["spec"]["template"]["metadata"]["annotations"] = {"prepared": "before the start"}
+    world.kube.create("deployments", frontend, namespace=NAMESPACE)
+    world.kube.create("configmaps", prepared("answers"), namespace=NAMESPACE)
+    world.kube.create("pods", prepared("helper", "Pod"), namespace=NAMESPACE)
+    # What the bot itself set up for the team stays.
+    world.kube.create(
+        "serviceaccounts", prepared("team-kubectl", "ServiceAccount", labels={MANAGED_BY: "kubecamp-bot"}), NAMESPACE
+    )
+
+    await world.service.start("blue", 2)
+    deployment = world.kube.get("deployments", NAMESPACE, "frontend")
+    assert deployment is not None
+    assert "annotations" not in deployment["spec"]["template"]["metadata"]
+    assert world.kube.get("configmaps", NAMESPACE, "answers") is None
+    assert world.kube.get("pods", NAMESPACE, "helper") is None
+    assert world.kube.get("serviceaccounts", NAMESPACE, "team-kubectl") is not None
+
+
+async def test_with_another_challenge_running_only_the_new_challenges_objects_are_cleared(world: World) -> None:
+    await world.service.start("blue", 5)
+    running = {d["metadata"]["name"] for d in world.kube.objects("deployments", NAMESPACE)}
+    world.kube.create("configmaps", prepared("notes-for-challenge-5"), namespace=NAMESPACE)
+    await world.service.start("blue", 2)
+    names = {d["metadata"]["name"] for d in world.kube.objects("deployments", NAMESPACE)}
+    assert running < names  # challenge 5's objects are still there, challenge 2's went in beside them
+    assert world.kube.get("configmaps", NAMESPACE, "notes-for-challenge-5") is not None
+
+
+async def test_a_namespace_that_cannot_be_cleared_refuses_the_start_and_records_no_run(world: World) -> None:
+    await world.cluster.ensure_namespace(NAMESPACE, team="blue")
+    # A finalizer nobody removes: the ConfigMap stays Terminating for ever.
+    world.kube.create("configmaps", prepared("stuck", finalizers=["example.com/hold"]), namespace=NAMESPACE)
+    service = RunService(catalog=CATALOG, store=world.store, cluster=world.cluster, clock=world.clock, clear_wait=0.5)
+    with pytest.raises(NamespaceNotCleared) as caught:
+        await service.start("blue", 2)
+    assert render(caught.value.message, "en") == (
+        f"namespace {NAMESPACE} is being cleared before the start, and some objects are not gone yet: "
+        "ConfigMap/stuck. Start again in a moment"
+    )
+    team = await world.store.teams.get("blue")
+    assert team is not None and await world.store.runs.of_team(team.id) == []
+    assert world.kube.objects("deployments", NAMESPACE) == []
 
 
 async def test_api_errors_give_could_not_check_never_a_pass(world: World) -> None:
@@ -301,7 +373,7 @@ async def test_api_timeouts_give_could_not_check(world: World, kube_cluster: Kub
         catalog=CATALOG, store=world.store, cluster=Cluster.for_host(kube_cluster.url, timeout=0.3), clock=world.clock
     )
     try:
-        await service.start("blue", 2)
+        await world.service.start("blue", 2)  # started with the usual timeout: only the verification is cut short
         world.kube.hang(verb="list", resource="deployments")
         report = await service.verify("blue")
         texts = [render(c.message, "en") for r in report.results for c in r.checks if c.status is Status.UNKNOWN]

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 from pathlib import Path
 
 import discord
 import pytest
 from discord import app_commands
+from kubernetes.aio import client as k8s
 
 from bot.challenges.flow import ChallengeFlow
 from bot.cluster import Cluster
@@ -115,6 +117,20 @@ async def test_status_hint_and_stop(live_class: Class) -> None:
     stopped = await slash(live, "red-1", "team-red", "challenge", "stop")
     assert "gave up challenge 2" in await answer(stopped)
     assert live.kube.objects("deployments", "kubecamp-red") == []
+    again = await slash(live, "red-1", "team-red", "challenge", "status")
+    assert again.text().startswith("Team 'red' has no challenge running.")
+
+
+async def test_an_instructor_ends_a_run_whose_namespace_was_deleted(live_class: Class) -> None:
+    live = live_class
+    await answer(await slash(live, "red-1", "team-red", "challenge", "start", challenge=2))
+    async with live.kube.api_client() as api:
+        await k8s.CoreV1Api(api).delete_namespace("kubecamp-red")
+    stopped = await slash(live, "instructor", "alerts", "challenge", "stop", team="red")
+    assert await answer(stopped) == (
+        "Challenge 2 of team red is ended. The team's namespace (kubecamp-red) was already deleted, "
+        "so there was nothing to remove; starting again creates it anew."
+    )
     again = await slash(live, "red-1", "team-red", "challenge", "status")
     assert again.text().startswith("Team 'red' has no challenge running.")
 
@@ -271,3 +287,33 @@ async def test_a_revealed_diagnosis_survives_a_restart(
         assert await live.app.flow.runs.diagnosed(run) == frozenset(s.id for s in CATALOG.get(2).scenarios)
         again = await slash(live, "instructor", "alerts", "admin", "reveal-diagnosis", challenge=2, team="blue")
         assert (await answer(again)).startswith("Challenge 2: no team was left")
+
+
+async def test_a_team_verifies_again_only_after_the_cooldown_and_an_instructor_never_waits(live_class: Class) -> None:
+    live = live_class
+    await answer(await slash(live, "red-1", "team-red", "challenge", "start", challenge=2))
+    await live.discord.wait_until(lambda: thread_of(live, "red"), 10, "the thread")
+
+    def lists_of_pods() -> int:
+        pods = "/api/v1/namespaces/kubecamp-red/pods"
+        return sum(1 for r in live.kube.requests if r.method == "GET" and r.url.path == pods)
+
+    first = await answer(await slash(live, "red-1", "team-red", "challenge", "verify"))
+    assert "0/4" in first or "of 4" in first
+    listed = lists_of_pods()
+    # A burst from the whole team: nothing more is listed, each is told how long to wait.
+    burst = await asyncio.gather(*(slash(live, f"red-{n}", "team-red", "challenge", "verify") for n in (1, 2, 1, 2)))
+    for record in burst:
+        assert await answer(record) == "Your team just verified; you can verify again in 15 s."
+    hint = await answer(await slash(live, "red-2", "team-red", "challenge", "hint"))
+    assert hint.startswith("The next hint opens at <t:")
+    again = await slash(live, "red-2", "team-red", "challenge", "hint")
+    assert again.text() == "Your team just asked for a hint; you can ask again in 15 s."
+    assert lists_of_pods() == listed
+    # The instructor checks on the team straight away.
+    checked = await answer(await slash(live, "instructor", "alerts", "challenge", "verify", team="red"))
+    assert "verify again" not in checked
+    assert lists_of_pods() == listed + 1
+    live.clock.offset = timedelta(seconds=15)
+    later = await answer(await slash(live, "red-1", "team-red", "challenge", "verify"))
+    assert "verify again" not in later

@@ -34,6 +34,8 @@ from tests.emulators.kube import KubeCluster
 REPO = Path(__file__).parents[2]
 #: The bearer token Alertmanager presents to the class's webhook.
 WEBHOOK_TOKEN = "class-webhook-token"
+#: Seconds between two rounds of a class's readiness checks: short, so that a test sees a change soon.
+READINESS_INTERVAL = 0.2
 
 
 class Clock:
@@ -70,12 +72,15 @@ async def open_class(
     scenarios_dir: Path = REPO / "scenarios",
     language: Lang = "en",
     global_sync: bool = False,
+    data_min_free_mib: int = 0,
 ) -> AsyncIterator[Class]:
     """The App of a class, started, with teams blue and red (created unless `create_teams` is False: a
     restart on the same data folder); the alerts channel takes the incidents of no team. `kube_timeout`:
-    seconds per Kubernetes API request; `global_sync`: the commands are registered globally too."""
+    seconds per Kubernetes API request; `global_sync`: the commands are registered globally too. The
+    readiness checks run every `READINESS_INTERVAL` seconds; the data volume must keep `data_min_free_mib`
+    free (none by default: a test machine's disk is not the class's)."""
     settings = Settings(
-        store=StoreSettings(data_dir=tmp_path),
+        store=StoreSettings(data_dir=tmp_path, data_min_free_mib=data_min_free_mib),
         catalog=CatalogSettings(scenarios_dir=scenarios_dir, language=language),
         kube=KubeSettings(config=kube_cluster.write_kubeconfig(tmp_path / "kubeconfig"), timeout_seconds=kube_timeout),
         discord=DiscordSettings(
@@ -87,14 +92,14 @@ async def open_class(
             gateway_url=discord_emulator.gateway_url,
             alerts_channel=discord_classroom.alerts.id,
         ),
-        web=WebSettings(host="127.0.0.1", port=web_port),
+        web=WebSettings(host="127.0.0.1", port=web_port, probe_port=0),
         log=LogSettings(),
         webhook=WebhookSettings(token=WEBHOOK_TOKEN),
         alertmanager=AlertmanagerSettings(url=alertmanager_url, edit_interval=edit_interval),
     )
     clock = Clock()
     with patch_discord_endpoints(discord_emulator):
-        app = await build(settings, clock=clock)
+        app = await build(settings, clock=clock, readiness_interval=READINESS_INTERVAL)
         try:
             await app.start()
             await asyncio.wait_for(app.wait_ready(), 15)

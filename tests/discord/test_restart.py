@@ -34,7 +34,7 @@ from bot.challenges.flow import ChallengeFlow
 from bot.challenges.runs import RunService
 from bot.cluster import Cluster
 from bot.incidents.render import FIRING, RESOLVED
-from bot.outbox import Outbox
+from bot.outbox import Outbox, OutboxStore
 from bot.store import Store, upgrade
 from tests.discord.live import post_notification, process_environment
 from tests.discord_emulator.emulator import DiscordEmulator
@@ -82,7 +82,7 @@ async def start_run_minutes_ago(url: str, kube: KubeCluster, room: Classroom, mi
     try:
         past = datetime.now(UTC) - timedelta(minutes=minutes)
         runs = RunService(catalog=CATALOG, store=store, cluster=cluster, clock=lambda: past)
-        outbox = Outbox(store=store, transport=_Unsent())  # type: ignore[arg-type]  # never started
+        outbox = Outbox(store=OutboxStore(store.db), transport=_Unsent())  # type: ignore[arg-type]  # never started
         flow = ChallengeFlow(
             runs=runs,
             store=store,
@@ -91,6 +91,7 @@ async def start_run_minutes_ago(url: str, kube: KubeCluster, room: Classroom, mi
             scheduler=_NoScheduler(),
             lang="en",
             clock=lambda: past,
+            cooldown_seconds=15,
         )
         report = await flow.start("blue", 2)
         return report.run.id
@@ -128,7 +129,7 @@ async def test_sigkill_mid_job_and_mid_posting_loses_no_hint_and_posts_none_twic
         store = await Store.open(url)
         try:  # the job died before its verification or any hint was written down: only a rerun can post them
             assert await store.runs.hints_posted(run_id) == []
-            assert await store.outbox.get(f"run:{run_id}:auto") is None
+            assert await OutboxStore(store.db).get(f"run:{run_id}:auto") is None
         finally:
             await store.close()
 
@@ -157,7 +158,7 @@ async def test_sigkill_mid_job_and_mid_posting_loses_no_hint_and_posts_none_twic
     store = await Store.open(url)
     try:
         assert len(await store.runs.hints_posted(run_id)) == due_hints
-        pending, _ = await store.outbox.stats(datetime.now(UTC))
+        pending, _ = await OutboxStore(store.db).stats(datetime.now(UTC))
         assert pending == 0
     finally:
         await store.close()
@@ -319,7 +320,7 @@ async def test_sigkill_in_a_webhook_storm_keeps_every_acknowledged_alert_once(
     await create_teams(url, discord_classroom, "blue", "red")
     groups = storms(datetime.now(UTC) - timedelta(minutes=30))
     total = REPLICAS * sum(len(s.notifications()) for s in groups)
-    seeded = random.Random(SEED)
+    seeded = random.Random(SEED)  # noqa: S311 - a reproducible fault schedule, not a secret
     env = process_environment(tmp_path, discord_emulator, discord_classroom, kube_cluster, edit_interval=0.5)
     # Discord takes three messages and three edits a second per channel: deliveries lag behind the publisher.
     for route in ("POST /channels/{channel_id}/messages", "PATCH /channels/{channel_id}/messages/{message_id}"):
@@ -337,7 +338,11 @@ async def test_sigkill_in_a_webhook_storm_keeps_every_acknowledged_alert_once(
 
     try:
         await bot.start()
-        replicas = [alertmanagers.replica(s, random.Random(seeded.random())) for s in groups for _ in range(REPLICAS)]
+        replicas = [
+            alertmanagers.replica(s, random.Random(seeded.random()))  # noqa: S311 - as above
+            for s in groups
+            for _ in range(REPLICAS)
+        ]
         try:
             await asyncio.wait_for(asyncio.gather(kill_and_restart(), *replicas), 60)
         except TimeoutError:
@@ -376,8 +381,9 @@ async def test_sigkill_in_a_webhook_storm_keeps_every_acknowledged_alert_once(
         incidents = await store.incidents.recent(limit=100)
         assert sorted(i.group_key for i in incidents) == sorted(s.group.key for s in groups)
         assert all(i.published_version == i.version for i in incidents)
-        pending, _ = await store.outbox.stats(datetime.now(UTC))
+        outbox = OutboxStore(store.db)
+        pending, _ = await outbox.stats(datetime.now(UTC))
         assert pending == 0
-        assert await store.outbox.failed() == []
+        assert await outbox.failed() == []
     finally:
         await store.close()

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable
 from types import TracebackType
 from typing import Any
 
-from aiohttp import web
+from aiohttp import BodyPartReader, web
 
 from . import interactions as ix
 from .core import ApiError, Clock, Intents, Permissions, iso
@@ -134,9 +134,7 @@ class DiscordEmulator:
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
         await site.start()
-        server = site._server
-        assert server is not None
-        self.port = server.sockets[0].getsockname()[1]  # type: ignore[attr-defined]
+        self.port = self._runner.addresses[0][1]  # (host, port) of the one site
         self.world.base_url = self.base_url
         self.gateway.base_ws_url = f"ws://127.0.0.1:{self.port}"
 
@@ -280,9 +278,11 @@ class DiscordEmulator:
                 part = await reader.next()
                 if part is None:
                     break
-                data = await part.read(decode=False)  # type: ignore[union-attr]
-                name = part.name or ""  # type: ignore[union-attr]
-                filename = part.filename  # type: ignore[union-attr]
+                # discord.py sends one flat level of parts; nested multipart is not modelled.
+                assert isinstance(part, BodyPartReader), f"nested multipart in {record.method} {record.path}"
+                data = await part.read(decode=False)
+                name = part.name or ""
+                filename = part.filename
                 if name == "payload_json":
                     record.json = self._parse_json(bytes(data))
                 elif filename is not None:

@@ -33,7 +33,7 @@ class _Bucket:
 
 
 def bucket_hash(route_key: str) -> str:
-    return hashlib.sha1(route_key.encode()).hexdigest()[:32]
+    return hashlib.sha1(route_key.encode(), usedforsecurity=False).hexdigest()[:32]
 
 
 class RateLimiter:

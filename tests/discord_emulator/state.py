@@ -557,9 +557,11 @@ class World:
             raise not_found("User", UNKNOWN_USER) from None
 
     def guild(self, guild_id: int | None) -> Guild:
+        if guild_id is None:  # a DM channel's: it belongs to no guild
+            raise not_found("Guild", UNKNOWN_GUILD)
         try:
-            return self.guilds[int(guild_id)]  # type: ignore[arg-type]
-        except (KeyError, ValueError, TypeError):
+            return self.guilds[int(guild_id)]
+        except (KeyError, ValueError):
             raise not_found("Guild", UNKNOWN_GUILD) from None
 
     def channel(self, channel_id: int) -> Channel:

@@ -14,6 +14,7 @@ a read right after a write sees the state the controllers, the scheduler and the
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import copy
 import json
@@ -31,9 +32,9 @@ from kmock._internal import enums, parsing, rendering
 from . import defaults, discovery, validation
 from .faults import Fault, Faults, fault_error
 from .patches import PatchError, json_patch, merge_patch, server_side_apply, strategic_merge_patch
-from .resources import BUILTIN, CRDS, ResourceDef, ResourceTable
+from .resources import BUILTIN, CRDS, Obj, ResourceDef, ResourceTable
 from .selectors import SelectorError, matches_label_selector, parse_field_selector
-from .store import SERVER_MANAGED_METADATA, Clock, Obj, Store, short_hash
+from .store import SERVER_MANAGED_METADATA, Clock, Store, short_hash
 
 ApiError = kmock.KubernetesError
 
@@ -205,7 +206,8 @@ class KubeEmulator(kmock.KubernetesEmulator):
         except ApiError as exc:
             return self._status_response(exc)
         except rendering.StreamingError as exc:  # pragma: no cover - a watch broke mid-stream
-            return exc.args[0]  # type: ignore[no-any-return]
+            response: aiohttp.web.StreamResponse = exc.args[0]  # kmock raises it with the response it began
+            return response
         except (asyncio.CancelledError, ConnectionError):
             raise
         except Exception as exc:  # a bug in the emulator: answer 500 and keep it for the test to see
@@ -419,12 +421,32 @@ class KubeEmulator(kmock.KubernetesEmulator):
         for item in items:  # the API server omits these on list items
             item.pop("apiVersion", None)
             item.pop("kind", None)
-        return {
-            "apiVersion": res.api_version,
-            "kind": f"{res.kind}List",
-            "metadata": {"resourceVersion": str(self.store.resource_version)},
-            "items": items,
-        }
+        metadata: Obj = {"resourceVersion": str(self.store.resource_version)}
+        items = self._page(items, params, metadata)
+        return {"apiVersion": res.api_version, "kind": f"{res.kind}List", "metadata": metadata, "items": items}
+
+    def _page(self, items: list[Obj], params: Any, metadata: Obj) -> list[Obj]:
+        """``limit`` and ``continue`` as the API server pages a list: in key order (namespace/name), the
+        token naming the key to start after. Unlike etcd, a continuation reads the current state, not
+        the first page's resourceVersion."""
+        token = params.get("continue")
+        if token:
+            try:
+                start = json.loads(base64.b64decode(token, validate=True))["start"]
+            except (ValueError, KeyError, TypeError) as exc:
+                raise bad_request(f"continue key is not valid: {exc}") from exc
+            items = [i for i in items if _list_key(i) > start]
+        try:
+            limit = int(params.get("limit") or 0)
+        except ValueError as exc:
+            raise bad_request(f"limit: Invalid value: {params.get('limit')!r}") from exc
+        if limit <= 0 or len(items) <= limit:
+            return items
+        page, rest = items[:limit], items[limit:]
+        last = {"v": "meta.k8s.io/v1", "rv": self.store.resource_version, "start": _list_key(page[-1])}
+        metadata["continue"] = base64.b64encode(json.dumps(last).encode()).decode()
+        metadata["remainingItemCount"] = len(rest)
+        return page
 
     # --- writes (also the simulator's entry points) -----------------------------------------
 
@@ -878,3 +900,8 @@ class KubeEmulator(kmock.KubernetesEmulator):
 
     def add_fault(self, fault: Fault) -> Fault:
         return self.faults.add(fault)
+
+
+def _list_key(obj: Obj) -> str:
+    meta = obj["metadata"]
+    return f"{meta.get('namespace') or ''}/{meta['name']}"

@@ -10,14 +10,14 @@ sets ``ScalingActive`` False ``FailedGetResourceMetric`` and emits ``FailedGetRe
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from .resources import Obj
 from .workloads import omit_zero, set_condition
 
 if TYPE_CHECKING:
     from .simulator import Simulator
 
-Obj = dict[str, Any]
 SYNC_SECONDS = 15.0
 COMPONENT = "horizontal-pod-autoscaler"
 NO_METRICS_API = (

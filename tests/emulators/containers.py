@@ -25,9 +25,8 @@ from __future__ import annotations
 import datetime
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
 
-Obj = dict[str, Any]
+from .resources import Obj
 
 BACKOFF_PERIOD = 10.0  # pkg/kubelet/kubelet.go backOffPeriod; also the pod worker's retry after a failed sync
 MAX_BACKOFF = 300.0  # pkg/kubelet/kubelet.go MaxContainerBackOff, pkg/kubelet/images MaxImageBackOff

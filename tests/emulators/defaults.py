@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import base64
-from typing import Any
 
-Obj = dict[str, Any]
+from .resources import Obj
 
 
 def _container(container: Obj, *, is_pod: bool) -> None:

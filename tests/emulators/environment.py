@@ -6,7 +6,8 @@ import base64
 from collections.abc import Callable
 from typing import Any
 
-Obj = dict[str, Any]
+from .resources import Obj
+
 Lookup = Callable[[str, str, str], Obj | None]  # (plural, namespace, name) -> object
 
 

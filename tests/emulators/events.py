@@ -26,14 +26,14 @@ from __future__ import annotations
 import datetime
 import hashlib
 import math
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from .resources import Obj
 from .store import parse_time, rfc3339
 
 if TYPE_CHECKING:
     from .apiserver import KubeEmulator
 
-Obj = dict[str, Any]
 # cmd/kube-apiserver/app/options/options.go (v1.33): --event-ttl defaults to 1h; every write of an event
 # renews its lease, so an event goes an hour after it last happened
 EVENT_TTL_SECONDS = 3600.0

@@ -169,10 +169,8 @@ class ImageRegistry:
     images: dict[str, Image] = field(default_factory=default_images)
     families: dict[str, Image] = field(default_factory=default_families)
 
-    def add(self, reference: str, image: Image | None = None, **behaviour: object) -> Image:
-        spec = image if image is not None else Image(**behaviour)  # type: ignore[arg-type]
-        self.images[normalize(reference)] = spec
-        return spec
+    def add(self, reference: str, image: Image) -> None:
+        self.images[normalize(reference)] = image
 
     def remove(self, reference: str) -> None:
         self.images.pop(normalize(reference), None)

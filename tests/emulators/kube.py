@@ -18,7 +18,7 @@ import json
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Self
+from typing import Self
 
 import kmock
 from kubernetes.aio import client as k8s
@@ -26,10 +26,9 @@ from kubernetes.aio import client as k8s
 from .apiserver import KubeEmulator
 from .faults import Fault
 from .images import Image, ImageRegistry
+from .resources import Obj
 from .simulator import NodeSpec, Simulator
 from .storage import Provisioner
-
-Obj = dict[str, Any]
 
 
 class EmulatorBug(AssertionError):
@@ -187,11 +186,11 @@ class KubeCluster:
 
     # --- changing the world -----------------------------------------------------------------
 
-    def add_image(self, reference: str, image: Image | None = None, **behaviour: Any) -> Image:
-        """Publish an image to the simulated registry (e.g. ``http_ports=frozenset({8000})``) and re-settle."""
-        spec = self.simulator.images.add(reference, image, **behaviour)
+    def add_image(self, reference: str, image: Image) -> Image:
+        """Publish an image to the simulated registry (e.g. ``Image(http_ports=frozenset({8000}))``) and re-settle."""
+        self.simulator.images.add(reference, image)
         self.settle()
-        return spec
+        return image
 
     def remove_image(self, reference: str) -> None:
         self.simulator.images.remove(reference)

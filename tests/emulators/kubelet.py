@@ -6,7 +6,6 @@ import datetime
 import hashlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
 
 from .containers import ContainerRuntime, Occurrence, Plan, Start
 from .environment import Lookup, environment, volume_errors
@@ -14,9 +13,9 @@ from .images import Image, ImageRegistry, command_outcome, full_reference, image
 from .probes import probe_event, probe_failure, probe_timing
 from .programs import Listeners, listeners, mounted_files, program_logs
 from .quantities import QuantityError, parse_quantity
+from .resources import Obj
 from .store import Clock, rfc3339
 
-Obj = dict[str, Any]
 Dial = Callable[[str, int, str], str | None]  # (host, port, the pod's namespace) -> why it fails, or None
 
 MOUNT_RETRY_SECONDS = 122.0  # pkg/volume/util/nestedpendingoperations: durationBeforeRetry caps at 2m2s

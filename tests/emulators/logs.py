@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-Obj = dict[str, Any]
+from .resources import Obj
 
 
 def pod_log(pod: Obj, container: str | None, previous: bool, logs: dict[tuple[str, str, str], str]) -> str:

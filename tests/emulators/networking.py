@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from .resources import Obj
 from .store import short_hash
 from .workloads import is_ready, owner_ref
 
 if TYPE_CHECKING:
     from .simulator import Simulator
 
-Obj = dict[str, Any]
 MANAGED_BY = "endpointslice.kubernetes.io/managed-by"
 CONTROLLER = "endpointslice-controller.k8s.io"
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-Obj = dict[str, Any]
+from .resources import Obj
 
 
 class PatchError(ValueError):

@@ -6,8 +6,7 @@ import re
 from typing import Any
 
 from .programs import Listeners
-
-Obj = dict[str, Any]
+from .resources import Obj
 
 
 def _resolve_port(port: Any, container: Obj) -> int | None:

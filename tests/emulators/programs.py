@@ -10,11 +10,10 @@ import datetime
 import posixpath
 import re
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
 
 from .images import Image
+from .resources import Obj
 
-Obj = dict[str, Any]
 Routes = dict[str, int]
 Listeners = dict[int, Routes | None]
 Dial = Callable[[str, int], str | None]  # (host, port) dialled from the container -> why it fails, or None

@@ -55,14 +55,6 @@ def parse_quantity(value: str | int | float) -> Decimal:
     return number * _DECIMAL[match["decimal"] or ""]
 
 
-def is_quantity(value: object) -> bool:
-    try:
-        parse_quantity(value)  # type: ignore[arg-type]
-    except QuantityError:
-        return False
-    return True
-
-
 def format_cpu(value: Decimal) -> str:
     if value == value.to_integral_value():
         return str(int(value))

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import Any
+
+# A Kubernetes object as the API serves it: free-form JSON whose schema is the API's, one alias for all modules.
+Obj = dict[str, Any]
 
 
 @dataclass(frozen=True)
@@ -90,7 +95,7 @@ class ResourceTable:
             for alias in (r.plural, r.kind, r.kind.lower(), r.key, r.path, *r.shortnames):
                 self._by_name.setdefault(alias, r)
 
-    def __iter__(self):  # type: ignore[no-untyped-def]
+    def __iter__(self) -> Iterator[ResourceDef]:
         return iter(self._by_path.values())
 
     def get(self, group: str, version: str, plural: str) -> ResourceDef | None:

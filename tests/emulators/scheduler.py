@@ -8,9 +8,8 @@ from decimal import Decimal
 from typing import Any
 
 from .quantities import QuantityError, parse_quantity
+from .resources import Obj
 from .selectors import matches_selector_object, node_selector_matches
-
-Obj = dict[str, Any]
 
 # Scores use these for containers without requests, like the real NodeResourcesFit scorer.
 NONZERO_CPU = Decimal("0.1")

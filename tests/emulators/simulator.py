@@ -13,7 +13,7 @@ import copy
 import datetime
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from .autoscaling import HorizontalPodAutoscalerController
 from .events import EventRecorder
@@ -21,6 +21,7 @@ from .images import ImageRegistry
 from .kubelet import Kubelet
 from .logs import pod_log
 from .networking import EndpointsController, matches_labels, resolve_service, target_port
+from .resources import Obj
 from .scheduler import VolumeFacts, schedule
 from .storage import SELECTED_NODE, ClaimProtection, Provisioner, VolumeController
 from .store import parse_time, short_hash
@@ -37,7 +38,6 @@ from .workloads import (
 if TYPE_CHECKING:
     from .apiserver import KubeEmulator
 
-Obj = dict[str, Any]
 BIND_TIMEOUT_SECONDS = 600  # the scheduler's VolumeBinding PreBind gives a provisioner this long
 # pkg/scheduler/backend/queue/scheduling_queue.go (v1.33): an unschedulable pod that no cluster event
 # moved is tried again after DefaultPodMaxInUnschedulablePodsDuration, and FailedScheduling is re-emitted

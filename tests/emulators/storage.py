@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from .quantities import QuantityError, parse_quantity
+from .resources import Obj
 
 if TYPE_CHECKING:
     from .simulator import Simulator
 
-Obj = dict[str, Any]
 
 SELECTED_NODE = "volume.kubernetes.io/selected-node"
 PV_CONTROLLER = "persistentvolume-controller"

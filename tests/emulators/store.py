@@ -12,13 +12,12 @@ import hashlib
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, TypeVar, cast
+from typing import TypeVar, cast
 
 import kmock
 
-from .resources import ResourceDef
+from .resources import Obj, ResourceDef
 
-Obj = dict[str, Any]
 _T = TypeVar("_T")
 
 SERVER_MANAGED_METADATA = ("uid", "resourceVersion", "creationTimestamp", "generation", "managedFields", "selfLink")
@@ -127,7 +126,7 @@ class Store:
     def _new_uid(self, res: ResourceDef, namespace: str | None, name: str) -> str:
         self._uid_seed += 1
         seed = f"{res.path}/{namespace}/{name}/{self._uid_seed}"
-        return str(uuid.UUID(bytes=hashlib.md5(seed.encode()).digest(), version=4))
+        return str(uuid.UUID(bytes=hashlib.md5(seed.encode(), usedforsecurity=False).digest(), version=4))
 
     # --- reading ----------------------------------------------------------------------------
 

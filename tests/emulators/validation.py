@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 import re
+from decimal import Decimal
 from typing import Any
 
 from .quantities import QuantityError, parse_quantity
+from .resources import Obj
 from .selectors import matches_selector_object
 
-Obj = dict[str, Any]
 Cause = tuple[str, str]  # (field, message)
 
 _DNS1123_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
@@ -62,7 +63,7 @@ def _name_causes(kind: str, name: str) -> list[Cause]:
     return []
 
 
-def _quantity(value: Any, field: str, causes: list[Cause]) -> Any:
+def _quantity(value: Any, field: str, causes: list[Cause]) -> Decimal | None:
     try:
         return parse_quantity(value)
     except QuantityError:

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import kmock
 
+from .resources import Obj
 from .scheduler import tolerates
 from .selectors import matches_selector_object, node_selector_matches, selector_to_string
 from .store import parse_time, short_hash
@@ -16,7 +17,6 @@ from .store import parse_time, short_hash
 if TYPE_CHECKING:
     from .simulator import Simulator
 
-Obj = dict[str, Any]
 REVISION = "deployment.kubernetes.io/revision"
 
 

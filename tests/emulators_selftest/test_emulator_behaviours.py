@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-import pytest_asyncio
 from kubernetes.aio import client as k8s
 from kubernetes.aio import config as k8s_config
 from kubernetes.aio import watch as k8s_watch
@@ -17,7 +15,8 @@ from kubernetes.aio.client.exceptions import ApiException
 
 from tests.emulators import KubeCluster
 
-NS = "team2"
+from .conftest import NS
+
 APPLY = {"field_manager": "kubecamp-bot", "force": True, "_content_type": "application/apply-patch+yaml"}
 
 
@@ -38,13 +37,6 @@ def workload(kind: str, name: str, containers: list[dict[str, Any]], **spec: Any
 
 def nginx(**extra: Any) -> dict[str, Any]:
     return {"name": "web", "image": "nginx:1.27-alpine", "ports": [{"name": "http", "containerPort": 80}], **extra}
-
-
-@pytest_asyncio.fixture
-async def api(kube_cluster: KubeCluster) -> AsyncIterator[k8s.ApiClient]:
-    async with kube_cluster.api_client() as client:
-        await k8s.CoreV1Api(client).create_namespace({"metadata": {"name": NS}})
-        yield client
 
 
 async def deploy(api: k8s.ApiClient, body: dict[str, Any]) -> Any:
@@ -80,9 +72,9 @@ async def test_missing_secret_is_create_container_config_error(kube_cluster: Kub
     assert pod.status.container_statuses[0].state.waiting.message == 'secret "db" not found'  # until the next sync
     kube_cluster.advance(10)  # the pod worker retries a failed sync after 10 s
     [pod] = await pods(api)
-    assert pod.status.container_statuses[0].state.waiting.message == "couldn't find key password in Secret team2/db"
+    assert pod.status.container_statuses[0].state.waiting.message == "couldn't find key password in Secret team1/db"
     failed = {e["message"]: e["count"] for e in kube_cluster.events(NS, name=pod.metadata.name, reason="Failed")}
-    assert failed == {'Error: secret "db" not found': 1, "Error: couldn't find key password in Secret team2/db": 1}
+    assert failed == {'Error: secret "db" not found': 1, "Error: couldn't find key password in Secret team1/db": 1}
 
     await k8s.CoreV1Api(api).patch_namespaced_secret(
         "db", NS, {"data": {"password": base64.b64encode(b"s3cret").decode()}}
@@ -156,7 +148,7 @@ async def test_missing_service_account_fails_replica_creation(api: k8s.ApiClient
     status = (await k8s.AppsV1Api(api).read_namespaced_deployment("web", NS)).status
     failure = {c.type: c for c in status.conditions}["ReplicaFailure"]
     assert failure.reason == "FailedCreate"
-    assert 'error looking up service account team2/robot: serviceaccount "robot" not found' in failure.message
+    assert 'error looking up service account team1/robot: serviceaccount "robot" not found' in failure.message
 
     await k8s.CoreV1Api(api).create_namespaced_service_account(NS, {"metadata": {"name": "robot"}})
     assert len(await pods(api)) == 1

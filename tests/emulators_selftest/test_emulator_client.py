@@ -8,18 +8,17 @@ from __future__ import annotations
 import asyncio
 import copy
 import json
-from collections.abc import AsyncIterator
 from typing import Any
 
 import aiohttp
 import pytest
-import pytest_asyncio
 from kubernetes.aio import client as k8s
 from kubernetes.aio.client.exceptions import ApiException
 
-from tests.emulators import KubeCluster
+from tests.emulators import Image, KubeCluster
 
-NS = "team1"
+from .conftest import NS
+
 APPLY = "application/apply-patch+yaml"
 
 
@@ -37,13 +36,6 @@ def deployment(name: str = "web", *, image: str = "nginx:1.27-alpine", replicas:
             **pod.pop("deployment_spec", {}),
         },
     }
-
-
-@pytest_asyncio.fixture
-async def api(kube_cluster: KubeCluster) -> AsyncIterator[k8s.ApiClient]:
-    async with kube_cluster.api_client() as client:
-        await k8s.CoreV1Api(client).create_namespace({"metadata": {"name": NS}})
-        yield client
 
 
 async def apply(api: k8s.ApiClient, body: dict[str, Any]) -> Any:
@@ -249,7 +241,7 @@ async def test_missing_image_is_image_pull_back_off(kube_cluster: KubeCluster, a
     assert status.available_replicas is None and status.unavailable_replicas == 1
     assert {c.type: c.status for c in status.conditions}["Available"] == "False"
 
-    kube_cluster.add_image("nginx:1.27-alpinee", http_ports=frozenset({80}))
+    kube_cluster.add_image("nginx:1.27-alpinee", Image(http_ports=frozenset({80})))
     kube_cluster.advance(10)  # the next pull, once the 20 s back-off is over, succeeds
     pod = (await k8s.CoreV1Api(api).list_namespaced_pod(NS)).items[0]
     assert pod.status.phase == "Running" and pod.status.container_statuses[0].ready

@@ -12,9 +12,9 @@ from kubernetes.aio.client.exceptions import ApiException
 
 from tests.emulators import KubeCluster
 from tests.emulators.images import Image
-from tests.emulators_selftest.test_emulator_behaviours import APPLY, NS, api, deploy, nginx, pods, workload
+from tests.emulators_selftest.test_emulator_behaviours import APPLY, deploy, nginx, pods, workload
 
-__all__ = ["api"]  # the fixture, shared with the other behaviour tests
+from .conftest import NS
 
 
 def state(pod: Any) -> tuple[str, int]:

@@ -16,6 +16,7 @@ import copy
 import functools
 import json
 import re
+import shutil
 import typing
 from collections import defaultdict
 from collections.abc import Iterator
@@ -37,10 +38,12 @@ from bot.metrics import Metrics
 REPO = Path(__file__).resolve().parents[2]
 CHART_DIR = REPO / "helm" / "kubecamp-bot"
 DASHBOARD = CHART_DIR / "dashboards" / "kubecamp-bot.json"
+SCENARIOS_DIR = "/app/scenarios"  # the image's KUBECAMP_SCENARIOS_DIR, where the chart mounts the catalogue
 K8S_VERSION = "1.33"
 RELEASE = "kubecamp"
 NAMESPACE = "kubecamp"
 FULLNAME = "kubecamp-kubecamp-bot"  # "<release>-<chart>": the release name does not contain the chart name
+SCENARIOS_SECRET = f"{FULLNAME}-scenarios"
 
 # What an instructor must set: the chart refuses to render without the Discord token (or existingSecret).
 REQUIRED: dict[str, Any] = {"discord": {"token": "discord-test-token", "instructorRole": "523456789012345678"}}
@@ -115,7 +118,6 @@ VALUE_SETS = {
 }
 
 CRD_KINDS = {"ServiceMonitor", "PrometheusRule", "AlertmanagerConfig"}
-
 
 
 def exported() -> tuple[set[str], set[str]]:
@@ -266,11 +268,10 @@ def needed_permissions(*, challenge5_crds: bool, preflight: bool) -> dict[tuple[
     - the catalogue: the kinds each scenario applies and the kinds its checks read; a cluster-scope scenario
       never runs (RunService skips it), so it is neither applied nor read.
     - bot/incidents/enrich.py: the kinds one alert can make it list.
-    - bot/challenges/preflight.py (the helm test Pod, with the bot's ServiceAccount): it deletes its scratch
-      namespaces (Cluster.delete_namespace); in them it applies each namespaced scenario's broken manifests
-      and its solution, deletes the broken ones when the solution changes an immutable field and lists
-      their kinds until they are gone, reads the checks' kinds, and lists OBSERVED_KINDS to say what the
-      cluster said. Cluster-scope scenarios it always skips.
+    - bot/challenges/preflight.py (the helm test Pod, with the bot's ServiceAccount, `--broken-only`: the
+      deployed catalogue has no solutions): it deletes its scratch namespaces (Cluster.delete_namespace); in
+      them it applies each namespaced scenario's broken manifests, reads the checks' kinds, and lists
+      OBSERVED_KINDS to say what the cluster said. Cluster-scope scenarios it always skips.
     """
     needed: dict[tuple[str, str], set[str]] = defaultdict(set)
     needed[("", "namespaces")] |= {"get", "create"}
@@ -293,7 +294,7 @@ def needed_permissions(*, challenge5_crds: bool, preflight: bool) -> dict[tuple[
             for scenario in challenge.scenarios:
                 if scenario.spec.scope == "cluster":
                     continue
-                for manifest in scenario.manifests + scenario.solution:
+                for manifest in scenario.manifests:
                     kind = KINDS[(manifest.body["apiVersion"], manifest.body["kind"])]
                     needed[(kind.group, kind.plural)] |= WRITE | {"list"}
                 for kind_name in scenario.kinds:
@@ -463,7 +464,7 @@ def test_the_documented_install_command_renders() -> None:
     objects = render(values)
     assert one(objects, "ConfigMap")["data"]["KUBECAMP_DISCORD_GUILD_IDS"] == "123456789012345678"
     assert one(objects, "ConfigMap")["data"]["KUBECAMP_DISCORD_INSTRUCTOR_ROLE"] == "234567890123456789"
-    assert set(one(objects, "Secret")["data"]) == {"discord-token", "webhook-token"}
+    assert set(one(objects, "Secret", FULLNAME)["data"]) == {"discord-token", "webhook-token"}
     # Unquoted, an 18-digit id would lose digits as a float: the schema asks for a string instead.
     with pytest.raises(helm_python.HelmValuesError, match="/discord/guildIds/0"):
         render(merged(values, helm_python.parse_set_string("discord.guildIds={123456789012345678}")))
@@ -473,8 +474,8 @@ def test_the_documented_install_command_renders() -> None:
 
 def test_default_objects() -> None:
     assert kinds(render(REQUIRED)) == [
-        "ClusterRole", "ClusterRoleBinding", "ConfigMap", "Deployment", "PersistentVolumeClaim", "Pod", "Secret",
-        "Service", "ServiceAccount",
+        "ClusterRole", "ClusterRoleBinding", "ConfigMap", "Deployment", "NetworkPolicy", "PersistentVolumeClaim",
+        "Pod", "Secret", "Secret", "Service", "ServiceAccount",
     ]  # fmt: skip
 
 
@@ -482,8 +483,8 @@ def test_every_optional_part_switched_on() -> None:
     objects = render(ALL_ON)
     assert kinds(objects) == [
         "AlertmanagerConfig", "ClusterRole", "ClusterRoleBinding", "ConfigMap", "ConfigMap", "Deployment",
-        "NetworkPolicy", "PersistentVolumeClaim", "Pod", "PrometheusRule", "Secret", "Service", "ServiceAccount",
-        "ServiceMonitor",
+        "NetworkPolicy", "PersistentVolumeClaim", "Pod", "PrometheusRule", "Secret", "Secret", "Service",
+        "ServiceAccount", "ServiceMonitor",
     ]  # fmt: skip
 
 
@@ -533,10 +534,14 @@ def test_deployment() -> None:
     assert spec["enableServiceLinks"] is False
     assert spec["terminationGracePeriodSeconds"] == 30
     c = container(objects)
-    assert c["ports"] == [{"name": "http", "containerPort": 8080, "protocol": "TCP"}]
-    assert c["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": "http"}
-    assert c["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": "http"}
-    assert c["startupProbe"]["httpGet"] == {"path": "/healthz", "port": "http"}
+    assert c["ports"] == [
+        {"name": "http", "containerPort": 8080, "protocol": "TCP"},
+        {"name": "probes", "containerPort": 8081, "protocol": "TCP"},
+    ]
+    # The probes on their own listener: a flood of the webhook's port does not keep the kubelet out.
+    assert c["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": "probes"}
+    assert c["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": "probes"}
+    assert c["startupProbe"]["httpGet"] == {"path": "/healthz", "port": "probes"}
     assert c["resources"] == {"requests": {"cpu": "100m", "memory": "192Mi"}, "limits": {"memory": "512Mi"}}
     assert c["envFrom"] == [{"configMapRef": {"name": FULLNAME}}]
     variables = env(objects)
@@ -548,12 +553,14 @@ def test_deployment() -> None:
     }
     assert variables["MPLCONFIGDIR"]["value"] == "/tmp/matplotlib"
     mounts = {m["name"]: m["mountPath"] for m in c["volumeMounts"]}
-    assert mounts == {"data": "/var/lib/kubecamp", "tmp": "/tmp"}
+    assert mounts == {"data": "/var/lib/kubecamp", "tmp": "/tmp", "scenarios": SCENARIOS_DIR}
     volumes = {v["name"]: v for v in spec["volumes"]}
     assert volumes["data"]["persistentVolumeClaim"] == {"claimName": FULLNAME}
     assert volumes["tmp"]["emptyDir"] == {}
+    assert volumes["scenarios"]["secret"]["secretName"] == SCENARIOS_SECRET
     assert "checksum/config" in deployment["spec"]["template"]["metadata"]["annotations"]
     assert "checksum/secret" in deployment["spec"]["template"]["metadata"]["annotations"]
+    assert "checksum/scenarios" in deployment["spec"]["template"]["metadata"]["annotations"]
 
 
 def test_pod_options_from_values() -> None:
@@ -610,11 +617,14 @@ def test_configmap_is_what_the_bot_reads(values: dict[str, Any], monkeypatch: py
     settings = config.load_settings()
     assert settings.store.data_dir == Path("/var/lib/kubecamp")
     assert settings.catalog.language == "ko"
+    assert settings.catalog.scenarios_dir == Path(SCENARIOS_DIR)
     assert settings.catalog.timezone == "Asia/Seoul"
     assert settings.kube.namespace_prefix == "kubecamp-"
     assert settings.kube.timeout_seconds == 10
     assert settings.discord.instructor_role == 523456789012345678
     assert settings.web.port == 8080
+    assert settings.web.probe_port == 8081
+    assert settings.store.data_min_free_mib == 64
     assert settings.webhook.max_body_bytes == 1048576
     assert settings.alertmanager.timeout_seconds == 10
     assert settings.alertmanager.edit_interval == 5
@@ -633,7 +643,7 @@ def test_configmap_is_what_the_bot_reads(values: dict[str, Any], monkeypatch: py
 
 
 def test_secret() -> None:
-    secret = one(render(INSTRUCTOR), "Secret")
+    secret = one(render(INSTRUCTOR), "Secret", FULLNAME)
     assert secret["metadata"]["name"] == FULLNAME
     assert secret["type"] == "Opaque"
     decoded = {k: base64.b64decode(v).decode() for k, v in secret["data"].items()}
@@ -642,7 +652,7 @@ def test_secret() -> None:
 
 def test_without_a_webhook_token_the_webhook_is_off() -> None:
     objects = render(REQUIRED)
-    assert set(one(objects, "Secret")["data"]) == {"discord-token"}
+    assert set(one(objects, "Secret", FULLNAME)["data"]) == {"discord-token"}
     assert "KUBECAMP_WEBHOOK_TOKEN" not in env(objects)
     text = notes(REQUIRED)
     assert "WARNING: no webhook token is set" in text
@@ -666,7 +676,7 @@ def test_rendering_without_the_instructor_role_fails_saying_how_to_copy_its_id()
 
 def test_existing_secret() -> None:
     objects = render(EXISTING_SECRET)
-    assert "Secret" not in kinds(objects)
+    assert [o["metadata"]["name"] for o in objects if o["kind"] == "Secret"] == [SCENARIOS_SECRET], "no token Secret"
     variables = env(objects)
     assert variables["KUBECAMP_DISCORD_TOKEN"]["valueFrom"]["secretKeyRef"] == {
         "name": "kubecamp-tokens",
@@ -686,12 +696,13 @@ def test_existing_secret() -> None:
 
 def test_checksums_follow_the_config_and_the_secret() -> None:
     base = checksums(INSTRUCTOR)
-    assert set(base) == {"checksum/config", "checksum/secret"}
+    assert set(base) == {"checksum/config", "checksum/secret", "checksum/scenarios"}
     assert all(re.fullmatch(r"[0-9a-f]{64}", v) for v in base.values())
     assert checksums(INSTRUCTOR) == base  # stable
     language = checksums(merged(INSTRUCTOR, {"catalog": {"language": "en"}}))
     assert language["checksum/config"] != base["checksum/config"]
     assert language["checksum/secret"] == base["checksum/secret"]
+    assert language["checksum/scenarios"] == base["checksum/scenarios"]
     token = checksums(merged(INSTRUCTOR, {"webhook": {"token": "another-token"}}))
     assert token["checksum/secret"] != base["checksum/secret"]
     assert token["checksum/config"] == base["checksum/config"]
@@ -705,6 +716,15 @@ def test_persistent_volume_claim() -> None:
     assert "storageClassName" not in pvc["spec"]  # the cluster's default
     no_class = one(render(merged(INSTRUCTOR, {"persistence": {"storageClass": "-"}})), "PersistentVolumeClaim")
     assert no_class["spec"]["storageClassName"] == ""
+
+
+def test_the_claim_survives_helm_uninstall_unless_told_otherwise() -> None:
+    kept = one(
+        render(merged(INSTRUCTOR, {"persistence": {"annotations": {"backup": "nightly"}}})), "PersistentVolumeClaim"
+    )
+    assert kept["metadata"]["annotations"] == {"backup": "nightly", "helm.sh/resource-policy": "keep"}
+    dropped = one(render(merged(INSTRUCTOR, {"persistence": {"keepOnUninstall": False}})), "PersistentVolumeClaim")
+    assert "annotations" not in dropped["metadata"]
 
 
 def test_existing_claim() -> None:
@@ -729,7 +749,10 @@ def test_service() -> None:
     service = one(objects, "Service")
     assert service["metadata"]["name"] == FULLNAME
     assert service["spec"]["type"] == "ClusterIP"
-    assert service["spec"]["ports"] == [{"name": "http", "port": 8080, "targetPort": "http", "protocol": "TCP"}]
+    assert service["spec"]["ports"] == [
+        {"name": "http", "port": 8080, "targetPort": "http", "protocol": "TCP"},
+        {"name": "probes", "port": 8081, "targetPort": "probes", "protocol": "TCP"},
+    ]
     pod_labels = one(objects, "Deployment")["spec"]["template"]["metadata"]["labels"]
     assert service["spec"]["selector"].items() <= pod_labels.items()
 
@@ -785,7 +808,7 @@ def test_cluster_role_has_no_wildcard_and_no_secrets(values: dict[str, Any]) -> 
 
 
 def test_no_scenario_applies_or_reads_secrets() -> None:
-    for challenge in load_catalog(REPO / "scenarios"):
+    for challenge in load_catalog(REPO / "scenarios", solutions=True):
         for scenario in challenge.scenarios:
             assert "Secret" not in scenario.kinds, scenario.id
             assert all(m.body["kind"] != "Secret" for m in scenario.manifests + scenario.solution), scenario.id
@@ -847,11 +870,15 @@ def test_helm_test_runs_the_preflight_as_the_bot() -> None:
     assert spec["securityContext"] == bot["securityContext"]
     (c,) = spec["containers"]
     assert c["image"] == container(objects)["image"] == "ghcr.io/kubecamp/kubecamp-bot:0.1.0"
-    assert c["args"] == ["preflight", "--timeout", "300", "--settle", "20", "--challenge", "1", "--challenge", "2"]
+    assert c["args"] == [
+        "preflight", "--broken-only", "--timeout", "300", "--settle", "20", "--challenge", "1", "--challenge", "2"
+    ]  # fmt: skip
     assert c["securityContext"] == container(objects)["securityContext"]
     assert c["envFrom"] == [{"configMapRef": {"name": FULLNAME}}]
     assert "env" not in c, "no token: the preflight talks to the cluster only"
-    assert [v["name"] for v in spec["volumes"]] == ["tmp"], "not the bot's ReadWriteOnce claim"
+    assert [v["name"] for v in spec["volumes"]] == ["tmp", "scenarios"], "not the bot's ReadWriteOnce claim"
+    assert spec["volumes"][1] == {"name": "scenarios", **catalogue_volume(objects)}
+    assert {"name": "scenarios", "mountPath": SCENARIOS_DIR, "readOnly": True} in c["volumeMounts"]
     assert restricted_violations(spec) == []
     # Not the bot for the Service (webhook, /metrics) nor for the NetworkPolicy.
     selector = one(objects, "Service")["spec"]["selector"]
@@ -861,7 +888,7 @@ def test_helm_test_runs_the_preflight_as_the_bot() -> None:
 
 def test_the_preflight_defaults_prove_every_challenge() -> None:
     (c,) = preflight_pod(render(REQUIRED))["spec"]["containers"]
-    assert c["args"] == ["preflight", "--timeout", "180", "--settle", "15"]
+    assert c["args"] == ["preflight", "--broken-only", "--timeout", "180", "--settle", "15"]
 
 
 def test_the_preflight_pod_follows_the_pod_options_and_the_catalogue_mount() -> None:
@@ -882,6 +909,181 @@ def test_without_the_preflight_there_is_no_test_pod() -> None:
     assert "Pod" not in kinds(render(NO_PREFLIGHT))
 
 
+# --- the scenario catalogue: a Secret of the chart's scenarios/, mounted; no solution, no answer key ------
+
+
+def catalogue_volume(objects: list[dict[str, Any]]) -> dict[str, Any]:
+    """The source of the bot's `scenarios` volume."""
+    (volume,) = [v for v in pod_spec(objects)["volumes"] if v["name"] == "scenarios"]
+    return {k: v for k, v in volume.items() if k != "name"}
+
+
+def catalogue_secret(objects: list[dict[str, Any]]) -> dict[str, bytes]:
+    secret = one(objects, "Secret", SCENARIOS_SECRET)
+    assert secret["type"] == "Opaque"
+    return {key: base64.b64decode(value) for key, value in secret["data"].items()}
+
+
+def mounted_catalogue(objects: list[dict[str, Any]], root: Path) -> dict[str, bytes]:
+    """The catalogue as the kubelet lays the Secret volume out under root (each item's key at its path)."""
+    data = catalogue_secret(objects)
+    items = catalogue_volume(objects)["secret"]["items"]
+    assert sorted(item["key"] for item in items) == sorted(data), "every key mounted, once"
+    files = {}
+    for item in items:
+        target = root / item["path"]
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(data[item["key"]])
+        files[item["path"]] = data[item["key"]]
+    return files
+
+
+def files_the_bot_loads(root: Path = REPO / "scenarios") -> dict[str, bytes]:
+    """From a catalogue folder, what the bot reads: each challenge.yaml and the .yaml/.yml files of the
+    manifests and previous folders its scenarios name."""
+    paths = []
+    for challenge in load_catalog(root):
+        paths.append(challenge.folder / "challenge.yaml")
+        for scenario in challenge.scenarios:
+            for folder in filter(None, (scenario.spec.manifests, scenario.spec.previous)):
+                paths += [p for p in (challenge.folder / folder).iterdir() if p.suffix in (".yaml", ".yml")]
+    return {p.relative_to(root).as_posix(): p.read_bytes() for p in paths}
+
+
+def answers(root: Path = REPO / "scenarios") -> dict[str, bytes]:
+    """Each solution file that differs from the broken state's file of its name (a file the fix leaves as it
+    is, like challenge 5's Elasticsearch stand-in, answers nothing)."""
+    return {
+        path.relative_to(root).as_posix(): text
+        for path in root.glob("*/*/solution/*")
+        for text in [path.read_bytes()]
+        if not (path.parent.parent / "manifests" / path.name).is_file()
+        or (path.parent.parent / "manifests" / path.name).read_bytes() != text
+    }
+
+
+def chart_copy(tmp_path: Path) -> Path:
+    """The chart with its symlinks resolved, to change its catalogue."""
+    copy = tmp_path / "kubecamp-bot"
+    shutil.copytree(CHART_DIR, copy)
+    return copy
+
+
+def test_the_catalogue_secret_holds_exactly_what_the_bot_loads(tmp_path: Path) -> None:
+    objects = render(INSTRUCTOR)
+    mounted = mounted_catalogue(objects, tmp_path / "scenarios")
+    assert mounted == files_the_bot_loads()
+    # The bot loads it as it loads the repository's catalogue, solutions apart.
+    deployed, shipped = load_catalog(tmp_path / "scenarios"), load_catalog(REPO / "scenarios", solutions=True)
+    assert [c.id for c in deployed] == [c.id for c in shipped] == [1, 2, 5]
+    for here, there in zip(deployed, shipped, strict=True):
+        assert here.spec == there.spec  # texts, checks and hints
+        for scenario, original in zip(here.scenarios, there.scenarios, strict=True):
+            assert [m.body for m in scenario.manifests] == [m.body for m in original.manifests]
+            assert [m.body for m in scenario.previous] == [m.body for m in original.previous]
+            assert scenario.solution is None and original.solution
+    secret = one(objects, "Secret", SCENARIOS_SECRET)
+    assert sum(len(v) for v in catalogue_secret(objects).values()) < 1024 * 1024
+    assert secret["metadata"]["labels"]["app.kubernetes.io/instance"] == RELEASE
+
+
+def test_no_solution_and_no_answer_key_reaches_the_chart_its_package_or_the_secret(tmp_path: Path) -> None:
+    solutions = answers()
+    answer_key = (REPO / "scenarios" / "README.md").read_bytes()
+    assert len(solutions) >= 12 and answer_key
+
+    def shipped_nothing_secret(names: set[str]) -> None:
+        scenario_files = {n for n in names if n.startswith("scenarios/")}
+        assert scenario_files, "the chart holds the catalogue"
+        assert not [n for n in scenario_files if "solution" in n.split("/") or n.endswith(".md")]
+
+    shipped_nothing_secret({f["name"] for f in _chart().files})
+    values = catalogue_secret(render(INSTRUCTOR)).values()
+    assert not [path for path, text in solutions.items() if text in values]
+    assert answer_key not in values
+    # A packaged chart (what is published, and what Helm keeps in the release Secret) carries the files.
+    archive = helm_python.package(CHART_DIR, destination=tmp_path)
+    with helm_python.Chart.load(archive) as packaged:
+        shipped_nothing_secret({f["name"] for f in packaged.files})
+        assert catalogue_secret(render(INSTRUCTOR, chart=packaged)) == catalogue_secret(render(INSTRUCTOR))
+
+
+def test_the_catalogue_reaches_the_chart_through_a_symlink() -> None:
+    link = CHART_DIR / "scenarios"
+    assert link.is_symlink()
+    assert link.resolve() == (REPO / "scenarios").resolve()
+
+
+def test_the_bot_and_the_test_pod_mount_the_catalogue_read_only() -> None:
+    objects = render(INSTRUCTOR)
+    assert {"name": "scenarios", "mountPath": SCENARIOS_DIR, "readOnly": True} in container(objects)["volumeMounts"]
+    assert one(objects, "ConfigMap", FULLNAME)["data"]["KUBECAMP_SCENARIOS_DIR"] == SCENARIOS_DIR
+    (c,) = preflight_pod(objects)["spec"]["containers"]
+    assert {"name": "scenarios", "mountPath": SCENARIOS_DIR, "readOnly": True} in c["volumeMounts"]
+    assert "--broken-only" in c["args"], "the deployed catalogue has no solutions to apply"
+    # No Pod reads the Secret through the API: the kubelet mounts it. The bot's role grants no Secrets.
+    assert not [r for r in one(objects, "ClusterRole")["rules"] if "secrets" in r["resources"]]
+
+
+def test_a_catalogue_volume_of_your_own_replaces_the_secret() -> None:
+    source = {"persistentVolumeClaim": {"claimName": "course-2026", "readOnly": True}}
+    objects = render(merged(INSTRUCTOR, {"scenarios": {"volume": source}}))
+    assert [o["metadata"]["name"] for o in objects if o["kind"] == "Secret"] == [FULLNAME]
+    assert catalogue_volume(objects) == source
+    assert {"name": "scenarios", **source} in preflight_pod(objects)["spec"]["volumes"]
+    assert "checksum/scenarios" not in one(objects, "Deployment")["spec"]["template"]["metadata"]["annotations"]
+
+
+def test_a_changed_catalogue_restarts_the_bot(tmp_path: Path) -> None:
+    copy = chart_copy(tmp_path)
+    challenge = copy / "scenarios" / "challenge-2" / "challenge.yaml"
+    challenge.write_text(challenge.read_text(encoding="utf-8").replace("20m", "25m", 1), encoding="utf-8")
+    with helm_python.Chart.load(copy) as changed:
+        before, after = (
+            checksums(INSTRUCTOR),
+            {
+                k: v
+                for k, v in one(render(INSTRUCTOR, chart=changed), "Deployment")["spec"]["template"]["metadata"][
+                    "annotations"
+                ].items()
+                if k.startswith("checksum/")
+            },
+        )
+    assert before["checksum/config"] == after["checksum/config"]
+    assert before["checksum/scenarios"] != after["checksum/scenarios"]
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ("too-big", "the scenario catalogue is 11"),
+        ("empty", "the chart holds no scenarios/*/challenge.yaml"),
+        ("not-yaml", "scenarios/challenge-2/challenge.yaml is not valid YAML"),
+        ("bad-key", "scenarios/challenge-2/image-pull/manifests/front end.yaml: a Secret key can hold only"),
+    ],
+)
+def test_a_catalogue_the_secret_cannot_hold_fails_the_render_saying_why(
+    tmp_path: Path, change: str, message: str
+) -> None:
+    copy = chart_copy(tmp_path)
+    scenarios = copy / "scenarios"
+    manifests = scenarios / "challenge-2" / "image-pull" / "manifests"
+    if change == "too-big":
+        (manifests / "padding.yaml").write_text("# padding\n" * 110_000, encoding="utf-8")
+    elif change == "empty":
+        shutil.rmtree(scenarios)
+        scenarios.mkdir()
+    elif change == "not-yaml":
+        (scenarios / "challenge-2" / "challenge.yaml").write_text("id: [2\n", encoding="utf-8")
+    else:
+        (manifests / "front end.yaml").write_text("# a name no Secret key takes\n", encoding="utf-8")
+    with helm_python.Chart.load(copy) as broken, pytest.raises(helm_python.HelmRenderError) as caught:
+        render(INSTRUCTOR, chart=broken)
+    assert message in str(caught.value)
+    if change == "too-big":
+        assert "mount it with scenarios.volume instead" in str(caught.value)
+
+
 # --- values and schema ---------------------------------------------------------------------------
 
 BAD_VALUES = [
@@ -899,12 +1101,17 @@ BAD_VALUES = [
     ({"service": {"port": 0}}, "/service/port"),
     ({"serviceMonitor": {"interval": "30 seconds"}}, "/serviceMonitor/interval"),
     ({"alertmanagerConfig": {"matchers": [{"name": "namespace", "matchType": "=="}]}}, "matchType"),
-    ({"networkPolicy": {"ingressFrom": [{"namespaceSelectr": {}}]}}, "'namespaceSelectr' not allowed"),
+    ({"networkPolicy": {"webhookFrom": [{"namespaceSelectr": {}}]}}, "'namespaceSelectr' not allowed"),
+    ({"networkPolicy": {"ingressFrom": []}}, "'ingressFrom' not allowed"),
     ({"preflight": {"challenges": ["2"]}}, "/preflight/challenges/0"),
     ({"preflight": {"challenges": [2, 2]}}, "/preflight/challenges"),
     ({"preflight": {"timeoutSeconds": 0}}, "/preflight/timeoutSeconds"),
     ({"preflight": {"settleSeconds": -1}}, "/preflight/settleSeconds"),
     ({"preflight": {"enable": True}}, "'enable' not allowed"),
+    ({"scenarios": {"volume": {"name": "x", "secret": {"secretName": "s"}}}}, "/scenarios/volume"),
+    ({"scenarios": {"volume": {"secret": {}, "configMap": {}}}}, "/scenarios/volume"),
+    ({"scenarios": {"secretName": "s"}}, "'secretName' not allowed"),
+    ({"catalog": {"scenariosDir": "/x"}}, "'scenariosDir' not allowed"),
 ]
 
 
@@ -1040,11 +1247,12 @@ def test_service_monitor() -> None:
     assert monitor["metadata"]["namespace"] == NAMESPACE
     assert monitor["spec"]["namespaceSelector"] == {"matchNames": [NAMESPACE]}
     assert monitor["spec"]["endpoints"] == [
-        {"port": "http", "path": "/metrics", "scheme": "http", "interval": "30s", "scrapeTimeout": "10s"}
+        {"port": "probes", "path": "/metrics", "scheme": "http", "interval": "30s", "scrapeTimeout": "10s"}
     ]
     service = one(objects, "Service")
     assert monitor["spec"]["selector"]["matchLabels"].items() <= service["metadata"]["labels"].items()
-    assert "http" in {p["name"] for p in service["spec"]["ports"]}
+    [scraped] = [p for p in service["spec"]["ports"] if p["name"] == "probes"]
+    assert {"name": "probes", "containerPort": scraped["port"], "protocol": "TCP"} in container(objects)["ports"]
 
 
 def test_alertmanager_config() -> None:
@@ -1074,25 +1282,65 @@ def test_alertmanager_config_needs_the_webhook_token() -> None:
         render(merged(REQUIRED, {"alertmanagerConfig": {"enabled": True}}))
 
 
-def test_network_policy() -> None:
-    objects = render(ALL_ON)
+def test_network_policy_is_on_by_default_and_admits_each_port_only_its_client() -> None:
+    objects = render(REQUIRED)
     policy = one(objects, "NetworkPolicy")["spec"]
     pod_labels = one(objects, "Deployment")["spec"]["template"]["metadata"]["labels"]
     assert policy["podSelector"]["matchLabels"].items() <= pod_labels.items()
     assert policy["policyTypes"] == ["Ingress", "Egress"]
-    monitoring = {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "monitoring"}}}
-    assert policy["ingress"] == [{"from": [monitoring], "ports": [{"port": "http", "protocol": "TCP"}]}]
-    dns, https, alertmanager = policy["egress"]
+    monitoring = {"matchLabels": {"kubernetes.io/metadata.name": "monitoring"}}
+    alertmanager = {
+        "namespaceSelector": monitoring,
+        "podSelector": {"matchLabels": {"app.kubernetes.io/name": "alertmanager"}},
+    }
+    prometheus = {
+        "namespaceSelector": monitoring,
+        "podSelector": {"matchLabels": {"app.kubernetes.io/name": "prometheus"}},
+    }
+    assert policy["ingress"] == [
+        {"from": [alertmanager], "ports": [{"port": "http", "protocol": "TCP"}]},
+        {"from": [prometheus], "ports": [{"port": "probes", "protocol": "TCP"}]},
+    ]
+    # The ports named are the container's: the webhook on http, the probes and /metrics on probes.
+    assert {p["name"] for p in container(objects)["ports"]} == {"http", "probes"}
+    dns, https, alertmanager_api = policy["egress"]
     assert dns == {"ports": [{"port": 53, "protocol": "UDP"}, {"port": 53, "protocol": "TCP"}]}
     assert https == {
         "to": [{"ipBlock": {"cidr": "0.0.0.0/0"}}],
         "ports": [{"port": 443, "protocol": "TCP"}, {"port": 6443, "protocol": "TCP"}],
     }
-    assert alertmanager == {"ports": [{"port": 9093, "protocol": "TCP"}], "to": [monitoring]}
-    # No ingress peers: nothing may connect.
-    closed = one(render(merged(ALL_ON, {"networkPolicy": {"ingressFrom": []}})), "NetworkPolicy")["spec"]
-    assert closed["ingress"] == []
-    assert "NetworkPolicy" not in kinds(render(INSTRUCTOR))
+    assert alertmanager_api == {"ports": [{"port": 9093, "protocol": "TCP"}], "to": [{"namespaceSelector": monitoring}]}
+    assert "NetworkPolicy" in notes(REQUIRED) and "WARNING: networkPolicy.enabled is false" not in notes(REQUIRED)
+
+
+def test_network_policy_peers_from_values() -> None:
+    nodes = {"ipBlock": {"cidr": "10.0.0.0/16"}}
+    values = merged(REQUIRED, {"networkPolicy": {"webhookFrom": [], "probesFrom": [nodes]}})
+    policy = one(render(values), "NetworkPolicy")["spec"]
+    assert policy["ingress"] == [{"from": [nodes], "ports": [{"port": "probes", "protocol": "TCP"}]}]
+    # No peers at all: nothing may connect.
+    closed = merged(REQUIRED, {"networkPolicy": {"webhookFrom": [], "probesFrom": []}})
+    assert one(render(closed), "NetworkPolicy")["spec"]["ingress"] == []
+    off = merged(INSTRUCTOR, {"networkPolicy": {"enabled": False}})
+    assert "NetworkPolicy" not in kinds(render(off))
+    assert "WARNING: networkPolicy.enabled is false: any pod in the cluster can reach the bot's ports." in notes(off)
+
+
+def test_the_probe_port_is_its_own() -> None:
+    values = merged(REQUIRED, {"web": {"probePort": 9100}, "service": {"probePort": 9101}})
+    objects = render(values)
+    assert {"name": "probes", "containerPort": 9100, "protocol": "TCP"} in container(objects)["ports"]
+    assert one(objects, "ConfigMap", FULLNAME)["data"]["KUBECAMP_WEB_PROBE_PORT"] == "9100"
+    assert {"name": "probes", "port": 9101, "targetPort": "probes", "protocol": "TCP"} in one(objects, "Service")[
+        "spec"
+    ]["ports"]
+    assert "port-forward svc/kubecamp-kubecamp-bot 9101" in notes(values)
+    with pytest.raises(helm_python.HelmRenderError, match=r"web\.probePort must differ from web\.port"):
+        render(merged(REQUIRED, {"web": {"probePort": 8080}}))
+    with pytest.raises(helm_python.HelmRenderError, match=r"service\.probePort must differ from service\.port"):
+        render(merged(REQUIRED, {"service": {"probePort": 8080}}))
+    with pytest.raises(helm_python.HelmValuesError, match="/web/probePort"):
+        render(merged(REQUIRED, {"web": {"probePort": 0}}))
 
 
 # --- the Grafana dashboard ------------------------------------------------------------------------
@@ -1160,13 +1408,18 @@ def test_notes() -> None:
         "&scope=bot+applications.commands&permissions=309237763072"
     ) in text
     assert f"http://{FULLNAME}.{NAMESPACE}.svc:8080/webhooks/alertmanager" in text
-    assert f"kubectl -n {NAMESPACE} port-forward svc/{FULLNAME} 8080" in text
+    assert f"kubectl -n {NAMESPACE} port-forward svc/{FULLNAME} 8081" in text
+    assert f"Prometheus scrapes http://{FULLNAME}.{NAMESPACE}.svc:8081/metrics" in text
     assert "/readyz" in text
     assert f"kubectl -n {NAMESPACE} rollout status deployment/{FULLNAME}" in text
     assert "WARNING" not in text
     assert "alertmanagerConfigMatcherStrategy" in text
     assert f"helm test {RELEASE} -n {NAMESPACE} --logs --timeout 30m" in text
     assert "scratch namespace kubecamp-preflight-<random>" in text
+    assert "KUBECAMP_KUBE_NAMESPACE_PREFIX=kubecamp- kubecamp preflight" in text, "healing is proven from a checkout"
+    assert f"mounted at {SCENARIOS_DIR} from the Secret {SCENARIOS_SECRET}, made" in text
+    own = notes(merged(INSTRUCTOR, {"scenarios": {"volume": {"persistentVolumeClaim": {"claimName": "c"}}}}))
+    assert f"mounted at {SCENARIOS_DIR} from your scenarios.volume." in own and SCENARIOS_SECRET not in own
     assert "helm test" not in notes(NO_PREFLIGHT)
     plain = notes(REQUIRED)
     assert "client_id=<APPLICATION_ID>" in plain

@@ -1,5 +1,6 @@
-"""Fixtures of the incident tests: the outbox on FakeDiscord (the notify tests' own), team blue, whose
-namespace the captured Alertmanager bodies are in, and `make_bench`: the publisher and the service on them."""
+"""Fixtures of the incident tests: the outbox on FakeDiscord (the outbox tests' own), team blue, whose
+namespace the captured Alertmanager bodies are in, `make_bench`: the publisher and the service on them, and a real
+Alertmanager (`alertmanager`) with the bot's client on it (`client`) for silences."""
 
 from __future__ import annotations
 
@@ -12,11 +13,14 @@ import pytest
 
 from bot.incidents.publisher import IncidentPublisher
 from bot.incidents.service import IncidentService, Silencer
+from bot.incidents.silences import Alertmanager
 from bot.outbox import Outbox
 from bot.store import Store, Team
 from bot.store.incidents import IncidentStore
 from bot.store.models import Incident
 from tests.outbox.conftest import FakeDiscord, Posted, discord, make_outbox, outbox  # noqa: F401  (fixtures, registered by import)
+from tests.peers.fixtures import StartAlertmanager
+from tests.peers.processes import AlertmanagerProcess, WebhookReceiver
 
 #: The channel of team blue.
 TEAM_CHANNEL = 2001
@@ -31,13 +35,28 @@ async def blue(store: Store) -> Team:
     return await store.teams.create("Blue Whales", "kubecamp-blue", role_id=1001, channel_id=TEAM_CHANNEL)
 
 
+@pytest.fixture
+async def alertmanager(start_alertmanager: StartAlertmanager, webhook_receiver: WebhookReceiver) -> AlertmanagerProcess:
+    """A real Alertmanager 0.25 on loopback (tests/peers), notifying a webhook receiver."""
+    return await start_alertmanager(webhook_receiver)
+
+
+@pytest.fixture
+async def client(alertmanager: AlertmanagerProcess) -> AsyncIterator[Alertmanager]:
+    """The bot's Alertmanager client on `alertmanager`."""
+    am = Alertmanager(base_url=alertmanager.url)
+    try:
+        yield am
+    finally:
+        await am.close()
+
+
 def real_clock() -> datetime:
     return datetime.now(UTC)
 
 
 @dataclass
 class Bench:
-    store: Store
     incidents: IncidentStore
     outbox: Outbox
     discord: FakeDiscord
@@ -102,9 +121,7 @@ async def make_bench(store: Store, outbox: Outbox, discord: FakeDiscord) -> Asyn
         incidents = incidents or store.incidents
         options.setdefault("edit_interval", 0.0)
         options.setdefault("silences", silencer is not None)
-        publisher = IncidentPublisher(
-            incidents=incidents, store=store, outbox=outbox, lang="en", clock=clock, **options
-        )
+        publisher = IncidentPublisher(incidents=incidents, outbox=outbox, lang="en", clock=clock, **options)
         publishers.append(publisher)
         service = IncidentService(
             incidents=incidents,
@@ -115,7 +132,7 @@ async def make_bench(store: Store, outbox: Outbox, discord: FakeDiscord) -> Asyn
             clock=clock,
             alerts_channel=alerts_channel,
         )
-        return Bench(store, incidents, outbox, discord, publisher, service)
+        return Bench(incidents, outbox, discord, publisher, service)
 
     yield build
     for publisher in publishers:

@@ -29,6 +29,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.errors import StoreUnavailable
 from bot.incidents.publisher import MAX_CONTEXTS, thread_key
+from bot.outbox import OutboxStore
 from bot.store import Store, Team
 from bot.store.incidents import IncidentStore
 from bot.store.models import AlertStatus, Incident, IncidentStatus
@@ -199,9 +200,7 @@ async def test_an_incident_no_team_owns_goes_to_the_alerts_channel(make: Make, b
     assert bench.starter(thread).channel_id == ALERTS_CHANNEL
 
 
-async def test_an_incident_with_no_channel_at_all_posts_nothing_but_is_marked_published(
-    make: Make, store: Store
-) -> None:
+async def test_an_incident_with_no_channel_at_all_posts_nothing_but_is_marked_published(make: Make) -> None:
     bench = make(alerts_channel=None)
     await bench.service.receive(captured("firing_three"))  # no team owns kubecamp-blue here
     assert (await bench.incident()).channel_id is None
@@ -213,7 +212,7 @@ async def test_an_incident_with_no_channel_at_all_posts_nothing_but_is_marked_pu
     await bench.drain()
 
     assert bench.discord.calls == []
-    assert await store.outbox.get(thread_key(1)) is None
+    assert await bench.outbox.get(thread_key(1)) is None
     assert await bench.outbox.backlog() == (0, None)
     incident = await bench.incident()
     assert incident.published_version == incident.version == 2
@@ -257,7 +256,7 @@ PART = re.compile(r"^\(\d+/\d+\)$")
 
 
 async def test_a_storm_of_100_notifications_is_a_few_edits_and_every_change_is_said_once(
-    make: Make, blue: Team
+    make: Make, outbox_store: OutboxStore, blue: Team
 ) -> None:
     interval = 1.0
     bench = make(edit_interval=interval)
@@ -321,7 +320,7 @@ async def test_a_storm_of_100_notifications_is_a_few_edits_and_every_change_is_s
     assert {pod for pod in firing if pod not in initial} <= {pod for mark, pod in said if mark == "🔥"}
     assert all(a.announced == a.status for a in await bench.incidents.alerts(incident.id))
     assert await bench.outbox.backlog() == (0, None)
-    assert await bench.store.outbox.failed() == []
+    assert await outbox_store.failed() == []
 
 
 # -- crashes -------------------------------------------------------------------------------------------------------
@@ -355,7 +354,7 @@ async def test_a_crash_in_a_round_keeps_none_of_it_and_the_next_round_posts_it_o
         await bench.publisher.publish_due()
     await bench.drain()
     assert (await bench.incident()).published_version == 0
-    assert await store.outbox.get(thread_key(1)) is None and bench.discord.messages == []
+    assert await bench.outbox.get(thread_key(1)) is None and bench.discord.messages == []
 
     # After the restart the same version is published whole, once.
     await bench.publish()
@@ -536,7 +535,7 @@ async def test_the_teams_run_thread_is_told_once_and_only_when_the_incident_thre
     await bench.publisher.publish_due()
     await bench.discord.until(lambda: ("create_thread", TEAM_CHANNEL) in bench.discord.calls)
     assert await bench.publisher.notify_runs() is True
-    assert await store.outbox.get(f"run:{run.id}:incident:1") is None
+    assert await bench.outbox.get(f"run:{run.id}:incident:1") is None
     assert not (await bench.incident()).run_notified
 
     del bench.discord.hang[TEAM_CHANNEL]

@@ -18,7 +18,7 @@ import asyncio
 import functools
 import json
 import uuid
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -34,8 +34,7 @@ from bot.store import Store, Team
 from bot.store.incidents import IncidentStore
 from bot.store.models import Incident, IncidentStatus
 from tests.incidents.conftest import Bench, MakeBench
-from tests.peers.fixtures import StartAlertmanager
-from tests.peers.processes import AlertmanagerProcess, WebhookReceiver
+from tests.peers.processes import AlertmanagerProcess
 
 PAYLOADS = Path(__file__).parent / "payloads"
 ALERT = "KubecampImagePullFailing"
@@ -67,20 +66,6 @@ def refused(error: pytest.ExceptionInfo[IncidentRefused]) -> Message:
 
 
 Make = Callable[..., Bench]
-
-
-@pytest.fixture
-async def alertmanager(start_alertmanager: StartAlertmanager, webhook_receiver: WebhookReceiver) -> AlertmanagerProcess:
-    return await start_alertmanager(webhook_receiver)
-
-
-@pytest.fixture
-async def client(alertmanager: AlertmanagerProcess) -> AsyncIterator[Alertmanager]:
-    am = Alertmanager(base_url=alertmanager.url)
-    try:
-        yield am
-    finally:
-        await am.close()
 
 
 @pytest.fixture

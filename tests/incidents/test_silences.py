@@ -22,24 +22,9 @@ from bot.incidents.silences import (
     SilenceNotFound,
     SilenceRefused,
 )
-from tests.peers.fixtures import StartAlertmanager
 from tests.peers.processes import AlertmanagerProcess, WebhookReceiver
 
 MATCHERS = {"alertname": "KubecampImagePullFailing", "namespace": "kubecamp-blue"}
-
-
-@pytest_asyncio.fixture
-async def alertmanager(start_alertmanager: StartAlertmanager, webhook_receiver: WebhookReceiver) -> AlertmanagerProcess:
-    return await start_alertmanager(webhook_receiver)
-
-
-@pytest_asyncio.fixture
-async def client(alertmanager: AlertmanagerProcess) -> AsyncIterator[Alertmanager]:
-    am = Alertmanager(base_url=alertmanager.url)
-    try:
-        yield am
-    finally:
-        await am.close()
 
 
 async def _create(client: Alertmanager, *, starts_in: timedelta = timedelta(0), hours: float = 1) -> str:
@@ -134,7 +119,7 @@ async def test_naive_times_are_refused_before_any_request(client: Alertmanager) 
     with pytest.raises(SilenceInvalid, match="starts_at is a naive datetime"):
         await client.create_silence(
             MATCHERS,
-            starts_at=datetime.now(),  # naive: the point of the test
+            starts_at=datetime.now(),  # noqa: DTZ005 - naive: the point of the test
             ends_at=datetime.now(UTC),
             created_by="x",
             comment="y",

@@ -12,8 +12,7 @@ from typing import Any
 import pytest
 
 from bot.limits import THREAD_NAME_MAX, within_limits
-from bot.outbox import Outbox, TransportError, TransportRejected
-from bot.store import Store
+from bot.outbox import Outbox, OutboxStore, TransportError, TransportRejected
 
 
 @dataclass
@@ -148,12 +147,12 @@ OutboxFactory = Callable[..., Outbox]
 
 
 @pytest.fixture
-async def make_outbox(store: Store, discord: FakeDiscord) -> AsyncIterator[OutboxFactory]:
+async def make_outbox(outbox_store: OutboxStore, discord: FakeDiscord) -> AsyncIterator[OutboxFactory]:
     """Outboxes on the test's store (by default its FakeDiscord), with a fast backoff; all closed after."""
     made: list[Outbox] = []
 
     def make(**kwargs: Any) -> Outbox:
-        kwargs.setdefault("store", store)
+        kwargs.setdefault("store", outbox_store)
         kwargs.setdefault("transport", discord)
         kwargs.setdefault("backoff", (0.01, 0.05))
         outbox = Outbox(**kwargs)

@@ -23,7 +23,7 @@ from sqlmodel import select
 
 from benchmarks.notifications import Group
 from bot.limits import fit_message, fit_thread_name
-from bot.outbox import nonce_for
+from bot.outbox import OutboxStore, nonce_for
 from bot.store.models import OutboxEntry, OutboxKind
 from tests.discord.live import Class, answer, deliver, open_class, slash
 from tests.discord_emulator.emulator import DiscordEmulator
@@ -118,8 +118,8 @@ async def test_bursts_of_429_and_5xx_lose_nothing_and_post_nothing_twice(
 
         await discord.wait_until(lambda: _resolved_threads(live) == len(GROUPS), DRAIN, "every incident resolved")
         assert await live.app.outbox.drain(DRAIN)
-        assert await live.app.store.outbox.stats(datetime.now(UTC)) == (0, None)
-        assert await live.app.store.outbox.failed() == []
+        assert await live.app.outbox.backlog() == (0, None)
+        assert await OutboxStore(live.app.store.db).failed() == []
         assert [f.remaining for f in faults] == [0] * len(faults), "every burst was met"
 
         entries = await _outbox_entries(live)

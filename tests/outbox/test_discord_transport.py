@@ -6,6 +6,7 @@ from Cloudflare, 503, 403, 404) meet the outbox here as they would in production
 
 from __future__ import annotations
 
+import base64
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
@@ -14,7 +15,7 @@ import pytest
 
 from bot.discord.transport import DiscordTransport
 from bot.limits import within_limits
-from bot.outbox import Outbox, TransportRejected, TransportRetry, nonce_for
+from bot.outbox import Outbox, OutboxStore, TransportRejected, TransportRetry, nonce_for
 from bot.store import Store, Team
 from tests.discord_emulator.core import Permissions
 from tests.discord_emulator.emulator import DiscordEmulator
@@ -110,14 +111,14 @@ async def test_a_429_with_via_is_waited_out_by_discord_py(
 
 
 async def test_a_cloudflare_429_and_503s_are_retried_by_the_outbox(
-    outbox: Outbox, store: Store, discord_emulator: DiscordEmulator, discord_classroom: Classroom
+    outbox: Outbox, outbox_store: OutboxStore, discord_emulator: DiscordEmulator, discord_classroom: Classroom
 ) -> None:
     discord_emulator.inject(429, route=MESSAGES, cloudflare=True, retry_after=0.05)
     discord_emulator.inject(503, route=MESSAGES, times=2)
     await outbox.enqueue(dedupe_key="k", channel_id=discord_classroom.alerts.id, payload={"content": "x"})
     assert await outbox.drain(DRAIN)
     assert _texts(discord_emulator, discord_classroom.alerts) == ["x"]
-    entry = await store.outbox.get("k")
+    entry = await outbox_store.get("k")
     assert entry is not None and entry.attempts == 4
     assert outbox.stats.retries == 3
 
@@ -132,7 +133,7 @@ async def test_a_500_is_retried_by_discord_py(
 
 
 async def test_refusals_are_kept_with_a_readable_reason_and_others_go_on(
-    outbox: Outbox, store: Store, discord_emulator: DiscordEmulator, discord_classroom: Classroom
+    outbox: Outbox, outbox_store: OutboxStore, discord_emulator: DiscordEmulator, discord_classroom: Classroom
 ) -> None:
     room = discord_classroom
     hidden = discord_emulator.add_text_channel(
@@ -143,7 +144,7 @@ async def test_refusals_are_kept_with_a_readable_reason_and_others_go_on(
     await outbox.enqueue(dedupe_key="alerts", channel_id=room.alerts.id, payload={"content": "ok"})
     assert await outbox.drain(DRAIN)
     assert _texts(discord_emulator, room.alerts) == ["ok"]
-    failed = {e.dedupe_key: e.last_error or "" for e in await store.outbox.failed()}
+    failed = {e.dedupe_key: e.last_error or "" for e in await outbox_store.failed()}
     assert failed["hidden"].startswith(f"missing permission to post in channel {hidden.id}: 403")
     assert failed["gone"].startswith("unknown channel 424242")
 
@@ -183,13 +184,57 @@ async def test_archiving_a_thread_that_is_archived_already_renames_it_once(
     assert unarchiving == ([] if archived_by == "lost-answer" else [{"name": "✅ #1", "archived": False}])
 
 
-async def test_files_go_as_multipart(
+async def test_files_go_as_multipart_with_the_nonce(
     transport: DiscordTransport, discord_emulator: DiscordEmulator, discord_classroom: Classroom
 ) -> None:
-    payload = {"content": "the report", "files": [{"filename": "report.txt", "text": "모두 통과\n"}]}
-    _, message_id = await transport.send_message(discord_classroom.alerts.id, payload, nonce=nonce_for("f"))
-    [attachment] = discord_emulator.message(message_id).attachments
-    assert (attachment.filename, attachment.data) == ("report.txt", "모두 통과\n".encode())
+    alerts = discord_classroom.alerts.id
+    chart = bytes(range(256))
+    payload = {
+        "content": "the report",
+        "embeds": [{"title": "Scores", "color": 0x3498DB}],
+        "allowed_mentions": {"parse": []},
+        "files": [
+            {"filename": "report.txt", "text": "모두 통과\n"},
+            {"filename": "chart.png", "base64": base64.b64encode(chart).decode(), "description": "points by team"},
+        ],
+    }
+    # discord.py tries a 500 again by itself: the files go again from their start.
+    discord_emulator.inject(500, times=1, route=MESSAGES)
+    _, message_id = await transport.send_message(alerts, payload, nonce=nonce_for("f"))
+    assert await transport.send_message(alerts, payload, nonce=nonce_for("f")) == (alerts, message_id)
+
+    message = discord_emulator.message(message_id)
+    assert [(a.filename, a.data, a.description) for a in message.attachments] == [
+        ("report.txt", "모두 통과\n".encode(), None),
+        ("chart.png", chart, "points by team"),
+    ]
+    assert (message.content, message.embeds[0]["title"]) == ("the report", "Scores")
+    assert len(discord_emulator.messages(alerts)) == 1
+    requests = discord_emulator.requests_for(MESSAGES)
+    assert [r.status for r in requests] == [500, 200, 200]
+    for request in requests:
+        assert (request.json["nonce"], request.json["enforce_nonce"]) == (nonce_for("f"), True)
+        assert request.json["attachments"] == [
+            {"id": 0, "filename": "report.txt"},
+            {"id": 1, "filename": "chart.png", "description": "points by team"},
+        ]
+        assert request.json["allowed_mentions"] == {"parse": []}
+        assert [(f.field, f.data) for f in request.files] == [("files[0]", "모두 통과\n".encode()), ("files[1]", chart)]
+
+
+async def test_an_edit_with_files_replaces_the_attachments_and_one_without_keeps_them(
+    transport: DiscordTransport, discord_emulator: DiscordEmulator, discord_classroom: Classroom
+) -> None:
+    alerts = discord_classroom.alerts.id
+    first = {"content": "v1", "files": [{"filename": "v1.txt", "text": "1"}]}
+    _, message_id = await transport.send_message(alerts, first, nonce=nonce_for("e"))
+    await transport.edit_message(alerts, message_id, {"content": "v2"})
+    assert [a.filename for a in discord_emulator.message(message_id).attachments] == ["v1.txt"]
+    await transport.edit_message(alerts, message_id, {"files": [{"filename": "v3.txt", "text": "3"}]})
+    message = discord_emulator.message(message_id)
+    assert (message.content, [(a.filename, a.data) for a in message.attachments]) == ("v2", [("v3.txt", b"3")])
+    edits = discord_emulator.requests_for("PATCH /channels/{channel_id}/messages/{message_id}")
+    assert ["nonce" in r.json or "enforce_nonce" in r.json for r in edits] == [False, False]
 
 
 async def test_a_client_not_logged_in_asks_to_retry() -> None:
@@ -203,7 +248,7 @@ async def test_a_client_not_logged_in_asks_to_retry() -> None:
 
 async def test_a_crash_after_discord_accepted_does_not_post_twice(
     make_outbox: OutboxFactory,
-    store: Store,
+    outbox_store: OutboxStore,
     transport: DiscordTransport,
     discord_emulator: DiscordEmulator,
     discord_classroom: Classroom,
@@ -228,7 +273,7 @@ async def test_a_crash_after_discord_accepted_does_not_post_twice(
     assert len(requests) >= 2
     assert {r.json["nonce"] for r in requests} == {nonce_for("incident:1", 0)}
     assert _texts(discord_emulator, alerts) == ["🔥 node down"]
-    entry = await store.outbox.get("incident:1")
+    entry = await outbox_store.get("incident:1")
     assert entry is not None and entry.sent_at is not None
 
 

@@ -315,6 +315,11 @@ class PeerProcess:
         return f"http://{HOST}:{self.port}"
 
     @property
+    def ready_url(self) -> str:
+        """What answers 200 once the process is ready."""
+        return f"{self.url}{self.READY_PATH}"
+
+    @property
     def pid(self) -> int | None:
         return self._proc.pid if self._proc is not None else None
 
@@ -382,8 +387,7 @@ class PeerProcess:
             if code is not None:
                 raise PeerStartFailed(f"{self._describe()} exited with {code} while starting; log:\n{self.log_tail()}")
             try:
-                ready = f"{self.url}{self.READY_PATH}"
-                async with self.session.get(ready, timeout=aiohttp.ClientTimeout(total=2)) as resp:
+                async with self.session.get(self.ready_url, timeout=aiohttp.ClientTimeout(total=2)) as resp:
                     if resp.status == 200:
                         return
                     last = f"{self.READY_PATH} answered {resp.status}: {await resp.text()}"
@@ -692,7 +696,8 @@ class AlertmanagerProcess(PeerProcess):
 
 class KubecampProcess(PeerProcess):
     """``kubecamp run`` (this virtualenv's console script) configured by `environment` (``KUBECAMP_*``
-    variables; the web port is chosen here). Ready when ``/readyz`` answers 200: store, gateway, cluster."""
+    variables; the ports are chosen here): the webhook on `url`, the probes and ``/metrics`` on `probe_url`.
+    Ready when ``/readyz`` answers 200: store, gateway, cluster."""
 
     name = "kubecamp"
     READY_PATH = "/readyz"
@@ -700,16 +705,28 @@ class KubecampProcess(PeerProcess):
     def __init__(self, workdir: Path, *, environment: Mapping[str, str], start_timeout: float = 30.0) -> None:
         super().__init__(str(Path(sys.executable).parent / "kubecamp"), workdir, start_timeout=start_timeout)
         self.environment = dict(environment)
+        self.probe_port = 0
+
+    @property
+    def probe_url(self) -> str:
+        return f"http://{HOST}:{self.probe_port}"
+
+    @property
+    def ready_url(self) -> str:
+        return f"{self.probe_url}{self.READY_PATH}"
 
     def _write_config(self) -> None:
-        return None  # configured by the environment alone
+        self.probe_port = free_port()  # configured by the environment alone, this port too
 
     def _args(self) -> list[str]:
         return [self.executable, "run"]
 
     def _environment(self) -> dict[str, str]:
         inherited = {k: v for k, v in os.environ.items() if not k.startswith("KUBECAMP_")}
-        return {**inherited, **self.environment, "KUBECAMP_WEB_HOST": HOST, "KUBECAMP_WEB_PORT": str(self.port)}
+        ports = {"KUBECAMP_WEB_PORT": str(self.port), "KUBECAMP_WEB_PROBE_PORT": str(self.probe_port)}
+        # The code of this checkout, whichever one the virtualenv's console script was installed from.
+        path = os.pathsep.join(filter(None, [str(ROOT), inherited.get("PYTHONPATH")]))
+        return {**inherited, **self.environment, "KUBECAMP_WEB_HOST": HOST, "PYTHONPATH": path, **ports}
 
 
 def postable_alert(

@@ -22,7 +22,7 @@ from bot.cluster import Cluster
 from bot.i18n import render
 from tests.emulators.kube import KubeCluster
 
-CATALOG: Catalog = load_catalog(Path(__file__).parents[2] / "scenarios")
+CATALOG: Catalog = load_catalog(Path(__file__).parents[2] / "scenarios", solutions=True)
 NAMESPACE = "kubecamp-blue"
 
 # (challenge, scenario) → texts that must appear among the failure reasons of the broken state.

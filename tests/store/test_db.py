@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -14,7 +15,7 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy.pool import ConnectionPoolEntry
 
 from bot.errors import StoreUnavailable
-from bot.store import InvalidValue, Store, Team, create_engine, mask_url, sqlite_url, upgrade
+from bot.store import InvalidValue, Store, Team, create_engine, mask_url, sqlite_file, sqlite_url, upgrade
 from bot.store.db import Database, create_sync_twin
 
 from .conftest import HOUR, T0
@@ -130,7 +131,7 @@ async def test_an_unmigrated_database_is_unavailable(db_url: str) -> None:
 
 
 async def test_naive_datetimes_are_refused_by_the_column_type(store: Store) -> None:
-    naive = datetime(2025, 3, 1, 9, 0)
+    naive = datetime(2025, 3, 1, 9, 0)  # noqa: DTZ001 - the value refused
     async with store.db.engine.begin() as connection:
         with pytest.raises(sa_exc.StatementError) as info:
             await connection.execute(sa.insert(Team).values(name="Red", namespace="kc-red", created_at=naive))
@@ -140,7 +141,7 @@ async def test_naive_datetimes_are_refused_by_the_column_type(store: Store) -> N
 
 async def test_the_store_refuses_naive_datetimes_before_writing(store: Store, team: Team) -> None:
     with pytest.raises(InvalidValue, match="naive"):
-        await store.runs.create(team.id, 1, datetime(2025, 3, 1, 9, 0), T0 + HOUR, ["a"], {})
+        await store.runs.create(team.id, 1, datetime(2025, 3, 1, 9, 0), T0 + HOUR, ["a"], {})  # noqa: DTZ001
     assert await store.runs.of_team(team.id) == []
 
 
@@ -186,3 +187,36 @@ def test_no_sync_twin_where_it_would_not_be_the_same_database(url: str) -> None:
 
 async def test_ping(store: Store) -> None:
     await store.ping()
+
+
+async def test_reachable_is_a_read_that_no_writer_holds_up(store: Store, db_url: str) -> None:
+    """What readiness asks: it answers while another connection holds the write lock, where `ping` waits."""
+    path = sa.engine.make_url(db_url).database
+    assert path is not None
+    holder = sqlite3.connect(path, isolation_level=None)
+    try:
+        holder.execute("BEGIN IMMEDIATE")
+        async with asyncio.timeout(2):  # under the busy timeout a write would wait for
+            await store.reachable()
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+
+
+async def test_reachable_fails_on_a_database_without_the_schema(db_url: str) -> None:
+    async with await Store.open(db_url) as store:
+        with pytest.raises(StoreUnavailable, match="no such table: alembic_version"):
+            await store.reachable()
+
+
+@pytest.mark.parametrize(
+    ("url", "file"),
+    [
+        ("sqlite+aiosqlite:////var/lib/kubecamp/kubecamp.db", Path("/var/lib/kubecamp/kubecamp.db")),
+        ("sqlite+aiosqlite:///:memory:", None),
+        ("sqlite+aiosqlite://", None),
+        ("postgresql+asyncpg://kubecamp@db/kubecamp", None),
+    ],
+)
+def test_sqlite_file(url: str, file: Path | None) -> None:
+    assert sqlite_file(url) == file

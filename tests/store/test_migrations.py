@@ -170,11 +170,11 @@ async def test_a_failed_migration_leaves_the_file_as_it_was(tmp_path: Path) -> N
     assert "alembic_version" not in tables  # its creation was rolled back with the rest
 
 
-async def _sql(url: str, sql: str) -> list[dict[str, Any]]:
+async def _sql(url: str, sql: str, params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
     engine = create_engine(url)
     try:
         async with engine.begin() as connection:
-            result = await connection.exec_driver_sql(sql)
+            result = await connection.exec_driver_sql(sql, params)
             return [dict(r) for r in result.mappings().all()] if result.returns_rows else []
     finally:
         await engine.dispose()
@@ -196,12 +196,14 @@ async def test_0004_moves_the_form_columns_into_answers_and_back(tmp_path: Path)
         url,
         "INSERT INTO teams (id, name, namespace, created_at) VALUES (1, 'blue', 'kc-blue', '2026-12-01 09:00:00')",
     )
+    # The column names are the test's own; the values are bound.
     columns = ", ".join(old)
-    values = ", ".join(f"'{v}'" for v in old.values())
+    values = ", ".join(f":{c}" for c in old)
     await _sql(
         url,
-        f"INSERT INTO submissions (id, team_id, challenge_id, {columns}, submitted_at, submitted_by) "
+        f"INSERT INTO submissions (id, team_id, challenge_id, {columns}, submitted_at, submitted_by) "  # noqa: S608
         f"VALUES (7, 1, 5, {values}, '2026-12-01 10:00:00', 'alice')",
+        old,
     )
 
     await upgrade(url, "0004")
@@ -211,7 +213,7 @@ async def test_0004_moves_the_form_columns_into_answers_and_back(tmp_path: Path)
     assert submission.answers == old
 
     await downgrade(url, "0003")
-    [row] = await _sql(url, f"SELECT id, {columns} FROM submissions")
+    [row] = await _sql(url, f"SELECT id, {columns} FROM submissions")  # noqa: S608
     assert row == {"id": 7, **old}
 
 

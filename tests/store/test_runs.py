@@ -104,7 +104,8 @@ async def test_the_partial_index_itself_refuses_a_second_active_run(store: Store
         with pytest.raises(sa_exc.IntegrityError, match="UNIQUE"):
             await connection.exec_driver_sql(
                 "INSERT INTO runs (team_id, challenge_id, status, started_at, deadline, applied) "
-                f"VALUES ({team.id}, 1, 'active', '2025-03-01 09:00:00', '2025-03-01 10:00:00', '[]')"
+                "VALUES (?, 1, 'active', '2025-03-01 09:00:00', '2025-03-01 10:00:00', '[]')",
+                (team.id,),
             )
 
 

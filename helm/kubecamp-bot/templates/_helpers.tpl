@@ -213,3 +213,70 @@ The ClusterRole's and ClusterRoleBinding's name: cluster-scoped, so the release 
 {{- define "kubecamp-bot.clusterRoleName" -}}
 {{- printf "%s-%s" .Release.Namespace (include "kubecamp-bot.fullname" .) }}
 {{- end }}
+
+{{/*
+Where the bot and the preflight find the scenario catalogue (KUBECAMP_SCENARIOS_DIR): the image has none.
+*/}}
+{{- define "kubecamp-bot.scenariosPath" -}}
+/app/scenarios
+{{- end }}
+
+{{/*
+The catalogue the chart ships, as JSON: path below scenarios/ → content. Exactly what the bot loads: the
+challenge.yaml of each folder in scenarios/ and the .yaml/.yml files of the manifests and previous folders
+its scenarios name. Never a solution folder or an answer key (.helmignore keeps those out of the chart as well).
+*/}}
+{{- define "kubecamp-bot.catalogue" -}}
+{{- $files := dict }}
+{{- range $challengeFile, $_ := .Files.Glob "scenarios/*/challenge.yaml" }}
+{{- $text := $.Files.Get $challengeFile }}
+{{- $challenge := fromYaml $text }}
+{{- if hasKey $challenge "Error" }}
+{{- fail (printf "%s is not valid YAML: %s" $challengeFile $challenge.Error) }}
+{{- end }}
+{{- $_ := set $files (trimPrefix "scenarios/" $challengeFile) $text }}
+{{- range $scenario := $challenge.scenarios | default list }}
+{{- range $field := list "manifests" "previous" }}
+{{- with get $scenario $field }}
+{{- $folder := clean (printf "%s/%s" (dir $challengeFile) .) }}
+{{- range $path, $_ := $.Files.Glob (printf "%s/*.{yaml,yml}" $folder) }}
+{{- $_ := set $files (trimPrefix "scenarios/" $path) ($.Files.Get $path) }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- toJson $files }}
+{{- end }}
+
+{{/*
+The catalogue Secret's key for a path below scenarios/ (keys cannot hold "/"; the volume's items put each
+key back at its path).
+*/}}
+{{- define "kubecamp-bot.catalogueKey" -}}
+{{- . | replace "/" "__" }}
+{{- end }}
+
+{{/*
+The name of the chart's catalogue Secret (at most 63 characters).
+*/}}
+{{- define "kubecamp-bot.scenariosSecretName" -}}
+{{- include "kubecamp-bot.fullname" . | trunc 53 | trimSuffix "-" }}-scenarios
+{{- end }}
+
+{{/*
+The catalogue volume's source: scenarios.volume, else the chart's Secret with every key at its path.
+*/}}
+{{- define "kubecamp-bot.scenariosVolume" -}}
+{{- if .Values.scenarios.volume }}
+{{- toYaml .Values.scenarios.volume }}
+{{- else }}
+secret:
+  secretName: {{ include "kubecamp-bot.scenariosSecretName" . }}
+  items:
+    {{- range $path := include "kubecamp-bot.catalogue" . | fromJson | keys | sortAlpha }}
+    - key: {{ include "kubecamp-bot.catalogueKey" $path | quote }}
+      path: {{ $path | quote }}
+    {{- end }}
+{{- end }}
+{{- end }}

@@ -1,7 +1,7 @@
-"""The outbox in the store: every message the bot sends on its own, as a row first.
+"""The outbox's table: every message the bot sends on its own, as a row first.
 
 An entry is written once per dedupe key (`OutboxStore.enqueue`, or several with a write of the caller's
-in one transaction: `enqueue_all`); the sender (`bot.outbox`) asks what is due (`pending`), in order per
+in one transaction: `enqueue_all`); the sender (`bot.outbox.sender`) asks what is due (`pending`), in order per
 destination, and records each attempt (`mark_progress`, `mark_sent`, `mark_retry`, `mark_failed`).
 """
 

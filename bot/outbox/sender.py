@@ -1,4 +1,4 @@
-"""The durable outbox: everything the bot posts on its own is written down first, then delivered once.
+"""The outbox's sender, `Outbox`: everything the bot posts on its own is written down first, then delivered once.
 
 `Outbox.enqueue` writes an entry to the store (idempotent on its dedupe key) and wakes the sender;
 one sender task (`start` / `aclose`) delivers what is due through a `Transport`:
@@ -43,11 +43,10 @@ from typing import Any, Protocol, Self
 
 from bot.errors import KubecampError
 from bot.limits import fit_message, fit_thread_name
-from bot.outbox_payloads import check_payload
+from bot.outbox.payloads import check_payload
+from bot.outbox.store import OutboxDelivery, OutboxItem, OutboxStore
 from bot.store.db import WriteStep, one_of
 from bot.store.models import OutboxEntry, OutboxKind
-from bot.store.outbox import OutboxDelivery, OutboxItem
-from bot.store.store import Store
 
 log = logging.getLogger(__name__)
 
@@ -129,7 +128,7 @@ class Outbox:
     def __init__(
         self,
         *,
-        store: Store,
+        store: OutboxStore,
         transport: Transport,
         clock: Callable[[], datetime] = _utcnow,
         batch_size: int = 100,
@@ -147,7 +146,7 @@ class Outbox:
         self._poll_interval = poll_interval
         self._gather_interval = gather_interval
         self._backoff_base, self._backoff_cap = backoff
-        self._rng = rng or random.Random()
+        self._rng = rng or random.Random()  # noqa: S311 - the jitter of retries, not a secret
         self._wake = asyncio.Event()
         self._progress = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -170,7 +169,7 @@ class Outbox:
     ) -> OutboxEntry:
         """Write an entry (see `OutboxStore.enqueue` for where each kind goes) and wake the sender.
 
-        The payload by kind is described in `bot.outbox_payloads`. Sizes do not matter, `fit_message`
+        The payload by kind is described in `bot.outbox.payloads`. Sizes do not matter, `fit_message`
         deals with them.
 
         Idempotent: the same `dedupe_key` again returns the first entry unchanged and sends nothing.
@@ -178,7 +177,7 @@ class Outbox:
         """
         kind_value = one_of("kind", OutboxKind, kind)
         check_payload(kind_value, payload)
-        written = await self._store.outbox.enqueue(
+        written = await self._store.enqueue(
             dedupe_key=dedupe_key,
             kind=kind_value,
             payload=payload,
@@ -191,14 +190,12 @@ class Outbox:
         [entry] = self._taken([written])
         return entry
 
-    async def enqueue_all(
-        self, items: Sequence[OutboxItem], *, then: WriteStep | None = None
-    ) -> list[OutboxEntry]:
+    async def enqueue_all(self, items: Sequence[OutboxItem], *, then: WriteStep | None = None) -> list[OutboxEntry]:
         """`enqueue` each item, in order and in one transaction with `then` (a write of the caller's on the
         same session): either all of it is kept or none, so a crash cannot keep half of what belongs together."""
         for item in items:
             check_payload(one_of("kind", OutboxKind, item.kind), item.payload)
-        return self._taken(await self._store.outbox.enqueue_all(items, at=self._clock(), then=then))
+        return self._taken(await self._store.enqueue_all(items, at=self._clock(), then=then))
 
     def _taken(self, written: Sequence[tuple[OutboxEntry, bool]]) -> list[OutboxEntry]:
         """The entries the store kept, each new or already there under its key: counted, and the sender
@@ -212,9 +209,13 @@ class Outbox:
                 log.debug("outbox: %r is already enqueued (#%d)", entry.dedupe_key, entry.id)
         return [entry for entry, _ in written]
 
+    async def get(self, dedupe_key: str) -> OutboxEntry | None:
+        """The entry enqueued under `dedupe_key` (sent, failed or still to send), if there is one."""
+        return await self._store.get(dedupe_key)
+
     async def backlog(self) -> tuple[int, timedelta | None]:
         """How many entries are neither sent nor failed, and the age of the oldest."""
-        return await self._store.outbox.stats(self._clock())
+        return await self._store.stats(self._clock())
 
     # -- the sender --------------------------------------------------------------------------------
 
@@ -267,7 +268,7 @@ class Outbox:
             async with asyncio.timeout(timeout):
                 while True:
                     self._progress.clear()
-                    if not self._lanes and not await self._store.outbox.pending(self._clock() + _FAR_FUTURE, 1):
+                    if not self._lanes and not await self._store.pending(self._clock() + _FAR_FUTURE, 1):
                         return True
                     self._wake.set()
                     await _wait(self._progress, 1.0)
@@ -302,7 +303,7 @@ class Outbox:
         free = self._max_destinations - len(self._lanes)
         if free <= 0:
             return False
-        due = await self._store.outbox.pending(self._clock(), self._batch_size, exclude_channels=set(self._lanes))
+        due = await self._store.pending(self._clock(), self._batch_size, exclude_channels=set(self._lanes))
         lanes: dict[int, list[OutboxDelivery]] = {}
         for delivery in due:
             lanes.setdefault(delivery.channel_id, []).append(delivery)
@@ -313,7 +314,7 @@ class Outbox:
         return len(due) >= self._batch_size and len(lanes) < free
 
     async def _idle_pause(self) -> float:
-        upcoming = await self._store.outbox.next_attempt(self._clock())
+        upcoming = await self._store.next_attempt(self._clock())
         if upcoming is None:
             return self._poll_interval
         return min(self._poll_interval, max((upcoming - self._clock()).total_seconds(), 0.0))
@@ -349,12 +350,12 @@ class Outbox:
             delay = e.retry_after if e.retry_after is not None else self._backoff(entry.attempts)
             self.stats.retries += 1
             log.info("outbox: %r to %s: %s; again in %.2f s", entry.dedupe_key, delivery.channel_id, e, delay)
-            await self._store.outbox.mark_retry(entry.id, self._clock() + timedelta(seconds=delay), str(e))
+            await self._store.mark_retry(entry.id, self._clock() + timedelta(seconds=delay), str(e))
             return False
         except TransportRejected as e:
             self.stats.failed += 1
             log.warning("outbox: %r to %s refused: %s", entry.dedupe_key, delivery.channel_id, e.reason)
-            await self._store.outbox.mark_failed(entry.id, self._clock(), e.reason)
+            await self._store.mark_failed(entry.id, self._clock(), e.reason)
             return True
         except KubecampError:
             raise  # the store: the destination stops, the entry is delivered on a later round
@@ -362,9 +363,7 @@ class Outbox:
             self.stats.errors += 1
             delay = self._backoff(entry.attempts)
             log.exception("outbox: %r to %s: unexpected error", entry.dedupe_key, delivery.channel_id)
-            await self._store.outbox.mark_retry(
-                entry.id, self._clock() + timedelta(seconds=delay), f"{type(e).__name__}: {e}"
-            )
+            await self._store.mark_retry(entry.id, self._clock() + timedelta(seconds=delay), f"{type(e).__name__}: {e}")
             return False
         self.stats.sent += 1
         return True
@@ -381,8 +380,8 @@ class Outbox:
             if i == 0:
                 landed = (channel, message)
             if i < len(parts) - 1:
-                await self._store.outbox.mark_progress(entry.id, i + 1, *landed)
-        await self._store.outbox.mark_sent(entry.id, self._clock(), *landed)
+                await self._store.mark_progress(entry.id, i + 1, *landed)
+        await self._store.mark_sent(entry.id, self._clock(), *landed)
 
     async def _start_thread(self, delivery: OutboxDelivery) -> None:
         entry = delivery.entry
@@ -397,29 +396,29 @@ class Outbox:
             self.stats.messages += 1
             start = 1
             if len(parts) > 1:
-                await self._store.outbox.mark_progress(entry.id, 1, thread, message)
+                await self._store.mark_progress(entry.id, 1, thread, message)
         for i in range(start, len(parts)):
             await self._transport.send_message(thread, parts[i], nonce=nonce_for(entry.dedupe_key, i))
             self.stats.messages += 1
             if i < len(parts) - 1:
-                await self._store.outbox.mark_progress(entry.id, i + 1, thread, message)
-        await self._store.outbox.mark_sent(entry.id, self._clock(), thread, message)
+                await self._store.mark_progress(entry.id, i + 1, thread, message)
+        await self._store.mark_sent(entry.id, self._clock(), thread, message)
 
     async def _edit(self, delivery: OutboxDelivery) -> None:
         entry = delivery.entry
         if delivery.message_id is None:
             raise TransportRejected("the message to edit was not recorded when it was sent")
-        newer = await self._store.outbox.newer_edit(entry)
+        newer = await self._store.newer_edit(entry)
         if newer is not None and set(entry.payload) <= set(newer.payload):
             # A later edit replaces everything this one sets: one request instead of two, which is
             # what keeps a storm of changes to one message inside Discord's rate limits.
             self.stats.superseded += 1
-            await self._store.outbox.mark_sent(entry.id, self._clock(), delivery.channel_id, delivery.message_id)
+            await self._store.mark_sent(entry.id, self._clock(), delivery.channel_id, delivery.message_id)
             return
         [payload] = fit_message(entry.payload, split=False)
         await self._transport.edit_message(delivery.channel_id, delivery.message_id, payload)
         self.stats.messages += 1
-        await self._store.outbox.mark_sent(entry.id, self._clock(), delivery.channel_id, delivery.message_id)
+        await self._store.mark_sent(entry.id, self._clock(), delivery.channel_id, delivery.message_id)
 
     async def _update_thread(self, delivery: OutboxDelivery) -> None:
         entry = delivery.entry
@@ -430,7 +429,7 @@ class Outbox:
             archived=entry.payload.get("archived"),
         )
         self.stats.messages += 1
-        await self._store.outbox.mark_sent(entry.id, self._clock(), delivery.channel_id, None)
+        await self._store.mark_sent(entry.id, self._clock(), delivery.channel_id, None)
 
     def _backoff(self, attempts: int) -> float:
         """Exponential backoff with jitter: base·2^attempts, at most the cap, times 0.5 to 1."""

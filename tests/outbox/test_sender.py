@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from bot.limits import CONTENT_MAX, within_limits
-from bot.outbox import Outbox, TransportRejected, TransportRetry, nonce_for
+from bot.outbox import Outbox, OutboxStore, TransportRejected, TransportRetry, nonce_for
 from bot.store import InvalidValue, Store, Team
 
 from .conftest import FakeDiscord, OutboxFactory
@@ -24,7 +24,7 @@ async def _run_id(store: Store, team: Team) -> int:
 
 
 async def test_the_same_key_twice_is_one_row_and_one_message(
-    outbox: Outbox, store: Store, discord: FakeDiscord
+    outbox: Outbox, outbox_store: OutboxStore, discord: FakeDiscord
 ) -> None:
     first = await outbox.enqueue(dedupe_key="announce:1", channel_id=A, payload={"content": "hello"})
     second = await outbox.enqueue(dedupe_key="announce:1", channel_id=B, payload={"content": "other"})
@@ -35,7 +35,7 @@ async def test_the_same_key_twice_is_one_row_and_one_message(
     await outbox.enqueue(dedupe_key="announce:1", channel_id=A, payload={"content": "hello"})  # after it was sent
     assert await outbox.drain(DRAIN)
     assert len(discord.messages) == 1
-    sent = await store.outbox.get("announce:1")
+    sent = await outbox_store.get("announce:1")
     assert sent is not None and sent.sent_at is not None
     assert (sent.discord_channel_id, sent.discord_message_id) == (A, discord.messages[0].message_id)
     assert discord.messages[0].nonce == nonce_for("announce:1", 0)
@@ -81,29 +81,35 @@ async def test_run_messages_wait_for_the_thread_and_land_in_it(
     assert run is not None and run.thread_id == thread_id
 
 
-async def test_a_429_with_retry_after_is_delivered_once(outbox: Outbox, store: Store, discord: FakeDiscord) -> None:
+async def test_a_429_with_retry_after_is_delivered_once(
+    outbox: Outbox, outbox_store: OutboxStore, discord: FakeDiscord
+) -> None:
     discord.fail(lambda: TransportRetry(0.05, "429 Too Many Requests"))
     await outbox.enqueue(dedupe_key="k", channel_id=A, payload={"content": "x"})
     assert await outbox.drain(DRAIN)
     assert discord.contents(A) == ["x"]
     assert discord.calls == [("send_message", A), ("send_message", A)]
-    entry = await store.outbox.get("k")
+    entry = await outbox_store.get("k")
     assert entry is not None
     assert (entry.attempts, entry.last_error) == (2, "429 Too Many Requests")
     assert outbox.stats.retries == 1
 
 
-async def test_a_burst_of_5xx_is_delivered_once(outbox: Outbox, store: Store, discord: FakeDiscord) -> None:
+async def test_a_burst_of_5xx_is_delivered_once(
+    outbox: Outbox, outbox_store: OutboxStore, discord: FakeDiscord
+) -> None:
     discord.fail(lambda: TransportRetry(None, "503 Service Unavailable"), times=4)
     await outbox.enqueue(dedupe_key="k", channel_id=A, payload={"content": "x"})
     assert await outbox.drain(DRAIN)
     assert discord.contents(A) == ["x"]
     assert len(discord.calls) == 5
-    entry = await store.outbox.get("k")
+    entry = await outbox_store.get("k")
     assert entry is not None and entry.attempts == 5
 
 
-async def test_a_permanent_refusal_is_kept_and_others_go_on(outbox: Outbox, store: Store, discord: FakeDiscord) -> None:
+async def test_a_permanent_refusal_is_kept_and_others_go_on(
+    outbox: Outbox, outbox_store: OutboxStore, discord: FakeDiscord
+) -> None:
     discord.forbidden.add(A)
     await outbox.enqueue(dedupe_key="a1", channel_id=A, payload={"content": "a1"})
     await outbox.enqueue(dedupe_key="b1", channel_id=B, payload={"content": "b1"})
@@ -111,7 +117,7 @@ async def test_a_permanent_refusal_is_kept_and_others_go_on(outbox: Outbox, stor
     await outbox.enqueue(dedupe_key="c1", channel_id=C, payload={"content": "c1"})
     assert await outbox.drain(DRAIN)
     assert (discord.contents(B), discord.contents(C)) == (["b1"], ["c1"])
-    failed = {e.dedupe_key: e for e in await store.outbox.failed()}
+    failed = {e.dedupe_key: e for e in await outbox_store.failed()}
     assert set(failed) == {"a1", "a2"}
     assert failed["a1"].last_error == f"missing permission to post in channel {A}"
     assert failed["a1"].sent_at is None
@@ -120,7 +126,7 @@ async def test_a_permanent_refusal_is_kept_and_others_go_on(outbox: Outbox, stor
 
 
 async def test_a_crash_after_discord_accepted_does_not_post_twice(
-    make_outbox: OutboxFactory, store: Store, discord: FakeDiscord
+    make_outbox: OutboxFactory, outbox_store: OutboxStore, discord: FakeDiscord
 ) -> None:
     discord.hold_after_accept = asyncio.Event()
     first = make_outbox()
@@ -129,7 +135,7 @@ async def test_a_crash_after_discord_accepted_does_not_post_twice(
     async with asyncio.timeout(DRAIN):
         await discord.held.wait()
     await first.aclose(grace=0)  # the process dies: Discord has the message, the store does not know
-    entry = await store.outbox.get("verify:7")
+    entry = await outbox_store.get("verify:7")
     assert entry is not None and entry.sent_at is None
     assert len(discord.messages) == 1
 
@@ -140,12 +146,12 @@ async def test_a_crash_after_discord_accepted_does_not_post_twice(
     assert discord.contents(A) == ["all pass"]
     assert [p.nonce for p in discord.messages] == [nonce_for("verify:7", 0)]
     assert discord.calls == [("send_message", A), ("send_message", A)]  # the same nonce, twice
-    entry = await store.outbox.get("verify:7")
+    entry = await outbox_store.get("verify:7")
     assert entry is not None and entry.discord_message_id == discord.messages[0].message_id
 
 
 async def test_a_crash_in_the_middle_of_a_split_message_resumes_it(
-    make_outbox: OutboxFactory, store: Store, discord: FakeDiscord
+    make_outbox: OutboxFactory, outbox_store: OutboxStore, discord: FakeDiscord
 ) -> None:
     text = "\n".join(f"line {i} " + "x" * 90 for i in range(60))  # about 6000: three parts
     first = make_outbox()
@@ -156,7 +162,7 @@ async def test_a_crash_in_the_middle_of_a_split_message_resumes_it(
     async with asyncio.timeout(DRAIN):
         await discord.held.wait()
     await first.aclose(grace=0)
-    entry = await store.outbox.get("long")
+    entry = await outbox_store.get("long")
     assert entry is not None and entry.parts_sent == 1
     assert len(discord.messages) == 2
 
@@ -167,7 +173,7 @@ async def test_a_crash_in_the_middle_of_a_split_message_resumes_it(
     contents = discord.contents(A)
     assert [c.rsplit("\n", 1)[1] for c in contents] == ["(1/3)", "(2/3)", "(3/3)"]
     assert "\n".join(c.rsplit("\n", 1)[0] for c in contents) == text
-    entry = await store.outbox.get("long")
+    entry = await outbox_store.get("long")
     assert entry is not None and entry.discord_message_id == discord.messages[0].message_id
 
 
@@ -256,20 +262,22 @@ async def test_messages_for_a_thread_entry_wait_for_it_and_land_in_it(outbox: Ou
     assert discord.thread_updates == [(thread_id, None, True)]
 
 
-async def test_a_refused_thread_fails_what_goes_into_it(outbox: Outbox, store: Store, discord: FakeDiscord) -> None:
+async def test_a_refused_thread_fails_what_goes_into_it(
+    outbox: Outbox, outbox_store: OutboxStore, discord: FakeDiscord
+) -> None:
     discord.forbidden.add(A)
     await outbox.enqueue(
         dedupe_key="t", kind="thread", channel_id=A, payload={"name": "i", "message": {"content": "x"}}
     )
     await outbox.enqueue(dedupe_key="t:m", thread_of="t", payload={"content": "y"})
     assert await outbox.drain(DRAIN)
-    waiting = await store.outbox.get("t:m")
+    waiting = await outbox_store.get("t:m")
     assert waiting is not None and waiting.failed_at is not None
     assert "the thread it goes into" in (waiting.last_error or "")
 
 
 async def test_edits_waiting_behind_a_retry_are_coalesced_into_the_last(
-    outbox: Outbox, store: Store, discord: FakeDiscord
+    outbox: Outbox, outbox_store: OutboxStore, discord: FakeDiscord
 ) -> None:
     await outbox.enqueue(dedupe_key="embed", channel_id=A, payload={"content": "v0"})
     assert await outbox.drain(DRAIN)
@@ -286,7 +294,7 @@ async def test_edits_waiting_behind_a_retry_are_coalesced_into_the_last(
     assert [payload["content"] for _, _, payload in discord.edits] == ["v6"]
     assert outbox.stats.superseded == 5
     for version in range(1, 7):
-        entry = await store.outbox.get(f"embed:v{version}")
+        entry = await outbox_store.get(f"embed:v{version}")
         assert entry is not None and entry.sent_at is not None
 
 
@@ -301,12 +309,14 @@ async def test_an_edit_setting_more_than_the_next_is_not_skipped(outbox: Outbox,
     assert [payload["content"] for _, _, payload in discord.edits] == ["v1", "v2"]
 
 
-async def test_an_edit_of_a_refused_message_fails_with_it(outbox: Outbox, store: Store, discord: FakeDiscord) -> None:
+async def test_an_edit_of_a_refused_message_fails_with_it(
+    outbox: Outbox, outbox_store: OutboxStore, discord: FakeDiscord
+) -> None:
     discord.forbidden.add(A)
     await outbox.enqueue(dedupe_key="m", channel_id=A, payload={"content": "x"})
     await outbox.enqueue(dedupe_key="m:edit", kind="edit", edit_of="m", payload={"content": "y"})
     assert await outbox.drain(DRAIN)
-    edit = await store.outbox.get("m:edit")
+    edit = await outbox_store.get("m:edit")
     assert edit is not None and edit.failed_at is not None
     assert "missing permission" in (edit.last_error or "")
     assert discord.edits == []
@@ -325,12 +335,14 @@ async def test_one_hanging_destination_holds_up_no_other(outbox: Outbox, discord
     assert discord.contents(A) == ["a"]
 
 
-async def test_an_unexpected_transport_error_is_retried(outbox: Outbox, store: Store, discord: FakeDiscord) -> None:
+async def test_an_unexpected_transport_error_is_retried(
+    outbox: Outbox, outbox_store: OutboxStore, discord: FakeDiscord
+) -> None:
     discord.fail(lambda: RuntimeError("a bug"))
     await outbox.enqueue(dedupe_key="k", channel_id=A, payload={"content": "x"})
     assert await outbox.drain(DRAIN)
     assert discord.contents(A) == ["x"]
-    entry = await store.outbox.get("k")
+    entry = await outbox_store.get("k")
     assert entry is not None and entry.last_error == "RuntimeError: a bug"
     assert outbox.stats.errors == 1
 
@@ -403,12 +415,12 @@ async def test_a_rejection_of_a_thread_leaves_its_run_messages_waiting(
     ],
 )
 async def test_malformed_entries_are_refused_before_writing(
-    make_outbox: OutboxFactory, store: Store, kind: str, payload: dict[str, object], problem: str
+    make_outbox: OutboxFactory, outbox_store: OutboxStore, kind: str, payload: dict[str, object], problem: str
 ) -> None:
     outbox = make_outbox()
     with pytest.raises(InvalidValue, match=problem):
         await outbox.enqueue(dedupe_key="k", kind=kind, channel_id=A, payload=payload)
-    assert await store.outbox.get("k") is None
+    assert await outbox_store.get("k") is None
 
 
 def test_nonces_are_short_stable_and_distinct() -> None:
