@@ -108,21 +108,21 @@ def kubectl_status(pod: Obj) -> str:
     meta, spec, status = pod.get("metadata") or {}, pod.get("spec") or {}, pod.get("status") or {}
     reason = str(status.get("reason") or status.get("phase") or "Unknown")
     initializing = False
-    init_total = len(spec.get("initContainers") or [])
+    init_specs = {c.get("name"): c for c in spec.get("initContainers") or []}
     for i, container in enumerate(status.get("initContainerStatuses") or []):
         state = container.get("state") or {}
         terminated, waiting = state.get("terminated"), state.get("waiting")
         if terminated and terminated.get("exitCode") == 0:
             continue
-        if container.get("started") and "running" in state:
-            continue  # a sidecar (restartable init container) that runs
+        if container.get("started") and (init_specs.get(container.get("name")) or {}).get("restartPolicy") == "Always":
+            continue  # a sidecar (an init container that restarts, restartPolicy Always) that has started
         initializing = True
         if terminated:
             reason = "Init:" + _terminated_reason(terminated)
         elif waiting and waiting.get("reason") and waiting["reason"] != "PodInitializing":
             reason = f"Init:{waiting['reason']}"
         else:
-            reason = f"Init:{i}/{init_total}"
+            reason = f"Init:{i}/{len(init_specs)}"
         break
     if not initializing:
         running = False
@@ -138,8 +138,10 @@ def kubectl_status(pod: Obj) -> str:
         if reason == "Completed" and running:
             ready = any(c.get("type") == "Ready" and c.get("status") == "True" for c in status.get("conditions") or [])
             reason = "Running" if ready else "NotReady"
-    if meta.get("deletionTimestamp"):
-        reason = "Unknown" if status.get("reason") == "NodeLost" else "Terminating"
+    if meta.get("deletionTimestamp") and status.get("reason") == "NodeLost":
+        reason = "Unknown"
+    elif meta.get("deletionTimestamp") and status.get("phase") not in ("Succeeded", "Failed"):
+        reason = "Terminating"  # a Pod that has finished keeps its last word
     return reason
 
 

@@ -66,11 +66,14 @@ async def test_status_names_the_init_container_that_holds_the_pod(cluster: Clust
         pod("init-crashing", NGINX, init=(busybox("setup", "exit 1"),)),
         pod("init-bad-image", NGINX, init=({"name": "setup", "image": "busybox:1.99-nope"},)),
         pod("initialised", NGINX, init=(busybox("setup", "echo ready; exit 0"),)),
+        pod("init-running", NGINX, init=(busybox("setup", "sleep 3600"),)),
     )
     assert found == {
         "init-crashing": "Init:CrashLoopBackOff",
         "init-bad-image": "Init:ImagePullBackOff",
         "initialised": "Running",
+        # An init container that runs holds the Pod: 0 of 1 done (only a sidecar, restartPolicy Always, does not).
+        "init-running": "Init:0/1",
     }
 
 
@@ -82,6 +85,16 @@ async def test_a_pod_being_deleted_is_terminating(cluster: Cluster, kube_cluster
     await cluster.delete(NAMESPACE, ObjectRef("v1", "Pod", "held"))
     (held,) = kube_cluster.objects("pods", NAMESPACE)
     assert held["metadata"].get("deletionTimestamp") and kubectl_status(held) == "Terminating"
+
+
+async def test_a_finished_pod_being_deleted_keeps_its_last_status(cluster: Cluster, kube_cluster: KubeCluster) -> None:
+    body = pod("finished", busybox("main", "echo done; exit 0"), restartPolicy="Never")
+    body["metadata"]["finalizers"] = ["kubecamp.io/test-hold"]
+    await statuses(cluster, kube_cluster, body)
+    await cluster.delete(NAMESPACE, ObjectRef("v1", "Pod", "finished"))
+    (finished,) = kube_cluster.objects("pods", NAMESPACE)
+    assert finished["metadata"].get("deletionTimestamp") and finished["status"]["phase"] == "Succeeded"
+    assert kubectl_status(finished) == "Completed"
 
 
 @pytest.mark.parametrize(
