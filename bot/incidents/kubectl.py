@@ -1,7 +1,8 @@
 """Pods and Events as kubectl prints them: the facts of `kubectl get pods` and `kubectl events`, and its columns.
 
-STATUS follows kubectl's printPod, AGE its HumanDuration, RESTARTS and LAST SEEN the way `kubectl get pods`
-and `kubectl events` write a count with the time of its last occurrence.
+STATUS is kubectl's printPod (from `bot.pods`, the reading of a Pod the checks share), AGE its HumanDuration,
+RESTARTS and LAST SEEN the way `kubectl get pods` and `kubectl events` write a count with the time of its last
+occurrence.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from bot.pods import kubectl_status
 from bot.snapshot import Obj
 
 
@@ -101,56 +103,6 @@ def _container(status: Obj, *, init: bool) -> ContainerFacts:
         message=detail.get("message"),
         init=init,
     )
-
-
-def kubectl_status(pod: Obj) -> str:
-    """kubectl's STATUS column (printPod): the first container's waiting or terminated reason wins."""
-    meta, spec, status = pod.get("metadata") or {}, pod.get("spec") or {}, pod.get("status") or {}
-    reason = str(status.get("reason") or status.get("phase") or "Unknown")
-    initializing = False
-    init_specs = {c.get("name"): c for c in spec.get("initContainers") or []}
-    for i, container in enumerate(status.get("initContainerStatuses") or []):
-        state = container.get("state") or {}
-        terminated, waiting = state.get("terminated"), state.get("waiting")
-        if terminated and terminated.get("exitCode") == 0:
-            continue
-        if container.get("started") and (init_specs.get(container.get("name")) or {}).get("restartPolicy") == "Always":
-            continue  # a sidecar (an init container that restarts, restartPolicy Always) that has started
-        initializing = True
-        if terminated:
-            reason = "Init:" + _terminated_reason(terminated)
-        elif waiting and waiting.get("reason") and waiting["reason"] != "PodInitializing":
-            reason = f"Init:{waiting['reason']}"
-        else:
-            reason = f"Init:{i}/{len(init_specs)}"
-        break
-    if not initializing:
-        running = False
-        for container in reversed(status.get("containerStatuses") or []):
-            state = container.get("state") or {}
-            terminated, waiting = state.get("terminated"), state.get("waiting")
-            if waiting and waiting.get("reason"):
-                reason = str(waiting["reason"])
-            elif terminated:
-                reason = _terminated_reason(terminated)
-            elif container.get("ready") and "running" in state:
-                running = True
-        if reason == "Completed" and running:
-            ready = any(c.get("type") == "Ready" and c.get("status") == "True" for c in status.get("conditions") or [])
-            reason = "Running" if ready else "NotReady"
-    if meta.get("deletionTimestamp") and status.get("reason") == "NodeLost":
-        reason = "Unknown"
-    elif meta.get("deletionTimestamp") and status.get("phase") not in ("Succeeded", "Failed"):
-        reason = "Terminating"  # a Pod that has finished keeps its last word
-    return reason
-
-
-def _terminated_reason(terminated: Obj) -> str:
-    if terminated.get("reason"):
-        return str(terminated["reason"])
-    if terminated.get("signal"):
-        return f"Signal:{terminated['signal']}"
-    return f"ExitCode:{terminated.get('exitCode')}"
 
 
 def last_time(event: Obj) -> datetime | None:
