@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.incidents.kubectl import event_order, name_of
+from bot.pods import pod_ready
 from bot.snapshot import Obj, Snapshot
 
 #: Pods shown at most; the named Pod and the unhealthy ones are chosen first.
@@ -214,9 +215,5 @@ def _claims(pod: Obj) -> set[str]:
 
 
 def _healthy(pod: Obj) -> bool:
-    """Succeeded, or Running with every container ready (kubectl's READY column full)."""
-    status = pod.get("status") or {}
-    phase = status.get("phase") or "Unknown"
-    statuses: list[Obj] = status.get("containerStatuses") or []
-    total = len((pod.get("spec") or {}).get("containers") or []) or len(statuses)
-    return phase == "Succeeded" or (phase == "Running" and sum(1 for c in statuses if c.get("ready")) == total)
+    """Ready, as the checks read it (a readiness gate counts), or done with its work."""
+    return pod_ready(pod) or (pod.get("status") or {}).get("phase") == "Succeeded"

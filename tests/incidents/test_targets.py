@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import copy
+from pathlib import Path
+
+import yaml
 
 from bot.cluster import Cluster
 from bot.i18n import Message
-from bot.incidents.targets import MAX_PODS
+from bot.incidents.kubectl import name_of
+from bot.incidents.targets import MAX_PODS, Related, Wanted
+from bot.snapshot import Snapshot
 from tests.emulators.kube import KubeCluster
 from tests.incidents.conftest import CATALOG, NAMESPACE, apply_scenario, context
 
@@ -89,3 +94,21 @@ async def test_a_statefulset_and_a_node_lead_to_their_pods(
     }
     on_node = await context(cluster, kube_cluster, node="kind-worker")
     assert worker and {p.name for p in on_node.pods} == worker
+
+
+def test_a_pod_held_by_its_readiness_gate_is_shown_among_the_ones_in_trouble() -> None:
+    # Its containers are all ready (kubectl's READY 1/1), but the Pod is not Ready: the checks and the
+    # Service's endpoints leave it out, so the alert is about it, whatever its name sorts like.
+    serving, gated, replica_set = yaml.safe_load_all(
+        (Path(__file__).parent / "fixtures" / "readiness-gate.yaml").read_text()
+    )
+    many = [copy.deepcopy(serving) for _ in range(MAX_PODS)]
+    for i, pod in enumerate(many):
+        pod["metadata"]["name"] = f"web-serving-{i}"
+    gated["metadata"]["name"] = "web-zz-gated"
+    snapshot = Snapshot("kubecamp-blue", items={"Pod": [*many, gated], "Event": [], "ReplicaSet": [replica_set]})
+
+    related = Related(snapshot, Wanted.from_labels({"deployment": "web"}))
+    shown, left_out = related.pods_to_show()
+    assert len(related.pods) == MAX_PODS + 1
+    assert "web-zz-gated" in [name_of(p) for p in shown] and left_out == 1
