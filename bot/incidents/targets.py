@@ -50,17 +50,8 @@ class Wanted:
 
     @property
     def subjects(self) -> tuple[str, ...]:
-        named = [
-            ("pod", self.pod),
-            ("deployment", self.deployment),
-            ("service", self.service),
-            ("persistentvolumeclaim", self.claim),
-            ("horizontalpodautoscaler", self.hpa),
-            ("node", self.node),
-            ("statefulset", self.statefulset),
-            ("job", self.job),
-        ]
-        return tuple(f"{kind}/{name}" for kind, name in named if name)
+        """`pod/frontend-…`, `deployment/frontend`: each named object as the text names it."""
+        return tuple(f"{word}/{name}" for word, _, name in self._named())
 
     @property
     def kinds(self) -> list[str]:
@@ -75,17 +66,22 @@ class Wanted:
         return kinds
 
     def objects(self) -> set[tuple[str, str]]:
-        """(kind, name) of the named objects, whose own Events count too."""
+        """(kind, name) of the named objects, whose own Events count too (a Node's are not in the namespace)."""
+        return {(kind, name) for _, kind, name in self._named() if kind != "Node"}
+
+    def _named(self) -> list[tuple[str, str, str]]:
+        """(kubectl's word for the kind, the kind, the name) of each object a label names."""
         named = [
-            ("Pod", self.pod),
-            ("Deployment", self.deployment),
-            ("Service", self.service),
-            ("PersistentVolumeClaim", self.claim),
-            ("HorizontalPodAutoscaler", self.hpa),
-            ("StatefulSet", self.statefulset),
-            ("Job", self.job),
+            ("pod", "Pod", self.pod),
+            ("deployment", "Deployment", self.deployment),
+            ("service", "Service", self.service),
+            ("persistentvolumeclaim", "PersistentVolumeClaim", self.claim),
+            ("horizontalpodautoscaler", "HorizontalPodAutoscaler", self.hpa),
+            ("node", "Node", self.node),
+            ("statefulset", "StatefulSet", self.statefulset),
+            ("job", "Job", self.job),
         ]
-        return {(kind, name) for kind, name in named if name}
+        return [(word, kind, name) for word, kind, name in named if name]
 
 
 def _items(snapshot: Snapshot, kind: str) -> list[Obj]:
@@ -111,12 +107,8 @@ class Related:
         self.objects = wanted.objects()
         self.not_found: list[str] = []
         all_pods = _items(snapshot, "Pod")
-        if wanted.pod:
-            pod = next((p for p in all_pods if name_of(p) == wanted.pod), None)
-            if pod is not None:
-                self.pods[wanted.pod] = pod
-            elif "Pod" in snapshot.items:
-                self.not_found.append(f"pod/{wanted.pod}")
+        if wanted.pod and (pod := self._find("Pod", wanted.pod)) is not None:
+            self.pods[wanted.pod] = pod
         if wanted.deployment:
             self._add_deployment(all_pods, wanted.deployment)
         if wanted.service:
@@ -175,12 +167,18 @@ class Related:
             if template_hash and _owned_by(pod, "ReplicaSet", [f"{deployment}-{template_hash}"]):
                 self._add([pod])
 
-    def _add_service(self, all_pods: list[Obj], service: str) -> None:
-        if "Service" not in self.snapshot.items:
-            return
-        found = next((s for s in self.snapshot.items["Service"] if name_of(s) == service), None)
+    def _find(self, kind: str, name: str) -> Obj | None:
+        """The named object; None when it is not there (then said in `not_found`) or its kind was not listed."""
+        if kind not in self.snapshot.items:
+            return None
+        found = next((o for o in self.snapshot.items[kind] if name_of(o) == name), None)
         if found is None:
-            self.not_found.append(f"service/{service}")
+            self.not_found.append(f"{kind.lower()}/{name}")
+        return found
+
+    def _add_service(self, all_pods: list[Obj], service: str) -> None:
+        found = self._find("Service", service)
+        if found is None:
             return
         selector: dict[str, Any] = (found.get("spec") or {}).get("selector") or {}
         # A Service selector is a plain equality map; an empty one selects no Pod (no endpoints are managed).
@@ -192,11 +190,8 @@ class Related:
             )
 
     def _add_hpa(self, all_pods: list[Obj], hpa: str) -> None:
-        if "HorizontalPodAutoscaler" not in self.snapshot.items:
-            return
-        found = next((h for h in self.snapshot.items["HorizontalPodAutoscaler"] if name_of(h) == hpa), None)
+        found = self._find("HorizontalPodAutoscaler", hpa)
         if found is None:
-            self.not_found.append(f"horizontalpodautoscaler/{hpa}")
             return
         target = (found.get("spec") or {}).get("scaleTargetRef") or {}
         kind, name = str(target.get("kind") or ""), str(target.get("name") or "")
