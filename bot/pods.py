@@ -35,7 +35,9 @@ def live(pods: Iterable[Obj]) -> list[Obj]:
 
 def declared_image(pod: Obj, container: Obj) -> str:
     """The image of a container (its status) as the Pod's spec names it."""
-    declared = {c.get("name"): c.get("image") for c in pod.get("spec", {}).get("containers") or []}
+    spec = pod.get("spec", {})
+    containers = [*(spec.get("initContainers") or []), *(spec.get("containers") or [])]  # names are unique across both
+    declared = {c.get("name"): c.get("image") for c in containers}
     # The spec's reference, as the student wrote it; the status may show it fully qualified.
     return str(declared.get(container.get("name")) or container.get("image") or "?")
 

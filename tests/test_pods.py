@@ -7,10 +7,10 @@ from typing import Any
 
 from bot.cluster import Cluster
 from bot.kinds import ObjectRef
-from bot.pods import kubectl_status
+from bot.pods import kubectl_status, pod_ready, problems_of
 from tests.emulators.kube import KubeCluster
 
-NAMESPACE = "kubecamp-blue"
+NAMESPACE = "kubecamp-blue"  # the team namespace the `cluster` fixture makes
 NGINX = {"name": "web", "image": "nginx:1.27-alpine"}
 
 
@@ -92,3 +92,30 @@ async def test_a_finished_pod_being_deleted_keeps_its_last_status(cluster: Clust
     (finished,) = kube_cluster.objects("pods", NAMESPACE)
     assert finished["metadata"].get("deletionTimestamp") and finished["status"]["phase"] == "Succeeded"
     assert kubectl_status(finished) == "Completed"
+
+
+async def test_status_and_the_checks_problems_tell_the_same_story(cluster: Cluster, kube_cluster: KubeCluster) -> None:
+    for body in (
+        pod("serving", NGINX),
+        pod("crashing", busybox("main", "exit 1")),
+        pod("done", busybox("main", "echo done; exit 0"), restartPolicy="Never"),
+        pod("failed", busybox("main", "exit 2"), restartPolicy="Never"),
+        pod("unplaced", NGINX, nodeSelector={"disktype": "nvme"}),
+        pod("init-crashing", NGINX, init=(busybox("setup", "exit 1"),)),
+    ):
+        await cluster.apply(NAMESPACE, body)
+    kube_cluster.advance(60)
+    read = {
+        p["metadata"]["name"]: (kubectl_status(p), pod_ready(p), problems_of(p))
+        for p in kube_cluster.objects("pods", NAMESPACE)
+    }
+    assert read["serving"] == ("Running", True, [])
+    assert read["done"] == ("Completed", False, [])
+    assert read["crashing"] == ("CrashLoopBackOff", False, ["CrashLoopBackOff (image busybox:1.36)"])
+    assert read["init-crashing"] == ("Init:CrashLoopBackOff", False, ["CrashLoopBackOff (image busybox:1.36)"]), (
+        "an init container's image as the spec names it, like any container's"
+    )
+    assert read["failed"] == ("Error", False, ["container main: Terminated (Error, exit code 2)"])
+    status, ready, (problem,) = read["unplaced"]
+    assert (status, ready) == ("Pending", False)
+    assert problem.startswith("Unschedulable: 0/3 nodes are available:") and "node affinity/selector" in problem
