@@ -28,7 +28,8 @@ def busybox(name: str, script: str) -> dict[str, Any]:
 
 
 async def statuses(cluster: Cluster, kube_cluster: KubeCluster, *pods: dict[str, Any]) -> dict[str, str]:
-    """Each Pod's STATUS a minute after it was created."""
+    """Each Pod's STATUS a minute after it was created (to the second: the back-offs are timed)."""
+    kube_cluster.freeze_time()
     for body in pods:
         await cluster.apply(NAMESPACE, body)
     kube_cluster.advance(60)
@@ -95,6 +96,7 @@ async def test_a_finished_pod_being_deleted_keeps_its_last_status(cluster: Clust
 
 
 async def test_status_and_the_checks_problems_tell_the_same_story(cluster: Cluster, kube_cluster: KubeCluster) -> None:
+    kube_cluster.freeze_time()
     for body in (
         pod("serving", NGINX),
         pod("crashing", busybox("main", "exit 1")),
