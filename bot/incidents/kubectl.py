@@ -73,9 +73,9 @@ def pod_facts(pod: Obj, now: datetime) -> PodFacts:
     finished = [
         t
         for c in statuses
-        if (t := parse_time(((c.get("lastState") or {}).get("terminated") or {}).get("finishedAt"))) is not None
+        if (t := _parse_time(((c.get("lastState") or {}).get("terminated") or {}).get("finishedAt"))) is not None
     ]
-    created = parse_time(meta.get("creationTimestamp"))
+    created = _parse_time(meta.get("creationTimestamp"))
     return PodFacts(
         name=name_of(pod),
         phase=str(status.get("phase") or "Unknown"),
@@ -105,14 +105,14 @@ def _container(status: Obj, *, init: bool) -> ContainerFacts:
     )
 
 
-def last_time(event: Obj) -> datetime | None:
+def _last_time(event: Obj) -> datetime | None:
     # kubectl's order: the series' last observation, else lastTimestamp, else eventTime.
     series = event.get("series") or {}
     return (
-        parse_time(series.get("lastObservedTime"))
-        or parse_time(event.get("lastTimestamp"))
-        or parse_time(event.get("eventTime"))
-        or parse_time((event.get("metadata") or {}).get("creationTimestamp"))
+        _parse_time(series.get("lastObservedTime"))
+        or _parse_time(event.get("lastTimestamp"))
+        or _parse_time(event.get("eventTime"))
+        or _parse_time((event.get("metadata") or {}).get("creationTimestamp"))
     )
 
 
@@ -121,7 +121,7 @@ def event_order(event: Obj) -> tuple[datetime, int, str]:
     # resourceVersion (an etcd revision in practice, opaque by contract) keeps the order they were written in.
     version = str((event.get("metadata") or {}).get("resourceVersion") or "")
     return (
-        last_time(event) or datetime.min.replace(tzinfo=UTC),
+        _last_time(event) or datetime.min.replace(tzinfo=UTC),
         int(version) if version.isdigit() else 0,
         name_of(event),
     )
@@ -130,8 +130,8 @@ def event_order(event: Obj) -> tuple[datetime, int, str]:
 def event_facts(event: Obj, now: datetime) -> EventFacts:
     involved = event.get("involvedObject") or {}
     series = event.get("series") or {}
-    last = last_time(event)
-    first = parse_time(event.get("eventTime")) or parse_time(event.get("firstTimestamp")) or last
+    last = _last_time(event)
+    first = _parse_time(event.get("eventTime")) or _parse_time(event.get("firstTimestamp")) or last
     return EventFacts(
         type=str(event.get("type") or ""),
         reason=str(event.get("reason") or ""),
@@ -191,7 +191,7 @@ def age(delta: timedelta | None) -> str:
     return f"{years}y"
 
 
-def parse_time(value: Any) -> datetime | None:
+def _parse_time(value: Any) -> datetime | None:
     """An RFC 3339 timestamp (Time or MicroTime) as an aware datetime; None when absent or malformed."""
     if not isinstance(value, str) or not value:
         return None
