@@ -64,7 +64,7 @@ async def cluster_context(
         )
         return replace(empty, text=empty.render(max_chars))
 
-    snapshot = await cluster.snapshot(namespace, wanted.kinds)
+    snapshot = await cluster.snapshot(namespace, wanted.kinds, field_selectors=wanted.field_selectors)
     related = Related(snapshot, wanted)
     pods, pods_out = related.pods_to_show()
     events, events_out = related.events_to_show(pods, max_events)

@@ -14,6 +14,7 @@ from typing import Any
 from bot.incidents.kubectl import event_order, name_of
 from bot.pods import pod_ready
 from bot.snapshot import Obj, Snapshot
+from bot.values import is_dns1123_subdomain
 
 #: Pods shown at most; the named Pod and the unhealthy ones are chosen first.
 MAX_PODS = 5
@@ -64,6 +65,15 @@ class Wanted:
         if self.hpa:
             kinds.append("HorizontalPodAutoscaler")
         return kinds
+
+    @property
+    def field_selectors(self) -> dict[str, str]:
+        """When the labels name one Pod and nothing else, only it and its Events are listed (fieldSelector),
+        whatever else the namespace holds. A name no Pod can have never goes into a selector (a ',' in it
+        would add terms of its own): the namespace is listed as for any other alert."""
+        if not self.pod or self._named() != [("pod", "Pod", self.pod)] or not is_dns1123_subdomain(self.pod):
+            return {}
+        return {"Pod": f"metadata.name={self.pod}", "Event": f"involvedObject.kind=Pod,involvedObject.name={self.pod}"}
 
     def objects(self) -> set[tuple[str, str]]:
         """(kind, name) of the named objects, whose own Events count too (a Node's are not in the namespace)."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.cluster import Cluster
+from bot.cluster import MAX_LIST_ITEMS, Cluster
 from bot.incidents.enrich import cluster_context
 from tests.emulators.kube import KubeCluster
 from tests.incidents.conftest import NAMESPACE, context, now
@@ -139,3 +139,43 @@ async def test_max_events_bounds_the_events(cluster: Cluster, kube_cluster: Kube
     none = await cluster_context(cluster, labels, now=at, max_events=0)
     assert none is not None and none.events == ()
     assert none.text.endswith("… 6 events not shown")
+
+
+async def test_an_alert_about_one_pod_reads_only_that_pod_and_its_events_however_full_the_namespace(
+    cluster: Cluster, kube_cluster: KubeCluster, image_pull: list[str]
+) -> None:
+    # The team filled its namespace past what a snapshot reads of a kind: a whole list would be "too many".
+    with kube_cluster.catching_up():
+        for n in range(MAX_LIST_ITEMS + 1):
+            pod = {
+                "apiVersion": "v1",
+                "kind": "Pod",
+                "metadata": {"name": f"filler-{n:04}"},
+                "spec": {"nodeSelector": {"disk": "none"}, "containers": [{"name": "app", "image": "nginx:1.27"}]},
+            }
+            kube_cluster.create("pods", pod, NAMESPACE)
+    before = len(kube_cluster.requests)
+    pod = image_pull[0]
+    found = await context(cluster, kube_cluster, pod=pod, alertname="KubecampImagePullFailing")
+    assert [p.name for p in found.pods] == [pod] and found.not_listed == ()
+    assert {e.object for e in found.events} == {f"pod/{pod}"}
+    lists = {r.url.path.rsplit("/", 1)[-1]: r.params.get("fieldSelector") for r in kube_cluster.requests[before:]}
+    assert lists["pods"] == f"metadata.name={pod}"
+    assert lists["events"] == f"involvedObject.kind=Pod,involvedObject.name={pod}"
+
+    # An alert about a Deployment lists the namespace, and says it could not read that many Pods (nor the
+    # scheduler's Event about each of them).
+    crowded = await context(cluster, kube_cluster, deployment="frontend", alertname="KubecampImagePullFailing")
+    assert {kind: reason.key for kind, reason in crowded.not_listed} == {
+        "Event": "cluster.too_many",
+        "Pod": "cluster.too_many",
+    }
+
+
+async def test_a_pod_label_that_is_no_pod_name_never_goes_into_a_selector(
+    cluster: Cluster, kube_cluster: KubeCluster, image_pull: list[str]
+) -> None:
+    before = len(kube_cluster.requests)
+    found = await context(cluster, kube_cluster, pod="x,metadata.name!=y", alertname="KubecampImagePullFailing")
+    assert found.pods == () and found.not_found
+    assert all("fieldSelector" not in r.params for r in kube_cluster.requests[before:])
