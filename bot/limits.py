@@ -80,6 +80,12 @@ def truncate(text: str, limit: int, marker: str = ELLIPSIS) -> str:
     return text[: _cut_index(text, room)].rstrip() + marker
 
 
+def shorten(text: str, limit: int = 200) -> str:
+    """A message from the cluster on one line, cut to `limit` characters with "…" (inside a longer text)."""
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def fit_thread_name(name: str) -> str:
     """A thread name Discord accepts: one line, at most 100 characters (cut with "…")."""
     return truncate(" ".join(name.split()), THREAD_NAME_MAX)

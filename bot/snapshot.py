@@ -1,4 +1,4 @@
-"""A snapshot of one namespace: one list per kind, and why a kind could not be listed."""
+"""A snapshot of one namespace: one list per kind, and why a kind could not be listed; an object's conditions."""
 
 from __future__ import annotations
 
@@ -40,3 +40,11 @@ class SnapshotGap(Exception):
         super().__init__(kind)
         self.kind = kind
         self.reason = reason
+
+
+def find_condition(obj: Obj, kind: str) -> Obj | None:
+    """The object's status condition of this type (Ready, PodScheduled, Available, …), or None."""
+    for condition in obj.get("status", {}).get("conditions") or []:
+        if condition.get("type") == kind:
+            return dict(condition)
+    return None

@@ -25,6 +25,9 @@ TEAM_NAME_MAX = 40
 NAMESPACE_PREFIX_MAX = 21
 
 _DNS1123_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
+_DNS1123_SUBDOMAIN = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*")
+#: A DNS-1123 subdomain (most objects' names: a Pod's, a Deployment's) is at most 253 characters.
+DNS1123_SUBDOMAIN_MAX = 253
 _TEAM_NAME = re.compile(rf"[a-z0-9]([a-z0-9-]{{0,{TEAM_NAME_MAX - 2}}}[a-z0-9])?")
 _NAMESPACE_PREFIX = re.compile(rf"[a-z0-9][a-z0-9-]{{0,{NAMESPACE_PREFIX_MAX - 1}}}")
 _HHMM = re.compile(r"([01][0-9]|2[0-3]):[0-5][0-9]")
@@ -35,6 +38,10 @@ _DURATION = re.compile(r"(?:(?P<h>[0-9]+)h)?(?:(?P<m>[0-9]+)m)?(?:(?P<s>[0-9]+)s
 
 def is_dns1123_label(value: str) -> bool:
     return len(value) <= DNS1123_LABEL_MAX and _DNS1123_LABEL.fullmatch(value) is not None
+
+
+def is_dns1123_subdomain(value: str) -> bool:
+    return len(value) <= DNS1123_SUBDOMAIN_MAX and _DNS1123_SUBDOMAIN.fullmatch(value) is not None
 
 
 def dns1123_label(value: str) -> str:

@@ -11,9 +11,10 @@ import pytest
 import bot
 import cogs
 from bot.challenges.catalog import Text
-from bot.challenges.flow import NoHintYet, TeamNotLinked
+from bot.challenges.deploy import NamespaceNotCleared
+from bot.challenges.flow import CoolingDown, NoHintYet, TeamNotLinked
 from bot.challenges.runs import ChallengeUnavailable
-from bot.cluster import _NotFound
+from bot.cluster import TooManyObjects, _NotFound
 from bot.discord.errors import NotInstructor, NotInTeam, explain
 from bot.errors import (
     ApplyFailed,
@@ -24,6 +25,7 @@ from bot.errors import (
     KindNotServed,
     KubecampError,
     MessageError,
+    NamespaceMissing,
     NamespaceNotManaged,
     NoActiveRun,
     RunConflict,
@@ -43,6 +45,7 @@ from bot.incidents.silences import (
     SilenceNotFound,
     SilenceRefused,
 )
+from bot.kinds import BY_NAME
 from bot.store import StoreConflict
 from bot.store.errors import InvalidValue, NotFound
 from bot.submissions import NoSubmissionForm, SubmissionInvalid
@@ -68,6 +71,11 @@ SAMPLES: list[KubecampError] = [
     ClusterForbidden("403 Forbidden", reason=Message("cluster.forbidden", {"kind": "Namespace"})),
     KindNotServed("networking.k8s.io/v1", "NetworkPolicy"),
     NamespaceNotManaged("default"),
+    NamespaceMissing("kubecamp-blue"),
+    NamespaceNotCleared("kubecamp-blue", ["ConfigMap/stuck", "PersistentVolumeClaim/data"]),
+    TooManyObjects(BY_NAME["Pod"], "kubecamp-blue"),
+    CoolingDown(Message("err.cooling_down.verify", {"seconds": 12})),
+    CoolingDown(Message("err.cooling_down.hint", {"seconds": 3})),
     ApplyFailed(
         "422 Unprocessable Entity",
         reason=Message(

@@ -2,7 +2,7 @@
 
 Every built-in object is checked against the Kubernetes OpenAPI schema (kubernetes-validate, strict);
 the prometheus-operator objects against the fields they need. The ClusterRole is compared with what the
-scenario catalogue, bot/kinds.py, bot/cluster.py, bot/challenges/preflight.py and bot/incidents/enrich.py
+scenario catalogue, bot/kinds.py, bot/cluster.py, bot/challenges/preflight.py and bot/incidents/targets.py
 actually use, the
 PrometheusRule with alert_rules/, and the dashboard's queries with the metrics the bot exports.
 
@@ -31,7 +31,7 @@ import yaml
 from bot import config
 from bot.challenges.catalog import load_catalog
 from bot.challenges.preflight import OBSERVED_KINDS
-from bot.incidents.enrich import _Wanted
+from bot.incidents.targets import Wanted
 from bot.kinds import BY_NAME, KINDS
 from bot.metrics import Metrics
 
@@ -267,7 +267,7 @@ def needed_permissions(*, challenge5_crds: bool, preflight: bool) -> dict[tuple[
       authenticated user may read (system:discovery, system:public-info-viewer): no rule needed.
     - the catalogue: the kinds each scenario applies and the kinds its checks read; a cluster-scope scenario
       never runs (RunService skips it), so it is neither applied nor read.
-    - bot/incidents/enrich.py: the kinds one alert can make it list.
+    - bot/incidents/targets.py: the kinds one alert can make it list.
     - bot/challenges/preflight.py (the helm test Pod, with the bot's ServiceAccount, `--broken-only`: the
       deployed catalogue has no solutions): it deletes its scratch namespaces (Cluster.delete_namespace); in
       them it applies each namespaced scenario's broken manifests, reads the checks' kinds, and lists
@@ -285,7 +285,7 @@ def needed_permissions(*, challenge5_crds: bool, preflight: bool) -> dict[tuple[
             for kind_name in scenario.kinds:
                 kind = BY_NAME[kind_name]
                 needed[(kind.group, kind.plural)].add("list")
-    for kind_name in _Wanted.from_labels(dict.fromkeys(ENRICH_LABELS, "x")).kinds:
+    for kind_name in Wanted.from_labels(dict.fromkeys(ENRICH_LABELS, "x")).kinds:
         kind = BY_NAME[kind_name]
         needed[(kind.group, kind.plural)].add("list")
     if preflight:

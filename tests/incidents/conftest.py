@@ -1,23 +1,31 @@
 """Fixtures of the incident tests: the outbox on FakeDiscord (the outbox tests' own), team blue, whose
 namespace the captured Alertmanager bodies are in, `make_bench`: the publisher and the service on them, and a real
-Alertmanager (`alertmanager`) with the bot's client on it (`client`) for silences."""
+Alertmanager (`alertmanager`) with the bot's client on it (`client`) for silences. For the cluster context:
+challenge scenarios applied to the emulated cluster, and `context`, what `cluster_context` makes of them."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from bot.challenges.catalog import Catalog, load_catalog
+from bot.cluster import Cluster
+from bot.incidents.enrich import cluster_context
+from bot.incidents.fit import ClusterContext
 from bot.incidents.publisher import IncidentPublisher
 from bot.incidents.service import IncidentService, Silencer
 from bot.incidents.silences import Alertmanager
+from bot.limits import text_size
 from bot.outbox import Outbox
 from bot.store import Store, Team
 from bot.store.incidents import IncidentStore
 from bot.store.models import Incident
+from tests.emulators.kube import KubeCluster
 from tests.outbox.conftest import FakeDiscord, Posted, discord, make_outbox, outbox  # noqa: F401  (fixtures, registered by import)
 from tests.peers.fixtures import StartAlertmanager
 from tests.peers.processes import AlertmanagerProcess, WebhookReceiver
@@ -137,3 +145,39 @@ async def make_bench(store: Store, outbox: Outbox, discord: FakeDiscord) -> Asyn
     yield build
     for publisher in publishers:
         await publisher.aclose()
+
+
+# --- the cluster context ----------------------------------------------------------------------
+
+CATALOG: Catalog = load_catalog(Path(__file__).parents[2] / "scenarios")
+#: Team blue's namespace, where the scenarios are applied.
+NAMESPACE = "kubecamp-blue"
+
+
+async def apply_scenario(cluster: Cluster, challenge: int, scenario: str) -> None:
+    for manifest in CATALOG.get(challenge).scenario(scenario).manifests:
+        await cluster.apply(NAMESPACE, manifest.body)
+
+
+@pytest.fixture
+async def image_pull(cluster: Cluster, kube_cluster: KubeCluster) -> list[str]:
+    """Challenge 2's frontend with a misspelt image, three minutes on; the names of its Pods."""
+    kube_cluster.freeze_time()  # three minutes to the second, however slow the machine: AGE reads "3m"
+    await apply_scenario(cluster, 2, "image-pull")
+    kube_cluster.advance(180)
+    pods = [p["metadata"]["name"] for p in kube_cluster.pods_of(NAMESPACE, "frontend")]
+    assert len(pods) == 3
+    return pods
+
+
+def now(kube_cluster: KubeCluster) -> datetime:
+    return kube_cluster.emulator.clock.now()
+
+
+async def context(cluster: Cluster, kube_cluster: KubeCluster, **labels: str) -> ClusterContext:
+    """The context of an alert with these labels in team blue's namespace, within the default size, fence-free."""
+    found = await cluster_context(cluster, {"namespace": NAMESPACE, **labels}, now=now(kube_cluster))
+    assert found is not None
+    assert text_size(found.text) <= 1500
+    assert "```" not in found.text
+    return found

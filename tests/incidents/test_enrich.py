@@ -1,54 +1,18 @@
 """`cluster_context` against the emulated cluster: challenge 2's broken image pull, as an alert would name it.
 
 The manifests go in through the bot's own server-side apply and the behaviour simulator derives every
-status and Event; the tests only read what `cluster_context` makes of them.
+status and Event; the tests only read what `cluster_context` makes of them. Which objects the labels lead
+to is tested in test_targets.py, the text's size in test_fit.py.
 """
 
 from __future__ import annotations
 
-import copy
-from datetime import datetime
-from pathlib import Path
-from typing import Any
-
 import pytest
 
-from bot.challenges.catalog import Catalog, load_catalog
-from bot.cluster import Cluster
-from bot.i18n import Message
-from bot.incidents.enrich import MAX_PODS, ClusterContext, cluster_context
-from bot.limits import text_size
+from bot.cluster import MAX_LIST_ITEMS, Cluster
+from bot.incidents.enrich import cluster_context
 from tests.emulators.kube import KubeCluster
-
-CATALOG: Catalog = load_catalog(Path(__file__).parents[2] / "scenarios")
-NAMESPACE = "kubecamp-blue"
-
-
-async def apply_scenario(cluster: Cluster, challenge: int, scenario: str) -> None:
-    for manifest in CATALOG.get(challenge).scenario(scenario).manifests:
-        await cluster.apply(NAMESPACE, manifest.body)
-
-
-@pytest.fixture
-async def image_pull(cluster: Cluster, kube_cluster: KubeCluster) -> list[str]:
-    """Challenge 2's frontend with a misspelt image, three minutes on; the names of its Pods."""
-    await apply_scenario(cluster, 2, "image-pull")
-    kube_cluster.advance(180)
-    pods = [p["metadata"]["name"] for p in kube_cluster.pods_of(NAMESPACE, "frontend")]
-    assert len(pods) == 3
-    return pods
-
-
-def now(kube_cluster: KubeCluster) -> datetime:
-    return kube_cluster.emulator.clock.now()
-
-
-async def context(cluster: Cluster, kube_cluster: KubeCluster, **labels: str) -> ClusterContext:
-    found = await cluster_context(cluster, {"namespace": NAMESPACE, **labels}, now=now(kube_cluster))
-    assert found is not None
-    assert text_size(found.text) <= 1500
-    assert "```" not in found.text
-    return found
+from tests.incidents.conftest import NAMESPACE, context, now
 
 
 async def test_a_pod_label_shows_the_pod_its_image_pull_failure_and_its_events(
@@ -93,32 +57,6 @@ async def test_a_pod_label_shows_the_pod_its_image_pull_failure_and_its_events(
         "Error:",
         "ImagePullBackOff",
     ]
-
-
-async def test_a_deployment_label_shows_the_pods_of_its_replica_sets(
-    cluster: Cluster, kube_cluster: KubeCluster, image_pull: list[str]
-) -> None:
-    found = await context(cluster, kube_cluster, deployment="frontend")
-    assert [p.name for p in found.pods] == sorted(image_pull)
-    assert all(p.status == "ImagePullBackOff" for p in found.pods)
-    assert len(found.events) == 8 and found.events_left_out > 0
-    assert f"… {found.events_left_out} older events not shown" in found.text
-    for pod in image_pull:
-        assert f"pod/{pod}" in found.text
-
-    # The Service in front of it selects the same Pods.
-    by_service = await context(cluster, kube_cluster, service="frontend")
-    assert [p.name for p in by_service.pods] == sorted(image_pull)
-
-
-async def test_a_deployment_label_still_finds_its_pods_when_replica_sets_cannot_be_listed(
-    cluster: Cluster, kube_cluster: KubeCluster, image_pull: list[str]
-) -> None:
-    kube_cluster.fail(403, verb="list", resource="replicasets")
-    found = await context(cluster, kube_cluster, deployment="frontend")
-    assert [p.name for p in found.pods] == sorted(image_pull)
-    assert found.not_listed == (("ReplicaSet", Message("cluster.forbidden", {"kind": "ReplicaSet"})),)
-    assert "could not list replicasets: the bot's RBAC does not allow reading ReplicaSet (403)" in found.text
 
 
 async def test_events_that_cannot_be_listed_are_one_line_and_the_pods_are_still_shown(
@@ -188,100 +126,6 @@ async def test_labels_that_name_no_object_give_nothing(
     assert await cluster_context(cluster, labels, now=now(kube_cluster)) is None
 
 
-async def test_a_pod_that_is_gone_is_said_to_be_gone(
-    cluster: Cluster, kube_cluster: KubeCluster, image_pull: list[str]
-) -> None:
-    found = await context(cluster, kube_cluster, pod="frontend-gone-12345")
-    assert found.not_found == ("pod/frontend-gone-12345",)
-    assert found.text == "pod/frontend-gone-12345: not found\n\nNo events found."
-
-    # Label values are the webhook's, not the cluster's: they cannot break the caller's code block either.
-    odd = await context(cluster, kube_cluster, pod="x```\n@here", deployment="y" * 300)
-    assert odd.text.splitlines()[0] == "pod/xˋˋˋ @here: not found"
-    assert all(text_size(line) <= 160 for line in odd.text.splitlines())
-
-
-async def test_a_claim_and_an_autoscaler_lead_to_their_pods(cluster: Cluster, kube_cluster: KubeCluster) -> None:
-    await apply_scenario(cluster, 1, "storage")
-    await apply_scenario(cluster, 5, "traffic-spike")
-    kube_cluster.advance(120)
-
-    claim = await context(cluster, kube_cluster, persistentvolumeclaim="postgres-data")
-    assert [p.name.split("-")[0] for p in claim.pods] == ["postgres"]
-    assert any(e.object == "persistentvolumeclaim/postgres-data" for e in claim.events), claim.text
-
-    hpa = await context(cluster, kube_cluster, horizontalpodautoscaler="streaming-service-hpa")
-    streaming = sorted(p["metadata"]["name"] for p in kube_cluster.pods_of(NAMESPACE, "streaming-service"))
-    assert streaming and [p.name for p in hpa.pods] == streaming[:MAX_PODS]
-
-
-async def test_a_statefulset_and_a_node_lead_to_their_pods(
-    cluster: Cluster, kube_cluster: KubeCluster, image_pull: list[str]
-) -> None:
-    frontend = CATALOG.get(2).scenario("image-pull").manifests[0].body
-    template = copy.deepcopy(frontend["spec"]["template"])
-    template["metadata"]["labels"] = {"app": "cache"}
-    statefulset = {
-        "apiVersion": "apps/v1",
-        "kind": "StatefulSet",
-        "metadata": {"name": "cache"},
-        "spec": {
-            "serviceName": "cache",
-            "replicas": 2,
-            "selector": {"matchLabels": {"app": "cache"}},
-            "template": template,
-        },
-    }
-    await cluster.apply(NAMESPACE, statefulset)
-
-    found = await context(cluster, kube_cluster, statefulset="cache")
-    assert [p.name for p in found.pods] == ["cache-0"]  # OrderedReady: cache-1 waits for cache-0
-    assert {e.object for e in found.events} <= {"pod/cache-0", "statefulset/cache"}
-
-    worker = {
-        p["metadata"]["name"]
-        for p in kube_cluster.objects("pods", NAMESPACE)
-        if p["spec"].get("nodeName") == "kind-worker"
-    }
-    on_node = await context(cluster, kube_cluster, node="kind-worker")
-    assert worker and {p.name for p in on_node.pods} == worker
-
-
-def many_replicas_with_a_long_image(replicas: int) -> dict[str, Any]:
-    body = copy.deepcopy(CATALOG.get(2).scenario("image-pull").manifests[0].body)
-    assert body["kind"] == "Deployment"
-    body["spec"]["replicas"] = replicas
-    container = body["spec"]["template"]["spec"]["containers"][0]
-    container["image"] = "registry.example.com/" + "team/" * 60 + "frontend:```v1"
-    container["resources"] = {}
-    return body
-
-
-@pytest.mark.parametrize("max_chars", [1500, 600, 120, 1])
-async def test_many_pods_and_long_events_stay_within_max_chars(
-    cluster: Cluster, kube_cluster: KubeCluster, max_chars: int
-) -> None:
-    await cluster.apply(NAMESPACE, many_replicas_with_a_long_image(30))
-    assert len(kube_cluster.events(NAMESPACE)) > 100
-    at = now(kube_cluster)
-
-    found = await cluster_context(
-        cluster, {"namespace": NAMESPACE, "deployment": "frontend"}, now=at, max_chars=max_chars
-    )
-    assert found is not None
-    assert len(found.pods) == MAX_PODS and found.pods_left_out == 30 - MAX_PODS
-    assert len(found.events) == 8 and found.events_left_out > 0
-    assert any("```" in e.message for e in found.events)  # the facts stay as the cluster said them
-    assert text_size(found.text) <= max_chars
-    assert "```" not in found.text
-    if max_chars == 120:
-        assert found.text.startswith("NAME  ") and "\npod/frontend-" in found.text and found.text.endswith("…")
-    if max_chars == 1500:
-        assert f"… {30 - MAX_PODS} more pods not shown" in found.text
-        assert "older events not shown" in found.text
-        assert all(text_size(line) <= 160 for line in found.text.splitlines())
-
-
 async def test_max_events_bounds_the_events(cluster: Cluster, kube_cluster: KubeCluster, image_pull: list[str]) -> None:
     at = now(kube_cluster)
     labels = {"namespace": NAMESPACE, "pod": image_pull[0]}
@@ -295,3 +139,43 @@ async def test_max_events_bounds_the_events(cluster: Cluster, kube_cluster: Kube
     none = await cluster_context(cluster, labels, now=at, max_events=0)
     assert none is not None and none.events == ()
     assert none.text.endswith("… 6 events not shown")
+
+
+async def test_an_alert_about_one_pod_reads_only_that_pod_and_its_events_however_full_the_namespace(
+    cluster: Cluster, kube_cluster: KubeCluster, image_pull: list[str]
+) -> None:
+    # The team filled its namespace past what a snapshot reads of a kind: a whole list would be "too many".
+    with kube_cluster.catching_up():
+        for n in range(MAX_LIST_ITEMS + 1):
+            pod = {
+                "apiVersion": "v1",
+                "kind": "Pod",
+                "metadata": {"name": f"filler-{n:04}"},
+                "spec": {"nodeSelector": {"disk": "none"}, "containers": [{"name": "app", "image": "nginx:1.27"}]},
+            }
+            kube_cluster.create("pods", pod, NAMESPACE)
+    before = len(kube_cluster.requests)
+    pod = image_pull[0]
+    found = await context(cluster, kube_cluster, pod=pod, alertname="KubecampImagePullFailing")
+    assert [p.name for p in found.pods] == [pod] and found.not_listed == ()
+    assert {e.object for e in found.events} == {f"pod/{pod}"}
+    lists = {r.url.path.rsplit("/", 1)[-1]: r.params.get("fieldSelector") for r in kube_cluster.requests[before:]}
+    assert lists["pods"] == f"metadata.name={pod}"
+    assert lists["events"] == f"involvedObject.kind=Pod,involvedObject.name={pod}"
+
+    # An alert about a Deployment lists the namespace, and says it could not read that many Pods (nor the
+    # scheduler's Event about each of them).
+    crowded = await context(cluster, kube_cluster, deployment="frontend", alertname="KubecampImagePullFailing")
+    assert {kind: reason.key for kind, reason in crowded.not_listed} == {
+        "Event": "cluster.too_many",
+        "Pod": "cluster.too_many",
+    }
+
+
+async def test_a_pod_label_that_is_no_pod_name_never_goes_into_a_selector(
+    cluster: Cluster, kube_cluster: KubeCluster, image_pull: list[str]
+) -> None:
+    before = len(kube_cluster.requests)
+    found = await context(cluster, kube_cluster, pod="x,metadata.name!=y", alertname="KubecampImagePullFailing")
+    assert found.pods == () and found.not_found
+    assert all("fieldSelector" not in r.params for r in kube_cluster.requests[before:])

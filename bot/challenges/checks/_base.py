@@ -11,7 +11,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from bot.challenges.selectors import parse_selector, selector_matches
 from bot.i18n import Message
+from bot.limits import shorten as shorten
 from bot.snapshot import Obj, Snapshot, SnapshotGap
+from bot.snapshot import find_condition as find_condition
 
 
 class Status(StrEnum):
@@ -115,20 +117,8 @@ def labels_of(obj: Obj) -> dict[str, str]:
     return dict(obj.get("metadata", {}).get("labels") or {})
 
 
-def find_condition(obj: Obj, kind: str) -> Obj | None:
-    for condition in obj.get("status", {}).get("conditions") or []:
-        if condition.get("type") == kind:
-            return dict(condition)
-    return None
-
-
 def template_containers(template_spec: Obj) -> list[Obj]:
     return list(template_spec.get("containers") or [])
-
-
-def shorten(text: str, limit: int = 200) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def pods_of(snapshot: Snapshot, selector: Mapping[str, Any] | None) -> list[Obj]:
