@@ -115,6 +115,7 @@ async def build(
     settings: Settings, *, clock: Callable[[], datetime] = utcnow, readiness_interval: float = INTERVAL
 ) -> App:
     """Every part, wired. `readiness_interval`: seconds between two rounds of the readiness checks."""
+    instructor_role = settings.discord.check_complete()
     endpoints.point_at(api_base=settings.discord.api_base, gateway_url=settings.discord.gateway_url)
     catalog = load_catalog(settings.catalog.scenarios_dir)
     metrics = Metrics()
@@ -164,7 +165,7 @@ async def build(
         outbox=outbox,
         incidents=incidents,
         lang=lang,
-        instructor_role=settings.discord.instructor_role,
+        instructor_role=instructor_role,
     )
     bot = KubecampBot(
         services=services,
@@ -267,6 +268,7 @@ def _incidents(
     )
     service = IncidentService(
         incidents=incident_store,
+        teams=store.teams,
         publisher=publisher,
         silencer=alertmanager,
         lang=settings.catalog.language,
@@ -296,10 +298,6 @@ def _store_gauges(
 
 async def run(settings: Settings) -> None:
     """Run until SIGTERM or SIGINT, then shut down cleanly."""
-    if settings.discord.token is None:
-        raise ConfigInvalid(
-            "KUBECAMP_DISCORD_TOKEN is not set (expected the bot token from the Discord developer portal)"
-        )
     app = await build(settings)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

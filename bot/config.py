@@ -84,11 +84,16 @@ class DiscordSettings(_Section):
 
     token: SecretStr | None = Field(default=None, description="the bot token from the Discord developer portal")
     guild_ids: Annotated[list[int], NoDecode] = Field(
-        default_factory=list, description="the guild ids to sync commands to, comma-separated: 123,456"
+        default_factory=list,
+        description="the class's guild ids, comma-separated: 123,456; commands are synced there, and the bot"
+        " answers no other guild",
     )
     global_sync: bool = Field(default=False, description="also sync the commands globally (true/false)")
-    instructor_role: str = Field(
-        default="instructor", min_length=1, description="the instructors' role: its id or its exact name"
+    # By id only: a name matches any role so named, and whoever may create roles can copy it.
+    instructor_role: int | None = Field(
+        default=None,
+        gt=0,
+        description="the instructors' role id, a number: in Discord, Server Settings → Roles → ⋯ → Copy Role ID",
     )
     api_base: str | None = Field(
         default=None, pattern=r"^https?://", description="REST base URL, e.g. http://proxy:8080/api/v10"
@@ -105,7 +110,30 @@ class DiscordSettings(_Section):
             return [part.strip() for part in value.strip("[] ").split(",") if part.strip()]
         return value
 
+    @field_validator("instructor_role", mode="before")
+    @classmethod
+    def _an_id_not_a_name(cls, value: object) -> object:
+        if isinstance(value, str) and not value.strip().isdigit():
+            raise ValueError("a role is given by its id, a number, not by its name")
+        return value
+
     _token_not_blank = field_validator("token")(_secret_not_blank)
+
+    def check_complete(self) -> int:
+        """What being in Discord needs and other commands do not: ConfigInvalid naming the first setting
+        missing (without guild ids the bot would refuse every interaction); the instructors' role id once
+        everything is set."""
+        if self.token is None:
+            raise self._not_set("token")
+        if not self.guild_ids:
+            raise self._not_set("guild_ids")
+        if self.instructor_role is None:
+            raise self._not_set("instructor_role")
+        return self.instructor_role
+
+    def _not_set(self, field_name: str) -> ConfigInvalid:
+        variable = f"{self.model_config.get('env_prefix', '')}{field_name}".upper()
+        return ConfigInvalid(f"{variable} is not set (expected {type(self).model_fields[field_name].description})")
 
 
 class WebSettings(_Section):

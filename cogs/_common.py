@@ -19,7 +19,7 @@ def locale(text: str, key: str) -> app_commands.locale_str:
 
 
 async def acting_team(
-    interaction: discord.Interaction, team_name: str | None, *, teams: TeamService, instructor_role: str
+    interaction: discord.Interaction, team_name: str | None, *, teams: TeamService, instructor_role: int
 ) -> Team:
     """The team a command acts for: a named team (instructors only), else the member's own team."""
     if team_name is not None:
@@ -33,7 +33,7 @@ async def acting_team(
     return own
 
 
-def require_instructor(interaction: discord.Interaction, instructor_role: str) -> None:
+def require_instructor(interaction: discord.Interaction, instructor_role: int) -> None:
     if not is_instructor(interaction.user, instructor_role):
         raise NotInstructor()
 
@@ -55,7 +55,7 @@ class InstructorsOnly:
     """For a command group only instructors may use: Discord hides it from others through
     `default_permissions`, and this check refuses anyone who reaches it anyway."""
 
-    instructor_role: str
+    instructor_role: int
 
     async def interaction_check(self, interaction: discord.Interaction, /) -> bool:
         require_instructor(interaction, self.instructor_role)

@@ -151,9 +151,12 @@ async def test_run_without_a_token_says_which_variable(env: dict[str, str]) -> N
 
 
 async def test_a_secret_never_reaches_the_output(env: dict[str, str]) -> None:
-    result = await kubecamp(
-        {**env, "KUBECAMP_DISCORD_TOKEN": "very-secret-token", "KUBECAMP_LOG_LEVEL": "DEBUG"}, "run"
-    )
+    discord = {
+        "KUBECAMP_DISCORD_TOKEN": "very-secret-token",
+        "KUBECAMP_DISCORD_GUILD_IDS": "123456789012345678",
+        "KUBECAMP_DISCORD_INSTRUCTOR_ROLE": "234567890123456789",
+    }
+    result = await kubecamp({**env, **discord, "KUBECAMP_LOG_LEVEL": "DEBUG"}, "run")
     assert "very-secret-token" not in result.out + result.err
 
 

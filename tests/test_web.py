@@ -242,6 +242,7 @@ async def _serve(
     publisher = IncidentPublisher(incidents=incidents, outbox=_NoOutbox(), lang="en", clock=_now, silences=False)
     service = IncidentService(
         incidents=incidents,
+        teams=store.teams,
         publisher=publisher,
         silencer=None,
         lang="en",

@@ -1,4 +1,5 @@
-"""The discord.py client: intents, cogs, the command tree, its translator and error handler.
+"""The discord.py client: intents, cogs, the command tree, its translator and error handler, the gate
+every interaction passes first.
 
 Intents: only `guilds` (channels, threads and roles in the cache). Members come with each
 interaction (with their roles), so the privileged members intent is not needed, and message content
@@ -17,6 +18,7 @@ from discord.ext import commands
 from bot.challenges.catalog import Catalog
 from bot.challenges.flow import ChallengeFlow, FlowOutbox
 from bot.discord.errors import make_handler
+from bot.discord.gate import InteractionGate
 from bot.discord.translator import CatalogueTranslator
 from bot.i18n import Lang
 from bot.incidents.service import IncidentService
@@ -42,7 +44,7 @@ class Services:
     outbox: FlowOutbox  # the durable outbox: announcements go through it
     incidents: IncidentService
     lang: Lang
-    instructor_role: str
+    instructor_role: int
 
 
 #: Seconds discord.py waits after the last GUILD_CREATE before it is ready (2 by default, most of the bot's
@@ -68,6 +70,7 @@ class KubecampBot(commands.Bot):
         self.services = services
         self._guild_ids = guild_ids
         self._global_sync = global_sync
+        InteractionGate(guild_ids=guild_ids, lang=services.lang).guard(self)
 
     async def setup_hook(self) -> None:
         await self.tree.set_translator(CatalogueTranslator())

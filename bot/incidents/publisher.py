@@ -226,6 +226,11 @@ class IncidentPublisher:
         entry = await self._outbox.get(thread_key(incident_id))
         return entry.discord_channel_id if entry is not None and entry.sent_at is not None else None
 
+    async def starter_id(self, incident_id: int) -> int | None:
+        """The message that starts the incident's thread and carries its buttons, once it is posted."""
+        entry = await self._outbox.get(thread_key(incident_id))
+        return entry.discord_message_id if entry is not None else None
+
     async def notify_runs(self) -> bool:
         """Tell each run's thread about the incidents that opened in its team's namespace during the
         run, linking the incident thread once it exists. True if some are still waiting for it."""

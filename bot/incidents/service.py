@@ -30,6 +30,7 @@ from bot.metrics import Metrics
 from bot.store import StoreConflict
 from bot.store.incidents import IncidentStore, Recorded
 from bot.store.models import Incident, IncidentAlert, IncidentStatus
+from bot.store.teams import TeamStore
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +53,16 @@ class IncidentRefused(MessageError):
 
 
 @dataclass(frozen=True)
+class Member:
+    """Who acts on an incident from Discord: the name its thread shows, the ids of their roles, and
+    whether one of them is the instructors' role."""
+
+    name: str
+    role_ids: frozenset[int]
+    instructor: bool
+
+
+@dataclass(frozen=True)
 class IncidentView:
     incident: Incident
     alerts: list[IncidentAlert]
@@ -63,6 +74,7 @@ class IncidentService:
         self,
         *,
         incidents: IncidentStore,
+        teams: TeamStore,
         publisher: IncidentPublisher,
         silencer: Silencer | None,
         lang: Lang,
@@ -72,6 +84,7 @@ class IncidentService:
     ) -> None:
         self._metrics = metrics or Metrics()
         self._incidents = incidents
+        self._teams = teams
         self._publisher = publisher
         self._silencer = silencer
         self._lang = lang
@@ -107,17 +120,34 @@ class IncidentService:
             (i, await self._publisher.thread_id(i.id)) for i in await self._incidents.recent(status=status, limit=limit)
         ]
 
-    async def acknowledge(self, incident_id: int, *, by: str) -> Incident:
-        """Record who acknowledged the incident; `IncidentRefused` if someone already had."""
+    async def check_message(self, incident_id: int, message_id: int | None) -> None:
+        """`IncidentRefused` unless `message_id` is the message that starts the incident's thread. A button
+        names its incident in its custom id, which the client sends: it is believed only on that message."""
+        starter = await self._publisher.starter_id(incident_id)
+        if starter is None or starter != message_id:
+            raise IncidentRefused(Message("incident.err.not_this_message", {"id": incident_id}))
+
+    async def acknowledge(self, incident_id: int, *, by: Member) -> Incident:
+        """Record who acknowledged the incident: an instructor, or a member of the team whose namespace it is
+        in. `IncidentRefused` for anyone else (nothing recorded), or if someone already had."""
         incident = await self._get(incident_id)
-        incident, first = await self._incidents.acknowledge(incident.id, by=by, at=self._clock())
+        if not by.instructor:
+            await self._require_team_member(incident, by)
+        incident, first = await self._incidents.acknowledge(incident.id, by=by.name, at=self._clock())
         if not first:
             raise IncidentRefused(
                 Message("incident.err.already_acknowledged", {"id": incident.id, "by": incident.acknowledged_by})
             )
         self._publisher.wake()  # the embed shows it
-        await self._publisher.say(incident, "ack", render.acknowledged(by, self._lang))
+        await self._publisher.say(incident, "ack", render.acknowledged(by.name, self._lang))
         return incident
+
+    async def _require_team_member(self, incident: Incident, member: Member) -> None:
+        team = await self._teams.get_by_id(incident.team_id) if incident.team_id is not None else None
+        if team is None:  # the cluster's, or a namespace no team owns: the instructors'
+            raise IncidentRefused(Message("incident.err.ack_instructors_only", {"id": incident.id}))
+        if team.discord_role_id is None or team.discord_role_id not in member.role_ids:
+            raise IncidentRefused(Message("incident.err.ack_not_your_team", {"id": incident.id, "team": team.name}))
 
     async def silence(self, incident_id: int, *, hours: int, by: str) -> Incident:
         """Silence the incident's alerts in Alertmanager for `hours`: matchers are the labels all its

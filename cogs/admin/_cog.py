@@ -22,7 +22,7 @@ class AdminCog(
     group_description=locale("run the class (instructors)", "cmd.admin.description"),
 ):
     def __init__(
-        self, *, flow: ChallengeFlow, teams: TeamService, outbox: FlowOutbox, lang: Lang, instructor_role: str
+        self, *, flow: ChallengeFlow, teams: TeamService, outbox: FlowOutbox, lang: Lang, instructor_role: int
     ) -> None:
         self.flow = flow
         self.teams = teams

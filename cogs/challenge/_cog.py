@@ -34,7 +34,7 @@ class ChallengeCog(
         submissions: SubmissionService,
         catalog: Catalog,
         lang: Lang,
-        instructor_role: str,
+        instructor_role: int,
     ) -> None:
         self.flow = flow
         self.teams = teams

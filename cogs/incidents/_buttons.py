@@ -2,7 +2,8 @@
 
 The outbox posts the buttons as plain component JSON (`bot.incidents.render.buttons`); their custom
 ids carry the incident id and the action, so a click is understood whenever it comes, after any
-number of restarts, without a view being kept in memory.
+number of restarts, without a view being kept in memory. The client sends the custom id, so it counts
+only on the message that starts that incident's thread.
 """
 
 from __future__ import annotations
@@ -13,16 +14,17 @@ from typing import Any
 import discord
 
 from bot.discord.errors import report
+from bot.discord.permissions import is_instructor
 from bot.i18n import Lang, t
 from bot.incidents.render import CUSTOM_ID
-from bot.incidents.service import IncidentService
+from bot.incidents.service import IncidentService, Member
 from cogs._common import require_instructor
 
 _HOURS = {"silence1h": 1, "silence4h": 4}
 
 
 def incident_buttons(
-    *, incidents: IncidentService, lang: Lang, instructor_role: str
+    *, incidents: IncidentService, lang: Lang, instructor_role: int
 ) -> type[discord.ui.DynamicItem[Any]]:
     """The dynamic item class for the incident buttons, bound to the service it calls."""
 
@@ -47,9 +49,16 @@ def incident_buttons(
             await interaction.response.send_message(text, ephemeral=True)
 
         async def _act(self, interaction: discord.Interaction) -> str:
+            message = interaction.message  # always there for a button
+            await incidents.check_message(self.incident_id, message.id if message is not None else None)
             who = interaction.user.display_name
             if self.action == "ack":
-                await incidents.acknowledge(self.incident_id, by=who)
+                member = Member(
+                    name=who,
+                    role_ids=frozenset(role.id for role in getattr(interaction.user, "roles", [])),
+                    instructor=is_instructor(interaction.user, instructor_role),
+                )
+                await incidents.acknowledge(self.incident_id, by=member)
                 return t("cog.incident_acknowledged", lang, id=self.incident_id)
             require_instructor(interaction, instructor_role)
             if self.action == "unsilence":

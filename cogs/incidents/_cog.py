@@ -24,7 +24,7 @@ class IncidentsCog(
     group_name="incidents",
     group_description=locale("alerts from Alertmanager (instructors)", "cmd.incidents.description"),
 ):
-    def __init__(self, *, incidents: IncidentService, lang: Lang, instructor_role: str) -> None:
+    def __init__(self, *, incidents: IncidentService, lang: Lang, instructor_role: int) -> None:
         self.incidents = incidents
         self.lang = lang
         self.instructor_role = instructor_role

@@ -45,7 +45,7 @@ class ScoreboardCog(
     group_name="scoreboard",
     group_description=locale("the class ranking", "cmd.scoreboard.description"),
 ):
-    def __init__(self, *, scoreboard: Scoreboard, catalog: Catalog, lang: Lang, instructor_role: str) -> None:
+    def __init__(self, *, scoreboard: Scoreboard, catalog: Catalog, lang: Lang, instructor_role: int) -> None:
         self.scoreboard = scoreboard
         self.catalog = catalog
         self.lang = lang

@@ -29,7 +29,7 @@ class SubmissionsCog(
     group_name="submissions",
     group_description=locale("the teams' submissions (instructors)", "cmd.submissions.description"),
 ):
-    def __init__(self, *, submissions: SubmissionService, catalog: Catalog, lang: Lang, instructor_role: str) -> None:
+    def __init__(self, *, submissions: SubmissionService, catalog: Catalog, lang: Lang, instructor_role: int) -> None:
         self.submissions = submissions
         self.catalog = catalog
         self.lang = lang

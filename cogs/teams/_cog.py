@@ -19,7 +19,7 @@ class TeamsCog(
     group_name="team",
     group_description=locale("manage the class's teams (instructors)", "cmd.team.description"),
 ):
-    def __init__(self, *, teams: TeamService, lang: Lang, instructor_role: str) -> None:
+    def __init__(self, *, teams: TeamService, lang: Lang, instructor_role: int) -> None:
         self.teams = teams
         self.lang = lang
         self.instructor_role = instructor_role

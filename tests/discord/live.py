@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import pytest
@@ -70,12 +71,14 @@ async def open_class(
     kube_timeout: float = 5.0,
     scenarios_dir: Path = REPO / "scenarios",
     language: Lang = "en",
+    global_sync: bool = False,
     data_min_free_mib: int = 0,
 ) -> AsyncIterator[Class]:
     """The App of a class, started, with teams blue and red (created unless `create_teams` is False: a
     restart on the same data folder); the alerts channel takes the incidents of no team. `kube_timeout`:
-    seconds per Kubernetes API request. The readiness checks run every `READINESS_INTERVAL` seconds; the data
-    volume must keep `data_min_free_mib` free (none by default: a test machine's disk is not the class's)."""
+    seconds per Kubernetes API request; `global_sync`: the commands are registered globally too. The
+    readiness checks run every `READINESS_INTERVAL` seconds; the data volume must keep `data_min_free_mib`
+    free (none by default: a test machine's disk is not the class's)."""
     settings = Settings(
         store=StoreSettings(data_dir=tmp_path, data_min_free_mib=data_min_free_mib),
         catalog=CatalogSettings(scenarios_dir=scenarios_dir, language=language),
@@ -83,7 +86,8 @@ async def open_class(
         discord=DiscordSettings(
             token=discord_emulator.token,
             guild_ids=[discord_classroom.id],
-            instructor_role="instructor",
+            global_sync=global_sync,
+            instructor_role=discord_classroom.instructor_role.id,
             api_base=discord_emulator.api_url,
             gateway_url=discord_emulator.gateway_url,
             alerts_channel=discord_classroom.alerts.id,
@@ -124,6 +128,25 @@ def thread_of(live: Class, team: str):  # type: ignore[no-untyped-def]
     return threads[0] if threads else None
 
 
+def _incident_thread(live: Class, channel: Any, alert: str, namespace: str | None) -> Any:
+    for thread in live.discord.threads(channel):
+        if alert in thread.name and (namespace is None or namespace in thread.name):
+            return thread
+    return None
+
+
+async def incident_starter(live: Class, channel: Any, alert: str, namespace: str | None = None) -> tuple[Any, int]:
+    """The message that starts the thread of the incident `alert` (in `namespace`) in `channel`, once it is
+    there (it carries the buttons), and the incident's id."""
+    await live.discord.wait_until(
+        lambda: _incident_thread(live, channel, alert, namespace), 10, f"the thread of {alert} {namespace or ''}"
+    )
+    thread = _incident_thread(live, channel, alert, namespace)
+    [message] = [m for m in live.discord.messages(channel) if m.thread_id == thread.id]
+    [ack] = [c for c in message.custom_ids() if c.endswith(":ack")]
+    return message, int(ack.split(":")[2])
+
+
 async def slash(live: Class, user: str, where: str, group: str, sub: str, /, **options: object):  # type: ignore[no-untyped-def]
     """`user` runs `/group sub options…` in the channel named `where`."""
     return await live.discord.slash(live.room.guild, where, user, group, options or None, subcommand=sub)
@@ -149,6 +172,7 @@ def process_environment(
         "KUBECAMP_KUBE_CONFIG": str(kube.write_kubeconfig(data_dir / "kubeconfig")),
         "KUBECAMP_DISCORD_TOKEN": discord.token,
         "KUBECAMP_DISCORD_GUILD_IDS": str(room.id),
+        "KUBECAMP_DISCORD_INSTRUCTOR_ROLE": str(room.instructor_role.id),
         "KUBECAMP_DISCORD_API_BASE": discord.api_url,
         "KUBECAMP_DISCORD_GATEWAY_URL": discord.gateway_url,
         "KUBECAMP_DISCORD_ALERTS_CHANNEL": str(room.alerts.id),

@@ -1024,13 +1024,19 @@ class DiscordEmulator:
         locale: str = "en-US",
         wait: bool = True,
         timeout: float | None = None,  # noqa: ASYNC109
+        forged: bool = False,
     ) -> ix.InteractionRecord:
-        """A user presses a button (or picks ``values`` in a select menu) on a message the bot sent."""
+        """A user presses a button (or picks ``values`` in a select menu) on a message the bot sent.
+
+        ``forged``: a button ``custom_id`` the message does not carry, as a modified client can send; the
+        bot must not take the custom id's word for what the message is about."""
         msg = message if isinstance(message, Message) else self.message(message)
         if msg.deleted:
             raise LookupError(f"message {msg.id} was deleted")
         user_id = self._user_id(user)
         component = msg.find_component(custom_id)
+        if component is None and forged:
+            component = {"type": 2, "style": 1, "custom_id": custom_id}
         if component is None:
             raise LookupError(f"message {msg.id} has no component {custom_id!r}; it has {msg.custom_ids()}")
         if component.get("disabled"):

@@ -46,15 +46,20 @@ FULLNAME = "kubecamp-kubecamp-bot"  # "<release>-<chart>": the release name does
 SCENARIOS_SECRET = f"{FULLNAME}-scenarios"
 
 # What an instructor must set: the chart refuses to render without the Discord token (or existingSecret).
-REQUIRED: dict[str, Any] = {"discord": {"token": "discord-test-token"}}
+REQUIRED: dict[str, Any] = {"discord": {"token": "discord-test-token", "instructorRole": "523456789012345678"}}
 INSTRUCTOR: dict[str, Any] = {
-    "discord": {"token": "discord-test-token", "guildIds": ["123456789012345678"]},
+    "discord": {
+        "token": "discord-test-token",
+        "guildIds": ["123456789012345678"],
+        "instructorRole": "523456789012345678",
+    },
     "webhook": {"token": "webhook-test-token"},
 }
 ALL_ON: dict[str, Any] = {
     "discord": {
         "token": "discord-test-token",
         "guildIds": ["123456789012345678", "223456789012345678"],
+        "instructorRole": "523456789012345678",
         "alertsChannel": "323456789012345678",
         "applicationId": "423456789012345678",
         "apiBase": "http://discord-proxy:8080/api/v10",
@@ -91,6 +96,7 @@ ALL_ON: dict[str, Any] = {
     "extraEnv": [{"name": "KUBECAMP_WEBHOOK_USERNAME", "value": "alertmanager"}],
 }
 EXISTING_SECRET: dict[str, Any] = {
+    "discord": {"instructorRole": "523456789012345678"},
     "existingSecret": "kubecamp-tokens",
     "existingSecretKeys": {"discordToken": "bot-token", "webhookToken": "am-token"},
     "alertmanagerConfig": {"enabled": True},
@@ -447,18 +453,23 @@ def test_every_object_is_valid(values: dict[str, Any]) -> None:
 
 def test_the_documented_install_command_renders() -> None:
     """`helm install kubecamp ./helm/kubecamp-bot -n kubecamp --create-namespace --set discord.token=…
-    --set webhook.token=… --set-string 'discord.guildIds={…}'`, with Helm's own parsing of --set."""
+    --set webhook.token=… --set-string 'discord.guildIds={…}' --set-string discord.instructorRole=…`, with
+    Helm's own parsing of --set."""
     values = merged(
         helm_python.parse_set_string("discord.token=abc123,webhook.token=s3cret-token"),
         helm_python.parse_set_string_values("discord.guildIds={123456789012345678}"),
     )
+    values = merged(values, helm_python.parse_set_string_values("discord.instructorRole=234567890123456789"))
     _chart().validate_schema(values)
     objects = render(values)
     assert one(objects, "ConfigMap")["data"]["KUBECAMP_DISCORD_GUILD_IDS"] == "123456789012345678"
+    assert one(objects, "ConfigMap")["data"]["KUBECAMP_DISCORD_INSTRUCTOR_ROLE"] == "234567890123456789"
     assert set(one(objects, "Secret", FULLNAME)["data"]) == {"discord-token", "webhook-token"}
     # Unquoted, an 18-digit id would lose digits as a float: the schema asks for a string instead.
     with pytest.raises(helm_python.HelmValuesError, match="/discord/guildIds/0"):
         render(merged(values, helm_python.parse_set_string("discord.guildIds={123456789012345678}")))
+    with pytest.raises(helm_python.HelmValuesError, match="/discord/instructorRole"):
+        render(merged(values, helm_python.parse_set_string("discord.instructorRole=234567890123456789")))
 
 
 def test_default_objects() -> None:
@@ -610,7 +621,7 @@ def test_configmap_is_what_the_bot_reads(values: dict[str, Any], monkeypatch: py
     assert settings.catalog.timezone == "Asia/Seoul"
     assert settings.kube.namespace_prefix == "kubecamp-"
     assert settings.kube.timeout_seconds == 10
-    assert settings.discord.instructor_role == "instructor"
+    assert settings.discord.instructor_role == 523456789012345678
     assert settings.web.port == 8080
     assert settings.web.probe_port == 8081
     assert settings.store.data_min_free_mib == 64
@@ -653,6 +664,14 @@ def test_rendering_without_a_token_fails_naming_the_value() -> None:
     message = str(caught.value)
     assert "discord.token is required" in message
     assert "existingSecret" in message
+
+
+def test_rendering_without_the_instructor_role_fails_saying_how_to_copy_its_id() -> None:
+    with pytest.raises(helm_python.HelmRenderError) as caught:
+        render(merged(INSTRUCTOR, {"discord": {"instructorRole": ""}}))
+    message = str(caught.value)
+    assert "discord.instructorRole is required" in message
+    assert "Copy Role ID" in message
 
 
 def test_existing_secret() -> None:
@@ -1073,6 +1092,8 @@ BAD_VALUES = [
     ({"persistance": {"enabled": False}}, "'persistance' not allowed"),
     ({"discord": {"tokn": "x"}}, "'tokn' not allowed"),
     ({"discord": {"guildIds": [123456789012345678]}}, "/discord/guildIds/0"),
+    ({"discord": {"instructorRole": "instructor"}}, "/discord/instructorRole"),
+    ({"discord": {"instructorRole": 523456789012345678}}, "/discord/instructorRole"),
     ({"log": {"level": "info"}}, "/log/level"),
     ({"log": {"format": "text"}}, "/log/format"),
     ({"catalog": {"language": "de"}}, "/catalog/language"),

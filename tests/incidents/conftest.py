@@ -133,6 +133,7 @@ async def make_bench(store: Store, outbox: Outbox, discord: FakeDiscord) -> Asyn
         publishers.append(publisher)
         service = IncidentService(
             incidents=incidents,
+            teams=store.teams,
             publisher=publisher,
             silencer=silencer,
             lang="en",

@@ -1,14 +1,15 @@
 """IncidentService against a real migrated SQLite store, the real `Outbox` with `FakeDiscord`, and for silences a
 real Alertmanager 0.25 on loopback (tests/peers) through `bot.incidents.silences.Alertmanager`.
 
-Proved here: the first acknowledgement is said in the thread and a second one is refused; an unknown incident is
-refused; a silence is created in Alertmanager on the incident's common labels (else its group labels) as equality
-matchers until now + hours, and unsilencing expires it; silencing twice, a resolved incident, an incident whose
-alerts share no label, a duration other than 1 or 4 hours, a bot without Alertmanager and an Alertmanager that is
-down are all refused with the right message and leave nothing behind (nor does a silence the store cannot record: it
-is expired again); unsilencing clears the incident even when Alertmanager no longer has the silence; two concurrent
-silences leave exactly one active, the loser's duplicate expired; `view` and `recent` show incidents with their
-threads.
+Proved here: the first acknowledgement is said in the thread and a second one is refused; only the team whose
+namespace the incident is in and instructors acknowledge it (only instructors when it is no team's); a button counts
+only on its incident's starter message; an unknown incident is refused; a silence is created in Alertmanager on the
+incident's common labels (else its group labels) as equality matchers until now + hours, and unsilencing expires it;
+silencing twice, a resolved incident, an incident whose alerts share no label, a duration other than 1 or 4 hours, a
+bot without Alertmanager and an Alertmanager that is down are all refused with the right message and leave nothing
+behind (nor does a silence the store cannot record: it is expired again); unsilencing clears the incident even when
+Alertmanager no longer has the silence; two concurrent silences leave exactly one active, the loser's duplicate
+expired; `view` and `recent` show incidents with their threads.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ import pytest
 
 from bot.errors import StoreUnavailable
 from bot.i18n import Message
-from bot.incidents.service import IncidentRefused
+from bot.incidents.service import IncidentRefused, Member
 from bot.incidents.silences import Alertmanager
 from bot.markup import stamp
 from bot.store import Store, Team
@@ -47,6 +48,13 @@ def captured(name: str, **replace: Any) -> bytes:
     data = json.loads((PAYLOADS / f"{name}.json").read_bytes())
     data.update(replace)
     return json.dumps(data).encode()
+
+
+#: Members of team blue (role 1001, the `blue` fixture's), of another team, and an instructor.
+LEE = Member("Lee", frozenset({1001}), instructor=False)
+KIM = Member("Kim", frozenset({1001}), instructor=False)
+RED = Member("Red Student", frozenset({1002}), instructor=False)
+INSTRUCTOR = Member("Instructor Kim", frozenset({4001}), instructor=True)
 
 
 def now() -> datetime:
@@ -94,7 +102,7 @@ async def test_the_first_acknowledgement_is_said_in_the_thread_and_a_second_is_r
     await bench.publish()
     version = (await bench.incident()).version
 
-    incident = await bench.service.acknowledge(1, by="Lee")
+    incident = await bench.service.acknowledge(1, by=LEE)
     assert (incident.acknowledged_by, incident.version) == ("Lee", version + 1)
     assert await bench.said() == ["👀 Lee acknowledged this incident."]
     await bench.publish()
@@ -104,17 +112,66 @@ async def test_the_first_acknowledgement_is_said_in_the_thread_and_a_second_is_r
     assert ack["custom_id"] == "kubecamp:incident:1:ack" and ack["disabled"] is True
 
     with pytest.raises(IncidentRefused) as error:
-        await bench.service.acknowledge(1, by="Kim")
+        await bench.service.acknowledge(1, by=KIM)
     assert refused(error) == Message("incident.err.already_acknowledged", {"id": 1, "by": "Lee"})
     incident = await bench.incident()
     assert (incident.acknowledged_by, incident.version) == ("Lee", version + 1)
     assert await bench.said() == ["👀 Lee acknowledged this incident."]
 
 
+async def test_only_the_incidents_team_and_instructors_acknowledge(make: Make) -> None:
+    bench = make(None)
+    await bench.service.receive(captured("firing_three"))  # in kubecamp-blue, team blue's namespace
+    await bench.publish()
+    version = (await bench.incident()).version
+
+    with pytest.raises(IncidentRefused) as error:
+        await bench.service.acknowledge(1, by=RED)
+    assert refused(error) == Message("incident.err.ack_not_your_team", {"id": 1, "team": "Blue Whales"})
+    incident = await bench.incident()
+    assert (incident.acknowledged_by, incident.version) == (None, version)
+    assert await bench.said() == []
+
+    incident = await bench.service.acknowledge(1, by=INSTRUCTOR)
+    assert incident.acknowledged_by == "Instructor Kim"
+
+
+async def test_an_incident_of_no_team_is_acknowledged_by_instructors_only(make: Make) -> None:
+    bench = make(None)
+    await bench.service.receive(captured("no_namespace"))  # a node: the cluster's, no team's
+    await bench.publish()
+
+    with pytest.raises(IncidentRefused) as error:
+        await bench.service.acknowledge(1, by=LEE)
+    assert refused(error) == Message("incident.err.ack_instructors_only", {"id": 1})
+    assert (await bench.incident()).acknowledged_by is None
+    assert await bench.said() == []
+
+    incident = await bench.service.acknowledge(1, by=INSTRUCTOR)
+    assert incident.acknowledged_by == "Instructor Kim"
+    assert await bench.said() == ["👀 Instructor Kim acknowledged this incident."]
+
+
+async def test_a_button_counts_only_on_its_incidents_starter(make: Make) -> None:
+    bench = make(None)
+    await bench.service.receive(captured("firing_three"))
+    await bench.service.receive(captured("no_namespace"))
+    await bench.publish()
+    first, second = bench.starter(await bench.thread(1)), bench.starter(await bench.thread(2))
+
+    await bench.service.check_message(1, first.message_id)
+    await bench.service.check_message(2, second.message_id)
+    with pytest.raises(IncidentRefused) as error:
+        await bench.service.check_message(2, first.message_id)
+    assert refused(error) == Message("incident.err.not_this_message", {"id": 2})
+    with pytest.raises(IncidentRefused):  # an incident that has no thread (or does not exist) has no buttons
+        await bench.service.check_message(42, first.message_id)
+
+
 async def test_an_unknown_incident_is_refused(firing: Bench) -> None:
     service = firing.service
     for action in (
-        lambda: service.acknowledge(42, by="Lee"),
+        lambda: service.acknowledge(42, by=LEE),
         lambda: service.silence(42, hours=1, by="Lee"),
         lambda: service.unsilence(42, by="Lee"),
         lambda: service.view(42),
