@@ -23,7 +23,6 @@ def value(measures: list[Measure], what: str) -> float:
 
 
 @pytest.mark.reliability
-@pytest.mark.xdist_group("kubecamp-processes")  # measures a `kubecamp run` process: one such test at a time
 async def test_a_small_class_gets_every_result_and_kubectl_agrees_with_the_bot(tmp_path: Path) -> None:
     teams = round(verify.TEAMS * SCALE)
     measures = await verify.run(tmp_path, scale=SCALE)
