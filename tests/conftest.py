@@ -4,10 +4,14 @@ suite)."""
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import closing
 from pathlib import Path
 
 import pytest
+from sqlalchemy.engine import make_url
 
 from bot.outbox import OutboxStore
 from bot.store import Store, Team, sqlite_url, upgrade
@@ -39,10 +43,23 @@ def db_url(tmp_path: Path) -> str:
     return sqlite_url(tmp_path / "kubecamp.db")
 
 
+@pytest.fixture(scope="session")
+def migrated_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite file migrated by the real migrations, once per test process: a few hundred tests take a `store`,
+    and migrating a new file costs each a tenth of a second of CPU. (In a thread: its loop is not the test's.)"""
+    path = tmp_path_factory.mktemp("migrated") / "kubecamp.db"
+    with ThreadPoolExecutor(1) as thread:
+        thread.submit(asyncio.run, upgrade(sqlite_url(path))).result()
+    return path
+
+
 @pytest.fixture
-async def store(db_url: str) -> AsyncIterator[Store]:
-    """A real SQLite file, migrated by the real migrations."""
-    await upgrade(db_url)
+async def store(db_url: str, migrated_db: Path) -> AsyncIterator[Store]:
+    """A real SQLite file, migrated by the real migrations: a copy of `migrated_db`."""
+    path = Path(make_url(db_url).database or "")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with closing(sqlite3.connect(migrated_db)) as source, closing(sqlite3.connect(path)) as copy:
+        source.backup(copy)
     opened = await Store.open(db_url)
     try:
         yield opened

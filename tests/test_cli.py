@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import os
 import signal
+import subprocess
 import sys
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -31,13 +34,16 @@ class Result:
         return json.loads(self.out)
 
 
+def this_checkout(environment: Mapping[str, str]) -> dict[str, str]:
+    """`environment` in which the `kubecamp` script imports `bot` from this checkout, the one under test."""
+    return {**environment, "PYTHONPATH": os.pathsep.join([str(REPO), *filter(None, [environment.get("PYTHONPATH")])])}
+
+
 @pytest.fixture
 def env(tmp_path: Path) -> dict[str, str]:
     clean = {k: v for k, v in os.environ.items() if not k.startswith("KUBECAMP_")}
     return {
-        **clean,
-        # The `kubecamp` script imports `bot` from this checkout, the one under test.
-        "PYTHONPATH": os.pathsep.join([str(REPO), *filter(None, [clean.get("PYTHONPATH")])]),
+        **this_checkout(clean),
         "KUBECAMP_DATA_DIR": str(tmp_path / "data"),
         "KUBECAMP_SCENARIOS_DIR": str(REPO / "scenarios"),
         "KUBECAMP_LANGUAGE": "en",
@@ -45,14 +51,117 @@ def env(tmp_path: Path) -> dict[str, str]:
     }
 
 
+#: A process that has imported `bot.cli` and forks a child per command: the child sets the command's environment
+#: and arguments, sends its standard output and error to the files named, and exits with what `main()` returns,
+#: as the console script does. A fresh interpreter spends over a second of CPU importing discord.py, kubernetes,
+#: SQLAlchemy and alembic before the command starts; `test_the_console_script_is_the_command` runs the script.
+_FORKSERVER = r"""
+import json, os, selectors, socket, sys, traceback
+import bot.cli
+
+server = socket.socket(socket.AF_UNIX)
+server.bind(sys.argv[1])
+server.listen()
+print("ready", flush=True)
+events = selectors.DefaultSelector()
+events.register(server, selectors.EVENT_READ)
+events.register(sys.stdin, selectors.EVENT_READ)  # end of file: the test process is gone
+while all(key.fileobj is server for key, _ in events.select()):
+    connection, _ = server.accept()
+    with connection, connection.makefile("rw") as stream:
+        request = json.loads(stream.readline())
+        child = os.fork()
+        if child == 0:
+            os.dup2(os.open(os.devnull, os.O_RDONLY), 0)
+            os.dup2(os.open(request["stdout"], os.O_WRONLY | os.O_CREAT | os.O_TRUNC), 1)
+            os.dup2(os.open(request["stderr"], os.O_WRONLY | os.O_CREAT | os.O_TRUNC), 2)
+            os.environ.clear()
+            os.environ.update(request["env"])
+            sys.argv = ["kubecamp", *request["args"]]
+            code = 1
+            try:
+                code = bot.cli.main()
+            except SystemExit as exit:
+                code = 0 if exit.code is None else exit.code if isinstance(exit.code, int) else 1
+            except BaseException:
+                traceback.print_exc()
+            finally:
+                sys.stdout.flush()
+                sys.stderr.flush()
+                os._exit(code)
+        _, status = os.waitpid(child, 0)
+        stream.write(json.dumps({"code": os.waitstatus_to_exitcode(status)}) + "\n")
+"""
+
+
+class Forkserver:
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self.socket = directory / "kubecamp.sock"
+        self.process = subprocess.Popen(
+            [sys.executable, "-c", _FORKSERVER, str(self.socket)],
+            env=this_checkout(os.environ),
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        assert self.process.stdout is not None
+        assert self.process.stdout.readline() == "ready\n", "the kubecamp forkserver did not start"
+        self._commands = itertools.count()
+
+    async def run(self, env: dict[str, str], args: Sequence[str]) -> Result:
+        command = next(self._commands)
+        out, err = self.directory / f"{command}.out", self.directory / f"{command}.err"
+        request = {"env": env, "args": list(args), "stdout": str(out), "stderr": str(err)}
+        reader, writer = await asyncio.open_unix_connection(self.socket)
+        try:
+            writer.write(json.dumps(request).encode() + b"\n")
+            answer = json.loads(await reader.readline())
+        finally:
+            writer.close()
+            await writer.wait_closed()
+        return Result(answer["code"], out.read_text(encoding="utf-8"), err.read_text(encoding="utf-8"))
+
+    def close(self) -> None:
+        assert self.process.stdin is not None
+        self.process.stdin.close()
+        self.process.wait(timeout=10)
+
+
+_forkserver: Forkserver | None = None
+
+
+@pytest.fixture(scope="module", autouse=True)
+def forkserver(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Forkserver]:
+    global _forkserver
+    _forkserver = Forkserver(tmp_path_factory.mktemp("kubecamp-forkserver"))
+    try:
+        yield _forkserver
+    finally:
+        _forkserver.close()
+        _forkserver = None
+
+
 async def kubecamp(env: dict[str, str], *args: str) -> Result:
-    # A subprocess, awaited without blocking the loop that serves the emulated API server.
+    """`kubecamp args` in a process of its own, awaited without blocking the loop that serves the emulated API
+    server."""
+    assert _forkserver is not None
+    return await _forkserver.run(env, args)
+
+
+async def test_the_console_script_is_the_command(env: dict[str, str]) -> None:
     process = await asyncio.create_subprocess_exec(
-        str(KUBECAMP), *args, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
+        str(KUBECAMP),
+        "--json",
+        "scenarios",
+        "list",
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
     )
     out, err = await process.communicate()
-    assert process.returncode is not None
-    return Result(process.returncode, out.decode(), err.decode())
+    assert process.returncode == 0, err.decode()
+    assert out.decode() == (await kubecamp(env, "--json", "scenarios", "list")).out
 
 
 async def test_scenarios_validate_and_list(env: dict[str, str]) -> None:

@@ -15,6 +15,7 @@ SCALE = 0.1
 
 
 @pytest.mark.reliability
+@pytest.mark.xdist_group("kubecamp-processes")  # measures a `kubecamp run` process: one such test at a time
 async def test_two_equal_rounds_are_measured_on_the_bots_process(tmp_path: Path) -> None:
     measures = {m.what: m.value for m in await footprint.run(tmp_path, scale=SCALE)}
     per_round = round(footprint.GROUPS * SCALE) * footprint.ALERTS  # each group notified once at this scale

@@ -15,6 +15,7 @@ SCALE = 0.1
 
 
 @pytest.mark.reliability
+@pytest.mark.xdist_group("kubecamp-processes")  # measures a `kubecamp run` process: one such test at a time
 async def test_a_short_load_loses_no_alert_and_gets_no_429(tmp_path: Path) -> None:
     measures = {m.what: m.value for m in await ingest.run(tmp_path, scale=SCALE)}
     groups = round(ingest.GROUPS * SCALE)

@@ -50,6 +50,7 @@ def test_the_storm_is_notified_as_alertmanager_would_and_ends_in_its_final_state
 
 
 @pytest.mark.reliability
+@pytest.mark.xdist_group("kubecamp-processes")  # measures a `kubecamp run` process: one such test at a time
 async def test_a_small_storm_shows_every_alerts_final_state_from_the_bot_and_not_from_alertmanagers_receiver(
     tmp_path: Path,
 ) -> None:

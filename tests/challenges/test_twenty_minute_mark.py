@@ -22,7 +22,7 @@ from bot.i18n import Message
 from bot.i18n import render as render_message
 from bot.scheduler import planned
 from bot.store import HintSource, Run, Verification
-from tests.discord.live import Class, open_class, thread_of
+from tests.discord.live import Class, open_class, quiet, thread_of
 from tests.discord_emulator.emulator import DiscordEmulator
 from tests.discord_emulator.fixtures import Classroom
 from tests.emulators.kube import KubeCluster
@@ -74,7 +74,7 @@ async def test_the_mark_is_one_post_per_team_and_no_team_waits_for_another(live_
     live.kube.clear_faults()
     await asyncio.gather(*jobs)
     await live.discord.wait_until(lambda: posts(live, "red"), 10, "red's post")
-    await asyncio.sleep(0.5)  # a second post would have arrived by now
+    await quiet(live)  # a second post would have arrived by now
     for report, team in ((blue, "blue"), (red, "red")):
         (post,) = posts(live, team)
         assert post[0].startswith(AUTO_TITLE)
@@ -100,7 +100,7 @@ async def test_the_mark_run_again_after_a_restart_posts_only_what_came_due_since
         (s.id, level) for s in live.app.catalog.get(2).scenarios for level in range(3)
     )
     await live.discord.wait_until(lambda: len(posts(live, "blue")) == 9, 10, "the mark and eight later hints")
-    await asyncio.sleep(0.5)
+    await quiet(live)
     assert sum(p[0].startswith(AUTO_TITLE) for p in posts(live, "blue")) == 1
     assert sorted(len(p) for p in posts(live, "blue")) == [1] * 8 + [5]
 

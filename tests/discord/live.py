@@ -123,6 +123,14 @@ async def live_class(
         yield live
 
 
+async def quiet(live: Class) -> None:
+    """Wait until whatever the bot was going to post has reached Discord: the scheduler's jobs under way have
+    finished and the outbox has delivered all they gave it. A check that something was posted once waits for
+    this, not for a fixed time, so a second post is there to be counted."""
+    await live.app.flow.wait_idle(10)
+    assert await live.app.outbox.drain(10), "the outbox did not deliver everything within 10 s"
+
+
 def thread_of(live: Class, team: str):  # type: ignore[no-untyped-def]
     threads = live.discord.threads(live.room.team_channels[team])
     return threads[0] if threads else None

@@ -8,12 +8,11 @@ the run finished with tier and points; the scoreboard, its CSV and its chart; th
 
 from __future__ import annotations
 
-import asyncio
 from datetime import timedelta
 
 import pytest
 
-from tests.discord.live import Class, answer, slash, thread_of
+from tests.discord.live import Class, answer, quiet, slash, thread_of
 from tests.scenarios.test_catalogue_behaviour import CATALOG, apply_like_a_student
 
 
@@ -42,7 +41,7 @@ async def test_a_class_from_start_to_scoreboard(live_class: Class) -> None:
         return [m.embeds[0]["title"] for m in live.discord.messages(thread) if m.embeds]
 
     await live.discord.wait_until(posted, 15, "the 20-minute mark")
-    await asyncio.sleep(1.5)  # a second post would have arrived by now
+    await quiet(live)  # a second post would have arrived by now
     (mark,) = live.discord.messages(thread)
     titles = [e["title"] for e in mark.embeds]
     assert titles[0].startswith("⏰ Automatic verification")

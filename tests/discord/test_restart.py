@@ -44,7 +44,8 @@ from tests.emulators.kube import KubeCluster
 from tests.peers.processes import KubecampProcess
 from tests.scenarios.test_catalogue_behaviour import CATALOG
 
-pytestmark = pytest.mark.reliability
+# Each test starts, kills and restarts `kubecamp run` processes: one at a time, beside the benchmarks' none.
+pytestmark = [pytest.mark.reliability, pytest.mark.xdist_group("kubecamp-processes")]
 
 
 class _NoScheduler:
