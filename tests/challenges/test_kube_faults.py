@@ -211,6 +211,7 @@ async def test_a_fault_in_start_or_verify_is_explained_and_never_passes(live: Cl
     assert states == {s.id: "pending" if s in cut_off else "solved" for s in CHALLENGE.scenarios}
 
     await recover(live.kube)
+    live.clock.offset += timedelta(seconds=15)  # the team waits out its verification cooldown
     again = await slash(live, "blue-2", "team-blue", "challenge", "verify")
     assert "4 of 4 pass" in await answer(again)
     assert [r.status for r in await blue_runs(live) if r.id == run.id] == ["finished"]
