@@ -6,10 +6,11 @@ caller renders it in the language of the guild, the CLI or the test.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
+from string import Formatter
 from typing import Any, Literal
 
 import yaml
@@ -42,19 +43,40 @@ def keys() -> frozenset[str]:
     return frozenset(_catalogue())
 
 
-def render(message: Message, lang: Lang) -> str:
-    """The message in `lang`. A missing key is a programming error and raises KeyError."""
+#: Escapes a text parameter for where the template puts it: the text, and whether it sits in a code span.
+Escape = Callable[[str, bool], str]
+
+
+def render(message: Message, lang: Lang, *, escape: Escape | None = None) -> str:
+    """The message in `lang`. A missing key is a programming error and raises KeyError. With `escape`,
+    every text parameter, nested messages' too, passes through it (`bot.markup.message`)."""
     template = _catalogue()[message.key][lang]
-    return template.format(**{name: _param(value, lang) for name, value in message.params.items()})
+    in_code = _in_code_span(template) if escape is not None else frozenset()
+    return template.format(
+        **{name: _param(value, lang, escape, name in in_code) for name, value in message.params.items()}
+    )
 
 
-def _param(value: Any, lang: Lang) -> Any:
+@cache
+def _in_code_span(template: str) -> frozenset[str]:
+    """The parameters `template` puts inside a code span: after an odd number of backticks."""
+    inside, ticks = set(), 0
+    for literal, name, _, _ in Formatter().parse(template):
+        ticks += literal.count("`")
+        if name is not None and ticks % 2:
+            inside.add(name)
+    return frozenset(inside)
+
+
+def _param(value: Any, lang: Lang, escape: Escape | None, in_code: bool) -> Any:
     """A parameter as written: a nested message rendered, a text given in both languages ({"ko", "en"},
-    such as a label from the scenario catalogue) in `lang`, anything else as it is."""
+    such as a label from the scenario catalogue) in `lang`, anything else as it is (a text escaped)."""
     if isinstance(value, Mapping) and "key" in value:
-        return render(Message.from_json(value), lang)
+        return render(Message.from_json(value), lang, escape=escape)
     if isinstance(value, Mapping) and set(value) == set(LANGS):
         return value[lang]
+    if escape is not None and isinstance(value, str):
+        return escape(value, in_code)
     return value
 
 
