@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from bot import markup
 from bot.challenges.catalog import (
     SUBMISSION_COMMON_COLUMNS,
     Catalog,
@@ -75,6 +76,18 @@ class SubmissionPage:
 def completion_time(finished_at: datetime | None, now: datetime, timezone: str) -> str:
     """The course's 완료 시간 (HH:MM): when the run finished, else now, in the class's time zone."""
     return (finished_at or now).astimezone(ZoneInfo(timezone)).strftime("%H:%M")
+
+
+def shown(answer: str, field: SubmissionFieldSpec | None) -> str:
+    """An answer as Discord shows it: a GitHub URL the form checked stays a link to GitHub, anything else
+    reads as typed with its Markdown inert."""
+    if field is not None and field.format == "github_url":
+        try:
+            if github_url(answer) == answer:
+                return answer
+        except ValueError:
+            pass
+    return markup.escape(answer, multiline=True)
 
 
 def _checked(field: SubmissionFieldSpec, typed: str) -> str:
