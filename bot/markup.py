@@ -33,10 +33,11 @@ _BREAKS = re.compile("\r\n|[\r\x85\u2028\u2029]")
 #: Characters that start markup anywhere in a line: emphasis, underline, strike, spoiler, code, masked
 #: links, mentions and channels (`<@…>`, `<#…>`, `</…>`, `<https://…>`), quotes, headings, escapes.
 _ANYWHERE = re.compile(r"([\\*_~|`\[\]<>#])")
-#: Markup only at the start of a line: list items (`- `, `+ `, `1. `); subtext (`-# `) has its `#` escaped.
-_LINE_START = re.compile(r"^([ \t]*)([-+](?=\s)|[0-9]+(?=[.)]\s))", re.MULTILINE)
-#: An autolink: Discord links `scheme://…` in plain text.
-_SCHEME = re.compile(r"(?<=[A-Za-z0-9+.-]):(?=//)")
+#: Markup only at the start of a line: list items (`- `, `+ `, `1. `; the space may be the template's);
+#: subtext (`-# `) has its `#` escaped.
+_LINE_START = re.compile(r"^([ \t]*)([-+](?=\s|$)|[0-9]+(?=[.)](?:\s|$)))", re.MULTILINE)
+#: An autolink: Discord links `scheme://…` in plain text; an escaped colon ends the scheme.
+_SCHEME = re.compile(r":(?=//)")
 _MASS_MENTION = re.compile(r"@(everyone|here)")
 #: A Discord timestamp shows a time and nothing else; `message` leaves one as it is.
 _TIMESTAMP = re.compile(r"<t:-?[0-9]{1,15}(?::[tTdDfFR])?>")
@@ -75,8 +76,9 @@ def _line_start(match: re.Match[str]) -> str:
 
 
 def code(text: object, *, multiline: bool = False) -> str:
-    """`text` for inside a code span (or, `multiline`, a code block): no backtick can end it."""
-    return _lines(text, multiline=multiline).replace("`", BACKTICK_LOOKALIKE)
+    """`text` for inside a code span (or, `multiline`, a code block): no backtick can end it. An empty
+    text is a space: an empty span is two backticks, which would pair with the next span's."""
+    return _lines(text, multiline=multiline).replace("`", BACKTICK_LOOKALIKE) or " "
 
 
 def plain(text: object) -> str:
@@ -88,9 +90,13 @@ def link_target(url: object) -> str | None:
     """`url` for the target of a masked link `[…](url)`: http(s) only, with nothing that could end the
     parentheses or the line; None for anything else."""
     value = str(url).strip()
-    if urlsplit(value).scheme.lower() not in ("http", "https") or "//" not in value:
+    try:
+        scheme = urlsplit(value).scheme.lower()
+    except ValueError:  # a host that is no host, such as "[x"
         return None
-    return quote(value, safe="/:?#[]@!$&'*+,;=%~-._")
+    if scheme not in ("http", "https") or not value[len(scheme) :].startswith("://"):
+        return None
+    return quote(value, safe="/:?#@!$&',;=%+")
 
 
 def message(msg: Message, lang: Lang) -> str:
