@@ -24,7 +24,7 @@ import re
 from datetime import datetime, timedelta
 from urllib.parse import quote, urlsplit
 
-from bot.i18n import Lang, Message, render
+from bot.i18n import Lang, Message, Place, render
 
 #: C0 and C1 controls, DEL, and the bidirectional marks and overrides; tab and newline are dealt with apart.
 _CONTROLS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\x80-\x84\x86-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
@@ -62,10 +62,15 @@ def _lines(text: object, *, multiline: bool) -> str:
     return value if multiline else value.replace("\n", " ")
 
 
-def escape(text: object, *, multiline: bool = False) -> str:
-    """`text` as Discord Markdown that shows it as it is; on one line unless `multiline`."""
+def escape(text: object, *, multiline: bool = False, line_start: bool = True) -> str:
+    """`text` as Discord Markdown that shows it as it is; on one line unless `multiline`. `line_start`:
+    whether the text may begin a line (else only its later lines can start a list)."""
     value = _ANYWHERE.sub(r"\\\1", _lines(text, multiline=multiline))
-    value = _LINE_START.sub(_line_start, value)
+    if line_start:
+        value = _LINE_START.sub(_line_start, value)
+    else:
+        first, newline, rest = value.partition("\n")
+        value = first + newline + _LINE_START.sub(_line_start, rest)
     value = _SCHEME.sub(r"\\:", value)
     return _MASS_MENTION.sub("@\u200b\\1", value)
 
@@ -105,7 +110,7 @@ def message(msg: Message, lang: Lang) -> str:
     return render(msg, lang, escape=_parameter)
 
 
-def _parameter(value: str, in_code: bool) -> str:
-    if in_code:
+def _parameter(value: str, place: Place) -> str:
+    if place.in_code:
         return code(value)
-    return value if _TIMESTAMP.fullmatch(value) else escape(value, multiline=True)
+    return value if _TIMESTAMP.fullmatch(value) else escape(value, multiline=True, line_start=place.line_start)

@@ -168,3 +168,14 @@ def test_a_message_escapes_each_text_parameter_for_where_its_template_puts_it() 
     assert f"<t:{int(moment.timestamp())}:R>" in markup.message(hint_at, "en")  # a timestamp shows a time
     forged = Message("flow.next_hint_at", {"at": "<@1>", "relative": "@everyone"})
     assert active(markup.message(forged, "en")) == {}
+
+
+def test_a_parameter_escapes_its_list_marker_only_where_a_line_can_start_with_it() -> None:
+    assert markup.escape("- a\n- b") == "\\- a - b"  # on one line the second is a dash
+    assert markup.escape("- a\n- b", multiline=True, line_start=False) == "- a\n\\- b"
+    placeholder = Message(
+        "check.deployment_available.fail", {"name": "idle", "available": 0, "wanted": 1, "problems": "-"}
+    )
+    assert markup.message(placeholder, "en").endswith("Pods: -")  # mid-line: "-" is a dash
+    revealed = Message("render.diagnosis_revealed", {"who": "-"})
+    assert markup.message(revealed, "en").startswith("\\- revealed")  # first on its line: it would be a list

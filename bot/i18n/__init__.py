@@ -43,32 +43,42 @@ def keys() -> frozenset[str]:
     return frozenset(_catalogue())
 
 
-#: Escapes a text parameter for where the template puts it: the text, and whether it sits in a code span.
-Escape = Callable[[str, bool], str]
+@dataclass(frozen=True)
+class Place:
+    """Where a template puts a parameter: inside a code span; at the start of a line (nothing but spaces
+    written before it on its line)."""
+
+    in_code: bool = False
+    line_start: bool = True
+
+
+#: Escapes a text parameter for the place its template puts it.
+Escape = Callable[[str, Place], str]
 
 
 def render(message: Message, lang: Lang, *, escape: Escape | None = None) -> str:
     """The message in `lang`. A missing key is a programming error and raises KeyError. With `escape`,
     every text parameter, nested messages' too, passes through it (`bot.markup.message`)."""
     template = _catalogue()[message.key][lang]
-    in_code = _in_code_span(template) if escape is not None else frozenset()
-    return template.format(
-        **{name: _param(value, lang, escape, name in in_code) for name, value in message.params.items()}
-    )
-
-
-@cache
-def _in_code_span(template: str) -> frozenset[str]:
-    """The parameters `template` puts inside a code span: after an odd number of backticks."""
-    inside, ticks = set(), 0
-    for literal, name, _, _ in Formatter().parse(template):
+    if escape is None:
+        return template.format(**{name: _param(value, lang) for name, value in message.params.items()})
+    formatter = Formatter()
+    written: list[str] = []
+    ticks = 0  # the template's backticks so far: an odd number opens a code span
+    for literal, name, spec, conversion in formatter.parse(template):
+        written.append(literal)
         ticks += literal.count("`")
-        if name is not None and ticks % 2:
-            inside.add(name)
-    return frozenset(inside)
+        if name is None:
+            continue
+        line = "".join(written).rpartition("\n")[2]
+        place = Place(in_code=ticks % 2 == 1, line_start=not line.strip())
+        value, _ = formatter.get_field(name, (), message.params)
+        value = formatter.convert_field(_param(value, lang, escape, place), conversion)
+        written.append(formatter.format_field(value, spec or ""))
+    return "".join(written)
 
 
-def _param(value: Any, lang: Lang, escape: Escape | None, in_code: bool) -> Any:
+def _param(value: Any, lang: Lang, escape: Escape | None = None, place: Place | None = None) -> Any:
     """A parameter as written: a nested message rendered, a text given in both languages ({"ko", "en"},
     such as a label from the scenario catalogue) in `lang`, anything else as it is (a text escaped)."""
     if isinstance(value, Mapping) and "key" in value:
@@ -76,7 +86,7 @@ def _param(value: Any, lang: Lang, escape: Escape | None, in_code: bool) -> Any:
     if isinstance(value, Mapping) and set(value) == set(LANGS):
         return value[lang]
     if escape is not None and isinstance(value, str):
-        return escape(value, in_code)
+        return escape(value, place or Place())
     return value
 
 

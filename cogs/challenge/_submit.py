@@ -50,8 +50,9 @@ class SubmitModal(discord.ui.Modal):
             t("cog.submit_echo_team", self._lang, team=markup.escape(self._team.name)),
         ]
         for field in self._form.spec.fields:
-            answer = shown(submission.answers.get(field.id) or "-", field)
-            lines.append(t("cog.submit_echo_field", self._lang, label=field.label.get(self._lang), text=answer))
+            answer = submission.answers.get(field.id)
+            text = shown(answer, field) if answer else "-"
+            lines.append(t("cog.submit_echo_field", self._lang, label=field.label.get(self._lang), text=text))
         if replaced:
             lines.append(t("cog.submit_replaced", self._lang, count=replaced))
         await interaction.response.send_message(

@@ -67,13 +67,13 @@ class SubmissionsCog(
                     "cog.submissions.submitted",
                     self.lang,
                     when=stamp(submission.submitted_at, "f"),
-                    by=markup.escape(submission.submitted_by or "-"),
+                    by=markup.escape(submission.submitted_by) if submission.submitted_by else "-",
                 )
             ]
             fields = self._fields(submission.challenge_id)
             for field_id, answer in submission.answers.items():
                 field = fields.get(field_id)
-                text = shown(truncate(answer, _ANSWER_MAX) or "-", field)
+                text = shown(truncate(answer, _ANSWER_MAX), field) if answer else "-"
                 label = field.label.get(self.lang) if field else field_id
                 lines.append(t("cog.submit_echo_field", self.lang, label=label, text=text))
             entry = t(
