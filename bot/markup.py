@@ -12,7 +12,8 @@ wants its own treatment:
   becomes a look-alike;
 * `plain` — where Discord renders no Markdown (thread names, embed footers): one line, nothing else;
 * `message` — a catalogue message whose parameters are all such text, each escaped for where its
-  template puts it (in a code span or not).
+  template puts it (in a code span or not, at the start of a line or not); a Discord timestamp, which
+  shows a time and nothing else, stays one.
 
 Control characters go in every case: they are invisible, and some (the bidirectional overrides) make
 a name read as something else.
