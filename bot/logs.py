@@ -4,6 +4,10 @@
 Secrets never reach the output: every record passes a filter that masks the configured secrets (the
 Discord token, the webhook token and password) and any credential in an Authorization-style header
 value, in the message, its arguments and its traceback — whoever logged it, our code or a library's.
+
+A record is one line in either format: control characters in the message and its extra fields (CR and LF
+first: an alert name with a newline would otherwise write a second, forged entry) are written as escapes
+(`\\n`, `\\x1b`, `\\u2028`). A traceback keeps its lines.
 """
 
 from __future__ import annotations
@@ -21,6 +25,11 @@ MASK = "***"
 PLAIN_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 # Credentials as they appear in headers: `Bot <token>` (Discord), `Bearer <token>`, `Basic <b64>`.
 _HEADER_CREDENTIAL = re.compile(r"\b(Bot|Bearer|Basic)\s+[A-Za-z0-9._~+/=-]{8,}")
+#: C0 and C1 controls, DEL, Unicode's line and paragraph separators and the bidirectional overrides.
+_CONTROLS = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+_NAMED_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+#: What every record has: anything else on one was passed in `extra`.
+_RECORD_ATTRIBUTES = frozenset(logging.makeLogRecord({}).__dict__) | {"message", "asctime"}
 
 
 class RedactSecrets(logging.Filter):
@@ -50,6 +59,23 @@ class RedactSecrets(logging.Filter):
         return True
 
 
+def one_line(text: str) -> str:
+    """`text` with each control character written as its escape."""
+    return _CONTROLS.sub(lambda m: _NAMED_ESCAPES.get(m.group()) or m.group().encode("unicode_escape").decode(), text)
+
+
+class EscapeControls(logging.Filter):
+    """Writes the control characters of a record's message and extra fields as escapes."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg = one_line(record.getMessage())
+        record.args = None
+        for name, value in list(record.__dict__.items()):
+            if name not in _RECORD_ATTRIBUTES and isinstance(value, str):
+                setattr(record, name, one_line(value))
+        return True
+
+
 def configure(*, level: str, fmt: LogFormat, secrets: Iterable[str], stream: TextIO | None = None) -> None:
     """Log to stderr (or `stream`) at `level`, unless the process already has handlers (like
     `logging.basicConfig`: a host that set up logging, a test runner for one, keeps its own)."""
@@ -68,5 +94,6 @@ def configure(*, level: str, fmt: LogFormat, secrets: Iterable[str], stream: Tex
     else:
         handler.setFormatter(logging.Formatter(PLAIN_FORMAT))
     handler.addFilter(RedactSecrets(secrets))
+    handler.addFilter(EscapeControls())
     root.addHandler(handler)
     root.setLevel(level)

@@ -9,7 +9,6 @@ accumulated per team.
 
 from __future__ import annotations
 
-import csv
 import io
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -17,6 +16,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from bot.challenges.catalog import Catalog
+from bot.spreadsheet import cell, csv_file
 from bot.store import HintSource, Run, Store, Team
 
 if TYPE_CHECKING:
@@ -116,16 +116,14 @@ class Scoreboard:
         return ranked
 
     async def csv(self, challenge_id: int | None = None) -> bytes:
-        buffer = io.StringIO()
-        writer = csv.writer(buffer)
         # automatic_hints last: the columns before it keep their places for the sheets that read them.
         header = ["rank", "team", "points", "elapsed_seconds", "finished_at", "hints_used", "runs", "status"]
-        writer.writerow([*header, "automatic_hints"])
+        table: list[list[object]] = [[*header, "automatic_hints"]]
         for row in await self.ranking(challenge_id):
-            writer.writerow(
+            table.append(
                 [
                     row.rank,
-                    row.team,
+                    cell(row.team),
                     row.points,
                     "" if row.elapsed_seconds is None else row.elapsed_seconds,
                     row.finished_at.isoformat() if row.finished_at else "",
@@ -135,8 +133,7 @@ class Scoreboard:
                     row.automatic_hints,
                 ]
             )
-        # A byte-order mark so that Excel, which instructors open it in, reads the Korean names right.
-        return ("\ufeff" + buffer.getvalue()).encode("utf-8")
+        return csv_file(table)
 
     async def series(self, challenge_id: int | None = None) -> list[Series]:
         """Cumulative solved points per team, one step per first solve."""

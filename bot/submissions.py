@@ -7,8 +7,6 @@ and the newest per team and challenge is the current one. Instructors list and e
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import math
 from collections.abc import Callable, Iterable, Mapping
@@ -16,6 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from bot import markup
 from bot.challenges.catalog import (
     SUBMISSION_COMMON_COLUMNS,
     Catalog,
@@ -27,6 +26,7 @@ from bot.challenges.catalog import (
 from bot.errors import KubecampError, NoActiveRun
 from bot.i18n import Message
 from bot.metrics import Metrics
+from bot.spreadsheet import cell, csv_file
 from bot.store import Run, RunStatus, Store, Submission, Team
 from bot.values import github_url, hhmm
 
@@ -75,6 +75,18 @@ class SubmissionPage:
 def completion_time(finished_at: datetime | None, now: datetime, timezone: str) -> str:
     """The course's 완료 시간 (HH:MM): when the run finished, else now, in the class's time zone."""
     return (finished_at or now).astimezone(ZoneInfo(timezone)).strftime("%H:%M")
+
+
+def shown(answer: str, field: SubmissionFieldSpec | None) -> str:
+    """An answer as Discord shows it: a GitHub URL the form checked stays a link to GitHub, anything else
+    reads as typed with its Markdown inert."""
+    if field is not None and field.format == "github_url":
+        try:
+            if github_url(answer) == answer:
+                return answer
+        except ValueError:
+            pass
+    return markup.escape(answer, multiline=True)
 
 
 def _checked(field: SubmissionFieldSpec, typed: str) -> str:
@@ -176,32 +188,29 @@ class SubmissionService:
         per field of its form, across challenges the answers as one JSON column."""
         rows = await self._store.submissions.all(challenge_id)
         if challenge_id is None:
-            header, answers = ["answers"], [[_json(s.answers)] for s, _ in rows]
+            header, answers = ["answers"], [[cell(_json(s.answers))] for s, _ in rows]
         else:
             spec = self._catalog.get(challenge_id).spec.submission
             fields = [f.id for f in spec.fields] if spec else []
             others = [{k: v for k, v in s.answers.items() if k not in fields} for s, _ in rows]
-            header, answers = fields, [[s.answers.get(f, "") for f in fields] for s, _ in rows]
+            header, answers = fields, [[cell(s.answers.get(f, "")) for f in fields] for s, _ in rows]
             if any(others):  # answers to fields the form has no more (an earlier form's)
                 header = [*fields, OTHER_ANSWERS]
-                answers = [[*a, _json(o) if o else ""] for a, o in zip(answers, others, strict=True)]
+                answers = [[*a, cell(_json(o)) if o else ""] for a, o in zip(answers, others, strict=True)]
         current = _current(s for s, _ in rows)
-        buffer = io.StringIO()
-        writer = csv.writer(buffer)
-        writer.writerow([*SUBMISSION_COMMON_COLUMNS, *header])
+        table: list[list[object]] = [[*SUBMISSION_COMMON_COLUMNS, *header]]
         for (submission, team), answered in zip(rows, answers, strict=True):
             common = [
                 submission.id,
                 submission.challenge_id,
-                team.name,
+                cell(team.name),
                 submission.submitted_at.isoformat(),
-                submission.submitted_by or "",
+                cell(submission.submitted_by or ""),
                 "" if submission.run_id is None else submission.run_id,
                 "yes" if submission.id in current else "no",
             ]
-            writer.writerow([*common, *answered])
-        # A byte-order mark so that Excel, which instructors open it in, reads the Korean right.
-        return ("\ufeff" + buffer.getvalue()).encode("utf-8")
+            table.append([*common, *answered])
+        return csv_file(table)
 
 
 def _json(answers: Mapping[str, str]) -> str:

@@ -108,3 +108,35 @@ def test_a_bad_log_format_is_refused_by_name() -> None:
     )
     assert result.returncode == 2
     assert "KUBECAMP_LOG_FORMAT" in result.stderr and "'plain' or 'json'" in result.stderr
+
+
+FORGED = "2026-12-04 09:00:00,000 ERROR bot.app: forged entry"
+#: An alert name as Alertmanager may send it: a line break, then what looks like another entry.
+ALERTNAME = "KubecampPodCrashLooping\n" + FORGED + "\r\n\u2028\x1b[2K"
+LOG_AN_ALERT = """
+import logging
+from bot import logs
+logs.configure(level="INFO", fmt=FMT, secrets=[])
+# What the incident publisher logs for an incident with nowhere to go, its title from the alert's labels.
+logging.getLogger("bot.incidents.publisher").info("incident #%d (%s) has no channel to go to", 7, ALERTNAME)
+logging.getLogger("bot.demo").warning("labels", extra={"namespace": "team-blue\\n" + FORGED})
+"""
+
+
+def _log_an_alert(fmt: str) -> list[str]:
+    code = f"FMT = {fmt!r}\nALERTNAME = {ALERTNAME!r}\nFORGED = {FORGED!r}\n" + LOG_AN_ALERT
+    return _run_with({}, code).splitlines()
+
+
+def test_a_newline_in_an_alert_name_cannot_forge_a_plain_log_line() -> None:
+    first, second = _log_an_alert("plain")  # two records, two lines
+    escaped = "KubecampPodCrashLooping\\n" + FORGED + "\\r\\n\\u2028\\x1b[2K"
+    assert first.endswith(f" INFO bot.incidents.publisher: incident #7 ({escaped}) has no channel to go to")
+    assert second.endswith(" WARNING bot.demo: labels")
+
+
+def test_control_characters_in_json_lines_and_extra_fields_are_escaped() -> None:
+    first, second = (json.loads(line) for line in _log_an_alert("json"))
+    escaped = "KubecampPodCrashLooping\\n" + FORGED + "\\r\\n\\u2028\\x1b[2K"
+    assert first["message"] == f"incident #7 ({escaped}) has no channel to go to"
+    assert second["namespace"] == "team-blue\\n" + FORGED

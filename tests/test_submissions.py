@@ -243,6 +243,27 @@ async def test_the_export_has_a_column_per_field_of_the_challenges_form(store: S
     assert rows(await service(store).csv(5)) == [common]  # a challenge without a form: the common columns
 
 
+async def test_a_cell_a_spreadsheet_would_take_for_a_formula_is_exported_as_text(store: Store, team: Team) -> None:
+    formula = '=HYPERLINK("https://evil.example/grades","open the grades")'
+    typed = {
+        "github_url": "https://github.com/blue/ops",
+        "monitoring": formula,
+        "automation": "-2+3",
+        "advanced": "@SUM(1+1)*cmd|' /C calc'!A0",
+        "insight": "+ scaled to 3 replicas",
+    }
+    kept, _ = await service(store).submit(team, 2, typed, by="=1+1")
+    [header, row] = rows(await service(store).csv(2))
+    exported = dict(zip(header, row, strict=True))
+    assert exported["monitoring"] == "'" + formula  # OWASP: a leading quote makes it text
+    assert exported["automation"] == "'-2+3"
+    assert exported["advanced"] == "'@SUM(1+1)*cmd|' /C calc'!A0"
+    assert exported["insight"] == "'+ scaled to 3 replicas"
+    assert exported["submitted_by"] == "'=1+1"
+    assert (exported["submission"], exported["github_url"]) == (str(kept.id), "https://github.com/blue/ops")
+    assert kept.answers["monitoring"] == formula  # kept as typed; only the export makes it text
+
+
 async def test_pages_hold_a_few_submissions_newest_first(store: Store, team: Team) -> None:
     ids = [await add(store, team, 3, {"detected_at": "09:05"}, minute) for minute in range(PAGE_SIZE * 2 + 1)]
     submissions = service(store)

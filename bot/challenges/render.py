@@ -2,7 +2,9 @@
 
 Plain dictionaries, no discord.py: the outbox stores them as they are and the Discord transport
 sends them; `bot.limits.fit_message` keeps them inside Discord's limits on the way out.
-Times are Discord timestamps (`<t:…:t>`), which every reader sees in their own time zone.
+Times are Discord timestamps (`<t:…:t>`), which every reader sees in their own time zone. What a
+member or the cluster wrote (a name, what a check or the preflight found) is made inert (`bot.markup`);
+the catalogue's own texts are the instructors' Markdown.
 """
 
 from __future__ import annotations
@@ -13,11 +15,12 @@ from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
+from bot import markup
 from bot.challenges import scoring
 from bot.challenges.catalog import Challenge
 from bot.challenges.checks import Status
 from bot.challenges.runs import CheckResult, HintDue, StartReport, StatusReport, VerifyReport
-from bot.i18n import Lang, Message, render, t
+from bot.i18n import Lang, Message, t
 from bot.limits import EMBED_FIELD_VALUE_MAX, fit_lines
 from bot.markup import clock, stamp
 from bot.store import HintSource, Run
@@ -41,7 +44,7 @@ def thread_name(report: StartReport, lang: Lang) -> str:
         "render.thread_name",
         lang,
         challenge=report.challenge.id,
-        team=report.team.name,
+        team=markup.plain(report.team.name),
         title=report.challenge.spec.title.get(lang),
     )
 
@@ -56,7 +59,7 @@ def briefing(report: StartReport, lang: Lang) -> Payload:
         spec = scenario.spec
         skipped = scenario.id in report.skipped
         if skipped:
-            value = render(report.skipped[scenario.id], lang)
+            value = markup.message(report.skipped[scenario.id], lang)
         else:
             value = f"{spec.situation.get(lang)}\n```\n{spec.symptoms.get(lang).strip()}\n```"
         fields.append(
@@ -84,7 +87,7 @@ def briefing(report: StartReport, lang: Lang) -> Payload:
     content = t(
         "render.briefing_content",
         lang,
-        team=report.team.name,
+        team=markup.escape(report.team.name),
         deadline=stamp(report.run.deadline),
         deadline_relative=stamp(report.run.deadline, "R"),
         hints=stamp(report.run.started_at + challenge.spec.hints_after),
@@ -142,7 +145,7 @@ def _check_lines(checks: Sequence[CheckResult], diagnosis_shown: bool, lang: Lan
     withheld = False
     for check in checks:
         mark = f"{MARK[check.status]} {GUARD} " if check.guard else f"{MARK[check.status]} "
-        line = mark + render(_named_once(check.message, named), lang)
+        line = mark + markup.message(_named_once(check.message, named), lang)
         if line not in lines:
             lines.append(line)
         if check.diagnosis is None or check.status is not Status.FAIL:
@@ -150,7 +153,7 @@ def _check_lines(checks: Sequence[CheckResult], diagnosis_shown: bool, lang: Lan
         if not diagnosis_shown:
             withheld = True
             continue
-        cause = f"↳ {DIAGNOSIS} {render(check.diagnosis, lang)}"
+        cause = f"↳ {DIAGNOSIS} {markup.message(check.diagnosis, lang)}"
         if cause not in lines:
             lines.append(cause)
     return lines, withheld
@@ -191,9 +194,9 @@ def hint(due: HintDue, challenge: Challenge, lang: Lang, *, source: HintSource, 
     embed = hint_embed(due, challenge, lang)
     notes = [embed["footer"]["text"]] if "footer" in embed else []
     if by is not None and source is HintSource.revealed:
-        notes.insert(0, t("render.hint_revealed", lang, who=by))
+        notes.insert(0, t("render.hint_revealed", lang, who=markup.plain(by)))  # a footer shows no Markdown
     elif by is not None and source is HintSource.requested:
-        notes.insert(0, t("render.hint_requested", lang, who=by))
+        notes.insert(0, t("render.hint_requested", lang, who=markup.plain(by)))
     if notes:
         embed["footer"] = {"text": " · ".join(notes)}
     return {"embeds": [embed], "allowed_mentions": {"parse": []}}
@@ -220,7 +223,7 @@ def hint_embed(due: HintDue, challenge: Challenge, lang: Lang) -> Payload:
 def diagnosis_revealed(who: str, lang: Lang) -> Payload:
     embed = {
         "title": t("render.diagnosis_revealed_title", lang, mark=DIAGNOSIS),
-        "description": t("render.diagnosis_revealed", lang, who=who),
+        "description": t("render.diagnosis_revealed", lang, who=markup.escape(who)),
         "color": BLUE,
     }
     return {"embeds": [embed], "allowed_mentions": {"parse": []}}
@@ -303,7 +306,8 @@ def verify_summary(report: VerifyReport, challenge: Challenge, lang: Lang) -> st
     if unchecked:
         # ⚠️ alone reads like a failure: say that the cluster could not be read, and why.
         gap = next(c.message for c in unchecked[0].checks if c.status is Status.UNKNOWN)
-        lines.append(t("render.verify_unknown", lang, count=len(unchecked), reason=gap.params["reason"]))
+        unknown = Message("render.verify_unknown", {"count": len(unchecked), "reason": gap.params["reason"]})
+        lines.append(markup.message(unknown, lang))
     if report.ended is not None:
         lines.append(_ended_detail(report.ended, challenge, lang))
     return "\n".join(lines)

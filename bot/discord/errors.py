@@ -15,8 +15,9 @@ from typing import Any
 import discord
 from discord import app_commands
 
+from bot import markup
 from bot.errors import KubecampError
-from bot.i18n import Lang, Message, render
+from bot.i18n import Lang, Message
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +63,8 @@ async def report(interaction: discord.Interaction, error: BaseException, lang: L
         log.error("%s failed [%s]", command, error_id, exc_info=error)
         message = Message("err.unexpected", {"id": error_id})
     try:
-        await reply(interaction, render(message, lang))
+        # What the user typed, or the cluster answered, comes back in the message: shown as it is.
+        await reply(interaction, markup.message(message, lang))
     except discord.HTTPException:
         log.warning("could not tell the user about %s", type(error).__name__, exc_info=True)
 

@@ -6,10 +6,11 @@ caller renders it in the language of the guild, the CLI or the test.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
+from string import Formatter
 from typing import Any, Literal
 
 import yaml
@@ -42,19 +43,50 @@ def keys() -> frozenset[str]:
     return frozenset(_catalogue())
 
 
-def render(message: Message, lang: Lang) -> str:
-    """The message in `lang`. A missing key is a programming error and raises KeyError."""
+@dataclass(frozen=True)
+class Place:
+    """Where a template puts a parameter: inside a code span; at the start of a line (nothing but spaces
+    written before it on its line)."""
+
+    in_code: bool = False
+    line_start: bool = True
+
+
+#: Escapes a text parameter for the place its template puts it.
+Escape = Callable[[str, Place], str]
+
+
+def render(message: Message, lang: Lang, *, escape: Escape | None = None) -> str:
+    """The message in `lang`. A missing key is a programming error and raises KeyError. With `escape`,
+    every text parameter, nested messages' too, passes through it (`bot.markup.message`)."""
     template = _catalogue()[message.key][lang]
-    return template.format(**{name: _param(value, lang) for name, value in message.params.items()})
+    if escape is None:
+        return template.format(**{name: _param(value, lang) for name, value in message.params.items()})
+    formatter = Formatter()
+    written: list[str] = []
+    ticks = 0  # the template's backticks so far: an odd number opens a code span
+    for literal, name, spec, conversion in formatter.parse(template):
+        written.append(literal)
+        ticks += literal.count("`")
+        if name is None:
+            continue
+        line = "".join(written).rpartition("\n")[2]
+        place = Place(in_code=ticks % 2 == 1, line_start=not line.strip())
+        value, _ = formatter.get_field(name, (), message.params)
+        value = formatter.convert_field(_param(value, lang, escape, place), conversion)
+        written.append(formatter.format_field(value, spec or ""))
+    return "".join(written)
 
 
-def _param(value: Any, lang: Lang) -> Any:
+def _param(value: Any, lang: Lang, escape: Escape | None = None, place: Place | None = None) -> Any:
     """A parameter as written: a nested message rendered, a text given in both languages ({"ko", "en"},
-    such as a label from the scenario catalogue) in `lang`, anything else as it is."""
+    such as a label from the scenario catalogue) in `lang`, anything else as it is (a text escaped)."""
     if isinstance(value, Mapping) and "key" in value:
-        return render(Message.from_json(value), lang)
+        return render(Message.from_json(value), lang, escape=escape)
     if isinstance(value, Mapping) and set(value) == set(LANGS):
         return value[lang]
+    if escape is not None and isinstance(value, str):
+        return escape(value, place or Place())
     return value
 
 

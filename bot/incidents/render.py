@@ -5,7 +5,9 @@ namespace, a field per alert with its summary, the labels that tell the alerts a
 since when) plus the buttons; it is re-rendered whole on every change and edited in place. Short
 messages in the thread say what changed. Plain dictionaries, no discord.py. The embed holds the fields
 Discord shows (200 alerts become 24 fields and "… N more", `bot.limits.capped_fields`; `alert_list` then
-names every alert in the thread), and `bot.limits` fits every text on the way out.
+names every alert in the thread), and `bot.limits` fits every text on the way out. Labels, annotations and
+the names of who acknowledged or silenced come from outside: they are made inert where they are shown
+(`bot.markup`).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
+from bot import markup
 from bot.i18n import Lang, t
 from bot.limits import EMBED_FIELDS_MAX, FENCE, capped_fields
 from bot.markup import stamp
@@ -51,6 +54,7 @@ def custom_id(incident_id: int, action: str) -> str:
 
 
 def title(incident: Incident) -> str:
+    """The incident's alertname and namespace as the labels say them (`markup.escape` them to show)."""
     labels = incident.common_labels or incident.group_labels
     name = str(labels.get("alertname") or incident.group_labels.get("alertname") or "Alert")
     namespace = incident.namespace or labels.get("namespace")
@@ -59,7 +63,7 @@ def title(incident: Incident) -> str:
 
 def thread_name(incident: Incident) -> str:
     mark = RESOLVED if incident.status == IncidentStatus.resolved else FIRING
-    return f"{mark} #{incident.id} {title(incident)}"
+    return f"{mark} #{incident.id} {markup.plain(title(incident))}"
 
 
 def starter(
@@ -88,7 +92,7 @@ def embed(
     lines = []
     summary = annotation(incident.common_annotations, "summary", lang)
     if summary and len(alerts) > 1:
-        lines.append(str(summary))
+        lines.append(markup.escape(summary, multiline=True))
     key = "incident.embed.resolved" if resolved else "incident.embed.firing"
     lines.append(
         t(
@@ -111,7 +115,7 @@ def embed(
             t(
                 "incident.embed.acknowledged",
                 lang,
-                by=incident.acknowledged_by or "?",
+                by=markup.escape(incident.acknowledged_by or "?"),
                 at=stamp(incident.acknowledged_at, "R"),
             )
         )
@@ -120,18 +124,25 @@ def embed(
             t(
                 "incident.embed.silenced",
                 lang,
-                by=incident.silenced_by or "?",
+                by=markup.escape(incident.silenced_by or "?"),
                 until=stamp(incident.silenced_until, "t"),
-                silence=incident.silence_id,
+                silence=markup.code(incident.silence_id),
             )
         )
     result: Payload = {
-        "title": f"{RESOLVED if resolved else FIRING} {title(incident)}",
+        "title": f"{RESOLVED if resolved else FIRING} {markup.escape(title(incident))}",
         "description": "\n".join(lines),
         "color": colour,
         # Built only for the alerts Discord will show: a long-running incident has hundreds.
         "fields": capped_fields(alerts, lambda alert: _field(alert, lang)),
-        "footer": {"text": t("incident.embed.footer", lang, severity=severity or "-", receiver=incident.receiver)},
+        "footer": {
+            "text": t(
+                "incident.embed.footer",
+                lang,
+                severity=markup.plain(severity or "-"),
+                receiver=markup.plain(incident.receiver),
+            )
+        },
         "timestamp": incident.last_notified_at.isoformat(),
     }
     if incident.external_url.startswith(("http://", "https://")):
@@ -141,15 +152,16 @@ def embed(
 
 def _field(alert: IncidentAlert, lang: Lang) -> Payload:
     mark = FIRING if alert.status == AlertStatus.firing else RESOLVED
-    parts = [str(annotation(alert.annotations, "summary", lang) or alert.labels.get("alertname") or "")]
+    summary = annotation(alert.annotations, "summary", lang) or alert.labels.get("alertname") or ""
+    parts = [markup.escape(summary, multiline=True)]
     when = (
         t("incident.alert.since", lang, since=stamp(alert.starts_at, "R"))
         if alert.status == AlertStatus.firing or alert.ends_at is None
         else t("incident.alert.resolved", lang, at=stamp(alert.ends_at, "t"))
     )
-    runbook = annotation(alert.annotations, "runbook_url", lang)
+    runbook = markup.link_target(annotation(alert.annotations, "runbook_url", lang) or "")
     parts.append(when + (f" · [{t('incident.alert.runbook', lang)}]({runbook})" if runbook else ""))
-    return {"name": f"{mark} {describe(alert)}", "value": "\n".join(p for p in parts if p)}
+    return {"name": f"{mark} {markup.escape(describe(alert))}", "value": "\n".join(p for p in parts if p)}
 
 
 def annotation(annotations: Mapping[str, str], name: str, lang: Lang) -> str | None:
@@ -159,7 +171,8 @@ def annotation(annotations: Mapping[str, str], name: str, lang: Lang) -> str | N
 
 
 def describe(alert: IncidentAlert) -> str:
-    """The labels that tell this alert from the others of its group: `pod=…, container=…`."""
+    """The labels that tell this alert from the others of its group: `pod=…, container=…` (as the labels
+    say them: `markup.escape` it to show)."""
     shown = [f"{k}={alert.labels[k]}" for k in OBJECT_LABELS if k in alert.labels]
     others = sorted(k for k in alert.labels if k not in OBJECT_LABELS and k not in NOISE_LABELS)
     shown += [f"{k}={alert.labels[k]}" for k in others]
@@ -219,7 +232,7 @@ def alert_list(alerts: Sequence[IncidentAlert], lang: Lang) -> str:
 
 
 def _line(alert: IncidentAlert) -> str:
-    return f"{FIRING if alert.status == AlertStatus.firing else RESOLVED} {describe(alert)}"
+    return f"{FIRING if alert.status == AlertStatus.firing else RESOLVED} {markup.escape(describe(alert))}"
 
 
 def resolution(incident: Incident, lang: Lang) -> str:
@@ -239,25 +252,34 @@ def duration(delta: timedelta, lang: Lang) -> str:
 
 
 def cluster_context(where: str, text: str, lang: Lang) -> str:
-    """What the cluster says about an alert's objects, in a code block."""
-    return f"{t('incident.cluster', lang, where=where)}\n{FENCE}\n{text}\n{FENCE}"
+    """What the cluster says about an alert's objects (`where`: its labels), in a code block that nothing
+    in `text` can close."""
+    heading = t("incident.cluster", lang, where=markup.escape(where))
+    return f"{heading}\n{FENCE}\n{markup.code(text, multiline=True)}\n{FENCE}"
 
 
 def run_notice(incident: Incident, thread_id: int | None, lang: Lang) -> str:
     where = f"<#{thread_id}>" if thread_id else f"#{incident.id}"
-    return t("incident.run_notice", lang, title=title(incident), where=where)
+    return t("incident.run_notice", lang, title=markup.escape(title(incident)), where=where)
 
 
 def acknowledged(by: str, lang: Lang) -> str:
-    return t("incident.acknowledged", lang, by=by)
+    return t("incident.acknowledged", lang, by=markup.escape(by))
 
 
 def silenced(by: str, hours: int, until: datetime, silence_id: str, lang: Lang) -> str:
-    return t("incident.silenced", lang, by=by, hours=hours, until=stamp(until, "t"), silence=silence_id)
+    return t(
+        "incident.silenced",
+        lang,
+        by=markup.escape(by),
+        hours=hours,
+        until=stamp(until, "t"),
+        silence=markup.code(silence_id),
+    )
 
 
 def unsilenced(by: str, silence_id: str, lang: Lang) -> str:
-    return t("incident.unsilenced", lang, by=by, silence=silence_id)
+    return t("incident.unsilenced", lang, by=markup.escape(by), silence=markup.code(silence_id))
 
 
 def listing_line(incident: Incident, thread_id: int | None, lang: Lang) -> str:
@@ -265,4 +287,5 @@ def listing_line(incident: Incident, thread_id: int | None, lang: Lang) -> str:
     where = f" <#{thread_id}>" if thread_id else ""
     ack = " 👀" if incident.acknowledged_at else ""
     silenced_mark = " 🔕" if incident.silence_id else ""
-    return f"{mark} **#{incident.id}** {title(incident)} · {stamp(incident.opened_at, 'R')}{ack}{silenced_mark}{where}"
+    shown = markup.escape(title(incident))
+    return f"{mark} **#{incident.id}** {shown} · {stamp(incident.opened_at, 'R')}{ack}{silenced_mark}{where}"

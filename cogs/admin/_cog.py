@@ -6,6 +6,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot import markup
 from bot.challenges.flow import ChallengeFlow, FlowOutbox
 from bot.i18n import Lang, t
 from bot.markup import stamp
@@ -41,7 +42,13 @@ class AdminCog(
         acting = await acting_team(interaction, team, teams=self.teams, instructor_role=self.instructor_role)
         run = await self.flow.extend(acting.name, minutes)
         await interaction.response.send_message(
-            t("cog.extended", self.lang, team=acting.name, minutes=minutes, deadline=stamp(run.deadline)),
+            t(
+                "cog.extended",
+                self.lang,
+                team=markup.escape(acting.name),
+                minutes=minutes,
+                deadline=stamp(run.deadline),
+            ),
             ephemeral=True,
         )
 
@@ -56,7 +63,7 @@ class AdminCog(
             t(
                 "cog.hint_revealed",
                 self.lang,
-                team=acting.name,
+                team=markup.escape(acting.name),
                 scenario=posted.hint.scenario_id,
                 level=posted.hint.level + 1,
             ),
@@ -82,7 +89,7 @@ class AdminCog(
                 self.lang,
                 challenge=challenge,
                 count=len(revealed),
-                teams=", ".join(r.name for r in revealed),
+                teams=", ".join(markup.escape(r.name) for r in revealed),
             )
         else:
             answer = t("cog.diagnosis_unchanged", self.lang, challenge=challenge)

@@ -6,6 +6,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot import markup
 from bot.challenges import render
 from bot.challenges.catalog import Catalog
 from bot.challenges.flow import ChallengeFlow
@@ -61,7 +62,7 @@ class ChallengeCog(
                 "cog.started",
                 self.lang,
                 challenge=report.challenge.id,
-                team=acting.name,
+                team=markup.escape(acting.name),
                 channel=f"<#{acting.discord_channel_id}>",
                 deadline=stamp(report.run.deadline),
             ),
@@ -167,11 +168,11 @@ class ChallengeCog(
             said = t(
                 "cog.stopped_namespace_gone",
                 self.lang,
-                team=acting.name,
+                team=markup.escape(acting.name),
                 challenge=challenge,
                 namespace=stopped.namespace,
             )
         else:
             by = "instructor" if is_instructor(interaction.user, self.instructor_role) else "team"
-            said = t(f"cog.stopped_by_{by}", self.lang, team=acting.name, challenge=challenge)
+            said = t(f"cog.stopped_by_{by}", self.lang, team=markup.escape(acting.name), challenge=challenge)
         await interaction.followup.send(said, ephemeral=True)

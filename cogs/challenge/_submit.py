@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import discord
 
+from bot import markup
 from bot.discord.errors import report
 from bot.i18n import Lang, t
 from bot.store import Team
-from bot.submissions import SubmissionForm, SubmissionService
+from bot.submissions import SubmissionForm, SubmissionService, shown
 
 _STYLES = {"short": discord.TextStyle.short, "paragraph": discord.TextStyle.paragraph}
 
@@ -46,11 +47,12 @@ class SubmitModal(discord.ui.Modal):
         )
         lines = [
             t("cog.submit_echo_title", self._lang, challenge=challenge_id),
-            t("cog.submit_echo_team", self._lang, team=self._team.name),
+            t("cog.submit_echo_team", self._lang, team=markup.escape(self._team.name)),
         ]
         for field in self._form.spec.fields:
-            answer = submission.answers.get(field.id) or "-"
-            lines.append(t("cog.submit_echo_field", self._lang, label=field.label.get(self._lang), text=answer))
+            answer = submission.answers.get(field.id)
+            text = shown(answer, field) if answer else "-"
+            lines.append(t("cog.submit_echo_field", self._lang, label=field.label.get(self._lang), text=text))
         if replaced:
             lines.append(t("cog.submit_replaced", self._lang, count=replaced))
         await interaction.response.send_message(

@@ -9,6 +9,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot import markup
 from bot.challenges.catalog import Catalog
 from bot.i18n import Lang, t
 from bot.markup import clock
@@ -27,7 +28,7 @@ def ranking_embed(rows: list[Row], title: str, lang: Lang) -> discord.Embed:
                 "cog.scoreboard_row",
                 lang,
                 rank=MEDALS.get(row.rank, f"{row.rank}."),
-                team=row.team,
+                team=markup.escape(row.team),
                 points=row.points,
                 elapsed=elapsed,
                 hints=row.hints_used,

@@ -8,11 +8,12 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.challenges.catalog import Catalog
+from bot import markup
+from bot.challenges.catalog import Catalog, SubmissionFieldSpec
 from bot.i18n import Lang, t
 from bot.limits import EMBED_FIELD_NAME_MAX, truncate
 from bot.markup import stamp
-from bot.submissions import SubmissionPage, SubmissionService
+from bot.submissions import SubmissionPage, SubmissionService, shown
 from cogs._common import InstructorsOnly, challenge_choices, locale
 
 #: Discord's embed limits: a field's value holds 1024 characters; an answer is cut well before so
@@ -66,15 +67,21 @@ class SubmissionsCog(
                     "cog.submissions.submitted",
                     self.lang,
                     when=stamp(submission.submitted_at, "f"),
-                    by=submission.submitted_by or "-",
+                    by=markup.escape(submission.submitted_by) if submission.submitted_by else "-",
                 )
             ]
-            labels = self._labels(submission.challenge_id)
+            fields = self._fields(submission.challenge_id)
             for field_id, answer in submission.answers.items():
-                text = truncate(answer, _ANSWER_MAX) or "-"
-                lines.append(t("cog.submit_echo_field", self.lang, label=labels.get(field_id, field_id), text=text))
+                field = fields.get(field_id)
+                text = shown(truncate(answer, _ANSWER_MAX), field) if answer else "-"
+                label = field.label.get(self.lang) if field else field_id
+                lines.append(t("cog.submit_echo_field", self.lang, label=label, text=text))
             entry = t(
-                "cog.submissions.entry", self.lang, id=submission.id, challenge=submission.challenge_id, team=team.name
+                "cog.submissions.entry",
+                self.lang,
+                id=submission.id,
+                challenge=submission.challenge_id,
+                team=markup.escape(team.name),
             )
             embed.add_field(
                 name=truncate(entry, EMBED_FIELD_NAME_MAX),
@@ -86,11 +93,11 @@ class SubmissionsCog(
         )
         return embed
 
-    def _labels(self, challenge_id: int) -> dict[str, str]:
-        """The labels of the challenge's form by field id; none for a challenge gone from the catalogue."""
+    def _fields(self, challenge_id: int) -> dict[str, SubmissionFieldSpec]:
+        """The fields of the challenge's form by id; none for a challenge gone from the catalogue."""
         challenge = self.catalog.challenges.get(challenge_id)
         form = challenge.spec.submission if challenge else None
-        return {f.id: f.label.get(self.lang) for f in form.fields} if form else {}
+        return {f.id: f for f in form.fields} if form else {}
 
     @app_commands.command(
         name="export",

@@ -6,6 +6,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot import markup
 from bot.i18n import Lang, t
 from bot.teams import TeamService
 from cogs._common import InstructorsOnly, locale, team_choices
@@ -37,7 +38,7 @@ class TeamsCog(
             t(
                 "cog.team_created",
                 self.lang,
-                team=team.name,
+                team=markup.escape(team.name),
                 role=role.mention,
                 channel=channel.mention,
                 namespace=team.namespace,
@@ -63,7 +64,7 @@ class TeamsCog(
             t(
                 "cog.team_linked",
                 self.lang,
-                team=team.name,
+                team=markup.escape(team.name),
                 role=f"<@&{team.discord_role_id}>" if team.discord_role_id else "-",
                 channel=f"<#{team.discord_channel_id}>" if team.discord_channel_id else "-",
             ),
@@ -77,11 +78,11 @@ class TeamsCog(
     @app_commands.command(name="list", description=locale("list the teams", "cmd.team.list.description"))
     async def list_(self, interaction: discord.Interaction) -> None:
         lines = [
-            f"**{team.name}** · "
+            f"**{markup.escape(team.name)}** · "
             + (f"<@&{team.discord_role_id}>" if team.discord_role_id else "-")
             + " · "
             + (f"<#{team.discord_channel_id}>" if team.discord_channel_id else "-")
-            + f" · `{team.namespace}`"
+            + f" · `{markup.code(team.namespace)}`"
             for team in await self.teams.all()
         ]
         await interaction.response.send_message(
@@ -96,7 +97,9 @@ class TeamsCog(
     )
     async def remove(self, interaction: discord.Interaction, name: str) -> None:
         await self.teams.remove(name)
-        await interaction.response.send_message(t("cog.team_removed", self.lang, team=name), ephemeral=True)
+        await interaction.response.send_message(
+            t("cog.team_removed", self.lang, team=markup.escape(name)), ephemeral=True
+        )
 
     @remove.autocomplete("name")
     async def _remove_names(self, interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
