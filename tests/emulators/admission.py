@@ -23,9 +23,10 @@ from pathlib import Path
 from typing import Any
 
 import celpy
-from celpy.evaluation import CELEvalError
 import helm_python
 import yaml
+from celpy.adapter import json_to_cel
+from celpy.evaluation import CELEvalError
 
 from .resources import Obj
 
@@ -81,9 +82,7 @@ class ValidatingPolicy:
         environment = celpy.Environment()
         self._conditions = [_Expression(environment, c["expression"]) for c in spec.get("matchConditions") or []]
         self._variables = [(v["name"], _Expression(environment, v["expression"])) for v in spec.get("variables") or []]
-        self._validations = [
-            (_Expression(environment, v["expression"]), v.get("message")) for v in spec["validations"]
-        ]
+        self._validations = [(_Expression(environment, v["expression"]), v.get("message")) for v in spec["validations"]]
 
     def denial(self, request: Obj, obj: Obj | None, old: Obj | None, namespace: Obj | None) -> str | None:
         """Why the request is denied ("ValidatingAdmissionPolicy '…' with binding '…' denied request: …"),
@@ -91,10 +90,10 @@ class ValidatingPolicy:
         if not self.denies or not self._matches(request):
             return None
         activation: dict[str, Any] = {
-            "object": celpy.json_to_cel(obj),
-            "oldObject": celpy.json_to_cel(old),
-            "request": celpy.json_to_cel(request),
-            "namespaceObject": celpy.json_to_cel(namespace),
+            "object": json_to_cel(obj),
+            "oldObject": json_to_cel(old),
+            "request": json_to_cel(request),
+            "namespaceObject": json_to_cel(namespace),
         }
         for condition in self._conditions:
             try:
@@ -156,7 +155,7 @@ def _true(value: Any) -> bool:
 
 
 def _rule_matches(rule: Obj, request: Obj) -> bool:
-    """A NamedRuleWithOperations against the request (k8s.io/apiserver/pkg/admission/plugin/webhook/predicates/rules)."""
+    """A NamedRuleWithOperations against the request (apiserver/pkg/admission/plugin/webhook/predicates/rules)."""
     resource = request["resource"]
     operations = rule.get("operations") or []
     if "*" not in operations and request["operation"] not in operations:
@@ -189,7 +188,11 @@ def _rendered_chart() -> tuple[Obj, ...]:
         {"discord": {"token": "emulated"}}, name=RELEASE, namespace=RELEASE_NAMESPACE, is_install=True
     )
     return tuple(
-        doc for path, text in sorted(dict(files).items()) if not path.endswith("NOTES.txt") for doc in yaml.safe_load_all(text) if doc
+        doc
+        for path, text in sorted(dict(files).items())
+        if not path.endswith("NOTES.txt")
+        for doc in yaml.safe_load_all(text)
+        if doc
     )
 
 
