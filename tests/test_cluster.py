@@ -12,14 +12,17 @@ from bot.cluster import LIST_PAGE, MAX_LIST_BYTES, MAX_LIST_ITEMS, Cluster
 from bot.errors import ApplyFailed, ClusterForbidden, ClusterUnavailable, NamespaceNotManaged
 from bot.i18n import LANGS, Message, render
 from bot.metrics import KUBE_ERROR_REASONS, Metrics
-from tests.emulators.kube import KubeCluster
+from tests.emulators.fixtures import bot_cluster, chart_namespace_setup
+from tests.emulators.kube import BOT_TOKEN, KubeCluster
 from tests.i18n import korean
 
 
 @pytest_asyncio.fixture
 async def counted(kube_cluster_without_crds: KubeCluster) -> AsyncIterator[tuple[Cluster, Metrics, KubeCluster]]:
     metrics = Metrics()
-    client = Cluster.for_host(kube_cluster_without_crds.url, token="kubecamp-test-token", timeout=0.5, metrics=metrics)
+    client = Cluster.for_host(
+        kube_cluster_without_crds.url, token=BOT_TOKEN, timeout=0.5, metrics=metrics, setup=chart_namespace_setup()
+    )
     try:
         yield client, metrics, kube_cluster_without_crds
     finally:
@@ -162,7 +165,7 @@ async def test_a_kind_is_listed_a_page_at_a_time(counted: tuple[Cluster, Metrics
 
 async def test_a_namespace_filled_to_exhaust_memory_is_too_many_objects(kube_cluster_without_crds: KubeCluster) -> None:
     kube = kube_cluster_without_crds
-    cluster = Cluster.for_host(kube.url, token="kubecamp-test-token")
+    cluster = bot_cluster(kube)
     await cluster.ensure_namespace("kubecamp-blue", team="blue")
     # A student's namespace: 1000 Pending Pods, 40 KB of annotations each (40 MB; the API allows 256 KB each).
     with kube.catching_up():

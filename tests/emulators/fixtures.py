@@ -28,11 +28,22 @@ from .admission import chart_settings
 from .kube import BOT_TOKEN, KubeCluster
 
 
-def chart_namespace_setup() -> NamespaceSetup:
-    """How the bot sets up team namespaces with the chart's settings (KUBECAMP_KUBE_* of its ConfigMap)."""
+def chart_kube_environment() -> dict[str, str]:
+    """The KUBECAMP_KUBE_* settings the chart's ConfigMap gives the bot that concern its rights: the team role
+    it binds, its ServiceAccount, the Pod Security level."""
     wanted = {"KUBECAMP_KUBE_TEAM_ROLE", "KUBECAMP_KUBE_SERVICE_ACCOUNT", "KUBECAMP_KUBE_POD_SECURITY"}
-    settings = {k.removeprefix("KUBECAMP_KUBE_").lower(): v for k, v in chart_settings().items() if k in wanted}
-    return KubeSettings.model_validate(settings).namespace_setup
+    return {k: v for k, v in chart_settings().items() if k in wanted}
+
+
+def chart_kube_settings(**more: object) -> KubeSettings:
+    """KubeSettings with those settings (and `more` fields)."""
+    fields = {k.removeprefix("KUBECAMP_KUBE_").lower(): v for k, v in chart_kube_environment().items()}
+    return KubeSettings.model_validate({**fields, **more})
+
+
+def chart_namespace_setup() -> NamespaceSetup:
+    """How the bot sets up team namespaces with the chart's settings."""
+    return chart_kube_settings().namespace_setup
 
 
 def bot_cluster(kube: KubeCluster, *, timeout: float = 10.0) -> Cluster:
