@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Annotated, Literal, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from bot.errors import ConfigInvalid
@@ -79,6 +79,7 @@ class KubeSettings(_Section):
     )
     service_account: str | None = Field(
         default=None,
+        validate_default=True,
         pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?/[a-z0-9]([-a-z0-9.]*[a-z0-9])?$",
         description="the bot's ServiceAccount as namespace/name, the subject of those RoleBindings",
     )
@@ -86,11 +87,12 @@ class KubeSettings(_Section):
         default="baseline", description="the Pod Security Standard team namespaces enforce: baseline or restricted"
     )
 
-    @model_validator(mode="after")
-    def _role_and_account_together(self) -> KubeSettings:
-        if (self.team_role is None) != (self.service_account is None):
-            raise ValueError("KUBECAMP_KUBE_TEAM_ROLE and KUBECAMP_KUBE_SERVICE_ACCOUNT are set together or not at all")
-        return self
+    @field_validator("service_account")
+    @classmethod
+    def _with_the_team_role(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if (value is None) != (info.data.get("team_role") is None):
+            raise ValueError("set it together with KUBECAMP_KUBE_TEAM_ROLE, or neither")
+        return value
 
     @property
     def namespace_setup(self) -> NamespaceSetup:

@@ -1446,6 +1446,11 @@ def test_notes() -> None:
     own = notes(merged(INSTRUCTOR, {"scenarios": {"volume": {"persistentVolumeClaim": {"claimName": "c"}}}}))
     assert f"mounted at {SCENARIOS_DIR} from your scenarios.volume." in own and SCENARIOS_SECRET not in own
     assert "helm test" not in notes(NO_PREFLIGHT)
+    assert "admissionPolicy.enabled=false" in text and "Kubernetes 1.30 or later" in text
+    assert "rbac.prometheuses=true" in text, "the monitoring scenario cannot start by default"
+    assert "rbac.prometheuses" not in notes(merged(INSTRUCTOR, {"rbac": {"prometheuses": True}}))
+    older = notes(merged(INSTRUCTOR, {"admissionPolicy": {"enabled": False}}))
+    assert "WARNING: admissionPolicy.enabled is false" in older
     plain = notes(REQUIRED)
     assert "client_id=<APPLICATION_ID>" in plain
     assert "discord.guildIds is empty" in plain
