@@ -28,7 +28,7 @@ import yaml
 from celpy.adapter import json_to_cel
 from celpy.evaluation import CELEvalError
 
-from .resources import Obj
+from .resources import Obj, ResourceDef
 
 CHART = Path(__file__).resolve().parents[2] / "helm" / "kubecamp-bot"
 #: The release the chart is rendered as: its ServiceAccount is the emulator's bot user.
@@ -142,6 +142,28 @@ class _LazyVariables(celpy.celtypes.MapType):
 
     def __contains__(self, key: object) -> bool:
         return str(key) in self._expressions
+
+
+def admission_request(
+    res: ResourceDef, *, operation: str, name: str, namespace: str, username: str, subresource: str | None, uid: str
+) -> Obj:
+    """An AdmissionRequest's fields, as the policies' ``request`` sees them (no conversion: the request's
+    version is the stored one)."""
+    kind = {"group": res.group, "version": res.version, "kind": res.kind}
+    resource = {"group": res.group, "version": res.version, "resource": res.plural}
+    return {
+        "uid": uid,
+        "kind": kind,
+        "resource": resource,
+        "subResource": subresource or "",
+        "requestKind": kind,
+        "requestResource": resource,
+        "name": name,
+        "namespace": namespace,
+        "operation": operation,
+        "userInfo": {"username": username},
+        "dryRun": False,
+    }
 
 
 def _failed(expression: _Expression, error: CELEvalError) -> str:

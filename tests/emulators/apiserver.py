@@ -31,7 +31,7 @@ import yaml
 from kmock._internal import enums, parsing, rendering
 
 from . import defaults, discovery, validation
-from .admission import ValidatingPolicy
+from .admission import ValidatingPolicy, admission_request
 from .faults import Fault, Faults, fault_error
 from .patches import PatchError, json_patch, merge_patch, server_side_apply, strategic_merge_patch
 from .resources import BUILTIN, CRDS, Obj, ResourceDef, ResourceTable
@@ -837,19 +837,15 @@ class KubeEmulator(kmock.KubernetesEmulator):
             namespace_object = self.store.get(self.table.find("namespaces"), None, namespace)
         else:
             namespace, namespace_object = "", None
-        request = {
-            "uid": f"emulated-{self.store.resource_version}",
-            "kind": {"group": res.group, "version": res.version, "kind": res.kind},
-            "resource": {"group": res.group, "version": res.version, "resource": res.plural},
-            "subResource": requester.subresource or "",
-            "requestKind": {"group": res.group, "version": res.version, "kind": res.kind},
-            "requestResource": {"group": res.group, "version": res.version, "resource": res.plural},
-            "name": name,
-            "namespace": namespace,
-            "operation": operation,
-            "userInfo": {"username": requester.username},
-            "dryRun": False,
-        }
+        request = admission_request(
+            res,
+            operation=operation,
+            name=name,
+            namespace=namespace,
+            username=requester.username,
+            subresource=requester.subresource,
+            uid=f"emulated-{self.store.resource_version}",
+        )
         for policy in self.policies:
             denial = policy.denial(request, obj, old, namespace_object)
             if denial is not None:
