@@ -211,6 +211,7 @@ class Cluster:
         except _NotFound:
             body = self._setup.namespace(namespace, team=team)
             await self._request("POST", kind.collection_path(None), body=body)
+            self._set_up.discard(namespace)  # a namespace of that name set up before was deleted since
             log.info("created namespace %s for team %s", namespace, team)
         else:
             _require_managed(existing, namespace)

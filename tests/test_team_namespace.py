@@ -81,6 +81,21 @@ async def test_a_namespace_made_before_gets_set_up_at_its_next_start(bot: Cluste
     ]
 
 
+async def test_a_namespace_deleted_and_made_again_is_set_up_again(bot: Cluster, kube_cluster: KubeCluster) -> None:
+    await bot.ensure_namespace(NAMESPACE, team="blue")
+    async with kube_cluster.api_client() as api:  # an instructor deletes it
+        await k8s.CoreV1Api(api).delete_namespace(NAMESPACE)
+    assert kube_cluster.get("namespaces", None, NAMESPACE) is None
+    await bot.ensure_namespace(NAMESPACE, team="blue")
+    assert [
+        len(kube_cluster.objects(kind, NAMESPACE)) for kind in ("rolebindings", "resourcequotas", "limitranges")
+    ] == [
+        1,
+        1,
+        1,
+    ]
+
+
 async def test_a_binding_not_yet_in_effect_is_waited_for(bot: Cluster, kube_cluster: KubeCluster) -> None:
     """The API server's caches lag a new namespace and a new RoleBinding: a 404 or 403 right after is retried."""
     namespace_missing = kube_cluster.fail(404, verb="create", resource="rolebindings", times=2)
