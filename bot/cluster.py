@@ -263,6 +263,7 @@ class Cluster:
         """
         kind = BY_NAME["Namespace"]
         self._managed.discard(namespace)
+        self._set_up.discard(namespace)
         try:
             existing = await self._request("GET", kind.object_path(None, namespace))
         except _NotFound:
