@@ -13,7 +13,7 @@ import cogs
 from bot.challenges.catalog import Text
 from bot.challenges.flow import NoHintYet, TeamNotLinked
 from bot.challenges.runs import ChallengeUnavailable
-from bot.cluster import _NotFound
+from bot.cluster import _AlreadyExists, _NotFound
 from bot.discord.errors import NotInstructor, NotInTeam, explain
 from bot.errors import (
     ApplyFailed,
@@ -76,6 +76,17 @@ SAMPLES: list[KubecampError] = [
         ),
     ),
     _NotFound("404 Not Found"),
+    _AlreadyExists(
+        "409 Conflict",
+        reason=Message(
+            "cluster.rejected",
+            {
+                "request": "POST /api/v1/namespaces/kubecamp-blue/resourcequotas",
+                "status": 409,
+                "answer": 'resourcequotas "kubecamp-bot" already exists',
+            },
+        ),
+    ),
     StoreUnavailable("database is locked"),
     StoreConflict("UNIQUE constraint failed: run.team_id"),
     StoreConflict("team exists", reason=Message("conflict.team_exists", {"team": "blue"})),
