@@ -43,8 +43,6 @@ from bot.metrics import Metrics
 from bot.snapshot import Snapshot
 from bot.team_namespace import FIELD_MANAGER, MANAGED_BY, NamespaceSetup
 
-__all__ = ["FIELD_MANAGER", "MANAGED_BY", "Cluster", "TooManyObjects"]
-
 log = logging.getLogger(__name__)
 
 #: Objects asked for per list request (`limit`; the rest follows with `continue`).

@@ -25,9 +25,10 @@ from bot.challenges.preflight import (
     Verdict,
     apply_like_a_student,
 )
-from bot.cluster import MANAGED_BY, Cluster
+from bot.cluster import Cluster
 from bot.errors import ApplyFailed, UnknownChallenge, UnknownScenario
 from bot.i18n import render
+from bot.team_namespace import MANAGED_BY
 from tests.emulators.fixtures import bot_cluster
 from tests.emulators.kube import KubeCluster
 from tests.scenarios.test_catalogue_behaviour import CATALOG

@@ -17,11 +17,11 @@ from bot.challenges.catalog import Challenge
 from bot.challenges.checks import Status
 from bot.challenges.deploy import NamespaceNotCleared
 from bot.challenges.runs import ChallengeUnavailable, Due, HintDue, RunService, Trigger, timeline
-from bot.cluster import MANAGED_BY, Cluster
+from bot.cluster import Cluster
 from bot.errors import ClusterUnavailable, NamespaceNotManaged, NoActiveRun, RunConflict, UnknownScenario, UnknownTeam
 from bot.i18n import Message, render
 from bot.store import HintSource, Store
-from bot.team_namespace import TEAM_LABEL
+from bot.team_namespace import MANAGED_BY, TEAM_LABEL
 from tests.emulators.fixtures import bot_cluster
 from tests.emulators.kube import KubeCluster
 from tests.emulators.kubectl import Kubectl
