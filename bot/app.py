@@ -126,6 +126,7 @@ async def build(
         kubeconfig=settings.kube.config,
         context=settings.kube.context,
         request_timeout=settings.kube.timeout_seconds,
+        setup=settings.kube.namespace_setup,
         metrics=metrics,
     )
     lang = settings.catalog.language

@@ -219,6 +219,7 @@ async def _connect(settings: Settings) -> Cluster:
         kubeconfig=settings.kube.config,
         context=settings.kube.context,
         request_timeout=settings.kube.timeout_seconds,
+        setup=settings.kube.namespace_setup,
     )
 
 

@@ -6,16 +6,20 @@ so a snapshot costs one list call per kind (more only for a kind with more objec
 missing CRD is one 404. What one snapshot keeps of a kind is bounded in objects and bytes: a team's
 namespace must not be able to take the bot's memory.
 
-The bot touches only namespaces that carry its label; every write checks it first.
+The bot touches only namespaces that carry its label; every write checks it first. It creates a team
+namespace with its labels, Pod Security, a quota, default limits and the RoleBinding of its team role
+(`bot.team_namespace`); the cluster's admission policy enforces the same boundary for its ServiceAccount.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import functools
 import json
 import logging
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -37,12 +41,9 @@ from bot.i18n import Message
 from bot.kinds import BY_NAME, KINDS, Kind, ObjectRef
 from bot.metrics import Metrics
 from bot.snapshot import Snapshot
+from bot.team_namespace import FIELD_MANAGER, MANAGED_BY, NamespaceSetup
 
 log = logging.getLogger(__name__)
-
-FIELD_MANAGER = "kubecamp-bot"
-MANAGED_BY = "app.kubernetes.io/managed-by"
-TEAM_LABEL = "kubecamp.io/team"
 
 #: Objects asked for per list request (`limit`; the rest follows with `continue`).
 LIST_PAGE = 250
@@ -50,10 +51,18 @@ LIST_PAGE = 250
 #: of objects; past this a kind is "could not check: too many objects", never a partial list.
 MAX_LIST_ITEMS = 1000
 MAX_LIST_BYTES = 16 * 1024 * 1024
+#: How long a namespace the bot has just set up may take to reach the API server's caches: the admission
+#: policy reads the namespace from an informer, the RBAC authorizer the new RoleBinding.
+PROPAGATION_SECONDS = 5.0
+PROPAGATION_STEP = 0.2
 
 
 class _NotFound(ClusterError):
     pass
+
+
+class _AlreadyExists(ApplyFailed):
+    """A create found the object there (409 AlreadyExists)."""
 
 
 class TooManyObjects(ClusterError):
@@ -73,12 +82,22 @@ class _TooLarge(Exception):
 class Cluster:
     """One connection to one API server. Create with `Cluster.connect()`, close with `close()`."""
 
-    def __init__(self, *, api: k8s.ApiClient, timeout: float, metrics: Metrics | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        api: k8s.ApiClient,
+        timeout: float,
+        metrics: Metrics | None = None,
+        setup: NamespaceSetup | None = None,
+    ) -> None:
         self._api = api
         self._timeout = timeout
         self._metrics = metrics or Metrics()
+        self._setup = setup or NamespaceSetup()
         # Namespaces seen carrying the bot's label; every write goes through _guard() first.
         self._managed: set[str] = set()
+        # Namespaces whose RoleBinding, quota and limits this process has made sure of.
+        self._set_up: set[str] = set()
 
     @classmethod
     async def connect(
@@ -88,6 +107,7 @@ class Cluster:
         context: str | None = None,
         request_timeout: float = 10.0,
         metrics: Metrics | None = None,
+        setup: NamespaceSetup | None = None,
     ) -> Cluster:
         """In-cluster config inside a pod (unless a kubeconfig is named), else the kubeconfig."""
         configuration = k8s.Configuration()
@@ -107,11 +127,17 @@ class Cluster:
                 f"cannot load Kubernetes configuration from {where}: {exc}",
                 reason=Message("cluster.no_config", {"where": str(where)}),
             ) from exc
-        return cls(api=k8s.ApiClient(configuration), timeout=request_timeout, metrics=metrics)
+        return cls(api=k8s.ApiClient(configuration), timeout=request_timeout, metrics=metrics, setup=setup)
 
     @classmethod
     def for_host(
-        cls, host: str, *, token: str | None = None, timeout: float = 10.0, metrics: Metrics | None = None
+        cls,
+        host: str,
+        *,
+        token: str | None = None,
+        timeout: float = 10.0,
+        metrics: Metrics | None = None,
+        setup: NamespaceSetup | None = None,
     ) -> Cluster:
         """A client for an API server URL (tests, `kubectl proxy`)."""
         configuration = k8s.Configuration(host=host)
@@ -119,7 +145,7 @@ class Cluster:
         if token:
             configuration.api_key = {"BearerToken": token}
             configuration.api_key_prefix = {"BearerToken": "Bearer"}
-        return cls(api=k8s.ApiClient(configuration), timeout=timeout, metrics=metrics)
+        return cls(api=k8s.ApiClient(configuration), timeout=timeout, metrics=metrics, setup=setup)
 
     async def close(self) -> None:
         await self._api.close()
@@ -172,21 +198,47 @@ class Cluster:
     # --- namespaces ---------------------------------------------------------------------------
 
     async def ensure_namespace(self, namespace: str, *, team: str) -> None:
-        """Create the team's namespace with the bot's labels; refuse one that exists unlabelled."""
+        """Create the team's namespace with the bot's labels and set it up; refuse one that exists unlabelled.
+
+        An existing namespace of the bot's is set up too (once per process): one made before the bot bound
+        its team role there gets the RoleBinding, quota and limits at its next start.
+        """
         kind = BY_NAME["Namespace"]
         try:
             existing = await self._request("GET", kind.object_path(None, namespace))
         except _NotFound:
-            body = {
-                "apiVersion": "v1",
-                "kind": "Namespace",
-                "metadata": {"name": namespace, "labels": {MANAGED_BY: FIELD_MANAGER, TEAM_LABEL: team}},
-            }
+            body = self._setup.namespace(namespace, team=team)
             await self._request("POST", kind.collection_path(None), body=body)
+            self._set_up.discard(namespace)  # a namespace of that name set up before was deleted since
             log.info("created namespace %s for team %s", namespace, team)
         else:
             _require_managed(existing, namespace)
+        if namespace not in self._set_up:
+            await self._set_up_namespace(namespace)
+            self._set_up.add(namespace)
         self._managed.add(namespace)
+
+    async def _set_up_namespace(self, namespace: str) -> None:
+        """Create the RoleBinding, quota and limits (each once: 409 means it is there), then wait until the
+        RoleBinding takes effect, so the scenario's first write is not refused."""
+        for path, body in self._setup.objects(namespace):
+            with contextlib.suppress(_AlreadyExists):
+                await self._propagated(functools.partial(self._request, "POST", path, body=body))
+        if self._setup.team_role is not None:
+            configmaps = BY_NAME["ConfigMap"].collection_path(namespace)
+            await self._propagated(functools.partial(self._request, "GET", configmaps, query=[("limit", 1)]))
+
+    async def _propagated(self, attempt: Callable[[], Awaitable[dict[str, Any]]]) -> None:
+        """Retry a request refused (403) or not finding the namespace (404) for up to PROPAGATION_SECONDS."""
+        deadline = asyncio.get_running_loop().time() + PROPAGATION_SECONDS
+        while True:
+            try:
+                await attempt()
+                return
+            except (ClusterForbidden, _NotFound):
+                if asyncio.get_running_loop().time() >= deadline:
+                    raise
+                await asyncio.sleep(PROPAGATION_STEP)
 
     async def assert_managed(self, namespace: str) -> None:
         """Read the namespace afresh; raise NamespaceNotManaged unless it carries the bot's label.
@@ -209,6 +261,7 @@ class Cluster:
         """
         kind = BY_NAME["Namespace"]
         self._managed.discard(namespace)
+        self._set_up.discard(namespace)
         try:
             existing = await self._request("GET", kind.object_path(None, namespace))
         except _NotFound:
@@ -366,16 +419,18 @@ def _require_managed(namespace_object: dict[str, Any], namespace: str) -> None:
         raise NamespaceNotManaged(namespace)
 
 
-def _status_message(exc: ApiException) -> str:
+def _status(exc: ApiException) -> dict[str, Any]:
+    """The Kubernetes Status the API server answered with ({} when the body is not one)."""
     try:
         status = json.loads(exc.body or "{}")
     except (TypeError, ValueError):
-        return str(exc.reason or "")
-    return str(status.get("message") or exc.reason or "")
+        return {}
+    return status if isinstance(status, dict) else {}
 
 
 def _translate(exc: ApiException, method: str, path: str) -> ClusterError:
-    message = _status_message(exc)
+    status = _status(exc)
+    message = str(status.get("message") or exc.reason or "")
     detail = f"{method} {path}: {exc.status} {message}"
     request = {"request": f"{method} {path}", "status": exc.status}
     if exc.status in (401, 403):
@@ -385,7 +440,8 @@ def _translate(exc: ApiException, method: str, path: str) -> ClusterError:
     if exc.status in (400, 409, 415, 422):
         # The API server's own words, as kubectl would print them: they name the field that is wrong.
         answer = message.replace("`", "'")
-        return ApplyFailed(detail, reason=Message("cluster.rejected", {**request, "answer": answer}))
+        rejected = _AlreadyExists if status.get("reason") == "AlreadyExists" else ApplyFailed
+        return rejected(detail, reason=Message("cluster.rejected", {**request, "answer": answer}))
     return ClusterUnavailable(detail, reason=Message("cluster.server_error", request))
 
 

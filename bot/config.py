@@ -15,6 +15,7 @@ from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_va
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from bot.errors import ConfigInvalid
+from bot.team_namespace import NamespaceSetup, PodSecurityLevel
 from bot.values import NamespacePrefix
 
 
@@ -77,6 +78,35 @@ class KubeSettings(_Section):
     context: str | None = Field(default=None, description="kubeconfig context")
     timeout_seconds: float = Field(default=10.0, gt=0, le=300, description="seconds per API request")
     namespace_prefix: NamespacePrefix = Field(default="kubecamp-", description="prefix of team namespaces")
+    team_role: str | None = Field(
+        default=None,
+        min_length=1,
+        description="the ClusterRole the bot binds to itself in each team namespace it creates (the chart's team role)",
+    )
+    service_account: str | None = Field(
+        default=None,
+        validate_default=True,
+        pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?/[a-z0-9]([-a-z0-9.]*[a-z0-9])?$",
+        description="the bot's ServiceAccount as namespace/name, the subject of those RoleBindings",
+    )
+    pod_security: PodSecurityLevel = Field(
+        default="baseline", description="the Pod Security Standard team namespaces enforce: baseline or restricted"
+    )
+
+    @field_validator("service_account")
+    @classmethod
+    def _with_the_team_role(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if (value is None) != (info.data.get("team_role") is None):
+            raise ValueError("set it together with KUBECAMP_KUBE_TEAM_ROLE, or neither")
+        return value
+
+    @property
+    def namespace_setup(self) -> NamespaceSetup:
+        account = None
+        if self.service_account:
+            namespace, name = self.service_account.split("/", 1)
+            account = (namespace, name)
+        return NamespaceSetup(team_role=self.team_role, service_account=account, pod_security=self.pod_security)
 
 
 class DiscordSettings(_Section):

@@ -18,7 +18,8 @@ import pytest
 
 from bot.store import Store, sqlite_url
 from tests.challenges.test_preflight import copy_as_deployed, write_misbehaving_catalogue
-from tests.emulators.kube import KubeCluster
+from tests.emulators.fixtures import chart_kube_environment
+from tests.emulators.kube import BOT_TOKEN, KubeCluster
 
 REPO = Path(__file__).parents[1]
 KUBECAMP = Path(sys.executable).parent / "kubecamp"
@@ -378,9 +379,11 @@ async def test_preflight_proves_a_challenge_and_leaves_no_namespace(
 async def test_preflight_broken_only_proves_the_deployed_catalogue(
     env: dict[str, str], kube_cluster: KubeCluster, tmp_path: Path
 ) -> None:
+    # As `helm test` runs it: the bot's ServiceAccount and settings, the chart's admission policy in force.
     env = {
         **env,
-        "KUBECAMP_KUBE_CONFIG": str(kube_cluster.write_kubeconfig(tmp_path / "kubeconfig")),
+        **chart_kube_environment(),
+        "KUBECAMP_KUBE_CONFIG": str(kube_cluster.write_kubeconfig(tmp_path / "kubeconfig", token=BOT_TOKEN)),
         "KUBECAMP_SCENARIOS_DIR": str(copy_as_deployed(tmp_path / "scenarios")),
     }
     full = await kubecamp(env, "preflight", "--challenge", "2")

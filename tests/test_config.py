@@ -6,6 +6,7 @@ import pytest
 
 from bot.config import DiscordSettings, load_settings
 from bot.errors import ConfigInvalid
+from bot.team_namespace import NamespaceSetup
 
 
 def test_the_namespace_prefix_is_a_label_beginning(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -77,4 +78,39 @@ def test_the_probes_have_a_port_of_their_own(monkeypatch: pytest.MonkeyPatch) ->
 def test_a_bad_minimum_of_free_space_is_named(monkeypatch: pytest.MonkeyPatch, value: str) -> None:
     monkeypatch.setenv("KUBECAMP_DATA_MIN_FREE_MIB", value)
     with pytest.raises(ConfigInvalid, match=r"^KUBECAMP_DATA_MIN_FREE_MIB: .*MiB that must stay free"):
+        load_settings()
+
+
+def test_the_team_role_binds_the_bots_service_account(monkeypatch: pytest.MonkeyPatch) -> None:
+    for variable in ("KUBECAMP_KUBE_TEAM_ROLE", "KUBECAMP_KUBE_SERVICE_ACCOUNT", "KUBECAMP_KUBE_POD_SECURITY"):
+        monkeypatch.delenv(variable, raising=False)
+    assert load_settings().kube.namespace_setup == NamespaceSetup()
+    monkeypatch.setenv("KUBECAMP_KUBE_TEAM_ROLE", "kubecamp-kubecamp-bot-team")
+    monkeypatch.setenv("KUBECAMP_KUBE_SERVICE_ACCOUNT", "kubecamp/kubecamp-bot")
+    monkeypatch.setenv("KUBECAMP_KUBE_POD_SECURITY", "restricted")
+    assert load_settings().kube.namespace_setup == NamespaceSetup(
+        team_role="kubecamp-kubecamp-bot-team", service_account=("kubecamp", "kubecamp-bot"), pod_security="restricted"
+    )
+
+
+@pytest.mark.parametrize(
+    ("variables", "named"),
+    [
+        ({"KUBECAMP_KUBE_TEAM_ROLE": "r"}, r"KUBECAMP_KUBE_SERVICE_ACCOUNT: .*together with KUBECAMP_KUBE_TEAM_ROLE"),
+        ({"KUBECAMP_KUBE_SERVICE_ACCOUNT": "kubecamp/bot"}, r"KUBECAMP_KUBE_SERVICE_ACCOUNT: .*together with"),
+        (
+            {"KUBECAMP_KUBE_TEAM_ROLE": "r", "KUBECAMP_KUBE_SERVICE_ACCOUNT": "bot"},
+            r"SERVICE_ACCOUNT: .*namespace/name",
+        ),
+        ({"KUBECAMP_KUBE_POD_SECURITY": "privileged"}, r"KUBECAMP_KUBE_POD_SECURITY: .*baseline or restricted"),
+    ],
+)
+def test_a_bad_team_namespace_setting_is_named(
+    monkeypatch: pytest.MonkeyPatch, variables: dict[str, str], named: str
+) -> None:
+    for variable in ("KUBECAMP_KUBE_TEAM_ROLE", "KUBECAMP_KUBE_SERVICE_ACCOUNT", "KUBECAMP_KUBE_POD_SECURITY"):
+        monkeypatch.delenv(variable, raising=False)
+    for variable, value in variables.items():
+        monkeypatch.setenv(variable, value)
+    with pytest.raises(ConfigInvalid, match=named):
         load_settings()

@@ -14,7 +14,7 @@ from bot.challenges.catalog import Text
 from bot.challenges.deploy import NamespaceNotCleared
 from bot.challenges.flow import CoolingDown, NoHintYet, TeamNotLinked
 from bot.challenges.runs import ChallengeUnavailable
-from bot.cluster import TooManyObjects, _NotFound
+from bot.cluster import TooManyObjects, _AlreadyExists, _NotFound
 from bot.discord.errors import NotInstructor, NotInTeam, explain
 from bot.errors import (
     ApplyFailed,
@@ -84,6 +84,17 @@ SAMPLES: list[KubecampError] = [
         ),
     ),
     _NotFound("404 Not Found"),
+    _AlreadyExists(
+        "409 Conflict",
+        reason=Message(
+            "cluster.rejected",
+            {
+                "request": "POST /api/v1/namespaces/kubecamp-blue/resourcequotas",
+                "status": 409,
+                "answer": 'resourcequotas "kubecamp-bot" already exists',
+            },
+        ),
+    ),
     StoreUnavailable("database is locked"),
     StoreConflict("UNIQUE constraint failed: run.team_id"),
     StoreConflict("team exists", reason=Message("conflict.team_exists", {"team": "blue"})),

@@ -19,11 +19,12 @@ from collections.abc import Awaitable, Callable, Iterable
 from typing import Any, TypeVar
 
 from bot.challenges.catalog import Manifest, Scenario
-from bot.cluster import FIELD_MANAGER, MANAGED_BY, Cluster
+from bot.cluster import Cluster
 from bot.errors import ClusterUnavailable, MessageError
 from bot.i18n import Message
 from bot.kinds import BY_NAME, ObjectRef
 from bot.snapshot import Obj, Snapshot
+from bot.team_namespace import FIELD_MANAGER, MANAGED_BY
 
 log = logging.getLogger(__name__)
 

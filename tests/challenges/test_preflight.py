@@ -25,9 +25,11 @@ from bot.challenges.preflight import (
     Verdict,
     apply_like_a_student,
 )
-from bot.cluster import MANAGED_BY, Cluster
+from bot.cluster import Cluster
 from bot.errors import ApplyFailed, UnknownChallenge, UnknownScenario
 from bot.i18n import render
+from bot.team_namespace import MANAGED_BY
+from tests.emulators.fixtures import bot_cluster
 from tests.emulators.kube import KubeCluster
 from tests.scenarios.test_catalogue_behaviour import CATALOG
 
@@ -67,7 +69,7 @@ def said(result: ScenarioPreflight, state: str) -> str:
 
 @pytest_asyncio.fixture
 async def client(kube_cluster: KubeCluster) -> AsyncIterator[Cluster]:
-    opened = Cluster.for_host(kube_cluster.url, token="kubecamp-test-token")
+    opened = bot_cluster(kube_cluster)
     yield opened
     await opened.close()
 
@@ -188,7 +190,7 @@ async def test_each_scratch_namespace_is_the_bots_and_is_deleted(client: Cluster
 async def test_without_the_crds_the_challenge_5_scenarios_that_need_them_are_unavailable(
     kube_cluster_without_crds: KubeCluster,
 ) -> None:
-    opened = Cluster.for_host(kube_cluster_without_crds.url, token="kubecamp-test-token")
+    opened = bot_cluster(kube_cluster_without_crds)
     try:
         report = await service(opened).run([5])
     finally:

@@ -17,10 +17,12 @@ from bot.challenges.catalog import Challenge
 from bot.challenges.checks import Status
 from bot.challenges.deploy import NamespaceNotCleared
 from bot.challenges.runs import ChallengeUnavailable, Due, HintDue, RunService, Trigger, timeline
-from bot.cluster import MANAGED_BY, TEAM_LABEL, Cluster
+from bot.cluster import Cluster
 from bot.errors import ClusterUnavailable, NamespaceNotManaged, NoActiveRun, RunConflict, UnknownScenario, UnknownTeam
 from bot.i18n import Message, render
 from bot.store import HintSource, Store
+from bot.team_namespace import MANAGED_BY, TEAM_LABEL
+from tests.emulators.fixtures import bot_cluster
 from tests.emulators.kube import KubeCluster
 from tests.emulators.kubectl import Kubectl
 from tests.scenarios.test_catalogue_behaviour import CATALOG
@@ -50,7 +52,7 @@ class World:
 
 
 async def make_world(kube: KubeCluster, store: Store) -> AsyncIterator[World]:
-    cluster = Cluster.for_host(kube.url, token="kubecamp-test-token")
+    cluster = bot_cluster(kube)
     clock = Clock()
     await store.teams.create("blue", NAMESPACE)
     try:

@@ -19,7 +19,6 @@ from bot.config import (
     AlertmanagerSettings,
     CatalogSettings,
     DiscordSettings,
-    KubeSettings,
     LogSettings,
     Settings,
     StoreSettings,
@@ -29,7 +28,8 @@ from bot.config import (
 from bot.i18n import Lang
 from tests.discord_emulator.emulator import DiscordEmulator
 from tests.discord_emulator.fixtures import Classroom, patch_discord_endpoints
-from tests.emulators.kube import KubeCluster
+from tests.emulators.fixtures import chart_kube_environment, chart_kube_settings
+from tests.emulators.kube import BOT_TOKEN, KubeCluster
 
 REPO = Path(__file__).parents[2]
 #: The bearer token Alertmanager presents to the class's webhook.
@@ -82,7 +82,9 @@ async def open_class(
     settings = Settings(
         store=StoreSettings(data_dir=tmp_path, data_min_free_mib=data_min_free_mib),
         catalog=CatalogSettings(scenarios_dir=scenarios_dir, language=language),
-        kube=KubeSettings(config=kube_cluster.write_kubeconfig(tmp_path / "kubeconfig"), timeout_seconds=kube_timeout),
+        kube=chart_kube_settings(
+            config=kube_cluster.write_kubeconfig(tmp_path / "kubeconfig", token=BOT_TOKEN), timeout_seconds=kube_timeout
+        ),
         discord=DiscordSettings(
             token=discord_emulator.token,
             guild_ids=[discord_classroom.id],
@@ -177,7 +179,8 @@ def process_environment(
         "KUBECAMP_DATA_DIR": str(data_dir),
         "KUBECAMP_SCENARIOS_DIR": str(REPO / "scenarios"),
         "KUBECAMP_LANGUAGE": "en",
-        "KUBECAMP_KUBE_CONFIG": str(kube.write_kubeconfig(data_dir / "kubeconfig")),
+        "KUBECAMP_KUBE_CONFIG": str(kube.write_kubeconfig(data_dir / "kubeconfig", token=BOT_TOKEN)),
+        **chart_kube_environment(),
         "KUBECAMP_DISCORD_TOKEN": discord.token,
         "KUBECAMP_DISCORD_GUILD_IDS": str(room.id),
         "KUBECAMP_DISCORD_INSTRUCTOR_ROLE": str(room.instructor_role.id),

@@ -6,11 +6,12 @@ See ``kube.KubeCluster`` for the entry point and ``fixtures`` for the pytest plu
 from .apiserver import KubeEmulator
 from .faults import Fault
 from .images import Image, ImageRegistry
-from .kube import EmulatorBug, KubeCluster
+from .kube import BOT_TOKEN, EmulatorBug, KubeCluster
 from .simulator import NodeSpec, Simulator
 from .storage import Provisioner
 
 __all__ = [
+    "BOT_TOKEN",
     "EmulatorBug",
     "Fault",
     "Image",

@@ -5,7 +5,8 @@ create-on-apply (server-side apply), merge/strategic/JSON patches and ``PUT``; l
 selectors; uids, ``resourceVersion``s, generations; defaulting, the common validation errors and
 immutable fields; ``status``/``scale``/``log`` subresources; cascading deletion and finalizers; typed
 ``<Kind>List`` responses and watches; optional CRDs (404 when "not installed"); discovery as kubectl
-reads it (``discovery``); fault injection.
+reads it (``discovery``); fault injection; users by bearer token, and validating admission policies
+(``admission``) evaluated for their writes.
 
 After every successful write the behaviour simulator (``simulator.Simulator``) runs synchronously, so
 a read right after a write sees the state the controllers, the scheduler and the kubelets derive.
@@ -30,6 +31,7 @@ import yaml
 from kmock._internal import enums, parsing, rendering
 
 from . import defaults, discovery, validation
+from .admission import ValidatingPolicy, admission_request
 from .faults import Fault, Faults, fault_error
 from .patches import PatchError, json_patch, merge_patch, server_side_apply, strategic_merge_patch
 from .resources import BUILTIN, CRDS, Obj, ResourceDef, ResourceTable
@@ -128,6 +130,18 @@ def parse_route(method: str, path: str, query: dict[str, str], content_type: str
     )
 
 
+@attrs.frozen(kw_only=True)
+class Requester:
+    """Who sent the request being served, for admission: the user its bearer token names."""
+
+    username: str
+    subresource: str | None
+
+
+#: Who a token that names no user is: kind's admin (group system:masters), whom no policy of ours matches.
+ADMIN = "kubernetes-admin"
+
+
 @attrs.frozen(kw_only=True, eq=False)
 class ApiRequest(rendering.Request):
     """kmock's request plus the parsed Kubernetes route."""
@@ -142,11 +156,16 @@ class KubeEmulator(kmock.KubernetesEmulator):
     :param crds: serve the CRD kinds (ServiceMonitor, Prometheus, VerticalPodAutoscaler); when off,
         every request to them answers 404 like a cluster without those CRDs.
     :param user: the user named in injected 403 messages.
+    :param users: bearer token → user name; any other token is ``ADMIN``.
+    :param policies: the validating admission policies evaluated for every write a user sends (never for
+        the controllers' own writes).
     """
 
     crds: bool = True
     namespace_termination_seconds: float = 0.0
     user: str = "system:serviceaccount:kubecamp:kubecamp-bot"
+    users: dict[str, str] = attrs.field(factory=dict)
+    policies: list[ValidatingPolicy] = attrs.field(factory=list)
     clock: Clock = attrs.field(factory=Clock)
     faults: Faults = attrs.field(factory=Faults, init=False)
     table: ResourceTable = attrs.field(init=False)
@@ -156,6 +175,7 @@ class KubeEmulator(kmock.KubernetesEmulator):
     _applied: dict[tuple[str, str | None, str, str], Obj] = attrs.field(factory=dict, init=False)
     _changed: asyncio.Condition | None = attrs.field(default=None, init=False)
     _stopping: bool = attrs.field(default=False, init=False)
+    _requester: Requester | None = attrs.field(default=None, init=False)
 
     def __attrs_post_init__(self) -> None:
         # Error rendering, / and /version come from the scaffold, discovery from `discovery` (kmock's
@@ -326,13 +346,21 @@ class KubeEmulator(kmock.KubernetesEmulator):
         if route.verb == "watch":
             return await self._serve_watch_stream(request, route)
         async with self._lock:
-            status, payload = self._serve(route, request)
+            self._requester = Requester(username=self._username(request), subresource=route.subresource)
+            try:
+                status, payload = self._serve(route, request)
+            finally:
+                self._requester = None
         if self._changed is not None:
             async with self._changed:
                 self._changed.notify_all()
         if isinstance(payload, str):
             return aiohttp.web.Response(status=status, text=payload, content_type="text/plain")
         return aiohttp.web.json_response(payload, status=status)
+
+    def _username(self, request: rendering.Request) -> str:
+        scheme, _, token = str(request.headers.get("Authorization", "")).partition(" ")
+        return self.users.get(token, ADMIN) if scheme.lower() == "bearer" else ADMIN
 
     async def _serve_non_resource(self, request: rendering.Request) -> aiohttp.web.StreamResponse:
         """Discovery from the served resources (``discovery``), ``/version``; DSL reactions first."""
@@ -534,6 +562,7 @@ class KubeEmulator(kmock.KubernetesEmulator):
         causes = validation.validate(res.kind, obj)
         if causes:
             raise invalid(res, meta["name"], causes)
+        self._validating_admission("CREATE", res, obj, None)
         if dry_run:
             return obj
         created = self.store.create(res, obj)
@@ -613,6 +642,7 @@ class KubeEmulator(kmock.KubernetesEmulator):
             causes = validation.validate(res.kind, new) + validation.validate_update(res.kind, old, new)
             if causes:
                 raise invalid(res, name, causes)
+        self._validating_admission("UPDATE", res, new, old)
         for field in SERVER_MANAGED_METADATA:
             if field in old["metadata"]:
                 new["metadata"][field] = old["metadata"][field]
@@ -710,6 +740,7 @@ class KubeEmulator(kmock.KubernetesEmulator):
         self, res: ResourceDef, namespace: str | None, name: str, *, propagation: str = "Background"
     ) -> Obj:
         live = self._live(res, namespace, name)
+        self._validating_admission("DELETE", res, None, live)
         now = self.clock.stamp()
         if res.kind == "Namespace" and self.namespace_termination_seconds > 0:
             return self._terminate_namespace(live)
@@ -781,9 +812,45 @@ class KubeEmulator(kmock.KubernetesEmulator):
             del self._applied[key]
 
     def settle(self) -> None:
-        """Let the controllers, the scheduler and the kubelets react (synchronously, to a fixpoint)."""
+        """Let the controllers, the scheduler and the kubelets react (synchronously, to a fixpoint). Their
+        writes are their own, not the requester's: admission policies do not see them."""
         if self.simulator is not None:
-            self.simulator.run()
+            requester, self._requester = self._requester, None
+            try:
+                self.simulator.run()
+            finally:
+                self._requester = requester
+
+    def _validating_admission(self, operation: str, res: ResourceDef, obj: Obj | None, old: Obj | None) -> None:
+        """The policies, for a write a user sent: 403 as the API server words it when one denies."""
+        requester = self._requester
+        if requester is None or not self.policies:
+            return
+        meta = (obj if obj is not None else old or {})["metadata"]
+        name = meta.get("name", "")
+        if res.kind == "Namespace":
+            # The API server's request info names a namespace's own namespace, except on create (no name in
+            # the path); the policy gets no namespaceObject for it.
+            namespace, namespace_object = ("" if operation == "CREATE" else name), None
+        elif res.namespaced:
+            namespace = meta.get("namespace") or ""
+            namespace_object = self.store.get(self.table.find("namespaces"), None, namespace)
+        else:
+            namespace, namespace_object = "", None
+        request = admission_request(
+            res,
+            operation=operation,
+            name=name,
+            namespace=namespace,
+            username=requester.username,
+            subresource=requester.subresource,
+            uid=f"emulated-{self.store.resource_version}",
+        )
+        for policy in self.policies:
+            denial = policy.denial(request, obj, old, namespace_object)
+            if denial is not None:
+                details = {"name": name, "kind": res.plural, **({"group": res.group} if res.group else {})}
+                raise status_error(403, "Forbidden", f'{res.key} "{name}" is forbidden: {denial}', details)
 
     # --- subresources -----------------------------------------------------------------------
 

@@ -7,6 +7,9 @@ Fixtures (all function-scoped, all async):
 * ``kube_api`` — an official ``kubernetes.aio`` ``ApiClient`` for ``kube_cluster`` (closed afterwards);
 * ``kubeconfig`` — a kubeconfig file pointing at ``kube_cluster``;
 * ``cluster`` — the bot's ``Cluster`` client on ``kube_cluster``, ``kubecamp-blue`` a managed namespace.
+
+``bot_cluster(kube)`` is the bot's client as the chart runs it: its ServiceAccount's token (the chart's
+admission policy applies) and its settings (the team role it binds in every namespace it creates).
 """
 
 from __future__ import annotations
@@ -18,8 +21,34 @@ import pytest_asyncio
 from kubernetes.aio import client as k8s
 
 from bot.cluster import Cluster
+from bot.config import KubeSettings
+from bot.team_namespace import NamespaceSetup
 
-from .kube import KubeCluster
+from .admission import chart_settings
+from .kube import BOT_TOKEN, KubeCluster
+
+
+def chart_kube_environment() -> dict[str, str]:
+    """The KUBECAMP_KUBE_* settings the chart's ConfigMap gives the bot that concern its rights: the team role
+    it binds, its ServiceAccount, the Pod Security level."""
+    wanted = {"KUBECAMP_KUBE_TEAM_ROLE", "KUBECAMP_KUBE_SERVICE_ACCOUNT", "KUBECAMP_KUBE_POD_SECURITY"}
+    return {k: v for k, v in chart_settings().items() if k in wanted}
+
+
+def chart_kube_settings(**more: object) -> KubeSettings:
+    """KubeSettings with those settings (and `more` fields)."""
+    fields = {k.removeprefix("KUBECAMP_KUBE_").lower(): v for k, v in chart_kube_environment().items()}
+    return KubeSettings.model_validate({**fields, **more})
+
+
+def chart_namespace_setup() -> NamespaceSetup:
+    """How the bot sets up team namespaces with the chart's settings."""
+    return chart_kube_settings().namespace_setup
+
+
+def bot_cluster(kube: KubeCluster, *, timeout: float = 10.0) -> Cluster:
+    """The bot's own client, as the chart runs it; the caller closes it."""
+    return Cluster.for_host(kube.url, token=BOT_TOKEN, timeout=timeout, setup=chart_namespace_setup())
 
 
 @pytest_asyncio.fixture
@@ -48,7 +77,7 @@ async def kubeconfig(kube_cluster: KubeCluster, tmp_path: Path) -> Path:
 @pytest_asyncio.fixture
 async def cluster(kube_cluster: KubeCluster) -> AsyncIterator[Cluster]:
     """The bot's own `Cluster` client on the emulated API server, with kubecamp-blue a managed team namespace."""
-    client = Cluster.for_host(kube_cluster.url, token="kubecamp-test-token")
+    client = bot_cluster(kube_cluster)
     await client.ensure_namespace("kubecamp-blue", team="blue")
     yield client
     await client.close()

@@ -23,12 +23,17 @@ from typing import Self
 import kmock
 from kubernetes.aio import client as k8s
 
+from .admission import BOT_USER, chart_policies
 from .apiserver import KubeEmulator
 from .faults import Fault
 from .images import Image, ImageRegistry
 from .resources import Obj
 from .simulator import NodeSpec, Simulator
 from .storage import Provisioner
+
+#: The bearer token of the bot's ServiceAccount: requests with it are the bot's, and the chart's admission
+#: policy applies to them. Any other token is the cluster's admin (test setup, kubectl, "students").
+BOT_TOKEN = "kubecamp-bot-token"
 
 
 class EmulatorBug(AssertionError):
@@ -47,6 +52,8 @@ class KubeCluster:
     :param images: the image registry (default: ``images.default_images()``).
     :param provisioners: the dynamic provisioners running in the cluster (default: local-path).
     :param user: the identity named in injected 403 messages.
+    :param admission_policy: evaluate the chart's ValidatingAdmissionPolicy for requests sent with
+        ``BOT_TOKEN`` (the ServiceAccount the chart makes), as a cluster with the chart installed does.
     :param fail_on_emulator_bug: raise ``EmulatorBug`` on exit if the emulator crashed on any request.
     """
 
@@ -59,11 +66,18 @@ class KubeCluster:
         storage_classes: Iterable[Obj] | None = None,
         images: ImageRegistry | None = None,
         provisioners: Iterable[Provisioner] | None = None,
-        user: str = "system:serviceaccount:kubecamp:kubecamp-bot",
+        user: str = BOT_USER,
+        admission_policy: bool = True,
         host: str = "127.0.0.1",
         fail_on_emulator_bug: bool = True,
     ) -> None:
-        self.emulator = KubeEmulator(crds=crds, user=user, namespace_termination_seconds=namespace_termination_seconds)
+        self.emulator = KubeEmulator(
+            crds=crds,
+            user=user,
+            users={BOT_TOKEN: BOT_USER},
+            policies=list(chart_policies()) if admission_policy else [],
+            namespace_termination_seconds=namespace_termination_seconds,
+        )
         self.simulator = Simulator(
             self.emulator, nodes=nodes, storage_classes=storage_classes, images=images, provisioners=provisioners
         )

@@ -75,6 +75,11 @@ BUILTIN: tuple[ResourceDef, ...] = (
     _r("networking.k8s.io", "v1", "networkpolicies", "NetworkPolicy", short=("netpol",), sub=()),
     _r("networking.k8s.io", "v1", "ingresses", "Ingress", short=("ing",)),
     _r("storage.k8s.io", "v1", "storageclasses", "StorageClass", False, short=("sc",), sub=()),
+    _r("", "v1", "resourcequotas", "ResourceQuota", short=("quota",)),
+    _r("", "v1", "limitranges", "LimitRange", short=("limits",), sub=()),
+    _r("rbac.authorization.k8s.io", "v1", "rolebindings", "RoleBinding", sub=()),
+    _r("rbac.authorization.k8s.io", "v1", "clusterroles", "ClusterRole", False, sub=()),
+    _r("rbac.authorization.k8s.io", "v1", "clusterrolebindings", "ClusterRoleBinding", False, sub=()),
 )
 
 CRDS: tuple[ResourceDef, ...] = (

@@ -34,6 +34,7 @@ from bot.challenges.preflight import OBSERVED_KINDS
 from bot.incidents.targets import Wanted
 from bot.kinds import BY_NAME, KINDS
 from bot.metrics import Metrics
+from bot.team_namespace import NamespaceSetup
 
 REPO = Path(__file__).resolve().parents[2]
 CHART_DIR = REPO / "helm" / "kubecamp-bot"
@@ -44,6 +45,8 @@ RELEASE = "kubecamp"
 NAMESPACE = "kubecamp"
 FULLNAME = "kubecamp-kubecamp-bot"  # "<release>-<chart>": the release name does not contain the chart name
 SCENARIOS_SECRET = f"{FULLNAME}-scenarios"
+CLUSTER_ROLE = f"{NAMESPACE}-{FULLNAME}"  # cluster-scoped: the release namespace is part of the name
+TEAM_ROLE = f"{CLUSTER_ROLE}-team"
 
 # What an instructor must set: the chart refuses to render without the Discord token (or existingSecret).
 REQUIRED: dict[str, Any] = {"discord": {"token": "discord-test-token", "instructorRole": "523456789012345678"}}
@@ -258,10 +261,13 @@ ENRICH_LABELS = (
 )  # fmt: skip
 
 
-def needed_permissions(*, challenge5_crds: bool, preflight: bool) -> dict[tuple[str, str], set[str]]:
+def needed_permissions(
+    *, challenge5_crds: bool, preflight: bool, prometheuses: bool = False
+) -> dict[tuple[str, str], set[str]]:
     """(apiGroup, resource) → verbs, from the code and the catalogue.
 
-    - bot/cluster.py: GET and POST namespaces (ensure_namespace, assert_managed); server-side apply is a PATCH
+    - bot/cluster.py: GET and POST namespaces (ensure_namespace, assert_managed), then POST what
+      bot/team_namespace.py sets up in a new one; server-side apply is a PATCH
       with fieldManager and force (create + patch); teardown DELETEs; a snapshot is one list per kind. The
       discovery GETs (/api/v1, /apis/<group>/<version>) and GET /version are non-resource URLs every
       authenticated user may read (system:discovery, system:public-info-viewer): no rule needed.
@@ -303,15 +309,49 @@ def needed_permissions(*, challenge5_crds: bool, preflight: bool) -> dict[tuple[
         for kind_name in OBSERVED_KINDS:
             kind = BY_NAME[kind_name]
             needed[(kind.group, kind.plural)].add("list")
+    for path, _ in NamespaceSetup(team_role=TEAM_ROLE, service_account=(NAMESPACE, FULLNAME)).objects("x"):
+        group = path.split("/")[2] if path.startswith("/apis/") else ""
+        needed[(group, path.rsplit("/", 1)[1])].add("create")
     if not challenge5_crds:
         crd_resources = {(k.group, k.plural) for k in BY_NAME.values() if k.crd}
         needed = defaultdict(set, {key: verbs for key, verbs in needed.items() if key not in crd_resources})
+    if not prometheuses:  # the monitoring scenario then fails to start: the operator's Pods are not the bot's
+        needed.pop(("monitoring.coreos.com", "prometheuses"), None)
     return dict(needed)
 
 
+#: What the bot needs before a namespace is there or outside any: the rest is the team role's.
+CLUSTER_WIDE = {
+    ("", "namespaces"), ("", "nodes"), ("storage.k8s.io", "storageclasses"), ("", "resourcequotas"),
+    ("", "limitranges"), ("rbac.authorization.k8s.io", "rolebindings"),
+}  # fmt: skip
+
+
+def team_role_parts(objects: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The ClusterRoles the team role aggregates (as the API server's aggregation controller selects them)."""
+    team = one(objects, "ClusterRole", TEAM_ROLE)
+    (selector,) = team["aggregationRule"]["clusterRoleSelectors"]
+    return [
+        o
+        for o in objects
+        if o["kind"] == "ClusterRole" and selector["matchLabels"].items() <= o["metadata"]["labels"].items()
+    ]
+
+
+def team_permissions(objects: list[dict[str, Any]]) -> dict[tuple[str, str], set[str]]:
+    granted: dict[tuple[str, str], set[str]] = defaultdict(set)
+    for part in team_role_parts(objects):
+        for key, verbs in granted_permissions(part).items():
+            granted[key] |= verbs
+    return dict(granted)
+
+
 def granted_permissions(role: dict[str, Any]) -> dict[tuple[str, str], set[str]]:
+    """(apiGroup, resource) → verbs, of the rules that name no object (see bind_rule)."""
     granted: dict[tuple[str, str], set[str]] = defaultdict(set)
     for rule in role["rules"]:
+        if rule.get("resourceNames"):
+            continue
         for group in rule["apiGroups"]:
             for resource in rule["resources"]:
                 granted[(group, resource)] |= set(rule["verbs"])
@@ -474,17 +514,19 @@ def test_the_documented_install_command_renders() -> None:
 
 def test_default_objects() -> None:
     assert kinds(render(REQUIRED)) == [
-        "ClusterRole", "ClusterRoleBinding", "ConfigMap", "Deployment", "NetworkPolicy", "PersistentVolumeClaim",
-        "Pod", "Secret", "Secret", "Service", "ServiceAccount",
+        "ClusterRole", "ClusterRole", "ClusterRole", "ClusterRoleBinding", "ConfigMap", "Deployment", "NetworkPolicy",
+        "PersistentVolumeClaim", "Pod", "Secret", "Secret", "Service", "ServiceAccount", "ValidatingAdmissionPolicy",
+        "ValidatingAdmissionPolicyBinding",
     ]  # fmt: skip
 
 
 def test_every_optional_part_switched_on() -> None:
     objects = render(ALL_ON)
     assert kinds(objects) == [
-        "AlertmanagerConfig", "ClusterRole", "ClusterRoleBinding", "ConfigMap", "ConfigMap", "Deployment",
-        "NetworkPolicy", "PersistentVolumeClaim", "Pod", "PrometheusRule", "Secret", "Secret", "Service",
-        "ServiceAccount", "ServiceMonitor",
+        "AlertmanagerConfig", "ClusterRole", "ClusterRole", "ClusterRole", "ClusterRoleBinding", "ConfigMap",
+        "ConfigMap", "Deployment", "NetworkPolicy", "PersistentVolumeClaim", "Pod", "PrometheusRule", "Secret",
+        "Secret", "Service", "ServiceAccount", "ServiceMonitor", "ValidatingAdmissionPolicy",
+        "ValidatingAdmissionPolicyBinding",
     ]  # fmt: skip
 
 
@@ -621,6 +663,9 @@ def test_configmap_is_what_the_bot_reads(values: dict[str, Any], monkeypatch: py
     assert settings.catalog.timezone == "Asia/Seoul"
     assert settings.kube.namespace_prefix == "kubecamp-"
     assert settings.kube.timeout_seconds == 10
+    assert settings.kube.namespace_setup == NamespaceSetup(
+        team_role=TEAM_ROLE, service_account=(NAMESPACE, FULLNAME), pod_security="baseline"
+    )
     assert settings.discord.instructor_role == 523456789012345678
     assert settings.web.port == 8080
     assert settings.web.probe_port == 8081
@@ -761,50 +806,97 @@ def test_service() -> None:
 
 
 @pytest.mark.parametrize(
-    ("values", "crds", "preflight"),
+    ("values", "crds", "preflight", "prometheuses"),
     [
-        (REQUIRED, True, True),
-        (NO_CRDS, False, True),
-        (merged(REQUIRED, {"preflight": {"enabled": False}}), True, False),
-        (merged(NO_CRDS, {"preflight": {"enabled": False}}), False, False),
+        (REQUIRED, True, True, False),
+        (NO_CRDS, False, True, False),
+        (merged(REQUIRED, {"preflight": {"enabled": False}}), True, False, False),
+        (merged(NO_CRDS, {"preflight": {"enabled": False}}), False, False, False),
+        (merged(REQUIRED, {"rbac": {"prometheuses": True}}), True, True, True),
+        (merged(NO_CRDS, {"rbac": {"prometheuses": True}}), False, True, False),
     ],
-    ids=["default", "no-crds", "no-preflight", "no-crds-no-preflight"],
+    ids=["default", "no-crds", "no-preflight", "no-crds-no-preflight", "prometheuses", "prometheuses-without-crds"],
 )
-def test_cluster_role_is_exactly_what_the_bot_uses(values: dict[str, Any], crds: bool, preflight: bool) -> None:
-    role = one(render(values), "ClusterRole")
-    assert granted_permissions(role) == needed_permissions(challenge5_crds=crds, preflight=preflight)
+def test_roles_are_exactly_what_the_bot_uses(
+    values: dict[str, Any], crds: bool, preflight: bool, prometheuses: bool
+) -> None:
+    objects = render(values)
+    needed = needed_permissions(challenge5_crds=crds, preflight=preflight, prometheuses=prometheuses)
+    assert granted_permissions(one(objects, "ClusterRole", CLUSTER_ROLE)) == {
+        key: verbs for key, verbs in needed.items() if key in CLUSTER_WIDE
+    }
+    assert team_permissions(objects) == {key: verbs for key, verbs in needed.items() if key not in CLUSTER_WIDE}
+
+
+def test_cluster_wide_the_bot_only_makes_and_sets_up_namespaces() -> None:
+    """A stolen token cannot write a workload, a ConfigMap or a Service outside a team namespace, nor patch
+    or delete the quota, the limits or a RoleBinding anywhere."""
+    granted = granted_permissions(one(render(REQUIRED), "ClusterRole", CLUSTER_ROLE))
+    writes = {key for key, verbs in granted.items() if verbs & {"patch", "update", "delete", "deletecollection"}}
+    assert writes == {("", "namespaces")}
+    assert granted[("", "namespaces")] == {"create", "delete", "get"}  # delete: the preflight's scratch namespaces
+    assert not {key for key, verbs in team_permissions(render(REQUIRED)).items() if "create" in verbs} & CLUSTER_WIDE
+
+
+def test_no_prometheus_objects_by_default() -> None:
+    assert ("monitoring.coreos.com", "prometheuses") not in team_permissions(render(REQUIRED))
+    allowed = team_permissions(render(merged(REQUIRED, {"rbac": {"prometheuses": True}})))
+    assert allowed[("monitoring.coreos.com", "prometheuses")] == {"create", "delete", "list", "patch"}
 
 
 def test_only_the_preflight_deletes_namespaces() -> None:
     def namespace_verbs(values: dict[str, Any]) -> set[str]:
-        return granted_permissions(one(render(values), "ClusterRole"))[("", "namespaces")]
+        return granted_permissions(one(render(values), "ClusterRole", CLUSTER_ROLE))[("", "namespaces")]
 
     assert namespace_verbs(REQUIRED) == {"create", "delete", "get"}
     assert namespace_verbs(NO_PREFLIGHT) == {"create", "get"}
 
 
-def test_cluster_role_rules_are_grouped_and_sorted() -> None:
-    rules = one(render(REQUIRED), "ClusterRole")["rules"]
-    keys = []
-    for rule in rules:
-        assert len(rule["apiGroups"]) == 1, "one apiGroup per rule"
-        assert rule["resources"] == sorted(rule["resources"])
-        assert rule["verbs"] == sorted(rule["verbs"])
-        assert set(rule) == {"apiGroups", "resources", "verbs"}
-        keys.append((rule["apiGroups"][0], tuple(rule["verbs"])))
-    assert len(keys) == len(set(keys)), "one rule per (apiGroup, verbs)"
-    groups = [group for group, _ in keys]
-    assert groups == sorted(groups)
+def test_the_bot_may_bind_the_team_role_and_no_other() -> None:
+    """RBAC lets a RoleBinding be made only by whoever holds its role's permissions there, or `bind` on it."""
+    objects = render(REQUIRED)
+    rules = [r for r in one(objects, "ClusterRole", CLUSTER_ROLE)["rules"] if r.get("resourceNames")]
+    assert rules == [
+        {
+            "apiGroups": ["rbac.authorization.k8s.io"],
+            "resources": ["clusterroles"],
+            "verbs": ["bind"],
+            "resourceNames": [TEAM_ROLE],
+        }
+    ]
+    team = one(objects, "ClusterRole", TEAM_ROLE)
+    assert team["rules"] == [], "the aggregation controller fills it"
+    assert [p["metadata"]["name"] for p in team_role_parts(objects)] == [f"{TEAM_ROLE}-scenarios"]
+    assert one(objects, "ConfigMap", FULLNAME)["data"]["KUBECAMP_KUBE_TEAM_ROLE"] == TEAM_ROLE
+
+
+def test_role_rules_are_grouped_and_sorted() -> None:
+    objects = render(REQUIRED)
+    for role in (one(objects, "ClusterRole", CLUSTER_ROLE), one(objects, "ClusterRole", f"{TEAM_ROLE}-scenarios")):
+        keys = []
+        for rule in role["rules"]:
+            if rule.get("resourceNames"):
+                continue
+            assert len(rule["apiGroups"]) == 1, "one apiGroup per rule"
+            assert rule["resources"] == sorted(rule["resources"])
+            assert rule["verbs"] == sorted(rule["verbs"])
+            assert set(rule) == {"apiGroups", "resources", "verbs"}
+            keys.append((rule["apiGroups"][0], tuple(rule["verbs"])))
+        assert len(keys) == len(set(keys)), "one rule per (apiGroup, verbs)"
+        groups = [group for group, _ in keys]
+        assert groups == sorted(groups)
 
 
 @pytest.mark.parametrize("values", VALUE_SETS.values(), ids=VALUE_SETS.keys())
-def test_cluster_role_has_no_wildcard_and_no_secrets(values: dict[str, Any]) -> None:
-    role = one(render(values), "ClusterRole")
-    for rule in role["rules"]:
-        for field in ("apiGroups", "resources", "verbs", "resourceNames", "nonResourceURLs"):
-            assert "*" not in rule.get(field, []), rule
-        assert "secrets" not in rule["resources"]
-        assert not {"escalate", "bind", "impersonate", "update"} & set(rule["verbs"])
+def test_roles_have_no_wildcard_and_no_secrets(values: dict[str, Any]) -> None:
+    for role in (o for o in render(values) if o["kind"] == "ClusterRole"):
+        for rule in role["rules"]:
+            for field in ("apiGroups", "resources", "verbs", "resourceNames", "nonResourceURLs"):
+                assert "*" not in rule.get(field, []), rule
+            assert "secrets" not in rule["resources"]
+            assert not {"escalate", "impersonate", "update"} & set(rule["verbs"])
+            if "bind" in rule["verbs"]:
+                assert rule["resourceNames"] == [TEAM_ROLE]
 
 
 def test_no_scenario_applies_or_reads_secrets() -> None:
@@ -816,31 +908,31 @@ def test_no_scenario_applies_or_reads_secrets() -> None:
 
 def test_cluster_role_binding() -> None:
     objects = render(INSTRUCTOR)
-    role = one(objects, "ClusterRole")
     binding = one(objects, "ClusterRoleBinding")
-    assert role["metadata"]["name"] == f"{NAMESPACE}-{FULLNAME}"
-    assert binding["roleRef"] == {
-        "apiGroup": "rbac.authorization.k8s.io",
-        "kind": "ClusterRole",
-        "name": role["metadata"]["name"],
-    }
+    assert binding["metadata"]["name"] == CLUSTER_ROLE
+    assert binding["roleRef"] == {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": CLUSTER_ROLE}
     assert binding["subjects"] == [{"kind": "ServiceAccount", "name": FULLNAME, "namespace": NAMESPACE}]
     assert one(objects, "ServiceAccount")["metadata"]["name"] == FULLNAME
+    assert one(objects, "ConfigMap", FULLNAME)["data"]["KUBECAMP_KUBE_SERVICE_ACCOUNT"] == f"{NAMESPACE}/{FULLNAME}"
 
 
 def test_rbac_and_service_account_can_be_left_out() -> None:
     objects = render(merged(REQUIRED, {"rbac": {"create": False}, "serviceAccount": {"create": False}}))
     assert not {"ClusterRole", "ClusterRoleBinding", "ServiceAccount"} & set(kinds(objects))
     assert pod_spec(objects)["serviceAccountName"] == "default"
+    assert "KUBECAMP_KUBE_TEAM_ROLE" not in one(objects, "ConfigMap", FULLNAME)["data"], "nothing to bind"
     named = render(merged(REQUIRED, {"serviceAccount": {"name": "kubecamp"}}))
     assert pod_spec(named)["serviceAccountName"] == "kubecamp"
     assert one(named, "ClusterRoleBinding")["subjects"][0]["name"] == "kubecamp"
+    assert one(named, "ConfigMap", FULLNAME)["data"]["KUBECAMP_KUBE_SERVICE_ACCOUNT"] == f"{NAMESPACE}/kubecamp"
 
 
-def test_extra_rules() -> None:
+def test_extra_rules_join_the_team_role() -> None:
     extra = {"apiGroups": ["batch"], "resources": ["jobs"], "verbs": ["list"]}
-    rules = one(render(merged(REQUIRED, {"rbac": {"extraRules": [extra]}})), "ClusterRole")["rules"]
-    assert rules[-1] == extra
+    objects = render(merged(REQUIRED, {"rbac": {"extraRules": [extra]}}))
+    assert one(objects, "ClusterRole", f"{TEAM_ROLE}-extra")["rules"] == [extra]
+    assert team_permissions(objects)[("batch", "jobs")] == {"list"}
+    assert ("batch", "jobs") not in granted_permissions(one(objects, "ClusterRole", CLUSTER_ROLE))
     with pytest.raises(helm_python.HelmValuesError, match="/rbac/extraRules/0/verbs/0"):
         render(merged(REQUIRED, {"rbac": {"extraRules": [{**extra, "verbs": ["*"]}]}}))
 
@@ -1022,7 +1114,7 @@ def test_the_bot_and_the_test_pod_mount_the_catalogue_read_only() -> None:
     assert {"name": "scenarios", "mountPath": SCENARIOS_DIR, "readOnly": True} in c["volumeMounts"]
     assert "--broken-only" in c["args"], "the deployed catalogue has no solutions to apply"
     # No Pod reads the Secret through the API: the kubelet mounts it. The bot's role grants no Secrets.
-    assert not [r for r in one(objects, "ClusterRole")["rules"] if "secrets" in r["resources"]]
+    assert not [r for o in objects if o["kind"] == "ClusterRole" for r in o["rules"] if "secrets" in r["resources"]]
 
 
 def test_a_catalogue_volume_of_your_own_replaces_the_secret() -> None:
@@ -1195,7 +1287,13 @@ def test_names() -> None:
     assert named["spec"]["selector"]["matchLabels"]["app.kubernetes.io/name"] == "trainer"
     long_release = "a" * 40 + "-" + "b" * 12  # 53 characters, the most Helm allows
     for obj in render(REQUIRED, name=long_release):
-        if obj["kind"] not in ("ClusterRole", "ClusterRoleBinding"):
+        cluster_scoped = (
+            "ClusterRole",
+            "ClusterRoleBinding",
+            "ValidatingAdmissionPolicy",
+            "ValidatingAdmissionPolicyBinding",
+        )
+        if obj["kind"] not in cluster_scoped:
             name = obj["metadata"]["name"]
             assert len(name) <= 63 and not name.endswith("-"), name
 
@@ -1421,6 +1519,11 @@ def test_notes() -> None:
     own = notes(merged(INSTRUCTOR, {"scenarios": {"volume": {"persistentVolumeClaim": {"claimName": "c"}}}}))
     assert f"mounted at {SCENARIOS_DIR} from your scenarios.volume." in own and SCENARIOS_SECRET not in own
     assert "helm test" not in notes(NO_PREFLIGHT)
+    assert "admissionPolicy.enabled=false" in text and "Kubernetes 1.30 or later" in text
+    assert "rbac.prometheuses=true" in text, "the monitoring scenario cannot start by default"
+    assert "rbac.prometheuses" not in notes(merged(INSTRUCTOR, {"rbac": {"prometheuses": True}}))
+    older = notes(merged(INSTRUCTOR, {"admissionPolicy": {"enabled": False}}))
+    assert "WARNING: admissionPolicy.enabled is false" in older
     plain = notes(REQUIRED)
     assert "client_id=<APPLICATION_ID>" in plain
     assert "discord.guildIds is empty" in plain

@@ -11,6 +11,7 @@ import pytest
 
 from bot.cluster import MAX_LIST_ITEMS, Cluster
 from bot.incidents.enrich import cluster_context
+from tests.emulators.fixtures import bot_cluster
 from tests.emulators.kube import KubeCluster
 from tests.incidents.conftest import NAMESPACE, context, now
 
@@ -73,7 +74,7 @@ async def test_events_that_cannot_be_listed_are_one_line_and_the_pods_are_still_
 async def test_pods_that_do_not_answer_in_time_are_one_line_and_the_events_are_still_shown(
     kube_cluster: KubeCluster, image_pull: list[str]
 ) -> None:
-    impatient = Cluster.for_host(kube_cluster.url, token="kubecamp-test-token", timeout=0.3)
+    impatient = bot_cluster(kube_cluster, timeout=0.3)
     kube_cluster.hang(verb="list", resource="pods")
     try:
         found = await context(impatient, kube_cluster, pod=image_pull[0])

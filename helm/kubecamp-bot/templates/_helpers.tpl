@@ -148,50 +148,78 @@ The in-cluster URL of the Alertmanager webhook.
 {{- end }}
 
 {{/*
-The API permissions kubecamp-bot uses, as apiGroup → resource → verbs. Derived from bot/cluster.py,
-bot/kinds.py, the scenario catalogue (scenarios/) and bot/incidents/enrich.py; tests/helm/test_chart.py
-fails when the catalogue needs something this table lacks (or grants something it does not need).
+The API permissions kubecamp-bot uses, as apiGroup → resource → verbs, in two parts. Derived from
+bot/cluster.py, bot/kinds.py, the scenario catalogue (scenarios/) and bot/incidents/enrich.py;
+tests/helm/test_chart.py fails when the catalogue needs something these tables lack (or they grant
+something it does not need).
+
+"kubecamp-bot.clusterPermissions", bound cluster-wide: only what cannot wait for a namespace.
   - namespaces: get (is it the bot's?) and create (a team's first run); with preflight.enabled also delete
-    (`kubecamp preflight` removes its scratch namespaces; the code refuses any namespace without the bot's
-    label). Never list or update.
+    (`kubecamp preflight` removes its scratch namespaces). Never list or update.
+  - nodes and storageclasses: list (cluster-scoped kinds the checks read).
+  - rolebindings, resourcequotas, limitranges: create, to set up a namespace it has just made (the
+    RoleBinding of the team role, the quota and the limits); never patch or delete, so the bot cannot
+    lift them.
+The admission policy (validatingadmissionpolicy.yaml) keeps every write of the bot inside namespaces
+that carry its label: RBAC cannot say "only namespaces with this label".
+*/}}
+{{- define "kubecamp-bot.clusterPermissions" -}}
+{{- $core := dict
+  "namespaces" (ternary (list "create" "delete" "get") (list "create" "get") .Values.preflight.enabled)
+  "nodes" (list "list")
+  "resourcequotas" (list "create")
+  "limitranges" (list "create")
+}}
+{{- toYaml (dict
+  "" $core
+  "rbac.authorization.k8s.io" (dict "rolebindings" (list "create"))
+  "storage.k8s.io" (dict "storageclasses" (list "list"))
+) }}
+{{- end }}
+
+{{/*
+"kubecamp-bot.teamPermissions": the team role, bound by a RoleBinding in each team namespace when the bot
+creates it, so they hold nowhere else.
   - every kind a scenario's manifests apply: create + patch (server-side apply) and delete (stop/teardown).
     The bot never GETs one of them: it lists (snapshots) or applies.
   - every kind a check or the incident enrichment reads: list (one list per kind per snapshot).
 No Pod writes: only the cluster-scope scenario (challenge 1 control-plane) applies a Pod, and the bot never
-applies a cluster-scope scenario. The Challenge 5 CRD kinds come only with rbac.challenge5Crds.
+applies a cluster-scope scenario. The Challenge 5 CRD kinds come only with rbac.challenge5Crds, and
+prometheuses (an object the operator turns into Pods) only with rbac.prometheuses.
 No secrets: the bot reads its own tokens from its environment, never through the API.
 */}}
-{{- define "kubecamp-bot.rbacPermissions" -}}
+{{- define "kubecamp-bot.teamPermissions" -}}
 {{- $write := list "create" "delete" "list" "patch" }}
 {{- $core := dict
-  "namespaces" (ternary (list "create" "delete" "get") (list "create" "get") .Values.preflight.enabled)
   "configmaps" $write
   "persistentvolumeclaims" $write
   "services" $write
   "pods" (list "list")
   "events" (list "list")
-  "nodes" (list "list")
 }}
 {{- $groups := dict
   "" $core
   "apps" (dict "deployments" $write "replicasets" (list "list"))
   "autoscaling" (dict "horizontalpodautoscalers" $write)
   "discovery.k8s.io" (dict "endpointslices" (list "list"))
-  "storage.k8s.io" (dict "storageclasses" (list "list"))
 }}
 {{- if .Values.rbac.challenge5Crds }}
-{{- $_ := set $groups "monitoring.coreos.com" (dict "prometheuses" $write "servicemonitors" $write) }}
+{{- $monitoring := dict "servicemonitors" $write }}
+{{- if .Values.rbac.prometheuses }}
+{{- $_ := set $monitoring "prometheuses" $write }}
+{{- end }}
+{{- $_ := set $groups "monitoring.coreos.com" $monitoring }}
 {{- $_ := set $groups "autoscaling.k8s.io" (dict "verticalpodautoscalers" $write) }}
 {{- end }}
 {{- toYaml $groups }}
 {{- end }}
 
 {{/*
-The ClusterRole's rules: the permissions above grouped by apiGroup (sorted), one rule per
+Rules from one of the permission tables above (passed as YAML): grouped by apiGroup (sorted), one rule per
 (apiGroup, verb set), resources sorted.
 */}}
 {{- define "kubecamp-bot.rbacRules" -}}
-{{- $groups := include "kubecamp-bot.rbacPermissions" . | fromYaml }}
+{{- $groups := fromYaml . }}
 {{- range $group := keys $groups | sortAlpha }}
 {{- $byVerbs := dict }}
 {{- range $resource, $verbs := get $groups $group }}
@@ -212,6 +240,25 @@ The ClusterRole's and ClusterRoleBinding's name: cluster-scoped, so the release 
 */}}
 {{- define "kubecamp-bot.clusterRoleName" -}}
 {{- printf "%s-%s" .Release.Namespace (include "kubecamp-bot.fullname" .) }}
+{{- end }}
+
+{{/*
+The team role: the ClusterRole the bot binds in each team namespace (KUBECAMP_KUBE_TEAM_ROLE). It aggregates
+the ClusterRoles carrying the label "kubecamp-bot.teamRoleSelector" (the chart's, and any of your own).
+*/}}
+{{- define "kubecamp-bot.teamRoleName" -}}
+{{- printf "%s-team" (include "kubecamp-bot.clusterRoleName" .) }}
+{{- end }}
+
+{{- define "kubecamp-bot.teamRoleSelector" -}}
+kubecamp.io/aggregate-to-team-role: {{ include "kubecamp-bot.clusterRoleName" . | trunc 63 | trimSuffix "-" | quote }}
+{{- end }}
+
+{{/*
+The bot's identity as the API server names it: admission matches on it.
+*/}}
+{{- define "kubecamp-bot.serviceAccountUser" -}}
+{{- printf "system:serviceaccount:%s:%s" .Release.Namespace (include "kubecamp-bot.serviceAccountName" .) }}
 {{- end }}
 
 {{/*

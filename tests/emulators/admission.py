@@ -1,0 +1,237 @@
+"""Validating admission policies (``admissionregistration.k8s.io/v1``), evaluated with cel-python as the
+API server evaluates them (k8s.io/apiserver/pkg/admission/plugin/policy/validating, v1.33).
+
+The emulator loads the chart's own policy and binding (``chart_policies``), rendered with Helm as an
+instructor would install them, so the bot's tests meet the 403 a real cluster gives. A faithful subset:
+
+- ``matchConstraints.resourceRules``: apiGroups, apiVersions, resources (``*``, ``*/*``, ``<resource>/*``,
+  ``<resource>/<subresource>``) and operations; ``excludeResourceRules``;
+- ``matchConditions``, ``variables`` (a variable that fails is an error only where it is used, as the
+  API server evaluates them lazily), ``validations[].expression`` with ``message``;
+- ``object``, ``oldObject`` (null on CREATE), ``request`` (AdmissionRequest's fields), ``namespaceObject``
+  (null for cluster-scoped kinds and for Namespaces themselves);
+- ``failurePolicy`` Fail (an expression error denies) or Ignore; a binding's ``validationActions`` Deny.
+
+A policy with parameters, selectors, ``messageExpression`` or ``auditAnnotations`` is refused when loaded,
+rather than half-evaluated.
+"""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+from typing import Any
+
+import celpy
+import helm_python
+import yaml
+from celpy.adapter import json_to_cel
+from celpy.evaluation import CELEvalError
+
+from .resources import Obj, ResourceDef
+
+CHART = Path(__file__).resolve().parents[2] / "helm" / "kubecamp-bot"
+#: The release the chart is rendered as: its ServiceAccount is the emulator's bot user.
+RELEASE = "kubecamp-bot"
+RELEASE_NAMESPACE = "kubecamp"
+BOT_USER = f"system:serviceaccount:{RELEASE_NAMESPACE}:{RELEASE}"
+
+_UNSUPPORTED_SPEC = ("paramKind", "auditAnnotations")
+_UNSUPPORTED_MATCH = ("namespaceSelector", "objectSelector")
+
+
+class PolicyError(ValueError):
+    """A policy uses a part of the API this emulator does not evaluate."""
+
+
+class _Expression:
+    def __init__(self, environment: celpy.Environment, text: str) -> None:
+        self.text = text
+        self._program = environment.program(environment.compile(text))
+
+    def evaluate(self, activation: dict[str, Any]) -> Any:
+        return self._program.evaluate(activation)
+
+
+class ValidatingPolicy:
+    """One ValidatingAdmissionPolicy with its binding."""
+
+    def __init__(self, policy: Obj, binding: Obj) -> None:
+        spec = policy["spec"]
+        for field in _UNSUPPORTED_SPEC:
+            if spec.get(field):
+                raise PolicyError(f"{field} is not emulated")
+        match = spec.get("matchConstraints") or {}
+        binding_spec = binding["spec"]
+        for part in (match, binding_spec.get("matchResources") or {}):
+            for field in _UNSUPPORTED_MATCH:
+                if part.get(field):
+                    raise PolicyError(f"{field} is not emulated")
+        if binding_spec.get("paramRef") or binding_spec.get("matchResources"):
+            raise PolicyError("a binding's paramRef and matchResources are not emulated")
+        if binding_spec["policyName"] != policy["metadata"]["name"]:
+            raise PolicyError("the binding names another policy")
+        if any(v.get("messageExpression") for v in spec["validations"]):
+            raise PolicyError("messageExpression is not emulated")
+        self.name = policy["metadata"]["name"]
+        self.binding = binding["metadata"]["name"]
+        self.denies = "Deny" in binding_spec["validationActions"]
+        self.fail_closed = spec.get("failurePolicy", "Fail") == "Fail"
+        self._rules = match.get("resourceRules") or []
+        self._excluded = match.get("excludeResourceRules") or []
+        environment = celpy.Environment()
+        self._conditions = [_Expression(environment, c["expression"]) for c in spec.get("matchConditions") or []]
+        self._variables = [(v["name"], _Expression(environment, v["expression"])) for v in spec.get("variables") or []]
+        self._validations = [(_Expression(environment, v["expression"]), v.get("message")) for v in spec["validations"]]
+
+    def denial(self, request: Obj, obj: Obj | None, old: Obj | None, namespace: Obj | None) -> str | None:
+        """Why the request is denied ("ValidatingAdmissionPolicy '…' with binding '…' denied request: …"),
+        or None when the policy does not match it or lets it through."""
+        if not self.denies or not self._matches(request):
+            return None
+        activation: dict[str, Any] = {
+            "object": json_to_cel(obj),
+            "oldObject": json_to_cel(old),
+            "request": json_to_cel(request),
+            "namespaceObject": json_to_cel(namespace),
+        }
+        for condition in self._conditions:
+            try:
+                if not _true(condition.evaluate(activation)):
+                    return None
+            except CELEvalError as exc:
+                return self._denied(_failed(condition, exc)) if self.fail_closed else None
+        activation["variables"] = _LazyVariables(self._variables, activation)
+        for expression, message in self._validations:
+            try:
+                passed = _true(expression.evaluate(activation))
+            except CELEvalError as exc:
+                if not self.fail_closed:
+                    continue
+                return self._denied(_failed(expression, exc))
+            if not passed:
+                return self._denied(message or f"failed expression: {expression.text}")
+        return None
+
+    def _denied(self, why: str) -> str:
+        return f"ValidatingAdmissionPolicy '{self.name}' with binding '{self.binding}' denied request: {why}"
+
+    def _matches(self, request: Obj) -> bool:
+        return any(_rule_matches(r, request) for r in self._rules) and not any(
+            _rule_matches(r, request) for r in self._excluded
+        )
+
+
+class _LazyVariables(celpy.celtypes.MapType):
+    """``variables``: each evaluated when first used, once, as the API server does; one that fails is an
+    error only where it is used."""
+
+    def __init__(self, expressions: list[tuple[str, _Expression]], activation: dict[str, Any]) -> None:
+        super().__init__()
+        self._expressions = dict(expressions)
+        self._activation = activation
+
+    def __getitem__(self, key: Any) -> Any:
+        if not super().__contains__(key) and str(key) in self._expressions:
+            try:
+                value = self._expressions[str(key)].evaluate(self._activation)
+            except CELEvalError as exc:
+                value = exc
+            super().__setitem__(key, value)
+        return super().__getitem__(key)
+
+    def __contains__(self, key: object) -> bool:
+        return str(key) in self._expressions
+
+
+def admission_request(
+    res: ResourceDef, *, operation: str, name: str, namespace: str, username: str, subresource: str | None, uid: str
+) -> Obj:
+    """An AdmissionRequest's fields, as the policies' ``request`` sees them (no conversion: the request's
+    version is the stored one)."""
+    kind = {"group": res.group, "version": res.version, "kind": res.kind}
+    resource = {"group": res.group, "version": res.version, "resource": res.plural}
+    return {
+        "uid": uid,
+        "kind": kind,
+        "resource": resource,
+        "subResource": subresource or "",
+        "requestKind": kind,
+        "requestResource": resource,
+        "name": name,
+        "namespace": namespace,
+        "operation": operation,
+        "userInfo": {"username": username},
+        "dryRun": False,
+    }
+
+
+def _failed(expression: _Expression, error: CELEvalError) -> str:
+    return f"expression '{expression.text}' resulted in error: {error.args[0]}"
+
+
+def _true(value: Any) -> bool:
+    if not isinstance(value, celpy.celtypes.BoolType):
+        raise CELEvalError(f"expected a bool, got {type(value).__name__}")
+    return bool(value)
+
+
+def _rule_matches(rule: Obj, request: Obj) -> bool:
+    """A NamedRuleWithOperations against the request (apiserver/pkg/admission/plugin/webhook/predicates/rules)."""
+    resource = request["resource"]
+    operations = rule.get("operations") or []
+    if "*" not in operations and request["operation"] not in operations:
+        return False
+    groups, versions = rule.get("apiGroups") or [], rule.get("apiVersions") or []
+    if "*" not in groups and resource["group"] not in groups:
+        return False
+    if "*" not in versions and resource["version"] not in versions:
+        return False
+    name = resource["resource"]
+    sub = request.get("subResource") or ""
+    for pattern in rule.get("resources") or []:
+        if pattern == "*/*":
+            return True
+        if pattern == "*":
+            if not sub:
+                return True
+            continue
+        head, _, tail = pattern.partition("/")
+        if head == "*" and tail == sub and sub:
+            return True
+        if head == name and (tail == sub or (tail == "*" and sub)):
+            return True
+    return False
+
+
+@functools.cache
+def _rendered_chart() -> tuple[Obj, ...]:
+    files = helm_python.Chart.load(CHART).render(
+        {"discord": {"token": "emulated"}}, name=RELEASE, namespace=RELEASE_NAMESPACE, is_install=True
+    )
+    return tuple(
+        doc
+        for path, text in sorted(dict(files).items())
+        if not path.endswith("NOTES.txt")
+        for doc in yaml.safe_load_all(text)
+        if doc
+    )
+
+
+@functools.cache
+def chart_policies() -> tuple[ValidatingPolicy, ...]:
+    """The chart's ValidatingAdmissionPolicies with their bindings, as rendered with its default values."""
+    objects = _rendered_chart()
+    bindings = {o["spec"]["policyName"]: o for o in objects if o["kind"] == "ValidatingAdmissionPolicyBinding"}
+    return tuple(
+        ValidatingPolicy(o, bindings[o["metadata"]["name"]])
+        for o in objects
+        if o["kind"] == "ValidatingAdmissionPolicy" and o["metadata"]["name"] in bindings
+    )
+
+
+def chart_settings() -> dict[str, str]:
+    """The bot's settings as the chart gives them (its ConfigMap): the team role, the ServiceAccount."""
+    (configmap,) = [o for o in _rendered_chart() if o["kind"] == "ConfigMap" and "KUBECAMP_DATA_DIR" in o["data"]]
+    data: dict[str, str] = configmap["data"]
+    return data
