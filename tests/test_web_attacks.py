@@ -34,6 +34,9 @@ from tests.emulators.kube import KubeCluster
 from tests.peers.processes import HOST, ROOT, KubecampProcess
 from tests.test_web import notification
 
+# Each measures a `kubecamp run` process (its memory, when it closes connections): one such test at a time.
+pytestmark = pytest.mark.xdist_group("kubecamp-processes")
+
 MIB = 1024**2
 #: Seconds past `IDLE_TIMEOUT` a connection may take to be seen closed: the timer's own rounding (aiohttp
 #: ceils timeouts over 5 s to the second) and a loaded machine.

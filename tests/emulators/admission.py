@@ -207,7 +207,8 @@ def _rule_matches(rule: Obj, request: Obj) -> bool:
 @functools.cache
 def _rendered_chart() -> tuple[Obj, ...]:
     files = helm_python.Chart.load(CHART).render(
-        {"discord": {"token": "emulated"}}, name=RELEASE, namespace=RELEASE_NAMESPACE, is_install=True
+        # The least the chart renders with: a token and the instructors' role id.
+        {"discord": {"token": "emulated", "instructorRole": "523456789012345678"}}, name=RELEASE, namespace=RELEASE_NAMESPACE, is_install=True
     )
     return tuple(
         doc
