@@ -1,7 +1,7 @@
 """The composition root: builds every part from the settings and runs them on one asyncio loop.
 
 Nothing else constructs services. `build()` wires them (each dependency passed by keyword), `App`
-starts them in order — store, cluster, outbox, incident publisher, scheduler, web server, Discord —
+starts them in order — store, cluster, outbox, incident publisher, pruner, scheduler, web server, Discord —
 and stops them in reverse, and `run()` does both around SIGTERM/SIGINT.
 """
 
@@ -31,6 +31,7 @@ from bot.incidents.service import IncidentService
 from bot.incidents.silences import Alertmanager
 from bot.metrics import Metrics
 from bot.outbox import Outbox, OutboxStore
+from bot.retention import Pruner
 from bot.scheduler import Scheduler
 from bot.scoreboard import Scoreboard
 from bot.store import Store, upgrade
@@ -56,6 +57,7 @@ class App:
     bot: KubecampBot
     web: WebServer
     metrics: Metrics
+    pruner: Pruner
     _gateway: asyncio.Task[None] | None = field(default=None, init=False)
 
     async def start(self) -> None:
@@ -66,6 +68,7 @@ class App:
             )
         self.outbox.start()
         self.publisher.start()
+        self.pruner.start()
         planned = await self.scheduler.start(on_due=self.flow.on_due)
         log.info("scheduler: %d jobs for the active runs", planned)
         await self.web.start()
@@ -86,6 +89,7 @@ class App:
         self.scheduler.shutdown()  # no new jobs; the running ones finish before the store closes
         await self.flow.wait_idle(timeout=10)
         await self.web.stop()
+        await self.pruner.aclose()
         await self.publisher.aclose()
         if self.alertmanager is not None:
             await self.alertmanager.close()
@@ -116,7 +120,8 @@ async def build(settings: Settings, *, clock: Callable[[], datetime] = utcnow) -
         metrics=metrics,
     )
     transport = DiscordTransport()
-    outbox = Outbox(store=OutboxStore(store.db), transport=transport, clock=clock)
+    outbox_store = OutboxStore(store.db)
+    outbox = Outbox(store=outbox_store, transport=transport, clock=clock)
     scheduler = Scheduler(catalog=catalog, store=store)
     flow = ChallengeFlow(
         runs=runs,
@@ -190,6 +195,9 @@ async def build(settings: Settings, *, clock: Callable[[], datetime] = utcnow) -
         bot=bot,
         web=web,
         metrics=metrics,
+        pruner=Pruner(
+            store=store, outbox=outbox_store, days=settings.store.retention_days, clock=clock, metrics=metrics
+        ),
     )
 
 

@@ -36,6 +36,12 @@ class StoreSettings(_Section):
     database_url: str | None = Field(
         default=None, description="any SQLAlchemy async URL; default sqlite+aiosqlite in data_dir"
     )
+    retention_days: int = Field(
+        default=90,
+        ge=0,
+        le=3650,
+        description="days to keep resolved incidents, sent outbox messages and ended runs' verifications (0: forever)",
+    )
 
     @property
     def url(self) -> str:

@@ -28,3 +28,18 @@ def test_the_verify_cooldown_is_15_seconds_unless_set(monkeypatch: pytest.Monkey
     monkeypatch.setenv("KUBECAMP_VERIFY_COOLDOWN_SECONDS", "-5")
     with pytest.raises(ConfigInvalid, match=r"KUBECAMP_VERIFY_COOLDOWN_SECONDS: .*between its own verifications"):
         load_settings()
+
+
+@pytest.mark.parametrize(("given", "days"), [(None, 90), ("0", 0), ("21", 21)])
+def test_the_retention_is_90_days_unless_set(monkeypatch: pytest.MonkeyPatch, given: str | None, days: int) -> None:
+    monkeypatch.delenv("KUBECAMP_RETENTION_DAYS", raising=False)
+    if given is not None:
+        monkeypatch.setenv("KUBECAMP_RETENTION_DAYS", given)
+    assert load_settings().store.retention_days == days
+
+
+@pytest.mark.parametrize("given", ["-1", "3651", "ninety"])
+def test_a_bad_retention_is_named(monkeypatch: pytest.MonkeyPatch, given: str) -> None:
+    monkeypatch.setenv("KUBECAMP_RETENTION_DAYS", given)
+    with pytest.raises(ConfigInvalid, match=r"KUBECAMP_RETENTION_DAYS: .*\(0: forever\)"):
+        load_settings()
