@@ -116,3 +116,31 @@ async def test_a_discord_retry_that_cannot_be_recorded_waits_for_the_backoff(
     assert discord.contents(A) == ["x"]
     entry = await outbox_store.get("k")
     assert entry is not None and entry.sent_at is not None
+
+
+async def test_an_edit_and_a_thread_update_that_cannot_be_recorded_are_not_sent_again(
+    make_outbox: OutboxFactory, store: Store, outbox_store: OutboxStore, discord: FakeDiscord
+) -> None:
+    volume = ReadOnlyVolume(store.db)
+    outbox = make_outbox(backoff=FAST_BACKOFF)
+    outbox.start()
+    thread = {"name": "incident", "message": {"content": "firing"}}
+    await outbox.enqueue(dedupe_key="thread", kind="thread", channel_id=THREADS, payload=thread)
+    assert await outbox.drain(DRAIN)
+    await outbox.aclose()  # so that nothing is delivered before the volume turns read-only
+    await outbox.enqueue(dedupe_key="edit", kind="edit", edit_of="thread", payload={"content": "resolved"})
+    await outbox.enqueue(
+        dedupe_key="archive", kind="thread_update", thread_of="thread", payload={"name": "✅", "archived": True}
+    )
+    await volume.set(True)
+    outbox.start()
+    await discord.until(lambda: len(discord.calls) == 3)
+    await asyncio.sleep(WINDOW)
+    assert sorted(method for method, _ in discord.calls) == ["create_thread", "edit_message", "update_thread"]
+
+    await volume.set(False)
+    assert await outbox.drain(DRAIN)
+    assert len(discord.calls) == 3
+    for key in ("edit", "archive"):
+        entry = await outbox_store.get(key)
+        assert entry is not None and entry.sent_at is not None
