@@ -1,8 +1,8 @@
 """The composition root: builds every part from the settings and runs them on one asyncio loop.
 
 Nothing else constructs services. `build()` wires them (each dependency passed by keyword), `App`
-starts them in order — store, cluster, outbox, incident publisher, scheduler, readiness checks, the probe and
-webhook listeners, Discord — and stops them in reverse, and `run()` does both around SIGTERM/SIGINT.
+starts them in order — store, cluster, outbox, incident publisher, pruner, scheduler, readiness checks, the
+probe and webhook listeners, Discord — and stops them in reverse, and `run()` does both around SIGTERM/SIGINT.
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ from bot.incidents.silences import Alertmanager
 from bot.metrics import Metrics
 from bot.outbox import Outbox, OutboxStore
 from bot.readiness import INTERVAL, Check, DataVolume, Readiness
+from bot.retention import Pruner
 from bot.scheduler import Scheduler
 from bot.scoreboard import Scoreboard
 from bot.store import Store, sqlite_file, upgrade
@@ -69,6 +70,7 @@ class App:
     probes: WebServer
     readiness: Readiness
     metrics: Metrics
+    pruner: Pruner
     _gateway: asyncio.Task[None] | None = field(default=None, init=False)
 
     async def start(self) -> None:
@@ -79,6 +81,7 @@ class App:
             )
         self.outbox.start()
         self.publisher.start()
+        self.pruner.start()
         planned = await self.scheduler.start(on_due=self.flow.on_due)
         log.info("scheduler: %d jobs for the active runs", planned)
         await self.readiness.start()
@@ -103,6 +106,7 @@ class App:
         await self.web.stop()
         await self.probes.stop()
         await self.readiness.aclose()
+        await self.pruner.aclose()
         await self.publisher.aclose()
         if self.alertmanager is not None:
             await self.alertmanager.close()
@@ -138,7 +142,8 @@ async def build(
         metrics=metrics,
     )
     transport = DiscordTransport()
-    outbox = Outbox(store=OutboxStore(store.db), transport=transport, clock=clock)
+    outbox_store = OutboxStore(store.db)
+    outbox = Outbox(store=outbox_store, transport=transport, clock=clock)
     scheduler = Scheduler(catalog=catalog, store=store)
     flow = ChallengeFlow(
         runs=runs,
@@ -226,6 +231,9 @@ async def build(
         probes=probes,
         readiness=readiness,
         metrics=metrics,
+        pruner=Pruner(
+            store=store, outbox=outbox_store, days=settings.store.retention_days, clock=clock, metrics=metrics
+        ),
     )
 
 

@@ -43,6 +43,12 @@ class StoreSettings(_Section):
         le=1024 * 1024,
         description="MiB that must stay free on the SQLite store's volume; below it the bot reports not ready",
     )
+    retention_days: int = Field(
+        default=90,
+        ge=0,
+        le=3650,
+        description="days to keep resolved incidents, sent outbox messages and ended runs' verifications (0: forever)",
+    )
 
     @property
     def url(self) -> str:

@@ -21,6 +21,7 @@ kubecamp_outbox_pending                                 gauge
 kubecamp_outbox_oldest_pending_age_seconds              gauge
 kubecamp_discord_requests_total                         counter    outcome
 kubecamp_kubernetes_api_errors_total                    counter    reason
+kubecamp_retention_pruned_rows_total                    counter    table
 ======================================================  =========  ===============================
 
 Gauges that describe the store (active runs, open incidents, the outbox) are read from it when
@@ -49,6 +50,8 @@ VERIFY_RESULTS = ("pass", "fail", "unknown", "error")
 ALERT_STATUSES = ("firing", "resolved")
 DISCORD_OUTCOMES = ("ok", "429", "4xx", "5xx", "error")
 KUBE_ERROR_REASONS = ("forbidden", "not_found", "invalid", "server_error", "timeout", "unreachable")
+#: The tables whose old rows `bot.retention` deletes.
+PRUNED_TABLES = ("incidents", "incident_alerts", "outbox", "verifications")
 #: The answers the webhook gives (bot/web.py); anything else would be aiohttp's own.
 WEBHOOK_CODES = ("200", "400", "401", "404", "413", "415", "422", "503")
 
@@ -114,6 +117,9 @@ class Metrics:
         self.kube_errors = counter(
             "kubecamp_kubernetes_api_errors", "Kubernetes API requests that failed, by reason.", ["reason"]
         )
+        self.pruned_rows = counter(
+            "kubecamp_retention_pruned_rows", "Rows older than the retention deleted, by table.", ["table"]
+        )
         # Series with a fixed label set exist from the start, so rate() and absent() work at once.
         for trigger in VERIFY_TRIGGERS:
             self.verification_seconds.labels(trigger)
@@ -127,6 +133,8 @@ class Metrics:
             self.discord_requests.labels(outcome)
         for reason in KUBE_ERROR_REASONS:
             self.kube_errors.labels(reason)
+        for table in PRUNED_TABLES:
+            self.pruned_rows.labels(table)
 
     def know_challenges(self, challenge_ids: Iterable[int]) -> None:
         """Start the per-challenge series at zero for every challenge in the catalogue."""

@@ -77,7 +77,7 @@ async def test_metrics_count_what_the_class_does(live_class: Class) -> None:
     live = live_class
     before = await scrape(live)
     documented = [line.split()[0] for line in bot_metrics.__doc__.splitlines() if line.startswith("kubecamp_")]
-    assert len(documented) == 16
+    assert len(documented) == 17
     for name in documented:  # every documented series exists from the start, at zero where it counts
         assert any(exported.startswith(name) for exported in exported_names(before)), name
     assert value(before, "kubecamp_challenge_runs_active", challenge="2") == 0

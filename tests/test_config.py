@@ -114,3 +114,18 @@ def test_a_bad_team_namespace_setting_is_named(
         monkeypatch.setenv(variable, value)
     with pytest.raises(ConfigInvalid, match=named):
         load_settings()
+
+
+@pytest.mark.parametrize(("given", "days"), [(None, 90), ("0", 0), ("21", 21)])
+def test_the_retention_is_90_days_unless_set(monkeypatch: pytest.MonkeyPatch, given: str | None, days: int) -> None:
+    monkeypatch.delenv("KUBECAMP_RETENTION_DAYS", raising=False)
+    if given is not None:
+        monkeypatch.setenv("KUBECAMP_RETENTION_DAYS", given)
+    assert load_settings().store.retention_days == days
+
+
+@pytest.mark.parametrize("given", ["-1", "3651", "ninety"])
+def test_a_bad_retention_is_named(monkeypatch: pytest.MonkeyPatch, given: str) -> None:
+    monkeypatch.setenv("KUBECAMP_RETENTION_DAYS", given)
+    with pytest.raises(ConfigInvalid, match=r"KUBECAMP_RETENTION_DAYS: .*\(0: forever\)"):
+        load_settings()

@@ -18,7 +18,12 @@ one sender task (`start` / `aclose`) delivers what is due through a `Transport`:
   derived from its dedupe key (and part), which the transport sends with ``enforce_nonce``:
   Discord answers a repeated nonce (within a few minutes) with the message it already created. A
   crash between Discord accepting a message and the store recording it therefore re-sends it
-  after the restart without posting it twice.
+  after the restart without posting it twice;
+* when the store fails (it cannot say what is due, or cannot record an attempt: a read-only or full
+  volume), nothing is tried for the same backoff as Discord's errors get, growing while it keeps
+  failing. What Discord accepted but the store could not record is kept in memory (the parts, the
+  ids Discord returned) and only its record is tried again: the message is not posted again, so no
+  duplicate appears however long the store fails, past the nonce's few minutes too.
 
 A message with a `run_id` and no `channel_id` goes to the run's thread, and waits until the run has
 one: the thread entry (kind "thread", with the run) makes it the run's thread when it is sent. A
@@ -118,6 +123,17 @@ class OutboxStats:
     superseded: int = 0  # edits not sent because a later edit of the same message replaces them
 
 
+@dataclass(frozen=True)
+class _Accepted:
+    """What Discord accepted of an entry: its first `parts`, landed at (`channel_id`, `message_id`);
+    all of it once `sent_at` is set. Kept in memory while the store cannot record it."""
+
+    parts: int
+    channel_id: int | None
+    message_id: int | None
+    sent_at: datetime | None = None
+
+
 def _utcnow() -> datetime:
     return datetime.now(UTC)
 
@@ -152,6 +168,10 @@ class Outbox:
         self._task: asyncio.Task[None] | None = None
         self._lanes: dict[int, asyncio.Task[None]] = {}
         self._closing = False
+        #: By entry id: what Discord accepted and the store failed to record (see the module docstring).
+        self._accepted: dict[int, _Accepted] = {}
+        self._store_failures = 0
+        self._held_until = 0.0  # the event loop's time before which the failing store is not tried again
         self.stats = OutboxStats()
 
     # -- enqueueing --------------------------------------------------------------------------------
@@ -276,26 +296,37 @@ class Outbox:
             return False
 
     async def _run(self) -> None:
-        failures = 0
+        loop = asyncio.get_running_loop()
         while True:
             self._wake.clear()
-            try:
-                again = await self._dispatch()
-                pause = 0.0 if again else await self._idle_pause()
-                failures = 0
-            except Exception as e:  # the store is unavailable, or a bug: keep the sender alive
-                self.stats.errors += 1
-                pause = self._backoff(failures)
-                failures += 1
-                log.warning("outbox: cannot read what is due (%s); trying again in %.1f s", e, pause, exc_info=True)
-            finally:
-                self._progress.set()
+            pause = self._held_until - loop.time()
+            if pause <= 0:
+                try:
+                    again = await self._dispatch()
+                    pause = 0.0 if again else await self._idle_pause()
+                except Exception as e:  # the store is unavailable, or a bug: keep the sender alive
+                    self.stats.errors += 1
+                    pause = self._hold()
+                    log.warning("outbox: cannot read what is due (%s); trying again in %.1f s", e, pause, exc_info=True)
+                finally:
+                    self._progress.set()
             if pause > 0:
                 await _wait(self._wake, pause)
                 if self._wake.is_set():
                     # Entries come in bursts (a publication round, a class at its 20-minute mark, lanes
                     # ending together): one look at the store for the whole burst, not one per entry.
                     await asyncio.sleep(self._gather_interval)
+
+    def _hold(self) -> float:
+        """The store failed: try nothing for the backoff of the failures in a row; the seconds left.
+
+        The lanes of one round fail together: only the first failure while held counts, so the pause
+        grows once per round, as a destination's does with Discord's errors."""
+        now = asyncio.get_running_loop().time()
+        if now >= self._held_until:
+            self._held_until = now + self._backoff(self._store_failures)
+            self._store_failures += 1
+        return self._held_until - now
 
     async def _dispatch(self) -> bool:
         """Start a task for each destination with due entries that has none running; True if there
@@ -323,8 +354,15 @@ class Outbox:
         if self._lanes.get(channel) is task:
             del self._lanes[channel]
         if not task.cancelled() and (error := task.exception()) is not None:
+            # The store failed to record an attempt (or a bug): the lane's entry stays due, and an
+            # immediate new round would only fail the same way.
             self.stats.errors += 1
-            log.warning("outbox: delivery to %s stopped: %s", channel, error, exc_info=error)
+            pause = self._hold()
+            log.warning(
+                "outbox: delivery to %s stopped: %s; trying again in %.1f s", channel, error, pause, exc_info=error
+            )
+        elif not task.cancelled():
+            self._store_failures = 0
         self._wake.set()
         self._progress.set()
 
@@ -336,6 +374,18 @@ class Outbox:
     async def _deliver(self, delivery: OutboxDelivery) -> bool:
         """Deliver one entry; False if it is to be tried again later."""
         entry = delivery.entry
+        accepted = self._accepted.get(entry.id)
+        if accepted is not None and accepted.sent_at is not None:
+            # Discord has all of it; only its record is missing: write that, post nothing.
+            await self._record(entry, accepted)
+            self.stats.sent += 1
+            return True
+        if accepted is not None:  # resume after the parts Discord has, where they landed
+            entry.parts_sent = max(entry.parts_sent, accepted.parts)
+            if entry.discord_channel_id is None:
+                entry.discord_channel_id = accepted.channel_id
+            if entry.discord_message_id is None:
+                entry.discord_message_id = accepted.message_id
         try:
             match entry.kind:
                 case OutboxKind.message:
@@ -356,6 +406,7 @@ class Outbox:
             self.stats.failed += 1
             log.warning("outbox: %r to %s refused: %s", entry.dedupe_key, delivery.channel_id, e.reason)
             await self._store.mark_failed(entry.id, self._clock(), e.reason)
+            self._accepted.pop(entry.id, None)
             return True
         except KubecampError:
             raise  # the store: the destination stops, the entry is delivered on a later round
@@ -380,8 +431,8 @@ class Outbox:
             if i == 0:
                 landed = (channel, message)
             if i < len(parts) - 1:
-                await self._store.mark_progress(entry.id, i + 1, *landed)
-        await self._store.mark_sent(entry.id, self._clock(), *landed)
+                await self._record(entry, _Accepted(i + 1, *landed))
+        await self._record(entry, _Accepted(len(parts), *landed, sent_at=self._clock()))
 
     async def _start_thread(self, delivery: OutboxDelivery) -> None:
         entry = delivery.entry
@@ -396,13 +447,13 @@ class Outbox:
             self.stats.messages += 1
             start = 1
             if len(parts) > 1:
-                await self._store.mark_progress(entry.id, 1, thread, message)
+                await self._record(entry, _Accepted(1, thread, message))
         for i in range(start, len(parts)):
             await self._transport.send_message(thread, parts[i], nonce=nonce_for(entry.dedupe_key, i))
             self.stats.messages += 1
             if i < len(parts) - 1:
-                await self._store.mark_progress(entry.id, i + 1, thread, message)
-        await self._store.mark_sent(entry.id, self._clock(), thread, message)
+                await self._record(entry, _Accepted(i + 1, thread, message))
+        await self._record(entry, _Accepted(len(parts), thread, message, sent_at=self._clock()))
 
     async def _edit(self, delivery: OutboxDelivery) -> None:
         entry = delivery.entry
@@ -413,12 +464,12 @@ class Outbox:
             # A later edit replaces everything this one sets: one request instead of two, which is
             # what keeps a storm of changes to one message inside Discord's rate limits.
             self.stats.superseded += 1
-            await self._store.mark_sent(entry.id, self._clock(), delivery.channel_id, delivery.message_id)
+            await self._record(entry, _Accepted(1, delivery.channel_id, delivery.message_id, sent_at=self._clock()))
             return
         [payload] = fit_message(entry.payload, split=False)
         await self._transport.edit_message(delivery.channel_id, delivery.message_id, payload)
         self.stats.messages += 1
-        await self._store.mark_sent(entry.id, self._clock(), delivery.channel_id, delivery.message_id)
+        await self._record(entry, _Accepted(1, delivery.channel_id, delivery.message_id, sent_at=self._clock()))
 
     async def _update_thread(self, delivery: OutboxDelivery) -> None:
         entry = delivery.entry
@@ -429,7 +480,20 @@ class Outbox:
             archived=entry.payload.get("archived"),
         )
         self.stats.messages += 1
-        await self._store.mark_sent(entry.id, self._clock(), delivery.channel_id, None)
+        await self._record(entry, _Accepted(1, delivery.channel_id, None, sent_at=self._clock()))
+
+    async def _record(self, entry: OutboxEntry, accepted: _Accepted) -> None:
+        """Write what Discord accepted of `entry` to the store; if that fails, keep it in memory so that
+        the next attempt writes it instead of posting again."""
+        try:
+            if accepted.sent_at is None:
+                await self._store.mark_progress(entry.id, accepted.parts, accepted.channel_id, accepted.message_id)
+            else:
+                await self._store.mark_sent(entry.id, accepted.sent_at, accepted.channel_id, accepted.message_id)
+        except BaseException:
+            self._accepted[entry.id] = accepted
+            raise
+        self._accepted.pop(entry.id, None)
 
     def _backoff(self, attempts: int) -> float:
         """Exponential backoff with jitter: base·2^attempts, at most the cap, times 0.5 to 1."""

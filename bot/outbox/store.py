@@ -18,7 +18,7 @@ from sqlalchemy.orm import aliased
 from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.store.db import Database, WriteStep, one_of, require, utc
+from bot.store.db import Database, WriteStep, delete_first, one_of, require, utc
 from bot.store.errors import InvalidValue, NotFound, StoreConflict
 from bot.store.models import OUTBOX_KEY_MAX, OutboxEntry, OutboxKind, Run
 
@@ -240,6 +240,24 @@ class OutboxStore:
         async with self._db.reading() as session:
             count, oldest = (await session.exec(query)).one()
         return count, (max(now - oldest, timedelta(0)) if oldest is not None else None)
+
+    async def prune(self, before: datetime, limit: int) -> dict[str, int]:
+        """Delete at most `limit` entries sent or refused before `before`; rows deleted, by table. Call
+        again until it deletes none.
+
+        Entries still to send stay, and so does every entry another one refers to (the message an edit
+        edits, the thread a message goes into) until that one is gone: such chains go leaf first, one
+        call after another. A key whose entry is gone can be enqueued again: the retention is far longer
+        than anything enqueues the same key (a retried job, a restart)."""
+        before = utc("before", before)
+        referring = aliased(OutboxEntry)
+        old = select(col(OutboxEntry.id)).where(
+            sa.or_(col(OutboxEntry.sent_at) < before, col(OutboxEntry.failed_at) < before),
+            ~sa.exists(select(col(referring.id)).where(col(referring.target_id) == col(OutboxEntry.id))),
+        )
+        async with self._db.writing() as session:
+            deleted = await delete_first(session, old, limit=limit)
+        return {OutboxEntry.__tablename__: deleted}
 
     async def failed(self, limit: int = 50) -> list[OutboxEntry]:
         """The entries Discord refused for good, most recent first."""

@@ -46,6 +46,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async
 from sqlalchemy.pool import ConnectionPoolEntry
 from sqlmodel import SQLModel, select
 from sqlmodel.ext.asyncio.session import AsyncSession
+from sqlmodel.sql.expression import SelectOfScalar
 
 from bot.errors import StoreUnavailable
 from bot.store.errors import InvalidValue, NotFound, StoreConflict
@@ -156,6 +157,20 @@ async def require(session: AsyncSession, model: type[_M], key: int) -> _M:
     if row is None:
         raise NotFound(model.__name__.lower(), key)
     return row
+
+
+async def delete_first(session: AsyncSession, ids: SelectOfScalar[int], *, limit: int) -> int:
+    """Delete at most `limit` rows: the first by id of those `ids` selects (the id column of one table).
+    How many were deleted.
+
+    For pruning: one bounded statement, so that the write lock is held briefly however much is old."""
+    if limit < 1:
+        raise InvalidValue("limit", limit, "at least 1")
+    [column] = ids.selected_columns
+    batch = ids.order_by(column).limit(limit)
+    result = await session.exec(sqlalchemy.delete(column.table).where(column.in_(batch)))
+    deleted: int = result.rowcount
+    return deleted
 
 
 def utcnow() -> datetime:

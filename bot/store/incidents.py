@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.store.db import BEGIN_IMMEDIATE, Database, WriteStep, utc
+from bot.store.db import BEGIN_IMMEDIATE, Database, WriteStep, delete_first, utc
 from bot.store.errors import NotFound, StoreConflict
 from bot.store.models import (
     AlertStatus,
@@ -326,6 +326,29 @@ class IncidentStore:
             incident.version += 1
             session.add(incident)
         return incident
+
+    async def prune(self, before: datetime, limit: int) -> dict[str, int]:
+        """Delete at most `limit` rows of the incidents resolved before `before`: their alerts first, then
+        the incidents left without alerts. Rows deleted, by table; call again until it deletes none.
+
+        Firing incidents stay, and so does the newest incident whatever its age: SQLite gives a new row
+        the largest id plus one, and an incident's id is in its buttons and its outbox keys."""
+        before = utc("before", before)
+        newest = select(sa.func.max(col(Incident.id))).scalar_subquery()
+        old = select(col(Incident.id)).where(
+            col(Incident.status) == IncidentStatus.resolved,
+            col(Incident.resolved_at) < before,
+            col(Incident.id) < newest,
+        )
+        async with self._db.writing() as session:
+            alerts = await delete_first(
+                session, select(col(IncidentAlert.id)).where(col(IncidentAlert.incident_id).in_(old)), limit=limit
+            )
+            incidents = 0
+            if alerts < limit:
+                alerting = select(col(IncidentAlert.id)).where(col(IncidentAlert.incident_id) == col(Incident.id))
+                incidents = await delete_first(session, old.where(~sa.exists(alerting)), limit=limit - alerts)
+        return {IncidentAlert.__tablename__: alerts, Incident.__tablename__: incidents}
 
 
 def _record(

@@ -300,7 +300,7 @@ class OutboxEntry(SQLModel, table=True):
     channel_id: int | None = Field(default=None, sa_column=sa.Column(sa.BigInteger))
     run_id: int | None = Field(default=None, foreign_key="runs.id", ondelete="SET NULL", index=True)
     #: For an edit: the entry whose message it edits.
-    target_id: int | None = Field(default=None, foreign_key="outbox.id", ondelete="RESTRICT")
+    target_id: int | None = Field(default=None, foreign_key="outbox.id", ondelete="RESTRICT", index=True)
     #: Message JSON as Discord takes it (before `bot.limits.fit_message`); for a thread
     #: {"name", "message"}, for a thread update {"name"?, "archived"?}.
     payload: dict[str, Any] = Field(default_factory=dict, sa_column=sa.Column(sa.JSON, nullable=False))
@@ -362,7 +362,7 @@ class Incident(SQLModel, table=True):
     run_id: int | None = Field(default=None, foreign_key="runs.id", ondelete="SET NULL")
     run_notified: bool = Field(default=False, nullable=False)
     #: The incident of the same group before this one (the group fired again after resolving).
-    previous_id: int | None = Field(default=None, foreign_key="incidents.id", ondelete="SET NULL")
+    previous_id: int | None = Field(default=None, foreign_key="incidents.id", ondelete="SET NULL", index=True)
     group_labels: dict[str, Any] = Field(default_factory=dict, sa_column=sa.Column(sa.JSON, nullable=False))
     common_labels: dict[str, Any] = Field(default_factory=dict, sa_column=sa.Column(sa.JSON, nullable=False))
     common_annotations: dict[str, Any] = Field(default_factory=dict, sa_column=sa.Column(sa.JSON, nullable=False))

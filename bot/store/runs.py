@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.store.db import Database, WriteStep, one_of, require, utc
+from bot.store.db import Database, WriteStep, delete_first, one_of, require, utc
 from bot.store.errors import InvalidValue, NotFound, StoreConflict
 from bot.store.models import (
     HintPost,
@@ -323,6 +323,19 @@ class RunStore:
                 return True
             await require(session, Run, run_id)  # NotFound if there is no such run
             return False
+
+    async def prune(self, before: datetime, limit: int) -> dict[str, int]:
+        """Delete at most `limit` verifications of runs that ended before `before`; rows deleted, by table.
+        Call again until it deletes none.
+
+        Only the verifications, which nothing reads once the run has ended: the runs themselves, their
+        scores, scenario states and hints stay, whatever their age (the scoreboard and exports read them)."""
+        before = utc("before", before)
+        ended = select(col(Run.id)).where(col(Run.status) != RunStatus.active, col(Run.finished_at) < before)
+        old = select(col(Verification.id)).where(col(Verification.run_id).in_(ended))
+        async with self._db.writing() as session:
+            deleted = await delete_first(session, old, limit=limit)
+        return {Verification.__tablename__: deleted}
 
 
 async def _states(session: AsyncSession, run_id: int, *, refresh: bool = False) -> list[ScenarioState]:

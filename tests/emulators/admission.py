@@ -208,7 +208,10 @@ def _rule_matches(rule: Obj, request: Obj) -> bool:
 def _rendered_chart() -> tuple[Obj, ...]:
     files = helm_python.Chart.load(CHART).render(
         # The least the chart renders with: a token and the instructors' role id.
-        {"discord": {"token": "emulated", "instructorRole": "523456789012345678"}}, name=RELEASE, namespace=RELEASE_NAMESPACE, is_install=True
+        {"discord": {"token": "emulated", "instructorRole": "523456789012345678"}},
+        name=RELEASE,
+        namespace=RELEASE_NAMESPACE,
+        is_install=True,
     )
     return tuple(
         doc

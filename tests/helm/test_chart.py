@@ -658,6 +658,7 @@ def test_configmap_is_what_the_bot_reads(values: dict[str, Any], monkeypatch: py
     monkeypatch.setenv("KUBECAMP_DISCORD_TOKEN", "discord-test-token")
     settings = config.load_settings()
     assert settings.store.data_dir == Path("/var/lib/kubecamp")
+    assert settings.store.retention_days == 90
     assert settings.catalog.language == "ko"
     assert settings.catalog.scenarios_dir == Path(SCENARIOS_DIR)
     assert settings.catalog.timezone == "Asia/Seoul"
@@ -1181,6 +1182,7 @@ def test_a_catalogue_the_secret_cannot_hold_fails_the_render_saying_why(
 BAD_VALUES = [
     ({"persistence": {"size": 12}}, "/persistence/size"),
     ({"persistence": {"size": "lots"}}, "/persistence/size"),
+    ({"persistence": {"retentionDays": -1}}, "/persistence/retentionDays"),
     ({"persistance": {"enabled": False}}, "'persistance' not allowed"),
     ({"discord": {"tokn": "x"}}, "'tokn' not allowed"),
     ({"discord": {"guildIds": [123456789012345678]}}, "/discord/guildIds/0"),
