@@ -222,6 +222,9 @@ LINGER_SECONDS = 2.0
 #: keeps the kubelet out of it; what reaches these ports is for the NetworkPolicy to say.
 WEBHOOK_MAX_CONNECTIONS = 128
 PROBE_MAX_CONNECTIONS = 256
+#: Connections the kernel queues before the bot accepts them (it caps this at net.core.somaxconn).
+ACCEPT_BACKLOG = 1024
+
 _REFUSAL = b"HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nContent-Length: 0\r\n\r\n"
 
 
@@ -254,7 +257,11 @@ class WebServer:
     async def start(self) -> None:
         await self._runner.setup()
         # A listener of our own rather than aiohttp's TCPSite, to count connections before admitting one.
-        self._listener = await asyncio.get_running_loop().create_server(self._admit, self._host, self.port)
+        # A deep accept queue: a connection the kernel could not queue is one its client believes open while
+        # the bot never sees it, so it is neither served, refused nor closed on time.
+        self._listener = await asyncio.get_running_loop().create_server(
+            self._admit, self._host, self.port, backlog=ACCEPT_BACKLOG
+        )
         self.port = int(self._listener.sockets[0].getsockname()[1])  # the port bound, when 0 asked for any free one
         log.info("web server (%s) listening on %s:%s", self.name, self._host, self.port)
 
