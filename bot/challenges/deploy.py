@@ -70,25 +70,26 @@ async def clear_namespace(
     if snapshot.errors:
         kind, reason = sorted(snapshot.errors.items())[0]
         raise ClusterUnavailable(f"could not list {kind} in {namespace} to clear it", reason=reason)
+    found = [(_ref(kind, item), item) for kind in sorted(kinds) for item in snapshot.items.get(kind, [])]
     doomed = [
-        (_ref(kind, item), (item.get("metadata") or {}).get("uid"))
-        for kind in sorted(kinds)
-        for item in snapshot.items.get(kind, [])
-        if _cleared(kind, item) and (only is None or _ref(kind, item) in only)
+        (ref, (item.get("metadata") or {}).get("uid"))
+        for ref, item in found
+        if _cleared(ref.kind, item) and (only is None or ref in only)
     ]
     deleted = [ref for ref, _ in doomed if await cluster.delete(namespace, ref)]
     uids = {uid for _, uid in doomed}
+    waiting = {ref.kind for ref, _ in doomed}  # only the kinds something was deleted of are listed again
 
     def still_there(now: Snapshot) -> list[str]:
         return sorted(
             f"{kind}/{(item.get('metadata') or {}).get('name')}"
-            for kind in kinds
+            for kind in waiting
             for item in now.items.get(kind, [])
             if (item.get("metadata") or {}).get("uid") in uids
         )
 
     if doomed:
-        left = await wait_until_none(cluster, namespace, kinds, still_there, within=within)
+        left = await wait_until_none(cluster, namespace, waiting, still_there, within=within)
         if left:
             raise NamespaceNotCleared(namespace, left)
         log.info("cleared %d objects from %s before a start", len(deleted), namespace)

@@ -56,10 +56,6 @@ class Store:
     async def __aexit__(self, *_exc: object) -> None:
         await self.close()
 
-    async def ping(self) -> None:
-        """Raise `StoreUnavailable` unless the database can take a write now (`Database.ping`)."""
-        await self.db.ping()
-
     async def reachable(self) -> None:
         """Raise `StoreUnavailable` unless the database answers a read now (`Database.reachable`)."""
         await self.db.reachable()
