@@ -16,8 +16,9 @@ from bot.challenges.checks._base import (
     register,
     require,
 )
-from bot.challenges.checks.pods import failing_pods, live
+from bot.challenges.checks.pods import failing_pods
 from bot.challenges.selectors import format_selector, map_selector_matches, selector_matches
+from bot.pods import live
 from bot.snapshot import Obj, Snapshot
 
 

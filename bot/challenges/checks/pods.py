@@ -14,20 +14,8 @@ from typing import Any
 
 from bot.challenges.checks._base import Outcome, shorten
 from bot.i18n import Message
-from bot.pods import IMAGE_PULL, STARTING, declared_image, live, pod_ready, problems_of, scheduled, starting
+from bot.pods import IMAGE_PULL, declared_image, live, problems_of, scheduled, starting
 from bot.snapshot import Obj
-
-# The other check modules read Pods through this module: the shared reading, and the reports built on it.
-__all__ = [
-    "STARTING",
-    "failing_pods",
-    "live",
-    "pod_diagnosis",
-    "pod_problems",
-    "pod_ready",
-    "problems_of",
-    "starting",
-]
 
 
 def pod_problems(pods: Iterable[Obj]) -> str:

@@ -6,9 +6,10 @@ from collections.abc import Mapping
 
 from bot.challenges.checks._base import NamedCheck, Outcome, diagnosis, labels_of, name_of, register, require
 from bot.challenges.checks.images import served_ports
-from bot.challenges.checks.pods import failing_pods, live, pod_ready, starting
+from bot.challenges.checks.pods import failing_pods
 from bot.challenges.checks.workloads import current_pods
 from bot.challenges.selectors import format_selector, map_selector_matches
+from bot.pods import live, pod_ready, starting
 from bot.snapshot import Obj, Snapshot
 
 

@@ -23,15 +23,8 @@ from bot.challenges.checks._base import (
     register,
     require,
 )
-from bot.challenges.checks.pods import (
-    STARTING,
-    failing_pods,
-    live,
-    pod_diagnosis,
-    pod_ready,
-    problems_of,
-    starting,
-)
+from bot.challenges.checks.pods import failing_pods, pod_diagnosis
+from bot.pods import STARTING, live, pod_ready, problems_of, starting
 from bot.snapshot import Obj, Snapshot
 
 REVISION = "deployment.kubernetes.io/revision"
