@@ -8,6 +8,7 @@ and a change log that watches stream from.
 from __future__ import annotations
 
 import datetime
+import functools
 import hashlib
 import uuid
 from collections.abc import Iterator
@@ -61,7 +62,10 @@ def rfc3339(moment: datetime.datetime) -> str:
     return moment.astimezone(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+@functools.lru_cache(maxsize=4096)
 def parse_time(text: str | None) -> datetime.datetime | None:
+    """(Cached: the controllers parse the same few stamps over and over, and ``strptime`` was a few percent of
+    the emulator's CPU.)"""
     if not text:
         return None
     return datetime.datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=datetime.UTC)
