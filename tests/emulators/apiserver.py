@@ -795,10 +795,8 @@ class KubeEmulator(kmock.KubernetesEmulator):
             self._delete_contents(meta["name"])
         else:
             for other in self.table:
-                for obj in self.store.list(other, meta.get("namespace") if other.namespaced else None):
-                    owners = obj["metadata"].get("ownerReferences") or []
-                    if not any(o.get("uid") == uid for o in owners):
-                        continue
+                for obj in self.store.dependents(other, meta.get("namespace") if other.namespaced else None, uid):
+                    owners = obj["metadata"]["ownerReferences"]
                     if propagation == "Orphan":
                         obj["metadata"]["ownerReferences"] = [o for o in owners if o.get("uid") != uid]
                         self.store.update(other, obj)

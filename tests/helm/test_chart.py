@@ -43,6 +43,9 @@ SCENARIOS_DIR = "/app/scenarios"  # the image's KUBECAMP_SCENARIOS_DIR, where th
 K8S_VERSION = "1.33"
 RELEASE = "kubecamp"
 NAMESPACE = "kubecamp"
+#: libyaml's safe parser where PyYAML has it: parsing what the chart renders (the catalogue Secret holds every
+#: scenario) with the pure-Python one was most of these tests' CPU.
+SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 FULLNAME = "kubecamp-kubecamp-bot"  # "<release>-<chart>": the release name does not contain the chart name
 SCENARIOS_SECRET = f"{FULLNAME}-scenarios"
 CLUSTER_ROLE = f"{NAMESPACE}-{FULLNAME}"  # cluster-scoped: the release namespace is part of the name
@@ -168,7 +171,7 @@ def render(values: dict[str, Any] | None, **kwargs: Any) -> list[dict[str, Any]]
         doc
         for path, text in sorted(files.items())
         if not path.endswith("NOTES.txt")
-        for doc in yaml.safe_load_all(text)
+        for doc in yaml.load_all(text, Loader=SAFE_LOADER)
         if doc
     ]
 
