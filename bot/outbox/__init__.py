@@ -2,20 +2,13 @@
 
 `store.py` is its table on the bot's `Database` (`OutboxStore`), `payloads.py` what each kind of
 entry carries, `sender.py` the `Outbox` that services enqueue to and that delivers through a
-`Transport` (`bot.discord.transport` is the running bot's). No discord.py here.
+`Transport` (`transport.py`; `bot.discord.transport` is the running bot's). No discord.py here.
 """
 
 from bot.outbox.payloads import check_payload
-from bot.outbox.sender import (
-    Outbox,
-    OutboxStats,
-    Transport,
-    TransportError,
-    TransportRejected,
-    TransportRetry,
-    nonce_for,
-)
+from bot.outbox.sender import Outbox, OutboxStats
 from bot.outbox.store import OutboxDelivery, OutboxItem, OutboxStore
+from bot.outbox.transport import Transport, TransportError, TransportRejected, TransportRetry, nonce_for
 
 __all__ = [
     "Outbox",
