@@ -347,6 +347,42 @@ async def test_an_unreachable_cluster_exits_4(env: dict[str, str], tmp_path: Pat
     assert "127.0.0.1:9" in preflight.err
 
 
+async def test_a_kubeconfig_that_is_not_there_is_named(env: dict[str, str], tmp_path: Path) -> None:
+    assert (await kubecamp(env, "team", "add", "blue")).code == 0
+    missing = tmp_path / "no" / "kubeconfig"
+    named = await kubecamp(
+        {**env, "KUBECAMP_KUBE_CONFIG": str(missing)}, "challenge", "start", "--team", "blue", "--challenge", "2"
+    )
+    assert (named.code, named.err.strip()) == (4, f"kubecamp: kubeconfig file {missing} does not exist")
+    home = {**env, "HOME": str(tmp_path / "home")}  # no KUBECAMP_KUBE_CONFIG, no $KUBECONFIG: ~/.kube/config
+    default = await kubecamp(home, "preflight", "--challenge", "2")
+    assert (default.code, default.err.strip()) == (
+        4,
+        f"kubecamp: kubeconfig file {tmp_path / 'home' / '.kube' / 'config'} does not exist",
+    )
+    listed = await kubecamp({**env, "KUBECONFIG": os.pathsep.join(["/a", "/b"])}, "preflight")
+    assert (listed.code, listed.err.strip()) == (4, "kubecamp: none of the kubeconfig files /a, /b exists")
+
+
+async def test_a_context_the_kubeconfig_lacks_is_named_with_those_it_has(
+    env: dict[str, str], kube_cluster: KubeCluster, tmp_path: Path
+) -> None:
+    config = kube_cluster.write_kubeconfig(tmp_path / "kubeconfig", context="kind-class")
+    env = {**env, "KUBECAMP_KUBE_CONFIG": str(config)}
+    assert (await kubecamp(env, "team", "add", "blue")).code == 0
+    wrong = await kubecamp(
+        {**env, "KUBECAMP_KUBE_CONTEXT": "kind-kubecamp"}, "challenge", "start", "--team", "blue", "--challenge", "2"
+    )
+    assert (wrong.code, wrong.err.strip()) == (
+        4,
+        f"kubecamp: kubeconfig {config} has no context 'kind-kubecamp'; its contexts: kind-class",
+    )
+    assert kube_cluster.objects("deployments", "kubecamp-blue") == []
+    right = {**env, "KUBECAMP_KUBE_CONTEXT": "kind-class"}
+    started = await kubecamp(right, "challenge", "start", "--team", "blue", "--challenge", "2")
+    assert started.code == 0, started.err
+
+
 async def test_preflight_proves_a_challenge_and_leaves_no_namespace(
     env: dict[str, str], kube_cluster: KubeCluster, tmp_path: Path
 ) -> None:
