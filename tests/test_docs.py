@@ -35,8 +35,8 @@ import pytest
 import yaml
 
 from bot.cli import _parser as cli_parser
+from tests.helm.test_chart import ALL_ON, merged, notes, one, render
 from tests.helm.test_chart import _chart as chart
-from tests.helm.test_chart import merged, one, render
 
 ROOT = Path(__file__).parents[1]
 DEPLOY = ROOT / "docs" / "deploy.md"
@@ -174,11 +174,16 @@ def _shell_lines(text: str) -> list[str]:
 
 
 def kubecamp_commands(text: str) -> list[list[str]]:
-    """The arguments of every `kubecamp …` command line in `text`: `kubecamp` first on its line, after `--`
+    """The arguments of every `kubecamp …` command line of the Markdown `text`."""
+    return commands_in(_shell_lines(text))
+
+
+def commands_in(lines: list[str]) -> list[list[str]]:
+    """The arguments of every `kubecamp …` command in `lines`: `kubecamp` first on its line, after `--`
     (kubectl exec), `&&` or `;`, or after VAR=value settings; never in `-n kubecamp` or `--name kubecamp`, where
     it is the namespace's or the cluster's name."""
     commands = []
-    for line in _shell_lines(text):
+    for line in lines:
         try:
             words = shlex.split(line, comments=True)
         except ValueError:  # an inline span holding half of a quoted string
@@ -237,6 +242,13 @@ def test_a_pending_command_is_in_the_guide_and_not_yet_in_the_cli(entry: tuple[s
     assert given, f"docs/deploy.md no longer gives `kubecamp {' '.join(entry)}`: remove it from PENDING"
     parsed = [" ".join(args) for args in given if _parses(args) is None]
     assert not parsed, f"the CLI parses {parsed} now: remove {entry} from PENDING, and the lines are checked"
+
+
+def test_every_kubecamp_command_in_the_install_notes_parses() -> None:
+    commands = commands_in(notes(ALL_ON).splitlines())
+    assert ["team", "add", "blue"] in commands and ["preflight"] in commands
+    wrong = {" ".join(args): problem for args in commands if not _pending(args) and (problem := _parses(args))}
+    assert not wrong, f"NOTES.txt gives `kubecamp` command lines the CLI refuses: {wrong}"
 
 
 def _set_values(text: str) -> list[dict[str, object]]:
