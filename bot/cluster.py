@@ -39,7 +39,7 @@ from bot.errors import (
 )
 from bot.i18n import Message
 from bot.kinds import BY_NAME, KINDS, Kind, ObjectRef
-from bot.kubeconfig import check_context, kubeconfig_files
+from bot.kube_config import check_context, kubeconfig_files
 from bot.metrics import Metrics
 from bot.snapshot import Snapshot
 from bot.team_namespace import FIELD_MANAGER, MANAGED_BY, NamespaceSetup

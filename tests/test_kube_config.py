@@ -1,4 +1,4 @@
-"""bot.kubeconfig: a kubeconfig file or context that is not there is named, with what there is."""
+"""bot.kube_config: a kubeconfig file or context that is not there is named, with what there is."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pytest
 
 from bot.errors import ClusterUnavailable
 from bot.i18n import render
-from bot.kubeconfig import check_context, kubeconfig_files
+from bot.kube_config import check_context, kubeconfig_files
 
 TWO_CONTEXTS = """\
 apiVersion: v1

@@ -11,7 +11,7 @@ import os
 from pathlib import Path
 
 import yaml
-from kubernetes.aio.config import kube_config
+from kubernetes.aio.config import kube_config as client_config
 
 from bot.errors import ClusterUnavailable
 from bot.i18n import Message
@@ -41,7 +41,7 @@ def check_context(files: str, context: str | None) -> None:
     """Raises ClusterUnavailable naming `context` and the contexts the kubeconfig has when it has not that
     one; with no context given, when the kubeconfig names no current context to fall back on."""
     try:
-        merged = kube_config.KubeConfigMerger(files).config  # type: ignore[no-untyped-call]  # merged as the loader does
+        merged = client_config.KubeConfigMerger(files).config  # type: ignore[no-untyped-call]  # merged as the loader does
         contexts = merged.value.get("contexts") or []
         current = merged.value.get("current-context")
         names = sorted(str(c["name"]) for c in contexts)
