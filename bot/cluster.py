@@ -39,6 +39,7 @@ from bot.errors import (
 )
 from bot.i18n import Message
 from bot.kinds import BY_NAME, KINDS, Kind, ObjectRef
+from bot.kube_config import check_context, kubeconfig_files
 from bot.metrics import Metrics
 from bot.snapshot import Snapshot
 from bot.team_namespace import FIELD_MANAGER, MANAGED_BY, NamespaceSetup
@@ -111,18 +112,21 @@ class Cluster:
     ) -> Cluster:
         """In-cluster config inside a pod (unless a kubeconfig is named), else the kubeconfig."""
         configuration = k8s.Configuration()
+        in_cluster = kubeconfig is None and bool(os.environ.get("KUBERNETES_SERVICE_HOST"))
+        # Resolved here, not by the client, which reads $KUBECONFIG once, when it is imported.
+        where = "the pod's ServiceAccount" if in_cluster else kubeconfig_files(kubeconfig)
         try:
-            if kubeconfig is None and os.environ.get("KUBERNETES_SERVICE_HOST"):
+            if in_cluster:
                 k8s_config.load_incluster_config(client_configuration=configuration)
             else:
+                check_context(where, context)
                 await k8s_config.load_kube_config(
-                    config_file=str(kubeconfig) if kubeconfig else None,
+                    config_file=where,
                     context=context,
                     client_configuration=configuration,
                     persist_config=False,
                 )
         except (k8s_config.ConfigException, OSError) as exc:
-            where = kubeconfig or "~/.kube/config"
             raise ClusterUnavailable(
                 f"cannot load Kubernetes configuration from {where}: {exc}",
                 reason=Message("cluster.no_config", {"where": str(where)}),

@@ -162,7 +162,10 @@ class DiscordSettings(_Section):
         if self.token is None:
             raise self._not_set("token")
         if not self.guild_ids:
-            raise self._not_set("guild_ids")
+            missing = self._not_set("guild_ids")
+            if self.global_sync:  # the gate answers no guild but those: commands offered everywhere, served nowhere
+                raise ConfigInvalid(f"{missing}; KUBECAMP_DISCORD_GLOBAL_SYNC does not replace them")
+            raise missing
         if self.instructor_role is None:
             raise self._not_set("instructor_role")
         return self.instructor_role

@@ -18,6 +18,7 @@ import pytest
 
 from bot.store import Store, sqlite_url
 from tests.challenges.test_preflight import copy_as_deployed, write_misbehaving_catalogue
+from tests.discord_emulator.emulator import DiscordEmulator
 from tests.emulators.fixtures import chart_kube_environment
 from tests.emulators.kube import BOT_TOKEN, KubeCluster
 
@@ -260,6 +261,44 @@ async def test_run_without_a_token_says_which_variable(env: dict[str, str]) -> N
     assert "KUBECAMP_DISCORD_TOKEN is not set" in result.err
 
 
+@pytest.mark.parametrize("global_sync", ["false", "true"])
+async def test_run_without_guild_ids_stops_with_one_line(env: dict[str, str], global_sync: str) -> None:
+    discord = {
+        "KUBECAMP_DISCORD_TOKEN": "t",
+        "KUBECAMP_DISCORD_INSTRUCTOR_ROLE": "234567890123456789",
+        "KUBECAMP_DISCORD_GLOBAL_SYNC": global_sync,
+    }
+    result = await kubecamp({**env, **discord}, "run")
+    assert result.code == 2
+    assert result.err.count("\n") == 1
+    assert result.err.startswith("kubecamp: KUBECAMP_DISCORD_GUILD_IDS is not set (expected the class's guild ids")
+    assert ("KUBECAMP_DISCORD_GLOBAL_SYNC" in result.err) == (global_sync == "true")
+
+
+async def test_run_in_a_guild_the_bot_is_not_invited_to_stops_naming_it(
+    env: dict[str, str], discord_emulator: DiscordEmulator, kube_cluster: KubeCluster, tmp_path: Path
+) -> None:
+    classroom = discord_emulator.classroom
+    settings = {
+        "KUBECAMP_DISCORD_TOKEN": discord_emulator.token,
+        "KUBECAMP_DISCORD_GUILD_IDS": f"{classroom.id},345678901234567890",
+        "KUBECAMP_DISCORD_INSTRUCTOR_ROLE": str(classroom.instructor_role.id),
+        "KUBECAMP_DISCORD_API_BASE": discord_emulator.api_url,
+        "KUBECAMP_DISCORD_GATEWAY_URL": discord_emulator.gateway_url,
+        "KUBECAMP_KUBE_CONFIG": str(kube_cluster.write_kubeconfig(tmp_path / "kubeconfig")),
+        "KUBECAMP_WEB_PORT": "0",
+        "KUBECAMP_WEB_PROBE_PORT": "0",
+    }
+    result = await kubecamp({**env, **settings}, "run")
+    assert result.code == 2
+    assert result.err.strip().splitlines()[-1] == (  # after discord.py's warnings about voice
+        "kubecamp: KUBECAMP_DISCORD_GUILD_IDS: the slash commands cannot be registered in guild 345678901234567890"
+        " (Discord answered 403 Missing Access): invite the bot to that server with the scopes bot and"
+        " applications.commands (helm's install notes print the URL), or correct the id"
+    )
+    assert discord_emulator.commands(classroom.guild) != []  # the class's guild, first, has them
+
+
 async def test_a_secret_never_reaches_the_output(env: dict[str, str]) -> None:
     discord = {
         "KUBECAMP_DISCORD_TOKEN": "very-secret-token",
@@ -345,6 +384,42 @@ async def test_an_unreachable_cluster_exits_4(env: dict[str, str], tmp_path: Pat
     preflight = await kubecamp(env, "preflight", "--challenge", "2")
     assert preflight.code == 4
     assert "127.0.0.1:9" in preflight.err
+
+
+async def test_a_kubeconfig_that_is_not_there_is_named(env: dict[str, str], tmp_path: Path) -> None:
+    assert (await kubecamp(env, "team", "add", "blue")).code == 0
+    missing = tmp_path / "no" / "kubeconfig"
+    named = await kubecamp(
+        {**env, "KUBECAMP_KUBE_CONFIG": str(missing)}, "challenge", "start", "--team", "blue", "--challenge", "2"
+    )
+    assert (named.code, named.err.strip()) == (4, f"kubecamp: kubeconfig file {missing} does not exist")
+    home = {**env, "HOME": str(tmp_path / "home")}  # no KUBECAMP_KUBE_CONFIG, no $KUBECONFIG: ~/.kube/config
+    default = await kubecamp(home, "preflight", "--challenge", "2")
+    assert (default.code, default.err.strip()) == (
+        4,
+        f"kubecamp: kubeconfig file {tmp_path / 'home' / '.kube' / 'config'} does not exist",
+    )
+    listed = await kubecamp({**env, "KUBECONFIG": os.pathsep.join(["/a", "/b"])}, "preflight")
+    assert (listed.code, listed.err.strip()) == (4, "kubecamp: none of the kubeconfig files /a, /b exists")
+
+
+async def test_a_context_the_kubeconfig_lacks_is_named_with_those_it_has(
+    env: dict[str, str], kube_cluster: KubeCluster, tmp_path: Path
+) -> None:
+    config = kube_cluster.write_kubeconfig(tmp_path / "kubeconfig", context="kind-class")
+    env = {**env, "KUBECAMP_KUBE_CONFIG": str(config)}
+    assert (await kubecamp(env, "team", "add", "blue")).code == 0
+    wrong = await kubecamp(
+        {**env, "KUBECAMP_KUBE_CONTEXT": "kind-kubecamp"}, "challenge", "start", "--team", "blue", "--challenge", "2"
+    )
+    assert (wrong.code, wrong.err.strip()) == (
+        4,
+        f"kubecamp: kubeconfig {config} has no context 'kind-kubecamp'; its contexts: kind-class",
+    )
+    assert kube_cluster.objects("deployments", "kubecamp-blue") == []
+    right = {**env, "KUBECAMP_KUBE_CONTEXT": "kind-class"}
+    started = await kubecamp(right, "challenge", "start", "--team", "blue", "--challenge", "2")
+    assert started.code == 0, started.err
 
 
 async def test_preflight_proves_a_challenge_and_leaves_no_namespace(

@@ -1,4 +1,7 @@
-"""The bot's Discord permissions, said in three places, say the same thing.
+"""The deploy guide says what the code and the chart do: the bot's Discord permissions, said in three places,
+say the same thing; every `kubecamp` command line in the guide parses with the CLI's own parser (those of commands
+still under way are listed in `PENDING`); every `--set` is a key of the chart's schema, and the walkthrough's
+install renders; the images the scenarios run are the ones the guide tells to pre-pull.
 
 What the bot does in Discord decides the permissions (docs/deploy.md, "Permissions", says why each):
 
@@ -18,17 +21,28 @@ fails here.
 
 from __future__ import annotations
 
+import contextlib
+import io
+import itertools
+import json
 import re
+import shlex
 from pathlib import Path
 
 import discord
+import helm_python
 import pytest
 import yaml
+
+from bot.cli import _parser as cli_parser
+from tests.helm.test_chart import ALL_ON, merged, notes, one, render
+from tests.helm.test_chart import _chart as chart
 
 ROOT = Path(__file__).parents[1]
 DEPLOY = ROOT / "docs" / "deploy.md"
 README = ROOT / "README.md"
 CHART_VALUES = ROOT / "helm" / "kubecamp-bot" / "values.yaml"
+CHART_SCHEMA = ROOT / "helm" / "kubecamp-bot" / "values.schema.json"
 
 REQUIRED = frozenset(
     {
@@ -132,3 +146,187 @@ def test_chart_invite_permissions_default() -> None:
         f"helm/kubecamp-bot/values.yaml discord.invitePermissions is {values['discord']['invitePermissions']}, "
         f"expected {VALUE} (docs/deploy.md, Permissions)"
     )
+
+
+# --- the commands and values the guide gives -----------------------------------------------------------------
+
+#: `kubecamp` command lines the guide gives ahead of the CLI, each with why: the team access commands under way.
+#: A line is pending when it begins with the subcommand and carries every option named here. Once the CLI parses
+#: it, the entry fails its test: remove it, and the line is checked like any other.
+PENDING: dict[tuple[str, ...], str] = {
+    ("team", "kubeconfig"): "a team's kubeconfig from the TokenRequest API (issue 15)",
+    ("team", "add", "--adopt"): "adopting a namespace that exists (issue 15)",
+}
+WALKTHROUGH = "\n## Monday on kind, end to end\n"
+
+#: What ends a command's arguments on its line.
+_COMMAND_END = frozenset({">", ">>", "|", "&&", ";", "2>"})
+
+
+def _shell_lines(text: str) -> list[str]:
+    """The command lines of the guide's ```bash blocks (with continuations joined) and of its inline code."""
+    lines = []
+    for block in re.findall(r"```bash\n(.*?)```", text, re.DOTALL):
+        lines += block.replace("\\\n", " ").splitlines()
+    prose = re.sub(r"```.*?```", "", text, flags=re.DOTALL)
+    lines += [" ".join(span.split()) for span in re.findall(r"`([^`]+)`", prose)]
+    return lines
+
+
+def kubecamp_commands(text: str) -> list[list[str]]:
+    """The arguments of every `kubecamp …` command line of the Markdown `text`."""
+    return commands_in(_shell_lines(text))
+
+
+def commands_in(lines: list[str]) -> list[list[str]]:
+    """The arguments of every `kubecamp …` command in `lines`: `kubecamp` first on its line, after `--`
+    (kubectl exec), `&&` or `;`, or after VAR=value settings; never in `-n kubecamp` or `--name kubecamp`, where
+    it is the namespace's or the cluster's name."""
+    commands = []
+    for line in lines:
+        try:
+            words = shlex.split(line, comments=True)
+        except ValueError:  # an inline span holding half of a quoted string
+            words = line.split()
+        for at, word in enumerate(words):
+            before = words[:at]
+            command = not before or before[-1] in {"--", "&&", ";"}
+            if word != "kubecamp" or not (command or all(re.fullmatch(r"[A-Z_]+=\S*", w) for w in before)):
+                continue
+            args = words[at + 1 :]
+            ends = [i for i, w in enumerate(args) if w in _COMMAND_END]
+            if args := args[: ends[0]] if ends else args:  # a bare `kubecamp` names the command, runs nothing
+                commands.append(args)
+    return commands
+
+
+def _parses(args: list[str]) -> str | None:
+    """None when `kubecamp args` parses, else argparse's complaint."""
+    errors = io.StringIO()
+    try:
+        with contextlib.redirect_stderr(errors):
+            cli_parser().parse_args(args)
+    except SystemExit:
+        return errors.getvalue().strip().splitlines()[-1]
+    return None
+
+
+def _pending(args: list[str]) -> tuple[str, ...] | None:
+    positional = [a for a in args if not a.startswith("-")]
+    for entry in PENDING:
+        path = [p for p in entry if not p.startswith("-")]
+        if positional[: len(path)] == path and all(option in args for option in entry if option.startswith("-")):
+            return entry
+    return None
+
+
+def test_the_command_lines_are_found() -> None:
+    found = kubecamp_commands(
+        "```bash\nkind create cluster --name kubecamp\nkubectl -n kubecamp exec deploy/kubecamp-bot -- kubecamp team"
+        " add blue > out  # a comment\nKUBECAMP_KUBE_NAMESPACE_PREFIX=kubecamp- kubecamp \\\n  preflight\n```\n"
+        "Inline, `kubecamp --json challenge status --team blue`, but not `kubecamp-bot` nor the `kubecamp` command."
+    )
+    assert found == [["team", "add", "blue"], ["preflight"], ["--json", "challenge", "status", "--team", "blue"]]
+
+
+def test_every_kubecamp_command_in_the_deploy_guide_parses() -> None:
+    commands = kubecamp_commands(DEPLOY.read_text())
+    assert len(commands) >= 10, commands
+    wrong = {" ".join(args): problem for args in commands if not _pending(args) and (problem := _parses(args))}
+    assert not wrong, f"docs/deploy.md gives `kubecamp` command lines the CLI refuses: {wrong}"
+
+
+@pytest.mark.parametrize("entry", sorted(PENDING))
+def test_a_pending_command_is_in_the_guide_and_not_yet_in_the_cli(entry: tuple[str, ...]) -> None:
+    given = [args for args in kubecamp_commands(DEPLOY.read_text()) if _pending(args) == entry]
+    assert given, f"docs/deploy.md no longer gives `kubecamp {' '.join(entry)}`: remove it from PENDING"
+    parsed = [" ".join(args) for args in given if _parses(args) is None]
+    assert not parsed, f"the CLI parses {parsed} now: remove {entry} from PENDING, and the lines are checked"
+
+
+def test_every_kubecamp_command_in_the_install_notes_parses() -> None:
+    commands = commands_in(notes(ALL_ON).splitlines())
+    assert ["team", "add", "blue"] in commands and ["preflight"] in commands
+    wrong = {" ".join(args): problem for args in commands if not _pending(args) and (problem := _parses(args))}
+    assert not wrong, f"NOTES.txt gives `kubecamp` command lines the CLI refuses: {wrong}"
+
+
+def _set_values(text: str) -> list[dict[str, object]]:
+    """What each `--set`/`--set-string` of the guide's helm commands sets, parsed as Helm parses it."""
+    values = []
+    for line in _shell_lines(text):
+        if not re.match(r"helm (install|upgrade)\b", line.strip()):
+            continue
+        words = shlex.split(line, comments=True)
+        for flag, expression in itertools.pairwise(words):
+            if flag == "--set":
+                values.append(helm_python.parse_set_string(expression))
+            elif flag == "--set-string":
+                values.append(helm_python.parse_set_string_values(expression))
+    return values
+
+
+def _keys(values: object, schema: dict[str, object], path: str = "") -> list[str]:
+    """The dotted keys of `values` that `schema` does not have."""
+    if not isinstance(values, dict):
+        return []
+    unknown = []
+    properties = schema.get("properties", {})
+    assert isinstance(properties, dict)
+    for key, value in values.items():
+        if key not in properties:
+            unknown.append(f"{path}{key}")
+        else:
+            unknown += _keys(value, properties[key], f"{path}{key}.")
+    return unknown
+
+
+def test_every_set_in_the_deploy_guide_is_a_key_of_the_charts_schema() -> None:
+    schema = json.loads(CHART_SCHEMA.read_text())
+    sets = _set_values(DEPLOY.read_text())
+    assert len(sets) >= 6, sets
+    unknown = [key for values in sets for key in _keys(values, schema)]
+    assert not unknown, f"docs/deploy.md sets what helm/kubecamp-bot/values.schema.json does not know: {unknown}"
+    assert _keys({"image": {"tag": "1", "tga": "1"}}, schema) == ["image.tga"]
+
+
+def test_the_walkthroughs_install_renders() -> None:
+    """The walkthrough's values file and its `helm install` line, together, as Helm would take them."""
+    walkthrough = DEPLOY.read_text().split(WALKTHROUGH, 1)[1].split("\n## ", 1)[0]
+    values_file = re.search(r"```yaml\n(# kubecamp-values\.yaml\n.*?)```", walkthrough, re.DOTALL)
+    assert values_file, "the walkthrough gives no kubecamp-values.yaml"
+    values = merged(yaml.safe_load(values_file.group(1)), *_set_values(walkthrough))
+    chart().validate_schema(values)
+    deployment = one(render(values), "Deployment")
+    assert deployment["spec"]["template"]["spec"]["containers"][0]["image"] == "kubecamp-bot:0.1.0"
+    loaded = re.search(r"kind load docker-image (\S+) --name kubecamp", walkthrough)
+    assert loaded and loaded.group(1) == "kubecamp-bot:0.1.0", "the chart runs the image the walkthrough loads"
+
+
+def _container_images(node: object) -> set[str]:
+    if isinstance(node, list):
+        return {image for item in node for image in _container_images(item)}
+    if not isinstance(node, dict):
+        return set()
+    images = {c["image"] for key in ("containers", "initContainers") for c in node.get(key) or [] if "image" in c}
+    return images | {image for value in node.values() for image in _container_images(value)}
+
+
+def test_the_deploy_guide_lists_every_image_the_scenarios_run() -> None:
+    images: set[str] = set()
+    for path in (ROOT / "scenarios").glob("*/*/*/*.yaml"):
+        images |= {image for doc in yaml.safe_load_all(path.read_text()) for image in _container_images(doc)}
+    section = re.search(
+        r"<!-- scenario-images:start -->(.*?)<!-- scenario-images:end -->", DEPLOY.read_text(), re.DOTALL
+    )
+    assert section, "docs/deploy.md: the image table between <!-- scenario-images:start/end --> is gone"
+    table, _, not_pulled = section.group(1).partition("Not to be pulled")
+    listed = set(re.findall(r"^\| `([^`]+)` \|", table, re.MULTILINE))
+    named_apart = set(re.findall(r"`([^`]+:[^`]+)`", not_pulled))
+    assert listed | named_apart == images, (
+        f"in the guide, not the scenarios: {(listed | named_apart) - images}; "
+        f"in the scenarios, not the guide: {images - listed - named_apart}"
+    )
+    assert not listed & named_apart
+    loop = re.search(r"for image in (.*?); do", DEPLOY.read_text().replace("\\\n", " "), re.DOTALL)
+    assert loop and set(loop.group(1).split()) == listed, "the pre-pull loop pulls what the table lists"

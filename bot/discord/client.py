@@ -20,6 +20,7 @@ from bot.challenges.flow import ChallengeFlow, FlowOutbox
 from bot.discord.errors import make_handler
 from bot.discord.gate import InteractionGate
 from bot.discord.translator import CatalogueTranslator
+from bot.errors import ConfigInvalid
 from bot.i18n import Lang
 from bot.incidents.service import IncidentService
 from bot.metrics import Metrics
@@ -80,7 +81,16 @@ class KubecampBot(commands.Bot):
         for guild_id in self._guild_ids:
             guild = discord.Object(id=guild_id)
             self.tree.copy_global_to(guild=guild)
-            synced = await self.tree.sync(guild=guild)
+            try:
+                synced = await self.tree.sync(guild=guild)
+            except (discord.Forbidden, discord.NotFound) as exc:
+                # A bot not invited there, or invited without the applications.commands scope, or a wrong
+                # id: its commands would be registered nowhere, and the class would see a bot that is silent.
+                raise ConfigInvalid(
+                    f"KUBECAMP_DISCORD_GUILD_IDS: the slash commands cannot be registered in guild {guild_id}"
+                    f" (Discord answered {exc.status} {exc.text}): invite the bot to that server with the scopes"
+                    " bot and applications.commands (helm's install notes print the URL), or correct the id"
+                ) from None
             log.info("synced %d commands to guild %s", len(synced), guild_id)
         if self._global_sync:
             await self.tree.sync()

@@ -20,6 +20,7 @@ from .core import (
     FormErrors,
     Permissions,
     iso,
+    missing_access,
     not_found,
 )
 from .state import (
@@ -263,24 +264,30 @@ class RestApi:
         command, created = self.world.upsert_command(None, req.json)
         return Reply(201 if created else 200, command.to_payload())
 
+    def _commands_guild(self, req: RecordedRequest) -> int:
+        """The guild of a guild-commands route. Discord answers 403 Missing Access, not 404, for a guild the
+        application is not installed in, whether the guild exists or not."""
+        self._check_application(req.params["application_id"])
+        guild_id = int(req.params["guild_id"])
+        if guild_id not in self.world.guilds or self.bot_id not in self.world.guilds[guild_id].members:
+            raise missing_access()
+        return guild_id
+
     @route("GET", "/applications/{application_id}/guilds/{guild_id}/commands")
     async def get_guild_commands(self, req: RecordedRequest) -> Any:
-        self._check_application(req.params["application_id"])
-        return [c.to_payload() for c in self.world.commands_for(int(req.params["guild_id"])).values()]
+        return [c.to_payload() for c in self.world.commands_for(self._commands_guild(req)).values()]
 
     @route("PUT", "/applications/{application_id}/guilds/{guild_id}/commands")
     async def put_guild_commands(self, req: RecordedRequest) -> Any:
-        self._check_application(req.params["application_id"])
-        guild_id = int(req.params["guild_id"])
-        self.world.guild(guild_id)
+        guild_id = self._commands_guild(req)
         v.check_commands(req.json)
         return [c.to_payload() for c in self.world.overwrite_commands(guild_id, req.json)]
 
     @route("POST", "/applications/{application_id}/guilds/{guild_id}/commands")
     async def post_guild_command(self, req: RecordedRequest) -> Any:
-        self._check_application(req.params["application_id"])
+        guild_id = self._commands_guild(req)
         v.check_commands([req.json])
-        command, created = self.world.upsert_command(int(req.params["guild_id"]), req.json)
+        command, created = self.world.upsert_command(guild_id, req.json)
         return Reply(201 if created else 200, command.to_payload())
 
     def _command(self, guild_id: int | None, command_id: str) -> tuple[tuple[str, int], Command]:

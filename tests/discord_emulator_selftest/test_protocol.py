@@ -474,6 +474,10 @@ async def test_bulk_overwrite_keeps_ids_and_validates(raw: Raw, discord_classroo
         "PUT", f"/applications/{app}/guilds/{discord_classroom.id}/commands", [{"name": "Bad Name", "description": "x"}]
     )
     assert status == 400 and "name" in errors_of(body)["0"]
+    # A guild the application is not installed in: Discord answers 403 Missing Access, never 404.
+    for method in ("PUT", "GET"):
+        status, _, body = await raw.call(method, f"/applications/{app}/guilds/345678901234567890/commands", [])
+        assert (status, body["code"]) == (403, 50001)
 
 
 async def test_waiting_for_an_answer_fails_fast_when_discord_would_give_up(

@@ -1532,3 +1532,22 @@ def test_notes() -> None:
     plain = notes(REQUIRED)
     assert "client_id=<APPLICATION_ID>" in plain
     assert "discord.guildIds is empty" in plain
+
+
+def test_notes_end_with_the_next_steps() -> None:
+    """Create the teams, hand out their kubeconfigs, rehearse: with this release's names, in that order, last."""
+    text = notes(ALL_ON)
+    steps = text[text.index("Next steps") :]
+    exec_in_bot = f"kubectl -n {NAMESPACE} exec deploy/{FULLNAME} -- kubecamp"
+    assert "kubecamp-<team>" in steps
+    creating = steps.index("/team create blue @team-blue #team-blue")
+    assert steps.index(f"{exec_in_bot} team add blue") > creating
+    handing_out = steps.index(f"{exec_in_bot} team kubeconfig --team blue > kubeconfig-blue.yaml")
+    assert "/team kubeconfig" in steps
+    rehearsing = steps.index("3. Rehearse: the preflight of 4. above")
+    assert creating < handing_out < rehearsing
+    assert "/challenge start 2 blue" in steps[rehearsing:] and "/challenge stop blue" in steps[rehearsing:]
+    assert steps.rstrip().endswith("docs/deploy.md#monday-on-kind-end-to-end")
+    assert "\n## Monday on kind, end to end\n" in (REPO / "docs" / "deploy.md").read_text()
+    camp = notes(merged(NO_PREFLIGHT, {"kube": {"namespacePrefix": "camp-"}}))
+    assert "3. Rehearse: kubecamp preflight from your checkout" in camp and "camp-<team>" in camp
