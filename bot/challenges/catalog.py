@@ -19,6 +19,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from bot.challenges.breaks import BreakSpec, parse_break
 from bot.challenges.checks import CheckSpec, parse_check
 from bot.errors import ScenarioInvalid, UnknownChallenge, UnknownScenario
 from bot.kinds import KINDS, ObjectRef
@@ -80,10 +81,21 @@ class ScenarioSpec(_Strict):
     #: A folder with a good revision, applied (and rolled out) before `manifests`, so that
     #: `kubectl rollout undo` and `rollout history` have a revision to go back to.
     previous: str | None = None
-    manifests: str
+    #: What the bot applies into the team's namespace; a cluster-scope scenario may have none.
+    manifests: str | None = None
     solution: str
+    #: What a cluster-scope scenario changes outside the namespace (`bot.challenges.breaks`).
+    breaks: list[Any] = Field(default_factory=list)
     checks: list[Any] = Field(min_length=1)
     hints: list[Hint] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _scope_matches(self) -> ScenarioSpec:
+        if self.scope == "namespace" and (self.manifests is None or self.breaks):
+            raise ValueError("a namespace scenario has manifests and no breaks (breaks need scope: cluster)")
+        if self.scope == "cluster" and not self.breaks:
+            raise ValueError("a cluster-scope scenario names its breaks (taint_node, exhaust_node, edit_static_pod)")
+        return self
 
     @model_validator(mode="after")
     def _hints_in_order(self) -> ScenarioSpec:
@@ -231,6 +243,8 @@ class Scenario:
     solution: tuple[Manifest, ...] | None
     #: The good revision applied before `manifests` (empty: none); its objects are among `manifests`.
     previous: tuple[Manifest, ...] = ()
+    #: What a cluster-scope scenario changes outside the team's namespace.
+    breaks: tuple[BreakSpec, ...] = ()
 
     @property
     def id(self) -> str:
@@ -398,6 +412,8 @@ def load_challenge(folder: Path, *, solutions: bool = False) -> Challenge:
     if len(documents) != 1 or not isinstance(documents[0], dict):
         raise ScenarioInvalid(str(path), "", "must hold exactly one YAML mapping")
     document = documents[0]
+    if "scenarios_of" in document:
+        document = _with_scenarios_of(folder, document, path)
     try:
         spec = ChallengeSpec.model_validate(document)
     except ValidationError as exc:
@@ -412,8 +428,17 @@ def load_challenge(folder: Path, *, solutions: bool = False) -> Challenge:
                 checks.append(parse_check(raw))
             except ValueError as exc:
                 raise ScenarioInvalid(str(path), f"{prefix}.checks[{check_index}]", str(exc)) from exc
+        breaks: list[BreakSpec] = []
+        for break_index, raw in enumerate(scenario_spec.breaks):
+            try:
+                breaks.append(parse_break(raw))
+            except ValueError as exc:
+                raise ScenarioInvalid(str(path), f"{prefix}.breaks[{break_index}]", str(exc)) from exc
         scope = scenario_spec.scope
-        manifests = _load_manifests(folder / scenario_spec.manifests, path, f"{prefix}.manifests", scope)
+        manifests: tuple[Manifest, ...] = ()
+        if scenario_spec.manifests is not None:
+            # the team's namespace is where they go, whatever the scenario's scope
+            manifests = _load_manifests(folder / scenario_spec.manifests, path, f"{prefix}.manifests", "namespace")
         solution: tuple[Manifest, ...] | None = None
         if solutions:
             solution = _load_manifests(
@@ -425,11 +450,45 @@ def load_challenge(folder: Path, *, solutions: bool = False) -> Challenge:
             _refuse_unknown_revisions(previous, manifests)
         scenarios.append(
             Scenario(
-                spec=scenario_spec, checks=tuple(checks), manifests=manifests, solution=solution, previous=previous
+                spec=scenario_spec,
+                checks=tuple(checks),
+                manifests=manifests,
+                solution=solution,
+                previous=previous,
+                breaks=tuple(breaks),
             )
         )
     _refuse_shared_objects(scenarios, path)
     return Challenge(spec=spec, folder=folder, scenarios=tuple(scenarios))
+
+
+def _with_scenarios_of(folder: Path, document: dict[str, Any], path: Path) -> dict[str, Any]:
+    """`scenarios_of: ../challenge-2`: the other challenge's scenarios come first, their folders read from
+    there, and its hand-in form unless this one has its own (a variant of a challenge keeps its scenarios
+    without a copy of them)."""
+    base = document["scenarios_of"]
+    if not isinstance(base, str) or PurePosixPath(base).is_absolute():
+        raise ScenarioInvalid(str(path), "scenarios_of", "must be a folder relative to this challenge's folder")
+    base_file = folder / base / CHALLENGE_FILE
+    if not base_file.is_file():
+        raise ScenarioInvalid(str(path), "scenarios_of", f"{base_file} does not exist")
+    base_documents = _read_yaml_documents(base_file)
+    if len(base_documents) != 1 or not isinstance(base_documents[0], dict) or "scenarios_of" in base_documents[0]:
+        raise ScenarioInvalid(str(path), "scenarios_of", f"{base_file} must be one challenge with scenarios of its own")
+    inherited = []
+    for scenario in base_documents[0].get("scenarios") or []:
+        if not isinstance(scenario, dict):
+            raise ScenarioInvalid(str(base_file), "scenarios", "a scenario must be a mapping")
+        moved = {
+            key: str(PurePosixPath(base) / scenario[key])
+            for key in ("manifests", "previous", "solution")
+            if key in scenario
+        }
+        inherited.append({**scenario, **moved})
+    rest = {key: value for key, value in document.items() if key != "scenarios_of"}
+    if "submission" in base_documents[0]:
+        rest.setdefault("submission", base_documents[0]["submission"])
+    return {**rest, "scenarios": [*inherited, *(document.get("scenarios") or [])]}
 
 
 def _refuse_unknown_revisions(previous: tuple[Manifest, ...], manifests: tuple[Manifest, ...]) -> None:
