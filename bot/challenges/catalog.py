@@ -10,11 +10,11 @@ catalogue it is deployed with carries none (docs/deploy.md, "The scenario catalo
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path, PurePosixPath
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -24,6 +24,8 @@ from bot.challenges.checks import CheckSpec, parse_check
 from bot.errors import ScenarioInvalid, UnknownChallenge, UnknownScenario
 from bot.kinds import KINDS, ObjectRef
 from bot.values import Duration
+
+T = TypeVar("T")
 
 CHALLENGE_FILE = "challenge.yaml"
 #: The name every solution folder has: the Helm chart's .helmignore leaves folders of this name out of the
@@ -422,18 +424,8 @@ def load_challenge(folder: Path, *, solutions: bool = False) -> Challenge:
     scenarios: list[Scenario] = []
     for index, scenario_spec in enumerate(spec.scenarios):
         prefix = f"scenarios[{index}](id={scenario_spec.id})"
-        checks: list[CheckSpec] = []
-        for check_index, raw in enumerate(scenario_spec.checks):
-            try:
-                checks.append(parse_check(raw))
-            except ValueError as exc:
-                raise ScenarioInvalid(str(path), f"{prefix}.checks[{check_index}]", str(exc)) from exc
-        breaks: list[BreakSpec] = []
-        for break_index, raw in enumerate(scenario_spec.breaks):
-            try:
-                breaks.append(parse_break(raw))
-            except ValueError as exc:
-                raise ScenarioInvalid(str(path), f"{prefix}.breaks[{break_index}]", str(exc)) from exc
+        checks = _parsed(scenario_spec.checks, parse_check, path, f"{prefix}.checks")
+        breaks = _parsed(scenario_spec.breaks, parse_break, path, f"{prefix}.breaks")
         scope = scenario_spec.scope
         manifests: tuple[Manifest, ...] = ()
         if scenario_spec.manifests is not None:
@@ -451,15 +443,26 @@ def load_challenge(folder: Path, *, solutions: bool = False) -> Challenge:
         scenarios.append(
             Scenario(
                 spec=scenario_spec,
-                checks=tuple(checks),
+                checks=checks,
                 manifests=manifests,
                 solution=solution,
                 previous=previous,
-                breaks=tuple(breaks),
+                breaks=breaks,
             )
         )
     _refuse_shared_objects(scenarios, path)
     return Challenge(spec=spec, folder=folder, scenarios=tuple(scenarios))
+
+
+def _parsed(raws: list[Any], parse: Callable[[object], T], path: Path, where: str) -> tuple[T, ...]:
+    """Each one-key mapping of a scenario's list (checks, breaks) parsed; ScenarioInvalid at the first bad one."""
+    parsed: list[T] = []
+    for index, raw in enumerate(raws):
+        try:
+            parsed.append(parse(raw))
+        except ValueError as exc:
+            raise ScenarioInvalid(str(path), f"{where}[{index}]", str(exc)) from exc
+    return tuple(parsed)
 
 
 def _with_scenarios_of(folder: Path, document: dict[str, Any], path: Path) -> dict[str, Any]:

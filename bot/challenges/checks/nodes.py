@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from pydantic import Field, field_validator
+from pydantic import Field
 
-from bot.challenges.checks._base import CheckSpec, Outcome, labels_of, name_of, register
+from bot.challenges.checks._base import CheckSpec, LabelSelecting, Outcome, labels_of, name_of, register
 from bot.challenges.checks.pods import pod_problems
 from bot.challenges.selectors import parse_selector, selector_matches
 from bot.pods import live, pod_ready
@@ -26,16 +26,8 @@ SYSTEM_PODS = "Pod@kube-system"
 READYZ = "/readyz"
 
 
-class NodeCheck(CheckSpec):
+class NodeCheck(LabelSelecting):
     """A check about the nodes a label selector picks (the label a break put on its node)."""
-
-    selector: str = Field(min_length=1)
-
-    @field_validator("selector")
-    @classmethod
-    def _parsable(cls, value: str) -> str:
-        parse_selector(value)
-        return value
 
     def nodes(self, snapshot: Snapshot) -> list[Obj]:
         wanted = parse_selector(self.selector)
