@@ -16,13 +16,14 @@ from datetime import timedelta
 from pathlib import Path, PurePosixPath
 from typing import Any, Literal, TypeVar
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from bot.challenges.breaks import BreakSpec, parse_break
 from bot.challenges.checks import CheckSpec, parse_check
+from bot.challenges.manifests import Manifest as Manifest  # what the catalogue is made of, for its users
+from bot.challenges.manifests import load_manifests, read_yaml_documents
 from bot.errors import ScenarioInvalid, UnknownChallenge, UnknownScenario
-from bot.kinds import KINDS, ObjectRef
+from bot.kinds import ObjectRef
 from bot.values import Duration
 
 T = TypeVar("T")
@@ -223,20 +224,6 @@ class ChallengeSpec(_Strict):
 
 
 @dataclass(frozen=True)
-class Manifest:
-    """One object of a scenario's broken or fixed state, as loaded from YAML."""
-
-    path: Path
-    body: dict[str, Any]
-
-    @property
-    def ref(self) -> ObjectRef:
-        return ObjectRef(
-            api_version=self.body["apiVersion"], kind=self.body["kind"], name=self.body["metadata"]["name"]
-        )
-
-
-@dataclass(frozen=True)
 class Scenario:
     spec: ScenarioSpec
     checks: tuple[CheckSpec, ...]
@@ -328,76 +315,6 @@ def _raise_first(error: ValidationError, path: Path, document: Any) -> None:
     raise ScenarioInvalid(str(path), _field_path(loc, document), message) from error
 
 
-#: libyaml's parser when PyYAML has it (the wheels do): the same safe documents, several times faster than the
-#: pure-Python one, which made loading the catalogue most of the bot's start-up.
-_SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-
-
-def _read_yaml_documents(path: Path) -> list[Any]:
-    try:
-        with path.open(encoding="utf-8") as handle:
-            return [doc for doc in yaml.load_all(handle, Loader=_SafeLoader) if doc is not None]
-    except yaml.YAMLError as exc:
-        raise ScenarioInvalid(str(path), "", f"not valid YAML: {exc}") from exc
-    except UnicodeDecodeError as exc:
-        raise ScenarioInvalid(str(path), "", "not UTF-8 text") from exc
-
-
-def _load_manifests(
-    folder: Path, challenge_file: Path, field_name: str, scope: str, *, if_absent: str = ""
-) -> tuple[Manifest, ...]:
-    if not folder.is_dir():
-        raise ScenarioInvalid(str(challenge_file), field_name, f"folder {folder} does not exist{if_absent}")
-    files = sorted(p for p in folder.iterdir() if p.suffix in {".yaml", ".yml"})
-    if not files:
-        raise ScenarioInvalid(str(challenge_file), field_name, f"folder {folder} has no .yaml files")
-    manifests: list[Manifest] = []
-    seen: dict[ObjectRef, Path] = {}
-    for file in files:
-        for index, body in enumerate(_read_yaml_documents(file)):
-            where = f"document {index + 1}"
-            if not isinstance(body, dict):
-                raise ScenarioInvalid(str(file), where, "a manifest must be a mapping")
-            for key in ("apiVersion", "kind"):
-                if not isinstance(body.get(key), str):
-                    raise ScenarioInvalid(str(file), f"{where}.{key}", "required key is missing")
-            metadata = body.get("metadata")
-            if not isinstance(metadata, dict) or not isinstance(metadata.get("name"), str):
-                raise ScenarioInvalid(str(file), f"{where}.metadata.name", "required key is missing")
-            kind = KINDS.get((body["apiVersion"], body["kind"]))
-            if kind is None:
-                raise ScenarioInvalid(
-                    str(file),
-                    f"{where}.kind",
-                    f"{body['kind']} ({body['apiVersion']}) is not a kind kubecamp-bot can apply",
-                )
-            if scope == "namespace":
-                if not kind.namespaced:
-                    raise ScenarioInvalid(
-                        str(file),
-                        f"{where}.kind",
-                        f"{body['kind']} is cluster-scoped; a namespace scenario may only hold namespaced "
-                        "kinds (use scope: cluster)",
-                    )
-                if "namespace" in metadata:
-                    raise ScenarioInvalid(
-                        str(file),
-                        f"{where}.metadata.namespace",
-                        f"names namespace {metadata['namespace']!r}; leave it out, the bot applies "
-                        "into the team's namespace",
-                    )
-            manifest = Manifest(path=file, body=body)
-            if manifest.ref in seen:
-                raise ScenarioInvalid(
-                    str(file),
-                    f"{where}.metadata.name",
-                    f"{manifest.ref} is defined twice (also in {seen[manifest.ref].name})",
-                )
-            seen[manifest.ref] = file
-            manifests.append(manifest)
-    return tuple(manifests)
-
-
 _NO_SOLUTIONS = (
     " (a deployed catalogue carries no solutions: `kubecamp scenarios validate --without-solutions` checks it "
     "as the bot loads it)"
@@ -410,7 +327,7 @@ def load_challenge(folder: Path, *, solutions: bool = False) -> Challenge:
     path = folder / CHALLENGE_FILE
     if not path.is_file():
         raise ScenarioInvalid(str(path), "", "file does not exist")
-    documents = _read_yaml_documents(path)
+    documents = read_yaml_documents(path)
     if len(documents) != 1 or not isinstance(documents[0], dict):
         raise ScenarioInvalid(str(path), "", "must hold exactly one YAML mapping")
     document = documents[0]
@@ -430,15 +347,15 @@ def load_challenge(folder: Path, *, solutions: bool = False) -> Challenge:
         manifests: tuple[Manifest, ...] = ()
         if scenario_spec.manifests is not None:
             # the team's namespace is where they go, whatever the scenario's scope
-            manifests = _load_manifests(folder / scenario_spec.manifests, path, f"{prefix}.manifests", "namespace")
+            manifests = load_manifests(folder / scenario_spec.manifests, path, f"{prefix}.manifests", "namespace")
         solution: tuple[Manifest, ...] | None = None
         if solutions:
-            solution = _load_manifests(
+            solution = load_manifests(
                 folder / scenario_spec.solution, path, f"{prefix}.solution", scope, if_absent=_NO_SOLUTIONS
             )
         previous: tuple[Manifest, ...] = ()
         if scenario_spec.previous is not None:
-            previous = _load_manifests(folder / scenario_spec.previous, path, f"{prefix}.previous", scenario_spec.scope)
+            previous = load_manifests(folder / scenario_spec.previous, path, f"{prefix}.previous", scenario_spec.scope)
             _refuse_unknown_revisions(previous, manifests)
         scenarios.append(
             Scenario(
@@ -475,7 +392,7 @@ def _with_scenarios_of(folder: Path, document: dict[str, Any], path: Path) -> di
     base_file = folder / base / CHALLENGE_FILE
     if not base_file.is_file():
         raise ScenarioInvalid(str(path), "scenarios_of", f"{base_file} does not exist")
-    base_documents = _read_yaml_documents(base_file)
+    base_documents = read_yaml_documents(base_file)
     if len(base_documents) != 1 or not isinstance(base_documents[0], dict) or "scenarios_of" in base_documents[0]:
         raise ScenarioInvalid(str(path), "scenarios_of", f"{base_file} must be one challenge with scenarios of its own")
     inherited = []
