@@ -121,6 +121,16 @@ async def test_an_exhausted_node_leaves_web_app_pending_until_the_hog_is_gone(
     assert fixed.results[0].status is Status.PASS, texts(fixed.results[0].checks)
 
 
+async def test_shrinking_web_app_is_not_the_fix_for_an_exhausted_node(
+    service: RunService, kube_cluster: KubeCluster, kubectl: Kubectl
+) -> None:
+    await service.start("blue", 21)
+    await kubectl("set", "resources", "deployment/web-app", "-n", NAMESPACE, "--requests=cpu=0,memory=0")
+    report = await service.verify("blue", scenario_id="node-exhausted")
+    statuses = [c.status for c in report.results[0].checks]
+    assert statuses == [Status.PASS, Status.FAIL, Status.PASS], texts(report.results[0].checks)
+
+
 async def test_stop_puts_the_nodes_back(service: RunService, kube_cluster: KubeCluster) -> None:
     before = {n["metadata"]["name"]: n for n in kube_cluster.objects("nodes")}
     await service.start("blue", 21)
