@@ -10,8 +10,8 @@ import pytest
 
 import bot
 import cogs
-from bot.challenges.catalog import Text
 from bot.challenges.breaking import ClusterTooSmall
+from bot.challenges.catalog import Text
 from bot.challenges.deploy import NamespaceNotCleared
 from bot.challenges.flow import CoolingDown, NoHintYet, TeamNotLinked
 from bot.challenges.runs import ChallengeUnavailable
