@@ -114,8 +114,9 @@ async def apply_break(
     if isinstance(spec, EditStaticPod):
         node = plan.control_plane[0]
         await _ensure_breaks_namespace(cluster, team)
-        name = f"kubecamp-break-{spec.manifest.removesuffix('.yaml')}"
-        await _run_once(cluster, team, hostpath_pod(name, node=node, script=spec.break_script(), purpose="break"), wait)
+        prefix = f"kubecamp-break-{spec.manifest.removesuffix('.yaml')}-"
+        body = hostpath_pod(prefix, node=node, script=spec.break_script(), purpose="break")
+        name = await _run_once(cluster, team, body, wait)
         undo = {"node": node, "pod": name, "manifest": spec.manifest, "restore": spec.restore_script()}
         return _record("v1", "Pod", name, spec, undo)
     raise TypeError(f"no way to apply {type(spec).__name__}")  # pragma: no cover - every BreakSpec is handled
@@ -147,9 +148,9 @@ async def undo_break(cluster: Cluster, team: str, record: dict[str, Any], *, wai
     if record["break"] == "edit_static_pod":
         pods = BY_NAME["Pod"]
         await cluster.cluster_request(team, "DELETE", pods.object_path(BREAKS_NAMESPACE, undo["pod"]))
-        name = f"kubecamp-restore-{undo['manifest'].removesuffix('.yaml')}"
-        body = hostpath_pod(name, node=undo["node"], script=undo["restore"], purpose="restore")
-        await _run_once(cluster, team, body, wait)
+        prefix = f"kubecamp-restore-{undo['manifest'].removesuffix('.yaml')}-"
+        body = hostpath_pod(prefix, node=undo["node"], script=undo["restore"], purpose="restore")
+        name = await _run_once(cluster, team, body, wait)
         await cluster.cluster_request(team, "DELETE", pods.object_path(BREAKS_NAMESPACE, name))
         return
     raise ValueError(f"unknown break record {record['break']!r}")
@@ -234,16 +235,16 @@ async def _ensure_breaks_namespace(cluster: Cluster, team: str) -> None:
         await cluster.cluster_request(team, "POST", BY_NAME["Namespace"].collection_path(None), body=breaks_namespace())
 
 
-async def _run_once(cluster: Cluster, team: str, pod: dict[str, Any], wait: float) -> None:
-    """Create the Pod (a leftover of the same name is deleted first) and wait until it has run.
+async def _run_once(cluster: Cluster, team: str, pod: dict[str, Any], wait: float) -> str:
+    """Create the Pod (a fresh name each time: a previous one may still be terminating), wait until it has
+    run, and return its name.
 
     A Pod that edits the kube-apiserver manifest may take the API server down with it: once the Pod
     exists, an API server that stops answering is the edit taking effect, not a failure."""
     pods = BY_NAME["Pod"]
-    name = pod["metadata"]["name"]
+    created = await cluster.cluster_request(team, "POST", pods.collection_path(BREAKS_NAMESPACE), body=pod) or {}
+    name = str((created.get("metadata") or {}).get("name"))
     path = pods.object_path(BREAKS_NAMESPACE, name)
-    await cluster.cluster_request(team, "DELETE", path)
-    await cluster.cluster_request(team, "POST", pods.collection_path(BREAKS_NAMESPACE), body=pod)
     loop = asyncio.get_running_loop()
     deadline = loop.time() + wait
     while True:
@@ -251,10 +252,10 @@ async def _run_once(cluster: Cluster, team: str, pod: dict[str, Any], wait: floa
             live = await cluster.cluster_request(team, "GET", path) or {}
         except ClusterUnavailable:
             log.info("team %s: the API server stopped answering after %s ran", team, name)
-            return
+            return name
         status = live.get("status") or {}
         if status.get("phase") == "Succeeded":
-            return
+            return name
         if status.get("phase") == "Failed" or loop.time() >= deadline:
             terminated = ((status.get("containerStatuses") or [{}])[0].get("state") or {}).get("terminated") or {}
             detail = str(terminated.get("message") or terminated.get("reason") or status.get("phase") or "Pending")

@@ -147,14 +147,14 @@ def parse_break(raw: object) -> BreakSpec:
         raise ValueError(f"{name}.{where}: {first['msg']}") from exc
 
 
-def hostpath_pod(name: str, *, node: str, script: str, purpose: str) -> dict[str, Any]:
-    """A privileged Pod pinned to a control-plane node, with the static Pod folder and the bot's backup
-    folder of that node mounted, that runs `script` once."""
+def hostpath_pod(prefix: str, *, node: str, script: str, purpose: str) -> dict[str, Any]:
+    """A privileged Pod (named `prefix` and a suffix the API server picks) pinned to a control-plane node, with
+    the static Pod folder and the bot's backup folder of that node mounted, that runs `script` once."""
     return {
         "apiVersion": "v1",
         "kind": "Pod",
         "metadata": {
-            "name": name,
+            "generateName": prefix,
             "namespace": BREAKS_NAMESPACE,
             "labels": {"app.kubernetes.io/managed-by": "kubecamp-bot", "kubecamp.io/purpose": purpose},
         },
