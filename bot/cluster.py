@@ -83,6 +83,10 @@ class _TooLarge(Exception):
 class Cluster:
     """One connection to one API server. Create with `Cluster.connect()`, close with `close()`."""
 
+    #: The team whose own (throwaway) cluster this is, as registered by an instructor; None for the shared
+    #: cluster. Only then does the bot change what is outside a namespace (`cluster_request`).
+    own_cluster_of: str | None = None
+
     def __init__(
         self,
         *,
@@ -392,6 +396,52 @@ class Cluster:
 
     async def ping(self) -> None:
         await self._request("GET", "/version")
+
+    # --- cluster scope: a team's own cluster only ---------------------------------------------
+
+    async def cluster_request(
+        self,
+        team: str,
+        method: str,
+        path: str,
+        *,
+        body: Any = None,
+        query: list[tuple[str, Any]] | None = None,
+        content_type: str = "application/json",
+    ) -> dict[str, Any] | None:
+        """A request outside any team namespace (nodes, the bot's own namespace for node-level breaks), allowed
+        only on `team`'s own cluster (ClusterForbidden otherwise, nothing sent). None when the object is not found."""
+        if self.own_cluster_of is None or self.own_cluster_of != team:
+            raise ClusterForbidden(
+                f"{method} {path}: not {team}'s own cluster",
+                reason=Message("cluster.not_own_cluster", {"team": team}),
+            )
+        try:
+            return await self._request(method, path, body=body, query=query, content_type=content_type)
+        except _NotFound:
+            return None
+
+    async def health(self, path: str) -> tuple[int, str]:
+        """`GET <path>?verbose` of the API server's health endpoints (/readyz, /livez): its status and text.
+        ClusterUnavailable when it does not answer at all."""
+        request = await self._api.param_serialize(
+            "GET",
+            path,
+            query_params=[("verbose", "true")],
+            header_params={"Accept": "text/plain"},
+            auth_settings=["BearerToken"],
+        )
+        try:
+            response = await self._api.call_api(*request, _request_timeout=self._timeout)
+            text = (await response.response.read()).decode("utf-8", errors="replace")
+        except TimeoutError as exc:
+            raise ClusterUnavailable(
+                f"GET {path}: no answer within {self._timeout:g}s",
+                reason=Message("cluster.timeout", {"seconds": f"{self._timeout:g}"}),
+            ) from exc
+        except (aiohttp.ClientError, OSError) as exc:
+            raise ClusterUnavailable(f"GET {path}: {exc}") from exc
+        return response.status, text
 
 
 def _kind_of(body: dict[str, Any]) -> Kind:

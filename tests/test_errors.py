@@ -10,6 +10,7 @@ import pytest
 
 import bot
 import cogs
+from bot.challenges.breaking import ClusterTooSmall
 from bot.challenges.catalog import Text
 from bot.challenges.deploy import NamespaceNotCleared
 from bot.challenges.flow import CoolingDown, NoHintYet, TeamNotLinked
@@ -73,6 +74,7 @@ SAMPLES: list[KubecampError] = [
     NamespaceNotManaged("default"),
     NamespaceMissing("kubecamp-blue"),
     NamespaceNotCleared("kubecamp-blue", ["ConfigMap/stuck", "PersistentVolumeClaim/data"]),
+    ClusterTooSmall(Message("run.cluster_too_small", {"needed": 2, "found": 1})),
     TooManyObjects(BY_NAME["Pod"], "kubecamp-blue"),
     CoolingDown(Message("err.cooling_down.verify", {"seconds": 12})),
     CoolingDown(Message("err.cooling_down.hint", {"seconds": 3})),

@@ -10,19 +10,23 @@ catalogue it is deployed with carries none (docs/deploy.md, "The scenario catalo
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path, PurePosixPath
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from bot.challenges.breaks import BreakSpec, parse_break
 from bot.challenges.checks import CheckSpec, parse_check
+from bot.challenges.manifests import Manifest as Manifest  # what the catalogue is made of, for its users
+from bot.challenges.manifests import load_manifests, read_yaml_documents
 from bot.errors import ScenarioInvalid, UnknownChallenge, UnknownScenario
-from bot.kinds import KINDS, ObjectRef
+from bot.kinds import ObjectRef
 from bot.values import Duration
+
+T = TypeVar("T")
 
 CHALLENGE_FILE = "challenge.yaml"
 #: The name every solution folder has: the Helm chart's .helmignore leaves folders of this name out of the
@@ -80,10 +84,21 @@ class ScenarioSpec(_Strict):
     #: A folder with a good revision, applied (and rolled out) before `manifests`, so that
     #: `kubectl rollout undo` and `rollout history` have a revision to go back to.
     previous: str | None = None
-    manifests: str
+    #: What the bot applies into the team's namespace; a cluster-scope scenario may have none.
+    manifests: str | None = None
     solution: str
+    #: What a cluster-scope scenario changes outside the namespace (`bot.challenges.breaks`).
+    breaks: list[Any] = Field(default_factory=list)
     checks: list[Any] = Field(min_length=1)
     hints: list[Hint] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _scope_matches(self) -> ScenarioSpec:
+        if self.scope == "namespace" and (self.manifests is None or self.breaks):
+            raise ValueError("a namespace scenario has manifests and no breaks (breaks need scope: cluster)")
+        if self.scope == "cluster" and not self.breaks:
+            raise ValueError("a cluster-scope scenario names its breaks (taint_node, exhaust_node, edit_static_pod)")
+        return self
 
     @model_validator(mode="after")
     def _hints_in_order(self) -> ScenarioSpec:
@@ -209,20 +224,6 @@ class ChallengeSpec(_Strict):
 
 
 @dataclass(frozen=True)
-class Manifest:
-    """One object of a scenario's broken or fixed state, as loaded from YAML."""
-
-    path: Path
-    body: dict[str, Any]
-
-    @property
-    def ref(self) -> ObjectRef:
-        return ObjectRef(
-            api_version=self.body["apiVersion"], kind=self.body["kind"], name=self.body["metadata"]["name"]
-        )
-
-
-@dataclass(frozen=True)
 class Scenario:
     spec: ScenarioSpec
     checks: tuple[CheckSpec, ...]
@@ -231,6 +232,8 @@ class Scenario:
     solution: tuple[Manifest, ...] | None
     #: The good revision applied before `manifests` (empty: none); its objects are among `manifests`.
     previous: tuple[Manifest, ...] = ()
+    #: What a cluster-scope scenario changes outside the team's namespace.
+    breaks: tuple[BreakSpec, ...] = ()
 
     @property
     def id(self) -> str:
@@ -312,76 +315,6 @@ def _raise_first(error: ValidationError, path: Path, document: Any) -> None:
     raise ScenarioInvalid(str(path), _field_path(loc, document), message) from error
 
 
-#: libyaml's parser when PyYAML has it (the wheels do): the same safe documents, several times faster than the
-#: pure-Python one, which made loading the catalogue most of the bot's start-up.
-_SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-
-
-def _read_yaml_documents(path: Path) -> list[Any]:
-    try:
-        with path.open(encoding="utf-8") as handle:
-            return [doc for doc in yaml.load_all(handle, Loader=_SafeLoader) if doc is not None]
-    except yaml.YAMLError as exc:
-        raise ScenarioInvalid(str(path), "", f"not valid YAML: {exc}") from exc
-    except UnicodeDecodeError as exc:
-        raise ScenarioInvalid(str(path), "", "not UTF-8 text") from exc
-
-
-def _load_manifests(
-    folder: Path, challenge_file: Path, field_name: str, scope: str, *, if_absent: str = ""
-) -> tuple[Manifest, ...]:
-    if not folder.is_dir():
-        raise ScenarioInvalid(str(challenge_file), field_name, f"folder {folder} does not exist{if_absent}")
-    files = sorted(p for p in folder.iterdir() if p.suffix in {".yaml", ".yml"})
-    if not files:
-        raise ScenarioInvalid(str(challenge_file), field_name, f"folder {folder} has no .yaml files")
-    manifests: list[Manifest] = []
-    seen: dict[ObjectRef, Path] = {}
-    for file in files:
-        for index, body in enumerate(_read_yaml_documents(file)):
-            where = f"document {index + 1}"
-            if not isinstance(body, dict):
-                raise ScenarioInvalid(str(file), where, "a manifest must be a mapping")
-            for key in ("apiVersion", "kind"):
-                if not isinstance(body.get(key), str):
-                    raise ScenarioInvalid(str(file), f"{where}.{key}", "required key is missing")
-            metadata = body.get("metadata")
-            if not isinstance(metadata, dict) or not isinstance(metadata.get("name"), str):
-                raise ScenarioInvalid(str(file), f"{where}.metadata.name", "required key is missing")
-            kind = KINDS.get((body["apiVersion"], body["kind"]))
-            if kind is None:
-                raise ScenarioInvalid(
-                    str(file),
-                    f"{where}.kind",
-                    f"{body['kind']} ({body['apiVersion']}) is not a kind kubecamp-bot can apply",
-                )
-            if scope == "namespace":
-                if not kind.namespaced:
-                    raise ScenarioInvalid(
-                        str(file),
-                        f"{where}.kind",
-                        f"{body['kind']} is cluster-scoped; a namespace scenario may only hold namespaced "
-                        "kinds (use scope: cluster)",
-                    )
-                if "namespace" in metadata:
-                    raise ScenarioInvalid(
-                        str(file),
-                        f"{where}.metadata.namespace",
-                        f"names namespace {metadata['namespace']!r}; leave it out, the bot applies "
-                        "into the team's namespace",
-                    )
-            manifest = Manifest(path=file, body=body)
-            if manifest.ref in seen:
-                raise ScenarioInvalid(
-                    str(file),
-                    f"{where}.metadata.name",
-                    f"{manifest.ref} is defined twice (also in {seen[manifest.ref].name})",
-                )
-            seen[manifest.ref] = file
-            manifests.append(manifest)
-    return tuple(manifests)
-
-
 _NO_SOLUTIONS = (
     " (a deployed catalogue carries no solutions: `kubecamp scenarios validate --without-solutions` checks it "
     "as the bot loads it)"
@@ -394,10 +327,12 @@ def load_challenge(folder: Path, *, solutions: bool = False) -> Challenge:
     path = folder / CHALLENGE_FILE
     if not path.is_file():
         raise ScenarioInvalid(str(path), "", "file does not exist")
-    documents = _read_yaml_documents(path)
+    documents = read_yaml_documents(path)
     if len(documents) != 1 or not isinstance(documents[0], dict):
         raise ScenarioInvalid(str(path), "", "must hold exactly one YAML mapping")
     document = documents[0]
+    if "scenarios_of" in document:
+        document = _with_scenarios_of(folder, document, path)
     try:
         spec = ChallengeSpec.model_validate(document)
     except ValidationError as exc:
@@ -406,30 +341,74 @@ def load_challenge(folder: Path, *, solutions: bool = False) -> Challenge:
     scenarios: list[Scenario] = []
     for index, scenario_spec in enumerate(spec.scenarios):
         prefix = f"scenarios[{index}](id={scenario_spec.id})"
-        checks: list[CheckSpec] = []
-        for check_index, raw in enumerate(scenario_spec.checks):
-            try:
-                checks.append(parse_check(raw))
-            except ValueError as exc:
-                raise ScenarioInvalid(str(path), f"{prefix}.checks[{check_index}]", str(exc)) from exc
+        checks = _parsed(scenario_spec.checks, parse_check, path, f"{prefix}.checks")
+        breaks = _parsed(scenario_spec.breaks, parse_break, path, f"{prefix}.breaks")
         scope = scenario_spec.scope
-        manifests = _load_manifests(folder / scenario_spec.manifests, path, f"{prefix}.manifests", scope)
+        manifests: tuple[Manifest, ...] = ()
+        if scenario_spec.manifests is not None:
+            # the team's namespace is where they go, whatever the scenario's scope
+            manifests = load_manifests(folder / scenario_spec.manifests, path, f"{prefix}.manifests", "namespace")
         solution: tuple[Manifest, ...] | None = None
         if solutions:
-            solution = _load_manifests(
+            solution = load_manifests(
                 folder / scenario_spec.solution, path, f"{prefix}.solution", scope, if_absent=_NO_SOLUTIONS
             )
         previous: tuple[Manifest, ...] = ()
         if scenario_spec.previous is not None:
-            previous = _load_manifests(folder / scenario_spec.previous, path, f"{prefix}.previous", scenario_spec.scope)
+            previous = load_manifests(folder / scenario_spec.previous, path, f"{prefix}.previous", scenario_spec.scope)
             _refuse_unknown_revisions(previous, manifests)
         scenarios.append(
             Scenario(
-                spec=scenario_spec, checks=tuple(checks), manifests=manifests, solution=solution, previous=previous
+                spec=scenario_spec,
+                checks=checks,
+                manifests=manifests,
+                solution=solution,
+                previous=previous,
+                breaks=breaks,
             )
         )
     _refuse_shared_objects(scenarios, path)
     return Challenge(spec=spec, folder=folder, scenarios=tuple(scenarios))
+
+
+def _parsed(raws: list[Any], parse: Callable[[object], T], path: Path, where: str) -> tuple[T, ...]:
+    """Each one-key mapping of a scenario's list (checks, breaks) parsed; ScenarioInvalid at the first bad one."""
+    parsed: list[T] = []
+    for index, raw in enumerate(raws):
+        try:
+            parsed.append(parse(raw))
+        except ValueError as exc:
+            raise ScenarioInvalid(str(path), f"{where}[{index}]", str(exc)) from exc
+    return tuple(parsed)
+
+
+def _with_scenarios_of(folder: Path, document: dict[str, Any], path: Path) -> dict[str, Any]:
+    """`scenarios_of: ../challenge-2`: the other challenge's scenarios come first, their folders read from
+    there, and its hand-in form unless this one has its own (a variant of a challenge keeps its scenarios
+    without a copy of them)."""
+    base = document["scenarios_of"]
+    if not isinstance(base, str) or PurePosixPath(base).is_absolute():
+        raise ScenarioInvalid(str(path), "scenarios_of", "must be a folder relative to this challenge's folder")
+    base_file = folder / base / CHALLENGE_FILE
+    if not base_file.is_file():
+        raise ScenarioInvalid(str(path), "scenarios_of", f"{base_file} does not exist")
+    base_documents = read_yaml_documents(base_file)
+    if len(base_documents) != 1 or not isinstance(base_documents[0], dict) or "scenarios_of" in base_documents[0]:
+        raise ScenarioInvalid(str(path), "scenarios_of", f"{base_file} must be one challenge with scenarios of its own")
+    inherited = []
+    for scenario in base_documents[0].get("scenarios") or []:
+        if not isinstance(scenario, dict):
+            raise ScenarioInvalid(str(base_file), "scenarios", "a scenario must be a mapping")
+        moved = {
+            key: str(PurePosixPath(base) / scenario[key])
+            for key in ("manifests", "previous", "solution")
+            if key in scenario
+        }
+        inherited.append({**scenario, **moved})
+    rest = {key: value for key, value in document.items() if key != "scenarios_of"}
+    if "submission" in base_documents[0]:
+        rest.setdefault("submission", base_documents[0]["submission"])
+    return {**rest, "scenarios": [*inherited, *(document.get("scenarios") or [])]}
 
 
 def _refuse_unknown_revisions(previous: tuple[Manifest, ...], manifests: tuple[Manifest, ...]) -> None:

@@ -17,13 +17,15 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from bot.challenges import scoring
+from bot.challenges import cluster_view, scoring
+from bot.challenges.breaking import NodePlan, apply_break, is_break, undo_break
 from bot.challenges.catalog import Catalog, Challenge, Hint, Scenario
 from bot.challenges.checks import Status
 from bot.challenges.deploy import CLEAR_WAIT_SECONDS, apply_scenario, clear_namespace
 from bot.cluster import Cluster
 from bot.errors import (
     ClusterError,
+    ClusterUnavailable,
     MessageError,
     NamespaceMissing,
     NoActiveRun,
@@ -161,15 +163,14 @@ def timeline(challenge: Challenge, run: Run) -> list[TimelineEntry]:
     return sorted(entries)
 
 
-def runnable(challenge: Challenge) -> tuple[list[Scenario], dict[str, Message]]:
-    """The scenarios a run deploys, and why the others are skipped. A cluster-scope scenario
-    breaks a node's files (a static Pod on the control plane): applied through the API into a
-    team's namespace it would be a different, and dangerous, object. Until teams have clusters
-    of their own it is always skipped, and left out of the run's points and time (scoring.plan)."""
+def runnable(challenge: Challenge, *, own_cluster: bool = False) -> tuple[list[Scenario], dict[str, Message]]:
+    """The scenarios a run deploys, and why the others are skipped. A cluster-scope scenario changes nodes
+    or a node's files (`bot.challenges.breaks`): it runs only on the team's own cluster (`own_cluster`),
+    and is otherwise skipped and left out of the run's points and time (scoring.plan)."""
     kept: list[Scenario] = []
     skipped: dict[str, Message] = {}
     for scenario in challenge.scenarios:
-        if scenario.spec.scope == "cluster":
+        if scenario.spec.scope == "cluster" and not own_cluster:
             skipped[scenario.id] = Message("run.skipped_cluster_scope", {"scenario": scenario.id})
         else:
             kept.append(scenario)
@@ -288,7 +289,11 @@ class RunService:
         )
         if await self._store.runs.active(team.id, challenge.id) is not None:
             raise already
-        scenarios, skipped = runnable(challenge)
+        own_cluster = self._cluster.own_cluster_of == team.name
+        scenarios, skipped = runnable(challenge, own_cluster=own_cluster)
+        breaks = [b for s in scenarios for b in s.breaks]
+        plan = await NodePlan.read(self._cluster, team.name) if breaks else NodePlan(workers=(), control_plane=())
+        plan.check(breaks)
         if not scenarios:
             raise ChallengeUnavailable(Message("run.only_cluster_scope", {"challenge": challenge.id}))
         needed = {KINDS[(m.body["apiVersion"], m.body["kind"])] for s in scenarios for m in s.manifests}
@@ -317,7 +322,19 @@ class RunService:
             raise already from exc
 
         applied: list[ObjectRef] = []
+        broken: list[dict[str, Any]] = []
+
+        async def apply_breaks(scenario: Scenario, *, taking_api_down: bool) -> None:
+            for spec in scenario.breaks:
+                if spec.takes_api_down == taking_api_down:
+                    record = {**await apply_break(self._cluster, team.name, spec, plan), "scenario": scenario.id}
+                    broken.append(record)
+                    await self._store.runs.record_applied(run.id, [record])
+
         try:
+            # Nodes are broken before the scenarios' Pods are placed; the API server last, as nothing goes in after.
+            for scenario in scenarios:
+                await apply_breaks(scenario, taking_api_down=False)
             for scenario in scenarios:
 
                 async def record(ref: ObjectRef, scenario_id: str = scenario.id) -> None:
@@ -325,8 +342,11 @@ class RunService:
                     await self._store.runs.record_applied(run.id, [_applied_json(ref, scenario_id)])
 
                 await apply_scenario(self._cluster, team.namespace, scenario, on_applied=record)
+            for scenario in scenarios:
+                await apply_breaks(scenario, taking_api_down=True)
         except ClusterError:
             # Leave nothing half-applied: remove what went in, and end the run with the record of it.
+            await self._undo_breaks(team.name, broken)
             await self._teardown(team.namespace, applied)
             await self._store.runs.finish(
                 run.id, status="stopped", finished_at=self._clock(), elapsed_seconds=0, tier_percent=0, points=0
@@ -385,7 +405,7 @@ class RunService:
         if not active:
             raise UnknownScenario(str(scenario_id), [s.id for s in live], where="the run checks")
         kinds = {kind for scenario in active for kind in scenario.kinds}
-        snapshot = await self._cluster.snapshot(team.namespace, kinds)
+        snapshot = await cluster_view.snapshot(self._cluster, team.name, team.namespace, kinds)
         results = tuple(ScenarioResult.of(scenario, snapshot) for scenario in active)
         now = self._clock()
         before = {s.scenario_id for s in states if s.status == "solved"}
@@ -404,7 +424,7 @@ class RunService:
         if all(r.status is Status.PASS for r in results) and others_solved:
             score = scoring.finished(scoring.plan_of(challenge, run), {s.id for s in live}, now - run.started_at)
             ended = await self._end(run, "finished", now, score)
-        elif trigger is Trigger.FINAL or now >= run.deadline:
+        elif (trigger is Trigger.FINAL or now >= run.deadline) and not await self._unanswered(snapshot):
             solved = {s.scenario_id for s in new_states if s.status == "solved"}
             ended = await self._end(
                 run,
@@ -424,6 +444,17 @@ class RunService:
             diagnosed=frozenset(s.id for s in live) if ended is not None else await self.diagnosed(run),
             scenario_id=scenario_id,
         )
+
+    async def _unanswered(self, snapshot: Snapshot) -> bool:
+        """Whether nothing could be read because the API server does not answer at all: a run is not
+        scored on that (the control-plane scenario takes it down); it ends at a verification once it answers."""
+        if snapshot.items or not snapshot.errors:
+            return False
+        try:
+            await self._cluster.ping()
+        except ClusterUnavailable:
+            return True
+        return False
 
     async def _end(self, run: Run, status: str, now: datetime, score: scoring.Score) -> Run | None:
         changed = await self._store.runs.finish(
@@ -520,13 +551,15 @@ class RunService:
         """
         team = await self.team(team_name)
         run = await self.active_run(team, challenge_id)
+        # The cluster's own state first: an API server that does not answer refuses the stop, run untouched.
+        await self._undo_breaks(team.name, [a for a in run.applied or [] if is_break(a)])
         try:
             await self._cluster.assert_managed(team.namespace)
         except NamespaceMissing:
             log.warning("run %s: namespace %s is gone; ending the run with nothing to delete", run.id, team.namespace)
             deleted, namespace_gone = 0, True
         else:
-            applied = [ObjectRef(a["apiVersion"], a["kind"], a["name"]) for a in run.applied or []]
+            applied = [ObjectRef(a["apiVersion"], a["kind"], a["name"]) for a in run.applied or [] if not is_break(a)]
             deleted, namespace_gone = await self._teardown(team.namespace, applied), False
         now = self._clock()
         stopped = await self._store.runs.finish(
@@ -541,6 +574,10 @@ class RunService:
             self._metrics.runs_finished.labels(str(run.challenge_id), "stopped").inc()
         ended = await self._store.runs.get(run.id)
         return Stopped(run=ended or run, namespace=team.namespace, deleted=deleted, namespace_gone=namespace_gone)
+
+    async def _undo_breaks(self, team: str, records: Sequence[dict[str, Any]]) -> None:
+        for record in reversed(records):
+            await undo_break(self._cluster, team, record)
 
     async def _teardown(self, namespace: str, refs: Sequence[ObjectRef]) -> int:
         deleted = 0

@@ -47,6 +47,7 @@ def test_a_shrunk_deadline_never_comes_before_the_automatic_verification(tmp_pat
     small, big = dict(doc["scenarios"][0]), dict(doc["scenarios"][0])
     small.update(id="small", time_box="5m")
     big.update(id="big", time_box="85m", scope="cluster", manifests="big/manifests", solution="big/solution")
+    big["breaks"] = [{"taint_node": {"label": {"pool": "big"}, "key": "big"}}]
     doc["scenarios"] = [small, big]
     write_tree(tmp_path, doc)
     for part in ("manifests", "solution"):

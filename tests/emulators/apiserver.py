@@ -36,6 +36,7 @@ from .faults import Fault, Faults, fault_error
 from .patches import PatchError, json_patch, merge_patch, server_side_apply, strategic_merge_patch
 from .resources import BUILTIN, CRDS, Obj, ResourceDef, ResourceTable
 from .selectors import SelectorError, matches_label_selector, parse_field_selector
+from .static_pods import HEALTH_CHECKS, health_text
 from .store import SERVER_MANAGED_METADATA, Clock, Store, short_hash
 
 ApiError = kmock.KubernetesError
@@ -218,6 +219,12 @@ class KubeEmulator(kmock.KubernetesEmulator):
 
     async def __call__(self, raw_request: aiohttp.web.BaseRequest) -> aiohttp.web.StreamResponse:
         # kmock's own request parser cannot split /api/v1/namespaces; parse it here (same fields).
+        if self.simulator is not None and not self.simulator.static_pods.serving():
+            # The kube-apiserver static Pod is down: what is left on the port resets the connection
+            # (kind's port mapping accepts, then nothing behind it answers).
+            if raw_request.transport is not None:
+                raw_request.transport.abort()
+            return aiohttp.web.Response(status=503)  # never sent: the connection is gone
         body = await raw_request.read()
         request = await self._parse_request(raw_request, body)
         self._requests.append(request)
@@ -374,6 +381,8 @@ class KubeEmulator(kmock.KubernetesEmulator):
                 raise status_error(404, "PageNotFound", "404 page not found")
             document, content_type = found
             return aiohttp.web.Response(text=json.dumps(document), headers={"Content-Type": content_type})
+        if request.method == "GET" and path in HEALTH_CHECKS:
+            return aiohttp.web.Response(text=health_text(path, verbose="verbose" in request.params))
         return await kmock.RawHandler._handle(self, request)  # /version, /, and kmock's 404s
 
     async def _user_reaction(self, request: rendering.Request) -> aiohttp.web.StreamResponse | None:

@@ -97,6 +97,11 @@ def default_images() -> dict[str, Image]:
             ),
         ),
         "registry.k8s.io/pause:3.10": Image(binaries=("/pause",), memory="1Mi"),
+        # The control plane's static Pods (kind v0.29 node image, Kubernetes v1.33.1).
+        "registry.k8s.io/kube-apiserver:v1.33.1": Image(
+            binaries=("kube-apiserver",), memory="256Mi", program="kube-apiserver", exit_after=20.0
+        ),
+        "registry.k8s.io/etcd:3.5.21-0": Image(tcp_ports=frozenset({2379, 2380}), binaries=("etcd",), memory="64Mi"),
     }
 
 

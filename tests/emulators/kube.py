@@ -215,6 +215,16 @@ class KubeCluster:
         self.settle()
         return node
 
+    def read_node_file(self, node: str, path: str) -> str | None:
+        """A file on a node's own filesystem (``/etc/kubernetes/manifests/kube-apiserver.yaml``)."""
+        return self.simulator.files.read(node, path)
+
+    def write_node_file(self, node: str, path: str, text: str) -> None:
+        """Change a file on a node, as someone logged in to it would (``docker exec`` into a kind node and
+        edit it); the kubelet then acts on it (a changed static Pod manifest restarts that Pod)."""
+        self.simulator.files.write(node, path, text)
+        self.settle()
+
     def create(self, kind_plural: str, body: Obj, namespace: str | None = None) -> Obj:
         """Create through the same admission path as the HTTP API (for test setup without a client)."""
         res = self.emulator.resource_def(kind_plural)

@@ -10,8 +10,9 @@ from dataclasses import dataclass, field
 from .containers import ContainerRuntime, Occurrence, Plan, Start
 from .environment import Lookup, environment, volume_errors
 from .images import Image, ImageRegistry, command_outcome, full_reference, image_id, normalize, reference_error
+from .nodefs import NodeFiles, host_mounts, run_script
 from .probes import probe_event, probe_failure, probe_timing
-from .programs import Listeners, listeners, mounted_files, program_logs
+from .programs import Listeners, listeners, mounted_files, program_failure, program_logs
 from .quantities import QuantityError, parse_quantity
 from .resources import Obj
 from .store import Clock, rfc3339
@@ -58,8 +59,11 @@ def _hex(*parts: str) -> str:
 class Kubelet:
     """Pod status from the containers' runtimes; each sync replays what happened since the previous one."""
 
-    def __init__(self, images: ImageRegistry, lookup: Lookup, clock: Clock, dial: Dial) -> None:
+    def __init__(
+        self, images: ImageRegistry, lookup: Lookup, clock: Clock, dial: Dial, files: NodeFiles | None = None
+    ) -> None:
         self.images = images
+        self.files = files if files is not None else NodeFiles()
         self.lookup = lookup
         self.clock = clock
         self.dial = dial
@@ -313,6 +317,16 @@ class Kubelet:
         missing = [group for group in image.required_env if not any(env.get(n) for n in group)]
         if outcome.serves and missing:
             return Plan(exit_after=image.exit_after, files=files, output=image.env_error)
+        failure = program_failure(image, _words(container)) if outcome.serves else None
+        if failure is not None:
+            return Plan(exit_after=image.exit_after, files=files, output=failure)
+        script = _shell_script(container)
+        mounts = host_mounts(pod, container)
+        if image.runs_command and script is not None and mounts:
+            # A script on the node's own files runs once per start: its changes are made when it starts.
+            ran = run_script(script, node=str(pod["spec"].get("nodeName")), files=self.files, mounts=mounts)
+            reason = "Completed" if ran.exit_code == 0 else "Error"
+            return Plan(0.0, reason, ran.exit_code, files=files, output=ran.output)
         limit = ((container.get("resources") or {}).get("limits") or {}).get("memory")
         if limit is not None and (outcome.running or outcome.serves):
             try:
@@ -413,6 +427,14 @@ class Kubelet:
                 events.append(Event("Warning", "Unhealthy", message, field_path, every=period))
         status["ready"] = ready
         return ContainerResult(status=status, ready=ready, started=True)
+
+
+def _shell_script(container: Obj) -> str | None:
+    """The script of ``sh -c <script>`` (command, or command and args), or None."""
+    words = _words(container)
+    if len(words) >= 3 and words[0] in ("sh", "/bin/sh") and words[1] == "-c":
+        return words[2]
+    return None
 
 
 def _words(container: Obj) -> list[str]:

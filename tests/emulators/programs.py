@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping, Sequence
 
 from .images import Image
 from .resources import Obj
+from .static_pods import apiserver_failure, apiserver_port
 
 Routes = dict[str, int]
 Listeners = dict[int, Routes | None]
@@ -27,10 +28,21 @@ def listeners(image: Image, files: Mapping[str, str], dial: Dial, words: Sequenc
             return {port: {"*": 200} for port in configured}
     if image.program == "fluent-bit":
         return fluent_bit_listeners(files.get(fluent_bit_config_path(words), ""), dial)
+    if image.program == "kube-apiserver":
+        if apiserver_failure(list(words)) is not None:
+            return {}
+        return {apiserver_port(list(words)): {"/livez": 200, "/readyz": 200, "/healthz": 200}}
     served: Listeners = {port: dict.fromkeys(image.http_paths, 200) for port in image.http_ports}
     for port in image.tcp_ports:
         served.setdefault(port, None)
     return served
+
+
+def program_failure(image: Image, words: Sequence[str]) -> str | None:
+    """What a server prints before it exits because of how it was started, or None when it keeps running."""
+    if image.program == "kube-apiserver":
+        return apiserver_failure(list(words))
+    return None
 
 
 def program_logs(

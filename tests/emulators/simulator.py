@@ -21,8 +21,11 @@ from .images import ImageRegistry
 from .kubelet import Kubelet
 from .logs import pod_log
 from .networking import EndpointsController, matches_labels, resolve_service, target_port
+from .nodefs import NodeFiles
+from .nodes import NodeTaints, TaintEviction
 from .resources import Obj
 from .scheduler import VolumeFacts, schedule
+from .static_pods import StaticPods, seed_control_plane
 from .storage import SELECTED_NODE, ClaimProtection, Provisioner, VolumeController
 from .store import parse_time, short_hash
 from .workloads import (
@@ -193,7 +196,9 @@ class Simulator:
         self.images = images or ImageRegistry()
         self.provisioners = {p.name: p for p in (provisioners or [Provisioner("rancher.io/local-path")])}
         self.events = EventRecorder(api)
-        self.kubelet = Kubelet(self.images, self._lookup, self.clock, self.dial)
+        self.files = NodeFiles()
+        self.kubelet = Kubelet(self.images, self._lookup, self.clock, self.dial, self.files)
+        self.static_pods = StaticPods(self)
         self.logs: dict[tuple[str, str, str], str] = {}
         self.volumes = VolumeController(self)
         self._used_names: set[tuple[str, str]] = set()
@@ -204,6 +209,9 @@ class Simulator:
         self.controllers: list[Callable[[], None]] = [
             GarbageCollector(self).sync,
             self._namespaces,
+            NodeTaints(self).sync,
+            TaintEviction(self).sync,
+            self.static_pods.sync,
             DeploymentController(self).sync,
             ReplicaSetController(self).sync,
             StatefulSetController(self).sync,
@@ -362,6 +370,8 @@ class Simulator:
             index = len(self.objects("nodes"))
         node = self.api.create(self.api.resource_def("nodes"), node_object(spec, index))
         node["status"] = node_object(spec, index)["status"]
+        if "node-role.kubernetes.io/control-plane" in spec.labels:
+            seed_control_plane(self.files, spec.name, node["status"]["addresses"][0]["address"])
         for condition in node["status"]["conditions"]:
             condition["lastHeartbeatTime"] = condition["lastTransitionTime"] = self.now()
         return self.api.store.update(self.api.resource_def("nodes"), node)
@@ -540,6 +550,8 @@ class Simulator:
         current = (pod.get("status") or {}).get("podIP")
         if current:
             return str(current)
+        if pod["spec"].get("hostNetwork"):
+            return str(node["status"]["addresses"][0]["address"])
         cidr = (node.get("spec") or {}).get("podCIDR", "10.244.1.0/24")
         prefix = cidr.rsplit(".", 1)[0]
         index = int(short_hash(pod["metadata"]["uid"], length=4), 36) % 250

@@ -1043,7 +1043,8 @@ def files_the_bot_loads(root: Path = REPO / "scenarios") -> dict[str, bytes]:
         for scenario in challenge.scenarios:
             for folder in filter(None, (scenario.spec.manifests, scenario.spec.previous)):
                 paths += [p for p in (challenge.folder / folder).iterdir() if p.suffix in (".yaml", ".yml")]
-    return {p.relative_to(root).as_posix(): p.read_bytes() for p in paths}
+    # a variant's scenarios are read from the folders of the challenge it takes them from (scenarios_of)
+    return {p.resolve().relative_to(root.resolve()).as_posix(): p.read_bytes() for p in paths}
 
 
 def answers(root: Path = REPO / "scenarios") -> dict[str, bytes]:
@@ -1071,7 +1072,7 @@ def test_the_catalogue_secret_holds_exactly_what_the_bot_loads(tmp_path: Path) -
     assert mounted == files_the_bot_loads()
     # The bot loads it as it loads the repository's catalogue, solutions apart.
     deployed, shipped = load_catalog(tmp_path / "scenarios"), load_catalog(REPO / "scenarios", solutions=True)
-    assert [c.id for c in deployed] == [c.id for c in shipped] == [1, 2, 5]
+    assert [c.id for c in deployed] == [c.id for c in shipped] == [1, 2, 5, 21]
     for here, there in zip(deployed, shipped, strict=True):
         assert here.spec == there.spec  # texts, checks and hints
         for scenario, original in zip(here.scenarios, there.scenarios, strict=True):

@@ -40,12 +40,29 @@ EXPECTED_FAILURES: dict[tuple[int, str], list[str]] = {
     (5, "autoscaling-conflict"): ["both HPA recommendation-engine-hpa and VPA"],
 }
 
+# A variant's scenarios taken from another challenge (scenarios_of) are that challenge's, tested there once.
+INHERITED = {
+    (challenge.id, scenario.id)
+    for challenge in CATALOG
+    for scenario in challenge.scenarios
+    if scenario.manifests and challenge.folder.resolve() not in scenario.manifests[0].path.resolve().parents
+}
 NAMESPACED = [
     pytest.param(challenge.id, scenario.id, id=f"{challenge.id}-{scenario.id}")
     for challenge in CATALOG
     for scenario in challenge.scenarios
-    if scenario.spec.scope == "namespace"
+    if scenario.spec.scope == "namespace" and (challenge.id, scenario.id) not in INHERITED
 ]
+
+
+def test_a_variant_takes_its_scenarios_unchanged() -> None:
+    variant, original = CATALOG.get(21), CATALOG.get(2)
+    assert {(21, s.id) for s in original.scenarios} == INHERITED
+    for scenario in original.scenarios:
+        taken = variant.scenario(scenario.id)
+        assert taken.checks == scenario.checks
+        for mine, theirs in ((taken.manifests, scenario.manifests), (taken.previous, scenario.previous)):
+            assert [(m.path.resolve(), m.body) for m in mine] == [(m.path.resolve(), m.body) for m in theirs]
 
 
 def test_every_namespaced_scenario_has_expected_failures() -> None:

@@ -56,6 +56,8 @@ def test_manifest_is_a_valid_kubernetes_object(manifest: Any) -> None:
 def test_solutions_contain_the_objects_of_the_broken_state() -> None:
     for challenge in CATALOG:
         for scenario in challenge.scenarios:
+            if not scenario.manifests:
+                continue  # the break is on a node; its solution folder shows the node's fixed file
             broken = {m.ref for m in scenario.manifests}
             fixed = {m.ref for m in scenario.solution}
             assert broken == fixed, f"{challenge.id}/{scenario.id}: {sorted(map(str, broken ^ fixed))}"

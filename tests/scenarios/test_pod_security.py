@@ -7,12 +7,17 @@ The rules are those of https://kubernetes.io/docs/concepts/security/pod-security
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
+from bot.challenges.breaks import hostpath_pod
 from bot.team_namespace import NamespaceSetup
 from tests.scenarios.test_catalogue_behaviour import CATALOG
+
+SCENARIOS = Path(__file__).parents[2] / "scenarios"
 
 # The capabilities baseline allows a container to add (the container runtime's default set).
 BASELINE_CAPABILITIES = {
@@ -102,18 +107,16 @@ def test_every_scenario_pod_passes_baseline(body: dict[str, Any]) -> None:
 
 
 def test_the_check_catches_what_baseline_refuses() -> None:
-    """The cluster-scope scenario (a static Pod of the control plane) is everything baseline refuses."""
-    (control_plane,) = [
-        m.body
-        for challenge in CATALOG
-        for scenario in challenge.scenarios
-        if scenario.spec.scope == "cluster"
-        for m in scenario.manifests
-        if m.body["kind"] == "Pod"
+    """The control-plane scenario's static Pod, and the Pod the bot runs to edit it, are what baseline refuses:
+    that Pod runs only in the bot's own privileged namespace on a team's own cluster."""
+    static_pod = yaml.safe_load((SCENARIOS / "challenge-1/control-plane/node/kube-apiserver.yaml").read_text())
+    assert "hostNetwork is true" in baseline_violations(static_pod["spec"])
+    editor = hostpath_pod("x", node="n", script="true", purpose="break")["spec"]
+    assert sorted(baseline_violations(editor)) == [
+        "edit: privileged",
+        "volume backup is a hostPath",
+        "volume manifests is a hostPath",
     ]
-    spec = pod_spec(control_plane)
-    assert spec is not None
-    assert "hostNetwork is true" in baseline_violations(spec)
     privileged = {
         "name": "x",
         "image": "x",

@@ -155,7 +155,9 @@ class NamedCheck(CheckSpec):
     name: str = Field(min_length=1)
 
 
-class SelectorCheck(CheckSpec):
+class LabelSelecting(CheckSpec):
+    """A check about the objects a label selector picks."""
+
     selector: str = Field(min_length=1)
 
     @field_validator("selector")
@@ -164,5 +166,7 @@ class SelectorCheck(CheckSpec):
         parse_selector(value)
         return value
 
+
+class SelectorCheck(LabelSelecting):
     def pods(self, snapshot: Snapshot) -> list[Obj]:
         return pods_of(snapshot, parse_selector(self.selector))
