@@ -13,6 +13,7 @@ import copy
 import datetime
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .autoscaling import HorizontalPodAutoscalerController
@@ -175,6 +176,10 @@ def node_object(spec: NodeSpec, index: int) -> Obj:
         node["spec"].setdefault("taints", []).append({"key": "node.kubernetes.io/not-ready", "effect": "NoSchedule"})
     return node
 
+
+#: The cluster's CA as the root CA publisher spreads it: the one that signs the API server's certificate
+#: (``KubeCluster(tls=True)``), so a kubeconfig built from it verifies the server.
+CLUSTER_CA = (Path(__file__).resolve().parent / "tls" / "ca.crt").read_text()
 
 SYSTEM_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease", "local-path-storage")
 
@@ -420,7 +425,7 @@ class Simulator:
                                 "usage is guaranteed across distributions of Kubernetes clusters."
                             },
                         },
-                        "data": {"ca.crt": "-----BEGIN CERTIFICATE-----\nsimulated\n-----END CERTIFICATE-----\n"},
+                        "data": {"ca.crt": CLUSTER_CA},
                     },
                 )
 
