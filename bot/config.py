@@ -6,6 +6,7 @@ Secrets are `SecretStr`: they never appear in reprs or logs.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Literal, TypeVar
@@ -17,6 +18,17 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from bot.errors import ConfigInvalid
 from bot.team_namespace import NamespaceSetup, PodSecurityLevel
 from bot.values import NamespacePrefix
+
+
+def _together_with(partner: str) -> Callable[[str | None, ValidationInfo], str | None]:
+    """A validator: the setting is given exactly when `partner`, a KUBECAMP_KUBE_ field declared before it, is."""
+
+    def check(value: str | None, info: ValidationInfo) -> str | None:
+        if (value is None) != (info.data.get(partner) is None):
+            raise ValueError(f"set it together with KUBECAMP_KUBE_{partner.upper()}, or neither")
+        return value
+
+    return check
 
 
 def _secret_not_blank(value: SecretStr | None) -> SecretStr | None:
@@ -99,12 +111,31 @@ class KubeSettings(_Section):
         default="baseline", description="the Pod Security Standard team namespaces enforce: baseline or restricted"
     )
 
-    @field_validator("service_account")
-    @classmethod
-    def _with_the_team_role(cls, value: str | None, info: ValidationInfo) -> str | None:
-        if (value is None) != (info.data.get("team_role") is None):
-            raise ValueError("set it together with KUBECAMP_KUBE_TEAM_ROLE, or neither")
-        return value
+    team_access_role: str | None = Field(
+        default=None,
+        min_length=1,
+        description="the ClusterRole bound to each team's ServiceAccount in its namespace (the chart's team access)",
+    )
+    team_accounts_namespace: str | None = Field(
+        default=None,
+        validate_default=True,
+        pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$",
+        description="the namespace of the teams' ServiceAccounts (the chart's release namespace)",
+    )
+    team_token_hours: float = Field(
+        default=10.0,
+        ge=1,
+        le=744,
+        description="hours a team's kubeconfig works, from when it is fetched: the length of a class day",
+    )
+    team_server: str | None = Field(
+        default=None,
+        pattern=r"^https?://[^\s]+$",
+        description="the API server URL students reach, written into their kubeconfigs, e.g. https://203.0.113.7:6443",
+    )
+
+    _with_the_team_role = field_validator("service_account")(_together_with("team_role"))
+    _with_the_access_role = field_validator("team_accounts_namespace")(_together_with("team_access_role"))
 
     @property
     def namespace_setup(self) -> NamespaceSetup:

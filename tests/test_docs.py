@@ -1,7 +1,7 @@
 """The deploy guide says what the code and the chart do: the bot's Discord permissions, said in three places,
-say the same thing; every `kubecamp` command line in the guide parses with the CLI's own parser (those of commands
-still under way are listed in `PENDING`); every `--set` is a key of the chart's schema, and the walkthrough's
-install renders; the images the scenarios run are the ones the guide tells to pre-pull.
+say the same thing; every `kubecamp` command line in the guide parses with the CLI's own parser; every `--set`
+is a key of the chart's schema, and the walkthrough's install renders; the images the scenarios run are the ones
+the guide tells to pre-pull.
 
 What the bot does in Discord decides the permissions (docs/deploy.md, "Permissions", says why each):
 
@@ -150,13 +150,6 @@ def test_chart_invite_permissions_default() -> None:
 
 # --- the commands and values the guide gives -----------------------------------------------------------------
 
-#: `kubecamp` command lines the guide gives ahead of the CLI, each with why: the team access commands under way.
-#: A line is pending when it begins with the subcommand and carries every option named here. Once the CLI parses
-#: it, the entry fails its test: remove it, and the line is checked like any other.
-PENDING: dict[tuple[str, ...], str] = {
-    ("team", "kubeconfig"): "a team's kubeconfig from the TokenRequest API (issue 15)",
-    ("team", "add", "--adopt"): "adopting a namespace that exists (issue 15)",
-}
 WALKTHROUGH = "\n## Monday on kind, end to end\n"
 
 #: What ends a command's arguments on its line.
@@ -211,15 +204,6 @@ def _parses(args: list[str]) -> str | None:
     return None
 
 
-def _pending(args: list[str]) -> tuple[str, ...] | None:
-    positional = [a for a in args if not a.startswith("-")]
-    for entry in PENDING:
-        path = [p for p in entry if not p.startswith("-")]
-        if positional[: len(path)] == path and all(option in args for option in entry if option.startswith("-")):
-            return entry
-    return None
-
-
 def test_the_command_lines_are_found() -> None:
     found = kubecamp_commands(
         "```bash\nkind create cluster --name kubecamp\nkubectl -n kubecamp exec deploy/kubecamp-bot -- kubecamp team"
@@ -232,22 +216,14 @@ def test_the_command_lines_are_found() -> None:
 def test_every_kubecamp_command_in_the_deploy_guide_parses() -> None:
     commands = kubecamp_commands(DEPLOY.read_text())
     assert len(commands) >= 10, commands
-    wrong = {" ".join(args): problem for args in commands if not _pending(args) and (problem := _parses(args))}
+    wrong = {" ".join(args): problem for args in commands if (problem := _parses(args))}
     assert not wrong, f"docs/deploy.md gives `kubecamp` command lines the CLI refuses: {wrong}"
-
-
-@pytest.mark.parametrize("entry", sorted(PENDING))
-def test_a_pending_command_is_in_the_guide_and_not_yet_in_the_cli(entry: tuple[str, ...]) -> None:
-    given = [args for args in kubecamp_commands(DEPLOY.read_text()) if _pending(args) == entry]
-    assert given, f"docs/deploy.md no longer gives `kubecamp {' '.join(entry)}`: remove it from PENDING"
-    parsed = [" ".join(args) for args in given if _parses(args) is None]
-    assert not parsed, f"the CLI parses {parsed} now: remove {entry} from PENDING, and the lines are checked"
 
 
 def test_every_kubecamp_command_in_the_install_notes_parses() -> None:
     commands = commands_in(notes(ALL_ON).splitlines())
     assert ["team", "add", "blue"] in commands and ["preflight"] in commands
-    wrong = {" ".join(args): problem for args in commands if not _pending(args) and (problem := _parses(args))}
+    wrong = {" ".join(args): problem for args in commands if (problem := _parses(args))}
     assert not wrong, f"NOTES.txt gives `kubecamp` command lines the CLI refuses: {wrong}"
 
 
