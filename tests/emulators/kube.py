@@ -21,6 +21,7 @@ from types import TracebackType
 from typing import Self
 
 import kmock
+from kmock._internal.dns import AiohttpInterceptor
 from kubernetes.aio import client as k8s
 
 from .admission import BOT_USER, chart_policies
@@ -34,6 +35,26 @@ from .storage import Provisioner
 #: The bearer token of the bot's ServiceAccount: requests with it are the bot's, and the chart's admission
 #: policy applies to them. Any other token is the cluster's admin (test setup, kubectl, "students").
 BOT_TOKEN = "kubecamp-bot-token"
+
+
+class _NoInterception(AiohttpInterceptor):
+    """Stands in for kmock's host-name interceptor once it has been taken out: there is nothing to undo."""
+
+    async def __aexit__(self, *exc: object) -> None:
+        return None
+
+
+class _Listener(kmock.Server):
+    """kmock's server without its host-name interceptor. kmock points aiohttp's resolver at every server it starts,
+    stacked, so they must stop in the reverse order they started; the clusters of one test (a team's own cluster
+    next to the shared one) stop and start in any order. Clients reach each by IP and port: nothing needs it."""
+
+    async def __aenter__(self) -> Self:
+        await super().__aenter__()
+        if self._managed_interceptor is not None:  # just entered: on top of the chain, so it can leave it
+            await self._managed_interceptor.__aexit__(None, None, None)
+            self._managed_interceptor = _NoInterception(self.host, self.port)
+        return self
 
 
 class EmulatorBug(AssertionError):
@@ -110,7 +131,7 @@ class KubeCluster:
         if self._server is not None:
             return
         self.emulator.resume_streams()
-        server = kmock.Server(self.emulator, host=self._host, port=self._port)
+        server = _Listener(self.emulator, host=self._host, port=self._port)
         await server.__aenter__()
         self._server = server
         self._port = server.port
