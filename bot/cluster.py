@@ -19,6 +19,7 @@ import functools
 import json
 import logging
 import os
+import urllib.parse
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -89,8 +90,11 @@ class Cluster:
         timeout: float,
         metrics: Metrics | None = None,
         setup: NamespaceSetup | None = None,
+        owner: str | None = None,
     ) -> None:
         self._api = api
+        #: The team whose own cluster this is (registered with `kubecamp team cluster set`); None for the shared one.
+        self.owner = owner
         self._timeout = timeout
         self._metrics = metrics or Metrics()
         self._setup = setup or NamespaceSetup()
@@ -130,6 +134,29 @@ class Cluster:
         return cls(api=k8s.ApiClient(configuration), timeout=request_timeout, metrics=metrics, setup=setup)
 
     @classmethod
+    async def from_kubeconfig(
+        cls,
+        config: dict[str, Any],
+        *,
+        owner: str,
+        where: str,
+        request_timeout: float = 10.0,
+        metrics: Metrics | None = None,
+        setup: NamespaceSetup | None = None,
+    ) -> Cluster:
+        """A team's own cluster from its kubeconfig (already parsed, one context; `where` names its source)."""
+        configuration = k8s.Configuration()
+        try:
+            await k8s_config.load_kube_config_from_dict(config, client_configuration=configuration)
+        except (k8s_config.ConfigException, OSError, ValueError) as exc:
+            raise ClusterUnavailable(
+                f"cannot load the kubeconfig of team {owner} from {where}: {type(exc).__name__}",
+                reason=Message("cluster.no_config", {"where": where}),
+            ) from None  # the loader's own words may quote the kubeconfig: they stay out of every log
+        api = k8s.ApiClient(configuration)
+        return cls(api=api, timeout=request_timeout, metrics=metrics, setup=setup, owner=owner)
+
+    @classmethod
     def for_host(
         cls,
         host: str,
@@ -146,6 +173,12 @@ class Cluster:
             configuration.api_key = {"BearerToken": token}
             configuration.api_key_prefix = {"BearerToken": "Bearer"}
         return cls(api=k8s.ApiClient(configuration), timeout=timeout, metrics=metrics, setup=setup)
+
+    @property
+    def server(self) -> str:
+        """The API server's URL, without any user or query in it (what `/team list` shows of a cluster)."""
+        parts = urllib.parse.urlsplit(str(self._api.configuration.host))
+        return urllib.parse.urlunsplit((parts.scheme, parts.netloc.rpartition("@")[2], parts.path, "", ""))
 
     async def close(self) -> None:
         await self._api.close()
@@ -388,6 +421,52 @@ class Cluster:
 
     async def ping(self) -> None:
         await self._request("GET", "/version")
+
+    async def allowed(self, verb: str, resource: str, *, group: str = "", namespace: str | None = None) -> bool:
+        """Whether this client's user may do `verb` on `resource`, as the API server's authorizer answers a
+        SelfSubjectAccessReview (what `kubectl auth can-i` asks)."""
+        attributes = {"verb": verb, "group": group, "resource": resource}
+        if namespace is not None:
+            attributes["namespace"] = namespace
+        review = await self._request(
+            "POST",
+            "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews",
+            body={
+                "apiVersion": "authorization.k8s.io/v1",
+                "kind": "SelfSubjectAccessReview",
+                "spec": {"resourceAttributes": attributes},
+            },
+        )
+        return bool((review.get("status") or {}).get("allowed"))
+
+    # --- the bot's own namespace: the Secrets that register a team's own cluster --------------
+
+    async def secrets(self, namespace: str, *, label_selector: str) -> list[dict[str, Any]]:
+        """The Secrets of a namespace the bot does not manage (its own) that carry a label; [] if it is gone."""
+        path = BY_NAME["Secret"].collection_path(namespace)
+        try:
+            listing = await self._request("GET", path, query=[("labelSelector", label_selector)])
+        except _NotFound:
+            return []
+        return list(listing.get("items") or [])
+
+    async def apply_secret(self, namespace: str, body: dict[str, Any]) -> None:
+        """Server-side apply of a Secret into the bot's own namespace (not a team's: no namespace guard)."""
+        await self._request(
+            "PATCH",
+            BY_NAME["Secret"].object_path(namespace, body["metadata"]["name"]),
+            body=body,
+            query=[("fieldManager", FIELD_MANAGER), ("force", "true")],
+            content_type="application/apply-patch+yaml",
+        )
+
+    async def delete_secret(self, namespace: str, name: str) -> bool:
+        """Delete a Secret of the bot's own namespace; False if it was gone."""
+        try:
+            await self._request("DELETE", BY_NAME["Secret"].object_path(namespace, name))
+        except _NotFound:
+            return False
+        return True
 
 
 def _kind_of(body: dict[str, Any]) -> Kind:

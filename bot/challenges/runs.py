@@ -17,11 +17,12 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from bot.challenges import scoring
+from bot.challenges import access, scoring
 from bot.challenges.catalog import Catalog, Challenge, Hint, Scenario
 from bot.challenges.checks import Status
 from bot.challenges.deploy import CLEAR_WAIT_SECONDS, apply_scenario, clear_namespace
 from bot.cluster import Cluster
+from bot.clusters import ClusterRegistry
 from bot.errors import (
     ClusterError,
     MessageError,
@@ -161,15 +162,15 @@ def timeline(challenge: Challenge, run: Run) -> list[TimelineEntry]:
     return sorted(entries)
 
 
-def runnable(challenge: Challenge) -> tuple[list[Scenario], dict[str, Message]]:
-    """The scenarios a run deploys, and why the others are skipped. A cluster-scope scenario
-    breaks a node's files (a static Pod on the control plane): applied through the API into a
-    team's namespace it would be a different, and dangerous, object. Until teams have clusters
-    of their own it is always skipped, and left out of the run's points and time (scoring.plan)."""
+def runnable(challenge: Challenge, *, own_cluster: bool = False) -> tuple[list[Scenario], dict[str, Message]]:
+    """The scenarios a run deploys, and why the others are skipped. A cluster-scope scenario breaks
+    the cluster itself (a node, the control plane): it runs only on the team's own cluster
+    (`own_cluster`), never on the cluster the teams share. Skipped, it is left out of the run's points
+    and time (scoring.plan)."""
     kept: list[Scenario] = []
     skipped: dict[str, Message] = {}
     for scenario in challenge.scenarios:
-        if scenario.spec.scope == "cluster":
+        if scenario.spec.scope == "cluster" and not own_cluster:
             skipped[scenario.id] = Message("run.skipped_cluster_scope", {"scenario": scenario.id})
         else:
             kept.append(scenario)
@@ -243,13 +244,15 @@ class RunService:
         catalog: Catalog,
         store: Store,
         cluster: Cluster,
+        clusters: ClusterRegistry | None = None,
         clock: Callable[[], datetime] = utcnow,
         metrics: Metrics | None = None,
         clear_wait: float = CLEAR_WAIT_SECONDS,
     ) -> None:
+        """`cluster`: the shared cluster; `clusters`: which cluster each team is on (default: all on `cluster`)."""
         self._catalog = catalog
         self._store = store
-        self._cluster = cluster
+        self._clusters = clusters or ClusterRegistry(shared=cluster)
         self._clock = clock
         self._metrics = metrics or Metrics()
         self._clear_wait = clear_wait
@@ -288,19 +291,27 @@ class RunService:
         )
         if await self._store.runs.active(team.id, challenge.id) is not None:
             raise already
-        scenarios, skipped = runnable(challenge)
+        cluster = await self._clusters.for_team(team.name)
+        scenarios, skipped = runnable(challenge, own_cluster=cluster.owner == team.name)
         if not scenarios:
             raise ChallengeUnavailable(Message("run.only_cluster_scope", {"challenge": challenge.id}))
         needed = {KINDS[(m.body["apiVersion"], m.body["kind"])] for s in scenarios for m in s.manifests}
-        missing = await self._cluster.missing_kinds(k for k in needed if k.crd)
+        missing = await cluster.missing_kinds(k for k in needed if k.crd)
         if missing:
             kinds = ", ".join(f"{k.kind} ({k.api_version})" for k in sorted(missing, key=lambda k: k.kind))
             raise ChallengeUnavailable(Message("run.crd_missing", {"challenge": challenge.id, "kinds": kinds}))
-        await self._cluster.ensure_namespace(team.namespace, team=team.name)
+        if cluster.owner is not None:  # the shared cluster's rights are the chart's; an own one's, its kubeconfig's
+            lacking = await access.missing(cluster, scenarios, team.namespace)
+            if lacking:
+                cannot = ", ".join(map(str, lacking))
+                raise ChallengeUnavailable(
+                    Message("run.access_missing", {"team": team.name, "server": cluster.server, "missing": cannot})
+                )
+        await cluster.ensure_namespace(team.namespace, team=team.name)
         running = await self._store.runs.active(team.id)
         ours = {m.ref for s in scenarios for m in (*s.previous, *s.manifests)}
         await clear_namespace(
-            self._cluster, team.namespace, only=ours if running is not None else None, within=self._clear_wait
+            cluster, team.namespace, only=ours if running is not None else None, within=self._clear_wait
         )
 
         started = self._clock()
@@ -324,10 +335,10 @@ class RunService:
                     applied.append(ref)
                     await self._store.runs.record_applied(run.id, [_applied_json(ref, scenario_id)])
 
-                await apply_scenario(self._cluster, team.namespace, scenario, on_applied=record)
+                await apply_scenario(cluster, team.namespace, scenario, on_applied=record)
         except ClusterError:
             # Leave nothing half-applied: remove what went in, and end the run with the record of it.
-            await self._teardown(team.namespace, applied)
+            await self._teardown(cluster, team.namespace, applied)
             await self._store.runs.finish(
                 run.id, status="stopped", finished_at=self._clock(), elapsed_seconds=0, tier_percent=0, points=0
             )
@@ -385,7 +396,8 @@ class RunService:
         if not active:
             raise UnknownScenario(str(scenario_id), [s.id for s in live], where="the run checks")
         kinds = {kind for scenario in active for kind in scenario.kinds}
-        snapshot = await self._cluster.snapshot(team.namespace, kinds)
+        cluster = await self._clusters.for_team(team.name)
+        snapshot = await cluster.snapshot(team.namespace, kinds)
         results = tuple(ScenarioResult.of(scenario, snapshot) for scenario in active)
         now = self._clock()
         before = {s.scenario_id for s in states if s.status == "solved"}
@@ -520,14 +532,15 @@ class RunService:
         """
         team = await self.team(team_name)
         run = await self.active_run(team, challenge_id)
+        cluster = await self._clusters.for_team(team.name)
         try:
-            await self._cluster.assert_managed(team.namespace)
+            await cluster.assert_managed(team.namespace)
         except NamespaceMissing:
             log.warning("run %s: namespace %s is gone; ending the run with nothing to delete", run.id, team.namespace)
             deleted, namespace_gone = 0, True
         else:
             applied = [ObjectRef(a["apiVersion"], a["kind"], a["name"]) for a in run.applied or []]
-            deleted, namespace_gone = await self._teardown(team.namespace, applied), False
+            deleted, namespace_gone = await self._teardown(cluster, team.namespace, applied), False
         now = self._clock()
         stopped = await self._store.runs.finish(
             run.id,
@@ -542,11 +555,11 @@ class RunService:
         ended = await self._store.runs.get(run.id)
         return Stopped(run=ended or run, namespace=team.namespace, deleted=deleted, namespace_gone=namespace_gone)
 
-    async def _teardown(self, namespace: str, refs: Sequence[ObjectRef]) -> int:
+    async def _teardown(self, cluster: Cluster, namespace: str, refs: Sequence[ObjectRef]) -> int:
         deleted = 0
         for ref in reversed(refs):
             try:
-                deleted += await self._cluster.delete(namespace, ref)
+                deleted += await cluster.delete(namespace, ref)
             except ClusterError:
                 log.warning("could not delete %s in %s; it stays recorded on the run", ref, namespace)
         return deleted
