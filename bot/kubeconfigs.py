@@ -49,7 +49,8 @@ def from_file(path: Path, *, context: str | None = None) -> dict[str, Any]:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise KubeconfigInvalid(
-            f"{path}: no such file", message=Message("kubeconfig.missing_file", {"path": str(path)})
+            f"the kubeconfig file {path} does not exist",
+            message=Message("kubeconfig.missing_file", {"path": str(path)}),
         ) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise KubeconfigInvalid(
