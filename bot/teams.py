@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bot.clusters import ClusterRegistry, Placement
 from bot.errors import KubecampError, UnknownTeam
 from bot.i18n import Message
 from bot.store import Store, Team
@@ -23,9 +24,11 @@ class AmbiguousTeam(KubecampError):
 
 
 class TeamService:
-    def __init__(self, *, store: Store, namespace_prefix: str) -> None:
+    def __init__(self, *, store: Store, namespace_prefix: str, clusters: ClusterRegistry | None = None) -> None:
+        """`clusters`: which cluster each team is on, for `placed` (None: not asked)."""
         self._store = store
         self._prefix = namespace_prefix
+        self._clusters = clusters
 
     def namespace_for(self, name: str) -> str:
         return f"{self._prefix}{name}"
@@ -63,6 +66,14 @@ class TeamService:
 
     async def all(self) -> list[Team]:
         return await self._store.teams.all()
+
+    async def placed(self) -> list[tuple[Team, Placement | None]]:
+        """Every team with the cluster it works on and whether that answers now (None: no registry to ask)."""
+        teams = await self.all()
+        if self._clusters is None:
+            return [(team, None) for team in teams]
+        placements = await self._clusters.placements(team.name for team in teams)
+        return list(zip(teams, placements, strict=True))
 
     async def of_member(self, role_ids: list[int]) -> Team | None:
         """The team whose role the member has; None if none; AmbiguousTeam if several."""

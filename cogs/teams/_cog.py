@@ -7,7 +7,8 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot import markup
-from bot.i18n import Lang, t
+from bot.clusters import Placement
+from bot.i18n import Lang, render, t
 from bot.teams import TeamService
 from cogs._common import InstructorsOnly, locale, team_choices
 
@@ -83,7 +84,8 @@ class TeamsCog(
             + " · "
             + (f"<#{team.discord_channel_id}>" if team.discord_channel_id else "-")
             + f" · `{markup.code(team.namespace)}`"
-            for team in await self.teams.all()
+            + (f" · {_placement(placement, self.lang)}" if placement is not None else "")
+            for team, placement in await self.teams.placed()
         ]
         await interaction.response.send_message(
             "\n".join(lines) or t("cog.no_teams", self.lang),
@@ -104,3 +106,16 @@ class TeamsCog(
     @remove.autocomplete("name")
     async def _remove_names(self, interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
         return await team_choices(self.teams, current)
+
+
+def _placement(placement: Placement, lang: Lang) -> str:
+    """The team's cluster: shared or its own server URL, and whether it answered (never a credential)."""
+    where = (
+        t("cog.team_cluster_own", lang, server=markup.code(placement.server))
+        if placement.own
+        else t("cog.team_cluster_shared", lang)
+    )
+    if placement.reachable:
+        return f"{where} ✅"
+    reason = render(placement.problem, lang) if placement.problem is not None else "-"
+    return f"{where} ⚠️ {t('cog.team_cluster_unreachable', lang, reason=markup.escape(reason))}"
