@@ -139,7 +139,7 @@ async def build(
     )
     clusters = ClusterRegistry(
         shared=cluster,
-        namespace=settings.kube.clusters_namespace,
+        namespace=settings.kube.bot_namespace,
         request_timeout=settings.kube.timeout_seconds,
         metrics=metrics,
         setup=settings.kube.namespace_setup,

@@ -214,7 +214,7 @@ async def _dispatch(args: argparse.Namespace, settings: Settings, out: _Output) 
             cluster = await _connect(settings)
             stack.push_async_callback(cluster.close)
             return await _team_cluster(
-                args, TeamClusters(store=store, shared=cluster, namespace=settings.kube.clusters_namespace), out
+                args, TeamClusters(store=store, shared=cluster, namespace=settings.kube.bot_namespace), out
             )
         if args.command == "team":
             return await _team(args, settings, store, out)
@@ -225,7 +225,7 @@ async def _dispatch(args: argparse.Namespace, settings: Settings, out: _Output) 
         stack.push_async_callback(cluster.close)
         clusters = ClusterRegistry(
             shared=cluster,
-            namespace=settings.kube.clusters_namespace,
+            namespace=settings.kube.bot_namespace,
             request_timeout=settings.kube.timeout_seconds,
             setup=settings.kube.namespace_setup,
         )

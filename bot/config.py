@@ -102,7 +102,7 @@ class KubeSettings(_Section):
         default=None,
         pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$",
         description="the bot's own namespace, where a Secret labelled kubecamp.io/team registers a team's own"
-        " cluster; default: the namespace of KUBECAMP_KUBE_SERVICE_ACCOUNT (unset too: every team on one cluster)",
+        " cluster; unset: every team works on the one cluster",
     )
 
     @field_validator("service_account")
@@ -111,13 +111,6 @@ class KubeSettings(_Section):
         if (value is None) != (info.data.get("team_role") is None):
             raise ValueError("set it together with KUBECAMP_KUBE_TEAM_ROLE, or neither")
         return value
-
-    @property
-    def clusters_namespace(self) -> str | None:
-        """Where the Secrets of the teams' own clusters are: `bot_namespace`, else the ServiceAccount's."""
-        if self.bot_namespace is not None:
-            return self.bot_namespace
-        return self.service_account.split("/", 1)[0] if self.service_account else None
 
     @property
     def namespace_setup(self) -> NamespaceSetup:

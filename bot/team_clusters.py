@@ -70,7 +70,7 @@ class TeamClusters:
         if self._namespace is None:
             raise ConfigInvalid(
                 "KUBECAMP_KUBE_BOT_NAMESPACE is not set (expected the bot's namespace, where team clusters are"
-                " registered; or set KUBECAMP_KUBE_SERVICE_ACCOUNT as the chart does)"
+                " registered: the namespace the chart is installed in)"
             )
         return self._namespace
 

@@ -41,8 +41,13 @@ BOT_NAMESPACE = RELEASE_NAMESPACE
 
 def chart_kube_environment() -> dict[str, str]:
     """The KUBECAMP_KUBE_* settings the chart's ConfigMap gives the bot that concern its rights: the team role
-    it binds, its ServiceAccount, the Pod Security level."""
-    wanted = {"KUBECAMP_KUBE_TEAM_ROLE", "KUBECAMP_KUBE_SERVICE_ACCOUNT", "KUBECAMP_KUBE_POD_SECURITY"}
+    it binds, its ServiceAccount, the Pod Security level, its namespace (where teams' own clusters are registered)."""
+    wanted = {
+        "KUBECAMP_KUBE_TEAM_ROLE",
+        "KUBECAMP_KUBE_SERVICE_ACCOUNT",
+        "KUBECAMP_KUBE_POD_SECURITY",
+        "KUBECAMP_KUBE_BOT_NAMESPACE",
+    }
     return {k: v for k, v in chart_settings().items() if k in wanted}
 
 

@@ -518,8 +518,8 @@ def test_the_documented_install_command_renders() -> None:
 def test_default_objects() -> None:
     assert kinds(render(REQUIRED)) == [
         "ClusterRole", "ClusterRole", "ClusterRole", "ClusterRoleBinding", "ConfigMap", "Deployment", "NetworkPolicy",
-        "PersistentVolumeClaim", "Pod", "Secret", "Secret", "Service", "ServiceAccount", "ValidatingAdmissionPolicy",
-        "ValidatingAdmissionPolicyBinding",
+        "PersistentVolumeClaim", "Pod", "Role", "RoleBinding", "Secret", "Secret", "Service", "ServiceAccount",
+        "ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding",
     ]  # fmt: skip
 
 
@@ -527,8 +527,8 @@ def test_every_optional_part_switched_on() -> None:
     objects = render(ALL_ON)
     assert kinds(objects) == [
         "AlertmanagerConfig", "ClusterRole", "ClusterRole", "ClusterRole", "ClusterRoleBinding", "ConfigMap",
-        "ConfigMap", "Deployment", "NetworkPolicy", "PersistentVolumeClaim", "Pod", "PrometheusRule", "Secret",
-        "Secret", "Service", "ServiceAccount", "ServiceMonitor", "ValidatingAdmissionPolicy",
+        "ConfigMap", "Deployment", "NetworkPolicy", "PersistentVolumeClaim", "Pod", "PrometheusRule", "Role",
+        "RoleBinding", "Secret", "Secret", "Service", "ServiceAccount", "ServiceMonitor", "ValidatingAdmissionPolicy",
         "ValidatingAdmissionPolicyBinding",
     ]  # fmt: skip
 
