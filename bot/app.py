@@ -39,6 +39,7 @@ from bot.scoreboard import Scoreboard
 from bot.store import Store, sqlite_file, upgrade
 from bot.store.incidents import IncidentStore
 from bot.submissions import SubmissionService
+from bot.team_access import AccessSetup, TeamAccess
 from bot.teams import TeamService
 from bot.web import (
     PROBE_MAX_CONNECTIONS,
@@ -167,7 +168,8 @@ async def build(
         clock=clock,
         cooldown_seconds=settings.catalog.verify_cooldown_seconds,
     )
-    teams = TeamService(store=store, namespace_prefix=settings.kube.namespace_prefix, clusters=clusters)
+    access = TeamAccess(cluster=cluster, setup=AccessSetup.of(settings.kube), namespaces=settings.kube.namespace_setup)
+    teams = TeamService(store=store, namespace_prefix=settings.kube.namespace_prefix, access=access, clusters=clusters)
     incidents, publisher, alertmanager, incident_store = _incidents(
         settings, store=store, clusters=clusters, outbox=outbox, clock=clock, metrics=metrics
     )

@@ -18,6 +18,7 @@ import asyncio
 import csv
 import io
 import json
+import os
 import signal
 import sys
 from collections.abc import Awaitable, Callable, Sequence
@@ -50,6 +51,7 @@ from bot.i18n import Lang, render, t
 from bot.markup import clock
 from bot.store import Store, StoreConflict, upgrade
 from bot.submissions import SubmissionService
+from bot.team_access import AccessSetup, TeamAccess
 from bot.team_clusters import TeamClusters
 from bot.teams import TeamService
 from bot.values import dns1123_label
@@ -99,6 +101,11 @@ def _parser() -> argparse.ArgumentParser:
     team_add = add(team, "add", help="add a team")
     team_add.add_argument("name")
     team_add.add_argument("--namespace", type=_namespace, help="its namespace (default: prefix + name)")
+    team_add.add_argument(
+        "--adopt",
+        action="store_true",
+        help="make an existing namespace the team's (labels it; needs a kubeconfig that may patch namespaces)",
+    )
     add(team, "list", help="list the teams")
     cluster = add(team, "cluster", help="a team's own cluster").add_subparsers(dest="cluster_action", required=True)
     cluster_set = add(cluster, "set", help="register a kubeconfig as the team's own cluster (kept as a Secret)")
@@ -106,6 +113,14 @@ def _parser() -> argparse.ArgumentParser:
     cluster_set.add_argument("--kubeconfig", type=Path, required=True, help="the kubeconfig file of the team's cluster")
     cluster_set.add_argument("--context", help="its context to use (default: its current context)")
     add(cluster, "unset", help="put the team back on the shared cluster").add_argument("--team", required=True)
+    team_kubeconfig = add(team, "kubeconfig", help="a kubeconfig for a team's namespace, with a token that expires")
+    team_kubeconfig.add_argument("--team", required=True)
+    team_kubeconfig.add_argument(
+        "--out", type=Path, help="write it to this file, readable by you only (default: stdout)"
+    )
+    team_kubeconfig.add_argument(
+        "--rotate", action="store_true", help="first revoke every kubeconfig made for the team before"
+    )
 
     challenge = add(commands, "challenge", help="rehearse a challenge run").add_subparsers(dest="action", required=True)
     for action, help_text in (
@@ -307,13 +322,42 @@ def _scenarios(args: argparse.Namespace, settings: Settings, out: _Output) -> in
 
 
 async def _team(args: argparse.Namespace, settings: Settings, store: Store, out: _Output) -> int:
-    teams = TeamService(store=store, namespace_prefix=settings.kube.namespace_prefix)
-    if args.action == "add":
-        team = await teams.create(args.name, namespace=args.namespace)
-        out.line(f"team {team.name}: namespace {team.namespace}", {"team": team.name, "namespace": team.namespace})
+    if args.action == "list":
+        listed = await TeamService(store=store, namespace_prefix=settings.kube.namespace_prefix).all()
+        rows = [{"team": t.name, "namespace": t.namespace} for t in listed]
+        out.rows([f"{t.name}\t{t.namespace}" for t in listed], rows)
         return EXIT_OK
-    listed = await teams.all()
-    out.rows([f"{t.name}\t{t.namespace}" for t in listed], [{"team": t.name, "namespace": t.namespace} for t in listed])
+    cluster = await _connect(settings)
+    try:
+        access = TeamAccess(
+            cluster=cluster, setup=AccessSetup.of(settings.kube), namespaces=settings.kube.namespace_setup
+        )
+        teams = TeamService(store=store, namespace_prefix=settings.kube.namespace_prefix, access=access)
+        if args.action == "add":
+            team = await teams.create(args.name, namespace=args.namespace, adopt=args.adopt)
+            out.line(f"team {team.name}: namespace {team.namespace}", {"team": team.name, "namespace": team.namespace})
+            return EXIT_OK
+        return await _team_kubeconfig(args, teams, out)
+    finally:
+        await cluster.close()
+
+
+async def _team_kubeconfig(args: argparse.Namespace, teams: TeamService, out: _Output) -> int:
+    """The file goes to --out (mode 0600, made so before the token is written) or to stdout; the report of it
+    to stderr then, so that `kubecamp team kubeconfig --team blue > blue.kubeconfig` holds the file alone."""
+    kubeconfig = await teams.kubeconfig(await teams.get(args.team), rotate=args.rotate)
+    report = {"team": kubeconfig.team, "namespace": kubeconfig.namespace, "expires_at": kubeconfig.expires_at}
+    human = (
+        f"kubeconfig of team {kubeconfig.team} (namespace {kubeconfig.namespace}), valid until {kubeconfig.expires_at}"
+    )
+    if args.rotate:
+        human += "; earlier kubeconfigs of the team no longer work"
+    if args.out is None:
+        out.stream.write(kubeconfig.text)
+        print(human, file=sys.stderr)
+        return EXIT_OK
+    _write_private(args.out, kubeconfig.text)
+    out.line(f"{human}: {args.out}", {**report, "file": str(args.out)})
     return EXIT_OK
 
 
@@ -339,6 +383,14 @@ async def _team_cluster(args: argparse.Namespace, clusters: TeamClusters, out: _
         },
     )
     return EXIT_OK
+
+
+def _write_private(path: Path, text: str) -> None:
+    """Write a file only its owner may read, whatever the umask: created 0600, or narrowed before it is rewritten."""
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(descriptor, 0o600)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as file:
+        file.write(text)
 
 
 async def _export_submissions(

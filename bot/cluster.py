@@ -228,6 +228,19 @@ class Cluster:
         data: Any = result.data  # "object" deserialises to the parsed JSON
         return data if isinstance(data, dict) else {}
 
+    async def call(
+        self,
+        method: str,
+        path: str,
+        *,
+        body: Any = None,
+        query: list[tuple[str, Any]] | None = None,
+        content_type: str = "application/json",
+    ) -> dict[str, Any]:
+        """One API request for the modules built on this client (`bot.team_access`), with the errors of every
+        request here: ObjectNotFound on 404, ObjectExists on 409 AlreadyExists."""
+        return await self._request(method, path, body=body, query=query, content_type=content_type)
+
     # --- namespaces ---------------------------------------------------------------------------
 
     async def ensure_namespace(self, namespace: str, *, team: str) -> None:
@@ -523,6 +536,10 @@ def _translate(exc: ApiException, method: str, path: str) -> ClusterError:
         return rejected(detail, reason=Message("cluster.rejected", {**request, "answer": answer}))
     return ClusterUnavailable(detail, reason=Message("cluster.server_error", request))
 
+
+#: The 404 and 409 of `Cluster.call`, for the modules that build on it.
+ObjectNotFound = _NotFound
+ObjectExists = _AlreadyExists
 
 _ERROR_REASONS: dict[type[ClusterError], str] = {
     ClusterForbidden: "forbidden",

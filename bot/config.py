@@ -105,6 +105,36 @@ class KubeSettings(_Section):
         " cluster; unset: every team works on the one cluster",
     )
 
+    team_access_role: str | None = Field(
+        default=None,
+        min_length=1,
+        description="the ClusterRole bound to each team's ServiceAccount in its namespace (the chart's team access)",
+    )
+    team_accounts_namespace: str | None = Field(
+        default=None,
+        validate_default=True,
+        pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$",
+        description="the namespace of the teams' ServiceAccounts (the chart's release namespace)",
+    )
+    team_token_hours: float = Field(
+        default=10.0,
+        ge=1,
+        le=744,
+        description="hours a team's kubeconfig works, from when it is fetched: the length of a class day",
+    )
+    team_server: str | None = Field(
+        default=None,
+        pattern=r"^https?://[^\s]+$",
+        description="the API server URL students reach, written into their kubeconfigs, e.g. https://203.0.113.7:6443",
+    )
+
+    @field_validator("team_accounts_namespace")
+    @classmethod
+    def _with_the_access_role(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if (value is None) != (info.data.get("team_access_role") is None):
+            raise ValueError("set it together with KUBECAMP_KUBE_TEAM_ACCESS_ROLE, or neither")
+        return value
+
     @field_validator("service_account")
     @classmethod
     def _with_the_team_role(cls, value: str | None, info: ValidationInfo) -> str | None:

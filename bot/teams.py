@@ -1,4 +1,5 @@
-"""Teams: a name, a Discord role that makes a member part of it, a channel, and a namespace."""
+"""Teams: a name, a Discord role that makes a member part of it, a channel, a namespace, and the team's own
+access to it (`bot.team_access`)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from bot.clusters import ClusterRegistry, Placement
 from bot.errors import KubecampError, UnknownTeam
 from bot.i18n import Message
 from bot.store import Store, Team
+from bot.team_access import TeamAccess, TeamKubeconfig
 from bot.values import DNS1123_LABEL_MAX, team_name
 
 
@@ -24,19 +26,37 @@ class AmbiguousTeam(KubecampError):
 
 
 class TeamService:
-    def __init__(self, *, store: Store, namespace_prefix: str, clusters: ClusterRegistry | None = None) -> None:
-        """`clusters`: which cluster each team is on, for `placed` (None: not asked)."""
+    """`access` None: a team is only a record until its first run makes the namespace (no cluster at hand);
+    `clusters`: which cluster each team is on, for `placed` (None: not asked)."""
+
+    def __init__(
+        self,
+        *,
+        store: Store,
+        namespace_prefix: str,
+        access: TeamAccess | None = None,
+        clusters: ClusterRegistry | None = None,
+    ) -> None:
         self._store = store
         self._prefix = namespace_prefix
+        self._access = access
         self._clusters = clusters
 
     def namespace_for(self, name: str) -> str:
         return f"{self._prefix}{name}"
 
     async def create(
-        self, name: str, *, role_id: int | None = None, channel_id: int | None = None, namespace: str | None = None
+        self,
+        name: str,
+        *,
+        role_id: int | None = None,
+        channel_id: int | None = None,
+        namespace: str | None = None,
+        adopt: bool = False,
     ) -> Team:
-        """A team named like a DNS label (it becomes part of the namespace name, unless one is given)."""
+        """A team named like a DNS label (it becomes part of the namespace name, unless one is given), with its
+        namespace, ServiceAccount and RoleBinding made at once. An existing namespace the bot did not make is
+        refused unless `adopt`. When the cluster refuses, the team is not kept."""
         try:
             name = team_name(name)
         except ValueError as problem:
@@ -50,7 +70,14 @@ class TeamService:
                 f"namespace {namespace!r} would be longer than 63 characters; choose a shorter name",
                 reason=Message("team.namespace_too_long", {"namespace": namespace}),
             )
-        return await self._store.teams.create(name, namespace, role_id=role_id, channel_id=channel_id)
+        team = await self._store.teams.create(name, namespace, role_id=role_id, channel_id=channel_id)
+        if self._access is not None:
+            try:
+                await self._access.open(team.name, team.namespace, adopt=adopt)
+            except BaseException:
+                await self._store.teams.remove(team.name)
+                raise
+        return team
 
     async def get(self, name: str) -> Team:
         team = await self._store.teams.get(name.strip().lower())
@@ -62,7 +89,23 @@ class TeamService:
         return await self._store.teams.link(name, role_id=role_id, channel_id=channel_id)
 
     async def remove(self, name: str) -> None:
-        await self._store.teams.remove(name)
+        """Revoke the team's access first: a team the store then keeps (it has runs) can fetch a new kubeconfig."""
+        team = await self.get(name)
+        if self._access is not None:
+            await self._access.revoke(team.name, team.namespace)
+        await self._store.teams.remove(team.name)
+
+    async def kubeconfig(self, team: Team, *, rotate: bool = False) -> TeamKubeconfig:
+        """A kubeconfig for the team's namespace; `rotate` first invalidates every one made before."""
+        access = self._required_access()
+        if rotate:
+            await access.rotate(team.name, team.namespace)
+        return await access.kubeconfig(team.name, team.namespace)
+
+    def _required_access(self) -> TeamAccess:
+        if self._access is None:
+            raise AssertionError("TeamService without a cluster cannot hand out kubeconfigs")  # a wiring mistake
+        return self._access
 
     async def all(self) -> list[Team]:
         return await self._store.teams.all()

@@ -234,6 +234,11 @@ def chart_policies() -> tuple[ValidatingPolicy, ...]:
     )
 
 
+def chart_objects(kind: str) -> list[Obj]:
+    """The chart's objects of one kind, as rendered with its default values."""
+    return [o for o in _rendered_chart() if o["kind"] == kind]
+
+
 def chart_settings() -> dict[str, str]:
     """The bot's settings as the chart gives them (its ConfigMap): the team role, the ServiceAccount."""
     (configmap,) = [o for o in _rendered_chart() if o["kind"] == "ConfigMap" and "KUBECAMP_DATA_DIR" in o["data"]]

@@ -6,7 +6,8 @@ selectors; uids, ``resourceVersion``s, generations; defaulting, the common valid
 immutable fields; ``status``/``scale``/``log`` subresources; cascading deletion and finalizers; typed
 ``<Kind>List`` responses and watches; optional CRDs (404 when "not installed"); discovery as kubectl
 reads it (``discovery``); fault injection; users by bearer token, and validating admission policies
-(``admission``) evaluated for their writes.
+(``admission``) evaluated for their writes; bound ServiceAccount tokens (``TokenRequest``), RBAC for the
+requests that carry them and ``SelfSubjectAccessReview`` (``rbac``).
 
 After every successful write the behaviour simulator (``simulator.Simulator``) runs synchronously, so
 a read right after a write sees the state the controllers, the scheduler and the kubelets derive.
@@ -34,6 +35,22 @@ from . import defaults, discovery, validation
 from .admission import ValidatingPolicy, admission_request
 from .faults import Fault, Faults, fault_error
 from .patches import PatchError, json_patch, merge_patch, server_side_apply, strategic_merge_patch
+from .rbac import (
+    DEFAULT_EXPIRATION_SECONDS,
+    ISSUER,
+    PROTOBUF,
+    REVIEW_WITHOUT_ATTRIBUTES,
+    TOKEN_REQUEST,
+    Attributes,
+    Authorizer,
+    TokenIssuer,
+    Unauthorized,
+    UserInfo,
+    expiration_problem,
+    forbidden_message,
+    review_attributes,
+    review_from_protobuf,
+)
 from .resources import BUILTIN, CRDS, Obj, ResourceDef, ResourceTable
 from .selectors import SelectorError, matches_label_selector, parse_field_selector
 from .store import SERVER_MANAGED_METADATA, Clock, Store, short_hash
@@ -132,10 +149,14 @@ def parse_route(method: str, path: str, query: dict[str, str], content_type: str
 
 @attrs.frozen(kw_only=True)
 class Requester:
-    """Who sent the request being served, for admission: the user its bearer token names."""
+    """Who sent the request being served, for admission and self reviews: the user its bearer token names."""
 
-    username: str
+    user: UserInfo
     subresource: str | None
+
+    @property
+    def username(self) -> str:
+        return self.user.name
 
 
 #: Who a token that names no user is: kind's admin (group system:masters), whom no policy of ours matches.
@@ -156,7 +177,8 @@ class KubeEmulator(kmock.KubernetesEmulator):
     :param crds: serve the CRD kinds (ServiceMonitor, Prometheus, VerticalPodAutoscaler); when off,
         every request to them answers 404 like a cluster without those CRDs.
     :param user: the user named in injected 403 messages.
-    :param users: bearer token → user name; any other token is ``ADMIN``.
+    :param users: bearer token → user name; a ServiceAccount token from a ``TokenRequest`` is that account
+        (authorized by RBAC); any other token is ``ADMIN``.
     :param policies: the validating admission policies evaluated for every write a user sends (never for
         the controllers' own writes).
     """
@@ -176,6 +198,8 @@ class KubeEmulator(kmock.KubernetesEmulator):
     _changed: asyncio.Condition | None = attrs.field(default=None, init=False)
     _stopping: bool = attrs.field(default=False, init=False)
     _requester: Requester | None = attrs.field(default=None, init=False)
+    tokens: TokenIssuer = attrs.field(factory=TokenIssuer, init=False)
+    authorizer: Authorizer = attrs.field(init=False)
 
     def __attrs_post_init__(self) -> None:
         # Error rendering, / and /version come from the scaffold, discovery from `discovery` (kmock's
@@ -195,6 +219,7 @@ class KubeEmulator(kmock.KubernetesEmulator):
                 subresources=set(res.subresources),
             )
         self.store = Store(self.objects, self.clock)
+        self.authorizer = Authorizer(self.store, self.table)
 
     async def _serve_server_version(self, request: rendering.Request) -> rendering.Payload:
         """What kind v0.29 (Kubernetes v1.33) reports; the simulated kubelets claim the same version."""
@@ -333,6 +358,8 @@ class KubeEmulator(kmock.KubernetesEmulator):
                 route.name if route else None,
                 self.user,
             )
+        user = self._authenticate(request)
+        self._authorize(user, _attributes(route, request))
         if route is None:
             return await self._serve_non_resource(request)
         if route.res is None:
@@ -346,7 +373,7 @@ class KubeEmulator(kmock.KubernetesEmulator):
         if route.verb == "watch":
             return await self._serve_watch_stream(request, route)
         async with self._lock:
-            self._requester = Requester(username=self._username(request), subresource=route.subresource)
+            self._requester = Requester(user=user, subresource=route.subresource)
             try:
                 status, payload = self._serve(route, request)
             finally:
@@ -358,9 +385,34 @@ class KubeEmulator(kmock.KubernetesEmulator):
             return aiohttp.web.Response(status=status, text=payload, content_type="text/plain")
         return aiohttp.web.json_response(payload, status=status)
 
-    def _username(self, request: rendering.Request) -> str:
+    def _authenticate(self, request: rendering.Request) -> UserInfo:
+        """The user of the request's bearer token; 401 for a ServiceAccount token that no longer holds."""
         scheme, _, token = str(request.headers.get("Authorization", "")).partition(" ")
-        return self.users.get(token, ADMIN) if scheme.lower() == "bearer" else ADMIN
+        if scheme.lower() != "bearer":
+            return UserInfo(name=ADMIN)
+        if token in self.users:
+            return UserInfo(name=self.users[token])
+        try:
+            user = self.tokens.authenticate(
+                token, now=self.clock.now(), store=self.store, accounts=self.table.find("serviceaccounts")
+            )
+        except Unauthorized:
+            raise status_error(401, "Unauthorized", "Unauthorized") from None
+        return user or UserInfo(name=ADMIN)
+
+    def _authorize(self, user: UserInfo, attributes: Attributes) -> None:
+        """RBAC for ServiceAccount users: the API server's 403 when no binding allows the request."""
+        if not user.rbac:
+            return
+        allowed, reason = self.authorizer.authorize(user, attributes)
+        if allowed:
+            return
+        details: dict[str, Any] = {}
+        if attributes.resource_request and attributes.resource:
+            details = {"kind": attributes.resource, **({"group": attributes.api_group} if attributes.api_group else {})}
+            if attributes.name:
+                details["name"] = attributes.name
+        raise status_error(403, "Forbidden", forbidden_message(user, attributes, reason), details)
 
     async def _serve_non_resource(self, request: rendering.Request) -> aiohttp.web.StreamResponse:
         """Discovery from the served resources (``discovery``), ``/version``; DSL reactions first."""
@@ -402,6 +454,13 @@ class KubeEmulator(kmock.KubernetesEmulator):
         params = request.params
         if route.subresource:
             return self._serve_subresource(route, res, namespace, data, params)
+        if res.kind == "SelfSubjectAccessReview" and route.verb == "create":
+            if request.headers.get("Content-Type", "").startswith(PROTOBUF):
+                try:
+                    data = review_from_protobuf(request.body)
+                except (ValueError, IndexError) as exc:
+                    raise bad_request(f"the body of the request was in an unknown format: {exc}") from exc
+            return 201, self._self_review(res, data)
         if route.verb == "get":
             obj = self.store.get(res, namespace, str(route.name))
             if obj is None:
@@ -895,11 +954,53 @@ class KubeEmulator(kmock.KubernetesEmulator):
                     "selector": selector_to_string(selector),
                 },
             }
+        if sub == "token" and route.verb == "create":
+            return 201, self._token_request(res, live, data)
         if sub == "log" and route.verb == "get":
             if self.simulator is None:
                 return 200, ""
             return 200, self.simulator.pod_log(live, params.get("container"), params.get("previous") == "true")
         raise status_error(405, "MethodNotAllowed", "the server does not allow this method on the requested resource")
+
+    def _token_request(self, res: ResourceDef, account: Obj, data: Any) -> Obj:
+        """A bound token for the ServiceAccount (``TokenRequest``), valid until it expires or the account goes."""
+        name = account["metadata"]["name"]
+        spec = dict(data.get("spec") or {}) if isinstance(data, dict) else {}
+        seconds = spec.get("expirationSeconds", DEFAULT_EXPIRATION_SECONDS)
+        problem = expiration_problem(seconds)
+        if problem is not None:
+            raise invalid(TOKEN_REQUEST, name, [("spec.expirationSeconds", problem)])
+        audiences = list(spec.get("audiences") or [ISSUER])
+        request: Obj = {
+            "kind": "TokenRequest",
+            "apiVersion": "authentication.k8s.io/v1",
+            "metadata": {"name": name, "namespace": account["metadata"]["namespace"], "creationTimestamp": None},
+            "spec": {"audiences": audiences, "expirationSeconds": seconds, "boundObjectRef": None},
+        }
+        self._validating_admission("CREATE", res, request, None)
+        token, expires = self.tokens.issue(account, now=self.clock.now(), seconds=seconds, audiences=audiences)
+        request["status"] = {"token": token, "expirationTimestamp": expires}
+        return request
+
+    def _self_review(self, res: ResourceDef, data: Any) -> Obj:
+        """A SelfSubjectAccessReview answered by the same authorizer as the requester's own requests."""
+        spec = data.get("spec") if isinstance(data, dict) else None
+        attributes = review_attributes(spec or {})
+        if attributes is None:
+            raise invalid(res, "", [("spec.resourceAttributes", REVIEW_WITHOUT_ATTRIBUTES)])
+        requester = self._requester
+        user = requester.user if requester is not None else UserInfo(name=ADMIN)
+        status: Obj = {"allowed": True}
+        if user.rbac:
+            allowed, reason = self.authorizer.authorize(user, attributes)
+            status = {"allowed": allowed, **({"reason": reason} if reason else {})}
+        return {
+            "kind": "SelfSubjectAccessReview",
+            "apiVersion": "authorization.k8s.io/v1",
+            "metadata": {"creationTimestamp": None},
+            "spec": spec,
+            "status": status,
+        }
 
     # --- watch ------------------------------------------------------------------------------
 
@@ -970,3 +1071,21 @@ class KubeEmulator(kmock.KubernetesEmulator):
 def _list_key(obj: Obj) -> str:
     meta = obj["metadata"]
     return f"{meta.get('namespace') or ''}/{meta['name']}"
+
+
+def _attributes(route: Route | None, request: rendering.Request) -> Attributes:
+    """The authorizer's attributes of a request (requestinfo.go): resource requests from the route, the
+    rest by path and lower-cased method; a namespace's own requests are in that namespace."""
+    if route is None:
+        return Attributes(verb=str(request.method.value).lower(), path=request.url.path, resource_request=False)
+    namespace = route.namespace or ""
+    if route.plural == "namespaces" and route.name:
+        namespace = route.name
+    return Attributes(
+        verb="patch" if route.verb == "apply" else route.verb,
+        namespace=namespace,
+        api_group=route.group,
+        resource=route.plural,
+        subresource=route.subresource or "",
+        name=route.name or "",
+    )

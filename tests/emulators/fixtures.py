@@ -16,6 +16,9 @@ kubeconfig for one (context ``kind-<team>``, a token of its own: any token but t
 
 ``bot_cluster(kube)`` is the bot's client as the chart runs it: its ServiceAccount's token (the chart's
 admission policy applies) and its settings (the team role it binds in every namespace it creates).
+``install_chart(kube)`` makes the release namespace and what the chart's RBAC objects are (ClusterRoles, Roles
+and their bindings, the bot's ServiceAccount), as `helm install` would: what the teams' tokens may do is then
+decided by the chart's own roles.
 """
 
 from __future__ import annotations
@@ -31,7 +34,7 @@ from bot.cluster import Cluster
 from bot.config import KubeSettings
 from bot.team_namespace import NamespaceSetup
 
-from .admission import RELEASE_NAMESPACE, chart_settings
+from .admission import RELEASE, RELEASE_NAMESPACE, chart_objects, chart_settings
 from .kube import BOT_TOKEN, KubeCluster
 from .resources import Obj
 
@@ -41,12 +44,16 @@ BOT_NAMESPACE = RELEASE_NAMESPACE
 
 def chart_kube_environment() -> dict[str, str]:
     """The KUBECAMP_KUBE_* settings the chart's ConfigMap gives the bot that concern its rights: the team role
-    it binds, its ServiceAccount, the Pod Security level, its namespace (where teams' own clusters are registered)."""
+    it binds, its ServiceAccount, the Pod Security level, the teams' access, its namespace (where teams' own clusters
+    are registered)."""
     wanted = {
         "KUBECAMP_KUBE_TEAM_ROLE",
         "KUBECAMP_KUBE_SERVICE_ACCOUNT",
         "KUBECAMP_KUBE_POD_SECURITY",
         "KUBECAMP_KUBE_BOT_NAMESPACE",
+        "KUBECAMP_KUBE_TEAM_ACCESS_ROLE",
+        "KUBECAMP_KUBE_TEAM_ACCOUNTS_NAMESPACE",
+        "KUBECAMP_KUBE_TEAM_TOKEN_HOURS",
     }
     return {k: v for k, v in chart_settings().items() if k in wanted}
 
@@ -99,6 +106,23 @@ def register_own_cluster(
 async def team_clusters() -> AsyncIterator[dict[str, KubeCluster]]:
     async with KubeCluster(crds=True) as blue, KubeCluster(crds=True) as green:
         yield {"blue": blue, "green": green}
+
+
+#: The chart's objects that say who may do what, in the order `helm install` applies them.
+_RBAC_KINDS = ("ServiceAccount", "ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding")
+
+
+def install_chart(kube: KubeCluster) -> None:
+    """The release namespace and the chart's RBAC objects, made as the cluster's admin (idempotent)."""
+    if kube.get("namespaces", None, RELEASE_NAMESPACE) is None:
+        kube.create("namespaces", {"metadata": {"name": RELEASE_NAMESPACE}})
+    with kube.catching_up():
+        for kind in _RBAC_KINDS:
+            for obj in chart_objects(kind):
+                namespace = RELEASE_NAMESPACE if kind in ("ServiceAccount", "Role", "RoleBinding") else None
+                if kube.get(kind, namespace, obj["metadata"]["name"]) is None:
+                    kube.create(kind, obj, namespace)
+    assert kube.get("serviceaccounts", RELEASE_NAMESPACE, RELEASE) is not None
 
 
 @pytest_asyncio.fixture

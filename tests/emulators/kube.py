@@ -12,14 +12,18 @@ itself (``fail``/``hang``/``stop``/``start``). Statuses are never set by hand.
 
 from __future__ import annotations
 
+import asyncio
+import base64
 import contextlib
 import copy
 import json
+import ssl
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from types import TracebackType
-from typing import Self
+from typing import Any, Self
 
+import aiohttp.test_utils
 import kmock
 from kmock._internal.dns import AiohttpInterceptor
 from kubernetes.aio import client as k8s
@@ -35,6 +39,19 @@ from .storage import Provisioner
 #: The bearer token of the bot's ServiceAccount: requests with it are the bot's, and the chart's admission
 #: policy applies to them. Any other token is the cluster's admin (test setup, kubectl, "students").
 BOT_TOKEN = "kubecamp-bot-token"
+#: With ``tls=True`` the API server serves HTTPS with this certificate, signed by ``TLS_CA`` (whose key was
+#: thrown away when it was made; valid until 2126): kubectl sends a kubeconfig's token only over TLS
+#: (client-go's clientcmd reads the user's credentials only for a TLS transport).
+TLS_DIR = Path(__file__).resolve().parent / "tls"
+TLS_CA = TLS_DIR / "ca.crt"
+
+
+def _tls_server(context: ssl.SSLContext) -> type[aiohttp.test_utils.RawTestServer]:
+    class TlsServer(aiohttp.test_utils.RawTestServer):
+        async def start_server(self, loop: asyncio.AbstractEventLoop | None = None, **kwargs: Any) -> None:
+            await super().start_server(loop, ssl=context, **kwargs)
+
+    return TlsServer
 
 
 class _NoInterception(AiohttpInterceptor):
@@ -76,6 +93,7 @@ class KubeCluster:
     :param admission_policy: evaluate the chart's ValidatingAdmissionPolicy for requests sent with
         ``BOT_TOKEN`` (the ServiceAccount the chart makes), as a cluster with the chart installed does.
     :param fail_on_emulator_bug: raise ``EmulatorBug`` on exit if the emulator crashed on any request.
+    :param tls: serve HTTPS (``TLS_CA`` signs the certificate), as a kubeconfig with a token needs for kubectl.
     """
 
     def __init__(
@@ -91,6 +109,7 @@ class KubeCluster:
         admission_policy: bool = True,
         host: str = "127.0.0.1",
         fail_on_emulator_bug: bool = True,
+        tls: bool = False,
     ) -> None:
         self.emulator = KubeEmulator(
             crds=crds,
@@ -106,6 +125,7 @@ class KubeCluster:
         self._port: int | None = None
         self._server: kmock.Server | None = None
         self._fail_on_bug = fail_on_emulator_bug
+        self.tls = tls
 
     # --- lifecycle --------------------------------------------------------------------------
 
@@ -131,7 +151,12 @@ class KubeCluster:
         if self._server is not None:
             return
         self.emulator.resume_streams()
-        server = _Listener(self.emulator, host=self._host, port=self._port)
+        if self.tls:
+            context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+            context.load_cert_chain(TLS_DIR / "apiserver.crt", TLS_DIR / "apiserver.key")
+            server = _Listener(self.emulator, host=self._host, port=self._port, server_cls=_tls_server(context))
+        else:
+            server = _Listener(self.emulator, host=self._host, port=self._port)
         await server.__aenter__()
         self._server = server
         self._port = server.port
@@ -153,13 +178,15 @@ class KubeCluster:
     def url(self) -> str:
         if self._port is None:
             raise RuntimeError("the cluster has not been started")
-        return f"http://{self._host}:{self._port}"
+        return f"{'https' if self.tls else 'http'}://{self._host}:{self._port}"
 
     # --- clients ----------------------------------------------------------------------------
 
     def configuration(self, *, token: str = "kubecamp-test-token") -> k8s.Configuration:
         configuration = k8s.Configuration(host=self.url)
-        configuration.verify_ssl = False
+        configuration.verify_ssl = self.tls
+        if self.tls:
+            configuration.ssl_ca_cert = str(TLS_CA)
         configuration.api_key = {"BearerToken": token}
         configuration.api_key_prefix = {"BearerToken": "Bearer"}
         return configuration
@@ -176,7 +203,7 @@ class KubeCluster:
         context: str = "kind-kubecamp",
         namespace: str | None = None,
     ) -> Path:
-        """A kubeconfig for CLI tests: this server, TLS verification off, a dummy bearer token."""
+        """A kubeconfig for CLI tests: this server (over TLS, its CA; else TLS verification off), a bearer token."""
         path = Path(path)
         ctx: Obj = {"cluster": context, "user": context}
         if namespace:
@@ -186,12 +213,18 @@ class KubeCluster:
             "kind": "Config",
             "current-context": context,
             "preferences": {},
-            "clusters": [{"name": context, "cluster": {"server": self.url, "insecure-skip-tls-verify": True}}],
+            "clusters": [{"name": context, "cluster": {"server": self.url, **self.trust()}}],
             "contexts": [{"name": context, "context": ctx}],
             "users": [{"name": context, "user": {"token": token}}],
         }
         path.write_text(json.dumps(config, indent=2))  # JSON is YAML: every kubeconfig loader reads it
         return path
+
+    def trust(self) -> Obj:
+        """How a kubeconfig's cluster entry trusts this server: the CA over TLS, nothing over plain HTTP."""
+        if self.tls:
+            return {"certificate-authority-data": base64.b64encode(TLS_CA.read_bytes()).decode()}
+        return {"insecure-skip-tls-verify": True}
 
     # --- reading state for assertions -------------------------------------------------------
 

@@ -50,8 +50,9 @@ def _r(
     short: tuple[str, ...] = (),
     sub: tuple[str, ...] = ("status",),
     crd: bool = False,
+    verbs: tuple[str, ...] = ("create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"),
 ) -> ResourceDef:
-    return ResourceDef(group, version, plural, kind, namespaced, kind.lower(), short, sub, crd)
+    return ResourceDef(group, version, plural, kind, namespaced, kind.lower(), short, sub, crd, verbs)
 
 
 BUILTIN: tuple[ResourceDef, ...] = (
@@ -77,9 +78,20 @@ BUILTIN: tuple[ResourceDef, ...] = (
     _r("storage.k8s.io", "v1", "storageclasses", "StorageClass", False, short=("sc",), sub=()),
     _r("", "v1", "resourcequotas", "ResourceQuota", short=("quota",)),
     _r("", "v1", "limitranges", "LimitRange", short=("limits",), sub=()),
+    _r("rbac.authorization.k8s.io", "v1", "roles", "Role", sub=()),
     _r("rbac.authorization.k8s.io", "v1", "rolebindings", "RoleBinding", sub=()),
     _r("rbac.authorization.k8s.io", "v1", "clusterroles", "ClusterRole", False, sub=()),
     _r("rbac.authorization.k8s.io", "v1", "clusterrolebindings", "ClusterRoleBinding", False, sub=()),
+    # Answered, never stored (rbac.py): only `create`, as the API server serves it.
+    _r(
+        "authorization.k8s.io",
+        "v1",
+        "selfsubjectaccessreviews",
+        "SelfSubjectAccessReview",
+        False,
+        sub=(),
+        verbs=("create",),
+    ),
 )
 
 CRDS: tuple[ResourceDef, ...] = (

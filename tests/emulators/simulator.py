@@ -13,6 +13,7 @@ import copy
 import datetime
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .autoscaling import HorizontalPodAutoscalerController
@@ -21,6 +22,7 @@ from .images import ImageRegistry
 from .kubelet import Kubelet
 from .logs import pod_log
 from .networking import EndpointsController, matches_labels, resolve_service, target_port
+from .rbac import aggregated_rules, bootstrap_policy
 from .resources import Obj
 from .scheduler import VolumeFacts, schedule
 from .storage import SELECTED_NODE, ClaimProtection, Provisioner, VolumeController
@@ -175,6 +177,10 @@ def node_object(spec: NodeSpec, index: int) -> Obj:
     return node
 
 
+#: The cluster's CA as the root CA publisher spreads it: the one that signs the API server's certificate
+#: (``KubeCluster(tls=True)``), so a kubeconfig built from it verifies the server.
+CLUSTER_CA = (Path(__file__).resolve().parent / "tls" / "ca.crt").read_text()
+
 SYSTEM_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease", "local-path-storage")
 
 
@@ -215,7 +221,9 @@ class Simulator:
             self._kubelets,
             EndpointsController(self).sync,
             self.events.expire,
+            self._aggregate_cluster_roles,
         ]
+        self._aggregated_at = -1
         api.simulator = self
         self._seed(
             list(nodes) if nodes is not None else default_nodes(),
@@ -323,6 +331,8 @@ class Simulator:
             for storage_class in storage_classes:
                 self.api.create(self.api.resource_def("storageclasses"), copy.deepcopy(storage_class))
             self._namespaces()
+            for plural, obj in bootstrap_policy():
+                self.api.create(self.api.resource_def(plural), obj)
             self.api.create(
                 self.api.resource_def("services"),
                 {
@@ -366,6 +376,26 @@ class Simulator:
             condition["lastHeartbeatTime"] = condition["lastTransitionTime"] = self.now()
         return self.api.store.update(self.api.resource_def("nodes"), node)
 
+    # --- the ClusterRole aggregation controller ----------------------------------------------
+
+    def _aggregate_cluster_roles(self) -> None:
+        """Fill every aggregated ClusterRole's rules from the ClusterRoles its selectors match (rbac.py)."""
+        res = self.api.resource_def("clusterroles")
+        version = self.api.store.versions.get(res.path, 0)
+        if version == self._aggregated_at:
+            return
+        roles = self.api.store.raw(res)
+        wrote = False
+        for role in roles:
+            rules = aggregated_rules(role, roles)
+            if rules is not None and rules != (role.get("rules") or []):
+                updated = copy.deepcopy(role)
+                updated["rules"] = rules
+                self.api.replace_status(res, updated)
+                wrote = True
+        # After a write, look again next round: a role aggregated from an aggregated role follows it.
+        self._aggregated_at = -1 if wrote else version
+
     # --- namespace controllers (service accounts, root CA) -----------------------------------
 
     def _namespaces(self) -> None:
@@ -395,7 +425,7 @@ class Simulator:
                                 "usage is guaranteed across distributions of Kubernetes clusters."
                             },
                         },
-                        "data": {"ca.crt": "-----BEGIN CERTIFICATE-----\nsimulated\n-----END CERTIFICATE-----\n"},
+                        "data": {"ca.crt": CLUSTER_CA},
                     },
                 )
 

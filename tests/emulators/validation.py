@@ -25,6 +25,9 @@ def _go_map(labels: dict[str, str]) -> str:
     return "map[string]string{" + inner + "}"
 
 
+_RBAC_KINDS = frozenset({"Role", "ClusterRole", "RoleBinding", "ClusterRoleBinding"})
+
+
 def _name_causes(kind: str, name: str) -> list[Cause]:
     if kind == "Service":
         if not _DNS1035_LABEL.match(name) or len(name) > 63:
@@ -49,6 +52,15 @@ def _name_causes(kind: str, name: str) -> list[Cause]:
                     "'[a-z0-9]([-a-z0-9]*[a-z0-9])?')",
                 )
             ]
+        return []
+    if kind in _RBAC_KINDS:
+        # pkg/apis/rbac/validation: ValidateRBACName is path.IsValidPathSegmentName ("system:discovery").
+        for bad in (".", ".."):
+            if name == bad:
+                return [("metadata.name", f"Invalid value: \"{name}\": may not be '{bad}'")]
+        for bad in ("/", "%"):
+            if bad in name:
+                return [("metadata.name", f"Invalid value: \"{name}\": may not contain '{bad}'")]
         return []
     if not _DNS1123_SUBDOMAIN.match(name) or len(name) > 253:
         return [

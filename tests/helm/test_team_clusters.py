@@ -35,7 +35,7 @@ def test_the_bot_reads_the_secrets_of_its_namespace_and_is_told_where_they_are()
 
 def test_without_team_clusters_nothing_is_granted_and_no_namespace_is_named() -> None:
     objects = render(merged(INSTRUCTOR, {"teamClusters": {"enabled": False}}))
-    assert not [o for o in objects if o["kind"] in ("Role", "RoleBinding")]
+    assert not [o for o in objects if o["metadata"]["name"] == f"{FULLNAME}-team-clusters"]
     assert "KUBECAMP_KUBE_BOT_NAMESPACE" not in one(objects, "ConfigMap", FULLNAME)["data"]
 
 

@@ -255,6 +255,63 @@ kubecamp.io/aggregate-to-team-role: {{ include "kubecamp-bot.clusterRoleName" . 
 {{- end }}
 
 {{/*
+Team access (teamaccess.yaml, bot/team_access.py): each team's ServiceAccount, in the release namespace and named
+like the team's namespace, is bound in its namespace to "kubecamp-bot.teamAccessRoleName"; the ServiceAccounts of
+the release namespace, as a group, read nodes, PersistentVolumes and StorageClasses. Only with rbac.create.
+*/}}
+{{- define "kubecamp-bot.teamAccess" -}}
+{{- if and .Values.rbac.create .Values.teamAccess.enabled }}true{{ end }}
+{{- end }}
+
+{{- define "kubecamp-bot.teamAccessRoleName" -}}
+{{- printf "%s-team-access" (include "kubecamp-bot.clusterRoleName" .) }}
+{{- end }}
+
+{{/*
+"kubecamp-bot.teamAccessPermissions": what a team may do in its own namespace (a RoleBinding there, so nowhere
+else): edit what the scenarios are made of and what a fix needs, read what a diagnosis needs (events, logs,
+quotas). Never: the namespace itself beyond reading it, RoleBindings or Roles (no escalation), Secrets (no
+scenario has one), ServiceAccount tokens, quotas and limits.
+*/}}
+{{- define "kubecamp-bot.teamAccessPermissions" -}}
+{{- $edit := list "create" "delete" "deletecollection" "get" "list" "patch" "update" "watch" }}
+{{- $read := list "get" "list" "watch" }}
+{{- $groups := dict
+  "" (dict
+    "configmaps" $edit "persistentvolumeclaims" $edit "pods" $edit "services" $edit "serviceaccounts" $edit
+    "pods/exec" (list "create" "get") "pods/portforward" (list "create" "get") "pods/log" $read
+    "events" $read "endpoints" $read "resourcequotas" $read "limitranges" $read "namespaces" (list "get"))
+  "apps" (dict
+    "deployments" $edit "replicasets" $edit "statefulsets" $edit "daemonsets" $edit
+    "deployments/scale" $edit "replicasets/scale" $edit "statefulsets/scale" $edit)
+  "autoscaling" (dict "horizontalpodautoscalers" $edit)
+  "batch" (dict "jobs" $edit "cronjobs" $edit)
+  "networking.k8s.io" (dict "ingresses" $edit "networkpolicies" $edit)
+  "policy" (dict "poddisruptionbudgets" $edit)
+  "discovery.k8s.io" (dict "endpointslices" $read)
+  "events.k8s.io" (dict "events" $read)
+  "rbac.authorization.k8s.io" (dict "roles" $read "rolebindings" $read)
+}}
+{{- if .Values.rbac.challenge5Crds }}
+{{- $_ := set $groups "monitoring.coreos.com" (dict "servicemonitors" $edit "prometheuses" $edit) }}
+{{- $_ := set $groups "autoscaling.k8s.io" (dict "verticalpodautoscalers" $edit) }}
+{{- end }}
+{{- toYaml $groups }}
+{{- end }}
+
+{{/*
+"kubecamp-bot.teamClusterPermissions": the cluster-scoped kinds a diagnosis reads (where a Pod may go, why a
+claim stays Pending), for every team's ServiceAccount through its group.
+*/}}
+{{- define "kubecamp-bot.teamClusterPermissions" -}}
+{{- $read := list "get" "list" "watch" }}
+{{- toYaml (dict
+  "" (dict "nodes" $read "persistentvolumes" $read)
+  "storage.k8s.io" (dict "storageclasses" $read)
+) }}
+{{- end }}
+
+{{/*
 The bot's identity as the API server names it: admission matches on it.
 */}}
 {{- define "kubecamp-bot.serviceAccountUser" -}}
