@@ -7,7 +7,7 @@ Fixtures (all function-scoped, all async):
 * ``kube_api`` — an official ``kubernetes.aio`` ``ApiClient`` for ``kube_cluster`` (closed afterwards);
 * ``kubeconfig`` — a kubeconfig file pointing at ``kube_cluster``;
 * ``cluster`` — the bot's ``Cluster`` client on ``kube_cluster``, ``kubecamp-blue`` a managed namespace;
-* ``team_clusters`` — own clusters of the teams ``blue`` and ``green``: one emulator each, each on its own URL.
+* ``team_clusters`` — own clusters of the teams ``blue`` (HTTPS) and ``green``: one emulator each, on its own URL.
 
 Several clusters at once are several ``KubeCluster``: each its own API server on its own port, its own nodes,
 store and clock, so stopping one leaves the others answering. ``own_cluster_kubeconfig`` writes a team's
@@ -104,7 +104,8 @@ def register_own_cluster(
 
 @pytest_asyncio.fixture
 async def team_clusters() -> AsyncIterator[dict[str, KubeCluster]]:
-    async with KubeCluster(crds=True) as blue, KubeCluster(crds=True) as green:
+    # blue's over HTTPS (a kubeconfig with its CA, as a real cluster's), green's over plain HTTP.
+    async with KubeCluster(crds=True, tls=True) as blue, KubeCluster(crds=True) as green:
         yield {"blue": blue, "green": green}
 
 
