@@ -16,7 +16,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from bot.errors import ConfigInvalid
 from bot.team_namespace import NamespaceSetup, PodSecurityLevel
-from bot.values import NamespacePrefix
+from bot.values import Dns1123Label, NamespacePrefix
 
 
 def _secret_not_blank(value: SecretStr | None) -> SecretStr | None:
@@ -98,9 +98,8 @@ class KubeSettings(_Section):
     pod_security: PodSecurityLevel = Field(
         default="baseline", description="the Pod Security Standard team namespaces enforce: baseline or restricted"
     )
-    bot_namespace: str | None = Field(
+    bot_namespace: Dns1123Label | None = Field(
         default=None,
-        pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$",
         description="the bot's own namespace, where a Secret labelled kubecamp.io/team registers a team's own"
         " cluster; unset: every team works on the one cluster",
     )

@@ -153,7 +153,6 @@ async def test_a_secret_without_a_kubeconfig_and_two_secrets_for_one_team_are_re
 
 async def test_secrets_unreadable_later_keep_what_was_read(
     registry: ClusterRegistry,
-    shared: Cluster,
     kube_cluster: KubeCluster,
     team_clusters: dict[str, KubeCluster],
     tmp_path: Path,
