@@ -23,12 +23,12 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot import kubeconfigs
+from bot import own_kubeconfig
 from bot.cluster import Cluster
 from bot.errors import ClusterError, ClusterUnavailable
 from bot.i18n import Message
-from bot.kubeconfigs import CONTEXT_KEY, KUBECONFIG_KEY, KubeconfigInvalid
 from bot.metrics import Metrics
+from bot.own_kubeconfig import CONTEXT_KEY, KUBECONFIG_KEY, KubeconfigInvalid
 from bot.team_namespace import FIELD_MANAGER, MANAGED_BY, TEAM_LABEL, NamespaceSetup
 
 log = logging.getLogger(__name__)
@@ -46,8 +46,8 @@ def secret_name(team: str) -> str:
 
 
 def secret_body(team: str, config: dict[str, Any]) -> dict[str, Any]:
-    """The Secret that registers `config` (one context, see `bot.kubeconfigs`) as the team's own cluster."""
-    text = kubeconfigs.dump(config)
+    """The Secret that registers `config` (one context, see `bot.own_kubeconfig`) as the team's own cluster."""
+    text = own_kubeconfig.dump(config)
     return {
         "apiVersion": "v1",
         "kind": "Secret",
@@ -163,9 +163,10 @@ class ClusterRegistry:
         for team in names:
             cluster = clusters[team]
             if isinstance(cluster, ClusterError):
-                secret = self._teams[team].secret
+                registered = self._teams.get(team)  # None: the Secrets themselves could not be read
+                where = self._where(registered.secret) if registered is not None else self.shared.server
                 placements.append(
-                    Placement(team, self._where(secret), own=True, reachable=False, problem=cluster.reason)
+                    Placement(team, where, own=registered is not None, reachable=False, problem=cluster.reason)
                 )
             else:
                 problem = answers[id(cluster)]
@@ -234,7 +235,7 @@ class ClusterRegistry:
                     f"{where}: no key {KUBECONFIG_KEY}",
                     message=Message("clusters.no_kubeconfig", {"where": where, "key": KUBECONFIG_KEY}),
                 )
-            config = kubeconfigs.from_text(text, context=_decoded(data, CONTEXT_KEY), where=where)
+            config = own_kubeconfig.from_text(text, context=_decoded(data, CONTEXT_KEY), where=where)
         except KubeconfigInvalid as exc:
             log.warning("team %s: %s", team, exc)
             problem = ClusterUnavailable(

@@ -11,7 +11,7 @@ import asyncio
 from dataclasses import dataclass
 from pathlib import Path
 
-from bot import kubeconfigs
+from bot import own_kubeconfig
 from bot.cluster import Cluster
 from bot.clusters import PING_SECONDS, secret_body, secret_name
 from bot.errors import ClusterError, ConfigInvalid, RunConflict, UnknownTeam
@@ -40,7 +40,7 @@ class TeamClusters:
 
     async def set(self, team_name: str, kubeconfig: Path, *, context: str | None = None) -> Registered:
         """Register the kubeconfig's context as the team's own cluster (replacing one registered before)."""
-        config = kubeconfigs.from_file(kubeconfig, context=context)
+        config = own_kubeconfig.from_file(kubeconfig, context=context)
         namespace = self._bot_namespace()
         team = await self._idle_team(team_name)
         body = secret_body(team.name, config)

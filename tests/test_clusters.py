@@ -178,3 +178,15 @@ async def test_placements_show_the_server_and_whether_it_answers_never_the_token
     assert green.problem is not None and render(green.problem, "en") == "the Kubernetes API server cannot be reached"
     assert (red.server, red.own, red.reachable) == (kube_cluster.url, False, True)
     assert not any(own_cluster_token(team) in repr(p) for p in (blue, green, red) for team in ("blue", "green"))
+
+
+async def test_placements_say_why_when_the_secrets_cannot_be_read(
+    registry: ClusterRegistry, kube_cluster: KubeCluster
+) -> None:
+    kube_cluster.fail(403, verb="list", resource="secrets")
+    (red,) = await registry.placements(["red"])
+    assert (red.server, red.own, red.reachable) == (kube_cluster.url, False, False)
+    assert red.problem is not None
+    assert render(red.problem, "en") == (
+        f"the bot's RBAC does not allow this request (`GET /api/v1/namespaces/{BOT_NAMESPACE}/secrets`: HTTP 403)"
+    )

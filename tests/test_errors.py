@@ -46,6 +46,7 @@ from bot.incidents.silences import (
     SilenceRefused,
 )
 from bot.kinds import BY_NAME
+from bot.own_kubeconfig import KubeconfigInvalid
 from bot.store import StoreConflict
 from bot.store.errors import InvalidValue, NotFound
 from bot.submissions import NoSubmissionForm, SubmissionInvalid
@@ -116,6 +117,10 @@ SAMPLES: list[KubecampError] = [
     AmbiguousTeam(["blue", "red"]),
     NotInstructor(),
     NotInTeam(),
+    KubeconfigInvalid(
+        "the kubeconfig file blue.yaml does not exist",
+        message=Message("kubeconfig.missing_file", {"path": "blue.yaml"}),
+    ),
 ]
 
 

@@ -96,6 +96,7 @@ class TeamsCog(
 
     @app_commands.command(name="list", description=locale("list the teams", "cmd.team.list.description"))
     async def list_(self, interaction: discord.Interaction) -> None:
+        await interaction.response.defer(ephemeral=True, thinking=True)  # each team's cluster is asked if it answers
         lines = [
             f"**{markup.escape(team.name)}** · "
             + (f"<@&{team.discord_role_id}>" if team.discord_role_id else "-")
@@ -105,7 +106,7 @@ class TeamsCog(
             + (f" · {_placement(placement, self.lang)}" if placement is not None else "")
             for team, placement in await self.teams.placed()
         ]
-        await interaction.response.send_message(
+        await interaction.followup.send(
             "\n".join(lines) or t("cog.no_teams", self.lang),
             ephemeral=True,
             allowed_mentions=discord.AllowedMentions.none(),

@@ -65,8 +65,8 @@ async def test_team_commands(live_class: Class) -> None:
         live, "instructor", "alerts", "team", "create", name="Green", role=green_role, channel=live.room.alerts
     )
     assert "Team green" in created.text() and "kubecamp-green" in created.text()
-    listed = await slash(live, "instructor", "alerts", "team", "list")
-    assert "**green**" in listed.text() and "**blue**" in listed.text()
+    listed = await answer(await slash(live, "instructor", "alerts", "team", "list"))
+    assert "**green**" in listed and "**blue**" in listed
     linked = await slash(
         live, "instructor", "alerts", "team", "link", name="green", channel=live.room.team_channels["red"]
     )

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.discord.live import Class, slash
+from tests.discord.live import Class, answer, slash
 from tests.emulators.fixtures import own_cluster_kubeconfig, own_cluster_token, register_own_cluster
 from tests.emulators.kube import KubeCluster
 
@@ -20,13 +20,13 @@ async def test_team_list_shows_each_teams_cluster_and_whether_it_answers(
     register_own_cluster(
         live_class.kube, "blue", own_cluster_kubeconfig(blue, tmp_path / "blue.yaml", team="blue").read_text()
     )
-    listed = (await slash(live_class, "instructor", "alerts", "team", "list")).text()
+    listed = await answer(await slash(live_class, "instructor", "alerts", "team", "list"))
     lines = {line.split(" · ")[0]: line for line in listed.splitlines()}
     assert lines["**blue**"].endswith(f"own cluster `{blue.url}` ✅")
     assert lines["**red**"].endswith("shared cluster ✅")
 
     await blue.stop()
-    listed = (await slash(live_class, "instructor", "alerts", "team", "list")).text()
+    listed = await answer(await slash(live_class, "instructor", "alerts", "team", "list"))
     lines = {line.split(" · ")[0]: line for line in listed.splitlines()}
     assert lines["**blue**"].endswith(
         f"own cluster `{blue.url}` ⚠️ not answering: the Kubernetes API server cannot be reached"

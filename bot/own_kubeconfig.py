@@ -65,11 +65,6 @@ def from_text(text: str, *, context: str | None, where: str) -> dict[str, Any]:
     return _one_context(_parse(text, where=where), context, where=where, base=None)
 
 
-def server(config: dict[str, Any]) -> str:
-    """The API server URL of a kubeconfig cut down to one context."""
-    return str(config["clusters"][0]["cluster"]["server"])
-
-
 def _parse(text: str, *, where: str) -> dict[str, Any]:
     try:
         config = yaml.safe_load(text)
