@@ -228,18 +228,11 @@ class Cluster:
         data: Any = result.data  # "object" deserialises to the parsed JSON
         return data if isinstance(data, dict) else {}
 
-    async def call(
-        self,
-        method: str,
-        path: str,
-        *,
-        body: Any = None,
-        query: list[tuple[str, Any]] | None = None,
-        content_type: str = "application/json",
-    ) -> dict[str, Any]:
-        """One API request for the modules built on this client (`bot.team_access`), with the errors of every
-        request here: ObjectNotFound on 404, ObjectExists on 409 AlreadyExists."""
-        return await self._request(method, path, body=body, query=query, content_type=content_type)
+    async def call(self, method: str, path: str, **request: Any) -> dict[str, Any]:
+        """One API request (`body`, `query`, `content_type`) for the modules built on this client
+        (`bot.team_access`), with the errors of every request here: ObjectNotFound on 404, ObjectExists on 409
+        AlreadyExists."""
+        return await self._request(method, path, **request)
 
     # --- namespaces ---------------------------------------------------------------------------
 

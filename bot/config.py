@@ -6,6 +6,7 @@ Secrets are `SecretStr`: they never appear in reprs or logs.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Literal, TypeVar
@@ -17,6 +18,17 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from bot.errors import ConfigInvalid
 from bot.team_namespace import NamespaceSetup, PodSecurityLevel
 from bot.values import Dns1123Label, NamespacePrefix
+
+
+def _together_with(partner: str) -> Callable[[str | None, ValidationInfo], str | None]:
+    """A validator: the setting is given exactly when `partner`, a KUBECAMP_KUBE_ field declared before it, is."""
+
+    def check(value: str | None, info: ValidationInfo) -> str | None:
+        if (value is None) != (info.data.get(partner) is None):
+            raise ValueError(f"set it together with KUBECAMP_KUBE_{partner.upper()}, or neither")
+        return value
+
+    return check
 
 
 def _secret_not_blank(value: SecretStr | None) -> SecretStr | None:
@@ -127,19 +139,8 @@ class KubeSettings(_Section):
         description="the API server URL students reach, written into their kubeconfigs, e.g. https://203.0.113.7:6443",
     )
 
-    @field_validator("team_accounts_namespace")
-    @classmethod
-    def _with_the_access_role(cls, value: str | None, info: ValidationInfo) -> str | None:
-        if (value is None) != (info.data.get("team_access_role") is None):
-            raise ValueError("set it together with KUBECAMP_KUBE_TEAM_ACCESS_ROLE, or neither")
-        return value
-
-    @field_validator("service_account")
-    @classmethod
-    def _with_the_team_role(cls, value: str | None, info: ValidationInfo) -> str | None:
-        if (value is None) != (info.data.get("team_role") is None):
-            raise ValueError("set it together with KUBECAMP_KUBE_TEAM_ROLE, or neither")
-        return value
+    _with_the_team_role = field_validator("service_account")(_together_with("team_role"))
+    _with_the_access_role = field_validator("team_accounts_namespace")(_together_with("team_access_role"))
 
     @property
     def namespace_setup(self) -> NamespaceSetup:

@@ -15,10 +15,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+import yaml
+from kubernetes.aio import client as k8s
+from kubernetes.aio.client.exceptions import ApiException
 
 from bot.store import Store, sqlite_url
 from tests.challenges.test_preflight import copy_as_deployed, write_misbehaving_catalogue
-from tests.emulators.fixtures import chart_kube_environment
+from tests.emulators.fixtures import chart_kube_environment, install_chart
 from tests.emulators.kube import BOT_TOKEN, KubeCluster
 
 REPO = Path(__file__).parents[1]
@@ -219,8 +222,15 @@ async def test_db_upgrade_creates_the_database(env: dict[str, str], tmp_path: Pa
     assert (tmp_path / "data" / "kubecamp.db").is_file()
 
 
+async def add_team_record(tmp_path: Path, name: str) -> None:
+    """A team in the store only, as one made before its namespace is (the CLI's `team add` needs the cluster)."""
+    async with await Store.open(sqlite_url(tmp_path / "data" / "kubecamp.db")) as store:
+        await store.teams.create(name, f"kubecamp-{name}")
+
+
 async def test_export_the_submissions(env: dict[str, str], tmp_path: Path) -> None:
-    assert (await kubecamp(env, "team", "add", "blue")).code == 0
+    assert (await kubecamp(env, "db", "upgrade")).code == 0
+    await add_team_record(tmp_path, "blue")
     async with await Store.open(sqlite_url(tmp_path / "data" / "kubecamp.db")) as store:
         blue = await store.teams.get("blue")
         assert blue is not None
@@ -338,7 +348,11 @@ async def test_an_unreachable_cluster_exits_4(env: dict[str, str], tmp_path: Pat
         encoding="utf-8",
     )
     env = {**env, "KUBECAMP_KUBE_CONFIG": str(config), "KUBECAMP_KUBE_TIMEOUT_SECONDS": "2"}
-    assert (await kubecamp(env, "team", "add", "blue")).code == 0
+    added = await kubecamp(env, "team", "add", "blue")
+    assert added.code == 4 and "127.0.0.1:9" in added.err
+    listed = await kubecamp(env, "--json", "team", "list")
+    assert listed.json() == [], "a team whose namespace could not be made is not kept"
+    await add_team_record(tmp_path, "blue")
     result = await kubecamp(env, "challenge", "start", "--team", "blue", "--challenge", "2")
     assert result.code == 4
     assert "127.0.0.1:9" in result.err
@@ -478,3 +492,92 @@ async def test_preflight_stopped_by_sigterm_deletes_its_namespace(
     assert process.returncode == 143
     assert "kubecamp: preflight stopped" in err.decode()
     assert [n for n in kube_cluster.objects("namespaces") if "preflight" in n["metadata"]["name"]] == []
+
+
+# --- teams and their access --------------------------------------------------------------------------
+
+
+def as_the_bot(env: dict[str, str], kube: KubeCluster, tmp_path: Path) -> dict[str, str]:
+    """The bot's settings as the chart gives them, its own token, the chart installed on the cluster."""
+    install_chart(kube)
+    return {
+        **env,
+        **chart_kube_environment(),
+        "KUBECAMP_KUBE_CONFIG": str(kube.write_kubeconfig(tmp_path / "bot.kubeconfig", token=BOT_TOKEN)),
+        "KUBECAMP_KUBE_TEAM_SERVER": kube.url,
+    }
+
+
+async def test_team_add_makes_the_namespace_and_the_teams_access(
+    env: dict[str, str], kube_cluster: KubeCluster, tmp_path: Path
+) -> None:
+    env = as_the_bot(env, kube_cluster, tmp_path)
+    added = await kubecamp(env, "--json", "team", "add", "blue")
+    assert added.code == 0, added.err
+    assert added.json() == {"team": "blue", "namespace": "kubecamp-blue"}
+    namespace = kube_cluster.get("namespaces", None, "kubecamp-blue")
+    assert namespace is not None and namespace["metadata"]["labels"]["kubecamp.io/team"] == "blue"
+    assert kube_cluster.get("limitranges", "kubecamp-blue", "kubecamp-bot") is not None
+    assert kube_cluster.get("serviceaccounts", "kubecamp", "kubecamp-blue") is not None
+    assert kube_cluster.get("rolebindings", "kubecamp-blue", "kubecamp-team-access") is not None
+
+
+async def test_an_existing_namespace_is_refused_unless_adopted(
+    env: dict[str, str], kube_cluster: KubeCluster, tmp_path: Path
+) -> None:
+    kube_cluster.create("namespaces", {"metadata": {"name": "kubecamp-green"}})
+    bot = as_the_bot(env, kube_cluster, tmp_path)
+    refused = await kubecamp(bot, "team", "add", "green")
+    assert refused.code == 2
+    assert refused.err.startswith("kubecamp: namespace 'kubecamp-green' exists and kubecamp-bot did not make it")
+    assert "--adopt" in refused.err
+    assert (await kubecamp(bot, "--json", "team", "list")).json() == []
+    assert "app.kubernetes.io/managed-by" not in (kube_cluster.get("namespaces", None, "kubecamp-green") or {}).get(
+        "metadata", {}
+    ).get("labels", {})
+
+    # The bot's own token may not relabel a namespace (the chart's admission policy): --adopt runs as the admin.
+    by_the_bot = await kubecamp(bot, "team", "add", "green", "--adopt")
+    assert by_the_bot.code == 4 and "never changes the labels" in by_the_bot.err
+    admin = {**bot, "KUBECAMP_KUBE_CONFIG": str(kube_cluster.write_kubeconfig(tmp_path / "admin.kubeconfig"))}
+    adopted = await kubecamp(admin, "team", "add", "green", "--adopt")
+    assert adopted.code == 0, adopted.err
+    labels = kube_cluster.get("namespaces", None, "kubecamp-green")["metadata"]["labels"]  # type: ignore[index]
+    assert labels["app.kubernetes.io/managed-by"] == "kubecamp-bot" and labels["kubecamp.io/team"] == "green"
+
+
+async def test_team_kubeconfig_to_a_private_file_or_stdout_and_rotated(
+    env: dict[str, str], kube_cluster: KubeCluster, tmp_path: Path
+) -> None:
+    env = as_the_bot(env, kube_cluster, tmp_path)
+    assert (await kubecamp(env, "team", "add", "blue")).code == 0
+    out = tmp_path / "blue.kubeconfig"
+    written = await kubecamp(env, "--json", "team", "kubeconfig", "--team", "blue", "--out", str(out))
+    assert written.code == 0, written.err
+    report = written.json()
+    assert report["file"] == str(out) and report["namespace"] == "kubecamp-blue"  # type: ignore[index]
+    assert out.stat().st_mode & 0o777 == 0o600
+    first = yaml.safe_load(out.read_text())
+    token = first["users"][0]["user"]["token"]
+    assert token not in written.out + written.err
+
+    printed = await kubecamp(env, "team", "kubeconfig", "--team", "blue")
+    assert printed.code == 0 and "kubeconfig of team blue" in printed.err
+    assert yaml.safe_load(printed.out)["contexts"][0]["context"]["namespace"] == "kubecamp-blue"
+
+    rotated = await kubecamp(env, "team", "kubeconfig", "--team", "blue", "--rotate", "--out", str(out))
+    assert rotated.code == 0 and "earlier kubeconfigs of the team no longer work" in rotated.out
+    async with kube_cluster.api_client(token=token) as api:
+        with pytest.raises(ApiException) as revoked:
+            await k8s.CoreV1Api(api).list_namespaced_pod("kubecamp-blue")
+    assert revoked.value.status == 401
+    async with kube_cluster.api_client(token=yaml.safe_load(out.read_text())["users"][0]["user"]["token"]) as api:
+        assert (await k8s.CoreV1Api(api).list_namespaced_pod("kubecamp-blue")).items == []
+    database = tmp_path / "data" / "kubecamp.db"
+    assert token.encode() not in database.read_bytes()
+
+    unknown = await kubecamp(env, "team", "kubeconfig", "--team", "green")
+    assert (unknown.code, unknown.err.strip()) == (2, "kubecamp: no team named 'green'")
+    no_server = {k: v for k, v in env.items() if k != "KUBECAMP_KUBE_TEAM_SERVER"}
+    without_server = await kubecamp(no_server, "team", "kubeconfig", "--team", "blue")
+    assert (without_server.code, without_server.err.strip()) == (2, "kubecamp: KUBECAMP_KUBE_TEAM_SERVER is not set")

@@ -6,6 +6,7 @@ import pytest
 
 from bot.config import DiscordSettings, load_settings
 from bot.errors import ConfigInvalid
+from bot.team_access import AccessSetup
 from bot.team_namespace import NamespaceSetup
 
 
@@ -128,4 +129,50 @@ def test_the_retention_is_90_days_unless_set(monkeypatch: pytest.MonkeyPatch, gi
 def test_a_bad_retention_is_named(monkeypatch: pytest.MonkeyPatch, given: str) -> None:
     monkeypatch.setenv("KUBECAMP_RETENTION_DAYS", given)
     with pytest.raises(ConfigInvalid, match=r"KUBECAMP_RETENTION_DAYS: .*\(0: forever\)"):
+        load_settings()
+
+
+TEAM_ACCESS_VARIABLES = (
+    "KUBECAMP_KUBE_TEAM_ACCESS_ROLE",
+    "KUBECAMP_KUBE_TEAM_ACCOUNTS_NAMESPACE",
+    "KUBECAMP_KUBE_TEAM_TOKEN_HOURS",
+    "KUBECAMP_KUBE_TEAM_SERVER",
+)
+
+
+def test_team_access_is_off_unless_its_role_and_namespace_are_set(monkeypatch: pytest.MonkeyPatch) -> None:
+    for variable in TEAM_ACCESS_VARIABLES:
+        monkeypatch.delenv(variable, raising=False)
+    assert AccessSetup.of(load_settings().kube) is None
+    monkeypatch.setenv("KUBECAMP_KUBE_TEAM_ACCESS_ROLE", "kubecamp-kubecamp-bot-team-access")
+    monkeypatch.setenv("KUBECAMP_KUBE_TEAM_ACCOUNTS_NAMESPACE", "kubecamp")
+    assert AccessSetup.of(load_settings().kube) == AccessSetup(
+        role="kubecamp-kubecamp-bot-team-access", accounts_namespace="kubecamp", token_hours=10.0, server=None
+    )
+    monkeypatch.setenv("KUBECAMP_KUBE_TEAM_TOKEN_HOURS", "30")
+    monkeypatch.setenv("KUBECAMP_KUBE_TEAM_SERVER", "https://203.0.113.7:6443")
+    setup = AccessSetup.of(load_settings().kube)
+    assert setup is not None and (setup.token_hours, setup.server) == (30.0, "https://203.0.113.7:6443")
+
+
+@pytest.mark.parametrize(
+    ("variables", "named"),
+    [
+        (
+            {"KUBECAMP_KUBE_TEAM_ACCESS_ROLE": "r"},
+            r"KUBECAMP_KUBE_TEAM_ACCOUNTS_NAMESPACE: .*together with KUBECAMP_KUBE_TEAM_ACCESS_ROLE",
+        ),
+        ({"KUBECAMP_KUBE_TEAM_ACCOUNTS_NAMESPACE": "kubecamp"}, r"TEAM_ACCOUNTS_NAMESPACE: .*together with"),
+        ({"KUBECAMP_KUBE_TEAM_TOKEN_HOURS": "0.5"}, r"KUBECAMP_KUBE_TEAM_TOKEN_HOURS: .*hours a team's kubeconfig"),
+        ({"KUBECAMP_KUBE_TEAM_SERVER": "203.0.113.7:6443"}, r"KUBECAMP_KUBE_TEAM_SERVER: .*URL students reach"),
+    ],
+)
+def test_a_bad_team_access_setting_is_named(
+    monkeypatch: pytest.MonkeyPatch, variables: dict[str, str], named: str
+) -> None:
+    for variable in TEAM_ACCESS_VARIABLES:
+        monkeypatch.delenv(variable, raising=False)
+    for variable, value in variables.items():
+        monkeypatch.setenv(variable, value)
+    with pytest.raises(ConfigInvalid, match=named):
         load_settings()

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from datetime import timedelta
 from pathlib import Path
 
 import discord
 import pytest
+import yaml
 from discord import app_commands
 from kubernetes.aio import client as k8s
+from kubernetes.aio import config as k8s_config
+from kubernetes.aio.client.exceptions import ApiException
 
 from bot.challenges.flow import ChallengeFlow
 from bot.cluster import Cluster
@@ -59,12 +63,20 @@ async def test_team_commands(live_class: Class) -> None:
         role=live.room.team_roles["blue"],
         channel=live.room.alerts,
     )
-    assert "is already linked to team blue" in created.text()  # blue's role is taken
+    assert "is already linked to team blue" in await answer(created)  # blue's role is taken
+    assert live.kube.get("namespaces", None, "kubecamp-green") is None
     green_role = live.discord.add_role(live.room.guild, "team-green")
     created = await slash(
         live, "instructor", "alerts", "team", "create", name="Green", role=green_role, channel=live.room.alerts
     )
-    assert "Team green" in created.text() and "kubecamp-green" in created.text()
+    said = await answer(created)
+    assert "Team green" in said and "kubecamp-green" in said
+    # The namespace is there at once, set up, with the team's ServiceAccount bound to the team-access role.
+    namespace = live.kube.get("namespaces", None, "kubecamp-green")
+    assert namespace is not None and namespace["metadata"]["labels"]["kubecamp.io/team"] == "green"
+    assert live.kube.get("serviceaccounts", "kubecamp", "kubecamp-green") is not None
+    binding = live.kube.get("rolebindings", "kubecamp-green", "kubecamp-team-access")
+    assert binding is not None and binding["subjects"][0]["name"] == "kubecamp-green"
     listed = await answer(await slash(live, "instructor", "alerts", "team", "list"))
     assert "**green**" in listed and "**blue**" in listed
     linked = await slash(
@@ -72,12 +84,62 @@ async def test_team_commands(live_class: Class) -> None:
     )
     assert f"<#{live.room.team_channels['red'].id}>" in linked.text()
     removed = await slash(live, "instructor", "alerts", "team", "remove", name="green")
-    assert removed.text() == "Team green is removed."
+    assert await answer(removed) == "Team green is removed."
+    assert live.kube.get("serviceaccounts", "kubecamp", "kubecamp-green") is None, "its kubeconfigs are revoked"
     bad = await slash(
         live, "instructor", "alerts", "team", "create", name="Bad Name!", role=green_role, channel=live.room.alerts
     )
-    assert bad.text().startswith("Please check the input: team name 'bad name!'")
+    assert (await answer(bad)).startswith("Please check the input: team name 'bad name!'")
     assert {t.name for t in await live.app.store.teams.all()} == {"blue", "red"}
+
+
+async def test_a_team_member_gets_the_teams_kubeconfig_for_their_eyes_only(
+    live_class: Class, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    live = live_class
+    caplog.set_level(logging.DEBUG)
+    got = await slash(live, "blue-1", "team-blue", "team", "kubeconfig")
+    said = await answer(got)
+    assert got.ephemeral and "kubeconfig for namespace kubecamp-blue, valid until <t:" in said
+    [message] = got.messages
+    assert message.ephemeral
+    [attachment] = message.attachments
+    assert attachment.filename == "kubecamp-blue.kubeconfig"
+    config = yaml.safe_load(attachment.data)
+    assert config["contexts"][0]["context"]["namespace"] == "kubecamp-blue"
+    token = config["users"][0]["user"]["token"]
+    shown = [m for m in live.discord.messages(live.room.team_channels["blue"]) if not m.ephemeral]
+    assert shown == [], "nothing said in the team's channel"
+
+    # A valid kubeconfig: the official client loads it and works in the team's namespace, and only there.
+    (tmp_path / "blue.kubeconfig").write_bytes(attachment.data)
+    configuration = k8s.Configuration()
+    await k8s_config.load_kube_config(
+        config_file=str(tmp_path / "blue.kubeconfig"), client_configuration=configuration, persist_config=False
+    )
+    async with k8s.ApiClient(configuration) as api:
+        assert (await k8s.CoreV1Api(api).list_namespaced_config_map("kubecamp-blue")).items
+        with pytest.raises(ApiException) as other:
+            await k8s.CoreV1Api(api).list_namespaced_pod("kubecamp-red")
+        assert other.value.status == 403
+
+    # Only for one's own team; an instructor for any.
+    refused = await slash(live, "blue-1", "team-blue", "team", "kubeconfig", team="red")
+    assert refused.ephemeral and refused.text() == "Only instructors can do that."
+    assert refused.messages[0].attachments == []
+    outsider = await slash(live, "server-owner", "alerts", "team", "kubeconfig")
+    assert outsider.text().startswith("You are not in a team yet.")
+    for_red = await slash(live, "instructor", "alerts", "team", "kubeconfig", team="red")
+    assert "namespace kubecamp-red" in await answer(for_red)
+    [red_file] = for_red.messages[0].attachments
+    assert yaml.safe_load(red_file.data)["contexts"][0]["context"]["namespace"] == "kubecamp-red"
+
+    # The token went nowhere else: no log record, nothing in the store.
+    for record in caplog.records:
+        assert token not in record.getMessage(), record
+    database = live.app.settings.store.data_dir / "kubecamp.db"
+    for stored in database.parent.glob("kubecamp.db*"):  # the database and its write-ahead log
+        assert token.encode() not in stored.read_bytes(), stored
 
 
 async def test_status_hint_and_stop(live_class: Class) -> None:

@@ -30,7 +30,7 @@ from bot.config import (
 from bot.i18n import Lang
 from tests.discord_emulator.emulator import DiscordEmulator
 from tests.discord_emulator.fixtures import Classroom, patch_discord_endpoints
-from tests.emulators.fixtures import chart_kube_environment, chart_kube_settings
+from tests.emulators.fixtures import chart_kube_environment, chart_kube_settings, install_chart
 from tests.emulators.kube import BOT_TOKEN, KubeCluster
 
 REPO = Path(__file__).parents[2]
@@ -85,7 +85,9 @@ async def open_class(
         store=StoreSettings(data_dir=tmp_path, data_min_free_mib=data_min_free_mib),
         catalog=CatalogSettings(scenarios_dir=scenarios_dir, language=language),
         kube=chart_kube_settings(
-            config=kube_cluster.write_kubeconfig(tmp_path / "kubeconfig", token=BOT_TOKEN), timeout_seconds=kube_timeout
+            config=kube_cluster.write_kubeconfig(tmp_path / "kubeconfig", token=BOT_TOKEN),
+            timeout_seconds=kube_timeout,
+            team_server=kube_cluster.url,
         ),
         discord=DiscordSettings(
             token=discord_emulator.token,
@@ -101,6 +103,7 @@ async def open_class(
         webhook=WebhookSettings(token=WEBHOOK_TOKEN),
         alertmanager=AlertmanagerSettings(url=alertmanager_url, edit_interval=edit_interval),
     )
+    install_chart(kube_cluster)
     clock = Clock()
     with patch_discord_endpoints(discord_emulator):
         app = await build(settings, clock=clock, readiness_interval=READINESS_INTERVAL)

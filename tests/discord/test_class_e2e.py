@@ -132,4 +132,10 @@ async def test_permissions_and_bad_input_change_nothing(live_class: Class) -> No
     assert red is not None and await live.app.store.submissions.of_team(red.id, 2) == []
 
     with pytest.raises(PermissionError):  # Discord does not even offer instructor commands to students
-        await slash(live, "blue-1", "team-blue", "team", "list")
+        await slash(live, "blue-1", "team-blue", "submissions", "export")
+    # /team holds /team kubeconfig for the teams, so Discord offers the group; the rest refuses students.
+    create = {"name": "x", "role": live.room.team_roles["blue"], "channel": live.room.alerts}
+    for sub, options in (("list", {}), ("remove", {"name": "red"}), ("create", create)):
+        refused = await slash(live, "blue-1", "team-blue", "team", sub, **options)
+        assert refused.ephemeral and refused.text() == "Only instructors can do that.", sub
+    assert {t.name for t in await live.app.store.teams.all()} == {"blue", "red"}

@@ -17,7 +17,17 @@ from kubernetes.aio.client.exceptions import ApiException
 from bot.team_namespace import NamespaceSetup
 from tests.emulators.admission import BOT_USER, ValidatingPolicy, chart_settings
 from tests.emulators.kube import BOT_TOKEN, KubeCluster
-from tests.helm.test_chart import CLUSTER_ROLE, FULLNAME, NAMESPACE, REQUIRED, TEAM_ROLE, merged, one, render
+from tests.helm.test_chart import (
+    CLUSTER_ROLE,
+    FULLNAME,
+    NAMESPACE,
+    REQUIRED,
+    TEAM_ACCESS,
+    TEAM_ROLE,
+    merged,
+    one,
+    render,
+)
 
 pytest_plugins = ["tests.emulators.fixtures"]
 
@@ -110,6 +120,34 @@ def relabelled(namespace: dict[str, Any], **labels: str | None) -> dict[str, Any
 
 
 BINDING = SETUP.objects("kubecamp-blue")[0][1]
+TEAM_LABELS = {"app.kubernetes.io/managed-by": "kubecamp-bot", "kubecamp.io/team": "blue"}
+TEAM_ACCOUNT = {
+    "apiVersion": "v1",
+    "kind": "ServiceAccount",
+    "metadata": {"name": "kubecamp-blue", "namespace": NAMESPACE, "labels": TEAM_LABELS},
+}
+TOKEN_REQUEST = {"apiVersion": "authentication.k8s.io/v1", "kind": "TokenRequest", "metadata": {
+    "name": "kubecamp-blue", "namespace": NAMESPACE}, "spec": {"expirationSeconds": 36000}}  # fmt: skip
+ACCESS_BINDING = {
+    "apiVersion": "rbac.authorization.k8s.io/v1",
+    "kind": "RoleBinding",
+    "metadata": {"name": "kubecamp-team-access", "namespace": "kubecamp-blue"},
+    "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": TEAM_ACCESS},
+    "subjects": [{"kind": "ServiceAccount", "name": "kubecamp-blue", "namespace": NAMESPACE}],
+}
+
+
+def account(name: str, namespace: str = NAMESPACE, **labels: str) -> dict[str, Any]:
+    return {
+        "apiVersion": "v1",
+        "kind": "ServiceAccount",
+        "metadata": {"name": name, "namespace": namespace, "labels": labels},
+    }
+
+
+def access_binding(**changes: Any) -> dict[str, Any]:
+    return {**ACCESS_BINDING, **changes}
+
 
 ALLOWED = {
     "a Deployment in its namespace": review(
@@ -143,9 +181,77 @@ ALLOWED = {
     "its namespace deleted": review("DELETE", "v1", "namespaces", None, MANAGED),
     "the team role bound to itself": review("CREATE", "rbac.authorization.k8s.io/v1", "rolebindings", BINDING),
     "the quota in its namespace": review("CREATE", "v1", "resourcequotas", SETUP.objects("kubecamp-blue")[1][1]),
+    "a team's ServiceAccount": review("CREATE", "v1", "serviceaccounts", TEAM_ACCOUNT),
+    "a team's ServiceAccount deleted (its tokens revoked)": review(
+        "DELETE", "v1", "serviceaccounts", None, TEAM_ACCOUNT
+    ),
+    "a token of a team's ServiceAccount": review("CREATE", "v1", "serviceaccounts", TOKEN_REQUEST, subresource="token"),
+    "the team-access role bound to the team's account": review(
+        "CREATE", "rbac.authorization.k8s.io/v1", "rolebindings", ACCESS_BINDING
+    ),
 }
 
 DENIED_REQUESTS = {
+    "an unlabelled ServiceAccount named like a team's": (
+        review("CREATE", "v1", "serviceaccounts", account("kubecamp-blue")),
+        "a team's ServiceAccount kubecamp-bot makes or deletes is labelled",
+    ),
+    "its own ServiceAccount deleted": (
+        review("DELETE", "v1", "serviceaccounts", None, account(FULLNAME, **{"app.kubernetes.io/managed-by": "Helm"})),
+        "a team's ServiceAccount kubecamp-bot makes or deletes is labelled",
+    ),
+    "a ServiceAccount outside the team prefix": (
+        review("CREATE", "v1", "serviceaccounts", account("admin", **TEAM_LABELS)),
+        "writes only in namespaces labelled",
+    ),
+    "a token of the namespace's default ServiceAccount": (
+        review(
+            "CREATE",
+            "v1",
+            "serviceaccounts",
+            {**TOKEN_REQUEST, "metadata": {"name": "default", "namespace": NAMESPACE}},
+            subresource="token",
+        ),
+        "writes only in namespaces labelled",
+    ),
+    "a labelled ServiceAccount in kube-system": (
+        review("CREATE", "v1", "serviceaccounts", account("kubecamp-blue", "kube-system", **TEAM_LABELS)),
+        "writes only in namespaces labelled",
+    ),
+    "the team-access role bound to another team's account": (
+        review(
+            "CREATE",
+            "rbac.authorization.k8s.io/v1",
+            "rolebindings",
+            access_binding(subjects=[{"kind": "ServiceAccount", "name": "kubecamp-red", "namespace": NAMESPACE}]),
+        ),
+        "binds the ClusterRole",
+    ),
+    "the team-access role bound to every ServiceAccount": (
+        review(
+            "CREATE",
+            "rbac.authorization.k8s.io/v1",
+            "rolebindings",
+            access_binding(
+                subjects=[{"kind": "Group", "name": "system:serviceaccounts", "apiGroup": "rbac.authorization.k8s.io"}]
+            ),
+        ),
+        "binds the ClusterRole",
+    ),
+    "the team-access role bound to the team's account and a student": (
+        review(
+            "CREATE",
+            "rbac.authorization.k8s.io/v1",
+            "rolebindings",
+            access_binding(
+                subjects=[
+                    *ACCESS_BINDING["subjects"],
+                    {"kind": "User", "name": "student", "apiGroup": "rbac.authorization.k8s.io"},
+                ]
+            ),
+        ),
+        "binds the ClusterRole",
+    ),
     "a Deployment in kube-system with a privileged ServiceAccount": (
         review(
             "CREATE",
@@ -357,7 +463,7 @@ async def test_a_stolen_bot_token_cannot_leave_the_team_namespaces(kube_cluster:
         assert said == (
             "deployments.apps \"x\" is forbidden: ValidatingAdmissionPolicy 'kubecamp-kubecamp-bot' with binding "
             "'kubecamp-kubecamp-bot' denied request: kubecamp-bot writes only in namespaces labelled "
-            "app.kubernetes.io/managed-by=kubecamp-bot"
+            "app.kubernetes.io/managed-by=kubecamp-bot, and the teams' ServiceAccounts in its own"
         )
         await forbidden(core.patch_namespaced_config_map("coredns", "kube-system", {"data": {"Corefile": "x"}}))
         service = obj("v1", "Service", "mitm", None, spec={"externalIPs": ["8.8.8.8"], "ports": [{"port": 53}]})

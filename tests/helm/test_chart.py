@@ -50,6 +50,7 @@ FULLNAME = "kubecamp-kubecamp-bot"  # "<release>-<chart>": the release name does
 SCENARIOS_SECRET = f"{FULLNAME}-scenarios"
 CLUSTER_ROLE = f"{NAMESPACE}-{FULLNAME}"  # cluster-scoped: the release namespace is part of the name
 TEAM_ROLE = f"{CLUSTER_ROLE}-team"
+TEAM_ACCESS = f"{CLUSTER_ROLE}-team-access"
 
 # What an instructor must set: the chart refuses to render without the Discord token (or existingSecret).
 REQUIRED: dict[str, Any] = {"discord": {"token": "discord-test-token", "instructorRole": "523456789012345678"}}
@@ -517,8 +518,9 @@ def test_the_documented_install_command_renders() -> None:
 
 def test_default_objects() -> None:
     assert kinds(render(REQUIRED)) == [
-        "ClusterRole", "ClusterRole", "ClusterRole", "ClusterRoleBinding", "ConfigMap", "Deployment", "NetworkPolicy",
-        "PersistentVolumeClaim", "Pod", "Role", "RoleBinding", "Secret", "Secret", "Service", "ServiceAccount",
+        "ClusterRole", "ClusterRole", "ClusterRole", "ClusterRole", "ClusterRole", "ClusterRoleBinding",
+        "ClusterRoleBinding", "ConfigMap", "Deployment", "NetworkPolicy", "PersistentVolumeClaim", "Pod", "Role",
+        "Role", "RoleBinding", "RoleBinding", "Secret", "Secret", "Service", "ServiceAccount",
         "ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding",
     ]  # fmt: skip
 
@@ -526,8 +528,9 @@ def test_default_objects() -> None:
 def test_every_optional_part_switched_on() -> None:
     objects = render(ALL_ON)
     assert kinds(objects) == [
-        "AlertmanagerConfig", "ClusterRole", "ClusterRole", "ClusterRole", "ClusterRoleBinding", "ConfigMap",
-        "ConfigMap", "Deployment", "NetworkPolicy", "PersistentVolumeClaim", "Pod", "PrometheusRule", "Role",
+        "AlertmanagerConfig", "ClusterRole", "ClusterRole", "ClusterRole", "ClusterRole", "ClusterRole",
+        "ClusterRoleBinding", "ClusterRoleBinding", "ConfigMap", "ConfigMap", "Deployment",
+        "NetworkPolicy", "PersistentVolumeClaim", "Pod", "PrometheusRule", "Role", "Role", "RoleBinding",
         "RoleBinding", "Secret", "Secret", "Service", "ServiceAccount", "ServiceMonitor", "ValidatingAdmissionPolicy",
         "ValidatingAdmissionPolicyBinding",
     ]  # fmt: skip
@@ -856,7 +859,7 @@ def test_only_the_preflight_deletes_namespaces() -> None:
     assert namespace_verbs(NO_PREFLIGHT) == {"create", "get"}
 
 
-def test_the_bot_may_bind_the_team_role_and_no_other() -> None:
+def test_the_bot_may_bind_the_team_role_and_the_team_access_role_and_no_other() -> None:
     """RBAC lets a RoleBinding be made only by whoever holds its role's permissions there, or `bind` on it."""
     objects = render(REQUIRED)
     rules = [r for r in one(objects, "ClusterRole", CLUSTER_ROLE)["rules"] if r.get("resourceNames")]
@@ -865,9 +868,12 @@ def test_the_bot_may_bind_the_team_role_and_no_other() -> None:
             "apiGroups": ["rbac.authorization.k8s.io"],
             "resources": ["clusterroles"],
             "verbs": ["bind"],
-            "resourceNames": [TEAM_ROLE],
+            "resourceNames": [TEAM_ROLE, TEAM_ACCESS],
         }
     ]
+    without = render(merged(REQUIRED, {"teamAccess": {"enabled": False}}))
+    [bind] = [r for r in one(without, "ClusterRole", CLUSTER_ROLE)["rules"] if r.get("resourceNames")]
+    assert bind["resourceNames"] == [TEAM_ROLE]
     team = one(objects, "ClusterRole", TEAM_ROLE)
     assert team["rules"] == [], "the aggregation controller fills it"
     assert [p["metadata"]["name"] for p in team_role_parts(objects)] == [f"{TEAM_ROLE}-scenarios"]
@@ -893,14 +899,16 @@ def test_role_rules_are_grouped_and_sorted() -> None:
 
 @pytest.mark.parametrize("values", VALUE_SETS.values(), ids=VALUE_SETS.keys())
 def test_roles_have_no_wildcard_and_no_secrets(values: dict[str, Any]) -> None:
-    for role in (o for o in render(values) if o["kind"] == "ClusterRole"):
+    """The students' role may update (kubectl replace, edit); the bot's never do."""
+    for role in (o for o in render(values) if o["kind"] in ("ClusterRole", "Role")):
+        students = role["metadata"]["name"].startswith(TEAM_ACCESS)
         for rule in role["rules"]:
             for field in ("apiGroups", "resources", "verbs", "resourceNames", "nonResourceURLs"):
                 assert "*" not in rule.get(field, []), rule
             assert "secrets" not in rule["resources"]
-            assert not {"escalate", "impersonate", "update"} & set(rule["verbs"])
+            assert not {"escalate", "impersonate", *(() if students else ("update",))} & set(rule["verbs"])
             if "bind" in rule["verbs"]:
-                assert rule["resourceNames"] == [TEAM_ROLE]
+                assert rule["resourceNames"] == [TEAM_ROLE, TEAM_ACCESS]
 
 
 def test_no_scenario_applies_or_reads_secrets() -> None:
@@ -912,8 +920,7 @@ def test_no_scenario_applies_or_reads_secrets() -> None:
 
 def test_cluster_role_binding() -> None:
     objects = render(INSTRUCTOR)
-    binding = one(objects, "ClusterRoleBinding")
-    assert binding["metadata"]["name"] == CLUSTER_ROLE
+    binding = one(objects, "ClusterRoleBinding", CLUSTER_ROLE)
     assert binding["roleRef"] == {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": CLUSTER_ROLE}
     assert binding["subjects"] == [{"kind": "ServiceAccount", "name": FULLNAME, "namespace": NAMESPACE}]
     assert one(objects, "ServiceAccount")["metadata"]["name"] == FULLNAME
@@ -922,12 +929,12 @@ def test_cluster_role_binding() -> None:
 
 def test_rbac_and_service_account_can_be_left_out() -> None:
     objects = render(merged(REQUIRED, {"rbac": {"create": False}, "serviceAccount": {"create": False}}))
-    assert not {"ClusterRole", "ClusterRoleBinding", "ServiceAccount"} & set(kinds(objects))
+    assert not {"ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding", "ServiceAccount"} & set(kinds(objects))
     assert pod_spec(objects)["serviceAccountName"] == "default"
     assert "KUBECAMP_KUBE_TEAM_ROLE" not in one(objects, "ConfigMap", FULLNAME)["data"], "nothing to bind"
     named = render(merged(REQUIRED, {"serviceAccount": {"name": "kubecamp"}}))
     assert pod_spec(named)["serviceAccountName"] == "kubecamp"
-    assert one(named, "ClusterRoleBinding")["subjects"][0]["name"] == "kubecamp"
+    assert one(named, "ClusterRoleBinding", CLUSTER_ROLE)["subjects"][0]["name"] == "kubecamp"
     assert one(named, "ConfigMap", FULLNAME)["data"]["KUBECAMP_KUBE_SERVICE_ACCOUNT"] == f"{NAMESPACE}/kubecamp"
 
 
@@ -939,6 +946,88 @@ def test_extra_rules_join_the_team_role() -> None:
     assert ("batch", "jobs") not in granted_permissions(one(objects, "ClusterRole", CLUSTER_ROLE))
     with pytest.raises(helm_python.HelmValuesError, match="/rbac/extraRules/0/verbs/0"):
         render(merged(REQUIRED, {"rbac": {"extraRules": [{**extra, "verbs": ["*"]}]}}))
+
+
+# --- team access: the students' roles and what the bot needs to hand them out ----------------------
+
+
+EDIT = {"create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"}
+READ = {"get", "list", "watch"}
+
+
+def test_a_team_edits_its_namespace_and_reads_what_a_diagnosis_needs() -> None:
+    granted = granted_permissions(one(render(REQUIRED), "ClusterRole", TEAM_ACCESS))
+    for key in [("", "pods"), ("", "services"), ("", "configmaps"), ("apps", "deployments"), ("apps", "statefulsets")]:
+        assert granted[key] == EDIT, key
+    for key in [("", "events"), ("", "pods/log"), ("", "resourcequotas"), ("", "limitranges")]:
+        assert granted[key] == READ, key
+    # Every kind a scenario applies, the team may fix.
+    for challenge in load_catalog(REPO / "scenarios", solutions=True):
+        for scenario in challenge.scenarios:
+            if scenario.spec.scope == "cluster":
+                continue
+            for manifest in scenario.manifests + scenario.solution:
+                kind = KINDS[(manifest.body["apiVersion"], manifest.body["kind"])]
+                assert granted.get((kind.group, kind.plural), set()) >= {"create", "patch", "delete"}, scenario.id
+
+
+def test_a_team_cannot_relabel_its_namespace_escalate_or_mint_tokens() -> None:
+    granted = granted_permissions(one(render(REQUIRED), "ClusterRole", TEAM_ACCESS))
+    assert granted[("", "namespaces")] == {"get"}  # its own, through the RoleBinding: never patch, label or delete
+    rbac = {resource: verbs for (group, resource), verbs in granted.items() if group == "rbac.authorization.k8s.io"}
+    assert rbac == {"roles": READ, "rolebindings": READ}
+    assert ("", "serviceaccounts/token") not in granted
+    assert not {key for key in granted if key[1] in ("resourcequotas", "limitranges")} & {
+        key for key, verbs in granted.items() if verbs - READ
+    }
+
+
+def test_every_team_reads_nodes_and_storage_classes_through_one_group_binding() -> None:
+    objects = render(REQUIRED)
+    assert granted_permissions(one(objects, "ClusterRole", f"{TEAM_ACCESS}-cluster")) == {
+        ("", "nodes"): READ,
+        ("", "persistentvolumes"): READ,
+        ("storage.k8s.io", "storageclasses"): READ,
+    }
+    binding = one(objects, "ClusterRoleBinding", f"{TEAM_ACCESS}-cluster")
+    assert binding["subjects"] == [
+        {"apiGroup": "rbac.authorization.k8s.io", "kind": "Group", "name": f"system:serviceaccounts:{NAMESPACE}"}
+    ]
+
+
+def test_the_bot_may_make_team_accounts_and_their_tokens_in_its_namespace_only() -> None:
+    objects = render(REQUIRED)
+    role = one(objects, "Role", f"{FULLNAME}-team-accounts")
+    assert role["metadata"]["namespace"] == NAMESPACE
+    assert granted_permissions(role) == {
+        ("", "serviceaccounts"): {"create", "delete", "get"},
+        ("", "serviceaccounts/token"): {"create"},
+    }
+    binding = one(objects, "RoleBinding", f"{FULLNAME}-team-accounts")
+    assert binding["subjects"] == [{"kind": "ServiceAccount", "name": FULLNAME, "namespace": NAMESPACE}]
+    assert ("", "serviceaccounts") not in granted_permissions(one(objects, "ClusterRole", CLUSTER_ROLE))
+
+
+def test_team_access_settings_follow_the_values() -> None:
+    data = one(render(REQUIRED), "ConfigMap", FULLNAME)["data"]
+    assert data["KUBECAMP_KUBE_TEAM_ACCESS_ROLE"] == TEAM_ACCESS
+    assert data["KUBECAMP_KUBE_TEAM_ACCOUNTS_NAMESPACE"] == NAMESPACE
+    assert data["KUBECAMP_KUBE_TEAM_TOKEN_HOURS"] == "10"
+    assert "KUBECAMP_KUBE_TEAM_SERVER" not in data
+    values = merged(REQUIRED, {"teamAccess": {"server": "https://203.0.113.7:6443", "tokenHours": 30}})
+    data = one(render(values), "ConfigMap", FULLNAME)["data"]
+    assert (data["KUBECAMP_KUBE_TEAM_SERVER"], data["KUBECAMP_KUBE_TEAM_TOKEN_HOURS"]) == (
+        "https://203.0.113.7:6443",
+        "30",
+    )
+    for off in ({"teamAccess": {"enabled": False}}, {"rbac": {"create": False}}):
+        objects = render(merged(REQUIRED, off))
+        assert not [o for o in objects if o["metadata"]["name"].startswith(TEAM_ACCESS)]
+        assert "KUBECAMP_KUBE_TEAM_ACCESS_ROLE" not in one(objects, "ConfigMap", FULLNAME)["data"]
+    with pytest.raises(helm_python.HelmValuesError, match="/teamAccess/server"):
+        render(merged(REQUIRED, {"teamAccess": {"server": "203.0.113.7:6443"}}))
+    with pytest.raises(helm_python.HelmValuesError, match="/teamAccess/tokenHours"):
+        render(merged(REQUIRED, {"teamAccess": {"tokenHours": 0.1}}))
 
 
 # --- the helm test hook: kubecamp preflight --------------------------------------------------------
