@@ -354,7 +354,7 @@ async def _team_kubeconfig(args: argparse.Namespace, teams: TeamService, out: _O
         human += "; earlier kubeconfigs of the team no longer work"
     if args.out is None:
         out.stream.write(kubeconfig.text)
-        print(human, file=sys.stderr)
+        print(json.dumps(report) if out.json_mode else human, file=sys.stderr)
         return EXIT_OK
     _write_private(args.out, kubeconfig.text)
     out.line(f"{human}: {args.out}", {**report, "file": str(args.out)})

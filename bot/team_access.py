@@ -132,7 +132,7 @@ class TeamAccess:
         if not setup.server:
             raise TeamAccessUnavailable("KUBECAMP_KUBE_TEAM_SERVER is not set", reason=Message("team.access_no_server"))
         await self.open(team, namespace)
-        seconds = max(600, round(setup.token_hours * 3600))  # TokenRequest's least is 10 minutes
+        seconds = round(setup.token_hours * 3600)
         request = {
             "apiVersion": "authentication.k8s.io/v1",
             "kind": "TokenRequest",

@@ -50,6 +50,7 @@ from bot.own_kubeconfig import KubeconfigInvalid
 from bot.store import StoreConflict
 from bot.store.errors import InvalidValue, NotFound
 from bot.submissions import NoSubmissionForm, SubmissionInvalid
+from bot.team_access import NamespaceTaken, TeamAccessUnavailable
 from bot.teams import AmbiguousTeam, TeamInvalid
 from tests.i18n import korean
 
@@ -115,6 +116,20 @@ SAMPLES: list[KubecampError] = [
     NoSubmissionForm(1),
     TeamInvalid("bad name", reason=Message("team.invalid_name", {"team": "Blue Team"})),
     AmbiguousTeam(["blue", "red"]),
+    NamespaceTaken(
+        "namespace 'kubecamp-blue' exists and kubecamp-bot did not make it; --adopt makes it the team's",
+        reason=Message("team.namespace_exists", {"namespace": "kubecamp-blue", "team": "blue"}),
+    ),
+    NamespaceTaken(
+        "namespace 'kubecamp-blue' belongs to team 'red'",
+        reason=Message("team.namespace_of_other", {"namespace": "kubecamp-blue", "other": "red"}),
+    ),
+    NamespaceTaken(
+        "ServiceAccount kubecamp/kubecamp-blue exists and is not team blue's",
+        reason=Message("team.account_taken", {"account": "kubecamp/kubecamp-blue"}),
+    ),
+    TeamAccessUnavailable("team access is off", reason=Message("team.access_off")),
+    TeamAccessUnavailable("KUBECAMP_KUBE_TEAM_SERVER is not set", reason=Message("team.access_no_server")),
     NotInstructor(),
     NotInTeam(),
     KubeconfigInvalid(

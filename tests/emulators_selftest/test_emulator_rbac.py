@@ -149,10 +149,19 @@ async def test_subresources_resource_names_and_non_resource_urls(
         assert status == 404  # allowed, and not there
         status, _ = await status_of(core.delete_namespaced_config_map("settings", NS))
         assert status == 403
-        # pods/log is granted, pods/exec is not
+        # pods/log is granted (no such Pod: 404), pods/exec is not
+        assert (await status_of(core.read_namespaced_pod_log("web", NS)))[0] == 404
         status, body = await status_of(core.connect_get_namespaced_pod_exec("web", NS, command=["ls"]))
         assert status == 403
         assert '"pods/exec"' in body["message"]
+        # deployments/scale: get granted, patch not
+        apps = k8s.AppsV1Api(client)
+        assert (await status_of(apps.read_namespaced_deployment_scale("web", NS)))[0] == 404
+        status, body = await status_of(apps.patch_namespaced_deployment_scale("web", NS, {"spec": {"replicas": 2}}))
+        assert body["message"] == (
+            f'deployments.apps "web" is forbidden: User "{USER}" cannot patch resource "deployments/scale" '
+            f'in API group "apps" in the namespace "{NS}"'
+        )
         # a non-resource path: /logs/* is a prefix, /version comes from the bootstrap roles, /debug is nobody's
         async with (
             aiohttp.ClientSession() as session,
