@@ -106,6 +106,7 @@ class ClusterRegistry:
         self._teams: dict[str, _Registered] = {}
         self._read_at: float | None = None
         self._reading = asyncio.Lock()
+        self._making = asyncio.Lock()
         self._retired: list[Cluster] = []
 
     async def for_team(self, team: str) -> Cluster:
@@ -117,17 +118,18 @@ class ClusterRegistry:
             return self.shared
         if registered.problem is not None:
             raise registered.problem
-        if registered.cluster is None:
-            assert registered.config is not None  # noqa: S101 - a registration without a problem has its config
-            registered.cluster = await Cluster.from_kubeconfig(
-                registered.config,
-                owner=team,
-                where=self._where(registered.secret),
-                request_timeout=self._timeout,
-                metrics=self._metrics,
-                setup=self._setup,
-            )
-        return registered.cluster
+        async with self._making:  # two first uses at once must not make two clients, one never closed
+            if registered.cluster is None:
+                assert registered.config is not None  # noqa: S101 - a registration without a problem has its config
+                registered.cluster = await Cluster.from_kubeconfig(
+                    registered.config,
+                    owner=team,
+                    where=self._where(registered.secret),
+                    request_timeout=self._timeout,
+                    metrics=self._metrics,
+                    setup=self._setup,
+                )
+            return registered.cluster
 
     async def refresh(self, *, now: bool = False) -> None:
         """Read the Secrets again if `refresh_seconds` have passed since the last time (or `now`)."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 from collections.abc import AsyncIterator
@@ -190,3 +191,11 @@ async def test_placements_say_why_when_the_secrets_cannot_be_read(
     assert render(red.problem, "en") == (
         f"the bot's RBAC does not allow this request (`GET /api/v1/namespaces/{BOT_NAMESPACE}/secrets`: HTTP 403)"
     )
+
+
+async def test_first_uses_at_once_make_one_client(
+    registry: ClusterRegistry, kube_cluster: KubeCluster, team_clusters: dict[str, KubeCluster], tmp_path: Path
+) -> None:
+    register_own_cluster(kube_cluster, "blue", kubeconfig_of(team_clusters["blue"], tmp_path, "blue"))
+    first, second, third = await asyncio.gather(*(registry.for_team("blue") for _ in range(3)))
+    assert first is second is third
