@@ -134,29 +134,6 @@ class Cluster:
         return cls(api=k8s.ApiClient(configuration), timeout=request_timeout, metrics=metrics, setup=setup)
 
     @classmethod
-    async def from_kubeconfig(
-        cls,
-        config: dict[str, Any],
-        *,
-        owner: str,
-        where: str,
-        request_timeout: float = 10.0,
-        metrics: Metrics | None = None,
-        setup: NamespaceSetup | None = None,
-    ) -> Cluster:
-        """A team's own cluster from its kubeconfig (already parsed, one context; `where` names its source)."""
-        configuration = k8s.Configuration()
-        try:
-            await k8s_config.load_kube_config_from_dict(config, client_configuration=configuration)
-        except (k8s_config.ConfigException, OSError, ValueError) as exc:
-            raise ClusterUnavailable(
-                f"cannot load the kubeconfig of team {owner} from {where}: {type(exc).__name__}",
-                reason=Message("cluster.no_config", {"where": where}),
-            ) from None  # the loader's own words may quote the kubeconfig: they stay out of every log
-        api = k8s.ApiClient(configuration)
-        return cls(api=api, timeout=request_timeout, metrics=metrics, setup=setup, owner=owner)
-
-    @classmethod
     def for_host(
         cls,
         host: str,
@@ -473,6 +450,20 @@ class Cluster:
         except _NotFound:
             return False
         return True
+
+
+async def kubeconfig_client(config: dict[str, Any], *, where: str) -> k8s.ApiClient:
+    """The client of a team's own cluster from its kubeconfig (already parsed, one context; `where` names its
+    source), for `Cluster(api=…, owner=<team>)`."""
+    configuration = k8s.Configuration()
+    try:
+        await k8s_config.load_kube_config_from_dict(config, client_configuration=configuration)
+    except (k8s_config.ConfigException, OSError, ValueError) as exc:
+        raise ClusterUnavailable(
+            f"cannot load the kubeconfig in {where}: {type(exc).__name__}",
+            reason=Message("cluster.no_config", {"where": where}),
+        ) from None  # the loader's own words may quote the kubeconfig: they stay out of every log
+    return k8s.ApiClient(configuration)
 
 
 def _kind_of(body: dict[str, Any]) -> Kind:

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bot import own_kubeconfig
-from bot.cluster import Cluster
+from bot.cluster import Cluster, kubeconfig_client
 from bot.errors import ClusterError, ClusterUnavailable
 from bot.i18n import Message
 from bot.metrics import Metrics
@@ -121,13 +121,12 @@ class ClusterRegistry:
         async with self._making:  # two first uses at once must not make two clients, one never closed
             if registered.cluster is None:
                 assert registered.config is not None  # noqa: S101 - a registration without a problem has its config
-                registered.cluster = await Cluster.from_kubeconfig(
-                    registered.config,
-                    owner=team,
-                    where=self._where(registered.secret),
-                    request_timeout=self._timeout,
+                registered.cluster = Cluster(
+                    api=await kubeconfig_client(registered.config, where=self._where(registered.secret)),
+                    timeout=self._timeout,
                     metrics=self._metrics,
                     setup=self._setup,
+                    owner=team,
                 )
             return registered.cluster
 
@@ -160,7 +159,13 @@ class ClusterRegistry:
             except ClusterError as exc:
                 clusters[team] = exc
         distinct = {id(c): c for c in clusters.values() if isinstance(c, Cluster)}
-        answers = dict(zip(distinct, await asyncio.gather(*(self._ping(c) for c in distinct.values())), strict=True))
+        answers = dict(
+            zip(
+                distinct,
+                await asyncio.gather(*(unanswered(c, within=self._ping_seconds) for c in distinct.values())),
+                strict=True,
+            )
+        )
         placements = []
         for team in names:
             cluster = clusters[team]
@@ -246,15 +251,17 @@ class ClusterRegistry:
             return _Registered(name, version, None, problem)
         return _Registered(name, version, config, None)
 
-    async def _ping(self, cluster: Cluster) -> Message | None:
-        try:
-            async with asyncio.timeout(self._ping_seconds):
-                await cluster.ping()
-        except TimeoutError:
-            return Message("cluster.timeout", {"seconds": f"{self._ping_seconds:g}"})
-        except ClusterError as exc:
-            return exc.reason
-        return None
+
+async def unanswered(cluster: Cluster, *, within: float) -> Message | None:
+    """Why the cluster's API server did not answer within `within` seconds; None when it did."""
+    try:
+        async with asyncio.timeout(within):
+            await cluster.ping()
+    except TimeoutError:
+        return Message("cluster.timeout", {"seconds": f"{within:g}"})
+    except ClusterError as exc:
+        return exc.reason
+    return None
 
 
 def _decoded(data: dict[str, Any], key: str) -> str | None:

@@ -7,14 +7,13 @@ and it is never printed back: only the server URL and whether it answers.
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass
 from pathlib import Path
 
 from bot import own_kubeconfig
-from bot.cluster import Cluster
-from bot.clusters import PING_SECONDS, secret_body, secret_name
-from bot.errors import ClusterError, ConfigInvalid, RunConflict, UnknownTeam
+from bot.cluster import Cluster, kubeconfig_client
+from bot.clusters import PING_SECONDS, secret_body, secret_name, unanswered
+from bot.errors import ConfigInvalid, RunConflict, UnknownTeam
 from bot.i18n import Message
 from bot.store import Store, Team
 from bot.team_namespace import TEAM_LABEL
@@ -43,17 +42,14 @@ class TeamClusters:
         config = own_kubeconfig.from_file(kubeconfig, context=context)
         namespace = self._bot_namespace()
         team = await self._idle_team(team_name)
-        body = secret_body(team.name, config)
-        await self._shared.apply_secret(namespace, body)
-        cluster = await Cluster.from_kubeconfig(config, owner=team.name, where=str(kubeconfig))
+        # Loaded first: a kubeconfig the client cannot use is refused before anything is kept.
+        cluster = Cluster(
+            api=await kubeconfig_client(config, where=str(kubeconfig)), timeout=PING_SECONDS, owner=team.name
+        )
         try:
-            async with asyncio.timeout(PING_SECONDS):
-                await cluster.ping()
-            unreachable = None
-        except TimeoutError:
-            unreachable = Message("cluster.timeout", {"seconds": f"{PING_SECONDS:g}"})
-        except ClusterError as exc:
-            unreachable = exc.reason
+            body = secret_body(team.name, config)
+            await self._shared.apply_secret(namespace, body)
+            unreachable = await unanswered(cluster, within=PING_SECONDS)
         finally:
             await cluster.close()
         return Registered(team.name, f"{namespace}/{body['metadata']['name']}", cluster.server, unreachable)
