@@ -20,6 +20,7 @@ from bot.challenges.catalog import Catalog, load_catalog
 from bot.challenges.flow import ChallengeFlow
 from bot.challenges.runs import RunService, utcnow
 from bot.cluster import Cluster
+from bot.clusters import ClusterRegistry
 from bot.config import Settings
 from bot.discord import endpoints
 from bot.discord.client import KubecampBot, Services
@@ -59,6 +60,8 @@ class App:
     catalog: Catalog
     store: Store
     cluster: Cluster
+    #: Which cluster each team works on: the shared `cluster`, or its own.
+    clusters: ClusterRegistry
     outbox: Outbox
     scheduler: Scheduler
     flow: ChallengeFlow
@@ -112,6 +115,7 @@ class App:
         if self.alertmanager is not None:
             await self.alertmanager.close()
         await self.outbox.aclose()
+        await self.clusters.close()
         await self.cluster.close()
         await self.store.close()
 
@@ -134,11 +138,19 @@ async def build(
         setup=settings.kube.namespace_setup,
         metrics=metrics,
     )
+    clusters = ClusterRegistry(
+        shared=cluster,
+        namespace=settings.kube.bot_namespace,
+        request_timeout=settings.kube.timeout_seconds,
+        metrics=metrics,
+        setup=settings.kube.namespace_setup,
+    )
     lang = settings.catalog.language
     runs = RunService(
         catalog=catalog,
         store=store,
         cluster=cluster,
+        clusters=clusters,
         clock=clock,
         metrics=metrics,
     )
@@ -157,9 +169,9 @@ async def build(
         cooldown_seconds=settings.catalog.verify_cooldown_seconds,
     )
     access = TeamAccess(cluster=cluster, setup=AccessSetup.of(settings.kube), namespaces=settings.kube.namespace_setup)
-    teams = TeamService(store=store, namespace_prefix=settings.kube.namespace_prefix, access=access)
+    teams = TeamService(store=store, namespace_prefix=settings.kube.namespace_prefix, access=access, clusters=clusters)
     incidents, publisher, alertmanager, incident_store = _incidents(
-        settings, store=store, cluster=cluster, outbox=outbox, clock=clock, metrics=metrics
+        settings, store=store, clusters=clusters, outbox=outbox, clock=clock, metrics=metrics
     )
     metrics.refresh_with(_store_gauges(store=store, incidents=incident_store, outbox=outbox, catalog=catalog))
     services = Services(
@@ -223,6 +235,7 @@ async def build(
         catalog=catalog,
         store=store,
         cluster=cluster,
+        clusters=clusters,
         outbox=outbox,
         scheduler=scheduler,
         flow=flow,
@@ -255,7 +268,7 @@ def _incidents(
     settings: Settings,
     *,
     store: Store,
-    cluster: Cluster,
+    clusters: ClusterRegistry,
     outbox: Outbox,
     clock: Callable[[], datetime],
     metrics: Metrics,
@@ -265,6 +278,9 @@ def _incidents(
     incident_store = store.incidents
 
     async def read_cluster(labels: Mapping[str, str]) -> str | None:
+        # A team's namespace is read on the team's cluster; any other on the shared one.
+        team = next((t for t in await store.teams.all() if t.namespace == labels.get("namespace")), None)
+        cluster = await clusters.for_team(team.name) if team is not None else clusters.shared
         context = await enrich.cluster_context(cluster, labels, now=clock())
         return context.text if context is not None else None
 

@@ -36,6 +36,7 @@ from bot.challenges.preflight_table import preflight_json, preflight_table
 from bot.challenges.render import GUARD, MARK
 from bot.challenges.runs import ChallengeUnavailable, RunService, StartReport, StatusReport, VerifyReport, utcnow
 from bot.cluster import Cluster
+from bot.clusters import ClusterRegistry
 from bot.config import Settings, load_settings
 from bot.errors import (
     ClusterError,
@@ -51,6 +52,7 @@ from bot.markup import clock
 from bot.store import Store, StoreConflict, upgrade
 from bot.submissions import SubmissionService
 from bot.team_access import AccessSetup, TeamAccess
+from bot.team_clusters import TeamClusters
 from bot.teams import TeamService
 from bot.values import dns1123_label
 
@@ -105,6 +107,12 @@ def _parser() -> argparse.ArgumentParser:
         help="make an existing namespace the team's (labels it; needs a kubeconfig that may patch namespaces)",
     )
     add(team, "list", help="list the teams")
+    cluster = add(team, "cluster", help="a team's own cluster").add_subparsers(dest="cluster_action", required=True)
+    cluster_set = add(cluster, "set", help="register a kubeconfig as the team's own cluster (kept as a Secret)")
+    cluster_set.add_argument("--team", required=True)
+    cluster_set.add_argument("--kubeconfig", type=Path, required=True, help="the kubeconfig file of the team's cluster")
+    cluster_set.add_argument("--context", help="its context to use (default: its current context)")
+    add(cluster, "unset", help="put the team back on the shared cluster").add_argument("--team", required=True)
     team_kubeconfig = add(team, "kubeconfig", help="a kubeconfig for a team's namespace, with a token that expires")
     team_kubeconfig.add_argument("--team", required=True)
     team_kubeconfig.add_argument(
@@ -217,6 +225,12 @@ async def _dispatch(args: argparse.Namespace, settings: Settings, out: _Output) 
         await upgrade(settings.store.url)
         store = await Store.open(settings.store.url)
         stack.push_async_callback(store.close)
+        if args.command == "team" and args.action == "cluster":
+            cluster = await _connect(settings)
+            stack.push_async_callback(cluster.close)
+            return await _team_cluster(
+                args, TeamClusters(store=store, shared=cluster, namespace=settings.kube.bot_namespace), out
+            )
         if args.command == "team":
             return await _team(args, settings, store, out)
         catalog = load_catalog(settings.catalog.scenarios_dir)
@@ -224,7 +238,14 @@ async def _dispatch(args: argparse.Namespace, settings: Settings, out: _Output) 
             return await _export_submissions(args, settings, store, catalog, out)
         cluster = await _connect(settings)
         stack.push_async_callback(cluster.close)
-        service = RunService(catalog=catalog, store=store, cluster=cluster)
+        clusters = ClusterRegistry(
+            shared=cluster,
+            namespace=settings.kube.bot_namespace,
+            request_timeout=settings.kube.timeout_seconds,
+            setup=settings.kube.namespace_setup,
+        )
+        stack.push_async_callback(clusters.close)
+        service = RunService(catalog=catalog, store=store, cluster=cluster, clusters=clusters)
         return await _challenge(args, service, catalog, out)
     raise AssertionError(args.command)  # pragma: no cover - argparse allows only the commands above
 
@@ -337,6 +358,30 @@ async def _team_kubeconfig(args: argparse.Namespace, teams: TeamService, out: _O
         return EXIT_OK
     _write_private(args.out, kubeconfig.text)
     out.line(f"{human}: {args.out}", {**report, "file": str(args.out)})
+    return EXIT_OK
+
+
+async def _team_cluster(args: argparse.Namespace, clusters: TeamClusters, out: _Output) -> int:
+    if args.cluster_action == "unset":
+        deleted = await clusters.unset(args.team)
+        gone = ", ".join(deleted) or "no Secret was there"
+        out.line(f"team {args.team}: back on the shared cluster ({gone})", {"team": args.team, "deleted": deleted})
+        return EXIT_OK
+    registered = await clusters.set(args.team, args.kubeconfig, context=args.context)
+    answer = (
+        "it answers"
+        if registered.unreachable is None
+        else f"it does not answer now: {render(registered.unreachable, out.lang)}"
+    )
+    out.line(
+        f"team {registered.team}: own cluster {registered.server}, kept in Secret {registered.secret}; {answer}",
+        {
+            "team": registered.team,
+            "server": registered.server,
+            "secret": registered.secret,
+            "reachable": registered.unreachable is None,
+        },
+    )
     return EXIT_OK
 
 

@@ -19,6 +19,7 @@ import functools
 import json
 import logging
 import os
+import urllib.parse
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -83,10 +84,6 @@ class _TooLarge(Exception):
 class Cluster:
     """One connection to one API server. Create with `Cluster.connect()`, close with `close()`."""
 
-    #: The team whose own (throwaway) cluster this is, as registered by an instructor; None for the shared
-    #: cluster. Only then does the bot change what is outside a namespace (`cluster_request`).
-    own_cluster_of: str | None = None
-
     def __init__(
         self,
         *,
@@ -94,8 +91,13 @@ class Cluster:
         timeout: float,
         metrics: Metrics | None = None,
         setup: NamespaceSetup | None = None,
+        owner: str | None = None,
     ) -> None:
         self._api = api
+        #: The team whose own (throwaway) cluster this is, registered with `kubecamp team cluster set`; None for
+        #: the shared one. Only on a team's own cluster does the bot change what is outside a namespace
+        #: (`cluster_request`).
+        self.owner = owner
         self._timeout = timeout
         self._metrics = metrics or Metrics()
         self._setup = setup or NamespaceSetup()
@@ -154,6 +156,12 @@ class Cluster:
             configuration.api_key = {"BearerToken": token}
             configuration.api_key_prefix = {"BearerToken": "Bearer"}
         return cls(api=k8s.ApiClient(configuration), timeout=timeout, metrics=metrics, setup=setup)
+
+    @property
+    def server(self) -> str:
+        """The API server's URL, without any user or query in it (what `/team list` shows of a cluster)."""
+        parts = urllib.parse.urlsplit(str(self._api.configuration.host))
+        return urllib.parse.urlunsplit((parts.scheme, parts.netloc.rpartition("@")[2], parts.path, "", ""))
 
     async def close(self) -> None:
         await self._api.close()
@@ -417,7 +425,7 @@ class Cluster:
     ) -> dict[str, Any] | None:
         """A request outside any team namespace (nodes, the bot's own namespace for node-level breaks), allowed
         only on `team`'s own cluster (ClusterForbidden otherwise, nothing sent). None when the object is not found."""
-        if self.own_cluster_of is None or self.own_cluster_of != team:
+        if self.owner is None or self.owner != team:
             raise ClusterForbidden(
                 f"{method} {path}: not {team}'s own cluster",
                 reason=Message("cluster.not_own_cluster", {"team": team}),
@@ -448,6 +456,67 @@ class Cluster:
         except (aiohttp.ClientError, OSError) as exc:
             raise ClusterUnavailable(f"GET {path}: {exc}") from exc
         return response.status, text
+
+    async def allowed(self, verb: str, resource: str, *, group: str = "", namespace: str | None = None) -> bool:
+        """Whether this client's user may do `verb` on `resource` (or on a path such as `/readyz`), as the API
+        server's authorizer answers a SelfSubjectAccessReview (what `kubectl auth can-i` asks)."""
+        spec: dict[str, Any]
+        if resource.startswith("/"):
+            spec = {"nonResourceAttributes": {"verb": verb, "path": resource}}
+        else:
+            attributes = {"verb": verb, "group": group, "resource": resource}
+            if namespace is not None:
+                attributes["namespace"] = namespace
+            spec = {"resourceAttributes": attributes}
+        review = await self._request(
+            "POST",
+            "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews",
+            body={"apiVersion": "authorization.k8s.io/v1", "kind": "SelfSubjectAccessReview", "spec": spec},
+        )
+        return bool((review.get("status") or {}).get("allowed"))
+
+    # --- the bot's own namespace: the Secrets that register a team's own cluster --------------
+
+    async def secrets(self, namespace: str, *, label_selector: str) -> list[dict[str, Any]]:
+        """The Secrets of a namespace the bot does not manage (its own) that carry a label; [] if it is gone."""
+        path = BY_NAME["Secret"].collection_path(namespace)
+        try:
+            listing = await self._request("GET", path, query=[("labelSelector", label_selector)])
+        except _NotFound:
+            return []
+        return list(listing.get("items") or [])
+
+    async def apply_secret(self, namespace: str, body: dict[str, Any]) -> None:
+        """Server-side apply of a Secret into the bot's own namespace (not a team's: no namespace guard)."""
+        await self._request(
+            "PATCH",
+            BY_NAME["Secret"].object_path(namespace, body["metadata"]["name"]),
+            body=body,
+            query=[("fieldManager", FIELD_MANAGER), ("force", "true")],
+            content_type="application/apply-patch+yaml",
+        )
+
+    async def delete_secret(self, namespace: str, name: str) -> bool:
+        """Delete a Secret of the bot's own namespace; False if it was gone."""
+        try:
+            await self._request("DELETE", BY_NAME["Secret"].object_path(namespace, name))
+        except _NotFound:
+            return False
+        return True
+
+
+async def kubeconfig_client(config: dict[str, Any], *, where: str) -> k8s.ApiClient:
+    """The client of a team's own cluster from its kubeconfig (already parsed, one context; `where` names its
+    source), for `Cluster(api=…, owner=<team>)`."""
+    configuration = k8s.Configuration()
+    try:
+        await k8s_config.load_kube_config_from_dict(config, client_configuration=configuration)
+    except (k8s_config.ConfigException, OSError, ValueError) as exc:
+        raise ClusterUnavailable(
+            f"cannot load the kubeconfig in {where}: {type(exc).__name__}",
+            reason=Message("cluster.no_config", {"where": where}),
+        ) from None  # the loader's own words may quote the kubeconfig: they stay out of every log
+    return k8s.ApiClient(configuration)
 
 
 def _kind_of(body: dict[str, Any]) -> Kind:

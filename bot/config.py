@@ -17,7 +17,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from bot.errors import ConfigInvalid
 from bot.team_namespace import NamespaceSetup, PodSecurityLevel
-from bot.values import NamespacePrefix
+from bot.values import Dns1123Label, NamespacePrefix
 
 
 def _together_with(partner: str) -> Callable[[str | None, ValidationInfo], str | None]:
@@ -109,6 +109,11 @@ class KubeSettings(_Section):
     )
     pod_security: PodSecurityLevel = Field(
         default="baseline", description="the Pod Security Standard team namespaces enforce: baseline or restricted"
+    )
+    bot_namespace: Dns1123Label | None = Field(
+        default=None,
+        description="the bot's own namespace, where a Secret labelled kubecamp.io/team registers a team's own"
+        " cluster; unset: every team works on the one cluster",
     )
 
     team_access_role: str | None = Field(

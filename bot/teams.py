@@ -3,6 +3,7 @@ access to it (`bot.team_access`)."""
 
 from __future__ import annotations
 
+from bot.clusters import ClusterRegistry, Placement
 from bot.errors import KubecampError, UnknownTeam
 from bot.i18n import Message
 from bot.store import Store, Team
@@ -25,12 +26,21 @@ class AmbiguousTeam(KubecampError):
 
 
 class TeamService:
-    """`access` None: a team is only a record until its first run makes the namespace (no cluster at hand)."""
+    """`access` None: a team is only a record until its first run makes the namespace (no cluster at hand);
+    `clusters`: which cluster each team is on, for `placed` (None: not asked)."""
 
-    def __init__(self, *, store: Store, namespace_prefix: str, access: TeamAccess | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        store: Store,
+        namespace_prefix: str,
+        access: TeamAccess | None = None,
+        clusters: ClusterRegistry | None = None,
+    ) -> None:
         self._store = store
         self._prefix = namespace_prefix
         self._access = access
+        self._clusters = clusters
 
     def namespace_for(self, name: str) -> str:
         return f"{self._prefix}{name}"
@@ -99,6 +109,14 @@ class TeamService:
 
     async def all(self) -> list[Team]:
         return await self._store.teams.all()
+
+    async def placed(self) -> list[tuple[Team, Placement | None]]:
+        """Every team with the cluster it works on and whether that answers now (None: no registry to ask)."""
+        teams = await self.all()
+        if self._clusters is None:
+            return [(team, None) for team in teams]
+        placements = await self._clusters.placements(team.name for team in teams)
+        return list(zip(teams, placements, strict=True))
 
     async def of_member(self, role_ids: list[int]) -> Team | None:
         """The team whose role the member has; None if none; AmbiguousTeam if several."""

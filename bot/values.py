@@ -122,5 +122,6 @@ def parse_duration(value: object) -> timedelta:
 
 
 NamespacePrefix = Annotated[str, AfterValidator(namespace_prefix)]
+Dns1123Label = Annotated[str, AfterValidator(dns1123_label)]
 Quantity = Annotated[str, AfterValidator(quantity)]
 Duration = Annotated[timedelta, BeforeValidator(parse_duration)]

@@ -47,6 +47,7 @@ from bot.incidents.silences import (
     SilenceRefused,
 )
 from bot.kinds import BY_NAME
+from bot.own_kubeconfig import KubeconfigInvalid
 from bot.store import StoreConflict
 from bot.store.errors import InvalidValue, NotFound
 from bot.submissions import NoSubmissionForm, SubmissionInvalid
@@ -133,6 +134,10 @@ SAMPLES: list[KubecampError] = [
     TeamAccessUnavailable("KUBECAMP_KUBE_TEAM_SERVER is not set", reason=Message("team.access_no_server")),
     NotInstructor(),
     NotInTeam(),
+    KubeconfigInvalid(
+        "the kubeconfig file blue.yaml does not exist",
+        message=Message("kubeconfig.missing_file", {"path": "blue.yaml"}),
+    ),
 ]
 
 

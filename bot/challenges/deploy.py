@@ -63,7 +63,7 @@ async def clear_namespace(
     EndpointSlices. Returns what was deleted; NamespaceNotCleared if some of it is still there after
     `within` seconds (a claim a Pod still mounts, a finalizer nobody removes).
     """
-    names = {ref.kind for ref in only} if only is not None else _clearable_kinds()
+    names = {ref.kind for ref in only} if only is not None else clearable_kinds()
     unserved = await cluster.missing_kinds(BY_NAME[k] for k in names if BY_NAME[k].crd)
     kinds = names - {k.kind for k in unserved}
     snapshot = await cluster.snapshot(namespace, kinds)
@@ -96,7 +96,7 @@ async def clear_namespace(
     return deleted
 
 
-def _clearable_kinds() -> set[str]:
+def clearable_kinds() -> set[str]:
     return {name for name, kind in BY_NAME.items() if kind.namespaced and name not in _NOT_CLEARED}
 
 

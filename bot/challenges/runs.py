@@ -17,12 +17,13 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from bot.challenges import cluster_view, scoring
+from bot.challenges import access, cluster_view, scoring
 from bot.challenges.breaking import NodePlan, apply_break, is_break, undo_break
 from bot.challenges.catalog import Catalog, Challenge, Hint, Scenario
 from bot.challenges.checks import Status
 from bot.challenges.deploy import CLEAR_WAIT_SECONDS, apply_scenario, clear_namespace
 from bot.cluster import Cluster
+from bot.clusters import ClusterRegistry
 from bot.errors import (
     ClusterError,
     ClusterUnavailable,
@@ -244,13 +245,15 @@ class RunService:
         catalog: Catalog,
         store: Store,
         cluster: Cluster,
+        clusters: ClusterRegistry | None = None,
         clock: Callable[[], datetime] = utcnow,
         metrics: Metrics | None = None,
         clear_wait: float = CLEAR_WAIT_SECONDS,
     ) -> None:
+        """`cluster`: the shared cluster; `clusters`: which cluster each team is on (default: all on `cluster`)."""
         self._catalog = catalog
         self._store = store
-        self._cluster = cluster
+        self._clusters = clusters or ClusterRegistry(shared=cluster)
         self._clock = clock
         self._metrics = metrics or Metrics()
         self._clear_wait = clear_wait
@@ -289,23 +292,30 @@ class RunService:
         )
         if await self._store.runs.active(team.id, challenge.id) is not None:
             raise already
-        own_cluster = self._cluster.own_cluster_of == team.name
-        scenarios, skipped = runnable(challenge, own_cluster=own_cluster)
-        breaks = [b for s in scenarios for b in s.breaks]
-        plan = await NodePlan.read(self._cluster, team.name) if breaks else NodePlan(workers=(), control_plane=())
-        plan.check(breaks)
+        cluster = await self._clusters.for_team(team.name)
+        scenarios, skipped = runnable(challenge, own_cluster=cluster.owner == team.name)
         if not scenarios:
             raise ChallengeUnavailable(Message("run.only_cluster_scope", {"challenge": challenge.id}))
         needed = {KINDS[(m.body["apiVersion"], m.body["kind"])] for s in scenarios for m in s.manifests}
-        missing = await self._cluster.missing_kinds(k for k in needed if k.crd)
+        missing = await cluster.missing_kinds(k for k in needed if k.crd)
         if missing:
             kinds = ", ".join(f"{k.kind} ({k.api_version})" for k in sorted(missing, key=lambda k: k.kind))
             raise ChallengeUnavailable(Message("run.crd_missing", {"challenge": challenge.id, "kinds": kinds}))
-        await self._cluster.ensure_namespace(team.namespace, team=team.name)
+        if cluster.owner is not None:  # the shared cluster's rights are the chart's; an own one's, its kubeconfig's
+            lacking = await access.missing(cluster, scenarios, team.namespace)
+            if lacking:
+                cannot = ", ".join(map(str, lacking))
+                raise ChallengeUnavailable(
+                    Message("run.access_missing", {"team": team.name, "server": cluster.server, "missing": cannot})
+                )
+        breaks = [b for s in scenarios for b in s.breaks]
+        plan = await NodePlan.read(cluster, team.name) if breaks else NodePlan(workers=(), control_plane=())
+        plan.check(breaks)
+        await cluster.ensure_namespace(team.namespace, team=team.name)
         running = await self._store.runs.active(team.id)
         ours = {m.ref for s in scenarios for m in (*s.previous, *s.manifests)}
         await clear_namespace(
-            self._cluster, team.namespace, only=ours if running is not None else None, within=self._clear_wait
+            cluster, team.namespace, only=ours if running is not None else None, within=self._clear_wait
         )
 
         started = self._clock()
@@ -327,7 +337,7 @@ class RunService:
         async def apply_breaks(scenario: Scenario, *, taking_api_down: bool) -> None:
             for spec in scenario.breaks:
                 if spec.takes_api_down == taking_api_down:
-                    record = {**await apply_break(self._cluster, team.name, spec, plan), "scenario": scenario.id}
+                    record = {**await apply_break(cluster, team.name, spec, plan), "scenario": scenario.id}
                     broken.append(record)
                     await self._store.runs.record_applied(run.id, [record])
 
@@ -341,13 +351,13 @@ class RunService:
                     applied.append(ref)
                     await self._store.runs.record_applied(run.id, [_applied_json(ref, scenario_id)])
 
-                await apply_scenario(self._cluster, team.namespace, scenario, on_applied=record)
+                await apply_scenario(cluster, team.namespace, scenario, on_applied=record)
             for scenario in scenarios:
                 await apply_breaks(scenario, taking_api_down=True)
         except ClusterError:
             # Leave nothing half-applied: remove what went in, and end the run with the record of it.
-            await self._undo_breaks(team.name, broken)
-            await self._teardown(team.namespace, applied)
+            await self._undo_breaks(cluster, team.name, broken)
+            await self._teardown(cluster, team.namespace, applied)
             await self._store.runs.finish(
                 run.id, status="stopped", finished_at=self._clock(), elapsed_seconds=0, tier_percent=0, points=0
             )
@@ -405,7 +415,8 @@ class RunService:
         if not active:
             raise UnknownScenario(str(scenario_id), [s.id for s in live], where="the run checks")
         kinds = {kind for scenario in active for kind in scenario.kinds}
-        snapshot = await cluster_view.snapshot(self._cluster, team.name, team.namespace, kinds)
+        cluster = await self._clusters.for_team(team.name)
+        snapshot = await cluster_view.snapshot(cluster, team.name, team.namespace, kinds)
         results = tuple(ScenarioResult.of(scenario, snapshot) for scenario in active)
         now = self._clock()
         before = {s.scenario_id for s in states if s.status == "solved"}
@@ -424,7 +435,7 @@ class RunService:
         if all(r.status is Status.PASS for r in results) and others_solved:
             score = scoring.finished(scoring.plan_of(challenge, run), {s.id for s in live}, now - run.started_at)
             ended = await self._end(run, "finished", now, score)
-        elif (trigger is Trigger.FINAL or now >= run.deadline) and not await self._unanswered(snapshot):
+        elif (trigger is Trigger.FINAL or now >= run.deadline) and not await self._unanswered(cluster, snapshot):
             solved = {s.scenario_id for s in new_states if s.status == "solved"}
             ended = await self._end(
                 run,
@@ -445,13 +456,13 @@ class RunService:
             scenario_id=scenario_id,
         )
 
-    async def _unanswered(self, snapshot: Snapshot) -> bool:
+    async def _unanswered(self, cluster: Cluster, snapshot: Snapshot) -> bool:
         """Whether nothing could be read because the API server does not answer at all: a run is not
         scored on that (the control-plane scenario takes it down); it ends at a verification once it answers."""
         if snapshot.items or not snapshot.errors:
             return False
         try:
-            await self._cluster.ping()
+            await cluster.ping()
         except ClusterUnavailable:
             return True
         return False
@@ -551,16 +562,17 @@ class RunService:
         """
         team = await self.team(team_name)
         run = await self.active_run(team, challenge_id)
+        cluster = await self._clusters.for_team(team.name)
         # The cluster's own state first: an API server that does not answer refuses the stop, run untouched.
-        await self._undo_breaks(team.name, [a for a in run.applied or [] if is_break(a)])
+        await self._undo_breaks(cluster, team.name, [a for a in run.applied or [] if is_break(a)])
         try:
-            await self._cluster.assert_managed(team.namespace)
+            await cluster.assert_managed(team.namespace)
         except NamespaceMissing:
             log.warning("run %s: namespace %s is gone; ending the run with nothing to delete", run.id, team.namespace)
             deleted, namespace_gone = 0, True
         else:
             applied = [ObjectRef(a["apiVersion"], a["kind"], a["name"]) for a in run.applied or [] if not is_break(a)]
-            deleted, namespace_gone = await self._teardown(team.namespace, applied), False
+            deleted, namespace_gone = await self._teardown(cluster, team.namespace, applied), False
         now = self._clock()
         stopped = await self._store.runs.finish(
             run.id,
@@ -575,15 +587,15 @@ class RunService:
         ended = await self._store.runs.get(run.id)
         return Stopped(run=ended or run, namespace=team.namespace, deleted=deleted, namespace_gone=namespace_gone)
 
-    async def _undo_breaks(self, team: str, records: Sequence[dict[str, Any]]) -> None:
+    async def _undo_breaks(self, cluster: Cluster, team: str, records: Sequence[dict[str, Any]]) -> None:
         for record in reversed(records):
-            await undo_break(self._cluster, team, record)
+            await undo_break(cluster, team, record)
 
-    async def _teardown(self, namespace: str, refs: Sequence[ObjectRef]) -> int:
+    async def _teardown(self, cluster: Cluster, namespace: str, refs: Sequence[ObjectRef]) -> int:
         deleted = 0
         for ref in reversed(refs):
             try:
-                deleted += await self._cluster.delete(namespace, ref)
+                deleted += await cluster.delete(namespace, ref)
             except ClusterError:
                 log.warning("could not delete %s in %s; it stays recorded on the run", ref, namespace)
         return deleted

@@ -13,7 +13,8 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot import markup
-from bot.i18n import Lang, t
+from bot.clusters import Placement
+from bot.i18n import Lang, render, t
 from bot.team_access import kubeconfig_expiry
 from bot.teams import TeamService
 from cogs._common import InstructorsOnly, acting_team, locale, team_choices
@@ -95,15 +96,17 @@ class TeamsCog(
 
     @app_commands.command(name="list", description=locale("list the teams", "cmd.team.list.description"))
     async def list_(self, interaction: discord.Interaction) -> None:
+        await interaction.response.defer(ephemeral=True, thinking=True)  # each team's cluster is asked if it answers
         lines = [
             f"**{markup.escape(team.name)}** · "
             + (f"<@&{team.discord_role_id}>" if team.discord_role_id else "-")
             + " · "
             + (f"<#{team.discord_channel_id}>" if team.discord_channel_id else "-")
             + f" · `{markup.code(team.namespace)}`"
-            for team in await self.teams.all()
+            + (f" · {_placement(placement, self.lang)}" if placement is not None else "")
+            for team, placement in await self.teams.placed()
         ]
-        await interaction.response.send_message(
+        await interaction.followup.send(
             "\n".join(lines) or t("cog.no_teams", self.lang),
             ephemeral=True,
             allowed_mentions=discord.AllowedMentions.none(),
@@ -148,3 +151,16 @@ class TeamsCog(
     @remove.autocomplete("name")
     async def _remove_names(self, interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
         return await team_choices(self.teams, current)
+
+
+def _placement(placement: Placement, lang: Lang) -> str:
+    """The team's cluster: shared or its own server URL, and whether it answered (never a credential)."""
+    where = (
+        t("cog.team_cluster_own", lang, server=markup.code(placement.server))
+        if placement.own
+        else t("cog.team_cluster_shared", lang)
+    )
+    if placement.reachable:
+        return f"{where} ✅"
+    reason = render(placement.problem, lang) if placement.problem is not None else "-"
+    return f"{where} ⚠️ {t('cog.team_cluster_unreachable', lang, reason=markup.escape(reason))}"

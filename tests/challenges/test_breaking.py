@@ -32,7 +32,7 @@ def own_cluster(kube: KubeCluster, team: str | None = "blue") -> Cluster:
     """The bot's client for a team's own cluster: the instructor's kubeconfig (cluster admin), registered
     as the team's."""
     cluster = Cluster.for_host(kube.url, token="blue-cluster-admin", timeout=2.0, setup=chart_namespace_setup())
-    cluster.own_cluster_of = team
+    cluster.owner = team
     return cluster
 
 

@@ -373,9 +373,8 @@ async def test_api_errors_give_could_not_check_never_a_pass(world: World) -> Non
 async def test_api_timeouts_give_could_not_check(world: World, kube_cluster: KubeCluster) -> None:
     await world.service.start("blue", 2)
     # Only the verification has the short timeout: a start's applies may well take 0.3 s on a busy machine.
-    service = RunService(
-        catalog=CATALOG, store=world.store, cluster=Cluster.for_host(kube_cluster.url, timeout=0.3), clock=world.clock
-    )
+    impatient = Cluster.for_host(kube_cluster.url, timeout=0.3)
+    service = RunService(catalog=CATALOG, store=world.store, cluster=impatient, clock=world.clock)
     try:
         world.kube.hang(verb="list", resource="deployments")
         report = await service.verify("blue")
@@ -383,7 +382,7 @@ async def test_api_timeouts_give_could_not_check(world: World, kube_cluster: Kub
         assert "could not check: the Kubernetes API did not answer within 0.3s" in texts
     finally:
         world.kube.clear_faults()
-        await service._cluster.close()
+        await impatient.close()
 
 
 async def test_a_failed_start_leaves_nothing_half_applied(world: World) -> None:

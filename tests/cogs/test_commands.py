@@ -77,8 +77,8 @@ async def test_team_commands(live_class: Class) -> None:
     assert live.kube.get("serviceaccounts", "kubecamp", "kubecamp-green") is not None
     binding = live.kube.get("rolebindings", "kubecamp-green", "kubecamp-team-access")
     assert binding is not None and binding["subjects"][0]["name"] == "kubecamp-green"
-    listed = await slash(live, "instructor", "alerts", "team", "list")
-    assert "**green**" in listed.text() and "**blue**" in listed.text()
+    listed = await answer(await slash(live, "instructor", "alerts", "team", "list"))
+    assert "**green**" in listed and "**blue**" in listed
     linked = await slash(
         live, "instructor", "alerts", "team", "link", name="green", channel=live.room.team_channels["red"]
     )

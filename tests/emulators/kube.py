@@ -25,6 +25,7 @@ from typing import Any, Self
 
 import aiohttp.test_utils
 import kmock
+from kmock._internal.dns import AiohttpInterceptor
 from kubernetes.aio import client as k8s
 
 from .admission import BOT_USER, chart_policies
@@ -51,6 +52,26 @@ def _tls_server(context: ssl.SSLContext) -> type[aiohttp.test_utils.RawTestServe
             await super().start_server(loop, ssl=context, **kwargs)
 
     return TlsServer
+
+
+class _NoInterception(AiohttpInterceptor):
+    """Stands in for kmock's host-name interceptor once it has been taken out: there is nothing to undo."""
+
+    async def __aexit__(self, *exc: object) -> None:
+        return None
+
+
+class _Listener(kmock.Server):
+    """kmock's server without its host-name interceptor. kmock points aiohttp's resolver at every server it starts,
+    stacked, so they must stop in the reverse order they started; the clusters of one test (a team's own cluster
+    next to the shared one) stop and start in any order. Clients reach each by IP and port: nothing needs it."""
+
+    async def __aenter__(self) -> Self:
+        await super().__aenter__()
+        if self._managed_interceptor is not None:  # just entered: on top of the chain, so it can leave it
+            await self._managed_interceptor.__aexit__(None, None, None)
+            self._managed_interceptor = _NoInterception(self.host, self.port)
+        return self
 
 
 class EmulatorBug(AssertionError):
@@ -133,9 +154,9 @@ class KubeCluster:
         if self.tls:
             context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
             context.load_cert_chain(TLS_DIR / "apiserver.crt", TLS_DIR / "apiserver.key")
-            server = kmock.Server(self.emulator, host=self._host, port=self._port, server_cls=_tls_server(context))
+            server = _Listener(self.emulator, host=self._host, port=self._port, server_cls=_tls_server(context))
         else:
-            server = kmock.Server(self.emulator, host=self._host, port=self._port)
+            server = _Listener(self.emulator, host=self._host, port=self._port)
         await server.__aenter__()
         self._server = server
         self._port = server.port

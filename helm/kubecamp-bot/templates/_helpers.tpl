@@ -384,3 +384,11 @@ secret:
     {{- end }}
 {{- end }}
 {{- end }}
+
+{{/*
+The name of the Role (and its RoleBinding) that lets the bot read the Secrets of teams' own clusters (at most 63
+characters).
+*/}}
+{{- define "kubecamp-bot.teamClustersRoleName" -}}
+{{- include "kubecamp-bot.fullname" . | trunc 49 | trimSuffix "-" }}-team-clusters
+{{- end }}
