@@ -38,6 +38,10 @@ REPO = Path(__file__).parents[2]
 WEBHOOK_TOKEN = "class-webhook-token"
 #: Seconds between two rounds of a class's readiness checks: short, so that a test sees a change soon.
 READINESS_INTERVAL = 0.2
+#: Seconds discord.py waits after the last GUILD_CREATE before the class's bot is ready. The emulator sends a
+#: class's one guild right behind READY, so the bot's own half second (`GUILD_READY_TIMEOUT`) would only be
+#: waited out at every start of every class.
+GUILD_READY_TIMEOUT = 0.05
 
 
 class Clock:
@@ -104,6 +108,7 @@ async def open_class(
     clock = Clock()
     with patch_discord_endpoints(discord_emulator):
         app = await build(settings, clock=clock, readiness_interval=READINESS_INTERVAL)
+        app.bot._connection.guild_ready_timeout = GUILD_READY_TIMEOUT
         try:
             await app.start()
             await asyncio.wait_for(app.wait_ready(), 15)
