@@ -38,6 +38,10 @@ REPO = Path(__file__).parents[2]
 WEBHOOK_TOKEN = "class-webhook-token"
 #: Seconds between two rounds of a class's readiness checks: short, so that a test sees a change soon.
 READINESS_INTERVAL = 0.2
+#: Seconds discord.py waits after the last GUILD_CREATE before the class's bot is ready. The emulator sends a
+#: class's one guild right behind READY, so the bot's own half second (`GUILD_READY_TIMEOUT`) would only be
+#: waited out at every start of every class.
+GUILD_READY_TIMEOUT = 0.05
 
 
 class Clock:
@@ -107,6 +111,7 @@ async def open_class(
     clock = Clock()
     with patch_discord_endpoints(discord_emulator):
         app = await build(settings, clock=clock, readiness_interval=READINESS_INTERVAL)
+        app.bot._connection.guild_ready_timeout = GUILD_READY_TIMEOUT
         try:
             await app.start()
             await asyncio.wait_for(app.wait_ready(), 15)
@@ -123,17 +128,27 @@ async def open_class(
 
 
 @pytest.fixture
+def edit_interval() -> float:
+    """Seconds between two edits of an incident's message in `live_class`: the bot's default. A module whose
+    tests only wait for the edits, proving nothing of their pace, overrides this fixture with a short one."""
+    return 5.0
+
+
+@pytest.fixture
 async def live_class(
     discord_emulator: DiscordEmulator,
     discord_classroom: Classroom,
     kube_cluster: KubeCluster,
     tmp_path: Path,
     migrated_db: Path,
+    edit_interval: float,
 ) -> AsyncIterator[Class]:
     """A class on a data folder that holds a migrated database already: migrating a new one was a tenth of a
     second of CPU for each of these tests. (`open_class` on an empty folder still proves a first start.)"""
     shutil.copyfile(migrated_db, make_url(StoreSettings(data_dir=tmp_path).url).database or "")
-    async with open_class(discord_emulator, discord_classroom, kube_cluster, tmp_path) as live:
+    async with open_class(
+        discord_emulator, discord_classroom, kube_cluster, tmp_path, edit_interval=edit_interval
+    ) as live:
         yield live
 
 

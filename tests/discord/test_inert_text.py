@@ -9,6 +9,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from tests.discord.live import Class, answer, deliver, slash
 from tests.scenarios.test_catalogue_behaviour import CATALOG
 from tests.test_markup import active
@@ -20,6 +22,12 @@ FORGED = "frontend\n# @everyone " + PHISHING + " ||look||"
 FORGED_SHOWN = "frontend \\# @\u200beveryone \\[Grafana\\](https\\://evil.example) \\|\\|look\\|\\|"
 ALERTNAME = f"Pull**{PHISHING}**"
 GITHUB = "https://github.com/blue/w3d5-streaming-ops-platform"
+
+
+@pytest.fixture
+def edit_interval() -> float:
+    """The incident's starter is edited twice here, for what the edits say, not when: no 5 s wait for each."""
+    return 0.5
 
 
 def _notification(*alerts: dict[str, str]) -> bytes:

@@ -26,7 +26,7 @@ import celpy
 import helm_python
 import yaml
 from celpy.adapter import json_to_cel
-from celpy.evaluation import CELEvalError
+from celpy.evaluation import CELEvalError, Evaluator
 
 from .resources import Obj, ResourceDef
 
@@ -42,6 +42,48 @@ _UNSUPPORTED_MATCH = ("namespaceSelector", "objectSelector")
 
 class PolicyError(ValueError):
     """A policy uses a part of the API this emulator does not evaluate."""
+
+
+class _ShortCircuitEvaluator(Evaluator):
+    """cel-python's evaluator, except that ``a || b`` with ``a`` true and ``a && b`` with ``a`` false do not
+    evaluate ``b``: the result is the same (CEL's ``true || x`` is true and ``false && x`` false for any ``x``,
+    an error included), and the chart's validations are written as ``!applies || …`` and
+    ``kind != … || …``, so most of each one is never needed for most requests."""
+
+    def conditionalor(self, tree: Any) -> Any:
+        if len(tree.children) == 2:
+            left = self.visit(tree.children[0])
+            if isinstance(left, celpy.celtypes.BoolType) and left:
+                return left
+            return self._logical("_||_", tree, left, self.visit(tree.children[1]))
+        return super().conditionalor(tree)
+
+    def conditionaland(self, tree: Any) -> Any:
+        if len(tree.children) == 2:
+            left = self.visit(tree.children[0])
+            if isinstance(left, celpy.celtypes.BoolType) and not left:
+                return left
+            return self._logical("_&&_", tree, left, self.visit(tree.children[1]))
+        return super().conditionaland(tree)
+
+    def _logical(self, name: str, tree: Any, left: Any, right: Any) -> Any:
+        """``left <name> right`` as cel-python's evaluator gives it, its error included."""
+        try:
+            return self.activation.resolve_function(name)(left, right)
+        except TypeError as exc:
+            error = CELEvalError(
+                f"found no matching overload for {name} applied to '({type(left)}, {type(right)})'",
+                exc.__class__,
+                exc.args,
+                tree=tree,
+            )
+            error.__cause__ = exc
+            return error
+
+
+class _ShortCircuitRunner(celpy.InterpretedRunner):
+    def evaluate(self, context: Any) -> Any:
+        return _ShortCircuitEvaluator(ast=self.ast, activation=self.new_activation()).evaluate(context)
 
 
 class _Expression:
@@ -79,7 +121,7 @@ class ValidatingPolicy:
         self.fail_closed = spec.get("failurePolicy", "Fail") == "Fail"
         self._rules = match.get("resourceRules") or []
         self._excluded = match.get("excludeResourceRules") or []
-        environment = celpy.Environment()
+        environment = celpy.Environment(runner_class=_ShortCircuitRunner)
         self._conditions = [_Expression(environment, c["expression"]) for c in spec.get("matchConditions") or []]
         self._variables = [(v["name"], _Expression(environment, v["expression"])) for v in spec.get("variables") or []]
         self._validations = [(_Expression(environment, v["expression"]), v.get("message")) for v in spec["validations"]]

@@ -162,7 +162,16 @@ def merged(*parts: dict[str, Any]) -> dict[str, Any]:
 def render_files(
     values: dict[str, Any] | None, *, name: str = RELEASE, namespace: str = NAMESPACE, chart: Any = None
 ) -> dict[str, str]:
-    return dict((chart or _chart()).render(values, name=name, namespace=namespace, is_install=True))
+    if chart is not None:
+        return dict(chart.render(values, name=name, namespace=namespace, is_install=True))
+    return dict(_rendered(json.dumps(values, sort_keys=True), name, namespace))
+
+
+@functools.cache
+def _rendered(values: str, name: str, namespace: str) -> tuple[tuple[str, str], ...]:
+    """The repository's chart rendered with `values` (as canonical JSON): many tests render the same values, and
+    a render is tens of milliseconds. The files are text, so each caller's dict of them is its own."""
+    return tuple(_chart().render(json.loads(values), name=name, namespace=namespace, is_install=True).items())
 
 
 def render(values: dict[str, Any] | None, **kwargs: Any) -> list[dict[str, Any]]:

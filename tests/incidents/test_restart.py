@@ -11,6 +11,8 @@ from tests.discord_emulator.fixtures import Classroom
 from tests.emulators.kube import KubeCluster
 
 PAYLOADS = Path(__file__).parent / "payloads"
+#: Seconds between two edits of the incident's starter: the acknowledgement's edit is awaited, not its pace.
+EDIT_INTERVAL = 0.5
 
 
 async def test_buttons_work_after_a_restart(
@@ -18,13 +20,17 @@ async def test_buttons_work_after_a_restart(
 ) -> None:
     blue = discord_classroom.team_channels["blue"]
     body = (PAYLOADS / "firing_one.json").read_bytes()
-    async with open_class(discord_emulator, discord_classroom, kube_cluster, tmp_path) as live:
+    async with open_class(
+        discord_emulator, discord_classroom, kube_cluster, tmp_path, edit_interval=EDIT_INTERVAL
+    ) as live:
         assert await deliver(live, body) == 200
         await discord_emulator.wait_until(lambda: discord_emulator.threads(blue), 10, "the incident thread")
         [thread] = discord_emulator.threads(blue)
         [starter] = [m for m in discord_emulator.messages(blue) if m.thread_id == thread.id]
 
-    async with open_class(discord_emulator, discord_classroom, kube_cluster, tmp_path, create_teams=False) as live:
+    async with open_class(
+        discord_emulator, discord_classroom, kube_cluster, tmp_path, create_teams=False, edit_interval=EDIT_INTERVAL
+    ) as live:
         assert await deliver(live, body) == 200  # Alertmanager's repeat: nothing new
         clicked = await discord_emulator.click(starter, "kubecamp:incident:1:ack", "blue-1")
         assert clicked.ephemeral and "acknowledged incident #1" in clicked.text()
