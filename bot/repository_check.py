@@ -39,7 +39,7 @@ from dulwich.refs import Ref
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from bot.errors import KubecampError
-from bot.i18n import Message
+from bot.i18n import Message, render
 
 #: The git protocol's port.
 GIT_PORT = 9418
@@ -63,12 +63,16 @@ class FetchLimits:
 
 
 class RepositoryCheckFailed(KubecampError):
-    """The repository could not be checked; `message` says why in the catalogue's words, the text adds
-    the details for the log."""
+    """The repository could not be checked; `message` says why in the catalogue's words, the text (in
+    English) adds the details for the log and the operator."""
 
     def __init__(self, message: Message, detail: str) -> None:
-        super().__init__(detail)
+        super().__init__(f"{render(message, 'en')} ({detail})")
         self.message = message
+
+
+class RepositoryRefused(RepositoryCheckFailed):
+    """The URL is not one the policy lets the bot fetch: nothing was sent."""
 
 
 # --- the layout ---
@@ -181,21 +185,21 @@ def _split(url: str, policy: HostPolicy) -> SplitResult:
     except ValueError:
         parts, port = None, None
     if parts is None or not parts.scheme or "\\" in url or not url.isprintable():
-        raise RepositoryCheckFailed(Message("repo.url_invalid", {"url": url}), f"{url!r} is not a URL")
+        raise RepositoryRefused(Message("repo.url_invalid", {"url": url}), f"{url!r} is not a URL")
     if parts.scheme not in policy.schemes:
         allowed = ", ".join(f"{s}://" for s in sorted(policy.schemes))
-        raise RepositoryCheckFailed(
+        raise RepositoryRefused(
             Message("repo.scheme_refused", {"scheme": parts.scheme, "allowed": allowed}),
             f"{url}: scheme {parts.scheme} is not one of {allowed}",
         )
     if not parts.hostname:
-        raise RepositoryCheckFailed(Message("repo.url_invalid", {"url": url}), f"{url!r} names no host")
+        raise RepositoryRefused(Message("repo.url_invalid", {"url": url}), f"{url!r} names no host")
     if parts.username is not None or parts.password is not None:
-        raise RepositoryCheckFailed(
+        raise RepositoryRefused(
             Message("repo.credentials_refused"), f"{parts.hostname}: the URL carries credentials"
         )
     if port == 0:
-        raise RepositoryCheckFailed(Message("repo.url_invalid", {"url": url}), f"{url!r}: port 0")
+        raise RepositoryRefused(Message("repo.url_invalid", {"url": url}), f"{url!r}: port 0")
     return parts
 
 
@@ -211,7 +215,7 @@ def _address(parts: SplitResult, policy: HostPolicy) -> str:
     if not policy.allow_private:
         for address in addresses:
             if not ipaddress.ip_address(address.partition("%")[0]).is_global:
-                raise RepositoryCheckFailed(
+                raise RepositoryRefused(
                     Message("repo.private_address", {"host": host}),
                     f"{host} resolves to {address}, not a public address",
                 )
