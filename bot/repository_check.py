@@ -363,7 +363,10 @@ def inspect_repository(url: str, layout: Layout, *, policy: HostPolicy, limits: 
         commit_pack()
     except BaseException as exc:
         abort_pack()
-        raise _failure(exc, url, limits, pool) from exc
+        meaning = _failure(exc, url, limits, pool)
+        if meaning is exc:  # ours already, or not a failure of the repository's (a bug, an interrupt)
+            raise
+        raise meaning from exc
     if not chosen:
         raise RepositoryCheckFailed(Message("repo.empty"), f"{url}: no branch to check")
     [(branch, sha)] = chosen.items()
@@ -418,7 +421,8 @@ def _files(store: MemoryObjectStore, sha: ObjectID, limits: FetchLimits) -> Iter
 
 
 def _failure(exc: BaseException, url: str, limits: FetchLimits, pool: _NoRedirects | None) -> BaseException:
-    """What a failed fetch means for the team, from dulwich's, urllib3's or the socket's error."""
+    """What a failed fetch means for the team, from dulwich's, urllib3's or the socket's error; `exc` itself
+    when it is no failure of the repository's."""
     if isinstance(exc, _Stop):
         return exc.failure
     if isinstance(exc, RepositoryCheckFailed | KeyboardInterrupt | SystemExit):
