@@ -26,7 +26,7 @@ def parser_of(name: str) -> Parser[Any, Any]:
     try:
         return PARSERS[name]
     except KeyError:
-        raise ConditionInvalid(name, "", f"no such evidence parser; there are {', '.join(sorted(PARSERS))}") from None
+        raise ConditionInvalid(name, f"no such evidence parser; there are {', '.join(sorted(PARSERS))}") from None
 
 
 def validate_condition(parser: str, params: Mapping[str, Any]) -> Condition:

@@ -26,15 +26,14 @@ LIST_MAX = 8
 
 
 class ConditionInvalid(KubecampError):
-    """A checkpoint's condition does not fit its parser; the text names the parser, the field and why."""
+    """A checkpoint's condition does not fit its parser; `problem` names the field, if one, and why (in
+    English, with pydantic's words: the text is for the catalogue's author, the message names the parser)."""
 
-    def __init__(self, parser: str, field: str, problem: str) -> None:
+    def __init__(self, parser: str, problem: str) -> None:
         self.parser = parser
-        self.field = field
         self.problem = problem
-        where = f"{parser}: {field}" if field else parser
-        super().__init__(f"{where}: {problem}")
-        self.message = Message("evidence.condition_invalid", {"parser": parser, "problem": f"{field}: {problem}"})
+        super().__init__(f"{parser}: {problem}")
+        self.message = Message("evidence.condition_invalid", {"parser": parser})
 
 
 class Condition(BaseModel):
@@ -96,7 +95,7 @@ class Parser(ABC, Generic[RowT, ConditionT]):
     def condition_of(self, params: Mapping[str, Any]) -> ConditionT:
         """`params` as this parser's condition; ConditionInvalid names the field and the problem."""
         if not isinstance(params, Mapping):
-            raise ConditionInvalid(self.name, "", f"must be a mapping of parameters, not {type(params).__name__}")
+            raise ConditionInvalid(self.name, f"must be a mapping of parameters, not {type(params).__name__}")
         try:
             return self.condition.model_validate(dict(params))  # type: ignore[return-value]
         except ValidationError as exc:
@@ -104,8 +103,9 @@ class Parser(ABC, Generic[RowT, ConditionT]):
             field = ".".join(str(part) for part in error["loc"])
             if error["type"] == "extra_forbidden":
                 known = ", ".join(sorted(self.condition.model_fields))
-                raise ConditionInvalid(self.name, field, f"unknown parameter (this parser knows {known})") from None
-            raise ConditionInvalid(self.name, field, str(error["msg"]).removeprefix("Value error, ")) from None
+                raise ConditionInvalid(self.name, f"{field}: unknown parameter (this parser knows {known})") from None
+            problem = str(error["msg"]).removeprefix("Value error, ")
+            raise ConditionInvalid(self.name, f"{field}: {problem}" if field else problem) from None
 
     def evaluate(self, condition: ConditionT, text: str) -> Verdict:
         """The verdict on a team's paste."""

@@ -193,7 +193,7 @@ def test_a_condition_that_does_not_fit_its_parser_is_refused(parser: str, params
     with pytest.raises(ConditionInvalid) as refused:
         validate_condition(parser, params)
     assert str(refused.value) == problem
-    assert render(refused.value.message, "ko").startswith(f"증거 조건이 올바르지 않습니다 ({parser}): ")
+    assert render(refused.value.message, "ko") == f"체크포인트의 증거 조건이 올바르지 않습니다: {parser}"
 
 
 def test_a_valid_condition_is_returned_typed() -> None:
