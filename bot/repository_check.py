@@ -195,9 +195,7 @@ def _split(url: str, policy: HostPolicy) -> SplitResult:
     if not parts.hostname:
         raise RepositoryRefused(Message("repo.url_invalid", {"url": url}), f"{url!r} names no host")
     if parts.username is not None or parts.password is not None:
-        raise RepositoryRefused(
-            Message("repo.credentials_refused"), f"{parts.hostname}: the URL carries credentials"
-        )
+        raise RepositoryRefused(Message("repo.credentials_refused"), f"{parts.hostname}: the URL carries credentials")
     if port == 0:
         raise RepositoryRefused(Message("repo.url_invalid", {"url": url}), f"{url!r}: port 0")
     return parts
