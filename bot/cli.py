@@ -1,13 +1,17 @@
 """The `kubecamp` command: run the bot, check the catalogue, rehearse a class from the shell.
 
 Exit codes (also in the README):
-  0  success; for `challenge verify`, every scenario passes; for `preflight`, every scenario behaved
+  0  success; for `challenge verify`, every scenario passes; for `preflight`, every scenario behaved;
+     for `repo check`, every path of the layout is there; for `evidence check`, the condition is met
   1  `challenge verify` ran and some scenario fails or could not be checked; `preflight` ran and some
-     scenario did not break, did not heal, could not run, or a scratch namespace could not be deleted
-  2  bad input: unknown team, challenge or scenario, invalid scenario files, a bad setting
+     scenario did not break, did not heal, could not run, or a scratch namespace could not be deleted;
+     `repo check` found paths missing; `evidence check` found the condition unmet
+  2  bad input: unknown team, challenge or scenario, invalid scenario files, a bad setting, a repository URL
+     the bot does not fetch, an invalid layout or evidence condition
   3  the run is not in a state for this (a second start, no active run)
   4  the cluster: unreachable, forbidden, a manifest rejected, a CRD missing, an unmanaged namespace
   5  the store: the database cannot be opened or written
+  6  `repo check`: the repository could not be read (unreachable, private, too big, not git, the time limit)
   143  `preflight` was stopped by SIGTERM (its scratch namespaces deleted on the way out)
 """
 
@@ -27,7 +31,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any, TextIO
 
-from bot import logs
+from bot import cli_checks, logs
 from bot.challenges import scoring
 from bot.challenges.catalog import Catalog, Challenge, load_catalog
 from bot.challenges.checks import Status
@@ -49,6 +53,7 @@ from bot.errors import (
 )
 from bot.i18n import Lang, render, t
 from bot.markup import clock
+from bot.repository_check import RepositoryCheckFailed, RepositoryRefused
 from bot.store import Store, StoreConflict, upgrade
 from bot.submissions import SubmissionService
 from bot.team_access import AccessSetup, TeamAccess
@@ -56,7 +61,7 @@ from bot.team_clusters import TeamClusters
 from bot.teams import TeamService
 from bot.values import dns1123_label
 
-EXIT_OK, EXIT_FAILING, EXIT_INPUT, EXIT_STATE, EXIT_CLUSTER, EXIT_STORE = 0, 1, 2, 3, 4, 5
+EXIT_OK, EXIT_FAILING, EXIT_INPUT, EXIT_STATE, EXIT_CLUSTER, EXIT_STORE, EXIT_REPOSITORY = 0, 1, 2, 3, 4, 5, 6
 EXIT_TERMINATED = 128 + signal.SIGTERM
 
 #: The exit code of an error by its type; any other of the project's errors is bad input (EXIT_INPUT).
@@ -67,6 +72,8 @@ _EXIT_FOR: tuple[tuple[type[KubecampError], int], ...] = (
     (ChallengeUnavailable, EXIT_CLUSTER),
     (ClusterError, EXIT_CLUSTER),
     (StoreUnavailable, EXIT_STORE),
+    (RepositoryRefused, EXIT_INPUT),
+    (RepositoryCheckFailed, EXIT_REPOSITORY),
 )
 
 
@@ -165,6 +172,7 @@ def _parser() -> argparse.ArgumentParser:
 
     db = add(commands, "db", help="the database").add_subparsers(dest="action", required=True)
     add(db, "upgrade", help="apply the migrations")
+    cli_checks.add_commands(commands, add)
     return parser
 
 
@@ -211,6 +219,9 @@ def _explain(exc: KubecampError, lang: Lang) -> str:
 
 
 async def _dispatch(args: argparse.Namespace, settings: Settings, out: _Output) -> int:
+    if args.command in cli_checks.COMMANDS:
+        met = await cli_checks.run(args, settings, json_mode=out.json_mode, lang=out.lang, stream=out.stream)
+        return EXIT_OK if met else EXIT_FAILING
     if args.command == "scenarios":
         return _scenarios(args, settings, out)
     if args.command == "db":

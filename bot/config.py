@@ -7,7 +7,7 @@ Secrets are `SecretStr`: they never appear in reprs or logs.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Literal, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -265,6 +265,20 @@ class LogSettings(_Section):
     format: Literal["plain", "json"] = Field(default="plain", description="plain lines or json, one object per line")
 
 
+class RepositorySettings(_Section):
+    """How far the bot goes fetching a build's repository to check its layout (bot.repository_check)."""
+
+    model_config = SettingsConfigDict(env_prefix="KUBECAMP_REPOSITORY_")
+
+    timeout_seconds: float = Field(default=30.0, gt=0, le=300, description="seconds a repository check may take")
+    max_mib: float = Field(
+        default=20.0, gt=0, le=1024, description="MiB read from a repository's server before the check stops"
+    )
+    max_paths: int = Field(
+        default=20000, ge=1, le=1_000_000, description="files and folders of a repository's tree read at most"
+    )
+
+
 S = TypeVar("S", bound=_Section)
 
 
@@ -278,6 +292,7 @@ class Settings:
     log: LogSettings
     webhook: WebhookSettings
     alertmanager: AlertmanagerSettings
+    repository: RepositorySettings = field(default_factory=RepositorySettings)
 
     def secrets(self) -> list[str]:
         """The secret values set, for the log filter that masks them."""
@@ -313,4 +328,5 @@ def load_settings() -> Settings:
         log=_section(LogSettings),
         webhook=_section(WebhookSettings),
         alertmanager=_section(AlertmanagerSettings),
+        repository=_section(RepositorySettings),
     )

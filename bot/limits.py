@@ -45,6 +45,8 @@ EMBED_FOOTER_MAX = 2048
 EMBED_AUTHOR_MAX = 256
 FILES_PER_MESSAGE = 10
 THREAD_NAME_MAX = 100
+#: The most a modal's text input takes (a paragraph answer, a pasted command output).
+TEXT_INPUT_MAX = 4000
 
 #: Marks every cut text.
 ELLIPSIS = "…"

@@ -36,6 +36,7 @@ from bot.errors import (
     UnknownScenario,
     UnknownTeam,
 )
+from bot.evidence import ConditionInvalid
 from bot.i18n import LANGS, Message, render
 from bot.incidents.payload import PayloadInvalid
 from bot.incidents.service import IncidentRefused
@@ -48,6 +49,7 @@ from bot.incidents.silences import (
 )
 from bot.kinds import BY_NAME
 from bot.own_kubeconfig import KubeconfigInvalid
+from bot.repository_check import RepositoryCheckFailed, RepositoryRefused
 from bot.store import StoreConflict
 from bot.store.errors import InvalidValue, NotFound
 from bot.submissions import NoSubmissionForm, SubmissionInvalid
@@ -137,6 +139,12 @@ SAMPLES: list[KubecampError] = [
     KubeconfigInvalid(
         "the kubeconfig file blue.yaml does not exist",
         message=Message("kubeconfig.missing_file", {"path": "blue.yaml"}),
+    ),
+    ConditionInvalid("docker-node-ls", "ready: Input should be greater than 0"),
+    RepositoryCheckFailed(Message("repo.timeout", {"seconds": "30"}), "no answer within 30 s"),
+    RepositoryRefused(
+        Message("repo.scheme_refused", {"scheme": "ssh", "allowed": "git://, https://"}),
+        "ssh://git@github.com/x/y: scheme ssh is not one of git://, https://",
     ),
 ]
 
