@@ -17,9 +17,12 @@ from pathlib import Path, PurePosixPath
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import Field, ValidationError, model_validator
 
 from bot.challenges.checks import CheckSpec, parse_check
+from bot.challenges.spec import Hint as Hint
+from bot.challenges.spec import Strict as _Strict
+from bot.challenges.spec import Text as Text
 from bot.errors import ScenarioInvalid, UnknownChallenge, UnknownScenario
 from bot.kinds import KINDS, ObjectRef
 from bot.values import Duration
@@ -30,32 +33,9 @@ CHALLENGE_FILE = "challenge.yaml"
 SOLUTION_FOLDER = "solution"
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class Text(_Strict):
-    """A text in both languages of the course."""
-
-    ko: str = Field(min_length=1)
-    en: str = Field(min_length=1)
-
-    def get(self, lang: str) -> str:
-        return self.ko if lang == "ko" else self.en
-
-
 class Tier(_Strict):
     within: Duration
     percent: int = Field(ge=0, le=100)
-
-
-class Hint(_Strict):
-    after: Duration
-    ko: str = Field(min_length=1)
-    en: str = Field(min_length=1)
-
-    def text(self, lang: str) -> str:
-        return self.ko if lang == "ko" else self.en
 
 
 def _default_tiers() -> list[Tier]:
