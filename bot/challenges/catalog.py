@@ -14,17 +14,29 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path, PurePosixPath
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
-import yaml
 from pydantic import Field, ValidationError, model_validator
 
 from bot.challenges.checks import CheckSpec, parse_check
+from bot.challenges.manifests import NO_SOLUTIONS, load_manifests, load_reference, read_yaml_documents
+from bot.challenges.manifests import Manifest as Manifest
+from bot.challenges.rubric import (
+    REFERENCE_FOLDER,
+    Criterion,
+    NamespaceKey,
+    Phase,
+    PhaseSpec,
+    RubricGroupSpec,
+    timed,
+    validate_build,
+)
 from bot.challenges.spec import Hint as Hint
 from bot.challenges.spec import Strict as _Strict
 from bot.challenges.spec import Text as Text
+from bot.challenges.spec import raise_first
 from bot.errors import ScenarioInvalid, UnknownChallenge, UnknownScenario
-from bot.kinds import KINDS, ObjectRef
+from bot.kinds import ObjectRef
 from bot.values import Duration
 
 CHALLENGE_FILE = "challenge.yaml"
@@ -160,6 +172,8 @@ class SubmissionSpec(_Strict):
 
 class ChallengeSpec(_Strict):
     id: int = Field(ge=1, le=999)
+    #: break-fix: broken scenarios are deployed and fixed; build: the team builds, scored by a rubric.
+    kind: Literal["break-fix", "build"] = "break-fix"
     title: Text
     story: Text
     source: str | None = None
@@ -168,13 +182,31 @@ class ChallengeSpec(_Strict):
     #: What a failed check tells before the hints say more: the symptom only, or the diagnosis too.
     feedback: Literal["symptom", "diagnosis"] = "symptom"
     tiers: list[Tier] = Field(default_factory=_default_tiers, min_length=1)
-    scenarios: list[ScenarioSpec] = Field(min_length=1)
+    #: A break-fix challenge's scenarios (at least one); a build has none.
+    scenarios: list[ScenarioSpec] | None = Field(default=None, min_length=1)
+    #: A build's criteria, in groups; its own namespaces; the phases of its schedule; its reference build.
+    rubric: list[RubricGroupSpec] | None = Field(default=None, min_length=1)
+    namespaces: list[NamespaceKey] | None = None
+    phases: list[PhaseSpec] | None = None
+    reference: str | None = None
     #: The hand-in form; without it the challenge takes no submissions.
     submission: SubmissionSpec | None = None
 
     @model_validator(mode="after")
+    def _build_consistent(self) -> ChallengeSpec:
+        # Which keys each kind takes is checked on the document, where each has its field (`kind_error`).
+        if self.reference is not None and PurePosixPath(self.reference).name != REFERENCE_FOLDER:
+            raise ValueError(
+                f"reference {self.reference!r}: the folder must be named {REFERENCE_FOLDER!r}, so that the Helm "
+                "chart leaves it out of the deployed catalogue"
+            )
+        if self.rubric is not None:
+            validate_build(self.rubric, self.namespaces or [], self.phases or [], self.time_limit)
+        return self
+
+    @model_validator(mode="after")
     def _consistent(self) -> ChallengeSpec:
-        ids = [s.id for s in self.scenarios]
+        ids = [s.id for s in self.scenarios or []]
         duplicates = sorted({i for i in ids if ids.count(i) > 1})
         if duplicates:
             raise ValueError(f"duplicate scenario ids: {', '.join(duplicates)}")
@@ -186,20 +218,6 @@ class ChallengeSpec(_Strict):
         if self.hints_after > self.time_limit:
             raise ValueError("hints_after is past the time limit")
         return self
-
-
-@dataclass(frozen=True)
-class Manifest:
-    """One object of a scenario's broken or fixed state, as loaded from YAML."""
-
-    path: Path
-    body: dict[str, Any]
-
-    @property
-    def ref(self) -> ObjectRef:
-        return ObjectRef(
-            api_version=self.body["apiVersion"], kind=self.body["kind"], name=self.body["metadata"]["name"]
-        )
 
 
 @dataclass(frozen=True)
@@ -225,16 +243,86 @@ class Scenario:
         """Levels (0-based) of the hints whose offset has passed."""
         return [level for level, hint in enumerate(self.spec.hints) if hint.after <= elapsed]
 
+    @property
+    def title(self) -> Text:
+        return self.spec.title
+
+    @property
+    def points(self) -> int:
+        return self.spec.points
+
+    @property
+    def hints(self) -> tuple[Hint, ...]:
+        return tuple(self.spec.hints)
+
+    @property
+    def namespace(self) -> str | None:
+        """A scenario is deployed into, and checked in, the team's own namespace."""
+        return None
+
+
+class Checked(Protocol):
+    """What a run verifies: a break-fix challenge's scenario, or a build's criterion proven by checks."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def title(self) -> Text: ...
+    @property
+    def points(self) -> int: ...
+    @property
+    def checks(self) -> tuple[CheckSpec, ...]: ...
+    @property
+    def hints(self) -> tuple[Hint, ...]: ...
+    @property
+    def namespace(self) -> str | None: ...
+    @property
+    def kinds(self) -> frozenset[str]: ...
+    def hints_due(self, elapsed: timedelta) -> list[int]: ...
+
 
 @dataclass(frozen=True)
 class Challenge:
     spec: ChallengeSpec
     folder: Path
     scenarios: tuple[Scenario, ...]
+    #: A build's criteria, in the order of the rubric; none for a break-fix challenge.
+    rubric: tuple[Criterion, ...] = ()
+    #: A build's reference, per namespace (None: the team's own); None unless loaded with the solutions.
+    reference: dict[str | None, tuple[Manifest, ...]] | None = None
 
     @property
     def id(self) -> int:
         return self.spec.id
+
+    @property
+    def is_build(self) -> bool:
+        return self.spec.kind == "build"
+
+    @property
+    def checked(self) -> tuple[Checked, ...]:
+        """What a run verifies: the scenarios, or a build's criteria proven by checks."""
+        if self.is_build:
+            return tuple(c for c in self.rubric if c.checks)
+        return self.scenarios
+
+    def checked_item(self, item_id: str) -> Checked:
+        for item in self.checked:
+            if item.id == item_id:
+                return item
+        raise UnknownScenario(item_id, [c.id for c in self.checked], where=f"challenge {self.id} has")
+
+    def criterion(self, criterion_id: str) -> Criterion | None:
+        return next((c for c in self.rubric if c.id == criterion_id), None)
+
+    @property
+    def namespaces(self) -> tuple[str, ...]:
+        """A build's own namespaces (besides the team's): made per team as `<team namespace>-<name>`."""
+        return tuple(self.spec.namespaces or ())
+
+    @property
+    def phases(self) -> tuple[Phase, ...]:
+        return timed(self.spec.phases or [])
 
     def scenario(self, scenario_id: str) -> Scenario:
         for scenario in self.scenarios:
@@ -248,6 +336,9 @@ class Challenge:
 
     @property
     def total_points(self) -> int:
+        """The points of every scenario; of a build, of its required criteria (the bonus ones add to them)."""
+        if self.is_build:
+            return sum(c.points for c in self.rubric if not c.spec.bonus)
         return sum(s.spec.points for s in self.scenarios)
 
 
@@ -265,107 +356,27 @@ class Catalog:
             raise UnknownChallenge(challenge_id, sorted(self.challenges)) from None
 
 
-def _field_path(loc: tuple[int | str, ...], document: Any) -> str:
-    """Pydantic's location, spelled like the YAML (scenarios[1].checks[0]), with ids where known."""
-    out = ""
-    node = document
-    for part in loc:
-        if isinstance(part, int):
-            out += f"[{part}]"
-            node = node[part] if isinstance(node, list) and part < len(node) else None
-            if isinstance(node, dict) and "id" in node:
-                out += f"(id={node['id']})"
-        else:
-            out += f".{part}" if out else str(part)
-            node = node.get(part) if isinstance(node, dict) else None
-    return out
+#: The keys only a build takes; a break-fix challenge takes `scenarios` and `tiers` instead.
+BUILD_KEYS = ("rubric", "namespaces", "phases", "reference")
 
 
-def _raise_first(error: ValidationError, path: Path, document: Any) -> None:
-    first = sorted(error.errors(), key=lambda e: e["type"] != "extra_forbidden")[0]
-    loc = tuple(p for p in first["loc"] if not (isinstance(p, str) and p.startswith("function-")))
-    message = first["msg"]
-    if first["type"] == "extra_forbidden":
-        message = "unknown key (a typo? see docs/scenarios.md for the format)"
-    elif first["type"] == "missing":
-        message = "required key is missing"
-    raise ScenarioInvalid(str(path), _field_path(loc, document), message) from error
-
-
-#: libyaml's parser when PyYAML has it (the wheels do): the same safe documents, several times faster than the
-#: pure-Python one, which made loading the catalogue most of the bot's start-up.
-_SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-
-
-def _read_yaml_documents(path: Path) -> list[Any]:
-    try:
-        with path.open(encoding="utf-8") as handle:
-            return [doc for doc in yaml.load_all(handle, Loader=_SafeLoader) if doc is not None]
-    except yaml.YAMLError as exc:
-        raise ScenarioInvalid(str(path), "", f"not valid YAML: {exc}") from exc
-    except UnicodeDecodeError as exc:
-        raise ScenarioInvalid(str(path), "", "not UTF-8 text") from exc
-
-
-def _load_manifests(
-    folder: Path, challenge_file: Path, field_name: str, scope: str, *, if_absent: str = ""
-) -> tuple[Manifest, ...]:
-    if not folder.is_dir():
-        raise ScenarioInvalid(str(challenge_file), field_name, f"folder {folder} does not exist{if_absent}")
-    files = sorted(p for p in folder.iterdir() if p.suffix in {".yaml", ".yml"})
-    if not files:
-        raise ScenarioInvalid(str(challenge_file), field_name, f"folder {folder} has no .yaml files")
-    manifests: list[Manifest] = []
-    seen: dict[ObjectRef, Path] = {}
-    for file in files:
-        for index, body in enumerate(_read_yaml_documents(file)):
-            where = f"document {index + 1}"
-            if not isinstance(body, dict):
-                raise ScenarioInvalid(str(file), where, "a manifest must be a mapping")
-            for key in ("apiVersion", "kind"):
-                if not isinstance(body.get(key), str):
-                    raise ScenarioInvalid(str(file), f"{where}.{key}", "required key is missing")
-            metadata = body.get("metadata")
-            if not isinstance(metadata, dict) or not isinstance(metadata.get("name"), str):
-                raise ScenarioInvalid(str(file), f"{where}.metadata.name", "required key is missing")
-            kind = KINDS.get((body["apiVersion"], body["kind"]))
-            if kind is None:
-                raise ScenarioInvalid(
-                    str(file),
-                    f"{where}.kind",
-                    f"{body['kind']} ({body['apiVersion']}) is not a kind kubecamp-bot can apply",
-                )
-            if scope == "namespace":
-                if not kind.namespaced:
-                    raise ScenarioInvalid(
-                        str(file),
-                        f"{where}.kind",
-                        f"{body['kind']} is cluster-scoped; a namespace scenario may only hold namespaced "
-                        "kinds (use scope: cluster)",
-                    )
-                if "namespace" in metadata:
-                    raise ScenarioInvalid(
-                        str(file),
-                        f"{where}.metadata.namespace",
-                        f"names namespace {metadata['namespace']!r}; leave it out, the bot applies "
-                        "into the team's namespace",
-                    )
-            manifest = Manifest(path=file, body=body)
-            if manifest.ref in seen:
-                raise ScenarioInvalid(
-                    str(file),
-                    f"{where}.metadata.name",
-                    f"{manifest.ref} is defined twice (also in {seen[manifest.ref].name})",
-                )
-            seen[manifest.ref] = file
-            manifests.append(manifest)
-    return tuple(manifests)
-
-
-_NO_SOLUTIONS = (
-    " (a deployed catalogue carries no solutions: `kubecamp scenarios validate --without-solutions` checks it "
-    "as the bot loads it)"
-)
+def kind_error(document: dict[str, Any]) -> tuple[str, str] | None:
+    """(field, problem) when the document has a key its kind does not take, or lacks one it needs."""
+    kind = document.get("kind", "break-fix")
+    if kind == "break-fix":
+        for key in BUILD_KEYS:
+            if key in document:
+                return key, "only a challenge of kind build has it"
+        if "scenarios" not in document:
+            return "scenarios", "required key is missing"
+    elif kind == "build":
+        if "scenarios" in document:
+            return "scenarios", "a build deploys no scenarios: its rubric says what the team builds"
+        if "tiers" in document:
+            return "tiers", "a build is scored by its rubric, not by time"
+        if "rubric" not in document:
+            return "rubric", "required key is missing"
+    return None
 
 
 def load_challenge(folder: Path, *, solutions: bool = False) -> Challenge:
@@ -374,34 +385,32 @@ def load_challenge(folder: Path, *, solutions: bool = False) -> Challenge:
     path = folder / CHALLENGE_FILE
     if not path.is_file():
         raise ScenarioInvalid(str(path), "", "file does not exist")
-    documents = _read_yaml_documents(path)
+    documents = read_yaml_documents(path)
     if len(documents) != 1 or not isinstance(documents[0], dict):
         raise ScenarioInvalid(str(path), "", "must hold exactly one YAML mapping")
     document = documents[0]
+    wrong = kind_error(document)
+    if wrong is not None:
+        raise ScenarioInvalid(str(path), *wrong)
     try:
         spec = ChallengeSpec.model_validate(document)
     except ValidationError as exc:
-        _raise_first(exc, path, document)
+        raise_first(exc, path, document)
         raise  # unreachable: _raise_first always raises
     scenarios: list[Scenario] = []
-    for index, scenario_spec in enumerate(spec.scenarios):
+    for index, scenario_spec in enumerate(spec.scenarios or []):
         prefix = f"scenarios[{index}](id={scenario_spec.id})"
-        checks: list[CheckSpec] = []
-        for check_index, raw in enumerate(scenario_spec.checks):
-            try:
-                checks.append(parse_check(raw))
-            except ValueError as exc:
-                raise ScenarioInvalid(str(path), f"{prefix}.checks[{check_index}]", str(exc)) from exc
+        checks = _parse_checks(scenario_spec.checks, path, prefix)
         scope = scenario_spec.scope
-        manifests = _load_manifests(folder / scenario_spec.manifests, path, f"{prefix}.manifests", scope)
+        manifests = load_manifests(folder / scenario_spec.manifests, path, f"{prefix}.manifests", scope)
         solution: tuple[Manifest, ...] | None = None
         if solutions:
-            solution = _load_manifests(
-                folder / scenario_spec.solution, path, f"{prefix}.solution", scope, if_absent=_NO_SOLUTIONS
+            solution = load_manifests(
+                folder / scenario_spec.solution, path, f"{prefix}.solution", scope, if_absent=NO_SOLUTIONS
             )
         previous: tuple[Manifest, ...] = ()
         if scenario_spec.previous is not None:
-            previous = _load_manifests(folder / scenario_spec.previous, path, f"{prefix}.previous", scenario_spec.scope)
+            previous = load_manifests(folder / scenario_spec.previous, path, f"{prefix}.previous", scenario_spec.scope)
             _refuse_unknown_revisions(previous, manifests)
         scenarios.append(
             Scenario(
@@ -409,7 +418,26 @@ def load_challenge(folder: Path, *, solutions: bool = False) -> Challenge:
             )
         )
     _refuse_shared_objects(scenarios, path)
-    return Challenge(spec=spec, folder=folder, scenarios=tuple(scenarios))
+    rubric = tuple(
+        Criterion(spec=criterion, group=group, checks=_parse_checks(criterion.checks or [], path, prefix))
+        for group_index, group in enumerate(spec.rubric or [])
+        for index, criterion in enumerate(group.criteria)
+        for prefix in [f"rubric[{group_index}](id={group.id}).criteria[{index}](id={criterion.id})"]
+    )
+    reference: dict[str | None, tuple[Manifest, ...]] | None = None
+    if solutions and spec.reference is not None:
+        reference = load_reference(folder / spec.reference, path, spec.namespaces or [])
+    return Challenge(spec=spec, folder=folder, scenarios=tuple(scenarios), rubric=rubric, reference=reference)
+
+
+def _parse_checks(raw_checks: list[Any], path: Path, prefix: str) -> tuple[CheckSpec, ...]:
+    checks: list[CheckSpec] = []
+    for index, raw in enumerate(raw_checks):
+        try:
+            checks.append(parse_check(raw))
+        except ValueError as exc:
+            raise ScenarioInvalid(str(path), f"{prefix}.checks[{index}]", str(exc)) from exc
+    return tuple(checks)
 
 
 def _refuse_unknown_revisions(previous: tuple[Manifest, ...], manifests: tuple[Manifest, ...]) -> None:

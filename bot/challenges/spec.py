@@ -1,9 +1,14 @@
-"""What every part of a challenge file shares: strict models, texts in both languages, timed hints."""
+"""What every part of a challenge file shares: strict models, texts in both languages, timed hints, and the
+report of a model's first error as a `ScenarioInvalid` naming the file and the field."""
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from pathlib import Path
+from typing import Any
 
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from bot.errors import ScenarioInvalid
 from bot.values import Duration
 
 
@@ -30,3 +35,30 @@ class Hint(Strict):
 
     def text(self, lang: str) -> str:
         return self.ko if lang == "ko" else self.en
+
+
+def _field_path(loc: tuple[int | str, ...], document: Any) -> str:
+    """Pydantic's location, spelled like the YAML (scenarios[1].checks[0]), with ids where known."""
+    out = ""
+    node = document
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+            node = node[part] if isinstance(node, list) and part < len(node) else None
+            if isinstance(node, dict) and "id" in node:
+                out += f"(id={node['id']})"
+        else:
+            out += f".{part}" if out else str(part)
+            node = node.get(part) if isinstance(node, dict) else None
+    return out
+
+
+def raise_first(error: ValidationError, path: Path, document: Any) -> None:
+    first = sorted(error.errors(), key=lambda e: e["type"] != "extra_forbidden")[0]
+    loc = tuple(p for p in first["loc"] if not (isinstance(p, str) and p.startswith("function-")))
+    message = first["msg"]
+    if first["type"] == "extra_forbidden":
+        message = "unknown key (a typo? see docs/scenarios.md for the format)"
+    elif first["type"] == "missing":
+        message = "required key is missing"
+    raise ScenarioInvalid(str(path), _field_path(loc, document), message) from error
