@@ -144,7 +144,7 @@ class Scoreboard:
                 challenge = self._catalog.get(run.challenge_id)
                 for state in await self._store.runs.scenario_states(run.id):
                     if state.first_solved_at is not None:
-                        steps.append((state.first_solved_at, challenge.scenario(state.scenario_id).spec.points))
+                        steps.append((state.first_solved_at, challenge.checked_item(state.scenario_id).points))
             steps.sort()
             total, points = 0, []
             for moment, gained in steps:

@@ -207,7 +207,7 @@ class ChallengeFlow:
         team = await self._runs.team(team_name)
         run = await self._runs.active_run(team)
         if scenario_id is not None:
-            self._catalog.get(run.challenge_id).scenario(scenario_id)  # an unknown id is UnknownScenario
+            self._catalog.get(run.challenge_id).checked_item(scenario_id)  # an unknown id is UnknownScenario
         if revealed_by is None:
             self._cool_down(team, "hint", scenario_id or "")
 

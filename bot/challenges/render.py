@@ -101,7 +101,7 @@ def results(report: VerifyReport, challenge: Challenge, lang: Lang, *, diagnosed
     fields = []
     withheld = guarded = False
     for result in report.results:
-        title = challenge.scenario(result.scenario_id).spec.title.get(lang)
+        title = challenge.checked_item(result.scenario_id).title.get(lang)
         lines, hidden = _check_lines(result.checks, result.scenario_id in diagnosed, lang)
         withheld |= hidden
         guarded |= any(c.guard for c in result.checks)
@@ -114,7 +114,7 @@ def results(report: VerifyReport, challenge: Challenge, lang: Lang, *, diagnosed
         solved = sum(1 for r in report.results if r.status is Status.PASS)
         summary = t("render.results_summary", lang, solved=solved, total=len(report.results))
     else:
-        scenario = challenge.scenario(report.scenario_id).spec.title.get(lang)
+        scenario = challenge.checked_item(report.scenario_id).title.get(lang)
         title = t("render.results_title.scenario", lang, title=scenario, elapsed=elapsed)
         live = [s for s in report.states if s.status != "skipped"]
         summary = t("render.results_progress", lang, solved=sum(s.status == "solved" for s in live), total=len(live))
@@ -203,19 +203,19 @@ def hint(due: HintDue, challenge: Challenge, lang: Lang, *, source: HintSource, 
 
 
 def hint_embed(due: HintDue, challenge: Challenge, lang: Lang) -> Payload:
-    scenario = challenge.scenario(due.scenario_id)
+    scenario = challenge.checked_item(due.scenario_id)
     embed: Payload = {
         "title": t(
             "render.hint_title",
             lang,
-            title=scenario.spec.title.get(lang),
+            title=scenario.title.get(lang),
             level=due.level + 1,
-            total=len(scenario.spec.hints),
+            total=len(scenario.hints),
         ),
         "description": due.hint.text(lang),
         "color": AMBER,
     }
-    if due.level == len(scenario.spec.hints) - 1 and challenge.spec.feedback == "symptom":
+    if due.level == len(scenario.hints) - 1 and challenge.spec.feedback == "symptom":
         embed["footer"] = {"text": t("render.hint_last", lang)}
     return embed
 
@@ -255,7 +255,7 @@ def run_ended(run: Run, challenge: Challenge, lang: Lang) -> Payload:
 def status(report: StatusReport, lang: Lang) -> Payload:
     lines = []
     for state in report.states:
-        title = report.challenge.scenario(state.scenario_id).spec.title.get(lang)
+        title = report.challenge.checked_item(state.scenario_id).title.get(lang)
         if state.status == "skipped":  # never deployed: no verification, hint or diagnosis to count
             lines.append(f"⏭️ {title}{t('render.status_skipped', lang)}")
             continue
@@ -301,7 +301,7 @@ def verify_summary(report: VerifyReport, challenge: Challenge, lang: Lang) -> st
         live = [s for s in report.states if s.status != "skipped"]
         solved = sum(s.status == "solved" for s in live)
         lines = [t("render.verify_summary_scenario", lang, solved=solved, total=len(live))]
-    lines += [f"{MARK[r.status]} {challenge.scenario(r.scenario_id).spec.title.get(lang)}" for r in report.results]
+    lines += [f"{MARK[r.status]} {challenge.checked_item(r.scenario_id).title.get(lang)}" for r in report.results]
     unchecked = [r for r in report.results if r.status is Status.UNKNOWN]
     if unchecked:
         # ⚠️ alone reads like a failure: say that the cluster could not be read, and why.

@@ -183,6 +183,11 @@ def timed(specs: Sequence[PhaseSpec]) -> tuple[Phase, ...]:
     return tuple(out)
 
 
+def team_namespaces(team_namespace: str, names: Sequence[str]) -> dict[str | None, str]:
+    """The team's own namespace (key None) and one per build namespace `names`, by name (ValueError: too long)."""
+    return {None: team_namespace, **{name: build_namespace(team_namespace, name) for name in names}}
+
+
 def build_namespace(team_namespace: str, name: str) -> str:
     """The team's namespace for a build's own `name` (`kubecamp-blue` + `streaming` → `kubecamp-blue-streaming`).
     ValueError when it would be longer than a namespace name may be."""

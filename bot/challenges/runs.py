@@ -18,9 +18,10 @@ from enum import StrEnum
 from typing import Any
 
 from bot.challenges import scoring
-from bot.challenges.catalog import Catalog, Challenge, Hint, Scenario
+from bot.challenges.catalog import Catalog, Challenge, Checked, Hint, Scenario
 from bot.challenges.checks import Status
 from bot.challenges.deploy import CLEAR_WAIT_SECONDS, apply_scenario, clear_namespace
+from bot.challenges.rubric import team_namespaces
 from bot.cluster import Cluster
 from bot.errors import (
     ClusterError,
@@ -83,8 +84,8 @@ class ScenarioResult:
     checks: tuple[CheckResult, ...]
 
     @classmethod
-    def of(cls, scenario: Scenario, snapshot: Snapshot) -> ScenarioResult:
-        """Every check of the scenario, evaluated on one snapshot of its namespace."""
+    def of(cls, scenario: Checked, snapshot: Snapshot) -> ScenarioResult:
+        """Every check of the scenario (or a build's criterion), evaluated on one snapshot of its namespace."""
         return cls(
             scenario_id=scenario.id,
             checks=tuple(
@@ -136,13 +137,13 @@ def diagnosed(challenge: Challenge, run: Run, posted: Iterable[tuple[str, int]])
     whose hints have all been posted (`posted`: scenario and level), however they came. A scenario's last
     hint is its most specific one: a team that got that far without a fix is stuck, and the diagnosis
     names the field to change. A scenario without hints has nothing to wait for."""
-    every = frozenset(s.id for s in challenge.scenarios)
+    every = frozenset(s.id for s in challenge.checked)
     if challenge.spec.feedback == "diagnosis" or run.diagnosis_revealed_by is not None:
         return every
     levels: dict[str, set[int]] = {}
     for scenario_id, level in posted:
         levels.setdefault(scenario_id, set()).add(level)
-    return frozenset(s.id for s in challenge.scenarios if levels.get(s.id, set()) >= set(range(len(s.spec.hints))))
+    return frozenset(s.id for s in challenge.checked if levels.get(s.id, set()) >= set(range(len(s.hints))))
 
 
 def timeline(challenge: Challenge, run: Run) -> list[TimelineEntry]:
@@ -154,8 +155,8 @@ def timeline(challenge: Challenge, run: Run) -> list[TimelineEntry]:
     ]
     entries += [
         TimelineEntry(run.started_at + hint.after, Due.HINT, scenario.id, level)
-        for scenario in challenge.scenarios
-        for level, hint in enumerate(scenario.spec.hints)
+        for scenario in challenge.checked
+        for level, hint in enumerate(scenario.hints)
         if run.started_at + hint.after < run.deadline
     ]
     return sorted(entries)
@@ -289,19 +290,21 @@ class RunService:
         if await self._store.runs.active(team.id, challenge.id) is not None:
             raise already
         scenarios, skipped = runnable(challenge)
-        if not scenarios:
+        if not scenarios and not challenge.is_build:
             raise ChallengeUnavailable(Message("run.only_cluster_scope", {"challenge": challenge.id}))
         needed = {KINDS[(m.body["apiVersion"], m.body["kind"])] for s in scenarios for m in s.manifests}
         missing = await self._cluster.missing_kinds(k for k in needed if k.crd)
         if missing:
             kinds = ", ".join(f"{k.kind} ({k.api_version})" for k in sorted(missing, key=lambda k: k.kind))
             raise ChallengeUnavailable(Message("run.crd_missing", {"challenge": challenge.id, "kinds": kinds}))
-        await self._cluster.ensure_namespace(team.namespace, team=team.name)
+        namespaces = self._namespaces(challenge, team)
         running = await self._store.runs.active(team.id)
         ours = {m.ref for s in scenarios for m in (*s.previous, *s.manifests)}
-        await clear_namespace(
-            self._cluster, team.namespace, only=ours if running is not None else None, within=self._clear_wait
-        )
+        for namespace in namespaces.values():
+            await self._cluster.ensure_namespace(namespace, team=team.name)
+            await clear_namespace(
+                self._cluster, namespace, only=ours if running is not None else None, within=self._clear_wait
+            )
 
         started = self._clock()
         try:
@@ -310,7 +313,7 @@ class RunService:
                 challenge_id=challenge.id,
                 started_at=started,
                 deadline=started + scoring.plan(challenge, skipped).time_limit,
-                scenario_ids=[s.id for s in scenarios],
+                scenario_ids=[s.id for s in challenge.checked] if challenge.is_build else [s.id for s in scenarios],
                 skipped={sid: message.key for sid, message in skipped.items()},
             )
         except StoreConflict as exc:  # a start racing this one won
@@ -336,6 +339,15 @@ class RunService:
         self._metrics.runs_started.labels(str(challenge.id)).inc()
         fresh = await self._store.runs.get(run.id)
         return StartReport(run=fresh or run, team=team, challenge=challenge, applied=tuple(applied), skipped=skipped)
+
+    def _namespaces(self, challenge: Challenge, team: Team) -> dict[str | None, str]:
+        """The team's namespace (key None) and a build's own ones, by their names in the catalogue."""
+        try:
+            return team_namespaces(team.namespace, challenge.namespaces)
+        except ValueError as exc:
+            raise ChallengeUnavailable(
+                Message("run.namespace_too_long", {"challenge": challenge.id, "namespace": team.namespace})
+            ) from exc
 
     # --- verify -------------------------------------------------------------------------------
 
@@ -380,13 +392,18 @@ class RunService:
         states = await self._store.runs.scenario_states(run.id)
         if any(s.scenario_id == scenario_id and s.status == "skipped" for s in states):
             raise ChallengeUnavailable(Message("run.scenario_skipped", {"scenario": scenario_id}))
-        live = [challenge.scenario(s.scenario_id) for s in states if s.status != "skipped"]
+        live = [challenge.checked_item(s.scenario_id) for s in states if s.status != "skipped"]
         active = [s for s in live if scenario_id in (None, s.id)]
         if not active:
             raise UnknownScenario(str(scenario_id), [s.id for s in live], where="the run checks")
-        kinds = {kind for scenario in active for kind in scenario.kinds}
-        snapshot = await self._cluster.snapshot(team.namespace, kinds)
-        results = tuple(ScenarioResult.of(scenario, snapshot) for scenario in active)
+        namespaces = self._namespaces(challenge, team)
+        snapshots = {
+            key: await self._cluster.snapshot(
+                namespaces[key], {kind for item in active if item.namespace == key for kind in item.kinds}
+            )
+            for key in dict.fromkeys(item.namespace for item in active)
+        }
+        results = tuple(ScenarioResult.of(item, snapshots[item.namespace]) for item in active)
         now = self._clock()
         before = {s.scenario_id for s in states if s.status == "solved"}
         _, new_states = await self._store.runs.record_verification(
@@ -401,7 +418,12 @@ class RunService:
         others = [s for s in new_states if s.status != "skipped" and s.scenario_id not in checked]
         others_solved = all(s.status == "solved" for s in others)
         ended: Run | None = None
-        if all(r.status is Status.PASS for r in results) and others_solved:
+        if challenge.is_build:
+            # A build runs to its deadline: its final verification is its rubric, criteria counted as they stand.
+            if trigger is Trigger.FINAL or now >= run.deadline:
+                passed = sum(item.points for item, r in zip(active, results, strict=True) if r.status is Status.PASS)
+                ended = await self._end(run, "finished", now, scoring.Score(run.deadline - run.started_at, 100, passed))
+        elif all(r.status is Status.PASS for r in results) and others_solved:
             score = scoring.finished(scoring.plan_of(challenge, run), {s.id for s in live}, now - run.started_at)
             ended = await self._end(run, "finished", now, score)
         elif trigger is Trigger.FINAL or now >= run.deadline:
@@ -457,10 +479,10 @@ class RunService:
         for state in states:
             if state.status != "pending":
                 continue
-            scenario = challenge.scenario(state.scenario_id)
+            scenario = challenge.checked_item(state.scenario_id)
             for level in scenario.hints_due(elapsed):
                 if (scenario.id, level) not in posted:
-                    due.append(HintDue(scenario.id, level, scenario.spec.hints[level]))
+                    due.append(HintDue(scenario.id, level, scenario.hints[level]))
         return due
 
     async def record_hint(

@@ -129,9 +129,9 @@ class ChallengeCog(
             run = await self.flow.runs.active_run(acting)
         except Exception:  # autocomplete must answer; the command itself reports the problem
             return []
-        scenarios = self.catalog.get(run.challenge_id).scenarios
+        scenarios = self.catalog.get(run.challenge_id).checked
         return [
-            app_commands.Choice(name=f"{s.id} · {s.spec.title.get(self.lang)}"[:100], value=s.id)
+            app_commands.Choice(name=f"{s.id} · {s.title.get(self.lang)}"[:100], value=s.id)
             for s in scenarios
             if current.lower() in s.id
         ][:25]
