@@ -384,12 +384,19 @@ class _Output:
             for s in c.scenarios:
                 scope = " [cluster]" if s.spec.scope == "cluster" else ""
                 lines.append(f"    {s.id:<24} {s.spec.title.get(self.lang)}  {clock(s.spec.time_box)}{scope}")
+            for r in c.rubric:
+                bonus = " [bonus]" if r.spec.bonus else ""
+                lines.append(f"    {r.id:<24} {r.title.get(self.lang)}  {r.points} pts, {r.spec.proof}{bonus}")
             data.append(
                 {
                     "id": c.id,
+                    "kind": c.spec.kind,
                     "title": c.spec.title.model_dump(),
                     "time_limit_seconds": c.spec.time_limit.total_seconds(),
                     "scenarios": [{"id": s.id, "scope": s.spec.scope, "points": s.spec.points} for s in c.scenarios],
+                    "rubric": [
+                        {"id": r.id, "points": r.points, "bonus": r.spec.bonus, "proof": r.spec.proof} for r in c.rubric
+                    ],
                 }
             )
         self._emit("\n".join(lines), data)

@@ -200,7 +200,7 @@ class ChallengeSpec(_Strict):
                 f"reference {self.reference!r}: the folder must be named {REFERENCE_FOLDER!r}, so that the Helm "
                 "chart leaves it out of the deployed catalogue"
             )
-        if self.rubric is not None:
+        if self.kind == "build" and self.rubric is not None:
             validate_build(self.rubric, self.namespaces or [], self.phases or [], self.time_limit)
         return self
 
@@ -389,14 +389,14 @@ def load_challenge(folder: Path, *, solutions: bool = False) -> Challenge:
     if len(documents) != 1 or not isinstance(documents[0], dict):
         raise ScenarioInvalid(str(path), "", "must hold exactly one YAML mapping")
     document = documents[0]
-    wrong = kind_error(document)
-    if wrong is not None:
-        raise ScenarioInvalid(str(path), *wrong)
     try:
         spec = ChallengeSpec.model_validate(document)
     except ValidationError as exc:
         raise_first(exc, path, document)
-        raise  # unreachable: _raise_first always raises
+        raise  # unreachable: raise_first always raises
+    wrong = kind_error(document)
+    if wrong is not None:
+        raise ScenarioInvalid(str(path), *wrong)
     scenarios: list[Scenario] = []
     for index, scenario_spec in enumerate(spec.scenarios or []):
         prefix = f"scenarios[{index}](id={scenario_spec.id})"
