@@ -553,3 +553,41 @@ async def test_preflight_stopped_by_sigterm_deletes_its_namespace(
     assert process.returncode == 143
     assert "kubecamp: preflight stopped" in err.decode()
     assert [n for n in kube_cluster.objects("namespaces") if "preflight" in n["metadata"]["name"]] == []
+
+
+async def test_grade_a_builds_items(env: dict[str, str], kube_cluster: KubeCluster, tmp_path: Path) -> None:
+    from tests.challenges.test_catalog_build import write_build
+
+    write_build(tmp_path / "catalogue")
+    env = {
+        **env,
+        "KUBECAMP_KUBE_CONFIG": str(kube_cluster.write_kubeconfig(tmp_path / "kubeconfig")),
+        "KUBECAMP_SCENARIOS_DIR": str(tmp_path / "catalogue"),
+    }
+    assert (await kubecamp(env, "team", "add", "blue")).code == 0
+    never = await kubecamp(env, "grade", "add", "blue", "report", "3", "clear")
+    assert (never.code, never.err.strip()) == (
+        3,
+        "kubecamp: the team has no run of challenge 7 to grade",
+    )
+    assert (await kubecamp(env, "challenge", "start", "--team", "blue", "--challenge", "7")).code == 0
+
+    given = await kubecamp(env, "grade", "add", "blue", "report", "3", "clear analysis")
+    assert given.code == 0, given.err
+    assert given.out.strip().endswith("team blue, 7/report 3 points; the item now stands at 3")
+    over = await kubecamp(env, "grade", "add", "blue", "report", "3", "more")
+    assert over.code == 3 and "at most 2 can be given" in over.err
+    checked = await kubecamp(env, "grade", "add", "blue", "web", "3", "looks fine")
+    assert (checked.code, checked.err.strip()) == (
+        2,
+        "kubecamp: item web is scored by verifying the cluster, not by an instructor",
+    )
+    undone = await kubecamp(env, "grade", "undo", "blue", "--item", "report")
+    assert undone.code == 0 and "undone" in undone.out and "now stands at 0" in undone.out
+    listed = await kubecamp(env, "--json", "grade", "list", "blue")
+    awards = listed.json()
+    assert isinstance(awards, list) and len(awards) == 1
+    assert awards[0]["reason"] == "clear analysis" and awards[0]["awarded_by"].startswith("cli:")
+    assert awards[0]["undone_by"].startswith("cli:")
+    neither = await kubecamp(env, "grade", "undo", "blue")
+    assert neither.code == 2 and "one of the arguments --item --id is required" in neither.err

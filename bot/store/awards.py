@@ -61,13 +61,14 @@ class AwardStore:
             ).first()
             if run_id is None:
                 raise StoreConflict(
-                    f"team #{team_id} never ran challenge {challenge_id}",
+                    f"the team has no run of challenge {challenge_id} to grade",
                     reason=Message("conflict.grade_no_run", {"challenge": challenge_id}),
                 )
             given = sum(a.points for a in await _active(session, team_id, challenge_id, item))
             if given + points > maximum:
                 raise StoreConflict(
-                    f"item {item}: {given} + {points} points would pass its maximum {maximum}",
+                    f"item {item}: {given} points awarded, {points} more would pass its maximum {maximum} "
+                    f"(at most {maximum - given} can be given)",
                     reason=Message(
                         "conflict.grade_over_maximum",
                         {"item": item, "points": points, "given": given, "maximum": maximum, "left": maximum - given},
