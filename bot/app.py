@@ -16,6 +16,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from bot.awards import AwardService
 from bot.challenges.catalog import Catalog, load_catalog
 from bot.challenges.flow import ChallengeFlow
 from bot.challenges.runs import RunService, utcnow
@@ -163,6 +164,7 @@ async def build(
     services = Services(
         flow=flow,
         teams=teams,
+        awards=AwardService(store=store, catalog=catalog, clock=clock),
         scoreboard=Scoreboard(store=store, catalog=catalog),
         submissions=SubmissionService(
             store=store, catalog=catalog, clock=clock, timezone=settings.catalog.timezone, metrics=metrics

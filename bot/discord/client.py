@@ -15,6 +15,7 @@ import aiohttp
 import discord
 from discord.ext import commands
 
+from bot.awards import AwardService
 from bot.challenges.catalog import Catalog
 from bot.challenges.flow import ChallengeFlow, FlowOutbox
 from bot.discord.errors import make_handler
@@ -30,7 +31,15 @@ from bot.teams import TeamService
 
 log = logging.getLogger(__name__)
 
-COGS = ("cogs.challenge", "cogs.scoreboard", "cogs.teams", "cogs.admin", "cogs.incidents", "cogs.submissions")
+COGS = (
+    "cogs.challenge",
+    "cogs.scoreboard",
+    "cogs.teams",
+    "cogs.admin",
+    "cogs.incidents",
+    "cogs.submissions",
+    "cogs.grading",
+)
 
 
 @dataclass(frozen=True)
@@ -39,6 +48,7 @@ class Services:
 
     flow: ChallengeFlow
     teams: TeamService
+    awards: AwardService
     scoreboard: Scoreboard
     submissions: SubmissionService
     catalog: Catalog

@@ -1,0 +1,74 @@
+"""/grade give and /grade undo through real Discord payloads, on a class whose catalogue has a build."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from tests.challenges.test_catalog_build import write_build
+from tests.discord.live import Class, answer, open_class, slash
+from tests.discord_emulator.emulator import DiscordEmulator
+from tests.discord_emulator.fixtures import Classroom
+from tests.emulators.kube import KubeCluster
+
+
+@pytest.fixture
+async def build_class(
+    discord_emulator: DiscordEmulator, discord_classroom: Classroom, kube_cluster: KubeCluster, tmp_path: Path
+) -> AsyncIterator[Class]:
+    write_build(tmp_path / "catalogue")
+    async with open_class(
+        discord_emulator, discord_classroom, kube_cluster, tmp_path, scenarios_dir=tmp_path / "catalogue"
+    ) as live:
+        yield live
+
+
+async def test_an_instructor_grades_an_item_and_takes_it_back(build_class: Class) -> None:
+    live = build_class
+    await answer(await slash(live, "blue-1", "team-blue", "challenge", "start", challenge=7))
+    choices = await live.discord.autocomplete(
+        live.room.guild, "alerts", "instructor", "grade", {"item": "rep"}, focused="item", subcommand="give"
+    )
+    assert [c["value"] for c in choices] == ["7/report"]
+
+    given = await slash(
+        live, "instructor", "alerts", "grade", "give", team="blue", item="report", points=3, reason="clear *analysis*"
+    )
+    text = given.text()
+    assert text.startswith("Team blue, item 7/report: 3 points awarded (award #")
+    assert "because: clear \\*analysis\\*" in text and text.endswith("The item now stands at 3/5.")
+    [award] = await live.app.store.awards.of_team((await live.app.store.teams.get("blue")).id)  # type: ignore[union-attr]
+    instructor = live.room.instructor
+    assert (award.awarded_by, award.reason) == (str(instructor.id), "clear *analysis*")
+
+    over = await slash(
+        live, "instructor", "alerts", "grade", "give", team="blue", item="report", points=3, reason="more"
+    )
+    assert "at most 2 can be given" in over.text()
+    never = await slash(live, "instructor", "alerts", "grade", "give", team="red", item="report", points=1, reason="x")
+    assert "this team has never run challenge 7" in never.text()
+    checked = await slash(live, "instructor", "alerts", "grade", "give", team="blue", item="web", points=1, reason="x")
+    assert checked.text() == "item web is scored by verifying the cluster, not by an instructor"
+
+    which = await slash(live, "instructor", "alerts", "grade", "undo", team="blue")
+    assert which.text() == "Say which award to undo: an item or an award number, one of the two."
+    undone = await slash(live, "instructor", "alerts", "grade", "undo", team="blue", item="report")
+    assert undone.text() == (
+        f"Team blue, item 7/report: award #{award.id} of 3 points is undone. The item now stands at 0/5."
+    )
+    again = await slash(live, "instructor", "alerts", "grade", "undo", team="blue", award=award.id)
+    assert f"this team has no award #{award.id} to undo" in again.text()
+
+
+async def test_only_instructors_grade(build_class: Class) -> None:
+    live = build_class
+    await answer(await slash(live, "blue-1", "team-blue", "challenge", "start", challenge=7))
+    # Discord offers /grade only to those who may manage the server; the owner may, but is no instructor.
+    owner = await slash(
+        live, "server-owner", "alerts", "grade", "give", team="blue", item="report", points=5, reason="x"
+    )
+    assert owner.text() == "Only instructors can do that."
+    team = await live.app.store.teams.get("blue")
+    assert team is not None and await live.app.store.awards.of_team(team.id) == []
