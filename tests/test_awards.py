@@ -13,14 +13,16 @@ import pytest
 from bot.awards import AwardService, GradeRefused
 from bot.challenges.catalog import Catalog, load_catalog
 from bot.challenges.progress import Standing, rubric_progress
-from bot.challenges.runs import RunService
+from bot.challenges.runs import RunService, Trigger
 from bot.errors import UnknownTeam
 from bot.i18n import render
+from bot.scoreboard import NotABuild, Scoreboard
 from bot.store import Store, StoreConflict
 from tests.challenges.test_catalog_build import build_doc, write_build
 from tests.challenges.test_runs import NAMESPACE
 from tests.emulators.fixtures import bot_cluster
 from tests.emulators.kube import KubeCluster
+from tests.scenarios.test_catalogue_behaviour import CATALOG
 
 T0 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 
@@ -155,3 +157,41 @@ async def test_bad_points_reasons_teams_and_a_team_that_never_ran_are_refused(wo
     with pytest.raises(UnknownTeam):
         await world.awards.grade("green", "report", 1, "x", by="1")
     assert await world.awards.awards("blue") == []
+
+
+async def test_the_scoreboard_adds_a_builds_rubric_and_shows_instructors_each_item(
+    world: Class, kube_cluster: KubeCluster, tmp_path: Path
+) -> None:
+    write_build(tmp_path / "with-reference", build_doc())
+    reference = load_catalog(tmp_path / "with-reference", solutions=True).get(7).reference
+    assert reference is not None
+    board = Scoreboard(store=world.store, catalog=world.catalog)
+    run = (await world.runs.start("blue", 7)).run
+    await world.runs.start("red", 7)
+    cluster = bot_cluster(kube_cluster)
+    try:
+        for manifest in reference["streaming"]:
+            await cluster.apply(f"{NAMESPACE}-streaming", manifest.body)
+    finally:
+        await cluster.close()
+    kube_cluster.advance(60)
+    await world.runs.verify("blue")
+    await world.runs.verify("red")
+    await world.awards.grade("blue", "report", 4, "good report", by="1")
+
+    detail = {r.team: r.progress for r in await board.rubric(7)}
+    assert [(i.criterion.id, i.standing, i.points) for i in detail["blue"].items] == [
+        ("web", Standing.MET, 10),
+        ("report", Standing.MET, 4),
+        ("hpa-output", Standing.OPEN, 0),
+    ]
+    assert [i.standing for i in detail["red"].items] == [Standing.UNMET, Standing.OPEN, Standing.OPEN]
+    # Under way, only the awards count; the checks count once the deadline's verification has scored them.
+    assert {r.team: (r.points, r.rubric_points) for r in await board.ranking(7)} == {"blue": (4, 4), "red": (0, 0)}
+    team = await world.runs.team("blue")
+    await world.runs.verify_run(run, team=team, trigger=Trigger.FINAL)
+    rows = await board.ranking(7)
+    assert [(r.rank, r.team, r.points, r.rubric_points) for r in rows] == [(1, "blue", 14, 14), (2, "red", 0, 0)]
+    assert (await board.csv(7)).decode("utf-8-sig").splitlines()[1].endswith(",14")
+    with pytest.raises(NotABuild):
+        await Scoreboard(store=world.store, catalog=CATALOG).rubric(2)

@@ -52,6 +52,17 @@ async def test_an_instructor_grades_an_item_and_takes_it_back(build_class: Class
     checked = await slash(live, "instructor", "alerts", "grade", "give", team="blue", item="web", points=1, reason="x")
     assert checked.text() == "item web is scored by verifying the cluster, not by an instructor"
 
+    detail = await slash(live, "instructor", "alerts", "scoreboard", "rubric", challenge=7)
+    text = detail.original.embed_text()
+    assert "Required: 3/15 pts · bonus: 0/3 pts" in text
+    assert (
+        "✅ Report — 3/5 pts" in text
+        and "⏳ Web service — 0/10 pts" in text
+        and "⏳ HPA output — 0/3 pts · bonus" in text
+    )
+    student = await slash(live, "blue-1", "team-blue", "scoreboard", "rubric", challenge=7)
+    assert student.text() == "Only instructors can do that."
+
     which = await slash(live, "instructor", "alerts", "grade", "undo", team="blue")
     assert which.text() == "Say which award to undo: an item or an award number, one of the two."
     undone = await slash(live, "instructor", "alerts", "grade", "undo", team="blue", item="report")
