@@ -18,8 +18,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from bot.challenges.catalog import Catalog
-from bot.challenges.progress import RubricProgress, awarded, rubric_progress
-from bot.errors import MessageError
+from bot.challenges.progress import NotABuild, ProgressReader, TeamProgress, awarded
 from bot.i18n import Message
 from bot.spreadsheet import cell, csv_file
 from bot.store import HintSource, Run, Store, Team
@@ -61,19 +60,6 @@ class Series:
 class _RubricPoints:
     checked: int  # criteria met at the deadline, already in the runs' points
     awarded: int  # graded items' awards standing
-
-
-@dataclass(frozen=True)
-class TeamRubric:
-    """A team's standing on a build's rubric, from its latest run of the build."""
-
-    team: str
-    run: Run
-    progress: RubricProgress
-
-
-class NotABuild(MessageError):
-    """Rubric detail asked of a challenge that has none."""
 
 
 def _best(runs: Sequence[Run]) -> Run | None:
@@ -175,22 +161,14 @@ class Scoreboard:
             given += sum(awarded(await self._store.awards.of_team(team.id, run.challenge_id)).values())
         return _RubricPoints(checked=checked, awarded=given)
 
-    async def rubric(self, challenge_id: int) -> list[TeamRubric]:
-        """Per team that ran the build, each criterion as it stands: for instructors. A run that ended counts
-        its final verification; one under way, its latest."""
-        challenge = self._catalog.get(challenge_id)
-        if not challenge.is_build:
+    async def rubric(self, challenge_id: int) -> list[TeamProgress]:
+        """Per team that ran the build, each criterion as it stands, best first: for instructors. A run that
+        ended counts its final verification; one under way, its latest."""
+        if not self._catalog.get(challenge_id).is_build:
             raise NotABuild(Message("scoreboard.not_a_build", {"challenge": challenge_id}))
-        out: list[TeamRubric] = []
-        for team, runs in await self._runs(challenge_id):
-            run = max(runs, key=lambda r: (r.started_at, r.id), default=None)
-            if run is None:
-                continue
-            verification = await self._store.runs.latest_verification(run.id)
-            awards = await self._store.awards.of_team(team.id, challenge_id)
-            progress = rubric_progress(challenge, verification.results if verification else None, awards)
-            out.append(TeamRubric(team=team.name, run=run, progress=progress))
-        out.sort(key=lambda r: (-r.progress.points, r.team))
+        reader = ProgressReader(store=self._store, catalog=self._catalog)
+        out = [await reader.of_team(team, challenge_id) for team, runs in await self._runs(challenge_id) if runs]
+        out.sort(key=lambda r: (-r.progress.points, r.team.name))
         return out
 
     async def series(self, challenge_id: int | None = None) -> list[Series]:

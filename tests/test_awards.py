@@ -12,11 +12,11 @@ import pytest
 
 from bot.awards import AwardService, GradeRefused
 from bot.challenges.catalog import Catalog, load_catalog
-from bot.challenges.progress import Standing, rubric_progress
+from bot.challenges.progress import NotABuild, Standing, rubric_progress
 from bot.challenges.runs import RunService, Trigger
 from bot.errors import UnknownTeam
 from bot.i18n import render
-from bot.scoreboard import NotABuild, Scoreboard
+from bot.scoreboard import Scoreboard
 from bot.store import Store, StoreConflict
 from tests.challenges.test_catalog_build import build_doc, write_build
 from tests.challenges.test_runs import NAMESPACE
@@ -179,7 +179,7 @@ async def test_the_scoreboard_adds_a_builds_rubric_and_shows_instructors_each_it
     await world.runs.verify("red")
     await world.awards.grade("blue", "report", 4, "good report", by="1")
 
-    detail = {r.team: r.progress for r in await board.rubric(7)}
+    detail = {r.team.name: r.progress for r in await board.rubric(7)}
     assert [(i.criterion.id, i.standing, i.points) for i in detail["blue"].items] == [
         ("web", Standing.MET, 10),
         ("report", Standing.MET, 4),

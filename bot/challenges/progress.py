@@ -12,9 +12,11 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from bot.challenges.catalog import Challenge
+from bot.challenges.catalog import Catalog, Challenge
 from bot.challenges.rubric import Criterion
-from bot.store import Award
+from bot.errors import MessageError, NoActiveRun
+from bot.i18n import Message
+from bot.store import Award, Run, Store, Team, Verification
 
 
 class Standing(StrEnum):
@@ -79,3 +81,51 @@ def rubric_progress(
             standing, points = Standing.OPEN, 0
         items.append(ItemProgress(criterion=criterion, standing=standing, points=points))
     return RubricProgress(items=tuple(items))
+
+
+class NotABuild(MessageError):
+    """Rubric progress asked of a challenge that has no rubric."""
+
+
+@dataclass(frozen=True)
+class TeamProgress:
+    team: Team
+    challenge: Challenge
+    run: Run
+    #: The verification the checks are read from (None: none yet).
+    verification: Verification | None
+    progress: RubricProgress
+
+
+class ProgressReader:
+    """A team's standing on a build's rubric, read from the store: its run's latest verification and its awards."""
+
+    def __init__(self, *, store: Store, catalog: Catalog) -> None:
+        self._store = store
+        self._catalog = catalog
+
+    async def of_team(self, team: Team, challenge_id: int | None = None) -> TeamProgress:
+        """Of the team's active run of the challenge (any active build, without one); else of its latest run
+        of the challenge (or of any build): a build that ended still shows where it ended."""
+        if challenge_id is not None and not self._catalog.get(challenge_id).is_build:
+            raise NotABuild(Message("scoreboard.not_a_build", {"challenge": challenge_id}))
+        runs = [
+            r
+            for r in await self._store.runs.of_team(team.id)
+            if challenge_id in (None, r.challenge_id) and self._is_build(r.challenge_id)
+        ]
+        if not runs:
+            raise NoActiveRun(team.name, challenge_id)
+        run = max(runs, key=lambda r: (r.status == "active", r.started_at, r.id))
+        return await self.of_run(team, run)
+
+    async def of_run(self, team: Team, run: Run) -> TeamProgress:
+        challenge = self._catalog.get(run.challenge_id)
+        verification = await self._store.runs.latest_verification(run.id)
+        awards = await self._store.awards.of_team(team.id, challenge.id)
+        progress = rubric_progress(challenge, verification.results if verification else None, awards)
+        return TeamProgress(team, challenge, run, verification, progress)
+
+    def _is_build(self, challenge_id: int) -> bool:
+        challenge = self._catalog.challenges.get(challenge_id)
+        return challenge is not None and challenge.is_build

@@ -16,7 +16,7 @@ from datetime import timedelta
 from typing import Any
 
 from bot import markup
-from bot.challenges import scoring
+from bot.challenges import render_rubric, scoring
 from bot.challenges.catalog import Challenge
 from bot.challenges.checks import Status
 from bot.challenges.runs import CheckResult, HintDue, StartReport, StatusReport, VerifyReport
@@ -52,7 +52,7 @@ def thread_name(report: StartReport, lang: Lang) -> str:
 def briefing(report: StartReport, lang: Lang) -> Payload:
     """The run's opening post: the story, then per scenario its situation and symptoms, and the
     seed's diagnosis steps in a field of their own (a field holds 1024 characters; the outbox cuts
-    a longer one with "…" rather than fail)."""
+    a longer one with "…" rather than fail); a build's namespaces, rubric and phases instead."""
     challenge = report.challenge
     fields = []
     for index, scenario in enumerate(challenge.scenarios, start=1):
@@ -77,6 +77,8 @@ def briefing(report: StartReport, lang: Lang) -> Payload:
         )
         if spec.diagnosis is not None and not skipped:
             fields.append({"name": t("render.diagnosis_heading", lang), "value": spec.diagnosis.get(lang)})
+    if challenge.is_build:
+        fields += render_rubric.build_fields(challenge, report.team.namespace, lang)
     embed = {
         "title": t("render.briefing_title", lang, challenge=challenge.id, title=challenge.spec.title.get(lang)),
         "description": challenge.spec.story.get(lang),

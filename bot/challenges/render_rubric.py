@@ -6,10 +6,12 @@ from __future__ import annotations
 from typing import Any
 
 from bot.challenges.catalog import Challenge
-from bot.challenges.progress import ItemProgress, RubricProgress, Standing
-from bot.challenges.rubric import Criterion
+from bot.challenges.progress import ItemProgress, RubricProgress, Standing, TeamProgress
+from bot.challenges.rubric import Criterion, team_namespaces
 from bot.i18n import Lang, t
 from bot.limits import EMBED_FIELD_VALUE_MAX, fit_lines
+from bot.markup import clock, stamp
+from bot.store import Run
 
 MARK = {Standing.MET: "✅", Standing.UNMET: "❌", Standing.OPEN: "⏳"}
 
@@ -35,6 +37,20 @@ def rubric_fields(challenge: Challenge, lang: Lang) -> list[dict[str, Any]]:
             if criterion.group.id == group.id
         ]
         fields.append({"name": group.title.get(lang), "value": fit_lines(lines, EMBED_FIELD_VALUE_MAX)})
+    return fields
+
+
+def build_fields(challenge: Challenge, team_namespace: str, lang: Lang) -> list[dict[str, Any]]:
+    """A build's part of the briefing: where to build (the team's namespaces), the rubric, the schedule."""
+    fields: list[dict[str, Any]] = []
+    if challenge.namespaces:
+        names = team_namespaces(team_namespace, challenge.namespaces)
+        lines = [t("render.build_namespace", lang, name=name, namespace=names[name]) for name in challenge.namespaces]
+        fields.append({"name": t("render.build_namespaces", lang), "value": "\n".join(lines)})
+    fields += rubric_fields(challenge, lang)
+    schedule = phase_field(challenge, lang)
+    if schedule is not None:
+        fields.append(schedule)
     return fields
 
 
@@ -87,3 +103,41 @@ def progress_summary(challenge: Challenge, progress: RubricProgress, lang: Lang)
         bonus=progress.bonus_points,
         bonus_max=bonus_max,
     )
+
+
+def phase_reminder(challenge: Challenge, run: Run, index: int, lang: Lang) -> dict[str, Any]:
+    """The post in the run's thread as phase `index` begins: what it is, how long, and what follows."""
+    phases = challenge.phases
+    phase = phases[index]
+    if index + 1 < len(phases):
+        following = phases[index + 1]
+        after = t(
+            "render.phase_next",
+            lang,
+            title=following.title.get(lang),
+            at=stamp(run.started_at + following.starts),
+        )
+    else:
+        after = t("render.phase_last", lang, deadline=stamp(run.deadline))
+    embed = {
+        "title": t("render.phase_title", lang, number=index + 1, total=len(phases), title=phase.title.get(lang)),
+        "description": t("render.phase_body", lang, minutes=int(phase.duration.total_seconds() // 60), after=after),
+        "color": 0x3498DB,
+    }
+    return {"embeds": [embed], "allowed_mentions": {"parse": []}}
+
+
+def progress_embed(standing: TeamProgress, lang: Lang) -> dict[str, Any]:
+    """`/challenge progress`: the rubric item by item, the points so far, and as of which verification."""
+    challenge, verification = standing.challenge, standing.verification
+    if verification is None:
+        footer = t("render.progress_unverified", lang)
+    else:
+        footer = t("render.progress_verified", lang, elapsed=clock(verification.at - standing.run.started_at))
+    return {
+        "title": t("render.progress_title", lang, challenge=challenge.id, title=challenge.spec.title.get(lang)),
+        "description": progress_summary(challenge, standing.progress, lang),
+        "color": 0x3498DB,
+        "fields": progress_fields(challenge, standing.progress, lang),
+        "footer": {"text": footer},
+    }

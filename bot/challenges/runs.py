@@ -120,6 +120,7 @@ class HintDue:
 class Due(StrEnum):
     AUTO_VERIFY = "auto_verify"
     HINT = "hint"
+    PHASE = "phase"  # a build's phase begins (level: its index)
     FINAL = "final"
 
 
@@ -148,7 +149,8 @@ def diagnosed(challenge: Challenge, run: Run, posted: Iterable[tuple[str, int]])
 
 def timeline(challenge: Challenge, run: Run) -> list[TimelineEntry]:
     """When the scheduler must act on a run: the automatic verification at `hints_after`, each
-    hint at its own offset, and the final verification at the deadline (which may be extended)."""
+    hint at its own offset, each of a build's phases after the first as it begins, and the final
+    verification at the deadline (which may be extended)."""
     entries = [
         TimelineEntry(run.started_at + challenge.spec.hints_after, Due.AUTO_VERIFY),
         TimelineEntry(run.deadline, Due.FINAL),
@@ -158,6 +160,11 @@ def timeline(challenge: Challenge, run: Run) -> list[TimelineEntry]:
         for scenario in challenge.checked
         for level, hint in enumerate(scenario.hints)
         if run.started_at + hint.after < run.deadline
+    ]
+    entries += [
+        TimelineEntry(run.started_at + phase.starts, Due.PHASE, "", index)
+        for index, phase in enumerate(challenge.phases)
+        if index > 0 and run.started_at + phase.starts < run.deadline
     ]
     return sorted(entries)
 

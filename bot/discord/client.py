@@ -18,6 +18,7 @@ from discord.ext import commands
 from bot.awards import AwardService
 from bot.challenges.catalog import Catalog
 from bot.challenges.flow import ChallengeFlow, FlowOutbox
+from bot.challenges.progress import ProgressReader
 from bot.discord.errors import make_handler
 from bot.discord.gate import InteractionGate
 from bot.discord.translator import CatalogueTranslator
@@ -49,6 +50,7 @@ class Services:
     flow: ChallengeFlow
     teams: TeamService
     awards: AwardService
+    progress: ProgressReader
     scoreboard: Scoreboard
     submissions: SubmissionService
     catalog: Catalog

@@ -114,7 +114,7 @@ class ScoreboardCog(
             lines = [progress_summary(build, standing.progress, self.lang)]
             lines += [item_line(item, self.lang) for item in standing.progress.items]
             embed.add_field(
-                name=markup.escape(standing.team), value=fit_lines(lines, EMBED_FIELD_VALUE_MAX), inline=False
+                name=markup.escape(standing.team.name), value=fit_lines(lines, EMBED_FIELD_VALUE_MAX), inline=False
             )
         await interaction.response.send_message(embed=embed, ephemeral=True)
 

@@ -115,13 +115,15 @@ async def test_the_deadline_verification_scores_the_criteria_that_pass_then(worl
     assert (report.ended.status, report.ended.points, report.ended.tier_percent) == ("finished", 10, 100)
 
 
-async def test_a_build_criterion_hints_after_the_twenty_minute_mark(world: World) -> None:
+async def test_a_build_has_its_phases_and_its_criteria_hints_in_its_timeline(world: World) -> None:
     run = (await world.service.start("blue", 7)).run
     challenge = world.service._catalog.get(7)
-    assert [(e.due, e.scenario_id) for e in timeline(challenge, run)] == [
-        (Due.AUTO_VERIFY, ""),
-        (Due.HINT, "web"),
-        (Due.FINAL, ""),
+    # The second phase begins at 15 minutes (the first with the run); hint and mark at 20; the deadline at 90.
+    assert [(e.at - run.started_at, e.due, e.scenario_id, e.level) for e in timeline(challenge, run)] == [
+        (timedelta(minutes=15), Due.PHASE, "", 1),
+        (timedelta(minutes=20), Due.AUTO_VERIFY, "", -1),
+        (timedelta(minutes=20), Due.HINT, "web", 0),
+        (timedelta(minutes=90), Due.FINAL, "", -1),
     ]
     world.clock.at(19)
     assert await world.service.hints_due(run) == []

@@ -83,3 +83,60 @@ async def test_only_instructors_grade(build_class: Class) -> None:
     assert owner.text() == "Only instructors can do that."
     team = await live.app.store.teams.get("blue")
     assert team is not None and await live.app.store.awards.of_team(team.id) == []
+
+
+async def test_a_build_run_through_discord(build_class: Class, tmp_path: Path) -> None:
+    """Start a build (16 minutes ago: its second phase is due), read the briefing's rubric and phases, verify,
+    follow the progress as the team builds and an instructor grades, and see the rubric on the scoreboard."""
+    from datetime import timedelta
+
+    from bot.challenges.catalog import load_catalog
+    from bot.cluster import Cluster
+    from tests.discord.live import thread_of
+
+    live = build_class
+    live.clock.offset = -timedelta(minutes=16)
+    started = await answer(await slash(live, "blue-1", "team-blue", "challenge", "start", challenge=7))
+    assert "Challenge 7" in started
+    live.clock.offset = timedelta(0)
+    await live.discord.wait_until(lambda: thread_of(live, "blue"), 10, "the thread")
+    thread = thread_of(live, "blue")
+    # The thread starts from the briefing, which stands in the team's channel.
+    (briefing,) = [m for m in live.discord.messages(live.room.team_channels["blue"]) if m.thread_id == thread.id]
+    text = briefing.embed_text()
+    assert "streaming: `kubecamp-blue-streaming`" in text and "monitoring: `kubecamp-blue-monitoring`" in text
+    assert "• Web service — 10 pts, verified on the cluster" in text
+    assert "• Report — 5 pts, graded by an instructor" in text
+    assert "• HPA output — 3 pts, command output pasted · bonus" in text
+    assert "1. Design (15 min, from minute 0)" in text and "2. Build (75 min, from minute 15)" in text
+    # The second phase began a minute ago: its reminder is in the thread, once.
+    reminder = await live.discord.wait_for_message(thread, lambda m: "Phase 2/2: Build" in m.embed_text())
+    assert "This phase takes 75 minutes. This is the last phase; the deadline is <t:" in reminder.embed_text()
+
+    before = await slash(live, "blue-2", "team-blue", "challenge", "progress")
+    text = before.original.embed_text()
+    assert "Required: 0/15 pts · bonus: 0/3 pts" in text and "⏳ Web service — 0/10 pts" in text
+    assert "Not verified yet" in text
+
+    reference = load_catalog(tmp_path / "catalogue", solutions=True).get(7).reference
+    assert reference is not None
+    student = Cluster.for_host(live.kube.url, token="student")
+    try:
+        for manifest in reference["streaming"]:
+            await student.apply("kubecamp-blue-streaming", manifest.body)
+    finally:
+        await student.close()
+    live.kube.advance(60)
+    await answer(await slash(live, "blue-1", "team-blue", "challenge", "verify"))
+    await answer(
+        await slash(
+            live, "instructor", "alerts", "grade", "give", team="blue", item="report", points=4, reason="a clear report"
+        )
+    )
+    after = await slash(live, "blue-2", "team-blue", "challenge", "progress", challenge=7)
+    text = after.original.embed_text()
+    assert "Required: 14/15 pts · bonus: 0/3 pts" in text
+    assert "✅ Web service — 10/10 pts" in text and "✅ Report — 4/5 pts" in text
+    assert "⏳ HPA output — 0/3 pts · bonus" in text and "as of the latest verification, at 16:" in text
+    reminders = [m for m in live.discord.messages(thread) if "Phase 2/2" in m.embed_text()]
+    assert len(reminders) == 1
