@@ -260,6 +260,11 @@ class Scenario:
         """A scenario is deployed into, and checked in, the team's own namespace."""
         return None
 
+    @property
+    def missing_message(self) -> str:
+        """What an object a check needs and does not find means: a scenario's was deleted or renamed."""
+        return "check.missing"
+
 
 class Checked(Protocol):
     """What a run verifies: a break-fix challenge's scenario, or a build's criterion proven by checks."""
@@ -278,6 +283,8 @@ class Checked(Protocol):
     def namespace(self) -> str | None: ...
     @property
     def kinds(self) -> frozenset[str]: ...
+    @property
+    def missing_message(self) -> str: ...
     def hints_due(self, elapsed: timedelta) -> list[int]: ...
 
 

@@ -162,6 +162,11 @@ class Criterion:
     def kinds(self) -> frozenset[str]:
         return frozenset(kind for check in self.checks for kind in check.kinds)
 
+    @property
+    def missing_message(self) -> str:
+        """An object a criterion's check needs and does not find is not built yet."""
+        return "check.not_built"
+
     def hints_due(self, elapsed: timedelta) -> list[int]:
         return [level for level, hint in enumerate(self.spec.hints) if hint.after <= elapsed]
 

@@ -90,7 +90,15 @@ class ScenarioResult:
             scenario_id=scenario.id,
             checks=tuple(
                 CheckResult(
-                    check.check_name, check.args(), outcome.status, outcome.message, outcome.diagnosis, check.guard
+                    check.check_name,
+                    check.args(),
+                    outcome.status,
+                    # A missing object: deleted from a scenario, or not built yet for a build.
+                    Message(scenario.missing_message, outcome.message.params)
+                    if outcome.message.key == "check.missing"
+                    else outcome.message,
+                    outcome.diagnosis,
+                    check.guard,
                 )
                 for check in scenario.checks
                 for outcome in [check.evaluate(snapshot)]
