@@ -255,6 +255,41 @@ async def test_hpa_reports_and_enforces_its_bounds(api: k8s.ApiClient) -> None:
     assert caught.value.status == 422
 
 
+async def test_an_hpa_on_a_custom_metric_enforces_its_minimum_and_cannot_read_the_metric(api: k8s.ApiClient) -> None:
+    """No custom metrics adapter: the minimum is enforced without any metric, the Pods metric fails to read."""
+    await deploy(api, workload("Deployment", "web", [nginx()], replicas=1))
+    hpa = {
+        "apiVersion": "autoscaling/v2",
+        "kind": "HorizontalPodAutoscaler",
+        "metadata": {"name": "web", "namespace": NS},
+        "spec": {
+            "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "web"},
+            "minReplicas": 3,
+            "maxReplicas": 100,
+            "metrics": [
+                {
+                    "type": "Pods",
+                    "pods": {
+                        "metric": {"name": "concurrent_viewers"},
+                        "target": {"type": "AverageValue", "averageValue": "1000"},
+                    },
+                }
+            ],
+        },
+    }
+    autoscaling = k8s.AutoscalingV2Api(api)
+    await autoscaling.patch_namespaced_horizontal_pod_autoscaler("web", NS, hpa, **APPLY)
+    assert (await k8s.AppsV1Api(api).read_namespaced_deployment("web", NS)).spec.replicas == 3
+    status = (await autoscaling.read_namespaced_horizontal_pod_autoscaler("web", NS)).status
+    active = {c.type: c for c in status.conditions}["ScalingActive"]
+    assert (active.status, active.reason) == ("False", "FailedGetPodsMetric")
+    assert active.message == (
+        "the HPA was unable to compute the replica count: unable to get metric concurrent_viewers: unable to fetch "
+        "metrics from custom metrics API: the server could not find the requested resource "
+        "(get pods.custom.metrics.k8s.io *)"
+    )
+
+
 async def test_pvc_spec_is_immutable_and_can_be_recreated(kube_cluster: KubeCluster, api: k8s.ApiClient) -> None:
     core = k8s.CoreV1Api(api)
     claim = {
