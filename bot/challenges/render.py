@@ -233,7 +233,7 @@ def diagnosis_revealed(who: str, lang: Lang) -> Payload:
 
 def _ended_detail(run: Run, challenge: Challenge, lang: Lang) -> str:
     return t(
-        "render.ended_detail",
+        "render.ended_detail_build" if challenge.is_build else "render.ended_detail",
         lang,
         elapsed=clock(timedelta(seconds=run.elapsed_seconds or 0)),
         tier=run.tier_percent or 0,

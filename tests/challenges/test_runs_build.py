@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from bot.challenges import render as render_
 from bot.challenges.catalog import Catalog, load_catalog
 from bot.challenges.checks import Status
 from bot.challenges.runs import ChallengeUnavailable, Due, RunService, Trigger, timeline
@@ -113,6 +114,11 @@ async def test_the_deadline_verification_scores_the_criteria_that_pass_then(worl
     assert report.ended is not None
     # web (10 points) passes, web-service (4) does not; the graded report waits for an instructor.
     assert (report.ended.status, report.ended.points, report.ended.tier_percent) == ("finished", 10, 100)
+    ended = render_.run_ended(report.ended, challenge, "en")["embeds"][0]["description"]
+    assert ended == (
+        "time 90:00 · 10 points from the items verified on the cluster (the required items make 19); "
+        "the items an instructor grades are added to them"
+    )
 
 
 async def test_a_build_has_its_phases_and_its_criteria_hints_in_its_timeline(world: World) -> None:
