@@ -31,10 +31,10 @@ from bot.challenges.rubric import (
     timed,
     validate_build,
 )
+from bot.challenges.spec import CheckedItem, raise_first
 from bot.challenges.spec import Hint as Hint
 from bot.challenges.spec import Strict as _Strict
 from bot.challenges.spec import Text as Text
-from bot.challenges.spec import raise_first
 from bot.errors import ScenarioInvalid, UnknownChallenge, UnknownScenario
 from bot.kinds import ObjectRef
 from bot.values import Duration
@@ -221,7 +221,7 @@ class ChallengeSpec(_Strict):
 
 
 @dataclass(frozen=True)
-class Scenario:
+class Scenario(CheckedItem):
     spec: ScenarioSpec
     checks: tuple[CheckSpec, ...]
     manifests: tuple[Manifest, ...]
@@ -229,31 +229,6 @@ class Scenario:
     solution: tuple[Manifest, ...] | None
     #: The good revision applied before `manifests` (empty: none); its objects are among `manifests`.
     previous: tuple[Manifest, ...] = ()
-
-    @property
-    def id(self) -> str:
-        return self.spec.id
-
-    @property
-    def kinds(self) -> frozenset[str]:
-        """Every kind the scenario's checks read."""
-        return frozenset(kind for check in self.checks for kind in check.kinds)
-
-    def hints_due(self, elapsed: timedelta) -> list[int]:
-        """Levels (0-based) of the hints whose offset has passed."""
-        return [level for level, hint in enumerate(self.spec.hints) if hint.after <= elapsed]
-
-    @property
-    def title(self) -> Text:
-        return self.spec.title
-
-    @property
-    def points(self) -> int:
-        return self.spec.points
-
-    @property
-    def hints(self) -> tuple[Hint, ...]:
-        return tuple(self.spec.hints)
 
     @property
     def namespace(self) -> str | None:

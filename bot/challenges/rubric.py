@@ -23,7 +23,7 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, model_validator
 
 from bot.challenges.checks import CheckSpec
-from bot.challenges.spec import Hint, Strict, Text
+from bot.challenges.spec import CheckedItem, Hint, Strict, Text
 from bot.values import DNS1123_LABEL_MAX, Duration
 
 #: A criterion's id: also the `item` of `/grade`.
@@ -131,7 +131,7 @@ def _duplicates(values: Sequence[str]) -> list[str]:
 
 
 @dataclass(frozen=True)
-class Criterion:
+class Criterion(CheckedItem):
     """One criterion of a build's rubric, with its checks parsed (none unless it is proven by checks)."""
 
     spec: CriterionSpec
@@ -139,36 +139,13 @@ class Criterion:
     checks: tuple[CheckSpec, ...] = ()
 
     @property
-    def id(self) -> str:
-        return self.spec.id
-
-    @property
-    def title(self) -> Text:
-        return self.spec.title
-
-    @property
-    def points(self) -> int:
-        return self.spec.points
-
-    @property
-    def hints(self) -> tuple[Hint, ...]:
-        return tuple(self.spec.hints)
-
-    @property
     def namespace(self) -> str | None:
         return self.spec.namespace
-
-    @property
-    def kinds(self) -> frozenset[str]:
-        return frozenset(kind for check in self.checks for kind in check.kinds)
 
     @property
     def missing_message(self) -> str:
         """An object a criterion's check needs and does not find is not built yet."""
         return "check.not_built"
-
-    def hints_due(self, elapsed: timedelta) -> list[int]:
-        return [level for level, hint in enumerate(self.spec.hints) if hint.after <= elapsed]
 
 
 @dataclass(frozen=True)

@@ -3,12 +3,16 @@ report of a model's first error as a `ScenarioInvalid` naming the file and the f
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from bot.errors import ScenarioInvalid
+
+if TYPE_CHECKING:
+    from bot.challenges.checks import CheckSpec
 from bot.values import Duration
 
 
@@ -35,6 +39,52 @@ class Hint(Strict):
 
     def text(self, lang: str) -> str:
         return self.ko if lang == "ko" else self.en
+
+
+class ItemSpec(Protocol):
+    """The part of a scenario's or a criterion's spec a run reads."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def title(self) -> Text: ...
+    @property
+    def points(self) -> int: ...
+    @property
+    def hints(self) -> list[Hint]: ...
+
+
+class CheckedItem:
+    """What a scenario and a build's criterion share as a run verifies them: their spec's id, title, points and
+    hints, and the kinds their checks read."""
+
+    spec: ItemSpec
+    checks: tuple[CheckSpec, ...]
+
+    @property
+    def id(self) -> str:
+        return self.spec.id
+
+    @property
+    def title(self) -> Text:
+        return self.spec.title
+
+    @property
+    def points(self) -> int:
+        return self.spec.points
+
+    @property
+    def hints(self) -> tuple[Hint, ...]:
+        return tuple(self.spec.hints)
+
+    @property
+    def kinds(self) -> frozenset[str]:
+        """Every kind the item's checks read."""
+        return frozenset(kind for check in self.checks for kind in check.kinds)
+
+    def hints_due(self, elapsed: timedelta) -> list[int]:
+        """Levels (0-based) of the hints whose offset has passed."""
+        return [level for level, hint in enumerate(self.spec.hints) if hint.after <= elapsed]
 
 
 def _field_path(loc: tuple[int | str, ...], document: Any) -> str:
