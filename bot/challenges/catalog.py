@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path, PurePosixPath
-from typing import Any, Literal, Protocol
+from typing import Any, Literal
 
 from pydantic import Field, ValidationError, model_validator
 
@@ -230,38 +230,6 @@ class Scenario(CheckedItem):
     #: The good revision applied before `manifests` (empty: none); its objects are among `manifests`.
     previous: tuple[Manifest, ...] = ()
 
-    @property
-    def namespace(self) -> str | None:
-        """A scenario is deployed into, and checked in, the team's own namespace."""
-        return None
-
-    @property
-    def missing_message(self) -> str:
-        """What an object a check needs and does not find means: a scenario's was deleted or renamed."""
-        return "check.missing"
-
-
-class Checked(Protocol):
-    """What a run verifies: a break-fix challenge's scenario, or a build's criterion proven by checks."""
-
-    @property
-    def id(self) -> str: ...
-    @property
-    def title(self) -> Text: ...
-    @property
-    def points(self) -> int: ...
-    @property
-    def checks(self) -> tuple[CheckSpec, ...]: ...
-    @property
-    def hints(self) -> tuple[Hint, ...]: ...
-    @property
-    def namespace(self) -> str | None: ...
-    @property
-    def kinds(self) -> frozenset[str]: ...
-    @property
-    def missing_message(self) -> str: ...
-    def hints_due(self, elapsed: timedelta) -> list[int]: ...
-
 
 @dataclass(frozen=True)
 class Challenge:
@@ -282,13 +250,13 @@ class Challenge:
         return self.spec.kind == "build"
 
     @property
-    def checked(self) -> tuple[Checked, ...]:
+    def checked(self) -> tuple[CheckedItem, ...]:
         """What a run verifies: the scenarios, or a build's criteria proven by checks."""
         if self.is_build:
             return tuple(c for c in self.rubric if c.checks)
         return self.scenarios
 
-    def checked_item(self, item_id: str) -> Checked:
+    def checked_item(self, item_id: str) -> CheckedItem:
         for item in self.checked:
             if item.id == item_id:
                 return item

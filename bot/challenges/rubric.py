@@ -140,6 +140,7 @@ class Criterion(CheckedItem):
 
     @property
     def namespace(self) -> str | None:
+        """The build namespace its checks read (None: the team's own)."""
         return self.spec.namespace
 
     @property

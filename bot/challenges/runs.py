@@ -18,10 +18,11 @@ from enum import StrEnum
 from typing import Any
 
 from bot.challenges import scoring
-from bot.challenges.catalog import Catalog, Challenge, Checked, Hint, Scenario
+from bot.challenges.catalog import Catalog, Challenge, Hint, Scenario
 from bot.challenges.checks import Status
 from bot.challenges.deploy import CLEAR_WAIT_SECONDS, apply_scenario, clear_namespace
 from bot.challenges.rubric import team_namespaces
+from bot.challenges.spec import CheckedItem
 from bot.cluster import Cluster
 from bot.errors import (
     ClusterError,
@@ -84,7 +85,7 @@ class ScenarioResult:
     checks: tuple[CheckResult, ...]
 
     @classmethod
-    def of(cls, scenario: Checked, snapshot: Snapshot) -> ScenarioResult:
+    def of(cls, scenario: CheckedItem, snapshot: Snapshot) -> ScenarioResult:
         """Every check of the scenario (or a build's criterion), evaluated on one snapshot of its namespace."""
         return cls(
             scenario_id=scenario.id,

@@ -55,8 +55,8 @@ class ItemSpec(Protocol):
 
 
 class CheckedItem:
-    """What a scenario and a build's criterion share as a run verifies them: their spec's id, title, points and
-    hints, and the kinds their checks read."""
+    """What a run verifies: a break-fix challenge's scenario, or a build's criterion proven by checks. Both give
+    their spec's id, title, points and hints, the kinds their checks read, and where those read."""
 
     spec: ItemSpec
     checks: tuple[CheckSpec, ...]
@@ -85,6 +85,16 @@ class CheckedItem:
     def hints_due(self, elapsed: timedelta) -> list[int]:
         """Levels (0-based) of the hints whose offset has passed."""
         return [level for level, hint in enumerate(self.spec.hints) if hint.after <= elapsed]
+
+    @property
+    def namespace(self) -> str | None:
+        """Which of a build's namespaces its checks read; None: the team's own (where a scenario is deployed)."""
+        return None
+
+    @property
+    def missing_message(self) -> str:
+        """What an object a check needs and does not find means: a scenario's was deleted or renamed."""
+        return "check.missing"
 
 
 def _field_path(loc: tuple[int | str, ...], document: Any) -> str:

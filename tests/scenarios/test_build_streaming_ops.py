@@ -6,7 +6,7 @@ checks read what the simulated controllers and kubelet made of the manifests."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 
@@ -15,22 +15,14 @@ from bot.challenges.runs import RunService, Trigger
 from bot.cluster import Cluster
 from bot.i18n import render
 from bot.store import Store
+from tests.challenges.test_runs import Clock
 from tests.emulators.fixtures import bot_cluster
 from tests.emulators.kube import KubeCluster
 from tests.scenarios.test_catalogue_behaviour import CATALOG
 
-T0 = datetime(2026, 11, 27, 14, 0, tzinfo=UTC)
 TEAM_NAMESPACE = "kubecamp-blue"
 BUILD = CATALOG.get(4)
 CHECKED = [c.id for c in BUILD.checked]
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = T0
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 @pytest.fixture
@@ -89,7 +81,7 @@ async def test_the_rubric_fails_on_empty_namespaces_and_passes_item_by_item(
 
     async def verify(minutes: float, *now_passing: str) -> None:
         kube_cluster.advance(60)  # Pods start, probes pass, the HPA controller resyncs
-        clock.now = T0 + timedelta(minutes=minutes)
+        clock.at(minutes)
         report = await service.verify("blue")
         statuses = {r.scenario_id: r.status for r in report.results}
         passed.update(now_passing)
@@ -136,7 +128,7 @@ async def test_the_rubric_fails_on_empty_namespaces_and_passes_item_by_item(
     await verify(65, "logging")
     assert passed == set(CHECKED)
 
-    clock.now = T0 + timedelta(minutes=90)
+    clock.at(90)
     final = await service.verify_run(run, team=await service.team("blue"), trigger=Trigger.FINAL)
     assert final.ended is not None and final.ended.status == "finished"
     # Every criterion the cluster proves: 80 of the 100 required points and 10 bonus; the rest is graded.
