@@ -140,3 +140,24 @@ async def test_a_build_run_through_discord(build_class: Class, tmp_path: Path) -
     assert "⏳ HPA output — 0/3 pts · bonus" in text and "as of the latest verification, at 16:" in text
     reminders = [m for m in live.discord.messages(thread) if "Phase 2/2" in m.embed_text()]
     assert len(reminders) == 1
+
+
+async def test_the_twenty_minute_mark_of_a_build_verifies_and_hints_its_failing_criteria(build_class: Class) -> None:
+    from datetime import timedelta
+
+    from tests.discord.live import thread_of
+
+    live = build_class
+    live.clock.offset = -timedelta(minutes=21)  # the mark (and the second phase) came while nobody looked
+    await answer(await slash(live, "blue-1", "team-blue", "challenge", "start", challenge=7))
+    live.clock.offset = timedelta(0)
+    await live.discord.wait_until(lambda: thread_of(live, "blue"), 10, "the thread")
+    thread = thread_of(live, "blue")
+    results = await live.discord.wait_for_message(thread, lambda m: "Automatic verification" in m.embed_text())
+    text = results.embed_text()
+    assert "❌ Web service" in text and "Deployment web does not exist yet" in text
+    assert "Report" not in text  # a graded item is no check
+    hint = await live.discord.wait_for_message(thread, lambda m: "Hint 1/1 — Web service" in m.embed_text())
+    assert "Hint" in hint.embed_text()
+    # The second phase began at 15 minutes, before the mark: its reminder is posted too, once.
+    await live.discord.wait_for_message(thread, lambda m: "Phase 2/2: Build" in m.embed_text())
