@@ -15,7 +15,7 @@ made and labelled like the team's namespace.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Annotated, Any, Literal
@@ -169,6 +169,21 @@ def timed(specs: Sequence[PhaseSpec]) -> tuple[Phase, ...]:
 def team_namespaces(team_namespace: str, names: Sequence[str]) -> dict[str | None, str]:
     """The team's own namespace (key None) and one per build namespace `names`, by name (ValueError: too long)."""
     return {None: team_namespace, **{name: build_namespace(team_namespace, name) for name in names}}
+
+
+def shared_namespace(ours: Iterable[str], others: Mapping[str, str], names: Iterable[str]) -> tuple[str, str] | None:
+    """(namespace, team) when one of `ours` is another team's: its own namespace, or one of its build namespaces
+    (`names`: every build's). `others`: the other teams' namespaces by team name. Team `blue`'s
+    `kubecamp-blue-streaming` is team `blue-streaming`'s `kubecamp-blue-streaming`: clearing it would take
+    the other team's work."""
+    names = list(names)
+    mine = set(ours)
+    for team, namespace in sorted(others.items()):
+        theirs = {namespace} | {f"{namespace}-{name}" for name in names}
+        clash = sorted(mine & theirs)
+        if clash:
+            return clash[0], team
+    return None
 
 
 def build_namespace(team_namespace: str, name: str) -> str:

@@ -21,7 +21,7 @@ from bot.challenges import scoring
 from bot.challenges.catalog import Catalog, Challenge, Hint, Scenario
 from bot.challenges.checks import Status
 from bot.challenges.deploy import CLEAR_WAIT_SECONDS, apply_scenario, clear_namespace
-from bot.challenges.rubric import team_namespaces
+from bot.challenges.rubric import shared_namespace, team_namespaces
 from bot.challenges.spec import CheckedItem
 from bot.cluster import Cluster
 from bot.errors import (
@@ -314,6 +314,12 @@ class RunService:
             kinds = ", ".join(f"{k.kind} ({k.api_version})" for k in sorted(missing, key=lambda k: k.kind))
             raise ChallengeUnavailable(Message("run.crd_missing", {"challenge": challenge.id, "kinds": kinds}))
         namespaces = self._namespaces(challenge, team)
+        others = {t.name: t.namespace for t in await self._store.teams.all() if t.id != team.id}
+        shared = shared_namespace(namespaces.values(), others, {n for c in self._catalog for n in c.namespaces})
+        if shared is not None:
+            raise ChallengeUnavailable(
+                Message("run.namespace_of_another_team", {"namespace": shared[0], "team": shared[1]})
+            )
         running = await self._store.runs.active(team.id)
         ours = {m.ref for s in scenarios for m in (*s.previous, *s.manifests)}
         for namespace in namespaces.values():

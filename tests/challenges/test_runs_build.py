@@ -143,3 +143,17 @@ async def test_a_team_namespace_too_long_for_the_build_namespaces_refuses_the_st
         await world.service.start("long", 7)
     assert "longer than 63 characters" in render(refused.value.message, "en")
     assert world.kube.get("namespaces", None, "k" * 55) is None
+
+
+async def test_a_namespace_of_another_team_is_never_a_builds(world: World) -> None:
+    """Team blue's streaming namespace would be team blue-streaming's own: neither may start, nothing is made."""
+    await world.store.teams.create("blue-streaming", f"{NAMESPACE}-streaming")
+    for team, other in (("blue", "blue-streaming"), ("blue-streaming", "blue")):
+        with pytest.raises(ChallengeUnavailable) as refused:
+            await world.service.start(team, 7)
+        assert render(refused.value.message, "en") == (
+            f"namespace {NAMESPACE}-streaming belongs to team {other}, so this team cannot use it: "
+            "rename one of the teams (their namespaces)"
+        )
+    made = {n["metadata"]["name"] for n in world.kube.objects("namespaces")}
+    assert not made & {NAMESPACE, f"{NAMESPACE}-streaming", f"{NAMESPACE}-monitoring"}
