@@ -16,8 +16,10 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from bot.awards import AwardService
 from bot.challenges.catalog import Catalog, load_catalog
 from bot.challenges.flow import ChallengeFlow
+from bot.challenges.progress import ProgressReader
 from bot.challenges.runs import RunService, utcnow
 from bot.cluster import Cluster
 from bot.clusters import ClusterRegistry
@@ -177,6 +179,8 @@ async def build(
     services = Services(
         flow=flow,
         teams=teams,
+        awards=AwardService(store=store, catalog=catalog, clock=clock),
+        progress=ProgressReader(store=store, catalog=catalog),
         scoreboard=Scoreboard(store=store, catalog=catalog),
         submissions=SubmissionService(
             store=store, catalog=catalog, clock=clock, timezone=settings.catalog.timezone, metrics=metrics

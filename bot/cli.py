@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import csv
+import getpass
 import io
 import json
 import os
@@ -32,6 +33,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from bot import cli_checks, logs
+from bot.awards import AwardService
 from bot.challenges import scoring
 from bot.challenges.catalog import Catalog, Challenge, load_catalog
 from bot.challenges.checks import Status
@@ -170,6 +172,23 @@ def _parser() -> argparse.ArgumentParser:
         help="prove only that every scenario breaks, applying no solution (a deployed catalogue has none)",
     )
 
+    grade = add(commands, "grade", help="an instructor's points for a build's graded items").add_subparsers(
+        dest="action", required=True
+    )
+    grade_add = add(grade, "add", help="give a team points for an item, with the reason")
+    grade_add.add_argument("team")
+    grade_add.add_argument("item", help="a graded criterion's id (report), or challenge/id (4/report)")
+    grade_add.add_argument("points", type=int)
+    grade_add.add_argument("reason")
+    grade_undo = add(grade, "undo", help="take back the team's latest award for an item, or one by its id")
+    grade_undo.add_argument("team")
+    which = grade_undo.add_mutually_exclusive_group(required=True)
+    which.add_argument("--item")
+    which.add_argument("--id", type=int, dest="award_id")
+    grade_list = add(grade, "list", help="a team's awards, undone ones too")
+    grade_list.add_argument("team")
+    grade_list.add_argument("--challenge", type=int)
+
     db = add(commands, "db", help="the database").add_subparsers(dest="action", required=True)
     add(db, "upgrade", help="apply the migrations")
     cli_checks.add_commands(commands, add)
@@ -247,6 +266,8 @@ async def _dispatch(args: argparse.Namespace, settings: Settings, out: _Output) 
         catalog = load_catalog(settings.catalog.scenarios_dir)
         if args.command == "submissions":
             return await _export_submissions(args, settings, store, catalog, out)
+        if args.command == "grade":
+            return await _grade(args, AwardService(store=store, catalog=catalog), out)
         cluster = await _connect(settings)
         stack.push_async_callback(cluster.close)
         clusters = ClusterRegistry(
@@ -259,6 +280,41 @@ async def _dispatch(args: argparse.Namespace, settings: Settings, out: _Output) 
         service = RunService(catalog=catalog, store=store, cluster=cluster, clusters=clusters)
         return await _challenge(args, service, catalog, out)
     raise AssertionError(args.command)  # pragma: no cover - argparse allows only the commands above
+
+
+async def _grade(args: argparse.Namespace, awards: AwardService, out: _Output) -> int:
+    by = f"cli:{_operator()}"
+    if args.action == "list":
+        rows = await awards.awards(args.team, args.challenge)
+        out.rows(
+            [
+                f"#{a.id}  {a.challenge_id}/{a.item}  {a.points}  {a.awarded_at.isoformat()}  {a.awarded_by}  "
+                f"{a.reason}" + (f"  (undone {a.undone_at.isoformat()} by {a.undone_by})" if a.undone_at else "")
+                for a in rows
+            ],
+            [a.model_dump(mode="json") for a in rows],
+        )
+        return EXIT_OK
+    if args.action == "add":
+        graded = await awards.grade(args.team, args.item, args.points, args.reason, by=by)
+    else:
+        graded = await awards.undo(args.team, item=args.item, award_id=args.award_id, by=by)
+    award = graded.award
+    verb = "undone" if award.undone_at else "awarded"
+    out.line(
+        f"award #{award.id} {verb}: team {graded.team.name}, {graded.challenge.id}/{award.item} {award.points} points; "
+        f"the item now stands at {graded.total}",
+        {"award": award.model_dump(mode="json"), "total": graded.total},
+    )
+    return EXIT_OK
+
+
+def _operator() -> str:
+    """Who runs the command, for the record of an award (a container may have no user name)."""
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"
 
 
 async def _connect(settings: Settings) -> Cluster:
@@ -492,12 +548,19 @@ class _Output:
             for s in c.scenarios:
                 scope = " [cluster]" if s.spec.scope == "cluster" else ""
                 lines.append(f"    {s.id:<24} {s.spec.title.get(self.lang)}  {clock(s.spec.time_box)}{scope}")
+            for r in c.rubric:
+                bonus = " [bonus]" if r.spec.bonus else ""
+                lines.append(f"    {r.id:<24} {r.title.get(self.lang)}  {r.points} pts, {r.spec.proof}{bonus}")
             data.append(
                 {
                     "id": c.id,
+                    "kind": c.spec.kind,
                     "title": c.spec.title.model_dump(),
                     "time_limit_seconds": c.spec.time_limit.total_seconds(),
                     "scenarios": [{"id": s.id, "scope": s.spec.scope, "points": s.spec.points} for s in c.scenarios],
+                    "rubric": [
+                        {"id": r.id, "points": r.points, "bonus": r.spec.bonus, "proof": r.spec.proof} for r in c.rubric
+                    ],
                 }
             )
         self._emit("\n".join(lines), data)

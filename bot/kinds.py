@@ -65,6 +65,7 @@ _ALL = (
     Kind("storage.k8s.io", "v1", "StorageClass", "storageclasses", False),
     Kind("monitoring.coreos.com", "v1", "ServiceMonitor", "servicemonitors", True, crd=True),
     Kind("monitoring.coreos.com", "v1", "Prometheus", "prometheuses", True, crd=True),
+    Kind("monitoring.coreos.com", "v1", "PrometheusRule", "prometheusrules", True, crd=True),
     Kind("autoscaling.k8s.io", "v1", "VerticalPodAutoscaler", "verticalpodautoscalers", True, crd=True),
 )
 

@@ -1,7 +1,9 @@
 """The class ranking, its CSV export and a chart of solved points over time.
 
 Per team and challenge the best run counts (most points, then shortest time, then earliest end).
-Without a challenge the ranking adds up each team's best run of every challenge. Ranking: points,
+Without a challenge the ranking adds up each team's best run of every challenge. A build's points are
+its rubric's: the criteria its checks met at the deadline (the run's points) and the awards standing
+for its graded items; they add to the break-fix points, which keep their tiers. Ranking: points,
 then elapsed time, then who finished first; rows equal in all three share a rank ("1, 1, 3").
 The chart follows CTFd's top-teams graph: each scenario's points at the moment it was first solved,
 accumulated per team.
@@ -16,6 +18,8 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from bot.challenges.catalog import Catalog
+from bot.challenges.progress import NotABuild, ProgressReader, TeamProgress, awarded
+from bot.i18n import Message
 from bot.spreadsheet import cell, csv_file
 from bot.store import HintSource, Run, Store, Team
 
@@ -36,6 +40,7 @@ class Row:
     runs: int
     status: str  # of the best run: finished, expired, active, stopped, or "-" when none
     automatic_hints: int = 0  # the ones the schedule posted on its own
+    rubric_points: int = 0  # of `points`, those of builds' rubrics (checks met at the deadline, awards)
 
     def key(self) -> tuple[int, float, float]:
         return (
@@ -49,6 +54,12 @@ class Row:
 class Series:
     team: str
     points: list[tuple[datetime, int]]  # cumulative
+
+
+@dataclass(frozen=True)
+class _RubricPoints:
+    checked: int  # criteria met at the deadline, already in the runs' points
+    awarded: int  # graded items' awards standing
 
 
 def _best(runs: Sequence[Run]) -> Run | None:
@@ -87,6 +98,7 @@ class Scoreboard:
                 if (best := _best([r for r in runs if r.challenge_id == cid])) is not None
             ]
             ended = [r for r in best_runs if r.status in _ENDED]
+            rubric = await self._rubric_points(team, best_runs)
             hints = automatic = 0
             for run in best_runs:
                 for hint in await self._store.runs.hints_posted(run.id):
@@ -99,13 +111,14 @@ class Scoreboard:
                 Row(
                     rank=0,
                     team=team.name,
-                    points=sum(r.points or 0 for r in ended),
+                    points=sum(r.points or 0 for r in ended) + rubric.awarded,
                     elapsed_seconds=sum(r.elapsed_seconds or 0 for r in ended) if ended else None,
                     finished_at=max((r.finished_at for r in ended if r.finished_at), default=None),
                     hints_used=hints,
                     runs=len(runs),
                     status=str(status),
                     automatic_hints=automatic,
+                    rubric_points=rubric.checked + rubric.awarded,
                 )
             )
         rows.sort(key=Row.key)
@@ -118,7 +131,7 @@ class Scoreboard:
     async def csv(self, challenge_id: int | None = None) -> bytes:
         # automatic_hints last: the columns before it keep their places for the sheets that read them.
         header = ["rank", "team", "points", "elapsed_seconds", "finished_at", "hints_used", "runs", "status"]
-        table: list[list[object]] = [[*header, "automatic_hints"]]
+        table: list[list[object]] = [[*header, "automatic_hints", "rubric_points"]]
         for row in await self.ranking(challenge_id):
             table.append(
                 [
@@ -131,9 +144,32 @@ class Scoreboard:
                     row.runs,
                     row.status,
                     row.automatic_hints,
+                    row.rubric_points,
                 ]
             )
         return csv_file(table)
+
+    async def _rubric_points(self, team: Team, best_runs: Sequence[Run]) -> _RubricPoints:
+        """A team's points from builds: their best runs' checks (once ended) and the awards standing."""
+        checked = given = 0
+        for run in best_runs:
+            challenge = self._catalog.challenges.get(run.challenge_id)
+            if challenge is None or not challenge.is_build:  # a challenge the catalogue dropped scores as it ended
+                continue
+            if run.status in _ENDED:
+                checked += run.points or 0
+            given += sum(awarded(await self._store.awards.of_team(team.id, run.challenge_id)).values())
+        return _RubricPoints(checked=checked, awarded=given)
+
+    async def rubric(self, challenge_id: int) -> list[TeamProgress]:
+        """Per team that ran the build, each criterion as it stands, best first: for instructors. A run that
+        ended counts its final verification; one under way, its latest."""
+        if not self._catalog.get(challenge_id).is_build:
+            raise NotABuild(Message("scoreboard.not_a_build", {"challenge": challenge_id}))
+        reader = ProgressReader(store=self._store, catalog=self._catalog)
+        out = [await reader.of_team(team, challenge_id) for team, runs in await self._runs(challenge_id) if runs]
+        out.sort(key=lambda r: (-r.progress.points, r.team.name))
+        return out
 
     async def series(self, challenge_id: int | None = None) -> list[Series]:
         """Cumulative solved points per team, one step per first solve."""
@@ -144,7 +180,7 @@ class Scoreboard:
                 challenge = self._catalog.get(run.challenge_id)
                 for state in await self._store.runs.scenario_states(run.id):
                     if state.first_solved_at is not None:
-                        steps.append((state.first_solved_at, challenge.scenario(state.scenario_id).spec.points))
+                        steps.append((state.first_solved_at, challenge.checked_item(state.scenario_id).points))
             steps.sort()
             total, points = 0, []
             for moment, gained in steps:

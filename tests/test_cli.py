@@ -172,16 +172,16 @@ async def test_the_console_script_is_the_command(env: dict[str, str]) -> None:
 async def test_scenarios_validate_and_list(env: dict[str, str]) -> None:
     valid = await kubecamp(env, "scenarios", "validate")
     assert valid.code == 0, valid.err
-    assert "4 challenges, 18 scenarios, all valid" in valid.out
+    assert "5 challenges, 18 scenarios, all valid" in valid.out
     listed = await kubecamp(env, "--json", "scenarios", "list")
-    assert [c["id"] for c in listed.json()] == [1, 2, 5, 21]  # type: ignore[union-attr]
+    assert [c["id"] for c in listed.json()] == [1, 2, 4, 5, 21]  # type: ignore[union-attr]
 
 
 async def test_a_deployed_catalogue_is_validated_without_solutions(env: dict[str, str], tmp_path: Path) -> None:
     deployed = str(copy_as_deployed(tmp_path / "scenarios"))
     valid = await kubecamp(env, "scenarios", "validate", "--without-solutions", deployed)
     assert valid.code == 0, valid.err
-    assert "4 challenges, 18 scenarios, all valid" in valid.out
+    assert "5 challenges, 18 scenarios, all valid" in valid.out
     assert (await kubecamp(env, "scenarios", "list", deployed)).code == 0
     checkout = await kubecamp(env, "scenarios", "validate", deployed)
     assert checkout.code == 2
@@ -538,11 +538,13 @@ async def test_preflight_refuses_bad_input_before_touching_the_cluster(
     unknown = await kubecamp(env, "preflight", "--challenge", "2", "--scenario", "imagepull")
     assert unknown.code == 2
     assert unknown.err.startswith("kubecamp: no scenario 'imagepull'; the challenges chosen have image-pull, ")
-    no_challenge = await kubecamp(env, "preflight", "--challenge", "4")
+    no_challenge = await kubecamp(env, "preflight", "--challenge", "9")
     assert (no_challenge.code, no_challenge.err.strip()) == (
         2,
-        "kubecamp: no challenge 4; the catalogue has 1, 2, 5, 21",
+        "kubecamp: no challenge 9; the catalogue has 1, 2, 4, 5, 21",
     )
+    build = await kubecamp(env, "preflight", "--challenge", "4")
+    assert (build.code, build.err.strip().split(":")[:2]) == (2, ["kubecamp", " challenge 4 is a build"])
     negative = await kubecamp(env, "preflight", "--timeout", "-5")
     assert negative.code == 2 and "'-5' is not a number of seconds between 0 and 86400" in negative.err
     assert len(kube_cluster.requests) == before
@@ -662,3 +664,41 @@ async def test_team_kubeconfig_to_a_private_file_or_stdout_and_rotated(
     no_server = {k: v for k, v in env.items() if k != "KUBECAMP_KUBE_TEAM_SERVER"}
     without_server = await kubecamp(no_server, "team", "kubeconfig", "--team", "blue")
     assert (without_server.code, without_server.err.strip()) == (2, "kubecamp: KUBECAMP_KUBE_TEAM_SERVER is not set")
+
+
+async def test_grade_a_builds_items(env: dict[str, str], kube_cluster: KubeCluster, tmp_path: Path) -> None:
+    from tests.challenges.test_catalog_build import write_build
+
+    write_build(tmp_path / "catalogue")
+    env = {
+        **env,
+        "KUBECAMP_KUBE_CONFIG": str(kube_cluster.write_kubeconfig(tmp_path / "kubeconfig")),
+        "KUBECAMP_SCENARIOS_DIR": str(tmp_path / "catalogue"),
+    }
+    assert (await kubecamp(env, "team", "add", "blue")).code == 0
+    never = await kubecamp(env, "grade", "add", "blue", "report", "3", "clear")
+    assert (never.code, never.err.strip()) == (
+        3,
+        "kubecamp: the team has no run of challenge 7 to grade",
+    )
+    assert (await kubecamp(env, "challenge", "start", "--team", "blue", "--challenge", "7")).code == 0
+
+    given = await kubecamp(env, "grade", "add", "blue", "report", "3", "clear analysis")
+    assert given.code == 0, given.err
+    assert given.out.strip().endswith("team blue, 7/report 3 points; the item now stands at 3")
+    over = await kubecamp(env, "grade", "add", "blue", "report", "3", "more")
+    assert over.code == 3 and "at most 2 can be given" in over.err
+    checked = await kubecamp(env, "grade", "add", "blue", "web", "3", "looks fine")
+    assert (checked.code, checked.err.strip()) == (
+        2,
+        "kubecamp: item web is scored by verifying the cluster, not by an instructor",
+    )
+    undone = await kubecamp(env, "grade", "undo", "blue", "--item", "report")
+    assert undone.code == 0 and "undone" in undone.out and "now stands at 0" in undone.out
+    listed = await kubecamp(env, "--json", "grade", "list", "blue")
+    awards = listed.json()
+    assert isinstance(awards, list) and len(awards) == 1
+    assert awards[0]["reason"] == "clear analysis" and awards[0]["awarded_by"].startswith("cli:")
+    assert awards[0]["undone_by"].startswith("cli:")
+    neither = await kubecamp(env, "grade", "undo", "blue")
+    assert neither.code == 2 and "one of the arguments --item --id is required" in neither.err

@@ -291,6 +291,8 @@ def _container_images(node: object) -> set[str]:
 def test_the_deploy_guide_lists_every_image_the_scenarios_run() -> None:
     images: set[str] = set()
     for path in (ROOT / "scenarios").glob("*/*/*/*.yaml"):
+        if "reference" in path.parts:  # a build's reference is never applied by the bot or the preflight
+            continue
         images |= {image for doc in yaml.safe_load_all(path.read_text()) for image in _container_images(doc)}
     section = re.search(
         r"<!-- scenario-images:start -->(.*?)<!-- scenario-images:end -->", DEPLOY.read_text(), re.DOTALL

@@ -10,10 +10,13 @@ import pytest
 
 import bot
 import cogs
+from bot.awards import GradeRefused
 from bot.challenges.breaking import ClusterTooSmall
 from bot.challenges.catalog import Text
 from bot.challenges.deploy import NamespaceNotCleared
 from bot.challenges.flow import CoolingDown, NoHintYet, TeamNotLinked
+from bot.challenges.preflight import BuildNotPreflighted
+from bot.challenges.progress import NotABuild
 from bot.challenges.runs import ChallengeUnavailable
 from bot.cluster import TooManyObjects, _AlreadyExists, _NotFound
 from bot.discord.errors import NotInstructor, NotInTeam, explain
@@ -108,6 +111,9 @@ SAMPLES: list[KubecampError] = [
     InvalidValue("deadline", "2026-12-04", "is before started_at"),
     ChallengeUnavailable(Message("flow.no_more_hints")),
     NoHintYet(Message("flow.no_more_hints")),
+    GradeRefused(Message("grade.not_graded.checks", {"item": "service-monitor"})),
+    NotABuild(Message("scoreboard.not_a_build", {"challenge": 2})),
+    BuildNotPreflighted(Message("preflight.build", {"challenge": 4})),
     TeamNotLinked("blue"),
     PayloadInvalid(400, "not JSON"),
     AlertmanagerError("http://alertmanager:9093 answered 500"),

@@ -76,9 +76,12 @@ async def test_ranking_orders_by_points_then_time_and_shows_ties(store: Store) -
         (4, "gray", 0),
     ]
     exported = (await board.csv(2)).decode("utf-8-sig").splitlines()
-    assert exported[0] == "rank,team,points,elapsed_seconds,finished_at,hints_used,runs,status,automatic_hints"
+    assert (
+        exported[0]
+        == "rank,team,points,elapsed_seconds,finished_at,hints_used,runs,status,automatic_hints,rubric_points"
+    )
     assert exported[1].startswith("1,blue,100,2700,")
-    assert exported[4] == "4,gray,0,,,0,0,-,0"
+    assert exported[4] == "4,gray,0,,,0,0,-,0,0"
 
 
 async def test_hints_used_are_the_asked_for_and_revealed_ones(store: Store) -> None:
@@ -94,7 +97,7 @@ async def test_hints_used_are_the_asked_for_and_revealed_ones(store: Store) -> N
     board = Scoreboard(store=store, catalog=CATALOG)
     (row,) = await board.ranking(2)
     assert (row.hints_used, row.automatic_hints) == (2, 2)
-    assert (await board.csv(2)).decode("utf-8-sig").splitlines()[1].endswith(",2,1,finished,2")
+    assert (await board.csv(2)).decode("utf-8-sig").splitlines()[1].endswith(",2,1,finished,2,0")
 
 
 async def test_chart_has_one_line_per_team_that_solved_something(store: Store) -> None:

@@ -78,10 +78,8 @@ def needed(scenarios: Iterable[Scenario], namespace: str) -> set[Access]:
         Access("create", "resourcequotas", namespace=namespace),
         Access("create", "limitranges", namespace=namespace),
     }
-    for name in clearable_kinds():  # the start clears the namespace: it lists every kind and deletes
-        kind = BY_NAME[name]
-        if not kind.crd:
-            access |= _on(kind, ["list", "delete"], namespace)
+    for name in clearable_kinds():  # the start clears the namespace: it lists every kind it finds served, and deletes
+        access |= _on(BY_NAME[name], ["list", "delete"], namespace)
     for scenario in chosen:
         for manifest in (*scenario.previous, *scenario.manifests):  # server-side apply is a patch
             kind = KINDS[(manifest.body["apiVersion"], manifest.body["kind"])]

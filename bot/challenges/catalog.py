@@ -16,12 +16,26 @@ from datetime import timedelta
 from pathlib import Path, PurePosixPath
 from typing import Any, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import Field, ValidationError, model_validator
 
 from bot.challenges.breaks import BreakSpec, parse_break
 from bot.challenges.checks import CheckSpec, parse_check
-from bot.challenges.manifests import Manifest as Manifest  # what the catalogue is made of, for its users
-from bot.challenges.manifests import load_manifests, read_yaml_documents
+from bot.challenges.manifests import NO_SOLUTIONS, load_manifests, load_reference, read_yaml_documents
+from bot.challenges.manifests import Manifest as Manifest
+from bot.challenges.rubric import (
+    REFERENCE_FOLDER,
+    Criterion,
+    NamespaceKey,
+    Phase,
+    PhaseSpec,
+    RubricGroupSpec,
+    timed,
+    validate_build,
+)
+from bot.challenges.spec import CheckedItem, raise_first
+from bot.challenges.spec import Hint as Hint
+from bot.challenges.spec import Strict as _Strict
+from bot.challenges.spec import Text as Text
 from bot.errors import ScenarioInvalid, UnknownChallenge, UnknownScenario
 from bot.kinds import ObjectRef
 from bot.values import Duration
@@ -34,32 +48,9 @@ CHALLENGE_FILE = "challenge.yaml"
 SOLUTION_FOLDER = "solution"
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class Text(_Strict):
-    """A text in both languages of the course."""
-
-    ko: str = Field(min_length=1)
-    en: str = Field(min_length=1)
-
-    def get(self, lang: str) -> str:
-        return self.ko if lang == "ko" else self.en
-
-
 class Tier(_Strict):
     within: Duration
     percent: int = Field(ge=0, le=100)
-
-
-class Hint(_Strict):
-    after: Duration
-    ko: str = Field(min_length=1)
-    en: str = Field(min_length=1)
-
-    def text(self, lang: str) -> str:
-        return self.ko if lang == "ko" else self.en
 
 
 def _default_tiers() -> list[Tier]:
@@ -195,6 +186,8 @@ class SubmissionSpec(_Strict):
 
 class ChallengeSpec(_Strict):
     id: int = Field(ge=1, le=999)
+    #: break-fix: broken scenarios are deployed and fixed; build: the team builds, scored by a rubric.
+    kind: Literal["break-fix", "build"] = "break-fix"
     title: Text
     story: Text
     source: str | None = None
@@ -203,13 +196,31 @@ class ChallengeSpec(_Strict):
     #: What a failed check tells before the hints say more: the symptom only, or the diagnosis too.
     feedback: Literal["symptom", "diagnosis"] = "symptom"
     tiers: list[Tier] = Field(default_factory=_default_tiers, min_length=1)
-    scenarios: list[ScenarioSpec] = Field(min_length=1)
+    #: A break-fix challenge's scenarios (at least one); a build has none.
+    scenarios: list[ScenarioSpec] | None = Field(default=None, min_length=1)
+    #: A build's criteria, in groups; its own namespaces; the phases of its schedule; its reference build.
+    rubric: list[RubricGroupSpec] | None = Field(default=None, min_length=1)
+    namespaces: list[NamespaceKey] | None = None
+    phases: list[PhaseSpec] | None = None
+    reference: str | None = None
     #: The hand-in form; without it the challenge takes no submissions.
     submission: SubmissionSpec | None = None
 
     @model_validator(mode="after")
+    def _build_consistent(self) -> ChallengeSpec:
+        # Which keys each kind takes is checked on the document, where each has its field (`kind_error`).
+        if self.reference is not None and PurePosixPath(self.reference).name != REFERENCE_FOLDER:
+            raise ValueError(
+                f"reference {self.reference!r}: the folder must be named {REFERENCE_FOLDER!r}, so that the Helm "
+                "chart leaves it out of the deployed catalogue"
+            )
+        if self.kind == "build" and self.rubric is not None:
+            validate_build(self.rubric, self.namespaces or [], self.phases or [], self.time_limit)
+        return self
+
+    @model_validator(mode="after")
     def _consistent(self) -> ChallengeSpec:
-        ids = [s.id for s in self.scenarios]
+        ids = [s.id for s in self.scenarios or []]
         duplicates = sorted({i for i in ids if ids.count(i) > 1})
         if duplicates:
             raise ValueError(f"duplicate scenario ids: {', '.join(duplicates)}")
@@ -224,7 +235,7 @@ class ChallengeSpec(_Strict):
 
 
 @dataclass(frozen=True)
-class Scenario:
+class Scenario(CheckedItem):
     spec: ScenarioSpec
     checks: tuple[CheckSpec, ...]
     manifests: tuple[Manifest, ...]
@@ -235,29 +246,49 @@ class Scenario:
     #: What a cluster-scope scenario changes outside the team's namespace.
     breaks: tuple[BreakSpec, ...] = ()
 
-    @property
-    def id(self) -> str:
-        return self.spec.id
-
-    @property
-    def kinds(self) -> frozenset[str]:
-        """Every kind the scenario's checks read."""
-        return frozenset(kind for check in self.checks for kind in check.kinds)
-
-    def hints_due(self, elapsed: timedelta) -> list[int]:
-        """Levels (0-based) of the hints whose offset has passed."""
-        return [level for level, hint in enumerate(self.spec.hints) if hint.after <= elapsed]
-
 
 @dataclass(frozen=True)
 class Challenge:
     spec: ChallengeSpec
     folder: Path
     scenarios: tuple[Scenario, ...]
+    #: A build's criteria, in the order of the rubric; none for a break-fix challenge.
+    rubric: tuple[Criterion, ...] = ()
+    #: A build's reference, per namespace (None: the team's own); None unless loaded with the solutions.
+    reference: dict[str | None, tuple[Manifest, ...]] | None = None
 
     @property
     def id(self) -> int:
         return self.spec.id
+
+    @property
+    def is_build(self) -> bool:
+        return self.spec.kind == "build"
+
+    @property
+    def checked(self) -> tuple[CheckedItem, ...]:
+        """What a run verifies: the scenarios, or a build's criteria proven by checks."""
+        if self.is_build:
+            return tuple(c for c in self.rubric if c.checks)
+        return self.scenarios
+
+    def checked_item(self, item_id: str) -> CheckedItem:
+        for item in self.checked:
+            if item.id == item_id:
+                return item
+        raise UnknownScenario(item_id, [c.id for c in self.checked], where=f"challenge {self.id} has")
+
+    def criterion(self, criterion_id: str) -> Criterion | None:
+        return next((c for c in self.rubric if c.id == criterion_id), None)
+
+    @property
+    def namespaces(self) -> tuple[str, ...]:
+        """A build's own namespaces (besides the team's): made per team as `<team namespace>-<name>`."""
+        return tuple(self.spec.namespaces or ())
+
+    @property
+    def phases(self) -> tuple[Phase, ...]:
+        return timed(self.spec.phases or [])
 
     def scenario(self, scenario_id: str) -> Scenario:
         for scenario in self.scenarios:
@@ -271,6 +302,9 @@ class Challenge:
 
     @property
     def total_points(self) -> int:
+        """The points of every scenario; of a build, of its required criteria (the bonus ones add to them)."""
+        if self.is_build:
+            return sum(c.points for c in self.rubric if not c.spec.bonus)
         return sum(s.spec.points for s in self.scenarios)
 
 
@@ -288,37 +322,27 @@ class Catalog:
             raise UnknownChallenge(challenge_id, sorted(self.challenges)) from None
 
 
-def _field_path(loc: tuple[int | str, ...], document: Any) -> str:
-    """Pydantic's location, spelled like the YAML (scenarios[1].checks[0]), with ids where known."""
-    out = ""
-    node = document
-    for part in loc:
-        if isinstance(part, int):
-            out += f"[{part}]"
-            node = node[part] if isinstance(node, list) and part < len(node) else None
-            if isinstance(node, dict) and "id" in node:
-                out += f"(id={node['id']})"
-        else:
-            out += f".{part}" if out else str(part)
-            node = node.get(part) if isinstance(node, dict) else None
-    return out
+#: The keys only a build takes; a break-fix challenge takes `scenarios` and `tiers` instead.
+BUILD_KEYS = ("rubric", "namespaces", "phases", "reference")
 
 
-def _raise_first(error: ValidationError, path: Path, document: Any) -> None:
-    first = sorted(error.errors(), key=lambda e: e["type"] != "extra_forbidden")[0]
-    loc = tuple(p for p in first["loc"] if not (isinstance(p, str) and p.startswith("function-")))
-    message = first["msg"]
-    if first["type"] == "extra_forbidden":
-        message = "unknown key (a typo? see docs/scenarios.md for the format)"
-    elif first["type"] == "missing":
-        message = "required key is missing"
-    raise ScenarioInvalid(str(path), _field_path(loc, document), message) from error
-
-
-_NO_SOLUTIONS = (
-    " (a deployed catalogue carries no solutions: `kubecamp scenarios validate --without-solutions` checks it "
-    "as the bot loads it)"
-)
+def kind_error(document: dict[str, Any]) -> tuple[str, str] | None:
+    """(field, problem) when the document has a key its kind does not take, or lacks one it needs."""
+    kind = document.get("kind", "break-fix")
+    if kind == "break-fix":
+        for key in BUILD_KEYS:
+            if key in document:
+                return key, "only a challenge of kind build has it"
+        if "scenarios" not in document:
+            return "scenarios", "required key is missing"
+    elif kind == "build":
+        if "scenarios" in document:
+            return "scenarios", "a build deploys no scenarios: its rubric says what the team builds"
+        if "tiers" in document:
+            return "tiers", "a build is scored by its rubric, not by time"
+        if "rubric" not in document:
+            return "rubric", "required key is missing"
+    return None
 
 
 def load_challenge(folder: Path, *, solutions: bool = False) -> Challenge:
@@ -336,10 +360,13 @@ def load_challenge(folder: Path, *, solutions: bool = False) -> Challenge:
     try:
         spec = ChallengeSpec.model_validate(document)
     except ValidationError as exc:
-        _raise_first(exc, path, document)
-        raise  # unreachable: _raise_first always raises
+        raise_first(exc, path, document)
+        raise  # unreachable: raise_first always raises
+    wrong = kind_error(document)
+    if wrong is not None:
+        raise ScenarioInvalid(str(path), *wrong)
     scenarios: list[Scenario] = []
-    for index, scenario_spec in enumerate(spec.scenarios):
+    for index, scenario_spec in enumerate(spec.scenarios or []):
         prefix = f"scenarios[{index}](id={scenario_spec.id})"
         checks = _parsed(scenario_spec.checks, parse_check, path, f"{prefix}.checks")
         breaks = _parsed(scenario_spec.breaks, parse_break, path, f"{prefix}.breaks")
@@ -351,7 +378,7 @@ def load_challenge(folder: Path, *, solutions: bool = False) -> Challenge:
         solution: tuple[Manifest, ...] | None = None
         if solutions:
             solution = load_manifests(
-                folder / scenario_spec.solution, path, f"{prefix}.solution", scope, if_absent=_NO_SOLUTIONS
+                folder / scenario_spec.solution, path, f"{prefix}.solution", scope, if_absent=NO_SOLUTIONS
             )
         previous: tuple[Manifest, ...] = ()
         if scenario_spec.previous is not None:
@@ -368,11 +395,21 @@ def load_challenge(folder: Path, *, solutions: bool = False) -> Challenge:
             )
         )
     _refuse_shared_objects(scenarios, path)
-    return Challenge(spec=spec, folder=folder, scenarios=tuple(scenarios))
+    rubric = tuple(
+        Criterion(spec=criterion, group=group, checks=_parsed(criterion.checks or [], parse_check, path, where))
+        for group_index, group in enumerate(spec.rubric or [])
+        for index, criterion in enumerate(group.criteria)
+        for where in [f"rubric[{group_index}](id={group.id}).criteria[{index}](id={criterion.id}).checks"]
+    )
+    reference: dict[str | None, tuple[Manifest, ...]] | None = None
+    if solutions and spec.reference is not None:
+        reference = load_reference(folder / spec.reference, path, spec.namespaces or [])
+    return Challenge(spec=spec, folder=folder, scenarios=tuple(scenarios), rubric=rubric, reference=reference)
 
 
 def _parsed(raws: list[Any], parse: Callable[[object], T], path: Path, where: str) -> tuple[T, ...]:
-    """Each one-key mapping of a scenario's list (checks, breaks) parsed; ScenarioInvalid at the first bad one."""
+    """Each one-key mapping of a list (a scenario's checks and breaks, a criterion's checks) parsed; ScenarioInvalid
+    at the first bad one."""
     parsed: list[T] = []
     for index, raw in enumerate(raws):
         try:

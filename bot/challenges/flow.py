@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from bot.challenges import render
+from bot.challenges import render, render_rubric
 from bot.challenges.catalog import Catalog
 from bot.challenges.runs import Due, HintDue, RunService, StartReport, Stopped, Trigger, VerifyReport, timeline
 from bot.errors import KubecampError, MessageError, RunConflict
@@ -207,7 +207,7 @@ class ChallengeFlow:
         team = await self._runs.team(team_name)
         run = await self._runs.active_run(team)
         if scenario_id is not None:
-            self._catalog.get(run.challenge_id).scenario(scenario_id)  # an unknown id is UnknownScenario
+            self._catalog.get(run.challenge_id).checked_item(scenario_id)  # an unknown id is UnknownScenario
         if revealed_by is None:
             self._cool_down(team, "hint", scenario_id or "")
 
@@ -334,6 +334,12 @@ class ChallengeFlow:
             for hint in await self._runs.hints_due(run):
                 if hint.scenario_id == scenario_id and hint.level <= level:
                     await self._post_hint(run, hint)
+        elif due is Due.PHASE:
+            challenge = self._catalog.get(run.challenge_id)
+            following = challenge.phases[level + 1 :]
+            if following and self._clock() >= run.started_at + following[0].starts:
+                return  # the bot was down through this phase: the next one's reminder says where the team is
+            await self._post(run, f"phase:{level}", render_rubric.phase_reminder(challenge, run, level, self._lang))
         elif due is Due.FINAL:
             if self._clock() < run.deadline:
                 return  # the deadline was extended after this job was planned

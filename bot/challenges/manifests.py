@@ -1,4 +1,7 @@
-"""The catalogue's YAML files: reading them safely, and the manifests in a scenario's folders."""
+"""Reading a challenge's manifest folders: YAML documents checked to be objects kubecamp-bot can apply.
+
+Every problem is a `ScenarioInvalid` naming the file and the field, as in the rest of the catalogue.
+"""
 
 from __future__ import annotations
 
@@ -94,3 +97,31 @@ def load_manifests(
             seen[manifest.ref] = file
             manifests.append(manifest)
     return tuple(manifests)
+
+
+NO_SOLUTIONS = (
+    " (a deployed catalogue carries no solutions: `kubecamp scenarios validate --without-solutions` checks it "
+    "as the bot loads it)"
+)
+
+
+def load_reference(folder: Path, challenge_file: Path, namespaces: list[str]) -> dict[str | None, tuple[Manifest, ...]]:
+    """A build's reference: the .yaml files of the folder go into the team's namespace, those of a subfolder
+    named after one of the build's namespaces into that one."""
+    if not folder.is_dir():
+        raise ScenarioInvalid(str(challenge_file), "reference", f"folder {folder} does not exist{NO_SOLUTIONS}")
+    reference: dict[str | None, tuple[Manifest, ...]] = {}
+    if any(p.suffix in {".yaml", ".yml"} for p in folder.iterdir()):
+        reference[None] = load_manifests(folder, challenge_file, "reference", "namespace")
+    for sub in sorted(p for p in folder.iterdir() if p.is_dir()):
+        if sub.name not in namespaces:
+            known = ", ".join(namespaces) or "none"
+            raise ScenarioInvalid(
+                str(challenge_file),
+                "reference",
+                f"folder {sub} is not named after one of the challenge's namespaces ({known})",
+            )
+        reference[sub.name] = load_manifests(sub, challenge_file, "reference", "namespace")
+    if not reference:
+        raise ScenarioInvalid(str(challenge_file), "reference", f"folder {folder} has no .yaml files")
+    return reference

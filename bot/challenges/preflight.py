@@ -32,7 +32,7 @@ from bot.challenges.checks import Status, find_condition, name_of
 from bot.challenges.deploy import apply_scenario, wait_until_none
 from bot.challenges.runs import CheckResult, ScenarioResult
 from bot.cluster import Cluster
-from bot.errors import ApplyFailed, ClusterError, KindNotServed, NamespaceNotManaged, UnknownScenario
+from bot.errors import ApplyFailed, ClusterError, KindNotServed, MessageError, NamespaceNotManaged, UnknownScenario
 from bot.i18n import Message
 from bot.kinds import KINDS, Kind, ObjectRef
 from bot.snapshot import Obj, Snapshot, SnapshotGap
@@ -48,6 +48,10 @@ _MAX_PODS_NAMED = 3
 
 Sleep = Callable[[float], Awaitable[Any]]
 Clock = Callable[[], float]
+
+
+class BuildNotPreflighted(MessageError):
+    """A build deploys nothing broken: the preflight has no scenario of it to prove."""
 
 
 class Verdict(StrEnum):
@@ -212,6 +216,9 @@ class PreflightService:
     ) -> list[tuple[Challenge, Scenario]]:
         """The scenarios to prove: of the named challenges (all by default), only `scenario_id` if given."""
         challenges = [self._catalog.get(i) for i in dict.fromkeys(challenge_ids)] or list(self._catalog)
+        builds = [c.id for c in challenges if c.is_build and challenge_ids]
+        if builds:  # named on purpose: say why there is nothing to prove (unnamed, a build is passed over)
+            raise BuildNotPreflighted(Message("preflight.build", {"challenge": builds[0]}))
         selected = [(c, s) for c in challenges for s in c.scenarios if scenario_id in (None, s.id)]
         if not selected:
             known = sorted({s.id for c in challenges for s in c.scenarios})

@@ -16,7 +16,7 @@ from datetime import timedelta
 from typing import Any
 
 from bot import markup
-from bot.challenges import scoring
+from bot.challenges import render_rubric, scoring
 from bot.challenges.catalog import Challenge
 from bot.challenges.checks import Status
 from bot.challenges.runs import CheckResult, HintDue, StartReport, StatusReport, VerifyReport
@@ -52,7 +52,7 @@ def thread_name(report: StartReport, lang: Lang) -> str:
 def briefing(report: StartReport, lang: Lang) -> Payload:
     """The run's opening post: the story, then per scenario its situation and symptoms, and the
     seed's diagnosis steps in a field of their own (a field holds 1024 characters; the outbox cuts
-    a longer one with "…" rather than fail)."""
+    a longer one with "…" rather than fail); a build's namespaces, rubric and phases instead."""
     challenge = report.challenge
     fields = []
     for index, scenario in enumerate(challenge.scenarios, start=1):
@@ -77,6 +77,8 @@ def briefing(report: StartReport, lang: Lang) -> Payload:
         )
         if spec.diagnosis is not None and not skipped:
             fields.append({"name": t("render.diagnosis_heading", lang), "value": spec.diagnosis.get(lang)})
+    if challenge.is_build:
+        fields += render_rubric.build_fields(challenge, report.team.namespace, lang)
     embed = {
         "title": t("render.briefing_title", lang, challenge=challenge.id, title=challenge.spec.title.get(lang)),
         "description": challenge.spec.story.get(lang),
@@ -101,7 +103,7 @@ def results(report: VerifyReport, challenge: Challenge, lang: Lang, *, diagnosed
     fields = []
     withheld = guarded = False
     for result in report.results:
-        title = challenge.scenario(result.scenario_id).spec.title.get(lang)
+        title = challenge.checked_item(result.scenario_id).title.get(lang)
         lines, hidden = _check_lines(result.checks, result.scenario_id in diagnosed, lang)
         withheld |= hidden
         guarded |= any(c.guard for c in result.checks)
@@ -114,7 +116,7 @@ def results(report: VerifyReport, challenge: Challenge, lang: Lang, *, diagnosed
         solved = sum(1 for r in report.results if r.status is Status.PASS)
         summary = t("render.results_summary", lang, solved=solved, total=len(report.results))
     else:
-        scenario = challenge.scenario(report.scenario_id).spec.title.get(lang)
+        scenario = challenge.checked_item(report.scenario_id).title.get(lang)
         title = t("render.results_title.scenario", lang, title=scenario, elapsed=elapsed)
         live = [s for s in report.states if s.status != "skipped"]
         summary = t("render.results_progress", lang, solved=sum(s.status == "solved" for s in live), total=len(live))
@@ -203,19 +205,19 @@ def hint(due: HintDue, challenge: Challenge, lang: Lang, *, source: HintSource, 
 
 
 def hint_embed(due: HintDue, challenge: Challenge, lang: Lang) -> Payload:
-    scenario = challenge.scenario(due.scenario_id)
+    scenario = challenge.checked_item(due.scenario_id)
     embed: Payload = {
         "title": t(
             "render.hint_title",
             lang,
-            title=scenario.spec.title.get(lang),
+            title=scenario.title.get(lang),
             level=due.level + 1,
-            total=len(scenario.spec.hints),
+            total=len(scenario.hints),
         ),
         "description": due.hint.text(lang),
         "color": AMBER,
     }
-    if due.level == len(scenario.spec.hints) - 1 and challenge.spec.feedback == "symptom":
+    if due.level == len(scenario.hints) - 1 and challenge.spec.feedback == "symptom":
         embed["footer"] = {"text": t("render.hint_last", lang)}
     return embed
 
@@ -231,7 +233,7 @@ def diagnosis_revealed(who: str, lang: Lang) -> Payload:
 
 def _ended_detail(run: Run, challenge: Challenge, lang: Lang) -> str:
     return t(
-        "render.ended_detail",
+        "render.ended_detail_build" if challenge.is_build else "render.ended_detail",
         lang,
         elapsed=clock(timedelta(seconds=run.elapsed_seconds or 0)),
         tier=run.tier_percent or 0,
@@ -255,7 +257,7 @@ def run_ended(run: Run, challenge: Challenge, lang: Lang) -> Payload:
 def status(report: StatusReport, lang: Lang) -> Payload:
     lines = []
     for state in report.states:
-        title = report.challenge.scenario(state.scenario_id).spec.title.get(lang)
+        title = report.challenge.checked_item(state.scenario_id).title.get(lang)
         if state.status == "skipped":  # never deployed: no verification, hint or diagnosis to count
             lines.append(f"⏭️ {title}{t('render.status_skipped', lang)}")
             continue
@@ -301,7 +303,7 @@ def verify_summary(report: VerifyReport, challenge: Challenge, lang: Lang) -> st
         live = [s for s in report.states if s.status != "skipped"]
         solved = sum(s.status == "solved" for s in live)
         lines = [t("render.verify_summary_scenario", lang, solved=solved, total=len(live))]
-    lines += [f"{MARK[r.status]} {challenge.scenario(r.scenario_id).spec.title.get(lang)}" for r in report.results]
+    lines += [f"{MARK[r.status]} {challenge.checked_item(r.scenario_id).title.get(lang)}" for r in report.results]
     unchecked = [r for r in report.results if r.status is Status.UNKNOWN]
     if unchecked:
         # ⚠️ alone reads like a failure: say that the cluster could not be read, and why.

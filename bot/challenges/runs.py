@@ -22,6 +22,8 @@ from bot.challenges.breaking import NodePlan, apply_break, is_break, undo_break
 from bot.challenges.catalog import Catalog, Challenge, Hint, Scenario
 from bot.challenges.checks import Status
 from bot.challenges.deploy import CLEAR_WAIT_SECONDS, apply_scenario, clear_namespace
+from bot.challenges.rubric import shared_namespace, team_namespaces
+from bot.challenges.spec import CheckedItem
 from bot.cluster import Cluster
 from bot.clusters import ClusterRegistry
 from bot.errors import (
@@ -86,13 +88,21 @@ class ScenarioResult:
     checks: tuple[CheckResult, ...]
 
     @classmethod
-    def of(cls, scenario: Scenario, snapshot: Snapshot) -> ScenarioResult:
-        """Every check of the scenario, evaluated on one snapshot of its namespace."""
+    def of(cls, scenario: CheckedItem, snapshot: Snapshot) -> ScenarioResult:
+        """Every check of the scenario (or a build's criterion), evaluated on one snapshot of its namespace."""
         return cls(
             scenario_id=scenario.id,
             checks=tuple(
                 CheckResult(
-                    check.check_name, check.args(), outcome.status, outcome.message, outcome.diagnosis, check.guard
+                    check.check_name,
+                    check.args(),
+                    outcome.status,
+                    # A missing object: deleted from a scenario, or not built yet for a build.
+                    Message(scenario.missing_message, outcome.message.params)
+                    if outcome.message.key == "check.missing"
+                    else outcome.message,
+                    outcome.diagnosis,
+                    check.guard,
                 )
                 for check in scenario.checks
                 for outcome in [check.evaluate(snapshot)]
@@ -122,6 +132,7 @@ class HintDue:
 class Due(StrEnum):
     AUTO_VERIFY = "auto_verify"
     HINT = "hint"
+    PHASE = "phase"  # a build's phase begins (level: its index)
     FINAL = "final"
 
 
@@ -139,27 +150,33 @@ def diagnosed(challenge: Challenge, run: Run, posted: Iterable[tuple[str, int]])
     whose hints have all been posted (`posted`: scenario and level), however they came. A scenario's last
     hint is its most specific one: a team that got that far without a fix is stuck, and the diagnosis
     names the field to change. A scenario without hints has nothing to wait for."""
-    every = frozenset(s.id for s in challenge.scenarios)
+    every = frozenset(s.id for s in challenge.checked)
     if challenge.spec.feedback == "diagnosis" or run.diagnosis_revealed_by is not None:
         return every
     levels: dict[str, set[int]] = {}
     for scenario_id, level in posted:
         levels.setdefault(scenario_id, set()).add(level)
-    return frozenset(s.id for s in challenge.scenarios if levels.get(s.id, set()) >= set(range(len(s.spec.hints))))
+    return frozenset(s.id for s in challenge.checked if levels.get(s.id, set()) >= set(range(len(s.hints))))
 
 
 def timeline(challenge: Challenge, run: Run) -> list[TimelineEntry]:
     """When the scheduler must act on a run: the automatic verification at `hints_after`, each
-    hint at its own offset, and the final verification at the deadline (which may be extended)."""
+    hint at its own offset, each of a build's phases after the first as it begins, and the final
+    verification at the deadline (which may be extended)."""
     entries = [
         TimelineEntry(run.started_at + challenge.spec.hints_after, Due.AUTO_VERIFY),
         TimelineEntry(run.deadline, Due.FINAL),
     ]
     entries += [
         TimelineEntry(run.started_at + hint.after, Due.HINT, scenario.id, level)
-        for scenario in challenge.scenarios
-        for level, hint in enumerate(scenario.spec.hints)
+        for scenario in challenge.checked
+        for level, hint in enumerate(scenario.hints)
         if run.started_at + hint.after < run.deadline
+    ]
+    entries += [
+        TimelineEntry(run.started_at + phase.starts, Due.PHASE, "", index)
+        for index, phase in enumerate(challenge.phases)
+        if index > 0 and run.started_at + phase.starts < run.deadline
     ]
     return sorted(entries)
 
@@ -294,7 +311,7 @@ class RunService:
             raise already
         cluster = await self._clusters.for_team(team.name)
         scenarios, skipped = runnable(challenge, own_cluster=cluster.owner == team.name)
-        if not scenarios:
+        if not scenarios and not challenge.is_build:
             raise ChallengeUnavailable(Message("run.only_cluster_scope", {"challenge": challenge.id}))
         needed = {KINDS[(m.body["apiVersion"], m.body["kind"])] for s in scenarios for m in s.manifests}
         missing = await cluster.missing_kinds(k for k in needed if k.crd)
@@ -311,12 +328,20 @@ class RunService:
         breaks = [b for s in scenarios for b in s.breaks]
         plan = await NodePlan.read(cluster, team.name) if breaks else NodePlan(workers=(), control_plane=())
         plan.check(breaks)
-        await cluster.ensure_namespace(team.namespace, team=team.name)
+        namespaces = self._namespaces(challenge, team)
+        others = {t.name: t.namespace for t in await self._store.teams.all() if t.id != team.id}
+        shared = shared_namespace(namespaces.values(), others, {n for c in self._catalog for n in c.namespaces})
+        if shared is not None:
+            raise ChallengeUnavailable(
+                Message("run.namespace_of_another_team", {"namespace": shared[0], "team": shared[1]})
+            )
         running = await self._store.runs.active(team.id)
         ours = {m.ref for s in scenarios for m in (*s.previous, *s.manifests)}
-        await clear_namespace(
-            cluster, team.namespace, only=ours if running is not None else None, within=self._clear_wait
-        )
+        for namespace in namespaces.values():
+            await cluster.ensure_namespace(namespace, team=team.name)
+            await clear_namespace(
+                cluster, namespace, only=ours if running is not None else None, within=self._clear_wait
+            )
 
         started = self._clock()
         try:
@@ -325,7 +350,7 @@ class RunService:
                 challenge_id=challenge.id,
                 started_at=started,
                 deadline=started + scoring.plan(challenge, skipped).time_limit,
-                scenario_ids=[s.id for s in scenarios],
+                scenario_ids=[s.id for s in challenge.checked] if challenge.is_build else [s.id for s in scenarios],
                 skipped={sid: message.key for sid, message in skipped.items()},
             )
         except StoreConflict as exc:  # a start racing this one won
@@ -366,6 +391,15 @@ class RunService:
         self._metrics.runs_started.labels(str(challenge.id)).inc()
         fresh = await self._store.runs.get(run.id)
         return StartReport(run=fresh or run, team=team, challenge=challenge, applied=tuple(applied), skipped=skipped)
+
+    def _namespaces(self, challenge: Challenge, team: Team) -> dict[str | None, str]:
+        """The team's namespace (key None) and a build's own ones, by their names in the catalogue."""
+        try:
+            return team_namespaces(team.namespace, challenge.namespaces)
+        except ValueError as exc:
+            raise ChallengeUnavailable(
+                Message("run.namespace_too_long", {"challenge": challenge.id, "namespace": team.namespace})
+            ) from exc
 
     # --- verify -------------------------------------------------------------------------------
 
@@ -410,14 +444,22 @@ class RunService:
         states = await self._store.runs.scenario_states(run.id)
         if any(s.scenario_id == scenario_id and s.status == "skipped" for s in states):
             raise ChallengeUnavailable(Message("run.scenario_skipped", {"scenario": scenario_id}))
-        live = [challenge.scenario(s.scenario_id) for s in states if s.status != "skipped"]
+        live = [challenge.checked_item(s.scenario_id) for s in states if s.status != "skipped"]
         active = [s for s in live if scenario_id in (None, s.id)]
         if not active:
             raise UnknownScenario(str(scenario_id), [s.id for s in live], where="the run checks")
-        kinds = {kind for scenario in active for kind in scenario.kinds}
+        namespaces = self._namespaces(challenge, team)
         cluster = await self._clusters.for_team(team.name)
-        snapshot = await cluster_view.snapshot(cluster, team.name, team.namespace, kinds)
-        results = tuple(ScenarioResult.of(scenario, snapshot) for scenario in active)
+        snapshots = {
+            key: await cluster_view.snapshot(
+                cluster,
+                team.name,
+                namespaces[key],
+                {kind for item in active if item.namespace == key for kind in item.kinds},
+            )
+            for key in dict.fromkeys(item.namespace for item in active)
+        }
+        results = tuple(ScenarioResult.of(item, snapshots[item.namespace]) for item in active)
         now = self._clock()
         before = {s.scenario_id for s in states if s.status == "solved"}
         _, new_states = await self._store.runs.record_verification(
@@ -432,10 +474,17 @@ class RunService:
         others = [s for s in new_states if s.status != "skipped" and s.scenario_id not in checked]
         others_solved = all(s.status == "solved" for s in others)
         ended: Run | None = None
-        if all(r.status is Status.PASS for r in results) and others_solved:
+        if challenge.is_build:
+            # A build runs to its deadline: its final verification is its rubric, criteria counted as they stand.
+            if trigger is Trigger.FINAL or now >= run.deadline:
+                passed = sum(item.points for item, r in zip(active, results, strict=True) if r.status is Status.PASS)
+                ended = await self._end(run, "finished", now, scoring.Score(run.deadline - run.started_at, 100, passed))
+        elif all(r.status is Status.PASS for r in results) and others_solved:
             score = scoring.finished(scoring.plan_of(challenge, run), {s.id for s in live}, now - run.started_at)
             ended = await self._end(run, "finished", now, score)
-        elif (trigger is Trigger.FINAL or now >= run.deadline) and not await self._unanswered(cluster, snapshot):
+        elif (trigger is Trigger.FINAL or now >= run.deadline) and not await self._unanswered(
+            cluster, snapshots.values()
+        ):
             solved = {s.scenario_id for s in new_states if s.status == "solved"}
             ended = await self._end(
                 run,
@@ -456,10 +505,11 @@ class RunService:
             scenario_id=scenario_id,
         )
 
-    async def _unanswered(self, cluster: Cluster, snapshot: Snapshot) -> bool:
+    async def _unanswered(self, cluster: Cluster, snapshots: Iterable[Snapshot]) -> bool:
         """Whether nothing could be read because the API server does not answer at all: a run is not
         scored on that (the control-plane scenario takes it down); it ends at a verification once it answers."""
-        if snapshot.items or not snapshot.errors:
+        taken = list(snapshots)
+        if any(s.items for s in taken) or not any(s.errors for s in taken):
             return False
         try:
             await cluster.ping()
@@ -499,10 +549,10 @@ class RunService:
         for state in states:
             if state.status != "pending":
                 continue
-            scenario = challenge.scenario(state.scenario_id)
+            scenario = challenge.checked_item(state.scenario_id)
             for level in scenario.hints_due(elapsed):
                 if (scenario.id, level) not in posted:
-                    due.append(HintDue(scenario.id, level, scenario.spec.hints[level]))
+                    due.append(HintDue(scenario.id, level, scenario.hints[level]))
         return due
 
     async def record_hint(

@@ -15,8 +15,10 @@ import aiohttp
 import discord
 from discord.ext import commands
 
+from bot.awards import AwardService
 from bot.challenges.catalog import Catalog
 from bot.challenges.flow import ChallengeFlow, FlowOutbox
+from bot.challenges.progress import ProgressReader
 from bot.discord.errors import make_handler
 from bot.discord.gate import InteractionGate
 from bot.discord.translator import CatalogueTranslator
@@ -30,7 +32,15 @@ from bot.teams import TeamService
 
 log = logging.getLogger(__name__)
 
-COGS = ("cogs.challenge", "cogs.scoreboard", "cogs.teams", "cogs.admin", "cogs.incidents", "cogs.submissions")
+COGS = (
+    "cogs.challenge",
+    "cogs.scoreboard",
+    "cogs.teams",
+    "cogs.admin",
+    "cogs.incidents",
+    "cogs.submissions",
+    "cogs.grading",
+)
 
 
 @dataclass(frozen=True)
@@ -39,6 +49,8 @@ class Services:
 
     flow: ChallengeFlow
     teams: TeamService
+    awards: AwardService
+    progress: ProgressReader
     scoreboard: Scoreboard
     submissions: SubmissionService
     catalog: Catalog

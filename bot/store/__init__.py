@@ -11,6 +11,7 @@ from bot.store.errors import InvalidValue, NotFound, StoreConflict
 from bot.store.migrate import current_revision, downgrade, head_revision, upgrade
 from bot.store.models import (
     AppliedObject,
+    Award,
     HintPost,
     HintSource,
     OutboxEntry,
@@ -32,6 +33,7 @@ from bot.store.teams import TeamStore
 
 __all__ = [
     "AppliedObject",
+    "Award",
     "Database",
     "HintPost",
     "HintSource",

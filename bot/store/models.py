@@ -256,6 +256,33 @@ class Submission(SQLModel, table=True):
     submitted_by: str | None = Field(default=None, sa_column=sa.Column(sa.String(100)))
 
 
+class Award(SQLModel, table=True):
+    """Points an instructor gave a team for an item of a challenge's rubric, with who, when and why; an award
+    taken back stays, marked undone (by whom, when)."""
+
+    __tablename__ = "awards"
+    __table_args__ = (
+        sa.CheckConstraint("points >= 0", name="points_not_negative"),
+        sa.CheckConstraint("length(reason) >= 1", name="reason_given"),
+        sa.Index("ix_awards_team_id_challenge_id", "team_id", "challenge_id"),
+    )
+
+    id: int = Field(default=None, primary_key=True)  # see module docstring: None until inserted
+    team_id: int = Field(foreign_key="teams.id", ondelete="RESTRICT", nullable=False)
+    challenge_id: int = Field(nullable=False)
+    #: The team's run of the challenge the award was given on (its latest one then).
+    run_id: int = Field(foreign_key="runs.id", ondelete="RESTRICT", nullable=False, index=True)
+    #: The rubric criterion's id.
+    item: str = Field(sa_column=sa.Column(sa.String(100), nullable=False))
+    points: int = Field(nullable=False)
+    reason: str = Field(sa_column=sa.Column(sa.Text, nullable=False))
+    #: Who gave it: a Discord user id, or `cli:<user>` from the command line.
+    awarded_by: str = Field(sa_column=sa.Column(sa.String(100), nullable=False))
+    awarded_at: datetime = Field(sa_column=sa.Column(UTCDateTime, nullable=False))
+    undone_by: str | None = Field(default=None, sa_column=sa.Column(sa.String(100)))
+    undone_at: datetime | None = Field(default=None, sa_column=sa.Column(UTCDateTime))
+
+
 class OutboxKind(StrEnum):
     message = "message"  # post a message in a channel (or in the run's thread)
     thread = "thread"  # post a starter message and start a public thread from it

@@ -282,6 +282,14 @@ class RunStore:
             raise e
         return True
 
+    async def latest_verification(self, run_id: int) -> Verification | None:
+        """The run's latest verification (None: never verified, or pruned since the run ended)."""
+        async with self._db.reading() as session:
+            query = select(Verification).where(Verification.run_id == run_id)
+            return (
+                await session.exec(query.order_by(col(Verification.at).desc(), col(Verification.id).desc()))
+            ).first()
+
     async def hints_posted(self, run_id: int) -> list[HintPost]:
         async with self._db.reading() as session:
             query = select(HintPost).where(HintPost.run_id == run_id)

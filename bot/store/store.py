@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from typing import Self
 
+from bot.store.awards import AwardStore
 from bot.store.db import Database
 from bot.store.incidents import IncidentStore
 from bot.store.runs import RunStore
@@ -38,6 +39,7 @@ class Store:
         self.runs = RunStore(db)
         self.submissions = SubmissionStore(db)
         self.incidents = IncidentStore(db)
+        self.awards = AwardStore(db)
 
     @classmethod
     async def open(cls, url: str) -> Store:

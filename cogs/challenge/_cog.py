@@ -7,9 +7,10 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot import markup
-from bot.challenges import render
+from bot.challenges import render, render_rubric
 from bot.challenges.catalog import Catalog
 from bot.challenges.flow import ChallengeFlow
+from bot.challenges.progress import ProgressReader
 from bot.discord.permissions import is_instructor
 from bot.i18n import Lang, t
 from bot.markup import stamp
@@ -33,11 +34,13 @@ class ChallengeCog(
         flow: ChallengeFlow,
         teams: TeamService,
         submissions: SubmissionService,
+        progress: ProgressReader,
         catalog: Catalog,
         lang: Lang,
         instructor_role: int,
     ) -> None:
         self.flow = flow
+        self.progress_reader = progress
         self.teams = teams
         self.submissions = submissions
         self.catalog = catalog
@@ -102,6 +105,24 @@ class ChallengeCog(
         )
 
     @app_commands.command(
+        name="progress",
+        description=locale(
+            "a build's rubric: each item met or not, and the points so far", "cmd.challenge.progress.description"
+        ),
+    )
+    @app_commands.describe(
+        challenge=locale("the build (default: the one running, else the latest)", "cmd.option.build_progress"),
+        team=TEAM_OPTION,
+    )
+    async def progress(
+        self, interaction: discord.Interaction, challenge: int | None = None, team: str | None = None
+    ) -> None:
+        acting = await self._team(interaction, team)
+        standing = await self.progress_reader.of_team(acting, challenge)
+        payload = render_rubric.progress_embed(standing, self.lang)
+        await interaction.response.send_message(embed=discord.Embed.from_dict(payload), ephemeral=True)
+
+    @app_commands.command(
         name="hint",
         description=locale("post the next hint that is due", "cmd.challenge.hint.description"),
     )
@@ -129,9 +150,9 @@ class ChallengeCog(
             run = await self.flow.runs.active_run(acting)
         except Exception:  # autocomplete must answer; the command itself reports the problem
             return []
-        scenarios = self.catalog.get(run.challenge_id).scenarios
+        scenarios = self.catalog.get(run.challenge_id).checked
         return [
-            app_commands.Choice(name=f"{s.id} · {s.spec.title.get(self.lang)}"[:100], value=s.id)
+            app_commands.Choice(name=f"{s.id} · {s.title.get(self.lang)}"[:100], value=s.id)
             for s in scenarios
             if current.lower() in s.id
         ][:25]

@@ -11,7 +11,9 @@ from discord.ext import commands
 
 from bot import markup
 from bot.challenges.catalog import Catalog
+from bot.challenges.render_rubric import item_line, progress_summary
 from bot.i18n import Lang, t
+from bot.limits import EMBED_FIELD_VALUE_MAX, EMBED_FIELDS_MAX, fit_lines
 from bot.markup import clock
 from bot.scoreboard import Row, Scoreboard
 from cogs._common import challenge_choices, locale, require_instructor
@@ -94,8 +96,31 @@ class ScoreboardCog(
         png = await self.scoreboard.chart(challenge, title=f"kubecamp - challenge {challenge or 'all'}")
         await interaction.followup.send(file=discord.File(io.BytesIO(png), filename="scoreboard.png"))
 
+    @app_commands.command(
+        name="rubric",
+        description=locale(
+            "each team's standing on a build's rubric, item by item (instructors)", "cmd.scoreboard.rubric.description"
+        ),
+    )
+    @app_commands.describe(challenge=locale("the build", "cmd.option.build"))
+    async def rubric(self, interaction: discord.Interaction, challenge: int) -> None:
+        require_instructor(interaction, self.instructor_role)
+        build = self.catalog.get(challenge)
+        teams = await self.scoreboard.rubric(challenge)
+        embed = discord.Embed(title=self._title(challenge), color=0xF1C40F)
+        if not teams:
+            embed.description = t("cog.scoreboard_empty", self.lang)
+        for standing in teams[:EMBED_FIELDS_MAX]:
+            lines = [progress_summary(build, standing.progress, self.lang)]
+            lines += [item_line(item, self.lang) for item in standing.progress.items]
+            embed.add_field(
+                name=markup.escape(standing.team.name), value=fit_lines(lines, EMBED_FIELD_VALUE_MAX), inline=False
+            )
+        await interaction.response.send_message(embed=embed, ephemeral=True)
+
     @show.autocomplete("challenge")
     @export.autocomplete("challenge")
     @chart.autocomplete("challenge")
+    @rubric.autocomplete("challenge")
     async def _challenges(self, interaction: discord.Interaction, current: str) -> list[app_commands.Choice[int]]:
         return challenge_choices(self.catalog, current, self.lang)

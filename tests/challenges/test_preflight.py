@@ -19,6 +19,7 @@ from bot.challenges.catalog import Catalog, load_catalog
 from bot.challenges.checks import Status
 from bot.challenges.deploy import apply_scenario
 from bot.challenges.preflight import (
+    BuildNotPreflighted,
     PreflightReport,
     PreflightService,
     ScenarioPreflight,
@@ -402,6 +403,8 @@ async def test_bad_selections_are_refused_before_anything_is_created(
     with pytest.raises(UnknownScenario, match="no scenario 'image-pul'; the challenges chosen have image-pull, "):
         await service(client).run([2], "image-pul")
     with pytest.raises(UnknownChallenge):
+        await service(client).run([9])
+    with pytest.raises(BuildNotPreflighted):
         await service(client).run([4])
     assert scratch_namespaces(kube_cluster) == []
     assert not [r for r in kube_cluster.requests if r.method != "GET"]

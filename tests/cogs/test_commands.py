@@ -29,7 +29,7 @@ from tests.scenarios.test_catalogue_behaviour import CATALOG, apply_like_a_stude
 async def test_every_cog_loads_and_no_command_name_repeats(live_class: Class) -> None:
     tree = live_class.app.bot.tree
     top = [command.name for command in tree.get_commands()]
-    assert sorted(top) == ["admin", "challenge", "incidents", "scoreboard", "submissions", "team"]
+    assert sorted(top) == ["admin", "challenge", "grade", "incidents", "scoreboard", "submissions", "team"]
     assert len(set(top)) == len(top)
     for group in tree.get_commands():
         assert isinstance(group, app_commands.Group)

@@ -1,4 +1,4 @@
-"""The HorizontalPodAutoscaler controller of a cluster without a metrics server.
+"""The HorizontalPodAutoscaler controller of a cluster without a metrics server or a custom metrics adapter.
 
 kubernetes/kubernetes pkg/controller/podautoscaler/horizontal.go (v1.33) ``reconcileAutoscaler``: the
 current replicas are the scale's ``spec.replicas``; one outside [minReplicas, maxReplicas] is set to the
@@ -26,24 +26,38 @@ NO_METRICS_API = (
 )
 
 
-def metric_errors(spec: Obj) -> list[tuple[str, str]]:
-    """(resource, error) for each Resource metric, as ``computeStatusForResourceMetricGeneric`` words it.
+#: The custom metrics API (custom.metrics.k8s.io) is served only by an adapter such as prometheus-adapter; a
+#: cluster without one answers a Pods metric's query with this (the metrics client wraps it, below).
+NO_CUSTOM_METRICS_API = "the server could not find the requested resource (get pods.custom.metrics.k8s.io *)"
 
-    A v2 HPA without metrics is defaulted to 80 % CPU utilization.
+
+def metric_errors(spec: Obj) -> list[tuple[str, str, str]]:
+    """(event reason, value prefix, error) for each metric, as ``computeStatusForResourceMetricGeneric`` and
+    ``computeStatusForPodsMetric`` word them.
+
+    A v2 HPA without metrics is defaulted to 80 % CPU utilization. A Pods metric (a custom metric such as
+    concurrent viewers) fails without a custom metrics adapter: ``GetRawMetric`` answers "unable to fetch
+    metrics from custom metrics API", which ``GetMetricReplicas`` prefixes with "unable to get metric <name>".
     """
     metrics = spec.get("metrics") or [
         {"type": "Resource", "resource": {"name": "cpu", "target": {"type": "Utilization"}}}
     ]
     errors = []
     for metric in metrics:
+        if metric.get("type") == "Pods" and (metric.get("pods") or {}).get("metric"):
+            name = str(metric["pods"]["metric"].get("name"))
+            error = (
+                f"unable to get metric {name}: unable to fetch metrics from custom metrics API: {NO_CUSTOM_METRICS_API}"
+            )
+            errors.append(("FailedGetPodsMetric", "failed to get pods metric value", error))
+            continue
         source = metric.get("resource") or metric.get("containerResource")
         if metric.get("type") not in ("Resource", "ContainerResource") or not source:
             continue
         name = str(source.get("name"))
         kind = "utilization" if (source.get("target") or {}).get("type") == "Utilization" else "usage"
-        errors.append(
-            (name, f"failed to get {name} {kind}: unable to get metrics for resource {name}: {NO_METRICS_API}")
-        )
+        error = f"failed to get {name} {kind}: unable to get metrics for resource {name}: {NO_METRICS_API}"
+        errors.append(("FailedGetResourceMetric", f"failed to get {name} resource metric value", error))
     return errors
 
 
@@ -145,27 +159,25 @@ class HorizontalPodAutoscalerController:
                 )
                 errors = metric_errors(spec)
                 if errors:
-                    name, first = errors[0]
+                    reason, prefix, first = errors[0]
                     conditions = set_condition(
                         conditions,
                         {
                             "type": "ScalingActive",
                             "status": "False",
-                            "reason": "FailedGetResourceMetric",
+                            "reason": reason,
                             "message": f"the HPA was unable to compute the replica count: {first}",
                         },
                         now,
                     )
-                    for _, error in errors:
-                        sim.events.record(
-                            hpa, "Warning", "FailedGetResourceMetric", error, component=COMPONENT, every=SYNC_SECONDS
-                        )
+                    for each_reason, _, error in errors:
+                        sim.events.record(hpa, "Warning", each_reason, error, component=COMPONENT, every=SYNC_SECONDS)
                     sim.events.record(
                         hpa,
                         "Warning",
                         "FailedComputeMetricsReplicas",
                         f"invalid metrics ({len(errors)} invalid out of {len(errors)}), first error is: "
-                        f"failed to get {name} resource metric value: {first}",
+                        f"{prefix}: {first}",
                         component=COMPONENT,
                         every=SYNC_SECONDS,
                     )

@@ -102,6 +102,35 @@ def default_images() -> dict[str, Image]:
             binaries=("kube-apiserver",), memory="256Mi", program="kube-apiserver", exit_after=20.0
         ),
         "registry.k8s.io/etcd:3.5.21-0": Image(tcp_ports=frozenset({2379, 2380}), binaries=("etcd",), memory="64Mi"),
+        # The monitoring stack a build deploys: Prometheus and Alertmanager answer their readiness and health
+        # endpoints (web/web.go: /-/ready, /-/healthy), Grafana its /api/health and login page.
+        "prom/prometheus:v2.55.1": Image(
+            http_ports=frozenset({9090}),
+            http_paths=frozenset({"/", "/graph", "/-/ready", "/-/healthy", "/metrics"}),
+            binaries=("/bin/prometheus",),
+            memory="48Mi",
+            logs=(
+                'ts=2025-01-01T00:00:00.000Z caller=main.go:1324 level=info msg="Server is ready to receive web requests."',  # noqa: E501
+            ),
+        ),
+        "prom/alertmanager:v0.27.0": Image(
+            http_ports=frozenset({9093}),
+            http_paths=frozenset({"/", "/-/ready", "/-/healthy", "/metrics"}),
+            binaries=("/bin/alertmanager",),
+            memory="16Mi",
+            logs=(
+                'ts=2025-01-01T00:00:00.000Z caller=tls_config.go:313 level=info msg="Listening on" address=[::]:9093',
+            ),
+        ),
+        "grafana/grafana:11.3.0": Image(
+            http_ports=frozenset({3000}),
+            http_paths=frozenset({"/", "/login", "/api/health"}),
+            binaries=("/run.sh", "grafana", "grafana-server"),
+            memory="64Mi",
+            logs=(
+                'logger=http.server t=2025-01-01T00:00:00.000Z level=info msg="HTTP Server Listen" address=[::]:3000',
+            ),
+        ),
     }
 
 

@@ -97,6 +97,7 @@ BUILTIN: tuple[ResourceDef, ...] = (
 CRDS: tuple[ResourceDef, ...] = (
     _r("monitoring.coreos.com", "v1", "servicemonitors", "ServiceMonitor", short=("smon",), sub=(), crd=True),
     _r("monitoring.coreos.com", "v1", "prometheuses", "Prometheus", short=("prom",), crd=True),
+    _r("monitoring.coreos.com", "v1", "prometheusrules", "PrometheusRule", short=("promrule",), sub=(), crd=True),
     _r("autoscaling.k8s.io", "v1", "verticalpodautoscalers", "VerticalPodAutoscaler", short=("vpa",), crd=True),
 )
 

@@ -229,18 +229,20 @@ async def test_busybox_without_a_long_running_command_completes_and_crash_loops(
     assert (status.last_state.terminated.reason, status.last_state.terminated.exit_code) == ("Completed", 0)
 
 
-async def test_hpa_reports_and_enforces_its_bounds(api: k8s.ApiClient) -> None:
-    await deploy(api, workload("Deployment", "web", [nginx()], replicas=1))
-    hpa = {
+def hpa_of(deployment: str, **spec: Any) -> dict[str, Any]:
+    """An autoscaling/v2 HPA of the Deployment, named after it."""
+    target = {"apiVersion": "apps/v1", "kind": "Deployment", "name": deployment}
+    return {
         "apiVersion": "autoscaling/v2",
         "kind": "HorizontalPodAutoscaler",
-        "metadata": {"name": "web", "namespace": NS},
-        "spec": {
-            "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "web"},
-            "minReplicas": 2,
-            "maxReplicas": 5,
-        },
+        "metadata": {"name": deployment, "namespace": NS},
+        "spec": {"scaleTargetRef": target, **spec},
     }
+
+
+async def test_hpa_reports_and_enforces_its_bounds(api: k8s.ApiClient) -> None:
+    await deploy(api, workload("Deployment", "web", [nginx()], replicas=1))
+    hpa = hpa_of("web", minReplicas=2, maxReplicas=5)
     autoscaling = k8s.AutoscalingV2Api(api)
     await autoscaling.patch_namespaced_horizontal_pod_autoscaler("web", NS, hpa, **APPLY)
     status = (await autoscaling.read_namespaced_horizontal_pod_autoscaler("web", NS)).status
@@ -253,6 +255,24 @@ async def test_hpa_reports_and_enforces_its_bounds(api: k8s.ApiClient) -> None:
     with pytest.raises(ApiException) as caught:
         await autoscaling.patch_namespaced_horizontal_pod_autoscaler("web", NS, hpa, **APPLY)
     assert caught.value.status == 422
+
+
+async def test_an_hpa_on_a_custom_metric_enforces_its_minimum_and_cannot_read_the_metric(api: k8s.ApiClient) -> None:
+    """No custom metrics adapter: the minimum is enforced without any metric, the Pods metric fails to read."""
+    await deploy(api, workload("Deployment", "web", [nginx()], replicas=1))
+    viewers = {"metric": {"name": "concurrent_viewers"}, "target": {"type": "AverageValue", "averageValue": "1000"}}
+    hpa = hpa_of("web", minReplicas=3, maxReplicas=100, metrics=[{"type": "Pods", "pods": viewers}])
+    autoscaling = k8s.AutoscalingV2Api(api)
+    await autoscaling.patch_namespaced_horizontal_pod_autoscaler("web", NS, hpa, **APPLY)
+    assert (await k8s.AppsV1Api(api).read_namespaced_deployment("web", NS)).spec.replicas == 3
+    status = (await autoscaling.read_namespaced_horizontal_pod_autoscaler("web", NS)).status
+    active = {c.type: c for c in status.conditions}["ScalingActive"]
+    assert (active.status, active.reason) == ("False", "FailedGetPodsMetric")
+    assert active.message == (
+        "the HPA was unable to compute the replica count: unable to get metric concurrent_viewers: unable to fetch "
+        "metrics from custom metrics API: the server could not find the requested resource "
+        "(get pods.custom.metrics.k8s.io *)"
+    )
 
 
 async def test_pvc_spec_is_immutable_and_can_be_recreated(kube_cluster: KubeCluster, api: k8s.ApiClient) -> None:

@@ -285,7 +285,7 @@ def needed_permissions(
       discovery GETs (/api/v1, /apis/<group>/<version>) and GET /version are non-resource URLs every
       authenticated user may read (system:discovery, system:public-info-viewer): no rule needed.
     - the catalogue: the kinds each scenario applies and the kinds its checks read; a cluster-scope scenario
-      never runs (RunService skips it), so it is neither applied nor read.
+      never runs (RunService skips it), so it is neither applied nor read; the kinds a build's criteria read.
     - bot/incidents/targets.py: the kinds one alert can make it list.
     - bot/challenges/preflight.py (the helm test Pod, with the bot's ServiceAccount, `--broken-only`: the
       deployed catalogue has no solutions): it deletes its scratch namespaces (Cluster.delete_namespace); in
@@ -302,6 +302,10 @@ def needed_permissions(
                 kind = KINDS[(manifest.body["apiVersion"], manifest.body["kind"])]
                 needed[(kind.group, kind.plural)] |= WRITE
             for kind_name in scenario.kinds:
+                kind = BY_NAME[kind_name]
+                needed[(kind.group, kind.plural)].add("list")
+        for criterion in challenge.rubric:  # a build applies nothing; its criteria's checks read
+            for kind_name in criterion.kinds:
                 kind = BY_NAME[kind_name]
                 needed[(kind.group, kind.plural)].add("list")
     for kind_name in Wanted.from_labels(dict.fromkeys(ENRICH_LABELS, "x")).kinds:
@@ -1149,14 +1153,18 @@ def files_the_bot_loads(root: Path = REPO / "scenarios") -> dict[str, bytes]:
 
 def answers(root: Path = REPO / "scenarios") -> dict[str, bytes]:
     """Each solution file that differs from the broken state's file of its name (a file the fix leaves as it
-    is, like challenge 5's Elasticsearch stand-in, answers nothing)."""
-    return {
+    is, like challenge 5's Elasticsearch stand-in, answers nothing), and every file of a build's reference."""
+    solutions = {
         path.relative_to(root).as_posix(): text
         for path in root.glob("*/*/solution/*")
         for text in [path.read_bytes()]
         if not (path.parent.parent / "manifests" / path.name).is_file()
         or (path.parent.parent / "manifests" / path.name).read_bytes() != text
     }
+    references = {
+        path.relative_to(root).as_posix(): path.read_bytes() for path in root.glob("*/reference/**/*") if path.is_file()
+    }
+    return {**solutions, **references}
 
 
 def chart_copy(tmp_path: Path) -> Path:
@@ -1172,13 +1180,14 @@ def test_the_catalogue_secret_holds_exactly_what_the_bot_loads(tmp_path: Path) -
     assert mounted == files_the_bot_loads()
     # The bot loads it as it loads the repository's catalogue, solutions apart.
     deployed, shipped = load_catalog(tmp_path / "scenarios"), load_catalog(REPO / "scenarios", solutions=True)
-    assert [c.id for c in deployed] == [c.id for c in shipped] == [1, 2, 5, 21]
+    assert [c.id for c in deployed] == [c.id for c in shipped] == [1, 2, 4, 5, 21]
     for here, there in zip(deployed, shipped, strict=True):
         assert here.spec == there.spec  # texts, checks and hints
         for scenario, original in zip(here.scenarios, there.scenarios, strict=True):
             assert [m.body for m in scenario.manifests] == [m.body for m in original.manifests]
             assert [m.body for m in scenario.previous] == [m.body for m in original.previous]
             assert scenario.solution is None and original.solution
+        assert here.reference is None and (there.reference is not None) == there.is_build
     secret = one(objects, "Secret", SCENARIOS_SECRET)
     assert sum(len(v) for v in catalogue_secret(objects).values()) < 1024 * 1024
     assert secret["metadata"]["labels"]["app.kubernetes.io/instance"] == RELEASE
@@ -1192,7 +1201,7 @@ def test_no_solution_and_no_answer_key_reaches_the_chart_its_package_or_the_secr
     def shipped_nothing_secret(names: set[str]) -> None:
         scenario_files = {n for n in names if n.startswith("scenarios/")}
         assert scenario_files, "the chart holds the catalogue"
-        assert not [n for n in scenario_files if "solution" in n.split("/") or n.endswith(".md")]
+        assert not [n for n in scenario_files if {"solution", "reference"} & set(n.split("/")) or n.endswith(".md")]
 
     shipped_nothing_secret({f["name"] for f in _chart().files})
     values = catalogue_secret(render(INSTRUCTOR)).values()

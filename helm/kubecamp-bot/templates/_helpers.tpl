@@ -184,8 +184,9 @@ creates it, so they hold nowhere else.
     The bot never GETs one of them: it lists (snapshots) or applies.
   - every kind a check or the incident enrichment reads: list (one list per kind per snapshot).
 No Pod writes: only the cluster-scope scenario (challenge 1 control-plane) applies a Pod, and the bot never
-applies a cluster-scope scenario. The Challenge 5 CRD kinds come only with rbac.challenge5Crds, and
-prometheuses (an object the operator turns into Pods) only with rbac.prometheuses.
+applies a cluster-scope scenario. The Challenge 5 CRD kinds come only with rbac.challenge5Crds (with them
+the prometheusrules the streaming-ops build's alerting criterion reads), and prometheuses (an object the
+operator turns into Pods) only with rbac.prometheuses.
 No secrets: the bot reads its own tokens from its environment, never through the API.
 */}}
 {{- define "kubecamp-bot.teamPermissions" -}}
@@ -204,7 +205,7 @@ No secrets: the bot reads its own tokens from its environment, never through the
   "discovery.k8s.io" (dict "endpointslices" (list "list"))
 }}
 {{- if .Values.rbac.challenge5Crds }}
-{{- $monitoring := dict "servicemonitors" $write }}
+{{- $monitoring := dict "servicemonitors" $write "prometheusrules" (list "list") }}
 {{- if .Values.rbac.prometheuses }}
 {{- $_ := set $monitoring "prometheuses" $write }}
 {{- end }}

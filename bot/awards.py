@@ -1,0 +1,103 @@
+"""Grading: an instructor gives a team points for a `graded` criterion of a build's rubric, or takes them back.
+
+Discord's `/grade` and `kubecamp grade` both come here. An item is a criterion's id (`report`), or
+`<challenge>/<id>` (`4/report`) where two challenges have a criterion of that id. Every award keeps who gave
+it, when and why; an item's awards never pass its points.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from bot.challenges.catalog import Catalog, Challenge
+from bot.challenges.progress import awarded
+from bot.challenges.rubric import Criterion
+from bot.errors import MessageError, UnknownTeam
+from bot.i18n import Message
+from bot.store import Award, Store, Team
+
+
+class GradeRefused(MessageError):
+    """The item cannot be graded: unknown, ambiguous, or proven otherwise than by grading."""
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class Graded:
+    award: Award
+    team: Team
+    challenge: Challenge
+    #: None only when an award is undone whose item the catalogue no longer has.
+    criterion: Criterion | None
+    #: The item's points still standing, this award included.
+    total: int
+
+
+class AwardService:
+    def __init__(self, *, store: Store, catalog: Catalog, clock: Callable[[], datetime] = utcnow) -> None:
+        self._store = store
+        self._catalog = catalog
+        self._clock = clock
+
+    async def _team(self, name: str) -> Team:
+        team = await self._store.teams.get(name)
+        if team is None:
+            raise UnknownTeam(name)
+        return team
+
+    def item(self, item: str) -> tuple[Challenge, Criterion]:
+        """The challenge and criterion `item` names (`report` or `4/report`)."""
+        challenge_part, _, criterion_id = item.strip().rpartition("/")
+        candidates = [
+            (challenge, criterion)
+            for challenge in self._catalog
+            if challenge_part in ("", str(challenge.id))
+            for criterion in challenge.rubric
+            if criterion.id == criterion_id
+        ]
+        if not candidates:
+            known = ", ".join(f"{c.id}/{r.id}" for c in self._catalog for r in c.rubric if r.spec.graded) or "-"
+            raise GradeRefused(Message("grade.unknown_item", {"item": item, "known": known}))
+        if len(candidates) > 1:
+            options = ", ".join(f"{c.id}/{r.id}" for c, r in candidates)
+            raise GradeRefused(Message("grade.ambiguous_item", {"item": item, "options": options}))
+        challenge, criterion = candidates[0]
+        if not criterion.spec.graded:
+            raise GradeRefused(Message(f"grade.not_graded.{criterion.spec.proof}", {"item": criterion.id}))
+        return challenge, criterion
+
+    async def grade(self, team_name: str, item: str, points: int, reason: str, *, by: str) -> Graded:
+        team = await self._team(team_name)
+        challenge, criterion = self.item(item)
+        award = await self._store.awards.grant(
+            team.id,
+            challenge.id,
+            criterion.id,
+            points=points,
+            maximum=criterion.points,
+            reason=reason,
+            by=by,
+            at=self._clock(),
+        )
+        return Graded(award, team, challenge, criterion, await self._standing(team, award))
+
+    async def undo(self, team_name: str, *, by: str, item: str | None = None, award_id: int | None = None) -> Graded:
+        """Take back the award `award_id` of the team, or its latest award still standing for `item`."""
+        team = await self._team(team_name)
+        criterion_id = self.item(item)[1].id if item is not None else None
+        award = await self._store.awards.undo(team.id, by=by, at=self._clock(), item=criterion_id, award_id=award_id)
+        challenge = self._catalog.get(award.challenge_id)
+        return Graded(award, team, challenge, challenge.criterion(award.item), await self._standing(team, award))
+
+    async def awards(self, team_name: str, challenge_id: int | None = None) -> list[Award]:
+        team = await self._team(team_name)
+        return await self._store.awards.of_team(team.id, challenge_id)
+
+    async def _standing(self, team: Team, award: Award) -> int:
+        """The points still standing for the award's item."""
+        return awarded(await self._store.awards.of_team(team.id, award.challenge_id)).get(award.item, 0)

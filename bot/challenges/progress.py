@@ -1,0 +1,131 @@
+"""Where a team stands on a build's rubric: each criterion met, not met or still open, and the points so far.
+
+A criterion proven by checks counts as its checks stood at the run's latest verification (at the deadline,
+the final one); a graded one counts the awards still standing for it; an evidence one counts nothing until
+its parser reads the team's output. The points are the required criteria's and the bonus ones' apart.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from bot.challenges.catalog import Catalog, Challenge
+from bot.challenges.rubric import Criterion
+from bot.errors import MessageError, NoActiveRun
+from bot.i18n import Message
+from bot.store import Award, Run, Store, Team, Verification
+
+
+class Standing(StrEnum):
+    MET = "met"  # its checks passed, or an instructor awarded it points
+    UNMET = "unmet"  # its checks failed at the latest verification
+    OPEN = "open"  # not verified yet, could not be checked, or not graded yet
+
+
+@dataclass(frozen=True)
+class ItemProgress:
+    criterion: Criterion
+    standing: Standing
+    points: int
+
+
+@dataclass(frozen=True)
+class RubricProgress:
+    items: tuple[ItemProgress, ...]
+
+    @property
+    def required_points(self) -> int:
+        return sum(i.points for i in self.items if not i.criterion.spec.bonus)
+
+    @property
+    def bonus_points(self) -> int:
+        return sum(i.points for i in self.items if i.criterion.spec.bonus)
+
+    @property
+    def points(self) -> int:
+        return self.required_points + self.bonus_points
+
+    def item(self, criterion_id: str) -> ItemProgress:
+        return next(i for i in self.items if i.criterion.id == criterion_id)
+
+
+def awarded(awards: Iterable[Award]) -> dict[str, int]:
+    """Points per item of the awards still standing."""
+    points: dict[str, int] = {}
+    for award in awards:
+        if award.undone_at is None:
+            points[award.item] = points.get(award.item, 0) + award.points
+    return points
+
+
+def rubric_progress(
+    challenge: Challenge, results: Sequence[Mapping[str, Any]] | None, awards: Iterable[Award]
+) -> RubricProgress:
+    """`results`: the latest verification's, as stored (None: no verification yet); `awards`: the team's
+    awards for this challenge."""
+    passed = {r.get("scenario"): r.get("status") for r in results or ()}
+    given = awarded(a for a in awards if a.challenge_id == challenge.id)
+    items: list[ItemProgress] = []
+    for criterion in challenge.rubric:
+        proof = criterion.spec.proof
+        if proof == "checks":
+            status = passed.get(criterion.id)
+            standing = {"pass": Standing.MET, "fail": Standing.UNMET}.get(str(status), Standing.OPEN)
+            points = criterion.points if standing is Standing.MET else 0
+        elif criterion.id in given:
+            standing, points = Standing.MET, given[criterion.id]
+        else:
+            standing, points = Standing.OPEN, 0
+        items.append(ItemProgress(criterion=criterion, standing=standing, points=points))
+    return RubricProgress(items=tuple(items))
+
+
+class NotABuild(MessageError):
+    """Rubric progress asked of a challenge that has no rubric."""
+
+
+@dataclass(frozen=True)
+class TeamProgress:
+    team: Team
+    challenge: Challenge
+    run: Run
+    #: The verification the checks are read from (None: none yet).
+    verification: Verification | None
+    progress: RubricProgress
+
+
+class ProgressReader:
+    """A team's standing on a build's rubric, read from the store: its run's latest verification and its awards."""
+
+    def __init__(self, *, store: Store, catalog: Catalog) -> None:
+        self._store = store
+        self._catalog = catalog
+
+    async def of_team(self, team: Team, challenge_id: int | None = None) -> TeamProgress:
+        """Of the team's active run of the challenge (any active build, without one); else of its latest run
+        of the challenge (or of any build): a build that ended still shows where it ended."""
+        if challenge_id is not None and not self._catalog.get(challenge_id).is_build:
+            raise NotABuild(Message("scoreboard.not_a_build", {"challenge": challenge_id}))
+        runs = [
+            r
+            for r in await self._store.runs.of_team(team.id)
+            if challenge_id in (None, r.challenge_id) and self._is_build(r.challenge_id)
+        ]
+        if not runs:
+            raise NoActiveRun(team.name, challenge_id)
+        run = max(runs, key=lambda r: (r.status == "active", r.started_at, r.id))
+        return await self.of_run(team, run)
+
+    async def of_run(self, team: Team, run: Run) -> TeamProgress:
+        challenge = self._catalog.get(run.challenge_id)
+        verification = await self._store.runs.latest_verification(run.id)
+        awards = await self._store.awards.of_team(team.id, challenge.id)
+        progress = rubric_progress(challenge, verification.results if verification else None, awards)
+        return TeamProgress(team, challenge, run, verification, progress)
+
+    def _is_build(self, challenge_id: int) -> bool:
+        challenge = self._catalog.challenges.get(challenge_id)
+        return challenge is not None and challenge.is_build

@@ -1,0 +1,195 @@
+"""A build's rubric and phases: what the team builds is scored criterion by criterion.
+
+A build deploys nothing broken: the team builds in its namespaces, and each criterion of the rubric is
+proven one way, declared in the catalogue:
+
+* `checks:` — the check library over one of the team's namespaces, at each verification; the points
+  count when every check passed at the run's latest verification (at the deadline, its final one);
+* `evidence:` — a command's output the team pastes, read by a named parser;
+* `graded: true` — an instructor awards up to the criterion's points, with a reason.
+
+Criteria are `bonus` or required, and grouped as the course material groups them. The build's own
+namespaces (`namespaces: [streaming, monitoring, logging]`) become, per team, `<team namespace>-<name>`,
+made and labelled like the team's namespace.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Annotated, Any, Literal
+
+from pydantic import Field, model_validator
+
+from bot.challenges.checks import CheckSpec
+from bot.challenges.spec import CheckedItem, Hint, Strict, Text
+from bot.values import DNS1123_LABEL_MAX, Duration
+
+#: A criterion's id: also the `item` of `/grade`.
+ITEM_ID = r"^[a-z0-9][a-z0-9-]{0,40}$"
+#: A build namespace's name, appended to the team's namespace.
+NAMESPACE_KEY = r"^[a-z0-9]([a-z0-9-]{0,14}[a-z0-9])?$"
+#: The name every reference folder has: the Helm chart's .helmignore leaves folders of this name out,
+#: like solutions (a build's reference is its answer).
+REFERENCE_FOLDER = "reference"
+
+
+class CriterionSpec(Strict):
+    id: str = Field(pattern=ITEM_ID)
+    title: Text
+    points: int = Field(ge=1, le=1000)
+    #: A bonus criterion adds to the score; the required ones are what the build must have.
+    bonus: bool = False
+    #: One of the challenge's `namespaces`; without it, the team's own namespace.
+    namespace: str | None = None
+    checks: list[Any] | None = Field(default=None, min_length=1)
+    #: The name of a parser of a command's output (e.g. `kubectl_get_hpa`).
+    evidence: str | None = Field(default=None, pattern=r"^[a-z][a-z0-9_]{0,39}$")
+    graded: Literal[True] | None = None
+    hints: list[Hint] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _one_proof(self) -> CriterionSpec:
+        proofs = [name for name in ("checks", "evidence", "graded") if getattr(self, name) is not None]
+        if len(proofs) != 1:
+            given = ", ".join(proofs) if proofs else "none"
+            raise ValueError(f"a criterion is proven exactly one way: checks, evidence or graded (given: {given})")
+        if self.checks is None and self.namespace is not None:
+            raise ValueError("namespace: only a criterion proven by checks reads a namespace")
+        if self.checks is None and self.hints:
+            raise ValueError("hints: only a criterion proven by checks has hints (they follow its verification)")
+        offsets = [h.after for h in self.hints]
+        if offsets != sorted(offsets):
+            raise ValueError("hints must be listed in the order of their `after` offsets")
+        return self
+
+    @property
+    def proof(self) -> Literal["checks", "evidence", "graded"]:
+        if self.checks is not None:
+            return "checks"
+        return "evidence" if self.evidence is not None else "graded"
+
+
+class RubricGroupSpec(Strict):
+    """A group of criteria, as the course material groups them (monitoring, automation, …)."""
+
+    id: str = Field(pattern=ITEM_ID)
+    title: Text
+    criteria: list[CriterionSpec] = Field(min_length=1)
+
+
+class PhaseSpec(Strict):
+    """A time box of the build's schedule; a reminder is posted when it begins."""
+
+    title: Text
+    duration: Duration
+
+    @model_validator(mode="after")
+    def _positive(self) -> PhaseSpec:
+        if self.duration <= timedelta(0):
+            raise ValueError("duration must be positive")
+        return self
+
+
+#: A build namespace's name (`streaming`), appended to the team's namespace.
+NamespaceKey = Annotated[str, Field(pattern=NAMESPACE_KEY)]
+
+
+def validate_build(
+    rubric: Sequence[RubricGroupSpec], namespaces: Sequence[str], phases: Sequence[PhaseSpec], time_limit: timedelta
+) -> None:
+    """What a build's parts must agree on (raised as ValueError, reported at the challenge's top level)."""
+    duplicates = _duplicates(namespaces)
+    if duplicates:
+        raise ValueError(f"duplicate namespaces: {', '.join(duplicates)}")
+    duplicates = _duplicates([c.id for g in rubric for c in g.criteria])
+    if duplicates:
+        raise ValueError(f"duplicate criterion ids: {', '.join(duplicates)}")
+    duplicates = _duplicates([g.id for g in rubric])
+    if duplicates:
+        raise ValueError(f"duplicate rubric group ids: {', '.join(duplicates)}")
+    criteria = [c for g in rubric for c in g.criteria]
+    if not any(c.checks is not None for c in criteria):
+        raise ValueError("a build's rubric needs at least one criterion proven by checks (its verification)")
+    if all(c.bonus for c in criteria):
+        raise ValueError("a build's rubric needs at least one required criterion (not bonus)")
+    for criterion in criteria:
+        if criterion.namespace is not None and criterion.namespace not in namespaces:
+            known = ", ".join(namespaces) or "none"
+            raise ValueError(
+                f"criterion {criterion.id}: namespace {criterion.namespace!r} is not one of the "
+                f"challenge's namespaces ({known})"
+            )
+    total = sum((p.duration for p in phases), timedelta())
+    if total > time_limit:
+        raise ValueError(f"the phases add up to {total}, past the time limit {time_limit}")
+
+
+def _duplicates(values: Sequence[str]) -> list[str]:
+    return sorted({v for v in values if values.count(v) > 1})
+
+
+@dataclass(frozen=True)
+class Criterion(CheckedItem):
+    """One criterion of a build's rubric, with its checks parsed (none unless it is proven by checks)."""
+
+    spec: CriterionSpec
+    group: RubricGroupSpec
+    checks: tuple[CheckSpec, ...] = ()
+
+    @property
+    def namespace(self) -> str | None:
+        """The build namespace its checks read (None: the team's own)."""
+        return self.spec.namespace
+
+    @property
+    def missing_message(self) -> str:
+        """An object a criterion's check needs and does not find is not built yet."""
+        return "check.not_built"
+
+
+@dataclass(frozen=True)
+class Phase:
+    title: Text
+    starts: timedelta  # from the run's start
+    duration: timedelta
+
+
+def timed(specs: Sequence[PhaseSpec]) -> tuple[Phase, ...]:
+    """The phases with their offsets from the run's start, in order."""
+    out: list[Phase] = []
+    offset = timedelta()
+    for phase in specs:
+        out.append(Phase(title=phase.title, starts=offset, duration=phase.duration))
+        offset += phase.duration
+    return tuple(out)
+
+
+def team_namespaces(team_namespace: str, names: Sequence[str]) -> dict[str | None, str]:
+    """The team's own namespace (key None) and one per build namespace `names`, by name (ValueError: too long)."""
+    return {None: team_namespace, **{name: build_namespace(team_namespace, name) for name in names}}
+
+
+def shared_namespace(ours: Iterable[str], others: Mapping[str, str], names: Iterable[str]) -> tuple[str, str] | None:
+    """(namespace, team) when one of `ours` is another team's: its own namespace, or one of its build namespaces
+    (`names`: every build's). `others`: the other teams' namespaces by team name. Team `blue`'s
+    `kubecamp-blue-streaming` is team `blue-streaming`'s `kubecamp-blue-streaming`: clearing it would take
+    the other team's work."""
+    names = list(names)
+    mine = set(ours)
+    for team, namespace in sorted(others.items()):
+        theirs = {namespace} | {f"{namespace}-{name}" for name in names}
+        clash = sorted(mine & theirs)
+        if clash:
+            return clash[0], team
+    return None
+
+
+def build_namespace(team_namespace: str, name: str) -> str:
+    """The team's namespace for a build's own `name` (`kubecamp-blue` + `streaming` → `kubecamp-blue-streaming`).
+    ValueError when it would be longer than a namespace name may be."""
+    namespace = f"{team_namespace}-{name}"
+    if len(namespace) > DNS1123_LABEL_MAX:
+        raise ValueError(f"{namespace!r} is longer than {DNS1123_LABEL_MAX} characters")
+    return namespace

@@ -1,0 +1,176 @@
+"""A build in the catalogue: its rubric, namespaces, phases and reference, and each mistake as one clear error."""
+
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from bot.challenges.catalog import load_catalog
+from bot.challenges.rubric import build_namespace
+from tests.challenges.test_catalog import DEPLOYMENT, challenge_doc, expect_error, write_tree
+
+
+def build_doc(**overrides: Any) -> dict[str, Any]:
+    doc = challenge_doc(kind="build", reference="reference", namespaces=["streaming", "monitoring"])
+    del doc["scenarios"]
+    doc["phases"] = [
+        {"title": {"ko": "설계", "en": "Design"}, "duration": "15m"},
+        {"title": {"ko": "구현", "en": "Build"}, "duration": "75m"},
+    ]
+    doc["rubric"] = [
+        {
+            "id": "workloads",
+            "title": {"ko": "워크로드", "en": "Workloads"},
+            "criteria": [
+                {
+                    "id": "web",
+                    "title": {"ko": "웹 서비스", "en": "Web service"},
+                    "points": 10,
+                    "namespace": "streaming",
+                    "checks": [{"deployment_available": {"name": "web"}}],
+                    "hints": [{"after": "20m", "ko": "힌트", "en": "Hint"}],
+                },
+                {"id": "report", "title": {"ko": "보고서", "en": "Report"}, "points": 5, "graded": True},
+                {
+                    "id": "hpa-output",
+                    "title": {"ko": "HPA 출력", "en": "HPA output"},
+                    "points": 3,
+                    "bonus": True,
+                    "evidence": "kubectl_get_hpa",
+                },
+            ],
+        }
+    ]
+    doc.update(overrides)
+    return doc
+
+
+def write_build(root: Path, doc: dict[str, Any] | None = None) -> Path:
+    base = root / "build"
+    (base / "reference" / "streaming").mkdir(parents=True, exist_ok=True)
+    (base / "reference" / "streaming" / "web.yaml").write_text(yaml.safe_dump(DEPLOYMENT), encoding="utf-8")
+    (base / "challenge.yaml").write_text(yaml.safe_dump(doc or build_doc(), allow_unicode=True), encoding="utf-8")
+    return base
+
+
+def test_a_build_loads_its_rubric_namespaces_and_phases(tmp_path: Path) -> None:
+    write_build(tmp_path)
+    challenge = load_catalog(tmp_path).get(7)
+    assert challenge.is_build and challenge.scenarios == ()
+    assert [c.id for c in challenge.rubric] == ["web", "report", "hpa-output"]
+    assert [c.spec.proof for c in challenge.rubric] == ["checks", "graded", "evidence"]
+    assert [c.id for c in challenge.checked] == ["web"]
+    assert challenge.checked_item("web").namespace == "streaming"
+    assert challenge.rubric[2].spec.bonus and not challenge.rubric[0].spec.bonus
+    assert challenge.namespaces == ("streaming", "monitoring")
+    assert [(p.starts, p.duration) for p in challenge.phases] == [
+        (timedelta(0), timedelta(minutes=15)),
+        (timedelta(minutes=15), timedelta(minutes=75)),
+    ]
+    # Like a solution, the reference is read only by the instructor's tooling.
+    assert challenge.reference is None
+    reference = load_catalog(tmp_path, solutions=True).get(7).reference
+    assert reference is not None and [m.ref.name for m in reference["streaming"]] == ["web"]
+
+
+def test_a_break_fix_challenge_is_unchanged(tmp_path: Path) -> None:
+    write_tree(tmp_path)
+    challenge = load_catalog(tmp_path).get(7)
+    assert challenge.spec.kind == "break-fix" and not challenge.is_build
+    assert challenge.checked == challenge.scenarios and challenge.rubric == ()
+
+
+def criteria(doc: dict[str, Any]) -> list[dict[str, Any]]:
+    return doc["rubric"][0]["criteria"]
+
+
+@pytest.mark.parametrize(
+    ("change", "field", "problem"),
+    [
+        (lambda d: d.update(scenarios=challenge_doc()["scenarios"]), "scenarios", "a build deploys no scenarios"),
+        (lambda d: d.update(tiers=[{"within": "50m", "percent": 100}]), "tiers", "scored by its rubric"),
+        (lambda d: d.pop("rubric"), "rubric", "required key is missing"),
+        (lambda d: d.update(kind="lab-ish"), "kind", "'break-fix' or 'build'"),
+        (
+            lambda d: criteria(d)[1].update(evidence="kubectl_get_pods"),
+            "rubric[0](id=workloads).criteria[1](id=report)",
+            "exactly one way",
+        ),
+        (lambda d: criteria(d)[1].pop("graded"), "rubric[0](id=workloads).criteria[1](id=report)", "given: none"),
+        (
+            lambda d: criteria(d)[1].update(graded=False),
+            "rubric[0](id=workloads).criteria[1](id=report).graded",
+            "should be True",
+        ),
+        (
+            lambda d: criteria(d)[2].update(evidence=""),
+            "rubric[0](id=workloads).criteria[2](id=hpa-output).evidence",
+            "should match pattern",
+        ),
+        (
+            lambda d: criteria(d)[0].update(points=0),
+            "rubric[0](id=workloads).criteria[0](id=web).points",
+            "greater than or equal to 1",
+        ),
+        (lambda d: criteria(d)[0].update(namespace="logging"), "", "namespace 'logging' is not one of"),
+        (
+            lambda d: criteria(d)[1].update(namespace="streaming"),
+            "rubric[0](id=workloads).criteria[1](id=report)",
+            "only a criterion proven by checks reads a namespace",
+        ),
+        (lambda d: criteria(d).append(dict(criteria(d)[1])), "", "duplicate criterion ids: report"),
+        (lambda d: criteria(d).pop(0), "", "at least one criterion proven by checks"),
+        (lambda d: [c.update(bonus=True) for c in criteria(d)], "", "at least one required criterion"),
+        (
+            lambda d: d["phases"].append({"title": {"ko": "더", "en": "More"}, "duration": "5m"}),
+            "",
+            "past the time limit",
+        ),
+        (lambda d: d.update(namespaces=["Streaming"]), "namespaces[0]", "should match pattern"),
+        (lambda d: d.update(reference="build-ref"), "", "must be named 'reference'"),
+        (
+            lambda d: criteria(d)[0].update(checks=[{"deployment_available": {"nam": "web"}}]),
+            "rubric[0](id=workloads).criteria[0](id=web).checks[0]",
+            "unknown argument",
+        ),
+    ],
+)
+def test_each_mistake_names_its_field(tmp_path: Path, change: Any, field: str, problem: str) -> None:
+    doc = build_doc()
+    change(doc)
+    write_build(tmp_path, doc)
+    expect_error(tmp_path, field, problem)
+
+
+@pytest.mark.parametrize("key", ["rubric", "namespaces", "phases", "reference"])
+def test_a_break_fix_challenge_takes_no_build_keys(tmp_path: Path, key: str) -> None:
+    write_tree(tmp_path, challenge_doc(**{key: build_doc()[key]}))
+    expect_error(tmp_path, key, "only a challenge of kind build has it")
+
+
+def test_a_break_fix_challenge_still_needs_its_scenarios(tmp_path: Path) -> None:
+    doc = challenge_doc()
+    del doc["scenarios"]
+    write_tree(tmp_path, doc)
+    expect_error(tmp_path, "scenarios", "required key is missing")
+
+
+def test_the_reference_holds_only_the_build_namespaces(tmp_path: Path) -> None:
+    base = write_build(tmp_path)
+    (base / "reference" / "logging").mkdir()
+    expect_error(tmp_path, "reference", "not named after one of the challenge's namespaces")
+
+
+def test_a_missing_reference_says_why_it_may_be_missing(tmp_path: Path) -> None:
+    doc = build_doc(reference="elsewhere/reference")
+    write_build(tmp_path, doc)
+    expect_error(tmp_path, "reference", "a deployed catalogue carries no solutions")
+    assert load_catalog(tmp_path).get(7).reference is None
+
+
+def test_a_build_namespace_is_the_team_namespace_and_its_name() -> None:
+    assert build_namespace("kubecamp-blue", "streaming") == "kubecamp-blue-streaming"
+    with pytest.raises(ValueError, match="longer than 63"):
+        build_namespace("k" * 55, "monitoring")
