@@ -259,7 +259,14 @@ async def _dispatch(args: argparse.Namespace, settings: Settings, out: _Output) 
             cluster = await _connect(settings)
             stack.push_async_callback(cluster.close)
             return await _team_cluster(
-                args, TeamClusters(store=store, shared=cluster, namespace=settings.kube.bot_namespace), out
+                args,
+                TeamClusters(
+                    store=store,
+                    shared=cluster,
+                    namespace=settings.kube.bot_namespace,
+                    setup=settings.kube.namespace_setup,
+                ),
+                out,
             )
         if args.command == "team":
             return await _team(args, settings, store, out)
@@ -395,17 +402,26 @@ async def _team(args: argparse.Namespace, settings: Settings, store: Store, out:
         out.rows([f"{t.name}\t{t.namespace}" for t in listed], rows)
         return EXIT_OK
     cluster = await _connect(settings)
+    clusters = ClusterRegistry(
+        shared=cluster,
+        namespace=settings.kube.bot_namespace,
+        request_timeout=settings.kube.timeout_seconds,
+        setup=settings.kube.namespace_setup,
+    )
     try:
         access = TeamAccess(
             cluster=cluster, setup=AccessSetup.of(settings.kube), namespaces=settings.kube.namespace_setup
         )
-        teams = TeamService(store=store, namespace_prefix=settings.kube.namespace_prefix, access=access)
+        teams = TeamService(
+            store=store, namespace_prefix=settings.kube.namespace_prefix, access=access, clusters=clusters
+        )
         if args.action == "add":
             team = await teams.create(args.name, namespace=args.namespace, adopt=args.adopt)
             out.line(f"team {team.name}: namespace {team.namespace}", {"team": team.name, "namespace": team.namespace})
             return EXIT_OK
         return await _team_kubeconfig(args, teams, out)
     finally:
+        await clusters.close()
         await cluster.close()
 
 
@@ -440,6 +456,12 @@ async def _team_cluster(args: argparse.Namespace, clusters: TeamClusters, out: _
         if registered.unreachable is None
         else f"it does not answer now: {render(registered.unreachable, out.lang)}"
     )
+    if registered.unreachable is None:
+        answer += (
+            f"; namespace {registered.namespace} is there"
+            if registered.namespace_problem is None
+            else f"; namespace {registered.namespace} not made: {render(registered.namespace_problem, out.lang)}"
+        )
     out.line(
         f"team {registered.team}: own cluster {registered.server}, kept in Secret {registered.secret}; {answer}",
         {
@@ -447,6 +469,8 @@ async def _team_cluster(args: argparse.Namespace, clusters: TeamClusters, out: _
             "server": registered.server,
             "secret": registered.secret,
             "reachable": registered.unreachable is None,
+            "namespace": registered.namespace,
+            "namespace_ready": registered.unreachable is None and registered.namespace_problem is None,
         },
     )
     return EXIT_OK

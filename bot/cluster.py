@@ -70,9 +70,10 @@ class _AlreadyExists(ApplyFailed):
 class TooManyObjects(ClusterError):
     """A kind had more objects, or bigger ones, than a snapshot reads."""
 
-    def __init__(self, kind: Kind, namespace: str) -> None:
+    def __init__(self, kind: Kind, namespace: str | None) -> None:
         super().__init__(
-            f"{kind.kind} in {namespace}: more than {MAX_LIST_ITEMS} objects or {MAX_LIST_BYTES} bytes",
+            f"{kind.kind} in {namespace or 'all namespaces'}: "
+            f"more than {MAX_LIST_ITEMS} objects or {MAX_LIST_BYTES} bytes",
             reason=Message("cluster.too_many", {"kind": kind.kind, "items": MAX_LIST_ITEMS}),
         )
 
@@ -377,9 +378,9 @@ class Cluster:
                 snapshot.items[kind_name] = result
         return snapshot
 
-    async def _list(self, namespace: str, kind: Kind, field_selector: str | None = None) -> list[dict[str, Any]]:
-        """Every object of the kind (that the selector selects), a page at a time; TooManyObjects past
-        MAX_LIST_ITEMS or MAX_LIST_BYTES."""
+    async def _list(self, namespace: str | None, kind: Kind, field_selector: str | None = None) -> list[dict[str, Any]]:
+        """Every object of the kind in the namespace (in every namespace when None) that the selector selects,
+        a page at a time; TooManyObjects past MAX_LIST_ITEMS or MAX_LIST_BYTES."""
         path = kind.collection_path(namespace if kind.namespaced else None)
         items: list[dict[str, Any]] = []
         budget = [MAX_LIST_BYTES]
@@ -425,15 +426,24 @@ class Cluster:
     ) -> dict[str, Any] | None:
         """A request outside any team namespace (nodes, the bot's own namespace for node-level breaks), allowed
         only on `team`'s own cluster (ClusterForbidden otherwise, nothing sent). None when the object is not found."""
+        self._require_own(team, method, path)
+        try:
+            return await self._request(method, path, body=body, query=query, content_type=content_type)
+        except _NotFound:
+            return None
+
+    async def cluster_list(self, team: str, kind: Kind, *, field_selector: str | None = None) -> list[dict[str, Any]]:
+        """Every object of a kind across all namespaces, paged and capped as a snapshot's lists are
+        (TooManyObjects past the caps); on `team`'s own cluster only, as `cluster_request`."""
+        self._require_own(team, "GET", kind.collection_path(None))
+        return await self._list(None, kind, field_selector)
+
+    def _require_own(self, team: str, method: str, path: str) -> None:
         if self.owner is None or self.owner != team:
             raise ClusterForbidden(
                 f"{method} {path}: not {team}'s own cluster",
                 reason=Message("cluster.not_own_cluster", {"team": team}),
             )
-        try:
-            return await self._request(method, path, body=body, query=query, content_type=content_type)
-        except _NotFound:
-            return None
 
     async def health(self, path: str) -> tuple[int, str]:
         """`GET <path>?verbose` of the API server's health endpoints (/readyz, /livez): its status and text.

@@ -1,4 +1,5 @@
-"""APScheduler jobs for every active run: the automatic verification, hints and the deadline.
+"""APScheduler jobs for every active run: the automatic verification, hints and the deadline, and after the
+deadline a retry of the final verification every minute while the run is still active.
 
 Jobs are never persisted (no pickled closures): on start the scheduler is rebuilt from the store's
 active runs, and a job whose time passed while the bot was down runs at once. Exactly-once posting
@@ -10,15 +11,21 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.date import DateTrigger
+from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.challenges.catalog import Catalog, Challenge
 from bot.challenges.runs import Due, TimelineEntry, timeline
 from bot.store import Run, Store
 
 log = logging.getLogger(__name__)
+
+#: Seconds between two tries of the final verification of a run its deadline did not end (its API server
+#: did not answer): the run ends at the first one that finds the API server answering again.
+FINAL_RETRY_SECONDS = 60.0
 
 OnDue = Callable[[int, Due, str, int], Awaitable[None]]
 
@@ -32,9 +39,10 @@ def planned(challenge: Challenge, run: Run) -> list[TimelineEntry]:
 
 
 class Scheduler:
-    def __init__(self, *, catalog: Catalog, store: Store) -> None:
+    def __init__(self, *, catalog: Catalog, store: Store, final_retry_seconds: float = FINAL_RETRY_SECONDS) -> None:
         self._catalog = catalog
         self._store = store
+        self._final_retry = timedelta(seconds=final_retry_seconds)
         self._on_due: OnDue | None = None
         # misfire_grace_time=None: a job is run however late (the bot was down); coalesce: once.
         self._scheduler = AsyncIOScheduler(
@@ -65,6 +73,16 @@ class Scheduler:
                 id=f"run:{run.id}:{entry.due.value}:{entry.scenario_id}:{entry.level}",
                 replace_existing=True,
             )
+        # Ended runs have no jobs (the flow cancels them), so this repeats only while the run outlives its deadline.
+        self._scheduler.add_job(
+            self._on_due,
+            trigger=IntervalTrigger(
+                seconds=self._final_retry.total_seconds(), start_date=run.deadline + self._final_retry
+            ),
+            args=(run.id, Due.FINAL_RETRY, "", -1),
+            id=f"run:{run.id}:{Due.FINAL_RETRY.value}",
+            replace_existing=True,
+        )
 
     def cancel_run(self, run_id: int) -> None:
         prefix = f"run:{run_id}:"

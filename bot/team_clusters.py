@@ -13,10 +13,10 @@ from pathlib import Path
 from bot import own_kubeconfig
 from bot.cluster import Cluster, kubeconfig_client
 from bot.clusters import PING_SECONDS, secret_body, secret_name, unanswered
-from bot.errors import ConfigInvalid, RunConflict, UnknownTeam
+from bot.errors import ConfigInvalid, KubecampError, RunConflict, UnknownTeam
 from bot.i18n import Message
 from bot.store import Store, Team
-from bot.team_namespace import TEAM_LABEL
+from bot.team_namespace import TEAM_LABEL, NamespaceSetup
 
 
 @dataclass(frozen=True)
@@ -27,32 +27,50 @@ class Registered:
     server: str
     #: Why the cluster did not answer when it was registered (None: it answered).
     unreachable: Message | None
+    #: The team's namespace, made there at once (set up as on the shared cluster) when the cluster answered.
+    namespace: str
+    #: Why the namespace could not be made there (None: it is there, or the cluster did not answer).
+    namespace_problem: Message | None = None
 
 
 class TeamClusters:
     """`shared`: the cluster the bot runs on (the Secrets are there); `namespace`: the bot's own namespace."""
 
-    def __init__(self, *, store: Store, shared: Cluster, namespace: str | None) -> None:
+    def __init__(
+        self, *, store: Store, shared: Cluster, namespace: str | None, setup: NamespaceSetup | None = None
+    ) -> None:
         self._store = store
         self._shared = shared
         self._namespace = namespace
+        self._setup = setup or NamespaceSetup()
 
     async def set(self, team_name: str, kubeconfig: Path, *, context: str | None = None) -> Registered:
-        """Register the kubeconfig's context as the team's own cluster (replacing one registered before)."""
+        """Register the kubeconfig's context as the team's own cluster (replacing one registered before), and make
+        the team's namespace there if it answers (else its first start does), so the team can look around at once."""
         config = own_kubeconfig.from_file(kubeconfig, context=context)
         namespace = self._bot_namespace()
         team = await self._idle_team(team_name)
         # Loaded first: a kubeconfig the client cannot use is refused before anything is kept.
         cluster = Cluster(
-            api=await kubeconfig_client(config, where=str(kubeconfig)), timeout=PING_SECONDS, owner=team.name
+            api=await kubeconfig_client(config, where=str(kubeconfig)),
+            timeout=PING_SECONDS,
+            setup=self._setup,
+            owner=team.name,
         )
+        problem: Message | None = None
         try:
             body = secret_body(team.name, config)
             await self._shared.apply_secret(namespace, body)
             unreachable = await unanswered(cluster, within=PING_SECONDS)
+            if unreachable is None:
+                try:
+                    await cluster.ensure_namespace(team.namespace, team=team.name)
+                except KubecampError as exc:  # registered all the same: a start says the same again
+                    problem = exc.message
         finally:
             await cluster.close()
-        return Registered(team.name, f"{namespace}/{body['metadata']['name']}", cluster.server, unreachable)
+        secret = f"{namespace}/{body['metadata']['name']}"
+        return Registered(team.name, secret, cluster.server, unreachable, team.namespace, problem)
 
     async def unset(self, team_name: str) -> list[str]:
         """Put the team back on the shared cluster: delete every Secret that registers its own. The names deleted."""

@@ -3,8 +3,9 @@ access to it (`bot.team_access`)."""
 
 from __future__ import annotations
 
+from bot.cluster import Cluster
 from bot.clusters import ClusterRegistry, Placement
-from bot.errors import KubecampError, UnknownTeam
+from bot.errors import KubecampError, MessageError, UnknownTeam
 from bot.i18n import Message
 from bot.store import Store, Team
 from bot.team_access import TeamAccess, TeamKubeconfig
@@ -23,6 +24,10 @@ class AmbiguousTeam(KubecampError):
         super().__init__(f"member belongs to several teams: {', '.join(teams)}")
         self.teams = teams
         self.message = Message("err.ambiguous_team", {"teams": ", ".join(teams)})
+
+
+class OnOwnCluster(MessageError):
+    """The team works on a cluster of its own: its kubeconfig is that cluster's, not one the bot makes."""
 
 
 class TeamService:
@@ -56,7 +61,8 @@ class TeamService:
     ) -> Team:
         """A team named like a DNS label (it becomes part of the namespace name, unless one is given), with its
         namespace, ServiceAccount and RoleBinding made at once. An existing namespace the bot did not make is
-        refused unless `adopt`. When the cluster refuses, the team is not kept."""
+        refused unless `adopt`. When the cluster refuses, the team is not kept. A team whose own cluster is
+        registered already (its Secret came first) gets its namespace there, and no account: see `kubeconfig`."""
         try:
             name = team_name(name)
         except ValueError as problem:
@@ -71,12 +77,15 @@ class TeamService:
                 reason=Message("team.namespace_too_long", {"namespace": namespace}),
             )
         team = await self._store.teams.create(name, namespace, role_id=role_id, channel_id=channel_id)
-        if self._access is not None:
-            try:
+        try:
+            own = await self._own_cluster(team)
+            if own is not None:
+                await own.ensure_namespace(team.namespace, team=team.name)
+            elif self._access is not None:
                 await self._access.open(team.name, team.namespace, adopt=adopt)
-            except BaseException:
-                await self._store.teams.remove(team.name)
-                raise
+        except BaseException:
+            await self._store.teams.remove(team.name)
+            raise
         return team
 
     async def get(self, name: str) -> Team:
@@ -89,18 +98,31 @@ class TeamService:
         return await self._store.teams.link(name, role_id=role_id, channel_id=channel_id)
 
     async def remove(self, name: str) -> None:
-        """Revoke the team's access first: a team the store then keeps (it has runs) can fetch a new kubeconfig."""
+        """Revoke the team's access first: a team the store then keeps (it has runs) can fetch a new kubeconfig.
+        A team on its own cluster is revoked on the shared one all the same: it had its account there if it
+        was made before its cluster was registered (nothing is done when it has none)."""
         team = await self.get(name)
         if self._access is not None:
             await self._access.revoke(team.name, team.namespace)
         await self._store.teams.remove(team.name)
 
     async def kubeconfig(self, team: Team, *, rotate: bool = False) -> TeamKubeconfig:
-        """A kubeconfig for the team's namespace; `rotate` first invalidates every one made before."""
+        """A kubeconfig for the team's namespace; `rotate` first invalidates every one made before. OnOwnCluster for
+        a team on its own cluster: the bot has no team account there (the team administers that cluster)."""
+        own = await self._own_cluster(team)
+        if own is not None:
+            raise OnOwnCluster(Message("team.kubeconfig_own_cluster", {"team": team.name, "server": own.server}))
         access = self._required_access()
         if rotate:
             await access.rotate(team.name, team.namespace)
         return await access.kubeconfig(team.name, team.namespace)
+
+    async def _own_cluster(self, team: Team) -> Cluster | None:
+        """The team's own cluster if one is registered for it (ClusterUnavailable when its Secret cannot be used)."""
+        if self._clusters is None:
+            return None
+        cluster = await self._clusters.for_team(team.name)
+        return cluster if cluster.owner == team.name else None
 
     def _required_access(self) -> TeamAccess:
         if self._access is None:

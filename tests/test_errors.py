@@ -57,7 +57,7 @@ from bot.store import StoreConflict
 from bot.store.errors import InvalidValue, NotFound
 from bot.submissions import NoSubmissionForm, SubmissionInvalid
 from bot.team_access import NamespaceTaken, TeamAccessUnavailable
-from bot.teams import AmbiguousTeam, TeamInvalid
+from bot.teams import AmbiguousTeam, OnOwnCluster, TeamInvalid
 from tests.i18n import korean
 
 # One of each, with arguments as their raise sites give them.
@@ -126,6 +126,7 @@ SAMPLES: list[KubecampError] = [
     NoSubmissionForm(1),
     TeamInvalid("bad name", reason=Message("team.invalid_name", {"team": "Blue Team"})),
     AmbiguousTeam(["blue", "red"]),
+    OnOwnCluster(Message("team.kubeconfig_own_cluster", {"team": "blue", "server": "https://blue-control-plane:6443"})),
     NamespaceTaken(
         "namespace 'kubecamp-blue' exists and kubecamp-bot did not make it; --adopt makes it the team's",
         reason=Message("team.namespace_exists", {"namespace": "kubecamp-blue", "team": "blue"}),

@@ -42,7 +42,6 @@ log = logging.getLogger(__name__)
 EDIT_WAIT_SECONDS = 120.0
 POLL_SECONDS = 0.5
 
-_NODES = BY_NAME["Node"].collection_path(None)
 _MERGE = "application/merge-patch+json"
 
 
@@ -59,8 +58,7 @@ class NodePlan:
 
     @classmethod
     async def read(cls, cluster: Cluster, team: str) -> NodePlan:
-        listing = await cluster.cluster_request(team, "GET", _NODES) or {}
-        nodes = sorted(listing.get("items") or [], key=lambda n: str(n["metadata"]["name"]))
+        nodes = sorted(await cluster.cluster_list(team, BY_NAME["Node"]), key=lambda n: str(n["metadata"]["name"]))
         workers = tuple(str(n["metadata"]["name"]) for n in nodes if _open_to_pods(n))
         control_plane = tuple(
             str(n["metadata"]["name"]) for n in nodes if CONTROL_PLANE_LABEL in (n["metadata"].get("labels") or {})
@@ -214,10 +212,7 @@ async def _free(cluster: Cluster, team: str, node: str) -> tuple[Decimal, Decima
     """The node's allocatable CPU (cores) and memory (bytes) less what the Pods bound to it request."""
     found = await cluster.cluster_request(team, "GET", BY_NAME["Node"].object_path(None, node)) or {}
     allocatable = (found.get("status") or {}).get("allocatable") or {}
-    on_node = [("fieldSelector", f"spec.nodeName={node}")]
-    pods = (await cluster.cluster_request(team, "GET", BY_NAME["Pod"].collection_path(None), query=on_node) or {}).get(
-        "items"
-    ) or []
+    pods = await cluster.cluster_list(team, BY_NAME["Pod"], field_selector=f"spec.nodeName={node}")
     cpu, memory = parse_quantity(allocatable.get("cpu", "0")), parse_quantity(allocatable.get("memory", "0"))
     for pod in pods:
         if (pod.get("status") or {}).get("phase") in ("Succeeded", "Failed"):

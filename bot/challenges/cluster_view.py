@@ -31,8 +31,7 @@ async def snapshot(cluster: Cluster, team: str, namespace: str, kinds: Iterable[
             taken.items[SYSTEM_PODS] = system.items["Pod"]
     if ALL_PODS in wanted:
         try:
-            listing = await cluster.cluster_request(team, "GET", BY_NAME["Pod"].collection_path(None)) or {}
-            taken.items[ALL_PODS] = list(listing.get("items") or [])
+            taken.items[ALL_PODS] = await cluster.cluster_list(team, BY_NAME["Pod"])
         except ClusterError as exc:
             taken.errors[ALL_PODS] = exc.reason
     if READYZ in wanted:

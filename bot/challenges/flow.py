@@ -312,7 +312,7 @@ class ChallengeFlow:
         run = await self._store.runs.get(run_id)
         if run is None or run.status != "active":
             return
-        if due is not Due.FINAL and self._clock() >= run.deadline:
+        if due not in (Due.FINAL, Due.FINAL_RETRY) and self._clock() >= run.deadline:
             return  # the deadline passed while the bot was down: the final verification says it all
         team = await self._store.teams.get_by_id(run.team_id)
         if team is None:
@@ -343,6 +343,10 @@ class ChallengeFlow:
         elif due is Due.FINAL:
             if self._clock() < run.deadline:
                 return  # the deadline was extended after this job was planned
+            await self._verify(run, team, Trigger.FINAL)
+        elif due is Due.FINAL_RETRY and self._clock() >= run.deadline and await self._runs.answers(team):
+            # The final verification left the run active: its API server did not answer. Only once it answers
+            # again is the verification worth posting (it then ends the run); till then nothing is posted.
             await self._verify(run, team, Trigger.FINAL)
 
     async def _post(self, run: Run, key: str, payload: dict[str, Any]) -> None:

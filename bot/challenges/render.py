@@ -19,7 +19,7 @@ from bot import markup
 from bot.challenges import render_rubric, scoring
 from bot.challenges.catalog import Challenge
 from bot.challenges.checks import Status
-from bot.challenges.runs import CheckResult, HintDue, StartReport, StatusReport, VerifyReport
+from bot.challenges.runs import CheckResult, HintDue, StartReport, StatusReport, Trigger, VerifyReport
 from bot.i18n import Lang, Message, t
 from bot.limits import EMBED_FIELD_VALUE_MAX, fit_lines
 from bot.markup import clock, stamp
@@ -120,6 +120,8 @@ def results(report: VerifyReport, challenge: Challenge, lang: Lang, *, diagnosed
         title = t("render.results_title.scenario", lang, title=scenario, elapsed=elapsed)
         live = [s for s in report.states if s.status != "skipped"]
         summary = t("render.results_progress", lang, solved=sum(s.status == "solved" for s in live), total=len(live))
+    if report.trigger is Trigger.FINAL and report.ended is None:  # a final verification ends the run unless
+        summary += "\n" + t("render.final_unanswered", lang)  # its API server did not answer (RunService)
     embed: Payload = {"title": title, "description": summary, "color": color, "fields": fields}
     legend = [t("render.guard_legend", lang, guard=GUARD)] if guarded else []
     if withheld:

@@ -134,6 +134,9 @@ class Due(StrEnum):
     HINT = "hint"
     PHASE = "phase"  # a build's phase begins (level: its index)
     FINAL = "final"
+    #: The final verification again, while a run outlives its deadline because its API server did not answer
+    #: (`RunService._unanswered`): not on the timeline, the scheduler repeats it until the run ends.
+    FINAL_RETRY = "final_retry"
 
 
 @dataclass(frozen=True, order=True)
@@ -504,6 +507,14 @@ class RunService:
             diagnosed=frozenset(s.id for s in live) if ended is not None else await self.diagnosed(run),
             scenario_id=scenario_id,
         )
+
+    async def answers(self, team: Team) -> bool:
+        """Whether the API server of the team's cluster answers now (one cheap request)."""
+        try:
+            await (await self._clusters.for_team(team.name)).ping()
+        except ClusterError:
+            return False
+        return True
 
     async def _unanswered(self, cluster: Cluster, snapshots: Iterable[Snapshot]) -> bool:
         """Whether nothing could be read because the API server does not answer at all: a run is not
