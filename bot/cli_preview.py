@@ -101,6 +101,7 @@ def posts(report: StartReport, lang: Lang) -> list[Post]:
     challenge, run = report.challenge, report.run
     checked = [item for item in challenge.checked if item.id not in report.skipped]
     names = [item.title.get(lang) for item in checked]
+    ids = {item.id for item in checked}
     timeline: list[Post] = [briefing(report, lang)]
     for entry in planned(challenge, run):
         after = entry.at - run.started_at
@@ -116,7 +117,7 @@ def posts(report: StartReport, lang: Lang) -> list[Post]:
                     items=names,
                 )
             )
-        elif entry.due is Due.HINT and entry.scenario_id in {item.id for item in checked}:
+        elif entry.due is Due.HINT and entry.scenario_id in ids:
             item = challenge.checked_item(entry.scenario_id)
             due = HintDue(item.id, entry.level, item.hints[entry.level])
             payload = render.hint(due, challenge, lang, source=HintSource.auto)
@@ -146,8 +147,8 @@ def show(
 ) -> None:
     """Write the preview of `challenge` in each of `languages`: JSON, or text."""
     started_at = started_at.replace(microsecond=0)  # a Discord timestamp counts whole seconds
-    reports = {lang: start_report(challenge, team, started_at, own_cluster=own_cluster) for lang in languages}
-    previews = {lang: posts(report, lang) for lang, report in reports.items()}
+    report = start_report(challenge, team, started_at, own_cluster=own_cluster)
+    previews = {lang: posts(report, lang) for lang in languages}
     if json_mode:
         data = {
             "challenge": challenge.id,
@@ -156,12 +157,12 @@ def show(
             "namespace": team.namespace,
             "own_cluster": own_cluster,
             "started_at": started_at.isoformat(),
-            "skipped": sorted(reports[languages[0]].skipped),
+            "skipped": sorted(report.skipped),
             "languages": {lang: [_post_json(p) for p in timeline] for lang, timeline in previews.items()},
         }
         stream.write(json.dumps(data, ensure_ascii=False) + "\n")
         return
-    blocks = [_text(reports[lang], timeline, lang) for lang, timeline in previews.items()]
+    blocks = [_text(report, timeline, lang) for lang, timeline in previews.items()]
     stream.write("\n\n".join(blocks) + "\n")
 
 
