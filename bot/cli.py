@@ -32,7 +32,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any, TextIO
 
-from bot import cli_checks, logs
+from bot import cli_checks, cli_preview, logs
 from bot.awards import AwardService
 from bot.challenges import scoring
 from bot.challenges.catalog import Catalog, Challenge, load_catalog
@@ -56,7 +56,7 @@ from bot.errors import (
 from bot.i18n import Lang, render, t
 from bot.markup import clock
 from bot.repository_check import RepositoryCheckFailed, RepositoryRefused
-from bot.store import Store, StoreConflict, upgrade
+from bot.store import Store, StoreConflict, Team, upgrade
 from bot.submissions import SubmissionService
 from bot.team_access import AccessSetup, TeamAccess
 from bot.team_clusters import TeamClusters
@@ -105,6 +105,7 @@ def _parser() -> argparse.ArgumentParser:
                 action="store_true",
                 help="check it as the bot loads it, without solution/ folders (a deployed catalogue has none)",
             )
+    cli_preview.add_command(scenarios, add)
 
     team = add(commands, "team", help="teams").add_subparsers(dest="action", required=True)
     team_add = add(team, "add", help="add a team")
@@ -381,6 +382,18 @@ async def _run(settings: Settings) -> int:
 
 def _scenarios(args: argparse.Namespace, settings: Settings, out: _Output) -> int:
     root: Path = args.dir or settings.catalog.scenarios_dir
+    if args.action == "show":
+        team = Team(name=args.team, namespace=f"{settings.kube.namespace_prefix}{args.team}")
+        cli_preview.show(
+            load_catalog(root).get(args.challenge),
+            cli_preview.LANGUAGES if args.lang == "both" else (args.lang or out.lang,),
+            team=team,
+            started_at=utcnow(),
+            own_cluster=args.own_cluster,
+            json_mode=out.json_mode,
+            stream=out.stream,
+        )
+        return EXIT_OK
     # Validation from a checkout proves the solutions too; the bot and `list` never read them.
     checks_solutions = args.action == "validate" and not args.without_solutions
     catalog = load_catalog(root, solutions=checks_solutions)
