@@ -40,7 +40,8 @@ from bot.challenges.checks import Status
 from bot.challenges.preflight import PreflightReport, PreflightService
 from bot.challenges.preflight_table import preflight_json, preflight_table
 from bot.challenges.render import GUARD, MARK
-from bot.challenges.runs import ChallengeUnavailable, RunService, StartReport, StatusReport, VerifyReport, utcnow
+from bot.challenges.reports import StartReport, StatusReport, VerifyReport
+from bot.challenges.runs import ChallengeUnavailable, RunService, utcnow
 from bot.cluster import Cluster
 from bot.clusters import ClusterRegistry
 from bot.config import Settings, load_settings

@@ -23,8 +23,10 @@ from typing import Any, TextIO
 
 from bot.challenges import render, render_rubric, scoring
 from bot.challenges.catalog import Challenge
-from bot.challenges.runs import ChallengeUnavailable, Due, HintDue, StartReport, runnable
+from bot.challenges.reports import StartReport
+from bot.challenges.runs import ChallengeUnavailable, runnable
 from bot.challenges.spec import CheckedItem
+from bot.challenges.timeline import Due, HintDue
 from bot.i18n import Lang, Message, t
 from bot.limits import fit_message, fit_thread_name
 from bot.markup import clock

@@ -18,7 +18,7 @@ from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.challenges.catalog import Catalog, Challenge
-from bot.challenges.runs import Due, TimelineEntry, timeline
+from bot.challenges.timeline import Due, TimelineEntry, timeline
 from bot.store import Run, Store
 
 log = logging.getLogger(__name__)

@@ -13,7 +13,8 @@ import pytest
 from bot.awards import AwardService, GradeRefused
 from bot.challenges.catalog import Catalog, load_catalog
 from bot.challenges.progress import NotABuild, Standing, rubric_progress
-from bot.challenges.runs import RunService, Trigger
+from bot.challenges.reports import Trigger
+from bot.challenges.runs import RunService
 from bot.errors import UnknownTeam
 from bot.i18n import render
 from bot.scoreboard import Scoreboard

@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 from bot import markup
 from bot.challenges import render as runs_render
 from bot.challenges.checks import Status
-from bot.challenges.runs import HintDue
+from bot.challenges.timeline import HintDue
 from bot.i18n import Message
 from bot.incidents import render as incidents_render
 from bot.limits import fit_message, fit_thread_name, within_limits

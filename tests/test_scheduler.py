@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from bot.challenges.runs import Due
+from bot.challenges.timeline import Due
 from bot.scheduler import FINAL_RETRY_SECONDS, Scheduler
 from bot.store import Store
 from tests.challenges.test_runs import T0

@@ -19,7 +19,9 @@ from typing import Any, Protocol
 
 from bot.challenges import render, render_rubric
 from bot.challenges.catalog import Catalog
-from bot.challenges.runs import Due, HintDue, RunService, StartReport, Stopped, Trigger, VerifyReport, timeline
+from bot.challenges.reports import StartReport, Stopped, Trigger, VerifyReport
+from bot.challenges.runs import RunService
+from bot.challenges.timeline import Due, HintDue, timeline
 from bot.errors import KubecampError, MessageError, RunConflict
 from bot.i18n import Lang, Message
 from bot.markup import stamp

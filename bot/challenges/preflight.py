@@ -30,7 +30,7 @@ from typing import Any
 from bot.challenges.catalog import Catalog, Challenge, Scenario
 from bot.challenges.checks import Status, find_condition, name_of
 from bot.challenges.deploy import apply_scenario, wait_until_none
-from bot.challenges.runs import CheckResult, ScenarioResult
+from bot.challenges.reports import CheckResult, ScenarioResult
 from bot.cluster import Cluster
 from bot.errors import ApplyFailed, ClusterError, KindNotServed, MessageError, NamespaceNotManaged, UnknownScenario
 from bot.i18n import Message

@@ -19,7 +19,8 @@ from bot import markup
 from bot.challenges import render_rubric, scoring
 from bot.challenges.catalog import Challenge
 from bot.challenges.checks import Status
-from bot.challenges.runs import CheckResult, HintDue, StartReport, StatusReport, Trigger, VerifyReport
+from bot.challenges.reports import CheckResult, StartReport, StatusReport, Trigger, VerifyReport
+from bot.challenges.timeline import HintDue
 from bot.i18n import Lang, Message, t
 from bot.limits import EMBED_FIELD_VALUE_MAX, fit_lines
 from bot.markup import clock, stamp
@@ -99,7 +100,7 @@ def briefing(report: StartReport, lang: Lang) -> Payload:
 
 def results(report: VerifyReport, challenge: Challenge, lang: Lang, *, diagnosed: frozenset[str]) -> Payload:
     """A verification in the run's thread: per scenario, each failing check's symptom, and its diagnosis
-    where the team may see it (`diagnosed`, see `bot.challenges.runs.diagnosed`)."""
+    where the team may see it (`diagnosed`, see `bot.challenges.timeline.diagnosed`)."""
     fields = []
     withheld = guarded = False
     for result in report.results:

@@ -12,18 +12,17 @@ import logging
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from enum import StrEnum
 from typing import Any
 
 from bot.challenges import access, cluster_view, scoring
 from bot.challenges.breaking import NodePlan, apply_break, is_break, undo_break
-from bot.challenges.catalog import Catalog, Challenge, Hint, Scenario
+from bot.challenges.catalog import Catalog, Challenge, Scenario
 from bot.challenges.checks import Status
 from bot.challenges.deploy import CLEAR_WAIT_SECONDS, apply_scenario, clear_namespace
+from bot.challenges.reports import ScenarioResult, StartReport, StatusReport, Stopped, Trigger, VerifyReport
 from bot.challenges.rubric import shared_namespace, team_namespaces
-from bot.challenges.spec import CheckedItem
+from bot.challenges.timeline import HintDue, diagnosed
 from bot.cluster import Cluster
 from bot.clusters import ClusterRegistry
 from bot.errors import (
@@ -45,143 +44,12 @@ from bot.store import HintSource, Run, ScenarioState, Store, StoreConflict, Team
 log = logging.getLogger(__name__)
 
 
-class Trigger(StrEnum):
-    MANUAL = "manual"
-    AUTO = "auto"  # the verification once `hints_after` has passed
-    FINAL = "final"  # at the deadline
-
-
 class ChallengeUnavailable(MessageError):
     """The cluster cannot run this challenge (missing CRDs, only cluster-scope scenarios)."""
 
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
-
-
-@dataclass(frozen=True)
-class CheckResult:
-    check: str
-    args: dict[str, Any]
-    status: Status
-    message: Message
-    diagnosis: Message | None = None
-    guard: bool = False
-
-    def to_json(self) -> dict[str, Any]:
-        data: dict[str, Any] = {
-            "check": self.check,
-            "args": self.args,
-            "status": self.status.value,
-            "message": self.message.to_json(),
-        }
-        if self.diagnosis is not None:
-            data["diagnosis"] = self.diagnosis.to_json()
-        if self.guard:
-            data["guard"] = True
-        return data
-
-
-@dataclass(frozen=True)
-class ScenarioResult:
-    scenario_id: str
-    checks: tuple[CheckResult, ...]
-
-    @classmethod
-    def of(cls, scenario: CheckedItem, snapshot: Snapshot) -> ScenarioResult:
-        """Every check of the scenario (or a build's criterion), evaluated on one snapshot of its namespace."""
-        return cls(
-            scenario_id=scenario.id,
-            checks=tuple(
-                CheckResult(
-                    check.check_name,
-                    check.args(),
-                    outcome.status,
-                    # A missing object: deleted from a scenario, or not built yet for a build.
-                    Message(scenario.missing_message, outcome.message.params)
-                    if outcome.message.key == "check.missing"
-                    else outcome.message,
-                    outcome.diagnosis,
-                    check.guard,
-                )
-                for check in scenario.checks
-                for outcome in [check.evaluate(snapshot)]
-            ),
-        )
-
-    @property
-    def status(self) -> Status:
-        statuses = {c.status for c in self.checks}
-        if Status.FAIL in statuses:
-            return Status.FAIL
-        if Status.UNKNOWN in statuses:
-            return Status.UNKNOWN
-        return Status.PASS
-
-    def to_json(self) -> dict[str, Any]:
-        return {"scenario": self.scenario_id, "status": self.status.value, "checks": [c.to_json() for c in self.checks]}
-
-
-@dataclass(frozen=True)
-class HintDue:
-    scenario_id: str
-    level: int
-    hint: Hint
-
-
-class Due(StrEnum):
-    AUTO_VERIFY = "auto_verify"
-    HINT = "hint"
-    PHASE = "phase"  # a build's phase begins (level: its index)
-    FINAL = "final"
-    #: The final verification again, while a run outlives its deadline because its API server did not answer
-    #: (`RunService._unanswered`): not on the timeline, the scheduler repeats it until the run ends.
-    FINAL_RETRY = "final_retry"
-
-
-@dataclass(frozen=True, order=True)
-class TimelineEntry:
-    at: datetime
-    due: Due
-    scenario_id: str = ""
-    level: int = -1
-
-
-def diagnosed(challenge: Challenge, run: Run, posted: Iterable[tuple[str, int]]) -> frozenset[str]:
-    """The scenarios whose failing checks show their diagnosis, not only the symptom: every scenario when
-    the catalogue says `feedback: diagnosis` or an instructor revealed them to this run; otherwise those
-    whose hints have all been posted (`posted`: scenario and level), however they came. A scenario's last
-    hint is its most specific one: a team that got that far without a fix is stuck, and the diagnosis
-    names the field to change. A scenario without hints has nothing to wait for."""
-    every = frozenset(s.id for s in challenge.checked)
-    if challenge.spec.feedback == "diagnosis" or run.diagnosis_revealed_by is not None:
-        return every
-    levels: dict[str, set[int]] = {}
-    for scenario_id, level in posted:
-        levels.setdefault(scenario_id, set()).add(level)
-    return frozenset(s.id for s in challenge.checked if levels.get(s.id, set()) >= set(range(len(s.hints))))
-
-
-def timeline(challenge: Challenge, run: Run) -> list[TimelineEntry]:
-    """When the scheduler must act on a run: the automatic verification at `hints_after`, each
-    hint at its own offset, each of a build's phases after the first as it begins, and the final
-    verification at the deadline (which may be extended)."""
-    entries = [
-        TimelineEntry(run.started_at + challenge.spec.hints_after, Due.AUTO_VERIFY),
-        TimelineEntry(run.deadline, Due.FINAL),
-    ]
-    entries += [
-        TimelineEntry(run.started_at + hint.after, Due.HINT, scenario.id, level)
-        for scenario in challenge.checked
-        for level, hint in enumerate(scenario.hints)
-        if run.started_at + hint.after < run.deadline
-    ]
-    entries += [
-        TimelineEntry(run.started_at + phase.starts, Due.PHASE, "", index)
-        for index, phase in enumerate(challenge.phases)
-        if index > 0 and run.started_at + phase.starts < run.deadline
-    ]
-    return sorted(entries)
 
 
 def runnable(challenge: Challenge, *, own_cluster: bool = False) -> tuple[list[Scenario], dict[str, Message]]:
@@ -196,66 +64,6 @@ def runnable(challenge: Challenge, *, own_cluster: bool = False) -> tuple[list[S
         else:
             kept.append(scenario)
     return kept, skipped
-
-
-@dataclass(frozen=True)
-class VerifyReport:
-    run: Run
-    trigger: Trigger
-    at: datetime
-    results: tuple[ScenarioResult, ...]
-    states: tuple[ScenarioState, ...]
-    newly_solved: tuple[str, ...]
-    ended: Run | None  # the run as it ended, when this verification ended it
-    #: The scenarios whose diagnoses the team sees (`diagnosed`), as of this verification; all once it ended the run.
-    diagnosed: frozenset[str] = frozenset()
-    #: The one scenario this verification checked; None when it checked them all.
-    scenario_id: str | None = None
-
-    @property
-    def all_passed(self) -> bool:
-        return all(r.status is Status.PASS for r in self.results)
-
-    @property
-    def result(self) -> str:
-        """pass, fail (some check failed) or unknown (none failed, some could not be checked)."""
-        statuses = {check.status for r in self.results for check in r.checks}
-        if Status.FAIL in statuses:
-            return "fail"
-        return "unknown" if Status.UNKNOWN in statuses else "pass"
-
-
-@dataclass(frozen=True)
-class StartReport:
-    run: Run
-    team: Team
-    challenge: Challenge
-    applied: tuple[ObjectRef, ...]
-    skipped: dict[str, Message] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class StatusReport:
-    run: Run
-    team: Team
-    challenge: Challenge
-    now: datetime
-    states: tuple[ScenarioState, ...]
-    #: Per scenario, the hints the team asked for or an instructor revealed: what counts as hints used.
-    hints_used: dict[str, int]
-    #: Per scenario, the hints the schedule posted on its own.
-    hints_automatic: dict[str, int]
-    #: The scenarios whose failing checks show their diagnosis now (`diagnosed`).
-    diagnosed: frozenset[str] = frozenset()
-
-    @property
-    def elapsed(self) -> timedelta:
-        end = self.run.finished_at or self.now
-        return end - self.run.started_at
-
-    @property
-    def remaining(self) -> timedelta:
-        return max(self.run.deadline - self.now, timedelta(0)) if self.run.status == "active" else timedelta(0)
 
 
 class RunService:
@@ -660,16 +468,6 @@ class RunService:
             except ClusterError:
                 log.warning("could not delete %s in %s; it stays recorded on the run", ref, namespace)
         return deleted
-
-
-@dataclass(frozen=True)
-class Stopped:
-    """A run ended by `stop`: how many of its objects were deleted, or that its namespace was already gone."""
-
-    run: Run
-    namespace: str
-    deleted: int
-    namespace_gone: bool
 
 
 def _applied_json(ref: ObjectRef, scenario_id: str) -> dict[str, str]:

@@ -13,7 +13,8 @@ import pytest
 
 from bot.challenges.breaks import BREAK_ANNOTATION, BREAKS_NAMESPACE
 from bot.challenges.checks import Status
-from bot.challenges.runs import CheckResult, RunService, Trigger
+from bot.challenges.reports import CheckResult, Trigger
+from bot.challenges.runs import RunService
 from bot.cluster import Cluster
 from bot.errors import ClusterForbidden, ClusterUnavailable
 from bot.i18n import render

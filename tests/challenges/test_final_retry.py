@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.challenges.runs import Due
+from bot.challenges.timeline import Due
 from bot.scheduler import FINAL_RETRY_SECONDS, Scheduler
 from tests.discord.live import Class, quiet, thread_of
 from tests.emulators.fixtures import own_cluster_kubeconfig, register_own_cluster

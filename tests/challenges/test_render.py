@@ -12,7 +12,8 @@ from typing import Any
 from bot.challenges import render
 from bot.challenges.catalog import Challenge
 from bot.challenges.checks import Status
-from bot.challenges.runs import CheckResult, HintDue, ScenarioResult, StatusReport, Trigger, VerifyReport, diagnosed
+from bot.challenges.reports import CheckResult, ScenarioResult, StatusReport, Trigger, VerifyReport
+from bot.challenges.timeline import HintDue, diagnosed
 from bot.i18n import Message
 from bot.limits import EMBED_FIELD_VALUE_MAX, fit_message, text_size, within_limits
 from bot.store import HintSource, Run, ScenarioState, Team

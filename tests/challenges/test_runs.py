@@ -16,7 +16,9 @@ from bot.challenges import render as render_
 from bot.challenges.catalog import Challenge
 from bot.challenges.checks import Status
 from bot.challenges.deploy import NamespaceNotCleared
-from bot.challenges.runs import ChallengeUnavailable, Due, HintDue, RunService, Trigger, timeline
+from bot.challenges.reports import Trigger
+from bot.challenges.runs import ChallengeUnavailable, RunService
+from bot.challenges.timeline import Due, HintDue, timeline
 from bot.cluster import Cluster
 from bot.errors import ClusterUnavailable, NamespaceNotManaged, NoActiveRun, RunConflict, UnknownScenario, UnknownTeam
 from bot.i18n import Message, render

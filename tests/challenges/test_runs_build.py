@@ -13,7 +13,9 @@ import yaml
 from bot.challenges import render as render_
 from bot.challenges.catalog import Catalog, load_catalog
 from bot.challenges.checks import Status
-from bot.challenges.runs import ChallengeUnavailable, Due, RunService, Trigger, timeline
+from bot.challenges.reports import Trigger
+from bot.challenges.runs import ChallengeUnavailable, RunService
+from bot.challenges.timeline import Due, timeline
 from bot.i18n import render
 from bot.store import Store
 from bot.team_namespace import MANAGED_BY, TEAM_LABEL

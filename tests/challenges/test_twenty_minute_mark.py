@@ -17,7 +17,8 @@ from sqlmodel import select
 
 from bot.challenges import render
 from bot.challenges.checks import Status
-from bot.challenges.runs import CheckResult, Due, ScenarioResult, StartReport, Trigger, VerifyReport
+from bot.challenges.reports import CheckResult, ScenarioResult, StartReport, Trigger, VerifyReport
+from bot.challenges.timeline import Due
 from bot.i18n import Message
 from bot.i18n import render as render_message
 from bot.scheduler import planned

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from bot.challenges.breaks import BREAKS_NAMESPACE
-from bot.challenges.runs import Due
+from bot.challenges.timeline import Due
 from tests.discord.live import Class, answer, slash, thread_of
 from tests.emulators.fixtures import own_cluster_kubeconfig, register_own_cluster
 from tests.emulators.kube import KubeCluster

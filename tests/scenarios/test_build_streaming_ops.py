@@ -11,7 +11,8 @@ from datetime import timedelta
 import pytest
 
 from bot.challenges.checks import Status
-from bot.challenges.runs import RunService, Trigger
+from bot.challenges.reports import Trigger
+from bot.challenges.runs import RunService
 from bot.cluster import Cluster
 from bot.i18n import render
 from bot.store import Store
