@@ -485,35 +485,6 @@ class Cluster:
         )
         return bool((review.get("status") or {}).get("allowed"))
 
-    # --- the bot's own namespace: the Secrets that register a team's own cluster --------------
-
-    async def secrets(self, namespace: str, *, label_selector: str) -> list[dict[str, Any]]:
-        """The Secrets of a namespace the bot does not manage (its own) that carry a label; [] if it is gone."""
-        path = BY_NAME["Secret"].collection_path(namespace)
-        try:
-            listing = await self._request("GET", path, query=[("labelSelector", label_selector)])
-        except _NotFound:
-            return []
-        return list(listing.get("items") or [])
-
-    async def apply_secret(self, namespace: str, body: dict[str, Any]) -> None:
-        """Server-side apply of a Secret into the bot's own namespace (not a team's: no namespace guard)."""
-        await self._request(
-            "PATCH",
-            BY_NAME["Secret"].object_path(namespace, body["metadata"]["name"]),
-            body=body,
-            query=[("fieldManager", FIELD_MANAGER), ("force", "true")],
-            content_type="application/apply-patch+yaml",
-        )
-
-    async def delete_secret(self, namespace: str, name: str) -> bool:
-        """Delete a Secret of the bot's own namespace; False if it was gone."""
-        try:
-            await self._request("DELETE", BY_NAME["Secret"].object_path(namespace, name))
-        except _NotFound:
-            return False
-        return True
-
 
 async def kubeconfig_client(config: dict[str, Any], *, where: str) -> k8s.ApiClient:
     """The client of a team's own cluster from its kubeconfig (already parsed, one context; `where` names its

@@ -24,9 +24,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bot import own_kubeconfig
-from bot.cluster import Cluster, kubeconfig_client
+from bot.cluster import Cluster, ObjectNotFound, kubeconfig_client
 from bot.errors import ClusterError, ClusterUnavailable
 from bot.i18n import Message
+from bot.kinds import BY_NAME
 from bot.metrics import Metrics
 from bot.own_kubeconfig import CONTEXT_KEY, KUBECONFIG_KEY, KubeconfigInvalid
 from bot.team_namespace import FIELD_MANAGER, MANAGED_BY, TEAM_LABEL, NamespaceSetup
@@ -55,6 +56,39 @@ def secret_body(team: str, config: dict[str, Any]) -> dict[str, Any]:
         "type": "Opaque",
         "data": {KUBECONFIG_KEY: base64.b64encode(text.encode()).decode()},
     }
+
+
+# --- the bot's own namespace: the Secrets that register a team's own cluster -------------------------
+
+
+async def list_secrets(shared: Cluster, namespace: str, *, label_selector: str) -> list[dict[str, Any]]:
+    """The Secrets of a namespace the bot does not manage (its own) that carry a label; [] if it is gone."""
+    path = BY_NAME["Secret"].collection_path(namespace)
+    try:
+        listing = await shared.call("GET", path, query=[("labelSelector", label_selector)])
+    except ObjectNotFound:
+        return []
+    return list(listing.get("items") or [])
+
+
+async def apply_secret(shared: Cluster, namespace: str, body: dict[str, Any]) -> None:
+    """Server-side apply of a Secret into the bot's own namespace (not a team's: no namespace guard)."""
+    await shared.call(
+        "PATCH",
+        BY_NAME["Secret"].object_path(namespace, body["metadata"]["name"]),
+        body=body,
+        query=[("fieldManager", FIELD_MANAGER), ("force", "true")],
+        content_type="application/apply-patch+yaml",
+    )
+
+
+async def delete_secret(shared: Cluster, namespace: str, name: str) -> bool:
+    """Delete a Secret of the bot's own namespace; False if it was gone."""
+    try:
+        await shared.call("DELETE", BY_NAME["Secret"].object_path(namespace, name))
+    except ObjectNotFound:
+        return False
+    return True
 
 
 @dataclass(frozen=True)
@@ -138,7 +172,7 @@ class ClusterRegistry:
             if not now and self._fresh():
                 return
             try:
-                secrets = await self.shared.secrets(self.namespace, label_selector=TEAM_LABEL)
+                secrets = await list_secrets(self.shared, self.namespace, label_selector=TEAM_LABEL)
             except ClusterError:
                 if self._read_at is None:
                     raise

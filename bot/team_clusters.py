@@ -12,7 +12,15 @@ from pathlib import Path
 
 from bot import own_kubeconfig
 from bot.cluster import Cluster, kubeconfig_client
-from bot.clusters import PING_SECONDS, secret_body, secret_name, unanswered
+from bot.clusters import (
+    PING_SECONDS,
+    apply_secret,
+    delete_secret,
+    list_secrets,
+    secret_body,
+    secret_name,
+    unanswered,
+)
 from bot.errors import ConfigInvalid, KubecampError, RunConflict, UnknownTeam
 from bot.i18n import Message
 from bot.store import Store, Team
@@ -60,7 +68,7 @@ class TeamClusters:
         problem: Message | None = None
         try:
             body = secret_body(team.name, config)
-            await self._shared.apply_secret(namespace, body)
+            await apply_secret(self._shared, namespace, body)
             unreachable = await unanswered(cluster, within=PING_SECONDS)
             if unreachable is None:
                 try:
@@ -76,9 +84,9 @@ class TeamClusters:
         """Put the team back on the shared cluster: delete every Secret that registers its own. The names deleted."""
         namespace = self._bot_namespace()
         team = await self._idle_team(team_name)
-        found = await self._shared.secrets(namespace, label_selector=f"{TEAM_LABEL}={team.name}")
+        found = await list_secrets(self._shared, namespace, label_selector=f"{TEAM_LABEL}={team.name}")
         names = sorted({secret_name(team.name), *(str(s["metadata"]["name"]) for s in found)})
-        return [f"{namespace}/{name}" for name in names if await self._shared.delete_secret(namespace, name)]
+        return [f"{namespace}/{name}" for name in names if await delete_secret(self._shared, namespace, name)]
 
     def _bot_namespace(self) -> str:
         if self._namespace is None:
