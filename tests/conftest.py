@@ -4,6 +4,7 @@ suite)."""
 from __future__ import annotations
 
 import asyncio
+import os
 import sqlite3
 import ssl
 from collections.abc import AsyncIterator, Iterator
@@ -24,6 +25,13 @@ pytest_plugins = [
     "tests.peers.fixtures",
     "tests.discord.live",
 ]
+
+
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
+    """`-n auto`: two workers per core. Much of the suite waits on real timers (Prometheus' and Alertmanager's,
+    the webhook's idle timeout, discord.py's retries) with its core idle; a second worker per core runs
+    meanwhile. Measured on 2 cores: 130 s instead of 205 s for `-m 'not reliability'`, for 10 % more CPU."""
+    return 2 * len(os.sched_getaffinity(0))
 
 
 @pytest.fixture(autouse=True)
