@@ -28,6 +28,7 @@ from bot.discord import endpoints
 from bot.discord.client import KubecampBot, Services
 from bot.discord.transport import DiscordTransport
 from bot.errors import ConfigInvalid
+from bot.evidence_submissions import EvidenceService
 from bot.incidents import enrich
 from bot.incidents.publisher import IncidentPublisher
 from bot.incidents.service import IncidentService
@@ -180,6 +181,7 @@ async def build(
         flow=flow,
         teams=teams,
         awards=AwardService(store=store, catalog=catalog, clock=clock),
+        evidence=EvidenceService(store=store, catalog=catalog, clock=clock),
         progress=ProgressReader(store=store, catalog=catalog),
         scoreboard=Scoreboard(store=store, catalog=catalog),
         submissions=SubmissionService(

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from bot.challenges.catalog import Catalog, Challenge
-from bot.challenges.progress import awarded
+from bot.challenges.progress import awarded, rubric_items
 from bot.challenges.rubric import Criterion
 from bot.errors import MessageError, UnknownTeam
 from bot.i18n import Message
@@ -52,14 +52,7 @@ class AwardService:
 
     def item(self, item: str) -> tuple[Challenge, Criterion]:
         """The challenge and criterion `item` names (`report` or `4/report`)."""
-        challenge_part, _, criterion_id = item.strip().rpartition("/")
-        candidates = [
-            (challenge, criterion)
-            for challenge in self._catalog
-            if challenge_part in ("", str(challenge.id))
-            for criterion in challenge.rubric
-            if criterion.id == criterion_id
-        ]
+        candidates = rubric_items(self._catalog, item)
         if not candidates:
             known = ", ".join(f"{c.id}/{r.id}" for c in self._catalog for r in c.rubric if r.spec.graded) or "-"
             raise GradeRefused(Message("grade.unknown_item", {"item": item, "known": known}))

@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import csv
-import getpass
 import io
 import json
 import os
@@ -292,7 +291,7 @@ async def _dispatch(args: argparse.Namespace, settings: Settings, out: _Output) 
 
 
 async def _grade(args: argparse.Namespace, awards: AwardService, out: _Output) -> int:
-    by = f"cli:{_operator()}"
+    by = f"cli:{cli_checks.operator()}"
     if args.action == "list":
         rows = await awards.awards(args.team, args.challenge)
         out.rows(
@@ -316,14 +315,6 @@ async def _grade(args: argparse.Namespace, awards: AwardService, out: _Output) -
         {"award": award.model_dump(mode="json"), "total": graded.total},
     )
     return EXIT_OK
-
-
-def _operator() -> str:
-    """Who runs the command, for the record of an award (a container may have no user name)."""
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):
-        return "unknown"
 
 
 async def _connect(settings: Settings) -> Cluster:

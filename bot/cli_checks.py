@@ -1,8 +1,10 @@
-"""`kubecamp repo check` and `kubecamp evidence check`: a build's repository against its layout, and a pasted
-command output against a checkpoint's condition, from the shell, as the bot will judge them in a class.
+"""`kubecamp repo check` and `kubecamp evidence check|submit`: a build's repository against its layout, and a
+pasted command output against a checkpoint's condition, from the shell, as the bot will judge them in a class;
+`evidence submit` pastes it for a team's rubric item, as `/challenge evidence` does (kept when it passes).
 
     kubecamp repo check https://github.com/team1/streaming-ops-platform --layout layout.yaml
     docker node ls | kubecamp evidence check docker-node-ls --params '{"ready": 3, "leader": true}'
+    kubecamp evidence submit blue 9/swarm-scaled --file service-ls.txt
 
 Each returns whether everything asked for is there; errors are the project's (`RepositoryRefused` is bad
 input, the other `RepositoryCheckFailed` the repository's server; `ConditionInvalid` bad input).
@@ -11,16 +13,20 @@ input, the other `RepositoryCheckFailed` the repository's server; `ConditionInva
 from __future__ import annotations
 
 import argparse
+import getpass
 import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TextIO
 
+from bot.challenges.catalog import load_catalog
 from bot.config import Settings
-from bot.errors import MessageError
-from bot.evidence import PARSERS, evaluate, validate_condition
+from bot.errors import MessageError, UnknownTeam
+from bot.evidence import PARSERS, Verdict, evaluate, validate_condition
+from bot.evidence_submissions import EvidenceService
 from bot.i18n import Lang, Message, render
 from bot.repository_check import FetchLimits, HostPolicy, check_repository, load_layout
+from bot.store import Store, upgrade
 
 COMMANDS = frozenset({"repo", "evidence"})
 PASSED, FAILED = "✅", "❌"
@@ -51,6 +57,15 @@ def add_commands(commands: Any, add: AddCommand) -> None:
         default="-",
         help="the command's output (default: standard input)",
     )
+    paste = add(evidence, "submit", help="paste a command's output for a team's rubric item, as the team would")
+    paste.add_argument("team")
+    paste.add_argument("item", help="an evidence criterion's id (swarm-scaled), or challenge/id (9/swarm-scaled)")
+    paste.add_argument(
+        "--file",
+        type=argparse.FileType("r", encoding="utf-8"),
+        default="-",
+        help="the command's output (default: standard input)",
+    )
 
 
 def _json_object(text: str) -> dict[str, Any]:
@@ -68,6 +83,8 @@ async def run(args: argparse.Namespace, settings: Settings, *, json_mode: bool, 
     write = _Writer(json_mode=json_mode, lang=lang, stream=stream)
     if args.command == "repo":
         return await _repo_check(args, settings, write)
+    if args.action == "submit":
+        return await _evidence_submit(args, settings, write)
     return _evidence_check(args, write)
 
 
@@ -113,13 +130,46 @@ def _evidence_check(args: argparse.Namespace, write: _Writer) -> bool:
     with args.file:
         text = args.file.read()
     verdict = evaluate(args.parser, args.params, text)
+    _verdict(verdict, write, {"parser": args.parser})
+    return verdict.passed
+
+
+async def _evidence_submit(args: argparse.Namespace, settings: Settings, write: _Writer) -> bool:
+    """An instructor's paste for a team: taken for any run of the build, kept when it passes."""
+    with args.file:
+        text = args.file.read()
+    catalog = load_catalog(settings.catalog.scenarios_dir)
+    await upgrade(settings.store.url)
+    store = await Store.open(settings.store.url)
+    try:
+        team = await store.teams.get(args.team)
+        if team is None:
+            raise UnknownTeam(args.team)
+        service = EvidenceService(store=store, catalog=catalog)
+        pasted = await service.paste(team, args.item, text, by=f"cli:{operator()}", any_run=True)
+    finally:
+        await store.close()
+    item = f"{pasted.item.challenge.id}/{pasted.item.criterion.id}"
+    kept = pasted.evidence
+    _verdict(pasted.verdict, write, {"team": team.name, "item": item, "evidence": kept.id if kept else None})
+    return pasted.verdict.passed
+
+
+def _verdict(verdict: Verdict, write: _Writer, data: dict[str, Any]) -> None:
     found = render(verdict.message, write.lang)
     unmet = [render(m, write.lang) for m in verdict.unmet]
     write.emit(
         [f"{PASSED if verdict.passed else FAILED} {found}", *(f"    {FAILED} {line}" for line in unmet)],
-        {"parser": args.parser, "passed": verdict.passed, "found": found, "unmet": unmet},
+        {**data, "passed": verdict.passed, "found": found, "unmet": unmet},
     )
-    return verdict.passed
+
+
+def operator() -> str:
+    """Who runs the command, for the record of what it changes (a container may have no user name)."""
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"
 
 
 class _Writer:

@@ -2,10 +2,10 @@
 
 Per team and challenge the best run counts (most points, then shortest time, then earliest end).
 Without a challenge the ranking adds up each team's best run of every challenge. A build's points are
-its rubric's: the criteria its checks met at the deadline (the run's points) and the awards standing
-for its graded items; they add to the break-fix points, which keep their tiers. Ranking: points,
-then elapsed time, then who finished first; rows equal in all three share a rank ("1, 1, 3").
-The chart follows CTFd's top-teams graph: each scenario's points at the moment it was first solved,
+its rubric's: the criteria its checks met at the deadline (the run's points), the awards standing
+for its graded items and its evidence items a paste proved; they add to the break-fix points, which keep
+their tiers. Ranking: points, then elapsed time, then who finished first; rows equal in all three share
+a rank ("1, 1, 3"). The chart follows CTFd's top-teams graph: each scenario's points at the moment it was first solved,
 accumulated per team.
 """
 
@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from bot.challenges.catalog import Catalog
-from bot.challenges.progress import NotABuild, ProgressReader, TeamProgress, awarded
+from bot.challenges.progress import NotABuild, ProgressReader, TeamProgress, awarded, evidenced
 from bot.i18n import Message
 from bot.spreadsheet import cell, csv_file
 from bot.store import HintSource, Run, Store, Team
@@ -59,7 +59,7 @@ class Series:
 @dataclass(frozen=True)
 class _RubricPoints:
     checked: int  # criteria met at the deadline, already in the runs' points
-    awarded: int  # graded items' awards standing
+    awarded: int  # graded items' awards standing, evidence items proven
 
 
 def _best(runs: Sequence[Run]) -> Run | None:
@@ -150,7 +150,8 @@ class Scoreboard:
         return csv_file(table)
 
     async def _rubric_points(self, team: Team, best_runs: Sequence[Run]) -> _RubricPoints:
-        """A team's points from builds: their best runs' checks (once ended) and the awards standing."""
+        """A team's points from builds: their best runs' checks (once ended), the awards standing and the
+        evidence items proven."""
         checked = given = 0
         for run in best_runs:
             challenge = self._catalog.challenges.get(run.challenge_id)
@@ -159,6 +160,7 @@ class Scoreboard:
             if run.status in _ENDED:
                 checked += run.points or 0
             given += sum(awarded(await self._store.awards.of_team(team.id, run.challenge_id)).values())
+            given += sum(evidenced(challenge, await self._store.evidence.of_team(team.id, run.challenge_id)).values())
         return _RubricPoints(checked=checked, awarded=given)
 
     async def rubric(self, challenge_id: int) -> list[TeamProgress]:

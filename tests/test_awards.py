@@ -132,7 +132,7 @@ async def test_another_teams_award_cannot_be_undone_by_its_id(world: Class) -> N
     [
         ("nothing", 1, "x", "no such item to grade: nothing. Items graded by an instructor: 7/report"),
         ("web", 1, "x", "item web is scored by verifying the cluster, not by an instructor"),
-        ("hpa-output", 1, "x", "item hpa-output is scored by the command output the team pastes, not by an instructor"),
+        ("swarm-scaled", 1, "x", "item swarm-scaled is scored by the command output the team pastes, not by"),
         ("8/report", 1, "x", "no such item to grade: 8/report"),
     ],
 )
@@ -184,7 +184,7 @@ async def test_the_scoreboard_adds_a_builds_rubric_and_shows_instructors_each_it
     assert [(i.criterion.id, i.standing, i.points) for i in detail["blue"].items] == [
         ("web", Standing.MET, 10),
         ("report", Standing.MET, 4),
-        ("hpa-output", Standing.OPEN, 0),
+        ("swarm-scaled", Standing.OPEN, 0),
     ]
     assert [i.standing for i in detail["red"].items] == [Standing.UNMET, Standing.OPEN, Standing.OPEN]
     # Under way, only the awards count; the checks count once the deadline's verification has scored them.

@@ -1,4 +1,4 @@
-"""`kubecamp repo check` and `kubecamp evidence check` as an instructor runs them: real processes, a real git
+"""`kubecamp repo check` and `kubecamp evidence check|submit` as an instructor runs them: real processes, a real git
 server on loopback."""
 
 from __future__ import annotations
@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.challenges.test_catalog_build import write_build
+from tests.emulators.kube import KubeCluster
 from tests.evidence.test_docker import SAMPLES
 from tests.peers.git_servers import GitHttpServer, SilentServer, make_repository
 from tests.test_cli import env, forkserver, kubecamp  # noqa: F401 - fixtures: the command's environment, its processes
@@ -157,3 +159,32 @@ async def test_evidence_check_reads_standard_input_by_default(environment: dict[
         "❌ no `docker node ls` table in the pasted text: paste its output as printed, header line "
         "(HOSTNAME, ID, STATUS) included.\n",
     )
+
+
+async def test_evidence_submit_pastes_for_a_teams_item(
+    environment: dict[str, str], kube_cluster: KubeCluster, tmp_path: Path
+) -> None:
+    write_build(tmp_path / "catalogue")
+    build_env = {
+        **environment,
+        "KUBECAMP_KUBE_CONFIG": str(kube_cluster.write_kubeconfig(tmp_path / "kubeconfig")),
+        "KUBECAMP_SCENARIOS_DIR": str(tmp_path / "catalogue"),
+    }
+    scaled, scaling = str(SAMPLES / "docker-service-ls.txt"), str(SAMPLES / "docker-service-ls-scaling.txt")
+    assert (await kubecamp(build_env, "team", "add", "blue")).code == 0
+    never = await kubecamp(build_env, "evidence", "submit", "blue", "swarm-scaled", "--file", scaled)
+    assert (never.code, never.err.strip()) == (
+        2,
+        "kubecamp: this team has not run challenge 7, so evidence for swarm-scaled cannot be taken: "
+        "start the challenge first",
+    )
+    assert (await kubecamp(build_env, "challenge", "start", "--team", "blue", "--challenge", "7")).code == 0
+    failing = await kubecamp(build_env, "evidence", "submit", "blue", "swarm-scaled", "--file", scaling)
+    assert failing.code == 1 and failing.out.splitlines()[1] == "    ❌ replicas 4/6, expected 3/3"
+    passing = await kubecamp(build_env, "--json", "evidence", "submit", "blue", "7/swarm-scaled", "--file", scaled)
+    data = passing.json()
+    assert passing.code == 0 and isinstance(data, dict)
+    assert (data["team"], data["item"], data["passed"], data["unmet"]) == ("blue", "7/swarm-scaled", True, [])
+    assert isinstance(data["evidence"], int)
+    graded = await kubecamp(build_env, "evidence", "submit", "green", "report", "--file", scaled)
+    assert (graded.code, graded.err.strip()) == (2, "kubecamp: no team named 'green'")

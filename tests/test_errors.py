@@ -40,6 +40,7 @@ from bot.errors import (
     UnknownTeam,
 )
 from bot.evidence import ConditionInvalid
+from bot.evidence_submissions import EvidenceRefused
 from bot.i18n import LANGS, Message, render
 from bot.incidents.payload import PayloadInvalid
 from bot.incidents.service import IncidentRefused
@@ -112,6 +113,7 @@ SAMPLES: list[KubecampError] = [
     ChallengeUnavailable(Message("flow.no_more_hints")),
     NoHintYet(Message("flow.no_more_hints")),
     GradeRefused(Message("grade.not_graded.checks", {"item": "service-monitor"})),
+    EvidenceRefused(Message("evidence.not_evidence.graded", {"item": "report"})),
     NotABuild(Message("scoreboard.not_a_build", {"challenge": 2})),
     BuildNotPreflighted(Message("preflight.build", {"challenge": 4})),
     TeamNotLinked("blue"),

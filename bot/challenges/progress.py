@@ -2,7 +2,8 @@
 
 A criterion proven by checks counts as its checks stood at the run's latest verification (at the deadline,
 the final one); a graded one counts the awards still standing for it; an evidence one counts nothing until
-its parser reads the team's output. The points are the required criteria's and the bonus ones' apart.
+a paste of the team's output passed its parser, then all its points. The points are the required criteria's
+and the bonus ones' apart.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from bot.challenges.catalog import Catalog, Challenge
 from bot.challenges.rubric import Criterion
 from bot.errors import MessageError, NoActiveRun
 from bot.i18n import Message
-from bot.store import Award, Run, Store, Team, Verification
+from bot.store import Award, Evidence, Run, Store, Team, Verification
 
 
 class Standing(StrEnum):
@@ -61,13 +62,35 @@ def awarded(awards: Iterable[Award]) -> dict[str, int]:
     return points
 
 
+def evidenced(challenge: Challenge, pastes: Iterable[Evidence]) -> dict[str, int]:
+    """Points per evidence item of the challenge a passing paste proved: the criterion's points, once."""
+    proven = {p.item for p in pastes if p.challenge_id == challenge.id}
+    return {c.id: c.points for c in challenge.rubric if c.spec.proof == "evidence" and c.id in proven}
+
+
+def rubric_items(catalog: Catalog, item: str) -> list[tuple[Challenge, Criterion]]:
+    """The challenges' criteria `item` names: a criterion's id (`report`), or `<challenge>/<id>` (`4/report`)
+    where two challenges have a criterion of that id."""
+    challenge_part, _, criterion_id = item.strip().rpartition("/")
+    return [
+        (challenge, criterion)
+        for challenge in catalog
+        if challenge_part in ("", str(challenge.id))
+        for criterion in challenge.rubric
+        if criterion.id == criterion_id
+    ]
+
+
 def rubric_progress(
-    challenge: Challenge, results: Sequence[Mapping[str, Any]] | None, awards: Iterable[Award]
+    challenge: Challenge,
+    results: Sequence[Mapping[str, Any]] | None,
+    awards: Iterable[Award],
+    pastes: Iterable[Evidence] = (),
 ) -> RubricProgress:
-    """`results`: the latest verification's, as stored (None: no verification yet); `awards`: the team's
-    awards for this challenge."""
+    """`results`: the latest verification's, as stored (None: no verification yet); `awards` and `pastes`: the
+    team's awards and passing evidence for this challenge."""
     passed = {r.get("scenario"): r.get("status") for r in results or ()}
-    given = awarded(a for a in awards if a.challenge_id == challenge.id)
+    given = awarded(a for a in awards if a.challenge_id == challenge.id) | evidenced(challenge, pastes)
     items: list[ItemProgress] = []
     for criterion in challenge.rubric:
         proof = criterion.spec.proof
@@ -123,7 +146,8 @@ class ProgressReader:
         challenge = self._catalog.get(run.challenge_id)
         verification = await self._store.runs.latest_verification(run.id)
         awards = await self._store.awards.of_team(team.id, challenge.id)
-        progress = rubric_progress(challenge, verification.results if verification else None, awards)
+        pastes = await self._store.evidence.of_team(team.id, challenge.id)
+        progress = rubric_progress(challenge, verification.results if verification else None, awards, pastes)
         return TeamProgress(team, challenge, run, verification, progress)
 
     def _is_build(self, challenge_id: int) -> bool:

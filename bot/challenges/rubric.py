@@ -5,7 +5,9 @@ proven one way, declared in the catalogue:
 
 * `checks:` — the check library over one of the team's namespaces, at each verification; the points
   count when every check passed at the run's latest verification (at the deadline, its final one);
-* `evidence:` — a command's output the team pastes, read by a named parser;
+* `evidence:` — a command's output the team pastes, read by a named parser under a condition
+  (`{parser: docker-service-ls, service: web-service, replicas: "3/3"}`); the points count once a paste
+  passed;
 * `graded: true` — an instructor awards up to the criterion's points, with a reason.
 
 Criteria are `bonus` or required, and grouped as the course material groups them. The build's own
@@ -20,10 +22,11 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, model_validator
+from pydantic import ConfigDict, Field, model_validator
 
 from bot.challenges.checks import CheckSpec
 from bot.challenges.spec import CheckedItem, Hint, Strict, Text
+from bot.evidence import ConditionInvalid, validate_condition
 from bot.values import DNS1123_LABEL_MAX, Duration
 
 #: A criterion's id: also the `item` of `/grade`.
@@ -35,6 +38,27 @@ NAMESPACE_KEY = r"^[a-z0-9]([a-z0-9-]{0,14}[a-z0-9])?$"
 REFERENCE_FOLDER = "reference"
 
 
+class EvidenceSpec(Strict):
+    """How a pasted output proves a criterion: `parser` names the command's table (`bot.evidence.PARSERS`),
+    every other key is a parameter of its condition, checked when the catalogue loads."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+    parser: str
+
+    @property
+    def params(self) -> dict[str, Any]:
+        return dict(self.model_extra or {})
+
+    @model_validator(mode="after")
+    def _valid_condition(self) -> EvidenceSpec:
+        try:
+            validate_condition(self.parser, self.params)
+        except ConditionInvalid as exc:
+            raise ValueError(f"{exc.parser}: {exc.problem}") from None
+        return self
+
+
 class CriterionSpec(Strict):
     id: str = Field(pattern=ITEM_ID)
     title: Text
@@ -44,8 +68,8 @@ class CriterionSpec(Strict):
     #: One of the challenge's `namespaces`; without it, the team's own namespace.
     namespace: str | None = None
     checks: list[Any] | None = Field(default=None, min_length=1)
-    #: The name of a parser of a command's output (e.g. `kubectl_get_hpa`).
-    evidence: str | None = Field(default=None, pattern=r"^[a-z][a-z0-9_]{0,39}$")
+    #: The parser of a command's output and its condition (e.g. `{parser: docker-node-ls, ready: 3}`).
+    evidence: EvidenceSpec | None = None
     graded: Literal[True] | None = None
     hints: list[Hint] = Field(default_factory=list)
 

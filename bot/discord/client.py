@@ -23,6 +23,7 @@ from bot.discord.errors import make_handler
 from bot.discord.gate import InteractionGate
 from bot.discord.translator import CatalogueTranslator
 from bot.errors import ConfigInvalid
+from bot.evidence_submissions import EvidenceService
 from bot.i18n import Lang
 from bot.incidents.service import IncidentService
 from bot.metrics import Metrics
@@ -50,6 +51,7 @@ class Services:
     flow: ChallengeFlow
     teams: TeamService
     awards: AwardService
+    evidence: EvidenceService
     progress: ProgressReader
     scoreboard: Scoreboard
     submissions: SubmissionService

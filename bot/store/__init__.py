@@ -12,6 +12,7 @@ from bot.store.migrate import current_revision, downgrade, head_revision, upgrad
 from bot.store.models import (
     AppliedObject,
     Award,
+    Evidence,
     HintPost,
     HintSource,
     OutboxEntry,
@@ -35,6 +36,7 @@ __all__ = [
     "AppliedObject",
     "Award",
     "Database",
+    "Evidence",
     "HintPost",
     "HintSource",
     "InvalidValue",

@@ -15,7 +15,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot.i18n import Message
 from bot.store.db import Database, utc
 from bot.store.errors import InvalidValue, StoreConflict
-from bot.store.models import Award, Run
+from bot.store.models import Award
+from bot.store.runs import latest_run_id
 
 REASON_MAX = 1000
 BY_MAX = 100
@@ -52,13 +53,7 @@ class AwardStore:
         if not by or len(by) > BY_MAX:
             raise InvalidValue("by", by, f"must be 1 to {BY_MAX} characters")
         async with self._db.writing() as session:
-            run_id = (
-                await session.exec(
-                    select(Run.id)
-                    .where(Run.team_id == team_id, Run.challenge_id == challenge_id)
-                    .order_by(col(Run.started_at).desc(), col(Run.id).desc())
-                )
-            ).first()
+            run_id = await latest_run_id(session, team_id, challenge_id)
             if run_id is None:
                 raise StoreConflict(
                     f"the team has no run of challenge {challenge_id} to grade",

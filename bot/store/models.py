@@ -283,6 +283,31 @@ class Award(SQLModel, table=True):
     undone_at: datetime | None = Field(default=None, sa_column=sa.Column(UTCDateTime))
 
 
+class Evidence(SQLModel, table=True):
+    """A command's output a team pasted for an `evidence` item of a challenge's rubric, and passed: who pasted
+    it, when, what the parser found and the text itself. A paste that does not pass is answered, not kept."""
+
+    __tablename__ = "evidence"
+    __table_args__ = (sa.Index("ix_evidence_team_id_challenge_id", "team_id", "challenge_id"),)
+
+    id: int = Field(default=None, primary_key=True)  # see module docstring: None until inserted
+    team_id: int = Field(foreign_key="teams.id", ondelete="RESTRICT", nullable=False)
+    challenge_id: int = Field(nullable=False)
+    #: The team's run of the challenge the paste was made on (its latest one then).
+    run_id: int = Field(foreign_key="runs.id", ondelete="RESTRICT", nullable=False, index=True)
+    #: The rubric criterion's id.
+    item: str = Field(sa_column=sa.Column(sa.String(100), nullable=False))
+    #: The parser that read it (`docker-service-ls`).
+    parser: str = Field(sa_column=sa.Column(sa.String(40), nullable=False))
+    #: What the parser found, as `Message.to_json()`.
+    verdict: dict[str, Any] = Field(default_factory=dict, sa_column=sa.Column(sa.JSON, nullable=False))
+    #: The paste as the team gave it (at most `bot.limits.TEXT_INPUT_MAX` characters).
+    text: str = Field(sa_column=sa.Column(sa.Text, nullable=False))
+    #: Who pasted it: a Discord user id, or `cli:<user>` from the command line.
+    submitted_by: str = Field(sa_column=sa.Column(sa.String(100), nullable=False))
+    submitted_at: datetime = Field(sa_column=sa.Column(UTCDateTime, nullable=False))
+
+
 class OutboxKind(StrEnum):
     message = "message"  # post a message in a channel (or in the run's thread)
     thread = "thread"  # post a starter message and start a public thread from it

@@ -346,6 +346,16 @@ class RunStore:
         return {Verification.__tablename__: deleted}
 
 
+async def latest_run_id(session: AsyncSession, team_id: int, challenge_id: int) -> int | None:
+    """The id of the team's latest run of the challenge, in `session` (None: the team never ran it)."""
+    query = (
+        select(Run.id)
+        .where(Run.team_id == team_id, Run.challenge_id == challenge_id)
+        .order_by(col(Run.started_at).desc(), col(Run.id).desc())
+    )
+    return (await session.exec(query)).first()
+
+
 async def _states(session: AsyncSession, run_id: int, *, refresh: bool = False) -> list[ScenarioState]:
     query = select(ScenarioState).where(ScenarioState.run_id == run_id).order_by(col(ScenarioState.id))
     if refresh:

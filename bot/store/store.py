@@ -20,6 +20,7 @@ from typing import Self
 
 from bot.store.awards import AwardStore
 from bot.store.db import Database
+from bot.store.evidence import EvidenceStore
 from bot.store.incidents import IncidentStore
 from bot.store.runs import RunStore
 from bot.store.submissions import SubmissionStore
@@ -40,6 +41,7 @@ class Store:
         self.submissions = SubmissionStore(db)
         self.incidents = IncidentStore(db)
         self.awards = AwardStore(db)
+        self.evidence = EvidenceStore(db)
 
     @classmethod
     async def open(cls, url: str) -> Store:

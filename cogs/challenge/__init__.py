@@ -15,6 +15,7 @@ async def setup(bot: KubecampBot) -> None:
             flow=s.flow,
             teams=s.teams,
             submissions=s.submissions,
+            evidence=s.evidence,
             progress=s.progress,
             catalog=s.catalog,
             lang=s.lang,

@@ -1,4 +1,4 @@
-"""/challenge start|verify|status|hint|submit|stop — thin: parse, call ChallengeFlow, answer."""
+"""/challenge start|verify|status|progress|hint|submit|evidence|stop — thin: parse, call ChallengeFlow, answer."""
 
 from __future__ import annotations
 
@@ -12,12 +12,14 @@ from bot.challenges.catalog import Catalog
 from bot.challenges.flow import ChallengeFlow
 from bot.challenges.progress import ProgressReader
 from bot.discord.permissions import is_instructor
+from bot.evidence_submissions import EvidenceService
 from bot.i18n import Lang, t
 from bot.markup import stamp
 from bot.store import Team
 from bot.submissions import SubmissionService
 from bot.teams import TeamService
 from cogs._common import acting_team, challenge_choices, locale
+from cogs.challenge._evidence import EvidenceModal
 from cogs.challenge._submit import SubmitModal
 
 TEAM_OPTION = locale("team (instructors: act for this team)", "cmd.option.team")
@@ -34,6 +36,7 @@ class ChallengeCog(
         flow: ChallengeFlow,
         teams: TeamService,
         submissions: SubmissionService,
+        evidence: EvidenceService,
         progress: ProgressReader,
         catalog: Catalog,
         lang: Lang,
@@ -43,6 +46,7 @@ class ChallengeCog(
         self.progress_reader = progress
         self.teams = teams
         self.submissions = submissions
+        self.evidence = evidence
         self.catalog = catalog
         self.lang = lang
         self.instructor_role = instructor_role
@@ -174,6 +178,37 @@ class ChallengeCog(
         self, interaction: discord.Interaction, current: str
     ) -> list[app_commands.Choice[int]]:
         return challenge_choices(self.catalog, current, self.lang)
+
+    @app_commands.command(
+        name="evidence",
+        description=locale("paste a command's output that proves a rubric item", "cmd.challenge.evidence.description"),
+    )
+    @app_commands.describe(
+        item=locale("the item proven by a command's output (e.g. swarm-scaled)", "cmd.option.evidence_item"),
+        team=TEAM_OPTION,
+    )
+    async def paste_evidence(self, interaction: discord.Interaction, item: str, team: str | None = None) -> None:
+        acting = await self._team(interaction, team)
+        # An instructor naming a team may paste for a run that is over; a team, while its run is under way.
+        any_run = team is not None
+        found = await self.evidence.open(acting, item, any_run=any_run)
+        await interaction.response.send_modal(
+            EvidenceModal(team=acting, item=found, evidence=self.evidence, any_run=any_run, lang=self.lang)
+        )
+
+    @paste_evidence.autocomplete("item")
+    async def _evidence_items(self, interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
+        items = [
+            (f"{c.id}/{r.id}", f"{c.id}/{r.id} · {r.title.get(self.lang)}")
+            for c in self.catalog
+            for r in c.rubric
+            if r.spec.proof == "evidence"
+        ]
+        return [
+            app_commands.Choice(name=label[:100], value=value)
+            for value, label in items
+            if current.lower() in label.lower()
+        ][:25]
 
     @app_commands.command(
         name="stop",

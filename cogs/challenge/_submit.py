@@ -9,21 +9,20 @@ from __future__ import annotations
 import discord
 
 from bot import markup
-from bot.discord.errors import report
 from bot.i18n import Lang, t
 from bot.store import Team
 from bot.submissions import SubmissionForm, SubmissionService, shown
+from cogs.challenge._modal import ReportingModal
 
 _STYLES = {"short": discord.TextStyle.short, "paragraph": discord.TextStyle.paragraph}
 
 
-class SubmitModal(discord.ui.Modal):
+class SubmitModal(ReportingModal):
     def __init__(self, *, team: Team, form: SubmissionForm, submissions: SubmissionService, lang: Lang) -> None:
-        super().__init__(title=t("cog.submit_title", lang, challenge=form.challenge.id)[:45], timeout=900)
+        super().__init__(title=t("cog.submit_title", lang, challenge=form.challenge.id)[:45], lang=lang)
         self._team = team
         self._form = form
         self._submissions = submissions
-        self._lang = lang
         self._inputs: dict[str, discord.ui.TextInput[SubmitModal]] = {}
         for field in form.spec.inputs:
             text_input: discord.ui.TextInput[SubmitModal] = discord.ui.TextInput(
@@ -58,9 +57,3 @@ class SubmitModal(discord.ui.Modal):
         await interaction.response.send_message(
             "\n".join(lines)[:2000], allowed_mentions=discord.AllowedMentions.none()
         )
-
-    # Modal.on_error takes no item at run time; discord.py's typing inherits BaseView's signature.
-    async def on_error(self, interaction: discord.Interaction, error: Exception, /) -> None:  # type: ignore[override]
-        # Discord has closed the form; the user opens a new one, so this one is finished too.
-        self.stop()
-        await report(interaction, error, self._lang)

@@ -34,11 +34,11 @@ def build_doc(**overrides: Any) -> dict[str, Any]:
                 },
                 {"id": "report", "title": {"ko": "보고서", "en": "Report"}, "points": 5, "graded": True},
                 {
-                    "id": "hpa-output",
-                    "title": {"ko": "HPA 출력", "en": "HPA output"},
+                    "id": "swarm-scaled",
+                    "title": {"ko": "web-service 복제본 3개", "en": "web-service at 3 replicas"},
                     "points": 3,
                     "bonus": True,
-                    "evidence": "kubectl_get_hpa",
+                    "evidence": {"parser": "docker-service-ls", "service": "web-service", "replicas": "3/3"},
                 },
             ],
         }
@@ -59,7 +59,7 @@ def test_a_build_loads_its_rubric_namespaces_and_phases(tmp_path: Path) -> None:
     write_build(tmp_path)
     challenge = load_catalog(tmp_path).get(7)
     assert challenge.is_build and challenge.scenarios == ()
-    assert [c.id for c in challenge.rubric] == ["web", "report", "hpa-output"]
+    assert [c.id for c in challenge.rubric] == ["web", "report", "swarm-scaled"]
     assert [c.spec.proof for c in challenge.rubric] == ["checks", "graded", "evidence"]
     assert [c.id for c in challenge.checked] == ["web"]
     assert challenge.checked_item("web").namespace == "streaming"
@@ -94,7 +94,7 @@ def criteria(doc: dict[str, Any]) -> list[dict[str, Any]]:
         (lambda d: d.pop("rubric"), "rubric", "required key is missing"),
         (lambda d: d.update(kind="lab-ish"), "kind", "'break-fix' or 'build'"),
         (
-            lambda d: criteria(d)[1].update(evidence="kubectl_get_pods"),
+            lambda d: criteria(d)[1].update(evidence={"parser": "kubectl-get-pods", "running": 1}),
             "rubric[0](id=workloads).criteria[1](id=report)",
             "exactly one way",
         ),
@@ -105,9 +105,29 @@ def criteria(doc: dict[str, Any]) -> list[dict[str, Any]]:
             "should be True",
         ),
         (
-            lambda d: criteria(d)[2].update(evidence=""),
-            "rubric[0](id=workloads).criteria[2](id=hpa-output).evidence",
-            "should match pattern",
+            lambda d: criteria(d)[2].update(evidence={"parser": "docker-ps", "service": "web"}),
+            "rubric[0](id=workloads).criteria[2](id=swarm-scaled).evidence",
+            "docker-ps: no such evidence parser",
+        ),
+        (
+            lambda d: criteria(d)[2].update(evidence={"parser": "docker-service-ls", "service": "web", "replica": "3"}),
+            "rubric[0](id=workloads).criteria[2](id=swarm-scaled).evidence",
+            "docker-service-ls: replica: unknown parameter",
+        ),
+        (
+            lambda d: criteria(d)[2].update(evidence={"parser": "docker-service-ls", "service": "web"}),
+            "rubric[0](id=workloads).criteria[2](id=swarm-scaled).evidence",
+            "asks for nothing",
+        ),
+        (
+            lambda d: criteria(d)[2].update(evidence={"parser": "docker-node-ls", "ready": "3"}),
+            "rubric[0](id=workloads).criteria[2](id=swarm-scaled).evidence",
+            "docker-node-ls: ready: Input should be a valid integer",
+        ),
+        (
+            lambda d: criteria(d)[2].update(evidence={"service": "web-service", "replicas": "3/3"}),
+            "rubric[0](id=workloads).criteria[2](id=swarm-scaled).evidence.parser",
+            "required",
         ),
         (
             lambda d: criteria(d)[0].update(points=0),

@@ -2,27 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from pathlib import Path
 
-import pytest
-
-from tests.challenges.test_catalog_build import write_build
-from tests.discord.live import Class, answer, open_class, slash
-from tests.discord_emulator.emulator import DiscordEmulator
-from tests.discord_emulator.fixtures import Classroom
-from tests.emulators.kube import KubeCluster
-
-
-@pytest.fixture
-async def build_class(
-    discord_emulator: DiscordEmulator, discord_classroom: Classroom, kube_cluster: KubeCluster, tmp_path: Path
-) -> AsyncIterator[Class]:
-    write_build(tmp_path / "catalogue")
-    async with open_class(
-        discord_emulator, discord_classroom, kube_cluster, tmp_path, scenarios_dir=tmp_path / "catalogue"
-    ) as live:
-        yield live
+from tests.discord.live import Class, answer, slash
 
 
 async def test_an_instructor_grades_an_item_and_takes_it_back(build_class: Class) -> None:
@@ -58,7 +40,7 @@ async def test_an_instructor_grades_an_item_and_takes_it_back(build_class: Class
     assert (
         "✅ Report — 3/5 pts" in text
         and "⏳ Web service — 0/10 pts" in text
-        and "⏳ HPA output — 0/3 pts · bonus" in text
+        and "⏳ web-service at 3 replicas — 0/3 pts · bonus" in text
     )
     student = await slash(live, "blue-1", "team-blue", "scoreboard", "rubric", challenge=7)
     assert student.text() == "Only instructors can do that."
@@ -107,7 +89,7 @@ async def test_a_build_run_through_discord(build_class: Class, tmp_path: Path) -
     assert "streaming: `kubecamp-blue-streaming`" in text and "monitoring: `kubecamp-blue-monitoring`" in text
     assert "• Web service — 10 pts, verified on the cluster" in text
     assert "• Report — 5 pts, graded by an instructor" in text
-    assert "• HPA output — 3 pts, command output pasted · bonus" in text
+    assert "• web-service at 3 replicas — 3 pts, command output pasted · bonus" in text
     assert "1. Design (15 min, from minute 0)" in text and "2. Build (75 min, from minute 15)" in text
     # The second phase began a minute ago: its reminder is in the thread, once.
     reminder = await live.discord.wait_for_message(thread, lambda m: "Phase 2/2: Build" in m.embed_text())
@@ -137,7 +119,7 @@ async def test_a_build_run_through_discord(build_class: Class, tmp_path: Path) -
     text = after.original.embed_text()
     assert "Required: 14/15 pts · bonus: 0/3 pts" in text
     assert "✅ Web service — 10/10 pts" in text and "✅ Report — 4/5 pts" in text
-    assert "⏳ HPA output — 0/3 pts · bonus" in text and "as of the latest verification, at 16:" in text
+    assert "⏳ web-service at 3 replicas — 0/3 pts · bonus" in text and "as of the latest verification, at 16:" in text
     reminders = [m for m in live.discord.messages(thread) if "Phase 2/2" in m.embed_text()]
     assert len(reminders) == 1
 
