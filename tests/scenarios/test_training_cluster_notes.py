@@ -32,6 +32,7 @@ def test_the_scenarios_whose_seed_output_a_kind_cluster_cannot_show_carry_a_note
         if KO_NOTE in scenario.spec.symptoms.ko
     }
     assert noted == {
+        (1, "control-plane"),
         (1, "order-service"),
         (2, "unschedulable"),
         (2, "rolling-update"),
