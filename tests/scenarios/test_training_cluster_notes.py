@@ -40,6 +40,7 @@ def test_the_scenarios_whose_seed_output_a_kind_cluster_cannot_show_carry_a_note
         (21, "unschedulable"),
         (21, "rolling-update"),
         (21, "node-affinity"),
+        (21, "node-exhausted"),
         (5, "traffic-spike"),
         (5, "monitoring"),
         (5, "autoscaling-conflict"),
