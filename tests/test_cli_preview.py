@@ -97,7 +97,7 @@ async def test_cluster_scope_scenarios_are_skipped_unless_on_a_teams_own_cluster
     own = (await show(environment, "21", "--own-cluster")).out
     assert "Deadline [+135:00]" in own and times(own)[-1] == "135:00"
     assert "💡 Hint 1/3 — Taint set by mistake" in own.split("━━ +20:00")[1]
-    assert "│   # Warning  FailedScheduling  ...  0/3 nodes are available" in own
+    assert "│   # Warning  FailedScheduling  ...  0/4 nodes are available" in own
     data = (await kubecamp(environment, "--json", "scenarios", "show", "21")).json()
     assert isinstance(data, dict) and data["skipped"] == ["node-exhausted", "node-taint"]
 

@@ -32,6 +32,7 @@ def test_the_scenarios_whose_seed_output_a_kind_cluster_cannot_show_carry_a_note
         if KO_NOTE in scenario.spec.symptoms.ko
     }
     assert noted == {
+        (1, "control-plane"),
         (1, "order-service"),
         (2, "unschedulable"),
         (2, "rolling-update"),
@@ -39,6 +40,7 @@ def test_the_scenarios_whose_seed_output_a_kind_cluster_cannot_show_carry_a_note
         (21, "unschedulable"),
         (21, "rolling-update"),
         (21, "node-affinity"),
+        (21, "node-exhausted"),
         (5, "traffic-spike"),
         (5, "monitoring"),
         (5, "autoscaling-conflict"),
