@@ -38,6 +38,7 @@ from bot.challenges.spec import Strict as _Strict
 from bot.challenges.spec import Text as Text
 from bot.errors import ScenarioInvalid, UnknownChallenge, UnknownScenario
 from bot.kinds import ObjectRef
+from bot.limits import TEXT_INPUT_MAX
 from bot.values import Duration
 
 T = TypeVar("T")
@@ -117,11 +118,10 @@ class ScenarioSpec(_Strict):
 
 
 #: What Discord accepts in a modal: at most 5 text inputs, a label of 45 characters, a placeholder
-#: of 100 and an answer of 4000.
+#: of 100, and an answer of `bot.limits.TEXT_INPUT_MAX`.
 MODAL_INPUTS_MAX = 5
 MODAL_LABEL_MAX = 45
 MODAL_PLACEHOLDER_MAX = 100
-MODAL_ANSWER_MAX = 4000
 #: Columns every submission export has; a field may not take one of these ids.
 SUBMISSION_COMMON_COLUMNS = ("submission", "challenge", "team", "submitted_at", "submitted_by", "run", "current")
 
@@ -133,7 +133,7 @@ class SubmissionFieldSpec(_Strict):
     label: Text
     placeholder: Text | None = None
     required: bool = True
-    max_length: int = Field(default=1000, ge=1, le=MODAL_ANSWER_MAX)
+    max_length: int = Field(default=1000, ge=1, le=TEXT_INPUT_MAX)
     style: Literal["short", "paragraph"] = "short"
     #: How the answer is checked: a GitHub repository URL (normalised), or a time of day HH:MM.
     format: Literal["github_url", "hhmm"] | None = None
