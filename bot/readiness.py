@@ -52,6 +52,7 @@ class Readiness:
         self._interval = interval
         self._results = dict.fromkeys(self._checks, NOT_CHECKED)
         self._task: asyncio.Task[None] | None = None
+        self._stopping = asyncio.Event()
 
     async def start(self) -> None:
         """One round now (the first answer is a real one), then one every `interval` seconds."""
@@ -59,11 +60,13 @@ class Readiness:
         self._task = asyncio.create_task(self._every_interval(), name="readiness checks")
 
     async def aclose(self) -> None:
+        """Stop the rounds. One under way finishes first (each check is bounded by CHECK_TIMEOUT): cancelled
+        in the middle of its read, the store's connection would be closed by a task of its own that outlives
+        the store."""
         task, self._task = self._task, None
         if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            self._stopping.set()
+            await task
 
     async def refresh(self) -> None:
         """Run every background check once, at the same time, and keep what each found."""
@@ -81,7 +84,9 @@ class Readiness:
 
     async def _every_interval(self) -> None:
         while True:
-            await asyncio.sleep(self._interval)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), self._interval)
+                return
             await self.refresh()
 
 
