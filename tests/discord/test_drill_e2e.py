@@ -4,8 +4,9 @@ An instructor starts drill 91 for team blue (`/admin drill`); challenge 2's imag
 the simulated kubelet fails to pull, and nothing is posted to the team. Alertmanager's notification of
 KubecampImagePullFailing for the team's namespace (the body Alertmanager 0.25 sent, its Pod the failing one)
 opens the incident thread in the team's channel, calling the team's role; the run's posts go into it. Only a
-member of the team acknowledges it, the team fixes the Deployment through the cluster, verifies, and the drill's
-results (time to acknowledge, time to fix, points) are posted once and counted on the scoreboard.
+member of the team acknowledges it; the bot restarts; the team fixes the Deployment through the cluster,
+verifies, and the drill's results (time to acknowledge, time to fix, points) are posted once and counted on the
+scoreboard.
 """
 
 from __future__ import annotations
@@ -13,9 +14,13 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 from bot.cluster import Cluster
-from tests.discord.live import Class, answer, deliver, incident_starter, quiet, slash
+from tests.discord.live import Class, answer, deliver, incident_starter, open_class, quiet, slash
+from tests.discord_emulator.emulator import DiscordEmulator
+from tests.discord_emulator.fixtures import Classroom
+from tests.emulators.kube import KubeCluster
 from tests.scenarios.test_catalogue_behaviour import CATALOG, apply_like_a_student
 
 PAYLOADS = Path(__file__).parents[1] / "incidents" / "payloads"
@@ -37,8 +42,19 @@ def _notification(pod: str) -> bytes:
     return json.dumps(body).replace(captured, pod).encode()
 
 
-async def test_a_drill_from_the_alert_to_the_scoreboard(live_class: Class) -> None:
-    live = live_class
+async def test_a_drill_from_the_alert_to_the_scoreboard(
+    discord_emulator: DiscordEmulator, discord_classroom: Classroom, kube_cluster: KubeCluster, tmp_path: Path
+) -> None:
+    async with open_class(discord_emulator, discord_classroom, kube_cluster, tmp_path) as live:
+        incident_id, thread, run_id = await _alerted_and_acknowledged(live)
+    # The bot restarts: the drill, its incident and its acknowledgement are the store's.
+    async with open_class(discord_emulator, discord_classroom, kube_cluster, tmp_path, create_teams=False) as live:
+        await _fixed_and_scored(live, incident_id, thread, run_id)
+
+
+async def _alerted_and_acknowledged(live: Class) -> tuple[int, Any, int]:
+    """The drill started, its alert's thread calling the team, acknowledged by a member: the incident, its thread,
+    the run."""
     blue = live.room.team_channels["blue"]
 
     refused = await slash(live, "blue-1", "team-blue", "challenge", "start", challenge=91)
@@ -83,6 +99,12 @@ async def test_a_drill_from_the_alert_to_the_scoreboard(live_class: Class) -> No
     assert incident is not None and incident.acknowledged_at is None
     member = await live.discord.click(starter, ack, "blue-2")
     assert member.text() == f"You acknowledged incident #{incident_id}."
+    await quiet(live)
+    return incident_id, thread, run.id
+
+
+async def _fixed_and_scored(live: Class, incident_id: int, thread: Any, run_id: int) -> None:
+    blue = live.room.team_channels["blue"]
 
     # Before the fix a verification fails, in the drill's thread; then the team fixes the Deployment.
     failing = await slash(live, "blue-1", "team-blue", "challenge", "verify")
@@ -112,7 +134,7 @@ async def test_a_drill_from_the_alert_to_the_scoreboard(live_class: Class) -> No
     in_thread = [e["title"] for m in live.discord.messages(thread) for e in m.embeds]
     assert any(str(t).startswith("🔍 Verification") for t in in_thread), in_thread
 
-    ended = await live.app.store.runs.get(run.id)
+    ended = await live.app.store.runs.get(run_id)
     assert ended is not None and ended.status == "finished" and ended.points == 35
     kept = (ended.notes or {})["drill"]
     assert kept["incident"] == incident_id and kept["acknowledged_by"] == "Blue Student 2"
