@@ -47,12 +47,10 @@ def results(run: Run, challenge: Challenge, lang: Lang) -> Payload:
         fixed = t("drill.fixed_in", lang, elapsed=clock(timedelta(seconds=run.elapsed_seconds or 0)))
     else:
         fixed = t("drill.not_fixed", lang)
-    fields = [
-        {"name": t("drill.field_broke", lang), "value": broke},
-        {"name": t("drill.field_acknowledge", lang), "value": acknowledged},
-        {"name": t("drill.field_fix", lang), "value": fixed},
-    ]
-    if run.status != "stopped":
+    fields = [{"name": t("drill.field_broke", lang), "value": broke}]
+    if run.status != "stopped":  # a stopped drill is not scored: nothing of its incident was kept
+        fields.append({"name": t("drill.field_acknowledge", lang), "value": acknowledged})
+        fields.append({"name": t("drill.field_fix", lang), "value": fixed})
         ack_points = int(answer.get("acknowledge_points") or 0)
         fields.append(
             {
