@@ -18,6 +18,7 @@ from datetime import datetime
 
 from bot.awards import AwardService
 from bot.challenges.catalog import Catalog, load_catalog
+from bot.challenges.drill_watch import DrillWatch
 from bot.challenges.flow import ChallengeFlow
 from bot.challenges.progress import ProgressReader
 from bot.challenges.runs import RunService, utcnow
@@ -174,7 +175,13 @@ async def build(
     access = TeamAccess(cluster=cluster, setup=AccessSetup.of(settings.kube), namespaces=settings.kube.namespace_setup)
     teams = TeamService(store=store, namespace_prefix=settings.kube.namespace_prefix, access=access, clusters=clusters)
     incidents, publisher, alertmanager, incident_store = _incidents(
-        settings, store=store, clusters=clusters, outbox=outbox, clock=clock, metrics=metrics
+        settings,
+        store=store,
+        clusters=clusters,
+        outbox=outbox,
+        clock=clock,
+        metrics=metrics,
+        drills=DrillWatch(catalog=catalog, store=store, lang=lang),
     )
     metrics.refresh_with(_store_gauges(store=store, incidents=incident_store, outbox=outbox, catalog=catalog))
     services = Services(
@@ -278,6 +285,7 @@ def _incidents(
     outbox: Outbox,
     clock: Callable[[], datetime],
     metrics: Metrics,
+    drills: DrillWatch,
 ) -> tuple[IncidentService, IncidentPublisher, Alertmanager | None, IncidentStore]:
     am = settings.alertmanager
     alertmanager = Alertmanager(base_url=am.url, timeout=am.timeout_seconds) if am.url else None
@@ -297,6 +305,7 @@ def _incidents(
         clock=clock,
         silences=alertmanager is not None,
         cluster_context=read_cluster,
+        drills=drills,
         edit_interval=am.edit_interval,
     )
     service = IncidentService(
@@ -308,6 +317,7 @@ def _incidents(
         clock=clock,
         alerts_channel=settings.discord.alerts_channel,
         metrics=metrics,
+        team_only=drills,
     )
     return service, publisher, alertmanager, incident_store
 

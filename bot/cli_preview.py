@@ -21,7 +21,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, TextIO
 
-from bot.challenges import render, render_rubric, scoring
+from bot.challenges import render, render_drill, render_rubric, scoring
 from bot.challenges.catalog import Challenge
 from bot.challenges.reports import StartReport
 from bot.challenges.runs import ChallengeUnavailable, runnable
@@ -97,6 +97,19 @@ def briefing(report: StartReport, lang: Lang) -> Post:
     )
 
 
+def alert_call(report: StartReport, lang: Lang) -> Post:
+    """A drill's start posts nothing: the team learns of it from the alert, whose incident thread starts with the
+    call to the team. When the alert comes is Prometheus's and Alertmanager's to say, so it is shown at +0:00."""
+    challenge = report.challenge
+    alerts = ", ".join(challenge.spec.drill.alerts) if challenge.spec.drill is not None else ""
+    return Post(
+        after=timedelta(0),
+        event="alert",
+        note=t("preview.drill", lang, alerts=alerts),
+        messages=fit_message(render_drill.alert_call(report.run, None, lang)),
+    )
+
+
 def posts(report: StartReport, lang: Lang) -> list[Post]:
     """Every post of the run in order: the briefing, then the scheduler's timeline (`bot.scheduler.planned`)
     with what the flow posts at each entry, for a team that fixes nothing."""
@@ -104,7 +117,7 @@ def posts(report: StartReport, lang: Lang) -> list[Post]:
     checked = [item for item in challenge.checked if item.id not in report.skipped]
     names = [item.title.get(lang) for item in checked]
     ids = {item.id for item in checked}
-    timeline: list[Post] = [briefing(report, lang)]
+    timeline: list[Post] = [alert_call(report, lang) if challenge.is_drill else briefing(report, lang)]
     for entry in planned(challenge, run):
         after = entry.at - run.started_at
         if entry.due is Due.AUTO_VERIFY:

@@ -61,6 +61,21 @@ async def test_a_break_fix_challenge_shows_its_briefing_hints_and_timeline(envir
     assert text.count("│ — This scenario's last hint: from now on its verification results show the diagnosis") == 4
 
 
+def test_a_drill_shows_no_briefing_but_the_call_its_alert_brings() -> None:
+    team = Team(name="blue", namespace="kubecamp-blue")
+    report = start_report(CATALOG.get(91), team, datetime(2026, 11, 23, 9, 0, tzinfo=UTC), own_cluster=False)
+    timeline = posts(report, "en")
+    assert [(p.event, p.after) for p in timeline] == [
+        ("alert", timedelta(0)),
+        ("automatic", timedelta(minutes=10)),
+        ("final", timedelta(minutes=20)),
+    ]
+    (call,) = timeline[0].messages
+    assert timeline[0].thread_name is None and "KubecampImagePullFailing" in timeline[0].note
+    assert str(call["content"]).startswith("🚨 This is an incident drill")
+    assert "frontend" not in str(call) and "image" not in str(call).lower()
+
+
 async def test_korean_english_or_both(environment: dict[str, str]) -> None:
     korean = (await show(environment, "2", "--lang", "ko")).out
     assert korean.startswith("챌린지 2: 배포 재해 시나리오 — blue 팀(네임스페이스 kubecamp-blue)에게 보이는 내용\n")
@@ -122,7 +137,7 @@ async def test_json_gives_the_discord_messages_at_their_times(environment: dict[
 async def test_an_unknown_challenge_names_those_there_are(environment: dict[str, str]) -> None:
     result = await kubecamp(environment, "scenarios", "show", "7")
     assert (result.code, result.out) == (2, "")
-    assert result.err == "kubecamp: no challenge 7; the catalogue has 1, 2, 4, 5, 21\n"
+    assert result.err == "kubecamp: no challenge 7; the catalogue has 1, 2, 4, 5, 21, 91\n"
 
 
 def test_every_post_keeps_discords_limits() -> None:

@@ -20,6 +20,7 @@ from pydantic import Field, ValidationError, model_validator
 
 from bot.challenges.breaks import BreakSpec, parse_break
 from bot.challenges.checks import CheckSpec, parse_check
+from bot.challenges.drill import DrillSpec, chosen
 from bot.challenges.manifests import NO_SOLUTIONS, load_manifests, load_reference, read_yaml_documents
 from bot.challenges.manifests import Manifest as Manifest
 from bot.challenges.rubric import (
@@ -186,8 +187,9 @@ class SubmissionSpec(_Strict):
 
 class ChallengeSpec(_Strict):
     id: int = Field(ge=1, le=999)
-    #: break-fix: broken scenarios are deployed and fixed; build: the team builds, scored by a rubric.
-    kind: Literal["break-fix", "build"] = "break-fix"
+    #: break-fix: broken scenarios are deployed and fixed; build: the team builds, scored by a rubric;
+    #: drill: an instructor breaks scenarios unannounced, the team learns of it from the alert.
+    kind: Literal["break-fix", "build", "drill"] = "break-fix"
     title: Text
     story: Text
     source: str | None = None
@@ -205,6 +207,8 @@ class ChallengeSpec(_Strict):
     reference: str | None = None
     #: The hand-in form; without it the challenge takes no submissions.
     submission: SubmissionSpec | None = None
+    #: A drill's scenarios, the alerts that announce them, and its points for acknowledging.
+    drill: DrillSpec | None = None
 
     @model_validator(mode="after")
     def _build_consistent(self) -> ChallengeSpec:
@@ -264,6 +268,10 @@ class Challenge:
     @property
     def is_build(self) -> bool:
         return self.spec.kind == "build"
+
+    @property
+    def is_drill(self) -> bool:
+        return self.spec.kind == "drill"
 
     @property
     def checked(self) -> tuple[CheckedItem, ...]:
@@ -329,12 +337,16 @@ BUILD_KEYS = ("rubric", "namespaces", "phases", "reference")
 def kind_error(document: dict[str, Any]) -> tuple[str, str] | None:
     """(field, problem) when the document has a key its kind does not take, or lacks one it needs."""
     kind = document.get("kind", "break-fix")
-    if kind == "break-fix":
+    if kind != "drill" and "drill" in document:
+        return "drill", "only a challenge of kind drill has it"
+    if kind in ("break-fix", "drill"):
         for key in BUILD_KEYS:
             if key in document:
                 return key, "only a challenge of kind build has it"
         if "scenarios" not in document:
             return "scenarios", "required key is missing"
+        if kind == "drill" and "drill" not in document:
+            return "drill", "required key is missing"
     elif kind == "build":
         if "scenarios" in document:
             return "scenarios", "a build deploys no scenarios: its rubric says what the team builds"
@@ -357,6 +369,8 @@ def load_challenge(folder: Path, *, solutions: bool = False) -> Challenge:
     document = documents[0]
     if "scenarios_of" in document:
         document = _with_scenarios_of(folder, document, path)
+    if document.get("kind") == "drill":
+        document = chosen(document, path)
     try:
         spec = ChallengeSpec.model_validate(document)
     except ValidationError as exc:

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from bot.challenges import render, render_rubric
+from bot.challenges import render, render_drill, render_rubric
 from bot.challenges.catalog import Catalog
 from bot.challenges.reports import StartReport, Stopped, Trigger, VerifyReport
 from bot.challenges.runs import RunService
@@ -119,6 +119,8 @@ class ChallengeFlow:
     # --- the team's actions --------------------------------------------------------------------
 
     async def start(self, team_name: str, challenge_id: int) -> StartReport:
+        if self._catalog.get(challenge_id).is_drill:  # the team would know what is coming
+            raise MessageError(Message("drill.start_refused", {"challenge": challenge_id}))
         team = await self._runs.team(team_name)
         if team.discord_channel_id is None:
             raise TeamNotLinked(team.name)
@@ -130,6 +132,19 @@ class ChallengeFlow:
             run_id=report.run.id,
             payload={"name": render.thread_name(report, self._lang), "message": render.briefing(report, self._lang)},
         )
+        self._scheduler.schedule_run(report.run)
+        return report
+
+    async def drill(self, team_name: str, challenge_id: int) -> StartReport:
+        """An instructor's incident drill for the team: the run starts (its scenarios broken) and its timeline is
+        planned, and nothing is posted: the team learns of it from the alert, whose incident thread becomes the
+        run's (`bot.challenges.drill_watch`)."""
+        if not self._catalog.get(challenge_id).is_drill:
+            raise MessageError(Message("drill.not_a_drill", {"challenge": challenge_id}))
+        team = await self._runs.team(team_name)
+        if team.discord_channel_id is None:
+            raise TeamNotLinked(team.name)
+        report = await self._runs.start(team.name, challenge_id)
         self._scheduler.schedule_run(report.run)
         return report
 
@@ -192,8 +207,21 @@ class ChallengeFlow:
             await self._ended(report.ended)
 
     async def _ended(self, run: Run) -> None:
-        await self._post(run, "ended", render.run_ended(run, self._catalog.get(run.challenge_id), self._lang))
+        challenge = self._catalog.get(run.challenge_id)
+        if challenge.is_drill:
+            await self._drill_ended(run)
+        else:
+            await self._post(run, "ended", render.run_ended(run, challenge, self._lang))
         self._scheduler.cancel_run(run.id)
+
+    async def _drill_ended(self, run: Run) -> None:
+        """A drill's results go to the team's channel, where its incident thread stands: a drill whose alert never
+        came has no thread of its own."""
+        team = await self._store.teams.get_by_id(run.team_id)
+        if team is None or team.discord_channel_id is None:
+            return
+        payload = render_drill.results(run, self._catalog.get(run.challenge_id), self._lang)
+        await self._outbox.enqueue(dedupe_key=_key(run, "ended"), channel_id=team.discord_channel_id, payload=payload)
 
     async def hint(
         self,

@@ -8,6 +8,7 @@ is also how tests move time forward.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import time
 from collections import defaultdict
@@ -15,7 +16,7 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from bot.challenges import access, cluster_view, scoring
+from bot.challenges import access, cluster_view, drill, scoring
 from bot.challenges.breaking import NodePlan, apply_break, is_break, undo_break
 from bot.challenges.catalog import Catalog, Challenge, Scenario
 from bot.challenges.checks import Status
@@ -337,6 +338,16 @@ class RunService:
         return False
 
     async def _end(self, run: Run, status: str, now: datetime, score: scoring.Score) -> Run | None:
+        notes = None
+        challenge = self._catalog.get(run.challenge_id)
+        if challenge.spec.drill is not None:  # a drill adds the points of its acknowledgement to the fix's
+            spec = challenge.spec.drill
+            answer = drill.Acknowledgement.of(
+                await drill.incidents_of(self._store.incidents, spec, run, until=now), until=now
+            )
+            acknowledged = spec.acknowledge_points(answer.taken)
+            score = dataclasses.replace(score, points=score.points + acknowledged)
+            notes = {**(run.notes or {}), "drill": answer.to_json(acknowledged)}
         changed = await self._store.runs.finish(
             run.id,
             status=status,
@@ -344,6 +355,7 @@ class RunService:
             elapsed_seconds=int(score.elapsed.total_seconds()),
             tier_percent=score.tier_percent,
             points=score.points,
+            notes=notes,
         )
         if not changed:  # another verification ended it first
             return None

@@ -64,6 +64,14 @@ class IncidentOutbox(Protocol):
     async def get(self, dedupe_key: str) -> OutboxEntry | None: ...
 
 
+class DrillThreads(Protocol):
+    """The drills under way, as the publisher asks of them (bot.challenges.drill_watch.DrillWatch)."""
+
+    async def hosting(self, incident: Incident) -> tuple[int, dict[str, Any]] | None:
+        """The drill run whose thread this incident's thread becomes, and what its starter adds to the embed."""
+        ...
+
+
 def thread_key(incident_id: int) -> str:
     """The outbox key of an incident's thread: messages about the incident go into it."""
     return f"incident:{incident_id}:thread"
@@ -79,10 +87,12 @@ class IncidentPublisher:
         clock: Callable[[], datetime],
         silences: bool,
         cluster_context: ClusterContextReader | None = None,
+        drills: DrillThreads | None = None,
         edit_interval: float = 5.0,
         poll_interval: float = 30.0,
     ) -> None:
         self._incidents = incidents
+        self._drills = drills
         self._outbox = outbox
         self._lang = lang
         self._clock = clock
@@ -164,8 +174,11 @@ class IncidentPublisher:
         starter = render.starter(incident, alerts, self._lang, silences=self._silences, previous_thread=previous_thread)
         entries: list[OutboxItem] = []
         if await self._outbox.get(key) is None:
-            thread = {"name": render.thread_name(incident), "message": starter}
-            entries.append(OutboxItem(key, "thread", thread, channel_id=incident.channel_id))
+            # The first incident of a drill starts the drill run's thread: the run's posts go into it.
+            hosted = await self._drills.hosting(incident) if self._drills is not None else None
+            run_id, call = hosted if hosted is not None else (None, {})
+            thread = {"name": render.thread_name(incident), "message": {**starter, **call}}
+            entries.append(OutboxItem(key, "thread", thread, channel_id=incident.channel_id, run_id=run_id))
             if not render.embed_shows_all(alerts):
                 # Else the alerts behind "… N more" would be marked announced without ever having been shown.
                 listed = render.alert_list(alerts, self._lang)
@@ -239,6 +252,9 @@ class IncidentPublisher:
                 waiting = True
                 continue
             thread = entry.discord_channel_id if entry is not None and entry.sent_at is not None else None
+            if entry is not None and entry.run_id == incident.run_id:  # the run's own thread: nothing to link
+                await self._incidents.mark_run_notified(incident.id)
+                continue
             await self._outbox.enqueue(
                 dedupe_key=f"run:{incident.run_id}:incident:{incident.id}",
                 run_id=incident.run_id,

@@ -48,6 +48,12 @@ class Silencer(Protocol):
     async def expire_silence(self, silence_id: str) -> None: ...
 
 
+class AcknowledgeGate(Protocol):
+    """Which incidents only their team may acknowledge (bot.challenges.drill_watch.DrillWatch: a drill's)."""
+
+    async def team_only(self, incident: Incident) -> bool: ...
+
+
 class IncidentRefused(MessageError):
     """An action on an incident that cannot be done; `message` says why, for the user."""
 
@@ -81,8 +87,10 @@ class IncidentService:
         clock: Callable[[], datetime],
         alerts_channel: int | None,
         metrics: Metrics | None = None,
+        team_only: AcknowledgeGate | None = None,
     ) -> None:
         self._metrics = metrics or Metrics()
+        self._team_only = team_only
         self._incidents = incidents
         self._teams = teams
         self._publisher = publisher
@@ -129,9 +137,12 @@ class IncidentService:
 
     async def acknowledge(self, incident_id: int, *, by: Member) -> Incident:
         """Record who acknowledged the incident: an instructor, or a member of the team whose namespace it is
-        in. `IncidentRefused` for anyone else (nothing recorded), or if someone already had."""
+        in; during a drill, a member of the team only (`team_only`). `IncidentRefused` for anyone else (nothing
+        recorded), or if someone already had."""
         incident = await self._get(incident_id)
-        if not by.instructor:
+        if self._team_only is not None and by.instructor and await self._team_only.team_only(incident):
+            await self._require_team_member(incident, by, drill=True)
+        elif not by.instructor:
             await self._require_team_member(incident, by)
         incident, first = await self._incidents.acknowledge(incident.id, by=by.name, at=self._clock())
         if not first:
@@ -142,12 +153,13 @@ class IncidentService:
         await self._publisher.say(incident, "ack", render.acknowledged(by.name, self._lang))
         return incident
 
-    async def _require_team_member(self, incident: Incident, member: Member) -> None:
+    async def _require_team_member(self, incident: Incident, member: Member, *, drill: bool = False) -> None:
         team = await self._teams.get_by_id(incident.team_id) if incident.team_id is not None else None
         if team is None:  # the cluster's, or a namespace no team owns: the instructors'
             raise IncidentRefused(Message("incident.err.ack_instructors_only", {"id": incident.id}))
         if team.discord_role_id is None or team.discord_role_id not in member.role_ids:
-            raise IncidentRefused(Message("incident.err.ack_not_your_team", {"id": incident.id, "team": team.name}))
+            refusal = "incident.err.ack_drill_team_only" if drill else "incident.err.ack_not_your_team"
+            raise IncidentRefused(Message(refusal, {"id": incident.id, "team": team.name}))
 
     async def silence(self, incident_id: int, *, hours: int, by: str) -> Incident:
         """Silence the incident's alerts in Alertmanager for `hours`: matchers are the labels all its

@@ -203,6 +203,13 @@ class IncidentStore:
             ).limit(limit)
             return list(await session.exec(query))
 
+    async def of_team(self, team_id: int, *, opened_since: datetime) -> list[Incident]:
+        """The incidents in the team's namespace opened at or after `opened_since`, oldest first (a drill's)."""
+        opened_since = utc("opened_since", opened_since)
+        async with self._db.reading() as session:
+            query = select(Incident).where(Incident.team_id == team_id, col(Incident.opened_at) >= opened_since)
+            return list(await session.exec(query.order_by(col(Incident.id))))
+
     async def count_open(self) -> int:
         """How many incidents are firing (not resolved yet)."""
         async with self._db.reading() as session:

@@ -203,8 +203,10 @@ class RunStore:
         elapsed_seconds: int | None,
         tier_percent: int | None,
         points: int | None,
+        notes: Mapping[str, Any] | None = None,
     ) -> bool:
-        """End an active run; False (and nothing changed) if it was not active any more.
+        """End an active run; False (and nothing changed) if it was not active any more. `notes`: the run's notes
+        as they are to be kept (unchanged when None).
 
         A single ``UPDATE … WHERE status = 'active'``: of two racing finishes exactly one wins.
         """
@@ -212,13 +214,15 @@ class RunStore:
         if end == RunStatus.active:
             raise InvalidValue("status", status, "a run is finished as finished, expired or stopped")
         finished_at = utc("finished_at", finished_at)
-        values = {
+        values: dict[str, Any] = {
             "status": end,
             "finished_at": finished_at,
             "elapsed_seconds": elapsed_seconds,
             "tier_percent": tier_percent,
             "points": points,
         }
+        if notes is not None:
+            values["notes"] = dict(notes)
         return await self._update_active(run_id, values)
 
     async def extend_deadline(self, run_id: int, new_deadline: datetime) -> bool:

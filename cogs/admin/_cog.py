@@ -1,4 +1,4 @@
-"""/admin extend|reveal-hint|reveal-diagnosis|announce — instructors only."""
+"""/admin extend|reveal-hint|reveal-diagnosis|announce|drill — instructors only."""
 
 from __future__ import annotations
 
@@ -123,7 +123,32 @@ class AdminCog(
             sent += 1
         await interaction.response.send_message(t("cog.announced", self.lang, count=sent), ephemeral=True)
 
+    @app_commands.command(
+        name="drill",
+        description=locale("start an incident drill for a team, unannounced", "cmd.admin.drill.description"),
+    )
+    async def drill(self, interaction: discord.Interaction, team: str, challenge: int) -> None:
+        acting = await acting_team(interaction, team, teams=self.teams, instructor_role=self.instructor_role)
+        # A start clears the namespace and applies the broken state: longer than Discord waits for an answer.
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        report = await self.flow.drill(acting.name, challenge)
+        answer = t(
+            "cog.drill_started",
+            self.lang,
+            team=markup.escape(acting.name),
+            challenge=challenge,
+            title=report.challenge.spec.title.get(self.lang),
+            deadline=stamp(report.run.deadline),
+        )
+        await interaction.followup.send(answer, ephemeral=True)
+
+    @drill.autocomplete("challenge")
+    async def _drills(self, interaction: discord.Interaction, current: str) -> list[app_commands.Choice[int]]:
+        catalog = self.flow.catalog
+        return [c for c in challenge_choices(catalog, current, self.lang) if catalog.get(c.value).is_drill]
+
     @extend.autocomplete("team")
+    @drill.autocomplete("team")
     @reveal_hint.autocomplete("team")
     @reveal_diagnosis.autocomplete("team")
     @announce.autocomplete("team")

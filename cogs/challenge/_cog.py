@@ -78,7 +78,9 @@ class ChallengeCog(
 
     @start.autocomplete("challenge")
     async def _challenges(self, interaction: discord.Interaction, current: str) -> list[app_commands.Choice[int]]:
-        return challenge_choices(self.catalog, current, self.lang)
+        # A drill is an instructor's (/admin drill), unannounced: the teams are not offered one.
+        choices = challenge_choices(self.catalog, current, self.lang)
+        return [c for c in choices if not self.catalog.get(c.value).is_drill]
 
     @app_commands.command(
         name="verify",

@@ -322,7 +322,7 @@ async def test_reveal_diagnosis(live_class: Class) -> None:
         focused="challenge",
         subcommand="reveal-diagnosis",
     )
-    assert [c["value"] for c in choices] == [2, 21]  # 21: challenge 2 on a team's own cluster
+    assert [c["value"] for c in choices] == [2, 21, 91]  # 21: challenge 2 on a team's own cluster; 91: its drill
     with pytest.raises(PermissionError):
         await slash(live, "blue-1", "team-blue", "admin", "reveal-diagnosis", challenge=2)
 

@@ -38,6 +38,7 @@ def test_every_hint_that_says_roll_back_has_a_revision_to_go_back_to() -> None:
         (1, "order-service"),
         (21, "image-pull"),
         (21, "rolling-update"),
+        (91, "image-pull"),
     }
     for challenge, scenario in ALL:
         if rollback_hints(scenario):
