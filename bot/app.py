@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from bot.awards import AwardService
+from bot.challenges.announcements import Announcements
 from bot.challenges.catalog import Catalog, load_catalog
 from bot.challenges.flow import ChallengeFlow
 from bot.challenges.progress import ProgressReader
@@ -149,6 +150,9 @@ async def build(
         setup=settings.kube.namespace_setup,
     )
     lang = settings.catalog.language
+    transport = DiscordTransport()
+    outbox_store = OutboxStore(store.db)
+    outbox = Outbox(store=outbox_store, transport=transport, clock=clock)
     runs = RunService(
         catalog=catalog,
         store=store,
@@ -156,10 +160,10 @@ async def build(
         clusters=clusters,
         clock=clock,
         metrics=metrics,
+        announcements=Announcements(
+            outbox=outbox, catalog=catalog, lang=lang, channel_id=settings.discord.announcements_channel
+        ),
     )
-    transport = DiscordTransport()
-    outbox_store = OutboxStore(store.db)
-    outbox = Outbox(store=outbox_store, transport=transport, clock=clock)
     scheduler = Scheduler(catalog=catalog, store=store)
     flow = ChallengeFlow(
         runs=runs,
