@@ -158,3 +158,25 @@ def test_a_team_that_has_not_started_has_no_marks() -> None:
         CATALOG.get(2), [BoardLine(team="blue")], now=datetime.now(UTC), stuck_after=timedelta(minutes=1), lang="ko"
     )
     assert payload["embeds"][0]["description"] == "⬜ **blue** 시작 전"
+
+
+async def test_a_builds_board_shows_its_rubric_points(store: Store) -> None:
+    start = datetime(2026, 12, 4, 9, 0, tzinfo=UTC)
+    team = await store.teams.create("blue", "kubecamp-blue")
+    build = CATALOG.get(4)
+    await store.runs.create(team.id, build.id, start, start + timedelta(hours=4), [c.id for c in build.checked], {})
+    outbox = Outbox(store=OutboxStore(store.db), transport=None)  # type: ignore[arg-type]  # never started
+    boards = BoardService(
+        store=store,
+        catalog=CATALOG,
+        outbox=outbox,
+        lang="en",
+        channel_id=1,
+        stuck_after=timedelta(minutes=15),
+        clock=lambda: start + timedelta(minutes=5),
+    )
+    entry = await outbox.get((await boards.post(build.id, by="instructor")).message_key)
+    assert entry is not None
+    embed = entry.payload["embeds"][0]
+    assert embed["description"] == "▶️ **blue** 0/100 pts · 5 min in · 💡 0 · 🔍 not verified yet"
+    assert embed["footer"]["text"].startswith("Points: the rubric's points met so far")
