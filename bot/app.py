@@ -14,9 +14,11 @@ import logging
 import signal
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from bot.awards import AwardService
+from bot.challenges.announcements import Announcements
+from bot.challenges.board import BoardService
 from bot.challenges.catalog import Catalog, load_catalog
 from bot.challenges.drill_watch import DrillWatch
 from bot.challenges.flow import ChallengeFlow
@@ -79,6 +81,8 @@ class App:
     readiness: Readiness
     metrics: Metrics
     pruner: Pruner
+    #: The instructors' boards, kept current.
+    boards: BoardService
     _gateway: asyncio.Task[None] | None = field(default=None, init=False)
 
     async def start(self) -> None:
@@ -90,6 +94,7 @@ class App:
         self.outbox.start()
         self.publisher.start()
         self.pruner.start()
+        self.boards.start()
         planned = await self.scheduler.start(on_due=self.flow.on_due)
         log.info("scheduler: %d jobs for the active runs", planned)
         await self.readiness.start()
@@ -115,6 +120,7 @@ class App:
         await self.probes.stop()
         await self.readiness.aclose()
         await self.pruner.aclose()
+        await self.boards.aclose()
         await self.publisher.aclose()
         if self.alertmanager is not None:
             await self.alertmanager.close()
@@ -150,6 +156,9 @@ async def build(
         setup=settings.kube.namespace_setup,
     )
     lang = settings.catalog.language
+    transport = DiscordTransport()
+    outbox_store = OutboxStore(store.db)
+    outbox = Outbox(store=outbox_store, transport=transport, clock=clock)
     runs = RunService(
         catalog=catalog,
         store=store,
@@ -157,10 +166,10 @@ async def build(
         clusters=clusters,
         clock=clock,
         metrics=metrics,
+        announcements=Announcements(
+            outbox=outbox, catalog=catalog, lang=lang, channel_id=settings.discord.announcements_channel
+        ),
     )
-    transport = DiscordTransport()
-    outbox_store = OutboxStore(store.db)
-    outbox = Outbox(store=outbox_store, transport=transport, clock=clock)
     scheduler = Scheduler(catalog=catalog, store=store)
     flow = ChallengeFlow(
         runs=runs,
@@ -183,6 +192,15 @@ async def build(
         metrics=metrics,
         drills=DrillWatch(catalog=catalog, store=store, lang=lang),
     )
+    boards = BoardService(
+        store=store,
+        catalog=catalog,
+        outbox=outbox,
+        lang=lang,
+        channel_id=settings.discord.instructors_channel,
+        stuck_after=timedelta(minutes=settings.discord.board_stuck_minutes),
+        clock=clock,
+    )
     metrics.refresh_with(_store_gauges(store=store, incidents=incident_store, outbox=outbox, catalog=catalog))
     services = Services(
         flow=flow,
@@ -199,6 +217,7 @@ async def build(
         incidents=incidents,
         lang=lang,
         instructor_role=instructor_role,
+        boards=boards,
     )
     bot = KubecampBot(
         services=services,
@@ -262,6 +281,7 @@ async def build(
         pruner=Pruner(
             store=store, outbox=outbox_store, days=settings.store.retention_days, clock=clock, metrics=metrics
         ),
+        boards=boards,
     )
 
 

@@ -174,6 +174,20 @@ class DiscordSettings(_Section):
     alerts_channel: int | None = Field(
         default=None, gt=0, description="the channel id for incidents of no team (alerts outside team namespaces)"
     )
+    announcements_channel: int | None = Field(
+        default=None,
+        gt=0,
+        description="the channel id where the bot says who solved a scenario first (🩸) and who finished; unset: none",
+    )
+    instructors_channel: int | None = Field(
+        default=None, gt=0, description="the channel id of the instructors' board (/admin board); unset: no board"
+    )
+    board_stuck_minutes: int = Field(
+        default=15,
+        ge=1,
+        le=240,
+        description="minutes without a verification after which the board marks a team as stuck",
+    )
 
     @field_validator("guild_ids", mode="before")
     @classmethod

@@ -11,6 +11,7 @@ import pytest
 import bot
 import cogs
 from bot.awards import GradeRefused
+from bot.challenges.board import NoBoardChannel
 from bot.challenges.breaking import ClusterTooSmall
 from bot.challenges.catalog import Text
 from bot.challenges.deploy import NamespaceNotCleared
@@ -115,6 +116,7 @@ SAMPLES: list[KubecampError] = [
     GradeRefused(Message("grade.not_graded.checks", {"item": "service-monitor"})),
     EvidenceRefused(Message("evidence.not_evidence.graded", {"item": "report"})),
     NotABuild(Message("scoreboard.not_a_build", {"challenge": 2})),
+    NoBoardChannel(Message("board.no_channel", {})),
     BuildNotPreflighted(Message("preflight.build", {"challenge": 4})),
     TeamNotLinked("blue"),
     PayloadInvalid(400, "not JSON"),

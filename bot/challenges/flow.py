@@ -48,6 +48,8 @@ class FlowOutbox(Protocol):
 
     async def enqueue_all(self, items: Sequence[OutboxItem], *, then: WriteStep | None = None) -> Any: ...
 
+    def enqueuing(self, items: Sequence[OutboxItem]) -> WriteStep: ...
+
     async def get(self, dedupe_key: str) -> OutboxEntry | None: ...
 
 
@@ -306,9 +308,25 @@ class ChallengeFlow:
         return stopped
 
     async def extend(self, team_name: str, minutes: int) -> Run:
+        """Move the team's deadline `minutes` later; in the same transaction, a notice in the run's thread and an
+        edit of the briefing's deadline (when the bot posted the briefing)."""
         team = await self._runs.team(team_name)
         run = await self._runs.active_run(team)
-        if not await self._store.runs.extend_deadline(run.id, run.deadline + timedelta(minutes=minutes)):
+        moved = run.model_copy(update={"deadline": run.deadline + timedelta(minutes=minutes)})
+        at = moved.deadline.isoformat()
+        told = [
+            OutboxItem(
+                _key(run, f"extended:{at}"), "message", render.extended(moved, minutes, self._lang), run_id=run.id
+            )
+        ]
+        if await self._outbox.get(_key(run, "briefing")) is not None:
+            content = render.briefing_content(moved, team, self._catalog.get(run.challenge_id), self._lang)
+            told.append(
+                OutboxItem(
+                    _key(run, f"briefing:deadline:{at}"), "edit", {"content": content}, edit_of=_key(run, "briefing")
+                )
+            )
+        if not await self._store.runs.extend_deadline(run.id, moved.deadline, then=self._outbox.enqueuing(told)):
             raise RunConflict(
                 f"run {run.id} has ended", reason=Message("conflict.run_ended", {"challenge": run.challenge_id})
             )

@@ -24,7 +24,7 @@ from bot.challenges.timeline import HintDue
 from bot.i18n import Lang, Message, t
 from bot.limits import EMBED_FIELD_VALUE_MAX, fit_lines
 from bot.markup import clock, stamp
-from bot.store import HintSource, Run
+from bot.store import HintSource, Run, Team
 
 Payload = dict[str, Any]
 
@@ -87,15 +87,26 @@ def briefing(report: StartReport, lang: Lang) -> Payload:
         "fields": fields,
         "footer": {"text": t("render.briefing_footer", lang, namespace=report.team.namespace)},
     }
-    content = t(
+    content = briefing_content(report.run, report.team, challenge, lang)
+    return {"content": content, "embeds": [embed], "allowed_mentions": {"parse": []}}
+
+
+def briefing_content(run: Run, team: Team, challenge: Challenge, lang: Lang) -> str:
+    """The briefing's first line, with the run's deadline: what an extension edits."""
+    return t(
         "render.briefing_content",
         lang,
-        team=markup.escape(report.team.name),
-        deadline=stamp(report.run.deadline),
-        deadline_relative=stamp(report.run.deadline, "R"),
-        hints=stamp(report.run.started_at + challenge.spec.hints_after),
+        team=markup.escape(team.name),
+        deadline=stamp(run.deadline),
+        deadline_relative=stamp(run.deadline, "R"),
+        hints=stamp(run.started_at + challenge.spec.hints_after),
     )
-    return {"content": content, "embeds": [embed], "allowed_mentions": {"parse": []}}
+
+
+def extended(run: Run, minutes: int, lang: Lang) -> Payload:
+    """The notice in the run's thread that an instructor moved its deadline."""
+    text = t("render.extended", lang, minutes=minutes, deadline=stamp(run.deadline), relative=stamp(run.deadline, "R"))
+    return {"content": text, "allowed_mentions": {"parse": []}}
 
 
 def results(report: VerifyReport, challenge: Challenge, lang: Lang, *, diagnosed: frozenset[str]) -> Payload:

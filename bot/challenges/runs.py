@@ -14,7 +14,7 @@ import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from bot.challenges import access, cluster_view, drill, scoring
 from bot.challenges.breaking import NodePlan, apply_break, is_break, undo_break
@@ -41,6 +41,8 @@ from bot.kinds import KINDS, ObjectRef
 from bot.metrics import Metrics
 from bot.snapshot import Snapshot
 from bot.store import HintSource, Run, ScenarioState, Store, StoreConflict, Team
+from bot.store.db import WriteStep
+from bot.store.runs import SolvedStep
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +53,15 @@ class ChallengeUnavailable(MessageError):
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+class RunAnnouncements(Protocol):
+    """What is written about a run's solves and its end in the transactions that record them
+    (bot.challenges.announcements.Announcements); None: nothing."""
+
+    def solved(self, run: Run, team: Team) -> SolvedStep | None: ...
+
+    def finished(self, run: Run, team: Team, score: scoring.Score) -> WriteStep | None: ...
 
 
 def runnable(challenge: Challenge, *, own_cluster: bool = False) -> tuple[list[Scenario], dict[str, Message]]:
@@ -78,14 +89,17 @@ class RunService:
         clock: Callable[[], datetime] = utcnow,
         metrics: Metrics | None = None,
         clear_wait: float = CLEAR_WAIT_SECONDS,
+        announcements: RunAnnouncements | None = None,
     ) -> None:
-        """`cluster`: the shared cluster; `clusters`: which cluster each team is on (default: all on `cluster`)."""
+        """`cluster`: the shared cluster; `clusters`: which cluster each team is on (default: all on `cluster`);
+        `announcements`: the class's lines about first solves and finishes."""
         self._catalog = catalog
         self._store = store
         self._clusters = clusters or ClusterRegistry(shared=cluster)
         self._clock = clock
         self._metrics = metrics or Metrics()
         self._clear_wait = clear_wait
+        self._announcements = announcements
         # One start per team at a time: a start clears the team's namespace, which must not happen
         # while another start of the same team is applying its objects.
         self._starting: defaultdict[int, asyncio.Lock] = defaultdict(asyncio.Lock)
@@ -280,6 +294,7 @@ class RunService:
             at=now,
             results=[r.to_json() for r in results],
             solved={r.scenario_id: r.status is Status.PASS for r in results},
+            on_solved=self._announcements.solved(run, team) if self._announcements else None,
         )
         newly_solved = tuple(s.scenario_id for s in new_states if s.status == "solved" and s.scenario_id not in before)
         checked = {r.scenario_id for r in results}
@@ -293,7 +308,8 @@ class RunService:
                 ended = await self._end(run, "finished", now, scoring.Score(run.deadline - run.started_at, 100, passed))
         elif all(r.status is Status.PASS for r in results) and others_solved:
             score = scoring.finished(scoring.plan_of(challenge, run), {s.id for s in live}, now - run.started_at)
-            ended = await self._end(run, "finished", now, score)
+            announced = self._announcements.finished(run, team, score) if self._announcements else None
+            ended = await self._end(run, "finished", now, score, then=announced)
         elif (trigger is Trigger.FINAL or now >= run.deadline) and not await self._unanswered(
             cluster, snapshots.values()
         ):
@@ -337,7 +353,9 @@ class RunService:
             return True
         return False
 
-    async def _end(self, run: Run, status: str, now: datetime, score: scoring.Score) -> Run | None:
+    async def _end(
+        self, run: Run, status: str, now: datetime, score: scoring.Score, *, then: WriteStep | None = None
+    ) -> Run | None:
         notes = None
         challenge = self._catalog.get(run.challenge_id)
         if challenge.spec.drill is not None:  # a drill adds the points of its acknowledgement to the fix's
@@ -356,6 +374,7 @@ class RunService:
             tier_percent=score.tier_percent,
             points=score.points,
             notes=notes,
+            then=then,
         )
         if not changed:  # another verification ended it first
             return None

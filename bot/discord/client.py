@@ -16,6 +16,7 @@ import discord
 from discord.ext import commands
 
 from bot.awards import AwardService
+from bot.challenges.board import BoardService
 from bot.challenges.catalog import Catalog
 from bot.challenges.flow import ChallengeFlow, FlowOutbox
 from bot.challenges.progress import ProgressReader
@@ -60,6 +61,7 @@ class Services:
     incidents: IncidentService
     lang: Lang
     instructor_role: int
+    boards: BoardService  # the instructors' boards (/admin board)
 
 
 #: Seconds discord.py waits after the last GUILD_CREATE before it is ready (2 by default, most of the bot's

@@ -45,10 +45,13 @@ from datetime import UTC, datetime, timedelta
 from types import TracebackType
 from typing import Any, Self
 
+import sqlalchemy as sa
+from sqlmodel.ext.asyncio.session import AsyncSession
+
 from bot.errors import KubecampError
 from bot.limits import fit_message, fit_thread_name
 from bot.outbox.payloads import check_payload
-from bot.outbox.store import OutboxDelivery, OutboxItem, OutboxStore
+from bot.outbox.store import OutboxDelivery, OutboxItem, OutboxStore, enqueue_on
 from bot.outbox.transport import Transport, TransportRejected, TransportRetry, nonce_for
 from bot.store.db import WriteStep, one_of
 from bot.store.models import OutboxEntry, OutboxKind
@@ -165,6 +168,20 @@ class Outbox:
         for item in items:
             check_payload(one_of("kind", OutboxKind, item.kind), item.payload)
         return self._taken(await self._store.enqueue_all(items, at=self._clock(), then=then))
+
+    def enqueuing(self, items: Sequence[OutboxItem]) -> WriteStep:
+        """`enqueue_all` as a write in a transaction of the caller's (a store method's `then`): the entries are
+        kept or rolled back with the caller's own write, and the sender is woken once that transaction commits.
+        Raises `InvalidValue` for a malformed payload at once, before any transaction."""
+        for item in items:
+            check_payload(one_of("kind", OutboxKind, item.kind), item.payload)
+
+        async def write(session: AsyncSession) -> None:
+            written = await enqueue_on(session, items, at=self._clock())
+            # Woken before the commit, the sender could look and find nothing yet, then sleep a poll interval.
+            sa.event.listen(session.sync_session, "after_commit", lambda _session: self._taken(written), once=True)
+
+        return write
 
     def _taken(self, written: Sequence[tuple[OutboxEntry, bool]]) -> list[OutboxEntry]:
         """The entries the store kept, each new or already there under its key: counted, and the sender

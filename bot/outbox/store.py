@@ -79,11 +79,8 @@ class OutboxStore:
         """`enqueue` for each item in order, then `then` (the caller's own write), in one transaction:
         all of it is kept or none. An item may name an earlier one of the same call in `edit_of`/`thread_of`."""
         entries = [(_outbox_entry(item, utc("at", at)), item) for item in items]
-        written: list[tuple[OutboxEntry, bool]] = []
         async with self._db.writing() as session:
-            for entry, item in entries:
-                written.append(await _insert_outbox(session, entry, item))
-                await session.flush()  # so that a later item finds it by its key
+            written = await _insert_all(session, entries)
             if then is not None:
                 await then(session)
         return written
@@ -353,6 +350,23 @@ def _outbox_entry(item: OutboxItem, at: datetime) -> OutboxEntry:
         next_attempt_at=at,
         parts_sent=0,
     )
+
+
+async def enqueue_on(
+    session: AsyncSession, items: Sequence[OutboxItem], *, at: datetime
+) -> list[tuple[OutboxEntry, bool]]:
+    """`OutboxStore.enqueue_all` on the session of a transaction of the caller's: kept or rolled back with it."""
+    return await _insert_all(session, [(_outbox_entry(item, utc("at", at)), item) for item in items])
+
+
+async def _insert_all(
+    session: AsyncSession, entries: Sequence[tuple[OutboxEntry, OutboxItem]]
+) -> list[tuple[OutboxEntry, bool]]:
+    written: list[tuple[OutboxEntry, bool]] = []
+    for entry, item in entries:
+        written.append(await _insert_outbox(session, entry, item))
+        await session.flush()  # so that a later item finds it by its key
+    return written
 
 
 async def _insert_outbox(session: AsyncSession, entry: OutboxEntry, item: OutboxItem) -> tuple[OutboxEntry, bool]:

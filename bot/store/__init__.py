@@ -12,6 +12,7 @@ from bot.store.migrate import current_revision, downgrade, head_revision, upgrad
 from bot.store.models import (
     AppliedObject,
     Award,
+    Board,
     Evidence,
     HintPost,
     HintSource,
@@ -35,6 +36,7 @@ from bot.store.teams import TeamStore
 __all__ = [
     "AppliedObject",
     "Award",
+    "Board",
     "Database",
     "Evidence",
     "HintPost",

@@ -458,3 +458,22 @@ class IncidentAlert(SQLModel, table=True):
     labels: dict[str, Any] = Field(default_factory=dict, sa_column=sa.Column(sa.JSON, nullable=False))
     annotations: dict[str, Any] = Field(default_factory=dict, sa_column=sa.Column(sa.JSON, nullable=False))
     generator_url: str = Field(default="", sa_column=sa.Column(sa.Text, nullable=False))
+
+
+class Board(SQLModel, table=True):
+    """An instructors' board: one message per challenge that the bot keeps current by editing it
+    (`bot.challenges.board`). The message is an outbox entry (`message_key`); each edit is one more, under a key
+    counted by `edits`. `shown` is what the last edit enqueued shows, so that an unchanged board is not edited."""
+
+    __tablename__ = "boards"
+    __table_args__ = (sa.UniqueConstraint("challenge_id"),)
+
+    id: int = Field(default=None, primary_key=True)  # see module docstring: None until inserted
+    challenge_id: int = Field(nullable=False)
+    channel_id: int = Field(sa_column=sa.Column(sa.BigInteger, nullable=False))
+    message_key: str = Field(sa_column=sa.Column(sa.String(OUTBOX_KEY_MAX), nullable=False))
+    edits: int = Field(default=0, nullable=False)
+    shown: str = Field(default="", sa_column=sa.Column(sa.Text, nullable=False))
+    #: Who asked for it: a Discord user's name.
+    posted_by: str = Field(sa_column=sa.Column(sa.String(100), nullable=False))
+    posted_at: datetime = Field(sa_column=sa.Column(UTCDateTime, nullable=False))

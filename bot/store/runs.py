@@ -8,11 +8,12 @@ a hint is recorded once per (run, scenario, level).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.orm import aliased
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -31,6 +32,10 @@ from bot.store.models import (
 )
 
 _APPLIED_KEYS = ("apiVersion", "kind", "name", "scenario")
+
+#: A caller's write on the session of a verification, given the scenarios that verification solved for the first
+#: time: what is written about those solves (their announcement) commits with them or not at all.
+SolvedStep = Callable[[AsyncSession, Sequence[str]], Awaitable[None]]
 
 
 class RunStore:
@@ -139,6 +144,8 @@ class RunStore:
         at: datetime,
         results: Sequence[Mapping[str, Any]],
         solved: Mapping[str, bool],
+        *,
+        on_solved: SolvedStep | None = None,
     ) -> tuple[Verification, list[ScenarioState]]:
         """Record one verification and update the scenarios it checked, in one transaction.
 
@@ -150,6 +157,7 @@ class RunStore:
 
         Manual and auto verifications are refused (`StoreConflict`) once the run is no longer active;
         a final one is accepted in any state. Returns the verification and all the run's states.
+        `on_solved` is given the scenarios solved for the first time now, if any, in the same transaction.
         """
         trigger = one_of("trigger", VerificationTrigger, trigger)
         at = utc("at", at)
@@ -170,6 +178,8 @@ class RunStore:
             session.add(verification)
             checked = [s.scenario_id for s in live if s.scenario_id in solved]
             passed = [s for s in checked if solved[s]]
+            # Read before the update: the refresh below updates these very instances.
+            first = [s for s in passed if states[s].status == ScenarioStatus.pending and not states[s].first_solved_at]
             if checked:
                 await session.exec(
                     sa.update(ScenarioState)
@@ -193,6 +203,8 @@ class RunStore:
                 )
             await session.flush()
             updated = await _states(session, run_id, refresh=True)
+            if first and on_solved is not None:
+                await on_solved(session, first)
         return verification, updated
 
     async def finish(
@@ -204,11 +216,14 @@ class RunStore:
         tier_percent: int | None,
         points: int | None,
         notes: Mapping[str, Any] | None = None,
+        *,
+        then: WriteStep | None = None,
     ) -> bool:
         """End an active run; False (and nothing changed) if it was not active any more. `notes`: the run's notes
         as they are to be kept (unchanged when None).
 
-        A single ``UPDATE … WHERE status = 'active'``: of two racing finishes exactly one wins.
+        A single ``UPDATE … WHERE status = 'active'``: of two racing finishes exactly one wins. `then` (the
+        caller's write about the end) runs in the same transaction, only when this call ended the run.
         """
         end = one_of("status", RunStatus, status)
         if end == RunStatus.active:
@@ -223,18 +238,21 @@ class RunStore:
         }
         if notes is not None:
             values["notes"] = dict(notes)
-        return await self._update_active(run_id, values)
+        return await self._update_active(run_id, values, then=then)
 
-    async def extend_deadline(self, run_id: int, new_deadline: datetime) -> bool:
-        """Move the deadline of an active run; False if the run is not active."""
-        return await self._update_active(run_id, {"deadline": utc("new_deadline", new_deadline)})
+    async def extend_deadline(self, run_id: int, new_deadline: datetime, *, then: WriteStep | None = None) -> bool:
+        """Move the deadline of an active run; False if the run is not active. `then` (the caller's write, the
+        team's notice) runs in the same transaction, only when the deadline moved."""
+        return await self._update_active(run_id, {"deadline": utc("new_deadline", new_deadline)}, then=then)
 
-    async def _update_active(self, run_id: int, values: dict[str, Any]) -> bool:
+    async def _update_active(self, run_id: int, values: dict[str, Any], *, then: WriteStep | None = None) -> bool:
         async with self._db.writing() as session:
             result = await session.exec(
                 sa.update(Run).where(col(Run.id) == run_id, col(Run.status) == RunStatus.active).values(**values)
             )
             if result.rowcount == 1:
+                if then is not None:
+                    await then(session)
                 return True
             await require(session, Run, run_id)  # NotFound if there is no such run
             return False
@@ -358,6 +376,33 @@ async def latest_run_id(session: AsyncSession, team_id: int, challenge_id: int) 
         .order_by(col(Run.started_at).desc(), col(Run.id).desc())
     )
     return (await session.exec(query)).first()
+
+
+async def solved_elsewhere(session: AsyncSession, run_id: int, scenario_ids: Sequence[str]) -> set[str]:
+    """Of `scenario_ids`, those another run of the same challenge has solved, in `session`."""
+    other = aliased(Run)
+    query = (
+        select(ScenarioState.scenario_id)
+        .join(other, col(other.id) == col(ScenarioState.run_id))
+        .where(
+            col(other.challenge_id) == select(Run.challenge_id).where(col(Run.id) == run_id).scalar_subquery(),
+            col(other.id) != run_id,
+            col(ScenarioState.scenario_id).in_(list(scenario_ids)),
+            col(ScenarioState.status) == ScenarioStatus.solved,
+        )
+    )
+    return set(await session.exec(query))
+
+
+async def finished_elsewhere(session: AsyncSession, run_id: int) -> bool:
+    """Whether another run of the same challenge has finished (solved everything), in `session`."""
+    other = aliased(Run)
+    query = select(other.id).where(
+        col(other.challenge_id) == select(Run.challenge_id).where(col(Run.id) == run_id).scalar_subquery(),
+        col(other.id) != run_id,
+        col(other.status) == RunStatus.finished,
+    )
+    return (await session.exec(query.limit(1))).first() is not None
 
 
 async def _states(session: AsyncSession, run_id: int, *, refresh: bool = False) -> list[ScenarioState]:

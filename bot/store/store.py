@@ -19,6 +19,7 @@ from __future__ import annotations
 from typing import Self
 
 from bot.store.awards import AwardStore
+from bot.store.boards import BoardStore
 from bot.store.db import Database
 from bot.store.evidence import EvidenceStore
 from bot.store.incidents import IncidentStore
@@ -42,6 +43,7 @@ class Store:
         self.incidents = IncidentStore(db)
         self.awards = AwardStore(db)
         self.evidence = EvidenceStore(db)
+        self.boards = BoardStore(db)
 
     @classmethod
     async def open(cls, url: str) -> Store:

@@ -1,4 +1,4 @@
-"""/admin extend|reveal-hint|reveal-diagnosis|announce|drill — instructors only."""
+"""/admin extend|reveal-hint|reveal-diagnosis|announce|drill|board — instructors only."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot import markup
+from bot.challenges.board import BoardService
 from bot.challenges.flow import ChallengeFlow, FlowOutbox
 from bot.i18n import Lang, t
 from bot.markup import stamp
@@ -23,9 +24,17 @@ class AdminCog(
     group_description=locale("run the class (instructors)", "cmd.admin.description"),
 ):
     def __init__(
-        self, *, flow: ChallengeFlow, teams: TeamService, outbox: FlowOutbox, lang: Lang, instructor_role: int
+        self,
+        *,
+        flow: ChallengeFlow,
+        teams: TeamService,
+        outbox: FlowOutbox,
+        boards: BoardService,
+        lang: Lang,
+        instructor_role: int,
     ) -> None:
         self.flow = flow
+        self.boards = boards
         self.teams = teams
         self.outbox = outbox
         self.lang = lang
@@ -95,7 +104,21 @@ class AdminCog(
             answer = t("cog.diagnosis_unchanged", self.lang, challenge=challenge)
         await interaction.followup.send(answer, ephemeral=True)
 
+    @app_commands.command(
+        name="board",
+        description=locale(
+            "post a challenge's board in the instructors' channel, kept current", "cmd.admin.board.description"
+        ),
+    )
+    async def board(self, interaction: discord.Interaction, challenge: int) -> None:
+        board = await self.boards.post(challenge, by=interaction.user.display_name)
+        await interaction.response.send_message(
+            t("cog.board_posted", self.lang, challenge=board.challenge_id, channel=f"<#{board.channel_id}>"),
+            ephemeral=True,
+        )
+
     @reveal_diagnosis.autocomplete("challenge")
+    @board.autocomplete("challenge")
     async def _challenges(self, interaction: discord.Interaction, current: str) -> list[app_commands.Choice[int]]:
         return challenge_choices(self.flow.catalog, current, self.lang)
 

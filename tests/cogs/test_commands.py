@@ -19,7 +19,8 @@ from bot.challenges.flow import ChallengeFlow
 from bot.cluster import Cluster
 from bot.discord.client import COGS, KubecampBot, Services
 from bot.discord.translator import CatalogueTranslator
-from tests.discord.live import Class, answer, open_class, slash, thread_of
+from bot.markup import stamp
+from tests.discord.live import Class, answer, open_class, quiet, slash, thread_of
 from tests.discord_emulator.emulator import DiscordEmulator
 from tests.discord_emulator.fixtures import Classroom
 from tests.emulators.kube import KubeCluster
@@ -222,6 +223,36 @@ async def test_admin_commands(live_class: Class) -> None:
 
     with pytest.raises(PermissionError):
         await slash(live, "blue-1", "team-blue", "admin", "extend", team="blue", minutes=5)
+
+
+async def test_admin_extend_tells_the_team_and_moves_the_deadline_in_the_briefing(live_class: Class) -> None:
+    live = live_class
+    await answer(await slash(live, "instructor", "alerts", "challenge", "start", challenge=2, team="blue"))
+    await live.discord.wait_until(lambda: thread_of(live, "blue"), 10, "the thread")
+    thread = thread_of(live, "blue")
+    (briefing,) = [m for m in live.discord.messages(live.room.team_channels["blue"]) if m.thread_id == thread.id]
+    run = await live.app.store.runs.active((await live.app.store.teams.get("blue")).id)  # type: ignore[union-attr]
+    assert run is not None and stamp(run.deadline) in str(briefing.content)
+
+    for minutes in (15, 5):
+        await slash(live, "instructor", "alerts", "admin", "extend", team="blue", minutes=minutes)
+    await quiet(live)
+    deadline = run.deadline + timedelta(minutes=20)
+    notices = [str(m.content) for m in live.discord.messages(thread) if "more minutes" in str(m.content)]
+    assert notices == [
+        f"⏱️ An instructor gave your team 15 more minutes. New deadline: {stamp(run.deadline + timedelta(minutes=15))}"
+        f" ({stamp(run.deadline + timedelta(minutes=15), 'R')}).",
+        f"⏱️ An instructor gave your team 5 more minutes. New deadline: {stamp(deadline)} ({stamp(deadline, 'R')}).",
+    ]
+    edited = live.discord.message(briefing.id)
+    assert stamp(deadline) in str(edited.content) and stamp(run.deadline) not in str(edited.content)
+    assert edited.embeds[0]["title"] == "🚨 Challenge 2: Deployment disaster"  # the edit leaves the story as it was
+
+    await answer(await slash(live, "instructor", "alerts", "challenge", "stop", team="blue"))
+    refused = await slash(live, "instructor", "alerts", "admin", "extend", team="blue", minutes=5)
+    assert "has no challenge running" in await answer(refused)
+    await quiet(live)
+    assert sum("more minutes" in str(m.content) for m in live.discord.messages(thread)) == 2
 
 
 def test_services_are_what_the_cogs_receive() -> None:

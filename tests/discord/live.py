@@ -79,12 +79,16 @@ async def open_class(
     language: Lang = "en",
     global_sync: bool = False,
     data_min_free_mib: int = 0,
+    announcements_channel: int | None = None,
+    instructors_channel: int | None = None,
+    board_stuck_minutes: int = 15,
 ) -> AsyncIterator[Class]:
     """The App of a class, started, with teams blue and red (created unless `create_teams` is False: a
     restart on the same data folder); the alerts channel takes the incidents of no team. `kube_timeout`:
     seconds per Kubernetes API request; `global_sync`: the commands are registered globally too. The
     readiness checks run every `READINESS_INTERVAL` seconds; the data volume must keep `data_min_free_mib`
-    free (none by default: a test machine's disk is not the class's)."""
+    free (none by default: a test machine's disk is not the class's). `announcements_channel`, `instructors_channel`
+    and `board_stuck_minutes`: the settings of the same names (none of the channels by default)."""
     settings = Settings(
         store=StoreSettings(data_dir=tmp_path, data_min_free_mib=data_min_free_mib),
         catalog=CatalogSettings(scenarios_dir=scenarios_dir, language=language),
@@ -101,6 +105,9 @@ async def open_class(
             api_base=discord_emulator.api_url,
             gateway_url=discord_emulator.gateway_url,
             alerts_channel=discord_classroom.alerts.id,
+            announcements_channel=announcements_channel,
+            instructors_channel=instructors_channel,
+            board_stuck_minutes=board_stuck_minutes,
         ),
         web=WebSettings(host="127.0.0.1", port=web_port, probe_port=0),
         log=LogSettings(),

@@ -30,13 +30,14 @@ import aiohttp
 import pytest
 
 from benchmarks.notifications import Group
+from bot.challenges import preflight
 from bot.challenges.flow import ChallengeFlow
 from bot.challenges.runs import RunService
 from bot.cluster import Cluster
 from bot.incidents.render import FIRING, RESOLVED
 from bot.outbox import Outbox, OutboxStore
 from bot.store import Store, upgrade
-from tests.discord.live import post_notification, process_environment
+from tests.discord.live import answer, post_notification, process_environment
 from tests.discord_emulator.emulator import DiscordEmulator
 from tests.discord_emulator.fixtures import Classroom
 from tests.discord_emulator.state import Channel, Message
@@ -77,7 +78,14 @@ async def create_teams(url: str, room: Classroom, *teams: str) -> None:
 
 async def start_run_minutes_ago(url: str, kube: KubeCluster, room: Classroom, minutes: int) -> int:
     """Team blue's run of challenge 2, started `minutes` ago; its briefing waits in the outbox."""
-    await create_teams(url, room, "blue")
+    return (await start_runs_minutes_ago(url, kube, room, minutes, "blue"))["blue"]
+
+
+async def start_runs_minutes_ago(
+    url: str, kube: KubeCluster, room: Classroom, minutes: int, *teams: str
+) -> dict[str, int]:
+    """Each team's run of challenge 2 (by team), started `minutes` ago; their briefings wait in the outbox."""
+    await create_teams(url, room, *teams)
     store = await Store.open(url)
     cluster = Cluster.for_host(kube.url, token="setup")
     try:
@@ -94,8 +102,7 @@ async def start_run_minutes_ago(url: str, kube: KubeCluster, room: Classroom, mi
             clock=lambda: past,
             cooldown_seconds=15,
         )
-        report = await flow.start("blue", 2)
-        return report.run.id
+        return {team: (await flow.start(team, 2)).run.id for team in teams}
     finally:
         await cluster.close()
         await store.close()
@@ -161,6 +168,91 @@ async def test_sigkill_mid_job_and_mid_posting_loses_no_hint_and_posts_none_twic
         assert len(await store.runs.hints_posted(run_id)) == due_hints
         pending, _ = await OutboxStore(store.db).stats(datetime.now(UTC))
         assert pending == 0
+    finally:
+        await store.close()
+
+
+# --- first solves -------------------------------------------------------------------------------------------------
+
+
+async def test_sigkill_between_a_solve_and_its_announcement_announces_it_once(
+    discord_emulator: DiscordEmulator, discord_classroom: Classroom, kube_cluster: KubeCluster, tmp_path: Path
+) -> None:
+    """Blue solves a scenario first; the bot is killed while Discord refuses the 🩸 line (the solve recorded, the
+    line not posted), then again once Discord has taken the line but its answer was lost. After the restarts red
+    finishes first, blue after it: every line is in the announcements channel once."""
+    url = f"sqlite+aiosqlite:///{tmp_path / 'kubecamp.db'}"
+    room = discord_classroom
+    channel = discord_emulator.add_text_channel(room.guild, "announcements")
+    runs = await start_runs_minutes_ago(url, kube_cluster, room, 5, "blue", "red")
+    env = process_environment(tmp_path, discord_emulator, room, kube_cluster)
+    env["KUBECAMP_DISCORD_ANNOUNCEMENTS_CHANNEL"] = str(channel.id)
+    announcing = rf"/channels/{channel.id}/messages"
+
+    def said() -> list[str]:
+        return [str(m.content) for m in discord_emulator.messages(channel)]
+
+    async def verify(team: str, *fixed: str) -> None:
+        student = Cluster.for_host(kube_cluster.url, token="student")
+        try:
+            for scenario_id in fixed:
+                await preflight.apply_like_a_student(student, f"kubecamp-{team}", CATALOG.get(2).scenario(scenario_id))
+        finally:
+            await student.close()
+        verified = await discord_emulator.slash(
+            room.guild, f"team-{team}", f"{team}-1", "challenge", None, subcommand="verify"
+        )
+        assert "pass" in await answer(verified)
+
+    bot = KubecampProcess(tmp_path / "process", environment=env)
+    try:
+        # 1. Killed after the solve, while Discord refuses the line it brings (503: try again later).
+        refused = discord_emulator.inject(503, times=1000, route=announcing, method="POST")
+        await bot.start()
+        await verify("blue", "image-pull")
+        await discord_emulator.wait_until(lambda: refused.hits, 20, "the first attempt at the 🩸 line")
+        bot.kill()
+        discord_emulator.faults.remove(refused)
+        store = await Store.open(url)
+        try:  # the solve and its line were written down together; Discord has none of it
+            states = {s.scenario_id: s.status for s in await store.runs.scenario_states(runs["blue"])}
+            assert states["image-pull"] == "solved"
+            line = await OutboxStore(store.db).get(f"run:{runs['blue']}:first-solve:image-pull")
+            assert line is not None and line.sent_at is None
+        finally:
+            await store.close()
+        assert said() == []
+
+        # 2. Killed once Discord has taken the line, its answer lost (a 500 after the fact).
+        lost = discord_emulator.inject(500, times=1, route=announcing, method="POST", after=True)
+        await bot.start()
+        await discord_emulator.wait_until(lambda: lost.hits, 20, "the 🩸 line landing")
+        bot.kill()
+
+        # 3. Red finishes first, blue after it.
+        await bot.start()
+        await verify("red", "image-pull", "unschedulable", "rolling-update", "node-affinity")
+        await verify("blue", "unschedulable", "rolling-update", "node-affinity")
+        await discord_emulator.wait_until(lambda: len(said()) >= 6, 30, "every line")
+        await asyncio.sleep(2)  # anything posted twice would have arrived by now
+    finally:
+        await bot.stop()
+    assert "Traceback" not in bot.log_tail(10_000)
+
+    lines = said()
+    assert len(lines) == len(set(lines)) == 6, lines
+    assert lines[0].startswith("🩸 **blue** is the first to solve “Image deployment failure"), lines
+    assert sorted(lines[1:4]) == sorted(
+        f"🩸 **red** is the first to solve “{CATALOG.get(2).scenario(s).spec.title.get('en')}” (Challenge 2)!"
+        for s in ("unschedulable", "rolling-update", "node-affinity")
+    )
+    assert lines[4].startswith("🏆 **red** is the first to finish Challenge 2"), lines
+    assert lines[5].startswith("🏁 **blue** finished Challenge 2"), lines
+    store = await Store.open(url)
+    try:
+        outbox = OutboxStore(store.db)
+        assert (await outbox.stats(datetime.now(UTC)))[0] == 0
+        assert await outbox.failed() == []
     finally:
         await store.close()
 

@@ -6,10 +6,12 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.limits import CONTENT_MAX, within_limits
-from bot.outbox import Outbox, OutboxStore, TransportRejected, TransportRetry, nonce_for
+from bot.outbox import Outbox, OutboxItem, OutboxStore, TransportRejected, TransportRetry, nonce_for
 from bot.store import InvalidValue, Store, Team
+from bot.store.db import WriteStep
 
 from .conftest import FakeDiscord, OutboxFactory
 
@@ -357,6 +359,41 @@ async def test_what_was_enqueued_before_the_start_is_sent_after_it(
     async with outbox:
         assert await outbox.drain(DRAIN)
     assert discord.contents(A) == ["early"]
+
+
+async def test_entries_written_in_a_callers_transaction_go_with_it_and_wake_the_sender_on_commit(
+    make_outbox: OutboxFactory, store: Store, team: Team, discord: FakeDiscord
+) -> None:
+    # The sender looks again only when woken: a poll an hour away would show a missed wake-up.
+    outbox = make_outbox(poll_interval=3600)
+    run_id = await _run_id(store, team)
+    async with outbox:
+        assert await outbox.drain(DRAIN)
+        line = OutboxItem("first-solve:s1", "message", {"content": "🩸 first"}, channel_id=A)
+
+        async def failing(session: AsyncSession) -> None:
+            raise RuntimeError("the end of the run was not written")
+
+        with pytest.raises(RuntimeError):
+            await store.runs.finish(
+                run_id, "finished", datetime.now(UTC), 60, 100, 10, then=_both(outbox.enqueuing([line]), failing)
+            )
+        assert await outbox.get("first-solve:s1") is None  # rolled back with the caller's write
+
+        assert await store.runs.finish(
+            run_id, "finished", datetime.now(UTC), 60, 100, 10, then=outbox.enqueuing([line])
+        )
+        await asyncio.wait_for(discord.until(lambda: discord.contents(A) == ["🩸 first"]), 5)
+    with pytest.raises(InvalidValue):
+        outbox.enqueuing([OutboxItem("bad", "message", {"content": ""}, channel_id=A)])
+
+
+def _both(*steps: WriteStep) -> WriteStep:
+    async def write(session: AsyncSession) -> None:
+        for step in steps:
+            await step(session)
+
+    return write
 
 
 async def test_drain_answers_false_when_a_retry_is_beyond_its_timeout(outbox: Outbox, discord: FakeDiscord) -> None:

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
 from sqlalchemy import exc as sa_exc
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.store import (
     HintSource,
@@ -20,6 +22,7 @@ from bot.store import (
     Team,
     VerificationTrigger,
 )
+from bot.store.runs import finished_elsewhere, solved_elsewhere
 
 from .conftest import HOUR, T0
 
@@ -201,6 +204,47 @@ async def test_verifications_count_attempts_and_keep_the_first_solve(store: Stor
         rows = [tuple(r) for r in result]
     assert [r[0] for r in rows] == ["manual", "auto", "manual", "final"]
     assert rows[0][1] == '[{"scenario": "a", "checks": [{"name": "ready", "status": "pass"}]}]'
+
+
+async def test_writes_about_first_solves_and_ends_share_their_transaction(store: Store, team: Team) -> None:
+    """`on_solved` sees the scenarios solved for the first time, and what another run of the challenge solved
+    or finished before; a write that fails takes the verification (or the end) down with it."""
+    other_team = await store.teams.create("red", "kubecamp-red")
+    first = await store.runs.create(other_team.id, 1, T0, T0 + HOUR, ["a", "b"], {})
+    run = await store.runs.create(team.id, 1, T0, T0 + HOUR, ["a", "b"], {})
+    await store.runs.record_verification(first.id, "manual", T0 + MINUTE, [], {"a": True, "b": False})
+    seen: list[tuple[list[str], set[str], bool]] = []
+
+    async def note(session: AsyncSession, solved: Sequence[str]) -> None:
+        seen.append(
+            (list(solved), await solved_elsewhere(session, run.id, solved), await finished_elsewhere(session, run.id))
+        )
+
+    await store.runs.record_verification(run.id, "manual", T0 + 2 * MINUTE, [], {"a": True, "b": True}, on_solved=note)
+    await store.runs.record_verification(run.id, "manual", T0 + 3 * MINUTE, [], {"a": True, "b": True}, on_solved=note)
+    assert seen == [(["a", "b"], {"a"}, False)]  # solved once: the second verification solves nothing new
+
+    async def failing(session: AsyncSession, solved: Sequence[str]) -> None:
+        raise RuntimeError("the announcement could not be written")
+
+    with pytest.raises(RuntimeError):
+        await store.runs.record_verification(first.id, "manual", T0 + 4 * MINUTE, [], {"b": True}, on_solved=failing)
+    assert _by_id(await store.runs.scenario_states(first.id))["b"].status == "pending"
+
+    async def failing_end(session: AsyncSession) -> None:
+        raise RuntimeError("the line could not be written")
+
+    with pytest.raises(RuntimeError):
+        await store.runs.finish(first.id, "finished", T0 + 5 * MINUTE, 300, 100, 10, then=failing_end)
+    assert (await store.runs.get(first.id)).status == RunStatus.active  # type: ignore[union-attr]
+    ended: list[bool] = []
+
+    async def note_end(session: AsyncSession) -> None:
+        ended.append(await finished_elsewhere(session, run.id))
+
+    assert await store.runs.finish(first.id, "finished", T0 + 5 * MINUTE, 300, 100, 10, then=note_end)
+    assert not await store.runs.finish(first.id, "finished", T0 + 6 * MINUTE, 360, 100, 10, then=note_end)
+    assert ended == [True]  # run's own view: the other run has finished; and `then` only with the end itself
 
 
 async def test_verifications_refused_after_the_end_except_the_final_one(store: Store, team: Team) -> None:
