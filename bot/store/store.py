@@ -25,6 +25,7 @@ from bot.store.incidents import IncidentStore
 from bot.store.runs import RunStore
 from bot.store.submissions import SubmissionStore
 from bot.store.teams import TeamStore
+from bot.store.ticks import TickStore
 
 
 class Store:
@@ -42,6 +43,7 @@ class Store:
         self.incidents = IncidentStore(db)
         self.awards = AwardStore(db)
         self.evidence = EvidenceStore(db)
+        self.ticks = TickStore(db)
 
     @classmethod
     async def open(cls, url: str) -> Store:
