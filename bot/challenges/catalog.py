@@ -29,8 +29,10 @@ from bot.challenges.rubric import (
     Phase,
     PhaseSpec,
     RubricGroupSpec,
+    lab_group,
     timed,
     validate_build,
+    validate_lab,
 )
 from bot.challenges.spec import CheckedItem, raise_first
 from bot.challenges.spec import Hint as Hint
@@ -186,8 +188,9 @@ class SubmissionSpec(_Strict):
 
 class ChallengeSpec(_Strict):
     id: int = Field(ge=1, le=999)
-    #: break-fix: broken scenarios are deployed and fixed; build: the team builds, scored by a rubric.
-    kind: Literal["break-fix", "build"] = "break-fix"
+    #: break-fix: broken scenarios are deployed and fixed; build: the team builds, scored by a rubric;
+    #: lab: phases with time boxes, each with the checkpoints the team reaches.
+    kind: Literal["break-fix", "build", "lab"] = "break-fix"
     title: Text
     story: Text
     source: str | None = None
@@ -216,6 +219,10 @@ class ChallengeSpec(_Strict):
             )
         if self.kind == "build" and self.rubric is not None:
             validate_build(self.rubric, self.namespaces or [], self.phases or [], self.time_limit)
+        phases = self.phases or []
+        # A lab's phase without an id or checkpoints is reported on the document, at its field (`kind_error`).
+        if self.kind == "lab" and phases and all(p.id is not None and p.checkpoints for p in phases):
+            validate_lab(phases, self.namespaces or [], self.time_limit)
         return self
 
     @model_validator(mode="after")
@@ -252,7 +259,8 @@ class Challenge:
     spec: ChallengeSpec
     folder: Path
     scenarios: tuple[Scenario, ...]
-    #: A build's criteria, in the order of the rubric; none for a break-fix challenge.
+    #: A build's criteria, in the order of the rubric, or a lab's checkpoints, phase by phase; none for a
+    #: break-fix challenge.
     rubric: tuple[Criterion, ...] = ()
     #: A build's reference, per namespace (None: the team's own); None unless loaded with the solutions.
     reference: dict[str | None, tuple[Manifest, ...]] | None = None
@@ -266,9 +274,26 @@ class Challenge:
         return self.spec.kind == "build"
 
     @property
+    def is_lab(self) -> bool:
+        return self.spec.kind == "lab"
+
+    @property
+    def scored_by_items(self) -> bool:
+        """A build or a lab: nothing broken is deployed, and the run is scored item by item (criteria,
+        checkpoints) at its deadline, not by scenarios and time."""
+        return self.is_build or self.is_lab
+
+    @property
+    def groups(self) -> tuple[RubricGroupSpec, ...]:
+        """How the items are grouped: a build's rubric groups, or a lab's phases."""
+        if self.is_lab:
+            return tuple(lab_group(phase) for phase in self.spec.phases or [])
+        return tuple(self.spec.rubric or [])
+
+    @property
     def checked(self) -> tuple[CheckedItem, ...]:
-        """What a run verifies: the scenarios, or a build's criteria proven by checks."""
-        if self.is_build:
+        """What a run verifies: the scenarios, or a build's criteria (a lab's checkpoints) proven by checks."""
+        if self.scored_by_items:
             return tuple(c for c in self.rubric if c.checks)
         return self.scenarios
 
@@ -302,8 +327,8 @@ class Challenge:
 
     @property
     def total_points(self) -> int:
-        """The points of every scenario; of a build, of its required criteria (the bonus ones add to them)."""
-        if self.is_build:
+        """The points of every scenario; of a build or a lab, of its required items (the bonus ones add to them)."""
+        if self.scored_by_items:
             return sum(c.points for c in self.rubric if not c.spec.bonus)
         return sum(s.spec.points for s in self.scenarios)
 
@@ -324,6 +349,8 @@ class Catalog:
 
 #: The keys only a build takes; a break-fix challenge takes `scenarios` and `tiers` instead.
 BUILD_KEYS = ("rubric", "namespaces", "phases", "reference")
+#: The keys a lab takes of a build's: its checkpoints are in its phases.
+LAB_KEYS = ("namespaces", "phases")
 
 
 def kind_error(document: dict[str, Any]) -> tuple[str, str] | None:
@@ -332,7 +359,7 @@ def kind_error(document: dict[str, Any]) -> tuple[str, str] | None:
     if kind == "break-fix":
         for key in BUILD_KEYS:
             if key in document:
-                return key, "only a challenge of kind build has it"
+                return key, "only a challenge of kind build has it" + (" (or lab)" if key in LAB_KEYS else "")
         if "scenarios" not in document:
             return "scenarios", "required key is missing"
     elif kind == "build":
@@ -342,6 +369,25 @@ def kind_error(document: dict[str, Any]) -> tuple[str, str] | None:
             return "tiers", "a build is scored by its rubric, not by time"
         if "rubric" not in document:
             return "rubric", "required key is missing"
+        return _phase_error(document, lab=False)
+    elif kind == "lab":
+        for key in ("scenarios", "tiers", *BUILD_KEYS):
+            if key in document and key not in LAB_KEYS:
+                return key, "a lab has phases with checkpoints: it takes no " + key
+        if "phases" not in document:
+            return "phases", "required key is missing"
+        return _phase_error(document, lab=True)
+    return None
+
+
+def _phase_error(document: dict[str, Any], *, lab: bool) -> tuple[str, str] | None:
+    """A lab's phase needs an id and its checkpoints; a build's has neither (its items are in its rubric)."""
+    for index, phase in enumerate(document.get("phases") or []):
+        for key in ("id", "checkpoints"):
+            if lab and key not in phase:
+                return f"phases[{index}].{key}", "required key is missing"
+            if not lab and key in phase:
+                return f"phases[{index}].{key}", "only a lab's phase has it (a build's items are in its rubric)"
     return None
 
 
@@ -395,11 +441,16 @@ def load_challenge(folder: Path, *, solutions: bool = False) -> Challenge:
             )
         )
     _refuse_shared_objects(scenarios, path)
+    groups, where = (
+        ([lab_group(p) for p in spec.phases or []], "phases[{}](id={}).checkpoints[{}](id={}).checks")
+        if spec.kind == "lab"
+        else (spec.rubric or [], "rubric[{}](id={}).criteria[{}](id={}).checks")
+    )
     rubric = tuple(
-        Criterion(spec=criterion, group=group, checks=_parsed(criterion.checks or [], parse_check, path, where))
-        for group_index, group in enumerate(spec.rubric or [])
+        Criterion(spec=criterion, group=group, checks=_parsed(criterion.checks or [], parse_check, path, at))
+        for group_index, group in enumerate(groups)
         for index, criterion in enumerate(group.criteria)
-        for where in [f"rubric[{group_index}](id={group.id}).criteria[{index}](id={criterion.id}).checks"]
+        for at in [where.format(group_index, group.id, index, criterion.id)]
     )
     reference: dict[str | None, tuple[Manifest, ...]] | None = None
     if solutions and spec.reference is not None:

@@ -16,7 +16,7 @@ from datetime import timedelta
 from typing import Any
 
 from bot import markup
-from bot.challenges import render_rubric, scoring
+from bot.challenges import render_lab, render_rubric, scoring
 from bot.challenges.catalog import Challenge
 from bot.challenges.checks import Status
 from bot.challenges.reports import CheckResult, StartReport, StatusReport, Trigger, VerifyReport
@@ -53,7 +53,8 @@ def thread_name(report: StartReport, lang: Lang) -> str:
 def briefing(report: StartReport, lang: Lang) -> Payload:
     """The run's opening post: the story, then per scenario its situation and symptoms, and the
     seed's diagnosis steps in a field of their own (a field holds 1024 characters; the outbox cuts
-    a longer one with "…" rather than fail); a build's namespaces, rubric and phases instead."""
+    a longer one with "…" rather than fail); a build's namespaces, rubric and phases instead, or a lab's
+    phases with their checkpoints."""
     challenge = report.challenge
     fields = []
     for index, scenario in enumerate(challenge.scenarios, start=1):
@@ -80,6 +81,8 @@ def briefing(report: StartReport, lang: Lang) -> Payload:
             fields.append({"name": t("render.diagnosis_heading", lang), "value": spec.diagnosis.get(lang)})
     if challenge.is_build:
         fields += render_rubric.build_fields(challenge, report.team.namespace, lang)
+    elif challenge.is_lab:
+        fields += render_lab.lab_fields(challenge, report.team.namespace, lang)
     embed = {
         "title": t("render.briefing_title", lang, challenge=challenge.id, title=challenge.spec.title.get(lang)),
         "description": challenge.spec.story.get(lang),
@@ -88,7 +91,7 @@ def briefing(report: StartReport, lang: Lang) -> Payload:
         "footer": {"text": t("render.briefing_footer", lang, namespace=report.team.namespace)},
     }
     content = t(
-        "render.briefing_content",
+        "render.briefing_content_lab" if challenge.is_lab else "render.briefing_content",
         lang,
         team=markup.escape(report.team.name),
         deadline=stamp(report.run.deadline),
@@ -236,7 +239,9 @@ def diagnosis_revealed(who: str, lang: Lang) -> Payload:
 
 def _ended_detail(run: Run, challenge: Challenge, lang: Lang) -> str:
     return t(
-        "render.ended_detail_build" if challenge.is_build else "render.ended_detail",
+        {"build": "render.ended_detail_build", "lab": "render.ended_detail_lab"}.get(
+            challenge.spec.kind, "render.ended_detail"
+        ),
         lang,
         elapsed=clock(timedelta(seconds=run.elapsed_seconds or 0)),
         tier=run.tier_percent or 0,
