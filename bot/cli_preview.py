@@ -131,7 +131,8 @@ def posts(report: StartReport, lang: Lang) -> list[Post]:
             payload = render_rubric.phase_reminder(challenge, run, entry.level, lang)
             timeline.append(Post(after, "phase", t("preview.phase", lang), fit_message(payload)))
         elif entry.due is Due.FINAL:
-            timeline.append(Post(after, "final", t("preview.final", lang), [], items=names))
+            note = t("preview.final" if names else "preview.final_lab", lang)
+            timeline.append(Post(after, "final", note, [], items=names))
     return timeline
 
 

@@ -350,7 +350,7 @@ class Catalog:
 #: The keys only a build takes; a break-fix challenge takes `scenarios` and `tiers` instead.
 BUILD_KEYS = ("rubric", "namespaces", "phases", "reference")
 #: The keys a lab takes of a build's: its checkpoints are in its phases.
-LAB_KEYS = ("namespaces", "phases")
+LAB_KEYS = ("namespaces", "phases", "reference")
 
 
 def kind_error(document: dict[str, Any]) -> tuple[str, str] | None:

@@ -88,7 +88,7 @@ def briefing(report: StartReport, lang: Lang) -> Payload:
         "description": challenge.spec.story.get(lang),
         "color": BLUE,
         "fields": fields,
-        "footer": {"text": t("render.briefing_footer", lang, namespace=report.team.namespace)},
+        "footer": {"text": _footer(challenge, report.team.namespace, lang)},
     }
     content = t(
         "render.briefing_content_lab" if challenge.is_lab else "render.briefing_content",
@@ -99,6 +99,15 @@ def briefing(report: StartReport, lang: Lang) -> Payload:
         hints=stamp(report.run.started_at + challenge.spec.hints_after),
     )
     return {"content": content, "embeds": [embed], "allowed_mentions": {"parse": []}}
+
+
+def _footer(challenge: Challenge, namespace: str, lang: Lang) -> str:
+    """What to type next: a lab's commands, those of the ways its checkpoints are proven; else fix and verify."""
+    if not challenge.is_lab:
+        return t("render.briefing_footer", lang, namespace=namespace)
+    proofs = {c.spec.proof for c in challenge.rubric}
+    ways = [w for w, proof in (("verify", "checks"), ("evidence", "evidence")) if proof in proofs]
+    return " · ".join(t(f"render.lab_footer.{way}", lang) for way in [*ways, "progress"])
 
 
 def results(report: VerifyReport, challenge: Challenge, lang: Lang, *, diagnosed: frozenset[str]) -> Payload:

@@ -38,7 +38,7 @@ def lab_fields(challenge: Challenge, team_namespace: str, lang: Lang) -> list[Pa
     fields = namespace_fields(challenge, team_namespace, lang)
     for number, (phase, group) in enumerate(zip(challenge.phases, challenge.groups, strict=True), start=1):
         name = t(
-            "render.lab_phase_heading",
+            "render.lab_phase_heading" if phase.starts else "render.lab_phase_heading_first",
             lang,
             number=number,
             title=phase.title.get(lang),

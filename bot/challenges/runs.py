@@ -440,6 +440,9 @@ class RunService:
         """
         team = await self.team(team_name)
         run = await self.active_run(team, challenge_id)
+        if not self._catalog.get(run.challenge_id).checked:
+            # A lab with nothing on the cluster made and applied nothing there: it only ends.
+            return await self._stopped(run, team, deleted=0, namespace_gone=False)
         cluster = await self._clusters.for_team(team.name)
         # The cluster's own state first: an API server that does not answer refuses the stop, run untouched.
         await self._undo_breaks(cluster, team.name, [a for a in run.applied or [] if is_break(a)])
@@ -451,6 +454,9 @@ class RunService:
         else:
             applied = [ObjectRef(a["apiVersion"], a["kind"], a["name"]) for a in run.applied or [] if not is_break(a)]
             deleted, namespace_gone = await self._teardown(cluster, team.namespace, applied), False
+        return await self._stopped(run, team, deleted=deleted, namespace_gone=namespace_gone)
+
+    async def _stopped(self, run: Run, team: Team, *, deleted: int, namespace_gone: bool) -> Stopped:
         now = self._clock()
         stopped = await self._store.runs.finish(
             run.id,
