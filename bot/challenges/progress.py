@@ -49,6 +49,11 @@ class RubricProgress:
     def points(self) -> int:
         return self.required_points + self.bonus_points
 
+    @property
+    def met(self) -> int:
+        """How many items are met (a lab's checkpoints reached)."""
+        return sum(1 for i in self.items if i.standing is Standing.MET)
+
     def item(self, criterion_id: str) -> ItemProgress:
         return next(i for i in self.items if i.criterion.id == criterion_id)
 

@@ -105,8 +105,12 @@ def progress_fields(challenge: Challenge, progress: RubricProgress, lang: Lang) 
 
 
 def progress_summary(challenge: Challenge, progress: RubricProgress, lang: Lang) -> str:
+    """The points so far, required and bonus apart; a lab's checkpoints reached too."""
     bonus_max = sum(c.points for c in challenge.rubric if c.spec.bonus)
-    return t(
+    reached = ""
+    if challenge.is_lab:
+        reached = "\n" + t("render.lab_reached", lang, met=progress.met, total=len(progress.items))
+    points = t(
         "render.rubric_summary",
         lang,
         required=progress.required_points,
@@ -114,6 +118,7 @@ def progress_summary(challenge: Challenge, progress: RubricProgress, lang: Lang)
         bonus=progress.bonus_points,
         bonus_max=bonus_max,
     )
+    return points + reached
 
 
 def phase_reminder(challenge: Challenge, run: Run, index: int, lang: Lang) -> dict[str, Any]:

@@ -13,7 +13,6 @@ from typing import Any
 
 import discord
 
-from bot.challenges.progress import Standing
 from bot.challenges.render_lab import CUSTOM_ID
 from bot.discord.errors import report
 from bot.i18n import Lang, t
@@ -60,6 +59,6 @@ def answer(ticked: Ticked, lang: Lang) -> str:
     if not ticked.new:
         who = f"<@{ticked.tick.ticked_by}>"
         return t("cog.tick_already", lang, title=title, who=who, when=stamp(ticked.tick.ticked_at, "f"))
-    items = ticked.progress.items
-    met = sum(1 for i in items if i.standing is Standing.MET)
-    return t("cog.tick_done", lang, title=title, points=ticked.checkpoint.points, met=met, total=len(items))
+    progress = ticked.progress
+    total = len(progress.items)
+    return t("cog.tick_done", lang, title=title, points=ticked.checkpoint.points, met=progress.met, total=total)

@@ -103,7 +103,7 @@ async def test_a_lab_runs_through_a_restart(
 
         progress = await slash(live, "blue-2", "team-blue", "challenge", "progress")
         shown = progress.original.embed_text()
-        assert "Required: 15/60 pts · bonus: 0/0 pts" in shown
+        assert "Required: 15/60 pts · bonus: 0/0 pts\n3/12 checkpoints reached" in shown
         assert "✅ Lived through a single container's failure — 5/5 pts" in shown
         assert "✅ Load balancing seen working — 5/5 pts" in shown
         assert "✅ Self-healing seen working (docker service ps web-service) — 5/5 pts" in shown
