@@ -164,16 +164,7 @@ def validate_build(
         raise ValueError("a build's rubric needs at least one criterion proven by checks (its verification)")
     if all(c.bonus for c in criteria):
         raise ValueError("a build's rubric needs at least one required criterion (not bonus)")
-    for criterion in criteria:
-        if criterion.namespace is not None and criterion.namespace not in namespaces:
-            known = ", ".join(namespaces) or "none"
-            raise ValueError(
-                f"criterion {criterion.id}: namespace {criterion.namespace!r} is not one of the "
-                f"challenge's namespaces ({known})"
-            )
-    total = sum((p.duration for p in phases), timedelta())
-    if total > time_limit:
-        raise ValueError(f"the phases add up to {total}, past the time limit {time_limit}")
+    _within(criteria, "criterion", namespaces, phases, time_limit)
 
 
 def validate_lab(phases: Sequence[PhaseSpec], namespaces: Sequence[str], time_limit: timedelta) -> None:
@@ -199,12 +190,22 @@ def validate_lab(phases: Sequence[PhaseSpec], namespaces: Sequence[str], time_li
                 f"phase {group.id}: {ticked} checkpoints ticked by the team; their buttons are one Discord "
                 f"message, which holds at most {PHASE_TICKS_MAX}"
             )
-    for checkpoint in checkpoints:
-        if checkpoint.namespace is not None and checkpoint.namespace not in namespaces:
+    _within(checkpoints, "checkpoint", namespaces, phases, time_limit)
+
+
+def _within(
+    items: Sequence[CriterionSpec],
+    what: str,
+    namespaces: Sequence[str],
+    phases: Sequence[PhaseSpec],
+    time_limit: timedelta,
+) -> None:
+    """Every item reads one of the challenge's namespaces, and the phases fit in its time limit."""
+    for item in items:
+        if item.namespace is not None and item.namespace not in namespaces:
             known = ", ".join(namespaces) or "none"
             raise ValueError(
-                f"checkpoint {checkpoint.id}: namespace {checkpoint.namespace!r} is not one of the "
-                f"challenge's namespaces ({known})"
+                f"{what} {item.id}: namespace {item.namespace!r} is not one of the challenge's namespaces ({known})"
             )
     total = sum((p.duration for p in phases), timedelta())
     if total > time_limit:

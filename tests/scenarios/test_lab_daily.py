@@ -5,34 +5,20 @@ controllers and kubelet made of the manifests."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import timedelta
 
-import pytest
-
-from bot.challenges.checks import Status
 from bot.challenges.reports import Trigger
 from bot.challenges.runs import RunService
 from bot.cluster import Cluster
-from bot.i18n import render
 from bot.store import Store
 from tests.challenges.test_runs import Clock
-from tests.emulators.fixtures import bot_cluster
 from tests.emulators.kube import KubeCluster
+from tests.scenarios.stepwise import Steps
 from tests.scenarios.test_catalogue_behaviour import CATALOG
 
 TEAM_NAMESPACE = "kubecamp-blue"
 LAB = CATALOG.get(53)
 DAILY = f"{TEAM_NAMESPACE}-daily"
-
-
-@pytest.fixture
-async def cluster(kube_cluster: KubeCluster) -> AsyncIterator[Cluster]:
-    bot = bot_cluster(kube_cluster)
-    try:
-        yield bot
-    finally:
-        await bot.close()
 
 
 async def apply(cluster: Cluster, *files: str) -> None:
@@ -64,22 +50,8 @@ async def test_each_cluster_checkpoint_fails_on_the_empty_namespace_and_passes_a
     await store.teams.create("blue", TEAM_NAMESPACE)
     run = (await service.start("blue", 53)).run
     assert kube_cluster.get("namespaces", None, DAILY) is not None
-    passed: set[str] = set()
-
-    async def verify(minutes: float, *now_passing: str) -> None:
-        kube_cluster.advance(60)  # Pods start, probes pass, the HPA controller resyncs
-        clock.at(minutes)
-        report = await service.verify("blue")
-        statuses = {r.scenario_id: r.status for r in report.results}
-        passed.update(now_passing)
-        failing = {
-            r.scenario_id: [render(c.message, "en") for c in r.checks if c.status is not Status.PASS]
-            for r in report.results
-            if r.status is not Status.PASS
-        }
-        assert {i for i, s in statuses.items() if s is Status.PASS} == passed, failing
-        assert all(s is Status.FAIL for i, s in statuses.items() if i not in passed), failing
-
+    steps = Steps(service, kube_cluster, clock)
+    verify = steps.verify
     await verify(1)
     await apply(cluster, "web-app.yaml")
     await verify(60 * 24 + 10, "workload-hierarchy")
@@ -93,7 +65,7 @@ async def test_each_cluster_checkpoint_fails_on_the_empty_namespace_and_passes_a
     await verify(60 * 96 + 20)  # Prometheus without a ServiceMonitor is no monitoring of web-app yet
     await apply(cluster, "service-monitor.yaml")
     await verify(60 * 96 + 30, "monitoring")
-    assert passed == {c.id for c in LAB.checked}
+    assert steps.passed == {c.id for c in LAB.checked}
 
     clock.at(60 * 120)
     final = await service.verify_run(run, team=await service.team("blue"), trigger=Trigger.FINAL)
