@@ -124,7 +124,8 @@ class RunService:
         )
         if await self._store.runs.active(team.id, challenge.id) is not None:
             raise already
-        cluster = await self._clusters.for_team(team.name)
+        # A lab with nothing on the cluster asks it nothing (not even which cluster is the team's): no request is sent.
+        cluster = await self._clusters.for_team(team.name) if challenge.checked else self._clusters.shared
         scenarios, skipped = runnable(challenge, own_cluster=cluster.owner == team.name)
         if not scenarios and not challenge.scored_by_items:
             raise ChallengeUnavailable(Message("run.only_cluster_scope", {"challenge": challenge.id}))
@@ -269,7 +270,7 @@ class RunService:
             # A lab with nothing on the cluster; its automatic and final verifications end it at the deadline.
             raise NothingToVerify(Message("run.nothing_to_verify", {"challenge": challenge.id}))
         namespaces = self._namespaces(challenge, team)
-        cluster = await self._clusters.for_team(team.name)
+        cluster = await self._clusters.for_team(team.name) if active else self._clusters.shared
         snapshots = {
             key: await cluster_view.snapshot(
                 cluster,

@@ -8,8 +8,14 @@ from datetime import timedelta
 
 import pytest
 
+from bot.challenges.reports import Trigger
+from bot.challenges.runs import NothingToVerify, RunService
+from bot.cluster import Cluster
 from bot.evidence import evaluate
 from bot.i18n import render
+from bot.store import Store
+from tests.challenges.test_runs import Clock
+from tests.emulators.kube import KubeCluster
 from tests.evidence.test_docker import sample
 from tests.scenarios.test_catalogue_behaviour import CATALOG
 
@@ -59,3 +65,23 @@ def test_each_evidence_checkpoint_passes_on_its_step_and_fails_before_it(
     text = sample(before) if before else "Error response from daemon: This node is not a swarm manager."
     failed = evaluate(evidence.parser, evidence.params, text)
     assert not failed.passed and (failed.unmet or before is None), render(failed.message, "en")
+
+
+async def test_a_run_of_the_lab_sends_the_cluster_nothing(
+    cluster: Cluster, kube_cluster: KubeCluster, store: Store
+) -> None:
+    clock = Clock()
+    service = RunService(catalog=CATALOG, store=store, cluster=cluster, clock=clock)
+    await store.teams.create("red", "kubecamp-red")
+    before = len(kube_cluster.requests)
+    run = (await service.start("red", 3)).run
+    assert run.deadline - run.started_at == timedelta(hours=5, minutes=30)
+    with pytest.raises(NothingToVerify):
+        await service.verify("red")
+    clock.at(330)
+    final = await service.verify_run(run, team=await service.team("red"), trigger=Trigger.FINAL)
+    assert final.results == () and final.ended is not None
+    # Its points are the ticked, pasted and graded checkpoints', which the scoreboard adds.
+    assert (final.ended.status, final.ended.points) == ("finished", 0)
+    assert len(kube_cluster.requests) == before
+    assert kube_cluster.get("namespaces", None, "kubecamp-red") is None
