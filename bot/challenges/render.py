@@ -301,7 +301,8 @@ def status(report: StatusReport, lang: Lang) -> Payload:
         "title": t(
             "render.status_title", lang, challenge=report.challenge.id, title=report.challenge.spec.title.get(lang)
         ),
-        "description": "\n".join(lines),
+        # A lab with nothing on the cluster has no item a verification follows: its checkpoints are in progress.
+        "description": "\n".join(lines) or t("render.status_lab", lang),
         "color": BLUE,
         "fields": [
             {"name": t("render.elapsed", lang), "value": clock(report.elapsed), "inline": True},

@@ -74,6 +74,8 @@ async def test_a_lab_runs_through_a_restart(
         assert [(t.item, t.ticked_by) for t in await _ticks(live)] == [
             ("failure-experienced", str(live.room.students["blue"][0].id))
         ]
+        status = await slash(live, "blue-2", "team-blue", "challenge", "status")
+        assert status.ephemeral and "This lab's checkpoints: /challenge progress" in status.text()
         verify = await slash(live, "blue-1", "team-blue", "challenge", "verify")
         assert (await answer(verify)).startswith("challenge 3 has no checkpoint the bot verifies on the cluster")
 
