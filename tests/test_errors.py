@@ -17,7 +17,7 @@ from bot.challenges.deploy import NamespaceNotCleared
 from bot.challenges.flow import CoolingDown, NoHintYet, TeamNotLinked
 from bot.challenges.preflight import BuildNotPreflighted
 from bot.challenges.progress import NotABuild
-from bot.challenges.runs import ChallengeUnavailable
+from bot.challenges.runs import ChallengeUnavailable, NothingToVerify
 from bot.cluster import TooManyObjects, _AlreadyExists, _NotFound
 from bot.discord.errors import NotInstructor, NotInTeam, explain
 from bot.errors import (
@@ -59,6 +59,7 @@ from bot.store.errors import InvalidValue, NotFound
 from bot.submissions import NoSubmissionForm, SubmissionInvalid
 from bot.team_access import NamespaceTaken, TeamAccessUnavailable
 from bot.teams import AmbiguousTeam, OnOwnCluster, TeamInvalid
+from bot.ticks import TickRefused
 from tests.i18n import korean
 
 # One of each, with arguments as their raise sites give them.
@@ -115,6 +116,8 @@ SAMPLES: list[KubecampError] = [
     GradeRefused(Message("grade.not_graded.checks", {"item": "service-monitor"})),
     EvidenceRefused(Message("evidence.not_evidence.graded", {"item": "report"})),
     NotABuild(Message("scoreboard.not_a_build", {"challenge": 2})),
+    NothingToVerify(Message("run.nothing_to_verify", {"challenge": 3})),
+    TickRefused(Message("tick.not_your_team", {"team": "blue"})),
     BuildNotPreflighted(Message("preflight.build", {"challenge": 4})),
     TeamNotLinked("blue"),
     PayloadInvalid(400, "not JSON"),
