@@ -47,6 +47,7 @@ from bot.store.incidents import IncidentStore
 from bot.submissions import SubmissionService
 from bot.team_access import AccessSetup, TeamAccess
 from bot.teams import TeamService
+from bot.ticks import TickService
 from bot.web import (
     PROBE_MAX_CONNECTIONS,
     WEBHOOK_MAX_CONNECTIONS,
@@ -207,6 +208,7 @@ async def build(
         teams=teams,
         awards=AwardService(store=store, catalog=catalog, clock=clock),
         evidence=EvidenceService(store=store, catalog=catalog, clock=clock),
+        ticks=TickService(store=store, catalog=catalog, clock=clock),
         progress=ProgressReader(store=store, catalog=catalog),
         scoreboard=Scoreboard(store=store, catalog=catalog),
         submissions=SubmissionService(

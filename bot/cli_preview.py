@@ -21,7 +21,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, TextIO
 
-from bot.challenges import render, render_drill, render_rubric, scoring
+from bot.challenges import render, render_drill, render_lab, render_rubric, scoring
 from bot.challenges.catalog import Challenge
 from bot.challenges.reports import StartReport
 from bot.challenges.runs import ChallengeUnavailable, runnable
@@ -79,7 +79,7 @@ class Post:
 def start_report(challenge: Challenge, team: Team, started_at: datetime, *, own_cluster: bool) -> StartReport:
     """A start of `challenge` by `team` at `started_at` as `RunService.start` reports it, with nothing applied."""
     scenarios, skipped = runnable(challenge, own_cluster=own_cluster)
-    if not scenarios and not challenge.is_build:
+    if not scenarios and not challenge.scored_by_items:
         raise ChallengeUnavailable(Message("run.only_cluster_scope", {"challenge": challenge.id}))
     deadline = started_at + scoring.plan(challenge, skipped).time_limit
     run = Run(id=0, team_id=team.id, challenge_id=challenge.id, started_at=started_at, deadline=deadline)
@@ -93,7 +93,10 @@ def briefing(report: StartReport, lang: Lang) -> Post:
         event="thread",
         note=t("preview.thread", lang),
         thread_name=fit_thread_name(render.thread_name(report, lang)),
-        messages=fit_message(render.briefing(report, lang)),
+        messages=[
+            *fit_message(render.briefing(report, lang)),
+            *(m for _, tick in render_lab.tick_messages(report.challenge, report.run, lang) for m in fit_message(tick)),
+        ],
     )
 
 
@@ -141,7 +144,8 @@ def posts(report: StartReport, lang: Lang) -> list[Post]:
             payload = render_rubric.phase_reminder(challenge, run, entry.level, lang)
             timeline.append(Post(after, "phase", t("preview.phase", lang), fit_message(payload)))
         elif entry.due is Due.FINAL:
-            timeline.append(Post(after, "final", t("preview.final", lang), [], items=names))
+            note = t("preview.final" if names else "preview.final_lab", lang)
+            timeline.append(Post(after, "final", note, [], items=names))
     return timeline
 
 
@@ -217,7 +221,7 @@ def _text(report: StartReport, timeline: list[Post], lang: Lang) -> str:
 
 def _message_lines(message: Payload) -> list[str]:
     """One Discord message as the reader sees its parts: the content, then each embed's title, description,
-    fields and footer."""
+    fields and footer, then its buttons, a row to a line."""
     lines = [""]
     if message.get("content"):
         lines += str(message["content"]).splitlines()
@@ -232,6 +236,8 @@ def _message_lines(message: Payload) -> list[str]:
         if embed.get("footer"):
             box += ["", f"— {embed['footer']['text']}"]
         lines += ["┌", *(f"│ {line}".rstrip() for line in box), "└"]
+    for row in message.get("components") or []:
+        lines.append("  ".join(f"[{button.get('label', '')}]" for button in row.get("components") or []))
     return lines
 
 

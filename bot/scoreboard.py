@@ -3,7 +3,8 @@
 Per team and challenge the best run counts (most points, then shortest time, then earliest end).
 Without a challenge the ranking adds up each team's best run of every challenge. A build's points are
 its rubric's: the criteria its checks met at the deadline (the run's points), the awards standing
-for its graded items and its evidence items a paste proved; they add to the break-fix points, which keep
+for its graded items and its evidence items a paste proved; a lab's are its checkpoints', counted the same
+way, plus those the team ticked; they add to the break-fix points, which keep
 their tiers. Ranking: points, then elapsed time, then who finished first; rows equal in all three share
 a rank ("1, 1, 3"). The chart follows CTFd's top-teams graph: each scenario's points at the moment it was first solved,
 accumulated per team.
@@ -18,7 +19,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from bot.challenges.catalog import Catalog
-from bot.challenges.progress import NotABuild, ProgressReader, TeamProgress, awarded, evidenced
+from bot.challenges.progress import NotABuild, ProgressReader, TeamProgress, awarded, evidenced, ticked
 from bot.i18n import Message
 from bot.spreadsheet import cell, csv_file
 from bot.store import HintSource, Run, Store, Team
@@ -150,23 +151,25 @@ class Scoreboard:
         return csv_file(table)
 
     async def _rubric_points(self, team: Team, best_runs: Sequence[Run]) -> _RubricPoints:
-        """A team's points from builds: their best runs' checks (once ended), the awards standing and the
-        evidence items proven."""
+        """A team's points from builds and labs: their best runs' checks (once ended), the awards standing, the
+        evidence items proven and a lab's checkpoints ticked."""
         checked = given = 0
         for run in best_runs:
             challenge = self._catalog.challenges.get(run.challenge_id)
-            if challenge is None or not challenge.is_build:  # a challenge the catalogue dropped scores as it ended
+            # a challenge the catalogue dropped scores as it ended
+            if challenge is None or not challenge.scored_by_items:
                 continue
             if run.status in _ENDED:
                 checked += run.points or 0
             given += sum(awarded(await self._store.awards.of_team(team.id, run.challenge_id)).values())
             given += sum(evidenced(challenge, await self._store.evidence.of_team(team.id, run.challenge_id)).values())
+            given += sum(ticked(challenge, await self._store.ticks.of_team(team.id, run.challenge_id)).values())
         return _RubricPoints(checked=checked, awarded=given)
 
     async def rubric(self, challenge_id: int) -> list[TeamProgress]:
         """Per team that ran the build, each criterion as it stands, best first: for instructors. A run that
         ended counts its final verification; one under way, its latest."""
-        if not self._catalog.get(challenge_id).is_build:
+        if not self._catalog.get(challenge_id).scored_by_items:
             raise NotABuild(Message("scoreboard.not_a_build", {"challenge": challenge_id}))
         reader = ProgressReader(store=self._store, catalog=self._catalog)
         out = [await reader.of_team(team, challenge_id) for team, runs in await self._runs(challenge_id) if runs]

@@ -137,7 +137,7 @@ async def test_json_gives_the_discord_messages_at_their_times(environment: dict[
 async def test_an_unknown_challenge_names_those_there_are(environment: dict[str, str]) -> None:
     result = await kubecamp(environment, "scenarios", "show", "7")
     assert (result.code, result.out) == (2, "")
-    assert result.err == "kubecamp: no challenge 7; the catalogue has 1, 2, 4, 5, 21, 91\n"
+    assert result.err == "kubecamp: no challenge 7; the catalogue has 1, 2, 3, 4, 5, 21, 53, 91\n"
 
 
 def test_every_post_keeps_discords_limits() -> None:

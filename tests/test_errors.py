@@ -18,7 +18,7 @@ from bot.challenges.deploy import NamespaceNotCleared
 from bot.challenges.flow import CoolingDown, NoHintYet, TeamNotLinked
 from bot.challenges.preflight import BuildNotPreflighted
 from bot.challenges.progress import NotABuild
-from bot.challenges.runs import ChallengeUnavailable
+from bot.challenges.runs import ChallengeUnavailable, NothingToVerify
 from bot.cluster import TooManyObjects, _AlreadyExists, _NotFound
 from bot.discord.errors import NotInstructor, NotInTeam, explain
 from bot.errors import (
@@ -60,6 +60,7 @@ from bot.store.errors import InvalidValue, NotFound
 from bot.submissions import NoSubmissionForm, SubmissionInvalid
 from bot.team_access import NamespaceTaken, TeamAccessUnavailable
 from bot.teams import AmbiguousTeam, OnOwnCluster, TeamInvalid
+from bot.ticks import TickRefused
 from tests.i18n import korean
 
 # One of each, with arguments as their raise sites give them.
@@ -117,6 +118,8 @@ SAMPLES: list[KubecampError] = [
     EvidenceRefused(Message("evidence.not_evidence.graded", {"item": "report"})),
     NotABuild(Message("scoreboard.not_a_build", {"challenge": 2})),
     NoBoardChannel(Message("board.no_channel", {})),
+    NothingToVerify(Message("run.nothing_to_verify", {"challenge": 3})),
+    TickRefused(Message("tick.not_your_team", {"team": "blue"})),
     BuildNotPreflighted(Message("preflight.build", {"challenge": 4})),
     TeamNotLinked("blue"),
     PayloadInvalid(400, "not JSON"),

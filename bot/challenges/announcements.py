@@ -5,8 +5,8 @@ Each line is an outbox entry written in the transaction that records the fact it
 solved the scenario, the end of the run), so a crash between the fact and its post neither loses the line nor
 posts it twice: both are kept or neither, and the outbox delivers what it keeps once. Who is first is read in
 that same transaction, against every other run of the challenge in the store, so of two teams solving at once
-exactly one is first. A build has no announcements: its criteria are a rubric, not a race, and every team's
-build ends at its deadline. Nor has a drill: it is started for one team unannounced, and a line naming what
+exactly one is first. A build or a lab has no announcements: its items are a rubric, not a race, and every team's
+run of it ends at its deadline. Nor has a drill: it is started for one team unannounced, and a line naming what
 that team fixed would tell the next team what its drill will break.
 """
 
@@ -44,7 +44,7 @@ class Announcements:
 
     def _announced(self, run: Run) -> bool:
         challenge = self._catalog.get(run.challenge_id)
-        return self._channel_id is not None and not (challenge.is_build or challenge.is_drill)
+        return self._channel_id is not None and not (challenge.scored_by_items or challenge.is_drill)
 
     def solved(self, run: Run, team: Team) -> SolvedStep | None:
         """The write, in the verification's transaction, of a 🩸 line per scenario `team` is the first to solve."""

@@ -122,7 +122,7 @@ class BoardService:
         hints = await self._store.runs.hints_posted(run.id)
         verification = await self._store.runs.latest_verification(run.id)
         rubric = None
-        if self._catalog.get(challenge_id).is_build:
+        if self._catalog.get(challenge_id).scored_by_items:  # a build or a lab: its points
             progress = (await self._progress.of_run(team, run)).progress
             rubric = (progress.points, self._catalog.get(challenge_id).total_points)
         return BoardLine(

@@ -21,6 +21,7 @@ from pydantic import Field, ValidationError, model_validator
 from bot.challenges.breaks import BreakSpec, parse_break
 from bot.challenges.checks import CheckSpec, parse_check
 from bot.challenges.drill import DrillSpec, chosen
+from bot.challenges.kind_rules import kind_error
 from bot.challenges.manifests import NO_SOLUTIONS, load_manifests, load_reference, read_yaml_documents
 from bot.challenges.manifests import Manifest as Manifest
 from bot.challenges.rubric import (
@@ -30,8 +31,10 @@ from bot.challenges.rubric import (
     Phase,
     PhaseSpec,
     RubricGroupSpec,
+    lab_group,
     timed,
     validate_build,
+    validate_lab,
 )
 from bot.challenges.spec import CheckedItem, raise_first
 from bot.challenges.spec import Hint as Hint
@@ -188,8 +191,9 @@ class SubmissionSpec(_Strict):
 class ChallengeSpec(_Strict):
     id: int = Field(ge=1, le=999)
     #: break-fix: broken scenarios are deployed and fixed; build: the team builds, scored by a rubric;
+    #: lab: phases with time boxes, each with the checkpoints the team reaches.
     #: drill: an instructor breaks scenarios unannounced, the team learns of it from the alert.
-    kind: Literal["break-fix", "build", "drill"] = "break-fix"
+    kind: Literal["break-fix", "build", "lab", "drill"] = "break-fix"
     title: Text
     story: Text
     source: str | None = None
@@ -220,6 +224,10 @@ class ChallengeSpec(_Strict):
             )
         if self.kind == "build" and self.rubric is not None:
             validate_build(self.rubric, self.namespaces or [], self.phases or [], self.time_limit)
+        phases = self.phases or []
+        # A lab's phase without an id or checkpoints is reported on the document, at its field (`kind_error`).
+        if self.kind == "lab" and phases and all(p.id is not None and p.checkpoints for p in phases):
+            validate_lab(phases, self.namespaces or [], self.time_limit)
         return self
 
     @model_validator(mode="after")
@@ -256,7 +264,8 @@ class Challenge:
     spec: ChallengeSpec
     folder: Path
     scenarios: tuple[Scenario, ...]
-    #: A build's criteria, in the order of the rubric; none for a break-fix challenge.
+    #: A build's criteria, in the order of the rubric, or a lab's checkpoints, phase by phase; none for a
+    #: break-fix challenge.
     rubric: tuple[Criterion, ...] = ()
     #: A build's reference, per namespace (None: the team's own); None unless loaded with the solutions.
     reference: dict[str | None, tuple[Manifest, ...]] | None = None
@@ -274,9 +283,26 @@ class Challenge:
         return self.spec.kind == "drill"
 
     @property
+    def is_lab(self) -> bool:
+        return self.spec.kind == "lab"
+
+    @property
+    def scored_by_items(self) -> bool:
+        """A build or a lab: nothing broken is deployed, and the run is scored item by item (criteria,
+        checkpoints) at its deadline, not by scenarios and time."""
+        return self.is_build or self.is_lab
+
+    @property
+    def groups(self) -> tuple[RubricGroupSpec, ...]:
+        """How the items are grouped: a build's rubric groups, or a lab's phases."""
+        if self.is_lab:
+            return tuple(lab_group(phase) for phase in self.spec.phases or [])
+        return tuple(self.spec.rubric or [])
+
+    @property
     def checked(self) -> tuple[CheckedItem, ...]:
-        """What a run verifies: the scenarios, or a build's criteria proven by checks."""
-        if self.is_build:
+        """What a run verifies: the scenarios, or a build's criteria (a lab's checkpoints) proven by checks."""
+        if self.scored_by_items:
             return tuple(c for c in self.rubric if c.checks)
         return self.scenarios
 
@@ -310,8 +336,8 @@ class Challenge:
 
     @property
     def total_points(self) -> int:
-        """The points of every scenario; of a build, of its required criteria (the bonus ones add to them)."""
-        if self.is_build:
+        """The points of every scenario; of a build or a lab, of its required items (the bonus ones add to them)."""
+        if self.scored_by_items:
             return sum(c.points for c in self.rubric if not c.spec.bonus)
         return sum(s.spec.points for s in self.scenarios)
 
@@ -328,33 +354,6 @@ class Catalog:
             return self.challenges[challenge_id]
         except KeyError:
             raise UnknownChallenge(challenge_id, sorted(self.challenges)) from None
-
-
-#: The keys only a build takes; a break-fix challenge takes `scenarios` and `tiers` instead.
-BUILD_KEYS = ("rubric", "namespaces", "phases", "reference")
-
-
-def kind_error(document: dict[str, Any]) -> tuple[str, str] | None:
-    """(field, problem) when the document has a key its kind does not take, or lacks one it needs."""
-    kind = document.get("kind", "break-fix")
-    if kind != "drill" and "drill" in document:
-        return "drill", "only a challenge of kind drill has it"
-    if kind in ("break-fix", "drill"):
-        for key in BUILD_KEYS:
-            if key in document:
-                return key, "only a challenge of kind build has it"
-        if "scenarios" not in document:
-            return "scenarios", "required key is missing"
-        if kind == "drill" and "drill" not in document:
-            return "drill", "required key is missing"
-    elif kind == "build":
-        if "scenarios" in document:
-            return "scenarios", "a build deploys no scenarios: its rubric says what the team builds"
-        if "tiers" in document:
-            return "tiers", "a build is scored by its rubric, not by time"
-        if "rubric" not in document:
-            return "rubric", "required key is missing"
-    return None
 
 
 def load_challenge(folder: Path, *, solutions: bool = False) -> Challenge:
@@ -409,11 +408,16 @@ def load_challenge(folder: Path, *, solutions: bool = False) -> Challenge:
             )
         )
     _refuse_shared_objects(scenarios, path)
+    groups, where = (
+        ([lab_group(p) for p in spec.phases or []], "phases[{}](id={}).checkpoints[{}](id={}).checks")
+        if spec.kind == "lab"
+        else (spec.rubric or [], "rubric[{}](id={}).criteria[{}](id={}).checks")
+    )
     rubric = tuple(
-        Criterion(spec=criterion, group=group, checks=_parsed(criterion.checks or [], parse_check, path, where))
-        for group_index, group in enumerate(spec.rubric or [])
+        Criterion(spec=criterion, group=group, checks=_parsed(criterion.checks or [], parse_check, path, at))
+        for group_index, group in enumerate(groups)
         for index, criterion in enumerate(group.criteria)
-        for where in [f"rubric[{group_index}](id={group.id}).criteria[{index}](id={criterion.id}).checks"]
+        for at in [where.format(group_index, group.id, index, criterion.id)]
     )
     reference: dict[str | None, tuple[Manifest, ...]] | None = None
     if solutions and spec.reference is not None:

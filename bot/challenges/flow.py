@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from bot.challenges import render, render_drill, render_rubric
+from bot.challenges import render, render_drill, render_lab, render_rubric
 from bot.challenges.catalog import Catalog
 from bot.challenges.reports import StartReport, Stopped, Trigger, VerifyReport
 from bot.challenges.runs import RunService
@@ -134,6 +134,9 @@ class ChallengeFlow:
             run_id=report.run.id,
             payload={"name": render.thread_name(report, self._lang), "message": render.briefing(report, self._lang)},
         )
+        # A lab's buttons follow the briefing in its thread, a message per phase with checkpoints the team ticks.
+        for phase, payload in render_lab.tick_messages(report.challenge, report.run, self._lang):
+            await self._post(report.run, f"ticks:{phase}", payload)
         self._scheduler.schedule_run(report.run)
         return report
 
@@ -183,8 +186,9 @@ class ChallengeFlow:
     async def _verify(self, run: Run, team: Team, trigger: Trigger, scenario_id: str | None = None) -> VerifyReport:
         report = await self._verify_run(run, team, trigger, scenario_id)
         challenge = self._catalog.get(run.challenge_id)
-        payload = render.results(report, challenge, self._lang, diagnosed=report.diagnosed)
-        await self._post(run, f"verify:{report.at.isoformat()}", payload)
+        if report.results:  # a lab with nothing on the cluster ends at its deadline with no results to show
+            payload = render.results(report, challenge, self._lang, diagnosed=report.diagnosed)
+            await self._post(run, f"verify:{report.at.isoformat()}", payload)
         if report.ended is not None:
             await self._ended(report.ended)
         return report

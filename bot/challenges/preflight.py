@@ -216,7 +216,7 @@ class PreflightService:
     ) -> list[tuple[Challenge, Scenario]]:
         """The scenarios to prove: of the named challenges (all by default), only `scenario_id` if given."""
         challenges = [self._catalog.get(i) for i in dict.fromkeys(challenge_ids)] or list(self._catalog)
-        builds = [c.id for c in challenges if c.is_build and challenge_ids]
+        builds = [c.id for c in challenges if c.scored_by_items and challenge_ids]
         if builds:  # named on purpose: say why there is nothing to prove (unnamed, a build is passed over)
             raise BuildNotPreflighted(Message("preflight.build", {"challenge": builds[0]}))
         selected = [(c, s) for c in challenges for s in c.scenarios if scenario_id in (None, s.id)]

@@ -2,8 +2,8 @@
 
 A criterion proven by checks counts as its checks stood at the run's latest verification (at the deadline,
 the final one); a graded one counts the awards still standing for it; an evidence one counts nothing until
-a paste of the team's output passed its parser, then all its points. The points are the required criteria's
-and the bonus ones' apart.
+a paste of the team's output passed its parser, then all its points; a lab's self-ticked checkpoint counts all
+its points once a member of the team ticked it. The points are the required items' and the bonus ones' apart.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from bot.challenges.catalog import Catalog, Challenge
 from bot.challenges.rubric import Criterion
 from bot.errors import MessageError, NoActiveRun
 from bot.i18n import Message
-from bot.store import Award, Evidence, Run, Store, Team, Verification
+from bot.store import Award, Evidence, Run, Store, Team, Tick, Verification
 
 
 class Standing(StrEnum):
@@ -49,6 +49,11 @@ class RubricProgress:
     def points(self) -> int:
         return self.required_points + self.bonus_points
 
+    @property
+    def met(self) -> int:
+        """How many items are met (a lab's checkpoints reached)."""
+        return sum(1 for i in self.items if i.standing is Standing.MET)
+
     def item(self, criterion_id: str) -> ItemProgress:
         return next(i for i in self.items if i.criterion.id == criterion_id)
 
@@ -66,6 +71,12 @@ def evidenced(challenge: Challenge, pastes: Iterable[Evidence]) -> dict[str, int
     """Points per evidence item of the challenge a passing paste proved: the criterion's points, once."""
     proven = {p.item for p in pastes if p.challenge_id == challenge.id}
     return {c.id: c.points for c in challenge.rubric if c.spec.proof == "evidence" and c.id in proven}
+
+
+def ticked(challenge: Challenge, ticks: Iterable[Tick]) -> dict[str, int]:
+    """Points per self-ticked checkpoint of the challenge the team ticked: the checkpoint's points, once."""
+    done = {t.item for t in ticks if t.challenge_id == challenge.id}
+    return {c.id: c.points for c in challenge.rubric if c.spec.proof == "self" and c.id in done}
 
 
 def rubric_items(catalog: Catalog, item: str) -> list[tuple[Challenge, Criterion]]:
@@ -86,11 +97,16 @@ def rubric_progress(
     results: Sequence[Mapping[str, Any]] | None,
     awards: Iterable[Award],
     pastes: Iterable[Evidence] = (),
+    ticks: Iterable[Tick] = (),
 ) -> RubricProgress:
-    """`results`: the latest verification's, as stored (None: no verification yet); `awards` and `pastes`: the
-    team's awards and passing evidence for this challenge."""
+    """`results`: the latest verification's, as stored (None: no verification yet); `awards`, `pastes` and
+    `ticks`: the team's awards, passing evidence and ticks for this challenge."""
     passed = {r.get("scenario"): r.get("status") for r in results or ()}
-    given = awarded(a for a in awards if a.challenge_id == challenge.id) | evidenced(challenge, pastes)
+    given = (
+        awarded(a for a in awards if a.challenge_id == challenge.id)
+        | evidenced(challenge, pastes)
+        | ticked(challenge, ticks)
+    )
     items: list[ItemProgress] = []
     for criterion in challenge.rubric:
         proof = criterion.spec.proof
@@ -121,7 +137,8 @@ class TeamProgress:
 
 
 class ProgressReader:
-    """A team's standing on a build's rubric, read from the store: its run's latest verification and its awards."""
+    """A team's standing on a build's rubric or a lab's checkpoints, read from the store: its run's latest
+    verification, its awards, evidence and ticks."""
 
     def __init__(self, *, store: Store, catalog: Catalog) -> None:
         self._store = store
@@ -130,7 +147,7 @@ class ProgressReader:
     async def of_team(self, team: Team, challenge_id: int | None = None) -> TeamProgress:
         """Of the team's active run of the challenge (any active build, without one); else of its latest run
         of the challenge (or of any build): a build that ended still shows where it ended."""
-        if challenge_id is not None and not self._catalog.get(challenge_id).is_build:
+        if challenge_id is not None and not self._catalog.get(challenge_id).scored_by_items:
             raise NotABuild(Message("scoreboard.not_a_build", {"challenge": challenge_id}))
         runs = [
             r
@@ -147,9 +164,10 @@ class ProgressReader:
         verification = await self._store.runs.latest_verification(run.id)
         awards = await self._store.awards.of_team(team.id, challenge.id)
         pastes = await self._store.evidence.of_team(team.id, challenge.id)
-        progress = rubric_progress(challenge, verification.results if verification else None, awards, pastes)
+        ticks = await self._store.ticks.of_team(team.id, challenge.id)
+        progress = rubric_progress(challenge, verification.results if verification else None, awards, pastes, ticks)
         return TeamProgress(team, challenge, run, verification, progress)
 
     def _is_build(self, challenge_id: int) -> bool:
         challenge = self._catalog.challenges.get(challenge_id)
-        return challenge is not None and challenge.is_build
+        return challenge is not None and challenge.scored_by_items

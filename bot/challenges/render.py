@@ -16,7 +16,7 @@ from datetime import timedelta
 from typing import Any
 
 from bot import markup
-from bot.challenges import render_rubric, scoring
+from bot.challenges import render_lab, render_rubric, scoring
 from bot.challenges.catalog import Challenge
 from bot.challenges.checks import Status
 from bot.challenges.reports import CheckResult, StartReport, StatusReport, Trigger, VerifyReport
@@ -53,7 +53,8 @@ def thread_name(report: StartReport, lang: Lang) -> str:
 def briefing(report: StartReport, lang: Lang) -> Payload:
     """The run's opening post: the story, then per scenario its situation and symptoms, and the
     seed's diagnosis steps in a field of their own (a field holds 1024 characters; the outbox cuts
-    a longer one with "…" rather than fail); a build's namespaces, rubric and phases instead."""
+    a longer one with "…" rather than fail); a build's namespaces, rubric and phases instead, or a lab's
+    phases with their checkpoints."""
     challenge = report.challenge
     fields = []
     for index, scenario in enumerate(challenge.scenarios, start=1):
@@ -80,12 +81,14 @@ def briefing(report: StartReport, lang: Lang) -> Payload:
             fields.append({"name": t("render.diagnosis_heading", lang), "value": spec.diagnosis.get(lang)})
     if challenge.is_build:
         fields += render_rubric.build_fields(challenge, report.team.namespace, lang)
+    elif challenge.is_lab:
+        fields += render_lab.lab_fields(challenge, report.team.namespace, lang)
     embed = {
         "title": t("render.briefing_title", lang, challenge=challenge.id, title=challenge.spec.title.get(lang)),
         "description": challenge.spec.story.get(lang),
         "color": BLUE,
         "fields": fields,
-        "footer": {"text": t("render.briefing_footer", lang, namespace=report.team.namespace)},
+        "footer": {"text": _footer(challenge, report.team.namespace, lang)},
     }
     content = briefing_content(report.run, report.team, challenge, lang)
     return {"content": content, "embeds": [embed], "allowed_mentions": {"parse": []}}
@@ -94,7 +97,7 @@ def briefing(report: StartReport, lang: Lang) -> Payload:
 def briefing_content(run: Run, team: Team, challenge: Challenge, lang: Lang) -> str:
     """The briefing's first line, with the run's deadline: what an extension edits."""
     return t(
-        "render.briefing_content",
+        "render.briefing_content_lab" if challenge.is_lab else "render.briefing_content",
         lang,
         team=markup.escape(team.name),
         deadline=stamp(run.deadline),
@@ -107,6 +110,15 @@ def extended(run: Run, minutes: int, lang: Lang) -> Payload:
     """The notice in the run's thread that an instructor moved its deadline."""
     text = t("render.extended", lang, minutes=minutes, deadline=stamp(run.deadline), relative=stamp(run.deadline, "R"))
     return {"content": text, "allowed_mentions": {"parse": []}}
+
+
+def _footer(challenge: Challenge, namespace: str, lang: Lang) -> str:
+    """What to type next: a lab's commands, those of the ways its checkpoints are proven; else fix and verify."""
+    if not challenge.is_lab:
+        return t("render.briefing_footer", lang, namespace=namespace)
+    proofs = {c.spec.proof for c in challenge.rubric}
+    ways = [w for w, proof in (("verify", "checks"), ("evidence", "evidence")) if proof in proofs]
+    return " · ".join(t(f"render.lab_footer.{way}", lang) for way in [*ways, "progress"])
 
 
 def results(report: VerifyReport, challenge: Challenge, lang: Lang, *, diagnosed: frozenset[str]) -> Payload:
@@ -247,7 +259,9 @@ def diagnosis_revealed(who: str, lang: Lang) -> Payload:
 
 def _ended_detail(run: Run, challenge: Challenge, lang: Lang) -> str:
     return t(
-        "render.ended_detail_build" if challenge.is_build else "render.ended_detail",
+        {"build": "render.ended_detail_build", "lab": "render.ended_detail_lab"}.get(
+            challenge.spec.kind, "render.ended_detail"
+        ),
         lang,
         elapsed=clock(timedelta(seconds=run.elapsed_seconds or 0)),
         tier=run.tier_percent or 0,
@@ -298,7 +312,8 @@ def status(report: StatusReport, lang: Lang) -> Payload:
         "title": t(
             "render.status_title", lang, challenge=report.challenge.id, title=report.challenge.spec.title.get(lang)
         ),
-        "description": "\n".join(lines),
+        # A lab with nothing on the cluster has no item a verification follows: its checkpoints are in progress.
+        "description": "\n".join(lines) or t("render.status_lab", lang),
         "color": BLUE,
         "fields": [
             {"name": t("render.elapsed", lang), "value": clock(report.elapsed), "inline": True},

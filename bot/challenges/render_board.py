@@ -54,7 +54,7 @@ def board(
     """The board's message; what it shows changes only when a team's line does (no clock of its own)."""
     title = t("board.title", lang, challenge=challenge.id, title=challenge.spec.title.get(lang))
     rows = [_line(line, now=now, stuck_after=stuck_after, lang=lang) for line in lines] or [t("board.no_teams", lang)]
-    if challenge.is_build:
+    if challenge.scored_by_items:
         legend = t("board.legend_build", lang, minutes=int(stuck_after.total_seconds() // 60))
     else:
         order = " · ".join(f"{i}. {item.title.get(lang)}" for i, item in enumerate(challenge.checked, start=1))

@@ -3,6 +3,7 @@ instructor's detail of the scoreboard. One line per criterion, grouped as the ca
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from bot.challenges.catalog import Challenge
@@ -20,33 +21,43 @@ def _suffix(criterion: Criterion, lang: Lang) -> str:
     return t("render.rubric_bonus", lang) if criterion.spec.bonus else ""
 
 
+def criterion_lines(challenge: Challenge, group_id: str, lang: Lang) -> str:
+    """The items of one group (a rubric group, a lab's phase), each with its points and how it is proven."""
+    lines = [
+        t(
+            "render.rubric_criterion",
+            lang,
+            title=criterion.title.get(lang),
+            points=criterion.points,
+            proof=t(f"render.rubric_proof.{criterion.spec.proof}", lang),
+            bonus=_suffix(criterion, lang),
+        )
+        for criterion in challenge.rubric
+        if criterion.group.id == group_id
+    ]
+    return fit_lines(lines, EMBED_FIELD_VALUE_MAX)
+
+
 def rubric_fields(challenge: Challenge, lang: Lang) -> list[dict[str, Any]]:
     """The briefing's rubric: per group, each criterion with its points and how it is proven."""
-    fields = []
-    for group in challenge.spec.rubric or []:
-        lines = [
-            t(
-                "render.rubric_criterion",
-                lang,
-                title=criterion.title.get(lang),
-                points=criterion.points,
-                proof=t(f"render.rubric_proof.{criterion.spec.proof}", lang),
-                bonus=_suffix(criterion, lang),
-            )
-            for criterion in challenge.rubric
-            if criterion.group.id == group.id
-        ]
-        fields.append({"name": group.title.get(lang), "value": fit_lines(lines, EMBED_FIELD_VALUE_MAX)})
-    return fields
+    return [
+        {"name": group.title.get(lang), "value": criterion_lines(challenge, group.id, lang)}
+        for group in challenge.groups
+    ]
+
+
+def namespace_fields(challenge: Challenge, team_namespace: str, lang: Lang) -> list[dict[str, Any]]:
+    """Where a build (a lab) is checked: the team's namespace for each of the challenge's own, if it has any."""
+    if not challenge.namespaces:
+        return []
+    names = team_namespaces(team_namespace, challenge.namespaces)
+    lines = [t("render.build_namespace", lang, name=name, namespace=names[name]) for name in challenge.namespaces]
+    return [{"name": t("render.build_namespaces", lang), "value": "\n".join(lines)}]
 
 
 def build_fields(challenge: Challenge, team_namespace: str, lang: Lang) -> list[dict[str, Any]]:
     """A build's part of the briefing: where to build (the team's namespaces), the rubric, the schedule."""
-    fields: list[dict[str, Any]] = []
-    if challenge.namespaces:
-        names = team_namespaces(team_namespace, challenge.namespaces)
-        lines = [t("render.build_namespace", lang, name=name, namespace=names[name]) for name in challenge.namespaces]
-        fields.append({"name": t("render.build_namespaces", lang), "value": "\n".join(lines)})
+    fields = namespace_fields(challenge, team_namespace, lang)
     fields += rubric_fields(challenge, lang)
     schedule = phase_field(challenge, lang)
     if schedule is not None:
@@ -87,15 +98,19 @@ def item_line(item: ItemProgress, lang: Lang) -> str:
 def progress_fields(challenge: Challenge, progress: RubricProgress, lang: Lang) -> list[dict[str, Any]]:
     """Per group, each criterion as it stands: ✅ met, ❌ not met at the latest verification, ⏳ open."""
     fields = []
-    for group in challenge.spec.rubric or []:
+    for group in challenge.groups:
         lines = [item_line(i, lang) for i in progress.items if i.criterion.group.id == group.id]
         fields.append({"name": group.title.get(lang), "value": fit_lines(lines, EMBED_FIELD_VALUE_MAX)})
     return fields
 
 
 def progress_summary(challenge: Challenge, progress: RubricProgress, lang: Lang) -> str:
+    """The points so far, required and bonus apart; a lab's checkpoints reached too."""
     bonus_max = sum(c.points for c in challenge.rubric if c.spec.bonus)
-    return t(
+    reached = ""
+    if challenge.is_lab:
+        reached = "\n" + t("render.lab_reached", lang, met=progress.met, total=len(progress.items))
+    points = t(
         "render.rubric_summary",
         lang,
         required=progress.required_points,
@@ -103,6 +118,7 @@ def progress_summary(challenge: Challenge, progress: RubricProgress, lang: Lang)
         bonus=progress.bonus_points,
         bonus_max=bonus_max,
     )
+    return points + reached
 
 
 def phase_reminder(challenge: Challenge, run: Run, index: int, lang: Lang) -> dict[str, Any]:
@@ -119,12 +135,27 @@ def phase_reminder(challenge: Challenge, run: Run, index: int, lang: Lang) -> di
         )
     else:
         after = t("render.phase_last", lang, deadline=stamp(run.deadline))
-    embed = {
+    embed: dict[str, Any] = {
         "title": t("render.phase_title", lang, number=index + 1, total=len(phases), title=phase.title.get(lang)),
-        "description": t("render.phase_body", lang, minutes=int(phase.duration.total_seconds() // 60), after=after),
+        "description": t("render.phase_body", lang, length=length(phase.duration, lang), after=after),
         "color": 0x3498DB,
     }
+    if challenge.is_lab:  # what the team reaches in this phase
+        group = challenge.groups[index]
+        embed["fields"] = [
+            {"name": t("render.lab_checkpoints", lang), "value": criterion_lines(challenge, group.id, lang)}
+        ]
     return {"embeds": [embed], "allowed_mentions": {"parse": []}}
+
+
+def length(span: timedelta, lang: Lang) -> str:
+    """A time box as a class reads it: minutes up to two hours, then hours (and minutes)."""
+    minutes = int(span.total_seconds() // 60)
+    if minutes < 120:
+        return t("render.length_minutes", lang, minutes=minutes)
+    if minutes % 60 == 0:
+        return t("render.length_hours", lang, hours=minutes // 60)
+    return t("render.length_hours_minutes", lang, hours=minutes // 60, minutes=minutes % 60)
 
 
 def progress_embed(standing: TeamProgress, lang: Lang) -> dict[str, Any]:

@@ -8,7 +8,11 @@ proven one way, declared in the catalogue:
 * `evidence:` — a command's output the team pastes, read by a named parser under a condition
   (`{parser: docker-service-ls, service: web-service, replicas: "3/3"}`); the points count once a paste
   passed;
-* `graded: true` — an instructor awards up to the criterion's points, with a reason.
+* `graded: true` — an instructor awards up to the criterion's points, with a reason;
+* `self: true` — only in a lab: the team ticks it with a button in its run's thread (its word, kept with who
+  and when).
+
+A lab's checkpoints are criteria too, grouped under the lab's phases instead of rubric groups.
 
 Criteria are `bonus` or required, and grouped as the course material groups them. The build's own
 namespaces (`namespaces: [streaming, monitoring, logging]`) become, per team, `<team namespace>-<name>`,
@@ -33,6 +37,10 @@ from bot.values import DNS1123_LABEL_MAX, Duration
 ITEM_ID = r"^[a-z0-9][a-z0-9-]{0,40}$"
 #: A build namespace's name, appended to the team's namespace.
 NAMESPACE_KEY = r"^[a-z0-9]([a-z0-9-]{0,14}[a-z0-9])?$"
+#: Discord's limits: the buttons of a row, and (with five rows to a message) the most self-ticked checkpoints
+#: one phase of a lab may have: their buttons are one message.
+ROW_BUTTONS = 5
+PHASE_TICKS_MAX = ROW_BUTTONS * 5
 #: The name every reference folder has: the Helm chart's .helmignore leaves folders of this name out,
 #: like solutions (a build's reference is its answer).
 REFERENCE_FOLDER = "reference"
@@ -59,6 +67,12 @@ class EvidenceSpec(Strict):
         return self
 
 
+Proof = Literal["checks", "evidence", "graded", "self"]
+PROOFS: tuple[Proof, ...] = ("checks", "evidence", "graded", "self")
+#: The model's field of a proof whose key is a Python word.
+_PROOF_FIELDS = {"self": "ticked"}
+
+
 class CriterionSpec(Strict):
     id: str = Field(pattern=ITEM_ID)
     title: Text
@@ -71,14 +85,18 @@ class CriterionSpec(Strict):
     #: The parser of a command's output and its condition (e.g. `{parser: docker-node-ls, ready: 3}`).
     evidence: EvidenceSpec | None = None
     graded: Literal[True] | None = None
+    #: A lab's checkpoint the team ticks itself (`self: true` in the file).
+    ticked: Literal[True] | None = Field(default=None, alias="self")
     hints: list[Hint] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _one_proof(self) -> CriterionSpec:
-        proofs = [name for name in ("checks", "evidence", "graded") if getattr(self, name) is not None]
+        proofs = [name for name in PROOFS if getattr(self, _PROOF_FIELDS.get(name, name)) is not None]
         if len(proofs) != 1:
             given = ", ".join(proofs) if proofs else "none"
-            raise ValueError(f"a criterion is proven exactly one way: checks, evidence or graded (given: {given})")
+            raise ValueError(
+                f"a criterion is proven exactly one way: checks, evidence, graded or self (given: {given})"
+            )
         if self.checks is None and self.namespace is not None:
             raise ValueError("namespace: only a criterion proven by checks reads a namespace")
         if self.checks is None and self.hints:
@@ -89,10 +107,12 @@ class CriterionSpec(Strict):
         return self
 
     @property
-    def proof(self) -> Literal["checks", "evidence", "graded"]:
+    def proof(self) -> Proof:
         if self.checks is not None:
             return "checks"
-        return "evidence" if self.evidence is not None else "graded"
+        if self.evidence is not None:
+            return "evidence"
+        return "self" if self.ticked else "graded"
 
 
 class RubricGroupSpec(Strict):
@@ -104,10 +124,13 @@ class RubricGroupSpec(Strict):
 
 
 class PhaseSpec(Strict):
-    """A time box of the build's schedule; a reminder is posted when it begins."""
+    """A time box of a build's or a lab's schedule; a reminder is posted when it begins. A lab's phase has an
+    id and the checkpoints the team reaches in it; a build's has neither."""
 
     title: Text
     duration: Duration
+    id: str | None = Field(default=None, pattern=ITEM_ID)
+    checkpoints: list[CriterionSpec] | None = Field(default=None, min_length=1)
 
     @model_validator(mode="after")
     def _positive(self) -> PhaseSpec:
@@ -134,20 +157,66 @@ def validate_build(
     if duplicates:
         raise ValueError(f"duplicate rubric group ids: {', '.join(duplicates)}")
     criteria = [c for g in rubric for c in g.criteria]
+    ticked = [c.id for c in criteria if c.ticked]
+    if ticked:
+        raise ValueError(f"criterion {ticked[0]}: only a lab's checkpoint is ticked by the team (self: true)")
     if not any(c.checks is not None for c in criteria):
         raise ValueError("a build's rubric needs at least one criterion proven by checks (its verification)")
     if all(c.bonus for c in criteria):
         raise ValueError("a build's rubric needs at least one required criterion (not bonus)")
-    for criterion in criteria:
-        if criterion.namespace is not None and criterion.namespace not in namespaces:
+    _within(criteria, "criterion", namespaces, phases, time_limit)
+
+
+def validate_lab(phases: Sequence[PhaseSpec], namespaces: Sequence[str], time_limit: timedelta) -> None:
+    """What a lab's parts must agree on: its phases, each with an id and checkpoints, and where their checks
+    look (raised as ValueError, reported at the challenge's top level)."""
+    groups = [lab_group(phase) for phase in phases]
+    duplicates = _duplicates([g.id for g in groups])
+    if duplicates:
+        raise ValueError(f"duplicate phase ids: {', '.join(duplicates)}")
+    duplicates = _duplicates(namespaces)
+    if duplicates:
+        raise ValueError(f"duplicate namespaces: {', '.join(duplicates)}")
+    checkpoints = [c for g in groups for c in g.criteria]
+    duplicates = _duplicates([c.id for c in checkpoints])
+    if duplicates:
+        raise ValueError(f"duplicate checkpoint ids: {', '.join(duplicates)}")
+    if all(c.bonus for c in checkpoints):
+        raise ValueError("a lab needs at least one required checkpoint (not bonus)")
+    for group in groups:
+        ticked = sum(1 for c in group.criteria if c.ticked)
+        if ticked > PHASE_TICKS_MAX:
+            raise ValueError(
+                f"phase {group.id}: {ticked} checkpoints ticked by the team; their buttons are one Discord "
+                f"message, which holds at most {PHASE_TICKS_MAX}"
+            )
+    _within(checkpoints, "checkpoint", namespaces, phases, time_limit)
+
+
+def _within(
+    items: Sequence[CriterionSpec],
+    what: str,
+    namespaces: Sequence[str],
+    phases: Sequence[PhaseSpec],
+    time_limit: timedelta,
+) -> None:
+    """Every item reads one of the challenge's namespaces, and the phases fit in its time limit."""
+    for item in items:
+        if item.namespace is not None and item.namespace not in namespaces:
             known = ", ".join(namespaces) or "none"
             raise ValueError(
-                f"criterion {criterion.id}: namespace {criterion.namespace!r} is not one of the "
-                f"challenge's namespaces ({known})"
+                f"{what} {item.id}: namespace {item.namespace!r} is not one of the challenge's namespaces ({known})"
             )
     total = sum((p.duration for p in phases), timedelta())
     if total > time_limit:
         raise ValueError(f"the phases add up to {total}, past the time limit {time_limit}")
+
+
+def lab_group(phase: PhaseSpec) -> RubricGroupSpec:
+    """A lab's phase as the group of its checkpoints (ValueError: a phase without an id or checkpoints)."""
+    if phase.id is None or phase.checkpoints is None:
+        raise ValueError("a lab's phase has an id and its checkpoints")
+    return RubricGroupSpec(id=phase.id, title=phase.title, criteria=phase.checkpoints)
 
 
 def _duplicates(values: Sequence[str]) -> list[str]:

@@ -51,6 +51,10 @@ class ChallengeUnavailable(MessageError):
     """The cluster cannot run this challenge (missing CRDs, only cluster-scope scenarios)."""
 
 
+class NothingToVerify(MessageError):
+    """A lab none of whose checkpoints is proven on the cluster: there is nothing to verify."""
+
+
 def utcnow() -> datetime:
     return datetime.now(UTC)
 
@@ -135,9 +139,10 @@ class RunService:
         )
         if await self._store.runs.active(team.id, challenge.id) is not None:
             raise already
-        cluster = await self._clusters.for_team(team.name)
+        # A lab with nothing on the cluster asks it nothing (not even which cluster is the team's): no request is sent.
+        cluster = await self._clusters.for_team(team.name) if challenge.checked else self._clusters.shared
         scenarios, skipped = runnable(challenge, own_cluster=cluster.owner == team.name)
-        if not scenarios and not challenge.is_build:
+        if not scenarios and not challenge.scored_by_items:
             raise ChallengeUnavailable(Message("run.only_cluster_scope", {"challenge": challenge.id}))
         needed = {KINDS[(m.body["apiVersion"], m.body["kind"])] for s in scenarios for m in s.manifests}
         missing = await cluster.missing_kinds(k for k in needed if k.crd)
@@ -163,7 +168,9 @@ class RunService:
             )
         running = await self._store.runs.active(team.id)
         ours = {m.ref for s in scenarios for m in (*s.previous, *s.manifests)}
-        for namespace in namespaces.values():
+        # A lab whose checkpoints are all ticked, pasted or graded never reads the cluster: its namespaces stay as
+        # they are (the Swarm lab runs on the team's own Docker host).
+        for namespace in namespaces.values() if challenge.checked else ():
             await cluster.ensure_namespace(namespace, team=team.name)
             await clear_namespace(
                 cluster, namespace, only=ours if running is not None else None, within=self._clear_wait
@@ -176,7 +183,7 @@ class RunService:
                 challenge_id=challenge.id,
                 started_at=started,
                 deadline=started + scoring.plan(challenge, skipped).time_limit,
-                scenario_ids=[s.id for s in challenge.checked] if challenge.is_build else [s.id for s in scenarios],
+                scenario_ids=[s.id for s in (challenge.checked if challenge.scored_by_items else scenarios)],
                 skipped={sid: message.key for sid, message in skipped.items()},
             )
         except StoreConflict as exc:  # a start racing this one won
@@ -272,10 +279,13 @@ class RunService:
             raise ChallengeUnavailable(Message("run.scenario_skipped", {"scenario": scenario_id}))
         live = [challenge.checked_item(s.scenario_id) for s in states if s.status != "skipped"]
         active = [s for s in live if scenario_id in (None, s.id)]
-        if not active:
+        if not active and (live or scenario_id is not None):
             raise UnknownScenario(str(scenario_id), [s.id for s in live], where="the run checks")
+        if not live and trigger is Trigger.MANUAL:
+            # A lab with nothing on the cluster; its automatic and final verifications end it at the deadline.
+            raise NothingToVerify(Message("run.nothing_to_verify", {"challenge": challenge.id}))
         namespaces = self._namespaces(challenge, team)
-        cluster = await self._clusters.for_team(team.name)
+        cluster = await self._clusters.for_team(team.name) if active else self._clusters.shared
         snapshots = {
             key: await cluster_view.snapshot(
                 cluster,
@@ -301,8 +311,8 @@ class RunService:
         others = [s for s in new_states if s.status != "skipped" and s.scenario_id not in checked]
         others_solved = all(s.status == "solved" for s in others)
         ended: Run | None = None
-        if challenge.is_build:
-            # A build runs to its deadline: its final verification is its rubric, criteria counted as they stand.
+        if challenge.scored_by_items:
+            # A build (a lab) runs to its deadline: its final verification is its rubric, items counted as they stand.
             if trigger is Trigger.FINAL or now >= run.deadline:
                 passed = sum(item.points for item, r in zip(active, results, strict=True) if r.status is Status.PASS)
                 ended = await self._end(run, "finished", now, scoring.Score(run.deadline - run.started_at, 100, passed))
@@ -462,6 +472,9 @@ class RunService:
         """
         team = await self.team(team_name)
         run = await self.active_run(team, challenge_id)
+        if not self._catalog.get(run.challenge_id).checked:
+            # A lab with nothing on the cluster made and applied nothing there: it only ends.
+            return await self._stopped(run, team, deleted=0, namespace_gone=False)
         cluster = await self._clusters.for_team(team.name)
         # The cluster's own state first: an API server that does not answer refuses the stop, run untouched.
         await self._undo_breaks(cluster, team.name, [a for a in run.applied or [] if is_break(a)])
@@ -473,6 +486,9 @@ class RunService:
         else:
             applied = [ObjectRef(a["apiVersion"], a["kind"], a["name"]) for a in run.applied or [] if not is_break(a)]
             deleted, namespace_gone = await self._teardown(cluster, team.namespace, applied), False
+        return await self._stopped(run, team, deleted=deleted, namespace_gone=namespace_gone)
+
+    async def _stopped(self, run: Run, team: Team, *, deleted: int, namespace_gone: bool) -> Stopped:
         now = self._clock()
         stopped = await self._store.runs.finish(
             run.id,

@@ -52,7 +52,7 @@ class Plan:
 def plan(challenge: Challenge, skipped: Collection[str] = ()) -> Plan:
     """The plan of a run of `challenge` that skips the scenarios `skipped`. A build's is its time limit and the
     points of its required criteria (what its rubric is out of; its bonus criteria add to them)."""
-    if challenge.is_build:
+    if challenge.scored_by_items:
         required = {c.id: c.points for c in challenge.rubric if not c.spec.bonus}
         return Plan(points=required, time_limit=challenge.spec.time_limit, tiers=tuple(challenge.spec.tiers))
     kept = [s for s in challenge.scenarios if s.id not in skipped]

@@ -53,13 +53,13 @@ def diagnosed(challenge: Challenge, run: Run, posted: Iterable[tuple[str, int]])
 
 
 def timeline(challenge: Challenge, run: Run) -> list[TimelineEntry]:
-    """When the scheduler must act on a run: the automatic verification at `hints_after`, each
-    hint at its own offset, each of a build's phases after the first as it begins, and the final
+    """When the scheduler must act on a run: the automatic verification at `hints_after` (when anything is
+    checked on the cluster), each hint at its own offset, each of a build's or a lab's phases after the first
+    as it begins, and the final
     verification at the deadline (which may be extended)."""
-    entries = [
-        TimelineEntry(run.started_at + challenge.spec.hints_after, Due.AUTO_VERIFY),
-        TimelineEntry(run.deadline, Due.FINAL),
-    ]
+    entries = [TimelineEntry(run.deadline, Due.FINAL)]
+    if challenge.checked:  # a lab with nothing on the cluster has no automatic verification
+        entries.append(TimelineEntry(run.started_at + challenge.spec.hints_after, Due.AUTO_VERIFY))
     entries += [
         TimelineEntry(run.started_at + hint.after, Due.HINT, scenario.id, level)
         for scenario in challenge.checked

@@ -31,6 +31,7 @@ from bot.metrics import Metrics
 from bot.scoreboard import Scoreboard
 from bot.submissions import SubmissionService
 from bot.teams import TeamService
+from bot.ticks import TickService
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +54,7 @@ class Services:
     teams: TeamService
     awards: AwardService
     evidence: EvidenceService
+    ticks: TickService
     progress: ProgressReader
     scoreboard: Scoreboard
     submissions: SubmissionService

@@ -308,6 +308,25 @@ class Evidence(SQLModel, table=True):
     submitted_at: datetime = Field(sa_column=sa.Column(UTCDateTime, nullable=False))
 
 
+class Tick(SQLModel, table=True):
+    """A lab's checkpoint the team ticked itself with the button in its run's thread: who and when. One per team,
+    challenge and checkpoint: a second press finds this one."""
+
+    __tablename__ = "ticks"
+    __table_args__ = (sa.UniqueConstraint("team_id", "challenge_id", "item"),)
+
+    id: int = Field(default=None, primary_key=True)  # see module docstring: None until inserted
+    team_id: int = Field(foreign_key="teams.id", ondelete="RESTRICT", nullable=False)
+    challenge_id: int = Field(nullable=False)
+    #: The run whose thread carried the button.
+    run_id: int = Field(foreign_key="runs.id", ondelete="RESTRICT", nullable=False, index=True)
+    #: The checkpoint's id.
+    item: str = Field(sa_column=sa.Column(sa.String(100), nullable=False))
+    #: Who ticked it: a Discord user id.
+    ticked_by: str = Field(sa_column=sa.Column(sa.String(100), nullable=False))
+    ticked_at: datetime = Field(sa_column=sa.Column(UTCDateTime, nullable=False))
+
+
 class OutboxKind(StrEnum):
     message = "message"  # post a message in a channel (or in the run's thread)
     thread = "thread"  # post a starter message and start a public thread from it

@@ -26,6 +26,7 @@ from bot.store.incidents import IncidentStore
 from bot.store.runs import RunStore
 from bot.store.submissions import SubmissionStore
 from bot.store.teams import TeamStore
+from bot.store.ticks import TickStore
 
 
 class Store:
@@ -44,6 +45,7 @@ class Store:
         self.awards = AwardStore(db)
         self.evidence = EvidenceStore(db)
         self.boards = BoardStore(db)
+        self.ticks = TickStore(db)
 
     @classmethod
     async def open(cls, url: str) -> Store:

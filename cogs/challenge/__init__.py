@@ -3,6 +3,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from cogs.challenge._cog import ChallengeCog
+from cogs.challenge._ticks import tick_buttons
 
 if TYPE_CHECKING:
     from bot.discord.client import KubecampBot
@@ -10,6 +11,7 @@ if TYPE_CHECKING:
 
 async def setup(bot: KubecampBot) -> None:
     s = bot.services
+    bot.add_dynamic_items(tick_buttons(ticks=s.ticks, lang=s.lang))
     await bot.add_cog(
         ChallengeCog(
             flow=s.flow,

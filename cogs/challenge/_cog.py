@@ -113,11 +113,12 @@ class ChallengeCog(
     @app_commands.command(
         name="progress",
         description=locale(
-            "a build's rubric: each item met or not, and the points so far", "cmd.challenge.progress.description"
+            "a build's rubric or a lab's checkpoints: each met or not, the points so far",
+            "cmd.challenge.progress.description",
         ),
     )
     @app_commands.describe(
-        challenge=locale("the build (default: the one running, else the latest)", "cmd.option.build_progress"),
+        challenge=locale("the build or lab (default: the one running, else the latest)", "cmd.option.build_progress"),
         team=TEAM_OPTION,
     )
     async def progress(

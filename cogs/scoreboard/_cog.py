@@ -99,7 +99,8 @@ class ScoreboardCog(
     @app_commands.command(
         name="rubric",
         description=locale(
-            "each team's standing on a build's rubric, item by item (instructors)", "cmd.scoreboard.rubric.description"
+            "each team's standing on a build's rubric or a lab's checkpoints (instructors)",
+            "cmd.scoreboard.rubric.description",
         ),
     )
     @app_commands.describe(challenge=locale("the build", "cmd.option.build"))

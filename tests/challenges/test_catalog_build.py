@@ -92,7 +92,7 @@ def criteria(doc: dict[str, Any]) -> list[dict[str, Any]]:
         (lambda d: d.update(scenarios=challenge_doc()["scenarios"]), "scenarios", "a build deploys no scenarios"),
         (lambda d: d.update(tiers=[{"within": "50m", "percent": 100}]), "tiers", "scored by its rubric"),
         (lambda d: d.pop("rubric"), "rubric", "required key is missing"),
-        (lambda d: d.update(kind="lab-ish"), "kind", "'break-fix', 'build' or 'drill'"),
+        (lambda d: d.update(kind="lab-ish"), "kind", "'break-fix', 'build', 'lab' or 'drill'"),
         (
             lambda d: criteria(d)[1].update(evidence={"parser": "kubectl-get-pods", "running": 1}),
             "rubric[0](id=workloads).criteria[1](id=report)",

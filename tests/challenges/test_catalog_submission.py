@@ -41,6 +41,9 @@ def test_a_form_loads_with_defaults_and_a_challenge_may_have_none(tmp_path: Path
 
 def test_the_shipped_challenges_have_forms_discord_can_show() -> None:
     for challenge in CATALOG:
+        if challenge.id == 53:  # the daily checkpoints hand nothing in: the seed's week has its final project
+            assert challenge.spec.submission is None
+            continue
         form = challenge.spec.submission
         assert form is not None, challenge.id
         assert 1 <= len(form.inputs) <= 5

@@ -10,7 +10,6 @@ from datetime import timedelta
 
 import pytest
 
-from bot.challenges.checks import Status
 from bot.challenges.reports import Trigger
 from bot.challenges.runs import RunService
 from bot.cluster import Cluster
@@ -19,6 +18,7 @@ from bot.store import Store
 from tests.challenges.test_runs import Clock
 from tests.emulators.fixtures import bot_cluster
 from tests.emulators.kube import KubeCluster
+from tests.scenarios.stepwise import Steps
 from tests.scenarios.test_catalogue_behaviour import CATALOG
 
 TEAM_NAMESPACE = "kubecamp-blue"
@@ -79,23 +79,8 @@ async def test_the_rubric_fails_on_empty_namespaces_and_passes_item_by_item(
     for name in BUILD.namespaces:
         assert kube_cluster.get("namespaces", None, f"{TEAM_NAMESPACE}-{name}") is not None
 
-    passed: set[str] = set()
-
-    async def verify(minutes: float, *now_passing: str) -> None:
-        kube_cluster.advance(60)  # Pods start, probes pass, the HPA controller resyncs
-        clock.at(minutes)
-        report = await service.verify("blue")
-        statuses = {r.scenario_id: r.status for r in report.results}
-        passed.update(now_passing)
-        failing = {
-            r.scenario_id: [render(c.message, "en") for c in r.checks if c.status is not Status.PASS]
-            for r in report.results
-            if r.status is not Status.PASS
-        }
-        assert {i for i, s in statuses.items() if s is Status.PASS} == passed, failing
-        # Never "could not check": every criterion still open is a plain failure that says what is missing.
-        assert all(s is Status.FAIL for i, s in statuses.items() if i not in passed), failing
-
+    steps = Steps(service, kube_cluster, clock)
+    verify = steps.verify
     await verify(1)
     empty = await service.verify("blue")
     web = next(r for r in empty.results if r.scenario_id == "video-api")
@@ -128,7 +113,7 @@ async def test_the_rubric_fails_on_empty_namespaces_and_passes_item_by_item(
     await verify(60)  # Elasticsearch without Fluent Bit collects nothing
     await apply(cluster, "logging", "fluent-bit.yaml")
     await verify(65, "logging")
-    assert passed == set(CHECKED)
+    assert steps.passed == set(CHECKED)
 
     clock.at(90)
     final = await service.verify_run(run, team=await service.team("blue"), trigger=Trigger.FINAL)

@@ -55,11 +55,17 @@ async def test_create_run_refuses_bad_input(store: Store, team: Team) -> None:
         await store.runs.create(team.id, 1, T0, T0 + HOUR, ["a", "a"], {})
     with pytest.raises(InvalidValue, match="before started_at"):
         await store.runs.create(team.id, 1, T0, T0 - HOUR, ["a"], {})
-    with pytest.raises(InvalidValue, match="at least one"):
-        await store.runs.create(team.id, 1, T0, T0 + HOUR, [], {})
     with pytest.raises(NotFound, match="no team #999"):
         await store.runs.create(999, 1, T0, T0 + HOUR, ["a"], {})
     assert await store.runs.all_active() == []
+
+
+async def test_a_run_with_nothing_to_check_has_no_scenario_states(store: Store, team: Team) -> None:
+    """A lab whose checkpoints are all ticked, pasted or graded checks nothing on a cluster."""
+    run = await store.runs.create(team.id, 3, T0, T0 + HOUR, [], {})
+    assert await store.runs.scenario_states(run.id) == []
+    _, states = await store.runs.record_verification(run.id, "final", T0 + HOUR, [], {})
+    assert states == []
 
 
 async def test_racing_starts_leave_exactly_one_active_run(store: Store, db_url: str, team: Team) -> None:
