@@ -45,6 +45,7 @@ from bot.submissions import SubmissionService
 from bot.team_access import AccessSetup, TeamAccess
 from bot.teams import TeamService
 from bot.web import (
+    IDLE_TIMEOUT,
     PROBE_MAX_CONNECTIONS,
     WEBHOOK_MAX_CONNECTIONS,
     Webhook,
@@ -220,6 +221,7 @@ async def build(
         instant={"discord": discord_ready},
         interval=readiness_interval,
     )
+    idle_timeout = settings.web.idle_timeout_seconds or IDLE_TIMEOUT
     web = WebServer(
         make_webhook_app(
             webhook=Webhook(auth=auth, receive=incidents.receive, max_body_bytes=hook.max_body_bytes), metrics=metrics
@@ -228,6 +230,7 @@ async def build(
         port=settings.web.port,
         max_connections=WEBHOOK_MAX_CONNECTIONS,
         name="webhook",
+        idle_timeout=idle_timeout,
     )
     probes = WebServer(
         make_probe_app(readiness=readiness, metrics=metrics),
@@ -235,6 +238,7 @@ async def build(
         port=settings.web.probe_port,
         max_connections=PROBE_MAX_CONNECTIONS,
         name="probes",
+        idle_timeout=idle_timeout,
     )
     return App(
         settings=settings,
