@@ -49,6 +49,7 @@ from bot.team_access import AccessSetup, TeamAccess
 from bot.teams import TeamService
 from bot.ticks import TickService
 from bot.web import (
+    IDLE_TIMEOUT,
     PROBE_MAX_CONNECTIONS,
     WEBHOOK_MAX_CONNECTIONS,
     Webhook,
@@ -248,6 +249,7 @@ async def build(
         instant={"discord": discord_ready},
         interval=readiness_interval,
     )
+    idle_timeout = settings.web.idle_timeout_seconds or IDLE_TIMEOUT
     web = WebServer(
         make_webhook_app(
             webhook=Webhook(auth=auth, receive=incidents.receive, max_body_bytes=hook.max_body_bytes), metrics=metrics
@@ -256,6 +258,7 @@ async def build(
         port=settings.web.port,
         max_connections=WEBHOOK_MAX_CONNECTIONS,
         name="webhook",
+        idle_timeout=idle_timeout,
     )
     probes = WebServer(
         make_probe_app(readiness=readiness, metrics=metrics),
@@ -263,6 +266,7 @@ async def build(
         port=settings.web.probe_port,
         max_connections=PROBE_MAX_CONNECTIONS,
         name="probes",
+        idle_timeout=idle_timeout,
     )
     return App(
         settings=settings,

@@ -234,6 +234,10 @@ class WebSettings(_Section):
     probe_port: int = Field(
         default=8081, ge=0, le=65535, description="port of /healthz, /readyz and /metrics (0: any free port)"
     )
+    # Unset: bot.web's IDLE_TIMEOUT. The tests that wait it out set it lower.
+    idle_timeout_seconds: float | None = Field(
+        default=None, gt=0, le=3600, description="seconds a connection may go without a whole request's headers"
+    )
 
     @field_validator("probe_port")
     @classmethod

@@ -231,14 +231,23 @@ _REFUSAL = b"HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nContent-Le
 class WebServer:
     """One listener serving `app`, with the limits above and at most `max_connections` connections."""
 
-    def __init__(self, app: web.Application, *, host: str, port: int, max_connections: int, name: str) -> None:
+    def __init__(
+        self,
+        app: web.Application,
+        *,
+        host: str,
+        port: int,
+        max_connections: int,
+        name: str,
+        idle_timeout: float = IDLE_TIMEOUT,
+    ) -> None:
         self._runner = web.AppRunner(
             app,
             access_log=None,
             max_line_size=MAX_LINE_BYTES,
             max_field_size=MAX_FIELD_BYTES,
             max_headers=MAX_HEADERS,
-            keepalive_timeout=IDLE_TIMEOUT,
+            keepalive_timeout=idle_timeout,
             lingering_time=LINGER_SECONDS,
         )
         self._host = host

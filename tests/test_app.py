@@ -26,6 +26,12 @@ PAYLOADS = Path(__file__).parent / "incidents" / "payloads"
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
 
 
+@pytest.fixture
+def readiness_interval() -> float:
+    """These tests wait for readiness to change: rounds close together."""
+    return READINESS_INTERVAL
+
+
 async def _get(live: Class, path: str) -> tuple[int, str, str]:
     """GET `path` from the probe listener."""
     url = f"http://127.0.0.1:{live.app.probes.port}{path}"
@@ -195,7 +201,12 @@ async def test_not_ready_on_a_full_data_volume(
     if minimum > 1024 * 1024:
         pytest.skip(f"{free_mib} MiB free: more than the largest minimum the setting takes")
     async with open_class(
-        discord_emulator, discord_classroom, kube_cluster, tmp_path, data_min_free_mib=minimum
+        discord_emulator,
+        discord_classroom,
+        kube_cluster,
+        tmp_path,
+        data_min_free_mib=minimum,
+        readiness_interval=READINESS_INTERVAL,
     ) as live:
         body = await readyz_until(live, 503)
         assert f"the data volume at {tmp_path} has " in body

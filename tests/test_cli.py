@@ -9,7 +9,7 @@ import os
 import signal
 import subprocess
 import sys
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -137,12 +137,20 @@ _forkserver: Forkserver | None = None
 
 
 @pytest.fixture(scope="module", autouse=True)
-def forkserver(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Forkserver]:
+def forkserver(tmp_path_factory: pytest.TempPathFactory, pytestconfig: pytest.Config) -> Forkserver:
+    """One forkserver per test process, for every module that runs commands (started by the first, stopped when
+    the session ends): each start imports the bot anew, over a second of CPU, and xdist spreads these modules'
+    tests over every worker."""
     global _forkserver
-    _forkserver = Forkserver(tmp_path_factory.mktemp("kubecamp-forkserver"))
-    try:
-        yield _forkserver
-    finally:
+    if _forkserver is None:
+        _forkserver = Forkserver(tmp_path_factory.mktemp("kubecamp-forkserver"))
+        pytestconfig.add_cleanup(_close_forkserver)
+    return _forkserver
+
+
+def _close_forkserver() -> None:
+    global _forkserver
+    if _forkserver is not None:
         _forkserver.close()
         _forkserver = None
 

@@ -75,6 +75,16 @@ def test_the_probes_have_a_port_of_their_own(monkeypatch: pytest.MonkeyPatch) ->
     assert (load_settings().web.port, load_settings().web.probe_port) == (0, 0)
 
 
+@pytest.mark.parametrize("value", ["0", "-1", "soon", "3601"])
+def test_a_bad_idle_timeout_is_named(monkeypatch: pytest.MonkeyPatch, value: str) -> None:
+    assert load_settings().web.idle_timeout_seconds is None  # unset: bot.web's IDLE_TIMEOUT
+    monkeypatch.setenv("KUBECAMP_WEB_IDLE_TIMEOUT_SECONDS", value)
+    with pytest.raises(ConfigInvalid, match=r"^KUBECAMP_WEB_IDLE_TIMEOUT_SECONDS: .*whole request's headers"):
+        load_settings()
+    monkeypatch.setenv("KUBECAMP_WEB_IDLE_TIMEOUT_SECONDS", "2.5")
+    assert load_settings().web.idle_timeout_seconds == 2.5
+
+
 @pytest.mark.parametrize("value", ["-1", "lots", "1048577"])
 def test_a_bad_minimum_of_free_space_is_named(monkeypatch: pytest.MonkeyPatch, value: str) -> None:
     monkeypatch.setenv("KUBECAMP_DATA_MIN_FREE_MIB", value)

@@ -28,6 +28,7 @@ from bot.config import (
     WebSettings,
 )
 from bot.i18n import Lang
+from bot.readiness import INTERVAL
 from tests.discord_emulator.emulator import DiscordEmulator
 from tests.discord_emulator.fixtures import Classroom, patch_discord_endpoints
 from tests.emulators.fixtures import chart_kube_environment, chart_kube_settings, install_chart
@@ -36,7 +37,9 @@ from tests.emulators.kube import BOT_TOKEN, KubeCluster
 REPO = Path(__file__).parents[2]
 #: The bearer token Alertmanager presents to the class's webhook.
 WEBHOOK_TOKEN = "class-webhook-token"
-#: Seconds between two rounds of a class's readiness checks: short, so that a test sees a change soon.
+#: Seconds between two rounds of a class's readiness checks where a test waits for a change: short, so that it
+#: sees one soon. Elsewhere a class keeps the bot's own interval (its first round runs at start): five rounds a
+#: second, each a read of the store and a request to the emulated cluster, were CPU every class test spent.
 READINESS_INTERVAL = 0.2
 #: Seconds discord.py waits after the last GUILD_CREATE before the class's bot is ready. The emulator sends a
 #: class's one guild right behind READY, so the bot's own half second (`GUILD_READY_TIMEOUT`) would only be
@@ -82,11 +85,12 @@ async def open_class(
     announcements_channel: int | None = None,
     instructors_channel: int | None = None,
     board_stuck_minutes: int = 15,
+    readiness_interval: float = INTERVAL,
 ) -> AsyncIterator[Class]:
     """The App of a class, started, with teams blue and red (created unless `create_teams` is False: a
     restart on the same data folder); the alerts channel takes the incidents of no team. `kube_timeout`:
     seconds per Kubernetes API request; `global_sync`: the commands are registered globally too. The
-    readiness checks run every `READINESS_INTERVAL` seconds; the data volume must keep `data_min_free_mib`
+    readiness checks run every `readiness_interval` seconds; the data volume must keep `data_min_free_mib`
     free (none by default: a test machine's disk is not the class's). `announcements_channel`, `instructors_channel`
     and `board_stuck_minutes`: the settings of the same names (none of the channels by default)."""
     settings = Settings(
@@ -117,7 +121,7 @@ async def open_class(
     install_chart(kube_cluster)
     clock = Clock()
     with patch_discord_endpoints(discord_emulator):
-        app = await build(settings, clock=clock, readiness_interval=READINESS_INTERVAL)
+        app = await build(settings, clock=clock, readiness_interval=readiness_interval)
         app.bot._connection.guild_ready_timeout = GUILD_READY_TIMEOUT
         try:
             await app.start()
@@ -142,6 +146,13 @@ def edit_interval() -> float:
 
 
 @pytest.fixture
+def readiness_interval() -> float:
+    """Seconds between two rounds of `live_class`'s readiness checks: the bot's own. A module whose tests wait for
+    readiness to change overrides this fixture with `READINESS_INTERVAL`."""
+    return INTERVAL
+
+
+@pytest.fixture
 async def live_class(
     discord_emulator: DiscordEmulator,
     discord_classroom: Classroom,
@@ -149,12 +160,18 @@ async def live_class(
     tmp_path: Path,
     migrated_db: Path,
     edit_interval: float,
+    readiness_interval: float,
 ) -> AsyncIterator[Class]:
     """A class on a data folder that holds a migrated database already: migrating a new one was a tenth of a
     second of CPU for each of these tests. (`open_class` on an empty folder still proves a first start.)"""
     shutil.copyfile(migrated_db, make_url(StoreSettings(data_dir=tmp_path).url).database or "")
     async with open_class(
-        discord_emulator, discord_classroom, kube_cluster, tmp_path, edit_interval=edit_interval
+        discord_emulator,
+        discord_classroom,
+        kube_cluster,
+        tmp_path,
+        edit_interval=edit_interval,
+        readiness_interval=readiness_interval,
     ) as live:
         yield live
 

@@ -16,6 +16,7 @@ the kube-apiserver they describe runs and listens on the port clients use (``ser
 from __future__ import annotations
 
 import copy
+import functools
 import hashlib
 from typing import TYPE_CHECKING
 
@@ -242,10 +243,7 @@ class StaticPods:
 def _static_pod(node: Obj, text: str) -> Obj | None:
     """The Pod a manifest file makes on this node (config/common.go applyDefaults), or None for a file the
     kubelet cannot decode (it logs the error and runs nothing from it)."""
-    try:
-        pod = yaml.safe_load(text)
-    except yaml.YAMLError:
-        return None
+    pod = _decoded(text)
     if not isinstance(pod, dict) or pod.get("kind") != "Pod" or not (pod.get("metadata") or {}).get("name"):
         return None
     pod = copy.deepcopy(pod)
@@ -271,3 +269,14 @@ def _static_pod(node: Obj, text: str) -> Obj | None:
         spec["priority"] = SYSTEM_NODE_CRITICAL
     spec.setdefault("restartPolicy", "Always")
     return pod
+
+
+@functools.lru_cache(maxsize=256)
+def _decoded(text: str) -> object:
+    """A manifest file's document, None if it does not decode. Cached: every pass of the simulator reads every
+    node's manifests, and decoding them again was a third of the CPU of a test that runs challenges (the result
+    is shared, so the caller copies it before changing it)."""
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError:
+        return None
