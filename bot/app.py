@@ -33,6 +33,7 @@ from bot.incidents import enrich
 from bot.incidents.publisher import IncidentPublisher
 from bot.incidents.service import IncidentService
 from bot.incidents.silences import Alertmanager
+from bot.live import ChangeFeed
 from bot.metrics import Metrics
 from bot.outbox import Outbox, OutboxStore
 from bot.readiness import INTERVAL, Check, DataVolume, Readiness
@@ -149,6 +150,7 @@ async def build(
         setup=settings.kube.namespace_setup,
     )
     lang = settings.catalog.language
+    changes = ChangeFeed()  # what the live scoreboard listens to
     runs = RunService(
         catalog=catalog,
         store=store,
@@ -156,6 +158,7 @@ async def build(
         clusters=clusters,
         clock=clock,
         metrics=metrics,
+        changes=changes,
     )
     transport = DiscordTransport()
     outbox_store = OutboxStore(store.db)
@@ -176,14 +179,17 @@ async def build(
     incidents, publisher, alertmanager, incident_store = _incidents(
         settings, store=store, clusters=clusters, outbox=outbox, clock=clock, metrics=metrics
     )
+    scoreboard = Scoreboard(
+        store=store, catalog=catalog, clock=clock, changes=changes, timezone=settings.catalog.timezone
+    )
     metrics.refresh_with(_store_gauges(store=store, incidents=incident_store, outbox=outbox, catalog=catalog))
     services = Services(
         flow=flow,
         teams=teams,
-        awards=AwardService(store=store, catalog=catalog, clock=clock),
-        evidence=EvidenceService(store=store, catalog=catalog, clock=clock),
+        awards=AwardService(store=store, catalog=catalog, clock=clock, changes=changes),
+        evidence=EvidenceService(store=store, catalog=catalog, clock=clock, changes=changes),
         progress=ProgressReader(store=store, catalog=catalog),
-        scoreboard=Scoreboard(store=store, catalog=catalog),
+        scoreboard=scoreboard,
         submissions=SubmissionService(
             store=store, catalog=catalog, clock=clock, timezone=settings.catalog.timezone, metrics=metrics
         ),

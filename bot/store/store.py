@@ -23,6 +23,7 @@ from bot.store.db import Database
 from bot.store.evidence import EvidenceStore
 from bot.store.incidents import IncidentStore
 from bot.store.runs import RunStore
+from bot.store.scoreboard import ScoreboardStore
 from bot.store.submissions import SubmissionStore
 from bot.store.teams import TeamStore
 
@@ -42,6 +43,7 @@ class Store:
         self.incidents = IncidentStore(db)
         self.awards = AwardStore(db)
         self.evidence = EvidenceStore(db)
+        self.scoreboard = ScoreboardStore(db)
 
     @classmethod
     async def open(cls, url: str) -> Store:

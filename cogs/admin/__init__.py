@@ -11,5 +11,12 @@ if TYPE_CHECKING:
 async def setup(bot: KubecampBot) -> None:
     s = bot.services
     await bot.add_cog(
-        AdminCog(flow=s.flow, teams=s.teams, outbox=s.outbox, lang=s.lang, instructor_role=s.instructor_role)
+        AdminCog(
+            flow=s.flow,
+            teams=s.teams,
+            outbox=s.outbox,
+            scoreboard=s.scoreboard,
+            lang=s.lang,
+            instructor_role=s.instructor_role,
+        )
     )
