@@ -54,6 +54,7 @@ from bot.web import (
     make_probe_app,
     make_webhook_app,
 )
+from bot.web.scoreboard import SCOREBOARD_MAX_CONNECTIONS, PageAccess, ScoreboardStream, make_scoreboard_app
 
 log = logging.getLogger(__name__)
 
@@ -76,6 +77,9 @@ class App:
     web: WebServer
     #: The listener of /healthz, /readyz and /metrics.
     probes: WebServer
+    #: The projector page's listener, and the one reader of the store behind its live pages.
+    scoreboard_web: WebServer
+    scoreboard_stream: ScoreboardStream
     readiness: Readiness
     metrics: Metrics
     pruner: Pruner
@@ -95,6 +99,8 @@ class App:
         await self.readiness.start()
         await self.probes.start()
         await self.web.start()
+        await self.scoreboard_stream.start()
+        await self.scoreboard_web.start()
         await self.bot.login(token.get_secret_value())
         self._gateway = asyncio.create_task(self.bot.connect(reconnect=True), name="discord gateway")
 
@@ -111,6 +117,8 @@ class App:
                 await self._gateway
         self.scheduler.shutdown()  # no new jobs; the running ones finish before the store closes
         await self.flow.wait_idle(timeout=10)
+        await self.scoreboard_stream.aclose()  # ends the open pages' streams, so the listener stops at once
+        await self.scoreboard_web.stop()
         await self.web.stop()
         await self.probes.stop()
         await self.readiness.aclose()
@@ -242,6 +250,8 @@ async def build(
         max_connections=PROBE_MAX_CONNECTIONS,
         name="probes",
     )
+    page = settings.scoreboard
+    stream = ScoreboardStream(scoreboard=scoreboard, catalog=catalog, changes=changes)
     return App(
         settings=settings,
         catalog=catalog,
@@ -256,6 +266,22 @@ async def build(
         bot=bot,
         web=web,
         probes=probes,
+        scoreboard_web=WebServer(
+            make_scoreboard_app(
+                stream=stream,
+                catalog=catalog,
+                lang=lang,
+                access=PageAccess(
+                    token=page.token.get_secret_value() if page.token else None,
+                    instructor_token=page.instructor_token.get_secret_value() if page.instructor_token else None,
+                ),
+            ),
+            host=settings.web.host,
+            port=settings.web.scoreboard_port,
+            max_connections=SCOREBOARD_MAX_CONNECTIONS,
+            name="scoreboard",
+        ),
+        scoreboard_stream=stream,
         readiness=readiness,
         metrics=metrics,
         pruner=Pruner(
