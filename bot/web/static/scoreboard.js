@@ -114,6 +114,7 @@ function drawChart() {
     node("text", { x: left - 6, y: y(0), "text-anchor": "end" }, "0"),
     node("text", { x: width - right, y: height - 6, "text-anchor": "end" }, `${Math.round(maxX)} · ${labels.axis_minutes}`),
   ];
+  const labelled = []; // the labels' heights so far: one close to another moves down out of its way
   data.series.forEach((series, index) => {
     let path = `M ${x(0)} ${y(0)}`;
     let last = 0;
@@ -124,7 +125,10 @@ function drawChart() {
     const colour = COLOURS[index % COLOURS.length];
     const end = series.points.length ? series.points[series.points.length - 1][0] / 60 : 0;
     parts.push(node("path", { d: path, fill: "none", stroke: colour, "stroke-width": 3, "data-team": series.team }));
-    parts.push(node("text", { x: x(end) + 6, y: y(last) + 5, style: `fill:${colour}` }, series.team));
+    let labelY = y(last) + 5;
+    while (labelled.some((taken) => Math.abs(taken - labelY) < 16)) labelY += 16;
+    labelled.push(labelY);
+    parts.push(node("text", { x: x(end) + 6, y: labelY, style: `fill:${colour}` }, series.team));
   });
   svg.replaceChildren(...parts);
 }
