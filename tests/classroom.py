@@ -6,7 +6,6 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 
 from bot.awards import AwardService
 from bot.challenges import preflight
@@ -15,22 +14,12 @@ from bot.cluster import Cluster
 from bot.live import ChangeFeed
 from bot.scoreboard import Scoreboard
 from bot.store import Store
+from tests.challenges.test_runs import T0, Clock
 from tests.emulators.fixtures import bot_cluster
 from tests.emulators.kube import KubeCluster
 from tests.scenarios.test_catalogue_behaviour import CATALOG
 
-T0 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = T0
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def at(self, minutes: float) -> None:
-        self.now = T0 + timedelta(minutes=minutes)
+__all__ = ["T0", "Classroom", "Clock", "classroom"]
 
 
 @dataclass

@@ -67,7 +67,7 @@ class ScoreboardCog(
 
     @app_commands.command(
         name="show",
-        description=locale("the ranking: points, then time, then first finish", "cmd.scoreboard.show.description"),
+        description=locale("the ranking: points, then solves, then time", "cmd.scoreboard.show.description"),
     )
     @app_commands.describe(challenge=locale("the challenge (all if empty)", "cmd.option.challenge_all"))
     async def show(self, interaction: discord.Interaction, challenge: int | None = None) -> None:
