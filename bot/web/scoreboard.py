@@ -9,8 +9,9 @@ Live: the page listens to `GET /scoreboard/events` (Server-Sent Events). `Scoreb
 once per change the services publish (`bot.live.ChangeFeed`), however many pages are open: from that one
 record it computes each view being watched once (the same bytes go to every viewer of it), and every
 `REFRESH_SECONDS` recomputes them from the record it holds, without reading again, so that a tier passing
-shows. A viewer holds at most the newest payload not yet sent; one that stops reading is dropped after
-`WRITE_TIMEOUT` and a heartbeat finds one whose connection went away without a word.
+shows; while pages are open it reads again every `REREAD_SECONDS` whatever it heard, for what another process
+(the `kubecamp` CLI) wrote. A viewer holds at most the newest payload not yet sent; one that stops reading is
+dropped after `WRITE_TIMEOUT` and a heartbeat finds one whose connection went away without a word.
 """
 
 from __future__ import annotations
@@ -40,6 +41,9 @@ log = logging.getLogger(__name__)
 
 #: Seconds between two recomputations of the views from the record held (no store read): tiers pass by time.
 REFRESH_SECONDS = 30.0
+#: Seconds after which, while pages are open, the record is read again though no change was heard: what another
+#: process wrote (`kubecamp grade` from an instructor's shell) tells this one's ChangeFeed nothing.
+REREAD_SECONDS = 120.0
 #: Seconds without a payload after which a viewer is sent a comment line: a connection gone shows then.
 HEARTBEAT_SECONDS = 15.0
 #: Seconds one write to a viewer may take; a viewer that does not read for that long is dropped.
@@ -100,14 +104,20 @@ class ScoreboardStream:
         catalog: Catalog,
         changes: ChangeFeed,
         refresh_seconds: float = REFRESH_SECONDS,
+        reread_seconds: float = REREAD_SECONDS,
     ) -> None:
         self._scoreboard = scoreboard
         self._catalog = catalog
         self._changes = changes
         self._refresh = refresh_seconds
+        self._reread = reread_seconds
+        self._read_at = 0.0  # the loop's clock at the last read
         self._viewers: defaultdict[ViewKey, set[Viewer]] = defaultdict(set)
         self._record: ClassRecord | None = None
         self._changed = asyncio.Event()
+        #: Set by each round's end: a page waits on it for a change heard but not read yet.
+        self._round_done = asyncio.Event()
+        self._in_round = False
         self._task: asyncio.Task[None] | None = None
         self._stop_listening: Callable[[], None] = lambda: None
         #: Store reads made, for the tests and the curious.
@@ -135,6 +145,7 @@ class ScoreboardStream:
 
     async def _read(self) -> None:
         self._record = await self._scoreboard.record()
+        self._read_at = asyncio.get_running_loop().time()
         self.reads += 1
 
     async def _run(self) -> None:
@@ -142,18 +153,33 @@ class ScoreboardStream:
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(self._refresh):
                     await self._changed.wait()
-            if self._changed.is_set():
-                self._changed.clear()  # changes made during the read below wake the next round
-                try:
-                    await self._read()
-                except Exception:  # the store may be down a moment: pages keep what they show
-                    log.exception("scoreboard stream: cannot read the store")
-                    continue
-            for key, viewers in list(self._viewers.items()):
-                if viewers:
-                    payload = self.payload(key)
-                    for viewer in viewers:
-                        viewer.offer(payload)
+            self._in_round = True
+            try:
+                await self._round()
+            finally:
+                self._in_round = False
+                self._round_done.set()
+                self._round_done = asyncio.Event()
+
+    async def _round(self) -> None:
+        stale = self.viewers > 0 and asyncio.get_running_loop().time() - self._read_at >= self._reread
+        if self._changed.is_set() or stale:
+            self._changed.clear()  # changes made during the read below wake the next round
+            try:
+                await self._read()
+            except Exception:  # the store may be down a moment: pages keep what they show
+                log.exception("scoreboard stream: cannot read the store")
+                return
+        for key, viewers in list(self._viewers.items()):
+            if viewers:
+                payload = self.payload(key)
+                for viewer in viewers:
+                    viewer.offer(payload)
+
+    async def settled(self) -> None:
+        """Wait until a change heard is read: a page loaded just after a solve shows it."""
+        while (self._changed.is_set() or self._in_round) and self._task is not None and not self._task.done():
+            await self._round_done.wait()
 
     def data(self, key: ViewKey) -> dict[str, Any]:
         if self._record is None:
@@ -219,6 +245,7 @@ def make_scoreboard_app(
 
     async def page(request: web.Request) -> web.Response:
         key = access.key(request, catalog)
+        await stream.settled()
         page_lang = next((choice for choice in LANGS if choice == request.query.get("lang")), lang)
         title = _title(catalog, key.challenge_id, page_lang)
         html = _asset("scoreboard.html").decode()

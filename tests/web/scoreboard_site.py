@@ -37,6 +37,7 @@ async def scoreboard_site(
     heartbeat: float = 15.0,
     write_timeout: float = 10.0,
     refresh_seconds: float = 30.0,
+    reread_seconds: float = 3600.0,
 ) -> AsyncIterator[Site]:
     reads: list[ClassRecord] = []
     read = room.store.scoreboard.read
@@ -48,7 +49,11 @@ async def scoreboard_site(
 
     room.store.scoreboard.read = counted  # type: ignore[method-assign]
     stream = ScoreboardStream(
-        scoreboard=room.board, catalog=CATALOG, changes=room.changes, refresh_seconds=refresh_seconds
+        scoreboard=room.board,
+        catalog=CATALOG,
+        changes=room.changes,
+        refresh_seconds=refresh_seconds,
+        reread_seconds=reread_seconds,
     )
     app = make_scoreboard_app(
         stream=stream,

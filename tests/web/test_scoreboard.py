@@ -8,6 +8,7 @@ import socket
 import struct
 import tracemalloc
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from typing import Any
 
 import aiohttp
@@ -185,6 +186,19 @@ async def test_a_viewer_that_stops_reading_is_dropped_and_never_queues(room: Cla
         await until(lambda: site.stream.viewers == 0, timeout=20)
         assert len(site.store_reads) == 1  # recomputing views is no read
         stalled.close()
+
+
+async def test_what_another_process_wrote_shows_after_a_reread(room: Classroom) -> None:
+    async with scoreboard_site(room, refresh_seconds=0.1, reread_seconds=0.5) as site:
+        async with aiohttp.ClientSession() as http, http.get(f"{site.url}/scoreboard/events?challenge=2") as viewer:
+            assert (await next_event(viewer))["frozen_at"] is None
+            # As `kubecamp` from a shell would: straight to the store, unheard by this process' ChangeFeed.
+            room.clock.at(5)
+            await room.store.scoreboard.freeze(2, room.clock() - timedelta(minutes=1), by="cli:kim")
+            async with asyncio.timeout(5):
+                while (await next_event(viewer))["frozen_at"] is None:
+                    pass
+        assert len(site.store_reads) >= 2
 
 
 def test_a_viewer_holds_the_newest_payload_alone() -> None:
