@@ -54,6 +54,7 @@ from bot.incidents.silences import (
 from bot.kinds import BY_NAME
 from bot.own_kubeconfig import KubeconfigInvalid
 from bot.repository_check import RepositoryCheckFailed, RepositoryRefused
+from bot.scoreboard import FreezeRefused
 from bot.store import StoreConflict
 from bot.store.errors import InvalidValue, NotFound
 from bot.submissions import NoSubmissionForm, SubmissionInvalid
@@ -115,6 +116,7 @@ SAMPLES: list[KubecampError] = [
     GradeRefused(Message("grade.not_graded.checks", {"item": "service-monitor"})),
     EvidenceRefused(Message("evidence.not_evidence.graded", {"item": "report"})),
     NotABuild(Message("scoreboard.not_a_build", {"challenge": 2})),
+    FreezeRefused(Message("scoreboard.freeze_bad_time", {"given": "tea time"})),
     BuildNotPreflighted(Message("preflight.build", {"challenge": 4})),
     TeamNotLinked("blue"),
     PayloadInvalid(400, "not JSON"),
