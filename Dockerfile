@@ -14,7 +14,7 @@
 #
 # No HEALTHCHECK: Kubernetes ignores it. The Helm chart's liveness and readiness probes ask
 # GET /healthz and GET /readyz on port 8081 (KUBECAMP_WEB_PROBE_PORT), which also serves /metrics;
-# port 8080 serves Alertmanager's webhook alone.
+# port 8080 serves Alertmanager's webhook alone; port 8082 the scoreboard page (KUBECAMP_WEB_SCOREBOARD_PORT).
 
 ARG PYTHON_VERSION=3.11.16
 ARG DEBIAN_RELEASE=bookworm
@@ -64,12 +64,19 @@ RUN groupadd --system --gid 10001 kubecamp \
     && chown 10001:10001 /var/lib/kubecamp \
     && chmod 0750 /var/lib/kubecamp
 
-# Offline install from the build stage's wheels, then two smoke checks that fail the build rather
-# than the pod: the entry point starts, and the IANA time zones (KUBECAMP_TIMEZONE) resolve.
+# A font with Hangul for the scoreboard chart's Korean (bot/scoreboard_chart.py looks for it where Debian
+# puts it): matplotlib's own has none and would draw boxes. Debian's package, pinned like the base image.
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends fonts-nanum=20200506-1 \
+    && rm -rf /var/lib/apt/lists/*
+
+# Offline install from the build stage's wheels, then smoke checks that fail the build rather than the
+# pod: the entry point starts, the IANA time zones (KUBECAMP_TIMEZONE) resolve, the chart finds its font.
 RUN --mount=type=bind,from=build,source=/wheels,target=/wheels \
     pip install --no-cache-dir --no-index --find-links=/wheels /wheels/kubecamp_bot-*.whl \
     && kubecamp --help > /dev/null \
-    && python -c "import zoneinfo; zoneinfo.ZoneInfo('Asia/Seoul')"
+    && python -c "import zoneinfo; zoneinfo.ZoneInfo('Asia/Seoul')" \
+    && python -c "from bot.scoreboard_chart import HANGUL_FONTS; assert HANGUL_FONTS[0].is_file()"
 
 # No scenarios: the image is public and any Pod can read its files, so the catalogue (hints; solutions and
 # the answer key stay in the instructor's checkout) is mounted at KUBECAMP_SCENARIOS_DIR by the chart, from a
@@ -77,7 +84,7 @@ RUN --mount=type=bind,from=build,source=/wheels,target=/wheels \
 WORKDIR /app
 
 VOLUME ["/var/lib/kubecamp"]
-EXPOSE 8080 8081
+EXPOSE 8080 8081 8082
 USER 10001:10001
 
 # The image is the `kubecamp` CLI: `docker run IMAGE scenarios list` runs another command, and

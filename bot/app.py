@@ -36,6 +36,7 @@ from bot.incidents import enrich
 from bot.incidents.publisher import IncidentPublisher
 from bot.incidents.service import IncidentService
 from bot.incidents.silences import Alertmanager
+from bot.live import ChangeFeed
 from bot.metrics import Metrics
 from bot.outbox import Outbox, OutboxStore
 from bot.readiness import INTERVAL, Check, DataVolume, Readiness
@@ -58,6 +59,7 @@ from bot.web import (
     make_probe_app,
     make_webhook_app,
 )
+from bot.web.scoreboard import SCOREBOARD_MAX_CONNECTIONS, PageAccess, ScoreboardStream, make_scoreboard_app
 
 log = logging.getLogger(__name__)
 
@@ -80,6 +82,9 @@ class App:
     web: WebServer
     #: The listener of /healthz, /readyz and /metrics.
     probes: WebServer
+    #: The projector page's listener, and the one reader of the store behind its live pages.
+    scoreboard_web: WebServer
+    scoreboard_stream: ScoreboardStream
     readiness: Readiness
     metrics: Metrics
     pruner: Pruner
@@ -102,6 +107,8 @@ class App:
         await self.readiness.start()
         await self.probes.start()
         await self.web.start()
+        await self.scoreboard_stream.start()
+        await self.scoreboard_web.start()
         await self.bot.login(token.get_secret_value())
         self._gateway = asyncio.create_task(self.bot.connect(reconnect=True), name="discord gateway")
 
@@ -118,6 +125,8 @@ class App:
                 await self._gateway
         self.scheduler.shutdown()  # no new jobs; the running ones finish before the store closes
         await self.flow.wait_idle(timeout=10)
+        await self.scoreboard_stream.aclose()  # ends the open pages' streams, so the listener stops at once
+        await self.scoreboard_web.stop()
         await self.web.stop()
         await self.probes.stop()
         await self.readiness.aclose()
@@ -158,6 +167,7 @@ async def build(
         setup=settings.kube.namespace_setup,
     )
     lang = settings.catalog.language
+    changes = ChangeFeed()  # what the live scoreboard listens to
     transport = DiscordTransport()
     outbox_store = OutboxStore(store.db)
     outbox = Outbox(store=outbox_store, transport=transport, clock=clock)
@@ -171,6 +181,7 @@ async def build(
         announcements=Announcements(
             outbox=outbox, catalog=catalog, lang=lang, channel_id=settings.discord.announcements_channel
         ),
+        changes=changes,
     )
     scheduler = Scheduler(catalog=catalog, store=store)
     flow = ChallengeFlow(
@@ -203,15 +214,18 @@ async def build(
         stuck_after=timedelta(minutes=settings.discord.board_stuck_minutes),
         clock=clock,
     )
+    scoreboard = Scoreboard(
+        store=store, catalog=catalog, clock=clock, changes=changes, timezone=settings.catalog.timezone
+    )
     metrics.refresh_with(_store_gauges(store=store, incidents=incident_store, outbox=outbox, catalog=catalog))
     services = Services(
         flow=flow,
         teams=teams,
-        awards=AwardService(store=store, catalog=catalog, clock=clock),
-        evidence=EvidenceService(store=store, catalog=catalog, clock=clock),
-        ticks=TickService(store=store, catalog=catalog, clock=clock),
+        awards=AwardService(store=store, catalog=catalog, clock=clock, changes=changes),
+        evidence=EvidenceService(store=store, catalog=catalog, clock=clock, changes=changes),
+        ticks=TickService(store=store, catalog=catalog, clock=clock, changes=changes),
         progress=ProgressReader(store=store, catalog=catalog),
-        scoreboard=Scoreboard(store=store, catalog=catalog),
+        scoreboard=scoreboard,
         submissions=SubmissionService(
             store=store, catalog=catalog, clock=clock, timezone=settings.catalog.timezone, metrics=metrics
         ),
@@ -268,6 +282,8 @@ async def build(
         name="probes",
         idle_timeout=idle_timeout,
     )
+    page = settings.scoreboard
+    stream = ScoreboardStream(scoreboard=scoreboard, catalog=catalog, changes=changes)
     return App(
         settings=settings,
         catalog=catalog,
@@ -282,6 +298,22 @@ async def build(
         bot=bot,
         web=web,
         probes=probes,
+        scoreboard_web=WebServer(
+            make_scoreboard_app(
+                stream=stream,
+                catalog=catalog,
+                lang=lang,
+                access=PageAccess(
+                    token=page.token.get_secret_value() if page.token else None,
+                    instructor_token=page.instructor_token.get_secret_value() if page.instructor_token else None,
+                ),
+            ),
+            host=settings.web.host,
+            port=settings.web.scoreboard_port,
+            max_connections=SCOREBOARD_MAX_CONNECTIONS,
+            name="scoreboard",
+        ),
+        scoreboard_stream=stream,
         readiness=readiness,
         metrics=metrics,
         pruner=Pruner(

@@ -16,6 +16,7 @@ from bot.challenges.progress import awarded, rubric_items
 from bot.challenges.rubric import Criterion
 from bot.errors import MessageError, UnknownTeam
 from bot.i18n import Message
+from bot.live import ChangeFeed
 from bot.store import Award, Store, Team
 
 
@@ -39,10 +40,19 @@ class Graded:
 
 
 class AwardService:
-    def __init__(self, *, store: Store, catalog: Catalog, clock: Callable[[], datetime] = utcnow) -> None:
+    def __init__(
+        self,
+        *,
+        store: Store,
+        catalog: Catalog,
+        clock: Callable[[], datetime] = utcnow,
+        changes: ChangeFeed | None = None,
+    ) -> None:
         self._store = store
         self._catalog = catalog
         self._clock = clock
+        #: Told of each award given or undone, each paste kept: the live scoreboard.
+        self._changes = changes or ChangeFeed()
 
     async def _team(self, name: str) -> Team:
         team = await self._store.teams.get(name)
@@ -77,6 +87,7 @@ class AwardService:
             by=by,
             at=self._clock(),
         )
+        self._changes.changed()
         return Graded(award, team, challenge, criterion, await self._standing(team, award))
 
     async def undo(self, team_name: str, *, by: str, item: str | None = None, award_id: int | None = None) -> Graded:
@@ -84,6 +95,7 @@ class AwardService:
         team = await self._team(team_name)
         criterion_id = self.item(item)[1].id if item is not None else None
         award = await self._store.awards.undo(team.id, by=by, at=self._clock(), item=criterion_id, award_id=award_id)
+        self._changes.changed()
         challenge = self._catalog.get(award.challenge_id)
         return Graded(award, team, challenge, challenge.criterion(award.item), await self._standing(team, award))
 

@@ -239,12 +239,38 @@ class WebSettings(_Section):
         default=None, gt=0, le=3600, description="seconds a connection may go without a whole request's headers"
     )
 
+    scoreboard_port: int = Field(
+        default=8082, ge=0, le=65535, description="port of the scoreboard page, /scoreboard (0: any free port)"
+    )
+
     @field_validator("probe_port")
     @classmethod
     def _not_the_webhook_port(cls, value: int, info: ValidationInfo) -> int:
         if value != 0 and value == info.data.get("port"):
             raise ValueError("must differ from KUBECAMP_WEB_PORT: the probes and the webhook have a listener each")
         return value
+
+    @field_validator("scoreboard_port")
+    @classmethod
+    def _a_port_of_its_own(cls, value: int, info: ValidationInfo) -> int:
+        if value != 0 and value in (info.data.get("port"), info.data.get("probe_port")):
+            raise ValueError("must differ from KUBECAMP_WEB_PORT and KUBECAMP_WEB_PROBE_PORT: a listener each")
+        return value
+
+
+class ScoreboardSettings(_Section):
+    """Who may open the projector page (bot.web.scoreboard)."""
+
+    model_config = SettingsConfigDict(env_prefix="KUBECAMP_SCOREBOARD_")
+
+    token: SecretStr | None = Field(
+        default=None, description="a token the page's URL must carry (?token=) for a private class; none: open"
+    )
+    instructor_token: SecretStr | None = Field(
+        default=None, description="the token of the instructors' live view (?view=instructor&token=); none: off"
+    )
+
+    _secrets_not_blank = field_validator("token", "instructor_token")(_secret_not_blank)
 
 
 class WebhookSettings(_Section):
@@ -311,10 +337,17 @@ class Settings:
     webhook: WebhookSettings
     alertmanager: AlertmanagerSettings
     repository: RepositorySettings = field(default_factory=RepositorySettings)
+    scoreboard: ScoreboardSettings = field(default_factory=ScoreboardSettings)
 
     def secrets(self) -> list[str]:
         """The secret values set, for the log filter that masks them."""
-        values = (self.discord.token, self.webhook.token, self.webhook.password)
+        values = (
+            self.discord.token,
+            self.webhook.token,
+            self.webhook.password,
+            self.scoreboard.token,
+            self.scoreboard.instructor_token,
+        )
         return [v.get_secret_value() for v in values if v is not None]
 
 
@@ -347,4 +380,5 @@ def load_settings() -> Settings:
         webhook=_section(WebhookSettings),
         alertmanager=_section(AlertmanagerSettings),
         repository=_section(RepositorySettings),
+        scoreboard=_section(ScoreboardSettings),
     )

@@ -19,6 +19,7 @@ from bot.challenges.rubric import Criterion, EvidenceSpec
 from bot.errors import MessageError
 from bot.evidence import Verdict, evaluate
 from bot.i18n import Message
+from bot.live import ChangeFeed
 from bot.store import Evidence, RunStatus, Store, Team
 from bot.store.db import utcnow
 
@@ -49,10 +50,19 @@ class Pasted:
 
 
 class EvidenceService:
-    def __init__(self, *, store: Store, catalog: Catalog, clock: Callable[[], datetime] = utcnow) -> None:
+    def __init__(
+        self,
+        *,
+        store: Store,
+        catalog: Catalog,
+        clock: Callable[[], datetime] = utcnow,
+        changes: ChangeFeed | None = None,
+    ) -> None:
         self._store = store
         self._catalog = catalog
         self._clock = clock
+        #: Told of each award given or undone, each paste kept: the live scoreboard.
+        self._changes = changes or ChangeFeed()
 
     def item(self, item: str) -> EvidenceItem:
         """The evidence criterion `item` names (`swarm-scaled` or `9/swarm-scaled`)."""
@@ -94,4 +104,5 @@ class EvidenceService:
             by=by,
             at=self._clock(),
         )
+        self._changes.changed()
         return Pasted(found, verdict, kept)

@@ -1,33 +1,37 @@
-"""The class ranking, its CSV export and a chart of solved points over time.
+"""The class ranking, its CSV export, a chart of points over time, and the freeze.
 
-Per team and challenge the best run counts (most points, then shortest time, then earliest end).
-Without a challenge the ranking adds up each team's best run of every challenge. A build's points are
-its rubric's: the criteria its checks met at the deadline (the run's points), the awards standing
-for its graded items and its evidence items a paste proved; a lab's are its checkpoints', counted the same
-way, plus those the team ticked; they add to the break-fix points, which keep
-their tiers. Ranking: points, then elapsed time, then who finished first; rows equal in all three share
-a rank ("1, 1, 3"). The chart follows CTFd's top-teams graph: each scenario's points at the moment it was first solved,
-accumulated per team.
+One ranking for `/scoreboard show`, the projector page, the CSV and the chart, computed from one read of the
+store (`bot.standings` says how a run scores at a moment). Per team and challenge the best run counts; without
+a challenge the ranking adds up each team's best run of every challenge. A build's or a lab's points are its
+items': its checks met at the deadline, the awards standing, the evidence proven and (a lab's) the checkpoints
+ticked. Ranking: points, then solves, then time (from each run's start to its last solve); rows equal in all
+three share a rank ("1, 1, 3"). A team that has solved nothing and scored nothing has a rank but no medal
+(`Row.placed`).
+
+A freeze (CTFd's) stops what everyone sees of a challenge at a moment: the public ranking, page and chart are
+as of then; instructors (the CSV, the instructor page) see now.
 """
 
 from __future__ import annotations
 
-import io
-from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, time
+from zoneinfo import ZoneInfo
 
 from bot.challenges.catalog import Catalog
-from bot.challenges.progress import NotABuild, ProgressReader, TeamProgress, awarded, evidenced, ticked
-from bot.i18n import Message
+from bot.challenges.progress import NotABuild, ProgressReader, TeamProgress
+from bot.errors import MessageError
+from bot.i18n import Lang, Message
+from bot.live import ChangeFeed
 from bot.spreadsheet import cell, csv_file
-from bot.store import HintSource, Run, Store, Team
+from bot.standings import RunStanding, Series, Standings
+from bot.store import Freeze, Store
+from bot.store.scoreboard import ClassRecord
 
-if TYPE_CHECKING:
-    from matplotlib.figure import Figure
 
-_ENDED = ("finished", "expired")
+def utcnow() -> datetime:
+    return datetime.now(UTC)
 
 
 @dataclass(frozen=True)
@@ -35,105 +39,142 @@ class Row:
     rank: int
     team: str
     points: int
-    elapsed_seconds: int | None  # None: nothing finished yet
+    #: Seconds from each best run's start to its last solve, added up; None: nothing solved yet.
+    elapsed_seconds: int | None
     finished_at: datetime | None
     hints_used: int  # asked for or revealed by an instructor; the schedule's own hints do not count
     runs: int
     status: str  # of the best run: finished, expired, active, stopped, or "-" when none
     automatic_hints: int = 0  # the ones the schedule posted on its own
     rubric_points: int = 0  # of `points`, those of builds' rubrics (checks met at the deadline, awards)
+    solves: int = 0  # scenarios (a build's checked criteria) solved
 
-    def key(self) -> tuple[int, float, float]:
+    @property
+    def placed(self) -> bool:
+        """Whether the row earns a medal for its rank: a team with nothing to show has none."""
+        return self.points > 0 or self.solves > 0
+
+    def key(self) -> tuple[int, int, float]:
         return (
             -self.points,
+            -self.solves,
             float(self.elapsed_seconds) if self.elapsed_seconds is not None else float("inf"),
-            self.finished_at.timestamp() if self.finished_at is not None else float("inf"),
         )
 
 
-@dataclass(frozen=True)
-class Series:
-    team: str
-    points: list[tuple[datetime, int]]  # cumulative
+class FreezeRefused(MessageError):
+    """`/admin freeze` at a moment that cannot be one."""
 
 
-@dataclass(frozen=True)
-class _RubricPoints:
-    checked: int  # criteria met at the deadline, already in the runs' points
-    awarded: int  # graded items' awards standing, evidence items proven
-
-
-def _best(runs: Sequence[Run]) -> Run | None:
-    def order(run: Run) -> tuple[int, int, int, float]:
-        ended = run.status in _ENDED
-        return (
-            0 if ended else 1,
-            -(run.points or 0),
-            run.elapsed_seconds if run.elapsed_seconds is not None else 1 << 62,
-            run.finished_at.timestamp() if run.finished_at else float("inf"),
+def rank(standings: Standings, challenge_id: int | None = None) -> list[Row]:
+    """Every team's row, ranked."""
+    rows: list[Row] = []
+    for team in standings.record.teams:
+        best = standings.best(team.id, challenge_id)
+        times = [b.time_seconds for b in best if b.time_seconds is not None]
+        ended = [b.run.finished_at for b in best if b.status != "active" and b.run.finished_at is not None]
+        rows.append(
+            Row(
+                rank=0,
+                team=team.name,
+                points=sum(b.points for b in best),
+                elapsed_seconds=sum(times) if times else None,
+                finished_at=max(ended, default=None),
+                hints_used=sum(b.hints_used for b in best),
+                runs=len(standings.runs(team.id, challenge_id)),
+                status=best[0].status if len(best) == 1 else ("-" if not best else "mixed"),
+                automatic_hints=sum(b.automatic_hints for b in best),
+                rubric_points=sum(b.rubric_points for b in best),
+                solves=sum(len(b.solved) for b in best),
+            )
         )
+    rows.sort(key=lambda r: (r.key(), r.team))
+    ranked: list[Row] = []
+    for index, row in enumerate(rows):
+        tied = ranked and ranked[-1].key() == row.key()
+        ranked.append(replace(row, rank=ranked[-1].rank if tied else index + 1))
+    return ranked
 
-    return min(runs, key=order) if runs else None
+
+def series(standings: Standings, challenge_id: int | None = None) -> list[Series]:
+    """Per team, its ranking points after each of its solves and now, from its first start."""
+    result = []
+    for team in standings.record.teams:
+        runs = standings.runs(team.id, challenge_id)
+        if not runs:
+            result.append(Series(team=team.name, points=[]))
+            continue
+        origin = min(r.run.started_at for r in runs)
+        moments = sorted({when for r in runs for when in r.solved.values()})
+        points = []
+        for moment in [*moments, max(r.at for r in runs)] if moments else []:
+            then = standings.until(moment).best(team.id, challenge_id)
+            points.append((int((moment - origin).total_seconds()), sum(b.points for b in then)))
+        result.append(Series(team=team.name, points=points))
+    return result
 
 
 class Scoreboard:
-    def __init__(self, *, store: Store, catalog: Catalog) -> None:
+    def __init__(
+        self,
+        *,
+        store: Store,
+        catalog: Catalog,
+        clock: Callable[[], datetime] = utcnow,
+        changes: ChangeFeed | None = None,
+        timezone: str = "UTC",
+    ) -> None:
+        """`timezone`: the class's, in which a freeze's HH:MM is read."""
         self._store = store
+        self._timezone = ZoneInfo(timezone)
         self._catalog = catalog
+        self._clock = clock
+        #: Told of each freeze set or lifted: the live scoreboard.
+        self._changes = changes or ChangeFeed()
 
-    async def _runs(self, challenge_id: int | None) -> list[tuple[Team, list[Run]]]:
-        result = []
-        for team in await self._store.teams.all():
-            runs = [r for r in await self._store.runs.of_team(team.id) if challenge_id in (None, r.challenge_id)]
-            result.append((team, runs))
-        return result
+    async def record(self) -> ClassRecord:
+        """The one read everything here is computed from."""
+        return await self._store.scoreboard.read()
 
-    async def ranking(self, challenge_id: int | None = None) -> list[Row]:
+    def standings(self, record: ClassRecord, *, public: bool) -> Standings:
+        return Standings(record, self._catalog, now=self._clock(), public=public)
+
+    def _known(self, challenge_id: int | None) -> None:
         if challenge_id is not None:
             self._catalog.get(challenge_id)  # UnknownChallenge for a typo
-        rows: list[Row] = []
-        for team, runs in await self._runs(challenge_id):
-            best_runs = [
-                best
-                for cid in sorted({r.challenge_id for r in runs})
-                if (best := _best([r for r in runs if r.challenge_id == cid])) is not None
-            ]
-            ended = [r for r in best_runs if r.status in _ENDED]
-            rubric = await self._rubric_points(team, best_runs)
-            hints = automatic = 0
-            for run in best_runs:
-                for hint in await self._store.runs.hints_posted(run.id):
-                    if hint.source == HintSource.auto:
-                        automatic += 1
-                    else:
-                        hints += 1
-            status = best_runs[0].status if len(best_runs) == 1 else ("-" if not best_runs else "mixed")
-            rows.append(
-                Row(
-                    rank=0,
-                    team=team.name,
-                    points=sum(r.points or 0 for r in ended) + rubric.awarded,
-                    elapsed_seconds=sum(r.elapsed_seconds or 0 for r in ended) if ended else None,
-                    finished_at=max((r.finished_at for r in ended if r.finished_at), default=None),
-                    hints_used=hints,
-                    runs=len(runs),
-                    status=str(status),
-                    automatic_hints=automatic,
-                    rubric_points=rubric.checked + rubric.awarded,
-                )
-            )
-        rows.sort(key=Row.key)
-        ranked: list[Row] = []
-        for index, row in enumerate(rows):
-            tied = ranked and ranked[-1].key() == row.key()
-            ranked.append(Row(**{**row.__dict__, "rank": ranked[-1].rank if tied else index + 1}))
-        return ranked
+
+    async def ranking(self, challenge_id: int | None = None, *, public: bool = True) -> list[Row]:
+        self._known(challenge_id)
+        return rank(self.standings(await self.record(), public=public), challenge_id)
+
+    async def frozen_at(self, challenge_id: int | None = None) -> datetime | None:
+        """The freeze everyone's view of the challenge (of any, for None) is as of; None if it is live."""
+        return self.standings(await self.record(), public=True).frozen_at(challenge_id)
+
+    async def series(self, challenge_id: int | None = None, *, public: bool = True) -> list[Series]:
+        self._known(challenge_id)
+        return series(self.standings(await self.record(), public=public), challenge_id)
 
     async def csv(self, challenge_id: int | None = None) -> bytes:
-        # automatic_hints last: the columns before it keep their places for the sheets that read them.
+        """For instructors: the live ranking, each item's solve minute, the hand-ins."""
+        self._known(challenge_id)
+        record = await self.record()
+        standings = self.standings(record, public=False)
+        challenges = [c for c in self._catalog if challenge_id in (None, c.id)]
+        if challenge_id is None:  # every challenge is many columns: those someone ran
+            ran = {r.challenge_id for r in record.runs}
+            challenges = [c for c in challenges if c.id in ran]
+        items = [(c.id, item.id) for c in challenges for item in c.checked]
+        # The first columns keep their places for the sheets that read them; new ones come after.
         header = ["rank", "team", "points", "elapsed_seconds", "finished_at", "hints_used", "runs", "status"]
-        table: list[list[object]] = [[*header, "automatic_hints", "rubric_points"]]
-        for row in await self.ranking(challenge_id):
+        header += ["automatic_hints", "rubric_points", "solves", "submissions"]
+        header += [item if challenge_id is not None else f"{cid}/{item}" for cid, item in items]
+        table: list[list[object]] = [list(header)]
+        team_ids = {t.name: t.id for t in record.teams}
+        for row in rank(standings, challenge_id):
+            team_id = team_ids[row.team]
+            minutes = _solve_minutes(standings.best(team_id, challenge_id))
+            hand_ins = sum(1 for t, c in record.submissions if t == team_id and challenge_id in (None, c))
             table.append(
                 [
                     row.rank,
@@ -146,25 +187,12 @@ class Scoreboard:
                     row.status,
                     row.automatic_hints,
                     row.rubric_points,
+                    row.solves,
+                    hand_ins,
+                    *(minutes.get(key, "") for key in items),
                 ]
             )
         return csv_file(table)
-
-    async def _rubric_points(self, team: Team, best_runs: Sequence[Run]) -> _RubricPoints:
-        """A team's points from builds and labs: their best runs' checks (once ended), the awards standing, the
-        evidence items proven and a lab's checkpoints ticked."""
-        checked = given = 0
-        for run in best_runs:
-            challenge = self._catalog.challenges.get(run.challenge_id)
-            # a challenge the catalogue dropped scores as it ended
-            if challenge is None or not challenge.scored_by_items:
-                continue
-            if run.status in _ENDED:
-                checked += run.points or 0
-            given += sum(awarded(await self._store.awards.of_team(team.id, run.challenge_id)).values())
-            given += sum(evidenced(challenge, await self._store.evidence.of_team(team.id, run.challenge_id)).values())
-            given += sum(ticked(challenge, await self._store.ticks.of_team(team.id, run.challenge_id)).values())
-        return _RubricPoints(checked=checked, awarded=given)
 
     async def rubric(self, challenge_id: int) -> list[TeamProgress]:
         """Per team that ran the build, each criterion as it stands, best first: for instructors. A run that
@@ -172,60 +200,56 @@ class Scoreboard:
         if not self._catalog.get(challenge_id).scored_by_items:
             raise NotABuild(Message("scoreboard.not_a_build", {"challenge": challenge_id}))
         reader = ProgressReader(store=self._store, catalog=self._catalog)
-        out = [await reader.of_team(team, challenge_id) for team, runs in await self._runs(challenge_id) if runs]
+        record = await self.record()
+        ran = {r.team_id for r in record.runs if r.challenge_id == challenge_id}
+        out = [await reader.of_team(team, challenge_id) for team in record.teams if team.id in ran]
         out.sort(key=lambda r: (-r.progress.points, r.team.name))
         return out
 
-    async def series(self, challenge_id: int | None = None) -> list[Series]:
-        """Cumulative solved points per team, one step per first solve."""
-        result = []
-        for team, runs in await self._runs(challenge_id):
-            steps: list[tuple[datetime, int]] = []
-            for run in runs:
-                challenge = self._catalog.get(run.challenge_id)
-                for state in await self._store.runs.scenario_states(run.id):
-                    if state.first_solved_at is not None:
-                        steps.append((state.first_solved_at, challenge.checked_item(state.scenario_id).points))
-            steps.sort()
-            total, points = 0, []
-            for moment, gained in steps:
-                total += gained
-                points.append((moment, total))
-            result.append(Series(team=team.name, points=points))
-        return result
+    async def chart(self, challenge_id: int | None = None, *, title: str, lang: Lang = "en") -> bytes:
+        from bot.scoreboard_chart import render_chart  # matplotlib loads when a chart is drawn
 
-    async def chart(self, challenge_id: int | None = None, *, title: str) -> bytes:
-        return render_chart(await self.series(challenge_id), title=title)
+        return render_chart(await self.series(challenge_id), title=title, lang=lang)
 
+    async def freeze(self, challenge_id: int, at: str | None, *, by: str) -> Freeze:
+        """Freeze what everyone sees of the challenge at `at` (HH:MM in the class's time zone, or an ISO date and
+        time; now if None), which must not be in the future."""
+        self._catalog.get(challenge_id)
+        now = self._clock()
+        moment = now if at is None or not at.strip() else self._moment(at.strip(), now)
+        if moment > now:
+            shown = moment.astimezone(self._timezone).isoformat(timespec="minutes")
+            raise FreezeRefused(Message("scoreboard.freeze_in_future", {"at": shown}))
+        freeze = await self._store.scoreboard.freeze(challenge_id, moment, by=by)
+        self._changes.changed()
+        return freeze
 
-def chart_figure(series: Sequence[Series], *, title: str) -> Figure:
-    """One step line per team that has solved something."""
-    # Imported when a chart is drawn, not with the module: matplotlib and numpy are a quarter of the
-    # bot's memory and most of its start-up time, for a command used now and then.
-    import numpy
-    from matplotlib.figure import Figure  # the object API needs no display, so the bot runs headless
+    def clock_time(self, moment: datetime) -> str:
+        """`moment` as the class's clock reads it (HH:MM)."""
+        return moment.astimezone(self._timezone).strftime("%H:%M")
 
-    figure = Figure(figsize=(10, 5), dpi=100)
-    axes = figure.subplots()
-    for line in series:
-        if not line.points:
-            continue
-        times = [line.points[0][0]] + [t for t, _ in line.points]
-        values = [0] + [v for _, v in line.points]
-        # Naive UTC as datetime64: matplotlib plots it natively and the axis reads in UTC.
-        moments = numpy.array([t.astimezone(UTC).replace(tzinfo=None) for t in times], dtype="datetime64[s]")
-        axes.step(moments, values, where="post", label=line.team)
-    axes.set_title(title)
-    axes.set_ylabel("points")
-    axes.set_xlabel("UTC")
-    axes.grid(True, alpha=0.3)
-    if axes.get_lines():
-        axes.legend(loc="upper left")
-    figure.autofmt_xdate()
-    return figure
+    def _moment(self, text: str, now: datetime) -> datetime:
+        try:
+            if len(text) <= 5 and ":" in text:
+                clock_time = time.fromisoformat(text)
+                day = now.astimezone(self._timezone).date()
+                return datetime.combine(day, clock_time, tzinfo=self._timezone)
+            moment = datetime.fromisoformat(text)
+        except ValueError:
+            raise FreezeRefused(Message("scoreboard.freeze_bad_time", {"given": text})) from None
+        return moment if moment.tzinfo is not None else moment.replace(tzinfo=self._timezone)
+
+    async def unfreeze(self, challenge_id: int | None = None) -> list[int]:
+        if challenge_id is not None:
+            self._catalog.get(challenge_id)
+        lifted = await self._store.scoreboard.unfreeze(challenge_id)
+        self._changes.changed()
+        return lifted
 
 
-def render_chart(series: Sequence[Series], *, title: str) -> bytes:
-    buffer = io.BytesIO()
-    chart_figure(series, title=title).savefig(buffer, format="png")
-    return buffer.getvalue()
+def _solve_minutes(best: Sequence[RunStanding]) -> dict[tuple[int, str], int]:
+    return {
+        (b.run.challenge_id, item): int((when - b.run.started_at).total_seconds() // 60)
+        for b in best
+        for item, when in b.solved.items()
+    }

@@ -18,6 +18,7 @@ from bot.challenges.progress import ProgressReader, RubricProgress
 from bot.challenges.rubric import Criterion
 from bot.errors import MessageError
 from bot.i18n import Message
+from bot.live import ChangeFeed
 from bot.store import RunStatus, Store, Tick
 from bot.store.db import utcnow
 
@@ -37,10 +38,19 @@ class Ticked:
 
 
 class TickService:
-    def __init__(self, *, store: Store, catalog: Catalog, clock: Callable[[], datetime] = utcnow) -> None:
+    def __init__(
+        self,
+        *,
+        store: Store,
+        catalog: Catalog,
+        clock: Callable[[], datetime] = utcnow,
+        changes: ChangeFeed | None = None,
+    ) -> None:
         self._store = store
         self._catalog = catalog
         self._clock = clock
+        #: Told of each new tick: the live scoreboard.
+        self._changes = changes or ChangeFeed()
 
     async def tick(self, run_id: int, item: str, *, role_ids: Collection[int], by: str) -> Ticked:
         """Tick `item` of run `run_id` for a member with the Discord roles `role_ids`."""
@@ -57,5 +67,7 @@ class TickService:
         if run.status != RunStatus.active:
             raise TickRefused(Message("tick.run_over", {"challenge": challenge.id}))
         tick, new = await self._store.ticks.tick(run.id, team.id, challenge.id, item, by=by, at=self._clock())
+        if new:
+            self._changes.changed()
         standing = await ProgressReader(store=self._store, catalog=self._catalog).of_run(team, run)
         return Ticked(checkpoint, tick, new, standing.progress)

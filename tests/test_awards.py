@@ -3,6 +3,7 @@ rubric's points as checks and awards make them."""
 
 from __future__ import annotations
 
+import csv
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -193,6 +194,7 @@ async def test_the_scoreboard_adds_a_builds_rubric_and_shows_instructors_each_it
     await world.runs.verify_run(run, team=team, trigger=Trigger.FINAL)
     rows = await board.ranking(7)
     assert [(r.rank, r.team, r.points, r.rubric_points) for r in rows] == [(1, "blue", 14, 14), (2, "red", 0, 0)]
-    assert (await board.csv(7)).decode("utf-8-sig").splitlines()[1].endswith(",14")
+    exported = next(csv.DictReader((await board.csv(7)).decode("utf-8-sig").splitlines()))
+    assert (exported["team"], exported["rubric_points"], exported["web"]) == ("blue", "14", "0")
     with pytest.raises(NotABuild):
         await Scoreboard(store=world.store, catalog=CATALOG).rubric(2)

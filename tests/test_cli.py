@@ -306,6 +306,7 @@ async def test_run_in_a_guild_the_bot_is_not_invited_to_stops_naming_it(
         "KUBECAMP_KUBE_CONFIG": str(kube_cluster.write_kubeconfig(tmp_path / "kubeconfig")),
         "KUBECAMP_WEB_PORT": "0",
         "KUBECAMP_WEB_PROBE_PORT": "0",
+        "KUBECAMP_WEB_SCOREBOARD_PORT": "0",
     }
     result = await kubecamp({**env, **settings}, "run")
     assert result.code == 2

@@ -85,6 +85,21 @@ def test_a_bad_idle_timeout_is_named(monkeypatch: pytest.MonkeyPatch, value: str
     assert load_settings().web.idle_timeout_seconds == 2.5
 
 
+def test_the_scoreboard_page_has_a_port_of_its_own_and_secret_tokens(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert load_settings().web.scoreboard_port == 8082
+    monkeypatch.setenv("KUBECAMP_WEB_SCOREBOARD_PORT", "8081")
+    with pytest.raises(ConfigInvalid, match=r"^KUBECAMP_WEB_SCOREBOARD_PORT: Value error, must differ"):
+        load_settings()
+    monkeypatch.setenv("KUBECAMP_WEB_SCOREBOARD_PORT", "0")
+    monkeypatch.setenv("KUBECAMP_SCOREBOARD_TOKEN", "our-class")
+    monkeypatch.setenv("KUBECAMP_SCOREBOARD_INSTRUCTOR_TOKEN", "teachers")
+    settings = load_settings()
+    assert {"our-class", "teachers"} <= set(settings.secrets())  # masked in the logs
+    monkeypatch.setenv("KUBECAMP_SCOREBOARD_TOKEN", " ")
+    with pytest.raises(ConfigInvalid, match=r"^KUBECAMP_SCOREBOARD_TOKEN: Value error, must not be empty"):
+        load_settings()
+
+
 @pytest.mark.parametrize("value", ["-1", "lots", "1048577"])
 def test_a_bad_minimum_of_free_space_is_named(monkeypatch: pytest.MonkeyPatch, value: str) -> None:
     monkeypatch.setenv("KUBECAMP_DATA_MIN_FREE_MIB", value)

@@ -55,6 +55,7 @@ from bot.incidents.silences import (
 from bot.kinds import BY_NAME
 from bot.own_kubeconfig import KubeconfigInvalid
 from bot.repository_check import RepositoryCheckFailed, RepositoryRefused
+from bot.scoreboard import FreezeRefused
 from bot.store import StoreConflict
 from bot.store.errors import InvalidValue, NotFound
 from bot.submissions import NoSubmissionForm, SubmissionInvalid
@@ -120,6 +121,7 @@ SAMPLES: list[KubecampError] = [
     NoBoardChannel(Message("board.no_channel", {})),
     NothingToVerify(Message("run.nothing_to_verify", {"challenge": 3})),
     TickRefused(Message("tick.not_your_team", {"team": "blue"})),
+    FreezeRefused(Message("scoreboard.freeze_bad_time", {"given": "tea time"})),
     BuildNotPreflighted(Message("preflight.build", {"challenge": 4})),
     TeamNotLinked("blue"),
     PayloadInvalid(400, "not JSON"),

@@ -38,6 +38,7 @@ from bot.errors import (
 )
 from bot.i18n import Message
 from bot.kinds import KINDS, ObjectRef
+from bot.live import ChangeFeed
 from bot.metrics import Metrics
 from bot.snapshot import Snapshot
 from bot.store import HintSource, Run, ScenarioState, Store, StoreConflict, Team
@@ -94,6 +95,7 @@ class RunService:
         metrics: Metrics | None = None,
         clear_wait: float = CLEAR_WAIT_SECONDS,
         announcements: RunAnnouncements | None = None,
+        changes: ChangeFeed | None = None,
     ) -> None:
         """`cluster`: the shared cluster; `clusters`: which cluster each team is on (default: all on `cluster`);
         `announcements`: the class's lines about first solves and finishes."""
@@ -104,6 +106,8 @@ class RunService:
         self._metrics = metrics or Metrics()
         self._clear_wait = clear_wait
         self._announcements = announcements
+        #: Told of each start, verification, end and hint committed: the live scoreboard.
+        self._changes = changes or ChangeFeed()
         # One start per team at a time: a start clears the team's namespace, which must not happen
         # while another start of the same team is applying its objects.
         self._starting: defaultdict[int, asyncio.Lock] = defaultdict(asyncio.Lock)
@@ -222,6 +226,7 @@ class RunService:
             raise
         log.info("team %s started challenge %s (run %s, %d objects)", team.name, challenge.id, run.id, len(applied))
         self._metrics.runs_started.labels(str(challenge.id)).inc()
+        self._changes.changed()
         fresh = await self._store.runs.get(run.id)
         return StartReport(run=fresh or run, team=team, challenge=challenge, applied=tuple(applied), skipped=skipped)
 
@@ -330,6 +335,7 @@ class RunService:
                 now,
                 scoring.expired(scoring.plan_of(challenge, run), solved, run.deadline - run.started_at),
             )
+        self._changes.changed()  # once the verification and the end it may bring are committed
         return VerifyReport(
             run=run,
             trigger=trigger,
@@ -428,7 +434,9 @@ class RunService:
         return recorded
 
     def count_hints(self, run: Run, posted: int) -> None:
+        """Called once hints are recorded, whichever way they came."""
         self._metrics.hints_posted.labels(str(run.challenge_id)).inc(posted)
+        self._changes.changed()
 
     async def diagnosed(self, run: Run, posting: Iterable[HintDue] = ()) -> frozenset[str]:
         """`diagnosed` for the run as the store has it, counting `posting` (hints about to go out) as posted."""
@@ -500,6 +508,7 @@ class RunService:
         )
         if stopped:
             self._metrics.runs_finished.labels(str(run.challenge_id), "stopped").inc()
+            self._changes.changed()
         ended = await self._store.runs.get(run.id)
         return Stopped(run=ended or run, namespace=team.namespace, deleted=deleted, namespace_gone=namespace_gone)
 

@@ -88,6 +88,13 @@ def expired(plan_: Plan, solved_ids: set[str], elapsed: timedelta) -> Score:
     return Score(elapsed=elapsed, tier_percent=percent, points=_points(plan_, solved_ids, percent))
 
 
+def so_far(plan_: Plan, solved_ids: set[str], elapsed: timedelta) -> Score:
+    """A run under way, scored as it stands: the points of the scenarios solved so far at the percent of the
+    tier its elapsed time falls in; past the last tier, the last one's (what it would keep at its deadline)."""
+    percent = (plan_.tier_for(elapsed) or plan_.tiers[-1].percent) if solved_ids else 0
+    return Score(elapsed=elapsed, tier_percent=percent, points=_points(plan_, solved_ids, percent))
+
+
 def _points(plan_: Plan, scenario_ids: set[str], percent: int) -> int:
     total = sum(points for scenario_id, points in plan_.points.items() if scenario_id in scenario_ids)
     # Round half up, in integers: 25 points at 70 % is 17.5 → 18.

@@ -327,6 +327,17 @@ class Tick(SQLModel, table=True):
     ticked_at: datetime = Field(sa_column=sa.Column(UTCDateTime, nullable=False))
 
 
+class Freeze(SQLModel, table=True):
+    """A challenge's scoreboard frozen at a moment: what the public sees of it stops there (CTFd's freeze)."""
+
+    __tablename__ = "freezes"
+
+    challenge_id: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    at: datetime = Field(sa_column=sa.Column(UTCDateTime, nullable=False))
+    #: Who froze it: a Discord user's name, or `cli:<user>` from the command line.
+    frozen_by: str = Field(sa_column=sa.Column(sa.String(100), nullable=False))
+
+
 class OutboxKind(StrEnum):
     message = "message"  # post a message in a channel (or in the run's thread)
     thread = "thread"  # post a starter message and start a public thread from it

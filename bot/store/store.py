@@ -24,6 +24,7 @@ from bot.store.db import Database
 from bot.store.evidence import EvidenceStore
 from bot.store.incidents import IncidentStore
 from bot.store.runs import RunStore
+from bot.store.scoreboard import ScoreboardStore
 from bot.store.submissions import SubmissionStore
 from bot.store.teams import TeamStore
 from bot.store.ticks import TickStore
@@ -46,6 +47,7 @@ class Store:
         self.evidence = EvidenceStore(db)
         self.boards = BoardStore(db)
         self.ticks = TickStore(db)
+        self.scoreboard = ScoreboardStore(db)
 
     @classmethod
     async def open(cls, url: str) -> Store:

@@ -16,6 +16,7 @@ async def setup(bot: KubecampBot) -> None:
             teams=s.teams,
             outbox=s.outbox,
             boards=s.boards,
+            scoreboard=s.scoreboard,
             lang=s.lang,
             instructor_role=s.instructor_role,
         )

@@ -1,4 +1,4 @@
-"""/admin extend|reveal-hint|reveal-diagnosis|announce|drill|board — instructors only."""
+"""/admin extend|reveal-hint|reveal-diagnosis|announce|drill|board|freeze|unfreeze — instructors only."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from bot.challenges.board import BoardService
 from bot.challenges.flow import ChallengeFlow, FlowOutbox
 from bot.i18n import Lang, t
 from bot.markup import stamp
+from bot.scoreboard import Scoreboard
 from bot.teams import TeamService
 from cogs._common import InstructorsOnly, acting_team, challenge_choices, locale, team_choices
 
@@ -30,11 +31,13 @@ class AdminCog(
         teams: TeamService,
         outbox: FlowOutbox,
         boards: BoardService,
+        scoreboard: Scoreboard,
         lang: Lang,
         instructor_role: int,
     ) -> None:
         self.flow = flow
         self.boards = boards
+        self.scoreboard = scoreboard
         self.teams = teams
         self.outbox = outbox
         self.lang = lang
@@ -117,8 +120,42 @@ class AdminCog(
             ephemeral=True,
         )
 
+    @app_commands.command(
+        name="freeze",
+        description=locale(
+            "freeze what the public scoreboard shows at a moment (instructors still see it live)",
+            "cmd.admin.freeze.description",
+        ),
+    )
+    @app_commands.describe(
+        at=locale("the moment: HH:MM (the class's time zone) or 2026-12-04T10:30; now if empty", "cmd.option.freeze_at")
+    )
+    async def freeze(
+        self, interaction: discord.Interaction, challenge: int, at: app_commands.Range[str, 1, 40] | None = None
+    ) -> None:
+        frozen = await self.scoreboard.freeze(challenge, at, by=interaction.user.display_name)
+        await interaction.response.send_message(
+            t("cog.frozen", self.lang, challenge=challenge, at=stamp(frozen.at, "f")), ephemeral=True
+        )
+
+    @app_commands.command(
+        name="unfreeze",
+        description=locale("lift a scoreboard's freeze: everything up to now shows", "cmd.admin.unfreeze.description"),
+    )
+    @app_commands.describe(challenge=locale("the challenge (all if empty)", "cmd.option.challenge_unfreeze"))
+    async def unfreeze(self, interaction: discord.Interaction, challenge: int | None = None) -> None:
+        lifted = await self.scoreboard.unfreeze(challenge)
+        answer = (
+            t("cog.unfrozen", self.lang, challenges=", ".join(str(c) for c in lifted))
+            if lifted
+            else t("cog.unfrozen_none", self.lang)
+        )
+        await interaction.response.send_message(answer, ephemeral=True)
+
     @reveal_diagnosis.autocomplete("challenge")
     @board.autocomplete("challenge")
+    @freeze.autocomplete("challenge")
+    @unfreeze.autocomplete("challenge")
     async def _challenges(self, interaction: discord.Interaction, current: str) -> list[app_commands.Choice[int]]:
         return challenge_choices(self.flow.catalog, current, self.lang)
 

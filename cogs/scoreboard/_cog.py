@@ -29,7 +29,7 @@ def ranking_embed(rows: list[Row], title: str, lang: Lang) -> discord.Embed:
             t(
                 "cog.scoreboard_row",
                 lang,
-                rank=MEDALS.get(row.rank, f"{row.rank}."),
+                rank=MEDALS.get(row.rank, f"{row.rank}.") if row.placed else f"{row.rank}.",
                 team=markup.escape(row.team),
                 points=row.points,
                 elapsed=elapsed,
@@ -67,12 +67,17 @@ class ScoreboardCog(
 
     @app_commands.command(
         name="show",
-        description=locale("the ranking: points, then time, then first finish", "cmd.scoreboard.show.description"),
+        description=locale("the ranking: points, then solves, then time", "cmd.scoreboard.show.description"),
     )
     @app_commands.describe(challenge=locale("the challenge (all if empty)", "cmd.option.challenge_all"))
     async def show(self, interaction: discord.Interaction, challenge: int | None = None) -> None:
         rows = await self.scoreboard.ranking(challenge)
-        await interaction.response.send_message(embed=ranking_embed(rows, self._title(challenge), self.lang))
+        embed = ranking_embed(rows, self._title(challenge), self.lang)
+        frozen = await self.scoreboard.frozen_at(challenge)
+        if frozen is not None:
+            # A footer shows no Discord timestamp: the class's clock time.
+            embed.set_footer(text=t("cog.scoreboard_frozen", self.lang, at=self.scoreboard.clock_time(frozen)))
+        await interaction.response.send_message(embed=embed)
 
     @app_commands.command(
         name="export",
@@ -92,8 +97,9 @@ class ScoreboardCog(
     @app_commands.describe(challenge=locale("the challenge (all if empty)", "cmd.option.challenge_all"))
     async def chart(self, interaction: discord.Interaction, challenge: int | None = None) -> None:
         await interaction.response.defer(thinking=True)
-        # The chart's own title stays ASCII: the default font has no Hangul glyphs.
-        png = await self.scoreboard.chart(challenge, title=f"kubecamp - challenge {challenge or 'all'}")
+        # The title without its emoji: the chart's fonts have Hangul, not emoji.
+        title = self._title(challenge).removeprefix("🏆").strip()
+        png = await self.scoreboard.chart(challenge, title=title, lang=self.lang)
         await interaction.followup.send(file=discord.File(io.BytesIO(png), filename="scoreboard.png"))
 
     @app_commands.command(

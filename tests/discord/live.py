@@ -113,7 +113,7 @@ async def open_class(
             instructors_channel=instructors_channel,
             board_stuck_minutes=board_stuck_minutes,
         ),
-        web=WebSettings(host="127.0.0.1", port=web_port, probe_port=0),
+        web=WebSettings(host="127.0.0.1", port=web_port, probe_port=0, scoreboard_port=0),
         log=LogSettings(),
         webhook=WebhookSettings(token=WEBHOOK_TOKEN),
         alertmanager=AlertmanagerSettings(url=alertmanager_url, edit_interval=edit_interval),

@@ -601,6 +601,7 @@ def test_deployment() -> None:
     assert c["ports"] == [
         {"name": "http", "containerPort": 8080, "protocol": "TCP"},
         {"name": "probes", "containerPort": 8081, "protocol": "TCP"},
+        {"name": "scoreboard", "containerPort": 8082, "protocol": "TCP"},
     ]
     # The probes on their own listener: a flood of the webhook's port does not keep the kubelet out.
     assert c["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": "probes"}
@@ -820,6 +821,7 @@ def test_service() -> None:
     assert service["spec"]["ports"] == [
         {"name": "http", "port": 8080, "targetPort": "http", "protocol": "TCP"},
         {"name": "probes", "port": 8081, "targetPort": "probes", "protocol": "TCP"},
+        {"name": "scoreboard", "port": 8082, "targetPort": "scoreboard", "protocol": "TCP"},
     ]
     pod_labels = one(objects, "Deployment")["spec"]["template"]["metadata"]["labels"]
     assert service["spec"]["selector"].items() <= pod_labels.items()
@@ -1516,9 +1518,14 @@ def test_network_policy_is_on_by_default_and_admits_each_port_only_its_client() 
     assert policy["ingress"] == [
         {"from": [alertmanager], "ports": [{"port": "http", "protocol": "TCP"}]},
         {"from": [prometheus], "ports": [{"port": "probes", "protocol": "TCP"}]},
+        {
+            "from": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "ingress-nginx"}}}],
+            "ports": [{"port": "scoreboard", "protocol": "TCP"}],
+        },
     ]
-    # The ports named are the container's: the webhook on http, the probes and /metrics on probes.
-    assert {p["name"] for p in container(objects)["ports"]} == {"http", "probes"}
+    # The ports named are the container's: the webhook on http, the probes and /metrics on probes, the page on
+    # scoreboard.
+    assert {p["name"] for p in container(objects)["ports"]} == {"http", "probes", "scoreboard"}
     dns, https, alertmanager_api = policy["egress"]
     assert dns == {"ports": [{"port": 53, "protocol": "UDP"}, {"port": 53, "protocol": "TCP"}]}
     assert https == {
@@ -1531,11 +1538,11 @@ def test_network_policy_is_on_by_default_and_admits_each_port_only_its_client() 
 
 def test_network_policy_peers_from_values() -> None:
     nodes = {"ipBlock": {"cidr": "10.0.0.0/16"}}
-    values = merged(REQUIRED, {"networkPolicy": {"webhookFrom": [], "probesFrom": [nodes]}})
+    values = merged(REQUIRED, {"networkPolicy": {"webhookFrom": [], "probesFrom": [nodes], "scoreboardFrom": []}})
     policy = one(render(values), "NetworkPolicy")["spec"]
     assert policy["ingress"] == [{"from": [nodes], "ports": [{"port": "probes", "protocol": "TCP"}]}]
     # No peers at all: nothing may connect.
-    closed = merged(REQUIRED, {"networkPolicy": {"webhookFrom": [], "probesFrom": []}})
+    closed = merged(REQUIRED, {"networkPolicy": {"webhookFrom": [], "probesFrom": [], "scoreboardFrom": []}})
     assert one(render(closed), "NetworkPolicy")["spec"]["ingress"] == []
     off = merged(INSTRUCTOR, {"networkPolicy": {"enabled": False}})
     assert "NetworkPolicy" not in kinds(render(off))

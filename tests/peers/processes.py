@@ -723,7 +723,11 @@ class KubecampProcess(PeerProcess):
 
     def _environment(self) -> dict[str, str]:
         inherited = {k: v for k, v in os.environ.items() if not k.startswith("KUBECAMP_")}
-        ports = {"KUBECAMP_WEB_PORT": str(self.port), "KUBECAMP_WEB_PROBE_PORT": str(self.probe_port)}
+        ports = {
+            "KUBECAMP_WEB_PORT": str(self.port),
+            "KUBECAMP_WEB_PROBE_PORT": str(self.probe_port),
+            "KUBECAMP_WEB_SCOREBOARD_PORT": "0",  # any free port: the tests that read the page build the app
+        }
         # The code of this checkout, whichever one the virtualenv's console script was installed from.
         path = os.pathsep.join(filter(None, [str(ROOT), inherited.get("PYTHONPATH")]))
         return {**inherited, **self.environment, "KUBECAMP_WEB_HOST": HOST, "PYTHONPATH": path, **ports}

@@ -132,6 +132,27 @@ Whether the webhook has a token: always assumed with existingSecret (its key is 
 {{- end }}
 
 {{/*
+The scoreboard page's two tokens, as env entries read from the Secret: each set in the values, or always with
+existingSecret (read with optional: true, so a Secret without the key leaves the page open, the view off).
+*/}}
+{{- define "kubecamp-bot.scoreboardTokenEnv" -}}
+{{- $keys := dict "KUBECAMP_SCOREBOARD_TOKEN" (list .Values.scoreboard.token "scoreboard-token" .Values.existingSecretKeys.scoreboardToken) "KUBECAMP_SCOREBOARD_INSTRUCTOR_TOKEN" (list .Values.scoreboard.instructorToken "scoreboard-instructor-token" .Values.existingSecretKeys.scoreboardInstructorToken) }}
+{{- range $name := list "KUBECAMP_SCOREBOARD_TOKEN" "KUBECAMP_SCOREBOARD_INSTRUCTOR_TOKEN" }}
+{{- $entry := get $keys $name }}
+{{- if or $.Values.existingSecret (index $entry 0) }}
+- name: {{ $name }}
+  valueFrom:
+    secretKeyRef:
+      name: {{ include "kubecamp-bot.secretName" $ }}
+      key: {{ if $.Values.existingSecret }}{{ index $entry 2 }}{{ else }}{{ index $entry 1 }}{{ end }}
+      {{- if $.Values.existingSecret }}
+      optional: true
+      {{- end }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{/*
 The PersistentVolumeClaim the data directory is mounted from ("" when persistence is off).
 */}}
 {{- define "kubecamp-bot.claimName" -}}
