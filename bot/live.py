@@ -1,8 +1,9 @@
 """`ChangeFeed`: the services say when what the scoreboard shows has changed; the page's stream listens.
 
-A service calls `changed()` once it has committed a start, a verification, an end, a hint, a grade, a
-paste or a freeze. Listeners are plain callbacks, called at once and cheaply (the scoreboard's stream sets an
-event and reads the store once for however many changes came meanwhile); the feed itself keeps nothing.
+A service calls `changed()` once it has committed a start, a verification, an end, an extension, a hint, a
+grade, a paste, a tick or a freeze. Listeners are plain callbacks, called at once and cheaply (the scoreboard's
+stream sets an event and reads the store once for however many changes came meanwhile); the feed itself keeps
+nothing.
 """
 
 from __future__ import annotations

@@ -158,3 +158,17 @@ async def test_each_committed_change_is_published_once(room: Classroom) -> None:
     stop()
     await room.runs.verify("blue")
     assert len(heard) == 4
+
+
+async def test_an_extension_tells_the_page_and_moves_the_time_left(room: Classroom) -> None:
+    report = await room.runs.start("blue", 2)
+    heard: list[None] = []
+    room.changes.listen(lambda: heard.append(None))
+    assert await room.runs.extend(report.run, report.run.deadline + timedelta(minutes=15))
+    assert len(heard) == 1  # the page's stream re-reads once: the run's time left moved
+    moved = await room.store.runs.get(report.run.id)
+    assert moved is not None and moved.deadline == report.run.deadline + timedelta(minutes=15)
+    await room.runs.stop("blue")
+    heard.clear()
+    assert not await room.runs.extend(report.run, report.run.deadline + timedelta(minutes=30))
+    assert heard == []  # an ended run moves nothing and tells no one

@@ -330,7 +330,7 @@ class ChallengeFlow:
                     _key(run, f"briefing:deadline:{at}"), "edit", {"content": content}, edit_of=_key(run, "briefing")
                 )
             )
-        if not await self._store.runs.extend_deadline(run.id, moved.deadline, then=self._outbox.enqueuing(told)):
+        if not await self._runs.extend(run, moved.deadline, then=self._outbox.enqueuing(told)):
             raise RunConflict(
                 f"run {run.id} has ended", reason=Message("conflict.run_ended", {"challenge": run.challenge_id})
             )

@@ -369,6 +369,14 @@ class RunService:
             return True
         return False
 
+    async def extend(self, run: Run, deadline: datetime, *, then: WriteStep | None = None) -> bool:
+        """Move an active run's deadline (`then`, the caller's write about it, in the same transaction); False if
+        the run has ended."""
+        moved = await self._store.runs.extend_deadline(run.id, deadline, then=then)
+        if moved:
+            self._changes.changed()  # the page shows each run's time left
+        return moved
+
     async def _end(
         self, run: Run, status: str, now: datetime, score: scoring.Score, *, then: WriteStep | None = None
     ) -> Run | None:
