@@ -45,7 +45,7 @@ from tests.peers.processes import KubecampProcess
 from tests.scenarios.test_catalogue_behaviour import CATALOG
 
 # Each test starts, kills and restarts `kubecamp run` processes: one at a time, beside the benchmarks' none.
-pytestmark = [pytest.mark.reliability, pytest.mark.xdist_group("kubecamp-processes")]
+pytestmark = [pytest.mark.every_database, pytest.mark.reliability, pytest.mark.xdist_group("kubecamp-processes")]
 
 
 class _NoScheduler:

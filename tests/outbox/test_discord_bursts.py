@@ -32,7 +32,7 @@ from tests.discord_emulator.ratelimit import Fault
 from tests.discord_emulator.state import Message, normalise_embeds
 from tests.emulators.kube import KubeCluster
 
-pytestmark = pytest.mark.reliability
+pytestmark = [pytest.mark.every_database, pytest.mark.reliability]
 
 MESSAGES = "POST /channels/{channel_id}/messages"
 THREADS = "POST /channels/{channel_id}/messages/{message_id}/threads"

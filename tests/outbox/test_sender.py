@@ -13,6 +13,8 @@ from bot.store import InvalidValue, Store, Team
 
 from .conftest import FakeDiscord, OutboxFactory
 
+pytestmark = pytest.mark.every_database
+
 A, B, C = 111, 222, 333
 DRAIN = 10.0
 
