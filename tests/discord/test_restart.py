@@ -102,12 +102,16 @@ async def start_run_minutes_ago(url: str, kube: KubeCluster, room: Classroom, mi
 
 
 async def test_sigkill_mid_job_and_mid_posting_loses_no_hint_and_posts_none_twice(
-    discord_emulator: DiscordEmulator, discord_classroom: Classroom, kube_cluster: KubeCluster, tmp_path: Path
+    discord_emulator: DiscordEmulator,
+    discord_classroom: Classroom,
+    kube_cluster: KubeCluster,
+    tmp_path: Path,
+    db_url: str,
 ) -> None:
-    url = f"sqlite+aiosqlite:///{tmp_path / 'kubecamp.db'}"
+    url = db_url
     run_id = await start_run_minutes_ago(url, kube_cluster, discord_classroom, 35)
     due_hints = 8  # levels 1 and 2 (at 20 and 30 minutes) of each of the four scenarios
-    env = process_environment(tmp_path, discord_emulator, discord_classroom, kube_cluster)
+    env = process_environment(tmp_path, discord_emulator, discord_classroom, kube_cluster, database_url=url)
 
     def thread_posts() -> list[list[str]]:
         """Each message in the run's thread, as the titles of its embeds."""
@@ -315,14 +319,20 @@ def settled(discord: DiscordEmulator, room: Classroom, storm: Storm) -> bool:
 
 
 async def test_sigkill_in_a_webhook_storm_keeps_every_acknowledged_alert_once(
-    discord_emulator: DiscordEmulator, discord_classroom: Classroom, kube_cluster: KubeCluster, tmp_path: Path
+    discord_emulator: DiscordEmulator,
+    discord_classroom: Classroom,
+    kube_cluster: KubeCluster,
+    tmp_path: Path,
+    db_url: str,
 ) -> None:
-    url = f"sqlite+aiosqlite:///{tmp_path / 'kubecamp.db'}"
+    url = db_url
     await create_teams(url, discord_classroom, "blue", "red")
     groups = storms(datetime.now(UTC) - timedelta(minutes=30))
     total = REPLICAS * sum(len(s.notifications()) for s in groups)
     seeded = random.Random(SEED)  # noqa: S311 - a reproducible fault schedule, not a secret
-    env = process_environment(tmp_path, discord_emulator, discord_classroom, kube_cluster, edit_interval=0.5)
+    env = process_environment(
+        tmp_path, discord_emulator, discord_classroom, kube_cluster, edit_interval=0.5, database_url=url
+    )
     # Discord takes three messages and three edits a second per channel: deliveries lag behind the publisher.
     for route in ("POST /channels/{channel_id}/messages", "PATCH /channels/{channel_id}/messages/{message_id}"):
         discord_emulator.set_rate_limit(route, 3, 1.0)
