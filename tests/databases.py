@@ -80,7 +80,7 @@ class PostgresServer:
 
 @pytest.fixture(scope="session")
 def postgres_server() -> PostgresServer:
-    if TEST_DATABASE_URL is None:  # pragma: no cover - only reached by a test parametrised over POSTGRESQL
+    if TEST_DATABASE_URL is None:  # a test that asks for PostgreSQL itself (postgres_url) runs only with one
         pytest.skip("KUBECAMP_TEST_DATABASE_URL is not set")
     return PostgresServer(TEST_DATABASE_URL)
 

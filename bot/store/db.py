@@ -148,6 +148,10 @@ class Database:
         except (sa_exc.DBAPIError, sa_exc.DisconnectionError, sa_exc.TimeoutError) as error:
             reason = error.orig if isinstance(error, sa_exc.DBAPIError) else error
             raise StoreUnavailable(f"database {self._where}: {reason}") from error
+        except OSError as error:
+            # A database server that cannot be reached: asyncpg's connect raises the socket's error itself (refused,
+            # unknown host, timed out), not one of the driver's that SQLAlchemy wraps.
+            raise StoreUnavailable(f"database {self._where}: {error}") from error
 
     async def ping(self) -> None:
         """Raise `StoreUnavailable` unless the database can take a write now: the bot's work is writes

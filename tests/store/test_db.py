@@ -8,13 +8,24 @@ from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import pytest
 import sqlalchemy as sa
 from sqlalchemy import exc as sa_exc
 
 from bot.errors import StoreUnavailable
-from bot.store import InvalidValue, Store, Team, create_engine, mask_url, sqlite_file, sqlite_url, upgrade
-from bot.store.db import Database, create_sync_twin
+from bot.store import (
+    InvalidValue,
+    Store,
+    Team,
+    create_engine,
+    current_revision,
+    mask_url,
+    sqlite_file,
+    sqlite_url,
+    upgrade,
+)
+from bot.store.db import WRITE_LOCK_KEY, Database, create_sync_twin
 from tests.databases import READ_ONLY_REFUSAL, refuse_writes
 
 from .conftest import HOUR, T0
@@ -210,6 +221,52 @@ async def test_reachable_is_a_read_that_no_writer_holds_up(store: Store, db_url:
     finally:
         holder.execute("ROLLBACK")
         holder.close()
+
+
+async def test_on_postgresql_another_process_holding_the_write_lock_holds_up_writes_not_reads(
+    postgres_url: str,
+) -> None:
+    """PostgreSQL's counterpart of BEGIN IMMEDIATE (WRITE_LOCK_KEY): while another connection holds the lock, a
+    write waits for it and a read does not; released, the write goes through."""
+    await upgrade(postgres_url)
+    dsn = sa.engine.make_url(postgres_url).set(drivername="postgresql").render_as_string(hide_password=False)
+    holder = await asyncpg.connect(dsn)
+    try:
+        async with await Store.open(postgres_url) as store:
+            held = holder.transaction()
+            await held.start()
+            await holder.execute(f"SELECT pg_advisory_xact_lock({WRITE_LOCK_KEY})")
+            async with asyncio.timeout(2):
+                await store.reachable()
+                assert await store.teams.all() == []
+            writing = asyncio.ensure_future(store.teams.create("Red", "kc-red"))
+            done, _ = await asyncio.wait([writing], timeout=0.5)
+            assert not done, "a write went through while another process held the write lock"
+            await held.rollback()
+            async with asyncio.timeout(5):
+                team = await writing
+            assert team.name == "Red"
+    finally:
+        await holder.close()
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "postgresql+asyncpg://kubecamp:s3cret@127.0.0.1:1/kubecamp",  # nothing listens on port 1
+        "postgresql+asyncpg://kubecamp:s3cret@no-such-host.invalid/kubecamp",
+    ],
+)
+async def test_a_database_server_that_cannot_be_reached_is_unavailable(url: str) -> None:
+    with pytest.raises(StoreUnavailable) as opening:
+        await Store.open(url)
+    assert isinstance(opening.value.__cause__, OSError)
+    with pytest.raises(StoreUnavailable) as migrating:
+        await upgrade(url)
+    with pytest.raises(StoreUnavailable):
+        await current_revision(url)
+    for error in (opening.value, migrating.value):
+        assert "s3cret" not in str(error) and "kubecamp:***@" in str(error)
 
 
 @pytest.mark.every_database
