@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from bot.store import Store
+from bot.store import Store, current_revision, head_revision, upgrade
 from bot.store.incidents import AlertRecord, NotificationRecord
 from bot.store.models import AlertStatus
 
@@ -78,3 +78,13 @@ async def test_two_processes_acknowledge_an_incident_once(store: Store, other: S
         assert kept.acknowledged_by == ("alice" if alice_first else "bob")
         assert kept.version == 2  # opened, then acknowledged once
         assert alice.acknowledged_by == bob.acknowledged_by == kept.acknowledged_by
+
+
+async def test_two_processes_migrating_at_once_both_find_the_schema_at_head(db_url: str) -> None:
+    """Two bot pods starting together both migrate: the second waits for the first's transaction and then finds
+    nothing left to do, instead of creating the tables a second time and failing."""
+    async with asyncio.timeout(60):  # a bound on waiting for the other's DDL
+        await asyncio.gather(upgrade(db_url), upgrade(db_url))
+    assert await current_revision(db_url) == head_revision()
+    async with await Store.open(db_url) as store:
+        assert await store.teams.all() == []
