@@ -32,7 +32,8 @@ WORKDIR /src
 COPY pyproject.toml README.md ./
 COPY bot ./bot
 COPY cogs ./cogs
-RUN pip wheel --no-cache-dir --wheel-dir /wheels .
+# With the postgres extra (asyncpg): one image for a SQLite volume or a PostgreSQL URL.
+RUN pip wheel --no-cache-dir --wheel-dir /wheels '.[postgres]'
 
 
 FROM python:${PYTHON_VERSION}-slim-${DEBIAN_RELEASE}
@@ -71,12 +72,16 @@ RUN apt-get update \
     && rm -rf /var/lib/apt/lists/*
 
 # Offline install from the build stage's wheels, then smoke checks that fail the build rather than the
-# pod: the entry point starts, the IANA time zones (KUBECAMP_TIMEZONE) resolve, the chart finds its font.
+# pod: the entry point starts, the IANA time zones (KUBECAMP_TIMEZONE) resolve, the chart finds its font,
+# PostgreSQL's driver loads.
+# Named with its extra rather than by file: the only version there is is the wheel the build stage made.
+# hadolint ignore=DL3013
 RUN --mount=type=bind,from=build,source=/wheels,target=/wheels \
-    pip install --no-cache-dir --no-index --find-links=/wheels /wheels/kubecamp_bot-*.whl \
+    pip install --no-cache-dir --no-index --find-links=/wheels 'kubecamp-bot[postgres]' \
     && kubecamp --help > /dev/null \
     && python -c "import zoneinfo; zoneinfo.ZoneInfo('Asia/Seoul')" \
-    && python -c "from bot.scoreboard_chart import HANGUL_FONTS; assert HANGUL_FONTS[0].is_file()"
+    && python -c "from bot.scoreboard_chart import HANGUL_FONTS; assert HANGUL_FONTS[0].is_file()" \
+    && python -c "import asyncpg"
 
 # No scenarios: the image is public and any Pod can read its files, so the catalogue (hints; solutions and
 # the answer key stay in the instructor's checkout) is mounted at KUBECAMP_SCENARIOS_DIR by the chart, from a

@@ -47,7 +47,8 @@ class StoreSettings(_Section):
 
     data_dir: Path = Field(default=Path("data"), description="folder for the SQLite file")
     database_url: str | None = Field(
-        default=None, description="any SQLAlchemy async URL; default sqlite+aiosqlite in data_dir"
+        default=None,
+        description="a PostgreSQL database, postgresql+asyncpg://… (the postgres extra); default: SQLite in data_dir",
     )
     data_min_free_mib: int = Field(
         default=64,

@@ -18,12 +18,14 @@ from sqlalchemy.engine import make_url
 
 from bot.outbox import OutboxStore
 from bot.store import Store, Team, sqlite_url, upgrade
+from bot.store.db import is_sqlite
 
 pytest_plugins = [
     "tests.emulators.fixtures",
     "tests.discord_emulator.fixtures",
     "tests.peers.fixtures",
     "tests.discord.live",
+    "tests.databases",
 ]
 
 
@@ -78,7 +80,11 @@ def _kube_clients_load_no_system_cas() -> Iterator[None]:
 
 
 @pytest.fixture
-def db_url(tmp_path: Path) -> str:
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """The test's database: a SQLite file, or a PostgreSQL database of its own (tests.databases)."""
+    if getattr(request, "param", "sqlite") == "postgresql":
+        url: str = request.getfixturevalue("postgres_url")
+        return url
     return sqlite_url(tmp_path / "kubecamp.db")
 
 
@@ -93,12 +99,16 @@ def migrated_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture
-async def store(db_url: str, migrated_db: Path) -> AsyncIterator[Store]:
-    """A real SQLite file, migrated by the real migrations: a copy of `migrated_db`."""
-    path = Path(make_url(db_url).database or "")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with closing(sqlite3.connect(migrated_db)) as source, closing(sqlite3.connect(path)) as copy:
-        source.backup(copy)
+async def store(request: pytest.FixtureRequest, db_url: str, migrated_db: Path) -> AsyncIterator[Store]:
+    """A real SQLite file, migrated by the real migrations: a copy of `migrated_db` (on PostgreSQL, of the
+    database `postgres_migrated`)."""
+    if is_sqlite(db_url):
+        path = Path(make_url(db_url).database or "")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with closing(sqlite3.connect(migrated_db)) as source, closing(sqlite3.connect(path)) as copy:
+            source.backup(copy)
+    else:
+        request.getfixturevalue("refill_migrated")(db_url)
     opened = await Store.open(db_url)
     try:
         yield opened

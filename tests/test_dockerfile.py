@@ -391,6 +391,15 @@ def test_final_stage_installs_offline_from_wheels(final: Stage) -> None:
         assert "--no-cache-dir" in words, f"line {run.line}: no pip cache in the image"
 
 
+def test_the_image_carries_the_postgres_driver(dockerfile: Dockerfile, final: Stage) -> None:
+    """A ``postgresql+asyncpg://`` URL works in the image: the postgres extra is built and installed, and checked."""
+    runs = " ".join(r.args for r in final.all("RUN"))
+    assert "'kubecamp-bot[postgres]'" in runs
+    assert 'python -c "import asyncpg"' in runs
+    build = dockerfile.stages[0]
+    assert any("pip wheel" in r.args and "'.[postgres]'" in r.args for r in build.all("RUN"))
+
+
 def test_final_stage_runs_kubecamp_run(final: Stage) -> None:
     entrypoint = final.last("ENTRYPOINT")
     cmd = final.last("CMD")

@@ -135,9 +135,34 @@ def parse(body: bytes) -> Notification:
         raise PayloadInvalid(400, f"the body is not JSON: {e}") from None
     if not isinstance(data, dict):
         raise PayloadInvalid(422, f"the body is a JSON {type(data).__name__}, not an object")
+    where = _nul_in(data)
+    if where is not None:
+        # PostgreSQL's text cannot hold one: refused alike on every store, not kept on SQLite and a 503 (retried
+        # for ever) on PostgreSQL.
+        raise PayloadInvalid(422, f"{where}: a NUL character (\\u0000), which no text may hold")
     try:
         return Notification.model_validate(data)
     except ValidationError as e:
         error = e.errors(include_url=False)[0]
         where = ".".join(str(part) for part in error["loc"]) or "body"
         raise PayloadInvalid(422, f"{where}: {error['msg']}") from None
+
+
+def _nul_in(data: Any) -> str | None:
+    """Where in the parsed JSON `data` a string (a key or a value) holds a NUL character, if anywhere: the path in
+    Alertmanager's spelling (``alerts.0.labels.pod``), a key's as its object's with ``(a key)``. Walked without
+    recursion: the body may nest as deep as the JSON parser allowed."""
+    pending: list[tuple[str, Any]] = [("", data)]
+    while pending:
+        where, value = pending.pop()
+        if isinstance(value, str) and "\x00" in value:
+            return where or "body"
+        if isinstance(value, dict):
+            if any("\x00" in key for key in value):
+                return f"{where or 'body'} (a key)"
+            pending.extend((f"{where}.{key}" if where else key, item) for key, item in reversed(value.items()))
+        elif isinstance(value, list):
+            pending.extend(
+                (f"{where}.{index}" if where else str(index), item) for index, item in reversed(list(enumerate(value)))
+            )
+    return None

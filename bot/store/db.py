@@ -16,6 +16,12 @@ SQLite needs care to behave under a bot that does several things at once:
   starts with ``BEGIN IMMEDIATE``, taking the write lock up front: writes are serialised rather than
   failing with SQLITE_BUSY when two of them read the same rows first.
 
+PostgreSQL gets the same guarantee from the same execution option: a write transaction's first statement
+takes a transaction-level advisory lock (`WRITE_LOCK_KEY`), held until it commits or rolls back. Under
+READ COMMITTED every statement after it sees what the writer before it committed, so a read-then-write of
+one process cannot interleave with another's (two bot processes, or a migration starting beside a running
+bot), as on SQLite; reads take no lock. There is no synchronous twin there: writes run on the async session.
+
 `create_sync_twin` opens the same SQLite file through the synchronous sqlite3 driver, with the same
 settings, for a hot write done whole in a worker thread: through aiosqlite every statement is a round
 trip between the event loop and the driver's thread, which costs more than the statement itself.
@@ -53,9 +59,14 @@ from bot.store.errors import InvalidValue, NotFound, StoreConflict
 
 log = logging.getLogger(__name__)
 
-#: Execution option (on an engine or a connection): on SQLite, start transactions with
-#: ``BEGIN IMMEDIATE``. Ignored by other databases.
+#: Execution option (on an engine or a connection): a write transaction, serialised against every other one
+#: on the database: on SQLite it starts with ``BEGIN IMMEDIATE``, on PostgreSQL it first takes the advisory lock
+#: `WRITE_LOCK_KEY`. Ignored by other databases.
 BEGIN_IMMEDIATE = "kubecamp_begin_immediate"
+
+#: The PostgreSQL advisory lock every write transaction holds (``pg_advisory_xact_lock``): one number of the
+#: database's own lock space (advisory locks are per database), "kcbw" (kubecamp-bot writes) in ASCII.
+WRITE_LOCK_KEY = 0x6B636277
 
 BUSY_TIMEOUT_MS = 5000
 _JSON_SERIALIZER = functools.partial(json.dumps, ensure_ascii=False)
@@ -79,7 +90,8 @@ class Database:
             engine.execution_options(**{BEGIN_IMMEDIATE: True}), class_=AsyncSession, expire_on_commit=False
         )
         # Every write of this process queues here first: waiting in SQLite's busy handler is sleeping and
-        # polling, which under load takes longer than the writes themselves.
+        # polling, which under load takes longer than the writes themselves (and on PostgreSQL each waiting
+        # writer would hold a pooled connection).
         self.write_lock = asyncio.Lock()
         #: The engine's synchronous twin on SQLite (create_sync_twin), for a write run whole in a worker
         #: thread under `write_lock`; None on other databases.
@@ -119,7 +131,8 @@ class Database:
 
     @asynccontextmanager
     async def writing(self) -> AsyncIterator[AsyncSession]:
-        """A write transaction (BEGIN IMMEDIATE on SQLite), committed when the block ends without error."""
+        """A write transaction (BEGIN IMMEDIATE on SQLite, the advisory write lock on PostgreSQL), committed when
+        the block ends without error."""
         async with self.write_lock:
             with self.translating():
                 async with self._write.begin() as session:
@@ -135,12 +148,23 @@ class Database:
         except (sa_exc.DBAPIError, sa_exc.DisconnectionError, sa_exc.TimeoutError) as error:
             reason = error.orig if isinstance(error, sa_exc.DBAPIError) else error
             raise StoreUnavailable(f"database {self._where}: {reason}") from error
+        except OSError as error:
+            # A database server that cannot be reached: asyncpg's connect raises the socket's error itself (refused,
+            # unknown host, timed out), not one of the driver's that SQLAlchemy wraps.
+            raise StoreUnavailable(f"database {self._where}: {error}") from error
 
     async def ping(self) -> None:
         """Raise `StoreUnavailable` unless the database can take a write now: the bot's work is writes
         (a webhook is answered only once kept), so a store that answers reads alone is not ready."""
         async with self.writing() as session:
-            await session.exec(select(sqlalchemy.literal(1)))
+            if self.engine.dialect.name != "postgresql":
+                await session.exec(select(sqlalchemy.literal(1)))  # BEGIN IMMEDIATE has taken the write lock
+                return
+            # Taking the advisory lock writes nothing: ask whether this transaction may write (not on a hot
+            # standby, nor where default_transaction_read_only is on).
+            read_only = select(sqlalchemy.func.current_setting("transaction_read_only"))
+            if (await session.exec(read_only)).one() == "on":
+                raise StoreUnavailable(f"database {self._where}: cannot execute writes in a read-only transaction")
 
     async def reachable(self) -> None:
         """Raise `StoreUnavailable` unless the database answers a read of its schema's version now. What
@@ -204,7 +228,7 @@ def is_sqlite(url: str | URL) -> bool:
 
 
 def create_engine(url: str, *, sqlite_foreign_keys: bool = True, **kwargs: Any) -> AsyncEngine:
-    """An async engine for `url`, with the SQLite settings above when it is SQLite.
+    """An async engine for `url`, with the SQLite settings above when it is SQLite, the write lock on PostgreSQL.
 
     `sqlite_foreign_keys=False` is for migrations only: SQLite rebuilds a table to alter it (drop the
     old one, rename the new one), and with foreign keys enforced dropping a parent table would cascade
@@ -212,11 +236,16 @@ def create_engine(url: str, *, sqlite_foreign_keys: bool = True, **kwargs: Any) 
     Extra keyword arguments go to `create_async_engine`.
     """
     parsed = make_url(url)
-    if parsed.get_backend_name() != "sqlite":
+    kwargs.setdefault("json_serializer", _JSON_SERIALIZER)
+    backend = parsed.get_backend_name()
+    if backend == "postgresql":
+        engine = create_async_engine(parsed, **kwargs)
+        _configure_postgresql(engine.sync_engine)
+        return engine
+    if backend != "sqlite":
         return create_async_engine(parsed, **kwargs)
 
     _prepare_sqlite_file(parsed)
-    kwargs.setdefault("json_serializer", _JSON_SERIALIZER)
     engine = create_async_engine(parsed, **kwargs)
     _configure_sqlite(engine.sync_engine, foreign_keys=sqlite_foreign_keys)
     return engine
@@ -257,6 +286,13 @@ def _configure_sqlite(engine: Engine, *, foreign_keys: bool) -> None:
     def _on_begin(connection: Connection) -> None:
         immediate = connection.get_execution_options().get(BEGIN_IMMEDIATE, False)
         connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+def _configure_postgresql(engine: Engine) -> None:
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Connection) -> None:
+        if connection.get_execution_options().get(BEGIN_IMMEDIATE, False):
+            connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({WRITE_LOCK_KEY})")
 
 
 def sqlite_file(url: str | URL) -> Path | None:

@@ -9,7 +9,7 @@ incident, linked to the previous one.
 On SQLite that transaction runs whole in a worker thread on the store's synchronous twin
 (`Database.sync_twin`), under the database's write lock: it is the webhook's hot path, and through aiosqlite
 each of its statements would be a round trip to the driver's thread. Other databases run the same code
-on the store's async session.
+on the store's async session (on PostgreSQL under the database's advisory write lock, `bot.store.db`).
 """
 
 from __future__ import annotations

@@ -75,6 +75,8 @@ async def current_revision(url: str) -> str | None:
             return await connection.run_sync(lambda sync: MigrationContext.configure(sync).get_current_revision())
     except sa_exc.DBAPIError as e:
         raise StoreUnavailable(f"cannot read the schema revision of {mask_url(url)}: {e.orig}") from e
+    except OSError as e:  # a server that cannot be reached (bot.store.db.Database.translating)
+        raise StoreUnavailable(f"cannot read the schema revision of {mask_url(url)}: {e}") from e
     finally:
         await engine.dispose()
 
@@ -86,5 +88,7 @@ async def _run(url: str, action: Callable[[Config], None], what: str) -> None:
             await connection.run_sync(lambda sync: action(make_config(sync)))
     except sa_exc.DBAPIError as e:
         raise StoreUnavailable(f"cannot {what} the database {mask_url(url)}: {e.orig}") from e
+    except OSError as e:  # a server that cannot be reached
+        raise StoreUnavailable(f"cannot {what} the database {mask_url(url)}: {e}") from e
     finally:
         await engine.dispose()

@@ -10,8 +10,8 @@ closed, nothing lazy-loads). Errors:
   exist → `bot.errors.UnknownTeam`; a value that breaks a rule of the schema → `InvalidValue`
   (also a `ValueError`), before anything is written.
 
-Write transactions start with BEGIN IMMEDIATE on SQLite (see `bot.store.db`), so a
-read-then-write is serialised against other writers instead of failing.
+Write transactions start with BEGIN IMMEDIATE on SQLite and take an advisory lock on PostgreSQL (see
+`bot.store.db`), so a read-then-write is serialised against other writers, of any process, instead of failing.
 """
 
 from __future__ import annotations

@@ -29,6 +29,7 @@ from bot.config import (
 )
 from bot.i18n import Lang
 from bot.readiness import INTERVAL
+from bot.store.db import is_sqlite
 from tests.discord_emulator.emulator import DiscordEmulator
 from tests.discord_emulator.fixtures import Classroom, patch_discord_endpoints
 from tests.emulators.fixtures import chart_kube_environment, chart_kube_settings, install_chart
@@ -86,15 +87,17 @@ async def open_class(
     instructors_channel: int | None = None,
     board_stuck_minutes: int = 15,
     readiness_interval: float = INTERVAL,
+    database_url: str | None = None,
 ) -> AsyncIterator[Class]:
     """The App of a class, started, with teams blue and red (created unless `create_teams` is False: a
     restart on the same data folder); the alerts channel takes the incidents of no team. `kube_timeout`:
     seconds per Kubernetes API request; `global_sync`: the commands are registered globally too. The
     readiness checks run every `readiness_interval` seconds; the data volume must keep `data_min_free_mib`
     free (none by default: a test machine's disk is not the class's). `announcements_channel`, `instructors_channel`
-    and `board_stuck_minutes`: the settings of the same names (none of the channels by default)."""
+    and `board_stuck_minutes`: the settings of the same names (none of the channels by default). The store is at
+    `database_url` if given, else in `tmp_path`."""
     settings = Settings(
-        store=StoreSettings(data_dir=tmp_path, data_min_free_mib=data_min_free_mib),
+        store=StoreSettings(data_dir=tmp_path, data_min_free_mib=data_min_free_mib, database_url=database_url),
         catalog=CatalogSettings(scenarios_dir=scenarios_dir, language=language),
         kube=chart_kube_settings(
             config=kube_cluster.write_kubeconfig(tmp_path / "kubeconfig", token=BOT_TOKEN),
@@ -161,10 +164,18 @@ async def live_class(
     migrated_db: Path,
     edit_interval: float,
     readiness_interval: float,
+    request: pytest.FixtureRequest,
+    db_url: str,
 ) -> AsyncIterator[Class]:
     """A class on a data folder that holds a migrated database already: migrating a new one was a tenth of a
-    second of CPU for each of these tests. (`open_class` on an empty folder still proves a first start.)"""
-    shutil.copyfile(migrated_db, make_url(StoreSettings(data_dir=tmp_path).url).database or "")
+    second of CPU for each of these tests. (`open_class` on an empty folder still proves a first start.) On
+    PostgreSQL (`db_url`, a test marked every_database) a copy of the migrated database."""
+    database_url = None
+    if is_sqlite(db_url):
+        shutil.copyfile(migrated_db, make_url(StoreSettings(data_dir=tmp_path).url).database or "")
+    else:
+        request.getfixturevalue("refill_migrated")(db_url)
+        database_url = db_url
     async with open_class(
         discord_emulator,
         discord_classroom,
@@ -172,6 +183,7 @@ async def live_class(
         tmp_path,
         edit_interval=edit_interval,
         readiness_interval=readiness_interval,
+        database_url=database_url,
     ) as live:
         yield live
 
@@ -222,12 +234,20 @@ async def answer(record) -> str:  # type: ignore[no-untyped-def]
 
 
 def process_environment(
-    data_dir: Path, discord: DiscordEmulator, room: Classroom, kube: KubeCluster, *, edit_interval: float = 5.0
+    data_dir: Path,
+    discord: DiscordEmulator,
+    room: Classroom,
+    kube: KubeCluster,
+    *,
+    edit_interval: float = 5.0,
+    database_url: str | None = None,
 ) -> dict[str, str]:
     """The ``KUBECAMP_*`` settings of a ``kubecamp run`` process for this class (tests.peers.processes.
-    KubecampProcess): English, the webhook on with `WEBHOOK_TOKEN`, the alerts channel for incidents of no team."""
+    KubecampProcess): English, the webhook on with `WEBHOOK_TOKEN`, the alerts channel for incidents of no team;
+    the store at `database_url` if given, else the SQLite file in `data_dir`."""
     return {
         "KUBECAMP_DATA_DIR": str(data_dir),
+        **({"KUBECAMP_DATABASE_URL": database_url} if database_url else {}),
         "KUBECAMP_SCENARIOS_DIR": str(REPO / "scenarios"),
         "KUBECAMP_LANGUAGE": "en",
         "KUBECAMP_KUBE_CONFIG": str(kube.write_kubeconfig(data_dir / "kubeconfig", token=BOT_TOKEN)),

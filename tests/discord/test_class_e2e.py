@@ -15,6 +15,8 @@ import pytest
 from tests.discord.live import Class, answer, quiet, slash, thread_of
 from tests.scenarios.test_catalogue_behaviour import CATALOG, apply_like_a_student
 
+pytestmark = pytest.mark.every_database
+
 
 async def test_a_class_from_start_to_scoreboard(live_class: Class) -> None:
     live = live_class

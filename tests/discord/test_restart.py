@@ -46,7 +46,7 @@ from tests.peers.processes import KubecampProcess
 from tests.scenarios.test_catalogue_behaviour import CATALOG
 
 # Each test starts, kills and restarts `kubecamp run` processes: one at a time, beside the benchmarks' none.
-pytestmark = [pytest.mark.reliability, pytest.mark.xdist_group("kubecamp-processes")]
+pytestmark = [pytest.mark.every_database, pytest.mark.reliability, pytest.mark.xdist_group("kubecamp-processes")]
 
 
 class _NoScheduler:
@@ -109,12 +109,16 @@ async def start_runs_minutes_ago(
 
 
 async def test_sigkill_mid_job_and_mid_posting_loses_no_hint_and_posts_none_twice(
-    discord_emulator: DiscordEmulator, discord_classroom: Classroom, kube_cluster: KubeCluster, tmp_path: Path
+    discord_emulator: DiscordEmulator,
+    discord_classroom: Classroom,
+    kube_cluster: KubeCluster,
+    tmp_path: Path,
+    db_url: str,
 ) -> None:
-    url = f"sqlite+aiosqlite:///{tmp_path / 'kubecamp.db'}"
+    url = db_url
     run_id = await start_run_minutes_ago(url, kube_cluster, discord_classroom, 35)
     due_hints = 8  # levels 1 and 2 (at 20 and 30 minutes) of each of the four scenarios
-    env = process_environment(tmp_path, discord_emulator, discord_classroom, kube_cluster)
+    env = process_environment(tmp_path, discord_emulator, discord_classroom, kube_cluster, database_url=url)
 
     def thread_posts() -> list[list[str]]:
         """Each message in the run's thread, as the titles of its embeds."""
@@ -407,14 +411,20 @@ def settled(discord: DiscordEmulator, room: Classroom, storm: Storm) -> bool:
 
 
 async def test_sigkill_in_a_webhook_storm_keeps_every_acknowledged_alert_once(
-    discord_emulator: DiscordEmulator, discord_classroom: Classroom, kube_cluster: KubeCluster, tmp_path: Path
+    discord_emulator: DiscordEmulator,
+    discord_classroom: Classroom,
+    kube_cluster: KubeCluster,
+    tmp_path: Path,
+    db_url: str,
 ) -> None:
-    url = f"sqlite+aiosqlite:///{tmp_path / 'kubecamp.db'}"
+    url = db_url
     await create_teams(url, discord_classroom, "blue", "red")
     groups = storms(datetime.now(UTC) - timedelta(minutes=30))
     total = REPLICAS * sum(len(s.notifications()) for s in groups)
     seeded = random.Random(SEED)  # noqa: S311 - a reproducible fault schedule, not a secret
-    env = process_environment(tmp_path, discord_emulator, discord_classroom, kube_cluster, edit_interval=0.5)
+    env = process_environment(
+        tmp_path, discord_emulator, discord_classroom, kube_cluster, edit_interval=0.5, database_url=url
+    )
     # Discord takes three messages and three edits a second per channel: deliveries lag behind the publisher.
     for route in ("POST /channels/{channel_id}/messages", "PATCH /channels/{channel_id}/messages/{message_id}"):
         discord_emulator.set_rate_limit(route, 3, 1.0)

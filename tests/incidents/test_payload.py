@@ -373,6 +373,25 @@ def test_other_wrong_shapes_are_422_naming_the_field(data: dict[str, Any], where
     assert (error.status, error.problem.split(": ")[0]) == (422, where)
 
 
+@pytest.mark.parametrize(
+    ("data", "where"),
+    [
+        (body(groupKey='{}:{alertname="A\x00"}'), "groupKey"),
+        (body(receiver="kubecamp\x00"), "receiver"),
+        (with_alert(labels={"alertname": "A", "namespace": "kubecamp-blue\x00"}), "alerts.0.labels.namespace"),
+        (with_alert(labels={"alertname": "A", "pod\x00": "web"}), "alerts.0.labels (a key)"),
+        (with_alert(annotations={"summary": "\x00"}), "alerts.0.annotations.summary"),
+        (body(commonAnnotations={"summary": "down\x00"}), "commonAnnotations.summary"),
+    ],
+)
+def test_a_nul_character_anywhere_is_422_naming_where(data: dict[str, Any], where: str) -> None:
+    """PostgreSQL's text cannot hold one: refused alike on every store rather than kept on SQLite and a 503
+    (retried for ever) on PostgreSQL."""
+    error = refused(data)
+    assert (error.status, error.problem.split(": ")[0]) == (422, where)
+    assert "NUL character" in error.problem
+
+
 # -- any JSON --------------------------------------------------------------------------------------------------------
 
 JSON = st.recursive(

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from tests.discord.live import deliver, open_class
 from tests.discord_emulator.emulator import DiscordEmulator
 from tests.discord_emulator.fixtures import Classroom
@@ -14,14 +16,20 @@ PAYLOADS = Path(__file__).parent / "payloads"
 #: Seconds between two edits of the incident's starter: the acknowledgement's edit is awaited, not its pace.
 EDIT_INTERVAL = 0.5
 
+pytestmark = pytest.mark.every_database
+
 
 async def test_buttons_work_after_a_restart(
-    discord_emulator: DiscordEmulator, discord_classroom: Classroom, kube_cluster: KubeCluster, tmp_path: Path
+    discord_emulator: DiscordEmulator,
+    discord_classroom: Classroom,
+    kube_cluster: KubeCluster,
+    tmp_path: Path,
+    db_url: str,
 ) -> None:
     blue = discord_classroom.team_channels["blue"]
     body = (PAYLOADS / "firing_one.json").read_bytes()
     async with open_class(
-        discord_emulator, discord_classroom, kube_cluster, tmp_path, edit_interval=EDIT_INTERVAL
+        discord_emulator, discord_classroom, kube_cluster, tmp_path, edit_interval=EDIT_INTERVAL, database_url=db_url
     ) as live:
         assert await deliver(live, body) == 200
         await discord_emulator.wait_until(lambda: discord_emulator.threads(blue), 10, "the incident thread")
@@ -29,7 +37,13 @@ async def test_buttons_work_after_a_restart(
         [starter] = [m for m in discord_emulator.messages(blue) if m.thread_id == thread.id]
 
     async with open_class(
-        discord_emulator, discord_classroom, kube_cluster, tmp_path, create_teams=False, edit_interval=EDIT_INTERVAL
+        discord_emulator,
+        discord_classroom,
+        kube_cluster,
+        tmp_path,
+        create_teams=False,
+        edit_interval=EDIT_INTERVAL,
+        database_url=db_url,
     ) as live:
         assert await deliver(live, body) == 200  # Alertmanager's repeat: nothing new
         clicked = await discord_emulator.click(starter, "kubecamp:incident:1:ack", "blue-1")

@@ -32,7 +32,7 @@ from tests.discord_emulator.ratelimit import Fault
 from tests.discord_emulator.state import Message, normalise_embeds
 from tests.emulators.kube import KubeCluster
 
-pytestmark = pytest.mark.reliability
+pytestmark = [pytest.mark.every_database, pytest.mark.reliability]
 
 MESSAGES = "POST /channels/{channel_id}/messages"
 THREADS = "POST /channels/{channel_id}/messages/{message_id}/threads"
@@ -62,11 +62,17 @@ def _burst(discord: DiscordEmulator, *faults: dict[str, Any]) -> list[Fault]:
 
 
 async def test_bursts_of_429_and_5xx_lose_nothing_and_post_nothing_twice(
-    discord_emulator: DiscordEmulator, discord_classroom: Classroom, kube_cluster: KubeCluster, tmp_path: Path
+    discord_emulator: DiscordEmulator,
+    discord_classroom: Classroom,
+    kube_cluster: KubeCluster,
+    tmp_path: Path,
+    db_url: str,
 ) -> None:
     discord = discord_emulator
     discord.set_rate_limit(MESSAGES, *CHANNEL_BUCKET)
-    async with open_class(discord, discord_classroom, kube_cluster, tmp_path, edit_interval=EDIT_INTERVAL) as live:
+    async with open_class(
+        discord, discord_classroom, kube_cluster, tmp_path, edit_interval=EDIT_INTERVAL, database_url=db_url
+    ) as live:
         faults: list[Fault] = []
         # Both teams start while posting is rate limited and briefings' answers get lost.
         faults += _burst(

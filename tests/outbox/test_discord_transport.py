@@ -24,6 +24,8 @@ from tests.discord_emulator.state import Overwrite
 
 from .conftest import OutboxFactory
 
+pytestmark = pytest.mark.every_database
+
 DRAIN = 15.0
 MESSAGES = "POST /channels/{channel_id}/messages"
 

@@ -5,15 +5,17 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
-from sqlalchemy import event
+import pytest
 
 from bot.outbox import Outbox, OutboxStore, TransportRetry
 from bot.store import Store, Team
 from bot.store.db import Database
+from tests.databases import refuse_writes
 
 from .conftest import FakeDiscord, OutboxFactory
+
+pytestmark = pytest.mark.every_database
 
 A, B, THREADS = 111, 222, 2001
 DRAIN = 10.0
@@ -23,17 +25,13 @@ WINDOW = 1.0
 
 
 class ReadOnlyVolume:
-    """`await volume.set(True)` and the store's SQLite connections refuse every write with SQLite's own error
-    ("attempt to write a readonly database"), as on a read-only or full volume, while reads go on (the
-    tests run as root, so a read-only file would not do it)."""
+    """`await volume.set(True)` and the store's connections refuse every write with the database's own error, as
+    on a read-only or full volume, while reads go on (tests.databases.refuse_writes)."""
 
     def __init__(self, db: Database) -> None:
         self._db = db
         self._read_only = False
-        event.listen(db.engine.sync_engine, "connect", self._connect)
-
-    def _connect(self, dbapi_connection: Any, _record: object) -> None:
-        dbapi_connection.execute(f"PRAGMA query_only={'ON' if self._read_only else 'OFF'}")
+        refuse_writes(db.engine, when=lambda: self._read_only)
 
     async def set(self, read_only: bool) -> None:
         self._read_only = read_only

@@ -13,6 +13,8 @@ from bot.outbox import OutboxStore
 from bot.store import InvalidValue, Store
 from bot.store.models import OutboxEntry
 
+pytestmark = pytest.mark.every_database
+
 T0 = datetime(2025, 3, 1, 9, 0, tzinfo=UTC)
 DAY = timedelta(days=1)
 CUTOFF = T0 + 90 * DAY

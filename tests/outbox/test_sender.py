@@ -15,6 +15,8 @@ from bot.store.db import WriteStep
 
 from .conftest import FakeDiscord, OutboxFactory
 
+pytestmark = pytest.mark.every_database
+
 A, B, C = 111, 222, 333
 DRAIN = 10.0
 

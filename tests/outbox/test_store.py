@@ -12,6 +12,9 @@ from sqlalchemy import exc as sa_exc
 from bot.outbox import OutboxStore
 from bot.store import InvalidValue, NotFound, Run, Store, StoreConflict, Team
 from bot.store.models import OutboxKind
+from tests.databases import check_violation
+
+pytestmark = pytest.mark.every_database
 
 T0 = datetime(2025, 3, 1, 9, 0, tzinfo=UTC)
 SECOND, HOUR = timedelta(seconds=1), timedelta(hours=1)
@@ -98,7 +101,7 @@ async def test_enqueue_validates_before_writing(outbox_store: OutboxStore, team:
 
 async def test_the_database_refuses_what_the_store_would(store: Store) -> None:
     async with store.db.engine.begin() as connection:
-        with pytest.raises(sa_exc.IntegrityError, match="CHECK constraint failed: ck_outbox_kind"):
+        with pytest.raises(sa_exc.IntegrityError, match=check_violation("ck_outbox_kind")):
             await connection.execute(
                 sa.text(
                     "INSERT INTO outbox (dedupe_key, kind, payload, created_at, next_attempt_at)"
@@ -267,11 +270,20 @@ async def test_unknown_ids_are_not_found(outbox_store: OutboxStore) -> None:
 async def test_a_conflict_that_is_not_the_key_is_raised(store: Store, outbox_store: OutboxStore) -> None:
     """Only a duplicate key turns a refused insert into "already there"."""
     async with store.db.engine.begin() as connection:
-        await connection.execute(
-            sa.text(
-                "CREATE TRIGGER no_outbox BEFORE INSERT ON outbox"
-                " BEGIN SELECT RAISE(ABORT, 'constraint failed: no'); END"
+        if connection.dialect.name == "postgresql":
+            await connection.exec_driver_sql(
+                "CREATE FUNCTION no_outbox() RETURNS trigger LANGUAGE plpgsql AS"
+                " $$ BEGIN RAISE EXCEPTION 'constraint failed: no' USING ERRCODE = 'check_violation'; END $$"
             )
-        )
+            await connection.exec_driver_sql(
+                "CREATE TRIGGER no_outbox BEFORE INSERT ON outbox FOR EACH ROW EXECUTE FUNCTION no_outbox()"
+            )
+        else:
+            await connection.execute(
+                sa.text(
+                    "CREATE TRIGGER no_outbox BEFORE INSERT ON outbox"
+                    " BEGIN SELECT RAISE(ABORT, 'constraint failed: no'); END"
+                )
+            )
     with pytest.raises(StoreConflict):
         await outbox_store.enqueue(dedupe_key="x", kind="message", channel_id=1, payload={}, at=T0)

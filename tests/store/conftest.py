@@ -1,4 +1,5 @@
-"""Fixtures of the store tests: real SQLite files under tmp_path, migrated by the real migrations."""
+"""Fixtures of the store tests: real SQLite files under tmp_path (or PostgreSQL databases, tests.databases),
+migrated by the real migrations."""
 
 from __future__ import annotations
 
@@ -19,5 +20,9 @@ def db_path(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def db_url(db_path: Path) -> str:
+def db_url(request: pytest.FixtureRequest, db_path: Path) -> str:
+    """A SQLite file at `db_path`, or a PostgreSQL database of the test's own (tests.databases)."""
+    if getattr(request, "param", "sqlite") == "postgresql":
+        url: str = request.getfixturevalue("postgres_url")
+        return url
     return sqlite_url(db_path)

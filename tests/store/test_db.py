@@ -8,19 +8,32 @@ from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import pytest
 import sqlalchemy as sa
-from sqlalchemy import event
 from sqlalchemy import exc as sa_exc
-from sqlalchemy.pool import ConnectionPoolEntry
 
 from bot.errors import StoreUnavailable
-from bot.store import InvalidValue, Store, Team, create_engine, mask_url, sqlite_file, sqlite_url, upgrade
-from bot.store.db import Database, create_sync_twin
+from bot.store import (
+    InvalidValue,
+    Store,
+    Team,
+    create_engine,
+    current_revision,
+    mask_url,
+    sqlite_file,
+    sqlite_url,
+    upgrade,
+)
+from bot.store.db import WRITE_LOCK_KEY, Database, create_sync_twin
+from tests.databases import READ_ONLY_REFUSAL, refuse_writes
 
 from .conftest import HOUR, T0
 
 PRAGMAS = ("journal_mode", "foreign_keys", "busy_timeout", "synchronous")
+#: What SQLite and PostgreSQL say of a table that is not there.
+NO_SUCH_TABLE = r"no such table|relation \"\w+\" does not exist"
+NO_SCHEMA = r"no such table: alembic_version|relation \"alembic_version\" does not exist"
 
 
 async def test_pragmas_are_set_on_every_pooled_connection(store: Store) -> None:
@@ -103,33 +116,31 @@ async def test_an_uncreatable_folder_is_unavailable(tmp_path: Path) -> None:
         await Store.open(sqlite_url(tmp_path / "file" / "sub" / "db.sqlite"))
 
 
+@pytest.mark.every_database
 async def test_a_failing_write_is_unavailable(db_url: str) -> None:
     await upgrade(db_url)
     store = Store(Database(create_engine(db_url)))
-
-    @event.listens_for(store.db.engine.sync_engine, "connect")
-    def _read_only(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
-        cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA query_only=ON")
-        cursor.close()
-
+    refuse_writes(store.db.engine)
     try:
         assert await store.teams.all() == []  # reads still work
-        with pytest.raises(StoreUnavailable, match="readonly") as info:
+        with pytest.raises(StoreUnavailable, match=READ_ONLY_REFUSAL) as info:
             await store.teams.create("Red", "kc-red")
-        assert isinstance(info.value.__cause__, sa_exc.OperationalError)
-        with pytest.raises(StoreUnavailable, match="readonly"):
+        assert isinstance(info.value.__cause__, sa_exc.DBAPIError)
+        assert not isinstance(info.value.__cause__, sa_exc.IntegrityError)
+        with pytest.raises(StoreUnavailable, match=READ_ONLY_REFUSAL):
             await store.db.ping()  # the write Database.open makes before the bot starts
     finally:
         await store.close()
 
 
+@pytest.mark.every_database
 async def test_an_unmigrated_database_is_unavailable(db_url: str) -> None:
     async with await Store.open(db_url) as store:
-        with pytest.raises(StoreUnavailable, match="no such table"):
+        with pytest.raises(StoreUnavailable, match=NO_SUCH_TABLE):
             await store.teams.all()
 
 
+@pytest.mark.every_database
 async def test_naive_datetimes_are_refused_by_the_column_type(store: Store) -> None:
     naive = datetime(2025, 3, 1, 9, 0)  # noqa: DTZ001 - the value refused
     async with store.db.engine.begin() as connection:
@@ -139,12 +150,14 @@ async def test_naive_datetimes_are_refused_by_the_column_type(store: Store) -> N
     assert isinstance(info.value.orig, ValueError)
 
 
+@pytest.mark.every_database
 async def test_the_store_refuses_naive_datetimes_before_writing(store: Store, team: Team) -> None:
     with pytest.raises(InvalidValue, match="naive"):
         await store.runs.create(team.id, 1, datetime(2025, 3, 1, 9, 0), T0 + HOUR, ["a"], {})  # noqa: DTZ001
     assert await store.runs.of_team(team.id) == []
 
 
+@pytest.mark.every_database
 async def test_datetimes_are_stored_in_utc_and_read_back_aware(store: Store, team: Team) -> None:
     seoul = timezone(timedelta(hours=9))
     started = datetime(2025, 3, 1, 18, 0, tzinfo=seoul)  # 09:00 UTC
@@ -161,8 +174,14 @@ async def test_datetimes_are_stored_in_utc_and_read_back_aware(store: Store, tea
     assert again is not None and again.created_at.utcoffset() == timedelta(0)
 
     async with store.db.engine.connect() as connection:
-        raw = (await connection.exec_driver_sql("SELECT started_at FROM runs")).scalar()
-    assert raw == "2025-03-01 09:00:00.000000"
+        if connection.dialect.name == "postgresql":
+            # A timestamptz, the instant itself: shown in any session's zone, it is 09:00 UTC.
+            await connection.exec_driver_sql("SET TIME ZONE 'Asia/Seoul'")
+            raw = (await connection.exec_driver_sql("SELECT started_at::text FROM runs")).scalar()
+            assert raw == "2025-03-01 18:00:00+09"
+        else:  # no time zones in SQLite: the naive UTC value
+            raw = (await connection.exec_driver_sql("SELECT started_at FROM runs")).scalar()
+            assert raw == "2025-03-01 09:00:00.000000"
 
 
 def test_the_sync_twin_opens_the_same_file_with_the_same_settings(db_url: str) -> None:
@@ -185,6 +204,7 @@ def test_no_sync_twin_where_it_would_not_be_the_same_database(url: str) -> None:
     assert create_sync_twin(url) is None
 
 
+@pytest.mark.every_database
 async def test_ping(store: Store) -> None:
     await store.db.ping()
 
@@ -203,9 +223,56 @@ async def test_reachable_is_a_read_that_no_writer_holds_up(store: Store, db_url:
         holder.close()
 
 
+async def test_on_postgresql_another_process_holding_the_write_lock_holds_up_writes_not_reads(
+    postgres_url: str,
+) -> None:
+    """PostgreSQL's counterpart of BEGIN IMMEDIATE (WRITE_LOCK_KEY): while another connection holds the lock, a
+    write waits for it and a read does not; released, the write goes through."""
+    await upgrade(postgres_url)
+    dsn = sa.engine.make_url(postgres_url).set(drivername="postgresql").render_as_string(hide_password=False)
+    holder = await asyncpg.connect(dsn)
+    try:
+        async with await Store.open(postgres_url) as store:
+            held = holder.transaction()
+            await held.start()
+            await holder.execute(f"SELECT pg_advisory_xact_lock({WRITE_LOCK_KEY})")
+            async with asyncio.timeout(2):
+                await store.reachable()
+                assert await store.teams.all() == []
+            writing = asyncio.ensure_future(store.teams.create("Red", "kc-red"))
+            done, _ = await asyncio.wait([writing], timeout=0.5)
+            assert not done, "a write went through while another process held the write lock"
+            await held.rollback()
+            async with asyncio.timeout(5):
+                team = await writing
+            assert team.name == "Red"
+    finally:
+        await holder.close()
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "postgresql+asyncpg://kubecamp:s3cret@127.0.0.1:1/kubecamp",  # nothing listens on port 1
+        "postgresql+asyncpg://kubecamp:s3cret@no-such-host.invalid/kubecamp",
+    ],
+)
+async def test_a_database_server_that_cannot_be_reached_is_unavailable(url: str) -> None:
+    with pytest.raises(StoreUnavailable) as opening:
+        await Store.open(url)
+    assert isinstance(opening.value.__cause__, OSError)
+    with pytest.raises(StoreUnavailable) as migrating:
+        await upgrade(url)
+    with pytest.raises(StoreUnavailable):
+        await current_revision(url)
+    for error in (opening.value, migrating.value):
+        assert "s3cret" not in str(error) and "kubecamp:***@" in str(error)
+
+
+@pytest.mark.every_database
 async def test_reachable_fails_on_a_database_without_the_schema(db_url: str) -> None:
     async with await Store.open(db_url) as store:
-        with pytest.raises(StoreUnavailable, match="no such table: alembic_version"):
+        with pytest.raises(StoreUnavailable, match=NO_SCHEMA):
             await store.reachable()
 
 

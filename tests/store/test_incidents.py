@@ -24,8 +24,11 @@ from bot.incidents.payload import parse
 from bot.store import InvalidValue, NotFound, Store, StoreConflict, Team
 from bot.store.incidents import AlertRecord, IncidentStore, NotificationRecord, Recorded
 from bot.store.models import OPEN_INCIDENT_INDEX, AlertStatus, Incident, IncidentAlert, IncidentStatus
+from tests.databases import UNIQUE_VIOLATION
 
 from .conftest import HOUR, T0
+
+pytestmark = pytest.mark.every_database
 
 MINUTE = timedelta(minutes=1)
 NAMESPACE = "kc-blue-whales"  # the `team` fixture's namespace
@@ -468,12 +471,15 @@ async def test_the_database_refuses_a_second_firing_incident_of_a_group(incident
     columns = ", ".join(duplicate)
     values = ", ".join(f":{c}" for c in duplicate)
     insert = sa.text(f"INSERT INTO incidents ({columns}) VALUES ({values})")  # noqa: S608
-    with pytest.raises(StoreConflict, match="UNIQUE"):
+    with pytest.raises(StoreConflict, match=UNIQUE_VIOLATION):
         async with store.db.writing() as session:
             await session.exec(insert, params=duplicate)
-    async with store.db.reading() as session:
-        indexes = (await session.exec(sa.text("PRAGMA index_list('incidents')"))).all()
-    assert OPEN_INCIDENT_INDEX in {row[1] for row in indexes}
+    async with store.db.engine.connect() as connection:
+        indexes = await connection.run_sync(lambda sync: sa.inspect(sync).get_indexes("incidents"))
+    [index] = [index for index in indexes if index["name"] == OPEN_INCIDENT_INDEX]
+    # Partial on either database: unique among the firing incidents only.
+    assert index["unique"]
+    assert "firing" in str(index["dialect_options"][f"{store.db.engine.dialect.name}_where"])
     # A resolved incident of the same group is allowed next to the firing one.
     async with store.db.writing() as session:
         await session.exec(insert, params={**duplicate, "status": "resolved"})

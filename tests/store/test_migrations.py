@@ -20,6 +20,8 @@ from bot.errors import StoreUnavailable
 from bot.store import Store, create_engine, current_revision, downgrade, head_revision, sqlite_url, upgrade
 from bot.store.migrate import script_directory
 
+pytestmark = pytest.mark.every_database
+
 REVISIONS: list[Script] = list(script_directory().walk_revisions())
 
 

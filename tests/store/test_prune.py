@@ -16,6 +16,8 @@ from bot.store.models import AlertStatus, Incident, IncidentAlert, Verification
 
 from .conftest import HOUR, T0
 
+pytestmark = pytest.mark.every_database
+
 DAY = timedelta(days=1)
 CUTOFF = T0 + 5 * DAY
 FIRING, RESOLVED = AlertStatus.firing, AlertStatus.resolved

@@ -23,8 +23,11 @@ from bot.store import (
     VerificationTrigger,
 )
 from bot.store.runs import finished_elsewhere, solved_elsewhere
+from tests.databases import FOREIGN_KEY_VIOLATION, UNIQUE_VIOLATION
 
 from .conftest import HOUR, T0
+
+pytestmark = pytest.mark.every_database
 
 MINUTE = timedelta(minutes=1)
 
@@ -110,11 +113,13 @@ async def test_a_new_run_is_allowed_once_the_active_one_ended(store: Store, team
 async def test_the_partial_index_itself_refuses_a_second_active_run(store: Store, team: Team) -> None:
     await store.runs.create(team.id, 1, T0, T0 + HOUR, ["a"], {})
     async with store.db.engine.begin() as connection:
-        with pytest.raises(sa_exc.IntegrityError, match="UNIQUE"):
-            await connection.exec_driver_sql(
-                "INSERT INTO runs (team_id, challenge_id, status, started_at, deadline, applied) "
-                "VALUES (?, 1, 'active', '2025-03-01 09:00:00', '2025-03-01 10:00:00', '[]')",
-                (team.id,),
+        with pytest.raises(sa_exc.IntegrityError, match=UNIQUE_VIOLATION):
+            await connection.execute(
+                sa.text(
+                    "INSERT INTO runs (team_id, challenge_id, status, started_at, deadline, applied) "
+                    "VALUES (:team_id, 1, 'active', '2025-03-01 09:00:00', '2025-03-01 10:00:00', '[]')"
+                ),
+                {"team_id": team.id},
             )
 
 
@@ -206,7 +211,9 @@ async def test_verifications_count_attempts_and_keep_the_first_solve(store: Stor
     assert _by_id(await store.runs.scenario_states(run.id)) == s
 
     async with store.db.engine.connect() as connection:
-        result = await connection.exec_driver_sql("SELECT trigger, results FROM verifications ORDER BY id")
+        # As text: the JSON as written, on either database.
+        query = "SELECT trigger, CAST(results AS TEXT) FROM verifications ORDER BY id"
+        result = await connection.exec_driver_sql(query)
         rows = [tuple(r) for r in result]
     assert [r[0] for r in rows] == ["manual", "auto", "manual", "final"]
     assert rows[0][1] == '[{"scenario": "a", "checks": [{"name": "ready", "status": "pass"}]}]'
@@ -333,7 +340,7 @@ async def test_cascades_and_restrictions_hold_in_the_database(store: Store, team
     run = await store.runs.create(team.id, 1, T0, T0 + HOUR, ["a"], {})
     await store.runs.record_hint(run.id, "a", 0, T0)
     async with store.db.engine.begin() as connection:
-        with pytest.raises(sa_exc.IntegrityError, match="FOREIGN KEY"):
+        with pytest.raises(sa_exc.IntegrityError, match=FOREIGN_KEY_VIOLATION):
             await connection.execute(sa.text("DELETE FROM teams WHERE id = :id"), {"id": team.id})
     async with store.db.engine.begin() as connection:
         await connection.execute(sa.text("DELETE FROM runs WHERE id = :id"), {"id": run.id})

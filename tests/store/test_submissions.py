@@ -8,6 +8,8 @@ from bot.store import InvalidValue, NotFound, Store, StoreConflict, Team
 
 from .conftest import HOUR, T0
 
+pytestmark = pytest.mark.every_database
+
 
 async def test_submissions_keep_history_newest_first(store: Store, team: Team) -> None:
     run = await store.runs.create(team.id, 1, T0, T0 + HOUR, ["a"], {})

@@ -11,6 +11,8 @@ from bot.store import InvalidValue, Store, StoreConflict, Team
 
 from .conftest import HOUR, T0
 
+pytestmark = pytest.mark.every_database
+
 MINUTE = timedelta(minutes=1)
 
 

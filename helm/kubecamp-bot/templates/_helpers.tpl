@@ -153,10 +153,32 @@ existingSecret (read with optional: true, so a Secret without the key leaves the
 {{- end }}
 
 {{/*
-The PersistentVolumeClaim the data directory is mounted from ("" when persistence is off).
+Whether the store is a PostgreSQL database (database.url or database.existingSecret) rather than SQLite on the data
+volume; fails when both name it.
+*/}}
+{{- define "kubecamp-bot.externalDatabase" -}}
+{{- if and .Values.database.url .Values.database.existingSecret }}
+{{- fail "database.url and database.existingSecret are both set: give the PostgreSQL URL one way (existingSecret keeps its password out of your values)" }}
+{{- end }}
+{{- if or .Values.database.url .Values.database.existingSecret }}true{{ end }}
+{{- end }}
+
+{{/*
+The Secret and key holding the PostgreSQL URL: database.existingSecret's, else the chart's own.
+*/}}
+{{- define "kubecamp-bot.databaseSecretName" -}}
+{{- .Values.database.existingSecret | default (printf "%s-database" (include "kubecamp-bot.fullname" .)) }}
+{{- end }}
+
+{{- define "kubecamp-bot.databaseSecretKey" -}}
+{{- if .Values.database.existingSecret }}{{ .Values.database.existingSecretKey }}{{ else }}database-url{{ end }}
+{{- end }}
+
+{{/*
+The PersistentVolumeClaim the data directory is mounted from ("" when persistence is off, or the store is PostgreSQL).
 */}}
 {{- define "kubecamp-bot.claimName" -}}
-{{- if .Values.persistence.enabled }}
+{{- if and .Values.persistence.enabled (not (include "kubecamp-bot.externalDatabase" .)) }}
 {{- .Values.persistence.existingClaim | default (include "kubecamp-bot.fullname" .) }}
 {{- end }}
 {{- end }}
