@@ -11,6 +11,7 @@ each check's arguments are a pydantic model, so a wrong argument is a clear load
 """
 
 from bot.challenges.checks import (
+    agents,
     autoscaling,
     config,
     deployment_spec,
@@ -43,6 +44,7 @@ __all__ = [
     "Outcome",
     "Snapshot",
     "Status",
+    "agents",
     "autoscaling",
     "config",
     "deployment_spec",
