@@ -79,7 +79,7 @@ async def test_a_build_shows_its_namespaces_rubric_and_phase_reminders(environme
     assert "│   streaming: `kubecamp-blue-streaming`" in text
     assert "│ ▸ 🎬 Services (streaming)\n│   • Video API: Deployment and Service video-api — 3 pts, verified" in text
     assert "│   • A service mesh (Istio) — 5 pts, graded by an instructor · bonus" in text
-    assert times(text) == ["0:00", "15:00", "20:00", "30:00", "50:00", "75:00", "85:00", "90:00"]
+    assert times(text) == ["0:00", "15:00", "20:00", "30:00", "30:00", "30:00", "50:00", "75:00", "85:00", "90:00"]
     second = text.split("━━ +15:00 · ")[1]
     assert second.startswith("the next phase begins\n")
     assert "│ **⏰ Phase 2/5: Monitoring (Prometheus + Grafana, custom metrics, dashboards)**" in second

@@ -5,13 +5,15 @@ checks read what the simulated controllers and kubelet made of the manifests."""
 
 from __future__ import annotations
 
+import copy
 from collections.abc import AsyncIterator
 from datetime import timedelta
+from typing import Any
 
 import pytest
 
 from bot.challenges.checks import Status
-from bot.challenges.reports import Trigger
+from bot.challenges.reports import ScenarioResult, Trigger
 from bot.challenges.runs import RunService
 from bot.cluster import Cluster
 from bot.i18n import render
@@ -115,19 +117,21 @@ async def test_the_rubric_fails_on_empty_namespaces_and_passes_item_by_item(
     await apply(cluster, "streaming", "vpa.yaml")
     await verify(35, "vpa")
 
-    await apply(cluster, "monitoring", "prometheus.yaml")
-    await verify(40, "prometheus")
-    await apply(cluster, "monitoring", "grafana.yaml")
-    await verify(45, "grafana")
     await apply(cluster, "monitoring", "alertmanager.yaml")
-    await verify(50)  # Alertmanager without rules is no alerting yet
+    await verify(40)  # Alertmanager without rules is no alerting yet
     await apply(cluster, "monitoring", "alert-rules.yaml")
-    await verify(55, "alerting")
+    await verify(45)  # a rule file no Prometheus loads alerts nobody
+    await apply(cluster, "monitoring", "prometheus.yaml")
+    await verify(50, "prometheus", "alerting")  # Prometheus mounts the rules and names them in rule_files
+    await apply(cluster, "monitoring", "grafana.yaml")
+    await verify(55, "grafana")
 
     await apply(cluster, "logging", "elasticsearch.yaml")
     await verify(60)  # Elasticsearch without Fluent Bit collects nothing
     await apply(cluster, "logging", "fluent-bit.yaml")
-    await verify(65, "logging")
+    await verify(65, "logging")  # the seed's DaemonSet: a collector on every node, each Ready
+    workers = [n for n in kube_cluster.objects("nodes") if not n["spec"].get("taints")]
+    assert len(kube_cluster.pods_of(f"{TEAM_NAMESPACE}-logging", "fluent-bit")) == len(workers) > 1
     assert passed == set(CHECKED)
 
     clock.at(90)
@@ -135,3 +139,45 @@ async def test_the_rubric_fails_on_empty_namespaces_and_passes_item_by_item(
     assert final.ended is not None and final.ended.status == "finished"
     # Every criterion the cluster proves: 80 of the 100 required points and the VPA's 5 bonus; the rest is graded.
     assert final.ended.points == 85
+
+
+def logging_manifests(*, kind: str, service_section: bool) -> list[dict[str, Any]]:
+    """The reference's Fluent Bit as a DaemonSet or a Deployment, its configuration with or without the [SERVICE]
+    section that turns on the health check (the seed's example configuration has none)."""
+    assert BUILD.reference is not None
+    bodies = [copy.deepcopy(m.body) for m in BUILD.reference["logging"]]
+    for body in bodies:
+        if body["kind"] == "DaemonSet":
+            body["kind"] = kind
+        if body["metadata"]["name"] == "fluent-bit-config" and not service_section:
+            conf = body["data"]["fluent-bit.conf"]
+            body["data"]["fluent-bit.conf"] = conf[conf.index("# The streaming") :]
+    return bodies
+
+
+async def logging_verdict(cluster: Cluster, kube_cluster: KubeCluster, *, kind: str, service_section: bool) -> str:
+    namespace = f"{TEAM_NAMESPACE}-logging"
+    await cluster.ensure_namespace(namespace, team="blue")
+    for body in logging_manifests(kind=kind, service_section=service_section):
+        await cluster.apply(namespace, body)
+    kube_cluster.advance(60)
+    item = BUILD.checked_item("logging")
+    result = ScenarioResult.of(item, await cluster.snapshot(namespace, item.kinds))
+    return "; ".join(
+        f"{c.status.value}: {render(c.message, 'en')}" for c in result.checks if c.check == "workload_ready"
+    )
+
+
+async def test_fluent_bit_as_the_seeds_daemonset_is_ready_only_with_its_health_check_on(
+    cluster: Cluster, kube_cluster: KubeCluster
+) -> None:
+    verdict = await logging_verdict(cluster, kube_cluster, kind="DaemonSet", service_section=False)
+    # Without HTTP_Server and Health_Check nothing answers the readiness probe on port 2020.
+    assert verdict == (
+        "fail: DaemonSet fluent-bit: Pods Ready on 0 of 2 nodes; Pods: container fluent-bit: Running, not Ready ×2"
+    )
+
+
+async def test_fluent_bit_as_one_deployment_ships_as_well(cluster: Cluster, kube_cluster: KubeCluster) -> None:
+    verdict = await logging_verdict(cluster, kube_cluster, kind="Deployment", service_section=True)
+    assert verdict == "pass: Deployment fluent-bit: 1/1 available"
