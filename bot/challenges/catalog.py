@@ -39,6 +39,7 @@ from bot.challenges.spec import Text as Text
 from bot.errors import ScenarioInvalid, UnknownChallenge, UnknownScenario
 from bot.kinds import ObjectRef
 from bot.limits import TEXT_INPUT_MAX
+from bot.repository_check import Layout
 from bot.values import Duration
 
 T = TypeVar("T")
@@ -205,6 +206,8 @@ class ChallengeSpec(_Strict):
     reference: str | None = None
     #: The hand-in form; without it the challenge takes no submissions.
     submission: SubmissionSpec | None = None
+    #: A build's repository layout, as its seed prescribes it: checked when a team submits the repository's URL.
+    repository: Layout | None = None
 
     @model_validator(mode="after")
     def _build_consistent(self) -> ChallengeSpec:
@@ -216,7 +219,18 @@ class ChallengeSpec(_Strict):
             )
         if self.kind == "build" and self.rubric is not None:
             validate_build(self.rubric, self.namespaces or [], self.phases or [], self.time_limit)
+        if self.repository is not None and self.repository_field is None:
+            raise ValueError(
+                "repository: the layout is checked on the repository a team submits, so the submission form needs "
+                "a field with format github_url"
+            )
         return self
+
+    @property
+    def repository_field(self) -> str | None:
+        """The id of the hand-in field that takes the repository's URL (the first of format github_url)."""
+        fields = self.submission.fields if self.submission is not None else []
+        return next((f.id for f in fields if f.format == "github_url"), None)
 
     @model_validator(mode="after")
     def _consistent(self) -> ChallengeSpec:
@@ -323,7 +337,7 @@ class Catalog:
 
 
 #: The keys only a build takes; a break-fix challenge takes `scenarios` and `tiers` instead.
-BUILD_KEYS = ("rubric", "namespaces", "phases", "reference")
+BUILD_KEYS = ("rubric", "namespaces", "phases", "reference", "repository")
 
 
 def kind_error(document: dict[str, Any]) -> tuple[str, str] | None:
