@@ -36,6 +36,7 @@ from bot.incidents.silences import Alertmanager
 from bot.metrics import Metrics
 from bot.outbox import Outbox, OutboxStore
 from bot.readiness import INTERVAL, Check, DataVolume, Readiness
+from bot.repository_review import Fetching, RepositoryReview
 from bot.retention import Pruner
 from bot.scheduler import Scheduler
 from bot.scoreboard import Scoreboard
@@ -185,7 +186,14 @@ async def build(
         progress=ProgressReader(store=store, catalog=catalog),
         scoreboard=Scoreboard(store=store, catalog=catalog),
         submissions=SubmissionService(
-            store=store, catalog=catalog, clock=clock, timezone=settings.catalog.timezone, metrics=metrics
+            store=store,
+            catalog=catalog,
+            clock=clock,
+            timezone=settings.catalog.timezone,
+            metrics=metrics,
+            review=RepositoryReview(
+                store=store, catalog=catalog, outbox=outbox, fetching=Fetching.of(settings.repository), lang=lang
+            ),
         ),
         catalog=catalog,
         outbox=outbox,

@@ -22,6 +22,7 @@ from bot.config import (
     CatalogSettings,
     DiscordSettings,
     LogSettings,
+    RepositorySettings,
     Settings,
     StoreSettings,
     WebhookSettings,
@@ -79,12 +80,14 @@ async def open_class(
     language: Lang = "en",
     global_sync: bool = False,
     data_min_free_mib: int = 0,
+    repository: RepositorySettings | None = None,
 ) -> AsyncIterator[Class]:
     """The App of a class, started, with teams blue and red (created unless `create_teams` is False: a
     restart on the same data folder); the alerts channel takes the incidents of no team. `kube_timeout`:
     seconds per Kubernetes API request; `global_sync`: the commands are registered globally too. The
     readiness checks run every `READINESS_INTERVAL` seconds; the data volume must keep `data_min_free_mib`
-    free (none by default: a test machine's disk is not the class's)."""
+    free (none by default: a test machine's disk is not the class's). `repository`: where and how far a
+    submitted repository is fetched (default: GitHub, which a test cannot reach)."""
     settings = Settings(
         store=StoreSettings(data_dir=tmp_path, data_min_free_mib=data_min_free_mib),
         catalog=CatalogSettings(scenarios_dir=scenarios_dir, language=language),
@@ -106,6 +109,7 @@ async def open_class(
         log=LogSettings(),
         webhook=WebhookSettings(token=WEBHOOK_TOKEN),
         alertmanager=AlertmanagerSettings(url=alertmanager_url, edit_interval=edit_interval),
+        repository=repository or RepositorySettings(),
     )
     install_chart(kube_cluster)
     clock = Clock()
