@@ -4,9 +4,9 @@ Per team and challenge the best run counts (most points, then shortest time, the
 Without a challenge the ranking adds up each team's best run of every challenge. A build's points are
 its rubric's: the criteria its checks met at the deadline (the run's points), the awards standing
 for its graded items and its evidence items a paste proved; they add to the break-fix points, which keep
-their tiers. Ranking: points, then elapsed time, then who finished first; rows equal in all three share
-a rank ("1, 1, 3"). The chart follows CTFd's top-teams graph: each scenario's points at the moment it was first solved,
-accumulated per team.
+their tiers (a break-fix challenge's graded bonus items add their awards too). Ranking: points, then elapsed
+time, then who finished first; rows equal in all three share a rank ("1, 1, 3"). The chart follows CTFd's
+top-teams graph: each scenario's points at the moment it was first solved, accumulated per team.
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ class Row:
     runs: int
     status: str  # of the best run: finished, expired, active, stopped, or "-" when none
     automatic_hints: int = 0  # the ones the schedule posted on its own
-    rubric_points: int = 0  # of `points`, those of builds' rubrics (checks met at the deadline, awards)
+    rubric_points: int = 0  # of `points`, those of rubrics (builds' checks met at the deadline; awards)
 
     def key(self) -> tuple[int, float, float]:
         return (
@@ -150,14 +150,14 @@ class Scoreboard:
         return csv_file(table)
 
     async def _rubric_points(self, team: Team, best_runs: Sequence[Run]) -> _RubricPoints:
-        """A team's points from builds: their best runs' checks (once ended), the awards standing and the
-        evidence items proven."""
+        """A team's points from rubrics: builds' best runs' checks (once ended), and of builds and break-fix
+        challenges with graded bonus items, the awards standing and the evidence items proven."""
         checked = given = 0
         for run in best_runs:
             challenge = self._catalog.challenges.get(run.challenge_id)
-            if challenge is None or not challenge.is_build:  # a challenge the catalogue dropped scores as it ended
+            if challenge is None or not challenge.rubric:  # a challenge the catalogue dropped scores as it ended
                 continue
-            if run.status in _ENDED:
+            if challenge.is_build and run.status in _ENDED:
                 checked += run.points or 0
             given += sum(awarded(await self._store.awards.of_team(team.id, run.challenge_id)).values())
             given += sum(evidenced(challenge, await self._store.evidence.of_team(team.id, run.challenge_id)).values())

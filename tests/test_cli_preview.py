@@ -89,6 +89,13 @@ async def test_a_build_shows_its_namespaces_rubric_and_phase_reminders(environme
     assert "  • The operations analysis report" not in mark, "a graded criterion is not verified"
 
 
+async def test_a_break_fix_challenge_shows_its_graded_bonus_items(environment: dict[str, str]) -> None:
+    text = (await show(environment, "1", "--lang", "ko")).out
+    bonus = text.split("│ ▸ 🏆 도전 과제 (보너스)\n")[1]
+    assert bonus.startswith("│   • 고급 기능 구현: 카나리 배포(트래픽 10%로 새 버전 테스트), ")
+    assert "— 20점, 강사 채점 · 보너스\n│   • 창의적 해결책: " in bonus and "— 10점, 강사 채점 · 보너스" in bonus
+
+
 async def test_cluster_scope_scenarios_are_skipped_unless_on_a_teams_own_cluster(environment: dict[str, str]) -> None:
     shared = (await show(environment, "21")).out
     assert "│ ▸ 5. Taint set by mistake" in shared

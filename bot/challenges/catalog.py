@@ -30,6 +30,7 @@ from bot.challenges.rubric import (
     PhaseSpec,
     RubricGroupSpec,
     timed,
+    validate_bonus_items,
     validate_build,
 )
 from bot.challenges.spec import CheckedItem, raise_first
@@ -200,6 +201,7 @@ class ChallengeSpec(_Strict):
     #: A break-fix challenge's scenarios (at least one); a build has none.
     scenarios: list[ScenarioSpec] | None = Field(default=None, min_length=1)
     #: A build's criteria, in groups; its own namespaces; the phases of its schedule; its reference build.
+    #: A break-fix challenge's rubric holds only bonus items an instructor grades.
     rubric: list[RubricGroupSpec] | None = Field(default=None, min_length=1)
     namespaces: list[NamespaceKey] | None = None
     phases: list[PhaseSpec] | None = None
@@ -219,6 +221,8 @@ class ChallengeSpec(_Strict):
             )
         if self.kind == "build" and self.rubric is not None:
             validate_build(self.rubric, self.namespaces or [], self.phases or [], self.time_limit)
+        if self.kind == "break-fix" and self.rubric is not None:
+            validate_bonus_items(self.rubric)
         if self.repository is not None and self.repository_field is None:
             raise ValueError(
                 "repository: the layout is checked on the repository a team submits, so the submission form needs "
@@ -344,7 +348,8 @@ def kind_error(document: dict[str, Any]) -> tuple[str, str] | None:
     """(field, problem) when the document has a key its kind does not take, or lacks one it needs."""
     kind = document.get("kind", "break-fix")
     if kind == "break-fix":
-        for key in BUILD_KEYS:
+        # A break-fix challenge may have a rubric of graded bonus items (checked with the model).
+        for key in (k for k in BUILD_KEYS if k != "rubric"):
             if key in document:
                 return key, "only a challenge of kind build has it"
         if "scenarios" not in document:

@@ -80,6 +80,8 @@ def briefing(report: StartReport, lang: Lang) -> Payload:
             fields.append({"name": t("render.diagnosis_heading", lang), "value": spec.diagnosis.get(lang)})
     if challenge.is_build:
         fields += render_rubric.build_fields(challenge, report.team.namespace, lang)
+    else:  # a break-fix challenge's graded bonus items, if it has any
+        fields += render_rubric.rubric_fields(challenge, lang)
     embed = {
         "title": t("render.briefing_title", lang, challenge=challenge.id, title=challenge.spec.title.get(lang)),
         "description": challenge.spec.story.get(lang),

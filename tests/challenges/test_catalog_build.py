@@ -183,7 +183,37 @@ def test_a_build_may_prescribe_its_repository_layout(tmp_path: Path) -> None:
     assert spec.repository_field == "repo"
 
 
-@pytest.mark.parametrize("key", ["rubric", "namespaces", "phases", "reference", "repository"])
+BONUS = {
+    "id": "bonus",
+    "title": {"ko": "도전 과제", "en": "Challenge tasks"},
+    "criteria": [
+        {"id": "advanced", "title": {"ko": "고급", "en": "Advanced"}, "points": 20, "bonus": True, "graded": True}
+    ],
+}
+
+
+def test_a_break_fix_challenge_may_have_graded_bonus_items(tmp_path: Path) -> None:
+    write_tree(tmp_path, challenge_doc(rubric=[BONUS]))
+    challenge = load_catalog(tmp_path).get(7)
+    assert [c.id for c in challenge.rubric] == ["advanced"] and challenge.checked == challenge.scenarios
+    assert challenge.total_points == sum(s.spec.points for s in challenge.scenarios)
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"bonus": False},
+        {"graded": None, "checks": [{"deployment_available": {"name": "web"}}]},
+        {"graded": None, "evidence": {"parser": "docker-node-ls", "ready": 3}},
+    ],
+)
+def test_a_break_fix_challenges_rubric_holds_only_graded_bonus_items(tmp_path: Path, change: dict[str, Any]) -> None:
+    item = {k: v for k, v in {**BONUS["criteria"][0], **change}.items() if v is not None}  # type: ignore[dict-item]
+    write_tree(tmp_path, challenge_doc(rubric=[{**BONUS, "criteria": [item]}]))
+    expect_error(tmp_path, "", "a break-fix challenge's rubric holds bonus items an instructor grades")
+
+
+@pytest.mark.parametrize("key", ["namespaces", "phases", "reference", "repository"])
 def test_a_break_fix_challenge_takes_no_build_keys(tmp_path: Path, key: str) -> None:
     value = {"paths": ["README.md"]} if key == "repository" else build_doc()[key]
     extra = {"submission": GITHUB_FORM} if key == "repository" else {}
