@@ -226,3 +226,52 @@ def test_a_prometheus_rule_counts_where_prometheus_operator_runs_and_its_absence
         )
     )
     assert outcome.status is Status.UNKNOWN
+
+
+def ingress(host: str | None, service: str) -> dict[str, Any]:
+    path = {"path": "/", "pathType": "Prefix", "backend": {"service": {"name": service, "port": {"number": 80}}}}
+    rule: dict[str, Any] = {"http": {"paths": [path]}}
+    if host is not None:
+        rule["host"] = host
+    return {"metadata": {"name": "web"}, "spec": {"rules": [rule]}}
+
+
+def test_an_ingress_must_route_the_host_to_the_service() -> None:
+    check = {"ingress_routes": {"host": "prod.company.com", "service": "frontend"}}
+    services = [{"metadata": {"name": "frontend"}}]
+    assert run(check, Ingress=[ingress("prod.company.com", "frontend")], Service=services) == (
+        Status.PASS,
+        "Ingress web: sends prod.company.com to Service frontend",
+    )
+    assert run(check, Ingress=[ingress(None, "frontend")], Service=services)[0] is Status.PASS  # any host
+    assert run(check, Ingress=[ingress("dev.company.com", "frontend")], Service=services) == (
+        Status.FAIL,
+        "no Ingress sends prod.company.com to Service frontend",
+    )
+    assert run(check, Ingress=[ingress("prod.company.com", "backend")], Service=services)[0] is Status.FAIL
+    assert "does not exist" in run(check, Ingress=[ingress("prod.company.com", "frontend")], Service=[])[1]
+
+
+@pytest.mark.parametrize(
+    ("spec", "isolates"),
+    [
+        ({"podSelector": {}, "policyTypes": ["Ingress"]}, True),  # deny all
+        ({"podSelector": {}, "ingress": [{"from": [{"podSelector": {}}]}]}, True),  # this namespace only
+        ({"podSelector": {"matchLabels": {"app": "db"}}, "policyTypes": ["Ingress"]}, False),  # some Pods only
+        ({"podSelector": {}, "ingress": [{}]}, False),  # allows everything
+        ({"podSelector": {}, "ingress": [{"from": [{"namespaceSelector": {}}]}]}, False),  # every namespace
+        ({"podSelector": {}, "ingress": [{"from": [{"ipBlock": {"cidr": "0.0.0.0/0"}}]}]}, False),
+        ({"podSelector": {}, "policyTypes": ["Egress"]}, False),
+    ],
+)
+def test_a_network_policy_isolates_the_namespace_only_when_it_keeps_others_out(
+    spec: dict[str, Any], isolates: bool
+) -> None:
+    policy = {"metadata": {"name": "isolate"}, "spec": spec}
+    status, text = run({"network_policy_isolates": {}}, NetworkPolicy=[policy])
+    assert (status is Status.PASS) is isolates, text
+    assert run({"network_policy_isolates": {}}, NetworkPolicy=[]) == (
+        Status.FAIL,
+        "no NetworkPolicy selects every Pod of the namespace (podSelector: {}) and keeps out other namespaces' "
+        "traffic (NetworkPolicies: -)",
+    )
