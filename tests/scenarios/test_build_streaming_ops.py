@@ -6,44 +6,21 @@ checks read what the simulated controllers and kubelet made of the manifests."""
 from __future__ import annotations
 
 import copy
-from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
 
-import pytest
-
-from bot.challenges.checks import Status
 from bot.challenges.reports import ScenarioResult, Trigger
 from bot.challenges.runs import RunService
 from bot.cluster import Cluster
 from bot.i18n import render
 from bot.store import Store
 from tests.challenges.test_runs import Clock
-from tests.emulators.fixtures import bot_cluster
 from tests.emulators.kube import KubeCluster
+from tests.scenarios.builds import TEAM_NAMESPACE, BuildWalk
 from tests.scenarios.test_catalogue_behaviour import CATALOG
 
-TEAM_NAMESPACE = "kubecamp-blue"
 BUILD = CATALOG.get(4)
 CHECKED = [c.id for c in BUILD.checked]
-
-
-@pytest.fixture
-async def cluster(kube_cluster: KubeCluster) -> AsyncIterator[Cluster]:
-    bot = bot_cluster(kube_cluster)
-    try:
-        yield bot
-    finally:
-        await bot.close()
-
-
-async def apply(cluster: Cluster, namespace: str, *files: str) -> None:
-    """The reference's files of the build namespace `namespace`, as a student applies them."""
-    assert BUILD.reference is not None
-    manifests = [m for m in BUILD.reference[namespace] if m.path.name in files]
-    assert {m.path.name for m in manifests} == set(files)
-    for manifest in manifests:
-        await cluster.apply(f"{TEAM_NAMESPACE}-{namespace}", manifest.body)
 
 
 def test_the_build_is_faithful_to_the_seed() -> None:
@@ -80,59 +57,43 @@ async def test_the_rubric_fails_on_empty_namespaces_and_passes_item_by_item(
     run = (await service.start("blue", 4)).run
     for name in BUILD.namespaces:
         assert kube_cluster.get("namespaces", None, f"{TEAM_NAMESPACE}-{name}") is not None
+    walk = BuildWalk(BUILD, service, clock, cluster, kube_cluster)
 
-    passed: set[str] = set()
-
-    async def verify(minutes: float, *now_passing: str) -> None:
-        kube_cluster.advance(60)  # Pods start, probes pass, the HPA controller resyncs
-        clock.at(minutes)
-        report = await service.verify("blue")
-        statuses = {r.scenario_id: r.status for r in report.results}
-        passed.update(now_passing)
-        failing = {
-            r.scenario_id: [render(c.message, "en") for c in r.checks if c.status is not Status.PASS]
-            for r in report.results
-            if r.status is not Status.PASS
-        }
-        assert {i for i, s in statuses.items() if s is Status.PASS} == passed, failing
-        # Never "could not check": every criterion still open is a plain failure that says what is missing.
-        assert all(s is Status.FAIL for i, s in statuses.items() if i not in passed), failing
-
-    await verify(1)
+    await walk.verify(1)
     empty = await service.verify("blue")
     web = next(r for r in empty.results if r.scenario_id == "video-api")
     assert render(web.checks[0].message, "en") == "Deployment video-api does not exist yet"
 
-    await apply(cluster, "streaming", "video-api.yaml", "user-service.yaml")
-    await verify(10, "video-api", "user-service")
-    await apply(cluster, "streaming", "cdn-gateway.yaml", "analytics-service.yaml", "recommendation-engine.yaml")
-    await verify(15, "cdn-gateway", "analytics-service", "recommendation-engine")
-    await apply(cluster, "streaming", "streaming-service.yaml")
-    await verify(20, "streaming-service")  # one replica: the HPA criterion wants 3
-    await apply(cluster, "streaming", "service-monitor.yaml")
-    await verify(25, "service-monitor")
-    await apply(cluster, "streaming", "hpa.yaml")
-    await verify(30, "hpa")  # the HPA controller raised streaming-service to MINPODS 3
+    await walk.apply("streaming", "video-api.yaml", "user-service.yaml")
+    await walk.verify(10, "video-api", "user-service")
+    await walk.apply("streaming", "cdn-gateway.yaml", "analytics-service.yaml", "recommendation-engine.yaml")
+    await walk.verify(15, "cdn-gateway", "analytics-service", "recommendation-engine")
+    await walk.apply("streaming", "streaming-service.yaml")
+    await walk.verify(20, "streaming-service")  # one replica: the HPA criterion wants 3
+    await walk.apply("streaming", "service-monitor.yaml")
+    await walk.verify(25, "service-monitor")
+    await walk.apply("streaming", "hpa.yaml")
+    await walk.verify(30, "hpa")  # the HPA controller raised streaming-service to MINPODS 3
     assert kube_cluster.get("deployments", f"{TEAM_NAMESPACE}-streaming", "streaming-service")["spec"]["replicas"] == 3
-    await apply(cluster, "streaming", "vpa.yaml")
-    await verify(35, "vpa")
+    await walk.apply("streaming", "vpa.yaml")
+    await walk.verify(35, "vpa")
 
-    await apply(cluster, "monitoring", "alertmanager.yaml")
-    await verify(40)  # Alertmanager without rules is no alerting yet
-    await apply(cluster, "monitoring", "alert-rules.yaml")
-    await verify(45)  # a rule file no Prometheus loads alerts nobody
-    await apply(cluster, "monitoring", "prometheus.yaml")
-    await verify(50, "prometheus", "alerting")  # Prometheus mounts the rules and names them in rule_files
-    await apply(cluster, "monitoring", "grafana.yaml")
-    await verify(55, "grafana")
+    await walk.apply("monitoring", "alertmanager.yaml")
+    await walk.verify(40)  # Alertmanager without rules is no alerting yet
+    await walk.apply("monitoring", "alert-rules.yaml")
+    await walk.verify(45)  # a rule file no Prometheus loads alerts nobody
+    await walk.apply("monitoring", "prometheus.yaml")
+    await walk.verify(50, "prometheus", "alerting")  # Prometheus mounts the rules and names them in rule_files
+    await walk.apply("monitoring", "grafana.yaml")
+    await walk.verify(55, "grafana")
 
-    await apply(cluster, "logging", "elasticsearch.yaml")
-    await verify(60)  # Elasticsearch without Fluent Bit collects nothing
-    await apply(cluster, "logging", "fluent-bit.yaml")
-    await verify(65, "logging")  # the seed's DaemonSet: a collector on every node, each Ready
+    await walk.apply("logging", "elasticsearch.yaml")
+    await walk.verify(60)  # Elasticsearch without Fluent Bit collects nothing
+    await walk.apply("logging", "fluent-bit.yaml")
+    await walk.verify(65, "logging")  # the seed's DaemonSet: a collector on every node, each Ready
     workers = [n for n in kube_cluster.objects("nodes") if not n["spec"].get("taints")]
     assert len(kube_cluster.pods_of(f"{TEAM_NAMESPACE}-logging", "fluent-bit")) == len(workers) > 1
-    assert passed == set(CHECKED)
+    assert walk.passed == set(CHECKED)
 
     clock.at(90)
     final = await service.verify_run(run, team=await service.team("blue"), trigger=Trigger.FINAL)
