@@ -129,7 +129,7 @@ async def test_json_gives_the_discord_messages_at_their_times(environment: dict[
 async def test_an_unknown_challenge_names_those_there_are(environment: dict[str, str]) -> None:
     result = await kubecamp(environment, "scenarios", "show", "7")
     assert (result.code, result.out) == (2, "")
-    assert result.err == "kubecamp: no challenge 7; the catalogue has 1, 2, 4, 5, 21\n"
+    assert result.err == "kubecamp: no challenge 7; the catalogue has 1, 2, 4, 5, 21, 51, 52\n"
 
 
 def test_every_post_keeps_discords_limits() -> None:
