@@ -128,7 +128,8 @@ def posts(report: StartReport, lang: Lang) -> list[Post]:
             payload = render_rubric.phase_reminder(challenge, run, entry.level, lang)
             timeline.append(Post(after, "phase", t("preview.phase", lang), fit_message(payload)))
         elif entry.due is Due.FINAL:
-            timeline.append(Post(after, "final", t("preview.final", lang), [], items=names))
+            final = "preview.final_build" if challenge.is_build else "preview.final"
+            timeline.append(Post(after, "final", t(final, lang), [], items=names))
     return timeline
 
 

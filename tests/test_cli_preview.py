@@ -87,6 +87,12 @@ async def test_a_build_shows_its_namespaces_rubric_and_phase_reminders(environme
     assert "💡 Hint 1/1 — Prometheus: Deployment and Service prometheus in monitoring" in mark
     assert "  • Prometheus: Deployment and Service prometheus in monitoring\n" in mark
     assert "  • The operations analysis report" not in mark, "a graded criterion is not verified"
+    # A build is built, not fixed, and its deadline's verification is its rubric.
+    assert (
+        "│ — Namespace kubecamp-blue · build, then check with /challenge verify · progress: /challenge progress" in text
+    )
+    assert "Deadline [+90:00] ([+90:00]): the rubric is verified a last time then" in text
+    assert "━━ +90:00 · the deadline: the final verification is the rubric: the items verified on the cluster" in text
 
 
 async def test_a_break_fix_challenge_shows_its_graded_bonus_items(environment: dict[str, str]) -> None:

@@ -82,15 +82,16 @@ def briefing(report: StartReport, lang: Lang) -> Payload:
         fields += render_rubric.build_fields(challenge, report.team.namespace, lang)
     else:  # a break-fix challenge's graded bonus items, if it has any
         fields += render_rubric.rubric_fields(challenge, lang)
+    build = "_build" if challenge.is_build else ""  # a build is built, not fixed, and ends on its rubric
     embed = {
         "title": t("render.briefing_title", lang, challenge=challenge.id, title=challenge.spec.title.get(lang)),
         "description": challenge.spec.story.get(lang),
         "color": BLUE,
         "fields": fields,
-        "footer": {"text": t("render.briefing_footer", lang, namespace=report.team.namespace)},
+        "footer": {"text": t(f"render.briefing_footer{build}", lang, namespace=report.team.namespace)},
     }
     content = t(
-        "render.briefing_content",
+        f"render.briefing_content{build}",
         lang,
         team=markup.escape(report.team.name),
         deadline=stamp(report.run.deadline),
