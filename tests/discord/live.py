@@ -81,13 +81,15 @@ async def open_class(
     global_sync: bool = False,
     data_min_free_mib: int = 0,
     repository: RepositorySettings | None = None,
+    clock: Clock | None = None,
 ) -> AsyncIterator[Class]:
     """The App of a class, started, with teams blue and red (created unless `create_teams` is False: a
     restart on the same data folder); the alerts channel takes the incidents of no team. `kube_timeout`:
     seconds per Kubernetes API request; `global_sync`: the commands are registered globally too. The
     readiness checks run every `READINESS_INTERVAL` seconds; the data volume must keep `data_min_free_mib`
     free (none by default: a test machine's disk is not the class's). `repository`: where and how far a
-    submitted repository is fetched (default: GitHub, which a test cannot reach)."""
+    submitted repository is fetched (default: GitHub, which a test cannot reach). `clock`: the class's clock, to
+    start a restarted bot at a moment after its deadlines (default: real time)."""
     settings = Settings(
         store=StoreSettings(data_dir=tmp_path, data_min_free_mib=data_min_free_mib),
         catalog=CatalogSettings(scenarios_dir=scenarios_dir, language=language),
@@ -112,7 +114,7 @@ async def open_class(
         repository=repository or RepositorySettings(),
     )
     install_chart(kube_cluster)
-    clock = Clock()
+    clock = clock or Clock()
     with patch_discord_endpoints(discord_emulator):
         app = await build(settings, clock=clock, readiness_interval=READINESS_INTERVAL)
         app.bot._connection.guild_ready_timeout = GUILD_READY_TIMEOUT
