@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 from bot.challenges.catalog import Catalog
+from bot.challenges.flow import FlowOutbox
 from bot.config import RepositorySettings
 from bot.i18n import Lang, Message, render
 from bot.repository_check import FetchLimits, HostPolicy, LayoutReport, RepositoryCheckFailed, check_repository
@@ -24,20 +24,6 @@ log = logging.getLogger(__name__)
 
 PASSED = "✅"
 FAILED = "❌"
-
-
-class ReviewOutbox(Protocol):
-    """The durable outbox, as the review posts through it (bot.outbox.Outbox)."""
-
-    async def enqueue(
-        self,
-        *,
-        dedupe_key: str,
-        payload: dict[str, Any],
-        kind: str = "message",
-        channel_id: int | None = None,
-        run_id: int | None = None,
-    ) -> Any: ...
 
 
 @dataclass(frozen=True)
@@ -68,7 +54,7 @@ class Fetching:
 
 
 class RepositoryReview:
-    def __init__(self, *, store: Store, catalog: Catalog, outbox: ReviewOutbox, fetching: Fetching, lang: Lang) -> None:
+    def __init__(self, *, store: Store, catalog: Catalog, outbox: FlowOutbox, fetching: Fetching, lang: Lang) -> None:
         self._store = store
         self._catalog = catalog
         self._outbox = outbox

@@ -6,11 +6,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from bot.challenges.catalog import Challenge
+from bot.challenges.catalog import Catalog, Challenge
 from bot.challenges.checks import Status
 from bot.challenges.runs import RunService
 from bot.cluster import Cluster
 from bot.i18n import render
+from bot.store import Run, Store
 from tests.challenges.test_runs import Clock
 from tests.emulators.kube import KubeCluster
 
@@ -53,3 +54,14 @@ class BuildWalk:
         }
         assert {i for i, s in statuses.items() if s is Status.PASS} == self.passed, failing
         assert all(s is Status.FAIL for i, s in statuses.items() if i not in self.passed), failing
+
+
+async def start_walk(
+    catalog: Catalog, challenge_id: int, *, store: Store, cluster: Cluster, kube_cluster: KubeCluster
+) -> tuple[BuildWalk, Run]:
+    """Team blue's run of the build, started, and its walk."""
+    clock = Clock()
+    service = RunService(catalog=catalog, store=store, cluster=cluster, clock=clock)
+    await store.teams.create(TEAM, TEAM_NAMESPACE)
+    run = (await service.start(TEAM, challenge_id)).run
+    return BuildWalk(catalog.get(challenge_id), service, clock, cluster, kube_cluster), run

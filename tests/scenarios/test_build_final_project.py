@@ -7,13 +7,11 @@ from __future__ import annotations
 from datetime import timedelta
 
 from bot.challenges.reports import Trigger
-from bot.challenges.runs import RunService
 from bot.cluster import Cluster
 from bot.evidence import evaluate
 from bot.store import Store
-from tests.challenges.test_runs import Clock
 from tests.emulators.kube import KubeCluster
-from tests.scenarios.builds import TEAM_NAMESPACE, BuildWalk
+from tests.scenarios.builds import start_walk
 from tests.scenarios.test_catalogue_behaviour import CATALOG
 
 PROJECT = CATALOG.get(52)
@@ -62,11 +60,8 @@ def test_the_ha_cluster_is_proven_by_its_nodes() -> None:
 async def test_the_rubric_fails_on_empty_namespaces_and_passes_item_by_item(
     cluster: Cluster, kube_cluster: KubeCluster, store: Store
 ) -> None:
-    clock = Clock()
-    service = RunService(catalog=CATALOG, store=store, cluster=cluster, clock=clock)
-    await store.teams.create("blue", TEAM_NAMESPACE)
-    run = (await service.start("blue", 52)).run
-    walk = BuildWalk(PROJECT, service, clock, cluster, kube_cluster)
+    walk, run = await start_walk(CATALOG, 52, store=store, cluster=cluster, kube_cluster=kube_cluster)
+    service, clock = walk.service, walk.clock
 
     await walk.verify(1 * HOURS)
     await walk.apply("prod", "frontend.yaml", "backend.yaml", "cache.yaml")

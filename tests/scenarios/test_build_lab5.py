@@ -6,13 +6,11 @@ from __future__ import annotations
 from datetime import timedelta
 
 from bot.challenges.reports import Trigger
-from bot.challenges.runs import RunService
 from bot.cluster import Cluster
 from bot.i18n import render
 from bot.store import Store
-from tests.challenges.test_runs import Clock
 from tests.emulators.kube import KubeCluster
-from tests.scenarios.builds import TEAM_NAMESPACE, BuildWalk
+from tests.scenarios.builds import start_walk
 from tests.scenarios.test_catalogue_behaviour import CATALOG
 
 LAB = CATALOG.get(51)
@@ -32,11 +30,8 @@ def test_the_lab_is_faithful_to_the_seed() -> None:
 async def test_the_rubric_fails_on_empty_namespaces_and_passes_item_by_item(
     cluster: Cluster, kube_cluster: KubeCluster, store: Store
 ) -> None:
-    clock = Clock()
-    service = RunService(catalog=CATALOG, store=store, cluster=cluster, clock=clock)
-    await store.teams.create("blue", TEAM_NAMESPACE)
-    run = (await service.start("blue", 51)).run
-    walk = BuildWalk(LAB, service, clock, cluster, kube_cluster)
+    walk, run = await start_walk(CATALOG, 51, store=store, cluster=cluster, kube_cluster=kube_cluster)
+    service, clock = walk.service, walk.clock
 
     await walk.verify(1)
     empty = await service.verify("blue")

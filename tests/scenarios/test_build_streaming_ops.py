@@ -10,13 +10,11 @@ from datetime import timedelta
 from typing import Any
 
 from bot.challenges.reports import ScenarioResult, Trigger
-from bot.challenges.runs import RunService
 from bot.cluster import Cluster
 from bot.i18n import render
 from bot.store import Store
-from tests.challenges.test_runs import Clock
 from tests.emulators.kube import KubeCluster
-from tests.scenarios.builds import TEAM_NAMESPACE, BuildWalk
+from tests.scenarios.builds import TEAM_NAMESPACE, start_walk
 from tests.scenarios.test_catalogue_behaviour import CATALOG
 
 BUILD = CATALOG.get(4)
@@ -51,13 +49,10 @@ def test_the_build_is_faithful_to_the_seed() -> None:
 async def test_the_rubric_fails_on_empty_namespaces_and_passes_item_by_item(
     cluster: Cluster, kube_cluster: KubeCluster, store: Store
 ) -> None:
-    clock = Clock()
-    service = RunService(catalog=CATALOG, store=store, cluster=cluster, clock=clock)
-    await store.teams.create("blue", TEAM_NAMESPACE)
-    run = (await service.start("blue", 4)).run
+    walk, run = await start_walk(CATALOG, 4, store=store, cluster=cluster, kube_cluster=kube_cluster)
+    service, clock = walk.service, walk.clock
     for name in BUILD.namespaces:
         assert kube_cluster.get("namespaces", None, f"{TEAM_NAMESPACE}-{name}") is not None
-    walk = BuildWalk(BUILD, service, clock, cluster, kube_cluster)
 
     await walk.verify(1)
     empty = await service.verify("blue")
