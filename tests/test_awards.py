@@ -218,15 +218,18 @@ async def test_challenge_1s_bonus_tasks_are_graded_and_added_to_its_scenarios(
     try:
         await store.teams.create("blue", NAMESPACE)
         await runs.start("blue", 1)
-        given = await awards.grade("blue", "advanced-features", 15, "canary release at 10 %", by="1")
+        with pytest.raises(GradeRefused) as ambiguous:  # the final project (52) has items of these names too
+            await awards.grade("blue", "advanced-features", 15, "canary release at 10 %", by="1")
+        assert said(ambiguous.value).endswith("1/advanced-features, 52/advanced-features")
+        given = await awards.grade("blue", "1/advanced-features", 15, "canary release at 10 %", by="1")
         assert (given.challenge.id, given.total) == (1, 15)
         with pytest.raises(StoreConflict) as over:
             await awards.grade("blue", "1/advanced-features", 6, "and Jaeger", by="1")
         assert "at most 5 can be given" in said(over.value)
-        await awards.grade("blue", "creative-solutions", 10, "a GitOps pipeline", by="1")
+        await awards.grade("blue", "1/creative-solutions", 10, "a GitOps pipeline", by="1")
         [row] = await board.ranking(1)
         assert (row.points, row.rubric_points) == (25, 25)  # the run is under way: its scenarios score at its end
-        await awards.undo("blue", item="creative-solutions", by="1")
+        await awards.undo("blue", item="1/creative-solutions", by="1")
         [row] = await board.ranking()
         assert (row.points, row.rubric_points) == (15, 15)
     finally:
