@@ -40,6 +40,7 @@ from bot.live import ChangeFeed
 from bot.metrics import Metrics
 from bot.outbox import Outbox, OutboxStore
 from bot.readiness import INTERVAL, Check, DataVolume, Readiness
+from bot.repository_review import Fetching, RepositoryReview
 from bot.retention import Pruner
 from bot.scheduler import Scheduler
 from bot.scoreboard import Scoreboard
@@ -227,7 +228,14 @@ async def build(
         progress=ProgressReader(store=store, catalog=catalog),
         scoreboard=scoreboard,
         submissions=SubmissionService(
-            store=store, catalog=catalog, clock=clock, timezone=settings.catalog.timezone, metrics=metrics
+            store=store,
+            catalog=catalog,
+            clock=clock,
+            timezone=settings.catalog.timezone,
+            metrics=metrics,
+            review=RepositoryReview(
+                store=store, catalog=catalog, outbox=outbox, fetching=Fetching.of(settings.repository), lang=lang
+            ),
         ),
         catalog=catalog,
         outbox=outbox,

@@ -1,4 +1,5 @@
-"""Grading: an instructor gives a team points for a `graded` criterion of a build's rubric, or takes them back.
+"""Grading: an instructor gives a team points for a `graded` criterion of a rubric (a build's, or a break-fix
+challenge's bonus items), or takes them back.
 
 Discord's `/grade` and `kubecamp grade` both come here. An item is a criterion's id (`report`), or
 `<challenge>/<id>` (`4/report`) where two challenges have a criterion of that id. Every award keeps who gave

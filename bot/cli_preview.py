@@ -144,8 +144,8 @@ def posts(report: StartReport, lang: Lang) -> list[Post]:
             payload = render_rubric.phase_reminder(challenge, run, entry.level, lang)
             timeline.append(Post(after, "phase", t("preview.phase", lang), fit_message(payload)))
         elif entry.due is Due.FINAL:
-            note = t("preview.final" if names else "preview.final_lab", lang)
-            timeline.append(Post(after, "final", note, [], items=names))
+            final = "preview.final_build" if challenge.is_build else "preview.final" if names else "preview.final_lab"
+            timeline.append(Post(after, "final", t(final, lang), [], items=names))
     return timeline
 
 

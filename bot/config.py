@@ -322,6 +322,15 @@ class RepositorySettings(_Section):
     max_paths: int = Field(
         default=20000, ge=1, le=1_000_000, description="files and folders of a repository's tree read at most"
     )
+    github_url: str = Field(
+        default="https://github.com",
+        pattern=r"^https?://[^/?#@\s]+(/[^?#@\s]*)?$",
+        description="where a submitted GitHub repository is fetched from: GitHub, or a mirror of it",
+    )
+    allow_private_hosts: bool = Field(
+        default=False,
+        description="fetch from private or loopback addresses, over http too (a mirror in the class network)",
+    )
 
 
 S = TypeVar("S", bound=_Section)

@@ -4,9 +4,9 @@ One ranking for `/scoreboard show`, the projector page, the CSV and the chart, c
 store (`bot.standings` says how a run scores at a moment). Per team and challenge the best run counts; without
 a challenge the ranking adds up each team's best run of every challenge. A build's or a lab's points are its
 items': its checks met at the deadline, the awards standing, the evidence proven and (a lab's) the checkpoints
-ticked. Ranking: points, then solves, then time (from each run's start to its last solve); rows equal in all
-three share a rank ("1, 1, 3"). A team that has solved nothing and scored nothing has a rank but no medal
-(`Row.placed`).
+ticked; a break-fix challenge's graded bonus items add their awards to its scenarios' points. Ranking: points,
+then solves, then time (from each run's start to its last solve); rows equal in all three share a rank
+("1, 1, 3"). A team that has solved nothing and scored nothing has a rank but no medal (`Row.placed`).
 
 A freeze (CTFd's) stops what everyone sees of a challenge at a moment: the public ranking, page and chart are
 as of then; instructors (the CSV, the instructor page) see now.
@@ -46,7 +46,7 @@ class Row:
     runs: int
     status: str  # of the best run: finished, expired, active, stopped, or "-" when none
     automatic_hints: int = 0  # the ones the schedule posted on its own
-    rubric_points: int = 0  # of `points`, those of builds' rubrics (checks met at the deadline, awards)
+    rubric_points: int = 0  # of `points`, those of rubrics (builds' checks met at the deadline; awards)
     solves: int = 0  # scenarios (a build's checked criteria) solved
 
     @property

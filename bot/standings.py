@@ -150,7 +150,7 @@ class Standings:
         else:
             elapsed = min(at, run.deadline) - run.started_at
             points = scoring.so_far(scoring.plan_of(challenge, run), set(solved), elapsed).points
-        if challenge is not None and challenge.scored_by_items:
+        if challenge is not None and challenge.rubric:  # a break-fix challenge's: its graded bonus items
             extra = self._rubric_extra(run, challenge, at)
             points += extra
             rubric += extra
@@ -169,8 +169,8 @@ class Standings:
         )
 
     def _rubric_extra(self, run: Run, challenge: Challenge, at: datetime) -> int:
-        """A build's or lab's awards standing, evidence proven and (a lab's) checkpoints ticked at `at`: the team's,
-        on any run of the challenge."""
+        """A challenge's awards standing (a build's, a lab's or a break-fix challenge's bonus items), evidence proven
+        and (a lab's) checkpoints ticked at `at`: the team's, on any run of the challenge."""
         awards = [
             a
             for a in self.record.awards

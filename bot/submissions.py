@@ -26,6 +26,7 @@ from bot.challenges.catalog import (
 from bot.errors import KubecampError, NoActiveRun
 from bot.i18n import Message
 from bot.metrics import Metrics
+from bot.repository_review import RepositoryReview
 from bot.spreadsheet import cell, csv_file
 from bot.store import Run, RunStatus, Store, Submission, Team
 from bot.values import github_url, hhmm
@@ -119,12 +120,14 @@ class SubmissionService:
         clock: Callable[[], datetime],
         timezone: str,
         metrics: Metrics | None = None,
+        review: RepositoryReview | None = None,
     ) -> None:
         self._store = store
         self._catalog = catalog
         self._clock = clock
         self._timezone = timezone
         self._metrics = metrics or Metrics()
+        self._review = review
 
     async def form(self, team: Team, challenge_id: int | None = None) -> SubmissionForm:
         """The form for `challenge_id`, or else for the team's active run, else its most recent one."""
@@ -167,6 +170,19 @@ class SubmissionService:
         )
         self._metrics.submissions.labels(str(challenge_id)).inc()
         return submission, len(earlier)
+
+    async def review_channel(self, team: Team, submission: Submission) -> int | None:
+        """Where the check of the submission's repository will answer; None when there is nothing to check (the
+        challenge prescribes no layout, or the bot checks no repositories)."""
+        if self._review is None or self._review.submitted_url(submission) is None:
+            return None
+        return await self._review.where(team, submission)
+
+    async def review(self, team: Team, submission: Submission) -> None:
+        """Check the submitted repository against the challenge's layout and post the answer (the submission is
+        kept already: a repository that cannot be checked changes nothing of it)."""
+        if self._review is not None:
+            await self._review.review(team, submission)
 
     def _filled(self, field: SubmissionFieldSpec, runs: list[Run]) -> str:
         # `auto: completion_time` is the only kind there is: the last finish, else now.

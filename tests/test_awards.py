@@ -198,3 +198,41 @@ async def test_the_scoreboard_adds_a_builds_rubric_and_shows_instructors_each_it
     assert (exported["team"], exported["rubric_points"], exported["web"]) == ("blue", "14", "0")
     with pytest.raises(NotABuild):
         await Scoreboard(store=world.store, catalog=CATALOG).rubric(2)
+
+
+async def test_challenge_1s_bonus_tasks_are_graded_and_added_to_its_scenarios(
+    kube_cluster: KubeCluster, store: Store
+) -> None:
+    """The seed's 도전 과제: +20 advanced features, +10 creative solutions, graded by an instructor; the
+    scenarios keep their points and tiers, the awards add to them on the scoreboard."""
+    challenge = CATALOG.get(1)
+    assert [(c.id, c.points, c.spec.bonus, c.spec.proof) for c in challenge.rubric] == [
+        ("advanced-features", 20, True, "graded"),
+        ("creative-solutions", 10, True, "graded"),
+    ]
+    assert not challenge.is_build and challenge.checked == challenge.scenarios
+    assert challenge.total_points == sum(s.spec.points for s in challenge.scenarios)
+    cluster = bot_cluster(kube_cluster)
+    clock = Clock()
+    awards = AwardService(store=store, catalog=CATALOG, clock=clock)
+    runs = RunService(catalog=CATALOG, store=store, cluster=cluster, clock=clock)
+    board = Scoreboard(store=store, catalog=CATALOG)
+    try:
+        await store.teams.create("blue", NAMESPACE)
+        await runs.start("blue", 1)
+        with pytest.raises(GradeRefused) as ambiguous:  # the final project (52) has items of these names too
+            await awards.grade("blue", "advanced-features", 15, "canary release at 10 %", by="1")
+        assert said(ambiguous.value).endswith("1/advanced-features, 52/advanced-features")
+        given = await awards.grade("blue", "1/advanced-features", 15, "canary release at 10 %", by="1")
+        assert (given.challenge.id, given.total) == (1, 15)
+        with pytest.raises(StoreConflict) as over:
+            await awards.grade("blue", "1/advanced-features", 6, "and Jaeger", by="1")
+        assert "at most 5 can be given" in said(over.value)
+        await awards.grade("blue", "1/creative-solutions", 10, "a GitOps pipeline", by="1")
+        [row] = await board.ranking(1)
+        assert (row.points, row.rubric_points) == (25, 25)  # the run is under way: its scenarios score at its end
+        await awards.undo("blue", item="1/creative-solutions", by="1")
+        [row] = await board.ranking()
+        assert (row.points, row.rubric_points) == (15, 15)
+    finally:
+        await cluster.close()

@@ -180,16 +180,16 @@ async def test_the_console_script_is_the_command(env: dict[str, str]) -> None:
 async def test_scenarios_validate_and_list(env: dict[str, str]) -> None:
     valid = await kubecamp(env, "scenarios", "validate")
     assert valid.code == 0, valid.err
-    assert "8 challenges, 19 scenarios, all valid" in valid.out
+    assert "10 challenges, 19 scenarios, all valid" in valid.out
     listed = await kubecamp(env, "--json", "scenarios", "list")
-    assert [c["id"] for c in listed.json()] == [1, 2, 3, 4, 5, 21, 53, 91]  # type: ignore[union-attr]
+    assert [c["id"] for c in listed.json()] == [1, 2, 3, 4, 5, 21, 51, 52, 53, 91]  # type: ignore[union-attr]
 
 
 async def test_a_deployed_catalogue_is_validated_without_solutions(env: dict[str, str], tmp_path: Path) -> None:
     deployed = str(copy_as_deployed(tmp_path / "scenarios"))
     valid = await kubecamp(env, "scenarios", "validate", "--without-solutions", deployed)
     assert valid.code == 0, valid.err
-    assert "8 challenges, 19 scenarios, all valid" in valid.out
+    assert "10 challenges, 19 scenarios, all valid" in valid.out
     assert (await kubecamp(env, "scenarios", "list", deployed)).code == 0
     checkout = await kubecamp(env, "scenarios", "validate", deployed)
     assert checkout.code == 2
@@ -550,7 +550,7 @@ async def test_preflight_refuses_bad_input_before_touching_the_cluster(
     no_challenge = await kubecamp(env, "preflight", "--challenge", "9")
     assert (no_challenge.code, no_challenge.err.strip()) == (
         2,
-        "kubecamp: no challenge 9; the catalogue has 1, 2, 3, 4, 5, 21, 53, 91",
+        "kubecamp: no challenge 9; the catalogue has 1, 2, 3, 4, 5, 21, 51, 52, 53, 91",
     )
     build = await kubecamp(env, "preflight", "--challenge", "4")
     assert (build.code, build.err.strip().split(":")[:2]) == (2, ["kubecamp", " challenge 4 is a build"])

@@ -94,7 +94,7 @@ async def test_a_build_shows_its_namespaces_rubric_and_phase_reminders(environme
     assert "│   streaming: `kubecamp-blue-streaming`" in text
     assert "│ ▸ 🎬 Services (streaming)\n│   • Video API: Deployment and Service video-api — 3 pts, verified" in text
     assert "│   • A service mesh (Istio) — 5 pts, graded by an instructor · bonus" in text
-    assert times(text) == ["0:00", "15:00", "20:00", "30:00", "50:00", "75:00", "85:00", "90:00"]
+    assert times(text) == ["0:00", "15:00", "20:00", "30:00", "30:00", "30:00", "50:00", "75:00", "85:00", "90:00"]
     second = text.split("━━ +15:00 · ")[1]
     assert second.startswith("the next phase begins\n")
     assert "│ **⏰ Phase 2/5: Monitoring (Prometheus + Grafana, custom metrics, dashboards)**" in second
@@ -102,6 +102,19 @@ async def test_a_build_shows_its_namespaces_rubric_and_phase_reminders(environme
     assert "💡 Hint 1/1 — Prometheus: Deployment and Service prometheus in monitoring" in mark
     assert "  • Prometheus: Deployment and Service prometheus in monitoring\n" in mark
     assert "  • The operations analysis report" not in mark, "a graded criterion is not verified"
+    # A build is built, not fixed, and its deadline's verification is its rubric.
+    assert (
+        "│ — Namespace kubecamp-blue · build, then check with /challenge verify · progress: /challenge progress" in text
+    )
+    assert "Deadline [+90:00] ([+90:00]): the rubric is verified a last time then" in text
+    assert "━━ +90:00 · the deadline: the final verification is the rubric: the items verified on the cluster" in text
+
+
+async def test_a_break_fix_challenge_shows_its_graded_bonus_items(environment: dict[str, str]) -> None:
+    text = (await show(environment, "1", "--lang", "ko")).out
+    bonus = text.split("│ ▸ 🏆 도전 과제 (보너스)\n")[1]
+    assert bonus.startswith("│   • 고급 기능 구현: 카나리 배포(트래픽 10%로 새 버전 테스트), ")
+    assert "— 20점, 강사 채점 · 보너스\n│   • 창의적 해결책: " in bonus and "— 10점, 강사 채점 · 보너스" in bonus
 
 
 async def test_cluster_scope_scenarios_are_skipped_unless_on_a_teams_own_cluster(environment: dict[str, str]) -> None:
@@ -137,7 +150,7 @@ async def test_json_gives_the_discord_messages_at_their_times(environment: dict[
 async def test_an_unknown_challenge_names_those_there_are(environment: dict[str, str]) -> None:
     result = await kubecamp(environment, "scenarios", "show", "7")
     assert (result.code, result.out) == (2, "")
-    assert result.err == "kubecamp: no challenge 7; the catalogue has 1, 2, 3, 4, 5, 21, 53, 91\n"
+    assert result.err == "kubecamp: no challenge 7; the catalogue has 1, 2, 3, 4, 5, 21, 51, 52, 53, 91\n"
 
 
 def test_every_post_keeps_discords_limits() -> None:

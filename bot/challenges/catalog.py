@@ -33,6 +33,7 @@ from bot.challenges.rubric import (
     RubricGroupSpec,
     lab_group,
     timed,
+    validate_bonus_items,
     validate_build,
     validate_lab,
 )
@@ -43,6 +44,7 @@ from bot.challenges.spec import Text as Text
 from bot.errors import ScenarioInvalid, UnknownChallenge, UnknownScenario
 from bot.kinds import ObjectRef
 from bot.limits import TEXT_INPUT_MAX
+from bot.repository_check import Layout
 from bot.values import Duration
 
 T = TypeVar("T")
@@ -205,6 +207,7 @@ class ChallengeSpec(_Strict):
     #: A break-fix challenge's scenarios (at least one); a build has none.
     scenarios: list[ScenarioSpec] | None = Field(default=None, min_length=1)
     #: A build's criteria, in groups; its own namespaces; the phases of its schedule; its reference build.
+    #: A break-fix challenge's rubric holds only bonus items an instructor grades.
     rubric: list[RubricGroupSpec] | None = Field(default=None, min_length=1)
     namespaces: list[NamespaceKey] | None = None
     phases: list[PhaseSpec] | None = None
@@ -213,6 +216,8 @@ class ChallengeSpec(_Strict):
     submission: SubmissionSpec | None = None
     #: A drill's scenarios, the alerts that announce them, and its points for acknowledging.
     drill: DrillSpec | None = None
+    #: A build's repository layout, as its seed prescribes it: checked when a team submits the repository's URL.
+    repository: Layout | None = None
 
     @model_validator(mode="after")
     def _build_consistent(self) -> ChallengeSpec:
@@ -228,7 +233,20 @@ class ChallengeSpec(_Strict):
         # A lab's phase without an id or checkpoints is reported on the document, at its field (`kind_error`).
         if self.kind == "lab" and phases and all(p.id is not None and p.checkpoints for p in phases):
             validate_lab(phases, self.namespaces or [], self.time_limit)
+        if self.kind == "break-fix" and self.rubric is not None:
+            validate_bonus_items(self.rubric)
+        if self.repository is not None and self.repository_field is None:
+            raise ValueError(
+                "repository: the layout is checked on the repository a team submits, so the submission form needs "
+                "a field with format github_url"
+            )
         return self
+
+    @property
+    def repository_field(self) -> str | None:
+        """The id of the hand-in field that takes the repository's URL (the first of format github_url)."""
+        fields = self.submission.fields if self.submission is not None else []
+        return next((f.id for f in fields if f.format == "github_url"), None)
 
     @model_validator(mode="after")
     def _consistent(self) -> ChallengeSpec:

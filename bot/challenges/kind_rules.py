@@ -1,5 +1,6 @@
-"""Which keys of a challenge file each kind takes: a break-fix challenge its scenarios and tiers (a drill those
-and its `drill`), a build its rubric, namespaces, phases and reference, a lab its phases with checkpoints (and a
+"""Which keys of a challenge file each kind takes: a break-fix challenge its scenarios and tiers and a rubric of
+graded bonus items (a drill those but the rubric, and its `drill`), a build its rubric, namespaces, phases,
+reference and repository layout, a lab its phases with checkpoints (and a
 build's namespaces and reference). Checked on the document, where each key has its field to name."""
 
 from __future__ import annotations
@@ -7,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 #: The keys only a build takes; a break-fix challenge takes `scenarios` and `tiers` instead.
-BUILD_KEYS = ("rubric", "namespaces", "phases", "reference")
+BUILD_KEYS = ("rubric", "namespaces", "phases", "reference", "repository")
 #: The keys a lab takes of a build's: its checkpoints are in its phases.
 LAB_KEYS = ("namespaces", "phases", "reference")
 
@@ -19,6 +20,8 @@ def kind_error(document: dict[str, Any]) -> tuple[str, str] | None:
         return "drill", "only a challenge of kind drill has it"
     if kind in ("break-fix", "drill"):
         for key in BUILD_KEYS:
+            if key == "rubric" and kind == "break-fix":
+                continue  # a break-fix challenge's graded bonus items (checked with the model)
             if key in document:
                 return key, "only a challenge of kind build has it" + (" (or lab)" if key in LAB_KEYS else "")
         if "scenarios" not in document:

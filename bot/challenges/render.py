@@ -83,6 +83,8 @@ def briefing(report: StartReport, lang: Lang) -> Payload:
         fields += render_rubric.build_fields(challenge, report.team.namespace, lang)
     elif challenge.is_lab:
         fields += render_lab.lab_fields(challenge, report.team.namespace, lang)
+    else:  # a break-fix challenge's graded bonus items, if it has any
+        fields += render_rubric.rubric_fields(challenge, lang)
     embed = {
         "title": t("render.briefing_title", lang, challenge=challenge.id, title=challenge.spec.title.get(lang)),
         "description": challenge.spec.story.get(lang),
@@ -97,7 +99,7 @@ def briefing(report: StartReport, lang: Lang) -> Payload:
 def briefing_content(run: Run, team: Team, challenge: Challenge, lang: Lang) -> str:
     """The briefing's first line, with the run's deadline: what an extension edits."""
     return t(
-        "render.briefing_content_lab" if challenge.is_lab else "render.briefing_content",
+        f"render.briefing_content{_kind_suffix(challenge)}",
         lang,
         team=markup.escape(team.name),
         deadline=stamp(run.deadline),
@@ -112,10 +114,17 @@ def extended(run: Run, minutes: int, lang: Lang) -> Payload:
     return {"content": text, "allowed_mentions": {"parse": []}}
 
 
+def _kind_suffix(challenge: Challenge) -> str:
+    """The message keys' suffix of what a run of the challenge is: a build is built, not fixed, and ends on its
+    rubric; a lab's checkpoints are reached phase by phase."""
+    return "_build" if challenge.is_build else "_lab" if challenge.is_lab else ""
+
+
 def _footer(challenge: Challenge, namespace: str, lang: Lang) -> str:
-    """What to type next: a lab's commands, those of the ways its checkpoints are proven; else fix and verify."""
+    """What to type next: a lab's commands, those of the ways its checkpoints are proven; a build's build and
+    check; else fix and verify."""
     if not challenge.is_lab:
-        return t("render.briefing_footer", lang, namespace=namespace)
+        return t(f"render.briefing_footer{_kind_suffix(challenge)}", lang, namespace=namespace)
     proofs = {c.spec.proof for c in challenge.rubric}
     ways = [w for w, proof in (("verify", "checks"), ("evidence", "evidence")) if proof in proofs]
     return " · ".join(t(f"render.lab_footer.{way}", lang) for way in [*ways, "progress"])

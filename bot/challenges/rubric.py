@@ -219,6 +219,20 @@ def lab_group(phase: PhaseSpec) -> RubricGroupSpec:
     return RubricGroupSpec(id=phase.id, title=phase.title, criteria=phase.checkpoints)
 
 
+def validate_bonus_items(rubric: Sequence[RubricGroupSpec]) -> None:
+    """A break-fix challenge's rubric: bonus items an instructor grades (the course's 도전 과제), added to what
+    its scenarios score; its scenarios are what is verified (raised as ValueError, at the challenge's top level)."""
+    duplicates = _duplicates([c.id for g in rubric for c in g.criteria])
+    if duplicates:
+        raise ValueError(f"duplicate criterion ids: {', '.join(duplicates)}")
+    for criterion in (c for g in rubric for c in g.criteria):
+        if not (criterion.graded and criterion.bonus):
+            raise ValueError(
+                f"criterion {criterion.id}: a break-fix challenge's rubric holds bonus items an instructor grades "
+                "(graded: true, bonus: true); its scenarios are what is verified"
+            )
+
+
 def _duplicates(values: Sequence[str]) -> list[str]:
     return sorted({v for v in values if values.count(v) > 1})
 

@@ -54,6 +54,11 @@ class SubmitModal(ReportingModal):
             lines.append(t("cog.submit_echo_field", self._lang, label=field.label.get(self._lang), text=text))
         if replaced:
             lines.append(t("cog.submit_replaced", self._lang, count=replaced))
+        answering = await self._submissions.review_channel(self._team, submission)
+        if answering is not None:
+            lines.append(t("cog.submit_repository_checking", self._lang, channel=f"<#{answering}>"))
         await interaction.response.send_message(
             "\n".join(lines)[:2000], allowed_mentions=discord.AllowedMentions.none()
         )
+        # After the answer: the fetch may take up to its time limit, and the submission is kept whatever it finds.
+        await self._submissions.review(self._team, submission)

@@ -155,6 +155,13 @@ def criteria(doc: dict[str, Any]) -> list[dict[str, Any]]:
             "rubric[0](id=workloads).criteria[0](id=web).checks[0]",
             "unknown argument",
         ),
+        (lambda d: d.update(repository={"paths": ["README.md"]}), "", "needs a field with format github_url"),
+        (
+            lambda d: d.update(repository={"paths": ["../etc/passwd"]}, submission=GITHUB_FORM),
+            "repository.paths",
+            "is not a path inside the repository",
+        ),
+        (lambda d: d.update(repository={"path": ["README.md"]}), "repository.path", "unknown key"),
     ],
 )
 def test_each_mistake_names_its_field(tmp_path: Path, change: Any, field: str, problem: str) -> None:
@@ -164,9 +171,53 @@ def test_each_mistake_names_its_field(tmp_path: Path, change: Any, field: str, p
     expect_error(tmp_path, field, problem)
 
 
-@pytest.mark.parametrize("key", ["rubric", "namespaces", "phases", "reference"])
+GITHUB_FORM = {"fields": [{"id": "repo", "label": {"ko": "GitHub", "en": "GitHub"}, "format": "github_url"}]}
+
+
+def test_a_build_may_prescribe_its_repository_layout(tmp_path: Path) -> None:
+    write_build(
+        tmp_path, build_doc(repository={"root": "ops", "paths": ["README.md", "docs/"]}, submission=GITHUB_FORM)
+    )
+    spec = load_catalog(tmp_path).get(7).spec
+    assert spec.repository is not None and spec.repository.paths == ("README.md", "docs/")
+    assert spec.repository_field == "repo"
+
+
+BONUS = {
+    "id": "bonus",
+    "title": {"ko": "도전 과제", "en": "Challenge tasks"},
+    "criteria": [
+        {"id": "advanced", "title": {"ko": "고급", "en": "Advanced"}, "points": 20, "bonus": True, "graded": True}
+    ],
+}
+
+
+def test_a_break_fix_challenge_may_have_graded_bonus_items(tmp_path: Path) -> None:
+    write_tree(tmp_path, challenge_doc(rubric=[BONUS]))
+    challenge = load_catalog(tmp_path).get(7)
+    assert [c.id for c in challenge.rubric] == ["advanced"] and challenge.checked == challenge.scenarios
+    assert challenge.total_points == sum(s.spec.points for s in challenge.scenarios)
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"bonus": False},
+        {"graded": None, "checks": [{"deployment_available": {"name": "web"}}]},
+        {"graded": None, "evidence": {"parser": "docker-node-ls", "ready": 3}},
+    ],
+)
+def test_a_break_fix_challenges_rubric_holds_only_graded_bonus_items(tmp_path: Path, change: dict[str, Any]) -> None:
+    item = {k: v for k, v in {**BONUS["criteria"][0], **change}.items() if v is not None}  # type: ignore[dict-item]
+    write_tree(tmp_path, challenge_doc(rubric=[{**BONUS, "criteria": [item]}]))
+    expect_error(tmp_path, "", "a break-fix challenge's rubric holds bonus items an instructor grades")
+
+
+@pytest.mark.parametrize("key", ["namespaces", "phases", "reference", "repository"])
 def test_a_break_fix_challenge_takes_no_build_keys(tmp_path: Path, key: str) -> None:
-    write_tree(tmp_path, challenge_doc(**{key: build_doc()[key]}))
+    value = {"paths": ["README.md"]} if key == "repository" else build_doc()[key]
+    extra = {"submission": GITHUB_FORM} if key == "repository" else {}
+    write_tree(tmp_path, challenge_doc(**{key: value}, **extra))
     expect_error(tmp_path, key, "only a challenge of kind build has it")
 
 

@@ -22,6 +22,7 @@ from bot.config import (
     CatalogSettings,
     DiscordSettings,
     LogSettings,
+    RepositorySettings,
     Settings,
     StoreSettings,
     WebhookSettings,
@@ -88,6 +89,8 @@ async def open_class(
     board_stuck_minutes: int = 15,
     readiness_interval: float = INTERVAL,
     database_url: str | None = None,
+    repository: RepositorySettings | None = None,
+    clock: Clock | None = None,
 ) -> AsyncIterator[Class]:
     """The App of a class, started, with teams blue and red (created unless `create_teams` is False: a
     restart on the same data folder); the alerts channel takes the incidents of no team. `kube_timeout`:
@@ -95,7 +98,9 @@ async def open_class(
     readiness checks run every `readiness_interval` seconds; the data volume must keep `data_min_free_mib`
     free (none by default: a test machine's disk is not the class's). `announcements_channel`, `instructors_channel`
     and `board_stuck_minutes`: the settings of the same names (none of the channels by default). The store is at
-    `database_url` if given, else in `tmp_path`."""
+    `database_url` if given, else in `tmp_path`. `repository`: where and how far a
+    submitted repository is fetched (default: GitHub, which a test cannot reach). `clock`: the class's clock, to
+    start a restarted bot at a moment after its deadlines (default: real time)."""
     settings = Settings(
         store=StoreSettings(data_dir=tmp_path, data_min_free_mib=data_min_free_mib, database_url=database_url),
         catalog=CatalogSettings(scenarios_dir=scenarios_dir, language=language),
@@ -120,9 +125,10 @@ async def open_class(
         log=LogSettings(),
         webhook=WebhookSettings(token=WEBHOOK_TOKEN),
         alertmanager=AlertmanagerSettings(url=alertmanager_url, edit_interval=edit_interval),
+        repository=repository or RepositorySettings(),
     )
     install_chart(kube_cluster)
-    clock = Clock()
+    clock = clock or Clock()
     with patch_discord_endpoints(discord_emulator):
         app = await build(settings, clock=clock, readiness_interval=readiness_interval)
         app.bot._connection.guild_ready_timeout = GUILD_READY_TIMEOUT

@@ -11,10 +11,12 @@ each check's arguments are a pydantic model, so a wrong argument is a clear load
 """
 
 from bot.challenges.checks import (
+    agents,
     autoscaling,
     config,
     deployment_spec,
     monitoring,
+    network,
     nodes,
     pins,
     placement,
@@ -43,12 +45,14 @@ __all__ = [
     "Outcome",
     "Snapshot",
     "Status",
+    "agents",
     "autoscaling",
     "config",
     "deployment_spec",
     "find_condition",
     "monitoring",
     "name_of",
+    "network",
     "nodes",
     "parse_check",
     "pins",

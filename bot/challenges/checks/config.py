@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import posixpath
+
 from pydantic import Field
 
 from bot.challenges.checks._base import NamedCheck, Outcome, diagnosis, register, require
-from bot.snapshot import Snapshot
+from bot.snapshot import Obj, Snapshot
 
 
 @register("configmap_key", "ConfigMap")
@@ -37,3 +39,27 @@ class ConfigMapKey(NamedCheck):
                     diagnosis=diagnosis("check.diagnosis.config_missing", key=self.key, text=needle),
                 )
         return Outcome.ok("check.configmap_key.pass", name=self.name, key=self.key)
+
+
+def mounted_files(snapshot: Snapshot, template: Obj, container: Obj) -> dict[str, str]:
+    """The ConfigMap files a container of a Pod template sees, by absolute path, as the kubelet mounts them:
+    every key (or the `items` chosen) under the mount's path, or the one `subPath` file. A ConfigMap that does
+    not exist mounts nothing."""
+    volumes = {v.get("name"): v for v in template.get("volumes") or []}
+    files: dict[str, str] = {}
+    for mount in container.get("volumeMounts") or []:
+        source = (volumes.get(mount.get("name")) or {}).get("configMap") or {}
+        config_map = snapshot.get("ConfigMap", str(source.get("name", ""))) if source else None
+        if config_map is None:
+            continue
+        data = {str(k): str(v) for k, v in (config_map.get("data") or {}).items()}
+        items = source.get("items")
+        paths = {i["key"]: i.get("path", i["key"]) for i in items if "key" in i} if items else {k: k for k in data}
+        base = str(mount.get("mountPath") or "/")
+        sub = mount.get("subPath")
+        for key, path in paths.items():
+            if key in data and not sub:
+                files[posixpath.join(base, path)] = data[key]
+            elif key in data and path == sub:
+                files[base] = data[key]
+    return files

@@ -7,6 +7,7 @@ fails on each of them and says which.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Literal
 
 from pydantic import Field, field_validator
@@ -60,33 +61,10 @@ class WorkloadPinned(NamedCheck):
                     claim=claim,
                     diagnosis=diagnosis("check.diagnosis.claim_unmounted", claim=claim),
                 )
-        for container in template_containers(template):
-            image = str(container.get("image") or "")
-            where = {"name": self.name, "container": container.get("name")}
-            if self.images is not None and repository(image) not in {repository(i) for i in self.images}:
-                return Outcome.fail(
-                    "check.workload_pinned.image",
-                    **where,
-                    image=image,
-                    diagnosis=diagnosis("check.diagnosis.image_family", image=image, images=", ".join(self.images)),
-                )
-            unlimited = [r for r in ("cpu", "memory") if r not in (container.get("resources") or {}).get("limits", {})]
-            if self.limits and unlimited:
-                return Outcome.fail(
-                    "check.workload_pinned.no_limit",
-                    **where,
-                    resource=unlimited[0],
-                    diagnosis=diagnosis("check.diagnosis.no_limit", resource=unlimited[0]),
-                )
-            for probe in self.probes:
-                if not container.get(f"{probe}Probe"):
-                    return Outcome.fail(
-                        "check.workload_pinned.probe",
-                        **where,
-                        probe=probe,
-                        diagnosis=diagnosis("check.diagnosis.probe_missing", probe=f"{probe}Probe"),
-                    )
-        return Outcome.ok("check.workload_pinned.pass", name=self.name)
+        changed = containers_changed(
+            "Deployment", self.name, template, images=self.images, probes=self.probes, limits=self.limits
+        )
+        return changed or Outcome.ok("check.workload_pinned.pass", name=self.name)
 
     def _relabelled(self, deployment: Obj) -> Outcome | None:
         if self.selector is None:
@@ -105,3 +83,43 @@ class WorkloadPinned(NamedCheck):
             name=self.name,
             diagnosis=diagnosis("check.diagnosis.pinned_labels", selector=self.selector),
         )
+
+
+def containers_changed(
+    kind: str,
+    name: str,
+    template: Obj,
+    *,
+    images: Sequence[str] | None,
+    probes: Sequence[Probe],
+    limits: bool = False,
+) -> Outcome | None:
+    """The failure of the first container of a Pod template that runs another image than `images`, lacks a
+    cpu or memory limit (`limits`) or one of the `probes`; None when every container keeps them."""
+    for container in template_containers(template):
+        image = str(container.get("image") or "")
+        where = {"kind": kind, "name": name, "container": container.get("name")}
+        if images is not None and repository(image) not in {repository(i) for i in images}:
+            return Outcome.fail(
+                "check.workload_pinned.image",
+                **where,
+                image=image,
+                diagnosis=diagnosis("check.diagnosis.image_family", image=image, images=", ".join(images)),
+            )
+        unlimited = [r for r in ("cpu", "memory") if r not in (container.get("resources") or {}).get("limits", {})]
+        if limits and unlimited:
+            return Outcome.fail(
+                "check.workload_pinned.no_limit",
+                **where,
+                resource=unlimited[0],
+                diagnosis=diagnosis("check.diagnosis.no_limit", resource=unlimited[0]),
+            )
+        for probe in probes:
+            if not container.get(f"{probe}Probe"):
+                return Outcome.fail(
+                    "check.workload_pinned.probe",
+                    **where,
+                    probe=probe,
+                    diagnosis=diagnosis("check.diagnosis.probe_missing", probe=f"{probe}Probe"),
+                )
+    return None

@@ -1,12 +1,29 @@
 """Checks on what a team builds for an operations platform: an HPA that scales a Deployment on a custom metric
-with a scaling policy, a VPA in place, Prometheus alerting rules."""
+with a scaling policy, a VPA in place, Prometheus alerting rules (a PrometheusRule, or rule files Prometheus loads)."""
 
 from __future__ import annotations
 
+import posixpath
+from pathlib import PurePosixPath
+from typing import Any
+
+import yaml
 from pydantic import Field
 
-from bot.challenges.checks._base import CheckSpec, NamedCheck, Outcome, diagnosis, name_of, register, require
-from bot.snapshot import Obj, Snapshot
+from bot.challenges.checks._base import (
+    CheckSpec,
+    Missing,
+    NamedCheck,
+    Outcome,
+    diagnosis,
+    name_of,
+    register,
+    require,
+    template_containers,
+)
+from bot.challenges.checks.config import mounted_files
+from bot.i18n import Message
+from bot.snapshot import Obj, Snapshot, SnapshotGap
 
 #: The HPA metric types that read a metric other than a container's CPU or memory (custom or external metrics).
 CUSTOM_METRIC_TYPES = ("Pods", "Object", "External")
@@ -95,3 +112,108 @@ class PrometheusRuleAlerts(NamedCheck):
                 "check.prometheus_rule_alerts.fail", name=self.name, alerts=len(alerts), wanted=self.min_alerts
             )
         return Outcome.ok("check.prometheus_rule_alerts.pass", name=self.name, alerts=", ".join(alerts))
+
+
+#: Where the prom/prometheus image reads its configuration unless `--config.file` says otherwise.
+PROMETHEUS_CONFIG = "/etc/prometheus/prometheus.yml"
+
+
+@register("alerting_rules_loaded", "Deployment", "ConfigMap", "PrometheusRule")
+class AlertingRulesLoaded(NamedCheck):
+    """The Prometheus Deployment `name` loads at least `min_alerts` alerting rules: from rule files (ConfigMaps
+    mounted in its container that its configuration's `rule_files` name, as the course deploys plain
+    Prometheus with alert-rules.yaml) or, with prometheus-operator, from the PrometheusRule `rule`."""
+
+    rule: str | None = None
+    min_alerts: int = Field(default=1, ge=1)
+
+    def run(self, snapshot: Snapshot) -> Outcome:
+        deployment = snapshot.get("Deployment", self.name)
+        alerts: list[str] = []
+        explained: Message | None = None
+        if deployment is not None:
+            alerts, explained = _rule_file_alerts(snapshot, deployment)
+            if len(alerts) >= self.min_alerts:
+                return self._ok(alerts, "rule_files")
+        rule = self._prometheus_rule(snapshot)
+        if rule is not None:
+            from_rule = _rule_alerts(rule.get("spec") or {})
+            if len(from_rule) >= self.min_alerts:
+                return self._ok(from_rule, f"PrometheusRule {self.rule}")
+            alerts = max(alerts, from_rule, key=len)
+        elif deployment is None:
+            raise Missing("Deployment", self.name)
+        return Outcome.fail(
+            "check.alerting_rules_loaded.fail",
+            name=self.name,
+            alerts=len(alerts),
+            wanted=self.min_alerts,
+            diagnosis=explained,
+        )
+
+    def _ok(self, alerts: list[str], source: str) -> Outcome:
+        return Outcome.ok("check.alerting_rules_loaded.pass", name=self.name, alerts=", ".join(alerts), source=source)
+
+    def _prometheus_rule(self, snapshot: Snapshot) -> Obj | None:
+        if self.rule is None:
+            return None
+        try:
+            return snapshot.get("PrometheusRule", self.rule)
+        except SnapshotGap as gap:
+            if gap.reason.key == "cluster.crd_missing":
+                return None  # no prometheus-operator in the cluster: rule files are the one way
+            raise
+
+
+def _rule_alerts(document: Obj) -> list[str]:
+    """The alerting rules (an `alert` with an `expr`) of a rule file's or a PrometheusRule's `groups`."""
+    groups = document.get("groups") if isinstance(document, dict) else None
+    return [
+        str(r.get("alert"))
+        for group in (groups if isinstance(groups, list) else [])
+        if isinstance(group, dict)
+        for r in group.get("rules") or []
+        if isinstance(r, dict) and r.get("alert") and str(r.get("expr") or "").strip()
+    ]
+
+
+def _config_path(container: Obj) -> str:
+    words = [str(w) for w in (container.get("command") or []) + (container.get("args") or [])]
+    for index, word in enumerate(words):
+        if word.startswith("--config.file="):
+            return word.split("=", 1)[1]
+        if word == "--config.file" and index + 1 < len(words):
+            return words[index + 1]
+    return PROMETHEUS_CONFIG
+
+
+def _load(text: str) -> Any:
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError:
+        return None
+
+
+def _rule_file_alerts(snapshot: Snapshot, deployment: Obj) -> tuple[list[str], Message | None]:
+    """The alerting rules of the files Prometheus's `rule_files` names among those mounted in its container,
+    and what was found where when they are too few."""
+    template = deployment.get("spec", {}).get("template", {}).get("spec", {})
+    alerts: list[str] = []
+    explained: Message | None = None
+    for container in template_containers(template):
+        files = mounted_files(snapshot, template, container)
+        config_path = _config_path(container)
+        config = _load(files.get(config_path, ""))
+        listed = config.get("rule_files") if isinstance(config, dict) else None
+        base = posixpath.dirname(config_path)
+        patterns = [posixpath.join(base, p) for p in (listed if isinstance(listed, list) else []) if isinstance(p, str)]
+        rule_files = sorted(f for f in files if any(PurePosixPath(f).match(p) for p in patterns))
+        alerts += [alert for path in rule_files for alert in _rule_alerts(_load(files[path]))]
+        if config_path in files:
+            explained = diagnosis(
+                "check.diagnosis.rule_files",
+                config=config_path,
+                patterns=", ".join(patterns) or "-",
+                files=", ".join(sorted(set(files) - {config_path})) or "-",
+            )
+    return alerts, explained

@@ -225,7 +225,8 @@ that carry its label: RBAC cannot say "only namespaces with this label".
 creates it, so they hold nowhere else.
   - every kind a scenario's manifests apply: create + patch (server-side apply) and delete (stop/teardown).
     The bot never GETs one of them: it lists (snapshots) or applies.
-  - every kind a check or the incident enrichment reads: list (one list per kind per snapshot).
+  - every kind a check or the incident enrichment reads: list (one list per kind per snapshot): a build's
+    log collector may be a DaemonSet, its exposure an Ingress, its isolation a NetworkPolicy.
 No Pod writes: only the cluster-scope scenario (challenge 1 control-plane) applies a Pod, and the bot never
 applies a cluster-scope scenario. The Challenge 5 CRD kinds come only with rbac.challenge5Crds (with them
 the prometheusrules the streaming-ops build's alerting criterion reads), and prometheuses (an object the
@@ -243,9 +244,10 @@ No secrets: the bot reads its own tokens from its environment, never through the
 }}
 {{- $groups := dict
   "" $core
-  "apps" (dict "deployments" $write "replicasets" (list "list"))
+  "apps" (dict "deployments" $write "replicasets" (list "list") "daemonsets" (list "list"))
   "autoscaling" (dict "horizontalpodautoscalers" $write)
   "discovery.k8s.io" (dict "endpointslices" (list "list"))
+  "networking.k8s.io" (dict "ingresses" (list "list") "networkpolicies" (list "list"))
 }}
 {{- if .Values.rbac.challenge5Crds }}
 {{- $monitoring := dict "servicemonitors" $write "prometheusrules" (list "list") }}
