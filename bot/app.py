@@ -143,12 +143,18 @@ class App:
 
 
 async def build(
-    settings: Settings, *, clock: Callable[[], datetime] = utcnow, readiness_interval: float = INTERVAL
+    settings: Settings,
+    *,
+    clock: Callable[[], datetime] = utcnow,
+    readiness_interval: float = INTERVAL,
+    catalog: Catalog | None = None,
 ) -> App:
-    """Every part, wired. `readiness_interval`: seconds between two rounds of the readiness checks."""
+    """Every part, wired. `readiness_interval`: seconds between two rounds of the readiness checks. `catalog`: the
+    scenarios of `settings.catalog.scenarios_dir` already loaded (the App only reads them), else loaded here."""
     instructor_role = settings.discord.check_complete()
     endpoints.point_at(api_base=settings.discord.api_base, gateway_url=settings.discord.gateway_url)
-    catalog = load_catalog(settings.catalog.scenarios_dir)
+    if catalog is None:
+        catalog = load_catalog(settings.catalog.scenarios_dir)
     metrics = Metrics()
     metrics.know_challenges(challenge.id for challenge in catalog)
     await upgrade(settings.store.url)

@@ -4,6 +4,7 @@ emulator and the emulated cluster, with teams blue and red linked to their roles
 from __future__ import annotations
 
 import asyncio
+import functools
 import shutil
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -17,6 +18,7 @@ import pytest
 from sqlalchemy.engine import make_url
 
 from bot.app import App, build
+from bot.challenges.catalog import Catalog, load_catalog
 from bot.config import (
     AlertmanagerSettings,
     CatalogSettings,
@@ -47,6 +49,14 @@ READINESS_INTERVAL = 0.2
 #: class's one guild right behind READY, so the bot's own half second (`GUILD_READY_TIMEOUT`) would only be
 #: waited out at every start of every class.
 GUILD_READY_TIMEOUT = 0.05
+
+
+@functools.cache
+def repository_catalog() -> Catalog:
+    """The repository's scenarios, loaded once per test process for every class started on them: the App only
+    reads its catalogue, no test writes into `scenarios/`, and each load was tens of milliseconds of CPU. A class
+    on another folder loads it at start, as the bot does."""
+    return load_catalog(REPO / "scenarios")
 
 
 class Clock:
@@ -130,7 +140,8 @@ async def open_class(
     install_chart(kube_cluster)
     clock = clock or Clock()
     with patch_discord_endpoints(discord_emulator):
-        app = await build(settings, clock=clock, readiness_interval=readiness_interval)
+        catalog = repository_catalog() if scenarios_dir == REPO / "scenarios" else None
+        app = await build(settings, clock=clock, readiness_interval=readiness_interval, catalog=catalog)
         app.bot._connection.guild_ready_timeout = GUILD_READY_TIMEOUT
         try:
             await app.start()
