@@ -24,10 +24,21 @@ def test_the_lab_is_faithful_to_the_seed() -> None:
     assert [p.duration for p in LAB.phases] == [timedelta(hours=24)] * 5
     # The seed's three checkpoints a day.
     assert [len(g.criteria) for g in LAB.groups] == [3, 3, 3, 3, 3]
-    checked = ["workload-hierarchy", "service-types", "persistence", "monitoring", "autoscaling"]
+    checked = [
+        "workload-hierarchy",
+        "service-types",
+        "ingress-routing",
+        "persistence",
+        "security-policy",
+        "monitoring",
+        "autoscaling",
+    ]
     assert [c.id for c in LAB.checked] == checked
     assert [c.id for c in LAB.rubric if c.spec.graded] == ["rbac"]
     assert LAB.total_points == 75
+    ticked = ["components-explained", "etcd-queried", "failure-recovered", "scheduling", "rolling-update"]
+    ticked += ["cluster-upgrade", "crd-operator"]  # what no object of a namespace shows
+    assert [c.id for c in LAB.rubric if c.spec.proof == "self"] == ticked
 
 
 async def test_each_cluster_checkpoint_fails_on_the_empty_namespace_and_passes_as_its_objects_come(
@@ -40,8 +51,12 @@ async def test_each_cluster_checkpoint_fails_on_the_empty_namespace_and_passes_a
     await walk.verify(60 * 24 + 10, "workload-hierarchy")
     await walk.apply("daily", "web-app-service.yaml")
     await walk.verify(60 * 48 + 10, "service-types")
+    await walk.apply("daily", "web-app-ingress.yaml")
+    await walk.verify(60 * 48 + 20, "ingress-routing")
     await walk.apply("daily", "web-data.yaml")
-    await walk.verify(60 * 48 + 20, "persistence")
+    await walk.verify(60 * 48 + 30, "persistence")
+    await walk.apply("daily", "network-policy.yaml")
+    await walk.verify(60 * 72 + 10, "security-policy")
     await walk.apply("daily", "hpa.yaml")
     await walk.verify(60 * 96 + 10, "autoscaling")
     await walk.apply("daily", "prometheus.yaml")
@@ -53,4 +68,4 @@ async def test_each_cluster_checkpoint_fails_on_the_empty_namespace_and_passes_a
     walk.clock.at(60 * 120)
     final = await walk.service.verify_run(run, team=await walk.service.team("blue"), trigger=Trigger.FINAL)
     assert final.ended is not None and final.ended.status == "finished"
-    assert final.ended.points == 25  # the five cluster checkpoints; ticks and the graded one add on the scoreboard
+    assert final.ended.points == 35  # the seven cluster checkpoints; ticks and the graded one add on the scoreboard
