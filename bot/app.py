@@ -311,7 +311,7 @@ async def build(
         )
     readiness = Readiness(
         checks=_readiness_checks(settings, store=store, cluster=cluster),
-        instant={"discord": discord_ready},
+        instant={"discord": discord_ready, **({"lease": elector.check_read} if elector is not None else {})},
         interval=readiness_interval,
     )
     idle_timeout = settings.web.idle_timeout_seconds or IDLE_TIMEOUT

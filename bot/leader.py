@@ -81,6 +81,11 @@ class LeaderElector:
     def identity(self) -> str:
         return self._lease.identity
 
+    def check_read(self) -> None:
+        """A readiness check: until the Lease has been read once, this replica does not know who leads."""
+        if self._observed is None:
+            raise ConnectionError(f"the Lease {self._lease.namespace}/{self._lease.name} not read yet")
+
     @property
     def holder(self) -> str | None:
         """Who holds the Lease, as last read (None: nobody, or not read yet)."""

@@ -55,8 +55,11 @@ async def test_the_first_candidate_creates_the_lease_and_the_second_follows(
 ) -> None:
     clock = _Clock()
     a, b = candidate(lease_client, "pod-a", clock), candidate(lease_client, "pod-b", clock)
+    with pytest.raises(ConnectionError, match="the Lease kubecamp/kubecamp-bot not read yet"):
+        b.check_read()  # not ready: it cannot say who leads
     assert await a.attempt()
     assert not await b.attempt()
+    b.check_read()
     assert b.holder == "pod-a"
     clock.now += 14  # renewed within the duration: still a's
     assert await a.attempt()
