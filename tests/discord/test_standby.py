@@ -26,7 +26,7 @@ from bot.outbox import OutboxStore
 from bot.store import Store
 from tests.databases import TEST_DATABASE_URL
 from tests.discord.live import post_notification, process_environment
-from tests.discord.test_restart import start_run_minutes_ago
+from tests.discord.test_restart import hints, run_thread_posts, start_run_minutes_ago
 from tests.discord_emulator.emulator import DiscordEmulator
 from tests.discord_emulator.fixtures import Classroom
 from tests.emulators.admission import RELEASE_NAMESPACE, chart_settings
@@ -91,13 +91,7 @@ async def test_the_follower_takes_over_a_killed_leader_and_posts_every_result_on
         return KubecampProcess(tmp_path / name / "process", environment=env)
 
     def thread_posts() -> list[list[str]]:
-        threads = discord_emulator.threads(discord_classroom.team_channels["blue"])
-        if not threads:
-            return []
-        return [[e["title"] for e in m.embeds] for m in discord_emulator.messages(threads[0])]
-
-    def hints(posts: list[list[str]]) -> list[str]:
-        return [t for post in posts for t in post if "Hint" in t]
+        return run_thread_posts(discord_emulator, discord_classroom)
 
     a, b = replica("kubecamp-bot-a"), replica("kubecamp-bot-b")
     takeovers: list[float] = []
