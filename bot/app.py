@@ -36,6 +36,7 @@ from bot.incidents import enrich
 from bot.incidents.publisher import IncidentPublisher
 from bot.incidents.service import IncidentService
 from bot.incidents.silences import Alertmanager
+from bot.leader import LeaderElector, LeaseSettings
 from bot.live import ChangeFeed
 from bot.metrics import Metrics
 from bot.outbox import Outbox, OutboxStore
@@ -64,6 +65,10 @@ from bot.web.scoreboard import SCOREBOARD_MAX_CONNECTIONS, PageAccess, Scoreboar
 
 log = logging.getLogger(__name__)
 
+#: Seconds between two looks of the leader's incident publisher at the store, under leader election: the
+#: follower's webhook writes incidents the leader must publish, and no wake-up crosses between the pods.
+FOLLOWED_POLL_SECONDS = 2.0
+
 
 @dataclass
 class App:
@@ -91,7 +96,10 @@ class App:
     pruner: Pruner
     #: The instructors' boards, kept current.
     boards: BoardService
+    #: With leader election (KUBECAMP_LEADER_ELECTION), who leads; None: this replica alone, always leading.
+    elector: LeaderElector | None = None
     _gateway: asyncio.Task[None] | None = field(default=None, init=False)
+    _taking_over: asyncio.Task[None] | None = field(default=None, init=False)
 
     async def start(self) -> None:
         token = self.settings.discord.token
@@ -99,18 +107,41 @@ class App:
             raise ConfigInvalid(
                 "KUBECAMP_DISCORD_TOKEN is not set (expected the bot token from the Discord developer portal)"
             )
+        secret = token.get_secret_value()
+        if self.elector is None:
+            await self._lead()
+            await self._serve()
+            await self._connect(secret)
+            return
+        # A follower serves the webhook, the probes and the page; what only one replica may do waits for the Lease.
+        await self._serve()
+        self.elector.start()
+        self._taking_over = asyncio.create_task(self._take_over(self.elector, secret), name="taking over")
+
+    async def _take_over(self, elector: LeaderElector, token: str) -> None:
+        await elector.leading.wait()
+        log.info("leading: resuming the jobs and the unsent messages from the store")
+        await self._lead()
+        await self._connect(token)
+
+    async def _lead(self) -> None:
+        """What one replica alone does: send, publish, prune, keep the boards, run the jobs (resumed from the store)."""
         self.outbox.start()
         self.publisher.start()
         self.pruner.start()
         self.boards.start()
         planned = await self.scheduler.start(on_due=self.flow.on_due)
         log.info("scheduler: %d jobs for the active runs", planned)
+
+    async def _serve(self) -> None:
         await self.readiness.start()
         await self.probes.start()
         await self.web.start()
         await self.scoreboard_stream.start()
         await self.scoreboard_web.start()
-        await self.bot.login(token.get_secret_value())
+
+    async def _connect(self, token: str) -> None:
+        await self.bot.login(token)
         self._gateway = asyncio.create_task(self.bot.connect(reconnect=True), name="discord gateway")
 
     async def wait_ready(self) -> None:
@@ -118,6 +149,10 @@ class App:
 
     async def stop(self) -> None:
         """Stop in reverse order; each part is stopped even if an earlier one fails to."""
+        if self._taking_over is not None:
+            self._taking_over.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._taking_over
         with contextlib.suppress(Exception):
             await self.bot.close()
         if self._gateway is not None:
@@ -137,6 +172,8 @@ class App:
         if self.alertmanager is not None:
             await self.alertmanager.close()
         await self.outbox.aclose()
+        if self.elector is not None:  # given up once nothing here sends any more: the follower may start at once
+            await self.elector.aclose()
         await self.clusters.close()
         await self.cluster.close()
         await self.store.close()
@@ -203,6 +240,16 @@ async def build(
     )
     access = TeamAccess(cluster=cluster, setup=AccessSetup.of(settings.kube), namespaces=settings.kube.namespace_setup)
     teams = TeamService(store=store, namespace_prefix=settings.kube.namespace_prefix, access=access, clusters=clusters)
+    lease = settings.lease()
+    elector = None
+    if lease is not None:
+        namespace, name, identity = lease
+        elector = LeaderElector(
+            cluster=cluster,
+            lease=LeaseSettings(
+                namespace=namespace, name=name, identity=identity, duration_seconds=settings.leader.lease_seconds
+            ),
+        )
     incidents, publisher, alertmanager, incident_store = _incidents(
         settings,
         store=store,
@@ -211,6 +258,8 @@ async def build(
         clock=clock,
         metrics=metrics,
         drills=DrillWatch(catalog=catalog, store=store, lang=lang),
+        # The follower's webhook writes what the leader publishes: the leader looks at the store often.
+        poll_interval=FOLLOWED_POLL_SECONDS if elector is not None else None,
     )
     boards = BoardService(
         store=store,
@@ -259,6 +308,8 @@ async def build(
     transport.bind(bot)
 
     def discord_ready() -> None:
+        if elector is not None and not elector.leading.is_set():
+            return  # a follower stays off the gateway
         if not bot.is_ready() or bot.is_closed():
             raise ConnectionError("Discord gateway not connected")
 
@@ -274,7 +325,7 @@ async def build(
         )
     readiness = Readiness(
         checks=_readiness_checks(settings, store=store, cluster=cluster),
-        instant={"discord": discord_ready},
+        instant={"discord": discord_ready, **({"lease": elector.check_read} if elector is not None else {})},
         interval=readiness_interval,
     )
     idle_timeout = settings.web.idle_timeout_seconds or IDLE_TIMEOUT
@@ -289,7 +340,7 @@ async def build(
         idle_timeout=idle_timeout,
     )
     probes = WebServer(
-        make_probe_app(readiness=readiness, metrics=metrics),
+        make_probe_app(readiness=readiness, metrics=metrics, leadership=_leadership(elector)),
         host=settings.web.host,
         port=settings.web.probe_port,
         max_connections=PROBE_MAX_CONNECTIONS,
@@ -334,7 +385,15 @@ async def build(
             store=store, outbox=outbox_store, days=settings.store.retention_days, clock=clock, metrics=metrics
         ),
         boards=boards,
+        elector=elector,
     )
+
+
+def _leadership(elector: LeaderElector | None) -> Callable[[], dict[str, object]] | None:
+    """What /readyz says of the election: this replica, whether it leads, who does."""
+    if elector is None:
+        return None
+    return lambda: {"identity": elector.identity, "leading": elector.leading.is_set(), "holder": elector.holder}
 
 
 def _readiness_checks(settings: Settings, *, store: Store, cluster: Cluster) -> dict[str, Check]:
@@ -358,6 +417,7 @@ def _incidents(
     clock: Callable[[], datetime],
     metrics: Metrics,
     drills: DrillWatch,
+    poll_interval: float | None,
 ) -> tuple[IncidentService, IncidentPublisher, Alertmanager | None, IncidentStore]:
     am = settings.alertmanager
     alertmanager = Alertmanager(base_url=am.url, timeout=am.timeout_seconds) if am.url else None
@@ -379,6 +439,7 @@ def _incidents(
         cluster_context=read_cluster,
         drills=drills,
         edit_interval=am.edit_interval,
+        **({"poll_interval": poll_interval} if poll_interval is not None else {}),
     )
     service = IncidentService(
         incidents=incident_store,
@@ -420,7 +481,12 @@ async def run(settings: Settings) -> None:
         loop.add_signal_handler(sig, stop.set)
     try:
         await app.start()
-        await stop.wait()
+        waits = [asyncio.create_task(stop.wait())]
+        if app.elector is not None:  # a leader that lost the Lease stops: it comes back as a follower
+            waits.append(asyncio.create_task(app.elector.lost.wait()))
+        _, pending = await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+        for waiting in pending:
+            waiting.cancel()
         log.info("stopping")
     finally:
         await app.stop()

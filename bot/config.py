@@ -6,6 +6,7 @@ Secrets are `SecretStr`: they never appear in reprs or logs.
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -333,6 +334,30 @@ class RepositorySettings(_Section):
     )
 
 
+class LeaderSettings(_Section):
+    """An active + warm standby pair: the replicas elect their leader on a Lease (bot.leader)."""
+
+    model_config = SettingsConfigDict(env_prefix="KUBECAMP_LEADER_")
+
+    election: bool = Field(
+        default=False,
+        description="true: only the holder of the Lease connects to Discord and sends; needs a PostgreSQL database",
+    )
+    lease_name: Dns1123Label = Field(default="kubecamp-bot", description="the name of the Lease")
+    lease_namespace: Dns1123Label | None = Field(
+        default=None, description="the namespace of the Lease; default: KUBECAMP_KUBE_BOT_NAMESPACE"
+    )
+    lease_seconds: float = Field(
+        default=15.0,
+        ge=3,
+        le=300,
+        description="seconds the Lease holds without renewal: how long a follower waits before taking over",
+    )
+    identity: str | None = Field(
+        default=None, min_length=1, max_length=253, description="this replica's name in the Lease; default: hostname"
+    )
+
+
 S = TypeVar("S", bound=_Section)
 
 
@@ -348,6 +373,26 @@ class Settings:
     alertmanager: AlertmanagerSettings
     repository: RepositorySettings = field(default_factory=RepositorySettings)
     scoreboard: ScoreboardSettings = field(default_factory=ScoreboardSettings)
+    leader: LeaderSettings = field(default_factory=LeaderSettings)
+
+    def lease(self) -> tuple[str, str, str] | None:
+        """The Lease's (namespace, name, this replica's identity) when leader election is on, else None.
+        Raises ConfigInvalid when it is on with a SQLite store, or with no namespace for the Lease."""
+        leader = self.leader
+        if not leader.election:
+            return None
+        if not self.store.url.startswith("postgresql"):
+            raise ConfigInvalid(
+                "KUBECAMP_LEADER_ELECTION: two replicas need one PostgreSQL database"
+                " (set KUBECAMP_DATABASE_URL=postgresql+asyncpg://…); a SQLite file cannot be shared"
+            )
+        namespace = leader.lease_namespace or self.kube.bot_namespace
+        if namespace is None:
+            raise ConfigInvalid(
+                "KUBECAMP_LEADER_LEASE_NAMESPACE: not set (expected the namespace of the Lease;"
+                " or set KUBECAMP_KUBE_BOT_NAMESPACE)"
+            )
+        return namespace, leader.lease_name, leader.identity or socket.gethostname()
 
     def secrets(self) -> list[str]:
         """The secret values set, for the log filter that masks them."""
@@ -391,4 +436,5 @@ def load_settings() -> Settings:
         alertmanager=_section(AlertmanagerSettings),
         repository=_section(RepositorySettings),
         scoreboard=_section(ScoreboardSettings),
+        leader=_section(LeaderSettings),
     )

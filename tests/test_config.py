@@ -201,3 +201,33 @@ def test_a_bad_team_access_setting_is_named(
         monkeypatch.setenv(variable, value)
     with pytest.raises(ConfigInvalid, match=named):
         load_settings()
+
+
+def test_leader_election_is_off_unless_set(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("KUBECAMP_LEADER_ELECTION", raising=False)
+    assert load_settings().lease() is None
+
+
+def test_leader_election_on_a_sqlite_store_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("KUBECAMP_DATABASE_URL", raising=False)
+    monkeypatch.setenv("KUBECAMP_LEADER_ELECTION", "true")
+    monkeypatch.setenv("KUBECAMP_KUBE_BOT_NAMESPACE", "kubecamp")
+    with pytest.raises(ConfigInvalid, match="two replicas need one PostgreSQL database"):
+        load_settings().lease()
+
+
+def test_the_lease_is_in_the_bots_namespace_under_this_replicas_name(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("KUBECAMP_DATABASE_URL", "postgresql+asyncpg://kubecamp@db/kubecamp")
+    monkeypatch.setenv("KUBECAMP_LEADER_ELECTION", "true")
+    monkeypatch.setenv("KUBECAMP_LEADER_IDENTITY", "kubecamp-bot-7d9f-abcde")
+    monkeypatch.delenv("KUBECAMP_KUBE_BOT_NAMESPACE", raising=False)
+    with pytest.raises(ConfigInvalid, match="KUBECAMP_LEADER_LEASE_NAMESPACE"):
+        load_settings().lease()
+    monkeypatch.setenv("KUBECAMP_KUBE_BOT_NAMESPACE", "kubecamp")
+    assert load_settings().lease() == ("kubecamp", "kubecamp-bot", "kubecamp-bot-7d9f-abcde")
+
+
+def test_a_lease_shorter_than_three_seconds_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("KUBECAMP_LEADER_LEASE_SECONDS", "1")
+    with pytest.raises(ConfigInvalid, match="KUBECAMP_LEADER_LEASE_SECONDS"):
+        load_settings()

@@ -77,6 +77,15 @@ async def test_ready_when_every_check_passes_and_not_before_the_first_round() ->
             assert (r.status, (await r.json())["status"]) == (200, "ready")
 
 
+async def test_readyz_says_which_replica_leads_under_leader_election() -> None:
+    readiness = Readiness(checks={"store": ok})
+    await readiness.refresh()
+    leader = {"identity": "kubecamp-bot-b", "leading": False, "holder": "kubecamp-bot-a"}
+    app = make_probe_app(readiness=readiness, metrics=Metrics(), leadership=lambda: leader)
+    async with serving(app) as url, aiohttp.ClientSession() as s, s.get(f"{url}/readyz") as r:
+        assert (r.status, await r.json()) == (200, {"status": "ready", "checks": {"store": "ok"}, "leader": leader})
+
+
 async def test_the_listeners_serve_only_their_own_paths(store: Store) -> None:
     async with open_hook(store) as hook:
         probes = URL(hook.health_url)

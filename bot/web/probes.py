@@ -5,6 +5,8 @@ Prometheus' text format (bot/metrics.py lists the names)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from aiohttp import web
 
 from bot.metrics import Metrics
@@ -12,15 +14,21 @@ from bot.readiness import Readiness
 from bot.web.server import PROBE_MAX_BODY_BYTES, json_response
 
 
-def make_probe_app(*, readiness: Readiness, metrics: Metrics) -> web.Application:
-    """`/healthz`, `/readyz` (from `readiness`' last round: it checks nothing itself) and `/metrics`."""
+def make_probe_app(
+    *, readiness: Readiness, metrics: Metrics, leadership: Callable[[], dict[str, object]] | None = None
+) -> web.Application:
+    """`/healthz`, `/readyz` (from `readiness`' last round: it checks nothing itself; with `leadership`, also
+    which replica leads) and `/metrics`."""
 
     async def healthz(_: web.Request) -> web.Response:
         return json_response({"status": "ok"})
 
     async def readyz(_: web.Request) -> web.Response:
         ready, results = readiness.state()
-        return json_response({"status": "ready" if ready else "not ready", "checks": results}, 200 if ready else 503)
+        body: dict[str, object] = {"status": "ready" if ready else "not ready", "checks": results}
+        if leadership is not None:
+            body["leader"] = leadership()
+        return json_response(body, 200 if ready else 503)
 
     async def scrape(request: web.Request) -> web.Response:
         body, content_type = await metrics.exposition(request.headers.get("Accept"))

@@ -108,6 +108,19 @@ async def start_runs_minutes_ago(
         await store.close()
 
 
+def run_thread_posts(discord: DiscordEmulator, room: Classroom) -> list[list[str]]:
+    """Each message in team blue's run thread, as the titles of its embeds."""
+    threads = discord.threads(room.team_channels["blue"])
+    if not threads:
+        return []
+    return [[e["title"] for e in m.embeds] for m in discord.messages(threads[0])]
+
+
+def hints(posts: list[list[str]]) -> list[str]:
+    """The hints' titles among `posts`."""
+    return [t for post in posts for t in post if "Hint" in t]
+
+
 async def test_sigkill_mid_job_and_mid_posting_loses_no_hint_and_posts_none_twice(
     discord_emulator: DiscordEmulator,
     discord_classroom: Classroom,
@@ -121,14 +134,7 @@ async def test_sigkill_mid_job_and_mid_posting_loses_no_hint_and_posts_none_twic
     env = process_environment(tmp_path, discord_emulator, discord_classroom, kube_cluster, database_url=url)
 
     def thread_posts() -> list[list[str]]:
-        """Each message in the run's thread, as the titles of its embeds."""
-        threads = discord_emulator.threads(discord_classroom.team_channels["blue"])
-        if not threads:
-            return []
-        return [[e["title"] for e in m.embeds] for m in discord_emulator.messages(threads[0])]
-
-    def hints(posts: list[list[str]]) -> list[str]:
-        return [t for post in posts for t in post if "Hint" in t]
+        return run_thread_posts(discord_emulator, discord_classroom)
 
     bot = KubecampProcess(tmp_path / "process", environment=env)
     try:

@@ -267,11 +267,18 @@ def _rule_matches(rule: Obj, request: Obj) -> bool:
     return False
 
 
+#: The database URL the chart is rendered with for two replicas (they need PostgreSQL); never connected to.
+TWO_REPLICAS_DATABASE = "postgresql+asyncpg://kubecamp@postgres.kubecamp:5432/kubecamp"
+
+
 @functools.cache
-def _rendered_chart() -> tuple[Obj, ...]:
+def _rendered_chart(replicas: int = 1) -> tuple[Obj, ...]:
+    # The least the chart renders with: a token and the instructors' role id (and PostgreSQL for two replicas).
+    values: Obj = {"discord": {"token": "emulated", "instructorRole": "523456789012345678"}}
+    if replicas > 1:
+        values |= {"replicaCount": replicas, "database": {"url": TWO_REPLICAS_DATABASE}}
     files = helm_python.Chart.load(CHART).render(
-        # The least the chart renders with: a token and the instructors' role id.
-        {"discord": {"token": "emulated", "instructorRole": "523456789012345678"}},
+        values,
         name=RELEASE,
         namespace=RELEASE_NAMESPACE,
         is_install=True,
@@ -286,9 +293,10 @@ def _rendered_chart() -> tuple[Obj, ...]:
 
 
 @functools.cache
-def chart_policies() -> tuple[ValidatingPolicy, ...]:
-    """The chart's ValidatingAdmissionPolicies with their bindings, as rendered with its default values."""
-    objects = _rendered_chart()
+def chart_policies(replicas: int = 1) -> tuple[ValidatingPolicy, ...]:
+    """The chart's ValidatingAdmissionPolicies with their bindings, as rendered with its default values (with
+    `replicas` 2: as for an active + warm standby pair, which lets the bot write its Lease)."""
+    objects = _rendered_chart(replicas)
     bindings = {o["spec"]["policyName"]: o for o in objects if o["kind"] == "ValidatingAdmissionPolicyBinding"}
     return tuple(
         ValidatingPolicy(o, bindings[o["metadata"]["name"]])
@@ -302,8 +310,10 @@ def chart_objects(kind: str) -> list[Obj]:
     return [o for o in _rendered_chart() if o["kind"] == kind]
 
 
-def chart_settings() -> dict[str, str]:
+def chart_settings(replicas: int = 1) -> dict[str, str]:
     """The bot's settings as the chart gives them (its ConfigMap): the team role, the ServiceAccount."""
-    (configmap,) = [o for o in _rendered_chart() if o["kind"] == "ConfigMap" and "KUBECAMP_DATA_DIR" in o["data"]]
+    (configmap,) = [
+        o for o in _rendered_chart(replicas) if o["kind"] == "ConfigMap" and "KUBECAMP_DATA_DIR" in o["data"]
+    ]
     data: dict[str, str] = configmap["data"]
     return data

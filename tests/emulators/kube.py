@@ -92,6 +92,7 @@ class KubeCluster:
     :param user: the identity named in injected 403 messages.
     :param admission_policy: evaluate the chart's ValidatingAdmissionPolicy for requests sent with
         ``BOT_TOKEN`` (the ServiceAccount the chart makes), as a cluster with the chart installed does.
+    :param replicas: the chart's ``replicaCount`` its policy is rendered with: 2 lets the bot write its Lease.
     :param fail_on_emulator_bug: raise ``EmulatorBug`` on exit if the emulator crashed on any request.
     :param tls: serve HTTPS (``TLS_CA`` signs the certificate), as a kubeconfig with a token needs for kubectl.
     """
@@ -107,6 +108,7 @@ class KubeCluster:
         provisioners: Iterable[Provisioner] | None = None,
         user: str = BOT_USER,
         admission_policy: bool = True,
+        replicas: int = 1,
         host: str = "127.0.0.1",
         fail_on_emulator_bug: bool = True,
         tls: bool = False,
@@ -115,7 +117,7 @@ class KubeCluster:
             crds=crds,
             user=user,
             users={BOT_TOKEN: BOT_USER},
-            policies=list(chart_policies()) if admission_policy else [],
+            policies=list(chart_policies(replicas)) if admission_policy else [],
             namespace_termination_seconds=namespace_termination_seconds,
         )
         self.simulator = Simulator(

@@ -78,6 +78,7 @@ BUILTIN: tuple[ResourceDef, ...] = (
     _r("storage.k8s.io", "v1", "storageclasses", "StorageClass", False, short=("sc",), sub=()),
     _r("", "v1", "resourcequotas", "ResourceQuota", short=("quota",)),
     _r("", "v1", "limitranges", "LimitRange", short=("limits",), sub=()),
+    _r("coordination.k8s.io", "v1", "leases", "Lease", sub=()),
     _r("rbac.authorization.k8s.io", "v1", "roles", "Role", sub=()),
     _r("rbac.authorization.k8s.io", "v1", "rolebindings", "RoleBinding", sub=()),
     _r("rbac.authorization.k8s.io", "v1", "clusterroles", "ClusterRole", False, sub=()),

@@ -438,3 +438,21 @@ characters).
 {{- define "kubecamp-bot.teamClustersRoleName" -}}
 {{- include "kubecamp-bot.fullname" . | trunc 49 | trimSuffix "-" }}-team-clusters
 {{- end }}
+
+{{/*
+"true" when the release runs more than one replica, which then elect a leader on a Lease; only with PostgreSQL.
+*/}}
+{{- define "kubecamp-bot.leaderElection" -}}
+{{- if gt (int .Values.replicaCount) 1 }}
+{{- if not (include "kubecamp-bot.externalDatabase" .) }}
+{{- fail "replicaCount 2 needs PostgreSQL (database.url or database.existingSecret): two replicas cannot share a SQLite file" }}
+{{- end }}true
+{{- end }}
+{{- end }}
+
+{{/*
+The name of the replicas' Lease, and of the Role (and its RoleBinding) that lets the bot hold it.
+*/}}
+{{- define "kubecamp-bot.leaseName" -}}
+{{- include "kubecamp-bot.fullname" . | trunc 57 | trimSuffix "-" }}-leader
+{{- end }}
