@@ -97,14 +97,17 @@ CHANNEL_RATE_LIMIT = (5, 5.0)
 
 
 @asynccontextmanager
-async def bench(workdir: Path, *, edit_interval: float = 5.0) -> AsyncIterator[Bench]:
+async def bench(workdir: Path, *, edit_interval: float = 5.0, database_url: str | None = None) -> AsyncIterator[Bench]:
     """The emulators started (Discord with per-channel buckets of `CHANNEL_RATE_LIMIT`) and the bot process
-    prepared in `workdir`, not started; everything stopped on exit."""
+    prepared in `workdir`, not started, its store at `database_url` (else a SQLite file in `workdir`);
+    everything stopped on exit."""
     data = workdir / "data"
     data.mkdir(parents=True, exist_ok=True)
     async with DiscordEmulator(rate_limit=CHANNEL_RATE_LIMIT) as discord, KubeCluster() as kube:
         room = seed_classroom(discord)
-        environment = process_environment(data, discord, room, kube, edit_interval=edit_interval)
+        environment = process_environment(
+            data, discord, room, kube, edit_interval=edit_interval, database_url=database_url
+        )
         bot = KubecampProcess(workdir / "process", environment=environment)
         try:
             yield Bench(discord, room, kube, bot)

@@ -82,7 +82,10 @@ def cpu_seconds(pid: int) -> float:
 
 
 def database_url(bench: Bench) -> str:
-    return sqlite_url(Path(bench.bot.environment["KUBECAMP_DATA_DIR"]) / "kubecamp.db")
+    environment = bench.bot.environment
+    if "KUBECAMP_DATABASE_URL" in environment:
+        return environment["KUBECAMP_DATABASE_URL"]
+    return sqlite_url(Path(environment["KUBECAMP_DATA_DIR"]) / "kubecamp.db")
 
 
 def spread_groups(count: int, namespaces: Sequence[str], *, started: datetime) -> list[Group]:

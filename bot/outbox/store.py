@@ -118,43 +118,9 @@ class OutboxStore:
         same destination is waiting for a later attempt: what goes to one channel is delivered in
         the order it was enqueued. `exclude_channels` leaves out destinations (the sender's busy ones).
         """
-        now = utc("now", now)
-        target = aliased(OutboxEntry)
-        lane = _outbox_lane(OutboxEntry, target)
-        earlier, earlier_target = aliased(OutboxEntry), aliased(OutboxEntry)
-        earlier_run = aliased(Run)
-        waiting = (
-            select(col(earlier.id))
-            .select_from(earlier)
-            .outerjoin(earlier_run, col(earlier_run.id) == col(earlier.run_id))
-            .outerjoin(earlier_target, col(earlier_target.id) == col(earlier.target_id))
-            .where(
-                col(earlier.sent_at).is_(None),
-                col(earlier.failed_at).is_(None),
-                col(earlier.id) < col(OutboxEntry.id),
-                col(earlier.next_attempt_at) > now,
-                _outbox_lane(earlier, earlier_target, earlier_run) == lane,
-            )
-        )
-        query = (
-            select(OutboxEntry, lane, col(target.discord_message_id))
-            .select_from(OutboxEntry)
-            .outerjoin(Run, col(Run.id) == col(OutboxEntry.run_id))
-            .outerjoin(target, col(target.id) == col(OutboxEntry.target_id))
-            .where(
-                col(OutboxEntry.sent_at).is_(None),
-                col(OutboxEntry.failed_at).is_(None),
-                col(OutboxEntry.next_attempt_at) <= now,
-                lane.is_not(None),
-                ~sa.exists(waiting),
-            )
-            .order_by(col(OutboxEntry.id))
-            .limit(limit)
-        )
-        if exclude_channels:
-            query = query.where(lane.not_in(list(exclude_channels)))
+        params = {"now": utc("now", now), "limit": limit, "exclude_channels": list(exclude_channels)}
         async with self._db.reading() as session:
-            rows = (await session.exec(query)).all()
+            rows = (await session.exec(_PENDING, params=params)).all()
         return [OutboxDelivery(entry, int(channel), message) for entry, channel, message in rows]
 
     async def next_attempt(self, now: datetime) -> datetime | None:
@@ -412,6 +378,48 @@ def _outbox_lane(entry: type[OutboxEntry], target: type[OutboxEntry], run: type[
         ),
         else_=col(target.discord_channel_id),
     )
+
+
+def _pending_statement() -> Any:
+    """`OutboxStore.pending`'s query, built once: with its aliases, building it cost more than running it."""
+    now: sa.BindParameter[datetime] = sa.bindparam("now")
+    target = aliased(OutboxEntry)
+    lane = _outbox_lane(OutboxEntry, target)
+    earlier, earlier_target = aliased(OutboxEntry), aliased(OutboxEntry)
+    earlier_run = aliased(Run)
+    waiting = (
+        select(col(earlier.id))
+        .select_from(earlier)
+        .outerjoin(earlier_run, col(earlier_run.id) == col(earlier.run_id))
+        .outerjoin(earlier_target, col(earlier_target.id) == col(earlier.target_id))
+        .where(
+            col(earlier.sent_at).is_(None),
+            col(earlier.failed_at).is_(None),
+            col(earlier.id) < col(OutboxEntry.id),
+            col(earlier.next_attempt_at) > now,
+            _outbox_lane(earlier, earlier_target, earlier_run) == lane,
+        )
+    )
+    return (
+        select(OutboxEntry, lane, col(target.discord_message_id))
+        .select_from(OutboxEntry)
+        .outerjoin(Run, col(Run.id) == col(OutboxEntry.run_id))
+        .outerjoin(target, col(target.id) == col(OutboxEntry.target_id))
+        .where(
+            col(OutboxEntry.sent_at).is_(None),
+            col(OutboxEntry.failed_at).is_(None),
+            col(OutboxEntry.next_attempt_at) <= now,
+            lane.is_not(None),
+            ~sa.exists(waiting),
+            # An empty list leaves out nothing.
+            lane.not_in(sa.bindparam("exclude_channels", expanding=True)),
+        )
+        .order_by(col(OutboxEntry.id))
+        .limit(sa.bindparam("limit", type_=sa.Integer))
+    )
+
+
+_PENDING = _pending_statement()
 
 
 def _landed(entry: OutboxEntry, channel_id: int | None, message_id: int | None) -> None:
