@@ -122,6 +122,15 @@ async def test_the_kubeconfig_works_as_a_student_would_use_it(
         assert len((await core.list_node()).items) == 3
         assert [s.metadata.name for s in (await k8s.StorageV1Api(api).list_storage_class()).items] == ["standard"]
         assert (await core.list_namespaced_event(BLUE)).items
+        # A build's alerting rules as the operator reads them (Lab 5's alerting criterion).
+        rule = {
+            "apiVersion": "monitoring.coreos.com/v1",
+            "kind": "PrometheusRule",
+            "metadata": {"name": "web-app-alerts"},
+            "spec": {"groups": [{"name": "web-app", "rules": [{"alert": "WebAppDown", "expr": "up == 0"}]}]},
+        }
+        custom = k8s.CustomObjectsApi(api)
+        await custom.create_namespaced_custom_object("monitoring.coreos.com", "v1", BLUE, "prometheusrules", rule)
         status, said = await status_of(core.list_namespaced_pod(RED))
         assert (status, said) == (
             403,

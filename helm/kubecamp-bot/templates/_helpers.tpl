@@ -339,7 +339,7 @@ scenario has one), ServiceAccount tokens, quotas and limits.
   "rbac.authorization.k8s.io" (dict "roles" $read "rolebindings" $read)
 }}
 {{- if .Values.rbac.challenge5Crds }}
-{{- $_ := set $groups "monitoring.coreos.com" (dict "servicemonitors" $edit "prometheuses" $edit) }}
+{{- $_ := set $groups "monitoring.coreos.com" (dict "servicemonitors" $edit "prometheuses" $edit "prometheusrules" $edit) }}
 {{- $_ := set $groups "autoscaling.k8s.io" (dict "verticalpodautoscalers" $edit) }}
 {{- end }}
 {{- toYaml $groups }}
