@@ -36,11 +36,12 @@ from bot.awards import AwardService
 from bot.challenges import scoring
 from bot.challenges.catalog import Catalog, Challenge, load_catalog
 from bot.challenges.checks import Status
+from bot.challenges.cluster_fit import ChallengeUnavailable
 from bot.challenges.preflight import PreflightReport, PreflightService
 from bot.challenges.preflight_table import preflight_json, preflight_table
 from bot.challenges.render import GUARD, MARK
 from bot.challenges.reports import StartReport, StatusReport, VerifyReport
-from bot.challenges.runs import ChallengeUnavailable, RunService, utcnow
+from bot.challenges.runs import RunService, utcnow
 from bot.cluster import Cluster
 from bot.clusters import ClusterRegistry
 from bot.config import Settings, load_settings

@@ -14,11 +14,12 @@ from bot.awards import GradeRefused
 from bot.challenges.board import NoBoardChannel
 from bot.challenges.breaking import ClusterTooSmall
 from bot.challenges.catalog import Text
+from bot.challenges.cluster_fit import ChallengeUnavailable
 from bot.challenges.deploy import NamespaceNotCleared
 from bot.challenges.flow import CoolingDown, NoHintYet, TeamNotLinked
 from bot.challenges.preflight import BuildNotPreflighted
 from bot.challenges.progress import NotABuild
-from bot.challenges.runs import ChallengeUnavailable, NothingToVerify
+from bot.challenges.runs import NothingToVerify
 from bot.cluster import TooManyObjects, _AlreadyExists, _NotFound
 from bot.discord.errors import NotInstructor, NotInTeam, explain
 from bot.errors import (
