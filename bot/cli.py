@@ -27,21 +27,16 @@ import signal
 import sys
 from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AsyncExitStack
-from datetime import timedelta
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any
 
 from bot import cli_checks, cli_preview, logs
 from bot.awards import AwardService
-from bot.challenges import scoring
-from bot.challenges.catalog import Catalog, Challenge, load_catalog
-from bot.challenges.checks import Status
+from bot.challenges.catalog import Catalog, load_catalog
 from bot.challenges.cluster_fit import ChallengeUnavailable
-from bot.challenges.preflight import PreflightReport, PreflightService
-from bot.challenges.preflight_table import preflight_json, preflight_table
-from bot.challenges.render import GUARD, MARK
-from bot.challenges.reports import StartReport, StatusReport, VerifyReport
+from bot.challenges.preflight import PreflightService
 from bot.challenges.runs import RunService, utcnow
+from bot.cli_output import Output
 from bot.cluster import Cluster
 from bot.clusters import ClusterRegistry
 from bot.config import Settings, load_settings
@@ -55,7 +50,6 @@ from bot.errors import (
     StoreUnavailable,
 )
 from bot.i18n import Lang, render, t
-from bot.markup import clock
 from bot.repository_check import RepositoryCheckFailed, RepositoryRefused
 from bot.store import Store, StoreConflict, Team, upgrade
 from bot.submissions import SubmissionService
@@ -223,7 +217,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_INPUT
     logs.configure(level=settings.log.level, fmt=settings.log.format, secrets=settings.secrets())
     lang: Lang = settings.catalog.language
-    out = _Output(json_mode=getattr(args, "json", False), lang=lang, stream=sys.stdout)
+    out = Output(json_mode=getattr(args, "json", False), lang=lang, stream=sys.stdout)
     try:
         return asyncio.run(_dispatch(args, settings, out))
     except KubecampError as exc:
@@ -239,7 +233,7 @@ def _explain(exc: KubecampError, lang: Lang) -> str:
     return render(exc.message, lang) if isinstance(exc, MessageError) else str(exc)
 
 
-async def _dispatch(args: argparse.Namespace, settings: Settings, out: _Output) -> int:
+async def _dispatch(args: argparse.Namespace, settings: Settings, out: Output) -> int:
     if args.command in cli_checks.COMMANDS:
         met = await cli_checks.run(args, settings, json_mode=out.json_mode, lang=out.lang, stream=out.stream)
         return EXIT_OK if met else EXIT_FAILING
@@ -291,7 +285,7 @@ async def _dispatch(args: argparse.Namespace, settings: Settings, out: _Output) 
     raise AssertionError(args.command)  # pragma: no cover - argparse allows only the commands above
 
 
-async def _grade(args: argparse.Namespace, awards: AwardService, out: _Output) -> int:
+async def _grade(args: argparse.Namespace, awards: AwardService, out: Output) -> int:
     by = f"cli:{cli_checks.operator()}"
     if args.action == "list":
         rows = await awards.awards(args.team, args.challenge)
@@ -327,7 +321,7 @@ async def _connect(settings: Settings) -> Cluster:
     )
 
 
-async def _preflight(args: argparse.Namespace, settings: Settings, out: _Output) -> int:
+async def _preflight(args: argparse.Namespace, settings: Settings, out: Output) -> int:
     """No store: the preflight touches only the cluster, in scratch namespaces it deletes again."""
     catalog = load_catalog(settings.catalog.scenarios_dir, solutions=not args.broken_only)
     cluster = await _connect(settings)
@@ -373,7 +367,7 @@ async def _run(settings: Settings) -> int:
     return EXIT_OK
 
 
-def _scenarios(args: argparse.Namespace, settings: Settings, out: _Output) -> int:
+def _scenarios(args: argparse.Namespace, settings: Settings, out: Output) -> int:
     root: Path = args.dir or settings.catalog.scenarios_dir
     if args.action == "show":
         team = Team(name=args.team, namespace=f"{settings.kube.namespace_prefix}{args.team}")
@@ -401,7 +395,7 @@ def _scenarios(args: argparse.Namespace, settings: Settings, out: _Output) -> in
     return EXIT_OK
 
 
-async def _team(args: argparse.Namespace, settings: Settings, store: Store, out: _Output) -> int:
+async def _team(args: argparse.Namespace, settings: Settings, store: Store, out: Output) -> int:
     if args.action == "list":
         listed = await TeamService(store=store, namespace_prefix=settings.kube.namespace_prefix).all()
         rows = [{"team": t.name, "namespace": t.namespace} for t in listed]
@@ -431,7 +425,7 @@ async def _team(args: argparse.Namespace, settings: Settings, store: Store, out:
         await cluster.close()
 
 
-async def _team_kubeconfig(args: argparse.Namespace, teams: TeamService, out: _Output) -> int:
+async def _team_kubeconfig(args: argparse.Namespace, teams: TeamService, out: Output) -> int:
     """The file goes to --out (mode 0600, made so before the token is written) or to stdout; the report of it
     to stderr then, so that `kubecamp team kubeconfig --team blue > blue.kubeconfig` holds the file alone."""
     kubeconfig = await teams.kubeconfig(await teams.get(args.team), rotate=args.rotate)
@@ -450,7 +444,7 @@ async def _team_kubeconfig(args: argparse.Namespace, teams: TeamService, out: _O
     return EXIT_OK
 
 
-async def _team_cluster(args: argparse.Namespace, clusters: TeamClusters, out: _Output) -> int:
+async def _team_cluster(args: argparse.Namespace, clusters: TeamClusters, out: Output) -> int:
     if args.cluster_action == "unset":
         deleted = await clusters.unset(args.team)
         gone = ", ".join(deleted) or "no Secret was there"
@@ -491,7 +485,7 @@ def _write_private(path: Path, text: str) -> None:
 
 
 async def _export_submissions(
-    args: argparse.Namespace, settings: Settings, store: Store, catalog: Catalog, out: _Output
+    args: argparse.Namespace, settings: Settings, store: Store, catalog: Catalog, out: Output
 ) -> int:
     service = SubmissionService(store=store, catalog=catalog, clock=utcnow, timezone=settings.catalog.timezone)
     data = await service.csv(args.challenge)
@@ -508,7 +502,7 @@ async def _export_submissions(
     return EXIT_OK
 
 
-async def _challenge(args: argparse.Namespace, service: RunService, catalog: Catalog, out: _Output) -> int:
+async def _challenge(args: argparse.Namespace, service: RunService, catalog: Catalog, out: Output) -> int:
     actions: dict[str, Callable[[], Awaitable[int]]] = {
         "start": lambda: _start(service, args.team, args.challenge, out),
         "verify": lambda: _verify(service, catalog, args.team, args.challenge, args.scenario, out),
@@ -518,25 +512,25 @@ async def _challenge(args: argparse.Namespace, service: RunService, catalog: Cat
     return await actions[args.action]()
 
 
-async def _start(service: RunService, team: str, challenge: int, out: _Output) -> int:
+async def _start(service: RunService, team: str, challenge: int, out: Output) -> int:
     out.start(await service.start(team, challenge))
     return EXIT_OK
 
 
 async def _verify(
-    service: RunService, catalog: Catalog, team: str, challenge: int | None, scenario: str | None, out: _Output
+    service: RunService, catalog: Catalog, team: str, challenge: int | None, scenario: str | None, out: Output
 ) -> int:
     report = await service.verify(team, challenge, scenario_id=scenario)
     out.verify(report, catalog.get(report.run.challenge_id))
     return EXIT_OK if report.all_passed else EXIT_FAILING
 
 
-async def _status(service: RunService, team: str, challenge: int | None, out: _Output) -> int:
+async def _status(service: RunService, team: str, challenge: int | None, out: Output) -> int:
     out.status(await service.status(team, challenge))
     return EXIT_OK
 
 
-async def _stop(service: RunService, team: str, challenge: int | None, out: _Output) -> int:
+async def _stop(service: RunService, team: str, challenge: int | None, out: Output) -> int:
     stopped = await service.stop(team, challenge)
     run = stopped.run
     done = (
@@ -549,166 +543,6 @@ async def _stop(service: RunService, team: str, challenge: int | None, out: _Out
         {"run": run.id, "status": run.status, "deleted": stopped.deleted, "namespace_gone": stopped.namespace_gone},
     )
     return EXIT_OK
-
-
-class _Output:
-    """Human lines in the configured language, or one JSON document per command."""
-
-    def __init__(self, *, json_mode: bool, lang: Lang, stream: TextIO) -> None:
-        self.json_mode = json_mode
-        self.lang = lang
-        self.stream = stream
-
-    def _emit(self, human: str, data: Any) -> None:
-        if self.json_mode:
-            self.stream.write(json.dumps(data, ensure_ascii=False, default=str) + "\n")
-        else:
-            self.stream.write(human + "\n")
-
-    def line(self, human: str, data: Any) -> None:
-        self._emit(human, data)
-
-    def rows(self, lines: list[str], data: Any) -> None:
-        self._emit("\n".join(lines) or "-", data)
-
-    def catalog(self, catalog: Catalog) -> None:
-        lines, data = [], []
-        for c in catalog:
-            lines.append(f"{c.id}  {c.spec.title.get(self.lang)}  ({clock(c.spec.time_limit)}, {c.total_points} pts)")
-            for s in c.scenarios:
-                scope = " [cluster]" if s.spec.scope == "cluster" else ""
-                lines.append(f"    {s.id:<24} {s.spec.title.get(self.lang)}  {clock(s.spec.time_box)}{scope}")
-            for r in c.rubric:
-                bonus = " [bonus]" if r.spec.bonus else ""
-                lines.append(f"    {r.id:<24} {r.title.get(self.lang)}  {r.points} pts, {r.spec.proof}{bonus}")
-            data.append(
-                {
-                    "id": c.id,
-                    "kind": c.spec.kind,
-                    "title": c.spec.title.model_dump(),
-                    "time_limit_seconds": c.spec.time_limit.total_seconds(),
-                    "scenarios": [{"id": s.id, "scope": s.spec.scope, "points": s.spec.points} for s in c.scenarios],
-                    "rubric": [
-                        {"id": r.id, "points": r.points, "bonus": r.spec.bonus, "proof": r.spec.proof} for r in c.rubric
-                    ],
-                }
-            )
-        self._emit("\n".join(lines), data)
-
-    def start(self, report: StartReport) -> None:
-        lines = [
-            f"run {report.run.id}: team {report.team.name}, challenge {report.challenge.id} "
-            f"({report.challenge.spec.title.get(self.lang)}), namespace {report.team.namespace}",
-            f"started {report.run.started_at:%H:%M:%S} UTC, deadline {report.run.deadline:%H:%M:%S} UTC; "
-            f"{len(report.applied)} objects applied",
-        ]
-        lines += [f"  skipped: {render(m, self.lang)}" for m in report.skipped.values()]
-        self._emit(
-            "\n".join(lines),
-            {
-                "run": report.run.id,
-                "team": report.team.name,
-                "challenge": report.challenge.id,
-                "namespace": report.team.namespace,
-                "started_at": report.run.started_at,
-                "deadline": report.run.deadline,
-                "applied": [str(r) for r in report.applied],
-                "skipped": {k: render(m, self.lang) for k, m in report.skipped.items()},
-            },
-        )
-
-    def verify(self, report: VerifyReport, challenge: Challenge) -> None:
-        lines = []
-        for result in report.results:
-            lines.append(f"{MARK[result.status]} {result.scenario_id}")
-            diagnoses: set[str] = set()
-            for c in result.checks:
-                mark = f"{MARK[c.status]} {GUARD}" if c.guard else MARK[c.status]
-                lines.append(f"    {mark} {render(c.message, self.lang)}")
-                if c.diagnosis is None or c.status is not Status.FAIL:
-                    continue
-                # The operator sees every diagnosis, each once: several checks of a scenario often share one.
-                diagnosis = render(c.diagnosis, self.lang)
-                if diagnosis not in diagnoses:
-                    lines.append(f"      ↳ {diagnosis}")
-                    diagnoses.add(diagnosis)
-        if report.ended is not None:
-            run = report.ended
-            lines.append(
-                f"run {run.status}: {clock(timedelta(seconds=run.elapsed_seconds or 0))}, "
-                f"tier {run.tier_percent}%, {run.points}/{scoring.plan_of(challenge, run).total_points} points"
-            )
-        self._emit(
-            "\n".join(lines),
-            {
-                "run": report.run.id,
-                "trigger": report.trigger.value,
-                "at": report.at,
-                "all_passed": report.all_passed,
-                "results": [
-                    {
-                        "scenario": r.scenario_id,
-                        "status": r.status.value,
-                        "checks": [
-                            {
-                                "check": c.check,
-                                "status": c.status.value,
-                                "message": render(c.message, self.lang),
-                                "diagnosis": None if c.diagnosis is None else render(c.diagnosis, self.lang),
-                                "guard": c.guard,
-                            }
-                            for c in r.checks
-                        ],
-                    }
-                    for r in report.results
-                ],
-                "ended": None
-                if report.ended is None
-                else {
-                    "status": report.ended.status,
-                    "elapsed_seconds": report.ended.elapsed_seconds,
-                    "tier_percent": report.ended.tier_percent,
-                    "points": report.ended.points,
-                },
-            },
-        )
-
-    def preflight(self, report: PreflightReport) -> None:
-        self._emit(preflight_table(report, self.lang), preflight_json(report, self.lang))
-
-    def status(self, report: StatusReport) -> None:
-        lines = [
-            f"run {report.run.id}: challenge {report.challenge.id}, {report.run.status}, "
-            f"elapsed {clock(report.elapsed)}, remaining {clock(report.remaining)}"
-        ]
-        for state in report.states:
-            solved = f" at {state.first_solved_at:%H:%M:%S}" if state.first_solved_at else ""
-            lines.append(
-                f"    {state.scenario_id:<24} {state.status}{solved}, verified {state.attempts}×, "
-                f"hints used: {report.hints_used.get(state.scenario_id, 0)}, "
-                f"automatic hints: {report.hints_automatic.get(state.scenario_id, 0)}"
-            )
-        self._emit(
-            "\n".join(lines),
-            {
-                "run": report.run.id,
-                "challenge": report.challenge.id,
-                "status": report.run.status,
-                "elapsed_seconds": int(report.elapsed.total_seconds()),
-                "remaining_seconds": int(report.remaining.total_seconds()),
-                "scenarios": [
-                    {
-                        "id": s.scenario_id,
-                        "status": s.status,
-                        "attempts": s.attempts,
-                        "first_solved_at": s.first_solved_at,
-                        "hints_used": report.hints_used.get(s.scenario_id, 0),
-                        "automatic_hints": report.hints_automatic.get(s.scenario_id, 0),
-                    }
-                    for s in report.states
-                ],
-            },
-        )
 
 
 __all__ = ["main"]
