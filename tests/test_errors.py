@@ -20,7 +20,7 @@ from bot.challenges.flow import CoolingDown, NoHintYet, TeamNotLinked
 from bot.challenges.preflight import BuildNotPreflighted
 from bot.challenges.progress import NotABuild
 from bot.challenges.runs import NothingToVerify
-from bot.cluster import TooManyObjects, _AlreadyExists, _NotFound
+from bot.cluster import ObjectExists, ObjectNotFound, TooManyObjects
 from bot.discord.errors import NotInstructor, NotInTeam, explain
 from bot.errors import (
     ApplyFailed,
@@ -97,8 +97,8 @@ SAMPLES: list[KubecampError] = [
             {"request": "PATCH deployments/web", "status": 422, "answer": "spec.replicas: Invalid value"},
         ),
     ),
-    _NotFound("404 Not Found"),
-    _AlreadyExists(
+    ObjectNotFound("404 Not Found"),
+    ObjectExists(
         "409 Conflict",
         reason=Message(
             "cluster.rejected",
