@@ -27,20 +27,16 @@ import signal
 import sys
 from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AsyncExitStack
-from datetime import timedelta
 from pathlib import Path
-from typing import Any, TextIO
 
 from bot import cli_checks, cli_preview, logs
 from bot.awards import AwardService
-from bot.challenges import scoring
-from bot.challenges.catalog import Catalog, Challenge, load_catalog
-from bot.challenges.checks import Status
-from bot.challenges.preflight import PreflightReport, PreflightService
-from bot.challenges.preflight_table import preflight_json, preflight_table
-from bot.challenges.render import GUARD, MARK
-from bot.challenges.reports import StartReport, StatusReport, VerifyReport
-from bot.challenges.runs import ChallengeUnavailable, RunService, utcnow
+from bot.challenges.catalog import Catalog, load_catalog
+from bot.challenges.cluster_fit import ChallengeUnavailable
+from bot.challenges.preflight import PreflightService
+from bot.challenges.runs import RunService, utcnow
+from bot.cli_output import Output
+from bot.cli_parser import parser
 from bot.cluster import Cluster
 from bot.clusters import ClusterRegistry
 from bot.config import Settings, load_settings
@@ -54,14 +50,12 @@ from bot.errors import (
     StoreUnavailable,
 )
 from bot.i18n import Lang, render, t
-from bot.markup import clock
 from bot.repository_check import RepositoryCheckFailed, RepositoryRefused
 from bot.store import Store, StoreConflict, Team, upgrade
 from bot.submissions import SubmissionService
 from bot.team_access import AccessSetup, TeamAccess
 from bot.team_clusters import TeamClusters
 from bot.teams import TeamService
-from bot.values import dns1123_label
 
 EXIT_OK, EXIT_FAILING, EXIT_INPUT, EXIT_STATE, EXIT_CLUSTER, EXIT_STORE, EXIT_REPOSITORY = 0, 1, 2, 3, 4, 5, 6
 EXIT_TERMINATED = 128 + signal.SIGTERM
@@ -79,142 +73,8 @@ _EXIT_FOR: tuple[tuple[type[KubecampError], int], ...] = (
 )
 
 
-def _parser() -> argparse.ArgumentParser:
-    # --json is accepted before or after the command (`kubecamp --json challenge verify` or
-    # `kubecamp challenge verify --json`); SUPPRESS keeps a subcommand from resetting the top-level one.
-    json_flag = argparse.ArgumentParser(add_help=False)
-    json_flag.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="machine-readable output")
-    parser = argparse.ArgumentParser(
-        prog="kubecamp", description="Kubernetes bootcamp challenges and incidents", parents=[json_flag]
-    )
-    commands = parser.add_subparsers(dest="command", required=True)
-
-    def add(group: Any, name: str, **kwargs: Any) -> argparse.ArgumentParser:
-        sub: argparse.ArgumentParser = group.add_parser(name, parents=[json_flag], **kwargs)
-        return sub
-
-    add(commands, "run", help="run the bot: store, scheduler, web hook and Discord")
-
-    scenarios = add(commands, "scenarios", help="the scenario catalogue").add_subparsers(dest="action", required=True)
-    for action in ("list", "validate"):
-        sub = add(scenarios, action, help=f"{action} the catalogue")
-        sub.add_argument("dir", nargs="?", type=Path, help="catalogue folder (default KUBECAMP_SCENARIOS_DIR)")
-        if action == "validate":
-            sub.add_argument(
-                "--without-solutions",
-                action="store_true",
-                help="check it as the bot loads it, without solution/ folders (a deployed catalogue has none)",
-            )
-    cli_preview.add_command(scenarios, add)
-
-    team = add(commands, "team", help="teams").add_subparsers(dest="action", required=True)
-    team_add = add(team, "add", help="add a team")
-    team_add.add_argument("name")
-    team_add.add_argument("--namespace", type=_namespace, help="its namespace (default: prefix + name)")
-    team_add.add_argument(
-        "--adopt",
-        action="store_true",
-        help="make an existing namespace the team's (labels it; needs a kubeconfig that may patch namespaces)",
-    )
-    add(team, "list", help="list the teams")
-    cluster = add(team, "cluster", help="a team's own cluster").add_subparsers(dest="cluster_action", required=True)
-    cluster_set = add(cluster, "set", help="register a kubeconfig as the team's own cluster (kept as a Secret)")
-    cluster_set.add_argument("--team", required=True)
-    cluster_set.add_argument("--kubeconfig", type=Path, required=True, help="the kubeconfig file of the team's cluster")
-    cluster_set.add_argument("--context", help="its context to use (default: its current context)")
-    add(cluster, "unset", help="put the team back on the shared cluster").add_argument("--team", required=True)
-    team_kubeconfig = add(team, "kubeconfig", help="a kubeconfig for a team's namespace, with a token that expires")
-    team_kubeconfig.add_argument("--team", required=True)
-    team_kubeconfig.add_argument(
-        "--out", type=Path, help="write it to this file, readable by you only (default: stdout)"
-    )
-    team_kubeconfig.add_argument(
-        "--rotate", action="store_true", help="first revoke every kubeconfig made for the team before"
-    )
-
-    challenge = add(commands, "challenge", help="rehearse a challenge run").add_subparsers(dest="action", required=True)
-    for action, help_text in (
-        ("start", "deploy the broken manifests and start the clock"),
-        ("verify", "check the team's namespace now"),
-        ("status", "elapsed, remaining and per-scenario state"),
-        ("stop", "end the run and delete what it applied"),
-    ):
-        sub = add(challenge, action, help=help_text)
-        sub.add_argument("--team", required=True)
-        sub.add_argument("--challenge", type=int, required=action == "start")
-        if action == "verify":
-            sub.add_argument("--scenario", help="check only this scenario (default: all)")
-
-    submissions = add(commands, "submissions", help="the teams' submissions").add_subparsers(
-        dest="action", required=True
-    )
-    export = add(submissions, "export", help="the submissions as CSV, newest first")
-    export.add_argument("--challenge", type=int, help="one challenge: a column per field of its form")
-    export.add_argument("--output", type=Path, help="write the CSV (with a BOM for Excel) here, not to stdout")
-    preflight = add(
-        commands, "preflight", help="prove on this cluster that every scenario breaks and heals (scratch namespaces)"
-    )
-    preflight.add_argument(
-        "--challenge", type=int, action="append", default=[], help="only this challenge (repeatable; default: all)"
-    )
-    preflight.add_argument("--scenario", help="only the scenario with this id")
-    preflight.add_argument(
-        "--timeout", type=_seconds, default=180.0, help="seconds each state may take to settle (default 180)"
-    )
-    preflight.add_argument(
-        "--settle",
-        type=_seconds,
-        default=15.0,
-        help="seconds the checks must stay unchanged before a state is judged (default 15)",
-    )
-    preflight.add_argument(
-        "--broken-only",
-        action="store_true",
-        help="prove only that every scenario breaks, applying no solution (a deployed catalogue has none)",
-    )
-
-    grade = add(commands, "grade", help="an instructor's points for a build's graded items").add_subparsers(
-        dest="action", required=True
-    )
-    grade_add = add(grade, "add", help="give a team points for an item, with the reason")
-    grade_add.add_argument("team")
-    grade_add.add_argument("item", help="a graded criterion's id (report), or challenge/id (4/report)")
-    grade_add.add_argument("points", type=int)
-    grade_add.add_argument("reason")
-    grade_undo = add(grade, "undo", help="take back the team's latest award for an item, or one by its id")
-    grade_undo.add_argument("team")
-    which = grade_undo.add_mutually_exclusive_group(required=True)
-    which.add_argument("--item")
-    which.add_argument("--id", type=int, dest="award_id")
-    grade_list = add(grade, "list", help="a team's awards, undone ones too")
-    grade_list.add_argument("team")
-    grade_list.add_argument("--challenge", type=int)
-
-    db = add(commands, "db", help="the database").add_subparsers(dest="action", required=True)
-    add(db, "upgrade", help="apply the migrations")
-    cli_checks.add_commands(commands, add)
-    return parser
-
-
-def _seconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = -1.0
-    if not 0 <= value <= 86400:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds between 0 and 86400")
-    return value
-
-
-def _namespace(text: str) -> str:
-    try:
-        return dns1123_label(text)
-    except ValueError as problem:
-        raise argparse.ArgumentTypeError(f"{text!r}: {problem}") from None
-
-
 def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    args = parser().parse_args(argv)
     try:
         settings = load_settings()
     except ConfigInvalid as exc:
@@ -222,7 +82,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_INPUT
     logs.configure(level=settings.log.level, fmt=settings.log.format, secrets=settings.secrets())
     lang: Lang = settings.catalog.language
-    out = _Output(json_mode=getattr(args, "json", False), lang=lang, stream=sys.stdout)
+    out = Output(json_mode=getattr(args, "json", False), lang=lang, stream=sys.stdout)
     try:
         return asyncio.run(_dispatch(args, settings, out))
     except KubecampError as exc:
@@ -238,7 +98,7 @@ def _explain(exc: KubecampError, lang: Lang) -> str:
     return render(exc.message, lang) if isinstance(exc, MessageError) else str(exc)
 
 
-async def _dispatch(args: argparse.Namespace, settings: Settings, out: _Output) -> int:
+async def _dispatch(args: argparse.Namespace, settings: Settings, out: Output) -> int:
     if args.command in cli_checks.COMMANDS:
         met = await cli_checks.run(args, settings, json_mode=out.json_mode, lang=out.lang, stream=out.stream)
         return EXIT_OK if met else EXIT_FAILING
@@ -290,7 +150,7 @@ async def _dispatch(args: argparse.Namespace, settings: Settings, out: _Output) 
     raise AssertionError(args.command)  # pragma: no cover - argparse allows only the commands above
 
 
-async def _grade(args: argparse.Namespace, awards: AwardService, out: _Output) -> int:
+async def _grade(args: argparse.Namespace, awards: AwardService, out: Output) -> int:
     by = f"cli:{cli_checks.operator()}"
     if args.action == "list":
         rows = await awards.awards(args.team, args.challenge)
@@ -326,7 +186,7 @@ async def _connect(settings: Settings) -> Cluster:
     )
 
 
-async def _preflight(args: argparse.Namespace, settings: Settings, out: _Output) -> int:
+async def _preflight(args: argparse.Namespace, settings: Settings, out: Output) -> int:
     """No store: the preflight touches only the cluster, in scratch namespaces it deletes again."""
     catalog = load_catalog(settings.catalog.scenarios_dir, solutions=not args.broken_only)
     cluster = await _connect(settings)
@@ -372,7 +232,7 @@ async def _run(settings: Settings) -> int:
     return EXIT_OK
 
 
-def _scenarios(args: argparse.Namespace, settings: Settings, out: _Output) -> int:
+def _scenarios(args: argparse.Namespace, settings: Settings, out: Output) -> int:
     root: Path = args.dir or settings.catalog.scenarios_dir
     if args.action == "show":
         team = Team(name=args.team, namespace=f"{settings.kube.namespace_prefix}{args.team}")
@@ -400,7 +260,7 @@ def _scenarios(args: argparse.Namespace, settings: Settings, out: _Output) -> in
     return EXIT_OK
 
 
-async def _team(args: argparse.Namespace, settings: Settings, store: Store, out: _Output) -> int:
+async def _team(args: argparse.Namespace, settings: Settings, store: Store, out: Output) -> int:
     if args.action == "list":
         listed = await TeamService(store=store, namespace_prefix=settings.kube.namespace_prefix).all()
         rows = [{"team": t.name, "namespace": t.namespace} for t in listed]
@@ -430,7 +290,7 @@ async def _team(args: argparse.Namespace, settings: Settings, store: Store, out:
         await cluster.close()
 
 
-async def _team_kubeconfig(args: argparse.Namespace, teams: TeamService, out: _Output) -> int:
+async def _team_kubeconfig(args: argparse.Namespace, teams: TeamService, out: Output) -> int:
     """The file goes to --out (mode 0600, made so before the token is written) or to stdout; the report of it
     to stderr then, so that `kubecamp team kubeconfig --team blue > blue.kubeconfig` holds the file alone."""
     kubeconfig = await teams.kubeconfig(await teams.get(args.team), rotate=args.rotate)
@@ -449,7 +309,7 @@ async def _team_kubeconfig(args: argparse.Namespace, teams: TeamService, out: _O
     return EXIT_OK
 
 
-async def _team_cluster(args: argparse.Namespace, clusters: TeamClusters, out: _Output) -> int:
+async def _team_cluster(args: argparse.Namespace, clusters: TeamClusters, out: Output) -> int:
     if args.cluster_action == "unset":
         deleted = await clusters.unset(args.team)
         gone = ", ".join(deleted) or "no Secret was there"
@@ -490,7 +350,7 @@ def _write_private(path: Path, text: str) -> None:
 
 
 async def _export_submissions(
-    args: argparse.Namespace, settings: Settings, store: Store, catalog: Catalog, out: _Output
+    args: argparse.Namespace, settings: Settings, store: Store, catalog: Catalog, out: Output
 ) -> int:
     service = SubmissionService(store=store, catalog=catalog, clock=utcnow, timezone=settings.catalog.timezone)
     data = await service.csv(args.challenge)
@@ -507,7 +367,7 @@ async def _export_submissions(
     return EXIT_OK
 
 
-async def _challenge(args: argparse.Namespace, service: RunService, catalog: Catalog, out: _Output) -> int:
+async def _challenge(args: argparse.Namespace, service: RunService, catalog: Catalog, out: Output) -> int:
     actions: dict[str, Callable[[], Awaitable[int]]] = {
         "start": lambda: _start(service, args.team, args.challenge, out),
         "verify": lambda: _verify(service, catalog, args.team, args.challenge, args.scenario, out),
@@ -517,25 +377,25 @@ async def _challenge(args: argparse.Namespace, service: RunService, catalog: Cat
     return await actions[args.action]()
 
 
-async def _start(service: RunService, team: str, challenge: int, out: _Output) -> int:
+async def _start(service: RunService, team: str, challenge: int, out: Output) -> int:
     out.start(await service.start(team, challenge))
     return EXIT_OK
 
 
 async def _verify(
-    service: RunService, catalog: Catalog, team: str, challenge: int | None, scenario: str | None, out: _Output
+    service: RunService, catalog: Catalog, team: str, challenge: int | None, scenario: str | None, out: Output
 ) -> int:
     report = await service.verify(team, challenge, scenario_id=scenario)
     out.verify(report, catalog.get(report.run.challenge_id))
     return EXIT_OK if report.all_passed else EXIT_FAILING
 
 
-async def _status(service: RunService, team: str, challenge: int | None, out: _Output) -> int:
+async def _status(service: RunService, team: str, challenge: int | None, out: Output) -> int:
     out.status(await service.status(team, challenge))
     return EXIT_OK
 
 
-async def _stop(service: RunService, team: str, challenge: int | None, out: _Output) -> int:
+async def _stop(service: RunService, team: str, challenge: int | None, out: Output) -> int:
     stopped = await service.stop(team, challenge)
     run = stopped.run
     done = (
@@ -548,166 +408,6 @@ async def _stop(service: RunService, team: str, challenge: int | None, out: _Out
         {"run": run.id, "status": run.status, "deleted": stopped.deleted, "namespace_gone": stopped.namespace_gone},
     )
     return EXIT_OK
-
-
-class _Output:
-    """Human lines in the configured language, or one JSON document per command."""
-
-    def __init__(self, *, json_mode: bool, lang: Lang, stream: TextIO) -> None:
-        self.json_mode = json_mode
-        self.lang = lang
-        self.stream = stream
-
-    def _emit(self, human: str, data: Any) -> None:
-        if self.json_mode:
-            self.stream.write(json.dumps(data, ensure_ascii=False, default=str) + "\n")
-        else:
-            self.stream.write(human + "\n")
-
-    def line(self, human: str, data: Any) -> None:
-        self._emit(human, data)
-
-    def rows(self, lines: list[str], data: Any) -> None:
-        self._emit("\n".join(lines) or "-", data)
-
-    def catalog(self, catalog: Catalog) -> None:
-        lines, data = [], []
-        for c in catalog:
-            lines.append(f"{c.id}  {c.spec.title.get(self.lang)}  ({clock(c.spec.time_limit)}, {c.total_points} pts)")
-            for s in c.scenarios:
-                scope = " [cluster]" if s.spec.scope == "cluster" else ""
-                lines.append(f"    {s.id:<24} {s.spec.title.get(self.lang)}  {clock(s.spec.time_box)}{scope}")
-            for r in c.rubric:
-                bonus = " [bonus]" if r.spec.bonus else ""
-                lines.append(f"    {r.id:<24} {r.title.get(self.lang)}  {r.points} pts, {r.spec.proof}{bonus}")
-            data.append(
-                {
-                    "id": c.id,
-                    "kind": c.spec.kind,
-                    "title": c.spec.title.model_dump(),
-                    "time_limit_seconds": c.spec.time_limit.total_seconds(),
-                    "scenarios": [{"id": s.id, "scope": s.spec.scope, "points": s.spec.points} for s in c.scenarios],
-                    "rubric": [
-                        {"id": r.id, "points": r.points, "bonus": r.spec.bonus, "proof": r.spec.proof} for r in c.rubric
-                    ],
-                }
-            )
-        self._emit("\n".join(lines), data)
-
-    def start(self, report: StartReport) -> None:
-        lines = [
-            f"run {report.run.id}: team {report.team.name}, challenge {report.challenge.id} "
-            f"({report.challenge.spec.title.get(self.lang)}), namespace {report.team.namespace}",
-            f"started {report.run.started_at:%H:%M:%S} UTC, deadline {report.run.deadline:%H:%M:%S} UTC; "
-            f"{len(report.applied)} objects applied",
-        ]
-        lines += [f"  skipped: {render(m, self.lang)}" for m in report.skipped.values()]
-        self._emit(
-            "\n".join(lines),
-            {
-                "run": report.run.id,
-                "team": report.team.name,
-                "challenge": report.challenge.id,
-                "namespace": report.team.namespace,
-                "started_at": report.run.started_at,
-                "deadline": report.run.deadline,
-                "applied": [str(r) for r in report.applied],
-                "skipped": {k: render(m, self.lang) for k, m in report.skipped.items()},
-            },
-        )
-
-    def verify(self, report: VerifyReport, challenge: Challenge) -> None:
-        lines = []
-        for result in report.results:
-            lines.append(f"{MARK[result.status]} {result.scenario_id}")
-            diagnoses: set[str] = set()
-            for c in result.checks:
-                mark = f"{MARK[c.status]} {GUARD}" if c.guard else MARK[c.status]
-                lines.append(f"    {mark} {render(c.message, self.lang)}")
-                if c.diagnosis is None or c.status is not Status.FAIL:
-                    continue
-                # The operator sees every diagnosis, each once: several checks of a scenario often share one.
-                diagnosis = render(c.diagnosis, self.lang)
-                if diagnosis not in diagnoses:
-                    lines.append(f"      ↳ {diagnosis}")
-                    diagnoses.add(diagnosis)
-        if report.ended is not None:
-            run = report.ended
-            lines.append(
-                f"run {run.status}: {clock(timedelta(seconds=run.elapsed_seconds or 0))}, "
-                f"tier {run.tier_percent}%, {run.points}/{scoring.plan_of(challenge, run).total_points} points"
-            )
-        self._emit(
-            "\n".join(lines),
-            {
-                "run": report.run.id,
-                "trigger": report.trigger.value,
-                "at": report.at,
-                "all_passed": report.all_passed,
-                "results": [
-                    {
-                        "scenario": r.scenario_id,
-                        "status": r.status.value,
-                        "checks": [
-                            {
-                                "check": c.check,
-                                "status": c.status.value,
-                                "message": render(c.message, self.lang),
-                                "diagnosis": None if c.diagnosis is None else render(c.diagnosis, self.lang),
-                                "guard": c.guard,
-                            }
-                            for c in r.checks
-                        ],
-                    }
-                    for r in report.results
-                ],
-                "ended": None
-                if report.ended is None
-                else {
-                    "status": report.ended.status,
-                    "elapsed_seconds": report.ended.elapsed_seconds,
-                    "tier_percent": report.ended.tier_percent,
-                    "points": report.ended.points,
-                },
-            },
-        )
-
-    def preflight(self, report: PreflightReport) -> None:
-        self._emit(preflight_table(report, self.lang), preflight_json(report, self.lang))
-
-    def status(self, report: StatusReport) -> None:
-        lines = [
-            f"run {report.run.id}: challenge {report.challenge.id}, {report.run.status}, "
-            f"elapsed {clock(report.elapsed)}, remaining {clock(report.remaining)}"
-        ]
-        for state in report.states:
-            solved = f" at {state.first_solved_at:%H:%M:%S}" if state.first_solved_at else ""
-            lines.append(
-                f"    {state.scenario_id:<24} {state.status}{solved}, verified {state.attempts}×, "
-                f"hints used: {report.hints_used.get(state.scenario_id, 0)}, "
-                f"automatic hints: {report.hints_automatic.get(state.scenario_id, 0)}"
-            )
-        self._emit(
-            "\n".join(lines),
-            {
-                "run": report.run.id,
-                "challenge": report.challenge.id,
-                "status": report.run.status,
-                "elapsed_seconds": int(report.elapsed.total_seconds()),
-                "remaining_seconds": int(report.remaining.total_seconds()),
-                "scenarios": [
-                    {
-                        "id": s.scenario_id,
-                        "status": s.status,
-                        "attempts": s.attempts,
-                        "first_solved_at": s.first_solved_at,
-                        "hints_used": report.hints_used.get(s.scenario_id, 0),
-                        "automatic_hints": report.hints_automatic.get(s.scenario_id, 0),
-                    }
-                    for s in report.states
-                ],
-            },
-        )
 
 
 __all__ = ["main"]

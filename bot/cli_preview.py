@@ -23,8 +23,8 @@ from typing import Any, TextIO
 
 from bot.challenges import render, render_drill, render_lab, render_rubric, scoring
 from bot.challenges.catalog import Challenge
+from bot.challenges.cluster_fit import ChallengeUnavailable, runnable
 from bot.challenges.reports import StartReport
-from bot.challenges.runs import ChallengeUnavailable, runnable
 from bot.challenges.spec import CheckedItem
 from bot.challenges.timeline import Due, HintDue
 from bot.i18n import Lang, Message, t

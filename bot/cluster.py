@@ -41,6 +41,7 @@ from bot.errors import (
 from bot.i18n import Message
 from bot.kinds import BY_NAME, KINDS, Kind, ObjectRef
 from bot.kube_config import check_context, kubeconfig_files
+from bot.kube_errors import ERROR_REASONS, AlreadyExists, NotFound, translate
 from bot.metrics import Metrics
 from bot.snapshot import Snapshot
 from bot.team_namespace import FIELD_MANAGER, MANAGED_BY, NamespaceSetup
@@ -57,14 +58,6 @@ MAX_LIST_BYTES = 16 * 1024 * 1024
 #: policy reads the namespace from an informer, the RBAC authorizer the new RoleBinding.
 PROPAGATION_SECONDS = 5.0
 PROPAGATION_STEP = 0.2
-
-
-class _NotFound(ClusterError):
-    pass
-
-
-class _AlreadyExists(ApplyFailed):
-    """A create found the object there (409 AlreadyExists)."""
 
 
 class TooManyObjects(ClusterError):
@@ -196,9 +189,9 @@ class Cluster:
             await response.read()
             result = self._api.response_deserialize(response, {"2XX": "object"})
         except ApiException as exc:
-            error = _translate(exc, method, path)
-            if not isinstance(error, _NotFound):  # counted where a 404 is an error: see _missing()
-                self._metrics.kube_errors.labels(_ERROR_REASONS.get(type(error), "server_error")).inc()
+            error = translate(exc, method, path)
+            if not isinstance(error, NotFound):  # counted where a 404 is an error: see _missing()
+                self._metrics.kube_errors.labels(ERROR_REASONS.get(type(error), "server_error")).inc()
             raise error from exc
         except TimeoutError as exc:
             self._metrics.kube_errors.labels("timeout").inc()
@@ -229,7 +222,7 @@ class Cluster:
         kind = BY_NAME["Namespace"]
         try:
             existing = await self._request("GET", kind.object_path(None, namespace))
-        except _NotFound:
+        except NotFound:
             body = self._setup.namespace(namespace, team=team)
             await self._request("POST", kind.collection_path(None), body=body)
             self._set_up.discard(namespace)  # a namespace of that name set up before was deleted since
@@ -245,7 +238,7 @@ class Cluster:
         """Create the RoleBinding, quota and limits (each once: 409 means it is there), then wait until the
         RoleBinding takes effect, so the scenario's first write is not refused."""
         for path, body in self._setup.objects(namespace):
-            with contextlib.suppress(_AlreadyExists):
+            with contextlib.suppress(AlreadyExists):
                 await self._propagated(functools.partial(self._request, "POST", path, body=body))
         if self._setup.team_role is not None:
             configmaps = BY_NAME["ConfigMap"].collection_path(namespace)
@@ -258,7 +251,7 @@ class Cluster:
             try:
                 await attempt()
                 return
-            except (ClusterForbidden, _NotFound):
+            except (ClusterForbidden, NotFound):
                 if asyncio.get_running_loop().time() >= deadline:
                     raise
                 await asyncio.sleep(PROPAGATION_STEP)
@@ -271,7 +264,7 @@ class Cluster:
         self._managed.discard(namespace)
         try:
             existing = await self._request("GET", BY_NAME["Namespace"].object_path(None, namespace))
-        except _NotFound as exc:
+        except NotFound as exc:
             raise NamespaceMissing(namespace) from exc
         _require_managed(existing, namespace)
         self._managed.add(namespace)
@@ -287,7 +280,7 @@ class Cluster:
         self._set_up.discard(namespace)
         try:
             existing = await self._request("GET", kind.object_path(None, namespace))
-        except _NotFound:
+        except NotFound:
             return False
         _require_managed(existing, namespace)
         try:
@@ -296,7 +289,7 @@ class Cluster:
                 kind.object_path(None, namespace),
                 body={"kind": "DeleteOptions", "apiVersion": "v1", "propagationPolicy": "Background"},
             )
-        except _NotFound:
+        except NotFound:
             return False
         log.info("deleted namespace %s", namespace)
         return True
@@ -323,7 +316,7 @@ class Cluster:
                 query=[("fieldManager", FIELD_MANAGER), ("force", "true")],
                 content_type="application/apply-patch+yaml",
             )
-        except _NotFound as exc:
+        except NotFound as exc:
             raise self._missing(kind, exc) from exc
         return ObjectRef(api_version=kind.api_version, kind=kind.kind, name=name)
 
@@ -337,7 +330,7 @@ class Cluster:
                 kind.object_path(namespace if kind.namespaced else None, ref.name),
                 body={"kind": "DeleteOptions", "apiVersion": "v1", "propagationPolicy": "Foreground"},
             )
-        except _NotFound:
+        except NotFound:
             return False
         return True
 
@@ -351,7 +344,7 @@ class Cluster:
             path = f"/apis/{api_version}" if "/" in api_version else f"/api/{api_version}"
             try:
                 listing = await self._request("GET", path)
-            except _NotFound:
+            except NotFound:
                 missing.extend(group_kinds)
                 continue
             served = {r.get("name") for r in listing.get("resources") or []}
@@ -389,7 +382,7 @@ class Cluster:
         while True:
             try:
                 listing = await self._request("GET", path, query=page, budget=budget)
-            except _NotFound as exc:
+            except NotFound as exc:
                 raise self._missing(kind, exc) from exc
             except _TooLarge as exc:
                 raise TooManyObjects(kind, namespace) from exc
@@ -401,7 +394,7 @@ class Cluster:
                 return items
             page = [*selecting, ("limit", LIST_PAGE), ("continue", token)]
 
-    def _missing(self, kind: Kind, error: _NotFound) -> ClusterError:
+    def _missing(self, kind: Kind, error: NotFound) -> ClusterError:
         """A 404 where an object or list must exist (a namespace looked up, or a deleted object, is
         not an error). On a CRD kind the CRD is not installed; on a built-in kind something else is wrong."""
         self._metrics.kube_errors.labels("not_found").inc()
@@ -429,7 +422,7 @@ class Cluster:
         self._require_own(team, method, path)
         try:
             return await self._request(method, path, body=body, query=query, content_type=content_type)
-        except _NotFound:
+        except NotFound:
             return None
 
     async def cluster_list(self, team: str, kind: Kind, *, field_selector: str | None = None) -> list[dict[str, Any]]:
@@ -529,40 +522,9 @@ def _require_managed(namespace_object: dict[str, Any], namespace: str) -> None:
         raise NamespaceNotManaged(namespace)
 
 
-def _status(exc: ApiException) -> dict[str, Any]:
-    """The Kubernetes Status the API server answered with ({} when the body is not one)."""
-    try:
-        status = json.loads(exc.body or "{}")
-    except (TypeError, ValueError):
-        return {}
-    return status if isinstance(status, dict) else {}
-
-
-def _translate(exc: ApiException, method: str, path: str) -> ClusterError:
-    status = _status(exc)
-    message = str(status.get("message") or exc.reason or "")
-    detail = f"{method} {path}: {exc.status} {message}"
-    request = {"request": f"{method} {path}", "status": exc.status}
-    if exc.status in (401, 403):
-        return ClusterForbidden(detail, reason=Message("cluster.denied", request))
-    if exc.status == 404:
-        return _NotFound(detail, reason=Message("cluster.server_error", request))
-    if exc.status in (400, 409, 415, 422):
-        # The API server's own words, as kubectl would print them: they name the field that is wrong.
-        answer = message.replace("`", "'")
-        rejected = _AlreadyExists if status.get("reason") == "AlreadyExists" else ApplyFailed
-        return rejected(detail, reason=Message("cluster.rejected", {**request, "answer": answer}))
-    return ClusterUnavailable(detail, reason=Message("cluster.server_error", request))
-
-
 #: The 404 and 409 of `Cluster.call`, for the modules that build on it.
-ObjectNotFound = _NotFound
-ObjectExists = _AlreadyExists
-
-_ERROR_REASONS: dict[type[ClusterError], str] = {
-    ClusterForbidden: "forbidden",
-    ApplyFailed: "invalid",
-}
+ObjectNotFound = NotFound
+ObjectExists = AlreadyExists
 
 
 def _reason(error: ClusterError, kind: Kind) -> Message:

@@ -15,14 +15,8 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from bot import markup
-from bot.challenges.catalog import (
-    SUBMISSION_COMMON_COLUMNS,
-    Catalog,
-    Challenge,
-    SubmissionFieldSpec,
-    SubmissionSpec,
-    Text,
-)
+from bot.challenges.catalog import Catalog, Challenge, Text
+from bot.challenges.submission_form import SUBMISSION_COMMON_COLUMNS, SubmissionFieldSpec, SubmissionSpec
 from bot.errors import KubecampError, NoActiveRun
 from bot.i18n import Message
 from bot.metrics import Metrics

@@ -34,7 +34,7 @@ import helm_python
 import pytest
 import yaml
 
-from bot.cli import _parser as cli_parser
+from bot.cli_parser import parser as cli_parser
 from tests.helm.test_chart import ALL_ON, merged, notes, one, render
 from tests.helm.test_chart import _chart as chart
 

@@ -14,12 +14,13 @@ from bot.awards import GradeRefused
 from bot.challenges.board import NoBoardChannel
 from bot.challenges.breaking import ClusterTooSmall
 from bot.challenges.catalog import Text
+from bot.challenges.cluster_fit import ChallengeUnavailable
 from bot.challenges.deploy import NamespaceNotCleared
 from bot.challenges.flow import CoolingDown, NoHintYet, TeamNotLinked
 from bot.challenges.preflight import BuildNotPreflighted
 from bot.challenges.progress import NotABuild
-from bot.challenges.runs import ChallengeUnavailable, NothingToVerify
-from bot.cluster import TooManyObjects, _AlreadyExists, _NotFound
+from bot.challenges.runs import NothingToVerify
+from bot.cluster import ObjectExists, ObjectNotFound, TooManyObjects
 from bot.discord.errors import NotInstructor, NotInTeam, explain
 from bot.errors import (
     ApplyFailed,
@@ -96,8 +97,8 @@ SAMPLES: list[KubecampError] = [
             {"request": "PATCH deployments/web", "status": 422, "answer": "spec.replicas: Invalid value"},
         ),
     ),
-    _NotFound("404 Not Found"),
-    _AlreadyExists(
+    ObjectNotFound("404 Not Found"),
+    ObjectExists(
         "409 Conflict",
         reason=Message(
             "cluster.rejected",

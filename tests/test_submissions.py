@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from bot.challenges.catalog import Catalog, Challenge, SubmissionSpec
+from bot.challenges.catalog import Catalog, Challenge
+from bot.challenges.submission_form import SubmissionSpec
 from bot.errors import NoActiveRun, UnknownChallenge
 from bot.i18n import Message
 from bot.metrics import Metrics

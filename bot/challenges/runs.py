@@ -16,10 +16,11 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
-from bot.challenges import access, cluster_view, drill, scoring
+from bot.challenges import cluster_view, drill, scoring
 from bot.challenges.breaking import NodePlan, apply_break, is_break, undo_break
 from bot.challenges.catalog import Catalog, Challenge, Scenario
 from bot.challenges.checks import Status
+from bot.challenges.cluster_fit import ChallengeUnavailable, runnable_on
 from bot.challenges.deploy import CLEAR_WAIT_SECONDS, apply_scenario, clear_namespace
 from bot.challenges.reports import ScenarioResult, StartReport, StatusReport, Stopped, Trigger, VerifyReport
 from bot.challenges.rubric import shared_namespace, team_namespaces
@@ -37,7 +38,7 @@ from bot.errors import (
     UnknownTeam,
 )
 from bot.i18n import Message
-from bot.kinds import KINDS, ObjectRef
+from bot.kinds import ObjectRef
 from bot.live import ChangeFeed
 from bot.metrics import Metrics
 from bot.snapshot import Snapshot
@@ -46,10 +47,6 @@ from bot.store.db import WriteStep
 from bot.store.runs import SolvedStep
 
 log = logging.getLogger(__name__)
-
-
-class ChallengeUnavailable(MessageError):
-    """The cluster cannot run this challenge (missing CRDs, only cluster-scope scenarios)."""
 
 
 class NothingToVerify(MessageError):
@@ -67,20 +64,6 @@ class RunAnnouncements(Protocol):
     def solved(self, run: Run, team: Team) -> SolvedStep | None: ...
 
     def finished(self, run: Run, team: Team, score: scoring.Score) -> WriteStep | None: ...
-
-
-def runnable(challenge: Challenge, *, own_cluster: bool = False) -> tuple[list[Scenario], dict[str, Message]]:
-    """The scenarios a run deploys, and why the others are skipped. A cluster-scope scenario changes nodes
-    or a node's files (`bot.challenges.breaks`): it runs only on the team's own cluster (`own_cluster`),
-    and is otherwise skipped and left out of the run's points and time (scoring.plan)."""
-    kept: list[Scenario] = []
-    skipped: dict[str, Message] = {}
-    for scenario in challenge.scenarios:
-        if scenario.spec.scope == "cluster" and not own_cluster:
-            skipped[scenario.id] = Message("run.skipped_cluster_scope", {"scenario": scenario.id})
-        else:
-            kept.append(scenario)
-    return kept, skipped
 
 
 class RunService:
@@ -145,21 +128,7 @@ class RunService:
             raise already
         # A lab with nothing on the cluster asks it nothing (not even which cluster is the team's): no request is sent.
         cluster = await self._clusters.for_team(team.name) if challenge.checked else self._clusters.shared
-        scenarios, skipped = runnable(challenge, own_cluster=cluster.owner == team.name)
-        if not scenarios and not challenge.scored_by_items:
-            raise ChallengeUnavailable(Message("run.only_cluster_scope", {"challenge": challenge.id}))
-        needed = {KINDS[(m.body["apiVersion"], m.body["kind"])] for s in scenarios for m in s.manifests}
-        missing = await cluster.missing_kinds(k for k in needed if k.crd)
-        if missing:
-            kinds = ", ".join(f"{k.kind} ({k.api_version})" for k in sorted(missing, key=lambda k: k.kind))
-            raise ChallengeUnavailable(Message("run.crd_missing", {"challenge": challenge.id, "kinds": kinds}))
-        if cluster.owner is not None:  # the shared cluster's rights are the chart's; an own one's, its kubeconfig's
-            lacking = await access.missing(cluster, scenarios, team.namespace)
-            if lacking:
-                cannot = ", ".join(map(str, lacking))
-                raise ChallengeUnavailable(
-                    Message("run.access_missing", {"team": team.name, "server": cluster.server, "missing": cannot})
-                )
+        scenarios, skipped = await runnable_on(cluster, challenge, team=team.name, namespace=team.namespace)
         breaks = [b for s in scenarios for b in s.breaks]
         plan = await NodePlan.read(cluster, team.name) if breaks else NodePlan(workers=(), control_plane=())
         plan.check(breaks)

@@ -9,7 +9,8 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot import markup
-from bot.challenges.catalog import Catalog, SubmissionFieldSpec
+from bot.challenges.catalog import Catalog
+from bot.challenges.submission_form import SubmissionFieldSpec
 from bot.i18n import Lang, t
 from bot.limits import EMBED_FIELD_NAME_MAX, truncate
 from bot.markup import stamp

@@ -16,7 +16,8 @@ import yaml
 from kubernetes.aio import client as k8s
 
 from bot.challenges import access
-from bot.challenges.runs import ChallengeUnavailable, RunService
+from bot.challenges.cluster_fit import ChallengeUnavailable
+from bot.challenges.runs import RunService
 from bot.cluster import Cluster
 from bot.clusters import ClusterRegistry
 from bot.i18n import render

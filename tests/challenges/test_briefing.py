@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from bot.challenges import render
+from bot.challenges.cluster_fit import runnable
 from bot.challenges.reports import StartReport
-from bot.challenges.runs import runnable
 from bot.limits import ELLIPSIS, fit_message
 from bot.store import Run, Team
 from tests.scenarios.test_catalogue_behaviour import CATALOG

@@ -15,9 +15,10 @@ from kubernetes.aio import client as k8s
 from bot.challenges import render as render_
 from bot.challenges.catalog import Challenge
 from bot.challenges.checks import Status
+from bot.challenges.cluster_fit import ChallengeUnavailable
 from bot.challenges.deploy import NamespaceNotCleared
 from bot.challenges.reports import Trigger
-from bot.challenges.runs import ChallengeUnavailable, RunService
+from bot.challenges.runs import RunService
 from bot.challenges.timeline import Due, HintDue, timeline
 from bot.cluster import Cluster
 from bot.errors import ClusterUnavailable, NamespaceNotManaged, NoActiveRun, RunConflict, UnknownScenario, UnknownTeam

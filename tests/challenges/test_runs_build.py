@@ -13,8 +13,9 @@ import yaml
 from bot.challenges import render as render_
 from bot.challenges.catalog import Catalog, load_catalog
 from bot.challenges.checks import Status
+from bot.challenges.cluster_fit import ChallengeUnavailable
 from bot.challenges.reports import Trigger
-from bot.challenges.runs import ChallengeUnavailable, RunService
+from bot.challenges.runs import RunService
 from bot.challenges.timeline import Due, timeline
 from bot.i18n import render
 from bot.store import Store

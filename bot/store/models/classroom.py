@@ -1,74 +1,17 @@
-"""The tables: teams, challenge runs, scenario states, verifications, hint posts and submissions.
-
-Conventions:
-
-* Every timestamp is a timezone-aware UTC `datetime` (`UTCDateTime`); a naive one is refused on
-  write rather than guessed at.
-* Statuses are `StrEnum`s stored as short strings with a named CHECK constraint (no native database
-  enum types, so that adding a value is an ordinary migration on every backend).
-* Constraint and index names come from `NAMING_CONVENTION`, set on `SQLModel.metadata` before any
-  table is declared, so that migrations can address them by name (SQLite batch mode needs names).
-* Primary keys are typed `int`, not `int | None`: they are None only on an instance not yet
-  inserted, and the store never hands out such an instance.
-* There are no ORM relationships: the stores return detached rows and load what they need with
-  explicit queries, so nothing lazy-loads after the session has closed.
-"""
+"""The class's tables: teams, runs, scenario states, verifications, hints, submissions, awards, evidence,
+ticks, freezes and boards."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from enum import StrEnum
 from typing import Any, TypedDict
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Dialect
 from sqlmodel import Field, SQLModel
 
-from bot.store.errors import InvalidValue
-from bot.values import DNS1123_LABEL_MAX
-from bot.values import TEAM_NAME_MAX as TEAM_NAME_MAX
-
-NAMING_CONVENTION: dict[str, str] = {
-    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
-    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
-    "ck": "ck_%(table_name)s_%(constraint_name)s",
-    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-    "pk": "pk_%(table_name)s",
-}
-SQLModel.metadata.naming_convention = NAMING_CONVENTION
-
-#: A namespace's name is a DNS-1123 label; it and the longest team name are also CHECK constraints.
-NAMESPACE_MAX = DNS1123_LABEL_MAX
-
-
-class UTCDateTime(sa.types.TypeDecorator[datetime]):
-    """A timezone-aware UTC datetime on every backend.
-
-    Writes refuse naive datetimes and convert aware ones to UTC; SQLite (which has no time zones)
-    stores the naive UTC value, PostgreSQL a ``timestamptz``. Reads always return aware UTC.
-    """
-
-    impl = sa.DateTime(timezone=True)
-    cache_ok = True
-
-    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        if not isinstance(value, datetime):
-            raise InvalidValue("datetime", value, "not a datetime")
-        if value.tzinfo is None or value.utcoffset() is None:
-            raise InvalidValue("datetime", value, "naive datetime refused: give it a time zone (UTC)")
-        value = value.astimezone(UTC)
-        if dialect.name == "postgresql":
-            return value
-        return value.replace(tzinfo=None)
-
-    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            return value.replace(tzinfo=UTC)
-        return value.astimezone(UTC)
+from bot.store.models.columns import NAMESPACE_MAX, TEAM_NAME_MAX, UTCDateTime, _enum, _in, _now
+from bot.store.models.outbox import OUTBOX_KEY_MAX
 
 
 class RunStatus(StrEnum):
@@ -103,28 +46,6 @@ class AppliedObject(TypedDict):
     kind: str
     name: str
     scenario: str | None
-
-
-def _enum(enum: type[StrEnum]) -> sa.Enum:
-    # Stored as VARCHAR(16) + an explicit CHECK constraint (declared in __table_args__);
-    # validate_strings refuses an unknown value before it reaches the database.
-    return sa.Enum(
-        enum,
-        native_enum=False,
-        create_constraint=False,
-        length=16,
-        validate_strings=True,
-        values_callable=lambda members: [m.value for m in members],
-    )
-
-
-def _in(column: str, enum: type[StrEnum]) -> str:
-    # The column is quoted: "trigger" is a keyword in SQL.
-    return f'"{column}" IN ({", ".join(repr(m.value) for m in enum)})'
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
 
 
 class Team(SQLModel, table=True):
@@ -336,158 +257,6 @@ class Freeze(SQLModel, table=True):
     at: datetime = Field(sa_column=sa.Column(UTCDateTime, nullable=False))
     #: Who froze it: a Discord user's name, or `cli:<user>` from the command line.
     frozen_by: str = Field(sa_column=sa.Column(sa.String(100), nullable=False))
-
-
-class OutboxKind(StrEnum):
-    message = "message"  # post a message in a channel (or in the run's thread)
-    thread = "thread"  # post a starter message and start a public thread from it
-    edit = "edit"  # edit a message an earlier outbox entry posted
-    thread_update = "thread_update"  # rename or (un)archive a thread
-
-
-#: Longest outbox dedupe key; also a CHECK constraint.
-OUTBOX_KEY_MAX = 200
-#: Partial index over the entries still to deliver (neither sent nor failed), in id order.
-OUTBOX_UNSENT_INDEX = "ix_outbox_unsent"
-_UNSENT = sa.text("sent_at IS NULL AND failed_at IS NULL")
-
-
-class OutboxEntry(SQLModel, table=True):
-    """One thing the bot says on its own, written before it is delivered (`bot.outbox.Outbox`).
-
-    `dedupe_key` makes enqueueing idempotent: whoever enqueues the same event twice (a retried
-    verification, a hint scheduler after a restart) gets the first entry back. The entry is sent
-    when `sent_at` is set, and only once Discord has accepted it; `failed_at` + `last_error` record
-    a permanent refusal (kept, never deleted). `parts_sent` counts the parts of a message that was
-    split to fit Discord's limits and has been partly delivered.
-
-    Where it goes: `channel_id`; else, for a message or a thread update with `run_id`, the run's
-    thread once it exists; for an edit, wherever the entry `target_id` landed. Where it landed:
-    `discord_channel_id` / `discord_message_id` (of the first part; for a thread, the thread and
-    its starter message).
-    """
-
-    __tablename__ = "outbox"
-    __table_args__ = (
-        sa.CheckConstraint(_in("kind", OutboxKind), name="kind"),
-        sa.CheckConstraint(f"length(dedupe_key) BETWEEN 1 AND {OUTBOX_KEY_MAX}", name="dedupe_key_length"),
-        sa.CheckConstraint("attempts >= 0", name="attempts_not_negative"),
-        sa.CheckConstraint("parts_sent >= 0", name="parts_sent_not_negative"),
-        sa.Index(OUTBOX_UNSENT_INDEX, "id", sqlite_where=_UNSENT, postgresql_where=_UNSENT),
-    )
-
-    id: int = Field(default=None, primary_key=True)  # see module docstring: None until inserted
-    dedupe_key: str = Field(sa_column=sa.Column(sa.String(OUTBOX_KEY_MAX), nullable=False, unique=True))
-    kind: OutboxKind = Field(sa_column=sa.Column(_enum(OutboxKind), nullable=False))
-    channel_id: int | None = Field(default=None, sa_column=sa.Column(sa.BigInteger))
-    run_id: int | None = Field(default=None, foreign_key="runs.id", ondelete="SET NULL", index=True)
-    #: For an edit: the entry whose message it edits.
-    target_id: int | None = Field(default=None, foreign_key="outbox.id", ondelete="RESTRICT", index=True)
-    #: Message JSON as Discord takes it (before `bot.limits.fit_message`); for a thread
-    #: {"name", "message"}, for a thread update {"name"?, "archived"?}.
-    payload: dict[str, Any] = Field(default_factory=dict, sa_column=sa.Column(sa.JSON, nullable=False))
-    created_at: datetime = Field(sa_column=sa.Column(UTCDateTime, nullable=False))
-    attempts: int = Field(default=0, sa_column=sa.Column(sa.Integer, nullable=False, server_default=sa.text("0")))
-    next_attempt_at: datetime = Field(sa_column=sa.Column(UTCDateTime, nullable=False))
-    parts_sent: int = Field(default=0, sa_column=sa.Column(sa.Integer, nullable=False, server_default=sa.text("0")))
-    sent_at: datetime | None = Field(default=None, sa_column=sa.Column(UTCDateTime))
-    discord_channel_id: int | None = Field(default=None, sa_column=sa.Column(sa.BigInteger))
-    discord_message_id: int | None = Field(default=None, sa_column=sa.Column(sa.BigInteger))
-    failed_at: datetime | None = Field(default=None, sa_column=sa.Column(UTCDateTime))
-    last_error: str | None = Field(default=None, sa_column=sa.Column(sa.Text))
-
-
-class IncidentStatus(StrEnum):
-    firing = "firing"  # at least one alert of the group is firing
-    resolved = "resolved"  # every alert of the group has resolved; a new firing opens a new incident
-
-
-class AlertStatus(StrEnum):
-    firing = "firing"
-    resolved = "resolved"
-
-
-#: One firing incident per Alertmanager group: a partial unique index on the group key.
-OPEN_INCIDENT_INDEX = "uq_incidents_open_group_key"
-_FIRING = sa.text("status = 'firing'")
-
-
-class Incident(SQLModel, table=True):
-    """One episode of an Alertmanager alert group (its `group_key`), from first firing to resolved.
-
-    `version` counts the changes the notifications (and acknowledgements, silences) made;
-    `published_version` is the last version rendered into the outbox (`bot.incidents.publisher`), so
-    an incident with `version > published_version` is still to be shown in Discord.
-    """
-
-    __tablename__ = "incidents"
-    __table_args__ = (
-        sa.CheckConstraint(_in("status", IncidentStatus), name="status"),
-        sa.CheckConstraint("truncated_alerts >= 0", name="truncated_alerts_not_negative"),
-        sa.Index(OPEN_INCIDENT_INDEX, "group_key", unique=True, sqlite_where=_FIRING, postgresql_where=_FIRING),
-        sa.Index("ix_incidents_group_key", "group_key"),
-        sa.Index("ix_incidents_published_version_version", "published_version", "version"),
-    )
-
-    id: int = Field(default=None, primary_key=True)  # see module docstring: None until inserted
-    group_key: str = Field(sa_column=sa.Column(sa.Text, nullable=False))
-    status: IncidentStatus = Field(
-        default=IncidentStatus.firing, sa_column=sa.Column(_enum(IncidentStatus), nullable=False)
-    )
-    receiver: str = Field(sa_column=sa.Column(sa.Text, nullable=False))
-    #: The alerts' namespace when they share one; it decides the team.
-    namespace: str | None = Field(default=None, sa_column=sa.Column(sa.String(NAMESPACE_MAX)))
-    team_id: int | None = Field(default=None, foreign_key="teams.id", ondelete="SET NULL")
-    #: Where the incident's thread is started; None when neither a team channel nor an alerts channel exists.
-    channel_id: int | None = Field(default=None, sa_column=sa.Column(sa.BigInteger))
-    #: The team's active run when the incident opened: that run's thread is told about it.
-    run_id: int | None = Field(default=None, foreign_key="runs.id", ondelete="SET NULL")
-    run_notified: bool = Field(default=False, nullable=False)
-    #: The incident of the same group before this one (the group fired again after resolving).
-    previous_id: int | None = Field(default=None, foreign_key="incidents.id", ondelete="SET NULL", index=True)
-    group_labels: dict[str, Any] = Field(default_factory=dict, sa_column=sa.Column(sa.JSON, nullable=False))
-    common_labels: dict[str, Any] = Field(default_factory=dict, sa_column=sa.Column(sa.JSON, nullable=False))
-    common_annotations: dict[str, Any] = Field(default_factory=dict, sa_column=sa.Column(sa.JSON, nullable=False))
-    external_url: str = Field(default="", sa_column=sa.Column(sa.Text, nullable=False))
-    #: Alerts Alertmanager left out of the last notification (its receiver's max_alerts).
-    truncated_alerts: int = Field(default=0, nullable=False)
-    opened_at: datetime = Field(sa_column=sa.Column(UTCDateTime, nullable=False))
-    last_notified_at: datetime = Field(sa_column=sa.Column(UTCDateTime, nullable=False))
-    resolved_at: datetime | None = Field(default=None, sa_column=sa.Column(UTCDateTime))
-    acknowledged_by: str | None = Field(default=None, sa_column=sa.Column(sa.String(100)))
-    acknowledged_at: datetime | None = Field(default=None, sa_column=sa.Column(UTCDateTime))
-    silence_id: str | None = Field(default=None, sa_column=sa.Column(sa.String(64)))
-    silenced_by: str | None = Field(default=None, sa_column=sa.Column(sa.String(100)))
-    silenced_until: datetime | None = Field(default=None, sa_column=sa.Column(UTCDateTime))
-    version: int = Field(default=1, nullable=False)
-    published_version: int = Field(default=0, nullable=False)
-    published_at: datetime | None = Field(default=None, sa_column=sa.Column(UTCDateTime))
-
-
-class IncidentAlert(SQLModel, table=True):
-    """One alert of an incident: an Alertmanager alert instance, (fingerprint, startsAt).
-
-    A resolved alert stays resolved: the same alert firing again has a new startsAt. `announced` is
-    the status last shown in the thread, so the publisher posts each change once.
-    """
-
-    __tablename__ = "incident_alerts"
-    __table_args__ = (
-        sa.UniqueConstraint("incident_id", "fingerprint", "starts_at"),
-        sa.CheckConstraint(_in("status", AlertStatus), name="status"),
-        sa.CheckConstraint(f"announced IS NULL OR {_in('announced', AlertStatus)}", name="announced"),
-    )
-
-    id: int = Field(default=None, primary_key=True)  # see module docstring: None until inserted
-    incident_id: int = Field(foreign_key="incidents.id", ondelete="CASCADE", nullable=False)
-    fingerprint: str = Field(sa_column=sa.Column(sa.String(64), nullable=False))
-    starts_at: datetime = Field(sa_column=sa.Column(UTCDateTime, nullable=False))
-    ends_at: datetime | None = Field(default=None, sa_column=sa.Column(UTCDateTime))
-    status: AlertStatus = Field(sa_column=sa.Column(_enum(AlertStatus), nullable=False))
-    announced: AlertStatus | None = Field(default=None, sa_column=sa.Column(_enum(AlertStatus)))
-    labels: dict[str, Any] = Field(default_factory=dict, sa_column=sa.Column(sa.JSON, nullable=False))
-    annotations: dict[str, Any] = Field(default_factory=dict, sa_column=sa.Column(sa.JSON, nullable=False))
-    generator_url: str = Field(default="", sa_column=sa.Column(sa.Text, nullable=False))
 
 
 class Board(SQLModel, table=True):
