@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime, time
+from datetime import datetime, time
 from zoneinfo import ZoneInfo
 
 from bot.challenges.catalog import Catalog
@@ -27,11 +27,8 @@ from bot.live import ChangeFeed
 from bot.spreadsheet import cell, csv_file
 from bot.standings import RunStanding, Series, Standings
 from bot.store import Freeze, Store
+from bot.store.db import utcnow
 from bot.store.scoreboard import ClassRecord
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 @dataclass(frozen=True)
