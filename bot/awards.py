@@ -49,7 +49,7 @@ class AwardService:
         self._store = store
         self._catalog = catalog
         self._clock = clock
-        #: Told of each award given or undone, each paste kept: the live scoreboard.
+        #: Told of each award given or undone: the live scoreboard.
         self._changes = changes or ChangeFeed()
 
     async def _team(self, name: str) -> Team:
