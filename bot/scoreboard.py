@@ -144,9 +144,12 @@ class Scoreboard:
         self._known(challenge_id)
         return rank(self.standings(await self.record(), public=public), challenge_id)
 
-    async def frozen_at(self, challenge_id: int | None = None) -> datetime | None:
-        """The freeze everyone's view of the challenge (of any, for None) is as of; None if it is live."""
-        return self.standings(await self.record(), public=True).frozen_at(challenge_id)
+    async def shown(self, challenge_id: int | None = None) -> tuple[list[Row], datetime | None]:
+        """What everyone sees of the challenge (of all, for None): the ranking, and the freeze it is as of (None if
+        it is live), from one read, so that the two agree."""
+        self._known(challenge_id)
+        standings = self.standings(await self.record(), public=True)
+        return rank(standings, challenge_id), standings.frozen_at(challenge_id)
 
     async def series(self, challenge_id: int | None = None, *, public: bool = True) -> list[Series]:
         self._known(challenge_id)
