@@ -240,8 +240,7 @@ class Scoreboard:
         return moment if moment.tzinfo is not None else moment.replace(tzinfo=self._timezone)
 
     async def unfreeze(self, challenge_id: int | None = None) -> list[int]:
-        if challenge_id is not None:
-            self._catalog.get(challenge_id)
+        self._known(challenge_id)
         lifted = await self._store.scoreboard.unfreeze(challenge_id)
         self._changes.changed()
         return lifted
