@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
 from bot.challenges.catalog import Catalog, Challenge
 from bot.challenges.progress import awarded, rubric_items
@@ -19,14 +19,11 @@ from bot.errors import MessageError, UnknownTeam
 from bot.i18n import Message
 from bot.live import ChangeFeed
 from bot.store import Award, Store, Team
+from bot.store.db import utcnow
 
 
 class GradeRefused(MessageError):
     """The item cannot be graded: unknown, ambiguous, or proven otherwise than by grading."""
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 @dataclass(frozen=True)
@@ -52,7 +49,7 @@ class AwardService:
         self._store = store
         self._catalog = catalog
         self._clock = clock
-        #: Told of each award given or undone, each paste kept: the live scoreboard.
+        #: Told of each award given or undone: the live scoreboard.
         self._changes = changes or ChangeFeed()
 
     async def _team(self, name: str) -> Team:

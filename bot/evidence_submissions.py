@@ -61,7 +61,7 @@ class EvidenceService:
         self._store = store
         self._catalog = catalog
         self._clock = clock
-        #: Told of each award given or undone, each paste kept: the live scoreboard.
+        #: Told of each paste kept: the live scoreboard.
         self._changes = changes or ChangeFeed()
 
     def item(self, item: str) -> EvidenceItem:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime, time
+from datetime import datetime, time
 from zoneinfo import ZoneInfo
 
 from bot.challenges.catalog import Catalog
@@ -27,11 +27,8 @@ from bot.live import ChangeFeed
 from bot.spreadsheet import cell, csv_file
 from bot.standings import RunStanding, Series, Standings
 from bot.store import Freeze, Store
+from bot.store.db import utcnow
 from bot.store.scoreboard import ClassRecord
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 @dataclass(frozen=True)
@@ -147,9 +144,12 @@ class Scoreboard:
         self._known(challenge_id)
         return rank(self.standings(await self.record(), public=public), challenge_id)
 
-    async def frozen_at(self, challenge_id: int | None = None) -> datetime | None:
-        """The freeze everyone's view of the challenge (of any, for None) is as of; None if it is live."""
-        return self.standings(await self.record(), public=True).frozen_at(challenge_id)
+    async def shown(self, challenge_id: int | None = None) -> tuple[list[Row], datetime | None]:
+        """What everyone sees of the challenge (of all, for None): the ranking, and the freeze it is as of (None if
+        it is live), from one read, so that the two agree."""
+        self._known(challenge_id)
+        standings = self.standings(await self.record(), public=True)
+        return rank(standings, challenge_id), standings.frozen_at(challenge_id)
 
     async def series(self, challenge_id: int | None = None, *, public: bool = True) -> list[Series]:
         self._known(challenge_id)
@@ -240,8 +240,7 @@ class Scoreboard:
         return moment if moment.tzinfo is not None else moment.replace(tzinfo=self._timezone)
 
     async def unfreeze(self, challenge_id: int | None = None) -> list[int]:
-        if challenge_id is not None:
-            self._catalog.get(challenge_id)
+        self._known(challenge_id)
         lifted = await self._store.scoreboard.unfreeze(challenge_id)
         self._changes.changed()
         return lifted

@@ -88,14 +88,14 @@ async def test_a_freeze_stops_what_everyone_sees_and_not_what_instructors_see(ro
     await room.solve("blue", "unschedulable", minute=30)
     public = await room.board.ranking(2)
     assert (public[0].points, public[0].solves) == (25, 1)
-    assert await room.board.frozen_at(2) == T0 + timedelta(minutes=15)
+    assert await room.board.shown(2) == (public, T0 + timedelta(minutes=15))
     live = await room.board.ranking(2, public=False)
     assert (live[0].points, live[0].solves) == (50, 2)
     assert next(csv.DictReader(io.StringIO((await room.board.csv(2)).decode("utf-8-sig"))))["unschedulable"] == "30"
     assert [s.points[-1][1] for s in await room.board.series(2) if s.team == "blue"] == [25]
     assert await room.board.unfreeze() == [2]
     assert (await room.board.ranking(2))[0].points == 50
-    assert await room.board.frozen_at(2) is None
+    assert (await room.board.shown(2))[1] is None
 
 
 async def test_the_csv_has_each_scenarios_solve_minute_and_the_hand_ins(room: Classroom) -> None:

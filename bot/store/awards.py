@@ -13,13 +13,12 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.i18n import Message
-from bot.store.db import Database, utc
+from bot.store.db import Database, check_by, utc
 from bot.store.errors import InvalidValue, StoreConflict
 from bot.store.models import Award
 from bot.store.runs import latest_run_id
 
 REASON_MAX = 1000
-BY_MAX = 100
 
 
 class AwardStore:
@@ -50,8 +49,7 @@ class AwardStore:
             raise InvalidValue("reason", reason, f"is longer than {REASON_MAX} characters")
         if points < 0:
             raise InvalidValue("points", points, "is negative")
-        if not by or len(by) > BY_MAX:
-            raise InvalidValue("by", by, f"must be 1 to {BY_MAX} characters")
+        check_by(by)
         async with self._db.writing() as session:
             run_id = await latest_run_id(session, team_id, challenge_id)
             if run_id is None:

@@ -13,11 +13,8 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlmodel import col, select
 
-from bot.store.db import Database, WriteStep, utc
-from bot.store.errors import InvalidValue
+from bot.store.db import Database, WriteStep, check_by, utc
 from bot.store.models import Board
-
-BY_MAX = 100
 
 
 class BoardStore:
@@ -48,8 +45,7 @@ class BoardStore:
         """The challenge's board is now the message `message_key` (a board posted before is replaced: its
         message is left as it last was), enqueued by `then` in the same transaction."""
         at = utc("at", at)
-        if not by or len(by) > BY_MAX:
-            raise InvalidValue("by", by, f"must be 1 to {BY_MAX} characters")
+        check_by(by)
         async with self._db.writing() as session:
             board = (await session.exec(select(Board).where(Board.challenge_id == challenge_id))).first()
             if board is None:

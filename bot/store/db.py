@@ -210,6 +210,16 @@ def utc(field: str, value: datetime) -> datetime:
     return value.astimezone(UTC)
 
 
+#: The longest name of who did something (a grade, a paste, a tick, a board, a freeze) the store keeps.
+BY_MAX = 100
+
+
+def check_by(by: str) -> None:
+    """`InvalidValue` for a name of who acted that is empty or longer than `BY_MAX`."""
+    if not by or len(by) > BY_MAX:
+        raise InvalidValue("by", by, f"must be 1 to {BY_MAX} characters")
+
+
 def sqlite_url(path: Path) -> str:
     """The async SQLAlchemy URL of a SQLite file."""
     return URL.create("sqlite+aiosqlite", database=str(Path(path).expanduser().absolute())).render_as_string()

@@ -13,8 +13,7 @@ from sqlmodel import col, select
 
 from bot.i18n import Message
 from bot.limits import TEXT_INPUT_MAX
-from bot.store.awards import BY_MAX
-from bot.store.db import Database, utc
+from bot.store.db import Database, check_by, utc
 from bot.store.errors import InvalidValue, StoreConflict
 from bot.store.models import Evidence
 from bot.store.runs import latest_run_id
@@ -43,8 +42,7 @@ class EvidenceStore:
         at = utc("at", at)
         if not text.strip() or len(text) > TEXT_INPUT_MAX:
             raise InvalidValue("text", text[:40], f"must be 1 to {TEXT_INPUT_MAX} characters")
-        if not by or len(by) > BY_MAX:
-            raise InvalidValue("by", by, f"must be 1 to {BY_MAX} characters")
+        check_by(by)
         async with self._db.writing() as session:
             run_id = await latest_run_id(session, team_id, challenge_id)
             if run_id is None:

@@ -12,8 +12,7 @@ from datetime import datetime
 
 from sqlmodel import col, delete, select
 
-from bot.store.db import Database, utc
-from bot.store.errors import InvalidValue
+from bot.store.db import Database, check_by, utc
 from bot.store.models import (
     Award,
     Evidence,
@@ -26,8 +25,6 @@ from bot.store.models import (
     Tick,
     Verification,
 )
-
-BY_MAX = 100
 
 
 @dataclass(frozen=True)
@@ -94,8 +91,7 @@ class ScoreboardStore:
     async def freeze(self, challenge_id: int, at: datetime, *, by: str) -> Freeze:
         """Freeze the challenge's public scoreboard at `at`, or move its freeze there."""
         at = utc("at", at)
-        if not by or len(by) > BY_MAX:
-            raise InvalidValue("by", by, f"must be 1 to {BY_MAX} characters")
+        check_by(by)
         async with self._db.writing() as session:
             freeze = await session.get(Freeze, challenge_id)
             if freeze is None:

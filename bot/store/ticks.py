@@ -6,9 +6,7 @@ from datetime import datetime
 
 from sqlmodel import col, select
 
-from bot.store.awards import BY_MAX
-from bot.store.db import Database, utc
-from bot.store.errors import InvalidValue
+from bot.store.db import Database, check_by, utc
 from bot.store.models import Tick
 
 
@@ -24,8 +22,7 @@ class TickStore:
         """The team's tick of `item`, and whether it is made now (on `run_id`) rather than found: a second press
         changes nothing."""
         at = utc("at", at)
-        if not by or len(by) > BY_MAX:
-            raise InvalidValue("by", by, f"must be 1 to {BY_MAX} characters")
+        check_by(by)
         async with self._db.writing() as session:
             mine = select(Tick).where(Tick.team_id == team_id, Tick.challenge_id == challenge_id, Tick.item == item)
             earlier = (await session.exec(mine)).first()

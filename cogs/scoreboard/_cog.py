@@ -71,9 +71,8 @@ class ScoreboardCog(
     )
     @app_commands.describe(challenge=locale("the challenge (all if empty)", "cmd.option.challenge_all"))
     async def show(self, interaction: discord.Interaction, challenge: int | None = None) -> None:
-        rows = await self.scoreboard.ranking(challenge)
+        rows, frozen = await self.scoreboard.shown(challenge)
         embed = ranking_embed(rows, self._title(challenge), self.lang)
-        frozen = await self.scoreboard.frozen_at(challenge)
         if frozen is not None:
             # A footer shows no Discord timestamp: the class's clock time.
             embed.set_footer(text=t("cog.scoreboard_frozen", self.lang, at=self.scoreboard.clock_time(frozen)))
