@@ -19,9 +19,11 @@ from tests.i18n import korean
 
 @pytest_asyncio.fixture
 async def counted(kube_cluster_without_crds: KubeCluster) -> AsyncIterator[tuple[Cluster, Metrics, KubeCluster]]:
+    """A short timeout, for the hung request to time out soon; not so short that a loaded machine's answer does
+    (half a second did, to the namespace's set-up, with every core busy)."""
     metrics = Metrics()
     client = Cluster.for_host(
-        kube_cluster_without_crds.url, token=BOT_TOKEN, timeout=0.5, metrics=metrics, setup=chart_namespace_setup()
+        kube_cluster_without_crds.url, token=BOT_TOKEN, timeout=1.5, metrics=metrics, setup=chart_namespace_setup()
     )
     try:
         yield client, metrics, kube_cluster_without_crds
@@ -32,7 +34,7 @@ async def counted(kube_cluster_without_crds: KubeCluster) -> AsyncIterator[tuple
 @pytest_asyncio.fixture
 async def paged(kube_cluster_without_crds: KubeCluster) -> AsyncIterator[tuple[Cluster, KubeCluster]]:
     """The bot's client with its usual timeout: a list of a thousand objects may meet a garbage collection
-    pause on a busy machine, which `counted`'s half second would take for a timeout."""
+    pause on a busy machine, which `counted`'s short timeout would take for a timeout."""
     client = bot_cluster(kube_cluster_without_crds)
     try:
         yield client, kube_cluster_without_crds
