@@ -89,8 +89,12 @@ class Recorded:
 
 
 #: The statements `record` runs for every notification, built once: building one costs as much as running it.
-_KNOWN_ALERTS = (
+#: The first reads in one round trip the group's open incident, the group's incidents holding any of the
+#: notification's alerts, and those alerts (one row per alert, or one without an alert for an incident that
+#: has none of them): on PostgreSQL every statement under the write lock is a round trip that all writers wait on.
+_GROUP_STATE = (
     sa.select(
+        Incident,
         col(IncidentAlert.fingerprint),
         col(IncidentAlert.starts_at),
         col(IncidentAlert.id),
@@ -98,14 +102,17 @@ _KNOWN_ALERTS = (
         col(IncidentAlert.status),
         col(IncidentAlert.annotations),
     )
-    .join(Incident, col(Incident.id) == col(IncidentAlert.incident_id))
+    .outerjoin(
+        IncidentAlert,
+        sa.and_(
+            col(IncidentAlert.incident_id) == col(Incident.id),
+            col(IncidentAlert.fingerprint).in_(sa.bindparam("fingerprints", expanding=True)),
+        ),
+    )
     .where(
         col(Incident.group_key) == sa.bindparam("group_key"),
-        col(IncidentAlert.fingerprint).in_(sa.bindparam("fingerprints", expanding=True)),
+        sa.or_(col(Incident.status) == IncidentStatus.firing, col(IncidentAlert.id).is_not(None)),
     )
-)
-_OPEN_INCIDENT = select(Incident).where(
-    col(Incident.group_key) == sa.bindparam("group_key"), col(Incident.status) == IncidentStatus.firing
 )
 _UPDATE_ALERT = (
     sa.update(IncidentAlert)
@@ -364,8 +371,7 @@ def _record(
     # Alerts are read as plain rows and written in bulk (one statement for the updates, one for the new
     # ones) with prebuilt statements, not as ORM objects: this runs for every notification of a storm.
     connection = session.connection()
-    known = _known_alerts(connection, notification)
-    opened = session.scalars(_OPEN_INCIDENT, {"group_key": notification.group_key}).first()
+    opened, incidents, known = _group_state(session, notification)
     touched: dict[int, Incident] = {}
     firing_in: set[int] = set()  # incidents that keep an alert firing: they cannot resolve now
     updates: list[dict[str, Any]] = []
@@ -377,8 +383,7 @@ def _record(
             update = _alert_update(row, alert)
             if update is not None:
                 updates.append(update)
-                if row.incident_id not in touched:  # read each incident once, not once per alert
-                    touched[row.incident_id] = _incident_of(session, row.incident_id)
+                touched[row.incident_id] = incidents[row.incident_id]
             if row.status == alert.status == AlertStatus.firing:
                 firing_in.add(row.incident_id)
             continue
@@ -420,13 +425,6 @@ async def _incident(session: AsyncSession, incident_id: int) -> Incident:
     return incident
 
 
-def _incident_of(session: Session, incident_id: int) -> Incident:
-    incident = session.get(Incident, incident_id)
-    if incident is None:
-        raise NotFound("incident", incident_id)
-    return incident
-
-
 @dataclass(frozen=True)
 class _KnownAlert:
     """What `record` reads of an alert it already has."""
@@ -437,14 +435,23 @@ class _KnownAlert:
     annotations: Mapping[str, Any]
 
 
-def _known_alerts(
-    connection: sa.Connection, notification: NotificationRecord
-) -> dict[tuple[str, datetime], _KnownAlert]:
+def _group_state(
+    session: Session, notification: NotificationRecord
+) -> tuple[Incident | None, dict[int, Incident], dict[tuple[str, datetime], _KnownAlert]]:
+    """The group's open incident (None if none), its incidents holding any of the notification's alerts (by id),
+    and those alerts (by fingerprint and start), in one statement (`_GROUP_STATE`)."""
     fingerprints = sorted({a.fingerprint for a in notification.alerts})
-    if not fingerprints:
-        return {}
-    rows = connection.execute(_KNOWN_ALERTS, {"group_key": notification.group_key, "fingerprints": fingerprints})
-    return {(fingerprint, starts): _KnownAlert(*rest) for fingerprint, starts, *rest in rows}
+    rows = session.execute(_GROUP_STATE, {"group_key": notification.group_key, "fingerprints": fingerprints})
+    opened: Incident | None = None
+    incidents: dict[int, Incident] = {}
+    known: dict[tuple[str, datetime], _KnownAlert] = {}
+    for incident, fingerprint, starts, alert_id, *rest in rows:
+        incidents[incident.id] = incident
+        if incident.status == IncidentStatus.firing:
+            opened = incident
+        if alert_id is not None:
+            known[(fingerprint, starts)] = _KnownAlert(alert_id, *rest)
+    return opened, incidents, known
 
 
 def _new_incident(
