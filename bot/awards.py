@@ -13,10 +13,9 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from bot.challenges.catalog import Catalog, Challenge
-from bot.challenges.progress import awarded, rubric_items
+from bot.challenges.progress import awarded, proven_item
 from bot.challenges.rubric import Criterion
 from bot.errors import MessageError, UnknownTeam
-from bot.i18n import Message
 from bot.live import ChangeFeed
 from bot.store import Award, Store, Team
 from bot.store.db import utcnow
@@ -60,17 +59,7 @@ class AwardService:
 
     def item(self, item: str) -> tuple[Challenge, Criterion]:
         """The challenge and criterion `item` names (`report` or `4/report`)."""
-        candidates = rubric_items(self._catalog, item)
-        if not candidates:
-            known = ", ".join(f"{c.id}/{r.id}" for c in self._catalog for r in c.rubric if r.spec.graded) or "-"
-            raise GradeRefused(Message("grade.unknown_item", {"item": item, "known": known}))
-        if len(candidates) > 1:
-            options = ", ".join(f"{c.id}/{r.id}" for c, r in candidates)
-            raise GradeRefused(Message("grade.ambiguous_item", {"item": item, "options": options}))
-        challenge, criterion = candidates[0]
-        if not criterion.spec.graded:
-            raise GradeRefused(Message(f"grade.not_graded.{criterion.spec.proof}", {"item": criterion.id}))
-        return challenge, criterion
+        return proven_item(self._catalog, item, proof="graded", messages="grade", refused=GradeRefused)
 
     async def grade(self, team_name: str, item: str, points: int, reason: str, *, by: str) -> Graded:
         team = await self._team(team_name)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from bot.challenges.catalog import Catalog, Challenge
-from bot.challenges.progress import rubric_items
+from bot.challenges.progress import proven_item
 from bot.challenges.rubric import Criterion, EvidenceSpec
 from bot.errors import MessageError
 from bot.evidence import Verdict, evaluate
@@ -66,17 +66,9 @@ class EvidenceService:
 
     def item(self, item: str) -> EvidenceItem:
         """The evidence criterion `item` names (`swarm-scaled` or `9/swarm-scaled`)."""
-        candidates = rubric_items(self._catalog, item)
-        if not candidates:
-            known = ", ".join(f"{c.id}/{r.id}" for c in self._catalog for r in c.rubric if r.spec.proof == "evidence")
-            raise EvidenceRefused(Message("evidence.unknown_item", {"item": item, "known": known or "-"}))
-        if len(candidates) > 1:
-            options = ", ".join(f"{c.id}/{r.id}" for c, r in candidates)
-            raise EvidenceRefused(Message("evidence.ambiguous_item", {"item": item, "options": options}))
-        challenge, criterion = candidates[0]
-        if criterion.spec.proof != "evidence":
-            raise EvidenceRefused(Message(f"evidence.not_evidence.{criterion.spec.proof}", {"item": criterion.id}))
-        return EvidenceItem(challenge, criterion)
+        return EvidenceItem(
+            *proven_item(self._catalog, item, proof="evidence", messages="evidence", refused=EvidenceRefused)
+        )
 
     async def open(self, team: Team, item: str, *, any_run: bool) -> EvidenceItem:
         """The item a team may paste for now: under way, its run of the item's build; with `any_run` (an

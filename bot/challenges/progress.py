@@ -92,6 +92,24 @@ def rubric_items(catalog: Catalog, item: str) -> list[tuple[Challenge, Criterion
     ]
 
 
+def proven_item(
+    catalog: Catalog, item: str, *, proof: str, messages: str, refused: type[MessageError]
+) -> tuple[Challenge, Criterion]:
+    """The one criterion `item` names (see `rubric_items`) that is proven by `proof`; else `refused` with the
+    message `<messages>.unknown_item` (listing those there are), `.ambiguous_item` or `.not_<proof>.<its proof>`."""
+    candidates = rubric_items(catalog, item)
+    if not candidates:
+        known = ", ".join(f"{c.id}/{r.id}" for c in catalog for r in c.rubric if r.spec.proof == proof) or "-"
+        raise refused(Message(f"{messages}.unknown_item", {"item": item, "known": known}))
+    if len(candidates) > 1:
+        options = ", ".join(f"{c.id}/{r.id}" for c, r in candidates)
+        raise refused(Message(f"{messages}.ambiguous_item", {"item": item, "options": options}))
+    challenge, criterion = candidates[0]
+    if criterion.spec.proof != proof:
+        raise refused(Message(f"{messages}.not_{proof}.{criterion.spec.proof}", {"item": criterion.id}))
+    return challenge, criterion
+
+
 def rubric_progress(
     challenge: Challenge,
     results: Sequence[Mapping[str, Any]] | None,
