@@ -13,6 +13,7 @@ import yaml
 
 from bot.errors import ScenarioInvalid
 from bot.kinds import KINDS, ObjectRef
+from bot.yaml_safe import SafeLoader
 
 
 @dataclass(frozen=True)
@@ -29,15 +30,10 @@ class Manifest:
         )
 
 
-#: libyaml's parser when PyYAML has it (the wheels do): the same safe documents, several times faster than the
-#: pure-Python one, which made loading the catalogue most of the bot's start-up.
-_SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-
-
 def read_yaml_documents(path: Path) -> list[Any]:
     try:
         with path.open(encoding="utf-8") as handle:
-            return [doc for doc in yaml.load_all(handle, Loader=_SafeLoader) if doc is not None]
+            return [doc for doc in yaml.load_all(handle, Loader=SafeLoader) if doc is not None]
     except yaml.YAMLError as exc:
         raise ScenarioInvalid(str(path), "", f"not valid YAML: {exc}") from exc
     except UnicodeDecodeError as exc:

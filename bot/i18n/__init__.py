@@ -15,6 +15,8 @@ from typing import Any, Literal
 
 import yaml
 
+from bot.yaml_safe import SafeLoader
+
 Lang = Literal["ko", "en"]
 LANGS: tuple[Lang, ...] = ("ko", "en")
 
@@ -35,7 +37,7 @@ class Message:
 @cache
 def _catalogue() -> dict[str, dict[str, str]]:
     text = resources.files(__package__).joinpath("messages.yaml").read_text(encoding="utf-8")
-    loaded: dict[str, dict[str, str]] = yaml.safe_load(text)
+    loaded: dict[str, dict[str, str]] = yaml.load(text, Loader=SafeLoader)  # noqa: S506 - the safe loader
     return loaded
 
 
