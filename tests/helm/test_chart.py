@@ -24,7 +24,6 @@ from pathlib import Path
 from typing import Any
 
 import helm_python
-import kubernetes_validate
 import pytest
 import yaml
 
@@ -35,12 +34,12 @@ from bot.incidents.targets import Wanted
 from bot.kinds import BY_NAME, KINDS
 from bot.metrics import Metrics
 from bot.team_namespace import NamespaceSetup
+from tests import kube_schemas
 
 REPO = Path(__file__).resolve().parents[2]
 CHART_DIR = REPO / "helm" / "kubecamp-bot"
 DASHBOARD = CHART_DIR / "dashboards" / "kubecamp-bot.json"
 SCENARIOS_DIR = "/app/scenarios"  # the image's KUBECAMP_SCENARIOS_DIR, where the chart mounts the catalogue
-K8S_VERSION = "1.33"
 RELEASE = "kubecamp"
 NAMESPACE = "kubecamp"
 #: libyaml's safe parser where PyYAML has it: parsing what the chart renders (the catalogue Secret holds every
@@ -501,7 +500,7 @@ def test_every_object_is_valid(values: dict[str, Any]) -> None:
         if obj["kind"] in CRD_KINDS:
             check_custom_resource(obj)
         else:
-            kubernetes_validate.validate(obj, K8S_VERSION, strict=True)
+            kube_schemas.validate(obj)
         labels = obj["metadata"]["labels"]
         preflight = obj["kind"] == "Pod"
         assert labels["app.kubernetes.io/name"] == ("kubecamp-bot-preflight" if preflight else "kubecamp-bot")

@@ -8,14 +8,13 @@ import base64
 from typing import Any
 
 import helm_python
-import kubernetes_validate
 import pytest
 
 from bot.config import StoreSettings
+from tests import kube_schemas
 from tests.helm.test_chart import (
     FULLNAME,
     INSTRUCTOR,
-    K8S_VERSION,
     checksums,
     env,
     kinds,
@@ -39,7 +38,7 @@ def test_with_postgresql_no_claim_is_made_or_mounted(values: dict[str, Any]) -> 
     objects = render(values)
     for obj in objects:
         if obj["kind"] != "Pod":  # the preflight, checked with the chart's other objects
-            kubernetes_validate.validate(obj, K8S_VERSION, strict=True)
+            kube_schemas.validate(obj)
     assert "PersistentVolumeClaim" not in kinds(objects)
     volumes = {v["name"]: v for v in pod_spec(objects)["volumes"]}
     assert volumes["data"] == {"name": "data", "emptyDir": {}}

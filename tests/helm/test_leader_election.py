@@ -6,16 +6,16 @@ from __future__ import annotations
 from typing import Any
 
 import helm_python
-import kubernetes_validate
 import pytest
 
 from bot.cluster import Cluster
 from bot.errors import ClusterForbidden
 from bot.leader import LeaderElector, LeaseSettings
+from tests import kube_schemas
 from tests.emulators.admission import chart_settings
 from tests.emulators.fixtures import bot_cluster
 from tests.emulators.kube import KubeCluster
-from tests.helm.test_chart import FULLNAME, INSTRUCTOR, K8S_VERSION, NAMESPACE, kinds, merged, one, render
+from tests.helm.test_chart import FULLNAME, INSTRUCTOR, NAMESPACE, kinds, merged, one, render
 
 URL = "postgresql+asyncpg://kubecamp:s3cret@postgres.databases.svc:5432/kubecamp"
 TWO: dict[str, Any] = merged(INSTRUCTOR, {"replicaCount": 2, "database": {"url": URL}})
@@ -43,7 +43,7 @@ def test_two_replicas_on_postgresql_elect_a_leader_on_the_charts_lease() -> None
     objects = render(merged(TWO, {"leaderElection": {"leaseSeconds": 20}}))
     for obj in objects:
         if obj["kind"] != "Pod":
-            kubernetes_validate.validate(obj, K8S_VERSION, strict=True)
+            kube_schemas.validate(obj)
     deployment = one(objects, "Deployment", FULLNAME)
     assert deployment["spec"]["replicas"] == 2
     assert deployment["spec"]["strategy"]["rollingUpdate"] == {"maxSurge": 1, "maxUnavailable": 0}

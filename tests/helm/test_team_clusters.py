@@ -7,12 +7,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import kubernetes_validate
 import yaml
 
 from bot.challenges.access import Access, needed
 from bot.kinds import KINDS
-from tests.helm.test_chart import FULLNAME, INSTRUCTOR, K8S_VERSION, NAMESPACE, merged, one, render
+from tests import kube_schemas
+from tests.helm.test_chart import FULLNAME, INSTRUCTOR, NAMESPACE, merged, one, render
 from tests.scenarios.test_catalogue_behaviour import CATALOG
 
 RBAC_FILE = Path(__file__).resolve().parents[2] / "helm" / "kubecamp-bot" / "files" / "team-cluster-rbac.yaml"
@@ -52,7 +52,7 @@ def _granted(rules: list[dict[str, Any]]) -> set[tuple[str, str, str]]:
 def test_the_required_permissions_cover_what_a_start_asks_for() -> None:
     documents = [d for d in yaml.safe_load_all(RBAC_FILE.read_text()) if d]
     for document in documents:
-        kubernetes_validate.validate(document, K8S_VERSION, strict=True)
+        kube_schemas.validate(document)
     role = next(d for d in documents if d["kind"] == "ClusterRole")
     binding = next(d for d in documents if d["kind"] == "ClusterRoleBinding")
     account = next(d for d in documents if d["kind"] == "ServiceAccount")

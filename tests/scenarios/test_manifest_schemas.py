@@ -8,13 +8,11 @@ from __future__ import annotations
 
 from typing import Any
 
-import kubernetes_validate
 import pytest
 
 from bot.kinds import KINDS
+from tests import kube_schemas
 from tests.scenarios.test_catalogue_behaviour import CATALOG
-
-KUBERNETES_VERSION = "1.33"
 
 MANIFESTS = [
     pytest.param(manifest, id=f"{challenge.id}-{scenario.id}-{state}-{manifest.ref}")
@@ -50,7 +48,7 @@ def test_manifest_is_a_valid_kubernetes_object(manifest: Any) -> None:
         for path in CRD_REQUIRED[kind.kind]:
             assert _dig(manifest.body, path) is not None, f"{manifest.path}: {'.'.join(path)} is required"
         return
-    kubernetes_validate.validate(manifest.body, KUBERNETES_VERSION, strict=True)
+    kube_schemas.validate(manifest.body)
 
 
 def test_solutions_contain_the_objects_of_the_broken_state() -> None:
