@@ -62,7 +62,8 @@ def env(tmp_path: Path) -> dict[str, str]:
 #: SQLAlchemy and alembic before the command starts; `test_the_console_script_is_the_command` runs the script.
 _FORKSERVER = r"""
 import json, os, selectors, socket, sys, traceback
-import bot.cli
+import bot.cli, bot.i18n
+bot.i18n.keys()  # the message catalogue, parsed once here rather than in every command
 
 server = socket.socket(socket.AF_UNIX)
 server.bind(sys.argv[1])
