@@ -4,6 +4,7 @@ suite)."""
 from __future__ import annotations
 
 import asyncio
+import gc
 import os
 import sqlite3
 import ssl
@@ -34,6 +35,16 @@ def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
     the webhook's idle timeout, discord.py's retries) with its core idle; a second worker per core runs
     meanwhile. Measured on 2 cores: 130 s instead of 205 s for `-m 'not reliability'`, for 10 % more CPU."""
     return 2 * len(os.sched_getaffinity(0))
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Python's cycle collector, tuned for a test process: what is alive once the tests are collected (modules,
+    the catalogues test modules load, the items) lives to the end, so it is frozen out of every full collection;
+    and the youngest generation is collected every 7000 allocations rather than 700, so that fewer objects of a
+    running test are promoted to be scanned again. Measured on tests/challenges: 9.3 s of the 51.6 s of CPU
+    spent collecting (7.8 s in 31 full collections), 3.7 s after. Garbage is still collected, later."""
+    gc.freeze()
+    gc.set_threshold(7000, 10, 10)
 
 
 @pytest.fixture(autouse=True)
