@@ -22,10 +22,12 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bot.errors import StoreUnavailable
 from bot.store.db import BEGIN_IMMEDIATE, Database, WriteStep, delete_first, utc
 from bot.store.errors import NotFound, StoreConflict
 from bot.store.models import (
@@ -92,14 +94,16 @@ class Recorded:
 #: The first reads in one round trip the group's open incident, the group's incidents holding any of the
 #: notification's alerts, and those alerts (one row per alert, or one without an alert for an incident that
 #: has none of them): on PostgreSQL every statement under the write lock is a round trip that all writers wait on.
+#: The incidents are read as plain rows, not ORM objects: `record` writes them back with one UPDATE of its own.
+_INCIDENT_COLUMNS = tuple(Incident.__table__.columns)  # type: ignore[attr-defined]
 _GROUP_STATE = (
     sa.select(
-        Incident,
+        *_INCIDENT_COLUMNS,
         col(IncidentAlert.fingerprint),
         col(IncidentAlert.starts_at),
-        col(IncidentAlert.id),
+        col(IncidentAlert.id).label("alert_id"),
         col(IncidentAlert.incident_id),
-        col(IncidentAlert.status),
+        col(IncidentAlert.status).label("alert_status"),
         col(IncidentAlert.annotations),
     )
     .outerjoin(
@@ -114,16 +118,41 @@ _GROUP_STATE = (
         sa.or_(col(Incident.status) == IncidentStatus.firing, col(IncidentAlert.id).is_not(None)),
     )
 )
-_UPDATE_ALERT = (
-    sa.update(IncidentAlert)
-    .where(col(IncidentAlert.id) == sa.bindparam("alert_id"))
+
+
+def _upsert_alerts(insert: Callable[[type[IncidentAlert]], Any]) -> Any:
+    """The alerts of a notification written in one statement: new ones inserted, known ones brought up to date
+    (`_alert_row` gives both the same row). A resolved alert stays as it is."""
+    upsert = insert(IncidentAlert)
+    return upsert.on_conflict_do_update(
+        index_elements=[IncidentAlert.incident_id, IncidentAlert.fingerprint, IncidentAlert.starts_at],
+        set_={
+            "status": upsert.excluded.status,
+            "ends_at": upsert.excluded.ends_at,
+            "annotations": upsert.excluded.annotations,
+        },
+        where=col(IncidentAlert.status) == AlertStatus.firing,
+    )
+
+
+#: By dialect: both databases the bot supports have INSERT … ON CONFLICT … DO UPDATE.
+_UPSERT_ALERTS = {"sqlite": _upsert_alerts(sqlite.insert), "postgresql": _upsert_alerts(postgresql.insert)}
+_UPDATE_INCIDENT = (
+    sa.update(Incident)
+    .where(col(Incident.id) == sa.bindparam("incident_id"))
     .values(
+        version=col(Incident.version) + 1,
         status=sa.bindparam("new_status"),
-        ends_at=sa.bindparam("new_ends_at"),
-        annotations=sa.bindparam("new_annotations"),
+        resolved_at=sa.bindparam("new_resolved_at"),
+        receiver=sa.bindparam("new_receiver"),
+        group_labels=sa.bindparam("new_group_labels"),
+        common_labels=sa.bindparam("new_common_labels"),
+        common_annotations=sa.bindparam("new_common_annotations"),
+        external_url=sa.bindparam("new_external_url"),
+        truncated_alerts=sa.bindparam("new_truncated_alerts"),
+        last_notified_at=sa.bindparam("new_last_notified_at"),
     )
 )
-_INSERT_ALERT = sa.insert(IncidentAlert)
 _RESOLVE_FIRING = (
     sa.update(IncidentAlert)
     .where(
@@ -142,6 +171,9 @@ class IncidentStore:
     """The incident tables, on the bot's `Database`."""
 
     def __init__(self, db: Database) -> None:
+        dialect = db.engine.dialect.name
+        if dialect not in _UPSERT_ALERTS:
+            raise StoreUnavailable(f"the incident store runs on SQLite or PostgreSQL, not on {dialect}")
         self._db = db
         twin = db.sync_twin
         self._twin_writing = (
@@ -368,21 +400,20 @@ class IncidentStore:
 def _record(
     session: Session, *, notification: NotificationRecord, at: datetime, alerts_channel: int | None
 ) -> Recorded:
-    # Alerts are read as plain rows and written in bulk (one statement for the updates, one for the new
-    # ones) with prebuilt statements, not as ORM objects: this runs for every notification of a storm.
+    # Read as plain rows and written with prebuilt statements, not as ORM objects: this runs for every
+    # notification of a storm. A pod replaced is three statements: the group's state read, its alerts upserted
+    # (the one resolved, the one new), the incident updated.
     connection = session.connection()
-    opened, incidents, known = _group_state(session, notification)
+    opened, incidents, known = _group_state(connection, notification)
     touched: dict[int, Incident] = {}
     firing_in: set[int] = set()  # incidents that keep an alert firing: they cannot resolve now
-    updates: list[dict[str, Any]] = []
-    inserts: list[dict[str, Any]] = []
+    alert_rows: list[dict[str, Any]] = []
     created = False
     for alert in notification.alerts:
         row = known.get((alert.fingerprint, alert.starts_at))
         if row is not None:
-            update = _alert_update(row, alert)
-            if update is not None:
-                updates.append(update)
+            if _alert_changes(row, alert):
+                alert_rows.append(_alert_row(row.incident_id, alert))
                 touched[row.incident_id] = incidents[row.incident_id]
             if row.status == alert.status == AlertStatus.firing:
                 firing_in.add(row.incident_id)
@@ -390,15 +421,13 @@ def _record(
         if opened is None:
             opened = _new_incident(session, notification, at, alerts_channel)
             created = True
-        inserts.append(_new_alert(opened.id, alert))
+        alert_rows.append(_alert_row(opened.id, alert))
         touched[opened.id] = opened
         if alert.status == AlertStatus.firing:
             firing_in.add(opened.id)
-    if updates:
-        connection.execute(_UPDATE_ALERT, updates)
-    if inserts:
-        connection.execute(_INSERT_ALERT, inserts)
-    changed = bool(updates or inserts)
+    if alert_rows:
+        connection.execute(_UPSERT_ALERTS[connection.dialect.name], alert_rows)
+    changed = bool(alert_rows)
     if opened is not None:
         touched.setdefault(opened.id, opened)
         changed |= not _same_metadata(opened, notification)
@@ -415,6 +444,7 @@ def _record(
         if incident.id == (opened.id if opened else None):
             _take_metadata(incident, notification, at)
         incident.version += 1
+    connection.execute(_UPDATE_INCIDENT, [_incident_row(incident) for incident in touched.values()])
     return Recorded(incident=opened, created=created, changed=True)
 
 
@@ -429,28 +459,34 @@ async def _incident(session: AsyncSession, incident_id: int) -> Incident:
 class _KnownAlert:
     """What `record` reads of an alert it already has."""
 
-    id: int
     incident_id: int
     status: AlertStatus
     annotations: Mapping[str, Any]
 
 
 def _group_state(
-    session: Session, notification: NotificationRecord
+    connection: sa.Connection, notification: NotificationRecord
 ) -> tuple[Incident | None, dict[int, Incident], dict[tuple[str, datetime], _KnownAlert]]:
     """The group's open incident (None if none), its incidents holding any of the notification's alerts (by id),
-    and those alerts (by fingerprint and start), in one statement (`_GROUP_STATE`)."""
+    and those alerts (by fingerprint and start), in one statement (`_GROUP_STATE`). The incidents are detached
+    from any session: `record` writes their changes itself."""
     fingerprints = sorted({a.fingerprint for a in notification.alerts})
-    rows = session.execute(_GROUP_STATE, {"group_key": notification.group_key, "fingerprints": fingerprints})
+    rows = connection.execute(_GROUP_STATE, {"group_key": notification.group_key, "fingerprints": fingerprints})
     opened: Incident | None = None
     incidents: dict[int, Incident] = {}
     known: dict[tuple[str, datetime], _KnownAlert] = {}
-    for incident, fingerprint, starts, alert_id, *rest in rows:
-        incidents[incident.id] = incident
-        if incident.status == IncidentStatus.firing:
-            opened = incident
+    columns = len(_INCIDENT_COLUMNS)
+    for row in rows:
+        incident_id = row[0]
+        incident = incidents.get(incident_id)
+        if incident is None:
+            incident = Incident(**{c.key: value for c, value in zip(_INCIDENT_COLUMNS, row[:columns], strict=True)})
+            incidents[incident_id] = incident
+            if incident.status == IncidentStatus.firing:
+                opened = incident
+        fingerprint, starts, alert_id, *rest = row[columns:]
         if alert_id is not None:
-            known[(fingerprint, starts)] = _KnownAlert(alert_id, *rest)
+            known[(fingerprint, starts)] = _KnownAlert(*rest)
     return opened, incidents, known
 
 
@@ -483,11 +519,13 @@ def _new_incident(
     _take_metadata(incident, notification, at)
     session.add(incident)
     session.flush()
+    session.expunge(incident)  # `record` writes its changes itself, as for the incidents it read
     return incident
 
 
-def _new_alert(incident_id: int, alert: AlertRecord) -> dict[str, Any]:
-    """The row of an alert seen for the first time (for a bulk INSERT)."""
+def _alert_row(incident_id: int, alert: AlertRecord) -> dict[str, Any]:
+    """The row of an alert as the notification gives it (for `_UPSERT_ALERTS`): inserted if it is new, else its
+    status, end and annotations taken."""
     return {
         "incident_id": incident_id,
         "fingerprint": alert.fingerprint,
@@ -501,20 +539,27 @@ def _new_alert(incident_id: int, alert: AlertRecord) -> dict[str, Any]:
     }
 
 
-def _alert_update(row: _KnownAlert, alert: AlertRecord) -> dict[str, Any] | None:
-    """What brings a known alert up to date (for a bulk UPDATE by id: every key, always, so the updates of
-    a notification go as one statement), or None if nothing changes. A resolved alert stays as it is."""
+def _alert_changes(row: _KnownAlert, alert: AlertRecord) -> bool:
+    """Whether the notification changes a known alert: it resolves, or its annotations changed while it fires.
+    A resolved alert stays as it is."""
     if row.status == AlertStatus.resolved:
-        return None
-    resolves = alert.status == AlertStatus.resolved
-    annotations = dict(alert.annotations)
-    if not resolves and annotations == row.annotations:
-        return None
+        return False
+    return alert.status == AlertStatus.resolved or dict(alert.annotations) != row.annotations
+
+
+def _incident_row(incident: Incident) -> dict[str, Any]:
+    """What `_UPDATE_INCIDENT` writes of an incident `record` changed (its version goes up by one there)."""
     return {
-        "alert_id": row.id,
-        "new_status": alert.status if resolves else row.status,
-        "new_ends_at": alert.ends_at if resolves else None,
-        "new_annotations": annotations,
+        "incident_id": incident.id,
+        "new_status": incident.status,
+        "new_resolved_at": incident.resolved_at,
+        "new_receiver": incident.receiver,
+        "new_group_labels": incident.group_labels,
+        "new_common_labels": incident.common_labels,
+        "new_common_annotations": incident.common_annotations,
+        "new_external_url": incident.external_url,
+        "new_truncated_alerts": incident.truncated_alerts,
+        "new_last_notified_at": incident.last_notified_at,
     }
 
 
