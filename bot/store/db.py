@@ -133,10 +133,15 @@ class Database:
     async def writing(self) -> AsyncIterator[AsyncSession]:
         """A write transaction (BEGIN IMMEDIATE on SQLite, the advisory write lock on PostgreSQL), committed when
         the block ends without error."""
-        async with self.write_lock:
-            with self.translating():
-                async with self._write.begin() as session:
-                    yield session
+        async with self.write_lock, self.writing_while_locked() as session:
+            yield session
+
+    @asynccontextmanager
+    async def writing_while_locked(self) -> AsyncIterator[AsyncSession]:
+        """`writing` for a caller that holds `write_lock` already (it is not reentrant)."""
+        with self.translating():
+            async with self._write.begin() as session:
+                yield session
 
     @contextmanager
     def translating(self) -> Iterator[None]:

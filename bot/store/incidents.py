@@ -8,8 +8,14 @@ incident, linked to the previous one.
 
 On SQLite that transaction runs whole in a worker thread on the store's synchronous twin
 (`Database.sync_twin`), under the database's write lock: it is the webhook's hot path, and through aiosqlite
-each of its statements would be a round trip to the driver's thread. Other databases run the same code
-on the store's async session (on PostgreSQL under the database's advisory write lock, `bot.store.db`).
+each of its statements would be a round trip to the driver's thread. PostgreSQL runs the same code
+on the store's async session (under the database's advisory write lock, `bot.store.db`).
+
+The notifications that come in while another writer holds the write lock wait for it together: the first to
+take it writes them all, in order, in one transaction (group commit: one BEGIN, one lock and one commit for
+the lot, which on PostgreSQL are round trips every writer waits on), and each caller gets its own outcome once
+that commits. Should that transaction fail, each is written again alone, so only a notification that cannot
+be kept is refused.
 """
 
 from __future__ import annotations
@@ -167,6 +173,19 @@ _ALERT_COUNTS = sa.select(
 ).where(col(IncidentAlert.incident_id) == sa.bindparam("of_incident"))
 
 
+@dataclass(frozen=True)
+class _Waiting:
+    """A notification to apply (`_record` with its arguments), and its outcome once applied."""
+
+    apply: Callable[[Session], Recorded]
+    done: asyncio.Future[Recorded]
+
+
+def _forget(done: asyncio.Future[Recorded]) -> None:
+    if not done.cancelled():
+        done.exception()  # retrieved, so that asyncio does not report it as never retrieved
+
+
 class IncidentStore:
     """The incident tables, on the bot's `Database`."""
 
@@ -175,6 +194,8 @@ class IncidentStore:
         if dialect not in _UPSERT_ALERTS:
             raise StoreUnavailable(f"the incident store runs on SQLite or PostgreSQL, not on {dialect}")
         self._db = db
+        #: Notifications waiting for the write lock: whoever takes it writes all of them in one transaction.
+        self._waiting: list[_Waiting] = []
         twin = db.sync_twin
         self._twin_writing = (
             sessionmaker(twin.execution_options(**{BEGIN_IMMEDIATE: True}), expire_on_commit=False)
@@ -196,20 +217,66 @@ class IncidentStore:
             if alert.ends_at is not None:
                 utc("ends_at", alert.ends_at)
         apply = functools.partial(_record, notification=notification, at=at, alerts_channel=alerts_channel)
-        if self._twin_writing is None:
-            async with self._db.writing() as session:
-                return await session.run_sync(apply)
-        async with self._db.write_lock:
-            writing = asyncio.ensure_future(asyncio.to_thread(self._on_twin, self._twin_writing, apply))
-            try:
-                return await asyncio.shield(writing)
-            except asyncio.CancelledError:
-                # The thread goes on to its commit or rollback: hold the lock until it has, or the next
-                # writer would meet its open transaction in SQLite's busy handler.
-                await asyncio.wait([writing])
-                raise
+        waiting = _Waiting(apply, asyncio.get_running_loop().create_future())
+        self._waiting.append(waiting)
+        try:
+            async with self._db.write_lock:
+                if not waiting.done.done():  # else an earlier holder of the lock wrote it with its own
+                    batch, self._waiting = self._waiting, []
+                    await self._write(batch)
+        except BaseException:
+            if waiting in self._waiting:
+                self._waiting.remove(waiting)  # not written: cancelled while waiting for the lock
+            else:  # written by another, or put back for the next holder: its outcome concerns no one now
+                waiting.done.add_done_callback(_forget)
+            raise
+        return waiting.done.result()
 
-    def _on_twin(self, writing: sessionmaker[Session], apply: Callable[[Session], Recorded]) -> Recorded:
+    async def _write(self, batch: list[_Waiting]) -> None:
+        """Apply the notifications of `batch` in one transaction, in order, under the write lock the caller holds,
+        and give each its outcome. When that transaction fails, each is applied again in one of its own, so that
+        only a notification that cannot be kept is refused. Those left without an outcome (cancelled) are put back
+        for the next holder of the lock."""
+        try:
+            try:
+                results = await self._transaction([waiting.apply for waiting in batch])
+            except Exception as error:
+                if len(batch) == 1:
+                    batch[0].done.set_exception(error)
+                    return
+                for waiting in batch:
+                    try:
+                        [result] = await self._transaction([waiting.apply])
+                    except Exception as alone:
+                        waiting.done.set_exception(alone)
+                    else:
+                        waiting.done.set_result(result)
+                return
+            for waiting, result in zip(batch, results, strict=True):
+                waiting.done.set_result(result)
+        finally:
+            self._waiting[:0] = [waiting for waiting in batch if not waiting.done.done()]
+
+    async def _transaction(self, applies: list[Callable[[Session], Recorded]]) -> list[Recorded]:
+        """Run `applies` in order in one write transaction, under the write lock the caller holds: on SQLite in a
+        worker thread on the synchronous twin, elsewhere on the async session."""
+
+        def apply_all(session: Session) -> list[Recorded]:
+            return [apply(session) for apply in applies]
+
+        if self._twin_writing is None:
+            async with self._db.writing_while_locked() as session:
+                return await session.run_sync(apply_all)
+        writing = asyncio.ensure_future(asyncio.to_thread(self._on_twin, self._twin_writing, apply_all))
+        try:
+            return await asyncio.shield(writing)
+        except asyncio.CancelledError:
+            # The thread goes on to its commit or rollback: hold the lock until it has, or the next
+            # writer would meet its open transaction in SQLite's busy handler.
+            await asyncio.wait([writing])
+            raise
+
+    def _on_twin(self, writing: sessionmaker[Session], apply: Callable[[Session], list[Recorded]]) -> list[Recorded]:
         with self._db.translating(), writing.begin() as session:
             return apply(session)
 

@@ -475,6 +475,69 @@ async def test_racing_deliveries_of_a_new_group_open_one_incident(store: Store, 
     assert len(await store.incidents.alerts(incident.id)) == 2
 
 
+def other_group(number: int, *alerts: AlertRecord, truncated: int = 0) -> NotificationRecord:
+    group_key = f'{{}}:{{alertname="KubePodCrashLooping", group="{number}"}}'
+    return notification(*alerts, group_key=group_key, truncated=truncated)
+
+
+async def queued_behind_the_write_lock(store: Store, records: list[NotificationRecord]) -> list[asyncio.Task[Recorded]]:
+    """`records` each recorded by a task of its own, all of them waiting for the write lock while another writer
+    holds it; the tasks, once the lock is released. Counts the write transactions committed meanwhile."""
+    async with store.db.write_lock:
+        tasks = [asyncio.create_task(store.incidents.record(r, at=T0, alerts_channel=ALERTS_CHANNEL)) for r in records]
+        await asyncio.sleep(0)  # each task runs to the lock, and waits there
+        assert len(store.db.write_lock._waiters or ()) == len(records)
+    return tasks
+
+
+def counting_commits(store: Store) -> list[object]:
+    engine = store.db.sync_twin or store.db.engine.sync_engine
+    commits: list[object] = []
+    sa.event.listen(engine, "commit", commits.append)
+    return commits
+
+
+async def test_notifications_waiting_for_the_write_lock_are_written_in_one_transaction(store: Store) -> None:
+    # Under load every webhook waits for the writer before it: one transaction for all who waited (one BEGIN, one
+    # write lock, one commit) rather than one each; each is answered with its own outcome, once committed.
+    commits = counting_commits(store)
+    records = [other_group(n, alert(f"a{n}")) for n in range(3)] + [other_group(0, alert("a0"), alert("b0"))]
+    tasks = await queued_behind_the_write_lock(store, records)
+    outcomes = await asyncio.gather(*tasks)
+    assert len(commits) == 1
+    assert [(o.created, o.changed) for o in outcomes] == [(True, True)] * 3 + [(False, True)]
+    first, last = outcomes[0].incident, outcomes[3].incident
+    assert first is not None and last is not None
+    assert last.id == first.id and last.version == 2  # the later notification of group 0 saw the earlier one
+    assert statuses(await store.incidents.alerts(first.id)) == {"a0": FIRING, "b0": FIRING}
+    assert await count_incidents(store) == 3
+
+
+async def test_a_notification_the_database_refuses_fails_alone_among_those_written_together(store: Store) -> None:
+    # A negative count of alerts left out breaks the incidents' CHECK constraint (the webhook's validation never
+    # lets one through): the transaction of the three fails, and each is written again on its own.
+    commits = counting_commits(store)
+    refused = other_group(1, alert("a1"), truncated=-1)
+    records = [other_group(0, alert("a0")), refused, other_group(2, alert("a2"))]
+    tasks = await queued_behind_the_write_lock(store, records)
+    outcomes = await asyncio.gather(*tasks, return_exceptions=True)
+    assert isinstance(outcomes[1], StoreConflict)
+    kept = [o for o in outcomes if isinstance(o, Recorded)]
+    assert [(o.created, o.changed) for o in kept] == [(True, True)] * 2
+    assert len(commits) == 2
+    assert await count_incidents(store) == 2
+
+
+async def test_a_notification_cancelled_while_waiting_for_the_write_lock_is_not_written(store: Store) -> None:
+    tasks = await queued_behind_the_write_lock(store, [other_group(0, alert("a0")), other_group(1, alert("a1"))])
+    tasks[0].cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await tasks[0]
+    recorded = await tasks[1]
+    assert recorded.created
+    assert await count_incidents(store) == 1
+
+
 async def test_the_database_refuses_a_second_firing_incident_of_a_group(incidents: IncidentStore, store: Store) -> None:
     first = await opened(incidents, alert("a1"))
     duplicate = {
