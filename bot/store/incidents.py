@@ -97,9 +97,10 @@ class Recorded:
 
 
 #: The statements `record` runs for every notification, built once: building one costs as much as running it.
-#: The first reads in one round trip the group's open incident, the group's incidents holding any of the
-#: notification's alerts, and those alerts (one row per alert, or one without an alert for an incident that
-#: has none of them): on PostgreSQL every statement under the write lock is a round trip that all writers wait on.
+#: The first reads in one round trip, for each group of a wave (`_record_all`), its open incident, its incidents
+#: holding any of the notifications' alerts, and those alerts (one row per alert, or one without an alert for an
+#: incident that has none of them): on PostgreSQL every statement under the write lock is a round trip that all
+#: writers wait on.
 #: The incidents are read as plain rows, not ORM objects: `record` writes them back with one UPDATE of its own.
 _INCIDENT_COLUMNS = tuple(Incident.__table__.columns)  # type: ignore[attr-defined]
 _GROUP_STATE = (
@@ -120,7 +121,7 @@ _GROUP_STATE = (
         ),
     )
     .where(
-        col(Incident.group_key) == sa.bindparam("group_key"),
+        col(Incident.group_key).in_(sa.bindparam("group_keys", expanding=True)),
         sa.or_(col(Incident.status) == IncidentStatus.firing, col(IncidentAlert.id).is_not(None)),
     )
 )
@@ -174,10 +175,19 @@ _ALERT_COUNTS = sa.select(
 
 
 @dataclass(frozen=True)
-class _Waiting:
-    """A notification to apply (`_record` with its arguments), and its outcome once applied."""
+class _Notified:
+    """A notification to apply, with what `record` was given beside it."""
 
-    apply: Callable[[Session], Recorded]
+    notification: NotificationRecord
+    at: datetime
+    alerts_channel: int | None
+
+
+@dataclass(frozen=True)
+class _Waiting:
+    """A notification waiting for the write lock, and its outcome once applied."""
+
+    notified: _Notified
     done: asyncio.Future[Recorded]
 
 
@@ -216,8 +226,7 @@ class IncidentStore:
             utc("starts_at", alert.starts_at)
             if alert.ends_at is not None:
                 utc("ends_at", alert.ends_at)
-        apply = functools.partial(_record, notification=notification, at=at, alerts_channel=alerts_channel)
-        waiting = _Waiting(apply, asyncio.get_running_loop().create_future())
+        waiting = _Waiting(_Notified(notification, at, alerts_channel), asyncio.get_running_loop().create_future())
         self._waiting.append(waiting)
         try:
             async with self._db.write_lock:
@@ -239,14 +248,14 @@ class IncidentStore:
         for the next holder of the lock."""
         try:
             try:
-                results = await self._transaction([waiting.apply for waiting in batch])
+                results = await self._transaction([waiting.notified for waiting in batch])
             except Exception as error:
                 if len(batch) == 1:
                     batch[0].done.set_exception(error)
                     return
                 for waiting in batch:
                     try:
-                        [result] = await self._transaction([waiting.apply])
+                        [result] = await self._transaction([waiting.notified])
                     except Exception as alone:
                         waiting.done.set_exception(alone)
                     else:
@@ -257,13 +266,10 @@ class IncidentStore:
         finally:
             self._waiting[:0] = [waiting for waiting in batch if not waiting.done.done()]
 
-    async def _transaction(self, applies: list[Callable[[Session], Recorded]]) -> list[Recorded]:
-        """Run `applies` in order in one write transaction, under the write lock the caller holds: on SQLite in a
-        worker thread on the synchronous twin, elsewhere on the async session."""
-
-        def apply_all(session: Session) -> list[Recorded]:
-            return [apply(session) for apply in applies]
-
+    async def _transaction(self, notified: list[_Notified]) -> list[Recorded]:
+        """Apply `notified` (`_record_all`) in one write transaction, under the write lock the caller holds: on
+        SQLite in a worker thread on the synchronous twin, elsewhere on the async session."""
+        apply_all = functools.partial(_record_all, notified=notified)
         if self._twin_writing is None:
             async with self._db.writing_while_locked() as session:
                 return await session.run_sync(apply_all)
@@ -464,37 +470,83 @@ class IncidentStore:
         return {IncidentAlert.__tablename__: alerts, Incident.__tablename__: incidents}
 
 
-def _record(
-    session: Session, *, notification: NotificationRecord, at: datetime, alerts_channel: int | None
-) -> Recorded:
-    # Read as plain rows and written with prebuilt statements, not as ORM objects: this runs for every
-    # notification of a storm. A pod replaced is three statements: the group's state read, its alerts upserted
-    # (the one resolved, the one new), the incident updated.
+def _record_all(session: Session, *, notified: Sequence[_Notified]) -> list[Recorded]:
+    """Apply notifications in order; the outcome of each.
+
+    Read as plain rows and written with prebuilt statements, not as ORM objects, and those of distinct groups
+    together, in waves: the state of every group of the wave read in one statement, their alerts upserted in one,
+    their incidents updated in one (so three statements for a wave of pods replaced, however many groups). A
+    later notification of a group already in the wave goes to the next wave, which reads what this one wrote.
+    """
     connection = session.connection()
-    opened, incidents, known = _group_state(connection, notification)
-    touched: dict[int, Incident] = {}
-    firing_in: set[int] = set()  # incidents that keep an alert firing: they cannot resolve now
-    alert_rows: list[dict[str, Any]] = []
-    created = False
+    outcomes: dict[int, Recorded] = {}
+    left = list(range(len(notified)))
+    while left:
+        wave: list[int] = []
+        later: list[int] = []
+        groups: set[str] = set()
+        for index in left:
+            group_key = notified[index].notification.group_key
+            (later if group_key in groups else wave).append(index)
+            groups.add(group_key)
+        states = _group_states(connection, [notified[index].notification for index in wave])
+        changes = {
+            index: _changes(session, notified[index], states[notified[index].notification.group_key]) for index in wave
+        }
+        alert_rows = [row for change in changes.values() for row in change.alert_rows]
+        if alert_rows:
+            connection.execute(_UPSERT_ALERTS[connection.dialect.name], alert_rows)
+        incident_rows: list[dict[str, Any]] = []
+        for index, change in changes.items():
+            outcomes[index] = _outcome(connection, notified[index], change, incident_rows)
+        if incident_rows:
+            connection.execute(_UPDATE_INCIDENT, incident_rows)
+        left = later
+    return [outcomes[index] for index in range(len(notified))]
+
+
+@dataclass
+class _Change:
+    """What a notification changes of its group's alerts, before they are written."""
+
+    opened: Incident | None  # the group's firing incident: found, or opened for the notification
+    created: bool
+    touched: dict[int, Incident] = field(default_factory=dict)  # incidents whose alerts change, by id
+    firing_in: set[int] = field(default_factory=set)  # incidents that keep an alert firing: they cannot resolve now
+    alert_rows: list[dict[str, Any]] = field(default_factory=list)  # for `_UPSERT_ALERTS`
+
+
+def _changes(session: Session, notified: _Notified, state: _GroupState) -> _Change:
+    """The alerts `notified` adds or changes in its group (opening an incident for new ones when none fires)."""
+    notification = notified.notification
+    change = _Change(opened=state.opened, created=False)
     for alert in notification.alerts:
-        row = known.get((alert.fingerprint, alert.starts_at))
+        row = state.known.get((alert.fingerprint, alert.starts_at))
         if row is not None:
             if _alert_changes(row, alert):
-                alert_rows.append(_alert_row(row.incident_id, alert))
-                touched[row.incident_id] = incidents[row.incident_id]
+                change.alert_rows.append(_alert_row(row.incident_id, alert))
+                change.touched[row.incident_id] = state.incidents[row.incident_id]
             if row.status == alert.status == AlertStatus.firing:
-                firing_in.add(row.incident_id)
+                change.firing_in.add(row.incident_id)
             continue
-        if opened is None:
-            opened = _new_incident(session, notification, at, alerts_channel)
-            created = True
-        alert_rows.append(_alert_row(opened.id, alert))
-        touched[opened.id] = opened
+        if change.opened is None:
+            change.opened = _new_incident(session, notification, notified.at, notified.alerts_channel)
+            change.created = True
+        change.alert_rows.append(_alert_row(change.opened.id, alert))
+        change.touched[change.opened.id] = change.opened
         if alert.status == AlertStatus.firing:
-            firing_in.add(opened.id)
-    if alert_rows:
-        connection.execute(_UPSERT_ALERTS[connection.dialect.name], alert_rows)
-    changed = bool(alert_rows)
+            change.firing_in.add(change.opened.id)
+    return change
+
+
+def _outcome(
+    connection: sa.Connection, notified: _Notified, change: _Change, incident_rows: list[dict[str, Any]]
+) -> Recorded:
+    """Once its alerts are written: resolve what the notification resolves, and add the rows of the incidents it
+    changes to `incident_rows` (for `_UPDATE_INCIDENT`)."""
+    notification, at, opened = notified.notification, notified.at, change.opened
+    touched, firing_in = change.touched, change.firing_in
+    changed = bool(change.alert_rows)
     if opened is not None:
         touched.setdefault(opened.id, opened)
         changed |= not _same_metadata(opened, notification)
@@ -508,11 +560,11 @@ def _record(
     for incident in touched.values():
         if incident.id not in firing_in:
             _settle(connection, incident, at)
-        if incident.id == (opened.id if opened else None):
+        if incident is opened:
             _take_metadata(incident, notification, at)
         incident.version += 1
-    connection.execute(_UPDATE_INCIDENT, [_incident_row(incident) for incident in touched.values()])
-    return Recorded(incident=opened, created=created, changed=True)
+        incident_rows.append(_incident_row(incident))
+    return Recorded(incident=opened, created=change.created, changed=True)
 
 
 async def _incident(session: AsyncSession, incident_id: int) -> Incident:
@@ -531,30 +583,37 @@ class _KnownAlert:
     annotations: Mapping[str, Any]
 
 
-def _group_state(
-    connection: sa.Connection, notification: NotificationRecord
-) -> tuple[Incident | None, dict[int, Incident], dict[tuple[str, datetime], _KnownAlert]]:
-    """The group's open incident (None if none), its incidents holding any of the notification's alerts (by id),
-    and those alerts (by fingerprint and start), in one statement (`_GROUP_STATE`). The incidents are detached
-    from any session: `record` writes their changes itself."""
-    fingerprints = sorted({a.fingerprint for a in notification.alerts})
-    rows = connection.execute(_GROUP_STATE, {"group_key": notification.group_key, "fingerprints": fingerprints})
+@dataclass
+class _GroupState:
+    """What `record` reads of a group: its firing incident (None if none), its incidents holding any of the
+    notification's alerts (by id), and those alerts (by fingerprint and start)."""
+
     opened: Incident | None = None
-    incidents: dict[int, Incident] = {}
-    known: dict[tuple[str, datetime], _KnownAlert] = {}
+    incidents: dict[int, Incident] = field(default_factory=dict)
+    known: dict[tuple[str, datetime], _KnownAlert] = field(default_factory=dict)
+
+
+def _group_states(connection: sa.Connection, notifications: Sequence[NotificationRecord]) -> dict[str, _GroupState]:
+    """The state of each notification's group, by group key, in one statement (`_GROUP_STATE`). The incidents are
+    detached from any session: `record` writes their changes itself. (An alert of one group whose fingerprint
+    another notification has is read too, and never asked for.)"""
+    group_keys = sorted({n.group_key for n in notifications})
+    fingerprints = sorted({a.fingerprint for n in notifications for a in n.alerts})
+    rows = connection.execute(_GROUP_STATE, {"group_keys": group_keys, "fingerprints": fingerprints})
+    states = {group_key: _GroupState() for group_key in group_keys}
     columns = len(_INCIDENT_COLUMNS)
     for row in rows:
-        incident_id = row[0]
-        incident = incidents.get(incident_id)
+        state = states[row.group_key]
+        incident = state.incidents.get(row.id)
         if incident is None:
             incident = Incident(**{c.key: value for c, value in zip(_INCIDENT_COLUMNS, row[:columns], strict=True)})
-            incidents[incident_id] = incident
+            state.incidents[incident.id] = incident
             if incident.status == IncidentStatus.firing:
-                opened = incident
+                state.opened = incident
         fingerprint, starts, alert_id, *rest = row[columns:]
         if alert_id is not None:
-            known[(fingerprint, starts)] = _KnownAlert(*rest)
-    return opened, incidents, known
+            state.known[(fingerprint, starts)] = _KnownAlert(*rest)
+    return states
 
 
 def _new_incident(

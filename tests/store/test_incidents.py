@@ -513,6 +513,35 @@ async def test_notifications_waiting_for_the_write_lock_are_written_in_one_trans
     assert await count_incidents(store) == 3
 
 
+async def test_notifications_of_distinct_groups_written_together_share_their_statements(store: Store) -> None:
+    # A wave of groups is three statements, however many: their state, their alerts, their incidents. A second
+    # notification of a group waits for the next wave, which reads what the first wrote.
+    for number in range(3):
+        await store.incidents.record(other_group(number, alert(f"a{number}")), at=T0)
+    engine = store.db.sync_twin or store.db.engine.sync_engine
+    statements: list[str] = []
+
+    def count(conn: sa.Connection, cursor: object, statement: str, *args: object) -> None:
+        if not statement.startswith(("BEGIN", "SELECT pg_advisory_xact_lock")):
+            statements.append(statement.split()[0])
+
+    replaced = [other_group(n, alert(f"a{n}", RESOLVED), alert(f"b{n}")) for n in range(3)]
+    sa.event.listen(engine, "before_cursor_execute", count)
+    try:
+        tasks = await queued_behind_the_write_lock(store, [*replaced, other_group(0, alert("b0"), alert("c0"))])
+        outcomes = await asyncio.gather(*tasks)
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", count)
+    assert statements == ["SELECT", "INSERT", "UPDATE"] * 2
+    assert all(o.changed and not o.created for o in outcomes)
+    incidents = [o.incident for o in outcomes if o.incident is not None]
+    assert [i.version for i in incidents] == [2, 2, 2, 3]
+    assert len({i.id for i in incidents}) == 3 and incidents[3].id == incidents[0].id
+    for number, incident in enumerate(incidents[:3]):
+        expected = {f"a{number}": RESOLVED, f"b{number}": FIRING} | ({"c0": FIRING} if number == 0 else {})
+        assert statuses(await store.incidents.alerts(incident.id)) == expected
+
+
 async def test_a_notification_the_database_refuses_fails_alone_among_those_written_together(store: Store) -> None:
     # A negative count of alerts left out breaks the incidents' CHECK constraint (the webhook's validation never
     # lets one through): the transaction of the three fails, and each is written again on its own.
