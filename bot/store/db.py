@@ -20,7 +20,8 @@ PostgreSQL gets the same guarantee from the same execution option: a write trans
 takes a transaction-level advisory lock (`WRITE_LOCK_KEY`), held until it commits or rolls back. Under
 READ COMMITTED every statement after it sees what the writer before it committed, so a read-then-write of
 one process cannot interleave with another's (two bot processes, or a migration starting beside a running
-bot), as on SQLite; reads take no lock. There is no synchronous twin there: writes run on the async session.
+bot), as on SQLite; reads take no lock, and run in autocommit (no BEGIN and COMMIT around them, which READ
+COMMITTED makes no different). There is no synchronous twin there: writes run on the async session.
 
 `create_sync_twin` opens the same SQLite file through the synchronous sqlite3 driver, with the same
 settings, for a hot write done whole in a worker thread: through aiosqlite every statement is a round
@@ -85,7 +86,11 @@ class Database:
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
         self._where = mask_url(engine.url)
-        self._read = async_sessionmaker(engine, class_=AsyncSession, expire_on_commit=False)
+        # On PostgreSQL a read runs without a transaction: under READ COMMITTED each statement sees what was
+        # committed when it began, in a transaction or not, and BEGIN and COMMIT would be two more round trips.
+        postgresql = engine.dialect.name == "postgresql"
+        reads = engine.execution_options(isolation_level="AUTOCOMMIT") if postgresql else engine
+        self._read = async_sessionmaker(reads, class_=AsyncSession, expire_on_commit=False)
         self._write = async_sessionmaker(
             engine.execution_options(**{BEGIN_IMMEDIATE: True}), class_=AsyncSession, expire_on_commit=False
         )
@@ -124,7 +129,8 @@ class Database:
 
     @asynccontextmanager
     async def reading(self) -> AsyncIterator[AsyncSession]:
-        """A read-only transaction; database errors become the store's."""
+        """A read-only transaction (on PostgreSQL, statements in autocommit: see `__init__`); database errors
+        become the store's."""
         with self.translating():
             async with self._read.begin() as session:
                 yield session

@@ -12,6 +12,7 @@ import asyncpg
 import pytest
 import sqlalchemy as sa
 from sqlalchemy import exc as sa_exc
+from sqlmodel import select
 
 from bot.errors import StoreUnavailable
 from bot.store import (
@@ -248,6 +249,17 @@ async def test_on_postgresql_another_process_holding_the_write_lock_holds_up_wri
             assert team.name == "Red"
     finally:
         await holder.close()
+
+
+async def test_on_postgresql_a_read_runs_outside_a_transaction_and_a_write_inside_one(postgres_url: str) -> None:
+    """A read's statements are each their own transaction (no BEGIN and COMMIT round trips); a write's are one."""
+    await upgrade(postgres_url)
+    async with await Store.open(postgres_url) as store:
+        for session_of, in_transaction in ((store.db.reading, False), (store.db.writing, True)):
+            async with session_of() as session:
+                await session.exec(select(sa.literal(1)))
+                driver = (await (await session.connection()).get_raw_connection()).driver_connection
+                assert driver is not None and driver.is_in_transaction() is in_transaction
 
 
 @pytest.mark.parametrize(
