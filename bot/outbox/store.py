@@ -60,7 +60,8 @@ class OutboxStore:
         entry = _outbox_entry(item, utc("at", at))
         try:
             async with self._db.writing() as session:
-                return await _insert_outbox(session, entry, item)
+                [written] = await _insert_all(session, [(entry, item)])
+                return written
         except StoreConflict:
             # Another writer inserted the same key first (possible where writes are not serialised).
             async with self._db.reading() as session:
@@ -328,35 +329,51 @@ async def enqueue_on(
 async def _insert_all(
     session: AsyncSession, entries: Sequence[tuple[OutboxEntry, OutboxItem]]
 ) -> list[tuple[OutboxEntry, bool]]:
+    """Add each entry unless an entry with its key exists: (the entry, True), or (the existing one, False), in order.
+
+    The entries already kept under the keys and the targets the items name are read in one statement, not two for
+    each entry: a publication round is written under the write lock every webhook waits on. An entry whose target
+    is a new one of the same call waits for that one's id (a flush)."""
+    keys = {entry.dedupe_key for entry, _ in entries} | {_target_key(item) for _, item in entries} - {None}
+    query = select(OutboxEntry).where(col(OutboxEntry.dedupe_key).in_(sorted(str(key) for key in keys)))
+    kept = {entry.dedupe_key: entry for entry in await session.exec(query)}
     written: list[tuple[OutboxEntry, bool]] = []
+    unflushed: set[str] = set()
     for entry, item in entries:
-        written.append(await _insert_outbox(session, entry, item))
-        await session.flush()  # so that a later item finds it by its key
+        existing = kept.get(entry.dedupe_key)
+        if existing is not None:
+            written.append((existing, False))
+            continue
+        if item.run_id is not None:
+            await require(session, Run, item.run_id)
+        key = _target_key(item)
+        if key is not None:
+            target = kept.get(key)
+            if target is None:
+                raise NotFound("outbox entry", key)
+            field = "edit_of" if item.edit_of is not None else "thread_of"
+            if item.edit_of is not None and target.kind not in (OutboxKind.message, OutboxKind.thread):
+                raise InvalidValue(field, key, f"a {target.kind} entry has no message to edit")
+            if item.thread_of is not None and target.kind != OutboxKind.thread:
+                raise InvalidValue(field, key, f"a {target.kind} entry starts no thread")
+            if key in unflushed:  # new in this call: its id comes with the flush
+                await session.flush()
+                unflushed.clear()
+            entry.target_id = target.id
+            if target.failed_at is not None:
+                entry.failed_at = entry.created_at
+                entry.last_error = _failed_target(target)
+        session.add(entry)
+        kept[entry.dedupe_key] = entry
+        unflushed.add(entry.dedupe_key)
+        written.append((entry, True))
+    await session.flush()
     return written
 
 
-async def _insert_outbox(session: AsyncSession, entry: OutboxEntry, item: OutboxItem) -> tuple[OutboxEntry, bool]:
-    """Add `entry` unless an entry with its key exists: (the entry, True), or (the existing one, False)."""
-    existing = await _outbox_by_key(session, entry.dedupe_key)
-    if existing is not None:
-        return existing, False
-    if item.run_id is not None:
-        await require(session, Run, item.run_id)
-    if item.edit_of is not None or item.thread_of is not None:
-        field, key = ("edit_of", item.edit_of) if item.edit_of is not None else ("thread_of", item.thread_of)
-        target = await _outbox_by_key(session, str(key))
-        if target is None:
-            raise NotFound("outbox entry", key)
-        if item.edit_of is not None and target.kind not in (OutboxKind.message, OutboxKind.thread):
-            raise InvalidValue(field, key, f"a {target.kind} entry has no message to edit")
-        if item.thread_of is not None and target.kind != OutboxKind.thread:
-            raise InvalidValue(field, key, f"a {target.kind} entry starts no thread")
-        entry.target_id = target.id
-        if target.failed_at is not None:
-            entry.failed_at = entry.created_at
-            entry.last_error = _failed_target(target)
-    session.add(entry)
-    return entry, True
+def _target_key(item: OutboxItem) -> str | None:
+    """The key of the entry an item names (the message it edits, the thread it goes into), if it names one."""
+    return item.edit_of if item.edit_of is not None else item.thread_of
 
 
 async def _outbox_by_key(session: AsyncSession, dedupe_key: str) -> OutboxEntry | None:

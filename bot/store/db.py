@@ -16,11 +16,13 @@ SQLite needs care to behave under a bot that does several things at once:
   starts with ``BEGIN IMMEDIATE``, taking the write lock up front: writes are serialised rather than
   failing with SQLITE_BUSY when two of them read the same rows first.
 
-PostgreSQL gets the same guarantee from the same execution option: a write transaction's first statement
-takes a transaction-level advisory lock (`WRITE_LOCK_KEY`), held until it commits or rolls back. Under
+PostgreSQL gets the same guarantee from the same execution option: a write transaction takes a
+transaction-level advisory lock (`WRITE_LOCK_KEY`) before its first statement, held until it commits or rolls
+back; on asyncpg in the same round trip as its BEGIN (`_write_locking_connection`). Under
 READ COMMITTED every statement after it sees what the writer before it committed, so a read-then-write of
 one process cannot interleave with another's (two bot processes, or a migration starting beside a running
-bot), as on SQLite; reads take no lock. There is no synchronous twin there: writes run on the async session.
+bot), as on SQLite; reads take no lock, and run in autocommit (no BEGIN and COMMIT around them, which READ
+COMMITTED makes no different). There is no synchronous twin there: writes run on the async session.
 
 `create_sync_twin` opens the same SQLite file through the synchronous sqlite3 driver, with the same
 settings, for a hot write done whole in a worker thread: through aiosqlite every statement is a round
@@ -85,7 +87,11 @@ class Database:
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
         self._where = mask_url(engine.url)
-        self._read = async_sessionmaker(engine, class_=AsyncSession, expire_on_commit=False)
+        # On PostgreSQL a read runs without a transaction: under READ COMMITTED each statement sees what was
+        # committed when it began, in a transaction or not, and BEGIN and COMMIT would be two more round trips.
+        postgresql = engine.dialect.name == "postgresql"
+        reads = engine.execution_options(isolation_level="AUTOCOMMIT") if postgresql else engine
+        self._read = async_sessionmaker(reads, class_=AsyncSession, expire_on_commit=False)
         self._write = async_sessionmaker(
             engine.execution_options(**{BEGIN_IMMEDIATE: True}), class_=AsyncSession, expire_on_commit=False
         )
@@ -124,7 +130,8 @@ class Database:
 
     @asynccontextmanager
     async def reading(self) -> AsyncIterator[AsyncSession]:
-        """A read-only transaction; database errors become the store's."""
+        """A read-only transaction (on PostgreSQL, statements in autocommit: see `__init__`); database errors
+        become the store's."""
         with self.translating():
             async with self._read.begin() as session:
                 yield session
@@ -133,10 +140,15 @@ class Database:
     async def writing(self) -> AsyncIterator[AsyncSession]:
         """A write transaction (BEGIN IMMEDIATE on SQLite, the advisory write lock on PostgreSQL), committed when
         the block ends without error."""
-        async with self.write_lock:
-            with self.translating():
-                async with self._write.begin() as session:
-                    yield session
+        async with self.write_lock, self.writing_while_locked() as session:
+            yield session
+
+    @asynccontextmanager
+    async def writing_while_locked(self) -> AsyncIterator[AsyncSession]:
+        """`writing` for a caller that holds `write_lock` already (it is not reentrant)."""
+        with self.translating():
+            async with self._write.begin() as session:
+                yield session
 
     @contextmanager
     def translating(self) -> Iterator[None]:
@@ -249,6 +261,8 @@ def create_engine(url: str, *, sqlite_foreign_keys: bool = True, **kwargs: Any) 
     kwargs.setdefault("json_serializer", _JSON_SERIALIZER)
     backend = parsed.get_backend_name()
     if backend == "postgresql":
+        if parsed.get_driver_name() == "asyncpg":
+            kwargs["connect_args"] = {"connection_class": _write_locking_connection(), **kwargs.get("connect_args", {})}
         engine = create_async_engine(parsed, **kwargs)
         _configure_postgresql(engine.sync_engine)
         return engine
@@ -298,11 +312,41 @@ def _configure_sqlite(engine: Engine, *, foreign_keys: bool) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
+_TAKE_WRITE_LOCK = f"SELECT pg_advisory_xact_lock({WRITE_LOCK_KEY})"
+
+
 def _configure_postgresql(engine: Engine) -> None:
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Connection) -> None:
-        if connection.get_execution_options().get(BEGIN_IMMEDIATE, False):
-            connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({WRITE_LOCK_KEY})")
+        immediate = bool(connection.get_execution_options().get(BEGIN_IMMEDIATE, False))
+        driver = connection.connection.driver_connection
+        if driver is not None and hasattr(driver, "lock_at_begin"):  # asyncpg: see _write_locking_connection
+            driver.lock_at_begin = immediate
+        elif immediate:
+            connection.exec_driver_sql(_TAKE_WRITE_LOCK)
+
+
+@functools.cache
+def _write_locking_connection() -> type:
+    """asyncpg's connection class, taking the write lock in the round trip of the BEGIN when asked: SQLAlchemy's
+    driver sends BEGIN on its own, just before a transaction's first statement, and a statement of its own for
+    the lock would be another round trip that every writer waits on. (asyncpg is the `postgres` extra: imported
+    only for a postgresql+asyncpg URL.)"""
+    import asyncpg  # type: ignore[import-untyped]  # optional, see above
+
+    class WriteLockingConnection(asyncpg.Connection):  # type: ignore[misc]
+        #: Set at each transaction's start (`_configure_postgresql`): whether its BEGIN takes the write lock.
+        lock_at_begin = False
+
+        # asyncpg's signature, timeout included
+        async def execute(self, query: str, *args: Any, timeout: float | None = None) -> str:  # noqa: ASYNC109
+            if self.lock_at_begin and not args and query.startswith("BEGIN"):
+                self.lock_at_begin = False
+                query = f"{query} {_TAKE_WRITE_LOCK};"  # one simple query: BEGIN; SELECT pg_advisory_xact_lock(…);
+            status: str = await super().execute(query, *args, timeout=timeout)
+            return status
+
+    return WriteLockingConnection
 
 
 def sqlite_file(url: str | URL) -> Path | None:

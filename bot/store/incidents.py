@@ -8,8 +8,14 @@ incident, linked to the previous one.
 
 On SQLite that transaction runs whole in a worker thread on the store's synchronous twin
 (`Database.sync_twin`), under the database's write lock: it is the webhook's hot path, and through aiosqlite
-each of its statements would be a round trip to the driver's thread. Other databases run the same code
-on the store's async session (on PostgreSQL under the database's advisory write lock, `bot.store.db`).
+each of its statements would be a round trip to the driver's thread. PostgreSQL runs the same code
+on the store's async session (under the database's advisory write lock, `bot.store.db`).
+
+The notifications that come in while another writer holds the write lock wait for it together: the first to
+take it writes them all, in order, in one transaction (group commit: one BEGIN, one lock and one commit for
+the lot, which on PostgreSQL are round trips every writer waits on), and each caller gets its own outcome once
+that commits. Should that transaction fail, each is written again alone, so only a notification that cannot
+be kept is refused.
 """
 
 from __future__ import annotations
@@ -22,10 +28,12 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bot.errors import StoreUnavailable
 from bot.store.db import BEGIN_IMMEDIATE, Database, WriteStep, delete_first, utc
 from bot.store.errors import NotFound, StoreConflict
 from bot.store.models import (
@@ -89,17 +97,20 @@ class Recorded:
 
 
 #: The statements `record` runs for every notification, built once: building one costs as much as running it.
-#: The first reads in one round trip the group's open incident, the group's incidents holding any of the
-#: notification's alerts, and those alerts (one row per alert, or one without an alert for an incident that
-#: has none of them): on PostgreSQL every statement under the write lock is a round trip that all writers wait on.
+#: The first reads in one round trip, for each group of a wave (`_record_all`), its open incident, its incidents
+#: holding any of the notifications' alerts, and those alerts (one row per alert, or one without an alert for an
+#: incident that has none of them): on PostgreSQL every statement under the write lock is a round trip that all
+#: writers wait on.
+#: The incidents are read as plain rows, not ORM objects: `record` writes them back with one UPDATE of its own.
+_INCIDENT_COLUMNS = tuple(Incident.__table__.columns)  # type: ignore[attr-defined]
 _GROUP_STATE = (
     sa.select(
-        Incident,
+        *_INCIDENT_COLUMNS,
         col(IncidentAlert.fingerprint),
         col(IncidentAlert.starts_at),
-        col(IncidentAlert.id),
+        col(IncidentAlert.id).label("alert_id"),
         col(IncidentAlert.incident_id),
-        col(IncidentAlert.status),
+        col(IncidentAlert.status).label("alert_status"),
         col(IncidentAlert.annotations),
     )
     .outerjoin(
@@ -110,20 +121,45 @@ _GROUP_STATE = (
         ),
     )
     .where(
-        col(Incident.group_key) == sa.bindparam("group_key"),
+        col(Incident.group_key).in_(sa.bindparam("group_keys", expanding=True)),
         sa.or_(col(Incident.status) == IncidentStatus.firing, col(IncidentAlert.id).is_not(None)),
     )
 )
-_UPDATE_ALERT = (
-    sa.update(IncidentAlert)
-    .where(col(IncidentAlert.id) == sa.bindparam("alert_id"))
+
+
+def _upsert_alerts(insert: Callable[[type[IncidentAlert]], Any]) -> Any:
+    """The alerts of a notification written in one statement: new ones inserted, known ones brought up to date
+    (`_alert_row` gives both the same row). A resolved alert stays as it is."""
+    upsert = insert(IncidentAlert)
+    return upsert.on_conflict_do_update(
+        index_elements=[IncidentAlert.incident_id, IncidentAlert.fingerprint, IncidentAlert.starts_at],
+        set_={
+            "status": upsert.excluded.status,
+            "ends_at": upsert.excluded.ends_at,
+            "annotations": upsert.excluded.annotations,
+        },
+        where=col(IncidentAlert.status) == AlertStatus.firing,
+    )
+
+
+#: By dialect: both databases the bot supports have INSERT … ON CONFLICT … DO UPDATE.
+_UPSERT_ALERTS = {"sqlite": _upsert_alerts(sqlite.insert), "postgresql": _upsert_alerts(postgresql.insert)}
+_UPDATE_INCIDENT = (
+    sa.update(Incident)
+    .where(col(Incident.id) == sa.bindparam("incident_id"))
     .values(
+        version=col(Incident.version) + 1,
         status=sa.bindparam("new_status"),
-        ends_at=sa.bindparam("new_ends_at"),
-        annotations=sa.bindparam("new_annotations"),
+        resolved_at=sa.bindparam("new_resolved_at"),
+        receiver=sa.bindparam("new_receiver"),
+        group_labels=sa.bindparam("new_group_labels"),
+        common_labels=sa.bindparam("new_common_labels"),
+        common_annotations=sa.bindparam("new_common_annotations"),
+        external_url=sa.bindparam("new_external_url"),
+        truncated_alerts=sa.bindparam("new_truncated_alerts"),
+        last_notified_at=sa.bindparam("new_last_notified_at"),
     )
 )
-_INSERT_ALERT = sa.insert(IncidentAlert)
 _RESOLVE_FIRING = (
     sa.update(IncidentAlert)
     .where(
@@ -138,11 +174,38 @@ _ALERT_COUNTS = sa.select(
 ).where(col(IncidentAlert.incident_id) == sa.bindparam("of_incident"))
 
 
+@dataclass(frozen=True)
+class _Notified:
+    """A notification to apply, with what `record` was given beside it."""
+
+    notification: NotificationRecord
+    at: datetime
+    alerts_channel: int | None
+
+
+@dataclass(frozen=True)
+class _Waiting:
+    """A notification waiting for the write lock, and its outcome once applied."""
+
+    notified: _Notified
+    done: asyncio.Future[Recorded]
+
+
+def _forget(done: asyncio.Future[Recorded]) -> None:
+    if not done.cancelled():
+        done.exception()  # retrieved, so that asyncio does not report it as never retrieved
+
+
 class IncidentStore:
     """The incident tables, on the bot's `Database`."""
 
     def __init__(self, db: Database) -> None:
+        dialect = db.engine.dialect.name
+        if dialect not in _UPSERT_ALERTS:
+            raise StoreUnavailable(f"the incident store runs on SQLite or PostgreSQL, not on {dialect}")
         self._db = db
+        #: Notifications waiting for the write lock: whoever takes it writes all of them in one transaction.
+        self._waiting: list[_Waiting] = []
         twin = db.sync_twin
         self._twin_writing = (
             sessionmaker(twin.execution_options(**{BEGIN_IMMEDIATE: True}), expire_on_commit=False)
@@ -163,21 +226,63 @@ class IncidentStore:
             utc("starts_at", alert.starts_at)
             if alert.ends_at is not None:
                 utc("ends_at", alert.ends_at)
-        apply = functools.partial(_record, notification=notification, at=at, alerts_channel=alerts_channel)
-        if self._twin_writing is None:
-            async with self._db.writing() as session:
-                return await session.run_sync(apply)
-        async with self._db.write_lock:
-            writing = asyncio.ensure_future(asyncio.to_thread(self._on_twin, self._twin_writing, apply))
-            try:
-                return await asyncio.shield(writing)
-            except asyncio.CancelledError:
-                # The thread goes on to its commit or rollback: hold the lock until it has, or the next
-                # writer would meet its open transaction in SQLite's busy handler.
-                await asyncio.wait([writing])
-                raise
+        waiting = _Waiting(_Notified(notification, at, alerts_channel), asyncio.get_running_loop().create_future())
+        self._waiting.append(waiting)
+        try:
+            async with self._db.write_lock:
+                if not waiting.done.done():  # else an earlier holder of the lock wrote it with its own
+                    batch, self._waiting = self._waiting, []
+                    await self._write(batch)
+        except BaseException:
+            if waiting in self._waiting:
+                self._waiting.remove(waiting)  # not written: cancelled while waiting for the lock
+            else:  # written by another, or put back for the next holder: its outcome concerns no one now
+                waiting.done.add_done_callback(_forget)
+            raise
+        return waiting.done.result()
 
-    def _on_twin(self, writing: sessionmaker[Session], apply: Callable[[Session], Recorded]) -> Recorded:
+    async def _write(self, batch: list[_Waiting]) -> None:
+        """Apply the notifications of `batch` in one transaction, in order, under the write lock the caller holds,
+        and give each its outcome. When that transaction fails, each is applied again in one of its own, so that
+        only a notification that cannot be kept is refused. Those left without an outcome (cancelled) are put back
+        for the next holder of the lock."""
+        try:
+            try:
+                results = await self._transaction([waiting.notified for waiting in batch])
+            except Exception as error:
+                if len(batch) == 1:
+                    batch[0].done.set_exception(error)
+                    return
+                for waiting in batch:
+                    try:
+                        [result] = await self._transaction([waiting.notified])
+                    except Exception as alone:
+                        waiting.done.set_exception(alone)
+                    else:
+                        waiting.done.set_result(result)
+                return
+            for waiting, result in zip(batch, results, strict=True):
+                waiting.done.set_result(result)
+        finally:
+            self._waiting[:0] = [waiting for waiting in batch if not waiting.done.done()]
+
+    async def _transaction(self, notified: list[_Notified]) -> list[Recorded]:
+        """Apply `notified` (`_record_all`) in one write transaction, under the write lock the caller holds: on
+        SQLite in a worker thread on the synchronous twin, elsewhere on the async session."""
+        apply_all = functools.partial(_record_all, notified=notified)
+        if self._twin_writing is None:
+            async with self._db.writing_while_locked() as session:
+                return await session.run_sync(apply_all)
+        writing = asyncio.ensure_future(asyncio.to_thread(self._on_twin, self._twin_writing, apply_all))
+        try:
+            return await asyncio.shield(writing)
+        except asyncio.CancelledError:
+            # The thread goes on to its commit or rollback: hold the lock until it has, or the next
+            # writer would meet its open transaction in SQLite's busy handler.
+            await asyncio.wait([writing])
+            raise
+
+    def _on_twin(self, writing: sessionmaker[Session], apply: Callable[[Session], list[Recorded]]) -> list[Recorded]:
         with self._db.translating(), writing.begin() as session:
             return apply(session)
 
@@ -365,40 +470,83 @@ class IncidentStore:
         return {IncidentAlert.__tablename__: alerts, Incident.__tablename__: incidents}
 
 
-def _record(
-    session: Session, *, notification: NotificationRecord, at: datetime, alerts_channel: int | None
-) -> Recorded:
-    # Alerts are read as plain rows and written in bulk (one statement for the updates, one for the new
-    # ones) with prebuilt statements, not as ORM objects: this runs for every notification of a storm.
+def _record_all(session: Session, *, notified: Sequence[_Notified]) -> list[Recorded]:
+    """Apply notifications in order; the outcome of each.
+
+    Read as plain rows and written with prebuilt statements, not as ORM objects, and those of distinct groups
+    together, in waves: the state of every group of the wave read in one statement, their alerts upserted in one,
+    their incidents updated in one (so three statements for a wave of pods replaced, however many groups). A
+    later notification of a group already in the wave goes to the next wave, which reads what this one wrote.
+    """
     connection = session.connection()
-    opened, incidents, known = _group_state(session, notification)
-    touched: dict[int, Incident] = {}
-    firing_in: set[int] = set()  # incidents that keep an alert firing: they cannot resolve now
-    updates: list[dict[str, Any]] = []
-    inserts: list[dict[str, Any]] = []
-    created = False
+    outcomes: dict[int, Recorded] = {}
+    left = list(range(len(notified)))
+    while left:
+        wave: list[int] = []
+        later: list[int] = []
+        groups: set[str] = set()
+        for index in left:
+            group_key = notified[index].notification.group_key
+            (later if group_key in groups else wave).append(index)
+            groups.add(group_key)
+        states = _group_states(connection, [notified[index].notification for index in wave])
+        changes = {
+            index: _changes(session, notified[index], states[notified[index].notification.group_key]) for index in wave
+        }
+        alert_rows = [row for change in changes.values() for row in change.alert_rows]
+        if alert_rows:
+            connection.execute(_UPSERT_ALERTS[connection.dialect.name], alert_rows)
+        incident_rows: list[dict[str, Any]] = []
+        for index, change in changes.items():
+            outcomes[index] = _outcome(connection, notified[index], change, incident_rows)
+        if incident_rows:
+            connection.execute(_UPDATE_INCIDENT, incident_rows)
+        left = later
+    return [outcomes[index] for index in range(len(notified))]
+
+
+@dataclass
+class _Change:
+    """What a notification changes of its group's alerts, before they are written."""
+
+    opened: Incident | None  # the group's firing incident: found, or opened for the notification
+    created: bool
+    touched: dict[int, Incident] = field(default_factory=dict)  # incidents whose alerts change, by id
+    firing_in: set[int] = field(default_factory=set)  # incidents that keep an alert firing: they cannot resolve now
+    alert_rows: list[dict[str, Any]] = field(default_factory=list)  # for `_UPSERT_ALERTS`
+
+
+def _changes(session: Session, notified: _Notified, state: _GroupState) -> _Change:
+    """The alerts `notified` adds or changes in its group (opening an incident for new ones when none fires)."""
+    notification = notified.notification
+    change = _Change(opened=state.opened, created=False)
     for alert in notification.alerts:
-        row = known.get((alert.fingerprint, alert.starts_at))
+        row = state.known.get((alert.fingerprint, alert.starts_at))
         if row is not None:
-            update = _alert_update(row, alert)
-            if update is not None:
-                updates.append(update)
-                touched[row.incident_id] = incidents[row.incident_id]
+            if _alert_changes(row, alert):
+                change.alert_rows.append(_alert_row(row.incident_id, alert))
+                change.touched[row.incident_id] = state.incidents[row.incident_id]
             if row.status == alert.status == AlertStatus.firing:
-                firing_in.add(row.incident_id)
+                change.firing_in.add(row.incident_id)
             continue
-        if opened is None:
-            opened = _new_incident(session, notification, at, alerts_channel)
-            created = True
-        inserts.append(_new_alert(opened.id, alert))
-        touched[opened.id] = opened
+        if change.opened is None:
+            change.opened = _new_incident(session, notification, notified.at, notified.alerts_channel)
+            change.created = True
+        change.alert_rows.append(_alert_row(change.opened.id, alert))
+        change.touched[change.opened.id] = change.opened
         if alert.status == AlertStatus.firing:
-            firing_in.add(opened.id)
-    if updates:
-        connection.execute(_UPDATE_ALERT, updates)
-    if inserts:
-        connection.execute(_INSERT_ALERT, inserts)
-    changed = bool(updates or inserts)
+            change.firing_in.add(change.opened.id)
+    return change
+
+
+def _outcome(
+    connection: sa.Connection, notified: _Notified, change: _Change, incident_rows: list[dict[str, Any]]
+) -> Recorded:
+    """Once its alerts are written: resolve what the notification resolves, and add the rows of the incidents it
+    changes to `incident_rows` (for `_UPDATE_INCIDENT`)."""
+    notification, at, opened = notified.notification, notified.at, change.opened
+    touched, firing_in = change.touched, change.firing_in
+    changed = bool(change.alert_rows)
     if opened is not None:
         touched.setdefault(opened.id, opened)
         changed |= not _same_metadata(opened, notification)
@@ -412,10 +560,11 @@ def _record(
     for incident in touched.values():
         if incident.id not in firing_in:
             _settle(connection, incident, at)
-        if incident.id == (opened.id if opened else None):
+        if incident is opened:
             _take_metadata(incident, notification, at)
         incident.version += 1
-    return Recorded(incident=opened, created=created, changed=True)
+        incident_rows.append(_incident_row(incident))
+    return Recorded(incident=opened, created=change.created, changed=True)
 
 
 async def _incident(session: AsyncSession, incident_id: int) -> Incident:
@@ -429,29 +578,42 @@ async def _incident(session: AsyncSession, incident_id: int) -> Incident:
 class _KnownAlert:
     """What `record` reads of an alert it already has."""
 
-    id: int
     incident_id: int
     status: AlertStatus
     annotations: Mapping[str, Any]
 
 
-def _group_state(
-    session: Session, notification: NotificationRecord
-) -> tuple[Incident | None, dict[int, Incident], dict[tuple[str, datetime], _KnownAlert]]:
-    """The group's open incident (None if none), its incidents holding any of the notification's alerts (by id),
-    and those alerts (by fingerprint and start), in one statement (`_GROUP_STATE`)."""
-    fingerprints = sorted({a.fingerprint for a in notification.alerts})
-    rows = session.execute(_GROUP_STATE, {"group_key": notification.group_key, "fingerprints": fingerprints})
+@dataclass
+class _GroupState:
+    """What `record` reads of a group: its firing incident (None if none), its incidents holding any of the
+    notification's alerts (by id), and those alerts (by fingerprint and start)."""
+
     opened: Incident | None = None
-    incidents: dict[int, Incident] = {}
-    known: dict[tuple[str, datetime], _KnownAlert] = {}
-    for incident, fingerprint, starts, alert_id, *rest in rows:
-        incidents[incident.id] = incident
-        if incident.status == IncidentStatus.firing:
-            opened = incident
+    incidents: dict[int, Incident] = field(default_factory=dict)
+    known: dict[tuple[str, datetime], _KnownAlert] = field(default_factory=dict)
+
+
+def _group_states(connection: sa.Connection, notifications: Sequence[NotificationRecord]) -> dict[str, _GroupState]:
+    """The state of each notification's group, by group key, in one statement (`_GROUP_STATE`). The incidents are
+    detached from any session: `record` writes their changes itself. (An alert of one group whose fingerprint
+    another notification has is read too, and never asked for.)"""
+    group_keys = sorted({n.group_key for n in notifications})
+    fingerprints = sorted({a.fingerprint for n in notifications for a in n.alerts})
+    rows = connection.execute(_GROUP_STATE, {"group_keys": group_keys, "fingerprints": fingerprints})
+    states = {group_key: _GroupState() for group_key in group_keys}
+    columns = len(_INCIDENT_COLUMNS)
+    for row in rows:
+        state = states[row.group_key]
+        incident = state.incidents.get(row.id)
+        if incident is None:
+            incident = Incident(**{c.key: value for c, value in zip(_INCIDENT_COLUMNS, row[:columns], strict=True)})
+            state.incidents[incident.id] = incident
+            if incident.status == IncidentStatus.firing:
+                state.opened = incident
+        fingerprint, starts, alert_id, *rest = row[columns:]
         if alert_id is not None:
-            known[(fingerprint, starts)] = _KnownAlert(alert_id, *rest)
-    return opened, incidents, known
+            state.known[(fingerprint, starts)] = _KnownAlert(*rest)
+    return states
 
 
 def _new_incident(
@@ -483,11 +645,13 @@ def _new_incident(
     _take_metadata(incident, notification, at)
     session.add(incident)
     session.flush()
+    session.expunge(incident)  # `record` writes its changes itself, as for the incidents it read
     return incident
 
 
-def _new_alert(incident_id: int, alert: AlertRecord) -> dict[str, Any]:
-    """The row of an alert seen for the first time (for a bulk INSERT)."""
+def _alert_row(incident_id: int, alert: AlertRecord) -> dict[str, Any]:
+    """The row of an alert as the notification gives it (for `_UPSERT_ALERTS`): inserted if it is new, else its
+    status, end and annotations taken."""
     return {
         "incident_id": incident_id,
         "fingerprint": alert.fingerprint,
@@ -501,20 +665,27 @@ def _new_alert(incident_id: int, alert: AlertRecord) -> dict[str, Any]:
     }
 
 
-def _alert_update(row: _KnownAlert, alert: AlertRecord) -> dict[str, Any] | None:
-    """What brings a known alert up to date (for a bulk UPDATE by id: every key, always, so the updates of
-    a notification go as one statement), or None if nothing changes. A resolved alert stays as it is."""
+def _alert_changes(row: _KnownAlert, alert: AlertRecord) -> bool:
+    """Whether the notification changes a known alert: it resolves, or its annotations changed while it fires.
+    A resolved alert stays as it is."""
     if row.status == AlertStatus.resolved:
-        return None
-    resolves = alert.status == AlertStatus.resolved
-    annotations = dict(alert.annotations)
-    if not resolves and annotations == row.annotations:
-        return None
+        return False
+    return alert.status == AlertStatus.resolved or dict(alert.annotations) != row.annotations
+
+
+def _incident_row(incident: Incident) -> dict[str, Any]:
+    """What `_UPDATE_INCIDENT` writes of an incident `record` changed (its version goes up by one there)."""
     return {
-        "alert_id": row.id,
-        "new_status": alert.status if resolves else row.status,
-        "new_ends_at": alert.ends_at if resolves else None,
-        "new_annotations": annotations,
+        "incident_id": incident.id,
+        "new_status": incident.status,
+        "new_resolved_at": incident.resolved_at,
+        "new_receiver": incident.receiver,
+        "new_group_labels": incident.group_labels,
+        "new_common_labels": incident.common_labels,
+        "new_common_annotations": incident.common_annotations,
+        "new_external_url": incident.external_url,
+        "new_truncated_alerts": incident.truncated_alerts,
+        "new_last_notified_at": incident.last_notified_at,
     }
 
 

@@ -85,6 +85,9 @@ async def _run(url: str, action: Callable[[Config], None], what: str) -> None:
     engine = create_engine(url, sqlite_foreign_keys=False)
     try:
         async with engine.execution_options(**{BEGIN_IMMEDIATE: True}).begin() as connection:
+            # The write lock is taken with the transaction's first statement (on PostgreSQL): take it before alembic
+            # starts, whose context is global to the process, so that two migrations in one process wait in turn.
+            await connection.exec_driver_sql("SELECT 1")
             await connection.run_sync(lambda sync: action(make_config(sync)))
     except sa_exc.DBAPIError as e:
         raise StoreUnavailable(f"cannot {what} the database {mask_url(url)}: {e.orig}") from e

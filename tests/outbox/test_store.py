@@ -9,7 +9,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy import exc as sa_exc
 
-from bot.outbox import OutboxStore
+from bot.outbox import OutboxItem, OutboxStore
 from bot.store import InvalidValue, NotFound, Run, Store, StoreConflict, Team
 from bot.store.models import OutboxKind
 from tests.databases import check_violation
@@ -287,3 +287,42 @@ async def test_a_conflict_that_is_not_the_key_is_raised(store: Store, outbox_sto
             )
     with pytest.raises(StoreConflict):
         await outbox_store.enqueue(dedupe_key="x", kind="message", channel_id=1, payload={}, at=T0)
+
+
+async def test_enqueue_all_reads_the_keys_once_and_writes_the_new_entries_together(
+    outbox_store: OutboxStore, store: Store
+) -> None:
+    # A publication round is written under the write lock every webhook waits on: one read of every key it names,
+    # not one or two per entry. A message into a thread of the same call waits for that thread's id.
+    await outbox_store.enqueue(dedupe_key="old", kind="message", channel_id=5, payload={"content": "a"}, at=T0)
+    items = [
+        OutboxItem("edit", "edit", {"content": "b"}, edit_of="old"),
+        OutboxItem("old", "message", {"content": "again"}, channel_id=6),
+        OutboxItem("thread", "thread", {"name": "t", "message": {"content": "c"}}, channel_id=5),
+        OutboxItem("line", "message", {"content": "d"}, thread_of="thread"),
+        OutboxItem("line 2", "message", {"content": "e"}, thread_of="thread"),
+    ]
+    engine = store.db.engine.sync_engine
+    statements: list[str] = []
+
+    def count(conn: sa.Connection, cursor: object, statement: str, *args: object) -> None:
+        if not statement.startswith("BEGIN"):
+            statements.append(statement.split()[0])
+
+    sa.event.listen(engine, "before_cursor_execute", count)
+    try:
+        written = await outbox_store.enqueue_all(items, at=T0 + SECOND)
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", count)
+    assert [(entry.dedupe_key, created) for entry, created in written] == [
+        ("edit", True),
+        ("old", False),
+        ("thread", True),
+        ("line", True),
+        ("line 2", True),
+    ]
+    old, thread = written[1][0], written[2][0]
+    assert written[0][0].target_id == old.id
+    assert written[3][0].target_id == written[4][0].target_id == thread.id
+    # The keys read once; then the new entries (an INSERT each at most: PostgreSQL's driver takes several in one).
+    assert statements[0] == "SELECT" and set(statements[1:]) == {"INSERT"} and len(statements) <= 5

@@ -12,6 +12,7 @@ import asyncpg
 import pytest
 import sqlalchemy as sa
 from sqlalchemy import exc as sa_exc
+from sqlmodel import select
 
 from bot.errors import StoreUnavailable
 from bot.store import (
@@ -248,6 +249,37 @@ async def test_on_postgresql_another_process_holding_the_write_lock_holds_up_wri
             assert team.name == "Red"
     finally:
         await holder.close()
+
+
+async def test_on_postgresql_a_write_takes_the_write_lock_with_its_begin(postgres_url: str) -> None:
+    """No statement of its own for the lock (a round trip all writers wait on): the BEGIN the driver sends before
+    the first statement takes it. A read takes none."""
+    await upgrade(postgres_url)
+    held = (
+        sa.select(sa.func.count())
+        .where(sa.text(f"locktype = 'advisory' AND objid = {WRITE_LOCK_KEY} AND pid = pg_backend_pid()"))
+        .select_from(sa.text("pg_locks"))
+    )
+    async with await Store.open(postgres_url) as store:
+        statements: list[str] = []
+        listener = lambda *args: statements.append(args[2])  # noqa: E731 - (conn, cursor, statement, …)
+        sa.event.listen(store.db.engine.sync_engine, "before_cursor_execute", listener)
+        async with store.db.writing() as session:
+            assert (await session.exec(held)).scalar_one() == 1
+        async with store.db.reading() as session:
+            assert (await session.exec(held)).scalar_one() == 0
+        assert not [s for s in statements if "pg_advisory_xact_lock" in s]
+
+
+async def test_on_postgresql_a_read_runs_outside_a_transaction_and_a_write_inside_one(postgres_url: str) -> None:
+    """A read's statements are each their own transaction (no BEGIN and COMMIT round trips); a write's are one."""
+    await upgrade(postgres_url)
+    async with await Store.open(postgres_url) as store:
+        for session_of, in_transaction in ((store.db.reading, False), (store.db.writing, True)):
+            async with session_of() as session:
+                await session.exec(select(sa.literal(1)))
+                driver = (await (await session.connection()).get_raw_connection()).driver_connection
+                assert driver is not None and driver.is_in_transaction() is in_transaction
 
 
 @pytest.mark.parametrize(
