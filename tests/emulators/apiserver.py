@@ -54,7 +54,7 @@ from .rbac import (
 from .resources import BUILTIN, CRDS, Obj, ResourceDef, ResourceTable
 from .selectors import SelectorError, matches_label_selector, parse_field_selector
 from .static_pods import HEALTH_CHECKS, health_text
-from .store import SERVER_MANAGED_METADATA, Clock, Store, short_hash
+from .store import SERVER_MANAGED_METADATA, Clock, Store, clone, short_hash
 
 ApiError = kmock.KubernetesError
 
@@ -553,7 +553,7 @@ class KubeEmulator(kmock.KubernetesEmulator):
         if not res.namespaced:
             return
         ns_res = self.table.find("namespaces")
-        ns = self.store.get(ns_res, None, str(namespace))
+        ns = self.store.peek(ns_res, None, str(namespace))
         if ns is None:
             raise namespace_not_found(str(namespace))
         if ns["metadata"].get("deletionTimestamp"):
@@ -610,13 +610,13 @@ class KubeEmulator(kmock.KubernetesEmulator):
                 index = 0
                 while True:
                     meta["name"] = base + short_hash(base, str(meta.get("namespace")), str(index), length=5)
-                    if self.store.get(res, meta.get("namespace"), meta["name"]) is None:
+                    if self.store.peek(res, meta.get("namespace"), meta["name"]) is None:
                         break
                     index += 1
             else:
                 raise invalid(res, "", [("metadata.name", "Required value: name or generateName is required")])
         self._require_namespace(res, meta.get("namespace"), meta["name"])
-        if self.store.get(res, meta.get("namespace"), meta["name"]) is not None:
+        if self.store.peek(res, meta.get("namespace"), meta["name"]) is not None:
             raise status_error(
                 409,
                 "AlreadyExists",
@@ -635,14 +635,14 @@ class KubeEmulator(kmock.KubernetesEmulator):
             return obj
         created = self.store.create(res, obj)
         self.settle()
-        return self.store.get(res, meta.get("namespace"), meta["name"]) or created
+        return self._after_settling(res, created)
 
     def _admit(self, res: ResourceDef, obj: Obj) -> None:
         """Admission plugins of a stock cluster that change or refuse new objects."""
         namespace = obj["metadata"].get("namespace")
         if res.kind == "Pod":
             sa = obj["spec"].get("serviceAccountName", "default")
-            if self.store.get(self.table.find("serviceaccounts"), namespace, sa) is None:
+            if self.store.peek(self.table.find("serviceaccounts"), namespace, sa) is None:
                 raise status_error(
                     403,
                     "Forbidden",
@@ -720,7 +720,16 @@ class KubeEmulator(kmock.KubernetesEmulator):
         if stored["metadata"].get("deletionTimestamp") and not stored["metadata"].get("finalizers"):
             self.store.delete(res, stored["metadata"].get("namespace"), name)
         self.settle()
-        return self.store.get(res, stored["metadata"].get("namespace"), name) or stored
+        return self._after_settling(res, stored)
+
+    def _after_settling(self, res: ResourceDef, written: Obj) -> Obj:
+        """The object as the controllers left it (a copy), or as written when they deleted it. (``written`` is a
+        copy already: when nothing wrote the object since, it is given rather than copied again.)"""
+        meta = written["metadata"]
+        live = self.store.peek(res, meta.get("namespace"), meta["name"])
+        if live is None or live["metadata"]["resourceVersion"] == meta["resourceVersion"]:
+            return written
+        return clone(live)
 
     def _live(self, res: ResourceDef, namespace: str | None, name: str) -> Obj:
         live = self.store.get(res, namespace, name)
@@ -868,7 +877,7 @@ class KubeEmulator(kmock.KubernetesEmulator):
                     if propagation == "Orphan":
                         obj["metadata"]["ownerReferences"] = [o for o in owners if o.get("uid") != uid]
                         self.store.update(other, obj)
-                    elif self.store.get(other, obj["metadata"].get("namespace"), obj["metadata"]["name"]) is not None:
+                    elif self.store.peek(other, obj["metadata"].get("namespace"), obj["metadata"]["name"]) is not None:
                         self._delete_now(other, obj, "Background")
         self.store.delete(res, meta.get("namespace"), meta["name"])
         self._forget_applied(res, meta.get("namespace"), meta["name"])
@@ -900,7 +909,7 @@ class KubeEmulator(kmock.KubernetesEmulator):
             namespace, namespace_object = ("" if operation == "CREATE" else name), None
         elif res.namespaced:
             namespace = meta.get("namespace") or ""
-            namespace_object = self.store.get(self.table.find("namespaces"), None, namespace)
+            namespace_object = self.store.peek(self.table.find("namespaces"), None, namespace)
         else:
             namespace, namespace_object = "", None
         request = admission_request(

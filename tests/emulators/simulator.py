@@ -267,7 +267,7 @@ class Simulator:
 
     def save(self, plural: str, obj: Obj) -> Obj:
         res = self.api.resource_def(plural)
-        if self.api.store.get(res, obj["metadata"].get("namespace"), obj["metadata"]["name"]) is None:
+        if self.api.store.peek(res, obj["metadata"].get("namespace"), obj["metadata"]["name"]) is None:
             return obj
         return self.api.store.update(res, obj)
 

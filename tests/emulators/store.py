@@ -90,8 +90,20 @@ class Change:
     object: Obj
 
 
+#: The immutable leaves of JSON-like data, which a copy shares.
+_ATOMS = frozenset({str, int, float, bool, type(None)})
+
+
 def clone(value: _T) -> _T:
-    """A deep copy of JSON-like data (several times faster than ``copy.deepcopy``)."""
+    """A deep copy of JSON-like data: every dict and list copied (a subclass as a plain one), the rest shared.
+
+    (Several times faster than ``copy.deepcopy``; the leaves are not recursed into, which halves it again:
+    copying was a tenth of the suite's CPU.)"""
+    kind = type(value)
+    if kind is dict:
+        return cast(_T, {k: v if type(v) in _ATOMS else clone(v) for k, v in cast(dict[str, object], value).items()})
+    if kind is list:
+        return cast(_T, [v if type(v) in _ATOMS else clone(v) for v in cast(list[object], value)])
     if isinstance(value, dict):
         return cast(_T, {k: clone(v) for k, v in value.items()})
     if isinstance(value, list):
@@ -103,7 +115,9 @@ class Store:
     """The live objects, indexed by resource, mirrored into kmock's ``ObjectsArray`` with their history.
 
     Reads come from the index; write through this class (the API or the simulator), not through
-    ``emulator.objects``, or the index will not see the change.
+    ``emulator.objects``, or the index will not see the change. A stored dict is never changed once stored (a
+    write stores a new one), so the change log and kmock's history share it, and ``peek``/``raw`` hand it out
+    for reading; everything else hands out copies.
     """
 
     def __init__(self, objects: kmock.ObjectsArray, clock: Clock) -> None:
@@ -114,10 +128,13 @@ class Store:
         self.resource_version = 0
         self.changes: list[Change] = []
         self._uid_seed = 0
+        self._kmock_resources: dict[str, kmock.resource] = {}
 
-    @staticmethod
-    def _key(res: ResourceDef, namespace: str | None, name: str) -> tuple[kmock.resource, str | None, str]:
-        return (kmock.resource(res.group, res.version, res.plural), namespace if res.namespaced else None, name)
+    def _key(self, res: ResourceDef, namespace: str | None, name: str) -> tuple[kmock.resource, str | None, str]:
+        resource = self._kmock_resources.get(res.path)
+        if resource is None:
+            resource = self._kmock_resources[res.path] = kmock.resource(res.group, res.version, res.plural)
+        return (resource, namespace if res.namespaced else None, name)
 
     def _bucket(self, res: ResourceDef) -> dict[tuple[str | None, str], Obj]:
         return self._live.setdefault(res.path, {})
@@ -135,8 +152,12 @@ class Store:
     # --- reading ----------------------------------------------------------------------------
 
     def get(self, res: ResourceDef, namespace: str | None, name: str) -> Obj | None:
-        obj = self._bucket(res).get((namespace if res.namespaced else None, name))
+        obj = self.peek(res, namespace, name)
         return None if obj is None else clone(obj)
+
+    def peek(self, res: ResourceDef, namespace: str | None, name: str) -> Obj | None:
+        """The stored dict itself, to read or to test for (never mutate it)."""
+        return self._bucket(res).get((namespace if res.namespaced else None, name))
 
     def raw(self, res: ResourceDef) -> list[Obj]:
         """The stored dicts themselves, for read-only scans (never mutate them)."""
@@ -185,7 +206,7 @@ class Store:
         else:
             self._objects[key] = obj
         self._bucket(res)[(namespace, name)] = obj
-        self.changes.append(Change(self.resource_version, "ADDED", res, clone(obj)))
+        self.changes.append(Change(self.resource_version, "ADDED", res, obj))
         return clone(obj)
 
     def update(self, res: ResourceDef, obj: Obj) -> Obj:
@@ -193,9 +214,8 @@ class Store:
         meta = obj["metadata"]
         namespace = meta.get("namespace") if res.namespaced else None
         current = self._bucket(res)[(namespace, meta["name"])]
-        new = clone(obj)
-        new["apiVersion"] = res.api_version
-        new["kind"] = res.kind
+        # Compared before it is copied: most updates the controllers and re-applies send change nothing.
+        new = {**obj, "apiVersion": res.api_version, "kind": res.kind, "metadata": dict(meta)}
         for field in ("uid", "creationTimestamp"):
             new["metadata"][field] = current["metadata"][field]
         if "generation" in current["metadata"]:
@@ -203,12 +223,13 @@ class Store:
         new["metadata"]["resourceVersion"] = current["metadata"]["resourceVersion"]
         if new == current:
             return clone(current)
+        new = clone(new)
         if "generation" in current["metadata"] and _generation_changed(current, new):
             new["metadata"]["generation"] = current["metadata"]["generation"] + 1
         new["metadata"]["resourceVersion"] = self._bump(res)
         self._objects[self._key(res, namespace, meta["name"])].history.append(new)
         self._bucket(res)[(namespace, meta["name"])] = new
-        self.changes.append(Change(self.resource_version, "MODIFIED", res, clone(new)))
+        self.changes.append(Change(self.resource_version, "MODIFIED", res, new))
         return clone(new)
 
     def delete(self, res: ResourceDef, namespace: str | None, name: str) -> Obj | None:
@@ -216,11 +237,10 @@ class Store:
         current = self._bucket(res).pop((namespace, name), None)
         if current is None:
             return None
-        last = clone(current)
-        last["metadata"]["resourceVersion"] = self._bump(res)
+        last = {**current, "metadata": {**current["metadata"], "resourceVersion": self._bump(res)}}
         self._objects[self._key(res, namespace, name)].delete()
-        self.changes.append(Change(self.resource_version, "DELETED", res, clone(last)))
-        return last
+        self.changes.append(Change(self.resource_version, "DELETED", res, last))
+        return clone(last)
 
 
 def _list_order(obj: Obj) -> tuple[str, str]:

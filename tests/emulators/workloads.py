@@ -120,7 +120,7 @@ class GarbageCollector:
                 continue
             owners = obj["metadata"].get("ownerReferences") or []
             orphaned = owners and not any(o.get("uid") in uids for o in owners)
-            if orphaned and self.sim.api.store.get(res, obj["metadata"].get("namespace"), obj["metadata"]["name"]):
+            if orphaned and self.sim.api.store.peek(res, obj["metadata"].get("namespace"), obj["metadata"]["name"]):
                 self.sim.api._delete_now(res, obj, "Background")
 
 
