@@ -508,8 +508,8 @@ class KubeEmulator(kmock.KubernetesEmulator):
             label_selector = params.get("labelSelector")
             field_predicate = parse_field_selector(params.get("fieldSelector"))
             items = [
-                obj
-                for obj in self.store.list(res, namespace)
+                clone(obj)
+                for obj in self.store.scan(res, namespace)
                 if matches_label_selector(label_selector, obj["metadata"].get("labels")) and field_predicate(obj)
             ]
         except SelectorError as exc:
@@ -651,7 +651,7 @@ class KubeEmulator(kmock.KubernetesEmulator):
                     {"name": obj["metadata"]["name"], "kind": "pods"},
                 )
         if res.kind == "PersistentVolumeClaim" and "storageClassName" not in obj["spec"]:
-            for sc in self.store.list(self.table.find("storageclasses")):
+            for sc in self.store.scan(self.table.find("storageclasses")):
                 annotations = sc["metadata"].get("annotations") or {}
                 if annotations.get("storageclass.kubernetes.io/is-default-class") == "true":
                     obj["spec"]["storageClassName"] = sc["metadata"]["name"]
@@ -661,9 +661,9 @@ class KubeEmulator(kmock.KubernetesEmulator):
 
     def _allocate_service(self, obj: Obj) -> None:
         spec = obj.setdefault("spec", {})
-        used = {s["spec"].get("clusterIP") for s in self.store.list(self.table.find("services"))} | {
+        used = {s["spec"].get("clusterIP") for s in self.store.scan(self.table.find("services"))} | {
             p.get("nodePort")
-            for s in self.store.list(self.table.find("services"))
+            for s in self.store.scan(self.table.find("services"))
             for p in s["spec"].get("ports") or []
         }
         if spec.get("type") != "ExternalName":
@@ -861,7 +861,7 @@ class KubeEmulator(kmock.KubernetesEmulator):
     def _delete_contents(self, namespace: str) -> None:
         for other in self.table:
             if other.namespaced:
-                for obj in self.store.list(other, namespace):
+                for obj in self.store.scan(other, namespace):
                     self.store.delete(other, namespace, obj["metadata"]["name"])
                     self._forget_applied(other, namespace, obj["metadata"]["name"])
 
@@ -1045,7 +1045,7 @@ class KubeEmulator(kmock.KubernetesEmulator):
         await response.prepare(request._raw_request)
         since = params.get("resourceVersion")
         if not since or since == "0":
-            for obj in self.store.list(res, namespace):
+            for obj in self.store.scan(res, namespace):
                 if wanted(obj):
                     await response.write(json.dumps({"type": "ADDED", "object": obj}).encode() + b"\n")
             position = self.store.resource_version

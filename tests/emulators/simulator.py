@@ -29,7 +29,7 @@ from .resources import Obj
 from .scheduler import VolumeFacts, schedule
 from .static_pods import StaticPods, seed_control_plane
 from .storage import SELECTED_NODE, ClaimProtection, Provisioner, VolumeController
-from .store import parse_time, short_hash
+from .store import clone, parse_time, short_hash
 from .workloads import (
     DaemonSetController,
     DeploymentController,
@@ -246,14 +246,20 @@ class Simulator:
     def objects(self, plural: str, namespace: str | None = None) -> list[Obj]:
         """Copies of the live objects, cached until that resource is written again.
 
-        Controllers may change the copies they get, but must ``save`` what they change.
+        Controllers may change the copies they get, but must ``save`` what they change. When the resource was
+        written, a copy still equal to its stored object is kept in the new list rather than made again (one
+        pod's new status used to copy every pod anew, for each controller's next look).
         """
         res = self.api.resource_def(plural)
         version = self.api.store.versions.get(res.path, 0)
         cached = self._cache.get((res.path, namespace))
         if cached is not None and cached[0] == version:
             return cached[1]
-        result = self.api.store.list(res, namespace)
+        previous = {_list_key(obj): obj for obj in cached[1]} if cached is not None else {}
+        result = []
+        for stored in self.api.store.scan(res, namespace):
+            kept = previous.get(_list_key(stored))
+            result.append(kept if kept is not None and kept == stored else clone(stored))
         self._cache[(res.path, namespace)] = (version, result)
         return result
 
@@ -649,6 +655,10 @@ class Simulator:
 
     def pod_log(self, pod: Obj, container: str | None, previous: bool) -> str:
         return pod_log(pod, container, previous, self.logs)
+
+
+def _list_key(obj: Obj) -> tuple[str | None, str]:
+    return (obj["metadata"].get("namespace"), obj["metadata"]["name"])
 
 
 def _qos(pod: Obj) -> str:

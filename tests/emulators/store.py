@@ -11,7 +11,6 @@ import datetime
 import functools
 import hashlib
 import uuid
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TypeVar, cast
 
@@ -175,14 +174,17 @@ class Store:
         ]
         return [clone(obj) for obj in sorted(owned, key=_list_order)]
 
-    def iter(self, res: ResourceDef, namespace: str | None = None) -> Iterator[Obj]:
-        for (ns, _name), obj in list(self._bucket(res).items()):
-            if namespace is not None and res.namespaced and ns != namespace:
-                continue
-            yield clone(obj)
+    def scan(self, res: ResourceDef, namespace: str | None = None) -> list[Obj]:
+        """The stored dicts themselves, in ``list`` order, for reading (never mutate them)."""
+        bucket = self._bucket(res)
+        if namespace is None or not res.namespaced:
+            found = list(bucket.values())
+        else:
+            found = [obj for (ns, _name), obj in bucket.items() if ns == namespace]
+        return sorted(found, key=_list_order)
 
     def list(self, res: ResourceDef, namespace: str | None = None) -> list[Obj]:
-        return sorted(self.iter(res, namespace), key=_list_order)
+        return [clone(obj) for obj in self.scan(res, namespace)]
 
     # --- writing ----------------------------------------------------------------------------
 
