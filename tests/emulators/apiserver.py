@@ -54,7 +54,7 @@ from .rbac import (
 from .resources import BUILTIN, CRDS, Obj, ResourceDef, ResourceTable
 from .selectors import SelectorError, matches_label_selector, parse_field_selector
 from .static_pods import HEALTH_CHECKS, health_text
-from .store import SERVER_MANAGED_METADATA, Clock, Store, clone, short_hash
+from .store import SERVER_MANAGED_METADATA, Clock, Store, clone, kmock_resource, short_hash
 
 ApiError = kmock.KubernetesError
 
@@ -294,7 +294,7 @@ class KubeEmulator(kmock.KubernetesEmulator):
             action = parsing.guess_k8s(k8s, enums.method(raw.method), query)
             namespace, name, subresource = k8s.namespace, k8s.name, k8s.subresource
         else:
-            resource = kmock.resource(route.group, route.version, route.plural)
+            resource = kmock_resource(route.group, route.version, route.plural)
             action = {
                 "get": enums.action.FETCH,
                 "list": enums.action.LIST,

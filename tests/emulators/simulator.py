@@ -268,6 +268,10 @@ class Simulator:
             return None
         return self.api.store.get(self.api.resource_def(plural), namespace, name)
 
+    def exists(self, plural: str, namespace: str | None, name: str) -> bool:
+        """Whether the object is there (without copying it, as ``get`` would)."""
+        return self.api.store.peek(self.api.resource_def(plural), namespace, name) is not None
+
     def _lookup(self, plural: str, namespace: str, name: str) -> Obj | None:
         return self.get(plural, namespace, name)
 
@@ -284,13 +288,12 @@ class Simulator:
 
     def delete(self, plural: str, namespace: str | None, name: str, *, force: bool = False) -> None:
         res = self.api.resource_def(plural)
-        live = self.api.store.get(res, namespace, name)
+        live = self.api.store.peek(res, namespace, name)  # read only: marking it writes a new one
         if live is None:
             return
         if live["metadata"].get("finalizers") and not force:
             if not live["metadata"].get("deletionTimestamp"):
-                live["metadata"]["deletionTimestamp"] = self.now()
-                self.api.store.update(res, live)
+                self.api.store.update(res, {**live, "metadata": {**live["metadata"], "deletionTimestamp": self.now()}})
             return
         self.api._delete_now(res, live, "Background")
 
@@ -423,11 +426,11 @@ class Simulator:
                 if elapsed >= self.api.namespace_termination_seconds:
                     self.api._delete_now(self.api.resource_def("namespaces"), namespace, "Background")
                 continue
-            if self.get("serviceaccounts", name, "default") is None:
+            if not self.exists("serviceaccounts", name, "default"):
                 self.api.store.create(
                     self.api.resource_def("serviceaccounts"), {"metadata": {"name": "default", "namespace": name}}
                 )
-            if self.get("configmaps", name, "kube-root-ca.crt") is None:
+            if not self.exists("configmaps", name, "kube-root-ca.crt"):
                 self.api.store.create(
                     self.api.resource_def("configmaps"),
                     {

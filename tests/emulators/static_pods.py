@@ -214,8 +214,7 @@ class StaticPods:
             if pod is None or pod["metadata"]["annotations"][CONFIG_HASH] != current:
                 sim.delete("pods", key[0], key[1], force=True)
         for key, pod in wanted.items():
-            live = sim.get("pods", key[0], key[1])
-            if live is None:
+            if not sim.exists("pods", key[0], key[1]):
                 sim.create("pods", pod)
 
     def serving(self) -> bool:

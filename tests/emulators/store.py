@@ -81,6 +81,12 @@ def short_hash(*parts: str, length: int = 10) -> str:
     return out
 
 
+@functools.cache
+def kmock_resource(group: str, version: str, plural: str) -> kmock.resource:
+    """kmock's (immutable) reference to a resource, made once: making one was a few percent of every request."""
+    return kmock.resource(group, version, plural)
+
+
 @dataclass(frozen=True)
 class Change:
     resource_version: int
@@ -127,13 +133,10 @@ class Store:
         self.resource_version = 0
         self.changes: list[Change] = []
         self._uid_seed = 0
-        self._kmock_resources: dict[str, kmock.resource] = {}
 
-    def _key(self, res: ResourceDef, namespace: str | None, name: str) -> tuple[kmock.resource, str | None, str]:
-        resource = self._kmock_resources.get(res.path)
-        if resource is None:
-            resource = self._kmock_resources[res.path] = kmock.resource(res.group, res.version, res.plural)
-        return (resource, namespace if res.namespaced else None, name)
+    @staticmethod
+    def _key(res: ResourceDef, namespace: str | None, name: str) -> tuple[kmock.resource, str | None, str]:
+        return (kmock_resource(res.group, res.version, res.plural), namespace if res.namespaced else None, name)
 
     def _bucket(self, res: ResourceDef) -> dict[tuple[str | None, str], Obj]:
         return self._live.setdefault(res.path, {})
@@ -234,15 +237,14 @@ class Store:
         self.changes.append(Change(self.resource_version, "MODIFIED", res, new))
         return clone(new)
 
-    def delete(self, res: ResourceDef, namespace: str | None, name: str) -> Obj | None:
+    def delete(self, res: ResourceDef, namespace: str | None, name: str) -> None:
         namespace = namespace if res.namespaced else None
         current = self._bucket(res).pop((namespace, name), None)
         if current is None:
-            return None
+            return
         last = {**current, "metadata": {**current["metadata"], "resourceVersion": self._bump(res)}}
         self._objects[self._key(res, namespace, name)].delete()
         self.changes.append(Change(self.resource_version, "DELETED", res, last))
-        return clone(last)
 
 
 def _list_order(obj: Obj) -> tuple[str, str]:

@@ -214,8 +214,14 @@ def _deletion_rank(pod: Obj) -> tuple[int, int, int, str]:
 
 
 def template_hash(template: Obj, collisions: int = 0) -> str:
-    clean = copy.deepcopy(template)
-    (clean.get("metadata") or {}).get("labels", {}).pop("pod-template-hash", None)
+    meta = template.get("metadata") or {}
+    labels = meta.get("labels", {})
+    clean = template
+    if "pod-template-hash" in labels:  # hashed without it (and without copying the rest: every pass asks)
+        clean = {
+            **template,
+            "metadata": {**meta, "labels": {k: v for k, v in labels.items() if k != "pod-template-hash"}},
+        }
     return short_hash(json.dumps(clean, sort_keys=True), str(collisions), length=10)
 
 
@@ -632,7 +638,7 @@ class StatefulSetController:
             volumes = pod["spec"].setdefault("volumes", [])
             for claim_template in spec.get("volumeClaimTemplates") or []:
                 claim_name = f"{claim_template['metadata']['name']}-{pod_name}"
-                if sim.get("persistentvolumeclaims", namespace, claim_name) is None:
+                if not sim.exists("persistentvolumeclaims", namespace, claim_name):
                     claim = {
                         "apiVersion": "v1",
                         "kind": "PersistentVolumeClaim",
