@@ -132,6 +132,7 @@ class Store:
         self.clock = clock
         self.resource_version = 0
         self.changes: list[Change] = []
+        self.uids: set[str] = set()  # of every stored object, for the garbage collector
         self._uid_seed = 0
 
     @staticmethod
@@ -201,6 +202,7 @@ class Store:
         obj["apiVersion"] = res.api_version
         obj["kind"] = res.kind
         meta["uid"] = self._new_uid(res, namespace, name)
+        self.uids.add(meta["uid"])
         meta["creationTimestamp"] = self.clock.stamp()
         if res.crd or res.kind in GENERATION_KINDS:
             meta["generation"] = 1
@@ -242,6 +244,7 @@ class Store:
         current = self._bucket(res).pop((namespace, name), None)
         if current is None:
             return
+        self.uids.discard(current["metadata"]["uid"])
         last = {**current, "metadata": {**current["metadata"], "resourceVersion": self._bump(res)}}
         self._objects[self._key(res, namespace, name)].delete()
         self.changes.append(Change(self.resource_version, "DELETED", res, last))

@@ -107,14 +107,17 @@ class GarbageCollector:
         self.sim = sim
 
     def sync(self) -> None:
-        uids: set[str] = set()
-        everything: list[tuple[Any, Obj]] = []
-        for res in self.sim.api.table:
-            for obj in self.sim.api.store.raw(res):
-                uids.add(obj["metadata"]["uid"])
-                everything.append((res, obj))
-        nodes = {o["metadata"]["name"] for r, o in everything if r.kind == "Node"}
-        for res, obj in everything:
+        store = self.sim.api.store
+        uids = set(store.uids)
+        # Only a pod or an object with owners can be collected: the rest is not even gathered.
+        candidates = [
+            (res, obj)
+            for res in self.sim.api.table
+            for obj in store.raw(res)
+            if res.kind == "Pod" or obj["metadata"].get("ownerReferences")
+        ]
+        nodes = {o["metadata"]["name"] for o in store.raw(self.sim.api.resource_def("nodes"))}
+        for res, obj in candidates:
             if res.kind == "Pod" and obj["spec"].get("nodeName") and obj["spec"]["nodeName"] not in nodes:
                 self.sim.api._delete_now(res, obj, "Background")  # the pod GC removes pods of deleted nodes
                 continue
