@@ -507,16 +507,15 @@ class KubeEmulator(kmock.KubernetesEmulator):
         try:
             label_selector = params.get("labelSelector")
             field_predicate = parse_field_selector(params.get("fieldSelector"))
+            # The API server omits apiVersion and kind on list items. The rest is the stored objects' own (never
+            # changed once stored): a list is only serialized or read.
             items = [
-                clone(obj)
+                {k: v for k, v in obj.items() if k not in ("apiVersion", "kind")}
                 for obj in self.store.scan(res, namespace)
                 if matches_label_selector(label_selector, obj["metadata"].get("labels")) and field_predicate(obj)
             ]
         except SelectorError as exc:
             raise bad_request(str(exc)) from exc
-        for item in items:  # the API server omits these on list items
-            item.pop("apiVersion", None)
-            item.pop("kind", None)
         metadata: Obj = {"resourceVersion": str(self.store.resource_version)}
         items = self._page(items, params, metadata)
         return {"apiVersion": res.api_version, "kind": f"{res.kind}List", "metadata": metadata, "items": items}

@@ -231,6 +231,9 @@ def template_hash(template: Obj, collisions: int = 0) -> str:
 class DeploymentController:
     def __init__(self, sim: Simulator) -> None:
         self.sim = sim
+        # A Deployment's template hash by (uid, generation): every change of its spec bumps the generation, and
+        # hashing the template again at every pass was most of the controller's CPU.
+        self._hashes: dict[tuple[str, int], str] = {}
 
     def sync(self) -> None:
         for deployment in self.sim.objects("deployments"):
@@ -253,7 +256,8 @@ class DeploymentController:
         namespace = meta["namespace"]
         replicas = int(spec.get("replicas", 1))
         template = spec.get("template") or {}
-        pod_hash = template_hash(template)
+        known = (str(meta["uid"]), int(meta["generation"]))
+        pod_hash = self._hashes.get(known) or self._hashes.setdefault(known, template_hash(template))
         all_rs = self._replica_sets(d)
         new_rs = next(
             (rs for rs in all_rs if rs["metadata"].get("labels", {}).get("pod-template-hash") == pod_hash), None
