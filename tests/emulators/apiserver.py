@@ -722,13 +722,10 @@ class KubeEmulator(kmock.KubernetesEmulator):
         return self._after_settling(res, stored)
 
     def _after_settling(self, res: ResourceDef, written: Obj) -> Obj:
-        """The object as the controllers left it (a copy), or as written when they deleted it. (``written`` is a
-        copy already: when nothing wrote the object since, it is given rather than copied again.)"""
+        """A copy of the object as the controllers left it, or as written (the stored dict) when they deleted it."""
         meta = written["metadata"]
         live = self.store.peek(res, meta.get("namespace"), meta["name"])
-        if live is None or live["metadata"]["resourceVersion"] == meta["resourceVersion"]:
-            return written
-        return clone(live)
+        return clone(written if live is None else live)
 
     def _live(self, res: ResourceDef, namespace: str | None, name: str) -> Obj:
         live = self.store.get(res, namespace, name)
@@ -810,7 +807,7 @@ class KubeEmulator(kmock.KubernetesEmulator):
 
     def replace_status(self, res: ResourceDef, obj: Obj) -> Obj:
         """The controllers' own write: store the object as given (no admission), then nothing else."""
-        return self.store.update(res, obj)
+        return clone(self.store.update(res, obj))
 
     def delete_object(
         self, res: ResourceDef, namespace: str | None, name: str, *, propagation: str = "Background"
@@ -826,7 +823,7 @@ class KubeEmulator(kmock.KubernetesEmulator):
                 live["metadata"]["deletionGracePeriodSeconds"] = 0
                 live = self.store.update(res, live)
                 self.settle()
-            return self.store.get(res, namespace, name) or live
+            return self.store.get(res, namespace, name) or clone(live)
         self._delete_now(res, live, propagation)
         self.settle()
         live["metadata"]["deletionTimestamp"] = now
@@ -853,7 +850,7 @@ class KubeEmulator(kmock.KubernetesEmulator):
                     },
                 ],
             }
-            live = self.store.update(self.table.find("namespaces"), live)
+            live = clone(self.store.update(self.table.find("namespaces"), live))
             self.settle()
         return live
 

@@ -275,13 +275,20 @@ class Simulator:
     def _lookup(self, plural: str, namespace: str, name: str) -> Obj | None:
         return self.get(plural, namespace, name)
 
-    def save(self, plural: str, obj: Obj) -> Obj:
+    def save(self, plural: str, obj: Obj) -> None:
+        """Write what a controller changed (if the object is still there)."""
+        res = self.api.resource_def(plural)
+        if self.api.store.peek(res, obj["metadata"].get("namespace"), obj["metadata"]["name"]) is not None:
+            self.api.store.update(res, obj)
+
+    update_spec = save
+
+    def saved(self, plural: str, obj: Obj) -> Obj:
+        """``save``, then a copy of the object as stored (``obj`` itself when it is gone)."""
         res = self.api.resource_def(plural)
         if self.api.store.peek(res, obj["metadata"].get("namespace"), obj["metadata"]["name"]) is None:
             return obj
-        return self.api.store.update(res, obj)
-
-    update_spec = save
+        return clone(self.api.store.update(res, obj))
 
     def create(self, plural: str, obj: Obj) -> Obj:
         return self.api.create(self.api.resource_def(plural), obj, namespace=obj["metadata"].get("namespace"))
@@ -393,7 +400,7 @@ class Simulator:
             seed_control_plane(self.files, spec.name, node["status"]["addresses"][0]["address"])
         for condition in node["status"]["conditions"]:
             condition["lastHeartbeatTime"] = condition["lastTransitionTime"] = self.now()
-        return self.api.store.update(self.api.resource_def("nodes"), node)
+        return clone(self.api.store.update(self.api.resource_def("nodes"), node))
 
     # --- the ClusterRole aggregation controller ----------------------------------------------
 
@@ -546,7 +553,7 @@ class Simulator:
                     {"type": "PodScheduled", "status": "True", "lastProbeTime": None, "lastTransitionTime": self.now()}
                 ],
             }
-            pod = self.save("pods", pod)
+            pod = self.saved("pods", pod)
             bound.append(pod)
             meta = pod["metadata"]
             self.events.record(
@@ -568,7 +575,7 @@ class Simulator:
             annotations = claim["metadata"].setdefault("annotations", {})
             if annotations.get(SELECTED_NODE) != node:
                 annotations[SELECTED_NODE] = node
-                claim = self.save("persistentvolumeclaims", claim)
+                claim = self.saved("persistentvolumeclaims", claim)
                 self._selected[claim["metadata"]["uid"]] = self.clock.now()
             self._selected.setdefault(claim["metadata"]["uid"], self.clock.now())
             storage_class = self.volumes.storage_class(claim)

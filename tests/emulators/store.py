@@ -193,6 +193,7 @@ class Store:
     # --- writing ----------------------------------------------------------------------------
 
     def create(self, res: ResourceDef, obj: Obj) -> Obj:
+        """Store a copy of ``obj`` with the server's metadata; the stored dict is returned, to read or copy."""
         obj = clone(obj)
         meta = obj.setdefault("metadata", {})
         namespace = meta.get("namespace") if res.namespaced else None
@@ -214,10 +215,11 @@ class Store:
             self._objects[key] = obj
         self._bucket(res)[(namespace, name)] = obj
         self.changes.append(Change(self.resource_version, "ADDED", res, obj))
-        return clone(obj)
+        return obj
 
     def update(self, res: ResourceDef, obj: Obj) -> Obj:
-        """Store a new version if anything but ``resourceVersion`` changed; bump generation on spec changes."""
+        """Store a new version if anything but ``resourceVersion`` changed; bump generation on spec changes. The
+        stored dict is returned, to read or copy (most writers do not look at it)."""
         meta = obj["metadata"]
         namespace = meta.get("namespace") if res.namespaced else None
         current = self._bucket(res)[(namespace, meta["name"])]
@@ -229,7 +231,7 @@ class Store:
             new["metadata"]["generation"] = current["metadata"]["generation"]
         new["metadata"]["resourceVersion"] = current["metadata"]["resourceVersion"]
         if new == current:
-            return clone(current)
+            return current
         new = clone(new)
         if "generation" in current["metadata"] and _generation_changed(current, new):
             new["metadata"]["generation"] = current["metadata"]["generation"] + 1
@@ -237,7 +239,7 @@ class Store:
         self._objects[self._key(res, namespace, meta["name"])].history.append(new)
         self._bucket(res)[(namespace, meta["name"])] = new
         self.changes.append(Change(self.resource_version, "MODIFIED", res, new))
-        return clone(new)
+        return new
 
     def delete(self, res: ResourceDef, namespace: str | None, name: str) -> None:
         namespace = namespace if res.namespaced else None

@@ -342,7 +342,7 @@ class DeploymentController:
         if old == count:
             return
         rs["spec"]["replicas"] = count
-        rs = self.sim.update_spec("replicasets", rs)
+        rs = self.sim.saved("replicasets", rs)
         verb = "up" if count > old else "down"
         self.sim.events.record(
             d,
