@@ -29,6 +29,7 @@ import helm_python
 import yaml
 from celpy.adapter import json_to_cel
 from celpy.evaluation import CELEvalError, Evaluator
+from lark import Token, Tree
 
 from .resources import Obj, ResourceDef
 
@@ -93,7 +94,8 @@ class _ShortCircuitRunner(celpy.InterpretedRunner):
 class _Expression:
     def __init__(self, environment: celpy.Environment, text: str) -> None:
         self.text = text
-        self._program = environment.program(environment.compile(text))
+        self.ast = environment.compile(text)
+        self._program = environment.program(self.ast)
 
     def evaluate(self, activation: dict[str, Any]) -> Any:
         return self._program.evaluate(activation)
@@ -129,8 +131,8 @@ class ValidatingPolicy:
         self._conditions = [_Expression(environment, c["expression"]) for c in spec.get("matchConditions") or []]
         self._variables = [(v["name"], _Expression(environment, v["expression"])) for v in spec.get("variables") or []]
         self._validations = [(_Expression(environment, v["expression"]), v.get("message")) for v in spec["validations"]]
-        texts = [e.text for e in self._conditions] + [e.text for _, e in self._variables]
-        self._reads_request_uid = any("uid" in text for text in texts + [e.text for e, _ in self._validations])
+        expressions = [*self._conditions, *(e for _, e in self._variables), *(e for e, _ in self._validations)]
+        self._reads = {root: _paths_read(root, [e.ast for e in expressions]) for root in _DOCUMENTS}
         self._verdicts: OrderedDict[str, str | None] = OrderedDict()
 
     def denial(self, request: Obj, obj: Obj | None, old: Obj | None, namespace: Obj | None) -> str | None:
@@ -138,10 +140,13 @@ class ValidatingPolicy:
         or None when the policy does not match it or lets it through."""
         if not self.denies or not self._matches(request):
             return None
-        # A verdict is a function of the four documents alone (CEL has no clock, no randomness, no I/O), and the
-        # same writes come again and again (every test deploys the same scenarios): evaluating cel-python's tree
-        # was a tenth of the CPU of the suite. The request's uid differs every time; unread, it is left out.
-        key = json.dumps([request if self._reads_request_uid else {**request, "uid": ""}, obj, old, namespace])
+        # A verdict is a function of the parts of the four documents its expressions read (CEL has no clock, no
+        # randomness, no I/O), and the same writes come again and again (every test deploys the same scenarios):
+        # evaluating cel-python's tree was a tenth of the CPU of the suite. What differs between them is mostly
+        # what no expression reads (the request's uid, resourceVersions, timestamps), so only what is read is
+        # the key.
+        documents = dict(zip(_DOCUMENTS, (request, obj, old, namespace), strict=True))
+        key = json.dumps([_project(documents[root], self._reads[root]) for root in _DOCUMENTS])
         if key in self._verdicts:
             self._verdicts.move_to_end(key)
             return self._verdicts[key]
@@ -183,6 +188,75 @@ class ValidatingPolicy:
         return any(_rule_matches(r, request) for r in self._rules) and not any(
             _rule_matches(r, request) for r in self._excluded
         )
+
+
+#: The documents a policy's expressions see, by the names they use.
+_DOCUMENTS = ("request", "object", "oldObject", "namespaceObject")
+
+
+def _paths_read(root: str, trees: list[Tree[Token]]) -> list[tuple[str, ...]] | None:
+    """The field paths (``object.metadata.labels`` → ``("metadata", "labels")``) through which the expressions
+    read the document ``root``; None when one uses it otherwise than by selecting fields (whole, or indexed:
+    then all of it counts). A path stops where a macro, a method or an index takes over: what is below it
+    counts whole."""
+    # Every token that names the root (as an identifier, a field or a macro's variable) must be the start of a
+    # field selection, or the whole document counts.
+    uses = sum(1 for tree in trees for _ in tree.scan_values(lambda v: isinstance(v, Token) and str(v) == root))
+    chains: list[tuple[str, ...]] = []
+    for tree in trees:
+        _collect_chains(tree, root, chains)
+    return sorted(set(chains)) if len(chains) == uses else None
+
+
+def _collect_chains(tree: Tree[Token], root: str, chains: list[tuple[str, ...]]) -> None:
+    """The longest ``root.a.b…`` field selections in ``tree``, outermost first, one per use of ``root``."""
+    chain = _chain(tree, root)
+    if chain is not None:
+        chains.append(chain)
+        return
+    for child in tree.children:
+        if isinstance(child, Tree):
+            _collect_chains(child, root, chains)
+
+
+def _chain(tree: Tree[Token], root: str) -> tuple[str, ...] | None:
+    """``root.a.b`` as ``("a", "b")`` when ``tree`` is exactly that member selection (``root`` alone: ``()``)."""
+    if tree.data == "member" and len(tree.children) == 1 and isinstance(tree.children[0], Tree):
+        return _chain(tree.children[0], root)
+    if tree.data == "member_dot" and len(tree.children) == 2 and isinstance(tree.children[0], Tree):
+        head = _chain(tree.children[0], root)
+        return None if head is None else (*head, str(tree.children[1]))
+    if tree.data == "primary" and len(tree.children) == 1 and isinstance(tree.children[0], Tree):
+        ident = tree.children[0]
+        if ident.data == "ident" and str(ident.children[0]) == root:
+            return ()
+    return None
+
+
+def _project(document: Any, paths: list[tuple[str, ...]] | None) -> Any:
+    """What of ``document`` the paths reach: each path's value whole, an absent field absent. A value that is
+    not an object where a path goes on counts whole (selecting a field of it is an error either way)."""
+    if paths is None or not isinstance(document, dict):
+        return document
+    projected: dict[str, Any] = {}
+    for path in paths:
+        if not path:
+            return document
+        source, target = document, projected
+        for depth, field in enumerate(path):
+            if field not in source:
+                break
+            value = source[field]
+            if depth == len(path) - 1 or not isinstance(value, dict):
+                target[field] = value
+                break
+            existing = target.get(field)
+            if existing is value:  # a shorter path took it whole
+                break
+            if not isinstance(existing, dict):
+                existing = target[field] = {}
+            source, target = value, existing
+    return projected
 
 
 class _LazyVariables(celpy.celtypes.MapType):

@@ -54,7 +54,7 @@ from .rbac import (
 from .resources import BUILTIN, CRDS, Obj, ResourceDef, ResourceTable
 from .selectors import SelectorError, matches_label_selector, parse_field_selector
 from .static_pods import HEALTH_CHECKS, health_text
-from .store import SERVER_MANAGED_METADATA, Clock, Store, short_hash
+from .store import SERVER_MANAGED_METADATA, Clock, Store, clone, kmock_resource, short_hash
 
 ApiError = kmock.KubernetesError
 
@@ -294,7 +294,7 @@ class KubeEmulator(kmock.KubernetesEmulator):
             action = parsing.guess_k8s(k8s, enums.method(raw.method), query)
             namespace, name, subresource = k8s.namespace, k8s.name, k8s.subresource
         else:
-            resource = kmock.resource(route.group, route.version, route.plural)
+            resource = kmock_resource(route.group, route.version, route.plural)
             action = {
                 "get": enums.action.FETCH,
                 "list": enums.action.LIST,
@@ -507,16 +507,15 @@ class KubeEmulator(kmock.KubernetesEmulator):
         try:
             label_selector = params.get("labelSelector")
             field_predicate = parse_field_selector(params.get("fieldSelector"))
+            # The API server omits apiVersion and kind on list items. The rest is the stored objects' own (never
+            # changed once stored): a list is only serialized or read.
             items = [
-                obj
-                for obj in self.store.list(res, namespace)
+                {k: v for k, v in obj.items() if k not in ("apiVersion", "kind")}
+                for obj in self.store.scan(res, namespace)
                 if matches_label_selector(label_selector, obj["metadata"].get("labels")) and field_predicate(obj)
             ]
         except SelectorError as exc:
             raise bad_request(str(exc)) from exc
-        for item in items:  # the API server omits these on list items
-            item.pop("apiVersion", None)
-            item.pop("kind", None)
         metadata: Obj = {"resourceVersion": str(self.store.resource_version)}
         items = self._page(items, params, metadata)
         return {"apiVersion": res.api_version, "kind": f"{res.kind}List", "metadata": metadata, "items": items}
@@ -553,7 +552,7 @@ class KubeEmulator(kmock.KubernetesEmulator):
         if not res.namespaced:
             return
         ns_res = self.table.find("namespaces")
-        ns = self.store.get(ns_res, None, str(namespace))
+        ns = self.store.peek(ns_res, None, str(namespace))
         if ns is None:
             raise namespace_not_found(str(namespace))
         if ns["metadata"].get("deletionTimestamp"):
@@ -610,13 +609,13 @@ class KubeEmulator(kmock.KubernetesEmulator):
                 index = 0
                 while True:
                     meta["name"] = base + short_hash(base, str(meta.get("namespace")), str(index), length=5)
-                    if self.store.get(res, meta.get("namespace"), meta["name"]) is None:
+                    if self.store.peek(res, meta.get("namespace"), meta["name"]) is None:
                         break
                     index += 1
             else:
                 raise invalid(res, "", [("metadata.name", "Required value: name or generateName is required")])
         self._require_namespace(res, meta.get("namespace"), meta["name"])
-        if self.store.get(res, meta.get("namespace"), meta["name"]) is not None:
+        if self.store.peek(res, meta.get("namespace"), meta["name"]) is not None:
             raise status_error(
                 409,
                 "AlreadyExists",
@@ -635,14 +634,14 @@ class KubeEmulator(kmock.KubernetesEmulator):
             return obj
         created = self.store.create(res, obj)
         self.settle()
-        return self.store.get(res, meta.get("namespace"), meta["name"]) or created
+        return self._after_settling(res, created)
 
     def _admit(self, res: ResourceDef, obj: Obj) -> None:
         """Admission plugins of a stock cluster that change or refuse new objects."""
         namespace = obj["metadata"].get("namespace")
         if res.kind == "Pod":
             sa = obj["spec"].get("serviceAccountName", "default")
-            if self.store.get(self.table.find("serviceaccounts"), namespace, sa) is None:
+            if self.store.peek(self.table.find("serviceaccounts"), namespace, sa) is None:
                 raise status_error(
                     403,
                     "Forbidden",
@@ -651,7 +650,7 @@ class KubeEmulator(kmock.KubernetesEmulator):
                     {"name": obj["metadata"]["name"], "kind": "pods"},
                 )
         if res.kind == "PersistentVolumeClaim" and "storageClassName" not in obj["spec"]:
-            for sc in self.store.list(self.table.find("storageclasses")):
+            for sc in self.store.scan(self.table.find("storageclasses")):
                 annotations = sc["metadata"].get("annotations") or {}
                 if annotations.get("storageclass.kubernetes.io/is-default-class") == "true":
                     obj["spec"]["storageClassName"] = sc["metadata"]["name"]
@@ -661,9 +660,9 @@ class KubeEmulator(kmock.KubernetesEmulator):
 
     def _allocate_service(self, obj: Obj) -> None:
         spec = obj.setdefault("spec", {})
-        used = {s["spec"].get("clusterIP") for s in self.store.list(self.table.find("services"))} | {
+        used = {s["spec"].get("clusterIP") for s in self.store.scan(self.table.find("services"))} | {
             p.get("nodePort")
-            for s in self.store.list(self.table.find("services"))
+            for s in self.store.scan(self.table.find("services"))
             for p in s["spec"].get("ports") or []
         }
         if spec.get("type") != "ExternalName":
@@ -720,7 +719,13 @@ class KubeEmulator(kmock.KubernetesEmulator):
         if stored["metadata"].get("deletionTimestamp") and not stored["metadata"].get("finalizers"):
             self.store.delete(res, stored["metadata"].get("namespace"), name)
         self.settle()
-        return self.store.get(res, stored["metadata"].get("namespace"), name) or stored
+        return self._after_settling(res, stored)
+
+    def _after_settling(self, res: ResourceDef, written: Obj) -> Obj:
+        """A copy of the object as the controllers left it, or as written (the stored dict) when they deleted it."""
+        meta = written["metadata"]
+        live = self.store.peek(res, meta.get("namespace"), meta["name"])
+        return clone(written if live is None else live)
 
     def _live(self, res: ResourceDef, namespace: str | None, name: str) -> Obj:
         live = self.store.get(res, namespace, name)
@@ -802,7 +807,7 @@ class KubeEmulator(kmock.KubernetesEmulator):
 
     def replace_status(self, res: ResourceDef, obj: Obj) -> Obj:
         """The controllers' own write: store the object as given (no admission), then nothing else."""
-        return self.store.update(res, obj)
+        return clone(self.store.update(res, obj))
 
     def delete_object(
         self, res: ResourceDef, namespace: str | None, name: str, *, propagation: str = "Background"
@@ -818,7 +823,7 @@ class KubeEmulator(kmock.KubernetesEmulator):
                 live["metadata"]["deletionGracePeriodSeconds"] = 0
                 live = self.store.update(res, live)
                 self.settle()
-            return self.store.get(res, namespace, name) or live
+            return self.store.get(res, namespace, name) or clone(live)
         self._delete_now(res, live, propagation)
         self.settle()
         live["metadata"]["deletionTimestamp"] = now
@@ -845,14 +850,14 @@ class KubeEmulator(kmock.KubernetesEmulator):
                     },
                 ],
             }
-            live = self.store.update(self.table.find("namespaces"), live)
+            live = clone(self.store.update(self.table.find("namespaces"), live))
             self.settle()
         return live
 
     def _delete_contents(self, namespace: str) -> None:
         for other in self.table:
             if other.namespaced:
-                for obj in self.store.list(other, namespace):
+                for obj in self.store.scan(other, namespace):
                     self.store.delete(other, namespace, obj["metadata"]["name"])
                     self._forget_applied(other, namespace, obj["metadata"]["name"])
 
@@ -868,7 +873,7 @@ class KubeEmulator(kmock.KubernetesEmulator):
                     if propagation == "Orphan":
                         obj["metadata"]["ownerReferences"] = [o for o in owners if o.get("uid") != uid]
                         self.store.update(other, obj)
-                    elif self.store.get(other, obj["metadata"].get("namespace"), obj["metadata"]["name"]) is not None:
+                    elif self.store.peek(other, obj["metadata"].get("namespace"), obj["metadata"]["name"]) is not None:
                         self._delete_now(other, obj, "Background")
         self.store.delete(res, meta.get("namespace"), meta["name"])
         self._forget_applied(res, meta.get("namespace"), meta["name"])
@@ -900,7 +905,7 @@ class KubeEmulator(kmock.KubernetesEmulator):
             namespace, namespace_object = ("" if operation == "CREATE" else name), None
         elif res.namespaced:
             namespace = meta.get("namespace") or ""
-            namespace_object = self.store.get(self.table.find("namespaces"), None, namespace)
+            namespace_object = self.store.peek(self.table.find("namespaces"), None, namespace)
         else:
             namespace, namespace_object = "", None
         request = admission_request(
@@ -1036,7 +1041,7 @@ class KubeEmulator(kmock.KubernetesEmulator):
         await response.prepare(request._raw_request)
         since = params.get("resourceVersion")
         if not since or since == "0":
-            for obj in self.store.list(res, namespace):
+            for obj in self.store.scan(res, namespace):
                 if wanted(obj):
                     await response.write(json.dumps({"type": "ADDED", "object": obj}).encode() + b"\n")
             position = self.store.resource_version

@@ -69,14 +69,14 @@ class EventRecorder:
     ) -> None:
         meta = obj["metadata"]
         namespace = meta.get("namespace") or "default"
-        if self.api.store.get(self.ns_res, None, namespace) is None:
+        if self.api.store.peek(self.ns_res, None, namespace) is None:
             return
         key = f"{component}|{host}|{meta.get('uid')}|{field_path}|{type_}|{reason}|{message}"
         name = f"{meta['name']}.{hashlib.sha256(key.encode()).hexdigest()[:16]}"
         moment = at or self.api.clock.now()
         previous_run = self._seen.get(name)
         self._seen[name] = self.run
-        existing = self.api.store.get(self.res, namespace, name)
+        existing = self.api.store.peek(self.res, namespace, name)  # read only: a bump writes a new one
         interrupted = previous_run is None or previous_run < self.run - 1
         if rate_limited and (existing is None or interrupted):
             self._series[name] = (moment, int((existing or {}).get("count") or 0))
@@ -101,9 +101,9 @@ class EventRecorder:
             return
         if added <= 0:
             return
-        existing["count"] = int(existing.get("count") or 1) + added
-        existing["lastTimestamp"] = rfc3339(max(stamp, last))
-        self.api.store.update(self.res, existing)
+        bumped = {**existing, "count": int(existing.get("count") or 1) + added}
+        bumped["lastTimestamp"] = rfc3339(max(stamp, last))
+        self.api.store.update(self.res, bumped)
 
     def expire(self) -> None:
         """The API server drops an event its TTL after its last write."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -34,9 +35,10 @@ class ResourceDef:
         """``pods`` for the core group, ``deployments.apps`` otherwise (the form RBAC messages use)."""
         return f"{self.plural}.{self.group}" if self.group else self.plural
 
-    @property
+    @functools.cached_property
     def path(self) -> str:
-        """The kmock resource string: ``v1/pods``, ``apps/v1/deployments``."""
+        """The kmock resource string: ``v1/pods``, ``apps/v1/deployments`` (the store's key for the resource, asked
+        for at every read and write: kept once made)."""
         return f"{self.group}/{self.version}/{self.plural}" if self.group else f"{self.version}/{self.plural}"
 
 

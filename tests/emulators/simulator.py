@@ -29,7 +29,7 @@ from .resources import Obj
 from .scheduler import VolumeFacts, schedule
 from .static_pods import StaticPods, seed_control_plane
 from .storage import SELECTED_NODE, ClaimProtection, Provisioner, VolumeController
-from .store import parse_time, short_hash
+from .store import clone, parse_time, short_hash
 from .workloads import (
     DaemonSetController,
     DeploymentController,
@@ -246,14 +246,20 @@ class Simulator:
     def objects(self, plural: str, namespace: str | None = None) -> list[Obj]:
         """Copies of the live objects, cached until that resource is written again.
 
-        Controllers may change the copies they get, but must ``save`` what they change.
+        Controllers may change the copies they get, but must ``save`` what they change. When the resource was
+        written, a copy still equal to its stored object is kept in the new list rather than made again (one
+        pod's new status used to copy every pod anew, for each controller's next look).
         """
         res = self.api.resource_def(plural)
         version = self.api.store.versions.get(res.path, 0)
         cached = self._cache.get((res.path, namespace))
         if cached is not None and cached[0] == version:
             return cached[1]
-        result = self.api.store.list(res, namespace)
+        previous = {_list_key(obj): obj for obj in cached[1]} if cached is not None else {}
+        result = []
+        for stored in self.api.store.scan(res, namespace):
+            kept = previous.get(_list_key(stored))
+            result.append(kept if kept is not None and kept == stored else clone(stored))
         self._cache[(res.path, namespace)] = (version, result)
         return result
 
@@ -262,29 +268,39 @@ class Simulator:
             return None
         return self.api.store.get(self.api.resource_def(plural), namespace, name)
 
+    def exists(self, plural: str, namespace: str | None, name: str) -> bool:
+        """Whether the object is there (without copying it, as ``get`` would)."""
+        return self.api.store.peek(self.api.resource_def(plural), namespace, name) is not None
+
     def _lookup(self, plural: str, namespace: str, name: str) -> Obj | None:
         return self.get(plural, namespace, name)
 
-    def save(self, plural: str, obj: Obj) -> Obj:
+    def save(self, plural: str, obj: Obj) -> None:
+        """Write what a controller changed (if the object is still there)."""
         res = self.api.resource_def(plural)
-        if self.api.store.get(res, obj["metadata"].get("namespace"), obj["metadata"]["name"]) is None:
-            return obj
-        return self.api.store.update(res, obj)
+        if self.api.store.peek(res, obj["metadata"].get("namespace"), obj["metadata"]["name"]) is not None:
+            self.api.store.update(res, obj)
 
     update_spec = save
+
+    def saved(self, plural: str, obj: Obj) -> Obj:
+        """``save``, then a copy of the object as stored (``obj`` itself when it is gone)."""
+        res = self.api.resource_def(plural)
+        if self.api.store.peek(res, obj["metadata"].get("namespace"), obj["metadata"]["name"]) is None:
+            return obj
+        return clone(self.api.store.update(res, obj))
 
     def create(self, plural: str, obj: Obj) -> Obj:
         return self.api.create(self.api.resource_def(plural), obj, namespace=obj["metadata"].get("namespace"))
 
     def delete(self, plural: str, namespace: str | None, name: str, *, force: bool = False) -> None:
         res = self.api.resource_def(plural)
-        live = self.api.store.get(res, namespace, name)
+        live = self.api.store.peek(res, namespace, name)  # read only: marking it writes a new one
         if live is None:
             return
         if live["metadata"].get("finalizers") and not force:
             if not live["metadata"].get("deletionTimestamp"):
-                live["metadata"]["deletionTimestamp"] = self.now()
-                self.api.store.update(res, live)
+                self.api.store.update(res, {**live, "metadata": {**live["metadata"], "deletionTimestamp": self.now()}})
             return
         self.api._delete_now(res, live, "Background")
 
@@ -384,7 +400,7 @@ class Simulator:
             seed_control_plane(self.files, spec.name, node["status"]["addresses"][0]["address"])
         for condition in node["status"]["conditions"]:
             condition["lastHeartbeatTime"] = condition["lastTransitionTime"] = self.now()
-        return self.api.store.update(self.api.resource_def("nodes"), node)
+        return clone(self.api.store.update(self.api.resource_def("nodes"), node))
 
     # --- the ClusterRole aggregation controller ----------------------------------------------
 
@@ -417,11 +433,11 @@ class Simulator:
                 if elapsed >= self.api.namespace_termination_seconds:
                     self.api._delete_now(self.api.resource_def("namespaces"), namespace, "Background")
                 continue
-            if self.get("serviceaccounts", name, "default") is None:
+            if not self.exists("serviceaccounts", name, "default"):
                 self.api.store.create(
                     self.api.resource_def("serviceaccounts"), {"metadata": {"name": "default", "namespace": name}}
                 )
-            if self.get("configmaps", name, "kube-root-ca.crt") is None:
+            if not self.exists("configmaps", name, "kube-root-ca.crt"):
                 self.api.store.create(
                     self.api.resource_def("configmaps"),
                     {
@@ -537,7 +553,7 @@ class Simulator:
                     {"type": "PodScheduled", "status": "True", "lastProbeTime": None, "lastTransitionTime": self.now()}
                 ],
             }
-            pod = self.save("pods", pod)
+            pod = self.saved("pods", pod)
             bound.append(pod)
             meta = pod["metadata"]
             self.events.record(
@@ -559,7 +575,7 @@ class Simulator:
             annotations = claim["metadata"].setdefault("annotations", {})
             if annotations.get(SELECTED_NODE) != node:
                 annotations[SELECTED_NODE] = node
-                claim = self.save("persistentvolumeclaims", claim)
+                claim = self.saved("persistentvolumeclaims", claim)
                 self._selected[claim["metadata"]["uid"]] = self.clock.now()
             self._selected.setdefault(claim["metadata"]["uid"], self.clock.now())
             storage_class = self.volumes.storage_class(claim)
@@ -649,6 +665,10 @@ class Simulator:
 
     def pod_log(self, pod: Obj, container: str | None, previous: bool) -> str:
         return pod_log(pod, container, previous, self.logs)
+
+
+def _list_key(obj: Obj) -> tuple[str | None, str]:
+    return (obj["metadata"].get("namespace"), obj["metadata"]["name"])
 
 
 def _qos(pod: Obj) -> str:

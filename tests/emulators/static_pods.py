@@ -205,7 +205,7 @@ class StaticPods:
             for path, text in sim.files.listing(node["metadata"]["name"], MANIFESTS).items():
                 if path.rsplit("/", 1)[-1].startswith("."):
                     continue  # config/file.go: hidden files are ignored
-                pod = _static_pod(node, text)
+                pod = _static_pod(node["metadata"]["name"], node["metadata"]["uid"], text)
                 if pod is not None:
                     wanted[(pod["metadata"]["namespace"], pod["metadata"]["name"])] = pod
         for key, mirror in mirrors.items():
@@ -214,8 +214,7 @@ class StaticPods:
             if pod is None or pod["metadata"]["annotations"][CONFIG_HASH] != current:
                 sim.delete("pods", key[0], key[1], force=True)
         for key, pod in wanted.items():
-            live = sim.get("pods", key[0], key[1])
-            if live is None:
+            if not sim.exists("pods", key[0], key[1]):
                 sim.create("pods", pod)
 
     def serving(self) -> bool:
@@ -240,14 +239,15 @@ class StaticPods:
         return False
 
 
-def _static_pod(node: Obj, text: str) -> Obj | None:
+@functools.lru_cache(maxsize=256)
+def _static_pod(node_name: str, node_uid: str, text: str) -> Obj | None:
     """The Pod a manifest file makes on this node (config/common.go applyDefaults), or None for a file the
-    kubelet cannot decode (it logs the error and runs nothing from it)."""
+    kubelet cannot decode (it logs the error and runs nothing from it). Cached, as ``_decoded``: every pass
+    asks for every manifest (the result is shared: it is only read, and created through the API, which copies)."""
     pod = _decoded(text)
     if not isinstance(pod, dict) or pod.get("kind") != "Pod" or not (pod.get("metadata") or {}).get("name"):
         return None
     pod = copy.deepcopy(pod)
-    node_name = node["metadata"]["name"]
     digest = _hash(text + node_name)
     meta = pod["metadata"]
     meta["name"] = f"{meta['name']}-{node_name}"
@@ -260,7 +260,7 @@ def _static_pod(node: Obj, text: str) -> Obj | None:
         "kubernetes.io/config.source": "file",
     }
     meta["ownerReferences"] = [
-        {"apiVersion": "v1", "kind": "Node", "name": node_name, "uid": node["metadata"]["uid"], "controller": True}
+        {"apiVersion": "v1", "kind": "Node", "name": node_name, "uid": node_uid, "controller": True}
     ]
     spec = pod.setdefault("spec", {})
     spec["nodeName"] = node_name

@@ -161,7 +161,7 @@ class VolumeController:
         if annotations.get("volume.kubernetes.io/storage-provisioner") != name:
             annotations["volume.beta.kubernetes.io/storage-provisioner"] = name
             annotations["volume.kubernetes.io/storage-provisioner"] = name
-            claim = sim.save("persistentvolumeclaims", claim)
+            claim = sim.saved("persistentvolumeclaims", claim)
         provisioner = sim.provisioners.get(name)
         if provisioner is None:
             return False

@@ -107,20 +107,23 @@ class GarbageCollector:
         self.sim = sim
 
     def sync(self) -> None:
-        uids: set[str] = set()
-        everything: list[tuple[Any, Obj]] = []
-        for res in self.sim.api.table:
-            for obj in self.sim.api.store.raw(res):
-                uids.add(obj["metadata"]["uid"])
-                everything.append((res, obj))
-        nodes = {o["metadata"]["name"] for r, o in everything if r.kind == "Node"}
-        for res, obj in everything:
+        store = self.sim.api.store
+        uids = set(store.uids)
+        # Only a pod or an object with owners can be collected: the rest is not even gathered.
+        candidates = [
+            (res, obj)
+            for res in self.sim.api.table
+            for obj in store.raw(res)
+            if res.kind == "Pod" or obj["metadata"].get("ownerReferences")
+        ]
+        nodes = {o["metadata"]["name"] for o in store.raw(self.sim.api.resource_def("nodes"))}
+        for res, obj in candidates:
             if res.kind == "Pod" and obj["spec"].get("nodeName") and obj["spec"]["nodeName"] not in nodes:
                 self.sim.api._delete_now(res, obj, "Background")  # the pod GC removes pods of deleted nodes
                 continue
             owners = obj["metadata"].get("ownerReferences") or []
             orphaned = owners and not any(o.get("uid") in uids for o in owners)
-            if orphaned and self.sim.api.store.get(res, obj["metadata"].get("namespace"), obj["metadata"]["name"]):
+            if orphaned and self.sim.api.store.peek(res, obj["metadata"].get("namespace"), obj["metadata"]["name"]):
                 self.sim.api._delete_now(res, obj, "Background")
 
 
@@ -214,14 +217,23 @@ def _deletion_rank(pod: Obj) -> tuple[int, int, int, str]:
 
 
 def template_hash(template: Obj, collisions: int = 0) -> str:
-    clean = copy.deepcopy(template)
-    (clean.get("metadata") or {}).get("labels", {}).pop("pod-template-hash", None)
+    meta = template.get("metadata") or {}
+    labels = meta.get("labels", {})
+    clean = template
+    if "pod-template-hash" in labels:  # hashed without it (and without copying the rest: every pass asks)
+        clean = {
+            **template,
+            "metadata": {**meta, "labels": {k: v for k, v in labels.items() if k != "pod-template-hash"}},
+        }
     return short_hash(json.dumps(clean, sort_keys=True), str(collisions), length=10)
 
 
 class DeploymentController:
     def __init__(self, sim: Simulator) -> None:
         self.sim = sim
+        # A Deployment's template hash by (uid, generation): every change of its spec bumps the generation, and
+        # hashing the template again at every pass was most of the controller's CPU.
+        self._hashes: dict[tuple[str, int], str] = {}
 
     def sync(self) -> None:
         for deployment in self.sim.objects("deployments"):
@@ -244,7 +256,8 @@ class DeploymentController:
         namespace = meta["namespace"]
         replicas = int(spec.get("replicas", 1))
         template = spec.get("template") or {}
-        pod_hash = template_hash(template)
+        known = (str(meta["uid"]), int(meta["generation"]))
+        pod_hash = self._hashes.get(known) or self._hashes.setdefault(known, template_hash(template))
         all_rs = self._replica_sets(d)
         new_rs = next(
             (rs for rs in all_rs if rs["metadata"].get("labels", {}).get("pod-template-hash") == pod_hash), None
@@ -329,7 +342,7 @@ class DeploymentController:
         if old == count:
             return
         rs["spec"]["replicas"] = count
-        rs = self.sim.update_spec("replicasets", rs)
+        rs = self.sim.saved("replicasets", rs)
         verb = "up" if count > old else "down"
         self.sim.events.record(
             d,
@@ -632,7 +645,7 @@ class StatefulSetController:
             volumes = pod["spec"].setdefault("volumes", [])
             for claim_template in spec.get("volumeClaimTemplates") or []:
                 claim_name = f"{claim_template['metadata']['name']}-{pod_name}"
-                if sim.get("persistentvolumeclaims", namespace, claim_name) is None:
+                if not sim.exists("persistentvolumeclaims", namespace, claim_name):
                     claim = {
                         "apiVersion": "v1",
                         "kind": "PersistentVolumeClaim",

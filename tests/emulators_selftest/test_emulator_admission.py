@@ -104,6 +104,31 @@ def test_an_expression_error_denies_unless_the_policy_ignores_failures() -> None
     assert policy(validations=broken, failurePolicy="Ignore").denial(request(), deployment(1), None, None) is None
 
 
+PAUSED = {"metadata": {"name": "web", "namespace": "n"}, "spec": {"replicas": 5, "paused": True}}
+
+
+@pytest.mark.parametrize(
+    ("validation", "second", "same_verdict"),
+    [
+        ("object.spec.replicas <= 5", {**deployment(5), "metadata": {"name": "web", "resourceVersion": "7"}}, True),
+        ("!has(object.spec.paused) && object.spec.replicas <= 5", PAUSED, False),
+        ("object.spec.all(k, k != 'paused')", PAUSED, False),  # a macro over a field: all of it counts
+        ("object.spec['replicas'] <= 5", deployment(6), False),  # indexed: the whole of spec counts
+        ("object.size() == 2", {**deployment(5), "kind": "Deployment"}, False),  # the whole object
+        ("request.uid == '1'", deployment(5), False),  # the request's uid, when read (the second request's is 2)
+    ],
+)
+def test_a_remembered_verdict_is_given_again_only_for_what_the_expressions_read_alike(
+    validation: str, second: dict[str, Any], same_verdict: bool
+) -> None:
+    checked = policy(validations=[{"expression": validation}])
+    assert checked.denial(request(), deployment(5), None, None) is None
+    other = dict(request(), uid="2")
+    fresh = policy(validations=[{"expression": validation}]).denial(other, second, None, None)
+    assert checked.denial(other, second, None, None) == fresh
+    assert (fresh is None) == same_verdict
+
+
 @pytest.mark.parametrize(
     "spec",
     [
