@@ -31,6 +31,8 @@ from celpy.adapter import json_to_cel
 from celpy.evaluation import CELEvalError, Evaluator
 from lark import Token, Tree
 
+from bot.yaml_safe import SafeLoader
+
 from .resources import Obj, ResourceDef
 
 CHART = Path(__file__).resolve().parents[2] / "helm" / "kubecamp-bot"
@@ -361,7 +363,7 @@ def _rendered_chart(replicas: int = 1) -> tuple[Obj, ...]:
         doc
         for path, text in sorted(dict(files).items())
         if not path.endswith("NOTES.txt")
-        for doc in yaml.safe_load_all(text)
+        for doc in yaml.load_all(text, Loader=SafeLoader)
         if doc
     )
 

@@ -34,6 +34,7 @@ from bot.incidents.targets import Wanted
 from bot.kinds import BY_NAME, KINDS
 from bot.metrics import Metrics
 from bot.team_namespace import NamespaceSetup
+from bot.yaml_safe import SafeLoader
 from tests import kube_schemas
 
 REPO = Path(__file__).resolve().parents[2]
@@ -42,9 +43,6 @@ DASHBOARD = CHART_DIR / "dashboards" / "kubecamp-bot.json"
 SCENARIOS_DIR = "/app/scenarios"  # the image's KUBECAMP_SCENARIOS_DIR, where the chart mounts the catalogue
 RELEASE = "kubecamp"
 NAMESPACE = "kubecamp"
-#: libyaml's safe parser where PyYAML has it: parsing what the chart renders (the catalogue Secret holds every
-#: scenario) with the pure-Python one was most of these tests' CPU.
-SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 FULLNAME = "kubecamp-kubecamp-bot"  # "<release>-<chart>": the release name does not contain the chart name
 SCENARIOS_SECRET = f"{FULLNAME}-scenarios"
 CLUSTER_ROLE = f"{NAMESPACE}-{FULLNAME}"  # cluster-scoped: the release namespace is part of the name
@@ -183,7 +181,7 @@ def render(values: dict[str, Any] | None, **kwargs: Any) -> list[dict[str, Any]]
         doc
         for path, text in sorted(files.items())
         if not path.endswith("NOTES.txt")
-        for doc in yaml.load_all(text, Loader=SAFE_LOADER)
+        for doc in yaml.load_all(text, Loader=SafeLoader)
         if doc
     ]
 
