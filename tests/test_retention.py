@@ -10,8 +10,8 @@ from bot.metrics import PRUNED_TABLES, Metrics
 from bot.outbox import OutboxStore
 from bot.retention import Pruner
 from bot.store import Store, Team
-from bot.store.incidents import AlertRecord, NotificationRecord
 from bot.store.models import AlertStatus
+from bot.store.notifications import AlertRecord, NotificationRecord
 
 NOW = datetime(2025, 9, 1, 9, 0, tzinfo=UTC)
 LONG_AGO = NOW - timedelta(days=100)

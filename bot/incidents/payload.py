@@ -17,8 +17,8 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstrai
 
 from bot.errors import KubecampError
 from bot.i18n import Message
-from bot.store.incidents import AlertRecord, NotificationRecord
 from bot.store.models import AlertStatus
+from bot.store.notifications import AlertRecord, NotificationRecord
 
 #: The zero time Alertmanager's Go code writes for "not set" (an alert that has not ended).
 _GO_ZERO_YEAR = 1

@@ -28,8 +28,9 @@ from bot.incidents.silences import (
 )
 from bot.metrics import Metrics
 from bot.store import StoreConflict
-from bot.store.incidents import IncidentStore, Recorded
+from bot.store.incidents import IncidentStore
 from bot.store.models import Incident, IncidentAlert, IncidentStatus
+from bot.store.notifications import Recorded
 from bot.store.teams import TeamStore
 
 log = logging.getLogger(__name__)

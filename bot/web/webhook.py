@@ -26,7 +26,7 @@ from aiohttp import web
 from bot.errors import StoreUnavailable
 from bot.incidents.payload import PayloadInvalid
 from bot.metrics import Metrics
-from bot.store.incidents import Recorded
+from bot.store.notifications import Recorded
 from bot.web.server import PROBE_MAX_BODY_BYTES, json_response
 
 log = logging.getLogger(__name__)

@@ -21,8 +21,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bot.incidents.payload import Notification, PayloadInvalid, parse
-from bot.store.incidents import NotificationRecord
 from bot.store.models import AlertStatus
+from bot.store.notifications import NotificationRecord
 
 HERE = Path(__file__).parent
 #: Bodies captured from a real Alertmanager (see payloads/README.md); more may be added while they are captured.

@@ -21,8 +21,9 @@ import sqlalchemy as sa
 
 from bot.incidents.payload import parse
 from bot.store import InvalidValue, NotFound, Store, StoreConflict, Team
-from bot.store.incidents import AlertRecord, IncidentStore, NotificationRecord, Recorded
+from bot.store.incidents import IncidentStore
 from bot.store.models import OPEN_INCIDENT_INDEX, AlertStatus, Incident, IncidentAlert, IncidentStatus
+from bot.store.notifications import AlertRecord, NotificationRecord, Recorded
 from tests.databases import UNIQUE_VIOLATION
 
 from .conftest import HOUR, T0

@@ -11,8 +11,9 @@ import pytest
 from sqlmodel import col, select
 
 from bot.store import InvalidValue, Store, Team
-from bot.store.incidents import AlertRecord, IncidentStore, NotificationRecord
+from bot.store.incidents import IncidentStore
 from bot.store.models import AlertStatus, Incident, IncidentAlert, Verification
+from bot.store.notifications import AlertRecord, NotificationRecord
 
 from .conftest import HOUR, T0
 

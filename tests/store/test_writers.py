@@ -11,8 +11,8 @@ from collections.abc import AsyncIterator
 import pytest
 
 from bot.store import Store, current_revision, head_revision, upgrade
-from bot.store.incidents import AlertRecord, NotificationRecord
 from bot.store.models import AlertStatus
+from bot.store.notifications import AlertRecord, NotificationRecord
 
 from .conftest import T0
 
