@@ -1,10 +1,17 @@
-"""The Kubernetes API errors the bot counts, by reason, against the emulated API server's faults."""
+"""The Kubernetes API errors the bot counts, by reason, against the emulated API server's faults; the proxy it
+reaches the API server through."""
 
 from __future__ import annotations
 
+import asyncio
+import json
+import os
 import tracemalloc
+import urllib.parse
 from collections.abc import AsyncIterator
+from pathlib import Path
 
+import aiohttp
 import pytest
 import pytest_asyncio
 
@@ -212,3 +219,104 @@ async def test_more_objects_than_a_snapshot_reads_is_too_many_objects(paged: tup
         )
     snapshot = await cluster.snapshot("kubecamp-blue", ["ConfigMap"])
     assert snapshot.errors["ConfigMap"].key == "cluster.too_many"
+
+
+class TunnelingProxy:
+    """An HTTP proxy on loopback, as clients meet one: it opens a tunnel for a CONNECT (an https:// server) and
+    passes an absolute-form request (an http:// server) on as it came, then carries the connection's bytes both
+    ways. It keeps the request that opened each connection and its `Proxy-Authorization`."""
+
+    def __init__(self) -> None:
+        self.asked: list[tuple[str, str | None]] = []
+        self.url = ""
+        self._server: asyncio.Server | None = None
+
+    async def __aenter__(self) -> TunnelingProxy:
+        self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
+        self.url = f"http://127.0.0.1:{self._server.sockets[0].getsockname()[1]}"
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        assert self._server is not None
+        self._server.close()
+        await self._server.wait_closed()
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        head = await reader.readuntil(b"\r\n\r\n")
+        request_line, *fields = head.decode("latin-1").split("\r\n")
+        method, target, _ = request_line.split(" ")
+        headers = {name.lower(): value for name, _, value in (field.partition(": ") for field in fields if field)}
+        self.asked.append((f"{method} {target}", headers.get("proxy-authorization")))
+        server = urllib.parse.urlsplit(target if method != "CONNECT" else f"//{target}")
+        upstream_reader, upstream_writer = await asyncio.open_connection(server.hostname, server.port)
+        if method == "CONNECT":
+            writer.write(b"HTTP/1.1 200 Connection established\r\n\r\n")
+        else:
+            upstream_writer.write(head)
+        await asyncio.gather(_carry(reader, upstream_writer), _carry(upstream_reader, writer))
+
+
+async def _carry(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    try:
+        while data := await reader.read(65536):
+            writer.write(data)
+            await writer.drain()
+    except ConnectionError:
+        pass
+    finally:
+        writer.close()
+
+
+@pytest.fixture
+def no_proxy_settings(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
+    """The process's environment without any proxy setting the machine running the tests may have."""
+    for name in os.environ:
+        if name.lower().endswith("_proxy"):
+            monkeypatch.delenv(name)
+    return monkeypatch
+
+
+@pytest.mark.parametrize("tls", [True, False], ids=["https", "http"])
+async def test_the_api_server_is_reached_through_the_proxy_of_the_environment(
+    tls: bool, no_proxy_settings: pytest.MonkeyPatch
+) -> None:
+    async with KubeCluster(crds=False, tls=tls) as kube, TunnelingProxy() as proxy:
+        credentials = proxy.url.replace("http://", "http://instructor:s3cret@")
+        no_proxy_settings.setenv("https_proxy" if tls else "http_proxy", credentials)
+        cluster = Cluster.for_host(kube.url, token=BOT_TOKEN, setup=chart_namespace_setup())
+        try:
+            await cluster.ensure_namespace("kubecamp-blue", team="blue")
+        finally:
+            await cluster.close()
+        assert kube.get("namespaces", None, "kubecamp-blue") is not None
+    server = kube.url.partition("://")[2]
+    opened = f"CONNECT {server}" if tls else f"GET {kube.url}/api/v1/namespaces/kubecamp-blue"
+    assert proxy.asked[0] == (opened, aiohttp.encode_basic_auth("instructor", "s3cret"))
+    assert {credentials for _, credentials in proxy.asked} == {aiohttp.encode_basic_auth("instructor", "s3cret")}
+
+
+async def test_no_proxy_and_a_kubeconfigs_proxy_url_decide_before_the_environment(
+    kube_cluster_without_crds: KubeCluster, no_proxy_settings: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    kube = kube_cluster_without_crds
+    async with TunnelingProxy() as environments, TunnelingProxy() as kubeconfigs:
+        no_proxy_settings.setenv("http_proxy", environments.url)
+        no_proxy_settings.setenv("no_proxy", "127.0.0.1")
+        bypassed = Cluster.for_host(kube.url, token=BOT_TOKEN)
+        try:
+            await bypassed.ping()
+        finally:
+            await bypassed.close()
+        assert environments.asked == []
+
+        no_proxy_settings.delenv("no_proxy")
+        config = json.loads(kube.write_kubeconfig(tmp_path / "config", token=BOT_TOKEN).read_text())
+        config["clusters"][0]["cluster"]["proxy-url"] = kubeconfigs.url
+        (tmp_path / "config").write_text(json.dumps(config))
+        named = await Cluster.connect(kubeconfig=tmp_path / "config")
+        try:
+            await named.ping()
+        finally:
+            await named.close()
+    assert environments.asked == []
+    assert [asked for asked, _ in kubeconfigs.asked] == [f"GET {kube.url}/version"]

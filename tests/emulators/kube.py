@@ -191,6 +191,8 @@ class KubeCluster:
             configuration.ssl_ca_cert = str(TLS_CA)
         configuration.api_key = {"BearerToken": token}
         configuration.api_key_prefix = {"BearerToken": "Bearer"}
+        # Served on loopback: no proxy to look up in the environment on each request (as the bot's clients).
+        configuration.client_session_kwargs = {"trust_env": False}
         return configuration
 
     def api_client(self, *, token: str = "kubecamp-test-token") -> k8s.ApiClient:
