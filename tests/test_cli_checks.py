@@ -13,7 +13,7 @@ from tests.challenges.test_catalog_build import write_build
 from tests.emulators.kube import KubeCluster
 from tests.evidence.test_docker import SAMPLES
 from tests.peers.git_servers import GitHttpServer, SilentServer, make_repository
-from tests.test_cli import env, forkserver, kubecamp  # noqa: F401 - fixtures: the command's environment, its processes
+from tests.test_cli import env, forkserver, fresh_env, kubecamp  # noqa: F401 - fixtures: the command's environment, its processes
 from tests.test_repository_check import LAYOUT_FILE, LEFT_OUT, platform_files
 
 

@@ -15,7 +15,7 @@ from bot.cli_preview import briefing, posts, start_report
 from bot.store import Team
 from tests.discord.live import Class, answer, quiet, slash, thread_of
 from tests.scenarios.test_catalogue_behaviour import CATALOG
-from tests.test_cli import Result, env, forkserver, kubecamp  # noqa: F401 - fixtures: the command's environment, its processes
+from tests.test_cli import Result, forkserver, fresh_env, kubecamp  # noqa: F401 - fixtures: the command's environment, its processes
 
 #: The start of a post in the text preview: its time after the start of the run.
 MARK = re.compile(r"^━━ \+(\d+:\d\d) · ", re.MULTILINE)
@@ -24,7 +24,7 @@ MARK = re.compile(r"^━━ \+(\d+:\d\d) · ", re.MULTILINE)
 @pytest.fixture
 def environment(request: pytest.FixtureRequest) -> dict[str, str]:
     """test_cli's environment for `kubecamp`, with a data folder that must stay empty."""
-    value: dict[str, str] = request.getfixturevalue("env")
+    value: dict[str, str] = request.getfixturevalue("fresh_env")
     return value
 
 

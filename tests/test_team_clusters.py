@@ -22,7 +22,7 @@ from tests.emulators.fixtures import (
     register_own_cluster,
 )
 from tests.emulators.kube import KubeCluster
-from tests.test_cli import as_the_bot, env, forkserver, kubecamp  # noqa: F401 - the fixtures of the command's tests
+from tests.test_cli import as_the_bot, env, forkserver, fresh_env, kubecamp  # noqa: F401 - the fixtures of the command's tests
 
 SECRET = "kubecamp-cluster-blue"
 
