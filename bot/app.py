@@ -70,7 +70,7 @@ log = logging.getLogger(__name__)
 FOLLOWED_POLL_SECONDS = 2.0
 
 
-@dataclass
+@dataclass(repr=False)  # it would spell the whole catalogue out (400 kB); asyncio's task reprs ask for it
 class App:
     settings: Settings
     catalog: Catalog
