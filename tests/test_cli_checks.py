@@ -24,7 +24,7 @@ def environment(request: pytest.FixtureRequest) -> dict[str, str]:
     return value
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")  # not per module: xdist interleaves modules (test_repository_check says more)
 def http(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GitHttpServer]:
     root = tmp_path_factory.mktemp("repositories")
     make_repository(root / "platform", platform_files())

@@ -51,8 +51,11 @@ def platform_files(prefix: str = "") -> dict[str, bytes | str]:
     return files
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def repositories(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The repositories the servers export, read only. For the session (as the servers below): xdist interleaves
+    the modules' tests on each worker, and a module's fixture was made again each time its module came back
+    (thirteen times a run, 2,500 files and four git processes each)."""
     root = tmp_path_factory.mktemp("repositories")
     make_repository(root / "platform", platform_files())
     make_repository(root / "monorepo", {**platform_files("week4/streaming-ops-platform/"), "week3/notes.md": "notes"})
@@ -65,7 +68,7 @@ def repositories(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def daemon(repositories: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[GitDaemon]:
     server = GitDaemon(repositories, tmp_path_factory.mktemp("git-daemon") / "daemon.log")
     try:
@@ -74,7 +77,7 @@ def daemon(repositories: Path, tmp_path_factory: pytest.TempPathFactory) -> Iter
         server.stop()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def http(repositories: Path) -> Iterator[GitHttpServer]:
     server = GitHttpServer(repositories)
     try:

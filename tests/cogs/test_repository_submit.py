@@ -30,7 +30,7 @@ TIMEOUT = 3.0
 TYPED = {"monitoring": "Prometheus + Grafana", "automation": "HPA", "advanced": "-", "insight": "alerts"}
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")  # not per module: xdist interleaves modules (test_repository_check says more)
 def github(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GitHttpServer]:
     """GitHub as the class's bot sees it: https://github.com/<owner>/<repo> is fetched from
     http://127.0.0.1:<port>/<owner>/<repo>, where owner `git` is smart HTTP and the others the server's other
