@@ -26,7 +26,8 @@ COMMITTED makes no different). There is no synchronous twin there: writes run on
 
 `create_sync_twin` opens the same SQLite file through the synchronous sqlite3 driver, with the same
 settings, for a hot write done whole in a worker thread: through aiosqlite every statement is a round
-trip between the event loop and the driver's thread, which costs more than the statement itself.
+trip between the event loop and the driver's thread, which costs more than the statement itself. (One round
+trip, not the four of SQLAlchemy's adapter: `bot.store.sqlite_driver`.)
 
 `Database` is what every store of an aggregate (teams, runs, submissions, the outbox, incidents) works
 on: the engine, read and write sessions, the process's write lock, the sync twin, and the translation
@@ -58,6 +59,7 @@ from sqlmodel.sql.expression import SelectOfScalar
 
 from bot.errors import StoreUnavailable
 from bot.store.errors import InvalidValue, NotFound, StoreConflict
+from bot.store.sqlite_driver import one_trip_dbapi
 
 log = logging.getLogger(__name__)
 
@@ -270,6 +272,8 @@ def create_engine(url: str, *, sqlite_foreign_keys: bool = True, **kwargs: Any) 
         return create_async_engine(parsed, **kwargs)
 
     _prepare_sqlite_file(parsed)
+    if parsed.get_driver_name() == "aiosqlite":
+        kwargs.setdefault("module", one_trip_dbapi())
     engine = create_async_engine(parsed, **kwargs)
     _configure_sqlite(engine.sync_engine, foreign_keys=sqlite_foreign_keys)
     return engine

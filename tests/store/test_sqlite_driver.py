@@ -1,0 +1,84 @@
+"""The store's SQLite statements, each one round trip to aiosqlite's thread, with what SQLAlchemy reads of them."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import exc as sa_exc
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from bot.store import sqlite_url
+from bot.store.db import create_engine
+
+
+@pytest.fixture
+async def engine(tmp_path: Path) -> AsyncIterator[AsyncEngine]:
+    engine = create_engine(sqlite_url(tmp_path / "driver.db"))
+    async with engine.begin() as connection:
+        await connection.exec_driver_sql("CREATE TABLE item (id INTEGER PRIMARY KEY, name TEXT UNIQUE NOT NULL)")
+    try:
+        yield engine
+    finally:
+        await engine.dispose()
+
+
+def round_trips(caplog: pytest.LogCaptureFixture) -> int:
+    """Calls handed to aiosqlite's thread so far: it logs each one as it runs it."""
+    return sum(1 for record in caplog.records if record.name == "aiosqlite" and record.msg == "executing %s")
+
+
+async def test_each_statement_is_one_round_trip(engine: AsyncEngine, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG, logger="aiosqlite")
+    async with engine.begin() as connection:
+        await connection.execute(text("SELECT 1"))  # and the transaction's BEGIN before it
+        before = round_trips(caplog)
+        await connection.execute(text("INSERT INTO item (name) VALUES ('a')"))
+        await connection.execute(text("SELECT id, name FROM item"))
+        await connection.execute(text("UPDATE item SET name = 'b'"))
+        assert round_trips(caplog) - before == 3
+
+
+async def test_what_sqlalchemy_reads_of_a_statement_comes_back_with_it(engine: AsyncEngine) -> None:
+    async with engine.begin() as connection:
+        inserted = await connection.execute(text("INSERT INTO item (name) VALUES ('a')"))
+        assert (inserted.rowcount, inserted.lastrowid) == (1, 1)
+        many = await connection.execute(text("INSERT INTO item (name) VALUES (:name)"), [{"name": "b"}, {"name": "c"}])
+        assert many.rowcount == 2
+        returned = await connection.execute(text("INSERT INTO item (name) VALUES ('d') RETURNING id, name"))
+        assert returned.all() == [(4, "d")]
+        updated = await connection.execute(text("UPDATE item SET name = name || '!' WHERE id > 2"))
+        assert updated.rowcount == 2
+        selected = await connection.execute(text("SELECT id, name FROM item ORDER BY id"))
+        assert list(selected.keys()) == ["id", "name"]
+        assert selected.all() == [(1, "a"), (2, "b"), (3, "c!"), (4, "d!")]
+        empty = await connection.execute(text("SELECT id, name FROM item WHERE id > 9"))
+        assert (list(empty.keys()), empty.all()) == (["id", "name"], [])
+
+
+async def test_an_error_is_sqlalchemys_and_the_connection_goes_on(engine: AsyncEngine) -> None:
+    async with engine.connect() as connection:
+        await connection.execute(text("INSERT INTO item (name) VALUES ('a')"))
+        with pytest.raises(sa_exc.IntegrityError, match=r"UNIQUE constraint failed: item\.name"):
+            await connection.execute(text("INSERT INTO item (name) VALUES ('a')"))
+        await connection.rollback()
+        assert (await connection.execute(text("SELECT count(*) FROM item"))).scalar() == 0
+        with pytest.raises(sa_exc.OperationalError, match="no such table: missing"):
+            await connection.execute(text("SELECT * FROM missing"))
+
+
+async def test_streamed_results_still_come_a_few_at_a_time(engine: AsyncEngine) -> None:
+    """A server-side cursor (`stream`) is SQLAlchemy's own, fetching from the driver as it is read."""
+    async with engine.begin() as connection:
+        await fill(connection, 25)
+    async with engine.connect() as connection:
+        result = await connection.stream(text("SELECT id FROM item ORDER BY id"))
+        ids = [row.id async for row in result]
+    assert ids == list(range(1, 26))
+
+
+async def fill(connection: AsyncConnection, count: int) -> None:
+    await connection.execute(text("INSERT INTO item (name) VALUES (:name)"), [{"name": f"n{i}"} for i in range(count)])
