@@ -499,7 +499,7 @@ def api_client(configuration: k8s.Configuration) -> k8s.ApiClient:
     """The official client, with the proxy environment (`HTTP(S)_PROXY`, `NO_PROXY`) read once, here, for the API
     server's URL, as client-go reads it once per process; a kubeconfig's `proxy-url` comes first. The client
     would otherwise have aiohttp look the proxy and ~/.netrc up again in a worker thread on every request
-    (`trust_env`): two thread hops per request, about a tenth of the CPU of a check."""
+    (`trust_env`): two thread hops per request, an eighth of the CPU of a check."""
     if not configuration.proxy:
         with contextlib.suppress(LookupError):
             proxy, auth = get_env_proxy_for_url(URL(configuration.host))

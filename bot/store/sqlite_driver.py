@@ -31,7 +31,7 @@ from sqlalchemy.util.concurrency import await_
 _Outcome = tuple[Any, int, int | None, list[Any] | None]
 
 
-def _run(connection: sqlite3.Connection, operation: str, parameters: Any, many: bool) -> _Outcome:
+def _whole_statement(connection: sqlite3.Connection, operation: str, parameters: Any, many: bool) -> _Outcome:
     """In the driver's thread: the statement on a cursor of its own, whole."""
     cursor = connection.cursor()
     try:
@@ -84,13 +84,13 @@ class OneTripCursor(AsyncAdapt_aiosqlite_cursor):
     def arraysize(self, value: int) -> None:
         self._arraysize = value
 
-    def execute(self, operation: Any, parameters: Any = None) -> Any:
-        self._run(operation, parameters, many=False)
+    def execute(self, operation: Any, parameters: Any = None) -> None:
+        self._statement(operation, parameters, many=False)
 
-    def executemany(self, operation: Any, seq_of_parameters: Any) -> Any:
-        self._run(operation, seq_of_parameters, many=True)
+    def executemany(self, operation: Any, seq_of_parameters: Any) -> None:
+        self._statement(operation, seq_of_parameters, many=True)
 
-    def _run(self, operation: Any, parameters: Any, *, many: bool) -> None:
+    def _statement(self, operation: Any, parameters: Any, *, many: bool) -> None:
         try:
             outcome: _Outcome = await_(self._one_trip(operation, parameters, many))
         except Exception as error:
@@ -101,7 +101,7 @@ class OneTripCursor(AsyncAdapt_aiosqlite_cursor):
     async def _one_trip(self, operation: Any, parameters: Any, many: bool) -> _Outcome:
         async with self._adapt_connection._execute_mutex:
             driver = self._connection
-            outcome: _Outcome = await driver._execute(_run, driver._conn, operation, parameters, many)
+            outcome: _Outcome = await driver._execute(_whole_statement, driver._conn, operation, parameters, many)
             return outcome
 
     async def _async_soft_close(self) -> None:
