@@ -281,8 +281,8 @@ async def test_the_api_server_is_reached_through_the_proxy_of_the_environment(
     tls: bool, no_proxy_settings: pytest.MonkeyPatch
 ) -> None:
     async with KubeCluster(crds=False, tls=tls) as kube, TunnelingProxy() as proxy:
-        credentials = proxy.url.replace("http://", "http://instructor:s3cret@")
-        no_proxy_settings.setenv("https_proxy" if tls else "http_proxy", credentials)
+        with_user = proxy.url.replace("http://", "http://instructor:s3cret@")
+        no_proxy_settings.setenv("https_proxy" if tls else "http_proxy", with_user)
         cluster = Cluster.for_host(kube.url, token=BOT_TOKEN, setup=chart_namespace_setup())
         try:
             await cluster.ensure_namespace("kubecamp-blue", team="blue")
@@ -291,8 +291,9 @@ async def test_the_api_server_is_reached_through_the_proxy_of_the_environment(
         assert kube.get("namespaces", None, "kubecamp-blue") is not None
     server = kube.url.partition("://")[2]
     opened = f"CONNECT {server}" if tls else f"GET {kube.url}/api/v1/namespaces/kubecamp-blue"
-    assert proxy.asked[0] == (opened, aiohttp.encode_basic_auth("instructor", "s3cret"))
-    assert {credentials for _, credentials in proxy.asked} == {aiohttp.encode_basic_auth("instructor", "s3cret")}
+    instructor = aiohttp.encode_basic_auth("instructor", "s3cret")
+    assert proxy.asked[0] == (opened, instructor)
+    assert {credentials for _, credentials in proxy.asked} == {instructor}
 
 
 async def test_no_proxy_and_a_kubeconfigs_proxy_url_decide_before_the_environment(
