@@ -227,7 +227,7 @@ async def build(
         ),
         changes=changes,
     )
-    scheduler = Scheduler(catalog=catalog, store=store)
+    scheduler = Scheduler(catalog=catalog, store=store, clock=clock)
     flow = ChallengeFlow(
         runs=runs,
         store=store,

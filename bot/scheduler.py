@@ -5,19 +5,25 @@ Jobs are never persisted (no pickled closures): on start the scheduler is rebuil
 active runs, and a job whose time passed while the bot was down runs at once. Exactly-once posting
 does not depend on the scheduler: a job that runs twice finds its hint recorded or its outbox
 message already queued under the same dedupe key.
+
+A run's times are on the bot's clock (the App's `clock`) while APScheduler waits on real time: a job whose
+time that clock already shows as past is due at once, as after a restart. In production the clock is real
+time and the two agree; a clock set ahead of real time (as the tests' class clock can be) gets what it
+shows as past without waiting for real time to come to it.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.challenges.catalog import Catalog, Challenge
+from bot.challenges.runs import utcnow
 from bot.challenges.timeline import Due, TimelineEntry, timeline
 from bot.store import Run, Store
 
@@ -39,9 +45,17 @@ def planned(challenge: Challenge, run: Run) -> list[TimelineEntry]:
 
 
 class Scheduler:
-    def __init__(self, *, catalog: Catalog, store: Store, final_retry_seconds: float = FINAL_RETRY_SECONDS) -> None:
+    def __init__(
+        self,
+        *,
+        catalog: Catalog,
+        store: Store,
+        clock: Callable[[], datetime] = utcnow,
+        final_retry_seconds: float = FINAL_RETRY_SECONDS,
+    ) -> None:
         self._catalog = catalog
         self._store = store
+        self._clock = clock
         self._final_retry = timedelta(seconds=final_retry_seconds)
         self._on_due: OnDue | None = None
         # misfire_grace_time=None: a job is run however late (the bot was down); coalesce: once.
@@ -68,7 +82,7 @@ class Scheduler:
         for entry in planned(self._catalog.get(run.challenge_id), run):
             self._scheduler.add_job(
                 self._on_due,
-                trigger=DateTrigger(run_date=entry.at),
+                trigger=DateTrigger(run_date=self._when(entry.at)),
                 args=(run.id, entry.due, entry.scenario_id, entry.level),
                 id=f"run:{run.id}:{entry.due.value}:{entry.scenario_id}:{entry.level}",
                 replace_existing=True,
@@ -77,12 +91,18 @@ class Scheduler:
         self._scheduler.add_job(
             self._on_due,
             trigger=IntervalTrigger(
-                seconds=self._final_retry.total_seconds(), start_date=run.deadline + self._final_retry
+                seconds=self._final_retry.total_seconds(), start_date=self._when(run.deadline + self._final_retry)
             ),
             args=(run.id, Due.FINAL_RETRY, "", -1),
             id=f"run:{run.id}:{Due.FINAL_RETRY.value}",
             replace_existing=True,
         )
+
+    def _when(self, at: datetime) -> datetime:
+        """When APScheduler runs a job due at `at` on the bot's clock: at `at`, or now if real time has not come
+        to `at` yet but the bot's clock shows it past."""
+        now = utcnow()
+        return now if now < at <= self._clock() else at
 
     def cancel_run(self, run_id: int) -> None:
         prefix = f"run:{run_id}:"
