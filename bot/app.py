@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 
 from bot.awards import AwardService
 from bot.challenges.announcements import Announcements
+from bot.challenges.board import WATCH_SECONDS as BOARD_WATCH_SECONDS
 from bot.challenges.board import BoardService
 from bot.challenges.catalog import Catalog, load_catalog
 from bot.challenges.drill_watch import DrillWatch
@@ -184,10 +185,12 @@ async def build(
     *,
     clock: Callable[[], datetime] = utcnow,
     readiness_interval: float = INTERVAL,
+    board_watch_interval: float = BOARD_WATCH_SECONDS,
     catalog: Catalog | None = None,
 ) -> App:
-    """Every part, wired. `readiness_interval`: seconds between two rounds of the readiness checks. `catalog`: the
-    scenarios of `settings.catalog.scenarios_dir` already loaded (the App only reads them), else loaded here."""
+    """Every part, wired. `readiness_interval`: seconds between two rounds of the readiness checks;
+    `board_watch_interval`: between two looks of the instructors' boards at the class. `catalog`: the scenarios of
+    `settings.catalog.scenarios_dir` already loaded (the App only reads them), else loaded here."""
     instructor_role = settings.discord.check_complete()
     endpoints.point_at(api_base=settings.discord.api_base, gateway_url=settings.discord.gateway_url)
     if catalog is None:
@@ -269,6 +272,7 @@ async def build(
         channel_id=settings.discord.instructors_channel,
         stuck_after=timedelta(minutes=settings.discord.board_stuck_minutes),
         clock=clock,
+        watch_interval=board_watch_interval,
     )
     scoreboard = Scoreboard(
         store=store, catalog=catalog, clock=clock, changes=changes, timezone=settings.catalog.timezone

@@ -38,6 +38,10 @@ class NoBoardChannel(MessageError):
     """No instructors' channel is configured: a board has nowhere to go."""
 
 
+#: Seconds between two looks of the boards at the class (and the least time between two edits of a board).
+WATCH_SECONDS = 5.0
+
+
 class BoardOutbox(Protocol):
     """The durable outbox, as the board uses it (bot.outbox.Outbox)."""
 
@@ -55,7 +59,7 @@ class BoardService:
         channel_id: int | None,
         stuck_after: timedelta,
         clock: Callable[[], datetime],
-        watch_interval: float = 5.0,
+        watch_interval: float = WATCH_SECONDS,
         refresh_interval: float = 60.0,
     ) -> None:
         self._store = store

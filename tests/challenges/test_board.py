@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from bot.challenges.board import BoardService
+from bot.challenges.board import WATCH_SECONDS, BoardService
 from bot.challenges.render_board import BoardLine, board
 from bot.limits import within_limits
 from bot.outbox import Outbox, OutboxStore
@@ -37,6 +37,10 @@ def lines(message: Message) -> list[str]:
     return str(message.embeds[0]["description"]).splitlines()
 
 
+#: The boards' look at the class, a tenth of the bot's: the test waits for three redraws, not fifteen seconds.
+WATCH = WATCH_SECONDS / 10
+
+
 async def shows(live: Class, channel: Channel, team: str, start: str, what: str) -> str:
     """Wait until the board's line of `team` starts with `start`; that line."""
 
@@ -54,7 +58,13 @@ async def test_the_board_follows_the_class_and_survives_a_restart(
     channel = discord_emulator.add_text_channel(room.guild, "instructors")
     discord_emulator.set_rate_limit(EDITS, 5, 5.0)  # Discord's own for a channel's message edits
     async with open_class(
-        discord_emulator, room, kube_cluster, tmp_path, instructors_channel=channel.id, board_stuck_minutes=15
+        discord_emulator,
+        room,
+        kube_cluster,
+        tmp_path,
+        instructors_channel=channel.id,
+        board_stuck_minutes=15,
+        board_watch_interval=WATCH,
     ) as live:
         posted = await slash(live, "instructor", "alerts", "admin", "board", challenge=2)
         assert await answer(posted) == f"The board of Challenge 2 goes to <#{channel.id}>; the bot keeps it current."
@@ -97,7 +107,13 @@ async def test_the_board_follows_the_class_and_survives_a_restart(
 
     # A restart: the board is the same message, edited as the class goes on.
     async with open_class(
-        discord_emulator, room, kube_cluster, tmp_path, instructors_channel=channel.id, create_teams=False
+        discord_emulator,
+        room,
+        kube_cluster,
+        tmp_path,
+        instructors_channel=channel.id,
+        create_teams=False,
+        board_watch_interval=WATCH,
     ) as live:
         live.clock.offset = timedelta(minutes=16)
         await live.app.flow.start("red", 2)

@@ -18,6 +18,7 @@ import pytest
 from sqlalchemy.engine import make_url
 
 from bot.app import App, build
+from bot.challenges.board import WATCH_SECONDS as BOARD_WATCH_SECONDS
 from bot.challenges.catalog import Catalog, load_catalog
 from bot.config import (
     AlertmanagerSettings,
@@ -98,6 +99,7 @@ async def open_class(
     instructors_channel: int | None = None,
     board_stuck_minutes: int = 15,
     readiness_interval: float = INTERVAL,
+    board_watch_interval: float = BOARD_WATCH_SECONDS,
     database_url: str | None = None,
     repository: RepositorySettings | None = None,
     clock: Clock | None = None,
@@ -105,7 +107,8 @@ async def open_class(
     """The App of a class, started, with teams blue and red (created unless `create_teams` is False: a
     restart on the same data folder); the alerts channel takes the incidents of no team. `kube_timeout`:
     seconds per Kubernetes API request; `global_sync`: the commands are registered globally too. The
-    readiness checks run every `readiness_interval` seconds; the data volume must keep `data_min_free_mib`
+    readiness checks run every `readiness_interval` seconds, the boards look at the class every
+    `board_watch_interval`; the data volume must keep `data_min_free_mib`
     free (none by default: a test machine's disk is not the class's). `announcements_channel`, `instructors_channel`
     and `board_stuck_minutes`: the settings of the same names (none of the channels by default). The store is at
     `database_url` if given, else in `tmp_path`. `repository`: where and how far a
@@ -141,7 +144,13 @@ async def open_class(
     clock = clock or Clock()
     with patch_discord_endpoints(discord_emulator):
         catalog = repository_catalog() if scenarios_dir == REPO / "scenarios" else None
-        app = await build(settings, clock=clock, readiness_interval=readiness_interval, catalog=catalog)
+        app = await build(
+            settings,
+            clock=clock,
+            readiness_interval=readiness_interval,
+            board_watch_interval=board_watch_interval,
+            catalog=catalog,
+        )
         app.bot._connection.guild_ready_timeout = GUILD_READY_TIMEOUT
         try:
             await app.start()
