@@ -7,6 +7,7 @@ The policy must hold the bot's ServiceAccount inside the namespaces it made, and
 from __future__ import annotations
 
 import copy
+import functools
 import json
 from typing import Any
 
@@ -43,7 +44,11 @@ def chart_policy(values: dict[str, Any] | None = None) -> ValidatingPolicy:
     return ValidatingPolicy(one(objects, "ValidatingAdmissionPolicy"), one(objects, "ValidatingAdmissionPolicyBinding"))
 
 
-POLICY = chart_policy()
+@functools.cache
+def default_policy() -> ValidatingPolicy:
+    """The policy as the chart renders it with the values it requires: made when a test first asks (rendering it
+    and compiling its CEL takes a third of a second, which every test process paid while collecting)."""
+    return chart_policy()
 
 
 def review(
@@ -83,9 +88,13 @@ def review(
     }
 
 
-def decide(admission: dict[str, Any], namespaces: dict[str, dict[str, Any]], policy: ValidatingPolicy = POLICY) -> str:
-    """ "allowed", or the denial; the namespace object comes from `namespaces` as the API server's informer has it."""
+def decide(
+    admission: dict[str, Any], namespaces: dict[str, dict[str, Any]], policy: ValidatingPolicy | None = None
+) -> str:
+    """ "allowed", or the denial of `policy` (the chart's by default); the namespace object comes from `namespaces`
+    as the API server's informer has it."""
     request = admission["request"]
+    policy = policy or default_policy()
     namespace = None if request["resource"]["resource"] == "namespaces" else namespaces.get(request["namespace"])
     denial = policy.denial(request, request["object"], request["oldObject"], namespace)
     return "allowed" if denial is None else denial
