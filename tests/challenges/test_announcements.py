@@ -30,11 +30,11 @@ def announcements_channel(discord: DiscordEmulator, room: Classroom) -> Channel:
 
 @pytest.fixture
 async def announcing_class(
-    discord_emulator: DiscordEmulator, discord_classroom: Classroom, kube_cluster: KubeCluster, tmp_path: Path
+    discord_emulator: DiscordEmulator, discord_classroom: Classroom, kube_cluster: KubeCluster, class_folder: Path
 ) -> AsyncIterator[tuple[Class, Channel]]:
     channel = announcements_channel(discord_emulator, discord_classroom)
     async with open_class(
-        discord_emulator, discord_classroom, kube_cluster, tmp_path, announcements_channel=channel.id
+        discord_emulator, discord_classroom, kube_cluster, class_folder, announcements_channel=channel.id
     ) as live:
         yield live, channel
 
@@ -91,11 +91,11 @@ async def test_first_solves_and_finishes_are_announced_once_each(announcing_clas
 
 
 async def test_a_korean_class_is_announced_in_korean(
-    discord_emulator: DiscordEmulator, discord_classroom: Classroom, kube_cluster: KubeCluster, tmp_path: Path
+    discord_emulator: DiscordEmulator, discord_classroom: Classroom, kube_cluster: KubeCluster, class_folder: Path
 ) -> None:
     channel = announcements_channel(discord_emulator, discord_classroom)
     async with open_class(
-        discord_emulator, discord_classroom, kube_cluster, tmp_path, announcements_channel=channel.id, language="ko"
+        discord_emulator, discord_classroom, kube_cluster, class_folder, announcements_channel=channel.id, language="ko"
     ) as live:
         await live.app.flow.start("blue", 2)
         await fix(live, "blue", "image-pull")

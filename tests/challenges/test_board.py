@@ -52,7 +52,7 @@ async def shows(live: Class, channel: Channel, team: str, start: str, what: str)
 
 
 async def test_the_board_follows_the_class_and_survives_a_restart(
-    discord_emulator: DiscordEmulator, discord_classroom: Classroom, kube_cluster: KubeCluster, tmp_path: Path
+    discord_emulator: DiscordEmulator, discord_classroom: Classroom, kube_cluster: KubeCluster, class_folder: Path
 ) -> None:
     room = discord_classroom
     channel = discord_emulator.add_text_channel(room.guild, "instructors")
@@ -61,7 +61,7 @@ async def test_the_board_follows_the_class_and_survives_a_restart(
         discord_emulator,
         room,
         kube_cluster,
-        tmp_path,
+        class_folder,
         instructors_channel=channel.id,
         board_stuck_minutes=15,
         board_watch_interval=WATCH,
@@ -110,7 +110,7 @@ async def test_the_board_follows_the_class_and_survives_a_restart(
         discord_emulator,
         room,
         kube_cluster,
-        tmp_path,
+        class_folder,
         instructors_channel=channel.id,
         create_teams=False,
         board_watch_interval=WATCH,

@@ -114,10 +114,10 @@ FAULTS = {
 
 @pytest.fixture
 async def live(
-    discord_emulator: DiscordEmulator, discord_classroom: Classroom, kube_cluster: KubeCluster, tmp_path: Path
+    discord_emulator: DiscordEmulator, discord_classroom: Classroom, kube_cluster: KubeCluster, class_folder: Path
 ) -> AsyncIterator[Class]:
     async with open_class(
-        discord_emulator, discord_classroom, kube_cluster, tmp_path, kube_timeout=KUBE_TIMEOUT
+        discord_emulator, discord_classroom, kube_cluster, class_folder, kube_timeout=KUBE_TIMEOUT
     ) as opened:
         yield opened
 
@@ -286,9 +286,9 @@ async def test_a_cluster_without_the_crds_refuses_the_start_before_applying_anyt
     discord_emulator: DiscordEmulator,
     discord_classroom: Classroom,
     kube_cluster_without_crds: KubeCluster,
-    tmp_path: Path,
+    class_folder: Path,
 ) -> None:
-    async with open_class(discord_emulator, discord_classroom, kube_cluster_without_crds, tmp_path) as live:
+    async with open_class(discord_emulator, discord_classroom, kube_cluster_without_crds, class_folder) as live:
         refused = await slash(live, "blue-1", "team-blue", "challenge", "start", challenge=5)
         said = await answer(refused)
         assert "challenge 5 needs CRDs this cluster does not have: " in said, said

@@ -183,9 +183,9 @@ def requests_too_large(run: Run) -> VerifyReport:
 
 
 async def test_the_korean_posts_quote_the_cluster_in_english_and_say_the_rest_in_korean(
-    discord_emulator: DiscordEmulator, discord_classroom: Classroom, kube_cluster: KubeCluster, tmp_path: Path
+    discord_emulator: DiscordEmulator, discord_classroom: Classroom, kube_cluster: KubeCluster, class_folder: Path
 ) -> None:
-    async with open_class(discord_emulator, discord_classroom, kube_cluster, tmp_path, language="ko") as live:
+    async with open_class(discord_emulator, discord_classroom, kube_cluster, class_folder, language="ko") as live:
         (report,) = await start(live, "blue")
         live.clock.offset = timedelta(minutes=20)
         await live.app.flow.on_due(report.run.id, Due.AUTO_VERIFY)

@@ -16,10 +16,10 @@ from tests.emulators.kube import KubeCluster
 
 @pytest.fixture
 async def build_class(
-    discord_emulator: DiscordEmulator, discord_classroom: Classroom, kube_cluster: KubeCluster, tmp_path: Path
+    discord_emulator: DiscordEmulator, discord_classroom: Classroom, kube_cluster: KubeCluster, class_folder: Path
 ) -> AsyncIterator[Class]:
-    write_build(tmp_path / "catalogue")
+    write_build(class_folder / "catalogue")
     async with open_class(
-        discord_emulator, discord_classroom, kube_cluster, tmp_path, scenarios_dir=tmp_path / "catalogue"
+        discord_emulator, discord_classroom, kube_cluster, class_folder, scenarios_dir=class_folder / "catalogue"
     ) as live:
         yield live

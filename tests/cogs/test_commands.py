@@ -370,12 +370,12 @@ async def test_reveal_diagnosis(live_class: Class) -> None:
 
 
 async def test_a_revealed_diagnosis_survives_a_restart(
-    discord_emulator: DiscordEmulator, discord_classroom: Classroom, kube_cluster: KubeCluster, tmp_path: Path
+    discord_emulator: DiscordEmulator, discord_classroom: Classroom, kube_cluster: KubeCluster, class_folder: Path
 ) -> None:
-    async with open_class(discord_emulator, discord_classroom, kube_cluster, tmp_path) as live:
+    async with open_class(discord_emulator, discord_classroom, kube_cluster, class_folder) as live:
         await answer(await slash(live, "blue-1", "team-blue", "challenge", "start", challenge=2))
         await answer(await slash(live, "instructor", "alerts", "admin", "reveal-diagnosis", challenge=2, team="blue"))
-    async with open_class(discord_emulator, discord_classroom, kube_cluster, tmp_path, create_teams=False) as live:
+    async with open_class(discord_emulator, discord_classroom, kube_cluster, class_folder, create_teams=False) as live:
         run = await live.app.flow.runs.active_run(await live.app.flow.runs.team("blue"))
         assert await live.app.flow.runs.diagnosed(run) == frozenset(s.id for s in CATALOG.get(2).scenarios)
         again = await slash(live, "instructor", "alerts", "admin", "reveal-diagnosis", challenge=2, team="blue")

@@ -107,11 +107,13 @@ async def test_who_may_paste_and_for_what(build_class: Class) -> None:
 
 
 async def test_an_instructor_pastes_for_a_team_whose_run_is_over_and_it_survives_a_restart(
-    discord_emulator: DiscordEmulator, discord_classroom: Classroom, kube_cluster: KubeCluster, tmp_path: Path
+    discord_emulator: DiscordEmulator, discord_classroom: Classroom, kube_cluster: KubeCluster, class_folder: Path
 ) -> None:
-    write_build(tmp_path / "catalogue")
-    catalogue = tmp_path / "catalogue"
-    async with open_class(discord_emulator, discord_classroom, kube_cluster, tmp_path, scenarios_dir=catalogue) as live:
+    write_build(class_folder / "catalogue")
+    catalogue = class_folder / "catalogue"
+    async with open_class(
+        discord_emulator, discord_classroom, kube_cluster, class_folder, scenarios_dir=catalogue
+    ) as live:
         await answer(await slash(live, "blue-1", "team-blue", "challenge", "start", challenge=7))
         await answer(await slash(live, "blue-1", "team-blue", "challenge", "stop"))
         late = await slash(live, "blue-1", "team-blue", "challenge", "evidence", item="swarm-scaled")
@@ -122,7 +124,7 @@ async def test_an_instructor_pastes_for_a_team_whose_run_is_over_and_it_survives
         passed = await live.discord.submit_modal(form, {"output": SCALED})
         assert passed.text().startswith("✅ web-service at 3 replicas: passed.")
     async with open_class(
-        discord_emulator, discord_classroom, kube_cluster, tmp_path, scenarios_dir=catalogue, create_teams=False
+        discord_emulator, discord_classroom, kube_cluster, class_folder, scenarios_dir=catalogue, create_teams=False
     ) as live:
         [kept] = await _pastes(live, "blue")
         assert kept.submitted_by == str(live.room.instructor.id)

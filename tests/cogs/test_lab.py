@@ -40,9 +40,9 @@ async def _points(live: Class) -> tuple[int, int]:
 
 
 async def test_a_lab_runs_through_a_restart(
-    discord_emulator: DiscordEmulator, discord_classroom: Classroom, kube_cluster: KubeCluster, tmp_path: Path
+    discord_emulator: DiscordEmulator, discord_classroom: Classroom, kube_cluster: KubeCluster, class_folder: Path
 ) -> None:
-    async with open_class(discord_emulator, discord_classroom, kube_cluster, tmp_path) as live:
+    async with open_class(discord_emulator, discord_classroom, kube_cluster, class_folder) as live:
         started = await answer(await slash(live, "blue-1", "team-blue", "challenge", "start", challenge=3))
         assert started.startswith("Challenge 3 started! Team blue")
         await quiet(live)
@@ -79,7 +79,7 @@ async def test_a_lab_runs_through_a_restart(
         verify = await slash(live, "blue-1", "team-blue", "challenge", "verify")
         assert (await answer(verify)).startswith("challenge 3 has no checkpoint the bot verifies on the cluster")
 
-    async with open_class(discord_emulator, discord_classroom, kube_cluster, tmp_path, create_teams=False) as live:
+    async with open_class(discord_emulator, discord_classroom, kube_cluster, class_folder, create_teams=False) as live:
         # The same buttons, pressed in the bot that runs now.
         message, button = _button(live, "failure-experienced")
         again = await live.discord.click(message, button, "blue-2")

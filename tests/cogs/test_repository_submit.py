@@ -51,7 +51,7 @@ async def build_class(
     discord_emulator: DiscordEmulator,
     discord_classroom: Classroom,
     kube_cluster: KubeCluster,
-    tmp_path: Path,
+    class_folder: Path,
     github: GitHttpServer,
 ) -> AsyncIterator[Class]:
     repository = RepositorySettings(
@@ -61,7 +61,7 @@ async def build_class(
         discord_emulator,
         discord_classroom,
         kube_cluster,
-        tmp_path,
+        class_folder,
         scenarios_dir=REPO / "scenarios",
         repository=repository,
     ) as live:

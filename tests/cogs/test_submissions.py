@@ -49,14 +49,14 @@ def _catalogue(root: Path) -> Path:
 
 @pytest.fixture
 async def korean_class(
-    discord_emulator: DiscordEmulator, discord_classroom: Classroom, kube_cluster: KubeCluster, tmp_path: Path
+    discord_emulator: DiscordEmulator, discord_classroom: Classroom, kube_cluster: KubeCluster, class_folder: Path
 ) -> AsyncIterator[Class]:
     async with open_class(
         discord_emulator,
         discord_classroom,
         kube_cluster,
-        tmp_path,
-        scenarios_dir=_catalogue(tmp_path),
+        class_folder,
+        scenarios_dir=_catalogue(class_folder),
         language="ko",
     ) as live:
         yield live

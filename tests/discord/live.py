@@ -182,23 +182,30 @@ def readiness_interval() -> float:
 
 
 @pytest.fixture
+def class_folder(tmp_path: Path, migrated_db: Path) -> Path:
+    """`tmp_path` holding a copy of `migrated_db` as the class's database: a class opened on it starts as a
+    restarted bot does, without migrating a new file, a tenth of a second of CPU that most classes of the tests
+    paid. (`test_app`'s class opens on an empty folder: a first start.)"""
+    shutil.copyfile(migrated_db, make_url(StoreSettings(data_dir=tmp_path).url).database or "")
+    return tmp_path
+
+
+@pytest.fixture
 async def live_class(
     discord_emulator: DiscordEmulator,
     discord_classroom: Classroom,
     kube_cluster: KubeCluster,
     tmp_path: Path,
-    migrated_db: Path,
     edit_interval: float,
     readiness_interval: float,
     request: pytest.FixtureRequest,
     db_url: str,
 ) -> AsyncIterator[Class]:
-    """A class on a data folder that holds a migrated database already: migrating a new one was a tenth of a
-    second of CPU for each of these tests. (`open_class` on an empty folder still proves a first start.) On
-    PostgreSQL (`db_url`, a test marked every_database) a copy of the migrated database."""
+    """A class on `class_folder` (on PostgreSQL, `db_url` in a test marked every_database: a copy of the migrated
+    database)."""
     database_url = None
     if is_sqlite(db_url):
-        shutil.copyfile(migrated_db, make_url(StoreSettings(data_dir=tmp_path).url).database or "")
+        request.getfixturevalue("class_folder")
     else:
         request.getfixturevalue("refill_migrated")(db_url)
         database_url = db_url

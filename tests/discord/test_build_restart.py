@@ -39,7 +39,7 @@ async def test_a_build_survives_a_restart_and_ends_on_its_rubric(
     discord_emulator: DiscordEmulator,
     discord_classroom: Classroom,
     kube_cluster: KubeCluster,
-    tmp_path: Path,
+    class_folder: Path,
     github: GitHttpServer,  # noqa: F811 - the fixture imported above
 ) -> None:
     repository = RepositorySettings(github_url=github.url("").rstrip("/"), allow_private_hosts=True, timeout_seconds=5)
@@ -49,7 +49,7 @@ async def test_a_build_survives_a_restart_and_ends_on_its_rubric(
             discord_emulator,
             discord_classroom,
             kube_cluster,
-            tmp_path,
+            class_folder,
             scenarios_dir=REPO / "scenarios",
             repository=repository,
             **kwargs,  # type: ignore[arg-type]

@@ -43,16 +43,16 @@ def _notification(pod: str) -> bytes:
 
 
 async def test_a_drill_from_the_alert_to_the_scoreboard(
-    discord_emulator: DiscordEmulator, discord_classroom: Classroom, kube_cluster: KubeCluster, tmp_path: Path
+    discord_emulator: DiscordEmulator, discord_classroom: Classroom, kube_cluster: KubeCluster, class_folder: Path
 ) -> None:
     # The class announces first solves: a drill's never are (they would tell the next team what breaks).
     announcements = discord_emulator.add_text_channel(discord_classroom.guild, "announcements")
     opened = {"announcements_channel": announcements.id}
-    async with open_class(discord_emulator, discord_classroom, kube_cluster, tmp_path, **opened) as live:
+    async with open_class(discord_emulator, discord_classroom, kube_cluster, class_folder, **opened) as live:
         incident_id, thread, run_id = await _alerted_and_acknowledged(live)
     # The bot restarts: the drill, its incident and its acknowledgement are the store's.
     async with open_class(
-        discord_emulator, discord_classroom, kube_cluster, tmp_path, create_teams=False, **opened
+        discord_emulator, discord_classroom, kube_cluster, class_folder, create_teams=False, **opened
     ) as live:
         await _fixed_and_scored(live, incident_id, thread, run_id)
         assert live.discord.messages(announcements) == []

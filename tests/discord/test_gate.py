@@ -23,9 +23,9 @@ PAYLOADS = Path(__file__).parents[1] / "incidents" / "payloads"
 
 @pytest.fixture
 async def synced_globally(
-    discord_emulator: DiscordEmulator, discord_classroom: Classroom, kube_cluster: KubeCluster, tmp_path: Path
+    discord_emulator: DiscordEmulator, discord_classroom: Classroom, kube_cluster: KubeCluster, class_folder: Path
 ) -> AsyncIterator[Class]:
-    async with open_class(discord_emulator, discord_classroom, kube_cluster, tmp_path, global_sync=True) as live:
+    async with open_class(discord_emulator, discord_classroom, kube_cluster, class_folder, global_sync=True) as live:
         yield live
 
 

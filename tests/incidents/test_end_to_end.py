@@ -49,7 +49,7 @@ async def alerting_class(
     discord_emulator: DiscordEmulator,
     discord_classroom: Classroom,
     kube_cluster: KubeCluster,
-    tmp_path: Path,
+    class_folder: Path,
     start_alertmanager: StartAlertmanager,
 ) -> AsyncIterator[tuple[Class, AlertmanagerProcess]]:
     port = free_port()
@@ -60,7 +60,7 @@ async def alerting_class(
         discord_emulator,
         discord_classroom,
         kube_cluster,
-        tmp_path,
+        class_folder,
         alertmanager_url=alertmanager.url,
         edit_interval=0.5,
         web_port=port,

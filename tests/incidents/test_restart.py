@@ -23,13 +23,18 @@ async def test_buttons_work_after_a_restart(
     discord_emulator: DiscordEmulator,
     discord_classroom: Classroom,
     kube_cluster: KubeCluster,
-    tmp_path: Path,
+    class_folder: Path,
     db_url: str,
 ) -> None:
     blue = discord_classroom.team_channels["blue"]
     body = (PAYLOADS / "firing_one.json").read_bytes()
     async with open_class(
-        discord_emulator, discord_classroom, kube_cluster, tmp_path, edit_interval=EDIT_INTERVAL, database_url=db_url
+        discord_emulator,
+        discord_classroom,
+        kube_cluster,
+        class_folder,
+        edit_interval=EDIT_INTERVAL,
+        database_url=db_url,
     ) as live:
         assert await deliver(live, body) == 200
         await discord_emulator.wait_until(lambda: discord_emulator.threads(blue), 10, "the incident thread")
@@ -40,7 +45,7 @@ async def test_buttons_work_after_a_restart(
         discord_emulator,
         discord_classroom,
         kube_cluster,
-        tmp_path,
+        class_folder,
         create_teams=False,
         edit_interval=EDIT_INTERVAL,
         database_url=db_url,
