@@ -7,7 +7,6 @@ import asyncio
 import gc
 import os
 import sqlite3
-import ssl
 from collections.abc import AsyncIterator, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import closing
@@ -20,6 +19,7 @@ from sqlalchemy.engine import make_url
 from bot.outbox import OutboxStore
 from bot.store import Store, Team, sqlite_url, upgrade
 from bot.store.db import is_sqlite
+from tests.no_system_cas import SslWithoutSystemCas
 
 pytest_plugins = [
     "tests.emulators.fixtures",
@@ -63,32 +63,11 @@ async def _no_leaked_tasks() -> AsyncIterator[None]:
         pytest.fail(f"the test leaked {len(leaked)} asyncio task(s): {[t.get_coro() for t in leaked]}")
 
 
-class _SslWithoutSystemCas:
-    """The `ssl` module as the Kubernetes client's REST layer sees it in the tests' processes, except that a
-    context given no CA loads none instead of the system's: every API server of the tests is the emulator on
-    plain http (or with verification off), so the system's bundle, read and parsed for each client (about 20 ms
-    of CPU, a few hundred clients in the suite), was never used. A context given a CA is the real one."""
-
-    def __getattr__(self, name: str) -> object:
-        return getattr(ssl, name)
-
-    @staticmethod
-    def create_default_context(
-        purpose: ssl.Purpose = ssl.Purpose.SERVER_AUTH,
-        *,
-        cafile: str | None = None,
-        capath: str | None = None,
-        cadata: str | bytes | None = None,
-    ) -> ssl.SSLContext:
-        if cafile or capath or cadata or purpose != ssl.Purpose.SERVER_AUTH:
-            return ssl.create_default_context(purpose, cafile=cafile, capath=capath, cadata=cadata)
-        return ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)  # what create_default_context makes, before the CAs
-
-
 @pytest.fixture(autouse=True, scope="session")
 def _kube_clients_load_no_system_cas() -> Iterator[None]:
+    """The Kubernetes clients of the tests load no system CAs (tests.no_system_cas says why)."""
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(rest, "ssl", _SslWithoutSystemCas())
+        patch.setattr(rest, "ssl", SslWithoutSystemCas())
         yield
 
 

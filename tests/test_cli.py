@@ -75,7 +75,10 @@ def env(fresh_env: dict[str, str], migrated_db: Path) -> dict[str, str]:
 _FORKSERVER = r"""
 import json, os, selectors, socket, sys, traceback
 import bot.cli, bot.i18n
+from kubernetes.aio.client import rest
+from tests.no_system_cas import SslWithoutSystemCas
 bot.i18n.keys()  # the message catalogue, parsed once here rather than in every command
+rest.ssl = SslWithoutSystemCas()  # as in the test processes
 
 server = socket.socket(socket.AF_UNIX)
 server.bind(sys.argv[1])
