@@ -26,6 +26,10 @@ from tests.discord_emulator.emulator import DiscordEmulator
 from tests.emulators.fixtures import chart_kube_environment, install_chart
 from tests.emulators.kube import BOT_TOKEN, KubeCluster
 
+#: The commands' tests (here and in the modules that import `forkserver`), on one worker: it starts one forkserver
+#: for them all.
+pytestmark = pytest.mark.xdist_group("kubecamp-commands")
+
 REPO = Path(__file__).parents[1]
 KUBECAMP = Path(sys.executable).parent / "kubecamp"
 
@@ -155,8 +159,8 @@ _forkserver: Forkserver | None = None
 @pytest.fixture(scope="module", autouse=True)
 def forkserver(tmp_path_factory: pytest.TempPathFactory, pytestconfig: pytest.Config) -> Forkserver:
     """One forkserver per test process, for every module that runs commands (started by the first, stopped when
-    the session ends): each start imports the bot anew, over a second of CPU, and xdist spreads these modules'
-    tests over every worker."""
+    the session ends): each start imports the bot anew, over a second of CPU. Those modules are one xdist group,
+    so one worker starts it; `-n 0` or a module run alone start it once too."""
     global _forkserver
     if _forkserver is None:
         _forkserver = Forkserver(tmp_path_factory.mktemp("kubecamp-forkserver"))

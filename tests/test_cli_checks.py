@@ -16,6 +16,9 @@ from tests.peers.git_servers import GitHttpServer, SilentServer, make_repository
 from tests.test_cli import env, forkserver, fresh_env, kubecamp  # noqa: F401 - fixtures: the command's environment, its processes
 from tests.test_repository_check import LAYOUT_FILE, LEFT_OUT, platform_files
 
+#: The commands' tests, on one worker: it starts one forkserver for them all (`forkserver`, tests/test_cli.py).
+pytestmark = pytest.mark.xdist_group("kubecamp-commands")
+
 
 @pytest.fixture
 def environment(request: pytest.FixtureRequest) -> dict[str, str]:

@@ -17,6 +17,9 @@ from tests.discord.live import Class, answer, quiet, slash, thread_of
 from tests.scenarios.test_catalogue_behaviour import CATALOG
 from tests.test_cli import Result, forkserver, fresh_env, kubecamp  # noqa: F401 - fixtures: the command's environment, its processes
 
+#: The commands' tests, on one worker: it starts one forkserver for them all (`forkserver`, tests/test_cli.py).
+pytestmark = pytest.mark.xdist_group("kubecamp-commands")
+
 #: The start of a post in the text preview: its time after the start of the run.
 MARK = re.compile(r"^━━ \+(\d+:\d\d) · ", re.MULTILINE)
 

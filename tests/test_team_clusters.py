@@ -24,6 +24,9 @@ from tests.emulators.fixtures import (
 from tests.emulators.kube import KubeCluster
 from tests.test_cli import as_the_bot, env, forkserver, fresh_env, kubecamp  # noqa: F401 - the fixtures of the command's tests
 
+#: The commands' tests, on one worker: it starts one forkserver for them all (`forkserver`, tests/test_cli.py).
+pytestmark = pytest.mark.xdist_group("kubecamp-commands")
+
 SECRET = "kubecamp-cluster-blue"
 
 
