@@ -204,8 +204,9 @@ async def live_class(
     """A class on `class_folder` (on PostgreSQL, `db_url` in a test marked every_database: a copy of the migrated
     database)."""
     database_url = None
+    folder: Path = tmp_path
     if is_sqlite(db_url):
-        request.getfixturevalue("class_folder")
+        folder = request.getfixturevalue("class_folder")
     else:
         request.getfixturevalue("refill_migrated")(db_url)
         database_url = db_url
@@ -213,7 +214,7 @@ async def live_class(
         discord_emulator,
         discord_classroom,
         kube_cluster,
-        tmp_path,
+        folder,
         edit_interval=edit_interval,
         readiness_interval=readiness_interval,
         database_url=database_url,

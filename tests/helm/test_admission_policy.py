@@ -94,7 +94,7 @@ def decide(
     """ "allowed", or the denial of `policy` (the chart's by default); the namespace object comes from `namespaces`
     as the API server's informer has it."""
     request = admission["request"]
-    policy = policy or default_policy()
+    policy = default_policy() if policy is None else policy
     namespace = None if request["resource"]["resource"] == "namespaces" else namespaces.get(request["namespace"])
     denial = policy.denial(request, request["object"], request["oldObject"], namespace)
     return "allowed" if denial is None else denial
