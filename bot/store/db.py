@@ -59,7 +59,7 @@ from sqlmodel.sql.expression import SelectOfScalar
 
 from bot.errors import StoreUnavailable
 from bot.store.errors import InvalidValue, NotFound, StoreConflict
-from bot.store.sqlite_driver import one_trip_dbapi
+from bot.store.sqlite_driver import OneTripConnection, one_trip_dbapi
 
 log = logging.getLogger(__name__)
 
@@ -313,7 +313,12 @@ def _configure_sqlite(engine: Engine, *, foreign_keys: bool) -> None:
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Connection) -> None:
         immediate = connection.get_execution_options().get(BEGIN_IMMEDIATE, False)
-        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+        begin = "BEGIN IMMEDIATE" if immediate else "BEGIN"
+        driver: object = connection.connection.dbapi_connection
+        if isinstance(driver, OneTripConnection):
+            driver.begin_statement = begin  # sent in the round trip of the transaction's first statement
+        else:
+            connection.exec_driver_sql(begin)
 
 
 _TAKE_WRITE_LOCK = f"SELECT pg_advisory_xact_lock({WRITE_LOCK_KEY})"
