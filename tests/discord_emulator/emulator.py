@@ -861,7 +861,11 @@ class DiscordEmulator:
         return record
 
     async def _send_interaction(
-        self, record: ix.InteractionRecord, *, wait: bool, timeout: float | None  # noqa: ASYNC109
+        self,
+        record: ix.InteractionRecord,
+        *,
+        wait: bool,
+        timeout: float | None,  # noqa: ASYNC109
     ) -> ix.InteractionRecord:
         """Dispatch the interaction to the bot; with `wait`, until it answers (by default a little longer
         than Discord's acknowledgement window)."""
