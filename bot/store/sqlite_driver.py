@@ -121,8 +121,7 @@ class OneTripCursor(AsyncAdapt_aiosqlite_cursor):
         self._rows = collections.deque(rows or ())
 
     async def _one_trip(self, begin: str | None, operation: Any, parameters: Any, many: bool) -> _Outcome:
-        connection = self._adapt_connection
-        async with connection._execute_mutex:
+        async with self._adapt_connection._execute_mutex:
             driver = self._connection
             outcome: _Outcome = await driver._execute(
                 _whole_statement, driver._conn, begin, operation, parameters, many
@@ -145,10 +144,6 @@ class StreamingCursor(AsyncAdapt_aiosqlite_ss_cursor):
     def execute(self, operation: Any, parameters: Any = None) -> Any:
         self._adapt_connection.send_begin()
         return super().execute(operation, parameters)
-
-    def executemany(self, operation: Any, seq_of_parameters: Any) -> Any:
-        self._adapt_connection.send_begin()
-        return super().executemany(operation, seq_of_parameters)
 
 
 class OneTripConnection(AsyncAdapt_aiosqlite_connection):
