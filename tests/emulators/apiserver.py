@@ -18,7 +18,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
-import copy
 import json
 import math
 import traceback
@@ -575,7 +574,7 @@ class KubeEmulator(kmock.KubernetesEmulator):
             )
 
     def _prepare(self, res: ResourceDef, obj: Obj, namespace: str | None) -> Obj:
-        obj = copy.deepcopy(obj)
+        obj = clone(obj)
         if obj.get("apiVersion") not in (None, res.api_version) or obj.get("kind") not in (None, res.kind):
             raise bad_request(
                 f"the API version in the data ({obj.get('apiVersion')}) does not match the expected "
@@ -694,13 +693,13 @@ class KubeEmulator(kmock.KubernetesEmulator):
         """Validate and store an update of a live object (main resource or status subresource)."""
         name = old["metadata"]["name"]
         if status_only:
-            merged = copy.deepcopy(old)
-            merged["status"] = copy.deepcopy(new.get("status", {}))
+            merged = clone(old)
+            merged["status"] = clone(new.get("status", {}))
             new = merged
         else:
             if "status" in res.subresources and res.kind != "Namespace":
                 if "status" in old:
-                    new["status"] = copy.deepcopy(old["status"])
+                    new["status"] = clone(old["status"])
                 else:
                     new.pop("status", None)
             defaults.apply_defaults(res.kind, new, creating=False)
@@ -789,7 +788,7 @@ class KubeEmulator(kmock.KubernetesEmulator):
         if body_name != name:
             raise bad_request(f"the name of the object ({body_name}) does not match the name on the URL ({name})")
         key = (res.path, namespace, name, str(manager))
-        applied = copy.deepcopy(data)
+        applied = clone(data)
         if "status" in res.subresources and res.kind != "Namespace":
             applied.pop("status", None)  # status is written through /status only
         for field in SERVER_MANAGED_METADATA:
@@ -948,7 +947,7 @@ class KubeEmulator(kmock.KubernetesEmulator):
                     raise invalid(
                         res, name, [("spec.replicas", f"Invalid value: {replicas}: must be greater than or equal to 0")]
                     )
-                new = copy.deepcopy(live)
+                new = clone(live)
                 new["spec"]["replicas"] = replicas
                 live = self._write_existing(res, live, new)
             selector = (live.get("spec") or {}).get("selector") or {}

@@ -15,7 +15,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
-import copy
 import json
 import ssl
 from collections.abc import Iterable, Iterator
@@ -35,6 +34,7 @@ from .images import Image, ImageRegistry
 from .resources import Obj
 from .simulator import NodeSpec, Simulator
 from .storage import Provisioner
+from .store import clone
 
 #: The bearer token of the bot's ServiceAccount: requests with it are the bot's, and the chart's admission
 #: policy applies to them. Any other token is the cluster's admin (test setup, kubectl, "students").
@@ -286,7 +286,7 @@ class KubeCluster:
     def create(self, kind_plural: str, body: Obj, namespace: str | None = None) -> Obj:
         """Create through the same admission path as the HTTP API (for test setup without a client)."""
         res = self.emulator.resource_def(kind_plural)
-        return self.emulator.create(res, copy.deepcopy(body), namespace=namespace)
+        return self.emulator.create(res, clone(body), namespace=namespace)
 
     def settle(self) -> None:
         self.emulator.settle()

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import copy
 from typing import Any
 
 from .resources import Obj
+from .store import clone
 
 
 class PatchError(ValueError):
@@ -15,8 +15,8 @@ class PatchError(ValueError):
 def merge_patch(target: Any, patch: Any) -> Any:
     """RFC 7386: dicts merge recursively, ``null`` removes, anything else replaces."""
     if not isinstance(patch, dict):
-        return copy.deepcopy(patch)
-    result = copy.deepcopy(target) if isinstance(target, dict) else {}
+        return clone(patch)
+    result = clone(target) if isinstance(target, dict) else {}
     for key, value in patch.items():
         if value is None:
             result.pop(key, None)
@@ -42,18 +42,18 @@ def strategic_merge_patch(target: Any, patch: Any, field: str = "") -> Any:
     if isinstance(patch, list) and isinstance(target, list) and field in _MERGE_KEYS:
         key = _MERGE_KEYS[field]
         if all(isinstance(i, dict) and key in i for i in patch + target):
-            merged: list[Any] = copy.deepcopy(target)
+            merged: list[Any] = clone(target)
             for item in patch:
                 for index, existing in enumerate(merged):
                     if existing.get(key) == item[key]:
                         merged[index] = strategic_merge_patch(existing, item)
                         break
                 else:
-                    merged.append(copy.deepcopy(item))
+                    merged.append(clone(item))
             return merged
     if not isinstance(patch, dict):
-        return copy.deepcopy(patch)
-    result: dict[str, Any] = copy.deepcopy(target) if isinstance(target, dict) else {}
+        return clone(patch)
+    result: dict[str, Any] = clone(target) if isinstance(target, dict) else {}
     for key, value in patch.items():
         if key.startswith("$"):
             continue  # directives ($patch, $retainKeys, $setElementOrder) are not modelled
@@ -83,11 +83,11 @@ def _get(doc: Any, path: str) -> Any:
 
 def json_patch(target: Obj, operations: list[Obj]) -> Obj:
     """RFC 6902 ``add``/``remove``/``replace``/``test``/``copy``/``move``."""
-    doc: Any = copy.deepcopy(target)
+    doc: Any = clone(target)
     expanded: list[Obj] = []
     for op in operations:
         if op.get("op") in ("copy", "move"):
-            value = copy.deepcopy(_get(doc, str(op.get("from", ""))))
+            value = clone(_get(doc, str(op.get("from", ""))))
             if op["op"] == "move":
                 expanded.append({"op": "remove", "path": op["from"]})
             expanded.append({"op": "add", "path": op.get("path", ""), "value": value})
@@ -103,7 +103,7 @@ def json_patch(target: Obj, operations: list[Obj]) -> Obj:
             parent = parent[int(part)] if isinstance(parent, list) else parent[part]
         last = parts[-1]
         if kind in ("add", "replace"):
-            value = copy.deepcopy(op.get("value"))
+            value = clone(op.get("value"))
             if isinstance(parent, list):
                 index = len(parent) if last == "-" else int(last)
                 if kind == "add":
@@ -146,7 +146,7 @@ def _merge(live: Obj, applied: Obj) -> None:
         if isinstance(value, dict) and isinstance(live.get(key), dict):
             _merge(live[key], value)
         else:
-            live[key] = copy.deepcopy(value)
+            live[key] = clone(value)
 
 
 def server_side_apply(live: Obj, previous_applied: Obj | None, applied: Obj) -> Obj:
@@ -156,7 +156,7 @@ def server_side_apply(live: Obj, previous_applied: Obj | None, applied: Obj) -> 
     fields the same manager applied last time and now omits are removed; fields set by others (the
     controllers: ``spec.volumeName``, defaulted values, annotations) are kept.
     """
-    result = copy.deepcopy(live)
+    result = clone(live)
     _prune(result, previous_applied or {}, applied)
     _merge(result, applied)
     return result

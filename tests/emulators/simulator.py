@@ -9,7 +9,6 @@ stays in). Tests never write a status themselves; they change specs, images, nod
 
 from __future__ import annotations
 
-import copy
 import datetime
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -353,7 +352,7 @@ class Simulator:
             for index, spec in enumerate(nodes):
                 self.add_node(spec, index)
             for storage_class in storage_classes:
-                self.api.create(self.api.resource_def("storageclasses"), copy.deepcopy(storage_class))
+                self.api.create(self.api.resource_def("storageclasses"), clone(storage_class))
             self._namespaces()
             for plural, obj in bootstrap_policy():
                 self.api.create(self.api.resource_def(plural), obj)
@@ -415,7 +414,7 @@ class Simulator:
         for role in roles:
             rules = aggregated_rules(role, roles)
             if rules is not None and rules != (role.get("rules") or []):
-                updated = copy.deepcopy(role)
+                updated = clone(role)
                 updated["rules"] = rules
                 self.api.replace_status(res, updated)
                 wrote = True
@@ -488,7 +487,7 @@ class Simulator:
         return facts
 
     def _unschedulable(self, pod: Obj, reason: str, message: str) -> None:
-        status = copy.deepcopy(pod.get("status") or {})
+        status = clone(pod.get("status") or {})
         previous = next((c for c in status.get("conditions") or [] if c.get("type") == "PodScheduled"), None)
         condition = {
             "type": "PodScheduled",

@@ -15,7 +15,6 @@ the kube-apiserver they describe runs and listens on the port clients use (``ser
 
 from __future__ import annotations
 
-import copy
 import functools
 import hashlib
 from typing import TYPE_CHECKING
@@ -24,6 +23,7 @@ import yaml
 
 from .nodefs import MANIFESTS, NodeFiles
 from .resources import Obj
+from .store import clone
 
 if TYPE_CHECKING:
     from .simulator import Simulator
@@ -247,7 +247,7 @@ def _static_pod(node_name: str, node_uid: str, text: str) -> Obj | None:
     pod = _decoded(text)
     if not isinstance(pod, dict) or pod.get("kind") != "Pod" or not (pod.get("metadata") or {}).get("name"):
         return None
-    pod = copy.deepcopy(pod)
+    pod = clone(pod)
     digest = _hash(text + node_name)
     meta = pod["metadata"]
     meta["name"] = f"{meta['name']}-{node_name}"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import json
 import math
 from typing import TYPE_CHECKING, Any
@@ -12,7 +11,7 @@ import kmock
 from .resources import Obj
 from .scheduler import tolerates
 from .selectors import matches_selector_object, node_selector_matches, selector_to_string
-from .store import parse_time, short_hash
+from .store import clone, parse_time, short_hash
 
 if TYPE_CHECKING:
     from .simulator import Simulator
@@ -95,7 +94,7 @@ def pod_from_template(owner: Obj, template: Obj, name: str, extra_labels: dict[s
             "labels": {**(meta.get("labels") or {}), **(extra_labels or {})},
             "ownerReferences": [owner_ref(owner)],
         },
-        "spec": copy.deepcopy(template.get("spec") or {}),
+        "spec": clone(template.get("spec") or {}),
     }
     if meta.get("annotations"):
         pod["metadata"]["annotations"] = dict(meta["annotations"])
@@ -281,9 +280,9 @@ class DeploymentController:
                 initial = min(max(replicas + surge - old_total, 0), replicas)
             else:
                 initial = replicas if old_total == 0 and not self._old_pods(d, all_rs) else 0
-            rs_template = copy.deepcopy(template)
+            rs_template = clone(template)
             rs_template.setdefault("metadata", {}).setdefault("labels", {})["pod-template-hash"] = pod_hash
-            selector = copy.deepcopy(spec.get("selector") or {})
+            selector = clone(spec.get("selector") or {})
             selector.setdefault("matchLabels", {})["pod-template-hash"] = pod_hash
             rs_name = f"{meta['name']}-{pod_hash}"
             new_rs = sim.create(
@@ -654,7 +653,7 @@ class StatefulSetController:
                             "namespace": namespace,
                             "labels": dict((spec.get("selector") or {}).get("matchLabels") or {}),
                         },
-                        "spec": copy.deepcopy(claim_template.get("spec") or {}),
+                        "spec": clone(claim_template.get("spec") or {}),
                     }
                     try:
                         sim.create("persistentvolumeclaims", claim)
