@@ -12,7 +12,7 @@ import functools
 import hashlib
 import uuid
 from dataclasses import dataclass
-from typing import TypeVar, cast
+from typing import Any, TypeVar, cast
 
 import kmock
 
@@ -104,15 +104,20 @@ def clone(value: _T) -> _T:
 
     (Several times faster than ``copy.deepcopy``; the leaves are not recursed into, which halves it again:
     copying was a tenth of the suite's CPU.)"""
+    return cast(_T, _clone(value))
+
+
+def _clone(value: Any) -> Any:
+    # Untyped, so that the recursion makes no call to `cast`: a third of the copy's time when it did.
     kind = type(value)
     if kind is dict:
-        return cast(_T, {k: v if type(v) in _ATOMS else clone(v) for k, v in cast(dict[str, object], value).items()})
+        return {k: v if type(v) in _ATOMS else _clone(v) for k, v in value.items()}
     if kind is list:
-        return cast(_T, [v if type(v) in _ATOMS else clone(v) for v in cast(list[object], value)])
+        return [v if type(v) in _ATOMS else _clone(v) for v in value]
     if isinstance(value, dict):
-        return cast(_T, {k: clone(v) for k, v in value.items()})
+        return {k: _clone(v) for k, v in value.items()}
     if isinstance(value, list):
-        return cast(_T, [clone(v) for v in value])
+        return [_clone(v) for v in value]
     return value
 
 
