@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 from collections.abc import Iterable
@@ -134,8 +135,9 @@ def default_images() -> dict[str, Image]:
     }
 
 
+@functools.lru_cache(maxsize=1024)
 def normalize(reference: str) -> str:
-    """``docker.io/library/nginx:1.27`` → ``nginx:1.27``; no tag → ``:latest``."""
+    """``docker.io/library/nginx:1.27`` → ``nginx:1.27``; no tag → ``:latest``. (Cached: every kubelet step asks.)"""
     ref = reference.strip()
     for prefix in ("docker.io/library/", "index.docker.io/library/", "docker.io/", "index.docker.io/"):
         if ref.startswith(prefix):

@@ -6,6 +6,7 @@ Parsed exactly (``Decimal``), as the API server does, so ``0.5`` CPU equals ``50
 
 from __future__ import annotations
 
+import functools
 import re
 from decimal import Decimal, InvalidOperation
 
@@ -32,22 +33,33 @@ class QuantityError(ValueError):
     """Not a Kubernetes quantity; the API server would answer 400/422 for it."""
 
 
-def parse_quantity(value: str | int | float) -> Decimal:
-    """The quantity as an exact number of base units (cores, bytes)."""
+def parse_quantity(value: object) -> Decimal:
+    """The quantity as an exact number of base units (cores, bytes); anything a manifest may hold there."""
+    if isinstance(value, str):
+        return _parse_string(value)
     if isinstance(value, bool):
         raise QuantityError(f"quantities must match the regular expression: {value!r}")
     if isinstance(value, int | float):
         return Decimal(str(value))
-    text = str(value).strip()
-    match = _PATTERN.match(text)
+    return _parse(str(value), shown=value)
+
+
+@functools.lru_cache(maxsize=4096)
+def _parse_string(text: str) -> Decimal:
+    """(Cached: the scheduler and the kubelets parse the same few requests and limits at every step.)"""
+    return _parse(text, shown=text)
+
+
+def _parse(text: str, *, shown: object) -> Decimal:
+    match = _PATTERN.match(text.strip())
     if not match:
         raise QuantityError(
-            f"quantities must match the regular expression '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$': {value!r}"
+            f"quantities must match the regular expression '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$': {shown!r}"
         )
     try:
         number = Decimal(match["number"])
     except InvalidOperation as exc:  # pragma: no cover - the regex already guarantees a number
-        raise QuantityError(str(value)) from exc
+        raise QuantityError(str(shown)) from exc
     if match["binary"]:
         return number * _BINARY[match["binary"]]
     if match["exponent"]:
