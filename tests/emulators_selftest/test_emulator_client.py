@@ -486,6 +486,7 @@ async def test_stop_releases_hung_requests_and_open_watches(kube_cluster: KubeCl
 
 
 async def test_kmock_reactions_still_take_precedence(kube_cluster: KubeCluster, api: k8s.ApiClient) -> None:
+    await k8s.CoreV1Api(api).list_namespaced_pod(NS)  # served by the emulation, before any reaction is added
     kube_cluster.emulator["list v1/pods"] << 418 << {"kind": "Status", "code": 418}
     with pytest.raises(ApiException) as caught:
         await k8s.CoreV1Api(api).list_namespaced_pod(NS)
