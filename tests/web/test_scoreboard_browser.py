@@ -22,7 +22,10 @@ from tests.web.scoreboard_site import INSTRUCTOR_TOKEN, Site, scoreboard_site
 if TYPE_CHECKING:
     from playwright.async_api import BrowserContext, Page
 
-pytestmark = pytest.mark.browser
+#: One test after another on one worker: three headless Chromiums beside each other on two cores took twice as long
+#: each, last in the run, and the run waited for them; as a group they start with it (xdist gives out its largest
+#: units of work first).
+pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
 
 CHROMIUM = Path("/usr/bin/chromium")
 #: The flags of a browser that reaches nothing but the page: no updates, sync or first-run screens.
