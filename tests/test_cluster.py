@@ -22,6 +22,7 @@ from bot.metrics import KUBE_ERROR_REASONS, Metrics
 from tests.emulators.fixtures import bot_cluster, chart_namespace_setup
 from tests.emulators.kube import BOT_TOKEN, KubeCluster
 from tests.i18n import korean
+from tests.scheduling import SLEEPS_ON_REAL_TIMERS
 
 
 @pytest_asyncio.fixture
@@ -65,6 +66,7 @@ async def test_expected_404s_are_not_errors(counted: tuple[Cluster, Metrics, Kub
     assert errors(metrics) == {"not_found": 1}  # the list of a kind whose CRD is not installed
 
 
+@SLEEPS_ON_REAL_TIMERS
 async def test_each_failure_is_counted_by_its_reason(counted: tuple[Cluster, Metrics, KubeCluster]) -> None:
     cluster, metrics, kube = counted
     await cluster.ensure_namespace("kubecamp-blue", team="blue")
@@ -102,6 +104,7 @@ async def test_only_a_namespace_the_bot_made_is_deleted(counted: tuple[Cluster, 
         )
 
 
+@SLEEPS_ON_REAL_TIMERS
 async def test_every_failure_tells_its_reason_in_the_catalogues_words(
     counted: tuple[Cluster, Metrics, KubeCluster],
 ) -> None:

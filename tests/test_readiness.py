@@ -13,6 +13,7 @@ import pytest
 from bot.metrics import Metrics
 from bot.readiness import PROBE_FILE, DataVolume, Readiness
 from bot.web import make_probe_app
+from tests.scheduling import SLEEPS_ON_REAL_TIMERS
 from tests.test_web import serving
 
 
@@ -61,6 +62,7 @@ async def test_rounds_follow_a_dependency_that_fails_and_recovers() -> None:
         await readiness.aclose()
 
 
+@SLEEPS_ON_REAL_TIMERS
 async def test_a_check_that_does_not_answer_fails_after_its_timeout_and_the_others_still_answer() -> None:
     async def hangs() -> None:
         await asyncio.Event().wait()

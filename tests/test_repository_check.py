@@ -24,6 +24,7 @@ from bot.repository_check import (
     load_layout,
 )
 from tests.peers.git_servers import BannerServer, GitDaemon, GitHttpServer, SilentServer, make_repository
+from tests.scheduling import SLEEPS_ON_REAL_TIMERS
 
 LAYOUT_FILE = Path(__file__).parent / "layouts" / "streaming-ops-platform.yaml"
 LAYOUT = load_layout(LAYOUT_FILE.read_text(encoding="utf-8"), source=str(LAYOUT_FILE))
@@ -204,6 +205,7 @@ async def test_a_port_nobody_listens_on_is_unreachable(tmp_path: Path) -> None:
     assert (await failure(f"http://127.0.0.1:{port}/platform")).message.key == "repo.unreachable"
 
 
+@SLEEPS_ON_REAL_TIMERS
 @pytest.mark.parametrize("scheme", ["git", "http"])
 async def test_a_server_that_never_answers_is_given_up_at_the_time_limit(scheme: str, http: GitHttpServer) -> None:
     silent = SilentServer()

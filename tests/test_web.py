@@ -26,6 +26,7 @@ from bot.readiness import Readiness
 from bot.store import Store
 from bot.store.incidents import IncidentStore
 from bot.web import WEBHOOK_MAX_CONNECTIONS, Webhook, WebhookAuth, WebServer, make_probe_app, make_webhook_app
+from tests.scheduling import SLEEPS_ON_REAL_TIMERS
 
 
 async def ok() -> None:
@@ -396,6 +397,7 @@ async def test_a_chunked_body_over_the_limit_is_refused_while_read(hook: Hook) -
     assert await hook.count() == 0
 
 
+@SLEEPS_ON_REAL_TIMERS
 async def test_503_when_the_store_cannot_keep_it_and_alertmanager_retries(hook: Hook, db_url: str) -> None:
     # Another process holds the database's write lock past the store's busy timeout.
     path = make_url(db_url).database
@@ -437,6 +439,7 @@ async def test_a_body_whose_content_encoding_cannot_be_decoded_is_400(hook: Hook
     assert (await hook.post(None, raw=compressed, headers={"Content-Encoding": "gzip"}))[0] == 200  # one that decodes
 
 
+@SLEEPS_ON_REAL_TIMERS
 async def test_a_body_that_stops_arriving_is_408_and_one_cut_off_is_counted_as_400(store: Store) -> None:
     async with open_hook(store, body_timeout=0.2) as hook:
         headers = {"Authorization": f"Bearer {TOKEN}".encode(), "Content-Type": b"application/json"}

@@ -16,6 +16,7 @@ from discord.ext import commands
 
 from tests.discord_emulator import DiscordEmulator
 from tests.discord_emulator.fixtures import Classroom, patch_discord_endpoints, running_client, seed_classroom
+from tests.scheduling import SLEEPS_ON_REAL_TIMERS
 
 # Handler exceptions are only logged by discord.py: make them fail the test.
 pytestmark = pytest.mark.usefixtures("discord_client_errors")
@@ -326,6 +327,7 @@ async def test_a_429_burst_is_retried_transparently_and_the_message_arrives_once
     assert discord_emulator.invalid_request_count == 3
 
 
+@SLEEPS_ON_REAL_TIMERS
 async def test_a_502_is_retried(
     bot: commands.Bot, discord_emulator: DiscordEmulator, discord_classroom: Classroom
 ) -> None:
@@ -455,6 +457,7 @@ async def test_a_small_bucket_throttles_the_client_without_losing_messages(
     assert statuses.count(200) == 5  # any 429 on the way was retried by discord.py
 
 
+@SLEEPS_ON_REAL_TIMERS
 async def test_reconnect_opcode_resumes_and_an_invalid_session_identifies_again(
     bot: commands.Bot, discord_emulator: DiscordEmulator, discord_classroom: Classroom, probe: Probe
 ) -> None:

@@ -21,6 +21,7 @@ from tests.emulators.kube import KubeCluster
 from tests.peers.fixtures import StartAlertmanager, StartPrometheus
 from tests.peers.processes import AlertmanagerProcess, Exposition, Sample, free_port
 from tests.scenarios.test_catalogue_behaviour import CATALOG, apply_like_a_student
+from tests.scheduling import SLEEPS_ON_REAL_TIMERS
 
 ALERT = "KubecampImagePullFailing"
 PULL_REASONS = {"ErrImagePull", "ImagePullBackOff"}
@@ -80,6 +81,7 @@ def _starter(live: Class, channel: Any, thread: Any) -> Any:
     return message
 
 
+@SLEEPS_ON_REAL_TIMERS
 async def test_alerts_become_an_incident_thread_that_follows_them_until_resolved(
     alerting_class: tuple[Class, AlertmanagerProcess], exposition: Exposition, start_prometheus: StartPrometheus
 ) -> None:

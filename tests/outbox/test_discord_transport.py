@@ -21,10 +21,11 @@ from tests.discord_emulator.core import Permissions
 from tests.discord_emulator.emulator import DiscordEmulator
 from tests.discord_emulator.fixtures import Classroom, running_client
 from tests.discord_emulator.state import Overwrite
+from tests.scheduling import SLEEPS_ON_REAL_TIMERS
 
 from .conftest import OutboxFactory
 
-pytestmark = pytest.mark.every_database
+pytestmark = [pytest.mark.every_database, SLEEPS_ON_REAL_TIMERS]
 
 DRAIN = 15.0
 MESSAGES = "POST /channels/{channel_id}/messages"

@@ -12,10 +12,11 @@ from bot.outbox import Outbox, OutboxStore, TransportRetry
 from bot.store import Store, Team
 from bot.store.db import Database
 from tests.databases import refuse_writes
+from tests.scheduling import SLEEPS_ON_REAL_TIMERS
 
 from .conftest import FakeDiscord, OutboxFactory
 
-pytestmark = pytest.mark.every_database
+pytestmark = [pytest.mark.every_database, SLEEPS_ON_REAL_TIMERS]
 
 A, B, THREADS = 111, 222, 2001
 DRAIN = 10.0

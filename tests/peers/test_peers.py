@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from tests.scheduling import SLEEPS_ON_REAL_TIMERS
+
 from .fixtures import StartAlertmanager, StartPrometheus
 from .processes import (
     ALERT_RULES_DIR,
@@ -51,6 +53,7 @@ async def _next_of(receiver: WebhookReceiver, alertname: str, status: str) -> No
             return notification
 
 
+@SLEEPS_ON_REAL_TIMERS
 async def test_image_pull_alert_fires_and_resolves_through_alertmanager(
     exposition: Exposition,
     webhook_receiver: WebhookReceiver,
