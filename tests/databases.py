@@ -2,7 +2,7 @@
 ``KUBECAMP_TEST_DATABASE_URL`` names a server (``.ci/run`` starts one: tests/postgres_server.py).
 
 A test marked ``every_database`` that takes `db_url` (directly, or through `store`, `live_class`, …) is run once
-per database: `db_url` (tests/conftest.py) is then a SQLite file under tmp_path, or a PostgreSQL database of its
+per database: `db_url` (tests/fixtures.py) is then a SQLite file under tmp_path, or a PostgreSQL database of its
 own, created empty for the test and dropped after it (named after the worker's process, so xdist workers never
 share one). Without the variable those tests run on SQLite alone, as every other test does.
 
