@@ -1,5 +1,5 @@
-"""The suite's hooks. Its fixtures are in tests.fixtures, which `pytest_configure` loads in every process that runs
-tests."""
+"""The suite's hooks. Its fixtures are in the modules `FIXTURES` names, which `pytest_configure` loads in every
+process that runs tests."""
 
 from __future__ import annotations
 
@@ -8,9 +8,21 @@ import os
 
 import pytest
 
+FIXTURES = (
+    "tests.fixtures",
+    "tests.emulators.fixtures",
+    "tests.discord_emulator.fixtures",
+    "tests.peers.fixtures",
+    "tests.discord.live",
+    "tests.databases",
+)
+# Rewritten for pytest's assertions wherever they are imported first: a directory's conftest, loaded before
+# pytest_configure when a run names that directory, imports some of them.
+pytest.register_assert_rewrite(*FIXTURES)
+
 
 def pytest_configure(config: pytest.Config) -> None:
-    """Load tests.fixtures, except in pytest-xdist's controller, which runs no test, collects none and lists no
+    """Load the fixtures, except in pytest-xdist's controller, which runs no test, collects none and lists no
     fixture, only hands tests out to its workers: importing the bot and the emulators there cost a second before the
     first worker was even started."""
     controller = (
@@ -19,7 +31,8 @@ def pytest_configure(config: pytest.Config) -> None:
         and not any(config.getoption(o) for o in ("collectonly", "showfixtures", "show_fixtures_per_test"))
     )
     if not controller:
-        config.pluginmanager.import_plugin("tests.fixtures")
+        for name in FIXTURES:
+            config.pluginmanager.import_plugin(name)
 
 
 def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:

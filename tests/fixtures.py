@@ -1,5 +1,6 @@
 """The suite's shared fixtures: a migrated SQLite store; and every coroutine test fails if it leaves asyncio tasks
-running (like kopf's suite). Loaded by tests/conftest.py in each process that runs tests."""
+running (like kopf's suite). Loaded, with the emulators' and peers' fixtures, by tests/conftest.py in each process
+that runs tests."""
 
 from __future__ import annotations
 
@@ -18,14 +19,6 @@ from bot.outbox import OutboxStore
 from bot.store import Store, Team, sqlite_url, upgrade
 from bot.store.db import is_sqlite
 from tests.no_system_cas import SslWithoutSystemCas
-
-pytest_plugins = [
-    "tests.emulators.fixtures",
-    "tests.discord_emulator.fixtures",
-    "tests.peers.fixtures",
-    "tests.discord.live",
-    "tests.databases",
-]
 
 
 @pytest.fixture(autouse=True)
