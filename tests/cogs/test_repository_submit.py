@@ -21,6 +21,7 @@ from tests.discord_emulator.fixtures import Classroom
 from tests.emulators.kube import KubeCluster
 from tests.peers.git_servers import GitHttpServer, make_repository
 from tests.scenarios.test_catalogue_behaviour import CATALOG
+from tests.scheduling import SLEEPS_ON_REAL_TIMERS
 from tests.test_repository_check import BIG_FILE, LEFT_OUT, platform_files
 
 LAYOUT = CATALOG.get(4).spec.repository
@@ -114,7 +115,11 @@ async def test_the_thread_is_told_which_prescribed_paths_are_there(build_class: 
         ("https://github.com/git/huge", "the repository is too big: stopped after 1 MiB."),
         ("https://github.com/page/team-one", "the server at this URL does not answer as a Git repository."),
         ("https://github.com/git/no-such-repository", "there is no repository at this URL (or it is not public)."),
-        ("https://github.com/stall/platform", f"the repository's server did not answer within {TIMEOUT:g} s."),
+        pytest.param(
+            "https://github.com/stall/platform",
+            f"the repository's server did not answer within {TIMEOUT:g} s.",
+            marks=SLEEPS_ON_REAL_TIMERS,
+        ),
     ],
 )
 async def test_a_repository_that_cannot_be_checked_is_answered_and_the_submission_kept(
