@@ -40,7 +40,9 @@ def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
     the webhook's idle timeout, discord.py's retries) with its core idle; a second worker per core runs
     meanwhile. Measured on 2 cores for `-m 'not reliability'`: 130 s instead of 205 s with two workers, for 10 %
     more CPU; later, with the suite cheaper, 124 s with four against 130 s with three and 123 s with six (207, 182
-    and 226 s of CPU); at about 175 s of CPU, 108-114 s with four, 111 s with five, 109 s with six."""
+    and 226 s of CPU); at about 175 s of CPU, 108-114 s with four, 111 s with five, 109 s with six; at about 145 s,
+    with the tests that sleep on timers grouped on one worker (tests/scheduling.py), 87 s with four, 89 s with five
+    and 90 s with six (146, 156 and 166 s of CPU)."""
     return 2 * len(os.sched_getaffinity(0))
 
 
